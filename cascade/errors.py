@@ -1,0 +1,68 @@
+"""Problems in an operator's input, as values.
+
+Every check in the compiler reports a `Problem` naming the file, the line, the key at
+fault and, where we can guess one, a fix. Checks collect problems instead of stopping
+at the first, and `CampaignInvalid` carries all of them to the command line, which is
+the only place that turns them into text and exit codes.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Severity(StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    file: str
+    line: int | None
+    key: str
+    message: str
+    hint: str | None = None
+    severity: Severity = Severity.ERROR
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        text = (
+            f"{where}: {self.severity}: {self.key}: {self.message}"
+            if self.key
+            else (f"{where}: {self.severity}: {self.message}")
+        )
+        return f"{text}\n    hint: {self.hint}" if self.hint else text
+
+
+class CampaignInvalid(Exception):
+    """The input is wrong; `problems` says where and how to fix it."""
+
+    def __init__(self, problems: Iterable[Problem]) -> None:
+        self.problems = sorted(problems, key=_reading_order)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity is Severity.ERROR]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity is Severity.WARNING]
+
+
+def _reading_order(problem: Problem) -> tuple[str, int, str]:
+    return (problem.file, problem.line or 0, problem.key)
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
+    """A hint naming the closest known word, or None when nothing is close."""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f"did you mean `{close[0]}`?" if close else None
+
+
+def one_of(choices: Iterable[str]) -> str:
+    return ", ".join(f"`{c}`" for c in choices)

@@ -1,0 +1,174 @@
+"""Reading YAML and CSV text into plain data that remembers where each key was written.
+
+PyYAML follows YAML 1.1, whose implicit types bite campaign files: the deadline key
+`on:` becomes the boolean True, `yes`/`no` become booleans, `21:00` becomes the integer
+1260 and a phone number `0912000002` loses its leading zero. The loader here resolves
+plain scalars the YAML 1.2 way instead (only true/false are booleans, only decimal
+numbers without a leading zero are numbers; dates stay dates), refuses duplicate keys,
+and records the line of every key and list item under its path, so that a validation
+error at `("tasks", 2, "due")` can name the line the operator wrote.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from cascade.errors import CampaignInvalid, Problem
+
+Path = tuple[str | int, ...]
+
+try:
+    _BaseLoader: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[assignment]
+except AttributeError:  # pragma: no cover - libyaml missing
+    _BaseLoader = yaml.SafeLoader
+
+_OVERRIDDEN = {"tag:yaml.org,2002:bool", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"}
+
+
+class _Loader(_BaseLoader):
+    """SafeLoader with YAML 1.2 core-schema booleans and numbers."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag not in _OVERRIDDEN]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:int", re.compile(r"^[-+]?(?:0|[1-9][0-9]*)$"), list("-+0123456789")
+)
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:(?:0|[1-9][0-9]*)\.[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?$"),
+    list("-+0123456789."),
+)
+
+
+@dataclass
+class Document:
+    """Parsed data plus the line of every path in it."""
+
+    file: str
+    data: Any
+    lines: dict[Path, int] = field(default_factory=dict)
+
+    def line_of(self, path: Sequence[str | int]) -> int | None:
+        """The line of the longest prefix of `path` that was written in the file."""
+        for end in range(len(path), -1, -1):
+            line = self.lines.get(tuple(path[:end]))
+            if line is not None:
+                return line
+        return None
+
+    def problem(self, path: Sequence[str | int], message: str, hint: str | None = None) -> Problem:
+        return Problem(self.file, self.line_of(path), dotted(path), message, hint)
+
+
+def dotted(path: Sequence[str | int]) -> str:
+    """`("tasks", 2, "due")` -> `tasks[2].due`."""
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def read_yaml(text: str, file: str) -> Document:
+    """Parse YAML text; syntax errors and duplicate keys raise CampaignInvalid."""
+    try:
+        root = yaml.compose(text, Loader=_Loader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        message = f"not valid YAML: {exc.problem or exc.context}"
+        raise CampaignInvalid(
+            [Problem(file, line, "", message, "check indentation, colons and quotes here")]
+        ) from None
+    except yaml.YAMLError as exc:
+        raise CampaignInvalid([Problem(file, None, "", f"not valid YAML: {exc}")]) from None
+    doc = Document(file, None)
+    if root is None:
+        raise CampaignInvalid([Problem(file, 1, "", "the file is empty")])
+    problems: list[Problem] = []
+    doc.data = _build(root, (), doc, problems, _Loader(""))
+    if problems:
+        raise CampaignInvalid(problems)
+    return doc
+
+
+def _build(node: yaml.Node, path: Path, doc: Document, problems: list[Problem], ld: Any) -> Any:
+    doc.lines.setdefault(path, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        ld.flatten_mapping(node)
+        out: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            key = ld.construct_object(key_node, deep=True)
+            if not isinstance(key, str | int):
+                key = str(key)
+            child = (*path, key)
+            if key in out:
+                problems.append(
+                    Problem(
+                        doc.file,
+                        key_node.start_mark.line + 1,
+                        dotted(child),
+                        f"the key `{key}` is written twice in the same block",
+                        f"keep one; the first is on line {doc.lines[child]}",
+                    )
+                )
+                continue
+            doc.lines[child] = key_node.start_mark.line + 1
+            out[key] = _build(value_node, child, doc, problems, ld)
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        return [_build(item, (*path, i), doc, problems, ld) for i, item in enumerate(node.value)]
+    return ld.construct_object(node, deep=True)
+
+
+@dataclass
+class CsvRow:
+    line: int
+    values: dict[str, str]
+
+
+def read_csv(text: str, file: str) -> tuple[list[str], list[CsvRow], list[str]]:
+    """Header, rows with their line numbers, and the leading `#` comment lines."""
+    comments: list[str] = []
+    lines = text.splitlines(keepends=True)
+    start = 0
+    while start < len(lines) and (lines[start].startswith("#") or not lines[start].strip()):
+        if lines[start].startswith("#"):
+            comments.append(lines[start][1:].strip())
+        start += 1
+    reader = csv.reader(io.StringIO("".join(lines[start:])))
+    try:
+        header = [h.strip() for h in next(reader)]
+    except StopIteration:
+        raise CampaignInvalid([Problem(file, start + 1, "", "the CSV file has no header row")]) from None
+    rows = []
+    for record in reader:
+        if not any(cell.strip() for cell in record):
+            continue
+        line = start + reader.line_num
+        if len(record) > len(header):
+            raise CampaignInvalid(
+                [
+                    Problem(
+                        file,
+                        line,
+                        "",
+                        f"this row has {len(record)} cells but the header names {len(header)}",
+                        "quote cells that contain commas",
+                    )
+                ]
+            )
+        rows.append(CsvRow(line, {h: c.strip() for h, c in zip(header, record, strict=False)}))
+    return header, rows, comments
