@@ -190,10 +190,14 @@ def _check_report(doc, at, report: Report, tasks, parsed, hierarchy, problems) -
 
 
 def _check_cycles(parsed: ParsedCampaign, problems: list[Problem]) -> None:
-    graph = {spec.id: prerequisites(spec) for _, spec in parsed.tasks}
+    graph: dict[str, list[str]] = {}
+    for _, spec in parsed.tasks:
+        graph.setdefault(spec.id, prerequisites(spec))  # a duplicate id is reported on its own
     cycle = _find_cycle(graph)
     if cycle:
-        index = {spec.id: i for i, spec in parsed.tasks}
+        index: dict[str, int] = {}
+        for i, spec in parsed.tasks:
+            index.setdefault(spec.id, i)
         i = index[cycle[0]]
         spec = dict(parsed.tasks)[i]
         key = "opens_after" if spec.opens_after and spec.opens_after.task == cycle[1] else "due"

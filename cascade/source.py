@@ -82,23 +82,23 @@ def dotted(path: Sequence[str | int]) -> str:
 
 
 def read_yaml(text: str, file: str) -> Document:
-    """Parse YAML text; syntax errors and duplicate keys raise CampaignInvalid."""
+    """Parse YAML text; syntax errors, unknown tags and duplicate keys raise CampaignInvalid."""
+    doc = Document(file, None)
+    problems: list[Problem] = []
     try:
         root = yaml.compose(text, Loader=_Loader)
+        if root is None:
+            raise CampaignInvalid([Problem(file, 1, "", "the file is empty")])
+        doc.data = _build(root, (), doc, problems, _Loader(""))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
         message = f"not valid YAML: {exc.problem or exc.context}"
-        raise CampaignInvalid(
-            [Problem(file, line, "", message, "check indentation, colons and quotes here")]
-        ) from None
+        hint = "campaign files use plain YAML: no !! tags" if "constructor" in str(exc.problem) else (
+            "check indentation, colons and quotes here")
+        raise CampaignInvalid([Problem(file, line, "", message, hint)]) from None
     except yaml.YAMLError as exc:
         raise CampaignInvalid([Problem(file, None, "", f"not valid YAML: {exc}")]) from None
-    doc = Document(file, None)
-    if root is None:
-        raise CampaignInvalid([Problem(file, 1, "", "the file is empty")])
-    problems: list[Problem] = []
-    doc.data = _build(root, (), doc, problems, _Loader(""))
     if problems:
         raise CampaignInvalid(problems)
     return doc

@@ -345,7 +345,26 @@ def _level(value: object) -> object:
     return {"name": value} if isinstance(value, str) else value
 
 
-LevelDecl = Annotated[Level, BeforeValidator(_level)]
+LevelDecl = Annotated[
+    Level,
+    BeforeValidator(_level),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "pattern": _SLUG.pattern},
+                {
+                    "type": "object",
+                    "properties": {
+                        "name": {"type": "string", "pattern": _SLUG.pattern},
+                        "optional": {"type": "boolean", "description": "units may skip this level"},
+                    },
+                    "required": ["name"],
+                    "additionalProperties": False,
+                },
+            ]
+        }
+    ),
+]
 
 
 class Unit(_Model):

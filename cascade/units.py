@@ -212,24 +212,23 @@ def _csv_levels(
         if key.strip().lower() == "levels":
             names = [n.strip() for n in rest.split(",") if n.strip()]
             return [Level(name=n.rstrip("?"), optional=n.endswith("?")) for n in names]
+    # No levels line: order levels by the deepest place each occurs, so that one unit
+    # wrongly placed higher up is reported by the level-step check, not here.
     depth: dict[str, int] = {}
-    order: dict[int, str] = {}
+    deepest: dict[str, int] = {}
     for unit in units:
         parent = parents.get(unit.id)
-        depth[unit.id] = depth.get(parent, -1) + 1 if parent else 0
-        seen = order.setdefault(depth[unit.id], unit.level)
-        if seen != unit.level:
-            problems.append(
-                Problem(
-                    file,
-                    1,
-                    "levels",
-                    f"levels `{seen}` and `{unit.level}` both sit at depth {depth[unit.id]}",
-                    "name the levels in a first line: # levels: province, district?, commune",
-                )
-            )
-            break
-    return [Level(name=order[d]) for d in sorted(order)]
+        if parent is not None and parent not in depth:
+            continue  # reported as an unknown parent
+        depth[unit.id] = depth[parent] + 1 if parent is not None else 0
+        deepest[unit.level] = max(deepest.get(unit.level, 0), depth[unit.id])
+    order = sorted(deepest, key=deepest.__getitem__)
+    for upper, lower in zip(order, order[1:], strict=False):
+        if deepest[upper] == deepest[lower]:
+            problems.append(Problem(file, 1, "levels",
+                                    f"cannot tell whether `{upper}` or `{lower}` is the higher level",
+                                    "name the levels in a first line: # levels: province, district, commune"))
+    return [Level(name=name) for name in order]
 
 
 def _hierarchy(

@@ -1,0 +1,78 @@
+"""Shared fixtures: a small hierarchy and a helper that compiles inline YAML, no files."""
+
+from __future__ import annotations
+
+import os
+import textwrap
+
+import pytest
+from hypothesis import settings
+
+from cascade.compile import compile_plan
+from cascade.plan import Plan
+from cascade.source import read_yaml
+from cascade.units import Hierarchy, read_units
+
+# HYPOTHESIS_PROFILE=thorough runs ten times the examples (used before a release).
+settings.register_profile("thorough", max_examples=3000)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+SMALL_UNITS = """\
+levels: [province, district, grassroots]
+units:
+  - id: tu-a
+    name: Tỉnh ủy A
+    level: province
+    contacts:
+      - {role: head, email: vp@example.vn, zalo: "84912000001"}
+      - {role: propaganda, email: btg@example.vn}
+    children:
+      - id: hu-b
+        name: Huyện ủy B
+        level: district
+        tags: [district-committee]
+        contacts: [{role: head, email: hu.b@example.vn, phone: "0912000002"}]
+        children:
+          - {id: x-c, name: Đảng ủy xã C, level: grassroots, contacts: [{role: head, email: x.c@example.vn}]}
+          - {id: x-d, name: Đảng ủy xã D, level: grassroots, contacts: [{role: head, email: x.d@example.vn}]}
+      - id: hu-e
+        name: Huyện ủy E
+        level: district
+        tags: [district-committee]
+        contacts: [{role: head, email: hu.e@example.vn}]
+        children:
+          - {id: x-f, name: Đảng ủy xã F, level: grassroots, contacts: [{role: head, email: x.f@example.vn}]}
+      - id: mttq
+        name: Ủy ban MTTQ tỉnh
+        level: district
+        tags: [mass-org]
+        contacts: [{role: head, email: mttq@example.vn}]
+"""
+
+HEADER = """\
+campaign:
+  id: test-campaign
+  title: Chiến dịch thử
+  issued_on: 10/11/2020
+  units: units.yaml
+  summary_date: 20/01/2021
+"""
+
+
+def dedent(text: str) -> str:
+    return textwrap.dedent(text).lstrip("\n")
+
+
+def hierarchy(units_yaml: str = SMALL_UNITS) -> Hierarchy:
+    return read_units(units_yaml, "units.yaml")
+
+
+def compile_text(body: str, units_yaml: str = SMALL_UNITS, header: str = HEADER) -> Plan:
+    """Compile `header` + `body` (dedented YAML) over the units; the file is `campaign.yaml`."""
+    doc = read_yaml(header + dedent(body), "campaign.yaml")
+    return compile_plan(doc, hierarchy(units_yaml))
+
+
+@pytest.fixture
+def small_units() -> Hierarchy:
+    return hierarchy()

@@ -1,0 +1,191 @@
+"""The `cascade` command line: exit codes, messages, formats; never a traceback for bad input."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+from typer.testing import CliRunner
+
+from cascade.cli import SchemaKind, app, schema_of
+from cascade.source import read_yaml
+from tests.conftest import HEADER, SMALL_UNITS
+
+ROOT = Path(__file__).parent.parent
+HA_TINH = str(ROOT / "campaigns" / "ha-tinh-xix-2020.yaml")
+runner = CliRunner()
+
+TASKS = """\
+tasks:
+  - id: hn-tinh
+    title: Hội nghị tỉnh
+    level: province
+    due: {before: 20/11/2020}
+"""
+
+
+@pytest.fixture
+def write(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """Write a campaign (and the small units file beside it); returns its path."""
+
+    def _write(text: str, name: str = "campaign.yaml") -> str:
+        (tmp_path / "units.yaml").write_text(SMALL_UNITS, encoding="utf-8")
+        path = tmp_path / name
+        path.write_text(text, encoding="utf-8")
+        return str(path)
+
+    return _write
+
+
+def test_validate_good_campaign_exits_0() -> None:
+    result = runner.invoke(app, ["validate", HA_TINH])
+    assert result.exit_code == 0, result.output
+    assert "ha-tinh-xix-2020.yaml: 3 levels, 112 units, 5 tasks, 1 report, 241 instances" in result.stderr
+
+
+def test_validate_reports_every_error_with_file_line_and_hint(write) -> None:  # type: ignore[no-untyped-def]
+    path = write(HEADER + TASKS.replace("level: province", "levle: province").replace("20/11/2020", "11/20/2020"))
+    result = runner.invoke(app, ["validate", path])
+    assert result.exit_code == 1
+    assert f"{path}:10: error: tasks[0].levle: unknown key `levle`" in result.stderr
+    assert "hint: did you mean `level`?" in result.stderr
+    assert f"{path}:11: error: tasks[0].due.before: `11/20/2020` has no month 20" in result.stderr
+    assert "2 error(s)" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_validate_warnings_exit_0(write) -> None:  # type: ignore[no-untyped-def]
+    path = write(HEADER + TASKS.replace("20/11/2020", "20/02/2021"))
+    result = runner.invoke(app, ["validate", path])
+    assert result.exit_code == 0
+    assert "warning: tasks[0].due: due 20/02/2021 00:00, after the summary date 20/01/2021" in result.stderr
+    assert "1 warning(s)" in result.stderr
+
+
+def test_validate_many_files_reports_each(write) -> None:  # type: ignore[no-untyped-def]
+    bad = write("campaign: {}\n", "bad.yaml")
+    result = runner.invoke(app, ["validate", HA_TINH, bad])
+    assert result.exit_code == 1
+    assert "✓" in result.stderr and f"✗ {bad}" in result.stderr
+
+
+BAD_INPUTS = [
+    "",
+    "just a string\n",
+    "- a\n- b\n",
+    "campaign: [1, 2]\ntasks: 7\n",
+    "campaign:\n  id: 7\n  issued_on: {}\n  summary_date: [x]\n  units: 3\ntasks: [{}]\nreports: [1]\n",
+    HEADER + "tasks:\n  - id: a\n    title: [x]\n    level: {a: b}\n    due: 5\n",
+    HEADER + "tasks:\n  - id: a\n    title: A\n    level: province\n    due: {before: 20/11/2020}\n"
+    "    fields: [a, b]\n    escalate: {after: 1d}\n    remind: 7d\n",
+    HEADER + "defaults: [1]\ntasks:\n  - {id: a, title: A, level: province, due: {within: 99/99}}\n",
+    HEADER + "tasks:\n  - {id: a, title: A, level: province, opens_after: a, due: {after: a, days: x}}\n",
+    HEADER + "tasks:\n  - {id: a, title: A, level: province, due: {before: 20/11/2020}}\nreports:\n"
+    "  - {id: r, title: R, from: [province], due: {after: a, days: 1}, step: x, rollup: [nope.x, a.y]}\n",
+    HEADER + "\t tasks: [\n",
+    "campaign: &a\n  <<: *a\n",
+    HEADER + "tasks:\n  - !!python/object:os.system {id: a}\n",
+    HEADER + "defaults: {escalate: [{after: 1d, to: [!!ancestor:2]}]}\n" + TASKS,
+    HEADER.replace("units.yaml", "../../../../etc/passwd") + TASKS,
+    HEADER.replace("units.yaml", "campaign.yaml") + TASKS,
+]
+
+
+@pytest.mark.parametrize("text", BAD_INPUTS)
+def test_bad_input_never_gives_a_traceback(write, text: str) -> None:  # type: ignore[no-untyped-def]
+    path = write(text)
+    result = runner.invoke(app, ["validate", path])
+    assert result.exit_code == 1, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    assert "error" in result.stderr
+    assert path in result.stderr
+
+
+def test_binary_file_is_refused_clearly(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_bytes(b"\xff\xfe\x00\x01garbage")
+    result = runner.invoke(app, ["validate", str(path)])
+    assert result.exit_code == 1
+    assert "not UTF-8 text" in result.stderr
+
+
+def test_missing_file() -> None:
+    result = runner.invoke(app, ["validate", "nope.yaml"])
+    assert result.exit_code == 1
+    assert "nope.yaml: error: no such file" in result.stderr
+
+
+def test_plan_json_lists_every_instance() -> None:
+    result = runner.invoke(app, ["plan", HA_TINH, "--format", "json"])
+    assert result.exit_code == 0
+    data = json.loads(result.stdout)
+    assert data["campaign"]["id"] == "ha-tinh-xix-2020"
+    assert len(data["instances"]) == 241
+    [row] = [r for r in data["instances"] if r["task"] == "hn-huyen" and r["unit"] == "hu-can-loc"]
+    assert row["deadline"] == "2020-11-30T00:00:00+07:00"
+    assert row["opens"] == "when hn-tinh is done at tu-ha-tinh"
+    assert row["escalations"][0] == {"stage": 1, "at": "2020-12-01T07:00:00+07:00",
+                                     "to": ["hu-can-loc", "tu-ha-tinh"], "repeat": None}
+    assert row["escalations"][2]["repeat"] == "7d"
+
+
+def test_plan_csv_for_one_unit() -> None:
+    result = runner.invoke(app, ["plan", HA_TINH, "--unit", "x-thien-loc", "--format", "csv"])
+    assert result.exit_code == 0
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert [(r["task"], r["deadline"]) for r in rows] == [
+        ("hn-co-so", "2021-01-15T00:00:00+07:00"), ("bc-tien-do", "2021-01-17T00:00:00+07:00")]
+    assert rows[1]["report_to"] == "hu-can-loc"
+
+
+def test_plan_table_is_readable() -> None:
+    result = runner.invoke(app, ["plan", HA_TINH, "--unit", "hu-can-loc"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    assert "Huyện ủy Can Lộc" in result.stdout
+    assert "30/11/2020 00:00" in result.stdout and "23/11/2020 07:00" in result.stdout
+
+
+def test_plan_unknown_unit_is_an_error() -> None:
+    result = runner.invoke(app, ["plan", HA_TINH, "--unit", "hu-nope"])
+    assert result.exit_code == 1
+    assert "no unit `hu-nope`" in result.stderr
+
+
+@pytest.mark.parametrize("kind", list(SchemaKind))
+def test_committed_schemas_match_the_models(kind: SchemaKind) -> None:
+    result = runner.invoke(app, ["schema", kind.value])
+    assert result.exit_code == 0
+    printed = json.loads(result.stdout)
+    assert printed == schema_of(kind)
+    committed = json.loads((ROOT / "campaigns" / "schema" / f"{kind.value}.schema.json").read_text("utf-8"))
+    assert committed == printed, "run: .venv/bin/cascade schema KIND > campaigns/schema/KIND.schema.json"
+
+
+@pytest.mark.parametrize(("kind", "pattern"), [(SchemaKind.campaign, "*.yaml"), (SchemaKind.units, "units/*.yaml")])
+def test_schema_accepts_the_example_files(kind: SchemaKind, pattern: str) -> None:
+    files = sorted((ROOT / "campaigns").glob(pattern))
+    assert files
+    for file in files:
+        data = read_yaml(file.read_text("utf-8"), str(file)).data
+        jsonschema.validate(_jsonable(data), schema_of(kind))
+
+
+def test_schema_rejects_an_unknown_key() -> None:
+    data = {"campaign": {"id": "x", "title": "t", "issued_on": "10/11/2020", "units": "u.yaml",
+                         "summary_date": "20/01/2021"}, "tasks": [{"id": "a", "title": "A", "due": {"bef": 1}}]}
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(data, schema_of(SchemaKind.campaign))
+
+
+def _jsonable(value: object) -> object:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    if hasattr(value, "isoformat"):
+        return value.isoformat()  # type: ignore[attr-defined]
+    return value

@@ -1,0 +1,220 @@
+"""`cascade validate`'s checks: every bad-input class names the file, the line and the key."""
+
+from __future__ import annotations
+
+import pytest
+
+from cascade.errors import CampaignInvalid, Problem
+from cascade.plan import Plan
+from tests.conftest import HEADER, compile_text
+
+GOOD_TASKS = """\
+tasks:
+  - id: hn-tinh
+    title: Hội nghị tỉnh
+    level: province
+    due: {before: 20/11/2020}
+  - id: hn-huyen
+    title: Hội nghị huyện
+    level: district
+    opens_after: {task: hn-tinh, at: parent}
+    due: {before: 30/11/2020}
+"""
+
+
+def problems(body: str, header: str = HEADER) -> list[Problem]:
+    with pytest.raises(CampaignInvalid) as caught:
+        compile_text(body, header=header)
+    return caught.value.problems
+
+
+def one(body: str, header: str = HEADER) -> Problem:
+    found = problems(body, header)
+    assert len(found) == 1, [str(p) for p in found]
+    return found[0]
+
+
+# Line numbers count from the top of the file: HEADER is lines 1-6, tasks start on line 7.
+
+def test_unknown_key_suggests_the_right_one() -> None:
+    problem = one(GOOD_TASKS.replace("    due: {before: 30/11/2020}", "    due: {before: 30/11/2020}\n    min_windw: 3d"))
+    assert (problem.file, problem.line, problem.key) == ("campaign.yaml", 17, "tasks[1].min_windw")
+    assert problem.message == "unknown key `min_windw`"
+    assert problem.hint == "did you mean `min_window`?"
+
+
+def test_unknown_top_level_key() -> None:
+    problem = one(GOOD_TASKS + "report: []\n")
+    assert (problem.line, problem.key, problem.hint) == (17, "report", "did you mean `reports`?")
+
+
+def test_month_first_date_gets_the_format_hint() -> None:
+    problem = one(GOOD_TASKS.replace("before: 20/11/2020", "before: 11/20/2020"))
+    assert (problem.line, problem.key) == (11, "tasks[0].due.before")
+    assert "has no month 20; did you mean 20/11/2020?" in problem.message
+    assert problem.hint is not None and "dates are dd/mm/yyyy" in problem.hint
+
+
+def test_impossible_date_is_caught() -> None:
+    problem = one(HEADER.replace("10/11/2020", "31/11/2020") and GOOD_TASKS,
+                  header=HEADER.replace("issued_on: 10/11/2020", "issued_on: 31/11/2020"))
+    assert (problem.line, problem.key) == (4, "campaign.issued_on")
+    assert "month 11/2020 has 30 days" in problem.message
+
+
+def test_cycle_in_opens_after_and_after() -> None:
+    body = """\
+    tasks:
+      - {id: a, title: A, level: district, opens_after: {task: c}, due: {before: 20/11/2020}}
+      - {id: b, title: B, level: district, due: {after: a, days: 3}}
+      - {id: c, title: C, level: district, opens_after: {task: b, at: self}, due: {before: 30/11/2020}}
+    """
+    problem = one(body)
+    assert problem.line == 8
+    assert problem.key == "tasks[0].opens_after"
+    assert problem.message == "tasks wait on each other in a circle: a → c → b → a"
+
+
+def test_unknown_task_reference() -> None:
+    problem = one(GOOD_TASKS.replace("task: hn-tinh", "task: hn-tnh"))
+    assert (problem.line, problem.key) == (15, "tasks[1].opens_after.task")
+    assert (problem.message, problem.hint) == ("no task `hn-tnh`", "did you mean `hn-tinh`?")
+
+
+def test_unknown_unit_and_level_and_tag_references() -> None:
+    body = """\
+    tasks:
+      - id: a
+        title: A
+        level: distrct
+        tags: [mass-orgs]
+        exclude: [hu-bb]
+        due: {before: 20/11/2020}
+    """
+    found = {(p.line, p.key): (p.message, p.hint) for p in problems(body)}
+    assert found == {
+        (10, "tasks[0].level"): ("no level `distrct` in the units file", "did you mean `district`?"),
+        (11, "tasks[0].tags"): ("no unit carries the tag `mass-orgs`", "did you mean `mass-org`?"),
+        (12, "tasks[0].exclude"): ("no unit `hu-bb` in the units file", "did you mean `hu-b`?"),
+    }
+
+
+def test_duplicate_task_ids() -> None:
+    problem = one(GOOD_TASKS.replace("id: hn-huyen", "id: hn-tinh").replace("task: hn-tinh", "task: hn-tinh"))
+    assert (problem.line, problem.key) == (12, "tasks[1].id")
+    assert problem.message == "id `hn-tinh` is used twice"
+    assert problem.hint is not None and "line 8" in problem.hint
+
+
+def test_duplicate_yaml_key() -> None:
+    problem = one(GOOD_TASKS.replace("    level: province\n", "    level: province\n    level: district\n"))
+    assert (problem.line, problem.key) == (11, "tasks[0].level")
+    assert "written twice" in problem.message
+
+
+def test_yaml_syntax_error_names_the_line() -> None:
+    problem = one(GOOD_TASKS.replace("due: {before: 20/11/2020}", "due: {before: 20/11/2020"))
+    assert problem.file == "campaign.yaml"
+    assert problem.line is not None and problem.line >= 11
+    assert problem.message.startswith("not valid YAML")
+
+
+def test_all_errors_are_reported_at_once() -> None:
+    body = GOOD_TASKS.replace("min_window", "x").replace("before: 20/11/2020", "before: 31/11/2020")
+    body = body.replace("task: hn-tinh", "task: nope") + "  - {id: c, title: C, level: province, due: {bye: 1}}\n"
+    keys = sorted(p.key for p in problems(body))
+    assert keys == ["tasks[0].due.before", "tasks[1].opens_after.task", "tasks[2].due.bye"]
+
+
+def test_child_deadline_before_parent_is_a_warning() -> None:
+    plan = compile_text(GOOD_TASKS.replace("before: 30/11/2020", "before: 15/11/2020"))
+    [warning] = plan.warnings
+    assert (warning.severity, warning.line, warning.key) == ("warning", 16, "tasks[1].due")
+    assert "earlier than `hn-tinh` (20/11/2020 00:00)" in warning.message
+
+
+def test_min_window_that_cannot_be_met_is_a_warning() -> None:
+    plan = compile_text(GOOD_TASKS.replace("    due: {before: 30/11/2020}",
+                                           "    min_window: 14d\n    due: {before: 30/11/2020}"))
+    [warning] = plan.warnings
+    assert warning.key == "tasks[1].min_window"
+    assert "only 10d remain of the 14d min_window" in warning.message
+
+
+def test_relative_deadline_needs_its_source_at_the_same_unit() -> None:
+    body = GOOD_TASKS + "  - {id: ctr, title: CTr, units: [tu-a, hu-b], due: {after: hn-huyen, days: 0}}\n"
+    problem = one(body)
+    assert (problem.line, problem.key) == (17, "tasks[2].due.after")
+    assert problem.message == "1 unit(s) have `ctr` but no `hn-huyen` to count from: tu-a"
+
+
+def test_formula_over_an_undeclared_field() -> None:
+    body = GOOD_TASKS + (
+        "  - id: hn-co-so\n"
+        "    title: Hội nghị cơ sở\n"
+        "    level: grassroots\n"
+        "    due: {before: 15/01/2021}\n"
+        "    fields:\n"
+        "      attendees: {type: int}\n"
+        "      members: {type: int}\n"
+        '      rate: {formula: attendees / member, target: ">= 85%"}\n'
+    )
+    problem = one(body)
+    assert (problem.line, problem.key) == (24, "tasks[2].fields.rate.formula")
+    assert problem.message == "the formula uses `member`, which is not a field of this task"
+    assert problem.hint == "did you mean `members`?"
+
+
+@pytest.mark.parametrize(
+    ("replace", "key", "message"),
+    [
+        (("before: 30/11/2020", "before: 30/11/2020, days: 3"), "tasks[1].due", "`days` only goes with `after`"),
+        (("before: 30/11/2020", "after: hn-tinh"), "tasks[1].due", "`after` needs exactly one of"),
+        (("before: 30/11/2020", "within: 13/2020"), "tasks[1].due", "`13/2020` has no month 13"),
+        (("level: district", "level: district\n    min_window: 3"), "tasks[1].min_window", "`3` has no unit"),
+        (("at: parent", "at: grandparent"), "tasks[1].opens_after.at", "input should be 'parent' or 'self'"),
+        (("title: Hội nghị tỉnh", "title: Hội nghị tỉnh\n    escalate: [{after: 1d, to: [boss]}]"),
+         "tasks[0].escalate[0].to[0]", "`boss` is not a recipient"),
+        (("title: Hội nghị tỉnh", "title: Hội nghị tỉnh\n    escalate: [{after: 1d, to: [level:ward]}]"),
+         "tasks[0].escalate[0].to", "no level `ward` in the units file"),
+        (("title: Hội nghị tỉnh", "title: Hội nghị tỉnh\n    quiet_hours: 21h-7h"),
+         "tasks[0].quiet_hours", "`21h-7h` is not a time window"),
+        (("title: Hội nghị tỉnh", "title: Hội nghị tỉnh\n    fields: {n: {type: integer}}"),
+         "tasks[0].fields.n.type", "input should be 'int', 'float', 'bool', 'text' or 'date'"),
+        (("title: Hội nghị tỉnh", "title: Hội nghị tỉnh\n    fields: {n: {type: int, min: 5, max: 1}}"),
+         "tasks[0].fields.n", "min 5 is above max 1"),
+        (("title: Hội nghị tỉnh", "title: Hội nghị tỉnh\n    fields: {r: {formula: __import__('os')}}"),
+         "tasks[0].fields.r.formula", "may only use field names"),
+        (("title: Hội nghị tỉnh", "title: Hội nghị tỉnh\n    fields: {r: {type: int, target: 85%}}"),
+         "tasks[0].fields.r.target", "`85%` is not a target"),
+        (("    level: province\n", ""), "tasks[0]", "task `hn-tinh` targets no units"),
+    ],
+)
+def test_each_bad_value_is_named(replace: tuple[str, str], key: str, message: str) -> None:
+    found = problems(GOOD_TASKS.replace(*replace, 1))
+    assert any(p.key == key and message in p.message for p in found), [str(p) for p in found]
+    assert all(p.line is not None for p in found)
+
+
+def test_escalation_stages_must_increase() -> None:
+    header = HEADER + "defaults:\n  escalate: [{after: 3d, to: [parent]}, {after: 1d, to: [root]}]\n"
+    problem = one(GOOD_TASKS, header=header)
+    assert (problem.line, problem.key) == (8, "defaults.escalate[1].after")
+
+
+def test_missing_units_file_is_named_at_its_key(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from cascade.files import load_plan
+
+    campaign = tmp_path / "c.yaml"
+    campaign.write_text(HEADER.replace("units.yaml", "units/nope.yaml") + GOOD_TASKS, encoding="utf-8")
+    with pytest.raises(CampaignInvalid) as caught:
+        load_plan(campaign)
+    [problem] = caught.value.problems
+    assert (problem.line, problem.key) == (5, "campaign.units")
+    assert "nope.yaml` not found" in problem.message
+
+
+def test_a_good_campaign_has_no_warnings() -> None:
+    plan: Plan = compile_text(GOOD_TASKS)
+    assert plan.warnings == []
+    assert len(plan.instances) == 1 + 3
