@@ -6,6 +6,9 @@ file are gathered with those of the campaign file, so one `cascade validate` sho
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from cascade.compile import compile_plan
@@ -27,13 +30,28 @@ def read_text(path: Path, shown: str) -> str:
         raise CampaignInvalid([Problem(shown, None, "", f"cannot read: {exc.strerror}")]) from None
 
 
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Compiling a national plan creates ~10^6 long-lived objects and no garbage cycles;
+    the cyclic collector would rescan them all on every generation-2 pass (a third of
+    the compile time at 60,000 units), so it waits until the plan is built."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def load_plan(path: str | Path) -> Plan:
     """Read, check and compile a campaign file; raises CampaignInvalid with every problem."""
     path = Path(path)
-    doc = read_yaml(read_text(path, str(path)), str(path))
-    problems: list[Problem] = []
-    hierarchy = _units_of(path, doc.data, doc.line_of(("campaign", "units")), problems)
-    return compile_plan(doc, hierarchy, problems)
+    with _collector_paused():
+        doc = read_yaml(read_text(path, str(path)), str(path))
+        problems: list[Problem] = []
+        hierarchy = _units_of(path, doc.data, doc.line_of(("campaign", "units")), problems)
+        return compile_plan(doc, hierarchy, problems)
 
 
 def _units_of(path: Path, data: object, line: int | None, problems: list[Problem]) -> Hierarchy | None:

@@ -15,7 +15,7 @@ from typing import IO, Any
 import pendulum
 from rich.table import Table
 
-from cascade.plan import Instance, Plan, TaskPlan
+from cascade.plan import Instance, Opening, Plan, Schedule, TaskPlan
 
 
 def _iso(t: pendulum.DateTime) -> str:
@@ -26,39 +26,69 @@ def _short(t: pendulum.DateTime) -> str:
     return str(t.format("DD/MM/YYYY HH:mm"))
 
 
+class _Rows:
+    """Instances as plain rows. Instants are formatted once per shared `Schedule` and opening
+    (a national plan has ~130,000 instances but a few dozen of each)."""
+
+    def __init__(self, plan: Plan) -> None:
+        self.plan = plan
+        self._schedules: dict[int, tuple[str, list[str], list[str]]] = {}
+        self._openings: dict[Opening, str] = {}
+
+    def opening(self, opening: Opening) -> str:
+        if opening not in self._openings:
+            self._openings[opening] = _iso(opening.at) if opening.at else str(opening)
+        return self._openings[opening]
+
+    def _schedule(self, task: TaskPlan, schedule: Schedule) -> tuple[str, list[str], list[str]]:
+        key = id(schedule)
+        if key not in self._schedules:
+            if schedule.deadline is None:
+                self._schedules[key] = (
+                    task.rule.text,
+                    [f"{offset} before" for offset in task.notices.remind],
+                    [f"deadline + {stage.after}" for stage in task.notices.escalate],
+                )
+            else:
+                self._schedules[key] = (
+                    _iso(schedule.deadline),
+                    [_iso(t) for t in schedule.reminders],
+                    [_iso(t) for t in schedule.escalations],
+                )
+        return self._schedules[key]
+
+    def __call__(self, instance: Instance) -> dict[str, Any]:
+        plan = self.plan
+        task = plan.tasks[instance.task]
+        unit = plan.hierarchy.units[instance.unit]
+        deadline, reminders, escalation_times = self._schedule(task, instance.schedule)
+        escalations = [
+            {
+                "stage": stage.number,
+                "at": at,
+                "to": plan.recipients(instance.unit, stage.to),
+                "repeat": str(stage.repeat) if stage.repeat else None,
+            }
+            for stage, at in zip(task.notices.escalate, escalation_times, strict=True)
+        ]
+        return {
+            "task": task.id,
+            "kind": str(task.kind),
+            "unit": unit.id,
+            "unit_name": unit.name,
+            "level": unit.level,
+            "opens": self.opening(instance.opening),
+            "deadline": deadline,
+            "rule": task.rule.text,
+            "reminders": reminders,
+            "escalations": escalations,
+            "report_to": unit.parent if task.kind == "report" else None,
+        }
+
+
 def instance_row(plan: Plan, instance: Instance) -> dict[str, Any]:
     """One instance as plain data (ISO instants)."""
-    task = plan.tasks[instance.task]
-    unit = plan.hierarchy.units[instance.unit]
-    schedule = instance.schedule
-    escalations = []
-    for n, stage in enumerate(task.notices.escalate):
-        at = schedule.escalations[n] if schedule.escalations else None
-        escalations.append({
-            "stage": stage.number,
-            "at": _iso(at) if at else f"deadline + {stage.after}",
-            "to": plan.recipients(instance.unit, stage.to),
-            "repeat": str(stage.repeat) if stage.repeat else None,
-        })
-    return {
-        "task": task.id,
-        "kind": str(task.kind),
-        "unit": unit.id,
-        "unit_name": unit.name,
-        "level": unit.level,
-        "opens": _opening(instance),
-        "deadline": _iso(schedule.deadline) if schedule.deadline else task.rule.text,
-        "rule": task.rule.text,
-        "reminders": [_iso(t) for t in schedule.reminders]
-        if schedule.deadline else [f"{offset} before" for offset in task.notices.remind],
-        "escalations": escalations,
-        "report_to": unit.parent if task.kind == "report" else None,
-    }
-
-
-def _opening(instance: Instance) -> str:
-    opening = instance.opening
-    return _iso(opening.at) if opening.at else str(opening)
+    return _Rows(plan)(instance)
 
 
 def write_json(plan: Plan, instances: Iterator[Instance], out: IO[str]) -> None:
@@ -70,8 +100,9 @@ def write_json(plan: Plan, instances: Iterator[Instance], out: IO[str]) -> None:
         "levels": plan.hierarchy.levels,
     }
     out.write('{"campaign": ' + json.dumps(head, ensure_ascii=False) + ', "instances": [')
+    rows = _Rows(plan)
     for n, instance in enumerate(instances):
-        out.write(("," if n else "") + "\n  " + json.dumps(instance_row(plan, instance), ensure_ascii=False))
+        out.write(("," if n else "") + "\n  " + json.dumps(rows(instance), ensure_ascii=False))
     out.write("\n]}\n")
 
 
@@ -82,8 +113,9 @@ CSV_COLUMNS = ("task", "kind", "unit", "unit_name", "level", "opens", "deadline"
 def write_csv(plan: Plan, instances: Iterator[Instance], out: IO[str]) -> None:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
+    rows = _Rows(plan)
     for instance in instances:
-        row = instance_row(plan, instance)
+        row = rows(instance)
         row["reminders"] = " ".join(row["reminders"])
         row["escalations"] = " ".join(
             f"{e['stage']}@{e['at']}>{'+'.join(e['to']) or '-'}" for e in row["escalations"]
@@ -95,8 +127,9 @@ def instance_table(plan: Plan, instances: Iterator[Instance]) -> Table:
     table = Table(title=f"{plan.campaign.title}\n[dim]{plan.campaign.id}[/dim]", show_lines=True)
     for column in ("Task", "Unit", "Opens", "Deadline", "Reminders", "Escalations"):
         table.add_column(column, overflow="fold")
+    rows = _Rows(plan)
     for instance in instances:
-        row = instance_row(plan, instance)
+        row = rows(instance)
         task, unit = plan.tasks[instance.task], plan.hierarchy.units[instance.unit]
         schedule = instance.schedule
         deadline = f"{_short(schedule.deadline)}\n[dim]{task.rule.text}[/dim]" if schedule.deadline else (

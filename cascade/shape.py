@@ -12,10 +12,15 @@ import typing
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ValidationError
+import functools
+
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from cascade.errors import Problem, did_you_mean, one_of
 from cascade.source import Document, Path, dotted
+from cascade.spec import _SLUG, SLUG_HINT
+
+SLUG_PATTERN = _SLUG.pattern
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -27,6 +32,25 @@ def checked(model: type[M], data: Any, doc: Document, at: Path, problems: list[P
     except ValidationError as exc:
         problems.extend(problems_from(exc, model, doc, at))
         return None
+
+
+def checked_all(model: type[M], items: list[Any], doc: Document, at: Path, problems: list[Problem]) -> list[M]:
+    """The items that validate as `model`, in one pass; problems for the rest (items at `(*at, i)`)."""
+    try:
+        return _adapter(model).validate_python(items)
+    except ValidationError:
+        pass  # rare: find which items failed, keeping the others
+    valid = []
+    for i, item in enumerate(items):
+        one = checked(model, item, doc, (*at, i), problems)
+        if one is not None:
+            valid.append(one)
+    return valid
+
+
+@functools.cache
+def _adapter(model: type[M]) -> TypeAdapter[list[M]]:
+    return TypeAdapter(list[model])  # type: ignore[valid-type]
 
 
 def problems_from(exc: ValidationError, model: type[BaseModel], doc: Document, at: Path) -> list[Problem]:
@@ -46,6 +70,8 @@ def problems_from(exc: ValidationError, model: type[BaseModel], doc: Document, a
             message = f"`{loc[-1]}` is required here"
         elif kind == "cascade":
             message = error["msg"]
+        elif kind == "string_pattern_mismatch" and (error.get("ctx") or {}).get("pattern") == SLUG_PATTERN:
+            message, hint = f"`{error.get('input')}` is not an id", SLUG_HINT
         else:
             message = f"{_lower_first(error['msg'])}, got {_short(error.get('input'))}"
         out.append(Problem(doc.file, doc.line_of(path), dotted(path), message, hint))

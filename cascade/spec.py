@@ -50,18 +50,11 @@ def _fail(message: str, hint: str | None = None) -> PydanticCustomError:
 # ---- scalar types ---------------------------------------------------------------------
 
 _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+SLUG_HINT = "ids are lowercase ASCII letters, digits and single hyphens, e.g. hu-cang-long"
 
-
-def _slug(value: str) -> str:
-    if not _SLUG.match(value):
-        raise _fail(
-            f"`{value}` is not an id",
-            "ids are lowercase ASCII letters, digits and single hyphens, e.g. hu-cang-long",
-        )
-    return value
-
-
-Slug = Annotated[str, AfterValidator(_slug), Field(json_schema_extra={"pattern": _SLUG.pattern})]
+# Checked by pydantic's own pattern matcher (fast on 60,000 units); `cascade.shape` turns
+# its pattern error into "`X` is not an id" with SLUG_HINT.
+Slug = Annotated[str, Field(pattern=_SLUG.pattern)]
 
 
 def _date(value: object) -> date:
@@ -371,9 +364,9 @@ class Unit(_Model):
     id: Slug
     name: str
     level: Slug
-    tags: Names = []
-    contacts: list[Contact] = []
-    children: list[Unit] = []
+    tags: Names = Field(default_factory=list)
+    contacts: list[Contact] = Field(default_factory=list)
+    children: list[Unit] = Field(default_factory=list)
 
 
 class UnitsFile(_Model):

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from cascade.errors import CampaignInvalid, Problem, did_you_mean, one_of
-from cascade.shape import checked
+from cascade.shape import checked, checked_all
 from cascade.source import CsvRow, Document, read_csv, read_yaml
 from cascade.spec import CHANNELS, Contact, Level, Unit, UnitsFile
 
@@ -139,31 +139,23 @@ def _from_csv(text: str, file: str) -> Hierarchy:
     for row in rows:
         grouped.setdefault(row.values["id"], []).append(row)
     doc = Document(file, None)
-    units: list[Unit] = []
-    parents: dict[str, str | None] = {}
-    lines: dict[str, int] = {}
+    raw: list[dict[str, object]] = []
     for i, (uid, unit_rows) in enumerate(grouped.items()):
         first = unit_rows[0]
         doc.lines[(i,)] = first.line
-        _check_repeats(uid, unit_rows, file, problems)
+        if len(unit_rows) > 1:
+            _check_repeats(uid, unit_rows, file, problems)
         contacts = []
         for row in unit_rows:
             contact = _contact(row.values, channels)
             if contact is not None:
                 doc.lines[(i, "contacts", len(contacts))] = row.line
                 contacts.append(contact)
-        data = {
-            "id": uid,
-            "name": first.values["name"],
-            "level": first.values["level"],
-            "tags": _split_tags(first.values.get("tags", "")),
-            "contacts": contacts,
-        }
-        unit = checked(Unit, data, doc, (i,), problems)
-        if unit is not None:
-            units.append(unit)
-            parents[uid] = first.values["parent"] or None
-            lines[uid] = first.line
+        raw.append({"id": uid, "name": first.values["name"], "level": first.values["level"],
+                    "tags": _split_tags(first.values.get("tags", "")), "contacts": contacts})
+    units = checked_all(Unit, raw, doc, (), problems)
+    parents = {u.id: grouped[u.id][0].values["parent"] or None for u in units}
+    lines = {u.id: grouped[u.id][0].line for u in units}
     levels = _csv_levels(comments, units, parents, file, problems)
     records = [
         UnitRecord(u.id, u.name, u.level, -1, parents[u.id], tuple(u.tags), tuple(u.contacts), lines[u.id])
@@ -172,14 +164,14 @@ def _from_csv(text: str, file: str) -> Hierarchy:
     return _hierarchy(file, levels, records, problems)
 
 
-def _contact(values: dict[str, str], channels: list[str]) -> dict[str, str] | None:
+def _contact(values: dict[str, str], channels: list[str]) -> dict[str, object] | None:
     contact = {c: values[c] for c in channels if values.get(c)}
     if not contact and not values.get("role"):
         return None
-    out = {"role": values.get("role", "")}
+    out: dict[str, object] = {"role": values.get("role", ""), **contact, "channels": tuple(contact)}
     if values.get("contact_name"):
         out["name"] = values["contact_name"]
-    return {**out, **contact}
+    return out
 
 
 def _split_tags(text: str) -> list[str]:
