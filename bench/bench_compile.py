@@ -43,8 +43,9 @@ print(json.dumps({"import": t1 - t0, "validate_plan": t2 - t1, "render_csv": t3 
 def measure(campaign: Path, repeat: int) -> dict[str, list[float]]:
     runs: dict[str, list[float]] = {}
     for _ in range(repeat):
-        child = subprocess.run([sys.executable, "-c", CHILD, str(campaign)], capture_output=True,
-                               text=True, check=True)
+        child = subprocess.run(
+            [sys.executable, "-c", CHILD, str(campaign)], capture_output=True, text=True, check=True
+        )
         for key, value in json.loads(child.stdout).items():
             runs.setdefault(key, []).append(value)
         start = time.perf_counter()
@@ -60,7 +61,9 @@ def row(name: str, values: list[float], unit: str) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--units", type=int, default=60000)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
@@ -71,8 +74,10 @@ def main() -> None:
         campaign, _ = generate(size, out)
         runs = measure(campaign, args.repeat)
         results[size] = runs
-        print(f"\n{int(runs['units'][0]):,} units, {int(runs['instances'][0]):,} instances "
-              f"(median of {args.repeat} fresh processes, min-max):")
+        print(
+            f"\n{int(runs['units'][0]):,} units, {int(runs['instances'][0]):,} instances "
+            f"(median of {args.repeat} fresh processes, min-max):"
+        )
         print(row("import cascade", runs["import"], "s"))
         print(row("read + validate + plan", runs["validate_plan"], "s"))
         print(row("render plan as CSV", runs["render_csv"], "s"))

@@ -97,7 +97,7 @@ def generate(total: int, out: Path, seed: int = 1) -> tuple[Path, Path]:
     provinces = 63
     per_province = max(1, round(11 * scale ** (1 / 3)))
     per_district = max(1, round(15 * scale ** (1 / 3)))
-    per_commune = max(1.0, (total / provinces / per_province / per_district - 1) )
+    per_commune = max(1.0, (total / provinces / per_province / per_district - 1))
     for p in range(provinces):
         pid = f"tinh-{p}"
         add(pid, f"Tỉnh ủy {p}", "province", "tw")
@@ -120,7 +120,9 @@ def generate(total: int, out: Path, seed: int = 1) -> tuple[Path, Path]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--units", type=int, default=60000)
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "out")
     args = parser.parse_args()

@@ -37,7 +37,9 @@ def _print_problems(problems: list[Problem]) -> None:
         colour = "red" if problem.severity is Severity.ERROR else "yellow"
         where = f"{problem.file}:{problem.line}" if problem.line else problem.file
         key = f" [bold]{problem.key}[/bold]:" if problem.key else ""
-        err.print(f"{where}: [{colour}]{problem.severity}[/{colour}]:{key} {problem.message}", highlight=False)
+        err.print(
+            f"{where}: [{colour}]{problem.severity}[/{colour}]:{key} {problem.message}", highlight=False
+        )
         if problem.hint:
             err.print(f"    [dim]hint: {problem.hint}[/dim]", highlight=False)
 
@@ -52,7 +54,9 @@ def _load(file: Path) -> Plan:
     except CampaignInvalid as exc:
         _print_problems(exc.problems)
         errors, warnings = len(exc.errors), len(exc.warnings)
-        err.print(f"[red]✗[/red] {file}: {errors} error(s)" + (f", {warnings} warning(s)" if warnings else ""))
+        err.print(
+            f"[red]✗[/red] {file}: {errors} error(s)" + (f", {warnings} warning(s)" if warnings else "")
+        )
         raise typer.Exit(1) from None
 
 
@@ -127,7 +131,9 @@ def schema_of(kind: SchemaKind) -> dict[str, object]:
 
 
 @app.command()
-def schema(kind: Annotated[SchemaKind, typer.Argument(help="campaign or units")] = SchemaKind.campaign) -> None:
+def schema(
+    kind: Annotated[SchemaKind, typer.Argument(help="campaign or units")] = SchemaKind.campaign,
+) -> None:
     """Print the JSON Schema of campaign or units files (for editor completion)."""
     out.print_json(json.dumps(schema_of(kind), ensure_ascii=False)) if out.is_terminal else print(
         json.dumps(schema_of(kind), ensure_ascii=False, indent=2)

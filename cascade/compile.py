@@ -9,9 +9,8 @@ are read elsewhere (`cascade.files`): this module takes data.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
-
 from datetime import time
+from typing import Any, TypeVar
 
 import pendulum
 
@@ -65,28 +64,54 @@ def parse_campaign(doc: Document, problems: list[Problem]) -> ParsedCampaign:
     known = [f.alias or name for name, f in CampaignFile.model_fields.items()]
     for key in data:
         if key not in known:
-            problems.append(doc.problem((key,), f"unknown key `{key}`",
-                                        did_you_mean(str(key), known) or f"known keys: {one_of(known)}"))
+            problems.append(
+                doc.problem(
+                    (key,),
+                    f"unknown key `{key}`",
+                    did_you_mean(str(key), known) or f"known keys: {one_of(known)}",
+                )
+            )
     for key in ("campaign", "tasks"):
         if key not in data:
             problems.append(doc.problem((), f"`{key}` is required at the top of the file"))
-    header = checked(CampaignHeader, data["campaign"], doc, ("campaign",), problems) if "campaign" in data else None
+    header = (
+        checked(CampaignHeader, data["campaign"], doc, ("campaign",), problems)
+        if "campaign" in data
+        else None
+    )
     defaults = checked(Defaults, data.get("defaults") or {}, doc, ("defaults",), problems) or Defaults()
     parsed = ParsedCampaign(doc, header, defaults)
-    for section, model, out in (("tasks", Task, parsed.tasks), ("reports", Report, parsed.reports)):
-        items = data.get(section) or []
-        if not isinstance(items, list):
-            problems.append(doc.problem((section,), f"`{section}` is a list", f"start each entry with `- id:`"))
-            continue
-        if section == "tasks" and "tasks" in data and not items:
-            problems.append(doc.problem((section,), "a campaign needs at least one task"))
-        for i, item in enumerate(items):
-            spec = checked(model, item, doc, (section, i), problems)
-            if spec is not None:
-                out.append((i, spec))  # type: ignore[arg-type]
-            elif isinstance(item, dict) and isinstance(item.get("id"), str):
-                parsed.broken_ids.add(item["id"])
+    parsed.tasks = _section(doc, data, "tasks", Task, parsed.broken_ids, problems)
+    parsed.reports = _section(doc, data, "reports", Report, parsed.broken_ids, problems)
     return parsed
+
+
+S = TypeVar("S", Task, Report)
+
+
+def _section(
+    doc: Document,
+    data: dict[str, Any],
+    section: str,
+    model: type[S],
+    broken: set[str],
+    problems: list[Problem],
+) -> list[tuple[int, S]]:
+    """The entries of `tasks` or `reports` that pass their shape check, with their index."""
+    items = data.get(section) or []
+    if not isinstance(items, list):
+        problems.append(doc.problem((section,), f"`{section}` is a list", "start each entry with `- id:`"))
+        return []
+    if section == "tasks" and "tasks" in data and not items:
+        problems.append(doc.problem((section,), "a campaign needs at least one task"))
+    out = []
+    for i, item in enumerate(items):
+        spec = checked(model, item, doc, (section, i), problems)
+        if spec is not None:
+            out.append((i, spec))
+        elif isinstance(item, dict) and isinstance(item.get("id"), str):
+            broken.add(item["id"])
+    return out
 
 
 def compile_plan(doc: Document, hierarchy: Hierarchy | None, problems: list[Problem] | None = None) -> Plan:
@@ -109,10 +134,19 @@ def _has_errors(problems: list[Problem]) -> bool:
     return any(p.severity is Severity.ERROR for p in problems)
 
 
-def build_plan(parsed: ParsedCampaign, header: CampaignHeader, hierarchy: Hierarchy,
-               problems: list[Problem]) -> Plan:
-    campaign = Campaign(header.id, header.title, header.issued_by, header.issued_on, header.timezone,
-                        Calendar(header.calendar), header.summary_date, parsed.doc.file)
+def build_plan(
+    parsed: ParsedCampaign, header: CampaignHeader, hierarchy: Hierarchy, problems: list[Problem]
+) -> Plan:
+    campaign = Campaign(
+        header.id,
+        header.title,
+        header.issued_by,
+        header.issued_on,
+        header.timezone,
+        Calendar(header.calendar),
+        header.summary_date,
+        parsed.doc.file,
+    )
     plan = Plan(campaign, hierarchy, {}, [])
     targets = {spec.id: checks.targeted_units(spec, hierarchy) for _, spec in parsed.tasks}
     for i, spec in parsed.tasks:
@@ -128,8 +162,16 @@ def build_plan(parsed: ParsedCampaign, header: CampaignHeader, hierarchy: Hierar
 
 
 def _task_plan(spec: Task | Report, kind: Kind, parsed: ParsedCampaign, line: int | None) -> TaskPlan:
-    task = TaskPlan(spec.id, spec.title, kind, _notices(parsed.defaults, spec), spec.due.rule(),
-                    dict(spec.fields), exempt=tuple(spec.exempt), line=line)
+    task = TaskPlan(
+        spec.id,
+        spec.title,
+        kind,
+        _notices(parsed.defaults, spec),
+        spec.due.rule(),
+        dict(spec.fields),
+        exempt=tuple(spec.exempt),
+        line=line,
+    )
     if isinstance(spec, Task):
         task.opens_after = (spec.opens_after.task, spec.opens_after.at) if spec.opens_after else None
         task.min_window = spec.min_window
@@ -169,28 +211,34 @@ def _dependency_order(parsed: ParsedCampaign) -> list[str]:
     return list(order)
 
 
-def schedule_for(plan: Plan, task: TaskPlan, deadline: pendulum.DateTime | None,
-                 opens_at: pendulum.DateTime) -> Schedule:
+def schedule_for(
+    plan: Plan, task: TaskPlan, deadline: pendulum.DateTime | None, opens_at: pendulum.DateTime
+) -> Schedule:
     """Reminder and first-escalation instants for a deadline, after quiet hours."""
     if deadline is None:
         return Schedule(task.rule, None)
     calendar, quiet = plan.campaign.calendar, task.notices.quiet
-    reminders = sorted({
-        quiet.release(calendar.shift(deadline, offset, -1)) for offset in task.notices.remind
-    })
+    reminders = sorted(
+        {quiet.release(calendar.shift(deadline, offset, -1)) for offset in task.notices.remind}
+    )
     reminders = [t for t in reminders if opens_at <= t < deadline]
-    escalations = tuple(quiet.release(calendar.shift(deadline, stage.after)) for stage in task.notices.escalate)
+    escalations = tuple(
+        quiet.release(calendar.shift(deadline, stage.after)) for stage in task.notices.escalate
+    )
     return Schedule(task.rule, deadline, tuple(reminders), escalations)
 
 
-def _task_instances(plan: Plan, task: TaskPlan, units: list[str], targets: dict[str, list[str]],
-                    problems: list[Problem]) -> list[Instance]:
+def _task_instances(
+    plan: Plan, task: TaskPlan, units: list[str], targets: dict[str, list[str]], problems: list[Problem]
+) -> list[Instance]:
     campaign = plan.campaign
     issued = Opening(OpensOn.ISSUED, campaign.issued_at)
     if task.rule.is_relative:
         shared = Schedule(task.rule, None)
-        return [Instance(task.id, unit, Opening(OpensOn.SOURCE_SIGNAL, task=task.rule.after, unit=unit), shared)
-                for unit in units]
+        return [
+            Instance(task.id, unit, Opening(OpensOn.SOURCE_SIGNAL, task=task.rule.after, unit=unit), shared)
+            for unit in units
+        ]
     deadline = task.rule.instant(campaign.timezone, campaign.calendar)
     from_issue = schedule_for(plan, task, deadline, campaign.issued_at)
     if task.opens_after is None:
@@ -233,8 +281,10 @@ def _report_instances(plan: Plan, task: TaskPlan, report: Report) -> list[Instan
             deadline = midnight(cutoff, campaign.timezone) if deadline.time() == time() else deadline
             request = task.notices.quiet.release(campaign.calendar.shift(deadline, task.opens, -1))
             request = max(request, campaign.issued_at)
-            schedules[unit.depth] = (schedule_for(plan, task, deadline, request),
-                                     Opening(OpensOn.REQUEST, request))
+            schedules[unit.depth] = (
+                schedule_for(plan, task, deadline, request),
+                Opening(OpensOn.REQUEST, request),
+            )
         schedule, opening = schedules[unit.depth]
         out.append(Instance(task.id, unit.id, opening, schedule))
     return out

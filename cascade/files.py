@@ -24,8 +24,9 @@ def read_text(path: Path, shown: str) -> str:
     except FileNotFoundError:
         raise CampaignInvalid([Problem(shown, None, "", "no such file")]) from None
     except UnicodeDecodeError as exc:
-        raise CampaignInvalid([Problem(shown, None, "", f"not UTF-8 text ({exc.reason})",
-                                       "save the file as UTF-8")]) from None
+        raise CampaignInvalid(
+            [Problem(shown, None, "", f"not UTF-8 text ({exc.reason})", "save the file as UTF-8")]
+        ) from None
     except OSError as exc:
         raise CampaignInvalid([Problem(shown, None, "", f"cannot read: {exc.strerror}")]) from None
 
@@ -62,8 +63,15 @@ def _units_of(path: Path, data: object, line: int | None, problems: list[Problem
     units_path = path.parent / name
     shown = str(units_path)
     if not units_path.is_file():
-        problems.append(Problem(str(path), line, "campaign.units", f"units file `{shown}` not found",
-                                "the path is relative to the campaign file"))
+        problems.append(
+            Problem(
+                str(path),
+                line,
+                "campaign.units",
+                f"units file `{shown}` not found",
+                "the path is relative to the campaign file",
+            )
+        )
         return None
     try:
         return read_units(read_text(units_path, shown), shown)

@@ -120,8 +120,9 @@ class Campaign:
 
     @property
     def issued_at(self) -> pendulum.DateTime:
-        return pendulum.datetime(self.issued_on.year, self.issued_on.month, self.issued_on.day,
-                                 tz=self.timezone)
+        return pendulum.datetime(
+            self.issued_on.year, self.issued_on.month, self.issued_on.day, tz=self.timezone
+        )
 
     @property
     def summary_at(self) -> pendulum.DateTime:

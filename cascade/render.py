@@ -94,9 +94,13 @@ def instance_row(plan: Plan, instance: Instance) -> dict[str, Any]:
 def write_json(plan: Plan, instances: Iterator[Instance], out: IO[str]) -> None:
     campaign = plan.campaign
     head = {
-        "id": campaign.id, "title": campaign.title, "issued_by": campaign.issued_by,
-        "issued_at": _iso(campaign.issued_at), "timezone": campaign.timezone,
-        "calendar": campaign.calendar.code, "summary_at": _iso(campaign.summary_at),
+        "id": campaign.id,
+        "title": campaign.title,
+        "issued_by": campaign.issued_by,
+        "issued_at": _iso(campaign.issued_at),
+        "timezone": campaign.timezone,
+        "calendar": campaign.calendar.code,
+        "summary_at": _iso(campaign.summary_at),
         "levels": plan.hierarchy.levels,
     }
     out.write('{"campaign": ' + json.dumps(head, ensure_ascii=False) + ', "instances": [')
@@ -106,8 +110,19 @@ def write_json(plan: Plan, instances: Iterator[Instance], out: IO[str]) -> None:
     out.write("\n]}\n")
 
 
-CSV_COLUMNS = ("task", "kind", "unit", "unit_name", "level", "opens", "deadline", "rule",
-               "reminders", "escalations", "report_to")
+CSV_COLUMNS = (
+    "task",
+    "kind",
+    "unit",
+    "unit_name",
+    "level",
+    "opens",
+    "deadline",
+    "rule",
+    "reminders",
+    "escalations",
+    "report_to",
+)
 
 
 def write_csv(plan: Plan, instances: Iterator[Instance], out: IO[str]) -> None:
@@ -132,18 +147,31 @@ def instance_table(plan: Plan, instances: Iterator[Instance]) -> Table:
         row = rows(instance)
         task, unit = plan.tasks[instance.task], plan.hierarchy.units[instance.unit]
         schedule = instance.schedule
-        deadline = f"{_short(schedule.deadline)}\n[dim]{task.rule.text}[/dim]" if schedule.deadline else (
-            f"[italic]{task.rule.text}[/italic]")
-        reminders = "\n".join(_short(t) for t in schedule.reminders) if schedule.deadline else (
-            ", ".join(row["reminders"]))
+        deadline = (
+            f"{_short(schedule.deadline)}\n[dim]{task.rule.text}[/dim]"
+            if schedule.deadline
+            else (f"[italic]{task.rule.text}[/italic]")
+        )
+        reminders = (
+            "\n".join(_short(t) for t in schedule.reminders)
+            if schedule.deadline
+            else (", ".join(row["reminders"]))
+        )
+        times = [_short(t) for t in schedule.escalations] or [e["at"] for e in row["escalations"]]
         escalations = "\n".join(
-            f"{e['stage']}. {_short(pendulum.parse(e['at'])) if schedule.escalations else e['at']}"  # type: ignore[arg-type]
-            f" → {', '.join(e['to']) or 'nobody'}" + (f" (every {e['repeat']})" if e["repeat"] else "")
-            for e in row["escalations"]
+            f"{e['stage']}. {when} → {', '.join(e['to']) or 'nobody'}"
+            + (f" (every {e['repeat']})" if e["repeat"] else "")
+            for e, when in zip(row["escalations"], times, strict=True)
         )
         opens = _short(instance.opening.at) if instance.opening.at else str(instance.opening)
-        table.add_row(f"{task.id}\n[dim]{task.title}[/dim]", f"{unit.id}\n[dim]{unit.name}[/dim]",
-                      opens, deadline, reminders, escalations)
+        table.add_row(
+            f"{task.id}\n[dim]{task.title}[/dim]",
+            f"{unit.id}\n[dim]{unit.name}[/dim]",
+            opens,
+            deadline,
+            reminders,
+            escalations,
+        )
     return table
 
 
@@ -158,8 +186,10 @@ def summary_table(plan: Plan) -> Table:
         if instance.schedule.deadline:
             deadlines.setdefault(instance.task, {})[level] = _short(instance.schedule.deadline)
     campaign = plan.campaign
-    table = Table(title=f"{campaign.title}\n[dim]{campaign.id} · issued {_short(campaign.issued_at)} · "
-                        f"summary {_short(campaign.summary_at)}[/dim]")
+    table = Table(
+        title=f"{campaign.title}\n[dim]{campaign.id} · issued {_short(campaign.issued_at)} · "
+        f"summary {_short(campaign.summary_at)}[/dim]"
+    )
     for column in ("Task", "Level: units", "Deadline", "Rule", "Opens"):
         table.add_column(column, overflow="fold")
     for task in plan.tasks.values():

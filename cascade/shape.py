@@ -7,12 +7,11 @@ for a misspelt one, the hint a custom validator attached).
 
 from __future__ import annotations
 
+import functools
 import types
 import typing
 from collections.abc import Sequence
 from typing import Any, TypeVar
-
-import functools
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
@@ -34,7 +33,9 @@ def checked(model: type[M], data: Any, doc: Document, at: Path, problems: list[P
         return None
 
 
-def checked_all(model: type[M], items: list[Any], doc: Document, at: Path, problems: list[Problem]) -> list[M]:
+def checked_all(
+    model: type[M], items: list[Any], doc: Document, at: Path, problems: list[Problem]
+) -> list[M]:
     """The items that validate as `model`, in one pass; problems for the rest (items at `(*at, i)`)."""
     try:
         return _adapter(model).validate_python(items)

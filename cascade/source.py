@@ -24,15 +24,13 @@ from cascade.errors import CampaignInvalid, Problem
 
 Path = tuple[str | int, ...]
 
-try:
-    _BaseLoader: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[assignment]
-except AttributeError:  # pragma: no cover - libyaml missing
-    _BaseLoader = yaml.SafeLoader
+# libyaml's parser (CSafeLoader) composes a 60,000-unit file several times faster.
+_BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 _OVERRIDDEN = {"tag:yaml.org,2002:bool", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"}
 
 
-class _Loader(_BaseLoader):
+class _Loader(_BaseLoader):  # type: ignore[valid-type,misc]
     """SafeLoader with YAML 1.2 core-schema booleans and numbers."""
 
 
@@ -94,8 +92,11 @@ def read_yaml(text: str, file: str) -> Document:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
         message = f"not valid YAML: {exc.problem or exc.context}"
-        hint = "campaign files use plain YAML: no !! tags" if "constructor" in str(exc.problem) else (
-            "check indentation, colons and quotes here")
+        hint = (
+            "campaign files use plain YAML: no !! tags"
+            if "constructor" in str(exc.problem)
+            else ("check indentation, colons and quotes here")
+        )
         raise CampaignInvalid([Problem(file, line, "", message, hint)]) from None
     except yaml.YAMLError as exc:
         raise CampaignInvalid([Problem(file, None, "", f"not valid YAML: {exc}")]) from None

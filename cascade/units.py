@@ -10,6 +10,7 @@ grassroots` (an optional level ends in `?`); without one they are read off the t
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -145,14 +146,21 @@ def _from_csv(text: str, file: str) -> Hierarchy:
         doc.lines[(i,)] = first.line
         if len(unit_rows) > 1:
             _check_repeats(uid, unit_rows, file, problems)
-        contacts = []
+        contacts: list[dict[str, object]] = []
         for row in unit_rows:
             contact = _contact(row.values, channels)
             if contact is not None:
                 doc.lines[(i, "contacts", len(contacts))] = row.line
                 contacts.append(contact)
-        raw.append({"id": uid, "name": first.values["name"], "level": first.values["level"],
-                    "tags": _split_tags(first.values.get("tags", "")), "contacts": contacts})
+        raw.append(
+            {
+                "id": uid,
+                "name": first.values["name"],
+                "level": first.values["level"],
+                "tags": _split_tags(first.values.get("tags", "")),
+                "contacts": contacts,
+            }
+        )
     units = checked_all(Unit, raw, doc, (), problems)
     parents = {u.id: grouped[u.id][0].values["parent"] or None for u in units}
     lines = {u.id: grouped[u.id][0].line for u in units}
@@ -215,11 +223,17 @@ def _csv_levels(
         depth[unit.id] = depth[parent] + 1 if parent is not None else 0
         deepest[unit.level] = max(deepest.get(unit.level, 0), depth[unit.id])
     order = sorted(deepest, key=deepest.__getitem__)
-    for upper, lower in zip(order, order[1:], strict=False):
+    for upper, lower in itertools.pairwise(order):
         if deepest[upper] == deepest[lower]:
-            problems.append(Problem(file, 1, "levels",
-                                    f"cannot tell whether `{upper}` or `{lower}` is the higher level",
-                                    "name the levels in a first line: # levels: province, district, commune"))
+            problems.append(
+                Problem(
+                    file,
+                    1,
+                    "levels",
+                    f"cannot tell whether `{upper}` or `{lower}` is the higher level",
+                    "name the levels in a first line: # levels: province, district, commune",
+                )
+            )
     return [Level(name=name) for name in order]
 
 

@@ -48,7 +48,9 @@ def test_validate_good_campaign_exits_0() -> None:
 
 
 def test_validate_reports_every_error_with_file_line_and_hint(write) -> None:  # type: ignore[no-untyped-def]
-    path = write(HEADER + TASKS.replace("level: province", "levle: province").replace("20/11/2020", "11/20/2020"))
+    path = write(
+        HEADER + TASKS.replace("level: province", "levle: province").replace("20/11/2020", "11/20/2020")
+    )
     result = runner.invoke(app, ["validate", path])
     assert result.exit_code == 1
     assert f"{path}:10: error: tasks[0].levle: unknown key `levle`" in result.stderr
@@ -128,8 +130,12 @@ def test_plan_json_lists_every_instance() -> None:
     [row] = [r for r in data["instances"] if r["task"] == "hn-huyen" and r["unit"] == "hu-can-loc"]
     assert row["deadline"] == "2020-11-30T00:00:00+07:00"
     assert row["opens"] == "when hn-tinh is done at tu-ha-tinh"
-    assert row["escalations"][0] == {"stage": 1, "at": "2020-12-01T07:00:00+07:00",
-                                     "to": ["hu-can-loc", "tu-ha-tinh"], "repeat": None}
+    assert row["escalations"][0] == {
+        "stage": 1,
+        "at": "2020-12-01T07:00:00+07:00",
+        "to": ["hu-can-loc", "tu-ha-tinh"],
+        "repeat": None,
+    }
     assert row["escalations"][2]["repeat"] == "7d"
 
 
@@ -138,7 +144,9 @@ def test_plan_csv_for_one_unit() -> None:
     assert result.exit_code == 0
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
     assert [(r["task"], r["deadline"]) for r in rows] == [
-        ("hn-co-so", "2021-01-15T00:00:00+07:00"), ("bc-tien-do", "2021-01-17T00:00:00+07:00")]
+        ("hn-co-so", "2021-01-15T00:00:00+07:00"),
+        ("bc-tien-do", "2021-01-17T00:00:00+07:00"),
+    ]
     assert rows[1]["report_to"] == "hu-can-loc"
 
 
@@ -165,7 +173,9 @@ def test_committed_schemas_match_the_models(kind: SchemaKind) -> None:
     assert committed == printed, "run: .venv/bin/cascade schema KIND > campaigns/schema/KIND.schema.json"
 
 
-@pytest.mark.parametrize(("kind", "pattern"), [(SchemaKind.campaign, "*.yaml"), (SchemaKind.units, "units/*.yaml")])
+@pytest.mark.parametrize(
+    ("kind", "pattern"), [(SchemaKind.campaign, "*.yaml"), (SchemaKind.units, "units/*.yaml")]
+)
 def test_schema_accepts_the_example_files(kind: SchemaKind, pattern: str) -> None:
     files = sorted((ROOT / "campaigns").glob(pattern))
     assert files
@@ -175,8 +185,16 @@ def test_schema_accepts_the_example_files(kind: SchemaKind, pattern: str) -> Non
 
 
 def test_schema_rejects_an_unknown_key() -> None:
-    data = {"campaign": {"id": "x", "title": "t", "issued_on": "10/11/2020", "units": "u.yaml",
-                         "summary_date": "20/01/2021"}, "tasks": [{"id": "a", "title": "A", "due": {"bef": 1}}]}
+    data = {
+        "campaign": {
+            "id": "x",
+            "title": "t",
+            "issued_on": "10/11/2020",
+            "units": "u.yaml",
+            "summary_date": "20/01/2021",
+        },
+        "tasks": [{"id": "a", "title": "A", "due": {"bef": 1}}],
+    }
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(data, schema_of(SchemaKind.campaign))
 

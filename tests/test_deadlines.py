@@ -57,10 +57,16 @@ def test_absolute_deadline_instants(expression: dict[str, object], instant: str)
         ({"after": "hn", "days": 1}, "2020-12-05T18:30:00+00:00", "2020-12-08T00:00:00+07:00"),
         ({"after": "hn", "days": 1}, "2020-12-05T16:30:00+00:00", "2020-12-07T00:00:00+07:00"),
         # seed 004: bridge-point attendees, 7 days after 30/11 but before 08/12/2017
-        ({"after": "hn", "days": 7, "latest": "08/12/2017"}, "2017-11-30T17:00:00+07:00",
-         "2017-12-08T00:00:00+07:00"),
-        ({"after": "hn", "days": 7, "latest": "08/12/2017"}, "2017-11-29T17:00:00+07:00",
-         "2017-12-07T00:00:00+07:00"),
+        (
+            {"after": "hn", "days": 7, "latest": "08/12/2017"},
+            "2017-11-30T17:00:00+07:00",
+            "2017-12-08T00:00:00+07:00",
+        ),
+        (
+            {"after": "hn", "days": 7, "latest": "08/12/2017"},
+            "2017-11-29T17:00:00+07:00",
+            "2017-12-07T00:00:00+07:00",
+        ),
         # 5 working days from Friday 27/11/2020: Mon..Fri 30/11-04/12, end of 04/12
         ({"after": "hn", "working_days": 5}, "2020-11-27T10:00:00+07:00", "2020-12-05T00:00:00+07:00"),
     ],
@@ -79,7 +85,17 @@ def test_working_days_skip_tet_2021() -> None:
     assert VN.add_working_days(date(2021, 2, 5), 3) == date(2021, 2, 17)
     assert VN.add_working_days(date(2021, 2, 17), -1) == date(2021, 2, 9)
     assert [VN.is_working_day(date(2021, 2, d)) for d in range(8, 19)] == [
-        True, True, False, False, False, False, False, False, False, True, True,
+        True,
+        True,
+        False,
+        False,
+        False,
+        False,
+        False,
+        False,
+        False,
+        True,
+        True,
     ]
 
 

@@ -41,10 +41,18 @@ def due_expressions(draw: st.DrawFn, earlier: list[tuple[str, str]], level: str)
     elif form == "within-month":
         due = {"within": f"{day.month}/{day.year}"}
     elif form == "within-half":
-        due = {"within": f"{draw(st.sampled_from(['first-half', 'second-half', 'end']))} {day.month}/{day.year}"}
+        due = {
+            "within": f"{draw(st.sampled_from(['first-half', 'second-half', 'end']))} {day.month}/{day.year}"
+        }
     elif form == "within-quarter":
         quarter = (day.month - 1) // 3 + 1
-        due = {"within": draw(st.sampled_from([f"Q{quarter}/{day.year}", f"{'I' * quarter if quarter < 4 else 'IV'}/{day.year}"]))}
+        due = {
+            "within": draw(
+                st.sampled_from(
+                    [f"Q{quarter}/{day.year}", f"{'I' * quarter if quarter < 4 else 'IV'}/{day.year}"]
+                )
+            )
+        }
     else:
         due = {"after": draw(st.sampled_from(same_level))}
         due[draw(st.sampled_from(["days", "working_days"]))] = draw(st.integers(0, 10))
@@ -61,17 +69,23 @@ def campaigns(draw: st.DrawFn) -> dict[str, Any]:
     earlier: list[tuple[str, str]] = []
     for n in range(draw(st.integers(1, 6))):
         level = draw(st.sampled_from(LEVELS))
-        task: dict[str, Any] = {"id": f"t{n}", "title": f"Nhiệm vụ {n}", "level": level,
-                                "due": draw(due_expressions(earlier, level))}
+        task: dict[str, Any] = {
+            "id": f"t{n}",
+            "title": f"Nhiệm vụ {n}",
+            "level": level,
+            "due": draw(due_expressions(earlier, level)),
+        }
         parents = [t for t, lv in earlier if LEVELS.index(lv) == LEVELS.index(level) - 1]
         if "after" not in task["due"] and parents and draw(st.booleans()):
             task["opens_after"] = {"task": draw(st.sampled_from(parents)), "at": "parent"}
             if draw(st.booleans()):
                 task["min_window"] = draw(durations)
         if draw(st.booleans()):
-            task["fields"] = {"a": {"type": "int", "required": True, "min": 0},
-                              "b": {"type": "int", "min": 1},
-                              "rate": {"formula": "a / b", "target": draw(st.sampled_from([">= 0.85", "> 50%"]))}}
+            task["fields"] = {
+                "a": {"type": "int", "required": True, "min": 0},
+                "b": {"type": "int", "min": 1},
+                "rate": {"formula": "a / b", "target": draw(st.sampled_from([">= 0.85", "> 50%"]))},
+            }
         if draw(st.booleans()):
             task["remind"] = draw(st.lists(durations, max_size=3))
         source = task["due"].get("after")
@@ -82,18 +96,34 @@ def campaigns(draw: st.DrawFn) -> dict[str, Any]:
         tasks.append(task)
         earlier.append((task["id"], level))
     data: dict[str, Any] = {
-        "campaign": {"id": "random", "title": "Ngẫu nhiên", "issued_on": _dmy(ISSUED), "units": "units.yaml",
-                     "summary_date": _dmy(ISSUED + timedelta(days=draw(st.integers(30, 200))))},
-        "defaults": {"escalate": [{"after": "1d", "to": ["self", "parent"]},
-                                  {"after": "3d", "to": ["ancestor:2", "level:province"], "repeat": "7d"}],
-                     "quiet_hours": draw(st.sampled_from(["21:00-07:00", "12:00-13:30", "none"]))},
+        "campaign": {
+            "id": "random",
+            "title": "Ngẫu nhiên",
+            "issued_on": _dmy(ISSUED),
+            "units": "units.yaml",
+            "summary_date": _dmy(ISSUED + timedelta(days=draw(st.integers(30, 200)))),
+        },
+        "defaults": {
+            "escalate": [
+                {"after": "1d", "to": ["self", "parent"]},
+                {"after": "3d", "to": ["ancestor:2", "level:province"], "repeat": "7d"},
+            ],
+            "quiet_hours": draw(st.sampled_from(["21:00-07:00", "12:00-13:30", "none"])),
+        },
         "tasks": tasks,
     }
     if draw(st.booleans()):
-        data["reports"] = [{"id": "bc", "title": "Báo cáo", "from": draw(st.sampled_from([["grassroots"],
-                            ["district", "grassroots"]])), "due": {"before": _dmy(draw(days))},
-                            "step": draw(durations), "opens": "10d",
-                            "rollup": [f"{tasks[0]['id']}.done"]}]
+        data["reports"] = [
+            {
+                "id": "bc",
+                "title": "Báo cáo",
+                "from": draw(st.sampled_from([["grassroots"], ["district", "grassroots"]])),
+                "due": {"before": _dmy(draw(days))},
+                "step": draw(durations),
+                "opens": "10d",
+                "rollup": [f"{tasks[0]['id']}.done"],
+            }
+        ]
     return data
 
 
@@ -108,7 +138,8 @@ def test_random_valid_campaigns_compile(data: dict[str, Any]) -> None:
     plan = compile_data(data)
     issued = plan.campaign.issued_at
     assert {t.id for t in plan.tasks.values()} == {t["id"] for t in data["tasks"]} | {
-        r["id"] for r in data.get("reports", [])}
+        r["id"] for r in data.get("reports", [])
+    }
     for instance in plan.instances:
         schedule = instance.schedule
         if schedule.deadline is None:
@@ -118,8 +149,9 @@ def test_random_valid_campaigns_compile(data: dict[str, Any]) -> None:
         assert list(schedule.reminders) == sorted(schedule.reminders)
         assert all(t >= schedule.deadline for t in schedule.escalations)
         if plan.tasks[instance.task].kind == "report":
-            assert instance.opening.at is not None and instance.opening.at <= schedule.deadline or (
-                instance.opening.at == issued)
+            assert (instance.opening.at is not None and instance.opening.at <= schedule.deadline) or (
+                instance.opening.at == issued
+            )
 
 
 def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
@@ -133,11 +165,33 @@ def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     return out
 
 
-junk = st.one_of(st.none(), st.booleans(), st.integers(-5, 10**12), st.floats(allow_nan=True),
-                 st.text(max_size=12), st.dates(), st.lists(st.integers(), max_size=2),
-                 st.dictionaries(st.text(max_size=5), st.integers(), max_size=2),
-                 st.sampled_from(["31/11/2020", "11/20/2020", "Q5/2021", "0d", "-1d", "t0", "self",
-                                  "ancestor:0", "level:x", "a / 0", ">= x", "P1M", "a..b"]))
+junk = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-5, 10**12),
+    st.floats(allow_nan=True),
+    st.text(max_size=12),
+    st.dates(),
+    st.lists(st.integers(), max_size=2),
+    st.dictionaries(st.text(max_size=5), st.integers(), max_size=2),
+    st.sampled_from(
+        [
+            "31/11/2020",
+            "11/20/2020",
+            "Q5/2021",
+            "0d",
+            "-1d",
+            "t0",
+            "self",
+            "ancestor:0",
+            "level:x",
+            "a / 0",
+            ">= x",
+            "P1M",
+            "a..b",
+        ]
+    ),
+)
 
 
 @st.composite
@@ -182,6 +236,6 @@ def test_text_damage_never_crashes_the_reader(data: dict[str, Any], draw: st.Dat
     damage = draw.draw(st.sampled_from(["", ":", "- ", "{", "]", "\t", "  ", "'", "&a", "*b", "!!", "%"]))
     cut = draw.draw(st.integers(0, 3))
     try:
-        compile_plan(read_yaml(text[:at] + damage + text[at + cut:], "random.yaml"), UNITS)
+        compile_plan(read_yaml(text[:at] + damage + text[at + cut :], "random.yaml"), UNITS)
     except CampaignInvalid as exc:
         assert exc.errors

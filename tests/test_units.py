@@ -30,8 +30,10 @@ def test_channels_keep_the_written_order_and_numbers_keep_leading_zeros() -> Non
     head = units.units["tu-a"].contacts[0]
     assert head.channels == ("email", "zalo")
     assert units.units["hu-b"].contacts[0].phone == "0912000002"
-    text = SMALL_UNITS.replace('{role: head, email: vp@example.vn, zalo: "84912000001"}',
-                               "{role: head, zalo: 84912000001, email: vp@example.vn, phone: 0912000003}")
+    text = SMALL_UNITS.replace(
+        '{role: head, email: vp@example.vn, zalo: "84912000001"}',
+        "{role: head, zalo: 84912000001, email: vp@example.vn, phone: 0912000003}",
+    )
     head = hierarchy(text).units["tu-a"].contacts[0]
     assert head.channels == ("zalo", "email", "phone")
     assert head.phone == "0912000003"
@@ -137,7 +139,8 @@ def test_csv_levels_are_read_off_the_tree_without_a_levels_line() -> None:
             units:
               - {id: tu-a, name: A, level: province, chidren: []}
             """,
-            "units.yaml:3: error: units[0].chidren: unknown key `chidren`\n    hint: did you mean `children`?",
+            "units.yaml:3: error: units[0].chidren: unknown key `chidren`\n"
+            "    hint: did you mean `children`?",
         ),
         (  # one level only
             """\
@@ -183,21 +186,31 @@ def test_optional_levels_may_be_skipped() -> None:
 @pytest.mark.parametrize(
     ("rows", "expected"),
     [
-        ("x-c,C,grassroots,hu-z,,head,c@example.vn,,\n",
-         "units.csv:5: error: x-c.parent: parent `hu-z` is not a unit listed before this one"),
-        ("tu-a,Other name,,,,head,x@example.vn,,\n",
-         "units.csv:5: error: tu-a.name: `Other name` differs from `Tỉnh ủy A` on line 3"),
-        ("x-c,C,grassroots,tu-a,,head,c@example.vn,,\n",
-         "units.csv:5: error: x-c.level: `x-c` is at level `grassroots` under `tu-a` (province)"),
-        ("x-c,C,grassroots,hu-b,,head,,,\n",
-         "units.csv:5: error: [2].contacts[0]: a contact needs at least one channel"),
+        (
+            "x-c,C,grassroots,hu-z,,head,c@example.vn,,\n",
+            "units.csv:5: error: x-c.parent: parent `hu-z` is not a unit listed before this one",
+        ),
+        (
+            "tu-a,Other name,,,,head,x@example.vn,,\n",
+            "units.csv:5: error: tu-a.name: `Other name` differs from `Tỉnh ủy A` on line 3",
+        ),
+        (
+            "x-c,C,grassroots,tu-a,,head,c@example.vn,,\n",
+            "units.csv:5: error: x-c.level: `x-c` is at level `grassroots` under `tu-a` (province)",
+        ),
+        (
+            "x-c,C,grassroots,hu-b,,head,,,\n",
+            "units.csv:5: error: [2].contacts[0]: a contact needs at least one channel",
+        ),
     ],
 )
 def test_csv_rules_name_the_row(rows: str, expected: str) -> None:
-    base = "# levels: province, district, grassroots\n" \
-           "id,name,level,parent,tags,role,email,zalo,phone\n" \
-           "tu-a,Tỉnh ủy A,province,,,head,vp@example.vn,,\n" \
-           "hu-b,Huyện ủy B,district,tu-a,,head,b@example.vn,,\n"
+    base = (
+        "# levels: province, district, grassroots\n"
+        "id,name,level,parent,tags,role,email,zalo,phone\n"
+        "tu-a,Tỉnh ủy A,province,,,head,vp@example.vn,,\n"
+        "hu-b,Huyện ủy B,district,tu-a,,head,b@example.vn,,\n"
+    )
     problems = problems_of(base + rows, "units.csv")
     assert any(p.startswith(expected) for p in problems), problems
 
@@ -205,10 +218,12 @@ def test_csv_rules_name_the_row(rows: str, expected: str) -> None:
 def test_csv_levels_that_cannot_be_told_apart_ask_for_a_levels_line() -> None:
     text = "id,name,level,parent\ntu-a,A,province,\nhu-b,B,district,tu-a\nx-c,C,grassroots,tu-a\n"
     assert problems_of(text, "units.csv")[0].startswith(
-        "units.csv:1: error: levels: cannot tell whether `district` or `grassroots` is the higher level")
+        "units.csv:1: error: levels: cannot tell whether `district` or `grassroots` is the higher level"
+    )
 
 
 def test_csv_unknown_column_is_named() -> None:
     text = "id,name,level,parent,emial\ntu-a,A,province,,x@example.vn\nhu-b,B,district,tu-a,\n"
     assert problems_of(text, "units.csv")[0].startswith(
-        "units.csv:1: error: header: unknown column `emial`\n    hint: did you mean `email`?")
+        "units.csv:1: error: header: unknown column `emial`\n    hint: did you mean `email`?"
+    )

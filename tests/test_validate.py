@@ -36,8 +36,13 @@ def one(body: str, header: str = HEADER) -> Problem:
 
 # Line numbers count from the top of the file: HEADER is lines 1-6, tasks start on line 7.
 
+
 def test_unknown_key_suggests_the_right_one() -> None:
-    problem = one(GOOD_TASKS.replace("    due: {before: 30/11/2020}", "    due: {before: 30/11/2020}\n    min_windw: 3d"))
+    problem = one(
+        GOOD_TASKS.replace(
+            "    due: {before: 30/11/2020}", "    due: {before: 30/11/2020}\n    min_windw: 3d"
+        )
+    )
     assert (problem.file, problem.line, problem.key) == ("campaign.yaml", 17, "tasks[1].min_windw")
     assert problem.message == "unknown key `min_windw`"
     assert problem.hint == "did you mean `min_window`?"
@@ -56,8 +61,10 @@ def test_month_first_date_gets_the_format_hint() -> None:
 
 
 def test_impossible_date_is_caught() -> None:
-    problem = one(HEADER.replace("10/11/2020", "31/11/2020") and GOOD_TASKS,
-                  header=HEADER.replace("issued_on: 10/11/2020", "issued_on: 31/11/2020"))
+    problem = one(
+        HEADER.replace("10/11/2020", "31/11/2020") and GOOD_TASKS,
+        header=HEADER.replace("issued_on: 10/11/2020", "issued_on: 31/11/2020"),
+    )
     assert (problem.line, problem.key) == (4, "campaign.issued_on")
     assert "month 11/2020 has 30 days" in problem.message
 
@@ -121,7 +128,10 @@ def test_yaml_syntax_error_names_the_line() -> None:
 
 def test_all_errors_are_reported_at_once() -> None:
     body = GOOD_TASKS.replace("min_window", "x").replace("before: 20/11/2020", "before: 31/11/2020")
-    body = body.replace("task: hn-tinh", "task: nope") + "  - {id: c, title: C, level: province, due: {bye: 1}}\n"
+    body = (
+        body.replace("task: hn-tinh", "task: nope")
+        + "  - {id: c, title: C, level: province, due: {bye: 1}}\n"
+    )
     keys = sorted(p.key for p in problems(body))
     assert keys == ["tasks[0].due.before", "tasks[1].opens_after.task", "tasks[2].due.bye"]
 
@@ -134,8 +144,11 @@ def test_child_deadline_before_parent_is_a_warning() -> None:
 
 
 def test_min_window_that_cannot_be_met_is_a_warning() -> None:
-    plan = compile_text(GOOD_TASKS.replace("    due: {before: 30/11/2020}",
-                                           "    min_window: 14d\n    due: {before: 30/11/2020}"))
+    plan = compile_text(
+        GOOD_TASKS.replace(
+            "    due: {before: 30/11/2020}", "    min_window: 14d\n    due: {before: 30/11/2020}"
+        )
+    )
     [warning] = plan.warnings
     assert warning.key == "tasks[1].min_window"
     assert "only 10d remain of the 14d min_window" in warning.message
@@ -168,25 +181,50 @@ def test_formula_over_an_undeclared_field() -> None:
 @pytest.mark.parametrize(
     ("replace", "key", "message"),
     [
-        (("before: 30/11/2020", "before: 30/11/2020, days: 3"), "tasks[1].due", "`days` only goes with `after`"),
+        (
+            ("before: 30/11/2020", "before: 30/11/2020, days: 3"),
+            "tasks[1].due",
+            "`days` only goes with `after`",
+        ),
         (("before: 30/11/2020", "after: hn-tinh"), "tasks[1].due", "`after` needs exactly one of"),
         (("before: 30/11/2020", "within: 13/2020"), "tasks[1].due", "`13/2020` has no month 13"),
         (("level: district", "level: district\n    min_window: 3"), "tasks[1].min_window", "`3` has no unit"),
         (("at: parent", "at: grandparent"), "tasks[1].opens_after.at", "input should be 'parent' or 'self'"),
-        (("title: Hội nghị tỉnh", "title: Hội nghị tỉnh\n    escalate: [{after: 1d, to: [boss]}]"),
-         "tasks[0].escalate[0].to[0]", "`boss` is not a recipient"),
-        (("title: Hội nghị tỉnh", "title: Hội nghị tỉnh\n    escalate: [{after: 1d, to: [level:ward]}]"),
-         "tasks[0].escalate[0].to", "no level `ward` in the units file"),
-        (("title: Hội nghị tỉnh", "title: Hội nghị tỉnh\n    quiet_hours: 21h-7h"),
-         "tasks[0].quiet_hours", "`21h-7h` is not a time window"),
-        (("title: Hội nghị tỉnh", "title: Hội nghị tỉnh\n    fields: {n: {type: integer}}"),
-         "tasks[0].fields.n.type", "input should be 'int', 'float', 'bool', 'text' or 'date'"),
-        (("title: Hội nghị tỉnh", "title: Hội nghị tỉnh\n    fields: {n: {type: int, min: 5, max: 1}}"),
-         "tasks[0].fields.n", "min 5 is above max 1"),
-        (("title: Hội nghị tỉnh", "title: Hội nghị tỉnh\n    fields: {r: {formula: __import__('os')}}"),
-         "tasks[0].fields.r.formula", "may only use field names"),
-        (("title: Hội nghị tỉnh", "title: Hội nghị tỉnh\n    fields: {r: {type: int, target: 85%}}"),
-         "tasks[0].fields.r.target", "`85%` is not a target"),
+        (
+            ("title: Hội nghị tỉnh", "title: Hội nghị tỉnh\n    escalate: [{after: 1d, to: [boss]}]"),
+            "tasks[0].escalate[0].to[0]",
+            "`boss` is not a recipient",
+        ),
+        (
+            ("title: Hội nghị tỉnh", "title: Hội nghị tỉnh\n    escalate: [{after: 1d, to: [level:ward]}]"),
+            "tasks[0].escalate[0].to",
+            "no level `ward` in the units file",
+        ),
+        (
+            ("title: Hội nghị tỉnh", "title: Hội nghị tỉnh\n    quiet_hours: 21h-7h"),
+            "tasks[0].quiet_hours",
+            "`21h-7h` is not a time window",
+        ),
+        (
+            ("title: Hội nghị tỉnh", "title: Hội nghị tỉnh\n    fields: {n: {type: integer}}"),
+            "tasks[0].fields.n.type",
+            "input should be 'int', 'float', 'bool', 'text' or 'date'",
+        ),
+        (
+            ("title: Hội nghị tỉnh", "title: Hội nghị tỉnh\n    fields: {n: {type: int, min: 5, max: 1}}"),
+            "tasks[0].fields.n",
+            "min 5 is above max 1",
+        ),
+        (
+            ("title: Hội nghị tỉnh", "title: Hội nghị tỉnh\n    fields: {r: {formula: __import__('os')}}"),
+            "tasks[0].fields.r.formula",
+            "may only use field names",
+        ),
+        (
+            ("title: Hội nghị tỉnh", "title: Hội nghị tỉnh\n    fields: {r: {type: int, target: 85%}}"),
+            "tasks[0].fields.r.target",
+            "`85%` is not a target",
+        ),
         (("    level: province\n", ""), "tasks[0]", "task `hn-tinh` targets no units"),
     ],
 )
