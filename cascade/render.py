@@ -147,10 +147,11 @@ def instance_table(plan: Plan, instances: Iterator[Instance]) -> Table:
         row = rows(instance)
         task, unit = plan.tasks[instance.task], plan.hierarchy.units[instance.unit]
         schedule = instance.schedule
+        rule = task.rule.text + (f", {task.step} earlier a level down" if task.step else "")
         deadline = (
-            f"{_short(schedule.deadline)}\n[dim]{task.rule.text}[/dim]"
+            f"{_short(schedule.deadline)}\n[dim]{rule}[/dim]"
             if schedule.deadline
-            else (f"[italic]{task.rule.text}[/italic]")
+            else f"[italic]{rule}[/italic]"
         )
         reminders = (
             "\n".join(_short(t) for t in schedule.reminders)
