@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections import Counter
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -17,7 +18,7 @@ import typer
 from rich.console import Console
 
 from cascade.errors import CampaignInvalid, Problem, Severity
-from cascade.files import load_plan
+from cascade.files import is_units_file, load_plan, load_units
 from cascade.plan import Plan
 from cascade.render import instance_table, summary_table, write_csv, write_json
 from cascade.spec import CampaignFile, UnitsFile
@@ -60,11 +61,26 @@ def _load(file: Path) -> Plan:
         raise typer.Exit(1) from None
 
 
+def _validate_units(file: Path) -> bool:
+    try:
+        units = load_units(file)
+    except CampaignInvalid as exc:
+        _print_problems(exc.problems)
+        err.print(f"[red]✗[/red] {file}: {len(exc.errors)} error(s)")
+        return False
+    levels = ", ".join(f"{lv}: {n:,}" for lv, n in Counter(u.level for u in units.units.values()).items())
+    err.print(f"[green]✓[/green] {file}: units file, {len(units.units):,} units ({levels})")
+    return True
+
+
 @app.command()
-def validate(files: Annotated[list[Path], typer.Argument(help="campaign files")]) -> None:
+def validate(files: Annotated[list[Path], typer.Argument(help="campaign or units files")]) -> None:
     """Check campaigns and their units files; print every problem with file, line and a fix."""
     failed = 0
     for file in files:
+        if is_units_file(file):
+            failed += not _validate_units(file)
+            continue
         try:
             plan = _load(file)
         except typer.Exit:

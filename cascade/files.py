@@ -55,6 +55,26 @@ def load_plan(path: str | Path) -> Plan:
         return compile_plan(doc, hierarchy, problems)
 
 
+def is_units_file(path: str | Path) -> bool:
+    """A CSV file, or YAML whose top level has `levels:` and no `campaign:`."""
+    path = Path(path)
+    if path.suffix.lower() == ".csv":
+        return True
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError):
+        return False  # load_plan reports it
+    keys = {line.split(":", 1)[0] for line in text.splitlines() if line[:1].isalpha()}
+    return "levels" in keys and "campaign" not in keys
+
+
+def load_units(path: str | Path) -> Hierarchy:
+    """Read and check a units file on its own; raises CampaignInvalid with every problem."""
+    path = Path(path)
+    with _collector_paused():
+        return read_units(read_text(path, str(path)), str(path))
+
+
 def _units_of(path: Path, data: object, line: int | None, problems: list[Problem]) -> Hierarchy | None:
     header = data.get("campaign") if isinstance(data, dict) else None
     name = header.get("units") if isinstance(header, dict) else None

@@ -149,7 +149,25 @@ def read_csv(text: str, file: str) -> tuple[list[str], list[CsvRow], list[str]]:
         if lines[start].startswith("#"):
             comments.append(lines[start][1:].strip())
         start += 1
-    reader = csv.reader(io.StringIO("".join(lines[start:])))
+    reader = csv.reader(io.StringIO("".join(lines[start:]), newline=""))
+    try:
+        header, rows = _csv_rows(reader, file, start)
+    except csv.Error as exc:
+        raise CampaignInvalid(
+            [
+                Problem(
+                    file,
+                    start + reader.line_num,
+                    "",
+                    f"not valid CSV: {exc}",
+                    "quote cells that contain commas, quotes or line breaks",
+                )
+            ]
+        ) from None
+    return header, rows, comments
+
+
+def _csv_rows(reader: Any, file: str, start: int) -> tuple[list[str], list[CsvRow]]:
     try:
         header = [h.strip() for h in next(reader)]
     except StopIteration:
@@ -171,5 +189,6 @@ def read_csv(text: str, file: str) -> tuple[list[str], list[CsvRow], list[str]]:
                     )
                 ]
             )
-        rows.append(CsvRow(line, {h: c.strip() for h, c in zip(header, record, strict=False)}))
-    return header, rows, comments
+        record += [""] * (len(header) - len(record))  # a short row's missing cells are blank
+        rows.append(CsvRow(line, {h: c.strip() for h, c in zip(header, record, strict=True)}))
+    return header, rows

@@ -216,10 +216,12 @@ def _csv_levels(
     # wrongly placed higher up is reported by the level-step check, not here.
     depth: dict[str, int] = {}
     deepest: dict[str, int] = {}
+    orphans: dict[str, None] = {}
     for unit in units:
         parent = parents.get(unit.id)
         if parent is not None and parent not in depth:
-            continue  # reported as an unknown parent
+            orphans[unit.level] = None  # the unknown parent is reported; keep the level
+            continue
         depth[unit.id] = depth[parent] + 1 if parent is not None else 0
         deepest[unit.level] = max(deepest.get(unit.level, 0), depth[unit.id])
     order = sorted(deepest, key=deepest.__getitem__)
@@ -234,6 +236,7 @@ def _csv_levels(
                     "name the levels in a first line: # levels: province, district, commune",
                 )
             )
+    order += [level for level in orphans if level not in deepest]
     return [Level(name=name) for name in order]
 
 
@@ -291,6 +294,8 @@ def _hierarchy(
             _check_level_step(record, units[record.parent], names, optional, file, problems)
             children.setdefault(record.parent, []).append(record.id)
         units[record.id] = record
+    if not units and not any(p.severity == "error" for p in problems):
+        problems.append(Problem(file, None, "", "the units file lists no unit", "add at least the top unit"))
     _check_roots(roots, names, file, problems)
     if any(p.severity == "error" for p in problems):
         raise CampaignInvalid(problems)

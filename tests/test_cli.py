@@ -207,3 +207,19 @@ def _jsonable(value: object) -> object:
     if hasattr(value, "isoformat"):
         return value.isoformat()  # type: ignore[attr-defined]
     return value
+
+
+def test_validate_a_units_file_on_its_own() -> None:
+    result = runner.invoke(app, ["validate", str(ROOT / "campaigns" / "units" / "tra-vinh.yaml")])
+    assert result.exit_code == 0, result.output
+    assert "units file, 85 units (province: 1, district: 20, grassroots: 64)" in result.stderr
+
+
+def test_validate_a_bad_units_csv(tmp_path: Path) -> None:
+    path = tmp_path / "units.csv"
+    path.write_text("id,name,level,parent\ntu-a,A,province,\nhu-b,B,district,tu-x\n", encoding="utf-8")
+    result = runner.invoke(app, ["validate", str(path)])
+    assert result.exit_code == 1
+    assert (
+        f"{path}:3: error: hu-b.parent: parent `tu-x` is not a unit listed before this one" in result.stderr
+    )

@@ -239,3 +239,64 @@ def test_text_damage_never_crashes_the_reader(data: dict[str, Any], draw: st.Dat
         compile_plan(read_yaml(text[:at] + damage + text[at + cut :], "random.yaml"), UNITS)
     except CampaignInvalid as exc:
         assert exc.errors
+
+
+ids = st.sampled_from(["tu-a", "hu-b", "hu-c", "x-d", "x-e", "x-f", "Bad Id", ""])
+levels = st.sampled_from(["province", "district", "grassroots", "ward", ""])
+cells = st.one_of(
+    st.sampled_from(["", "a@example.vn", "0912000001", "84912", "head", "x;y", '"', ",", "\n"]),
+    st.text(max_size=6),
+)
+
+
+@settings(deadline=None)
+@given(
+    st.booleans(),
+    st.lists(
+        st.tuples(ids, st.text(max_size=5), levels, ids, cells, cells, cells, cells), min_size=0, max_size=12
+    ),
+)
+def test_any_units_csv_is_read_or_refused_cleanly(levels_line: bool, rows: list[tuple[str, ...]]) -> None:
+    from cascade.units import read_units
+
+    head = "# levels: province, district?, grassroots\n" if levels_line else ""
+    body = "".join(",".join(row) + "\n" for row in rows)
+    try:
+        units = read_units(head + "id,name,level,parent,tags,role,email,phone\n" + body, "units.csv")
+    except CampaignInvalid as exc:
+        assert exc.errors
+        assert all(p.file == "units.csv" for p in exc.problems)
+    else:
+        assert units.root.parent is None
+        assert all(u.parent in units.units for u in units.units.values() if u.parent is not None)
+
+
+unit_trees = st.recursive(
+    st.fixed_dictionaries({"id": ids, "name": st.text(max_size=4), "level": levels}),
+    lambda children: st.fixed_dictionaries(
+        {"id": ids, "name": st.text(max_size=4), "level": levels, "children": st.lists(children, max_size=3)}
+    ),
+    max_leaves=10,
+)
+
+
+@settings(deadline=None)
+@given(
+    st.lists(
+        st.one_of(levels, st.fixed_dictionaries({"name": levels, "optional": st.booleans()})), max_size=4
+    ),
+    st.lists(unit_trees, max_size=2),
+    junk,
+)
+def test_any_units_yaml_is_read_or_refused_cleanly(
+    level_list: list[Any], units: list[Any], extra: Any
+) -> None:
+    from cascade.units import read_units
+
+    data: dict[str, Any] = {"levels": level_list, "units": units}
+    if isinstance(extra, int):
+        data["extra"] = extra
+    try:
+        read_units(yaml.safe_dump(data, allow_unicode=True), "units.yaml")
+    except CampaignInvalid as exc:
+        assert exc.errors

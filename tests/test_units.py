@@ -227,3 +227,9 @@ def test_csv_unknown_column_is_named() -> None:
     assert problems_of(text, "units.csv")[0].startswith(
         "units.csv:1: error: header: unknown column `emial`\n    hint: did you mean `email`?"
     )
+
+
+def test_a_units_csv_without_rows_is_refused() -> None:
+    assert problems_of("# levels: province, district\nid,name,level,parent\n", "units.csv") == [
+        "units.csv: error: the units file lists no unit\n    hint: add at least the top unit"
+    ]
