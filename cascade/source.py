@@ -87,7 +87,19 @@ def read_yaml(text: str, file: str) -> Document:
         root = yaml.compose(text, Loader=_Loader)
         if root is None:
             raise CampaignInvalid([Problem(file, 1, "", "the file is empty")])
-        doc.data = _build(root, (), doc, problems, _Loader(""))
+        doc.data = _build(root, (), doc, problems, _Loader(""), [_node_budget(text)])
+    except (RecursionError, _TooLarge):
+        raise CampaignInvalid(
+            [
+                Problem(
+                    file,
+                    None,
+                    "",
+                    "the file nests or repeats (through & and * aliases) too deeply",
+                    "write the data out plainly",
+                )
+            ]
+        ) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
@@ -105,7 +117,22 @@ def read_yaml(text: str, file: str) -> Document:
     return doc
 
 
-def _build(node: yaml.Node, path: Path, doc: Document, problems: list[Problem], ld: Any) -> Any:
+def _node_budget(text: str) -> int:
+    """Plain YAML has fewer nodes than characters; only `*alias` repetition can exceed that.
+    Ten times allows ordinary reuse (a shared `fields:` block) and stops alias bombs early."""
+    return 10 * len(text) + 10_000
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def _build(
+    node: yaml.Node, path: Path, doc: Document, problems: list[Problem], ld: Any, budget: list[int]
+) -> Any:
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise _TooLarge
     doc.lines.setdefault(path, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
         ld.flatten_mapping(node)
@@ -127,10 +154,10 @@ def _build(node: yaml.Node, path: Path, doc: Document, problems: list[Problem], 
                 )
                 continue
             doc.lines[child] = key_node.start_mark.line + 1
-            out[key] = _build(value_node, child, doc, problems, ld)
+            out[key] = _build(value_node, child, doc, problems, ld, budget)
         return out
     if isinstance(node, yaml.SequenceNode):
-        return [_build(item, (*path, i), doc, problems, ld) for i, item in enumerate(node.value)]
+        return [_build(item, (*path, i), doc, problems, ld, budget) for i, item in enumerate(node.value)]
     return ld.construct_object(node, deep=True)
 
 
@@ -173,22 +200,24 @@ def _csv_rows(reader: Any, file: str, start: int) -> tuple[list[str], list[CsvRo
     except StopIteration:
         raise CampaignInvalid([Problem(file, start + 1, "", "the CSV file has no header row")]) from None
     rows = []
+    too_long: list[Problem] = []
     for record in reader:
         if not any(cell.strip() for cell in record):
             continue
         line = start + reader.line_num
         if len(record) > len(header):
-            raise CampaignInvalid(
-                [
-                    Problem(
-                        file,
-                        line,
-                        "",
-                        f"this row has {len(record)} cells but the header names {len(header)}",
-                        "quote cells that contain commas",
-                    )
-                ]
+            too_long.append(
+                Problem(
+                    file,
+                    line,
+                    "",
+                    f"this row has {len(record)} cells but the header names {len(header)}",
+                    "quote cells that contain commas",
+                )
             )
+            continue
         record += [""] * (len(header) - len(record))  # a short row's missing cells are blank
         rows.append(CsvRow(line, {h: c.strip() for h, c in zip(header, record, strict=True)}))
+    if too_long:
+        raise CampaignInvalid(too_long)
     return header, rows

@@ -90,6 +90,12 @@ BAD_INPUTS = [
     "  - {id: r, title: R, from: [province], due: {after: a, days: 1}, step: x, rollup: [nope.x, a.y]}\n",
     HEADER + "\t tasks: [\n",
     "campaign: &a\n  <<: *a\n",
+    "a: &a [1, 1, 1, 1, 1, 1, 1, 1, 1]\n"
+    + "".join(
+        f"{b}: &{b} [{', '.join([f'*{a}'] * 9)}]\n" for a, b in zip("abcdefgh", "bcdefghi", strict=True)
+    ),
+    "a: " + "[" * 3000 + "]" * 3000 + "\n",
+    "a: &a [*a]\n",
     HEADER + "tasks:\n  - !!python/object:os.system {id: a}\n",
     HEADER + "defaults: {escalate: [{after: 1d, to: [!!ancestor:2]}]}\n" + TASKS,
     HEADER.replace("units.yaml", "../../../../etc/passwd") + TASKS,

@@ -233,3 +233,8 @@ def test_a_units_csv_without_rows_is_refused() -> None:
     assert problems_of("# levels: province, district\nid,name,level,parent\n", "units.csv") == [
         "units.csv: error: the units file lists no unit\n    hint: add at least the top unit"
     ]
+
+
+def test_every_over_long_csv_row_is_reported() -> None:
+    text = "id,name,level,parent\ntu-a,A,province,,x\nhu-b,B,district,tu-a\nhu-c,C,district,tu-a,y,z\n"
+    assert [p.split(":")[1] for p in problems_of(text, "units.csv")] == ["2", "4"]
