@@ -12,16 +12,30 @@ import sys
 from collections import Counter
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, NoReturn
 
+import pendulum
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress_bar import ProgressBar
+from rich.table import Table
+from sqlalchemy import Engine, select
 
+from cascade import store
+from cascade.deploy import deploy as deploy_plan
+from cascade.engine import tick as run_tick
 from cascade.errors import CampaignInvalid, Problem, Severity
-from cascade.files import is_units_file, load_plan, load_units
+from cascade.files import is_units_file, load_plan, load_units, read_text
 from cascade.plan import Plan
 from cascade.render import instance_table, summary_table, write_csv, write_json
+from cascade.settings import Settings
+from cascade.signals import Signal, parse_instant, read_signals, record
+from cascade.simulate import Simulation, event_lines, write_events
+from cascade.simulate import simulate as run_simulation
 from cascade.spec import CampaignFile, UnitsFile
+from cascade.status import STATES, Status, campaign_status
+from cascade.store import open_store
 
 app = typer.Typer(
     help="Cascade: cascading deadlines for resolution campaigns, from province to grassroots.",
@@ -154,6 +168,238 @@ def schema(
     out.print_json(json.dumps(schema_of(kind), ensure_ascii=False)) if out.is_terminal else print(
         json.dumps(schema_of(kind), ensure_ascii=False, indent=2)
     )
+
+
+# ---- the engine's commands -----------------------------------------------------------------
+
+
+def _store() -> Engine:
+    return open_store(Settings().store_url())
+
+
+def _source_of(file: Path, plan: Plan) -> str:
+    """The campaign and units texts together: their hash tells a re-deploy what changed."""
+    units = Path(plan.hierarchy.file)
+    return file.read_text(encoding="utf-8") + "\n---\n" + units.read_text(encoding="utf-8")
+
+
+@app.command()
+def deploy(file: Annotated[Path, typer.Argument(help="campaign file")]) -> None:
+    """Validate and store a campaign; a changed file updates it and keeps every signal."""
+    compiled = _load(file)
+    _print_problems(compiled.warnings)
+    result = deploy_plan(_store(), compiled, _source_of(file, compiled), pendulum.now("UTC"))
+    verb = "deployed" if result.created else "updated"
+    err.print(
+        f"[green]✓[/green] {verb} {result.campaign}: {result.added:,} instances added, "
+        f"{result.updated:,} updated, {result.archived:,} archived"
+    )
+
+
+def _fail(problems: list[Problem]) -> NoReturn:
+    _print_problems(problems)
+    raise typer.Exit(1)
+
+
+def _campaign_tz(engine: Engine, campaign: str) -> str:
+    row = _campaign_row(engine, campaign)
+    return str(row.timezone)
+
+
+def _campaign_row(engine: Engine, campaign: str) -> Any:
+    with engine.connect() as conn:
+        row = conn.execute(select(store.campaigns).where(store.campaigns.c.id == campaign)).first()
+    if row is None:
+        _fail(
+            [
+                Problem(
+                    "store",
+                    None,
+                    "campaign",
+                    f"no deployed campaign `{campaign}`",
+                    "deploy it first: cascade deploy FILE",
+                )
+            ]
+        )
+    return row
+
+
+@app.command()
+def signal(
+    campaign: Annotated[str, typer.Argument(help="campaign id")],
+    unit: Annotated[str | None, typer.Argument(help="unit id")] = None,
+    task: Annotated[str | None, typer.Argument(help="task or report id")] = None,
+    at: Annotated[str | None, typer.Option(help="when it was done (campaign timezone); default now")] = None,
+    field: Annotated[
+        list[str] | None, typer.Option("--field", "-f", help="a figure, k=v (repeatable)")
+    ] = None,
+    import_file: Annotated[Path | None, typer.Option("--import", help="a CSV or YAML signals file")] = None,
+) -> None:
+    """Record that a unit completed a task or report (or import many at once, all or nothing)."""
+    engine = _store()
+    tz = _campaign_tz(engine, campaign)
+    now = pendulum.now(tz)
+    try:
+        if import_file is not None:
+            batch = read_signals(read_text(import_file, str(import_file)), str(import_file), tz)
+            where = str(import_file)
+        else:
+            if unit is None or task is None:
+                _fail([Problem("signal", None, "", "name the UNIT and the TASK, or give --import FILE")])
+            batch = [Signal(unit, task, parse_instant(at, tz) if at else now, _fields(field or []))]
+            where = "signal"
+        stored, known = record(engine, campaign, batch, "cli", now, file=where)
+    except (CampaignInvalid, ValueError) as exc:
+        _fail(
+            exc.problems if isinstance(exc, CampaignInvalid) else [Problem("signal", None, "--at", str(exc))]
+        )
+    note = f" ({known} already recorded)" if known else ""
+    err.print(
+        f"[green]✓[/green] {stored} signal(s) recorded for {campaign}{note}; the next tick applies them"
+    )
+
+
+def _fields(pairs: list[str]) -> dict[str, str]:
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            _fail(
+                [
+                    Problem(
+                        "signal", None, "--field", f"`{pair}` is not key=value", "e.g. --field attendees=450"
+                    )
+                ]
+            )
+        out[key.strip()] = value.strip()
+    return out
+
+
+@app.command("tick")
+def tick_command(
+    campaign: Annotated[str, typer.Argument(help="campaign id")],
+    now: Annotated[str | None, typer.Option(help="the instant to tick at (default: now)")] = None,
+) -> None:
+    """Run one tick: open, remind, mark overdue, escalate, request reports, summarise."""
+    engine = _store()
+    tz = _campaign_tz(engine, campaign)
+    try:
+        instant = parse_instant(now, tz) if now else pendulum.now(tz)
+    except ValueError as exc:
+        _fail([Problem("tick", None, "--now", str(exc))])
+    result = run_tick(engine, campaign, instant)
+    if result.idle:
+        err.print(f"{campaign}: nothing due at {instant.format('DD/MM/YYYY HH:mm')}")
+    else:
+        err.print(f"{campaign}: " + ", ".join(f"{k} {v}" for k, v in sorted(result.counts.items())))
+
+
+@app.command()
+def simulate(
+    file: Annotated[Path, typer.Argument(help="campaign file")],
+    signals_file: Annotated[Path | None, typer.Option("--signals", help="signals file (CSV or YAML)")] = None,
+    until: Annotated[
+        str | None, typer.Option(help="last day to run (default: summary date + 14 days)")
+    ] = None,
+    out_file: Annotated[
+        Path | None, typer.Option("--out", help="write the event log (JSON lines) here")
+    ] = None,
+) -> None:
+    """Run the real engine on a virtual clock from issue to --until, notices captured, not sent."""
+    compiled = _load(file)
+    tz = compiled.campaign.timezone
+    try:
+        batch = (
+            read_signals(read_text(signals_file, str(signals_file)), str(signals_file), tz)
+            if signals_file
+            else []
+        )
+        end = parse_instant(until, tz) if until else compiled.campaign.summary_at.add(days=14)
+    except (CampaignInvalid, ValueError) as exc:
+        _fail(
+            exc.problems
+            if isinstance(exc, CampaignInvalid)
+            else [Problem("simulate", None, "--until", str(exc))]
+        )
+    if until and len(until.strip()) <= 10:
+        end = end.end_of("day")
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        disable=not err.is_terminal,
+    ) as progress:
+        bar = progress.add_task(
+            "simulating", total=max(1, int((end - compiled.campaign.issued_at).total_seconds()))
+        )
+        start = compiled.campaign.issued_at
+        try:
+            result = run_simulation(
+                compiled,
+                _source_of(file, compiled),
+                batch,
+                end,
+                on_tick=lambda t: progress.update(bar, completed=(t - start).total_seconds()),
+            )
+        except CampaignInvalid as exc:
+            _fail(exc.problems)
+    assert result.engine is not None
+    lines = event_lines(result.engine, compiled.campaign.id, tz)
+    if out_file:
+        with out_file.open("w", encoding="utf-8") as out_stream:
+            write_events(lines, out_stream)
+    _print_simulation(compiled, result, lines, end, out_file)
+
+
+def _print_simulation(
+    plan: Plan, result: Simulation, lines: list[dict[str, Any]], end: pendulum.DateTime, out_file: Path | None
+) -> None:
+    table = Table(title=f"{plan.campaign.id}: simulated to {end.format('DD/MM/YYYY')}, {result.ticks} ticks")
+    table.add_column("event")
+    table.add_column("count", justify="right")
+    for kind, n in sorted(Counter(line["kind"] for line in lines).items()):
+        table.add_row(kind, f"{n:,}")
+    table.add_row("[dim]notices captured[/dim]", f"[dim]{result.counts['notices']:,}[/dim]")
+    out.print(table)
+    assert result.engine is not None
+    status = campaign_status(result.engine, plan.campaign.id)
+    if status:
+        out.print(_status_table(status))
+    if out_file:
+        err.print(f"event log: {out_file} ({len(lines):,} lines)")
+
+
+def _status_table(status: Status) -> Table:
+    table = Table(title=status.title, title_justify="left")
+    for column in ("level", "task", "progress", "done", "late", "overdue", "open", "held", "exempt"):
+        table.add_column(column, justify="right" if column not in ("level", "task", "progress") else "left")
+    for p in status.progress:
+        c = p.counts
+        bar = ProgressBar(total=max(p.total, 1), completed=p.finished, width=20)
+        table.add_row(p.level, p.task, bar, *(f"{c.get(s, 0):,}" if c.get(s) else "" for s in STATES))
+    return table
+
+
+@app.command()
+def status(campaign: Annotated[str, typer.Argument(help="campaign id")]) -> None:
+    """Progress per level and task, overdue units first."""
+    engine = _store()
+    result = campaign_status(engine, campaign)
+    if result is None:
+        _campaign_row(engine, campaign)
+        return
+    if result.overdue:
+        table = Table(title=f"overdue: {result.overdue_total:,} instance(s)", title_justify="left")
+        for column in ("unit", "name", "task", "deadline"):
+            table.add_column(column)
+        tz = _campaign_tz(engine, campaign)
+        for unit, name, task, deadline in result.overdue:
+            table.add_row(
+                unit, name, task, pendulum.from_timestamp(deadline, tz=tz).format("DD/MM/YYYY HH:mm")
+            )
+        out.print(table)
+    out.print(_status_table(result))
 
 
 def main() -> None:

@@ -1,0 +1,574 @@
+"""The tick: at instant `now`, everything a campaign's instances are due to do.
+
+One tick is one database transaction, so a crash leaves the store as it was before the
+tick or after it, never between. In order:
+
+1. signals whose instant has come complete their instances (late if at or after the
+   deadline; a signal before the instance opened counts as done on time);
+2. held instances whose prerequisite was just completed open, at the instant of that
+   completion; `after:` deadlines are resolved from it;
+3. every instance whose indexed `next_action_at` has come advances through its state
+   machine: opens at its time, turns overdue at its deadline, sends its next reminder,
+   fires its due escalation stages;
+4. the summary goes to the top unit once its date has come.
+
+Instants of state changes come from the data (the signal, the deadline), not from the
+clock, so one tick after a day of downtime leaves the same states as hourly ticks would.
+Notices wait out quiet hours and are written to the outbox with the events they belong
+to. A tick with nothing due reads two indexed rows and writes nothing.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pendulum
+from sqlalchemy import Connection, Engine, and_, bindparam, func, insert, select, tuple_, update
+
+from cascade import store
+from cascade.rules import (
+    TaskRules,
+    missed_targets,
+    next_escalation,
+    next_reminder,
+    stage_time,
+    with_formulas,
+)
+from cascade.spec import QuietHours
+from cascade.workdays import Calendar
+
+DONE = ("done", "done_late")
+_CHUNK = 500  # bound on the number of values in one IN (...)
+
+_ROW_COLUMNS = (
+    store.instances.c.id,
+    store.instances.c.task_id,
+    store.instances.c.unit_id,
+    store.instances.c.kind,
+    store.instances.c.state,
+    store.instances.c.opens_on,
+    store.instances.c.open_at,
+    store.instances.c.prereq_task,
+    store.instances.c.prereq_unit,
+    store.instances.c.opened_at,
+    store.instances.c.deadline,
+    store.instances.c.done_at,
+    store.instances.c.fields,
+    store.instances.c.next_reminder_at,
+    store.instances.c.stage,
+    store.instances.c.next_escalation_at,
+    store.instances.c.next_action_at,
+    store.units.c.path,
+)
+_WRITTEN = (
+    "state",
+    "opened_at",
+    "deadline",
+    "done_at",
+    "fields",
+    "next_reminder_at",
+    "stage",
+    "next_escalation_at",
+    "next_action_at",
+)
+
+
+@dataclass
+class Notice:
+    kind: str
+    recipients: list[str]
+    roles: tuple[str, ...]
+    send_at: int
+    payload: dict[str, Any]
+    event: dict[str, Any] | None = None  # the event whose `to` lists who was reached
+
+
+@dataclass
+class TickResult:
+    campaign: str
+    now: pendulum.DateTime
+    idle: bool
+    counts: Counter[str] = field(default_factory=Counter)
+
+
+class Tick:
+    """The working state of one tick: what changed, the events and notices it produced."""
+
+    def __init__(self, conn: Connection, campaign: Any, now: pendulum.DateTime, tick_id: int) -> None:
+        self.conn, self.campaign, self.tick_id = conn, campaign, tick_id
+        self.tz: str = campaign.timezone
+        self.calendar = Calendar(campaign.calendar)
+        self.now = now.in_timezone(self.tz)
+        self.now_s = int(now.timestamp())
+        self.rules = {tid: TaskRules.from_json(tid, data) for tid, data in campaign.tasks.items()}
+        self.rows: dict[int, dict[str, Any]] = {}
+        self.events: list[dict[str, Any]] = []
+        self.notices: list[Notice] = []
+        self.counts: Counter[str] = Counter()
+        self._reminders: dict[tuple[str, int, int, int | None], int | None] = {}
+
+    # ---- helpers --------------------------------------------------------------------------
+
+    def dt(self, seconds: int) -> pendulum.DateTime:
+        return pendulum.from_timestamp(seconds, tz=self.tz)
+
+    def send_at(self, rules: TaskRules) -> int:
+        return int(rules.quiet.release(self.now).timestamp())
+
+    def event(self, kind: str, at: int, row: dict[str, Any] | None, **data: Any) -> dict[str, Any]:
+        ev = {
+            "campaign_id": self.campaign.id,
+            "tick": self.tick_id,
+            "at": at,
+            "kind": kind,
+            "task_id": row["task_id"] if row else None,
+            "unit_id": row["unit_id"] if row else None,
+            "data": {"to": [], "stage": None, **data},
+        }
+        self.events.append(ev)
+        self.counts[kind] += 1
+        return ev
+
+    def notify(
+        self,
+        kind: str,
+        row: dict[str, Any],
+        targets: Sequence[str],
+        event: dict[str, Any] | None,
+        **payload: Any,
+    ) -> None:
+        rules = self.rules[row["task_id"]]
+        self.notices.append(
+            Notice(
+                kind,
+                recipients(row["path"], targets),
+                rules.notify,
+                self.send_at(rules),
+                {
+                    "kind": kind,
+                    "task": row["task_id"],
+                    "task_title": rules.title,
+                    "unit": row["unit_id"],
+                    "deadline": row["deadline"],
+                    **payload,
+                },
+                event,
+            )
+        )
+
+    # ---- transitions ----------------------------------------------------------------------
+
+    def complete(self, row: dict[str, Any], at: int, fields: dict[str, Any]) -> None:
+        rules = self.rules[row["task_id"]]
+        late = row["deadline"] is not None and at >= row["deadline"]
+        if late and row["state"] in ("held", "open"):
+            self.overdue(row)  # it was overdue before the late signal came
+        row.update(
+            state="done_late" if late else "done",
+            done_at=at,
+            fields=with_formulas(rules, fields),
+            next_reminder_at=None,
+            next_escalation_at=None,
+            next_action_at=None,
+        )
+        kind = "report.submitted" if row["kind"] == "report" else "task.completed"
+        self.event(kind, at, row, late=late)
+        for name, value, target in missed_targets(rules, row["fields"]):
+            ev = self.event("task.below_target", at, row, field=name, value=value, target=target)
+            self.notify(
+                "task.below_target", row, ("self", "parent"), ev, field=name, value=value, target=target
+            )
+
+    def open(self, row: dict[str, Any], at: int) -> None:
+        rules = self.rules[row["task_id"]]
+        row.update(state="open", opened_at=at, next_reminder_at=None)
+        if row["kind"] == "report":
+            ev = self.event("report.requested", self.send_at(rules), row)
+            self.notify("report.requested", row, ("self",), ev)
+            return
+        ev = self.event("task.opened", at, row)
+        self.notify("task.opened", row, ("self",), ev)
+        window = rules.min_window
+        if window and row["deadline"] is not None:
+            left = self.dt(row["deadline"]) - self.dt(at)
+            short = (left.days < window.working_days) if window.is_working else left < window.calendar
+            if short:
+                risk = self.event("task.at_risk", at, row, window=str(window))
+                self.notify("task.at_risk", row, ("self", "parent"), risk, window=str(window))
+
+    def overdue(self, row: dict[str, Any]) -> None:
+        row.update(state="overdue", next_reminder_at=None, next_escalation_at=None)
+        kind = "report.overdue" if row["kind"] == "report" else "task.overdue"
+        self.event(kind, row["deadline"], row)
+
+    def remind(self, row: dict[str, Any]) -> None:
+        rules = self.rules[row["task_id"]]
+        if row["next_reminder_at"] is None:
+            row["next_reminder_at"] = self._next_reminder(rules, row, after=None)
+        if row["next_reminder_at"] is None or row["next_reminder_at"] > self.now_s:
+            return
+        send = self.send_at(rules)
+        if send < row["deadline"]:  # one reminder, however many were missed while down
+            ev = self.event("reminder.sent", send, row)
+            self.notify("reminder.sent", row, ("self",), ev)
+        row["next_reminder_at"] = self._next_reminder(rules, row, after=self.now_s)
+
+    def _next_reminder(self, rules: TaskRules, row: dict[str, Any], after: int | None) -> int | None:
+        key = (rules.id, row["deadline"], row["opened_at"], after)
+        if key not in self._reminders:
+            t = next_reminder(
+                rules,
+                self.dt(row["deadline"]),
+                self.calendar,
+                not_before=self.dt(row["opened_at"]),
+                after=self.dt(after) if after is not None else None,
+            )
+            self._reminders[key] = int(t.timestamp()) if t else None
+        return self._reminders[key]
+
+    def escalate(self, row: dict[str, Any]) -> None:
+        rules = self.rules[row["task_id"]]
+        deadline = self.dt(row["deadline"])
+        stages = rules.escalate
+        fired = False
+        while (
+            row["stage"] < len(stages)
+            and stage_time(rules, deadline, row["stage"] + 1, self.calendar) <= self.now
+        ):
+            row["stage"] += 1
+            self._fire(row, stages[row["stage"] - 1].to, row["stage"], repeat=False)
+            fired = True
+        last = row["stage"] == len(stages) and stages and stages[-1].repeat
+        due = row["next_escalation_at"] is not None and row["next_escalation_at"] <= self.now_s
+        if last and due and not fired:
+            self._fire(row, stages[-1].to, row["stage"], repeat=True)
+        nxt = next_escalation(rules, deadline, row["stage"], self.calendar, self.now)
+        row["next_escalation_at"] = int(nxt.timestamp()) if nxt else None
+
+    def _fire(self, row: dict[str, Any], targets: Sequence[str], stage: int, repeat: bool) -> None:
+        rules = self.rules[row["task_id"]]
+        ev = self.event("escalation.sent", self.send_at(rules), row, stage=stage, repeat=repeat)
+        self.notify("escalation.sent", row, targets, ev, stage=stage, lagging=row["unit_id"])
+
+    def advance(self, row: dict[str, Any]) -> None:
+        """Everything due for this instance up to `now`, in the order it fell due."""
+        now = self.now_s
+        if (
+            row["state"] == "held"
+            and row["opens_on"] in ("issued", "request")
+            and (row["open_at"] or 0) <= now
+        ):
+            self.open(row, row["open_at"] or self.campaign.issued_at)
+        if row["state"] in ("held", "open") and row["deadline"] is not None and row["deadline"] <= now:
+            self.overdue(row)
+        if row["state"] == "open":
+            self.remind(row)
+        if row["state"] == "overdue":
+            self.escalate(row)
+        row["next_action_at"] = next_action(row)
+        self.rows[row["id"]] = row
+
+
+def next_action(row: dict[str, Any]) -> int | None:
+    state = row["state"]
+    if state == "held":
+        times = [row["deadline"]]
+        if row["opens_on"] in ("issued", "request"):
+            times.append(row["open_at"])
+    elif state == "open":
+        times = [row["next_reminder_at"], row["deadline"]]
+    elif state == "overdue":
+        times = [row["next_escalation_at"]]
+    else:
+        return None
+    present = [t for t in times if t is not None]
+    return min(present) if present else None
+
+
+def recipients(path: str, targets: Iterable[str]) -> list[str]:
+    """Unit ids named by `targets` for the unit at the end of `path` ("level:id/.../level:id")."""
+    chain = [part.split(":", 1) for part in path.split("/")]
+    found: dict[str, None] = {}
+    for target in targets:
+        kind, _, arg = target.partition(":")
+        unit: str | None = None
+        if kind == "self":
+            unit = chain[-1][1]
+        elif kind == "parent":
+            unit = chain[-2][1] if len(chain) > 1 else None
+        elif kind == "root":
+            unit = chain[0][1]
+        elif kind == "ancestor":
+            n = int(arg)
+            unit = chain[-1 - n][1] if len(chain) > n else None
+        elif kind == "level":
+            unit = next((uid for level, uid in chain if level == arg), None)
+        if unit is not None:
+            found[unit] = None
+    return list(found)
+
+
+# ---- the tick ---------------------------------------------------------------------------------
+
+
+def tick(engine: Engine, campaign_id: str, now: pendulum.DateTime) -> TickResult:
+    """Run one tick of `campaign_id` at `now` in one transaction."""
+    with engine.begin() as conn:
+        return tick_in(conn, campaign_id, now)
+
+
+def tick_in(conn: Connection, campaign_id: str, now: pendulum.DateTime) -> TickResult:
+    campaign = conn.execute(select(store.campaigns).where(store.campaigns.c.id == campaign_id)).one()
+    now_s = int(now.timestamp())
+    if not _anything_due(conn, campaign, now_s):
+        return TickResult(campaign_id, now, idle=True)
+    inserted = conn.execute(insert(store.ticks).values(campaign_id=campaign_id, now=now_s, counts={}))
+    tick_id = int(inserted.inserted_primary_key[0])  # type: ignore[index]
+    t = Tick(conn, campaign, now, tick_id)
+    completed = _apply_signals(t)
+    _open_after_prerequisites(t, completed, rescan=campaign.rescan)
+    for row in _due_rows(t):
+        t.advance(row)
+    _summary(t)
+    _write(t)
+    return TickResult(campaign_id, now, idle=False, counts=t.counts)
+
+
+def _anything_due(conn: Connection, campaign: Any, now_s: int) -> bool:
+    if campaign.archived_at is not None:
+        return False
+    s, i = store.signals, store.instances
+    pending = (
+        select(s.c.id)
+        .where(s.c.campaign_id == campaign.id, s.c.applied_tick.is_(None), s.c.at <= now_s)
+        .limit(1)
+    )
+    due = select(i.c.id).where(i.c.campaign_id == campaign.id, i.c.next_action_at <= now_s).limit(1)
+    return bool(
+        campaign.rescan
+        or conn.execute(pending).first()
+        or conn.execute(due).first()
+        or _summary_due(campaign, now_s)
+    )
+
+
+def _summary_due(campaign: Any, now_s: int) -> bool:
+    return campaign.summary_sent_at is None and summary_instant(campaign) <= now_s
+
+
+def summary_instant(campaign: Any) -> int:
+    """The summary goes out at the start of summary_date, once the quiet hours end."""
+    rules = [TaskRules.from_json(tid, data) for tid, data in campaign.tasks.items()]
+    quiet = rules[0].quiet if rules else QuietHours(0, 0)
+    return int(quiet.release(pendulum.from_timestamp(campaign.summary_at, tz=campaign.timezone)).timestamp())
+
+
+def _select_rows(t: Tick, *where: Any) -> list[dict[str, Any]]:
+    i, u = store.instances, store.units
+    query = (
+        select(*_ROW_COLUMNS)
+        .join(u, and_(u.c.campaign_id == i.c.campaign_id, u.c.id == i.c.unit_id))
+        .where(i.c.campaign_id == t.campaign.id, i.c.archived.is_(False), *where)
+    )
+    return [dict(r._mapping) for r in t.conn.execute(query)]
+
+
+def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), _CHUNK):
+        yield items[start : start + _CHUNK]
+
+
+def _apply_signals(t: Tick) -> list[dict[str, Any]]:
+    s, i = store.signals, store.instances
+    pending = t.conn.execute(
+        select(s.c.id, s.c.task_id, s.c.unit_id, s.c.at, s.c.fields)
+        .where(s.c.campaign_id == t.campaign.id, s.c.applied_tick.is_(None), s.c.at <= t.now_s)
+        .order_by(s.c.at, s.c.id)
+    ).all()
+    if not pending:
+        return []
+    pairs = list(dict.fromkeys((p.task_id, p.unit_id) for p in pending))
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    for chunk in _chunks(pairs):
+        for row in _select_rows(t, tuple_(i.c.task_id, i.c.unit_id).in_(chunk)):
+            rows[(row["task_id"], row["unit_id"])] = row
+    completed = []
+    for signal in pending:  # earliest first: the first completion counts, the rest are kept only
+        found = rows.get((signal.task_id, signal.unit_id))
+        if found is None or found["state"] in (*DONE, "exempt"):
+            continue
+        row = found
+        if (
+            row["state"] == "held"
+            and row["opens_on"] in ("issued", "request")
+            and (row["open_at"] or 0) <= signal.at
+        ):
+            t.open(row, row["open_at"] or t.campaign.issued_at)  # it opened before the signal came
+        t.complete(row, signal.at, signal.fields)
+        t.rows[row["id"]] = row
+        completed.append(row)
+    t.conn.execute(update(s).where(s.c.id.in_([p.id for p in pending])).values(applied_tick=t.tick_id))
+    t.counts["signals"] += len(pending)
+    return completed
+
+
+def _open_after_prerequisites(t: Tick, completed: list[dict[str, Any]], rescan: bool) -> None:
+    """Held instances waiting on a completed instance open at its completion instant."""
+    i = store.instances
+    waiting = i.c.opens_on.in_(("prerequisite", "source-signal"))
+    if rescan:
+        held = _select_rows(t, i.c.state == "held", waiting)
+    else:
+        pairs = [(r["task_id"], r["unit_id"]) for r in completed]
+        held = [
+            row
+            for chunk in _chunks(pairs)
+            for row in _select_rows(
+                t, i.c.state == "held", waiting, tuple_(i.c.prereq_task, i.c.prereq_unit).in_(chunk)
+            )
+        ]
+    if not held:
+        return
+    done_at = {(r["task_id"], r["unit_id"]): r["done_at"] for r in completed}
+    missing = list({(r["prereq_task"], r["prereq_unit"]) for r in held} - set(done_at))
+    for chunk in _chunks(missing):
+        query = select(i.c.task_id, i.c.unit_id, i.c.done_at).where(
+            i.c.campaign_id == t.campaign.id, i.c.state.in_(DONE), tuple_(i.c.task_id, i.c.unit_id).in_(chunk)
+        )
+        done_at.update({(r.task_id, r.unit_id): r.done_at for r in t.conn.execute(query)})
+    for row in held:
+        if row["id"] in t.rows:
+            row = t.rows[row["id"]]
+            if row["state"] != "held":
+                continue
+        when = done_at.get((row["prereq_task"], row["prereq_unit"]))
+        if when is None:
+            continue
+        if row["opens_on"] == "source-signal":
+            rule = t.rules[row["task_id"]].rule
+            row["deadline"] = int(rule.instant_after(t.dt(when), t.tz, t.calendar).timestamp())
+        t.open(row, max(when, t.campaign.issued_at))
+        t.advance(row)
+
+
+def _due_rows(t: Tick) -> list[dict[str, Any]]:
+    i = store.instances
+    due = _select_rows(t, i.c.next_action_at <= t.now_s)
+    return [r for r in due if r["id"] not in t.rows]
+
+
+def _summary(t: Tick) -> None:
+    if not _summary_due(t.campaign, t.now_s):
+        return
+    i, u = store.instances, store.units
+    query = (
+        select(i.c.task_id, u.c.level, i.c.state, func.count())
+        .join(u, and_(u.c.campaign_id == i.c.campaign_id, u.c.id == i.c.unit_id))
+        .where(i.c.campaign_id == t.campaign.id, i.c.archived.is_(False))
+        .group_by(i.c.task_id, u.c.level, i.c.state)
+    )
+    counts: dict[str, dict[str, dict[str, int]]] = {}
+    for task, level, state, n in t.conn.execute(query):
+        counts.setdefault(task, {}).setdefault(level, {})[state] = n
+    root_path = t.conn.execute(
+        select(u.c.path).where(
+            u.c.campaign_id == t.campaign.id, ~u.c.path.contains("/"), u.c.archived.is_(False)
+        )
+    ).scalar_one()
+    roles = tuple(
+        dict.fromkeys(r for rules in t.rules.values() if rules.kind == "report" for r in rules.notify)
+    ) or (tuple(dict.fromkeys(r for rules in t.rules.values() for r in rules.notify)))
+    send = min(t.send_at(rules) for rules in t.rules.values())
+    root = root_path.split(":", 1)[1]
+    ev = t.event("summary.generated", send, {"task_id": None, "unit_id": root}, counts=counts)
+    t.notices.append(
+        Notice("summary.generated", [root], roles, send, {"kind": "summary.generated", "counts": counts}, ev)
+    )
+    t.conn.execute(
+        update(store.campaigns).where(store.campaigns.c.id == t.campaign.id).values(summary_sent_at=send)
+    )
+
+
+def _write(t: Tick) -> None:
+    conn, i = t.conn, store.instances
+    if t.rows:
+        params = [
+            {"b_id": rid, "tick": t.tick_id, **{c: row[c] for c in _WRITTEN}} for rid, row in t.rows.items()
+        ]
+        conn.execute(
+            update(i)
+            .where(i.c.id == bindparam("b_id"))
+            .values({c: bindparam(c) for c in (*_WRITTEN, "tick")}),
+            params,
+        )
+    outbox = _deliveries(t)
+    if t.events:
+        conn.execute(insert(store.events), t.events)
+    if outbox:
+        conn.execute(insert(store.outbox), outbox)
+    t.counts["notices"] += len(outbox)
+    conn.execute(update(store.ticks).where(store.ticks.c.id == t.tick_id).values(counts=dict(t.counts)))
+    if t.campaign.rescan:
+        conn.execute(
+            update(store.campaigns).where(store.campaigns.c.id == t.campaign.id).values(rescan=False)
+        )
+
+
+def _deliveries(t: Tick) -> list[dict[str, Any]]:
+    """Outbox rows: one per notice and reached contact; fills each event's `to`."""
+    units = sorted({u for n in t.notices for u in n.recipients})
+    contacts: dict[str, list[Any]] = {}
+    c = store.contacts
+    for chunk in _chunks(units):
+        query = select(c.c.unit_id, c.c.role, c.c.channels).where(
+            c.c.campaign_id == t.campaign.id, c.c.unit_id.in_(chunk)
+        )
+        for row in t.conn.execute(query):
+            contacts.setdefault(row.unit_id, []).append(row)
+    rows = []
+    for notice in t.notices:
+        reached = []
+        for unit in notice.recipients:
+            for contact in contacts.get(unit, ()):
+                if contact.role not in notice.roles:
+                    continue
+                rows.append(
+                    {
+                        "campaign_id": t.campaign.id,
+                        "tick": t.tick_id,
+                        "send_at": notice.send_at,
+                        "kind": notice.kind,
+                        "recipient_unit": unit,
+                        "role": contact.role,
+                        "channels": contact.channels,
+                        "digest_key": f"{t.campaign.id}|{unit}|{contact.role}|{notice.send_at}",
+                        "payload": notice.payload,
+                        "status": "pending",
+                    }
+                )
+                if unit not in reached:
+                    reached.append(unit)
+        if notice.event is not None:
+            notice.event["data"]["to"] = reached
+    return rows
+
+
+def next_due(engine: Engine, campaign_id: str) -> int | None:
+    """The next instant anything is due for the campaign (epoch seconds), or None."""
+    i, s = store.instances, store.signals
+    with engine.connect() as conn:
+        campaign = conn.execute(select(store.campaigns).where(store.campaigns.c.id == campaign_id)).one()
+        if campaign.rescan:
+            return 0
+        times = [
+            conn.execute(select(func.min(i.c.next_action_at)).where(i.c.campaign_id == campaign_id)).scalar(),
+            conn.execute(
+                select(func.min(s.c.at)).where(s.c.campaign_id == campaign_id, s.c.applied_tick.is_(None))
+            ).scalar(),
+            summary_instant(campaign) if campaign.summary_sent_at is None else None,
+        ]
+    present = [x for x in times if x is not None]
+    return min(present) if present else None

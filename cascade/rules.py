@@ -1,0 +1,232 @@
+"""What a tick needs to know about each task, and the instants it derives from a deadline.
+
+A deployed campaign keeps, per task and report, its notice rules (roles, reminder
+offsets, quiet hours, escalation ladder), its deadline rule (for `after:` deadlines the
+engine resolves) and its fields. `TaskRules` round-trips through JSON on the campaign row,
+so a tick never reads or compiles campaign files. The timing functions are pure: given a
+deadline and `now`, they say when the next reminder or escalation stage is due.
+"""
+
+from __future__ import annotations
+
+import ast
+import operator
+from dataclasses import dataclass
+from typing import Any
+
+import pendulum
+
+from cascade.deadlines import DeadlineRule, Roll
+from cascade.durations import Duration, parse_duration
+from cascade.plan import Plan, Stage, TaskPlan
+from cascade.spec import FieldSpec, QuietHours, _quiet
+from cascade.workdays import Calendar
+
+
+@dataclass(frozen=True)
+class TaskRules:
+    id: str
+    title: str
+    kind: str
+    notify: tuple[str, ...]
+    remind: tuple[Duration, ...]
+    quiet: QuietHours
+    escalate: tuple[Stage, ...]
+    min_window: Duration | None
+    rule: DeadlineRule
+    fields: dict[str, FieldSpec]
+
+    @classmethod
+    def of(cls, task: TaskPlan) -> TaskRules:
+        n = task.notices
+        return cls(
+            task.id,
+            task.title,
+            str(task.kind),
+            n.notify,
+            n.remind,
+            n.quiet,
+            n.escalate,
+            task.min_window,
+            task.rule,
+            task.fields,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        rule = self.rule
+        return {
+            "title": self.title,
+            "kind": self.kind,
+            "notify": list(self.notify),
+            "remind": [str(d) for d in self.remind],
+            "quiet": str(self.quiet),
+            "escalate": [
+                {"after": str(s.after), "to": list(s.to), "repeat": str(s.repeat) if s.repeat else None}
+                for s in self.escalate
+            ],
+            "min_window": str(self.min_window) if self.min_window else None,
+            "rule": {
+                "text": rule.text,
+                "cutoff": rule.cutoff.isoformat() if rule.cutoff else None,
+                "after": rule.after,
+                "days": rule.days,
+                "working_days": rule.working_days,
+                "latest": rule.latest.isoformat() if rule.latest else None,
+                "roll": str(rule.roll) if rule.roll else None,
+            },
+            "fields": {
+                name: spec.model_dump(mode="json", exclude_defaults=True)
+                for name, spec in self.fields.items()
+            },
+        }
+
+    @classmethod
+    def from_json(cls, task_id: str, data: dict[str, Any]) -> TaskRules:
+        r = data["rule"]
+        rule = DeadlineRule(
+            r["text"],
+            cutoff=_date(r["cutoff"]),
+            after=r["after"],
+            days=r["days"],
+            working_days=r["working_days"],
+            latest=_date(r["latest"]),
+            roll=Roll(r["roll"]) if r["roll"] else None,
+        )
+        stages = tuple(
+            Stage(
+                n,
+                parse_duration(s["after"]),
+                tuple(s["to"]),
+                parse_duration(s["repeat"]) if s["repeat"] else None,
+            )
+            for n, s in enumerate(data["escalate"], 1)
+        )
+        return cls(
+            task_id,
+            data["title"],
+            data["kind"],
+            tuple(data["notify"]),
+            tuple(parse_duration(d) for d in data["remind"]),
+            _quiet(data["quiet"]),
+            stages,
+            parse_duration(data["min_window"]) if data["min_window"] else None,
+            rule,
+            {name: FieldSpec.model_validate(spec) for name, spec in data["fields"].items()},
+        )
+
+
+def _date(text: str | None) -> Any:
+    return pendulum.Date.fromisoformat(text) if text else None
+
+
+def rules_of(plan: Plan) -> dict[str, dict[str, Any]]:
+    return {task.id: TaskRules.of(task).to_json() for task in plan.tasks.values()}
+
+
+# ---- timing ------------------------------------------------------------------------------
+
+
+def reminder_times(
+    rules: TaskRules, deadline: pendulum.DateTime, calendar: Calendar
+) -> list[pendulum.DateTime]:
+    """Every reminder's send instant (after quiet hours), in order, all before the deadline."""
+    times = {rules.quiet.release(calendar.shift(deadline, offset, -1)) for offset in rules.remind}
+    return sorted(t for t in times if t < deadline)
+
+
+def next_reminder(
+    rules: TaskRules,
+    deadline: pendulum.DateTime,
+    calendar: Calendar,
+    not_before: pendulum.DateTime,
+    after: pendulum.DateTime | None = None,
+) -> pendulum.DateTime | None:
+    """The first reminder at or after `not_before` (its opening), strictly after `after` (the last sent)."""
+    for t in reminder_times(rules, deadline, calendar):
+        if t >= not_before and (after is None or t > after):
+            return t
+    return None
+
+
+def stage_time(
+    rules: TaskRules, deadline: pendulum.DateTime, number: int, calendar: Calendar
+) -> pendulum.DateTime:
+    """When escalation stage `number` (1-based) is due, after quiet hours."""
+    return rules.quiet.release(calendar.shift(deadline, rules.escalate[number - 1].after))
+
+
+def next_escalation(
+    rules: TaskRules, deadline: pendulum.DateTime, sent: int, calendar: Calendar, now: pendulum.DateTime
+) -> pendulum.DateTime | None:
+    """When the next stage after `sent` is due; past the last, its next repeat after `now`."""
+    if sent < len(rules.escalate):
+        return stage_time(rules, deadline, sent + 1, calendar)
+    last = rules.escalate[-1] if rules.escalate else None
+    if last is None or last.repeat is None:
+        return None
+    base = calendar.shift(deadline, last.after)
+    t = base
+    while True:  # bounded: each step adds at least one day or one repeat period
+        t = calendar.shift(t, last.repeat)
+        if rules.quiet.release(t) > now:
+            return rules.quiet.release(t)
+
+
+# ---- fields ------------------------------------------------------------------------------
+
+_BINARY = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv}
+
+
+def evaluate(formula: str, values: dict[str, Any]) -> float | None:
+    """A formula's value over the given fields; None if a field is missing or it divides by zero."""
+
+    def walk(node: ast.AST) -> float:
+        if isinstance(node, ast.Expression):
+            return walk(node.body)
+        if isinstance(node, ast.Constant) and isinstance(node.value, int | float):
+            return float(node.value)
+        if isinstance(node, ast.Name):
+            value = values.get(node.id)
+            if value is None:
+                raise LookupError(node.id)
+            return float(value)
+        if isinstance(node, ast.UnaryOp):
+            inner = walk(node.operand)
+            return -inner if isinstance(node.op, ast.USub) else inner
+        if isinstance(node, ast.BinOp):
+            result: float = _BINARY[type(node.op)](walk(node.left), walk(node.right))
+            return result
+        raise ValueError(f"unexpected {type(node).__name__}")  # the spec's check forbids it
+
+    try:
+        return walk(ast.parse(formula, mode="eval"))
+    except (LookupError, ZeroDivisionError):
+        return None
+
+
+def with_formulas(rules: TaskRules, values: dict[str, Any]) -> dict[str, Any]:
+    """The signal's fields plus every formula field computed from them (in dependency order)."""
+    out = dict(values)
+    pending = {name: spec.formula for name, spec in rules.fields.items() if spec.formula}
+    for _ in range(len(pending)):
+        for name, formula in list(pending.items()):
+            assert formula is not None
+            result = evaluate(formula, out)
+            if result is not None or all(n in out for n in _names(formula)):
+                out[name] = None if result is None else round(result, 6)
+                del pending[name]
+    return out
+
+
+def _names(formula: str) -> list[str]:
+    return [n.id for n in ast.walk(ast.parse(formula, mode="eval")) if isinstance(n, ast.Name)]
+
+
+def missed_targets(rules: TaskRules, values: dict[str, Any]) -> list[tuple[str, float, str]]:
+    """(field, value, target) for each field whose target the values miss."""
+    missed = []
+    for name, spec in rules.fields.items():
+        value = values.get(name)
+        if spec.target is not None and isinstance(value, int | float) and not spec.target.met(float(value)):
+            missed.append((name, float(value), str(spec.target)))
+    return missed

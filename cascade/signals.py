@@ -1,0 +1,293 @@
+"""Signals: the news that an instance is done, checked before anything is written.
+
+A signal names a campaign, a unit and a task (or report), an instant and figures. It is
+refused, with a message naming what is wrong, when the unit or task is unknown, the
+unit has no such instance, a field is unknown, missing, of the wrong type or out of
+range. The same signal twice is stored once. An import is all or nothing: every bad row
+is listed and no row is stored. Signals are applied to instances by the next tick.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import pendulum
+from sqlalchemy import Connection, Engine, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from cascade import store
+from cascade.deadlines import parse_date
+from cascade.errors import CampaignInvalid, Problem, did_you_mean, one_of
+from cascade.rules import TaskRules
+
+_DMY_TIME = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
+
+
+class SignalRefused(CampaignInvalid):
+    """The signal (or import) is wrong; nothing was stored."""
+
+
+@dataclass
+class Signal:
+    unit: str
+    task: str
+    at: pendulum.DateTime
+    fields: dict[str, Any] = field(default_factory=dict)
+    line: int | None = None
+
+
+def parse_instant(value: object, tz: str) -> pendulum.DateTime:
+    """`2020-11-18 10:00`, ISO with or without offset, or `18/11/2020 10:00`; in `tz` unless offset."""
+    if isinstance(value, datetime):
+        return pendulum.instance(value, tz=tz) if value.tzinfo is None else pendulum.instance(value)
+    text = str(value).strip()
+    if m := _DMY_TIME.match(text):
+        day = parse_date(f"{m.group(1)}/{m.group(2)}/{m.group(3)}")
+        h, mi, sec = int(m.group(4) or 0), int(m.group(5) or 0), int(m.group(6) or 0)
+        return pendulum.datetime(day.year, day.month, day.day, h, mi, sec, tz=tz)
+    try:
+        parsed = pendulum.parse(text.replace(" ", "T", 1), tz=tz, strict=True)
+    except (ValueError, pendulum.parsing.exceptions.ParserError):
+        raise ValueError(f"`{text}` is not a time; write 2020-11-18 10:00 or 18/11/2020 10:00") from None
+    if not isinstance(parsed, pendulum.DateTime):
+        raise ValueError(f"`{text}` is not a time of day; write 2020-11-18 10:00")
+    return parsed
+
+
+def check_fields(rules: TaskRules, given: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """The values converted to their declared types, and what is wrong with them."""
+    errors, values = [], {}
+    for name, raw in given.items():
+        spec = rules.fields.get(name)
+        if spec is None or spec.formula is not None:
+            hint = did_you_mean(name, rules.fields)
+            known = [n for n, s in rules.fields.items() if s.formula is None]
+            errors.append(
+                f"`{rules.id}` has no field `{name}`"
+                + (
+                    f"; {hint}"
+                    if hint
+                    else f" (fields: {one_of(known)})"
+                    if known
+                    else " (it takes no figures)"
+                )
+            )
+            continue
+        try:
+            values[name] = _convert(spec.type, raw)
+        except ValueError as exc:
+            errors.append(f"{name}: {exc}")
+            continue
+        value = values[name]
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            if spec.min is not None and value < spec.min:
+                errors.append(f"{name}: {value} is below the minimum {spec.min:g}")
+            if spec.max is not None and value > spec.max:
+                errors.append(f"{name}: {value} is above the maximum {spec.max:g}")
+    for name, spec in rules.fields.items():
+        if spec.required and given.get(name) in (None, ""):
+            errors.append(f"`{name}` is required for `{rules.id}`")
+    return values, errors
+
+
+def _convert(kind: str | None, raw: Any) -> Any:
+    if raw is None or raw == "":
+        return None
+    text = str(raw).strip()
+    if kind == "int":
+        if isinstance(raw, bool) or not re.fullmatch(r"[-+]?\d+", text):
+            raise ValueError(f"`{text}` is not a whole number")
+        return int(text)
+    if kind == "float":
+        try:
+            return float(text.replace(",", "."))
+        except ValueError:
+            raise ValueError(f"`{text}` is not a number") from None
+    if kind == "bool":
+        lowered = text.lower()
+        if lowered in ("true", "yes", "có", "1", "x"):
+            return True
+        if lowered in ("false", "no", "không", "0"):
+            return False
+        raise ValueError(f"`{text}` is not yes/no")
+    if kind == "date":
+        try:
+            return parse_date(raw).isoformat()
+        except ValueError as exc:
+            raise ValueError(str(exc)) from None
+    return text
+
+
+def digest(task: str, unit: str, at: int, fields: dict[str, Any]) -> str:
+    key = json.dumps([task, unit, at, fields], sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def record(
+    engine: Engine,
+    campaign_id: str,
+    batch: list[Signal],
+    source: str,
+    now: pendulum.DateTime,
+    file: str = "signal",
+) -> tuple[int, int]:
+    """Check every signal, then store all of them or none; returns (stored, already known)."""
+    with engine.begin() as conn:
+        campaign = conn.execute(select(store.campaigns).where(store.campaigns.c.id == campaign_id)).first()
+        if campaign is None:
+            raise SignalRefused(
+                [
+                    Problem(
+                        file,
+                        None,
+                        "campaign",
+                        f"no deployed campaign `{campaign_id}`",
+                        "deploy it first: cascade deploy FILE",
+                    )
+                ]
+            )
+        rows, problems = _checked_rows(conn, campaign, batch, file)
+        if problems:
+            raise SignalRefused(problems)
+        stored = 0
+        for row in rows:
+            stored += _insert_once(conn, {**row, "received_at": int(now.timestamp()), "source": source})
+    return stored, len(rows) - stored
+
+
+def _checked_rows(
+    conn: Connection, campaign: Any, batch: list[Signal], file: str
+) -> tuple[list[dict[str, Any]], list[Problem]]:
+    rules = {tid: TaskRules.from_json(tid, data) for tid, data in campaign.tasks.items()}
+    units = {
+        r.id
+        for r in conn.execute(
+            select(store.units.c.id).where(
+                store.units.c.campaign_id == campaign.id, store.units.c.archived.is_(False)
+            )
+        )
+    }
+    i = store.instances
+    states = {
+        (r.task_id, r.unit_id): r.state
+        for r in conn.execute(
+            select(i.c.task_id, i.c.unit_id, i.c.state).where(
+                i.c.campaign_id == campaign.id,
+                i.c.archived.is_(False),
+                i.c.unit_id.in_({s.unit for s in batch}),
+            )
+        )
+    }
+    rows, problems = [], []
+    for signal in batch:
+        errors = []
+        if signal.unit not in units:
+            errors.append(
+                f"no unit `{signal.unit}` in `{campaign.id}`"
+                + (f"; {hint}" if (hint := did_you_mean(signal.unit, units)) else "")
+            )
+        if signal.task not in rules:
+            errors.append(
+                f"no task or report `{signal.task}` in `{campaign.id}`"
+                + (f"; {hint}" if (hint := did_you_mean(signal.task, rules)) else "")
+            )
+        if not errors:
+            state = states.get((signal.task, signal.unit))
+            if state is None:
+                errors.append(f"`{signal.unit}` has no `{signal.task}` to complete (it is not targeted)")
+            elif state == "exempt":
+                errors.append(f"`{signal.unit}` is exempt from `{signal.task}`")
+            values, field_errors = check_fields(rules[signal.task], signal.fields)
+            errors += field_errors
+        if errors:
+            where = f"{signal.unit}/{signal.task}"
+            problems += [Problem(file, signal.line, where, e) for e in errors]
+            continue
+        at = int(signal.at.timestamp())
+        rows.append(
+            {
+                "campaign_id": campaign.id,
+                "task_id": signal.task,
+                "unit_id": signal.unit,
+                "at": at,
+                "fields": values,
+                "digest": digest(signal.task, signal.unit, at, values),
+            }
+        )
+    return rows, problems
+
+
+def _insert_once(conn: Connection, row: dict[str, Any]) -> int:
+    """Insert unless the same signal is stored already; 1 if inserted."""
+    dialect = conn.dialect.name
+    insert_ = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = (
+        insert_(store.signals).values(**row).on_conflict_do_nothing(index_elements=["campaign_id", "digest"])
+    )
+    return conn.execute(statement).rowcount or 0
+
+
+def read_signals(text: str, file: str, tz: str) -> list[Signal]:
+    """A signals file (§5): YAML `signals: [...]` or CSV `at,unit,task,field...`; every bad row listed."""
+    problems: list[Problem] = []
+    if file.lower().endswith(".csv"):
+        raw = [(i + 2, row) for i, row in enumerate(csv.DictReader(io.StringIO(text)))]
+        items = [
+            (
+                line,
+                {
+                    "at": r.pop("at", None),
+                    "unit": r.pop("unit", None),
+                    "task": r.pop("task", None),
+                    "fields": {k: v for k, v in r.items() if k and v not in (None, "")},
+                },
+            )
+            for line, r in raw
+        ]
+    else:
+        from cascade.source import read_yaml
+
+        doc = read_yaml(text, file)
+        entries = doc.data.get("signals") if isinstance(doc.data, dict) else None
+        if not isinstance(entries, list):
+            raise SignalRefused(
+                [
+                    Problem(
+                        file,
+                        1,
+                        "signals",
+                        "expected `signals:` with a list of signals",
+                        'signals: [{at: "2020-11-18 10:00", unit: ID, task: ID}]',
+                    )
+                ]
+            )
+        items = [
+            (doc.line_of(("signals", i)) or 0, e if isinstance(e, dict) else {})
+            for i, e in enumerate(entries)
+        ]
+    out = []
+    for line, item in items:
+        missing = [k for k in ("at", "unit", "task") if not item.get(k)]
+        if missing:
+            problems.append(Problem(file, line, "", f"missing {one_of(missing)}"))
+            continue
+        try:
+            at = parse_instant(item["at"], tz)
+        except ValueError as exc:
+            problems.append(Problem(file, line, "at", str(exc)))
+            continue
+        fields = item.get("fields") or {}
+        if not isinstance(fields, dict):
+            problems.append(Problem(file, line, "fields", "fields is a mapping, e.g. {attendees: 450}"))
+            continue
+        out.append(Signal(str(item["unit"]), str(item["task"]), at, dict(fields), line))
+    if problems:
+        raise SignalRefused(problems)
+    return out

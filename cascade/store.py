@@ -1,0 +1,183 @@
+"""The store: campaigns, units, instances, signals, events and the outbox, in SQL.
+
+Instants are integer seconds since the epoch (UTC): the same on SQLite and PostgreSQL,
+cheap to index and compare, and converted to the campaign's timezone only at the edges.
+The schema is created and upgraded by Alembic (`cascade/migrations`); `open_store`
+brings any database to the current revision before use.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Engine,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    create_engine,
+    event,
+)
+
+metadata = MetaData()
+
+campaigns = Table(
+    "campaigns",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("title", Text, nullable=False),
+    Column("timezone", String(64), nullable=False),
+    Column("calendar", String(16), nullable=False),
+    Column("issued_at", BigInteger, nullable=False),
+    Column("summary_at", BigInteger, nullable=False),
+    Column("summary_sent_at", BigInteger),
+    Column("levels", JSON, nullable=False),
+    Column("tasks", JSON, nullable=False),  # the rules a tick needs, per task and report
+    Column("source_file", Text, nullable=False),
+    Column("plan_hash", String(64), nullable=False),
+    Column("deployed_at", BigInteger, nullable=False),
+    Column("archived_at", BigInteger),
+    Column("rescan", Boolean, nullable=False, default=True),  # re-check every held instance next tick
+)
+
+units = Table(
+    "units",
+    metadata,
+    Column("campaign_id", String(64), ForeignKey("campaigns.id"), primary_key=True),
+    Column("id", String(64), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("level", String(32), nullable=False),
+    Column("path", Text, nullable=False),  # ancestor ids from the root to this unit, "/"-joined
+    Column("archived", Boolean, nullable=False, default=False),
+)
+
+contacts = Table(
+    "contacts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("campaign_id", String(64), nullable=False),
+    Column("unit_id", String(64), nullable=False),
+    Column("role", String(32), nullable=False),
+    Column("name", Text),
+    Column("channels", JSON, nullable=False),  # [["email", "a@b.vn"], ["zalo", "849..."]] in fallback order
+    Index("ix_contacts_unit", "campaign_id", "unit_id"),
+)
+
+instances = Table(
+    "instances",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("campaign_id", String(64), nullable=False),
+    Column("task_id", String(64), nullable=False),
+    Column("unit_id", String(64), nullable=False),
+    Column("kind", String(8), nullable=False),  # task | report
+    Column("state", String(12), nullable=False),  # held open done done_late overdue exempt
+    Column("opens_on", String(16), nullable=False),  # issued prerequisite source-signal request
+    Column("open_at", BigInteger),
+    Column("prereq_task", String(64)),
+    Column("prereq_unit", String(64)),
+    Column("opened_at", BigInteger),
+    Column("deadline", BigInteger),
+    Column("done_at", BigInteger),
+    Column("fields", JSON),
+    Column("next_reminder_at", BigInteger),
+    Column("stage", Integer, nullable=False, default=0),  # last escalation stage sent
+    Column("next_escalation_at", BigInteger),
+    Column("next_action_at", BigInteger),
+    Column("archived", Boolean, nullable=False, default=False),
+    Column("tick", Integer),  # the tick that last changed this row
+    UniqueConstraint("campaign_id", "task_id", "unit_id", name="uq_instance"),
+    Index("ix_instances_due", "campaign_id", "next_action_at"),
+    Index("ix_instances_prereq", "campaign_id", "prereq_task", "prereq_unit"),
+)
+
+signals = Table(
+    "signals",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("campaign_id", String(64), nullable=False),
+    Column("task_id", String(64), nullable=False),
+    Column("unit_id", String(64), nullable=False),
+    Column("at", BigInteger, nullable=False),
+    Column("fields", JSON, nullable=False),
+    Column("digest", String(64), nullable=False),  # the same signal twice has the same digest
+    Column("received_at", BigInteger, nullable=False),
+    Column("source", String(32), nullable=False),
+    Column("applied_tick", Integer),
+    UniqueConstraint("campaign_id", "digest", name="uq_signal"),
+    Index("ix_signals_pending", "campaign_id", "applied_tick", "at"),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("campaign_id", String(64), nullable=False),
+    Column("tick", Integer, nullable=False),
+    Column("at", BigInteger, nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("task_id", String(64)),
+    Column("unit_id", String(64)),
+    Column("data", JSON, nullable=False),  # to, stage, late, and further keys
+    Index("ix_events_at", "campaign_id", "at", "id"),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("campaign_id", String(64), nullable=False),
+    Column("tick", Integer, nullable=False),
+    Column("send_at", BigInteger, nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("recipient_unit", String(64), nullable=False),
+    Column("role", String(32), nullable=False),
+    Column("channels", JSON, nullable=False),
+    Column("digest_key", String(200), nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("status", String(12), nullable=False, default="pending"),
+    Index("ix_outbox_pending", "status", "send_at"),
+)
+
+ticks = Table(
+    "ticks",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("campaign_id", String(64), nullable=False),
+    Column("now", BigInteger, nullable=False),
+    Column("counts", JSON, nullable=False),
+)
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def open_store(url: str) -> Engine:
+    """An engine on `url`, its schema upgraded to the current revision."""
+    engine = create_engine(url, future=True)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+    return engine
+
+
+def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
+    cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
+    cursor.execute("PRAGMA journal_mode=WAL")  # readers (status) never block the tick
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
