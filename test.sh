@@ -4,6 +4,14 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 bash scripts/setup.sh dev
+# The store and engine tests run on SQLite and on a throwaway PostgreSQL (required in CI).
+if [ -z "${CASCADE_TEST_POSTGRES_URL:-}" ]; then
+  source scripts/postgres.sh
+  start_throwaway_postgres || true
+fi
+if [ "${CI:-}" = "true" ]; then
+  export CASCADE_REQUIRE_POSTGRES=1
+fi
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy

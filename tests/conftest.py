@@ -76,3 +76,34 @@ def compile_text(body: str, units_yaml: str = SMALL_UNITS, header: str = HEADER)
 @pytest.fixture
 def small_units() -> Hierarchy:
     return hierarchy()
+
+
+# ---- stores ---------------------------------------------------------------------------------
+# Engine tests run on SQLite, and on PostgreSQL when CASCADE_TEST_POSTGRES_URL names a
+# server (.ci/run starts one and sets CASCADE_REQUIRE_POSTGRES=1, so it cannot be skipped).
+
+STORES = ["sqlite", "postgresql"]
+
+
+@pytest.fixture(params=STORES)
+def store_engine(request: pytest.FixtureRequest, tmp_path):  # type: ignore[no-untyped-def]
+    from sqlalchemy import create_engine, text
+
+    from cascade.store import open_store
+
+    if request.param == "sqlite":
+        engine = open_store(f"sqlite:///{tmp_path / 'store.db'}")
+    else:
+        url = os.environ.get("CASCADE_TEST_POSTGRES_URL")
+        if not url:
+            if os.environ.get("CASCADE_REQUIRE_POSTGRES"):
+                pytest.fail("CASCADE_REQUIRE_POSTGRES is set but CASCADE_TEST_POSTGRES_URL is not")
+            pytest.skip("no PostgreSQL: set CASCADE_TEST_POSTGRES_URL (./test.sh starts one)")
+        admin = create_engine(url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+        admin.dispose()
+        engine = open_store(url)
+    yield engine
+    engine.dispose()

@@ -1,0 +1,282 @@
+"""The tick on a small campaign: the cascade, reminders, overdue, escalation, signals."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pendulum
+import pytest
+from sqlalchemy import Engine, select
+
+from cascade import store
+from cascade.deploy import deploy
+from cascade.engine import recipients, tick
+from cascade.plan import Plan
+from cascade.signals import Signal, SignalRefused, record
+from cascade.simulate import event_lines
+from tests.conftest import compile_text
+
+TZ = "Asia/Ho_Chi_Minh"
+
+TASKS = """\
+defaults:
+  remind: [7d, 1d]
+  escalate:
+    - {after: 1d, to: [self, parent]}
+    - {after: 3d, to: [root], repeat: 7d}
+tasks:
+  - id: hn-tinh
+    title: Hội nghị tỉnh
+    level: province
+    due: {before: 20/11/2020}
+  - id: hn-huyen
+    title: Hội nghị huyện
+    tags: [district-committee]
+    opens_after: {task: hn-tinh, at: parent}
+    min_window: 5d
+    due: {before: 30/11/2020}
+  - id: hn-co-so
+    title: Hội nghị cơ sở
+    level: grassroots
+    opens_after: {task: hn-huyen, at: parent}
+    due: {before: 15/01/2021}
+    fields:
+      attendees: {type: int, required: true, min: 0}
+      members: {type: int, required: true, min: 1}
+      rate: {formula: attendees / members, target: ">= 85%"}
+  - id: thu-hoach
+    title: Bài thu hoạch
+    level: grassroots
+    due: {after: hn-co-so, days: 7}
+"""
+
+
+def at(text: str) -> pendulum.DateTime:
+    return pendulum.parse(text, tz=TZ)  # type: ignore[return-value]
+
+
+@pytest.fixture
+def plan() -> Plan:
+    return compile_text(TASKS)
+
+
+@pytest.fixture
+def deployed(store_engine: Engine, plan: Plan) -> Engine:
+    deploy(store_engine, plan, "source", at("2020-11-10"))
+    return store_engine
+
+
+def signal(engine: Engine, unit: str, task: str, when: str, **fields: Any) -> None:
+    record(engine, "test-campaign", [Signal(unit, task, at(when), fields)], "test", at(when))
+
+
+def events(engine: Engine, kind: str | None = None, unit: str | None = None) -> list[dict[str, Any]]:
+    lines = event_lines(engine, "test-campaign", TZ)
+    return [e for e in lines if (kind is None or e["kind"] == kind) and (unit is None or e["unit"] == unit)]
+
+
+def brief(lines: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    return [(e["at"], e["kind"], e["task"], e["unit"], e["to"], e["stage"]) for e in lines]
+
+
+def states(engine: Engine) -> dict[tuple[str, str], tuple[Any, ...]]:
+    i = store.instances
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(i.c.task_id, i.c.unit_id, i.c.state, i.c.opened_at, i.c.deadline, i.c.done_at)
+        )
+        return {(r.task_id, r.unit_id): tuple(r[2:]) for r in rows}
+
+
+def test_province_task_opens_at_issue_and_districts_wait(deployed: Engine) -> None:
+    tick(deployed, "test-campaign", at("2020-11-10 00:00"))
+    assert brief(events(deployed)) == [
+        ("2020-11-10T00:00:00+07:00", "task.opened", "hn-tinh", "tu-a", ["tu-a"], None)
+    ]
+    assert states(deployed)[("hn-huyen", "hu-b")][0] == "held"
+
+
+def test_districts_open_when_the_province_signals(deployed: Engine) -> None:
+    signal(deployed, "tu-a", "hn-tinh", "2020-11-18 10:00")
+    tick(deployed, "test-campaign", at("2020-11-18 10:00"))
+    opened = brief(events(deployed, "task.opened"))
+    assert ("2020-11-18T10:00:00+07:00", "task.opened", "hn-huyen", "hu-b", ["hu-b"], None) in opened
+    assert ("2020-11-18T10:00:00+07:00", "task.opened", "hn-huyen", "hu-e", ["hu-e"], None) in opened
+    assert states(deployed)[("hn-co-so", "x-c")][0] == "held"
+    completed = events(deployed, "task.completed")
+    assert [(e["unit"], e["late"]) for e in completed] == [("tu-a", False)]
+
+
+def test_min_window_flags_a_district_left_too_little_time(deployed: Engine) -> None:
+    signal(deployed, "tu-a", "hn-tinh", "2020-11-27 09:00")  # leaves 3 days of the 5d window
+    tick(deployed, "test-campaign", at("2020-11-27 09:00"))
+    risks = events(deployed, "task.at_risk")
+    assert {(e["unit"], tuple(e["to"])) for e in risks} == {
+        ("hu-b", ("hu-b", "tu-a")),
+        ("hu-e", ("hu-e", "tu-a")),
+    }
+
+
+def test_reminders_wait_for_the_end_of_quiet_hours(deployed: Engine) -> None:
+    for t in ("2020-11-10 00:00", "2020-11-13 07:00", "2020-11-19 07:00"):
+        tick(deployed, "test-campaign", at(t))
+    assert [e["at"] for e in events(deployed, "reminder.sent")] == [
+        "2020-11-13T07:00:00+07:00",
+        "2020-11-19T07:00:00+07:00",
+    ]
+
+
+def test_overdue_at_the_deadline_and_escalation_stages(deployed: Engine) -> None:
+    for t in (
+        "2020-11-10 00:00",
+        "2020-11-20 00:00",
+        "2020-11-21 07:00",
+        "2020-11-23 07:00",
+        "2020-11-30 07:00",
+    ):
+        tick(deployed, "test-campaign", at(t))
+    assert brief(events(deployed, unit="tu-a"))[-4:] == [
+        ("2020-11-20T00:00:00+07:00", "task.overdue", "hn-tinh", "tu-a", [], None),
+        ("2020-11-21T07:00:00+07:00", "escalation.sent", "hn-tinh", "tu-a", ["tu-a"], 1),
+        ("2020-11-23T07:00:00+07:00", "escalation.sent", "hn-tinh", "tu-a", ["tu-a"], 2),
+        ("2020-11-30T07:00:00+07:00", "escalation.sent", "hn-tinh", "tu-a", ["tu-a"], 2),
+    ]
+    assert events(deployed, "escalation.sent")[-1]["repeat"] is True
+
+
+def test_held_instances_turn_overdue_at_their_deadline(deployed: Engine) -> None:
+    tick(deployed, "test-campaign", at("2020-11-30 00:00"))
+    assert states(deployed)[("hn-huyen", "hu-b")][0] == "overdue"
+    assert ("2020-11-30T00:00:00+07:00", "task.overdue", "hn-huyen", "hu-b", [], None) in brief(
+        events(deployed)
+    )
+
+
+def test_late_signal_completes_late_after_overdue(deployed: Engine) -> None:
+    signal(deployed, "tu-a", "hn-tinh", "2020-11-22 08:00")
+    tick(deployed, "test-campaign", at("2020-11-22 08:00"))
+    kinds = [(e["kind"], e["at"]) for e in events(deployed, unit="tu-a")]
+    assert kinds == [
+        ("task.opened", "2020-11-10T00:00:00+07:00"),
+        ("task.overdue", "2020-11-20T00:00:00+07:00"),
+        ("task.completed", "2020-11-22T08:00:00+07:00"),
+    ]
+    assert events(deployed, "task.completed")[0]["late"] is True
+    assert states(deployed)[("hn-tinh", "tu-a")][0] == "done_late"
+
+
+def test_signal_before_opening_counts_as_done_on_time(deployed: Engine) -> None:
+    signal(deployed, "hu-b", "hn-huyen", "2020-11-15 09:00")  # before the province is done
+    signal(deployed, "tu-a", "hn-tinh", "2020-11-18 10:00")
+    tick(deployed, "test-campaign", at("2020-11-18 10:00"))
+    assert states(deployed)[("hn-huyen", "hu-b")][0] == "done"
+    assert [e["unit"] for e in events(deployed, "task.opened") if e["task"] == "hn-co-so"] == ["x-c", "x-d"]
+
+
+def test_relative_deadline_resolves_from_the_units_own_signal(deployed: Engine) -> None:
+    signal(deployed, "tu-a", "hn-tinh", "2020-11-18 10:00")
+    signal(deployed, "hu-b", "hn-huyen", "2020-11-25 10:00")
+    signal(deployed, "x-c", "hn-co-so", "2020-12-10 15:00", attendees=45, members=50)
+    tick(deployed, "test-campaign", at("2020-12-10 15:00"))
+    essay = states(deployed)[("thu-hoach", "x-c")]
+    assert essay[0] == "open"
+    assert pendulum.from_timestamp(essay[2], tz=TZ).isoformat() == "2020-12-18T00:00:00+07:00"
+    assert states(deployed)[("thu-hoach", "x-d")][0] == "held"
+
+
+def test_missed_target_raises_below_target_to_unit_and_parent(deployed: Engine) -> None:
+    signal(deployed, "x-c", "hn-co-so", "2020-12-10 15:00", attendees=40, members=50)
+    tick(deployed, "test-campaign", at("2020-12-10 15:00"))
+    [event] = events(deployed, "task.below_target")
+    assert (event["unit"], event["to"], event["field"], event["value"], event["target"]) == (
+        "x-c",
+        ["x-c", "hu-b"],
+        "rate",
+        0.8,
+        ">= 0.85",
+    )
+
+
+def test_a_tick_is_idempotent(deployed: Engine) -> None:
+    signal(deployed, "tu-a", "hn-tinh", "2020-11-18 10:00")
+    first = tick(deployed, "test-campaign", at("2020-11-25 07:00"))
+    before = (states(deployed), events(deployed))
+    second = tick(deployed, "test-campaign", at("2020-11-25 07:00"))
+    assert not first.idle and second.idle
+    assert (states(deployed), events(deployed)) == before
+
+
+def test_one_recipient_gets_one_digest_per_tick(deployed: Engine) -> None:
+    tick(deployed, "test-campaign", at("2020-12-01 07:00"))  # both districts overdue, stage 1 to the province
+    o = store.outbox
+    with deployed.connect() as conn:
+        rows = conn.execute(
+            select(o.c.recipient_unit, o.c.digest_key).where(o.c.recipient_unit == "tu-a")
+        ).all()
+    assert len(rows) >= 2
+    assert len({r.digest_key for r in rows}) == 1
+
+
+def test_same_signal_twice_counts_once(deployed: Engine) -> None:
+    signal(deployed, "tu-a", "hn-tinh", "2020-11-18 10:00")
+    signal(deployed, "tu-a", "hn-tinh", "2020-11-18 10:00")
+    tick(deployed, "test-campaign", at("2020-11-19 10:00"))
+    assert len(events(deployed, "task.completed")) == 1
+
+
+@pytest.mark.parametrize(
+    ("sig", "message"),
+    [
+        (Signal("hu-x", "hn-tinh", at("2020-11-18")), "no unit `hu-x`"),
+        (Signal("tu-a", "hn-tnh", at("2020-11-18")), "did you mean `hn-tinh`?"),
+        (Signal("hu-b", "hn-tinh", at("2020-11-18")), "`hu-b` has no `hn-tinh` to complete"),
+        (Signal("x-c", "hn-co-so", at("2020-12-01"), {"attendees": 5}), "`members` is required"),
+        (
+            Signal("x-c", "hn-co-so", at("2020-12-01"), {"attendees": "many", "members": 3}),
+            "not a whole number",
+        ),
+        (Signal("x-c", "hn-co-so", at("2020-12-01"), {"attendees": -1, "members": 3}), "below the minimum 0"),
+        (
+            Signal("x-c", "hn-co-so", at("2020-12-01"), {"attendees": 1, "members": 3, "rate": 1}),
+            "has no field `rate`",
+        ),
+    ],
+)
+def test_bad_signals_are_refused_and_nothing_is_written(deployed: Engine, sig: Signal, message: str) -> None:
+    good = Signal("tu-a", "hn-tinh", at("2020-11-18"))
+    with pytest.raises(SignalRefused) as caught:
+        record(deployed, "test-campaign", [good, sig], "test", at("2020-11-18"))
+    assert any(message in p.message for p in caught.value.problems), caught.value
+    with deployed.connect() as conn:
+        assert conn.execute(select(store.signals)).all() == []
+
+
+def test_redeploy_keeps_signals_and_moves_deadlines(deployed: Engine) -> None:
+    signal(deployed, "tu-a", "hn-tinh", "2020-11-18 10:00")
+    tick(deployed, "test-campaign", at("2020-12-01 07:00"))
+    assert states(deployed)[("hn-huyen", "hu-b")][0] == "overdue"
+    edited = compile_text(
+        TASKS.replace("before: 30/11/2020", "before: 10/12/2020")
+        + "  - {id: mttq, title: MTTQ, tags: [mass-org], due: {before: 15/01/2021}}\n"
+    )
+    result = deploy(deployed, edited, "edited", at("2020-12-01 08:00"))
+    assert (result.created, result.added) == (False, 1)
+    tick(deployed, "test-campaign", at("2020-12-01 08:00"))
+    after = states(deployed)
+    assert after[("hn-tinh", "tu-a")][0] == "done"
+    assert after[("hn-huyen", "hu-b")][0] == "open"
+    assert (
+        pendulum.from_timestamp(after[("hn-huyen", "hu-b")][2], tz=TZ).isoformat()
+        == "2020-12-10T00:00:00+07:00"
+    )
+    assert after[("mttq", "mttq")][0] == "open"
+
+
+def test_recipients_resolve_from_the_unit_path() -> None:
+    path = "province:tu-a/district:hu-b/grassroots:x-c"
+    assert recipients(path, ["self", "parent", "ancestor:2", "root", "level:district"]) == [
+        "x-c",
+        "hu-b",
+        "tu-a",
+    ]
+    assert recipients("province:tu-a", ["parent", "ancestor:1", "level:district"]) == []
