@@ -341,6 +341,7 @@ def simulate(
                 batch,
                 end,
                 on_tick=lambda t: progress.update(bar, completed=(t - start).total_seconds()),
+                signals_file=str(signals_file),
             )
         except CampaignInvalid as exc:
             _fail(exc.problems)

@@ -41,6 +41,7 @@ def simulate(
     until: pendulum.DateTime,
     engine: Engine | None = None,
     on_tick: Callable[[pendulum.DateTime], None] | None = None,
+    signals_file: str = "signals",
 ) -> Simulation:
     """Run the campaign from its issue to `until` on `engine` (default: a fresh temporary SQLite store)."""
     if engine is None:
@@ -49,7 +50,7 @@ def simulate(
     start = plan.campaign.issued_at
     deploy(engine, plan, source, start)
     if signals:
-        record(engine, plan.campaign.id, signals, "simulation", start)
+        record(engine, plan.campaign.id, signals, "simulation", start, file=signals_file)
     result = Simulation(plan.campaign.id, engine=engine)
     run_until(engine, plan.campaign.id, plan.campaign.timezone, until, result, on_tick)
     return result

@@ -1,0 +1,220 @@
+"""The seed campaigns run end to end on the virtual clock with a signals file each.
+
+Each test reads like its seed: the signals that came in, and the event lines that
+must follow from them (cascade openings, reminders at 07:00 after quiet hours, overdue
+at the deadline instant, escalation stages with their recipients, late completions,
+targets missed, report requests cascading upward, the summary by the summary date).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine
+
+from cascade.files import load_plan, read_text
+from cascade.signals import read_signals
+from cascade.simulate import event_lines, simulate
+
+ROOT = Path(__file__).parent.parent
+
+
+def run(engine: Engine, campaign: str, signals: str) -> list[dict[str, Any]]:
+    plan = load_plan(ROOT / "campaigns" / f"{campaign}.yaml")
+    tz = plan.campaign.timezone
+    path = ROOT / "tests" / "scenarios" / signals
+    batch = read_signals(read_text(path, str(path)), str(path), tz)
+    simulate(plan, "source", batch, plan.campaign.summary_at.add(days=14), engine=engine)
+    return event_lines(engine, plan.campaign.id, tz)
+
+
+def has(lines: list[dict[str, Any]], **expected: Any) -> bool:
+    return any(all(line.get(k) == v for k, v in expected.items()) for line in lines)
+
+
+def index(lines: list[dict[str, Any]], **expected: Any) -> int:
+    return next(n for n, line in enumerate(lines) if all(line.get(k) == v for k, v in expected.items()))
+
+
+@pytest.fixture
+def ha_tinh(store_engine: Engine) -> list[dict[str, Any]]:
+    return run(store_engine, "ha-tinh-xix-2020", "ha-tinh-xix-2020.signals.yaml")
+
+
+def test_ha_tinh_cascade_opens_districts_and_communes(ha_tinh: list[dict[str, Any]]) -> None:
+    assert has(
+        ha_tinh,
+        at="2020-11-10T00:00:00+07:00",
+        kind="task.opened",
+        task="hn-tinh",
+        unit="tu-ha-tinh",
+        to=["tu-ha-tinh"],
+    )
+    assert has(
+        ha_tinh,
+        at="2020-11-18T10:00:00+07:00",
+        kind="task.completed",
+        task="hn-tinh",
+        unit="tu-ha-tinh",
+        late=False,
+    )
+    opened = [e["unit"] for e in ha_tinh if e["kind"] == "task.opened" and e["task"] == "hn-huyen"]
+    assert len(opened) == 18 and "hu-can-loc" in opened and "du-quan-su" in opened
+    assert all(
+        e["at"] == "2020-11-18T10:00:00+07:00"
+        for e in ha_tinh
+        if e["kind"] == "task.opened" and e["task"] == "hn-huyen"
+    )
+    communes = {
+        e["unit"]
+        for e in ha_tinh
+        if e["kind"] == "task.opened" and e["task"] == "hn-co-so" and e["at"] == "2020-11-27T15:00:00+07:00"
+    }
+    assert communes == {
+        "tt-nghen",
+        "x-thien-loc",
+        "x-vuong-loc",
+        "x-kim-song-truong",
+        "x-tung-loc",
+        "x-dong-loc",
+    }
+
+
+def test_ha_tinh_reminders_go_out_at_seven_after_quiet_hours(ha_tinh: list[dict[str, Any]]) -> None:
+    reminders = [
+        e["at"]
+        for e in ha_tinh
+        if e["kind"] == "reminder.sent" and e["unit"] == "hu-loc-ha" and e["task"] == "hn-huyen"
+    ]
+    assert reminders == [
+        "2020-11-23T07:00:00+07:00",
+        "2020-11-27T07:00:00+07:00",
+        "2020-11-29T07:00:00+07:00",
+    ]
+    assert not [
+        e
+        for e in ha_tinh
+        if e["kind"] == "reminder.sent"
+        and e["unit"] == "hu-can-loc"
+        and e["task"] == "hn-huyen"
+        and e["at"] > "2020-11-27T15:00:00+07:00"
+    ]
+
+
+def test_ha_tinh_lagging_district_is_overdue_escalated_and_late(ha_tinh: list[dict[str, Any]]) -> None:
+    lines = [e for e in ha_tinh if e["unit"] == "hu-loc-ha" and e["task"] == "hn-huyen"]
+    assert [(e["at"], e["kind"], e["to"], e["stage"]) for e in lines if e["kind"] != "reminder.sent"] == [
+        ("2020-11-18T10:00:00+07:00", "task.opened", ["hu-loc-ha"], None),
+        ("2020-11-30T00:00:00+07:00", "task.overdue", [], None),
+        ("2020-12-01T07:00:00+07:00", "escalation.sent", ["hu-loc-ha", "tu-ha-tinh"], 1),
+        ("2020-12-03T07:00:00+07:00", "escalation.sent", ["tu-ha-tinh"], 2),
+        ("2020-12-03T09:00:00+07:00", "task.completed", [], None),
+    ]
+    assert lines[-1]["late"] is True
+
+
+def test_ha_tinh_attendance_below_85_percent(ha_tinh: list[dict[str, Any]]) -> None:
+    assert has(
+        ha_tinh,
+        at="2020-12-20T09:00:00+07:00",
+        kind="task.below_target",
+        unit="x-thien-loc",
+        to=["x-thien-loc", "hu-can-loc"],
+        field="attendance_rate",
+        value=0.8,
+        target=">= 0.85",
+    )
+    assert not has(ha_tinh, kind="task.below_target", unit="x-vuong-loc")
+
+
+def test_ha_tinh_reports_cascade_upward_before_the_summary(ha_tinh: list[dict[str, Any]]) -> None:
+    requested = {(e["unit"], e["at"]) for e in ha_tinh if e["kind"] == "report.requested"}
+    assert ("x-vuong-loc", "2021-01-07T07:00:00+07:00") in requested
+    assert ("hu-can-loc", "2021-01-10T07:00:00+07:00") in requested
+    assert not any(unit == "x-thien-loc" for unit, _ in requested)  # it reported before the request
+    assert has(ha_tinh, kind="report.overdue", unit="x-vuong-loc", at="2021-01-17T00:00:00+07:00")
+    assert has(ha_tinh, kind="report.overdue", unit="hu-loc-ha", at="2021-01-20T00:00:00+07:00")
+    assert has(
+        ha_tinh, kind="report.submitted", unit="hu-can-loc", at="2021-01-18T16:00:00+07:00", late=False
+    )
+    assert has(ha_tinh, kind="report.submitted", unit="x-thien-loc", late=False)
+    summary = index(ha_tinh, kind="summary.generated")
+    assert ha_tinh[summary]["at"] == "2021-01-20T07:00:00+07:00"
+    assert ha_tinh[summary]["to"] == ["tu-ha-tinh"]
+    assert ha_tinh[summary]["counts"]["hn-huyen"]["district"] == {"done": 1, "done_late": 1, "overdue": 16}
+
+
+def test_ha_tinh_no_reminder_or_escalation_after_completion(ha_tinh: list[dict[str, Any]]) -> None:
+    done = {
+        (e["task"], e["unit"]): e["at"]
+        for e in ha_tinh
+        if e["kind"] in ("task.completed", "report.submitted")
+    }
+    for e in ha_tinh:
+        if e["kind"] in ("reminder.sent", "escalation.sent") and (e["task"], e["unit"]) in done:
+            assert e["at"] <= done[(e["task"], e["unit"])], e
+
+
+def test_tra_vinh_hd42_essays_and_bridge_point(store_engine: Engine) -> None:
+    lines = run(store_engine, "tra-vinh-hd42-2017", "tra-vinh-hd42-2017.signals.csv")
+    assert has(
+        lines, at="2017-11-30T17:00:00+07:00", kind="task.opened", task="thu-hoach-tinh", unit="tu-tra-vinh"
+    )
+    assert has(lines, kind="task.completed", task="thu-hoach-tinh", unit="tu-tra-vinh", late=False)
+    # Mỹ Cẩm's conference on 22/12: essays due 7 days later, end of 29/12
+    assert has(
+        lines, at="2017-12-30T00:00:00+07:00", kind="task.overdue", task="thu-hoach-co-so", unit="x-my-cam"
+    )
+    assert has(
+        lines,
+        at="2017-12-31T07:00:00+07:00",
+        kind="escalation.sent",
+        task="thu-hoach-co-so",
+        unit="x-my-cam",
+        to=["x-my-cam", "hu-cang-long"],
+        stage=1,
+    )
+    assert has(
+        lines,
+        at="2018-01-02T09:00:00+07:00",
+        kind="task.completed",
+        task="thu-hoach-co-so",
+        unit="x-my-cam",
+        late=True,
+    )
+    # 80 essays of 88 attendees, 2 exempt under 709-CV/TU: below the 100% target
+    assert has(lines, kind="task.below_target", unit="x-my-cam", field="essay_rate", target=">= 1")
+    # Long Đức reported its conference before its district held one: done, on time
+    assert has(lines, kind="task.completed", task="hn-co-so", unit="x-long-duc", late=False)
+    assert has(lines, at="2018-03-01T07:00:00+07:00", kind="report.requested", unit="x-my-cam")
+    assert has(lines, at="2018-03-06T07:00:00+07:00", kind="report.requested", unit="hu-cang-long")
+    assert has(lines, at="2018-03-31T07:00:00+07:00", kind="summary.generated", unit="tu-tra-vinh")
+
+
+def test_tra_vinh_ct01_action_programme_follows_the_study(store_engine: Engine) -> None:
+    lines = run(store_engine, "tra-vinh-ct01-2020", "tra-vinh-ct01-2020.signals.yaml")
+    assert has(
+        lines,
+        at="2020-12-09T14:00:00+07:00",
+        kind="task.opened",
+        task="ctr-hanh-dong-huyen",
+        unit="hu-cang-long",
+    )
+    assert has(
+        lines,
+        at="2020-12-09T18:00:00+07:00",
+        kind="task.completed",
+        task="ctr-hanh-dong-huyen",
+        unit="hu-cang-long",
+        late=False,
+    )
+    assert has(
+        lines, at="2021-01-01T00:00:00+07:00", kind="task.overdue", task="hoc-tap-huyen", unit="hu-cau-ke"
+    )
+    assert has(lines, kind="task.completed", task="kh-kiem-tra", unit="tu-tra-vinh", late=False)
+    assert has(
+        lines, at="2021-01-01T07:00:00+07:00", kind="report.requested", task="bc-thu-hoach", unit="hu-cau-ke"
+    )
+    assert has(lines, at="2021-04-15T07:00:00+07:00", kind="summary.generated", unit="tu-tra-vinh")
