@@ -31,6 +31,7 @@ from sqlalchemy import Connection, Engine, and_, bindparam, func, insert, select
 from cascade import store
 from cascade.rules import (
     TaskRules,
+    campaign_rules,
     missed_targets,
     next_escalation,
     next_reminder,
@@ -103,7 +104,7 @@ class Tick:
         self.calendar = Calendar(campaign.calendar)
         self.now = now.in_timezone(self.tz)
         self.now_s = int(now.timestamp())
-        self.rules = {tid: TaskRules.from_json(tid, data) for tid, data in campaign.tasks.items()}
+        self.rules = campaign_rules(campaign)
         self.rows: dict[int, dict[str, Any]] = {}
         self.events: list[dict[str, Any]] = []
         self.notices: list[Notice] = []
@@ -184,7 +185,10 @@ class Tick:
 
     def open(self, row: dict[str, Any], at: int) -> None:
         rules = self.rules[row["task_id"]]
-        row.update(state="open", opened_at=at, next_reminder_at=None)
+        # an instance already overdue when its prerequisite completes is told it may start, late
+        row.update(
+            state="open" if row["state"] == "held" else row["state"], opened_at=at, next_reminder_at=None
+        )
         if row["kind"] == "report":
             ev = self.event("report.requested", self.send_at(rules), row)
             self.notify("report.requested", row, ("self",), ev)
@@ -361,7 +365,7 @@ def _summary_due(campaign: Any, now_s: int) -> bool:
 
 def summary_instant(campaign: Any) -> int:
     """The summary goes out at the start of summary_date, once the quiet hours end."""
-    rules = [TaskRules.from_json(tid, data) for tid, data in campaign.tasks.items()]
+    rules = list(campaign_rules(campaign).values())
     quiet = rules[0].quiet if rules else QuietHours(0, 0)
     return int(quiet.release(pendulum.from_timestamp(campaign.summary_at, tz=campaign.timezone)).timestamp())
 
@@ -395,18 +399,13 @@ def _apply_signals(t: Tick) -> list[dict[str, Any]]:
     for chunk in _chunks(pairs):
         for row in _select_rows(t, tuple_(i.c.task_id, i.c.unit_id).in_(chunk)):
             rows[(row["task_id"], row["unit_id"])] = row
-    completed = []
+    completed: list[dict[str, Any]] = []
     for signal in pending:  # earliest first: the first completion counts, the rest are kept only
         found = rows.get((signal.task_id, signal.unit_id))
         if found is None or found["state"] in (*DONE, "exempt"):
             continue
         row = found
-        if (
-            row["state"] == "held"
-            and row["opens_on"] in ("issued", "request")
-            and (row["open_at"] or 0) <= signal.at
-        ):
-            t.open(row, row["open_at"] or t.campaign.issued_at)  # it opened before the signal came
+        _open_before(t, row, signal.at, {(r["task_id"], r["unit_id"]): r["done_at"] for r in completed})
         t.complete(row, signal.at, signal.fields)
         t.rows[row["id"]] = row
         completed.append(row)
@@ -415,20 +414,39 @@ def _apply_signals(t: Tick) -> list[dict[str, Any]]:
     return completed
 
 
+def _open_before(t: Tick, row: dict[str, Any], signal_at: int, done_at: dict[tuple[str, str], int]) -> None:
+    """Open a held instance first if it opened before its own signal came: at its opening time,
+    or when its prerequisite completed earlier in this same batch of signals."""
+    if row["state"] != "held" or row["opened_at"] is not None:
+        return
+    if row["opens_on"] in ("issued", "request") and (row["open_at"] or 0) <= signal_at:
+        t.open(row, row["open_at"] or t.campaign.issued_at)
+        return
+    when = done_at.get((row["prereq_task"], row["prereq_unit"]))
+    if when is not None and when <= signal_at:
+        if row["opens_on"] == "source-signal":
+            rule = t.rules[row["task_id"]].rule
+            row["deadline"] = int(rule.instant_after(t.dt(when), t.tz, t.calendar).timestamp())
+        t.open(row, max(when, t.campaign.issued_at))
+
+
 def _open_after_prerequisites(t: Tick, completed: list[dict[str, Any]], rescan: bool) -> None:
-    """Held instances waiting on a completed instance open at its completion instant."""
+    """Instances waiting on a completed instance open at its completion instant (one already
+    overdue by then is told it may start, and stays overdue)."""
     i = store.instances
-    waiting = i.c.opens_on.in_(("prerequisite", "source-signal"))
+    waiting = (
+        i.c.opens_on.in_(("prerequisite", "source-signal")),
+        i.c.opened_at.is_(None),
+        i.c.state.in_(("held", "overdue")),
+    )
     if rescan:
-        held = _select_rows(t, i.c.state == "held", waiting)
+        held = _select_rows(t, *waiting)
     else:
         pairs = [(r["task_id"], r["unit_id"]) for r in completed]
         held = [
             row
             for chunk in _chunks(pairs)
-            for row in _select_rows(
-                t, i.c.state == "held", waiting, tuple_(i.c.prereq_task, i.c.prereq_unit).in_(chunk)
-            )
+            for row in _select_rows(t, *waiting, tuple_(i.c.prereq_task, i.c.prereq_unit).in_(chunk))
         ]
     if not held:
         return
@@ -442,7 +460,7 @@ def _open_after_prerequisites(t: Tick, completed: list[dict[str, Any]], rescan: 
     for row in held:
         if row["id"] in t.rows:
             row = t.rows[row["id"]]
-            if row["state"] != "held":
+            if row["opened_at"] is not None or row["state"] not in ("held", "overdue"):
                 continue
         when = done_at.get((row["prereq_task"], row["prereq_unit"]))
         if when is None:

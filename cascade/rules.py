@@ -123,6 +123,19 @@ def rules_of(plan: Plan) -> dict[str, dict[str, Any]]:
     return {task.id: TaskRules.of(task).to_json() for task in plan.tasks.values()}
 
 
+_PARSED: dict[tuple[str, str, int], dict[str, TaskRules]] = {}
+
+
+def campaign_rules(campaign: Any) -> dict[str, TaskRules]:
+    """The rules of a stored campaign row, parsed once per deployed version of it."""
+    key = (campaign.id, campaign.plan_hash, campaign.deployed_at)
+    if key not in _PARSED:
+        if len(_PARSED) > 64:
+            _PARSED.clear()
+        _PARSED[key] = {tid: TaskRules.from_json(tid, data) for tid, data in campaign.tasks.items()}
+    return _PARSED[key]
+
+
 # ---- timing ------------------------------------------------------------------------------
 
 

@@ -25,7 +25,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from cascade import store
 from cascade.deadlines import parse_date
 from cascade.errors import CampaignInvalid, Problem, did_you_mean, one_of
-from cascade.rules import TaskRules
+from cascade.rules import TaskRules, campaign_rules
 
 _DMY_TIME = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
 
@@ -165,7 +165,7 @@ def record(
 def _checked_rows(
     conn: Connection, campaign: Any, batch: list[Signal], file: str
 ) -> tuple[list[dict[str, Any]], list[Problem]]:
-    rules = {tid: TaskRules.from_json(tid, data) for tid, data in campaign.tasks.items()}
+    rules = campaign_rules(campaign)
     units = {
         r.id
         for r in conn.execute(
