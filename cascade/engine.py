@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pendulum
-from sqlalchemy import Connection, Engine, and_, bindparam, func, insert, select, tuple_, update
+from sqlalchemy import Connection, Engine, and_, bindparam, func, insert, select, update
 
 from cascade import store
 from cascade.rules import (
@@ -325,7 +325,7 @@ def tick(engine: Engine, campaign_id: str, now: pendulum.DateTime) -> TickResult
 
 
 def tick_in(conn: Connection, campaign_id: str, now: pendulum.DateTime) -> TickResult:
-    campaign = conn.execute(select(store.campaigns).where(store.campaigns.c.id == campaign_id)).one()
+    campaign = conn.execute(_CAMPAIGN, {"campaign": campaign_id}).one()
     now_s = int(now.timestamp())
     if not _anything_due(conn, campaign, now_s):
         return TickResult(campaign_id, now, idle=True)
@@ -344,17 +344,11 @@ def tick_in(conn: Connection, campaign_id: str, now: pendulum.DateTime) -> TickR
 def _anything_due(conn: Connection, campaign: Any, now_s: int) -> bool:
     if campaign.archived_at is not None:
         return False
-    s, i = store.signals, store.instances
-    pending = (
-        select(s.c.id)
-        .where(s.c.campaign_id == campaign.id, s.c.applied_tick.is_(None), s.c.at <= now_s)
-        .limit(1)
-    )
-    due = select(i.c.id).where(i.c.campaign_id == campaign.id, i.c.next_action_at <= now_s).limit(1)
+    params = {"campaign": campaign.id, "now": now_s}
     return bool(
         campaign.rescan
-        or conn.execute(pending).first()
-        or conn.execute(due).first()
+        or conn.execute(_ANY_SIGNAL, params).first()
+        or conn.execute(_ANY_DUE, params).first()
         or _summary_due(campaign, now_s)
     )
 
@@ -370,14 +364,72 @@ def summary_instant(campaign: Any) -> int:
     return int(quiet.release(pendulum.from_timestamp(campaign.summary_at, tz=campaign.timezone)).timestamp())
 
 
-def _select_rows(t: Tick, *where: Any) -> list[dict[str, Any]]:
-    i, u = store.instances, store.units
-    query = (
-        select(*_ROW_COLUMNS)
-        .join(u, and_(u.c.campaign_id == i.c.campaign_id, u.c.id == i.c.unit_id))
-        .where(i.c.campaign_id == t.campaign.id, i.c.archived.is_(False), *where)
+# Statements are built once with bind parameters, so that each tick's executions hit
+# SQLAlchemy's compiled cache instead of rebuilding (and re-keying) dozens of queries.
+_I, _U, _S = store.instances, store.units, store.signals
+_ROWS = (
+    select(*_ROW_COLUMNS)
+    .join(_U, and_(_U.c.campaign_id == _I.c.campaign_id, _U.c.id == _I.c.unit_id))
+    .where(_I.c.campaign_id == bindparam("campaign"), _I.c.archived.is_(False))
+)
+_WAITING = (
+    _I.c.opens_on.in_(("prerequisite", "source-signal")),
+    _I.c.opened_at.is_(None),
+    _I.c.state.in_(("held", "overdue")),
+)
+_DUE_ROWS = _ROWS.where(_I.c.next_action_at <= bindparam("now"))
+_BY_TASK = _ROWS.where(
+    _I.c.task_id == bindparam("task"), _I.c.unit_id.in_(bindparam("units", expanding=True))
+)
+_DONE_BY_TASK = _BY_TASK.where(_I.c.state.in_(DONE))
+_WAITING_ROWS = _ROWS.where(*_WAITING)
+_WAITING_ON = _WAITING_ROWS.where(
+    _I.c.prereq_task == bindparam("task"), _I.c.prereq_unit.in_(bindparam("units", expanding=True))
+)
+_CAMPAIGN = select(store.campaigns).where(store.campaigns.c.id == bindparam("campaign"))
+_ANY_SIGNAL = (
+    select(_S.c.id)
+    .where(
+        _S.c.campaign_id == bindparam("campaign"), _S.c.applied_tick.is_(None), _S.c.at <= bindparam("now")
     )
-    return [dict(r._mapping) for r in t.conn.execute(query)]
+    .limit(1)
+)
+_ANY_DUE = (
+    select(_I.c.id)
+    .where(_I.c.campaign_id == bindparam("campaign"), _I.c.next_action_at <= bindparam("now"))
+    .limit(1)
+)
+_PENDING_SIGNALS = (
+    select(_S.c.id, _S.c.task_id, _S.c.unit_id, _S.c.at, _S.c.fields)
+    .where(
+        _S.c.campaign_id == bindparam("campaign"), _S.c.applied_tick.is_(None), _S.c.at <= bindparam("now")
+    )
+    .order_by(_S.c.at, _S.c.id)
+)
+_NEXT_ACTION = select(func.min(_I.c.next_action_at)).where(_I.c.campaign_id == bindparam("campaign"))
+_NEXT_SIGNAL = select(func.min(_S.c.at)).where(
+    _S.c.campaign_id == bindparam("campaign"), _S.c.applied_tick.is_(None)
+)
+_WRITE_ROWS = (
+    update(_I).where(_I.c.id == bindparam("b_id")).values({c: bindparam(c) for c in (*_WRITTEN, "tick")})
+)
+
+
+def _select_rows(t: Tick, statement: Any, **params: Any) -> list[dict[str, Any]]:
+    return [dict(r._mapping) for r in t.conn.execute(statement, {"campaign": t.campaign.id, **params})]
+
+
+def _rows_for_pairs(t: Tick, statement: Any, pairs: Iterable[tuple[str, str]]) -> list[dict[str, Any]]:
+    """Rows matching one of the (task, unit) `pairs`: one indexed query per task and chunk of
+    units (a row-value IN (...) would scan the whole table on SQLite)."""
+    by_task: dict[str, list[str]] = {}
+    for task, unit in pairs:
+        by_task.setdefault(task, []).append(unit)
+    rows = []
+    for task, units in by_task.items():
+        for chunk in _chunks(sorted(set(units))):
+            rows += _select_rows(t, statement, task=task, units=list(chunk))
+    return rows
 
 
 def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
@@ -386,19 +438,12 @@ def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
 
 
 def _apply_signals(t: Tick) -> list[dict[str, Any]]:
-    s, i = store.signals, store.instances
-    pending = t.conn.execute(
-        select(s.c.id, s.c.task_id, s.c.unit_id, s.c.at, s.c.fields)
-        .where(s.c.campaign_id == t.campaign.id, s.c.applied_tick.is_(None), s.c.at <= t.now_s)
-        .order_by(s.c.at, s.c.id)
-    ).all()
+    s = store.signals
+    pending = t.conn.execute(_PENDING_SIGNALS, {"campaign": t.campaign.id, "now": t.now_s}).all()
     if not pending:
         return []
     pairs = list(dict.fromkeys((p.task_id, p.unit_id) for p in pending))
-    rows: dict[tuple[str, str], dict[str, Any]] = {}
-    for chunk in _chunks(pairs):
-        for row in _select_rows(t, tuple_(i.c.task_id, i.c.unit_id).in_(chunk)):
-            rows[(row["task_id"], row["unit_id"])] = row
+    rows = {(r["task_id"], r["unit_id"]): r for r in _rows_for_pairs(t, _BY_TASK, pairs)}
     completed: list[dict[str, Any]] = []
     for signal in pending:  # earliest first: the first completion counts, the rest are kept only
         found = rows.get((signal.task_id, signal.unit_id))
@@ -433,30 +478,17 @@ def _open_before(t: Tick, row: dict[str, Any], signal_at: int, done_at: dict[tup
 def _open_after_prerequisites(t: Tick, completed: list[dict[str, Any]], rescan: bool) -> None:
     """Instances waiting on a completed instance open at its completion instant (one already
     overdue by then is told it may start, and stays overdue)."""
-    i = store.instances
-    waiting = (
-        i.c.opens_on.in_(("prerequisite", "source-signal")),
-        i.c.opened_at.is_(None),
-        i.c.state.in_(("held", "overdue")),
-    )
     if rescan:
-        held = _select_rows(t, *waiting)
+        held = _select_rows(t, _WAITING_ROWS)
     else:
-        pairs = [(r["task_id"], r["unit_id"]) for r in completed]
-        held = [
-            row
-            for chunk in _chunks(pairs)
-            for row in _select_rows(t, *waiting, tuple_(i.c.prereq_task, i.c.prereq_unit).in_(chunk))
-        ]
+        held = _rows_for_pairs(t, _WAITING_ON, [(r["task_id"], r["unit_id"]) for r in completed])
     if not held:
         return
     done_at = {(r["task_id"], r["unit_id"]): r["done_at"] for r in completed}
     missing = list({(r["prereq_task"], r["prereq_unit"]) for r in held} - set(done_at))
-    for chunk in _chunks(missing):
-        query = select(i.c.task_id, i.c.unit_id, i.c.done_at).where(
-            i.c.campaign_id == t.campaign.id, i.c.state.in_(DONE), tuple_(i.c.task_id, i.c.unit_id).in_(chunk)
-        )
-        done_at.update({(r.task_id, r.unit_id): r.done_at for r in t.conn.execute(query)})
+    done_at.update(
+        {(r["task_id"], r["unit_id"]): r["done_at"] for r in _rows_for_pairs(t, _DONE_BY_TASK, missing)}
+    )
     for row in held:
         if row["id"] in t.rows:
             row = t.rows[row["id"]]
@@ -473,9 +505,7 @@ def _open_after_prerequisites(t: Tick, completed: list[dict[str, Any]], rescan: 
 
 
 def _due_rows(t: Tick) -> list[dict[str, Any]]:
-    i = store.instances
-    due = _select_rows(t, i.c.next_action_at <= t.now_s)
-    return [r for r in due if r["id"] not in t.rows]
+    return [r for r in _select_rows(t, _DUE_ROWS, now=t.now_s) if r["id"] not in t.rows]
 
 
 def _summary(t: Tick) -> None:
@@ -511,17 +541,12 @@ def _summary(t: Tick) -> None:
 
 
 def _write(t: Tick) -> None:
-    conn, i = t.conn, store.instances
+    conn = t.conn
     if t.rows:
         params = [
             {"b_id": rid, "tick": t.tick_id, **{c: row[c] for c in _WRITTEN}} for rid, row in t.rows.items()
         ]
-        conn.execute(
-            update(i)
-            .where(i.c.id == bindparam("b_id"))
-            .values({c: bindparam(c) for c in (*_WRITTEN, "tick")}),
-            params,
-        )
+        conn.execute(_WRITE_ROWS, params)
     outbox = _deliveries(t)
     if t.events:
         conn.execute(insert(store.events), t.events)
@@ -576,16 +601,14 @@ def _deliveries(t: Tick) -> list[dict[str, Any]]:
 
 def next_due(engine: Engine, campaign_id: str) -> int | None:
     """The next instant anything is due for the campaign (epoch seconds), or None."""
-    i, s = store.instances, store.signals
+    params = {"campaign": campaign_id}
     with engine.connect() as conn:
-        campaign = conn.execute(select(store.campaigns).where(store.campaigns.c.id == campaign_id)).one()
+        campaign = conn.execute(_CAMPAIGN, params).one()
         if campaign.rescan:
             return 0
         times = [
-            conn.execute(select(func.min(i.c.next_action_at)).where(i.c.campaign_id == campaign_id)).scalar(),
-            conn.execute(
-                select(func.min(s.c.at)).where(s.c.campaign_id == campaign_id, s.c.applied_tick.is_(None))
-            ).scalar(),
+            conn.execute(_NEXT_ACTION, params).scalar(),
+            conn.execute(_NEXT_SIGNAL, params).scalar(),
             summary_instant(campaign) if campaign.summary_sent_at is None else None,
         ]
     present = [x for x in times if x is not None]

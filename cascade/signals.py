@@ -19,8 +19,7 @@ from datetime import datetime
 from typing import Any
 
 import pendulum
-from sqlalchemy import Connection, Engine, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, Engine, insert, select
 
 from cascade import store
 from cascade.deadlines import parse_date
@@ -156,9 +155,8 @@ def record(
         rows, problems = _checked_rows(conn, campaign, batch, file)
         if problems:
             raise SignalRefused(problems)
-        stored = 0
-        for row in rows:
-            stored += _insert_once(conn, {**row, "received_at": int(now.timestamp()), "source": source})
+        received = int(now.timestamp())
+        stored = _insert_new(conn, [{**row, "received_at": received, "source": source} for row in rows])
     return stored, len(rows) - stored
 
 
@@ -224,14 +222,22 @@ def _checked_rows(
     return rows, problems
 
 
-def _insert_once(conn: Connection, row: dict[str, Any]) -> int:
-    """Insert unless the same signal is stored already; 1 if inserted."""
-    dialect = conn.dialect.name
-    insert_ = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = (
-        insert_(store.signals).values(**row).on_conflict_do_nothing(index_elements=["campaign_id", "digest"])
-    )
-    return conn.execute(statement).rowcount or 0
+def _insert_new(conn: Connection, rows: list[dict[str, Any]]) -> int:
+    """Insert the rows not stored already (same digest), in one statement; how many were new."""
+    if not rows:
+        return 0
+    s = store.signals
+    known: set[str] = set()
+    digests = [r["digest"] for r in rows]
+    for start in range(0, len(digests), 500):
+        query = select(s.c.digest).where(
+            s.c.campaign_id == rows[0]["campaign_id"], s.c.digest.in_(digests[start : start + 500])
+        )
+        known.update(conn.execute(query).scalars())
+    new = list({r["digest"]: r for r in rows if r["digest"] not in known}.values())
+    if new:
+        conn.execute(insert(s), new)
+    return len(new)
 
 
 def read_signals(text: str, file: str, tz: str) -> list[Signal]:

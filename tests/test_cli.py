@@ -229,3 +229,118 @@ def test_validate_a_bad_units_csv(tmp_path: Path) -> None:
     assert (
         f"{path}:3: error: hu-b.parent: parent `tu-x` is not a unit listed before this one" in result.stderr
     )
+
+
+# ---- engine commands ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("CASCADE_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("CASCADE_DATABASE_URL", raising=False)
+    return tmp_path / "data"
+
+
+def test_deploy_signal_tick_status(data_dir: Path) -> None:
+    result = runner.invoke(app, ["deploy", HA_TINH])
+    assert result.exit_code == 0, result.output
+    assert "deployed ha-tinh-xix-2020: 241 instances added" in result.stderr
+    assert (data_dir / "cascade.db").exists()
+    again = runner.invoke(app, ["deploy", HA_TINH])
+    assert "updated ha-tinh-xix-2020: 0 instances added, 241 updated, 0 archived" in again.stderr
+    ok = runner.invoke(
+        app,
+        [
+            "signal",
+            "ha-tinh-xix-2020",
+            "tu-ha-tinh",
+            "hn-tinh",
+            "--at",
+            "18/11/2020 10:00",
+            "-f",
+            "attendees=450",
+        ],
+    )
+    assert ok.exit_code == 0, ok.output
+    assert "1 signal(s) recorded" in ok.stderr
+    tick = runner.invoke(app, ["tick", "ha-tinh-xix-2020", "--now", "2020-12-01 08:00"])
+    assert tick.exit_code == 0, tick.output
+    assert "task.completed 1" in tick.stderr and "task.overdue 18" in tick.stderr
+    status = runner.invoke(app, ["status", "ha-tinh-xix-2020"], env={"COLUMNS": "200"})
+    assert status.exit_code == 0
+    assert "overdue: 18 instance(s)" in status.stdout
+    assert status.stdout.index("overdue:") < status.stdout.index("hn-tinh")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["signal", "ha-tinh-xix-2020", "hu-can-loc", "hn-huyen", "-f", "atendees=3"],
+            "`hn-huyen` has no field `atendees`; did you mean `attendees`?",
+        ),
+        (["signal", "ha-tinh-xix-2020", "hu-can-loc", "hn-huyen", "-f", "attendees"], "is not key=value"),
+        (
+            [
+                "signal",
+                "ha-tinh-xix-2020",
+                "hu-can-loc",
+                "hn-huyen",
+                "--at",
+                "31/11/2020 10:00",
+                "-f",
+                "attendees=1",
+            ],
+            "month 11/2020 has 30 days",
+        ),
+        (["signal", "nope", "hu-can-loc", "hn-huyen"], "no deployed campaign `nope`"),
+        (["signal", "ha-tinh-xix-2020", "hu-can-loc"], "name the UNIT and the TASK"),
+        (["tick", "ha-tinh-xix-2020", "--now", "yesterday"], "is not a time"),
+    ],
+)
+def test_engine_commands_refuse_bad_input_clearly(data_dir: Path, args: list[str], message: str) -> None:
+    assert runner.invoke(app, ["deploy", HA_TINH]).exit_code == 0
+    result = runner.invoke(app, args)
+    assert result.exit_code == 1, result.output
+    assert message in result.stderr
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_signal_import_is_all_or_nothing(data_dir: Path, tmp_path: Path) -> None:
+    assert runner.invoke(app, ["deploy", HA_TINH]).exit_code == 0
+    bad = tmp_path / "signals.csv"
+    bad.write_text(
+        "at,unit,task,attendees,members\n2020-11-18 10:00,tu-ha-tinh,hn-tinh,450,\n"
+        "2020-11-27 15:00,hu-can-loc,hn-huyen,x,\n2020-12-20 09:00,x-nope,hn-co-so,40,50\n",
+        "utf-8",
+    )
+    result = runner.invoke(app, ["signal", "ha-tinh-xix-2020", "--import", str(bad)])
+    assert result.exit_code == 1
+    assert f"{bad}:3: error: hu-can-loc/hn-huyen: attendees: `x` is not a whole number" in result.stderr
+    assert f"{bad}:4: error: x-nope/hn-co-so: no unit `x-nope`" in result.stderr
+    status = runner.invoke(app, ["tick", "ha-tinh-xix-2020", "--now", "2020-11-19 08:00"])
+    assert "task.completed" not in status.stderr  # the good first row was not stored either
+
+
+def test_simulate_writes_the_event_log(tmp_path: Path) -> None:
+    out_file = tmp_path / "events.jsonl"
+    signals = ROOT / "tests" / "scenarios" / "ha-tinh-xix-2020.signals.yaml"
+    result = runner.invoke(
+        app,
+        ["simulate", HA_TINH, "--signals", str(signals), "--until", "30/11/2020", "--out", str(out_file)],
+        env={"COLUMNS": "200"},
+    )
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in out_file.read_text("utf-8").splitlines()]
+    assert lines[0] == {
+        "at": "2020-11-10T00:00:00+07:00",
+        "kind": "task.opened",
+        "campaign": "ha-tinh-xix-2020",
+        "task": "hn-tinh",
+        "unit": "tu-ha-tinh",
+        "to": ["tu-ha-tinh"],
+        "stage": None,
+    }
+    assert [line["at"] for line in lines] == sorted(line["at"] for line in lines)
+    assert max(line["at"] for line in lines) < "2020-12-01"
+    assert "task.completed" in result.stdout and "simulated to 30/11/2020" in result.stdout

@@ -1,0 +1,114 @@
+"""Benchmark: the whole national campaign through the engine on the virtual clock.
+
+Generates the national units (bench/gen_national.py) and signals from ~95% of instances,
+recorded on half-hour marks in office hours (07:00-17:00) between 30% and 105% of the
+way to each deadline, then simulates from issue to summary + 14 days on a fresh SQLite
+store. Prints wall time, peak memory, ticks, events and notices, an idle tick, and the
+same at a tenth of the size. Beside it: the floor (a raw sqlite3 bulk insert of as many
+instance rows) as a ratio. Targets (issue 3): simulate < 60 s and < 1.5 GiB; idle tick < 50 ms.
+
+    .venv/bin/python bench/bench_engine.py [--units 60000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import resource
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent))
+
+CHILD = """
+import json, random, resource, sys, tempfile, time
+from pathlib import Path
+sys.path.insert(0, sys.argv[3])
+from gen_national import generate
+from cascade.files import load_plan
+from cascade.signals import Signal
+from cascade.simulate import simulate, event_lines
+from cascade.engine import tick
+from cascade.store import open_store
+
+campaign, _ = generate(int(sys.argv[1]), Path(sys.argv[2]))
+plan = load_plan(campaign)
+rng = random.Random(7)
+start = plan.campaign.issued_at
+batch = []
+for inst in plan.instances:
+    if rng.random() < 0.95:
+        end = inst.schedule.deadline or plan.campaign.summary_at
+        at = start.add(seconds=int((end - start).total_seconds() * rng.uniform(0.3, 1.05)))
+        at = at.set(hour=rng.randint(7, 16), minute=rng.choice([0, 30]), second=0)
+        fields = {"attendees": rng.randint(30, 60), "members": 60} if inst.task == "hn-xa" else {}
+        batch.append(Signal(inst.unit, inst.task, at, fields))
+folder = Path(tempfile.mkdtemp(prefix="cascade-bench-"))
+engine = open_store(f"sqlite:///{folder / 'bench.db'}")
+t0 = time.perf_counter()
+result = simulate(plan, "bench", batch, plan.campaign.summary_at.add(days=14), engine=engine)
+t1 = time.perf_counter()
+idle = []
+for _ in range(20):
+    s = time.perf_counter()
+    outcome = tick(engine, plan.campaign.id, plan.campaign.summary_at.add(days=14))
+    idle.append(time.perf_counter() - s)
+    assert outcome.idle
+events = len(event_lines(engine, plan.campaign.id, plan.campaign.timezone))
+print(json.dumps({"units": len(plan.hierarchy.units), "instances": len(plan.instances), "signals": len(batch),
+                  "simulate_s": t1 - t0, "ticks": result.ticks, "events": events,
+                  "notices": result.counts["notices"], "idle_tick_ms": sorted(idle)[len(idle) // 2] * 1000,
+                  "rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def floor(instances: int) -> float:
+    """A raw sqlite3 bulk insert of `instances` rows shaped like the instances table."""
+    with tempfile.TemporaryDirectory() as folder:
+        db = sqlite3.connect(Path(folder) / "floor.db")
+        db.execute("CREATE TABLE i (id INTEGER PRIMARY KEY, c TEXT, t TEXT, u TEXT, s TEXT, d INTEGER, n INTEGER)")
+        rows = [(n, "national", f"t{n % 7}", f"u{n}", "held", 1617000000 + n, 1617000000) for n in range(instances)]
+        start = time.perf_counter()
+        db.executemany("INSERT INTO i VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+        db.commit()
+        return time.perf_counter() - start
+
+
+def run(units: int) -> dict[str, float]:
+    child = subprocess.run([sys.executable, "-c", CHILD, str(units), str(HERE / "out"), str(HERE)],
+                           capture_output=True, text=True, check=True)
+    return json.loads(child.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--units", type=int, default=60000)
+    args = parser.parse_args()
+    results = {size: run(size) for size in (args.units // 10, args.units)}
+    for size, r in results.items():
+        print(f"\n{int(r['units']):,} units, {int(r['instances']):,} instances, {int(r['signals']):,} signals:")
+        print(f"  simulate (issue -> summary + 14 d)  {r['simulate_s']:8.1f} s")
+        print(f"  ticks                                {int(r['ticks']):8,}   ({r['simulate_s'] / r['ticks'] * 1000:.1f} ms each)")
+        print(f"  events / notices                     {int(r['events']):8,} / {int(r['notices']):,}")
+        print(f"  idle tick (median of 20)             {r['idle_tick_ms']:8.2f} ms")
+        print(f"  peak RSS                             {r['rss_mib']:8.0f} MiB")
+    small, large = results[args.units // 10], results[args.units]
+    print(f"\n10x the units: {large['simulate_s'] / small['simulate_s']:.1f}x the simulate time, "
+          f"{large['ticks'] / small['ticks']:.1f}x the ticks, "
+          f"{(large['simulate_s'] / large['ticks']) / (small['simulate_s'] / small['ticks']):.1f}x the time per tick")
+    raw = floor(int(large["instances"]))
+    print(f"floor: raw sqlite3 insert of {int(large['instances']):,} instance rows {raw:.2f} s "
+          f"(simulate is {large['simulate_s'] / raw:.0f}x that)")
+    met = large["simulate_s"] < 60 and large["rss_mib"] < 1536 and large["idle_tick_ms"] < 50
+    print(f"targets (simulate < 60 s, < 1.5 GiB, idle tick < 50 ms): {'met' if met else 'MISSED'}")
+
+
+if __name__ == "__main__":
+    main()
