@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import random
-import resource
 import sqlite3
 import subprocess
 import sys
@@ -73,8 +71,13 @@ def floor(instances: int) -> float:
     """A raw sqlite3 bulk insert of `instances` rows shaped like the instances table."""
     with tempfile.TemporaryDirectory() as folder:
         db = sqlite3.connect(Path(folder) / "floor.db")
-        db.execute("CREATE TABLE i (id INTEGER PRIMARY KEY, c TEXT, t TEXT, u TEXT, s TEXT, d INTEGER, n INTEGER)")
-        rows = [(n, "national", f"t{n % 7}", f"u{n}", "held", 1617000000 + n, 1617000000) for n in range(instances)]
+        db.execute(
+            "CREATE TABLE i (id INTEGER PRIMARY KEY, c TEXT, t TEXT, u TEXT, s TEXT, d INTEGER, n INTEGER)"
+        )
+        rows = [
+            (n, "national", f"t{n % 7}", f"u{n}", "held", 1617000000 + n, 1617000000)
+            for n in range(instances)
+        ]
         start = time.perf_counter()
         db.executemany("INSERT INTO i VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
         db.commit()
@@ -82,30 +85,43 @@ def floor(instances: int) -> float:
 
 
 def run(units: int) -> dict[str, float]:
-    child = subprocess.run([sys.executable, "-c", CHILD, str(units), str(HERE / "out"), str(HERE)],
-                           capture_output=True, text=True, check=True)
+    child = subprocess.run(
+        [sys.executable, "-c", CHILD, str(units), str(HERE / "out"), str(HERE)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return json.loads(child.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--units", type=int, default=60000)
     args = parser.parse_args()
     results = {size: run(size) for size in (args.units // 10, args.units)}
-    for size, r in results.items():
-        print(f"\n{int(r['units']):,} units, {int(r['instances']):,} instances, {int(r['signals']):,} signals:")
+    for r in results.values():
+        print(
+            f"\n{int(r['units']):,} units, {int(r['instances']):,} instances, {int(r['signals']):,} signals:"
+        )
         print(f"  simulate (issue -> summary + 14 d)  {r['simulate_s']:8.1f} s")
-        print(f"  ticks                                {int(r['ticks']):8,}   ({r['simulate_s'] / r['ticks'] * 1000:.1f} ms each)")
+        per_tick = r["simulate_s"] / r["ticks"] * 1000
+        print(f"  ticks                                {int(r['ticks']):8,}   ({per_tick:.1f} ms each)")
         print(f"  events / notices                     {int(r['events']):8,} / {int(r['notices']):,}")
         print(f"  idle tick (median of 20)             {r['idle_tick_ms']:8.2f} ms")
         print(f"  peak RSS                             {r['rss_mib']:8.0f} MiB")
     small, large = results[args.units // 10], results[args.units]
-    print(f"\n10x the units: {large['simulate_s'] / small['simulate_s']:.1f}x the simulate time, "
-          f"{large['ticks'] / small['ticks']:.1f}x the ticks, "
-          f"{(large['simulate_s'] / large['ticks']) / (small['simulate_s'] / small['ticks']):.1f}x the time per tick")
+    print(
+        f"\n10x the units: {large['simulate_s'] / small['simulate_s']:.1f}x the simulate time, "
+        f"{large['ticks'] / small['ticks']:.1f}x the ticks, "
+        f"{(large['simulate_s'] / large['ticks']) / (small['simulate_s'] / small['ticks']):.1f}x per tick"
+    )
     raw = floor(int(large["instances"]))
-    print(f"floor: raw sqlite3 insert of {int(large['instances']):,} instance rows {raw:.2f} s "
-          f"(simulate is {large['simulate_s'] / raw:.0f}x that)")
+    print(
+        f"floor: raw sqlite3 insert of {int(large['instances']):,} instance rows {raw:.2f} s "
+        f"(simulate is {large['simulate_s'] / raw:.0f}x that)"
+    )
     met = large["simulate_s"] < 60 and large["rss_mib"] < 1536 and large["idle_tick_ms"] < 50
     print(f"targets (simulate < 60 s, < 1.5 GiB, idle tick < 50 ms): {'met' if met else 'MISSED'}")
 

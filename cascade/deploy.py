@@ -18,7 +18,7 @@ from sqlalchemy import Connection, Engine, bindparam, insert, select, update
 
 from cascade import store
 from cascade.plan import Instance, OpensOn, Plan
-from cascade.rules import rules_of
+from cascade.rules import TaskRules, next_reminder, rules_of
 
 
 def epoch(t: pendulum.DateTime | None) -> int | None:
@@ -43,7 +43,7 @@ def deploy(engine: Engine, plan: Plan, source: str, now: pendulum.DateTime) -> D
     with engine.begin() as conn:
         created = _upsert_campaign(conn, plan, source, now)
         _store_units(conn, plan)
-        added, updated, archived = _store_instances(conn, plan)
+        added, updated, archived = _store_instances(conn, plan, now)
     return DeployResult(plan.campaign.id, created, added, updated, archived)
 
 
@@ -167,7 +167,7 @@ def _row(plan: Plan, instance: Instance) -> dict[str, Any]:
 _RULE_COLUMNS = ("kind", "opens_on", "open_at", "prereq_task", "prereq_unit")
 
 
-def _store_instances(conn: Connection, plan: Plan) -> tuple[int, int, int]:
+def _store_instances(conn: Connection, plan: Plan, now: pendulum.DateTime) -> tuple[int, int, int]:
     cid = plan.campaign.id
     t = store.instances
     existing = {
@@ -182,6 +182,7 @@ def _store_instances(conn: Connection, plan: Plan) -> tuple[int, int, int]:
                 t.c.archived,
                 t.c.opens_on,
                 t.c.stage,
+                t.c.opened_at,
             ).where(t.c.campaign_id == cid)
         )
     }
@@ -193,7 +194,7 @@ def _store_instances(conn: Connection, plan: Plan) -> tuple[int, int, int]:
         if old is None:
             new.append({"campaign_id": cid, "stage": 0, "archived": False, **row})
         else:
-            changed.append(_updated(old, row))
+            changed.append(_updated(old, row, _Timing(plan, now)))
     if new:
         conn.execute(insert(t), new)
     if changed:
@@ -223,9 +224,32 @@ def _store_instances(conn: Connection, plan: Plan) -> tuple[int, int, int]:
     return len(new), len(changed), len(gone)
 
 
-def _updated(old: Any, row: dict[str, Any]) -> dict[str, Any]:
+@dataclass
+class _Timing:
+    """What a re-deploy needs to restart reminders after `now`, not from the opening again."""
+
+    plan: Plan
+    now: pendulum.DateTime
+
+    def next_reminder(self, task: str, deadline: int | None, opened_at: int | None) -> int | None:
+        if deadline is None or opened_at is None:
+            return None
+        c = self.plan.campaign
+        rules = TaskRules.of(self.plan.tasks[task])
+        nxt = next_reminder(
+            rules,
+            pendulum.from_timestamp(deadline, tz=c.timezone),
+            c.calendar,
+            not_before=pendulum.from_timestamp(opened_at, tz=c.timezone),
+            after=self.now,
+        )
+        return epoch(nxt)
+
+
+def _updated(old: Any, row: dict[str, Any], timing: _Timing) -> dict[str, Any]:
     """New rules for an existing instance; its state and history stay, except that a changed
-    deadline re-opens an overdue instance and restarts its reminders and escalations."""
+    deadline re-opens an overdue instance and restarts its escalations. Reminders resume with
+    the first one after the re-deploy, so none is repeated."""
     finished = old.state in ("done", "done_late")
     state = old.state if old.state != "exempt" or row["state"] == "exempt" else "held"
     if row["state"] == "exempt" and not finished:
@@ -236,9 +260,10 @@ def _updated(old: Any, row: dict[str, Any]) -> dict[str, Any]:
         state = "open"
     out = {c: row[c] for c in _RULE_COLUMNS}
     out.update(b_id=old.id, deadline=deadline, state=state, archived=False, stage=0 if moved else old.stage)
-    # next times are recomputed by the next tick (rescan); keep the instance due now
+    reminder = timing.next_reminder(row["task_id"], deadline, old.opened_at) if state == "open" else None
+    # the next tick (rescan) recomputes escalations and turns what is now past its deadline overdue
     out.update(
-        next_reminder_at=None,
+        next_reminder_at=reminder,
         next_escalation_at=None,
         next_action_at=None if finished or state == "exempt" else 0,
     )

@@ -110,6 +110,7 @@ class Tick:
         self.notices: list[Notice] = []
         self.counts: Counter[str] = Counter()
         self._reminders: dict[tuple[str, int, int, int | None], int | None] = {}
+        self._escalations: dict[tuple[str, int, int, int | None], int | None] = {}
 
     # ---- helpers --------------------------------------------------------------------------
 
@@ -235,12 +236,11 @@ class Tick:
 
     def escalate(self, row: dict[str, Any]) -> None:
         rules = self.rules[row["task_id"]]
-        deadline = self.dt(row["deadline"])
         stages = rules.escalate
         fired = False
         while (
             row["stage"] < len(stages)
-            and stage_time(rules, deadline, row["stage"] + 1, self.calendar) <= self.now
+            and self._stage_at(rules, row["deadline"], row["stage"] + 1) <= self.now_s
         ):
             row["stage"] += 1
             self._fire(row, stages[row["stage"] - 1].to, row["stage"], repeat=False)
@@ -249,8 +249,22 @@ class Tick:
         due = row["next_escalation_at"] is not None and row["next_escalation_at"] <= self.now_s
         if last and due and not fired:
             self._fire(row, stages[-1].to, row["stage"], repeat=True)
-        nxt = next_escalation(rules, deadline, row["stage"], self.calendar, self.now)
-        row["next_escalation_at"] = int(nxt.timestamp()) if nxt else None
+        row["next_escalation_at"] = self._next_escalation(rules, row["deadline"], row["stage"])
+
+    def _stage_at(self, rules: TaskRules, deadline: int, number: int) -> int:
+        key = (rules.id, deadline, number, None)
+        if key not in self._escalations:
+            self._escalations[key] = int(
+                stage_time(rules, self.dt(deadline), number, self.calendar).timestamp()
+            )
+        return self._escalations[key]  # type: ignore[return-value]
+
+    def _next_escalation(self, rules: TaskRules, deadline: int, sent: int) -> int | None:
+        key = (rules.id, deadline, sent, self.now_s)  # instances sharing a deadline share the answer
+        if key not in self._escalations:
+            nxt = next_escalation(rules, self.dt(deadline), sent, self.calendar, self.now)
+            self._escalations[key] = int(nxt.timestamp()) if nxt else None
+        return self._escalations[key]
 
     def _fire(self, row: dict[str, Any], targets: Sequence[str], stage: int, repeat: bool) -> None:
         rules = self.rules[row["task_id"]]

@@ -272,6 +272,18 @@ def test_redeploy_keeps_signals_and_moves_deadlines(deployed: Engine) -> None:
     assert after[("mttq", "mttq")][0] == "open"
 
 
+def test_redeploy_does_not_repeat_a_reminder(deployed: Engine, plan: Plan) -> None:
+    tick(deployed, "test-campaign", at("2020-11-13 07:00"))  # the 7d reminder of hn-tinh
+    assert len(events(deployed, "reminder.sent")) == 1
+    deploy(deployed, plan, "same plan again", at("2020-11-13 09:00"))
+    tick(deployed, "test-campaign", at("2020-11-13 09:00"))
+    tick(deployed, "test-campaign", at("2020-11-19 07:00"))  # the 1d reminder
+    assert [e["at"] for e in events(deployed, "reminder.sent")] == [
+        "2020-11-13T07:00:00+07:00",
+        "2020-11-19T07:00:00+07:00",
+    ]
+
+
 def test_recipients_resolve_from_the_unit_path() -> None:
     path = "province:tu-a/district:hu-b/grassroots:x-c"
     assert recipients(path, ["self", "parent", "ancestor:2", "root", "level:district"]) == [
