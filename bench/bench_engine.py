@@ -5,7 +5,9 @@ recorded on half-hour marks in office hours (07:00-17:00) between 30% and 105% o
 way to each deadline, then simulates from issue to summary + 14 days on a fresh SQLite
 store. Prints wall time, peak memory, ticks, events and notices, an idle tick, and the
 same at a tenth of the size. Beside it: the floor (a raw sqlite3 bulk insert of as many
-instance rows) as a ratio. Targets (issue 3): simulate < 60 s and < 1.5 GiB; idle tick < 50 ms.
+instance rows) and the ceiling (one Prefect task run per instance, measured on 300
+under prefect_test_harness and extrapolated) as ratios.
+Targets (issue 3): simulate < 60 s and < 1.5 GiB; idle tick < 50 ms.
 
     .venv/bin/python bench/bench_engine.py [--units 60000]
 """
@@ -99,6 +101,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--units", type=int, default=60000)
+    parser.add_argument("--no-prefect", action="store_true", help="skip the Prefect ceiling measurement")
     args = parser.parse_args()
     results = {size: run(size) for size in (args.units // 10, args.units)}
     for r in results.values():
@@ -122,6 +125,22 @@ def main() -> None:
         f"floor: raw sqlite3 insert of {int(large['instances']):,} instance rows {raw:.2f} s "
         f"(simulate is {large['simulate_s'] / raw:.0f}x that)"
     )
+    if not args.no_prefect:
+        child = subprocess.run(
+            [sys.executable, str(HERE / "prefect_ceiling.py"), "--runs", "300"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        ceiling = json.loads(child.stdout.strip().splitlines()[-1])
+        per_run = ceiling["ms_per_task_run"] / 1000
+        total = per_run * large["instances"]
+        print(
+            f"ceiling: one Prefect task run per instance, {ceiling['ms_per_task_run']:.1f} ms each "
+            f"(300 under prefect_test_harness) x {int(large['instances']):,} instances = "
+            f"{total / 60:.0f} min "
+            f"for ONE pass over them ({total / large['simulate_s']:.1f}x the whole simulated campaign)"
+        )
     met = large["simulate_s"] < 60 and large["rss_mib"] < 1536 and large["idle_tick_ms"] < 50
     print(f"targets (simulate < 60 s, < 1.5 GiB, idle tick < 50 ms): {'met' if met else 'MISSED'}")
 

@@ -197,12 +197,13 @@ class Tick:
         ev = self.event("task.opened", at, row)
         self.notify("task.opened", row, ("self",), ev)
         window = rules.min_window
-        if window and row["deadline"] is not None:
-            left = self.dt(row["deadline"]) - self.dt(at)
-            short = (left.days < window.working_days) if window.is_working else left < window.calendar
-            if short:
-                risk = self.event("task.at_risk", at, row, window=str(window))
-                self.notify("task.at_risk", row, ("self", "parent"), risk, window=str(window))
+        if (
+            window
+            and row["deadline"] is not None
+            and (self.calendar.shift(self.dt(at), window) > self.dt(row["deadline"]))
+        ):
+            risk = self.event("task.at_risk", at, row, window=str(window))
+            self.notify("task.at_risk", row, ("self", "parent"), risk, window=str(window))
 
     def overdue(self, row: dict[str, Any]) -> None:
         row.update(state="overdue", next_reminder_at=None, next_escalation_at=None)
@@ -350,6 +351,7 @@ def tick_in(conn: Connection, campaign_id: str, now: pendulum.DateTime) -> TickR
     _open_after_prerequisites(t, completed, rescan=campaign.rescan)
     for row in _due_rows(t):
         t.advance(row)
+    _write_rows(t)
     _summary(t)
     _write(t)
     return TickResult(campaign_id, now, idle=False, counts=t.counts)
@@ -554,13 +556,19 @@ def _summary(t: Tick) -> None:
     )
 
 
-def _write(t: Tick) -> None:
+def _write_rows(t: Tick) -> None:
+    """The instances this tick changed (before the summary counts them)."""
     conn = t.conn
     if t.rows:
         params = [
             {"b_id": rid, "tick": t.tick_id, **{c: row[c] for c in _WRITTEN}} for rid, row in t.rows.items()
         ]
         conn.execute(_WRITE_ROWS, params)
+
+
+def _write(t: Tick) -> None:
+    """Events, outbox rows and the tick record."""
+    conn = t.conn
     outbox = _deliveries(t)
     if t.events:
         conn.execute(insert(store.events), t.events)

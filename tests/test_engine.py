@@ -284,6 +284,16 @@ def test_redeploy_does_not_repeat_a_reminder(deployed: Engine, plan: Plan) -> No
     ]
 
 
+def test_summary_counts_what_the_same_tick_changed(deployed: Engine) -> None:
+    signal(deployed, "tu-a", "hn-tinh", "2020-11-18 10:00")
+    tick(deployed, "test-campaign", at("2021-01-21 08:00"))  # one tick after a long downtime
+    [summary] = events(deployed, "summary.generated")
+    assert summary["to"] == ["tu-a"]
+    assert summary["counts"]["hn-tinh"] == {"province": {"done": 1}}
+    assert summary["counts"]["hn-huyen"] == {"district": {"overdue": 2}}
+    assert summary["counts"]["hn-co-so"] == {"grassroots": {"overdue": 3}}
+
+
 def test_recipients_resolve_from_the_unit_path() -> None:
     path = "province:tu-a/district:hu-b/grassroots:x-c"
     assert recipients(path, ["self", "parent", "ancestor:2", "root", "level:district"]) == [
