@@ -111,6 +111,7 @@ class Tick:
         self.counts: Counter[str] = Counter()
         self._reminders: dict[tuple[str, int, int, int | None], int | None] = {}
         self._escalations: dict[tuple[str, int, int, int | None], int | None] = {}
+        self._send_at: dict[QuietHours, int] = {}
 
     # ---- helpers --------------------------------------------------------------------------
 
@@ -118,7 +119,10 @@ class Tick:
         return pendulum.from_timestamp(seconds, tz=self.tz)
 
     def send_at(self, rules: TaskRules) -> int:
-        return int(rules.quiet.release(self.now).timestamp())
+        """When a notice made now goes out: now, or the end of the task's quiet hours."""
+        if rules.quiet not in self._send_at:
+            self._send_at[rules.quiet] = int(rules.quiet.release(self.now).timestamp())
+        return self._send_at[rules.quiet]
 
     def event(self, kind: str, at: int, row: dict[str, Any] | None, **data: Any) -> dict[str, Any]:
         ev = {
