@@ -436,7 +436,9 @@ _WRITE_ROWS = (
 
 
 def _select_rows(t: Tick, statement: Any, **params: Any) -> list[dict[str, Any]]:
-    return [dict(r._mapping) for r in t.conn.execute(statement, {"campaign": t.campaign.id, **params})]
+    result = t.conn.execute(statement, {"campaign": t.campaign.id, **params})
+    keys = list(result.keys())
+    return [dict(zip(keys, row, strict=True)) for row in result]
 
 
 def _rows_for_pairs(t: Tick, statement: Any, pairs: Iterable[tuple[str, str]]) -> list[dict[str, Any]]:
