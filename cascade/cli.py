@@ -351,6 +351,7 @@ def simulate(
         with out_file.open("w", encoding="utf-8") as out_stream:
             write_events(lines, out_stream)
     _print_simulation(compiled, result, lines, end, out_file)
+    result.discard()
 
 
 def _print_simulation(

@@ -9,6 +9,7 @@ live signals are.
 from __future__ import annotations
 
 import json
+import shutil
 import tempfile
 from collections import Counter
 from collections.abc import Callable
@@ -32,6 +33,14 @@ class Simulation:
     ticks: int = 0
     counts: Counter[str] = field(default_factory=Counter)
     engine: Engine | None = None
+    folder: Path | None = None  # the temporary store's folder, when simulate() made one
+
+    def discard(self) -> None:
+        """Drop the temporary store (the caller has read what it needs from it)."""
+        if self.engine is not None:
+            self.engine.dispose()
+        if self.folder is not None:
+            shutil.rmtree(self.folder, ignore_errors=True)
 
 
 def simulate(
@@ -44,14 +53,15 @@ def simulate(
     signals_file: str = "signals",
 ) -> Simulation:
     """Run the campaign from its issue to `until` on `engine` (default: a fresh temporary SQLite store)."""
+    folder = None
     if engine is None:
-        folder = tempfile.mkdtemp(prefix="cascade-sim-")
-        engine = store.open_store(f"sqlite:///{Path(folder) / 'simulation.db'}")
+        folder = Path(tempfile.mkdtemp(prefix="cascade-sim-"))
+        engine = store.open_store(f"sqlite:///{folder / 'simulation.db'}")
     start = plan.campaign.issued_at
     deploy(engine, plan, source, start)
     if signals:
         record(engine, plan.campaign.id, signals, "simulation", start, file=signals_file)
-    result = Simulation(plan.campaign.id, engine=engine)
+    result = Simulation(plan.campaign.id, engine=engine, folder=folder)
     run_until(engine, plan.campaign.id, plan.campaign.timezone, until, result, on_tick)
     return result
 
