@@ -209,6 +209,14 @@ class Tick:
             risk = self.event("task.at_risk", at, row, window=str(window))
             self.notify("task.at_risk", row, ("self", "parent"), risk, window=str(window))
 
+    def open_after_prerequisite(self, row: dict[str, Any], done_at: int) -> None:
+        """Open at the instant the prerequisite (or the `after:` source) was completed;
+        an `after:` deadline counts from it."""
+        if row["opens_on"] == "source-signal":
+            rule = self.rules[row["task_id"]].rule
+            row["deadline"] = int(rule.instant_after(self.dt(done_at), self.tz, self.calendar).timestamp())
+        self.open(row, max(done_at, self.campaign.issued_at))
+
     def overdue(self, row: dict[str, Any]) -> None:
         row.update(state="overdue", next_reminder_at=None, next_escalation_at=None)
         kind = "report.overdue" if row["kind"] == "report" else "task.overdue"
@@ -379,9 +387,13 @@ def _summary_due(campaign: Any, now_s: int) -> bool:
 
 def summary_instant(campaign: Any) -> int:
     """The summary goes out at the start of summary_date, once the quiet hours end."""
-    rules = list(campaign_rules(campaign).values())
-    quiet = rules[0].quiet if rules else QuietHours(0, 0)
-    return int(quiet.release(pendulum.from_timestamp(campaign.summary_at, tz=campaign.timezone)).timestamp())
+    when = pendulum.from_timestamp(campaign.summary_at, tz=campaign.timezone)
+    return int(summary_quiet(campaign_rules(campaign)).release(when).timestamp())
+
+
+def summary_quiet(rules: dict[str, TaskRules]) -> QuietHours:
+    """The summary keeps the quiet hours of the campaign's first task (its defaults, as a rule)."""
+    return next(iter(rules.values())).quiet if rules else QuietHours(0, 0)
 
 
 # Statements are built once with bind parameters, so that each tick's executions hit
@@ -491,10 +503,7 @@ def _open_before(t: Tick, row: dict[str, Any], signal_at: int, done_at: dict[tup
         return
     when = done_at.get((row["prereq_task"], row["prereq_unit"]))
     if when is not None and when <= signal_at:
-        if row["opens_on"] == "source-signal":
-            rule = t.rules[row["task_id"]].rule
-            row["deadline"] = int(rule.instant_after(t.dt(when), t.tz, t.calendar).timestamp())
-        t.open(row, max(when, t.campaign.issued_at))
+        t.open_after_prerequisite(row, when)
 
 
 def _open_after_prerequisites(t: Tick, completed: list[dict[str, Any]], rescan: bool) -> None:
@@ -519,10 +528,7 @@ def _open_after_prerequisites(t: Tick, completed: list[dict[str, Any]], rescan: 
         when = done_at.get((row["prereq_task"], row["prereq_unit"]))
         if when is None:
             continue
-        if row["opens_on"] == "source-signal":
-            rule = t.rules[row["task_id"]].rule
-            row["deadline"] = int(rule.instant_after(t.dt(when), t.tz, t.calendar).timestamp())
-        t.open(row, max(when, t.campaign.issued_at))
+        t.open_after_prerequisite(row, when)
         t.advance(row)
 
 
@@ -551,7 +557,7 @@ def _summary(t: Tick) -> None:
     roles = tuple(
         dict.fromkeys(r for rules in t.rules.values() if rules.kind == "report" for r in rules.notify)
     ) or (tuple(dict.fromkeys(r for rules in t.rules.values() for r in rules.notify)))
-    send = min(t.send_at(rules) for rules in t.rules.values())
+    send = int(summary_quiet(t.rules).release(t.now).timestamp())
     root = root_path.split(":", 1)[1]
     ev = t.event("summary.generated", send, {"task_id": None, "unit_id": root}, counts=counts)
     t.notices.append(
