@@ -56,7 +56,7 @@ def simulate(
     folder = None
     if engine is None:
         folder = Path(tempfile.mkdtemp(prefix="cascade-sim-"))
-        engine = store.open_store(f"sqlite:///{folder / 'simulation.db'}")
+        engine = store.open_store(f"sqlite:///{folder / 'simulation.db'}", durable=False)
     start = plan.campaign.issued_at
     deploy(engine, plan, source, start)
     if signals:
