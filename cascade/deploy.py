@@ -71,27 +71,17 @@ def _upsert_campaign(conn: Connection, plan: Plan, source: str, now: pendulum.Da
     return exists is None
 
 
-def _paths(plan: Plan) -> dict[str, str]:
-    """Each unit's ancestry as "level:id/level:id/..." from the root: recipients resolve from it alone."""
-    paths: dict[str, str] = {}
-    for unit in plan.hierarchy.units.values():
-        own = f"{unit.level}:{unit.id}"
-        paths[unit.id] = f"{paths[unit.parent]}/{own}" if unit.parent else own
-    return paths
-
-
 def _store_units(conn: Connection, plan: Plan) -> None:
     cid = plan.campaign.id
     t = store.units
     known = {row.id for row in conn.execute(select(t.c.id).where(t.c.campaign_id == cid))}
-    paths = _paths(plan)
     rows = [
         {
             "campaign_id": cid,
             "id": u.id,
             "name": u.name,
             "level": u.level,
-            "path": paths[u.id],
+            "path": plan.hierarchy.path_of(u.id),
             "archived": False,
         }
         for u in plan.hierarchy.units.values()

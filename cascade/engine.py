@@ -39,6 +39,7 @@ from cascade.rules import (
     with_formulas,
 )
 from cascade.spec import QuietHours
+from cascade.units import recipients
 from cascade.workdays import Calendar
 
 DONE = ("done", "done_late")
@@ -317,29 +318,6 @@ def next_action(row: dict[str, Any]) -> int | None:
         return None
     present = [t for t in times if t is not None]
     return min(present) if present else None
-
-
-def recipients(path: str, targets: Iterable[str]) -> list[str]:
-    """Unit ids named by `targets` for the unit at the end of `path` ("level:id/.../level:id")."""
-    chain = [part.split(":", 1) for part in path.split("/")]
-    found: dict[str, None] = {}
-    for target in targets:
-        kind, _, arg = target.partition(":")
-        unit: str | None = None
-        if kind == "self":
-            unit = chain[-1][1]
-        elif kind == "parent":
-            unit = chain[-2][1] if len(chain) > 1 else None
-        elif kind == "root":
-            unit = chain[0][1]
-        elif kind == "ancestor":
-            n = int(arg)
-            unit = chain[-1 - n][1] if len(chain) > n else None
-        elif kind == "level":
-            unit = next((uid for level, uid in chain if level == arg), None)
-        if unit is not None:
-            found[unit] = None
-    return list(found)
 
 
 # ---- the tick ---------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from cascade.deadlines import DeadlineRule
 from cascade.durations import Duration
 from cascade.errors import Problem
 from cascade.spec import FieldSpec, QuietHours
-from cascade.units import Hierarchy
+from cascade.units import Hierarchy, recipients
 from cascade.workdays import Calendar
 
 
@@ -146,24 +146,4 @@ class Plan:
 
     def recipients(self, unit: str, targets: tuple[str, ...]) -> list[str]:
         """Unit ids that `targets` (self, parent, ancestor:N, root, level:L) name for `unit`."""
-        found: dict[str, None] = {}
-        for target in targets:
-            resolved = _resolve(self.hierarchy, unit, target)
-            if resolved is not None:
-                found[resolved] = None
-        return list(found)
-
-
-def _resolve(hierarchy: Hierarchy, unit: str, target: str) -> str | None:
-    if target == "self":
-        return unit
-    if target == "parent":
-        return hierarchy.parent_of(unit)
-    if target == "root":
-        return hierarchy.root.id
-    kind, _, arg = target.partition(":")
-    if kind == "ancestor":
-        return hierarchy.ancestor(unit, int(arg))
-    if kind == "level":
-        return hierarchy.ancestor_at(unit, arg)
-    raise ValueError(f"unknown recipient {target}")
+        return recipients(self.hierarchy.path_of(unit), targets)

@@ -11,7 +11,7 @@ grassroots` (an optional level ends in `?`); without one they are read off the t
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from cascade.errors import CampaignInvalid, Problem, did_you_mean, one_of
@@ -56,17 +56,11 @@ class Hierarchy:
             yield parent
             parent = self.units[parent].parent
 
-    def ancestor(self, unit_id: str, n: int) -> str | None:
-        for i, unit in enumerate(self.ancestors(unit_id), start=1):
-            if i == n:
-                return unit
-        return None
-
-    def ancestor_at(self, unit_id: str, level: str) -> str | None:
-        """The unit itself or its ancestor at `level`."""
-        if self.units[unit_id].level == level:
-            return unit_id
-        return next((a for a in self.ancestors(unit_id) if self.units[a].level == level), None)
+    def path_of(self, unit_id: str) -> str:
+        """The unit's ancestry from the root, "level:id/.../level:id": all `recipients` needs,
+        and what the store keeps per unit."""
+        chain = [unit_id, *self.ancestors(unit_id)]
+        return "/".join(f"{self.units[u].level}:{u}" for u in reversed(chain))
 
     def tags(self) -> set[str]:
         return {tag for unit in self.units.values() for tag in unit.tags}
@@ -348,3 +342,26 @@ def _check_roots(roots: list[UnitRecord], names: list[str], file: str, problems:
                     f"the top unit is at `{root.level}`, not the top level `{names[0]}`",
                 )
             )
+
+
+def recipients(path: str, targets: Iterable[str]) -> list[str]:
+    """Unit ids named by `targets` for the unit at the end of `path` ("level:id/.../level:id")."""
+    chain = [part.split(":", 1) for part in path.split("/")]
+    found: dict[str, None] = {}
+    for target in targets:
+        kind, _, arg = target.partition(":")
+        unit: str | None = None
+        if kind == "self":
+            unit = chain[-1][1]
+        elif kind == "parent":
+            unit = chain[-2][1] if len(chain) > 1 else None
+        elif kind == "root":
+            unit = chain[0][1]
+        elif kind == "ancestor":
+            n = int(arg)
+            unit = chain[-1 - n][1] if len(chain) > n else None
+        elif kind == "level":
+            unit = next((uid for level, uid in chain if level == arg), None)
+        if unit is not None:
+            found[unit] = None
+    return list(found)

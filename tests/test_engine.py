@@ -10,10 +10,11 @@ from sqlalchemy import Engine, select
 
 from cascade import store
 from cascade.deploy import deploy
-from cascade.engine import recipients, tick
+from cascade.engine import tick
 from cascade.plan import Plan
 from cascade.signals import Signal, SignalRefused, record
 from cascade.simulate import event_lines
+from cascade.units import recipients
 from tests.conftest import compile_text
 
 TZ = "Asia/Ho_Chi_Minh"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from cascade.errors import CampaignInvalid
-from cascade.units import read_units
+from cascade.units import read_units, recipients
 from tests.conftest import SMALL_UNITS, dedent, hierarchy
 
 
@@ -20,7 +20,7 @@ def test_yaml_tree_becomes_a_hierarchy() -> None:
     assert units.levels == ["province", "district", "grassroots"]
     assert units.root.id == "tu-a"
     assert list(units.ancestors("x-c")) == ["hu-b", "tu-a"]
-    assert units.ancestor_at("x-c", "district") == "hu-b"
+    assert recipients(units.path_of("x-c"), ["level:district"]) == ["hu-b"]
     assert units.children["hu-b"] == ["x-c", "x-d"]
     assert units.units["mttq"].tags == ("mass-org",)
 
@@ -180,7 +180,7 @@ def test_optional_levels_may_be_skipped() -> None:
         """
     units = read_units(dedent(text), "units.yaml")
     assert units.parent_of("x-c") == "tu-a"
-    assert units.ancestor_at("x-c", "district") is None
+    assert recipients(units.path_of("x-c"), ["level:district"]) == []
 
 
 @pytest.mark.parametrize(
