@@ -86,11 +86,6 @@ class _Rows:
         }
 
 
-def instance_row(plan: Plan, instance: Instance) -> dict[str, Any]:
-    """One instance as plain data (ISO instants)."""
-    return _Rows(plan)(instance)
-
-
 def write_json(plan: Plan, instances: Iterator[Instance], out: IO[str]) -> None:
     campaign = plan.campaign
     head = {
