@@ -29,6 +29,7 @@ from cascade.plan import (
     Stage,
     TaskPlan,
 )
+from cascade.rules import reminder_times, stage_time
 from cascade.shape import checked
 from cascade.source import Document
 from cascade.spec import (
@@ -217,13 +218,10 @@ def schedule_for(
     """Reminder and first-escalation instants for a deadline, after quiet hours."""
     if deadline is None:
         return Schedule(task.rule, None)
-    calendar, quiet = plan.campaign.calendar, task.notices.quiet
-    reminders = sorted(
-        {quiet.release(calendar.shift(deadline, offset, -1)) for offset in task.notices.remind}
-    )
-    reminders = [t for t in reminders if opens_at <= t < deadline]
+    calendar, notices = plan.campaign.calendar, task.notices
+    reminders = [t for t in reminder_times(notices, deadline, calendar) if t >= opens_at]
     escalations = tuple(
-        quiet.release(calendar.shift(deadline, stage.after)) for stage in task.notices.escalate
+        stage_time(notices, deadline, n, calendar) for n in range(1, len(notices.escalate) + 1)
     )
     return Schedule(task.rule, deadline, tuple(reminders), escalations)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import ast
 import operator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import pendulum
 
@@ -139,16 +139,27 @@ def campaign_rules(campaign: Any) -> dict[str, TaskRules]:
 # ---- timing ------------------------------------------------------------------------------
 
 
-def reminder_times(
-    rules: TaskRules, deadline: pendulum.DateTime, calendar: Calendar
-) -> list[pendulum.DateTime]:
+class Timing(Protocol):
+    """What the instants below depend on: the plan's `Notices` and a stored `TaskRules` both have it."""
+
+    @property
+    def remind(self) -> tuple[Duration, ...]: ...
+
+    @property
+    def quiet(self) -> QuietHours: ...
+
+    @property
+    def escalate(self) -> tuple[Stage, ...]: ...
+
+
+def reminder_times(rules: Timing, deadline: pendulum.DateTime, calendar: Calendar) -> list[pendulum.DateTime]:
     """Every reminder's send instant (after quiet hours), in order, all before the deadline."""
     times = {rules.quiet.release(calendar.shift(deadline, offset, -1)) for offset in rules.remind}
     return sorted(t for t in times if t < deadline)
 
 
 def next_reminder(
-    rules: TaskRules,
+    rules: Timing,
     deadline: pendulum.DateTime,
     calendar: Calendar,
     not_before: pendulum.DateTime,
@@ -162,14 +173,14 @@ def next_reminder(
 
 
 def stage_time(
-    rules: TaskRules, deadline: pendulum.DateTime, number: int, calendar: Calendar
+    rules: Timing, deadline: pendulum.DateTime, number: int, calendar: Calendar
 ) -> pendulum.DateTime:
     """When escalation stage `number` (1-based) is due, after quiet hours."""
     return rules.quiet.release(calendar.shift(deadline, rules.escalate[number - 1].after))
 
 
 def next_escalation(
-    rules: TaskRules, deadline: pendulum.DateTime, sent: int, calendar: Calendar, now: pendulum.DateTime
+    rules: Timing, deadline: pendulum.DateTime, sent: int, calendar: Calendar, now: pendulum.DateTime
 ) -> pendulum.DateTime | None:
     """When the next stage after `sent` is due; past the last, its next repeat after `now`."""
     if sent < len(rules.escalate):
