@@ -39,6 +39,7 @@ from cascade.rules import (
     with_formulas,
 )
 from cascade.spec import QuietHours
+from cascade.status import state_counts
 from cascade.units import recipients
 from cascade.workdays import Calendar
 
@@ -517,16 +518,8 @@ def _due_rows(t: Tick) -> list[dict[str, Any]]:
 def _summary(t: Tick) -> None:
     if not _summary_due(t.campaign, t.now_s):
         return
-    i, u = store.instances, store.units
-    query = (
-        select(i.c.task_id, u.c.level, i.c.state, func.count())
-        .join(u, and_(u.c.campaign_id == i.c.campaign_id, u.c.id == i.c.unit_id))
-        .where(i.c.campaign_id == t.campaign.id, i.c.archived.is_(False))
-        .group_by(i.c.task_id, u.c.level, i.c.state)
-    )
-    counts: dict[str, dict[str, dict[str, int]]] = {}
-    for task, level, state, n in t.conn.execute(query):
-        counts.setdefault(task, {}).setdefault(level, {})[state] = n
+    u = store.units
+    counts = state_counts(t.conn, t.campaign.id)
     root_path = t.conn.execute(
         select(u.c.path).where(
             u.c.campaign_id == t.campaign.id, ~u.c.path.contains("/"), u.c.archived.is_(False)

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 
-from sqlalchemy import Engine, and_, func, select
+from sqlalchemy import Connection, Engine, and_, func, select
 
 from cascade import store
 
@@ -38,6 +37,21 @@ class Status:
     overdue_total: int
 
 
+def state_counts(conn: Connection, campaign_id: str) -> dict[str, dict[str, dict[str, int]]]:
+    """task -> level -> state -> number of live instances."""
+    i, u = store.instances, store.units
+    query = (
+        select(i.c.task_id, u.c.level, i.c.state, func.count())
+        .join(u, and_(u.c.campaign_id == i.c.campaign_id, u.c.id == i.c.unit_id))
+        .where(i.c.campaign_id == campaign_id, i.c.archived.is_(False))
+        .group_by(i.c.task_id, u.c.level, i.c.state)
+    )
+    counts: dict[str, dict[str, dict[str, int]]] = {}
+    for task, level, state, n in conn.execute(query):
+        counts.setdefault(task, {}).setdefault(level, {})[state] = n
+    return counts
+
+
 def campaign_status(engine: Engine, campaign_id: str, overdue_limit: int = 30) -> Status | None:
     i, u, c = store.instances, store.units, store.campaigns
     joined = and_(u.c.campaign_id == i.c.campaign_id, u.c.id == i.c.unit_id)
@@ -45,12 +59,7 @@ def campaign_status(engine: Engine, campaign_id: str, overdue_limit: int = 30) -
         campaign = conn.execute(select(c).where(c.c.id == campaign_id)).first()
         if campaign is None:
             return None
-        rows = conn.execute(
-            select(i.c.task_id, u.c.level, i.c.state, func.count())
-            .join(u, joined)
-            .where(i.c.campaign_id == campaign_id, i.c.archived.is_(False))
-            .group_by(i.c.task_id, u.c.level, i.c.state)
-        ).all()
+        counts = state_counts(conn, campaign_id)
         overdue_q = (
             select(i.c.unit_id, u.c.name, i.c.task_id, i.c.deadline)
             .join(u, joined)
@@ -60,11 +69,13 @@ def campaign_status(engine: Engine, campaign_id: str, overdue_limit: int = 30) -
             tuple(r) for r in conn.execute(overdue_q.order_by(i.c.deadline, u.c.path).limit(overdue_limit))
         ]
         total = conn.execute(select(func.count()).select_from(overdue_q.subquery())).scalar_one()
-    by_key: dict[tuple[str, str], TaskProgress] = {}
-    counts: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)
-    for task, level, state, n in rows:
-        counts[(task, level)][state] = n
     order = {level: n for n, level in enumerate(campaign.levels)}
-    for (task, level), states in sorted(counts.items(), key=lambda kv: (order.get(kv[0][1], 99), kv[0][0])):
-        by_key[(task, level)] = TaskProgress(task, campaign.tasks[task]["title"], level, states)
-    return Status(campaign_id, campaign.title, campaign.levels, list(by_key.values()), overdue, total)
+    progress = sorted(
+        (
+            TaskProgress(task, campaign.tasks[task]["title"], level, states)
+            for task, levels in counts.items()
+            for level, states in levels.items()
+        ),
+        key=lambda p: (order.get(p.level, 99), p.task),
+    )
+    return Status(campaign_id, campaign.title, campaign.levels, progress, overdue, total)
