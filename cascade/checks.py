@@ -367,12 +367,17 @@ def _check_roles(parsed: ParsedCampaign, hierarchy: Hierarchy, problems: list[Pr
                 )
 
 
+def _entries(parsed: ParsedCampaign) -> dict[str, Path]:
+    """Where each task and report is written: ("tasks", i) or ("reports", i)."""
+    return {spec.id: ("tasks", i) for i, spec in parsed.tasks} | {
+        r.id: ("reports", i) for i, r in parsed.reports
+    }
+
+
 def check_plan(parsed: ParsedCampaign, plan: Plan, problems: list[Problem]) -> None:
     """Warnings that need resolved deadlines: order along chains, windows, dates vs. summary."""
     doc, campaign = parsed.doc, plan.campaign
-    line_of = {spec.id: ("tasks", i) for i, spec in parsed.tasks} | {
-        r.id: ("reports", i) for i, r in parsed.reports
-    }
+    line_of = _entries(parsed)
     targeted: dict[str, int] = dict.fromkeys(plan.tasks, 0)
     for instance in plan.instances:
         targeted[instance.task] += 1
@@ -398,7 +403,7 @@ def check_plan(parsed: ParsedCampaign, plan: Plan, problems: list[Problem]) -> N
             )
         if task.opens_after:
             _check_chain(doc, at, task, plan, problems)
-    _check_unreachable(parsed, plan, problems)
+    _check_unreachable(parsed, plan, line_of, problems)
     _check_relative_sources(parsed, plan, problems)
 
 
@@ -453,12 +458,11 @@ def _check_relative_sources(parsed: ParsedCampaign, plan: Plan, problems: list[P
             )
 
 
-def _check_unreachable(parsed: ParsedCampaign, plan: Plan, problems: list[Problem]) -> None:
+def _check_unreachable(
+    parsed: ParsedCampaign, plan: Plan, line_of: dict[str, Path], problems: list[Problem]
+) -> None:
     """Targeted units with no contact for the roles that task notifies."""
     roles_of = {u.id: {c.role for c in u.contacts} for u in plan.hierarchy.units.values()}
-    line_of = {spec.id: ("tasks", i) for i, spec in parsed.tasks} | {
-        r.id: ("reports", i) for i, r in parsed.reports
-    }
     silent: dict[str, list[str]] = {}
     for instance in plan.instances:
         notify = plan.tasks[instance.task].notices.notify
