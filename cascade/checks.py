@@ -369,9 +369,9 @@ def _check_roles(parsed: ParsedCampaign, hierarchy: Hierarchy, problems: list[Pr
 
 def _entries(parsed: ParsedCampaign) -> dict[str, Path]:
     """Where each task and report is written: ("tasks", i) or ("reports", i)."""
-    return {spec.id: ("tasks", i) for i, spec in parsed.tasks} | {
-        r.id: ("reports", i) for i, r in parsed.reports
-    }
+    entries: dict[str, Path] = {spec.id: ("tasks", i) for i, spec in parsed.tasks}
+    entries.update({r.id: ("reports", i) for i, r in parsed.reports})
+    return entries
 
 
 def check_plan(parsed: ParsedCampaign, plan: Plan, problems: list[Problem]) -> None:
