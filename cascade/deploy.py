@@ -88,8 +88,7 @@ def _store_units(conn: Connection, plan: Plan) -> None:
     ]
     new = [r for r in rows if r["id"] not in known]
     old = [{**r, "b_id": r["id"]} for r in rows if r["id"] in known]
-    if new:
-        conn.execute(insert(t), new)
+    store.insert_many(conn, t, new)
     if old:
         conn.execute(
             update(t)
@@ -112,8 +111,7 @@ def _store_units(conn: Connection, plan: Plan) -> None:
         for u in plan.hierarchy.units.values()
         for c in u.contacts
     ]
-    if contacts:
-        conn.execute(insert(store.contacts), contacts)
+    store.insert_many(conn, store.contacts, contacts)
 
 
 def _instance_rows(plan: Plan) -> Iterator[dict[str, Any]]:
@@ -185,8 +183,7 @@ def _store_instances(conn: Connection, plan: Plan, now: pendulum.DateTime) -> tu
             new.append({"campaign_id": cid, "stage": 0, "archived": False, **row})
         else:
             changed.append(_updated(old, row, _Timing(plan, now)))
-    if new:
-        conn.execute(insert(t), new)
+    store.insert_many(conn, t, new)
     if changed:
         conn.execute(
             update(t)

@@ -66,7 +66,8 @@ _ROW_COLUMNS = (
     store.instances.c.next_action_at,
     store.units.c.path,
 )
-_WRITTEN = (
+_WRITTEN = (  # the instance columns a tick changes, in the order _write_rows gives them
+    "tick",
     "state",
     "opened_at",
     "deadline",
@@ -79,6 +80,22 @@ _WRITTEN = (
 )
 
 
+Event = list[Any]  # a row of _EVENT_COLUMNS, mutable until written
+_EVENT_COLUMNS = ("campaign_id", "tick", "at", "kind", "task_id", "unit_id", "data")
+_OUTBOX_COLUMNS = (
+    "campaign_id",
+    "tick",
+    "send_at",
+    "kind",
+    "recipient_unit",
+    "role",
+    "channels",
+    "digest_key",
+    "payload",
+    "status",
+)
+
+
 @dataclass
 class Notice:
     kind: str
@@ -86,7 +103,7 @@ class Notice:
     roles: tuple[str, ...]
     send_at: int
     payload: dict[str, Any]
-    event: dict[str, Any] | None = None  # the event whose `to` lists who was reached
+    event: Event | None = None  # the event whose `to` lists who was reached
 
 
 @dataclass
@@ -108,12 +125,13 @@ class Tick:
         self.now_s = int(now.timestamp())
         self.rules = campaign_rules(campaign)
         self.rows: dict[int, dict[str, Any]] = {}
-        self.events: list[dict[str, Any]] = []
+        self.events: list[Event] = []
         self.notices: list[Notice] = []
         self.counts: Counter[str] = Counter()
         self._reminders: dict[tuple[str, int, int, int | None], int | None] = {}
         self._escalations: dict[tuple[str, int, int, int | None], int | None] = {}
         self._send_at: dict[QuietHours, int] = {}
+        self._instants: dict[tuple[str, str, int, int | None], Any] = {}  # per-tick memo of calendar sums
 
     # ---- helpers --------------------------------------------------------------------------
 
@@ -126,16 +144,17 @@ class Tick:
             self._send_at[rules.quiet] = int(rules.quiet.release(self.now).timestamp())
         return self._send_at[rules.quiet]
 
-    def event(self, kind: str, at: int, row: dict[str, Any] | None, **data: Any) -> dict[str, Any]:
-        ev = {
-            "campaign_id": self.campaign.id,
-            "tick": self.tick_id,
-            "at": at,
-            "kind": kind,
-            "task_id": row["task_id"] if row else None,
-            "unit_id": row["unit_id"] if row else None,
-            "data": {"to": [], "stage": None, **data},
-        }
+    def event(self, kind: str, at: int, row: dict[str, Any] | None, **data: Any) -> Event:
+        """Record an event: a row of _EVENT_COLUMNS, its data's `to` filled when the outbox is."""
+        ev: Event = [
+            self.campaign.id,
+            self.tick_id,
+            at,
+            kind,
+            row["task_id"] if row else None,
+            row["unit_id"] if row else None,
+            {"to": [], "stage": None, **data},
+        ]
         self.events.append(ev)
         self.counts[kind] += 1
         return ev
@@ -145,7 +164,7 @@ class Tick:
         kind: str,
         row: dict[str, Any],
         targets: Sequence[str],
-        event: dict[str, Any] | None,
+        event: Event | None,
         **payload: Any,
     ) -> None:
         rules = self.rules[row["task_id"]]
@@ -203,20 +222,28 @@ class Tick:
         ev = self.event("task.opened", at, row)
         self.notify("task.opened", row, ("self",), ev)
         window = rules.min_window
-        if (
-            window
-            and row["deadline"] is not None
-            and (self.calendar.shift(self.dt(at), window) > self.dt(row["deadline"]))
-        ):
+        if window and row["deadline"] is not None and self._at_risk(rules, at, row["deadline"]):
             risk = self.event("task.at_risk", at, row, window=str(window))
             self.notify("task.at_risk", row, ("self", "parent"), risk, window=str(window))
+
+    def _at_risk(self, rules: TaskRules, at: int, deadline: int) -> bool:
+        """Whether `min_window` from `at` runs past `deadline`."""
+        key = ("risk", rules.id, at, deadline)
+        if key not in self._instants:
+            assert rules.min_window is not None
+            self._instants[key] = self.calendar.shift(self.dt(at), rules.min_window) > self.dt(deadline)
+        return bool(self._instants[key])
 
     def open_after_prerequisite(self, row: dict[str, Any], done_at: int) -> None:
         """Open at the instant the prerequisite (or the `after:` source) was completed;
         an `after:` deadline counts from it."""
         if row["opens_on"] == "source-signal":
-            rule = self.rules[row["task_id"]].rule
-            row["deadline"] = int(rule.instant_after(self.dt(done_at), self.tz, self.calendar).timestamp())
+            key = ("after", row["task_id"], done_at, None)
+            if key not in self._instants:
+                rule = self.rules[row["task_id"]].rule
+                after = rule.instant_after(self.dt(done_at), self.tz, self.calendar)
+                self._instants[key] = int(after.timestamp())
+            row["deadline"] = self._instants[key]
         self.open(row, max(done_at, self.campaign.issued_at))
 
     def overdue(self, row: dict[str, Any]) -> None:
@@ -394,17 +421,26 @@ _BY_TASK = _ROWS.where(
 )
 _DONE_BY_TASK = _BY_TASK.where(_I.c.state.in_(DONE))
 _WAITING_ROWS = _ROWS.where(*_WAITING)
+# a signal is pending from its instant until a tick applies it
+_PENDING = (
+    _S.c.campaign_id == bindparam("campaign"),
+    _S.c.applied_tick.is_(None),
+    _S.c.at <= bindparam("now"),
+)
+# the instances with a signal pending (SQLite goes from the pending signals to the instances)
+_SIGNALLED_ROWS = _ROWS.join(
+    _S, and_(_S.c.campaign_id == _I.c.campaign_id, _S.c.task_id == _I.c.task_id, _S.c.unit_id == _I.c.unit_id)
+).where(*_PENDING)
 _WAITING_ON = _WAITING_ROWS.where(
     _I.c.prereq_task == bindparam("task"), _I.c.prereq_unit.in_(bindparam("units", expanding=True))
 )
-_CAMPAIGN = select(store.campaigns).where(store.campaigns.c.id == bindparam("campaign"))
-_ANY_SIGNAL = (
-    select(_S.c.id)
-    .where(
-        _S.c.campaign_id == bindparam("campaign"), _S.c.applied_tick.is_(None), _S.c.at <= bindparam("now")
-    )
-    .limit(1)
+_APPLY_SIGNALS = update(_S).where(*_PENDING).values(applied_tick=bindparam("tick"))
+_CONTACTS = select(store.contacts.c.unit_id, store.contacts.c.role, store.contacts.c.channels).where(
+    store.contacts.c.campaign_id == bindparam("campaign"),
+    store.contacts.c.unit_id.in_(bindparam("units", expanding=True)),
 )
+_CAMPAIGN = select(store.campaigns).where(store.campaigns.c.id == bindparam("campaign"))
+_ANY_SIGNAL = select(_S.c.id).where(*_PENDING).limit(1)
 _ANY_DUE = (
     select(_I.c.id)
     .where(_I.c.campaign_id == bindparam("campaign"), _I.c.next_action_at <= bindparam("now"))
@@ -412,17 +448,14 @@ _ANY_DUE = (
 )
 _PENDING_SIGNALS = (
     select(_S.c.id, _S.c.task_id, _S.c.unit_id, _S.c.at, _S.c.fields)
-    .where(
-        _S.c.campaign_id == bindparam("campaign"), _S.c.applied_tick.is_(None), _S.c.at <= bindparam("now")
-    )
+    .where(*_PENDING)
     .order_by(_S.c.at, _S.c.id)
 )
-_NEXT_ACTION = select(func.min(_I.c.next_action_at)).where(_I.c.campaign_id == bindparam("campaign"))
-_NEXT_SIGNAL = select(func.min(_S.c.at)).where(
-    _S.c.campaign_id == bindparam("campaign"), _S.c.applied_tick.is_(None)
-)
-_WRITE_ROWS = (
-    update(_I).where(_I.c.id == bindparam("b_id")).values({c: bindparam(c) for c in (*_WRITTEN, "tick")})
+_NEXT_DUE = select(  # the earliest next action and pending signal, in one round trip
+    select(func.min(_I.c.next_action_at)).where(_I.c.campaign_id == bindparam("campaign")).scalar_subquery(),
+    select(func.min(_S.c.at))
+    .where(_S.c.campaign_id == bindparam("campaign"), _S.c.applied_tick.is_(None))
+    .scalar_subquery(),
 )
 
 
@@ -451,23 +484,23 @@ def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
 
 
 def _apply_signals(t: Tick) -> list[dict[str, Any]]:
-    s = store.signals
     pending = t.conn.execute(_PENDING_SIGNALS, {"campaign": t.campaign.id, "now": t.now_s}).all()
     if not pending:
         return []
-    pairs = list(dict.fromkeys((p.task_id, p.unit_id) for p in pending))
-    rows = {(r["task_id"], r["unit_id"]): r for r in _rows_for_pairs(t, _BY_TASK, pairs)}
+    rows = {(r["task_id"], r["unit_id"]): r for r in _select_rows(t, _SIGNALLED_ROWS, now=t.now_s)}
     completed: list[dict[str, Any]] = []
+    done_at: dict[tuple[str, str], int] = {}
     for signal in pending:  # earliest first: the first completion counts, the rest are kept only
         found = rows.get((signal.task_id, signal.unit_id))
         if found is None or found["state"] in (*DONE, "exempt"):
             continue
         row = found
-        _open_before(t, row, signal.at, {(r["task_id"], r["unit_id"]): r["done_at"] for r in completed})
+        _open_before(t, row, signal.at, done_at)
         t.complete(row, signal.at, signal.fields)
         t.rows[row["id"]] = row
         completed.append(row)
-    t.conn.execute(update(s).where(s.c.id.in_([p.id for p in pending])).values(applied_tick=t.tick_id))
+        done_at[(row["task_id"], row["unit_id"])] = row["done_at"]
+    t.conn.execute(_APPLY_SIGNALS, {"campaign": t.campaign.id, "now": t.now_s, "tick": t.tick_id})
     t.counts["signals"] += len(pending)
     return completed
 
@@ -541,22 +574,34 @@ def _summary(t: Tick) -> None:
 
 def _write_rows(t: Tick) -> None:
     """The instances this tick changed (before the summary counts them)."""
-    conn = t.conn
-    if t.rows:
-        params = [
-            {"b_id": rid, "tick": t.tick_id, **{c: row[c] for c in _WRITTEN}} for rid, row in t.rows.items()
-        ]
-        conn.execute(_WRITE_ROWS, params)
+    dumps, tick = store.dumps, t.tick_id
+    rows = [
+        (
+            tick,
+            r["state"],
+            r["opened_at"],
+            r["deadline"],
+            r["done_at"],
+            dumps(r["fields"]),
+            r["next_reminder_at"],
+            r["stage"],
+            r["next_escalation_at"],
+            r["next_action_at"],
+            rid,
+        )
+        for rid, r in t.rows.items()
+    ]
+    store.update_rows(t.conn, store.instances, _WRITTEN, "id", rows)
 
 
 def _write(t: Tick) -> None:
     """Events, outbox rows and the tick record."""
     conn = t.conn
     outbox = _deliveries(t)
-    if t.events:
-        conn.execute(insert(store.events), t.events)
-    if outbox:
-        conn.execute(insert(store.outbox), outbox)
+    dumps = store.dumps
+    events = [(*e[:6], dumps(e[6])) for e in t.events]
+    store.insert_rows(conn, store.events, _EVENT_COLUMNS, events)
+    store.insert_rows(conn, store.outbox, _OUTBOX_COLUMNS, outbox)
     t.counts["notices"] += len(outbox)
     conn.execute(update(store.ticks).where(store.ticks.c.id == t.tick_id).values(counts=dict(t.counts)))
     if t.campaign.rescan:
@@ -565,42 +610,31 @@ def _write(t: Tick) -> None:
         )
 
 
-def _deliveries(t: Tick) -> list[dict[str, Any]]:
+def _deliveries(t: Tick) -> list[tuple[Any, ...]]:
     """Outbox rows: one per notice and reached contact; fills each event's `to`."""
+    cid, tick, dumps = t.campaign.id, t.tick_id, store.dumps
     units = sorted({u for n in t.notices for u in n.recipients})
-    contacts: dict[str, list[Any]] = {}
-    c = store.contacts
+    contacts: dict[str, list[tuple[str, str]]] = {}
     for chunk in _chunks(units):
-        query = select(c.c.unit_id, c.c.role, c.c.channels).where(
-            c.c.campaign_id == t.campaign.id, c.c.unit_id.in_(chunk)
-        )
-        for row in t.conn.execute(query):
-            contacts.setdefault(row.unit_id, []).append(row)
+        for row in t.conn.execute(_CONTACTS, {"campaign": cid, "units": list(chunk)}):
+            contacts.setdefault(row.unit_id, []).append((row.role, dumps(row.channels)))
     rows = []
     for notice in t.notices:
-        reached = []
+        reached: list[str] = []
+        payload = None
         for unit in notice.recipients:
-            for contact in contacts.get(unit, ()):
-                if contact.role not in notice.roles:
+            for role, channels in contacts.get(unit, ()):
+                if role not in notice.roles:
                     continue
+                payload = payload or dumps(notice.payload)
+                digest = f"{cid}|{unit}|{role}|{notice.send_at}"
                 rows.append(
-                    {
-                        "campaign_id": t.campaign.id,
-                        "tick": t.tick_id,
-                        "send_at": notice.send_at,
-                        "kind": notice.kind,
-                        "recipient_unit": unit,
-                        "role": contact.role,
-                        "channels": contact.channels,
-                        "digest_key": f"{t.campaign.id}|{unit}|{contact.role}|{notice.send_at}",
-                        "payload": notice.payload,
-                        "status": "pending",
-                    }
+                    (cid, tick, notice.send_at, notice.kind, unit, role, channels, digest, payload, "pending")
                 )
                 if unit not in reached:
                     reached.append(unit)
         if notice.event is not None:
-            notice.event["data"]["to"] = reached
+            notice.event[6]["to"] = reached
     return rows
 
 
@@ -611,10 +645,7 @@ def next_due(engine: Engine, campaign_id: str) -> int | None:
         campaign = conn.execute(_CAMPAIGN, params).one()
         if campaign.rescan:
             return 0
-        times = [
-            conn.execute(_NEXT_ACTION, params).scalar(),
-            conn.execute(_NEXT_SIGNAL, params).scalar(),
-            summary_instant(campaign) if campaign.summary_sent_at is None else None,
-        ]
+        action, signal = conn.execute(_NEXT_DUE, params).one()
+        times = [action, signal, summary_instant(campaign) if campaign.summary_sent_at is None else None]
     present = [x for x in times if x is not None]
     return min(present) if present else None

@@ -12,14 +12,14 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import json
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import orjson
 import pendulum
-from sqlalchemy import Connection, Engine, insert, select
+from sqlalchemy import Connection, Engine, select
 
 from cascade import store
 from cascade.deadlines import parse_date
@@ -125,8 +125,8 @@ def _convert(kind: str | None, raw: Any) -> Any:
 
 
 def digest(task: str, unit: str, at: int, fields: dict[str, Any]) -> str:
-    key = json.dumps([task, unit, at, fields], sort_keys=True, ensure_ascii=False, default=str)
-    return hashlib.sha256(key.encode()).hexdigest()
+    key = orjson.dumps([task, unit, at, fields], option=orjson.OPT_SORT_KEYS, default=str)
+    return hashlib.sha256(key).hexdigest()
 
 
 def record(
@@ -235,8 +235,7 @@ def _insert_new(conn: Connection, rows: list[dict[str, Any]]) -> int:
         )
         known.update(conn.execute(query).scalars())
     new = list({r["digest"]: r for r in rows if r["digest"] not in known}.values())
-    if new:
-        conn.execute(insert(s), new)
+    store.insert_many(conn, s, new)
     return len(new)
 
 

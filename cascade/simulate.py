@@ -76,8 +76,10 @@ def run_until(
 ) -> None:
     """Tick at every due instant up to `until` (resumable: it continues from the store's state)."""
     limit = int(until.timestamp())
+    last = _last_tick(engine, campaign)  # the clock never goes back, also across a restart
     while (due := next_due(engine, campaign)) is not None and due <= limit:
-        now = pendulum.from_timestamp(max(due, _last_tick(engine, campaign)), tz=tz)
+        last = max(due, last)
+        now = pendulum.from_timestamp(last, tz=tz)
         outcome = tick(engine, campaign, now)
         result.ticks += 1
         result.counts.update(outcome.counts)
