@@ -20,6 +20,7 @@ to. A tick with nothing due reads two indexed rows and writes nothing.
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -362,7 +363,7 @@ def tick_in(conn: Connection, campaign_id: str, now: pendulum.DateTime) -> TickR
     now_s = int(now.timestamp())
     if not _anything_due(conn, campaign, now_s):
         return TickResult(campaign_id, now, idle=True)
-    inserted = conn.execute(insert(store.ticks).values(campaign_id=campaign_id, now=now_s, counts={}))
+    inserted = conn.execute(_INSERT_TICK, {"campaign": campaign_id, "now": now_s})
     tick_id = int(inserted.inserted_primary_key[0])  # type: ignore[index]
     t = Tick(conn, campaign, now, tick_id)
     completed = _apply_signals(t)
@@ -393,8 +394,12 @@ def _summary_due(campaign: Any, now_s: int) -> bool:
 
 def summary_instant(campaign: Any) -> int:
     """The summary goes out at the start of summary_date, once the quiet hours end."""
-    when = pendulum.from_timestamp(campaign.summary_at, tz=campaign.timezone)
-    return int(summary_quiet(campaign_rules(campaign)).release(when).timestamp())
+    return _summary_instant(campaign.summary_at, campaign.timezone, summary_quiet(campaign_rules(campaign)))
+
+
+@functools.lru_cache(maxsize=256)
+def _summary_instant(summary_at: int, tz: str, quiet: QuietHours) -> int:
+    return int(quiet.release(pendulum.from_timestamp(summary_at, tz=tz)).timestamp())
 
 
 def summary_quiet(rules: dict[str, TaskRules]) -> QuietHours:
@@ -438,6 +443,10 @@ _APPLY_SIGNALS = update(_S).where(*_PENDING).values(applied_tick=bindparam("tick
 _CONTACTS = select(store.contacts.c.unit_id, store.contacts.c.role, store.contacts.c.channels).where(
     store.contacts.c.campaign_id == bindparam("campaign"),
     store.contacts.c.unit_id.in_(bindparam("units", expanding=True)),
+)
+_INSERT_TICK = insert(store.ticks).values(campaign_id=bindparam("campaign"), now=bindparam("now"), counts={})
+_TICK_COUNTS = (
+    update(store.ticks).where(store.ticks.c.id == bindparam("tick")).values(counts=bindparam("counts"))
 )
 _CAMPAIGN = select(store.campaigns).where(store.campaigns.c.id == bindparam("campaign"))
 _ANY_SIGNAL = select(_S.c.id).where(*_PENDING).limit(1)
@@ -603,7 +612,7 @@ def _write(t: Tick) -> None:
     store.insert_rows(conn, store.events, _EVENT_COLUMNS, events)
     store.insert_rows(conn, store.outbox, _OUTBOX_COLUMNS, outbox)
     t.counts["notices"] += len(outbox)
-    conn.execute(update(store.ticks).where(store.ticks.c.id == t.tick_id).values(counts=dict(t.counts)))
+    conn.execute(_TICK_COUNTS, {"tick": t.tick_id, "counts": dict(t.counts)})
     if t.campaign.rescan:
         conn.execute(
             update(store.campaigns).where(store.campaigns.c.id == t.campaign.id).values(rescan=False)
