@@ -126,6 +126,7 @@ class Tick:
         self.now_s = int(now.timestamp())
         self.rules = campaign_rules(campaign)
         self.rows: dict[int, dict[str, Any]] = {}
+        self.completed: list[dict[str, Any]] = []
         self.events: list[Event] = []
         self.notices: list[Notice] = []
         self.counts: Counter[str] = Counter()
@@ -359,21 +360,50 @@ def tick(engine: Engine, campaign_id: str, now: pendulum.DateTime) -> TickResult
 
 
 def tick_in(conn: Connection, campaign_id: str, now: pendulum.DateTime) -> TickResult:
+    t = begin_tick(conn, campaign_id, now)
+    if t is None:
+        return TickResult(campaign_id, now, idle=True)
+    apply_signals(t)
+    open_and_advance(t)
+    return finish_tick(t)
+
+
+# The phases of a tick, for callers that show them one by one (the Prefect flow runs
+# `open_and_advance` once per level, top-down). All run on the one connection and
+# transaction of `begin_tick`; only the caller's commit makes the tick happen.
+
+
+def begin_tick(conn: Connection, campaign_id: str, now: pendulum.DateTime) -> Tick | None:
+    """Start a tick at `now` inside the caller's transaction, or None when nothing is due."""
     campaign = conn.execute(_CAMPAIGN, {"campaign": campaign_id}).one()
     now_s = int(now.timestamp())
     if not _anything_due(conn, campaign, now_s):
-        return TickResult(campaign_id, now, idle=True)
+        return None
     inserted = conn.execute(_INSERT_TICK, {"campaign": campaign_id, "now": now_s})
     tick_id = int(inserted.inserted_primary_key[0])  # type: ignore[index]
-    t = Tick(conn, campaign, now, tick_id)
-    completed = _apply_signals(t)
-    _open_after_prerequisites(t, completed, rescan=campaign.rescan)
-    for row in _due_rows(t):
+    return Tick(conn, campaign, now, tick_id)
+
+
+def apply_signals(t: Tick) -> None:
+    """Phase 1: the signals due, campaign-wide and in time order."""
+    t.completed = _apply_signals(t)
+
+
+def open_and_advance(t: Tick, level: str | None = None) -> None:
+    """Phases 2 and 3 for the instances of units at `level` (all when None): open those waiting
+    on a completion, then advance the due ones. Levels touch disjoint instances and read only
+    phase 1's completions, so running them level by level in any order equals one run."""
+    _open_after_prerequisites(t, t.completed, rescan=t.campaign.rescan, level=level)
+    for row in _due_rows(t, level):
         t.advance(row)
+
+
+def finish_tick(t: Tick) -> TickResult:
+    """Phase 4: write the changed instances, the summary if due, the events and the outbox."""
     _write_rows(t)
     _summary(t)
     _write(t)
-    return TickResult(campaign_id, now, idle=False, counts=t.counts)
+    return TickResult(t.campaign.id, t.now, idle=False, counts=t.counts)
 
 
 def _anything_due(conn: Connection, campaign: Any, now_s: int) -> bool:
@@ -440,6 +470,12 @@ _WAITING_ON = _WAITING_ROWS.where(
     _I.c.prereq_task == bindparam("task"), _I.c.prereq_unit.in_(bindparam("units", expanding=True))
 )
 _APPLY_SIGNALS = update(_S).where(*_PENDING).values(applied_tick=bindparam("tick"))
+_AT_LEVEL = _U.c.level == bindparam("level")
+_WAITING_ON_AT, _WAITING_ROWS_AT, _DUE_ROWS_AT = (
+    _WAITING_ON.where(_AT_LEVEL),
+    _WAITING_ROWS.where(_AT_LEVEL),
+    _DUE_ROWS.where(_AT_LEVEL),
+)
 _CONTACTS = select(store.contacts.c.unit_id, store.contacts.c.role, store.contacts.c.channels).where(
     store.contacts.c.campaign_id == bindparam("campaign"),
     store.contacts.c.unit_id.in_(bindparam("units", expanding=True)),
@@ -474,7 +510,9 @@ def _select_rows(t: Tick, statement: Any, **params: Any) -> list[dict[str, Any]]
     return [dict(zip(keys, row, strict=True)) for row in result]
 
 
-def _rows_for_pairs(t: Tick, statement: Any, pairs: Iterable[tuple[str, str]]) -> list[dict[str, Any]]:
+def _rows_for_pairs(
+    t: Tick, statement: Any, pairs: Iterable[tuple[str, str]], **params: Any
+) -> list[dict[str, Any]]:
     """Rows matching one of the (task, unit) `pairs`: one indexed query per task and chunk of
     units (a row-value IN (...) would scan the whole table on SQLite)."""
     by_task: dict[str, list[str]] = {}
@@ -483,7 +521,7 @@ def _rows_for_pairs(t: Tick, statement: Any, pairs: Iterable[tuple[str, str]]) -
     rows = []
     for task, units in by_task.items():
         for chunk in _chunks(sorted(set(units))):
-            rows += _select_rows(t, statement, task=task, units=list(chunk))
+            rows += _select_rows(t, statement, task=task, units=list(chunk), **params)
     return rows
 
 
@@ -527,13 +565,19 @@ def _open_before(t: Tick, row: dict[str, Any], signal_at: int, done_at: dict[tup
         t.open_after_prerequisite(row, when)
 
 
-def _open_after_prerequisites(t: Tick, completed: list[dict[str, Any]], rescan: bool) -> None:
+def _open_after_prerequisites(
+    t: Tick, completed: list[dict[str, Any]], rescan: bool, level: str | None = None
+) -> None:
     """Instances waiting on a completed instance open at its completion instant (one already
     overdue by then is told it may start, and stays overdue)."""
+    at_level = {} if level is None else {"level": level}
     if rescan:
-        held = _select_rows(t, _WAITING_ROWS)
+        held = _select_rows(t, _WAITING_ROWS if level is None else _WAITING_ROWS_AT, **at_level)
+    elif completed:
+        pairs = [(r["task_id"], r["unit_id"]) for r in completed]
+        held = _rows_for_pairs(t, _WAITING_ON if level is None else _WAITING_ON_AT, pairs, **at_level)
     else:
-        held = _rows_for_pairs(t, _WAITING_ON, [(r["task_id"], r["unit_id"]) for r in completed])
+        held = []
     if not held:
         return
     done_at = {(r["task_id"], r["unit_id"]): r["done_at"] for r in completed}
@@ -553,8 +597,12 @@ def _open_after_prerequisites(t: Tick, completed: list[dict[str, Any]], rescan: 
         t.advance(row)
 
 
-def _due_rows(t: Tick) -> list[dict[str, Any]]:
-    return [r for r in _select_rows(t, _DUE_ROWS, now=t.now_s) if r["id"] not in t.rows]
+def _due_rows(t: Tick, level: str | None = None) -> list[dict[str, Any]]:
+    if level is None:
+        due = _select_rows(t, _DUE_ROWS, now=t.now_s)
+    else:
+        due = _select_rows(t, _DUE_ROWS_AT, now=t.now_s, level=level)
+    return [r for r in due if r["id"] not in t.rows]
 
 
 def _summary(t: Tick) -> None:
