@@ -24,6 +24,7 @@ from sqlalchemy import Engine, select
 
 from cascade import store
 from cascade.deploy import deploy as deploy_plan
+from cascade.deploy import undeploy as undeploy_campaign
 from cascade.engine import tick as run_tick
 from cascade.errors import CampaignInvalid, Problem, Severity
 from cascade.files import is_units_file, load_plan, load_units, read_text
@@ -185,7 +186,8 @@ def _source_of(file: Path, plan: Plan) -> str:
 
 @app.command()
 def deploy(file: Annotated[Path, typer.Argument(help="campaign file")]) -> None:
-    """Validate and store a campaign; a changed file updates it and keeps every signal."""
+    """Validate and store a campaign, and create or update its Prefect deployment; a changed
+    file updates it and keeps every signal."""
     compiled = _load(file)
     _print_problems(compiled.warnings)
     result = deploy_plan(_store(), compiled, _source_of(file, compiled), pendulum.now("UTC"))
@@ -194,6 +196,48 @@ def deploy(file: Annotated[Path, typer.Argument(help="campaign file")]) -> None:
         f"[green]✓[/green] {verb} {result.campaign}: {result.added:,} instances added, "
         f"{result.updated:,} updated, {result.archived:,} archived"
     )
+    from flows.deployments import api_url, register, template
+
+    url = api_url()
+    if url is None:
+        err.print("  no Prefect server is running: `cascade serve` creates its deployment when it starts")
+        return
+    register(result.campaign, url)
+    every = int(template().interval.total_seconds())
+    err.print(
+        f"[green]✓[/green] Prefect deployment cascade-campaign/{result.campaign}: a tick every {every} s "
+        f"and on each signal ({url})"
+    )
+
+
+@app.command()
+def undeploy(campaign: Annotated[str, typer.Argument(help="campaign id")]) -> None:
+    """Stop a campaign: no more ticks, its Prefect deployment paused; its history is kept."""
+    if not undeploy_campaign(_store(), campaign, pendulum.now("UTC")):
+        _campaign_row(_store(), campaign)  # names the campaigns there are
+    from flows.deployments import api_url, pause
+
+    url = api_url()
+    paused = url is not None and pause(campaign, url)
+    err.print(
+        f"[green]✓[/green] {campaign} undeployed; its signals, events and outbox are kept"
+        + ("; Prefect deployment paused" if paused else "")
+    )
+
+
+@app.command()
+def serve(
+    for_seconds: Annotated[
+        float | None, typer.Option("--for", help="stop after this many seconds (demo, tests)")
+    ] = None,
+    poll: Annotated[float, typer.Option(help="seconds between checks for due runs")] = 2.0,
+    port: Annotated[int | None, typer.Option(help="port of the local Prefect server (default 4200)")] = None,
+) -> None:
+    """Run every deployed campaign unattended: ticks on schedule and on each signal. Starts a
+    local Prefect server (data in DATA_DIR/prefect) unless PREFECT_API_URL is set."""
+    from flows.serve import serve as run_serve
+
+    run_serve(for_seconds, poll, port, say=err.print)
 
 
 def _fail(problems: list[Problem]) -> NoReturn:
@@ -257,6 +301,12 @@ def signal(
     err.print(
         f"[green]✓[/green] {stored} signal(s) recorded for {campaign}{note}; the next tick applies them"
     )
+    if stored:
+        from flows.deployments import announce_signal, api_url
+
+        if url := api_url():
+            announce_signal(campaign, stored, url)
+            err.print("  cascade.signal.received sent: the campaign ticks now")
 
 
 def _fields(pairs: list[str]) -> dict[str, str]:

@@ -255,3 +255,12 @@ def _updated(old: Any, row: dict[str, Any], timing: _Timing) -> dict[str, Any]:
         next_action_at=None if finished or state == "exempt" else 0,
     )
     return out
+
+
+def undeploy(engine: Engine, campaign_id: str, now: pendulum.DateTime) -> bool:
+    """Stop ticking `campaign_id`: it is marked archived, with every instance, signal and
+    event kept (a later `deploy` of its file resumes it). False if no such campaign."""
+    c = store.campaigns
+    with engine.begin() as conn:
+        done = conn.execute(update(c).where(c.c.id == campaign_id).values(archived_at=epoch(now)))
+    return done.rowcount == 1

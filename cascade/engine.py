@@ -374,8 +374,9 @@ def tick_in(conn: Connection, campaign_id: str, now: pendulum.DateTime) -> TickR
 
 
 def begin_tick(conn: Connection, campaign_id: str, now: pendulum.DateTime) -> Tick | None:
-    """Start a tick at `now` inside the caller's transaction, or None when nothing is due."""
-    campaign = conn.execute(_CAMPAIGN, {"campaign": campaign_id}).one()
+    """Start a tick at `now` inside the caller's transaction, or None when nothing is due.
+    On PostgreSQL the campaign row is locked: two workers never tick one campaign at once."""
+    campaign = conn.execute(_CAMPAIGN_FOR_TICK, {"campaign": campaign_id}).one()
     now_s = int(now.timestamp())
     if not _anything_due(conn, campaign, now_s):
         return None
@@ -485,6 +486,7 @@ _TICK_COUNTS = (
     update(store.ticks).where(store.ticks.c.id == bindparam("tick")).values(counts=bindparam("counts"))
 )
 _CAMPAIGN = select(store.campaigns).where(store.campaigns.c.id == bindparam("campaign"))
+_CAMPAIGN_FOR_TICK = _CAMPAIGN.with_for_update()  # SQLite: no-op; its writers are serialized anyway
 _ANY_SIGNAL = select(_S.c.id).where(*_PENDING).limit(1)
 _ANY_DUE = (
     select(_I.c.id)

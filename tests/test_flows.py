@@ -1,0 +1,153 @@
+"""The campaign flow under a real (test) Prefect server: a tick fanned out per level.
+
+One `prefect_test_harness` serves the whole session (it takes ~15 s to start).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pendulum
+import pytest
+from sqlalchemy import Engine, func, select
+
+from cascade import store
+from cascade.deploy import deploy
+from cascade.engine import tick
+from cascade.files import load_plan, read_text
+from cascade.plan import Plan
+from cascade.signals import read_signals, record
+from cascade.simulate import event_lines
+
+ROOT = Path(__file__).parent.parent
+CAMPAIGN = "ha-tinh-xix-2020"
+# after the province's conference (18/11 10:00): the districts open
+AFTER_PROVINCE = "2020-11-18T10:30:00+07:00"
+
+
+@pytest.fixture(scope="session")
+def prefect_api() -> Iterator[None]:
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+def seeded(path: Path) -> tuple[Engine, Plan]:
+    engine = store.open_store(f"sqlite:///{path}")
+    plan = load_plan(ROOT / "campaigns" / f"{CAMPAIGN}.yaml")
+    deploy(engine, plan, "source", plan.campaign.issued_at)
+    signals = ROOT / "tests" / "scenarios" / f"{CAMPAIGN}.signals.yaml"
+    batch = read_signals(read_text(signals, str(signals)), str(signals), plan.campaign.timezone)
+    record(engine, CAMPAIGN, batch, "test", plan.campaign.issued_at)
+    return engine, plan
+
+
+@pytest.fixture
+def flow_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Engine, Plan]:
+    monkeypatch.setenv("CASCADE_DATABASE_URL", f"sqlite:///{tmp_path / 'flow.db'}")
+    return seeded(tmp_path / "flow.db")
+
+
+def count(engine: Engine, table: Any) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(table)).scalar_one())
+
+
+def run_flow(now: str) -> tuple[dict[str, int], Any]:
+    from flows.campaign import campaign_flow
+
+    state = campaign_flow(CAMPAIGN, now=now, return_state=True)
+    return state.result(), state.state_details.flow_run_id
+
+
+def test_a_run_fans_out_one_subflow_per_level_with_a_handful_of_tasks(
+    prefect_api: None, flow_store: tuple[Engine, Plan]
+) -> None:
+    from prefect import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId, FlowRunFilterParentFlowRunId
+    from prefect.client.schemas.sorting import FlowRunSort, TaskRunSort
+
+    engine, plan = flow_store
+    counts, run_id = run_flow(AFTER_PROVINCE)
+    districts = [u for u in plan.hierarchy.units.values() if u.level == "district"]
+    assert counts["task.completed"] == 1  # the province's conference
+    assert counts["task.opened"] >= len(districts) + 1
+    opened = {(e["task"], e["unit"]) for e in event_lines(engine, CAMPAIGN, "Asia/Ho_Chi_Minh")}
+    assert ("hn-huyen", "hu-can-loc") in opened
+
+    with get_client(sync_client=True) as client:
+        children = client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(parent_flow_run_id=FlowRunFilterParentFlowRunId(any_=[run_id])),
+            sort=FlowRunSort.START_TIME_ASC,
+            limit=50,
+        )
+        assert [r.name for r in children] == plan.hierarchy.levels  # top-down
+        assert all(r.state is not None and r.state.is_completed() for r in children)
+        ids = [run_id, *(r.id for r in children)]
+        tasks = client.read_task_runs(
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=ids)), sort=TaskRunSort.ID_DESC, limit=200
+        )
+    names = sorted(t.name.rsplit("-", 1)[0] for t in tasks)
+    # a handful of set-based task runs for 112 units, not one per unit (subflows add their own)
+    assert len(tasks) <= 12
+    for name in ("signals", "open-and-advance", "write", "dispatch"):
+        assert name in names
+
+
+def test_a_run_emits_prefect_events_for_what_happened(prefect_api: None, flow_store: Any) -> None:
+    from prefect import get_client
+
+    run_flow(AFTER_PROVINCE)
+    found: list[dict[str, Any]] = []
+    deadline = time.monotonic() + 30
+    with get_client(sync_client=True) as client:
+        while time.monotonic() < deadline:  # the server persists events asynchronously
+            found = []
+            for kind in ("cascade.task.completed", "cascade.task.opened", "cascade.tick.completed"):
+                body = {"filter": {"event": {"name": [kind]}}, "limit": 50}
+                found += client.request("POST", "/events/filter", json=body).json()["events"]
+            if {e["event"] for e in found} == {
+                "cascade.task.completed",
+                "cascade.task.opened",
+                "cascade.tick.completed",
+            }:
+                break
+            time.sleep(0.2)
+    completed = [e for e in found if e["event"] == "cascade.task.completed"]
+    assert completed, f"no cascade.task.completed among {sorted({e['event'] for e in found})}"
+    assert completed[0]["resource"]["prefect.resource.id"] == f"cascade.unit.{CAMPAIGN}.tu-ha-tinh"
+    assert completed[0]["related"][0]["prefect.resource.id"] == f"cascade.campaign.{CAMPAIGN}"
+    assert completed[0]["payload"]["at"] == "2020-11-18T10:00:00+07:00"
+    opened = {e["resource"]["prefect.resource.id"] for e in found if e["event"] == "cascade.task.opened"}
+    assert f"cascade.unit.{CAMPAIGN}.hu-can-loc" in opened
+
+
+def test_a_second_run_at_the_same_instant_changes_nothing(
+    prefect_api: None, flow_store: tuple[Engine, Plan]
+) -> None:
+    engine, _ = flow_store
+    first, _ = run_flow(AFTER_PROVINCE)
+    events, outbox = count(engine, store.events), count(engine, store.outbox)
+    second, _ = run_flow(AFTER_PROVINCE)
+    assert first and second == {}
+    assert (count(engine, store.events), count(engine, store.outbox)) == (events, outbox)
+
+
+def test_flow_ticks_equal_bare_engine_ticks(prefect_api: None, tmp_path: Path, flow_store: Any) -> None:
+    flow_engine, plan = flow_store
+    bare, _ = seeded(tmp_path / "bare.db")
+    for now in (AFTER_PROVINCE, "2020-11-28T08:00:00+07:00", "2020-12-10T08:00:00+07:00"):
+        run_flow(now)
+        tick(bare, CAMPAIGN, pendulum.parse(now))  # type: ignore[arg-type]
+    tz = plan.campaign.timezone
+    flow_lines, bare_lines = event_lines(flow_engine, CAMPAIGN, tz), event_lines(bare, CAMPAIGN, tz)
+    assert len(bare_lines) > 100
+    assert sorted(map(repr, flow_lines)) == sorted(map(repr, bare_lines))
+    with flow_engine.connect() as conn:
+        statuses = set(conn.execute(select(store.outbox.c.status)).scalars())
+    assert statuses <= {"logged", "pending"}  # due digests went to the logging channel
+    assert "logged" in statuses

@@ -1,0 +1,125 @@
+"""End to end with real processes: a Prefect server, `cascade deploy`, `cascade serve`, and a
+parent's signal whose triggered run opens the children within seconds."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pendulum
+from sqlalchemy import select
+
+from cascade import store
+from tests.conftest import SMALL_UNITS
+
+ROOT = Path(__file__).parent.parent
+CASCADE = [str(Path(sys.executable).parent / "cascade")]
+
+
+def campaign_yaml(today: pendulum.Date) -> str:
+    def d(days: int) -> str:
+        return today.add(days=days).format("DD/MM/YYYY")
+
+    return f"""\
+campaign:
+  id: e2e
+  title: Chiến dịch thử
+  issued_on: {d(0)}
+  units: units.yaml
+  summary_date: {d(60)}
+tasks:
+  - id: hn-tinh
+    title: Hội nghị tỉnh
+    level: province
+    due: {{before: {d(10)}}}
+  - id: hn-huyen
+    title: Hội nghị huyện
+    tags: [district-committee]
+    opens_after: {{task: hn-tinh, at: parent}}
+    due: {{before: {d(20)}}}
+"""
+
+
+def wait_for(check, timeout: float, step: float = 0.05):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if found := check():
+            return found
+        time.sleep(step)
+    return None
+
+
+def test_a_signal_triggers_a_run_that_opens_the_children(tmp_path: Path) -> None:
+    from flows.serve import free_port, local_server
+
+    (tmp_path / "units.yaml").write_text(SMALL_UNITS, encoding="utf-8")
+    campaign = tmp_path / "e2e.yaml"
+    campaign.write_text(campaign_yaml(pendulum.today("Asia/Ho_Chi_Minh").date()), encoding="utf-8")
+    data = tmp_path / "data"
+    env = {
+        **os.environ,
+        "CASCADE_DATA_DIR": str(data),
+        "CASCADE_DATABASE_URL": f"sqlite:///{data / 'cascade.db'}",
+        "CASCADE_TICK_INTERVAL": "3600",  # only the trigger can tick within this test
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    }
+    data.mkdir()
+    with local_server(tmp_path / "prefect", port=free_port(0)) as url:
+        env["PREFECT_API_URL"] = url
+        deployed = subprocess.run(
+            [*CASCADE, "deploy", str(campaign)], env=env, capture_output=True, text=True
+        )
+        assert deployed.returncode == 0, deployed.stderr
+        assert "Prefect deployment cascade-campaign/e2e" in deployed.stderr
+        serve = subprocess.Popen(
+            [*CASCADE, "serve", "--poll", "0.5"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
+        try:
+            engine = store.open_store(env["CASCADE_DATABASE_URL"])
+            i = store.instances.c
+
+            def children_open() -> list[str]:
+                with engine.connect() as conn:
+                    rows = conn.execute(
+                        select(i.unit_id).where(i.task_id == "hn-huyen", i.state == "open")
+                    ).scalars()
+                    return sorted(rows)
+
+            time.sleep(2)  # let serve register and start polling
+            assert serve.poll() is None, serve.stdout.read() if serve.stdout else ""
+            assert children_open() == []
+            sent = time.monotonic()
+            signalled = subprocess.run(
+                [*CASCADE, "signal", "e2e", "tu-a", "hn-tinh"], env=env, capture_output=True, text=True
+            )
+            assert signalled.returncode == 0, signalled.stderr
+            assert "cascade.signal.received sent" in signalled.stderr
+            opened = wait_for(children_open, timeout=120)
+            latency = time.monotonic() - sent
+            print(f"\nsignal -> children open: {latency:.1f} s (incl. the `cascade signal` process)")
+            assert opened == ["hu-b", "hu-e"]
+
+            from prefect import get_client
+            from prefect.client.schemas.sorting import FlowRunSort
+            from prefect.settings import PREFECT_API_URL, temporary_settings
+
+            with temporary_settings(updates={PREFECT_API_URL: url}), get_client(sync_client=True) as client:
+                runs = client.read_flow_runs(limit=50, sort=FlowRunSort.START_TIME_ASC)
+            by_automation = [r for r in runs if r.created_by and r.created_by.type == "AUTOMATION"]
+            assert by_automation, [(r.name, r.created_by) for r in runs]
+        finally:
+            serve.send_signal(signal.SIGINT)
+            try:
+                serve.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(serve.pid, signal.SIGKILL)
+                serve.wait()
