@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# The main job on embedded defaults: set up .venv, validate and plan every example
-# campaign, then run each through the engine on a virtual clock with its example signals
-# (a temporary SQLite store; notices are captured, not sent). The unattended Prefect run
-# arrives with the orchestration stage.
+# The main job on embedded defaults (SQLite under data/, a local Prefect server):
+#  1. set up .venv, validate and plan every example campaign, and run each through the
+#     engine on a virtual clock with its example signals (data/<campaign>.events.jsonl);
+#  2. deploy the Ha Tinh seed with its signals into data/cascade.db and serve it unattended:
+#     a local Prefect server starts (UI address printed), the campaign ticks at once (catching
+#     up from 2020 to today), then every 10 minutes and on each `cascade signal`.
+# Ctrl-C stops it; `./run.sh --for 120` stops after two minutes. Arguments go to `cascade serve`.
 set -euo pipefail
 cd "$(dirname "$0")"
 bash scripts/setup.sh
@@ -18,3 +21,6 @@ for file in campaigns/*.yaml; do
   signals="$(ls tests/scenarios/"$name".signals.* 2>/dev/null | head -n 1 || true)"
   .venv/bin/cascade simulate "$file" ${signals:+--signals "$signals"} --out "data/$name.events.jsonl"
 done
+.venv/bin/cascade deploy campaigns/ha-tinh-xix-2020.yaml
+.venv/bin/cascade signal ha-tinh-xix-2020 --import tests/scenarios/ha-tinh-xix-2020.signals.yaml
+exec .venv/bin/cascade serve "$@"

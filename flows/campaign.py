@@ -79,9 +79,10 @@ def write_phase(key: str) -> dict[str, int]:
 
 
 def log_channel(digest: Digest) -> str:
-    """Until the notifiers are wired in: the digest goes to the run's log, marked `logged`."""
+    """Until the notifiers are wired in: the digest goes to the run's log (DEBUG: a national
+    deadline makes tens of thousands), marked `logged`."""
     kinds = Counter(n.get("kind", "?") for n in digest.notices)
-    get_run_logger().info(
+    get_run_logger().debug(
         "digest for %s (%s) via %s: %s",
         digest.unit,
         digest.role,
@@ -93,7 +94,9 @@ def log_channel(digest: Digest) -> str:
 
 @task(name="dispatch", cache_policy=NO_CACHE)
 def dispatch_phase(campaign_id: str, now_s: int) -> dict[str, int]:
-    return dispatch(open_store(Settings().store_url()), campaign_id, now_s, log_channel)
+    outcome = dispatch(open_store(Settings().store_url()), campaign_id, now_s, log_channel)
+    get_run_logger().info("digests: %s", _describe(outcome))
+    return outcome
 
 
 @flow(name="cascade-campaign", flow_run_name="{campaign_id}")

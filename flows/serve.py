@@ -18,7 +18,9 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from uuid import UUID
 
+from prefect import get_client
 from prefect.runner import Runner
 from prefect.settings import PREFECT_API_URL, temporary_settings
 from sqlalchemy import select
@@ -112,8 +114,12 @@ def serve(
         stack.enter_context(temporary_settings(updates={PREFECT_API_URL: url}))
         campaigns = active_campaigns(settings)
         runner = Runner(name="cascade-serve", query_seconds=poll, pause_on_shutdown=False)
-        for campaign in campaigns:
-            runner.add_deployment(campaign_deployment(campaign))
+        with get_client(sync_client=True) as client:
+            for campaign in campaigns:
+                deployment_id = runner.add_deployment(campaign_deployment(campaign))
+                assert isinstance(deployment_id, UUID)  # called synchronously
+                # catch up now, not one interval after a restart
+                client.create_flow_run_from_deployment(deployment_id, tags=["catch-up"])
         say(f"serving {len(campaigns)} campaign(s): {', '.join(campaigns) or 'none deployed yet'}")
         say(f"Prefect UI: {url.removesuffix('/api')}  (Ctrl-C stops)")
         asyncio.run(_run(runner, seconds))
