@@ -43,11 +43,12 @@ class Digest:
     ids: list[int] = field(default_factory=list)
 
 
-def due_digests(engine: Engine, campaign: str, now: int, limit: int = 10_000) -> list[Digest]:
-    """Pending notices whose send time has come, one digest per recipient contact and send time."""
+def due_digests(engine: Engine, campaign: str, now: int) -> list[Digest]:
+    """Pending notices whose send time has come, one digest per recipient contact and send time
+    (all of them: a digest split over two reads would reach its recipient twice)."""
     digests: dict[str, Digest] = {}
     with engine.connect() as conn:
-        for row in conn.execute(_DUE.limit(limit), {"campaign": campaign, "now": now}):
+        for row in conn.execute(_DUE, {"campaign": campaign, "now": now}):
             d = digests.get(row.digest_key)
             if d is None:
                 d = digests[row.digest_key] = Digest(
@@ -59,14 +60,21 @@ def due_digests(engine: Engine, campaign: str, now: int, limit: int = 10_000) ->
 
 
 def dispatch(
-    engine: Engine, campaign: str, now: int, send: Callable[[Digest], str], limit: int = 10_000
+    engine: Engine, campaign: str, now: int, send: Callable[[Digest], str], batch: int = 500
 ) -> dict[str, int]:
-    """Hand each due digest to `send`, which returns the status to record ("sent", "logged", ...).
-    Returns how many digests ended in each status."""
+    """Hand each due digest once to `send`, which returns the status to record ("sent",
+    "logged", ..., or "pending" to leave it for a later run); the statuses of each `batch` of
+    digests are recorded in one transaction. Returns how many digests ended in each status."""
     outcome: dict[str, int] = {}
-    for digest in due_digests(engine, campaign, now, limit):
-        status = send(digest)
+    digests = due_digests(engine, campaign, now)
+    for start in range(0, len(digests), batch):
+        by_status: dict[str, list[int]] = {}
+        for digest in digests[start : start + batch]:
+            status = send(digest)
+            by_status.setdefault(status, []).extend(digest.ids)
+            outcome[status] = outcome.get(status, 0) + 1
         with engine.begin() as conn:
-            conn.execute(_MARK, {"ids": digest.ids, "status": status})
-        outcome[status] = outcome.get(status, 0) + 1
+            for status, ids in by_status.items():
+                for chunk in range(0, len(ids), 1000):
+                    conn.execute(_MARK, {"ids": ids[chunk : chunk + 1000], "status": status})
     return outcome

@@ -17,14 +17,18 @@ the commit, so that nothing is announced for a tick that did not happen.
 
 from __future__ import annotations
 
+import functools
+import logging
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 import pendulum
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.events import emit_event
+from sqlalchemy import Engine
 
 from cascade import engine as core
 from cascade.outbox import Digest, dispatch
@@ -36,6 +40,16 @@ from cascade.store import open_store
 _OPEN: dict[str, core.Tick] = {}
 
 EVENT_PREFIX = "cascade."
+
+
+def _store() -> Engine:
+    return _engine_for(Settings().store_url())
+
+
+@functools.lru_cache(maxsize=8)
+def _engine_for(url: str) -> Engine:
+    """One engine per store URL and process (opening one checks the schema's revision)."""
+    return open_store(url)
 
 
 def campaign_resource(campaign: str) -> dict[str, str]:
@@ -78,24 +92,30 @@ def write_phase(key: str) -> dict[str, int]:
     return _changes(t, before)
 
 
-def log_channel(digest: Digest) -> str:
-    """Until the notifiers are wired in: the digest goes to the run's log (DEBUG: a national
+def log_channel(logger: Any) -> Callable[[Digest], str]:
+    """Until the notifiers are wired in: each digest goes to the run's log (DEBUG: a national
     deadline makes tens of thousands), marked `logged`."""
-    kinds = Counter(n.get("kind", "?") for n in digest.notices)
-    get_run_logger().debug(
-        "digest for %s (%s) via %s: %s",
-        digest.unit,
-        digest.role,
-        ", ".join(c[0] for c in digest.channels),
-        _describe(dict(kinds)),
-    )
-    return "logged"
+
+    def send(digest: Digest) -> str:
+        if logger.isEnabledFor(logging.DEBUG):
+            kinds = Counter(n.get("kind", "?") for n in digest.notices)
+            logger.debug(
+                "digest for %s (%s) via %s: %s",
+                digest.unit,
+                digest.role,
+                ", ".join(c[0] for c in digest.channels),
+                _describe(dict(kinds)),
+            )
+        return "logged"
+
+    return send
 
 
 @task(name="dispatch", cache_policy=NO_CACHE)
 def dispatch_phase(campaign_id: str, now_s: int) -> dict[str, int]:
-    outcome = dispatch(open_store(Settings().store_url()), campaign_id, now_s, log_channel)
-    get_run_logger().info("digests: %s", _describe(outcome))
+    logger = get_run_logger()
+    outcome = dispatch(_store(), campaign_id, now_s, log_channel(logger))
+    logger.info("digests: %s", _describe(outcome))
     return outcome
 
 
@@ -108,7 +128,7 @@ def campaign_flow(campaign_id: str, now: str | None = None, max_events: int = 10
     log = get_run_logger()
     at = pendulum.parse(now) if now else pendulum.now("UTC")
     assert isinstance(at, pendulum.DateTime), f"`now` is not an instant: {now}"
-    engine = open_store(Settings().store_url())
+    engine = _store()
     key = uuid.uuid4().hex
     with engine.begin() as conn:
         t = core.begin_tick(conn, campaign_id, at)

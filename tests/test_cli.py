@@ -238,7 +238,32 @@ def test_validate_a_bad_units_csv(tmp_path: Path) -> None:
 def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("CASCADE_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.delenv("CASCADE_DATABASE_URL", raising=False)
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)  # no Prefect server for these
     return tmp_path / "data"
+
+
+def test_deploy_without_a_prefect_server_says_serve_will_register_it(data_dir: Path) -> None:
+    result = runner.invoke(app, ["deploy", HA_TINH])
+    assert result.exit_code == 0, result.output
+    assert "`cascade serve` creates its deployment" in result.stderr
+
+
+def test_undeploy_stops_ticks_and_keeps_the_history(data_dir: Path) -> None:
+    assert runner.invoke(app, ["deploy", HA_TINH]).exit_code == 0
+    first = runner.invoke(app, ["tick", "ha-tinh-xix-2020", "--now", "2020-11-20 08:00"])
+    assert "task.opened" in first.stderr
+    done = runner.invoke(app, ["undeploy", "ha-tinh-xix-2020"])
+    assert done.exit_code == 0, done.output
+    assert "ha-tinh-xix-2020 undeployed; its signals, events and outbox are kept" in done.stderr
+    later = runner.invoke(app, ["tick", "ha-tinh-xix-2020", "--now", "2020-12-20 08:00"])
+    assert "nothing due" in later.stderr
+    status = runner.invoke(app, ["status", "ha-tinh-xix-2020"], env={"COLUMNS": "200"})
+    assert status.exit_code == 0 and "hn-tinh" in status.stdout  # history kept
+    assert runner.invoke(app, ["deploy", HA_TINH]).exit_code == 0  # deploying again resumes it
+    resumed = runner.invoke(app, ["tick", "ha-tinh-xix-2020", "--now", "2020-12-20 08:00"])
+    assert "task.overdue" in resumed.stderr
+    unknown = runner.invoke(app, ["undeploy", "no-such-campaign"])
+    assert unknown.exit_code == 1 and "no deployed campaign `no-such-campaign`" in unknown.stderr
 
 
 def test_deploy_signal_tick_status(data_dir: Path) -> None:
