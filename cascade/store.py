@@ -170,7 +170,11 @@ def open_store(url: str, durable: bool = True) -> Engine:
     """An engine on `url`, its schema upgraded to the current revision. `durable=False` (a
     simulation's throwaway SQLite store) skips fsync: a killed process still loses nothing,
     only a power cut could, and the store is deleted afterwards anyway."""
-    engine = create_engine(url, future=True, json_serializer=dumps, json_deserializer=orjson.loads)
+    # SQLite: a tick waits up to 30 s for another writer (two runs of one campaign overlap)
+    connect_args = {"timeout": 30} if url.startswith("sqlite") else {}
+    engine = create_engine(
+        url, json_serializer=dumps, json_deserializer=orjson.loads, connect_args=connect_args
+    )
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas if durable else _sqlite_scratch_pragmas)
     config = Config()

@@ -119,9 +119,10 @@ def dispatch_phase(campaign_id: str, now_s: int) -> dict[str, int]:
     return outcome
 
 
-@flow(name="cascade-campaign", flow_run_name="{campaign_id}")
+@flow(name="cascade-campaign", flow_run_name="{campaign_id}", retries=2, retry_delay_seconds=10)
 def campaign_flow(campaign_id: str, now: str | None = None, max_events: int = 1000) -> dict[str, int]:
-    """One tick of `campaign_id` at `now` (ISO 8601; default: the current time).
+    """One tick of `campaign_id` at `now` (ISO 8601; default: the current time). A failed run is
+    retried (a tick is one transaction: a failure left nothing behind).
 
     `max_events` bounds the Prefect events emitted per run (one per engine event: a national
     deadline can produce tens of thousands; the store's event log keeps all of them)."""

@@ -94,8 +94,14 @@ def test_a_signal_triggers_a_run_that_opens_the_children(tmp_path: Path) -> None
                     ).scalars()
                     return sorted(rows)
 
-            time.sleep(2)  # let serve register and start polling
-            assert serve.poll() is None, serve.stdout.read() if serve.stdout else ""
+            def province_open() -> bool:
+                with engine.connect() as conn:
+                    state = conn.execute(select(i.state).where(i.task_id == "hn-tinh")).scalar()
+                    return state == "open"
+
+            # serve's catch-up run opens the province's task; only then does the signal come
+            assert wait_for(province_open, timeout=120), serve.stdout.read() if serve.stdout else ""
+            assert serve.poll() is None
             assert children_open() == []
             sent = time.monotonic()
             signalled = subprocess.run(
