@@ -31,25 +31,16 @@ CHILD = """
 import json, random, resource, sys, tempfile, time
 from pathlib import Path
 sys.path.insert(0, sys.argv[3])
-from gen_national import generate
+from gen_national import generate, national_signals
 from cascade.files import load_plan
-from cascade.signals import Signal
 from cascade.simulate import simulate, event_lines
 from cascade.engine import tick
 from cascade.store import open_store
 
 campaign, _ = generate(int(sys.argv[1]), Path(sys.argv[2]))
 plan = load_plan(campaign)
-rng = random.Random(7)
 start = plan.campaign.issued_at
-batch = []
-for inst in plan.instances:
-    if rng.random() < 0.95:
-        end = inst.schedule.deadline or plan.campaign.summary_at
-        at = start.add(seconds=int((end - start).total_seconds() * rng.uniform(0.3, 1.05)))
-        at = at.set(hour=rng.randint(7, 16), minute=rng.choice([0, 30]), second=0)
-        fields = {"attendees": rng.randint(30, 60), "members": 60} if inst.task == "hn-xa" else {}
-        batch.append(Signal(inst.unit, inst.task, at, fields))
+batch = national_signals(plan)
 folder = Path(tempfile.mkdtemp(prefix="cascade-bench-"))
 engine = open_store(f"sqlite:///{folder / 'bench.db'}", durable=False)  # as `cascade simulate` does
 t0 = time.perf_counter()

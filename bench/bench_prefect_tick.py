@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import random
 import shutil
 import sys
 import tempfile
@@ -36,26 +35,18 @@ def main() -> None:
     os.environ.setdefault("PREFECT_HOME", str(folder / "prefect"))
     os.environ["PREFECT_LOGGING_LEVEL"] = "WARNING"
 
-    from gen_national import generate
+    from gen_national import generate, national_signals
 
     from cascade.deploy import deploy
     from cascade.engine import tick
     from cascade.files import load_plan
-    from cascade.signals import Signal, record
+    from cascade.signals import record
     from cascade.store import open_store
 
     campaign, _ = generate(args.units, HERE / "out")
     plan = load_plan(campaign)
-    rng = random.Random(7)
     start = plan.campaign.issued_at
-    batch = []
-    for inst in plan.instances:
-        if rng.random() < 0.95:
-            end = inst.schedule.deadline or plan.campaign.summary_at
-            at = start.add(seconds=int((end - start).total_seconds() * rng.uniform(0.3, 1.05)))
-            at = at.set(hour=rng.randint(7, 16), minute=rng.choice([0, 30]), second=0)
-            fields = {"attendees": rng.randint(30, 60), "members": 60} if inst.task == "hn-xa" else {}
-            batch.append(Signal(inst.unit, inst.task, at, fields))
+    batch = national_signals(plan)
     bare_db, flow_db = folder / "bare.db", folder / "flow.db"
     bare = open_store(f"sqlite:///{bare_db}")
     deploy(bare, plan, "bench", start)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import random
 from pathlib import Path
+from typing import Any
 
 LEVELS = "central, province, district, commune, cell"
 
@@ -117,6 +118,24 @@ def generate(total: int, out: Path, seed: int = 1) -> tuple[Path, Path]:
     campaign = out / f"national-{total}.yaml"
     campaign.write_text(CAMPAIGN.format(units=count, units_file=units_file.name), encoding="utf-8")
     return campaign, units_file
+
+
+def national_signals(plan: Any, seed: int = 7) -> list[Any]:
+    """Signals from ~95% of the plan's instances, on half-hour marks in office hours (07:00-17:00)
+    between 30% and 105% of the way from the issue to each deadline (so ~some are late)."""
+    from cascade.signals import Signal
+
+    rng = random.Random(seed)
+    start = plan.campaign.issued_at
+    batch = []
+    for inst in plan.instances:
+        if rng.random() < 0.95:
+            end = inst.schedule.deadline or plan.campaign.summary_at
+            at = start.add(seconds=int((end - start).total_seconds() * rng.uniform(0.3, 1.05)))
+            at = at.set(hour=rng.randint(7, 16), minute=rng.choice([0, 30]), second=0)
+            fields = {"attendees": rng.randint(30, 60), "members": 60} if inst.task == "hn-xa" else {}
+            batch.append(Signal(inst.unit, inst.task, at, fields))
+    return batch
 
 
 def main() -> None:

@@ -56,24 +56,22 @@ def campaign_resource(campaign: str) -> dict[str, str]:
     return {"prefect.resource.id": f"cascade.campaign.{campaign}", "prefect.resource.name": campaign}
 
 
-def _changes(t: core.Tick, before: Counter[str]) -> dict[str, int]:
+def _phase(key: str, run: Callable[[core.Tick], object]) -> dict[str, int]:
+    """Run one phase on the open tick; what it counted (opened, reminded, escalated, ...)."""
+    t = _OPEN[key]
+    before = Counter(t.counts)
+    run(t)
     return {k: v - before.get(k, 0) for k, v in t.counts.items() if v != before.get(k, 0)}
 
 
 @task(name="signals", cache_policy=NO_CACHE)
 def signals_phase(key: str) -> dict[str, int]:
-    t = _OPEN[key]
-    before = Counter(t.counts)
-    core.apply_signals(t)
-    return _changes(t, before)
+    return _phase(key, core.apply_signals)
 
 
 @task(name="open-and-advance", cache_policy=NO_CACHE)
 def level_phase(key: str, level: str) -> dict[str, int]:
-    t = _OPEN[key]
-    before = Counter(t.counts)
-    core.open_and_advance(t, level)
-    return _changes(t, before)
+    return _phase(key, lambda t: core.open_and_advance(t, level))
 
 
 @flow(name="cascade-level", flow_run_name="{level}")
@@ -86,10 +84,7 @@ def level_flow(key: str, level: str) -> dict[str, int]:
 
 @task(name="write", cache_policy=NO_CACHE)
 def write_phase(key: str) -> dict[str, int]:
-    t = _OPEN[key]
-    before = Counter(t.counts)
-    core.finish_tick(t)
-    return _changes(t, before)
+    return _phase(key, core.finish_tick)
 
 
 def log_channel(logger: Any) -> Callable[[Digest], str]:
