@@ -122,6 +122,14 @@ def test_a_signal_triggers_a_run_that_opens_the_children(tmp_path: Path) -> None
                 runs = client.read_flow_runs(limit=50, sort=FlowRunSort.START_TIME_ASC)
             by_automation = [r for r in runs if r.created_by and r.created_by.type == "AUTOMATION"]
             assert by_automation, [(r.name, r.created_by) for r in runs]
+
+            undeployed = subprocess.run(
+                [*CASCADE, "undeploy", "e2e"], env=env, capture_output=True, text=True
+            )
+            assert undeployed.returncode == 0, undeployed.stderr
+            assert "Prefect deployment paused" in undeployed.stderr
+            with temporary_settings(updates={PREFECT_API_URL: url}), get_client(sync_client=True) as client:
+                assert client.read_deployment_by_name("cascade-campaign/e2e").paused
         finally:
             serve.send_signal(signal.SIGINT)
             try:
