@@ -699,12 +699,16 @@ def _deliveries(t: Tick) -> list[tuple[Any, ...]]:
 
 def next_due(engine: Engine, campaign_id: str) -> int | None:
     """The next instant anything is due for the campaign (epoch seconds), or None."""
-    params = {"campaign": campaign_id}
     with engine.connect() as conn:
-        campaign = conn.execute(_CAMPAIGN, params).one()
-        if campaign.rescan:
-            return 0
-        action, signal = conn.execute(_NEXT_DUE, params).one()
-        times = [action, signal, summary_instant(campaign) if campaign.summary_sent_at is None else None]
+        return next_due_in(conn, campaign_id)
+
+
+def next_due_in(conn: Connection, campaign_id: str) -> int | None:
+    params = {"campaign": campaign_id}
+    campaign = conn.execute(_CAMPAIGN, params).one()
+    if campaign.rescan:
+        return 0
+    action, signal = conn.execute(_NEXT_DUE, params).one()
+    times = [action, signal, summary_instant(campaign) if campaign.summary_sent_at is None else None]
     present = [x for x in times if x is not None]
     return min(present) if present else None

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, select
 
 from cascade.files import load_plan, read_text
 from cascade.signals import read_signals
@@ -239,15 +239,14 @@ def test_a_tick_phased_level_by_level_equals_one_tick(
 
     levels = load_plan(ROOT / "campaigns" / f"{campaign}.yaml").hierarchy.levels
 
-    def by_level(engine: Engine, campaign_id: str, now: Any) -> core.TickResult:
-        with engine.begin() as conn:
-            t = core.begin_tick(conn, campaign_id, now)
-            if t is None:
-                return core.TickResult(campaign_id, now, idle=True)
-            core.apply_signals(t)
-            for level in reversed(levels):
-                core.open_and_advance(t, level)
-            return core.finish_tick(t)
+    def by_level(conn: Connection, campaign_id: str, now: Any) -> core.TickResult:
+        t = core.begin_tick(conn, campaign_id, now)
+        if t is None:
+            return core.TickResult(campaign_id, now, idle=True)
+        core.apply_signals(t)
+        for level in reversed(levels):
+            core.open_and_advance(t, level)
+        return core.finish_tick(t)
 
     def states(engine: Engine) -> list[tuple[Any, ...]]:
         c = instances.c
@@ -257,7 +256,7 @@ def test_a_tick_phased_level_by_level_equals_one_tick(
 
     whole_engine = open_store(f"sqlite:///{tmp_path / 'whole.db'}")
     whole = run(whole_engine, campaign, signals)
-    monkeypatch.setattr(cascade.simulate, "tick", by_level)
+    monkeypatch.setattr(cascade.simulate, "tick_in", by_level)
     split_engine = open_store(f"sqlite:///{tmp_path / 'split.db'}")
     split = run(split_engine, campaign, signals)
     assert len(whole) > 50
