@@ -124,25 +124,27 @@ def campaign_flow(campaign_id: str, now: str | None = None, max_events: int = 10
     log = get_run_logger()
     at = pendulum.parse(now) if now else pendulum.now("UTC")
     assert isinstance(at, pendulum.DateTime), f"`now` is not an instant: {now}"
-    engine = _store()
     key = uuid.uuid4().hex
-    with engine.begin() as conn:
+    with _store().begin() as conn:
         t = core.begin_tick(conn, campaign_id, at)
-        if t is None:
-            log.info("%s: nothing due at %s", campaign_id, at.isoformat())
-            return {}
-        _OPEN[key] = t
-        try:
-            signals_phase(key)
-            for level in t.campaign.levels:
-                level_flow(key, level)
-            write_phase(key)
-        finally:
-            del _OPEN[key]
-    counts = dict(t.counts)
-    log.info("%s tick at %s: %s", campaign_id, t.now.isoformat(), _describe(counts))
-    _emit(t, max_events)
-    dispatched = dispatch_phase(campaign_id, t.now_s)
+        if t is not None:
+            _OPEN[key] = t
+            try:
+                signals_phase(key)
+                for level in t.campaign.levels:
+                    level_flow(key, level)
+                write_phase(key)
+            finally:
+                del _OPEN[key]
+    counts: dict[str, int] = {}
+    if t is None:
+        log.info("%s: nothing due at %s", campaign_id, at.isoformat())
+    else:
+        counts = dict(t.counts)
+        log.info("%s tick at %s: %s", campaign_id, t.now.isoformat(), _describe(counts))
+        _emit(t, max_events)
+    # also when the tick is idle: digests held back by quiet hours fall due without any tick work
+    dispatched = dispatch_phase(campaign_id, int(at.timestamp()))
     return counts | {f"digests_{k}": v for k, v in dispatched.items()}
 
 

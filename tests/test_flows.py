@@ -151,3 +151,25 @@ def test_flow_ticks_equal_bare_engine_ticks(prefect_api: None, tmp_path: Path, f
         statuses = set(conn.execute(select(store.outbox.c.status)).scalars())
     assert statuses <= {"logged", "pending"}  # due digests went to the logging channel
     assert "logged" in statuses
+
+
+def test_digests_held_by_quiet_hours_go_out_with_the_first_run_after_them(
+    prefect_api: None, flow_store: tuple[Engine, Plan]
+) -> None:
+    engine, _ = flow_store
+    o = store.outbox.c
+    night, morning = pendulum.parse("2020-11-18T22:00:00+07:00"), pendulum.parse("2020-11-19T07:05:00+07:00")
+    run_flow(night.isoformat())  # the districts open; their notices wait for 07:00
+    with engine.connect() as conn:
+        held = (
+            conn.execute(select(o.status).where(o.send_at == int(morning.timestamp()) - 300)).scalars().all()
+        )
+    assert held and set(held) == {"pending"}
+    counts, _ = run_flow(morning.isoformat())
+    assert set(counts) == {"digests_logged"}  # the tick itself had nothing to do: only the dispatch
+    assert counts["digests_logged"] >= 1
+    with engine.connect() as conn:
+        after = (
+            conn.execute(select(o.status).where(o.send_at == int(morning.timestamp()) - 300)).scalars().all()
+        )
+    assert set(after) == {"logged"}
