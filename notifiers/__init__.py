@@ -1,5 +1,19 @@
-"""Delivery of the engine's notices by email and Zalo through Apprise, with Vietnamese templates.
+"""Delivery of the engine's notices through Apprise, with Vietnamese templates.
 
-Not built yet. The notifiers issue adds the Apprise channels (`mailto://`, a `zalo://`
-and `zns://` plugin), the Jinja2 templates and the outbox dispatcher.
+Importing this package registers the Zalo services with Apprise's plugin manager:
+`zalo://` (Official Account messages to followers) and `zns://` (ZNS template messages
+to phone numbers); see `notifiers.zalo`. Email uses Apprise's own `mailto://`/`mailtos://`.
+
+Built so far: the Zalo plugin. Still to come (the notifiers issue): the Jinja2 templates,
+the dispatcher with fallback, retries, delivery log and idempotency, and `notify-test`.
 """
+
+from apprise.plugins import N_MGR
+
+from notifiers.zalo import NotifyZalo, NotifyZaloZNS
+
+for _plugin in (NotifyZalo, NotifyZaloZNS):
+    if _plugin.protocol not in N_MGR:
+        N_MGR.add(_plugin)
+
+__all__ = ["NotifyZalo", "NotifyZaloZNS"]
