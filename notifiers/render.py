@@ -1,0 +1,136 @@
+"""A digest's notices as a Vietnamese message: subject, plain text, HTML and a short Zalo text.
+
+Templates live in `notifiers/templates` (Jinja2): `notices.j2` words each notice kind as
+one line of plain text; `digest.txt.j2`, `digest.html.j2` (autoescaped) and `digest.zalo.j2`
+lay those lines out as one digest. Deadlines are
+written the way the documents write them: an instant at midnight 20/11 is "trước 00 giờ
+ngày 20/11/2020", with the days left or the days late.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import jinja2
+import pendulum
+
+STATES = {
+    "done": "hoàn thành",
+    "done_late": "hoàn thành trễ hạn",
+    "overdue": "quá hạn",
+    "open": "đang thực hiện",
+    "held": "chưa mở",
+    "exempt": "miễn",
+}
+DAY = 86_400
+
+
+@dataclass(frozen=True)
+class Message:
+    subject: str
+    text: str
+    html: str
+    short: str  # for Zalo: the same notices, without greeting and footer
+
+
+class Renderer:
+    def __init__(self, tz: str) -> None:
+        self.tz = tz
+        self.env = jinja2.Environment(
+            loader=jinja2.PackageLoader("notifiers", "templates"),
+            autoescape=lambda name: name is not None and name.endswith(".html.j2"),
+            undefined=jinja2.StrictUndefined,
+            trim_blocks=True,
+            keep_trailing_newline=True,
+        )
+        self.env.filters.update(
+            deadline=self.deadline,
+            days_left=days_left,
+            number=number,
+            summary_counts=summary_counts,
+        )
+
+    def deadline(self, epoch: int | None) -> str:
+        if epoch is None:
+            return "chưa định"
+        t = pendulum.from_timestamp(epoch, tz=self.tz)
+        hour = f"{t.hour:02d} giờ" + (f" {t.minute:02d}" if t.minute else "")
+        return f"trước {hour} ngày {t.format('DD/MM/YYYY')}"
+
+    def render(
+        self,
+        notices: list[Mapping[str, Any]],
+        recipient: str,
+        units: Mapping[str, str],
+        campaign: str,
+        now: int,
+    ) -> Message:
+        """The message for one digest to `recipient` (a unit's name); `units` names unit ids."""
+        lagging = sorted(
+            {units.get(n["lagging"], n["lagging"]) for n in notices if n.get("kind") == "escalation.sent"}
+        )
+        subject = subject_of(notices, campaign)
+        line = self.env.get_template("notices.j2").module.line  # type: ignore[attr-defined]
+        ctx = {
+            # plain strings, so that the HTML part escapes the names in them
+            "lines": [str(line(_Notice(n), units, now)) for n in notices],
+            "recipient": recipient,
+            "units": units,
+            "campaign": campaign,
+            "now": now,
+            "lagging": lagging,
+            "subject": subject,
+        }
+        return Message(
+            subject,
+            self.env.get_template("digest.txt.j2").render(ctx),
+            self.env.get_template("digest.html.j2").render(ctx),
+            self.env.get_template("digest.zalo.j2").render(ctx),
+        )
+
+
+class _Notice(dict[str, Any]):
+    """A payload whose missing keys read as None in the templates."""
+
+    def __getattr__(self, name: str) -> Any:
+        return self.get(name)
+
+
+def subject_of(notices: list[Mapping[str, Any]], campaign: str) -> str:
+    kinds = Counter(n.get("kind") for n in notices)
+    if kinds["escalation.sent"]:
+        return f"[Cascade] Đôn đốc: {kinds['escalation.sent']} việc quá hạn — {campaign}"
+    if kinds["reminder.sent"]:
+        return f"[Cascade] Nhắc hạn chót: {kinds['reminder.sent']} việc — {campaign}"
+    if kinds["summary.generated"]:
+        return f"[Cascade] Tổng hợp kết quả — {campaign}"
+    return f"[Cascade] {len(notices)} thông báo — {campaign}"
+
+
+def days_left(epoch: int | None, now: int) -> str:
+    if epoch is None:
+        return ""
+    if epoch > now:
+        days = math.ceil((epoch - now) / DAY)
+        return f" (còn {days} ngày)" if days > 1 else " (còn dưới 1 ngày)"
+    late = (now - epoch) // DAY
+    return f" (đã quá {late} ngày)" if late >= 1 else " (vừa quá hạn)"
+
+
+def number(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.2f}".rstrip("0").rstrip(".").replace(".", ",")
+    return str(value)
+
+
+def summary_counts(counts: Mapping[str, Mapping[str, Mapping[str, int]]]) -> str:
+    """state_counts (task -> level -> state -> n) summed by state, in words."""
+    totals: Counter[str] = Counter()
+    for levels in counts.values():
+        for states in levels.values():
+            totals.update(states)
+    return ", ".join(f"{STATES.get(s, s)} {n}" for s, n in totals.most_common()) or "chưa có số liệu"

@@ -1,0 +1,73 @@
+"""Vietnamese digests from notice payloads (Jinja2 templates in notifiers/templates)."""
+
+from __future__ import annotations
+
+import pendulum
+
+from notifiers.render import Renderer, days_left, subject_of
+
+TZ = "Asia/Ho_Chi_Minh"
+UNITS = {"tu-a": "Tỉnh ủy A", "hu-b": "Huyện ủy B", "hu-e": "Huyện ủy <E> & Co"}
+
+
+def epoch(text: str) -> int:
+    return int(pendulum.parse(text, tz=TZ).timestamp())
+
+
+DEADLINE = epoch("2020-11-30T00:00:00")
+BASE = {"task": "hn-huyen", "task_title": "Hội nghị cấp huyện", "deadline": DEADLINE}
+
+
+def test_the_deadline_is_written_as_the_documents_write_it() -> None:
+    r = Renderer(TZ)
+    assert r.deadline(DEADLINE) == "trước 00 giờ ngày 30/11/2020"
+    assert r.deadline(epoch("2020-11-30T17:30:00")) == "trước 17 giờ 30 ngày 30/11/2020"
+    assert days_left(DEADLINE, epoch("2020-11-25T08:00:00")) == " (còn 5 ngày)"
+    assert days_left(DEADLINE, epoch("2020-11-29T20:00:00")) == " (còn dưới 1 ngày)"
+    assert days_left(DEADLINE, epoch("2020-12-03T07:00:00")) == " (đã quá 3 ngày)"
+
+
+def test_a_digest_words_every_notice_and_lists_the_lagging_units() -> None:
+    notices = [
+        {**BASE, "kind": "task.opened", "unit": "hu-b"},
+        {**BASE, "kind": "reminder.sent", "unit": "hu-b"},
+        {**BASE, "kind": "escalation.sent", "unit": "hu-e", "stage": 2, "lagging": "hu-e"},
+        {**BASE, "kind": "task.at_risk", "unit": "hu-b", "window": "5d"},
+        {
+            **BASE,
+            "kind": "task.below_target",
+            "unit": "hu-b",
+            "field": "ty_le",
+            "value": 0.8,
+            "target": ">= 0.85",
+        },
+        {**BASE, "kind": "report.requested", "unit": "hu-b", "task_title": "Báo cáo tiến độ"},
+    ]
+    m = Renderer(TZ).render(notices, "Tỉnh ủy A", UNITS, "ha-tinh-xix-2020", epoch("2020-12-03T07:00:00"))
+    assert m.subject == "[Cascade] Đôn đốc: 1 việc quá hạn — ha-tinh-xix-2020"
+    text = m.text
+    assert text.startswith("Kính gửi Tỉnh ủy A,")
+    assert "Đã mở việc «Hội nghị cấp huyện» cho Huyện ủy B; hạn chót: trước 00 giờ ngày 30/11/2020" in text
+    assert "[Đôn đốc lần 2] Huyện ủy <E> & Co chưa hoàn thành «Hội nghị cấp huyện»" in text
+    assert "(đã quá 3 ngày)" in text
+    assert "ty_le = 0,8, chưa đạt chỉ tiêu >= 0.85" in text
+    assert "Đề nghị Huyện ủy B gửi báo cáo «Báo cáo tiến độ»" in text
+    assert "Các đơn vị chưa hoàn thành: Huyện ủy <E> & Co." in text
+    assert text.count("\n- ") == len(notices)
+    # the HTML part escapes names; the Zalo text has the notices without greeting
+    assert "Huyện ủy &lt;E&gt; &amp; Co" in m.html and "<E>" not in m.html
+    assert m.html.count("<li>") == len(notices)
+    assert m.short.startswith(m.subject) and "Kính gửi" not in m.short
+
+
+def test_the_summary_digest_counts_states_in_words() -> None:
+    counts = {"hn-huyen": {"district": {"done": 20, "overdue": 3}}, "hn-xa": {"grassroots": {"done": 80}}}
+    notices = [{"kind": "summary.generated", "counts": counts}]
+    m = Renderer(TZ).render(notices, "Tỉnh ủy A", UNITS, "ha-tinh-xix-2020", DEADLINE)
+    assert m.subject == "[Cascade] Tổng hợp kết quả — ha-tinh-xix-2020"
+    assert "Đã có tổng hợp kết quả chiến dịch: hoàn thành 100, quá hạn 3." in m.text
+
+
+def test_subjects_follow_the_most_pressing_kind() -> None:
+    assert subject_of([{"kind": "reminder.sent"}] * 2, "c") == "[Cascade] Nhắc hạn chót: 2 việc — c"
+    assert subject_of([{"kind": "task.opened"}], "c") == "[Cascade] 1 thông báo — c"
