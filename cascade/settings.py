@@ -20,6 +20,12 @@ class Settings(BaseSettings):
         "default: SQLite at DATA_DIR/cascade.db",
     )
 
+    smtp_url: str | None = Field(
+        None,
+        description="the SMTP server as an Apprise URL, e.g. mailtos://user:password@smtp.example.vn"
+        "?from=cascade@example.vn (kept in the environment, never in campaign files)",
+    )
+
     def store_url(self) -> str:
         if self.database_url:
             return self.database_url

@@ -4,10 +4,11 @@ Importing this package registers the Zalo services with Apprise's plugin manager
 `zalo://` (Official Account messages to followers) and `zns://` (ZNS template messages
 to phone numbers); see `notifiers.zalo`. Email uses Apprise's own `mailto://`/`mailtos://`.
 
-Built so far: the Zalo plugin and the Vietnamese digests (`notifiers.render`, templates in
-`notifiers/templates`). Still to come (the notifiers issue): the email channel's settings,
-the dispatcher with fallback, retries, delivery log, idempotency and alerts, and `notify-test`;
-until then the campaign flow dispatches to a logging channel.
+Built so far: the Zalo plugin, the Vietnamese digests (`notifiers.render`, templates in
+`notifiers/templates`) and sending one by email (`notifiers.email`, the SMTP server from
+CASCADE_SMTP_URL). Still to come (the notifiers issue): the dispatcher with fallback,
+retries, delivery log, idempotency and alerts, and `notify-test`; until then the campaign
+flow dispatches to a logging channel.
 """
 
 from apprise.plugins import N_MGR

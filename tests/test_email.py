@@ -1,0 +1,82 @@
+"""Digests by email to a real SMTP server on loopback (aiosmtpd)."""
+
+from __future__ import annotations
+
+import email
+import socket
+from collections.abc import Iterator
+from email.header import decode_header, make_header
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from notifiers.email import email_url, send_email
+from notifiers.render import Renderer
+from tests.test_render import BASE, UNITS, epoch
+
+
+class Inbox:
+    def __init__(self) -> None:
+        self.messages: list[Any] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.messages.append(envelope)
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[str, Inbox]]:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield f"mailto://127.0.0.1:{port}?from=cascade@example.vn&mode=insecure", inbox
+    controller.stop()
+
+
+def test_a_digest_arrives_as_one_multipart_message_in_vietnamese(smtp: tuple[str, Inbox]) -> None:
+    server, inbox = smtp
+    notices = [
+        {**BASE, "kind": "escalation.sent", "unit": "hu-e", "stage": 2, "lagging": "hu-e"},
+        {**BASE, "kind": "reminder.sent", "unit": "hu-b"},
+    ]
+    message = Renderer("Asia/Ho_Chi_Minh").render(
+        notices, "Tỉnh ủy A", UNITS, "ha-tinh", epoch("2020-12-03T07:00:00")
+    )
+    assert send_email(message, server, "vp@example.vn")
+    [received] = inbox.messages
+    assert received.rcpt_tos == ["vp@example.vn"]
+    parsed = email.message_from_bytes(received.content)
+    assert str(make_header(decode_header(parsed["Subject"]))) == "[Cascade] Đôn đốc: 1 việc quá hạn — ha-tinh"
+    assert parsed.get_content_type() == "multipart/alternative"
+    parts = {
+        p.get_content_type(): p.get_payload(decode=True).decode()
+        for p in parsed.walk()
+        if p.get_content_maintype() == "text"
+    }
+    text, html = parts["text/plain"], parts["text/html"]
+    assert "Huyện ủy &lt;E&gt; &amp; Co chưa hoàn thành" in html
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    assert lines[0] == "Kính gửi Tỉnh ủy A,"
+    reminder = "Nhắc việc «Hội nghị cấp huyện» (Huyện ủy B): hạn chót trước 00 giờ ngày 30/11/2020"
+    assert any(line.endswith(reminder + " (đã quá 3 ngày).") for line in lines)
+
+
+def test_a_refused_connection_is_a_failed_send() -> None:
+    message = Renderer("Asia/Ho_Chi_Minh").render(
+        [{**BASE, "kind": "task.opened", "unit": "hu-b"}], "X", UNITS, "c", 0
+    )
+    assert (
+        send_email(message, "mailto://127.0.0.1:9?from=cascade@example.vn&mode=insecure", "a@example.vn")
+        is False
+    )
+
+
+def test_the_recipient_is_added_to_the_server_url() -> None:
+    url = email_url("mailtos://u:p@smtp.example.vn?from=c@example.vn&to=old@example.vn", "new@example.vn")
+    assert url == "mailtos://u:p@smtp.example.vn?from=c%40example.vn&to=new%40example.vn"
+    with pytest.raises(ValueError, match="mailto:// or mailtos://"):
+        email_url("smtp://smtp.example.vn", "a@example.vn")
