@@ -225,6 +225,41 @@ def undeploy(campaign: Annotated[str, typer.Argument(help="campaign id")]) -> No
     )
 
 
+@app.command("notify-test")
+def notify_test(
+    campaign: Annotated[str, typer.Argument(help="campaign id")],
+    unit: Annotated[str, typer.Argument(help="unit id")],
+    role: Annotated[str | None, typer.Option(help="only this contact role")] = None,
+) -> None:
+    """Send a test message on every channel of a unit's contacts, to check the channel settings."""
+    from notifiers.channels import send
+    from notifiers.render import Message
+
+    engine = _store()
+    _campaign_row(engine, campaign)
+    c = store.contacts.c
+    query = select(c.role, c.name, c.channels).where(c.campaign_id == campaign, c.unit_id == unit)
+    with engine.connect() as conn:
+        contacts = [r for r in conn.execute(query) if role is None or r.role == role]
+    if not contacts:
+        _fail(
+            [Problem("store", None, unit, f"`{unit}` has no contact{f' with role {role}' if role else ''}")]
+        )
+    text = f"Thư thử kênh thông báo của Cascade cho {unit} ({campaign}). Không cần trả lời."
+    message = Message("[Cascade] Thư thử kênh thông báo", text, f"<p>{text}</p>", text)
+    table = Table("role", "channel", "address", "result")
+    failed = 0
+    for contact in contacts:
+        for channel, address in contact.channels:
+            result = send(channel, address, message)
+            failed += not result.ok
+            mark = "[green]✓[/green]" if result.ok else "[red]✗[/red]"
+            table.add_row(contact.role, channel, address, f"{mark} {result.detail}")
+    out.print(table)
+    if failed:
+        raise typer.Exit(1)
+
+
 @app.command()
 def serve(
     for_seconds: Annotated[

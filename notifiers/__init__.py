@@ -6,9 +6,10 @@ to phone numbers); see `notifiers.zalo`. Email uses Apprise's own `mailto://`/`m
 
 Built so far: the Zalo plugin, the Vietnamese digests (`notifiers.render`, templates in
 `notifiers/templates`) and sending one by email (`notifiers.email`, the SMTP server from
-CASCADE_SMTP_URL). Still to come (the notifiers issue): the dispatcher with fallback,
-retries, delivery log, idempotency and alerts, and `notify-test`; until then the campaign
-flow dispatches to a logging channel.
+CASCADE_SMTP_URL), one channel of a contact at a time (`notifiers.channels`, used by
+`cascade notify-test`). Still to come (the notifiers issue): the dispatcher with fallback,
+retries, delivery log, idempotency and alerts; until then the campaign flow dispatches to
+a logging channel.
 """
 
 from apprise.plugins import N_MGR

@@ -27,7 +27,7 @@ ZNS_BASE = "https://business.openapi.zalo.me"
 TEXT_LIMIT = 2000  # characters in one OA text message
 
 
-class NotifyZalo(NotifyBase):  # type: ignore[misc]
+class NotifyZalo(NotifyBase):
     """Zalo Official Account text messages to followers."""
 
     service_name = "Zalo Official Account"

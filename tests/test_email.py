@@ -3,38 +3,14 @@
 from __future__ import annotations
 
 import email
-import socket
-from collections.abc import Iterator
 from email.header import decode_header, make_header
-from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from notifiers.email import email_url, send_email
 from notifiers.render import Renderer
+from tests.servers import Inbox
 from tests.test_render import BASE, UNITS, epoch
-
-
-class Inbox:
-    def __init__(self) -> None:
-        self.messages: list[Any] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append(envelope)
-        return "250 OK"
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[str, Inbox]]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield f"mailto://127.0.0.1:{port}?from=cascade@example.vn&mode=insecure", inbox
-    controller.stop()
 
 
 def test_a_digest_arrives_as_one_multipart_message_in_vietnamese(smtp: tuple[str, Inbox]) -> None:

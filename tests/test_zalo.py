@@ -1,77 +1,18 @@
 """The zalo:// and zns:// Apprise services against a local HTTP server speaking Zalo's API.
 
-The fake is a plain `http.server` (it must see the `access_token` header as sent). Tokens
-choose its behaviour: `good`, `expired` (error -216 in an HTTP 200 body), `limited`
-(error -32, rate limit), `flaky` (HTTP 500 once, then success).
+The fake (tests/servers.py) is a plain `http.server`: it must see the `access_token` header
+as sent.
 """
 
 from __future__ import annotations
 
-import json
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import apprise
 import pytest
 
 import notifiers  # noqa: F401  (registers zalo:// and zns://)
-
-
-class FakeZalo(ThreadingHTTPServer):
-    def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), ZaloHandler)
-        self.requests: list[dict[str, Any]] = []
-        self.failed_once: set[str] = set()
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
-
-
-class ZaloHandler(BaseHTTPRequestHandler):
-    server: FakeZalo
-
-    def log_message(self, format: str, *args: Any) -> None:  # quiet
-        pass
-
-    def do_POST(self) -> None:
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        token = self.headers.get("access_token", "")
-        self.server.requests.append({"path": self.path, "token": token, "body": body})
-        if token == "flaky" and token not in self.server.failed_once:
-            self.server.failed_once.add(token)
-            self.send_response(500)
-            self.end_headers()
-            return
-        known = {"/v3.0/oa/message/cs", "/message/template"}
-        answer: dict[str, Any]
-        if self.path not in known:
-            answer = {"error": -201, "message": "unknown API"}
-        elif token == "expired":
-            answer = {"error": -216, "message": "Access token is invalid"}
-        elif token == "limited":
-            answer = {"error": -32, "message": "The request exceeded the rate limit"}
-        else:
-            n = len(self.server.requests)
-            answer = {"error": 0, "message": "Success", "data": {"message_id": f"m{n}"}}
-        data = json.dumps(answer).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-
-@pytest.fixture
-def zalo() -> Iterator[FakeZalo]:
-    server = FakeZalo()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
+from tests.servers import FakeZalo
 
 
 def service(url: str) -> Any:

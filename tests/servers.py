@@ -1,0 +1,94 @@
+"""Real servers on loopback for the notifier tests: an SMTP server (aiosmtpd) and a plain
+`http.server` speaking Zalo's OA and ZNS APIs. Their fixtures are shared through conftest.
+
+The Zalo fake's tokens choose its behaviour: `good`, `expired` (error -216 in an HTTP 200
+body), `limited` (error -32, rate limit), `flaky` (HTTP 500 once, then success).
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+
+
+class FakeZalo(ThreadingHTTPServer):
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), ZaloHandler)
+        self.requests: list[dict[str, Any]] = []
+        self.failed_once: set[str] = set()
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+class ZaloHandler(BaseHTTPRequestHandler):
+    server: FakeZalo
+
+    def log_message(self, format: str, *args: Any) -> None:  # quiet
+        pass
+
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        token = self.headers.get("access_token", "")
+        self.server.requests.append({"path": self.path, "token": token, "body": body})
+        if token == "flaky" and token not in self.server.failed_once:
+            self.server.failed_once.add(token)
+            self.send_response(500)
+            self.end_headers()
+            return
+        known = {"/v3.0/oa/message/cs", "/message/template"}
+        answer: dict[str, Any]
+        if self.path not in known:
+            answer = {"error": -201, "message": "unknown API"}
+        elif token == "expired":
+            answer = {"error": -216, "message": "Access token is invalid"}
+        elif token == "limited":
+            answer = {"error": -32, "message": "The request exceeded the rate limit"}
+        else:
+            n = len(self.server.requests)
+            answer = {"error": 0, "message": "Success", "data": {"message_id": f"m{n}"}}
+        data = json.dumps(answer).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+@pytest.fixture
+def zalo() -> Iterator[FakeZalo]:
+    server = FakeZalo()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+class Inbox:
+    def __init__(self) -> None:
+        self.messages: list[Any] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.messages.append(envelope)
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[str, Inbox]]:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield f"mailto://127.0.0.1:{port}?from=cascade@example.vn&mode=insecure", inbox
+    controller.stop()

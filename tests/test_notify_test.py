@@ -1,0 +1,62 @@
+"""`cascade notify-test`: a test message on every channel of a unit's contacts."""
+
+from __future__ import annotations
+
+import email
+from email.header import decode_header, make_header
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from cascade.cli import app
+from tests.servers import FakeZalo, Inbox
+
+ROOT = Path(__file__).parent.parent
+runner = CliRunner()
+
+
+@pytest.fixture
+def deployed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CASCADE_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("CASCADE_DATABASE_URL", raising=False)
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    assert runner.invoke(app, ["deploy", str(ROOT / "campaigns" / "ha-tinh-xix-2020.yaml")]).exit_code == 0
+
+
+def test_every_channel_of_the_contact_gets_the_test_message(
+    deployed: None, smtp: tuple[str, Inbox], zalo: FakeZalo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server, inbox = smtp
+    monkeypatch.setenv("CASCADE_SMTP_URL", server)
+    monkeypatch.setenv("CASCADE_ZALO_TOKEN", "good")
+    monkeypatch.setenv("CASCADE_ZALO_API", zalo.base)
+    result = runner.invoke(app, ["notify-test", "ha-tinh-xix-2020", "hu-can-loc", "--role", "head"])
+    assert result.exit_code == 0, result.output
+    [message] = inbox.messages
+    assert message.rcpt_tos == ["vp.can-loc.hatinh@example.vn"]
+    subject = email.message_from_bytes(message.content)["Subject"]
+    assert str(make_header(decode_header(subject))) == "[Cascade] Thư thử kênh thông báo"
+    [request] = zalo.requests
+    assert request["body"]["recipient"]["user_id"] == "84923900049"
+    assert "Thư thử kênh thông báo của Cascade cho hu-can-loc" in request["body"]["message"]["text"]
+
+
+def test_a_broken_channel_is_reported_and_fails_the_command(
+    deployed: None, smtp: tuple[str, Inbox], zalo: FakeZalo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server, _ = smtp
+    monkeypatch.setenv("CASCADE_SMTP_URL", server)
+    monkeypatch.setenv("CASCADE_ZALO_TOKEN", "expired")
+    monkeypatch.setenv("CASCADE_ZALO_API", zalo.base)
+    result = runner.invoke(app, ["notify-test", "ha-tinh-xix-2020", "hu-can-loc"], env={"COLUMNS": "200"})
+    assert result.exit_code == 1
+    assert "delivered to the SMTP server" in result.stdout and "Zalo refused" in result.stdout
+    monkeypatch.delenv("CASCADE_SMTP_URL")
+    unset = runner.invoke(app, ["notify-test", "ha-tinh-xix-2020", "hu-can-loc"], env={"COLUMNS": "200"})
+    assert unset.exit_code == 1 and "CASCADE_SMTP_URL is not set" in unset.stdout
+
+
+def test_a_unit_without_contacts_is_refused(deployed: None) -> None:
+    result = runner.invoke(app, ["notify-test", "ha-tinh-xix-2020", "hu-can-loc", "--role", "nobody"])
+    assert result.exit_code == 1 and "has no contact with role nobody" in result.stderr
