@@ -24,13 +24,17 @@ def deployed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert runner.invoke(app, ["deploy", str(ROOT / "campaigns" / "ha-tinh-xix-2020.yaml")]).exit_code == 0
 
 
+def configure(monkeypatch: pytest.MonkeyPatch, smtp_url: str, zalo: FakeZalo, token: str) -> None:
+    monkeypatch.setenv("CASCADE_SMTP_URL", smtp_url)
+    monkeypatch.setenv("CASCADE_ZALO_TOKEN", token)
+    monkeypatch.setenv("CASCADE_ZALO_API", zalo.base)
+
+
 def test_every_channel_of_the_contact_gets_the_test_message(
     deployed: None, smtp: tuple[str, Inbox], zalo: FakeZalo, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    server, inbox = smtp
-    monkeypatch.setenv("CASCADE_SMTP_URL", server)
-    monkeypatch.setenv("CASCADE_ZALO_TOKEN", "good")
-    monkeypatch.setenv("CASCADE_ZALO_API", zalo.base)
+    configure(monkeypatch, smtp[0], zalo, "good")
+    inbox = smtp[1]
     result = runner.invoke(app, ["notify-test", "ha-tinh-xix-2020", "hu-can-loc", "--role", "head"])
     assert result.exit_code == 0, result.output
     [message] = inbox.messages
@@ -45,10 +49,7 @@ def test_every_channel_of_the_contact_gets_the_test_message(
 def test_a_broken_channel_is_reported_and_fails_the_command(
     deployed: None, smtp: tuple[str, Inbox], zalo: FakeZalo, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    server, _ = smtp
-    monkeypatch.setenv("CASCADE_SMTP_URL", server)
-    monkeypatch.setenv("CASCADE_ZALO_TOKEN", "expired")
-    monkeypatch.setenv("CASCADE_ZALO_API", zalo.base)
+    configure(monkeypatch, smtp[0], zalo, "expired")
     result = runner.invoke(app, ["notify-test", "ha-tinh-xix-2020", "hu-can-loc"], env={"COLUMNS": "200"})
     assert result.exit_code == 1
     assert "delivered to the SMTP server" in result.stdout and "Zalo refused" in result.stdout
