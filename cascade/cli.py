@@ -213,8 +213,9 @@ def deploy(file: Annotated[Path, typer.Argument(help="campaign file")]) -> None:
 @app.command()
 def undeploy(campaign: Annotated[str, typer.Argument(help="campaign id")]) -> None:
     """Stop a campaign: no more ticks, its Prefect deployment paused; its history is kept."""
-    if not undeploy_campaign(_store(), campaign, pendulum.now("UTC")):
-        _campaign_row(_store(), campaign)  # names the campaigns there are
+    engine = _store()
+    if not undeploy_campaign(engine, campaign, pendulum.now("UTC")):
+        _campaign_row(engine, campaign)  # fails with "no deployed campaign" and its hint
     from flows.deployments import api_url, pause
 
     url = api_url()

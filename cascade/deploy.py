@@ -174,7 +174,7 @@ def _store_instances(conn: Connection, plan: Plan, now: pendulum.DateTime) -> tu
             ).where(t.c.campaign_id == cid)
         )
     }
-    new, changed, seen = [], [], set()
+    new, changed, seen, timing = [], [], set(), _Timing(plan, now)
     for row in _instance_rows(plan):
         key = (row["task_id"], row["unit_id"])
         seen.add(key)
@@ -182,7 +182,7 @@ def _store_instances(conn: Connection, plan: Plan, now: pendulum.DateTime) -> tu
         if old is None:
             new.append({"campaign_id": cid, "stage": 0, "archived": False, **row})
         else:
-            changed.append(_updated(old, row, _Timing(plan, now)))
+            changed.append(_updated(old, row, timing))
     store.insert_many(conn, t, new)
     if changed:
         conn.execute(

@@ -18,7 +18,7 @@ from cascade import store
 
 _O = store.outbox
 _DUE = (
-    select(_O.c.id, _O.c.digest_key, _O.c.recipient_unit, _O.c.role, _O.c.channels, _O.c.kind, _O.c.payload)
+    select(_O.c.id, _O.c.digest_key, _O.c.recipient_unit, _O.c.role, _O.c.channels, _O.c.payload)
     .where(
         _O.c.campaign_id == bindparam("campaign"),
         _O.c.status == "pending",

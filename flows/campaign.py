@@ -162,7 +162,7 @@ def _emit(t: core.Tick, limit: int) -> None:
             },
             related=[{**campaign_resource(campaign), "prefect.resource.role": "campaign"}],
             # occurred = when announced; the engine's instant (past, after a catch-up) is `at`
-            payload={"at": pendulum.from_timestamp(at, tz=t.tz).isoformat(), **_jsonable(data)},
+            payload={"at": pendulum.from_timestamp(at, tz=t.tz).isoformat(), **_without_none(data)},
         )
     emit_event(
         event=EVENT_PREFIX + "tick.completed",
@@ -171,7 +171,7 @@ def _emit(t: core.Tick, limit: int) -> None:
     )
 
 
-def _jsonable(data: dict[str, Any]) -> dict[str, Any]:
+def _without_none(data: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in data.items() if v is not None}
 
 
