@@ -261,6 +261,43 @@ def notify_test(
         raise typer.Exit(1)
 
 
+@app.command("dispatch")
+def dispatch_command(
+    campaign: Annotated[str, typer.Argument(help="campaign id")],
+    now: Annotated[str | None, typer.Option(help="send what is due at this instant (default: now)")] = None,
+) -> None:
+    """Send the campaign's due digests now (the scheduler does this after every tick)."""
+    from notifiers.dispatch import Dispatcher, Policy
+
+    engine = _store()
+    tz = _campaign_tz(engine, campaign)
+    try:
+        instant = parse_instant(now, tz) if now else pendulum.now(tz)
+    except ValueError as exc:
+        _fail([Problem("dispatch", None, "--now", str(exc))])
+    dispatcher = Dispatcher(engine, campaign, policy=Policy.from_env())
+    with Progress(
+        TextColumn("digests"), BarColumn(), TextColumn("{task.completed}"), TimeElapsedColumn(), console=err
+    ) as progress:
+        bar = progress.add_task("send", total=None)
+        outcome = dispatcher.run(int(instant.timestamp()), lambda n: progress.advance(bar, n))
+    table = Table("digests", "n")
+    for status, n in sorted(outcome.digests.items()):
+        table.add_row(status, str(n))
+    out.print(table)
+    if outcome.resent:
+        err.print(f"{outcome.resent} digests sent again: an earlier dispatcher stopped before recording them")
+    for alert in outcome.alerts:
+        told = (
+            "operator alerted"
+            if alert.delivered
+            else ("alerted before" if not alert.new else "operator NOT reached")
+        )
+        err.print(f"[red]channel {alert.channel} failed[/red]: {alert.detail} ({alert.held} waiting; {told})")
+    if outcome.alerts:
+        raise typer.Exit(1)
+
+
 @app.command()
 def serve(
     for_seconds: Annotated[

@@ -36,6 +36,7 @@ from cascade.spec import (
     BUILTIN_DEFAULTS,
     CampaignFile,
     CampaignHeader,
+    Contact,
     Defaults,
     Report,
     Task,
@@ -135,6 +136,11 @@ def _has_errors(problems: list[Problem]) -> bool:
     return any(p.severity is Severity.ERROR for p in problems)
 
 
+def _contact(c: Contact) -> dict[str, Any]:
+    """A contact as the store keeps it: its name and its channels in fallback order."""
+    return {"name": c.name, "channels": [[channel, getattr(c, channel)] for channel in c.channels]}
+
+
 def build_plan(
     parsed: ParsedCampaign, header: CampaignHeader, hierarchy: Hierarchy, problems: list[Problem]
 ) -> Plan:
@@ -147,6 +153,7 @@ def build_plan(
         Calendar(header.calendar),
         header.summary_date,
         parsed.doc.file,
+        _contact(header.operator) if header.operator else None,
     )
     plan = Plan(campaign, hierarchy, {}, [])
     targets = {spec.id: checks.targeted_units(spec, hierarchy) for _, spec in parsed.tasks}

@@ -62,6 +62,7 @@ def _upsert_campaign(conn: Connection, plan: Plan, source: str, now: pendulum.Da
         "deployed_at": epoch(now),
         "archived_at": None,
         "rescan": True,
+        "operator": c.operator,
     }
     exists = conn.execute(select(store.campaigns.c.id).where(store.campaigns.c.id == c.id)).first()
     if exists:

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
+from typing import Any
 
 import pendulum
 
@@ -117,6 +118,7 @@ class Campaign:
     calendar: Calendar
     summary_date: date
     file: str
+    operator: dict[str, Any] | None = None  # {"name": ..., "channels": [[channel, address], ...]}
 
     @property
     def issued_at(self) -> pendulum.DateTime:

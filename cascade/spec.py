@@ -329,6 +329,12 @@ class Contact(_Model):
         return self
 
 
+class Operator(Contact):
+    """Who hears about a broken channel (bad SMTP credentials, an expired Zalo token)."""
+
+    role: Slug = "operator"
+
+
 class Level(_Model):
     name: Slug
     optional: bool = Field(False, description="units may skip this level")
@@ -538,6 +544,10 @@ class CampaignHeader(_Model):
     calendar: Annotated[str, AfterValidator(_calendar)] = "VN"
     units: str = Field(description="units file (YAML or CSV), relative to the campaign file")
     summary_date: DateValue
+    operator: Operator | None = Field(
+        None,
+        description="contact for delivery alerts; default: the top unit's contacts with the `notify` roles",
+    )
 
 
 class CampaignFile(_Model):

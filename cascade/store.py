@@ -53,6 +53,7 @@ campaigns = Table(
     Column("deployed_at", BigInteger, nullable=False),
     Column("archived_at", BigInteger),
     Column("rescan", Boolean, nullable=False, default=True),  # re-check every held instance next tick
+    Column("operator", JSON),  # the contact that hears about broken channels: {name, channels}
 )
 
 units = Table(
@@ -150,8 +151,38 @@ outbox = Table(
     Column("channels", JSON, nullable=False),
     Column("digest_key", String(200), nullable=False),
     Column("payload", JSON, nullable=False),
+    # pending -> sending (claimed by one dispatcher) -> sent | failed | duplicate; logged (no channels)
     Column("status", String(12), nullable=False, default="pending"),
+    Column("claim", String(32)),  # the dispatcher run that holds a `sending` row
+    Column("claimed_at", BigInteger),  # wall-clock seconds: a claim older than the lease is stale
     Index("ix_outbox_pending", "status", "send_at"),
+    Index("ix_outbox_claim", "claim", "digest_key"),
+)
+
+# The delivery log: one row per notice, written with the notice's final status.
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("outbox_id", Integer, primary_key=True),
+    Column("campaign_id", String(64), nullable=False),
+    Column("key", String(40), nullable=False, unique=True),  # the notice's idempotency key
+    Column("channel", String(16)),  # the channel that delivered it, or the last one tried
+    Column("address", Text),
+    Column("attempts", Integer, nullable=False),  # all channels, all dispatches
+    Column("result", String(12), nullable=False),  # sent | failed | pending (will be retried)
+    Column("provider_id", Text),  # Zalo's message id; for email the X-Cascade-Key header
+    Column("tries", JSON, nullable=False),  # [{channel, address, attempts, ok, error, detail}]
+    Column("at", BigInteger, nullable=False),  # wall clock of the last attempt
+)
+
+# Channels that failed a whole dispatch; the alert went out once, cleared when one works again.
+channel_alerts = Table(
+    "channel_alerts",
+    metadata,
+    Column("campaign_id", String(64), primary_key=True),
+    Column("channel", String(16), primary_key=True),
+    Column("since", BigInteger, nullable=False),
+    Column("detail", Text, nullable=False),
 )
 
 ticks = Table(

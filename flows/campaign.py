@@ -7,7 +7,7 @@ A run of `cascade-campaign` is one tick of one campaign, in one database transac
     level <district>             ... one subflow per level, top-down
     level <grassroots>
     write                        instances, events, outbox; then the transaction commits
-    dispatch                     due digests to the notifiers (a logging channel until then)
+    dispatch                     due digests to the officials (notifiers.dispatch), after the commit
 
 Every task is set-based (a handful of statements over all the units of a level), never
 one task run per unit. The engine's logic stays in `cascade.engine`; this module only
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import uuid
 from collections import Counter
 from collections.abc import Callable
@@ -26,14 +27,17 @@ from typing import Any
 
 import pendulum
 from prefect import flow, get_run_logger, task
+from prefect.blocks.system import Secret
 from prefect.cache_policies import NO_CACHE
 from prefect.events import emit_event
 from sqlalchemy import Engine
 
 from cascade import engine as core
-from cascade.outbox import Digest, dispatch
+from cascade.outbox import Delivery, Digest, dispatch
 from cascade.settings import Settings
 from cascade.store import open_store
+from notifiers.channels import ChannelConfig
+from notifiers.dispatch import Dispatcher, Policy
 
 # The open tick of a running flow, handed to its tasks in process (a tick holds a live
 # database transaction, which is not a parameter Prefect could store or hash).
@@ -87,11 +91,11 @@ def write_phase(key: str) -> dict[str, int]:
     return _phase(key, core.finish_tick)
 
 
-def log_channel(logger: Any) -> Callable[[Digest], str]:
-    """Until the notifiers are wired in: each digest goes to the run's log (DEBUG: a national
-    deadline makes tens of thousands), marked `logged`."""
+def log_channel(logger: Any) -> Callable[[Digest], Delivery]:
+    """With CASCADE_NOTIFY=log (demos, tests): each digest goes to the run's log (DEBUG: a
+    national deadline makes tens of thousands) instead of the officials, marked `logged`."""
 
-    def send(digest: Digest) -> str:
+    def send(digest: Digest) -> Delivery:
         if logger.isEnabledFor(logging.DEBUG):
             kinds = Counter(n.get("kind", "?") for n in digest.notices)
             logger.debug(
@@ -101,17 +105,51 @@ def log_channel(logger: Any) -> Callable[[Digest], str]:
                 ", ".join(c[0] for c in digest.channels),
                 _describe(dict(kinds)),
             )
-        return "logged"
+        return Delivery("logged")
 
     return send
+
+
+def channel_config() -> ChannelConfig:
+    """The channels' settings from the environment; the SMTP URL from the Prefect Secret block
+    named by CASCADE_SMTP_SECRET when that is set (e.g. `prefect block create secret`)."""
+    block = os.environ.get("CASCADE_SMTP_SECRET")
+    smtp_url = None
+    if block:
+        secret = Secret.load(block)  # a sync task: the block itself, not a coroutine
+        assert isinstance(secret, Secret)
+        smtp_url = str(secret.get())
+    return ChannelConfig.from_env(smtp_url=smtp_url)
 
 
 @task(name="dispatch", cache_policy=NO_CACHE)
 def dispatch_phase(campaign_id: str, now_s: int) -> dict[str, int]:
     logger = get_run_logger()
-    outcome = dispatch(_store(), campaign_id, now_s, log_channel(logger))
-    logger.info("digests: %s", _describe(outcome))
-    return outcome
+    if os.environ.get("CASCADE_NOTIFY", "send") == "log":
+        counts = dispatch(_store(), campaign_id, now_s, log_channel(logger))
+        logger.info("digests: %s", _describe(counts))
+        return counts
+    outcome = Dispatcher(_store(), campaign_id, channel_config(), Policy.from_env()).run(now_s)
+    logger.info("digests: %s; sends: %s", _describe(dict(outcome.digests)), _describe(dict(outcome.sends)))
+    if outcome.resent:
+        logger.warning(
+            "%d digests re-sent: an earlier dispatcher stopped before recording them", outcome.resent
+        )
+    for alert in outcome.alerts:
+        logger.error(
+            "channel %s failed this dispatch: %s (%d digests wait; operator %s)",
+            alert.channel,
+            alert.detail,
+            alert.held,
+            "alerted" if alert.delivered else ("alerted earlier" if not alert.new else "NOT reachable"),
+        )
+    for event in outcome.events:
+        emit_event(
+            event=EVENT_PREFIX + event["kind"],
+            resource=campaign_resource(campaign_id),
+            payload={k: v for k, v in event.items() if k != "kind"},
+        )
+    return dict(outcome.digests)
 
 
 @flow(name="cascade-campaign", flow_run_name="{campaign_id}", retries=2, retry_delay_seconds=10)

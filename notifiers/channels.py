@@ -1,15 +1,17 @@
-"""A contact's channels as Apprise services, configured from the environment.
+"""A contact's channels as Apprise services, and where their settings come from.
 
     email  CASCADE_SMTP_URL       mailto://... or mailtos://...?from=... (see notifiers.email)
     zalo   CASCADE_ZALO_TOKEN     the Official Account access token (CASCADE_ZALO_API: another base URL)
     phone  CASCADE_ZALO_TOKEN and CASCADE_ZNS_TEMPLATE  a ZNS template (CASCADE_ZNS_API: another base URL)
 
-Secrets stay in the environment, never in campaign or units files.
+Secrets stay in the environment (or, for the SMTP URL, a Prefect Secret block: see
+flows/campaign.py), never in campaign or units files.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import quote
 
@@ -18,6 +20,27 @@ import apprise
 import notifiers  # noqa: F401  (registers zalo:// and zns://)
 from notifiers.email import send_email
 from notifiers.render import Message
+from notifiers.zalo import NotifyZalo
+
+
+@dataclass(frozen=True)
+class ChannelConfig:
+    smtp_url: str | None = None
+    zalo_token: str | None = None
+    zns_template: str | None = None
+    zalo_api: str | None = None
+    zns_api: str | None = None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, smtp_url: str | None = None) -> ChannelConfig:
+        env = os.environ if env is None else env
+        return cls(
+            smtp_url=smtp_url or env.get("CASCADE_SMTP_URL") or None,
+            zalo_token=env.get("CASCADE_ZALO_TOKEN") or None,
+            zns_template=env.get("CASCADE_ZNS_TEMPLATE") or None,
+            zalo_api=env.get("CASCADE_ZALO_API") or None,
+            zns_api=env.get("CASCADE_ZNS_API") or None,
+        )
 
 
 @dataclass(frozen=True)
@@ -26,36 +49,50 @@ class Result:
     address: str
     ok: bool
     detail: str
+    failure: str | None = None  # transient | channel | address (see notifiers.email, notifiers.zalo)
+    provider_id: str | None = None
 
 
-def send(channel: str, address: str, message: Message) -> Result:
-    """Send `message` to `address` on `channel` (email, zalo or phone)."""
-    env = os.environ
+def send(
+    channel: str, address: str, message: Message, config: ChannelConfig | None = None, key: str | None = None
+) -> Result:
+    """Send `message` to `address` on `channel` (email, zalo or phone), once; `key` is the
+    message's idempotency key, sent along where the channel can carry it."""
+    config = ChannelConfig.from_env() if config is None else config
     if channel == "email":
-        if not env.get("CASCADE_SMTP_URL"):
-            return Result(channel, address, False, "CASCADE_SMTP_URL is not set")
-        ok = send_email(message, env["CASCADE_SMTP_URL"], address)
-        return Result(
-            channel, address, ok, "delivered to the SMTP server" if ok else "the SMTP server refused"
-        )
-    token = env.get("CASCADE_ZALO_TOKEN")
-    if not token:
-        return Result(channel, address, False, "CASCADE_ZALO_TOKEN is not set")
+        if not config.smtp_url:
+            return Result(channel, address, False, "CASCADE_SMTP_URL is not set", "channel")
+        ok, failure, detail = send_email(message, config.smtp_url, address, key)
+        return Result(channel, address, ok, detail, failure, key if ok else None)
+    if not config.zalo_token:
+        return Result(channel, address, False, "CASCADE_ZALO_TOKEN is not set", "channel")
+    token = quote(config.zalo_token, safe="")
+    query: dict[str, str] = {}
     if channel == "zalo":
-        url = f"zalo://{quote(token, safe='')}/{quote(address, safe='')}"
-        base = env.get("CASCADE_ZALO_API")
+        url = f"zalo://{token}/{quote(address, safe='')}"
+        base = config.zalo_api
     elif channel == "phone":
-        template = env.get("CASCADE_ZNS_TEMPLATE")
-        if not template:
-            return Result(channel, address, False, "CASCADE_ZNS_TEMPLATE is not set")
-        url = f"zns://{quote(token, safe='')}/{quote(template, safe='')}/{quote(address, safe='')}"
-        base = env.get("CASCADE_ZNS_API")
+        if not config.zns_template:
+            return Result(channel, address, False, "CASCADE_ZNS_TEMPLATE is not set", "channel")
+        url = f"zns://{token}/{quote(config.zns_template, safe='')}/{quote(address, safe='')}"
+        base = config.zns_api
+        if key:
+            query["track"] = key
     else:
-        return Result(channel, address, False, f"unknown channel `{channel}`")
+        return Result(channel, address, False, f"unknown channel `{channel}`", "channel")
     if base:
-        url += f"?base={quote(base, safe='')}"
+        query["base"] = base
+    if query:
+        url += "?" + "&".join(f"{k}={quote(v, safe='')}" for k, v in query.items())
     service = apprise.Apprise()
     if not service.add(url):
-        return Result(channel, address, False, "not a usable Zalo address or token")
-    ok = bool(service.notify(title=message.subject, body=message.short))
-    return Result(channel, address, ok, "accepted by Zalo" if ok else "Zalo refused (see the log)")
+        return Result(channel, address, False, "not a usable Zalo address or token", "address")
+    plugin = service[0]
+    assert isinstance(plugin, NotifyZalo)
+    if service.notify(title=message.subject, body=message.short):
+        return Result(channel, address, True, "accepted by Zalo", None, ",".join(plugin.message_ids) or None)
+    kinds = [kind for kind, _ in plugin.failures] or ["transient"]
+    # the most telling kind: the channel is broken > this address > try again
+    failure = next(k for k in ("channel", "address", "transient") if k in kinds)
+    detail = "; ".join(d for _, d in plugin.failures) or "Zalo refused (see the log)"
+    return Result(channel, address, False, detail, failure)

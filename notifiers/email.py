@@ -1,34 +1,102 @@
 """Email through Apprise's `mailto://`/`mailtos://`: one digest, one message, HTML and text.
 
 The SMTP server is an Apprise URL from the environment (`CASCADE_SMTP_URL`, e.g.
-`mailtos://user:password@smtp.example.vn?from=cascade@example.vn`), never from a campaign
-file; each send adds the recipient as `to=`. The HTML part is the rendered digest; Apprise
-derives the plain-text part from it (block elements become lines).
+`mailtos://user:password@smtp.example.vn?from=cascade@example.vn`) or a Prefect Secret
+block, never from a campaign file; each send adds the recipient as `to=` and the digest's
+idempotency key as the header `X-Cascade-Key`. The HTML part is the rendered digest;
+Apprise derives the plain-text part from it (block elements become lines).
+
+Apprise only answers True or False; why a send failed is in what its email plugin logs
+(the SMTP reply, e.g. `(535, b'5.7.8 Authentication failed')`). `send_email` reads those
+lines for its own thread and classifies the failure: `channel` (the server refuses our
+credentials or sender: every send will fail), `address` (this recipient is refused) or
+`transient` (no connection, a timeout, a 4xx reply: worth retrying).
 """
 
 from __future__ import annotations
 
+import logging
+import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import apprise
 
 from notifiers.render import Message
 
+KEY_HEADER = "X-Cascade-Key"
+_REPLY = re.compile(r"\((\d{3}), b?['\"](.*?)['\"]\)")
+_AUTH_CODES = {"530", "534", "535", "538"}
 
-def email_url(server: str, to: str) -> str:
-    """`server` (an Apprise mailto URL) addressed to `to`."""
+
+def email_url(server: str, to: str, key: str | None = None) -> str:
+    """`server` (an Apprise mailto URL) addressed to `to`, with `key` as a header."""
     parts = urlsplit(server)
     if parts.scheme not in ("mailto", "mailtos"):
         raise ValueError(f"the SMTP URL must start with mailto:// or mailtos://, not `{parts.scheme}://`")
-    query = [(k, v) for k, v in parse_qsl(parts.query) if k != "to"] + [("to", to)]
+    query = [(k, v) for k, v in parse_qsl(parts.query) if k not in ("to", "+" + KEY_HEADER)] + [("to", to)]
+    if key:
+        query.append(("+" + KEY_HEADER, key))
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
-def send_email(message: Message, server: str, to: str) -> bool:
-    """Send `message` to the address `to` through `server`; False when the server refused it."""
+def send_email(
+    message: Message, server: str, to: str, key: str | None = None
+) -> tuple[bool, str | None, str]:
+    """Send `message` to `to` through `server`: (sent, failure kind or None, detail)."""
     service = apprise.Apprise()
-    if not service.add(email_url(server, to)):
-        raise ValueError(f"not a usable SMTP URL for {to}: {apprise.URLBase.pprint(server, privacy=True)}")
-    return bool(
-        service.notify(title=message.subject, body=message.html, body_format=apprise.NotifyFormat.HTML)
-    )
+    if not service.add(email_url(server, to, key)):
+        return False, "channel", f"not a usable SMTP URL: {apprise.URLBase.pprint(server, privacy=True)}"
+    with _captured() as lines:
+        ok = service.notify(title=message.subject, body=message.html, body_format=apprise.NotifyFormat.HTML)
+    if ok:
+        return True, None, "accepted by the SMTP server"
+    return (False, *classify(lines))
+
+
+def classify(lines: list[str]) -> tuple[str, str]:
+    """The failure kind and a one-line detail, from what Apprise logged about a failed send."""
+    text = " ".join(lines)
+    reply = _REPLY.search(text)
+    if reply:
+        code, said = reply.groups()
+        detail = f"SMTP {code} {said}".strip()
+        if code in _AUTH_CODES or "Sender" in text or "sender" in said:
+            return "channel", detail
+        return ("address" if code.startswith("5") else "transient"), detail
+    exception = next((line.split(":", 1)[1].strip() for line in lines if "Socket Exception" in line), "")
+    return "transient", exception or (lines[-1] if lines else "the SMTP server refused")
+
+
+class _Capture(logging.Filter):
+    """On Apprise's logger: copies each record to the current thread's capture, if one is
+    open, and passes on only what the logger would have passed before (nothing new shows)."""
+
+    def __init__(self, passes: int) -> None:
+        super().__init__()
+        self.passes = passes
+        self.local = threading.local()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        lines = getattr(self.local, "lines", None)
+        if lines is not None:
+            lines.append(record.getMessage())
+        return record.levelno >= self.passes
+
+
+_apprise_log = logging.getLogger("apprise")
+_CAPTURE = _Capture(_apprise_log.getEffectiveLevel())
+_apprise_log.addFilter(_CAPTURE)
+_apprise_log.setLevel(logging.DEBUG)
+
+
+@contextmanager
+def _captured() -> Iterator[list[str]]:
+    lines: list[str] = []
+    _CAPTURE.local.lines = lines
+    try:
+        yield lines
+    finally:
+        _CAPTURE.local.lines = None

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,7 +63,7 @@ class Renderer:
 
     def render(
         self,
-        notices: list[Mapping[str, Any]],
+        notices: Sequence[Mapping[str, Any]],
         recipient: str,
         units: Mapping[str, str],
         campaign: str,
@@ -92,6 +92,33 @@ class Renderer:
             self.env.get_template("digest.zalo.j2").render(ctx),
         )
 
+    def alert(self, channel: str, detail: str, held: int, recipient: str, campaign: str, now: int) -> Message:
+        """The operator's alert: `channel` failed a whole dispatch at `now`, `held` digests wait."""
+        name, setting = CHANNEL_NAMES.get(channel, (channel, "?"))
+        subject = f"[Cascade] Cảnh báo: kênh {name} không gửi được — {campaign}"
+        ctx = {
+            "recipient": recipient,
+            "channel_name": name,
+            "setting": setting,
+            "detail": detail,
+            "held": held,
+            "campaign": campaign,
+            "subject": subject,
+            "at": pendulum.from_timestamp(now, tz=self.tz).format("HH:mm DD/MM/YYYY"),
+        }
+        text = self.env.get_template("alert.txt.j2").render(ctx)
+        html = self.env.get_template("alert.html.j2").render(ctx)
+        return Message(
+            subject, text, html, f"Cảnh báo: kênh {name} không gửi được ({detail}). Chờ gửi: {held}."
+        )
+
+
+CHANNEL_NAMES = {
+    "email": ("email", "CASCADE_SMTP_URL"),
+    "zalo": ("Zalo OA", "CASCADE_ZALO_TOKEN"),
+    "phone": ("Zalo ZNS", "CASCADE_ZALO_TOKEN, CASCADE_ZNS_TEMPLATE"),
+}
+
 
 class _Notice(dict[str, Any]):
     """A payload whose missing keys read as None in the templates."""
@@ -100,7 +127,7 @@ class _Notice(dict[str, Any]):
         return self.get(name)
 
 
-def subject_of(notices: list[Mapping[str, Any]], campaign: str) -> str:
+def subject_of(notices: Sequence[Mapping[str, Any]], campaign: str) -> str:
     kinds = Counter(n.get("kind") for n in notices)
     if kinds["escalation.sent"]:
         return f"[Cascade] Đôn đốc: {kinds['escalation.sent']} việc quá hạn — {campaign}"

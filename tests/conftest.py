@@ -12,7 +12,7 @@ from cascade.compile import compile_plan
 from cascade.plan import Plan
 from cascade.source import read_yaml
 from cascade.units import Hierarchy, read_units
-from tests.servers import smtp, zalo  # noqa: F401  (fixtures: real servers on loopback)
+from tests.servers import smtp, smtp_auth, zalo  # noqa: F401  (fixtures: real servers on loopback)
 
 # HYPOTHESIS_PROFILE=thorough runs ten times the examples (used before a release).
 settings.register_profile("thorough", max_examples=3000)

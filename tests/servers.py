@@ -10,12 +10,16 @@ from __future__ import annotations
 import json
 import socket
 import threading
+import warnings
 from collections.abc import Iterator
+from email import message_from_bytes
+from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
 
 
 class FakeZalo(ThreadingHTTPServer):
@@ -74,21 +78,71 @@ def zalo() -> Iterator[FakeZalo]:
 
 
 class Inbox:
+    """What the SMTP server received. `refuse`: recipients answered 550; `defer`: how many
+    messages to answer 451 (try again later) before accepting."""
+
     def __init__(self) -> None:
         self.messages: list[Any] = []
+        self.refuse: set[str] = set()
+        self.defer = 0
+        self.lock = threading.Lock()
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
+        if address in self.refuse:
+            return "550 5.1.1 mailbox unavailable"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append(envelope)
+        with self.lock:
+            if self.defer:
+                self.defer -= 1
+                return "451 4.3.0 try again later"
+            self.messages.append(envelope)
         return "250 OK"
+
+    def parsed(self) -> list[Message]:
+        return [message_from_bytes(m.content) for m in self.messages]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 @pytest.fixture
 def smtp() -> Iterator[tuple[str, Inbox]]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     inbox = Inbox()
     controller = Controller(inbox, hostname="127.0.0.1", port=port)
     controller.start()
     yield f"mailto://127.0.0.1:{port}?from=cascade@example.vn&mode=insecure", inbox
+    controller.stop()
+
+
+def _authenticator(server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> AuthResult:
+    ok = isinstance(auth_data, LoginPassword) and (auth_data.login, auth_data.password) == (
+        b"cascade",
+        b"secret",
+    )
+    return AuthResult(success=ok, handled=False)  # handled=False: aiosmtpd answers 535 itself
+
+
+@pytest.fixture
+def smtp_auth() -> Iterator[tuple[int, Inbox]]:
+    """An SMTP server that wants the login cascade / secret (without TLS: loopback only)."""
+    warnings.filterwarnings("ignore", "Requiring AUTH while not requiring TLS", UserWarning)
+    port = free_port()
+    inbox = Inbox()
+    controller = Controller(
+        inbox,
+        hostname="127.0.0.1",
+        port=port,
+        authenticator=_authenticator,
+        auth_required=True,
+        auth_require_tls=False,
+    )
+    controller.start()
+    yield port, inbox
     controller.stop()

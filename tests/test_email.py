@@ -22,7 +22,7 @@ def test_a_digest_arrives_as_one_multipart_message_in_vietnamese(smtp: tuple[str
     message = Renderer("Asia/Ho_Chi_Minh").render(
         notices, "Tỉnh ủy A", UNITS, "ha-tinh", epoch("2020-12-03T07:00:00")
     )
-    assert send_email(message, server, "vp@example.vn")
+    assert send_email(message, server, "vp@example.vn")[0]
     [received] = inbox.messages
     assert received.rcpt_tos == ["vp@example.vn"]
     parsed = email.message_from_bytes(received.content)
@@ -45,10 +45,43 @@ def test_a_refused_connection_is_a_failed_send() -> None:
     message = Renderer("Asia/Ho_Chi_Minh").render(
         [{**BASE, "kind": "task.opened", "unit": "hu-b"}], "X", UNITS, "c", 0
     )
-    assert (
-        send_email(message, "mailto://127.0.0.1:9?from=cascade@example.vn&mode=insecure", "a@example.vn")
-        is False
+    ok, failure, detail = send_email(
+        message, "mailto://127.0.0.1:9?from=cascade@example.vn&mode=insecure", "a@example.vn"
     )
+    assert (ok, failure) == (False, "transient")  # worth retrying: the server may come back
+    assert "Connection refused" in detail
+
+
+def test_smtp_failures_are_told_apart_by_the_servers_reply(
+    smtp: tuple[str, Inbox], smtp_auth: tuple[int, Inbox]
+) -> None:
+    message = Renderer("Asia/Ho_Chi_Minh").render(
+        [{**BASE, "kind": "task.opened", "unit": "hu-b"}], "X", UNITS, "c", 0
+    )
+    server, inbox = smtp
+    inbox.refuse.add("gone@example.vn")
+    assert send_email(message, server, "gone@example.vn") == (
+        False,
+        "address",
+        "SMTP 550 5.1.1 mailbox unavailable",
+    )
+    inbox.defer = 1
+    assert send_email(message, server, "a@example.vn") == (
+        False,
+        "transient",
+        "SMTP 451 4.3.0 try again later",
+    )
+    assert send_email(message, server, "a@example.vn", key="k1")[0]
+    assert inbox.parsed()[-1]["X-Cascade-Key"] == "k1"
+
+    port, auth_inbox = smtp_auth
+    wrong = f"mailto://cascade:wrong@127.0.0.1:{port}?from=cascade@example.vn&mode=insecure"
+    ok, failure, detail = send_email(message, wrong, "a@example.vn")
+    assert (ok, failure) == (False, "channel")  # bad credentials: every send would fail
+    assert detail.startswith("SMTP 535")
+    right = f"mailto://cascade:secret@127.0.0.1:{port}?from=cascade@example.vn&mode=insecure"
+    assert send_email(message, right, "a@example.vn") == (True, None, "accepted by the SMTP server")
+    assert len(auth_inbox.messages) == 1
 
 
 def test_the_recipient_is_added_to_the_server_url() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import Engine, select
 
 from cascade import store
-from cascade.outbox import Digest, dispatch, due_digests
+from cascade.outbox import Claim, Delivery, Digest, dispatch, due_digests
 
 ROW = {
     "campaign_id": "c",
@@ -52,12 +52,57 @@ def test_dispatch_records_each_outcome_and_never_hands_a_digest_over_twice(store
         add(store_engine, unit, 100, 2)
     seen: list[str] = []
 
-    def send(digest: Digest) -> str:
+    def send(digest: Digest) -> Delivery:
         seen.append(digest.unit)
-        return "pending" if digest.unit == "x-f" else "sent"  # x-f: retry later
+        return Delivery("pending" if digest.unit == "x-f" else "sent")  # x-f: retry later
 
     assert dispatch(store_engine, "c", 150, send, batch=1) == {"sent": 2, "pending": 1}
     assert statuses(store_engine) == [("x-c", "sent")] * 2 + [("x-d", "sent")] * 2 + [("x-f", "pending")] * 2
     seen.clear()
     assert dispatch(store_engine, "c", 150, send) == {"pending": 1}
     assert seen == ["x-f"]
+
+
+def test_two_dispatchers_never_share_a_digest(store_engine: Engine) -> None:
+    for unit in ("x-c", "x-d"):
+        add(store_engine, unit, 100, 2)
+    first, second = Claim(store_engine, "c", 150), Claim(store_engine, "c", 150)
+    assert first.take() == 4
+    assert second.take() == 0  # everything is held by the first, within its lease
+    assert [d.unit for page in second.pages() for d in page] == []
+    assert sorted(d.unit for page in first.pages() for d in page) == ["x-c", "x-d"]
+
+
+def test_a_dead_dispatchers_claim_is_taken_over_after_its_lease(store_engine: Engine) -> None:
+    add(store_engine, "x-c", 100, 2)
+    wall = [1000.0]
+    dead = Claim(store_engine, "c", 150, lease=60, clock=lambda: wall[0])
+    assert dead.take() == 2  # ... and the process is killed before it records anything
+    wall[0] += 59
+    assert Claim(store_engine, "c", 150, lease=60, clock=lambda: wall[0]).take() == 0
+    wall[0] += 2
+    heir = Claim(store_engine, "c", 150, lease=60, clock=lambda: wall[0])
+    assert heir.take() == 2
+    [[digest]] = list(heir.pages())
+    assert digest.resent  # it may have gone out already: counted as a re-send
+    heir.record([(digest, Delivery("sent", "email", "a@example.vn", 1))])
+    dead.record([(digest, Delivery("failed"))])  # a late answer from the old claim changes nothing
+    assert statuses(store_engine) == [("x-c", "sent")] * 2
+
+
+def test_a_notice_already_delivered_is_not_sent_again_from_another_row(store_engine: Engine) -> None:
+    add(store_engine, "x-c", 100, 2)
+    claim = Claim(store_engine, "c", 150)
+    claim.take()
+    [[digest]] = list(claim.pages())
+    claim.record([(digest, Delivery("sent", "email", "a@example.vn", 1, "id-1"))])
+    add(store_engine, "x-c", 100, 1)  # the same notice (payload n=0) written again, e.g. by a restored backup
+    again = Claim(store_engine, "c", 150)
+    assert again.take() == 1
+    assert list(again.pages()) == []
+    assert statuses(store_engine) == [("x-c", "duplicate")] + [("x-c", "sent")] * 2
+    d = store.deliveries.c
+    with store_engine.connect() as conn:
+        log = conn.execute(select(d.key, d.channel, d.attempts, d.result, d.provider_id)).all()
+    assert sorted(row[1:] for row in log) == [("email", 1, "sent", "id-1")] * 2
+    assert len({row.key for row in log}) == 2

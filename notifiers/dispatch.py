@@ -1,0 +1,336 @@
+"""The dispatcher: a campaign's due digests to the officials' channels, nothing lost, nothing twice.
+
+One run (`Dispatcher(...).run(now)`, called by the campaign flow after each tick and by
+`cascade dispatch`):
+
+1. claims the due digests (`cascade.outbox.Claim`: two dispatchers never share one);
+2. sends them on `concurrency` threads, each digest to its contact's channels in the
+   written order: a transient failure (no connection, a 4xx or 5xx, Zalo's rate limit) is
+   retried with exponential backoff up to `attempts` times, then the next channel is
+   tried; a refused address goes straight to the next channel;
+3. records each digest's outcome — its notices' status and delivery log (channel,
+   attempts, result, provider message id, every try) — as the digests complete, so a
+   killed dispatcher re-sends at most the digests in flight;
+4. a channel that fails `breaker` sends in a row, or answers that it is broken (bad SMTP
+   credentials, an expired Zalo token), is skipped for the rest of the run: its digests
+   fall back to the contact's next channel or wait for the next run (status `pending`,
+   never dropped). Such a channel raises one alert to the campaign's operator (on their
+   other channels) and one `channel.failed` event; the alert is not repeated while the
+   channel stays broken, and `channel.recovered` is logged when it works again.
+
+A digest every one of whose channels refused it for good (unknown addresses) is `failed`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from itertools import chain
+from typing import Any
+
+from sqlalchemy import Engine, delete, func, insert, select
+
+from cascade import store
+from cascade.outbox import LEASE_SECONDS, Claim, Delivery, Digest
+from notifiers import channels
+from notifiers.channels import ChannelConfig, Result
+from notifiers.render import Message, Renderer
+
+log = logging.getLogger("cascade.dispatch")
+Send = Callable[[str, str, Message, ChannelConfig, str | None], Result]
+
+
+@dataclass(frozen=True)
+class Policy:
+    attempts: int = 3  # sends per channel and digest while the failure is transient
+    backoff: float = 2.0  # seconds before the second attempt, doubling after each
+    max_backoff: float = 60.0
+    breaker: int = 5  # transient failures in a row that take a channel out of this run
+    concurrency: int = 8  # sends in flight
+    page: int = 200  # digests read from the store at a time
+    lease: float = LEASE_SECONDS
+
+    @classmethod
+    def from_env(cls) -> Policy:
+        """CASCADE_DISPATCH_{ATTEMPTS,BACKOFF,BREAKER,CONCURRENCY,LEASE} override the defaults."""
+        env = os.environ
+        return cls(
+            attempts=int(env.get("CASCADE_DISPATCH_ATTEMPTS", cls.attempts)),
+            backoff=float(env.get("CASCADE_DISPATCH_BACKOFF", cls.backoff)),
+            breaker=int(env.get("CASCADE_DISPATCH_BREAKER", cls.breaker)),
+            concurrency=int(env.get("CASCADE_DISPATCH_CONCURRENCY", cls.concurrency)),
+            lease=float(env.get("CASCADE_DISPATCH_LEASE", cls.lease)),
+        )
+
+
+@dataclass
+class Alert:
+    channel: str
+    detail: str
+    held: int  # digests that this channel could not deliver in the run
+    new: bool  # False: the operator was alerted before and the channel is still broken
+    delivered: Result | None = None  # how the alert itself went out (None: not sent)
+
+
+@dataclass
+class Outcome:
+    digests: Counter[str] = field(default_factory=Counter)  # by status
+    sends: Counter[str] = field(default_factory=Counter)  # "email sent", "zalo transient", ...
+    resent: int = 0  # digests a killed dispatcher had claimed
+    alerts: list[Alert] = field(default_factory=list)
+    recovered: list[str] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)  # written to the store's event log
+
+
+class _Breaker:
+    """Per-channel health within one run, shared by the sending threads."""
+
+    def __init__(self, threshold: int) -> None:
+        self.threshold = threshold
+        self.lock = threading.Lock()
+        self.in_a_row: Counter[str] = Counter()
+        self.ok: Counter[str] = Counter()
+        self.broken: dict[str, str] = {}
+        self.held: Counter[str] = Counter()
+
+    def is_broken(self, channel: str) -> bool:
+        return channel in self.broken
+
+    def record(self, result: Result) -> None:
+        with self.lock:
+            channel = result.channel
+            if result.ok:
+                self.ok[channel] += 1
+                self.in_a_row[channel] = 0
+            elif result.failure == "channel":
+                self.broken.setdefault(channel, result.detail)
+            elif result.failure == "transient":
+                self.in_a_row[channel] += 1
+                if self.in_a_row[channel] >= self.threshold:
+                    self.broken.setdefault(channel, result.detail)
+
+    def hold(self, channel: str) -> None:
+        with self.lock:
+            self.held[channel] += 1
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        engine: Engine,
+        campaign_id: str,
+        config: ChannelConfig | None = None,
+        policy: Policy | None = None,
+        send: Send = channels.send,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.engine, self.campaign_id = engine, campaign_id
+        self.config = ChannelConfig.from_env() if config is None else config
+        self.policy = Policy() if policy is None else policy
+        self.send, self.sleep, self.clock = send, sleep, clock
+        c = store.campaigns.c
+        with engine.connect() as conn:
+            row = conn.execute(
+                select(c.title, c.timezone, c.levels, c.operator).where(c.id == campaign_id)
+            ).one_or_none()
+            if row is None:
+                raise LookupError(f"no campaign `{campaign_id}` in the store: deploy it first")
+            u = store.units.c
+            self.names = dict(conn.execute(select(u.id, u.name).where(u.campaign_id == campaign_id)).all())
+            self.root = conn.execute(
+                select(u.id).where(u.campaign_id == campaign_id, u.level == row.levels[0]).order_by(u.id)
+            ).scalar()
+        self.title = row.title
+        self.operator: dict[str, Any] | None = row.operator
+        self.renderer = Renderer(row.timezone)
+        self.progress: Callable[[int], None] | None = None
+
+    def run(self, now: int, progress: Callable[[int], None] | None = None) -> Outcome:
+        """Send every digest due at `now` (engine time, epoch seconds); `progress` hears how many
+        digests each recorded batch held."""
+        outcome = Outcome()
+        self.progress = progress
+        breaker = _Breaker(self.policy.breaker)
+        claim = Claim(self.engine, self.campaign_id, now, self.policy.lease, self.clock)
+        if claim.take():
+            try:
+                self._send_all(claim, breaker, now, outcome)
+            finally:
+                claim.release()  # only what an exception left unsent
+        self._alerts(breaker, now, outcome)
+        return outcome
+
+    def _send_all(self, claim: Claim, breaker: _Breaker, now: int, outcome: Outcome) -> None:
+        digests: Iterator[Digest] = chain.from_iterable(claim.pages(self.policy.page))
+        window = 2 * self.policy.concurrency
+        with ThreadPoolExecutor(self.policy.concurrency, thread_name_prefix="cascade-send") as pool:
+            running: set[Future[tuple[Digest, Delivery]]] = set()
+            for digest in digests:
+                running.add(pool.submit(self._deliver, digest, breaker, now))
+                if len(running) >= window:
+                    done, running = wait(running, return_when=FIRST_COMPLETED)
+                    self._record(claim, done, outcome)
+            while running:
+                done, running = wait(running, return_when=FIRST_COMPLETED)
+                self._record(claim, done, outcome)
+
+    def _record(self, claim: Claim, done: set[Future[tuple[Digest, Delivery]]], outcome: Outcome) -> None:
+        results = [f.result() for f in done]
+        claim.record(results)
+        claim.renew()
+        if self.progress:
+            self.progress(len(results))
+        for digest, delivery in results:
+            outcome.digests[delivery.status] += 1
+            outcome.resent += digest.resent
+            for t in delivery.tries:
+                outcome.sends[f"{t['channel']} {'sent' if t['ok'] else t['error']}"] += 1
+
+    def _deliver(self, digest: Digest, breaker: _Breaker, now: int) -> tuple[Digest, Delivery]:
+        message: Message | None = None
+        tries: list[dict[str, Any]] = []
+        attempts, waiting = 0, set()  # channels that may work later
+        last: tuple[str | None, str | None] = (None, None)
+        for channel, address in digest.channels:
+            last = (channel, address)
+            if breaker.is_broken(channel):
+                tries.append(
+                    _try(channel, address, 0, False, "channel", "skipped: the channel failed in this run")
+                )
+                waiting.add(channel)
+                continue
+            if message is None:
+                message = self.renderer.render(
+                    digest.notices, self.names.get(digest.unit, digest.unit), self.names, self.title, now
+                )
+            result, n = self._attempt(channel, address, message, digest.idempotency_key, breaker)
+            attempts += n
+            tries.append(_try(channel, address, n, result.ok, result.failure, result.detail))
+            if result.ok:
+                return digest, Delivery("sent", channel, address, attempts, result.provider_id, tries)
+            if result.failure != "address":
+                waiting.add(channel)
+        for channel in waiting:
+            breaker.hold(channel)
+        status = "pending" if waiting else "failed"
+        return digest, Delivery(status, last[0], last[1], attempts, None, tries)
+
+    def _attempt(
+        self, channel: str, address: str, message: Message, key: str, breaker: _Breaker
+    ) -> tuple[Result, int]:
+        """Send on one channel, retrying transient failures with backoff: the last result, attempts."""
+        n = 0
+        while True:
+            n += 1
+            result = self.send(channel, address, message, self.config, key)
+            breaker.record(result)
+            if result.ok or result.failure != "transient" or n >= self.policy.attempts:
+                return result, n
+            if breaker.is_broken(channel):
+                return result, n
+            self.sleep(min(self.policy.backoff * 2 ** (n - 1), self.policy.max_backoff))
+
+    # -- alerts --------------------------------------------------------------------------
+
+    def _alerts(self, breaker: _Breaker, now: int, outcome: Outcome) -> None:
+        a = store.channel_alerts
+        with self.engine.connect() as conn:
+            open_alerts = dict(
+                conn.execute(select(a.c.channel, a.c.detail).where(a.c.campaign_id == self.campaign_id)).all()
+            )
+        for channel, detail in sorted(breaker.broken.items()):
+            alert = Alert(channel, detail, breaker.held[channel], new=channel not in open_alerts)
+            outcome.alerts.append(alert)
+            if alert.new:
+                alert.delivered = self._tell_operator(alert, breaker, now)
+                self._event(now, "channel.failed", channel, outcome, detail=detail, held=alert.held)
+                with self.engine.begin() as conn:
+                    conn.execute(
+                        insert(a).values(
+                            campaign_id=self.campaign_id,
+                            channel=channel,
+                            since=int(self.clock()),
+                            detail=detail,
+                        )
+                    )
+            log.warning(
+                "%s: channel %s failed this dispatch (%s); %d digests wait",
+                self.campaign_id,
+                channel,
+                detail,
+                alert.held,
+            )
+        for channel in sorted(open_alerts):
+            if breaker.ok[channel] and channel not in breaker.broken:
+                outcome.recovered.append(channel)
+                self._event(now, "channel.recovered", channel, outcome)
+                with self.engine.begin() as conn:
+                    conn.execute(delete(a).where(a.c.campaign_id == self.campaign_id, a.c.channel == channel))
+
+    def _tell_operator(self, alert: Alert, breaker: _Breaker, now: int) -> Result | None:
+        """The alert on the operator's first channel that is not broken (None: no way to tell them)."""
+        name, targets = self._operator()
+        message = self.renderer.alert(alert.channel, alert.detail, alert.held, name, self.title, now)
+        key = f"alert-{self.campaign_id}-{alert.channel}-{now}"
+        for channel, address in targets:
+            if breaker.is_broken(channel):
+                continue
+            result, _ = self._attempt(channel, address, message, key, breaker)
+            if result.ok:
+                return result
+        log.error("%s: could not tell the operator that %s is failing", self.campaign_id, alert.channel)
+        return None
+
+    def _operator(self) -> tuple[str, list[list[str]]]:
+        if self.operator:
+            return self.operator.get("name") or "Quản trị hệ thống", self.operator["channels"]
+        c = store.contacts.c
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(c.name, c.channels)
+                .where(c.campaign_id == self.campaign_id, c.unit_id == self.root)
+                .order_by(c.id)
+                .limit(1)
+            ).one_or_none()
+        if row is None:
+            return "", []
+        return row.name or self.names.get(self.root or "", ""), row.channels
+
+    def _event(self, now: int, kind: str, channel: str, outcome: Outcome, **data: Any) -> None:
+        """An event in the store's log (the campaign flow also announces it to Prefect)."""
+        t = store.ticks.c
+        event = {"channel": channel, **data}
+        with self.engine.begin() as conn:
+            tick = conn.execute(select(func.max(t.id)).where(t.campaign_id == self.campaign_id)).scalar() or 0
+            conn.execute(
+                insert(store.events).values(
+                    campaign_id=self.campaign_id,
+                    tick=tick,
+                    at=now,
+                    kind=kind,
+                    task_id=None,
+                    unit_id=None,
+                    data=event,
+                )
+            )
+        outcome.events.append({"kind": kind, **event})
+
+
+def _try(
+    channel: str, address: str, attempts: int, ok: bool, error: str | None, detail: str
+) -> dict[str, Any]:
+    return {
+        "channel": channel,
+        "address": address,
+        "attempts": attempts,
+        "ok": ok,
+        "error": error,
+        "detail": detail,
+    }

@@ -1,0 +1,255 @@
+"""The dispatcher against real servers on loopback: digests by email (aiosmtpd) and Zalo
+(a local server speaking the OA and ZNS APIs), fallback, retries, the delivery log, alerts."""
+
+from __future__ import annotations
+
+from email.header import decode_header, make_header
+from typing import Any
+
+import pendulum
+import pytest
+from sqlalchemy import Engine, select
+
+from cascade import store
+from cascade.deploy import deploy
+from cascade.engine import tick
+from notifiers.channels import ChannelConfig
+from notifiers.dispatch import Dispatcher, Policy
+from tests.conftest import compile_text
+from tests.servers import FakeZalo, Inbox
+
+TZ = "Asia/Ho_Chi_Minh"
+UNITS = """\
+levels: [province, district, grassroots]
+units:
+  - id: tu-a
+    name: Tỉnh ủy A
+    level: province
+    contacts: [{role: head, name: Văn phòng Tỉnh ủy, email: vp@example.vn, zalo: "84900000001"}]
+    children:
+      - id: hu-b
+        name: Huyện ủy B
+        level: district
+        contacts: [{role: head, email: hu.b@example.vn, phone: "0912000002"}]
+        children:
+          - {id: x-c, name: Đảng ủy xã C, level: grassroots, contacts: [{role: head, zalo: "84900000003"}]}
+      - {id: hu-e, name: Huyện ủy E, level: district, contacts: [{role: head, email: hu.e@example.vn}]}
+"""
+HEADER = """\
+campaign:
+  id: test-campaign
+  title: Chiến dịch thử
+  issued_on: 10/11/2020
+  units: units.yaml
+  summary_date: 20/01/2021
+  operator: {name: Ban Tuyên giáo, email: btg@example.vn, zalo: "84900000009"}
+"""
+TASKS = """\
+tasks:
+  - {id: hn-tinh, title: Hội nghị tỉnh, level: province, due: {before: 20/11/2020}}
+  - {id: hn-huyen, title: Hội nghị huyện, level: district, due: {before: 30/11/2020}}
+  - {id: hn-co-so, title: Hội nghị cơ sở, level: grassroots, due: {before: 15/12/2020}}
+"""
+ISSUED = pendulum.datetime(2020, 11, 10, 8, tz=TZ)
+NOW = int(ISSUED.timestamp())
+
+
+@pytest.fixture
+def campaign(store_engine: Engine) -> Engine:
+    deploy(store_engine, compile_text(TASKS, UNITS, HEADER), "source", ISSUED)
+    tick(store_engine, "test-campaign", ISSUED)  # four units' tasks open: one digest each
+    return store_engine
+
+
+def config(smtp_url: str | None, zalo: FakeZalo, token: str = "good") -> ChannelConfig:
+    return ChannelConfig(smtp_url, token, "tpl-1", zalo.base, zalo.base)
+
+
+def dispatcher(engine: Engine, cfg: ChannelConfig, sleeps: list[float] | None = None) -> Dispatcher:
+    policy = Policy(attempts=3, backoff=0.5, breaker=3, concurrency=4)
+    return Dispatcher(
+        engine, "test-campaign", cfg, policy, sleep=(sleeps if sleeps is not None else []).append
+    )
+
+
+def log(engine: Engine) -> dict[str, tuple[Any, ...]]:
+    """The delivery log by recipient unit: (channel, address, attempts, result, provider id, tries)."""
+    d, o = store.deliveries.c, store.outbox.c
+    query = select(o.recipient_unit, d.channel, d.address, d.attempts, d.result, d.provider_id, d.tries).join(
+        store.outbox, o.id == d.outbox_id
+    )
+    with engine.connect() as conn:
+        return {r[0]: tuple(r[1:]) for r in conn.execute(query)}
+
+
+def statuses(engine: Engine) -> dict[str, str]:
+    o = store.outbox.c
+    with engine.connect() as conn:
+        return dict(conn.execute(select(o.recipient_unit, o.status)).all())
+
+
+def events(engine: Engine, kind: str) -> list[dict[str, Any]]:
+    e = store.events.c
+    with engine.connect() as conn:
+        return [r.data for r in conn.execute(select(e.data).where(e.kind == kind))]
+
+
+def subject(message: Any) -> str:
+    return str(make_header(decode_header(message["Subject"])))
+
+
+def test_each_recipient_gets_one_message_on_its_first_channel(
+    campaign: Engine, smtp: tuple[str, Inbox], zalo: FakeZalo
+) -> None:
+    url, inbox = smtp
+    outcome = dispatcher(campaign, config(url, zalo)).run(NOW)
+    assert outcome.digests == {"sent": 4}
+    assert sorted(m.rcpt_tos[0] for m in inbox.messages) == [
+        "hu.b@example.vn",
+        "hu.e@example.vn",
+        "vp@example.vn",
+    ]
+    assert [r["body"]["recipient"]["user_id"] for r in zalo.requests] == ["84900000003"]  # x-c: zalo only
+    mails = inbox.parsed()
+    assert all(
+        subject(m).startswith("[Cascade]") and m.get_content_type() == "multipart/alternative" for m in mails
+    )
+    assert all(m["X-Cascade-Key"] for m in mails)  # the digest's idempotency key travels with it
+    entries = log(campaign)
+    assert entries["x-c"][:5] == ("zalo", "84900000003", 1, "sent", "m1")  # Zalo's message id kept
+    assert entries["tu-a"][:4] == ("email", "vp@example.vn", 1, "sent")
+    # a second dispatch finds nothing: nothing is sent twice
+    assert dispatcher(campaign, config(url, zalo)).run(NOW).digests == {}
+    assert len(inbox.messages) == 3
+
+
+def test_a_refused_address_falls_back_to_the_contacts_next_channel(
+    campaign: Engine, smtp: tuple[str, Inbox], zalo: FakeZalo
+) -> None:
+    url, inbox = smtp
+    inbox.refuse |= {"vp@example.vn", "hu.e@example.vn"}
+    outcome = dispatcher(campaign, config(url, zalo)).run(NOW)
+    assert outcome.digests == {"sent": 3, "failed": 1}  # hu-e has no other channel
+    entries = log(campaign)
+    channel, address, attempts, result, _, tries = entries["tu-a"]
+    assert (channel, address, attempts, result) == ("zalo", "84900000001", 2, "sent")
+    assert [(t["channel"], t["ok"], t["error"]) for t in tries] == [
+        ("email", False, "address"),
+        ("zalo", True, None),
+    ]
+    assert "550" in tries[0]["detail"]
+    assert entries["hu-e"][3] == "failed"
+    assert statuses(campaign)["hu-e"] == "failed"
+    assert outcome.alerts == []  # refused addresses are not a broken channel
+
+
+def test_transient_failures_are_retried_with_backoff(
+    campaign: Engine, smtp: tuple[str, Inbox], zalo: FakeZalo
+) -> None:
+    url, inbox = smtp
+    inbox.defer = 1  # the first message: 451 try again later
+    sleeps: list[float] = []
+    outcome = dispatcher(campaign, config(url, zalo, token="flaky"), sleeps).run(NOW)  # Zalo: 500 once
+    assert outcome.digests == {"sent": 4}
+    assert sorted(sleeps) == [0.5, 0.5]  # one retry on each channel, after the first backoff
+    attempts = {unit: entry[2] for unit, entry in log(campaign).items()}
+    assert attempts["x-c"] == 2
+    assert sorted(attempts.values()) == [1, 1, 2, 2]
+    assert len(inbox.messages) == 3
+
+
+def test_a_rate_limit_that_lasts_leaves_the_digest_for_the_next_dispatch(
+    campaign: Engine, smtp: tuple[str, Inbox], zalo: FakeZalo
+) -> None:
+    url, _ = smtp
+    sleeps: list[float] = []
+    outcome = dispatcher(campaign, config(url, zalo, token="limited"), sleeps).run(NOW)
+    assert statuses(campaign)["x-c"] == "pending"  # not lost, not failed: Zalo said "later"
+    assert sleeps == [0.5, 1.0]  # three attempts, backoff doubling
+    assert log(campaign)["x-c"][2:4] == (3, "pending")
+    assert outcome.digests == {"sent": 3, "pending": 1}
+    outcome = dispatcher(campaign, config(url, zalo, token="good")).run(NOW)
+    assert outcome.digests == {"sent": 1}
+    assert log(campaign)["x-c"][2:4] == (4, "sent")  # attempts add up over dispatches
+
+
+def test_a_broken_channel_raises_one_alert_and_nothing_is_lost(
+    campaign: Engine, smtp_auth: tuple[int, Inbox], zalo: FakeZalo
+) -> None:
+    port, inbox = smtp_auth
+    wrong = f"mailto://cascade:wrong@127.0.0.1:{port}?from=cascade@example.vn&mode=insecure"
+    outcome = dispatcher(campaign, config(wrong, zalo)).run(NOW)
+    # email is broken after its first 535: tu-a and hu-b fall back to Zalo / ZNS, hu-e waits
+    assert outcome.digests == {"sent": 3, "pending": 1}
+    assert statuses(campaign)["hu-e"] == "pending"
+    [alert] = outcome.alerts
+    assert (alert.channel, alert.new) == ("email", True)
+    assert alert.detail.startswith("SMTP 535")
+    assert alert.delivered is not None and alert.delivered.channel == "zalo"
+    to_operator = [r for r in zalo.requests if r["body"].get("recipient", {}).get("user_id") == "84900000009"]
+    assert len(to_operator) == 1
+    assert "Cảnh báo: kênh email không gửi được" in to_operator[0]["body"]["message"]["text"]
+    assert [e["channel"] for e in events(campaign, "channel.failed")] == ["email"]
+    assert alert.held == 1  # hu-e; the others went out on their next channel
+
+    # still broken at the next dispatch: no second alert
+    again = dispatcher(campaign, config(wrong, zalo)).run(NOW)
+    assert [(a.channel, a.new, a.delivered) for a in again.alerts] == [("email", False, None)]
+    assert len([r for r in zalo.requests if "84900000009" in str(r["body"])]) == 1
+    assert len(events(campaign, "channel.failed")) == 1
+
+    # the operator fixes the password: the waiting digest goes out, the channel is recovered
+    right = f"mailto://cascade:secret@127.0.0.1:{port}?from=cascade@example.vn&mode=insecure"
+    fixed = dispatcher(campaign, config(right, zalo)).run(NOW)
+    assert fixed.digests == {"sent": 1} and fixed.recovered == ["email"]
+    assert [m.rcpt_tos for m in inbox.messages] == [["hu.e@example.vn"]]
+    assert statuses(campaign)["hu-e"] == "sent"
+    assert len(events(campaign, "channel.recovered")) == 1
+
+
+def test_a_broken_channel_is_not_tried_for_every_digest(
+    store_engine: Engine, smtp_auth: tuple[int, Inbox], zalo: FakeZalo
+) -> None:
+    districts = "".join(
+        f"      - {{id: hu-{i}, name: Huyện ủy {i}, level: district, "
+        f"contacts: [{{role: head, email: h{i}@example.vn}}]}}\n"
+        for i in range(40)
+    )
+    units = UNITS.split("    children:")[0] + "    children:\n" + districts
+    deploy(store_engine, compile_text(TASKS, units, HEADER), "source", ISSUED)
+    tick(store_engine, "test-campaign", ISSUED)
+    port, _ = smtp_auth
+    wrong = f"mailto://cascade:wrong@127.0.0.1:{port}?from=cascade@example.vn&mode=insecure"
+    outcome = dispatcher(store_engine, config(wrong, zalo)).run(NOW)
+    tried = sum(
+        t["attempts"] for entry in log(store_engine).values() for t in entry[5] if t["channel"] == "email"
+    )
+    assert outcome.digests == {"sent": 1, "pending": 40}  # tu-a by Zalo; 40 wait for email
+    assert tried <= 4  # at most the sends already in flight (concurrency 4) when the first 535 came
+    assert [(a.channel, a.held) for a in outcome.alerts] == [("email", 40)]
+    assert len(events(store_engine, "channel.failed")) == 1
+
+
+def test_an_expired_zalo_token_is_one_alert_by_email(
+    campaign: Engine, smtp: tuple[str, Inbox], zalo: FakeZalo
+) -> None:
+    url, inbox = smtp
+    outcome = dispatcher(campaign, config(url, zalo, token="expired")).run(NOW)
+    assert statuses(campaign)["x-c"] == "pending"
+    assert [a.channel for a in outcome.alerts] == ["zalo"]
+    assert "-216" in outcome.alerts[0].detail
+    alerts = [m for m in inbox.parsed() if m["To"].endswith("btg@example.vn>") or "btg@example.vn" in m["To"]]
+    assert len(alerts) == 1 and "Zalo OA" in subject(alerts[0])
+
+
+def test_without_an_operator_the_alert_goes_to_the_top_units_contact(
+    store_engine: Engine, smtp: tuple[str, Inbox], zalo: FakeZalo
+) -> None:
+    header = "\n".join(line for line in HEADER.splitlines() if "operator" not in line) + "\n"
+    deploy(store_engine, compile_text(TASKS, UNITS, header), "source", ISSUED)
+    tick(store_engine, "test-campaign", ISSUED)
+    url, inbox = smtp
+    outcome = dispatcher(store_engine, config(url, zalo, token="expired")).run(NOW)
+    assert outcome.alerts[0].delivered is not None
+    assert outcome.alerts[0].delivered.address == "vp@example.vn"  # Tỉnh ủy A's head, by email
+    assert sum("Cảnh báo" in subject(m) for m in inbox.parsed()) == 1
