@@ -7,6 +7,7 @@ body), `limited` (error -32, rate limit), `flaky` (HTTP 500 once, then success).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 import threading
@@ -85,6 +86,7 @@ class Inbox:
         self.messages: list[Any] = []
         self.refuse: set[str] = set()
         self.defer = 0
+        self.delay = 0.0  # seconds before answering DATA
         self.lock = threading.Lock()
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
@@ -94,6 +96,8 @@ class Inbox:
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.delay:
+            await asyncio.sleep(self.delay)
         with self.lock:
             if self.defer:
                 self.defer -= 1

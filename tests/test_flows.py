@@ -21,6 +21,7 @@ from cascade.files import load_plan, read_text
 from cascade.plan import Plan
 from cascade.signals import read_signals, record
 from cascade.simulate import event_lines
+from tests.servers import FakeZalo, Inbox
 
 ROOT = Path(__file__).parent.parent
 CAMPAIGN = "ha-tinh-xix-2020"
@@ -47,8 +48,20 @@ def seeded(path: Path) -> tuple[Engine, Plan]:
 
 
 @pytest.fixture
-def flow_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Engine, Plan]:
+def flow_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, smtp: tuple[str, Inbox], zalo: FakeZalo
+) -> tuple[Engine, Plan]:
+    """The seed deployed in a fresh store; the flow's dispatcher sends to the loopback SMTP
+    server and the Zalo fake."""
     monkeypatch.setenv("CASCADE_DATABASE_URL", f"sqlite:///{tmp_path / 'flow.db'}")
+    monkeypatch.setenv("CASCADE_SMTP_URL", smtp[0])
+    for name, value in {
+        "ZALO_TOKEN": "good",
+        "ZNS_TEMPLATE": "t1",
+        "ZALO_API": zalo.base,
+        "ZNS_API": zalo.base,
+    }.items():
+        monkeypatch.setenv(f"CASCADE_{name}", value)
     return seeded(tmp_path / "flow.db")
 
 
@@ -137,7 +150,9 @@ def test_a_second_run_at_the_same_instant_changes_nothing(
     assert (count(engine, store.events), count(engine, store.outbox)) == (events, outbox)
 
 
-def test_flow_ticks_equal_bare_engine_ticks(prefect_api: None, tmp_path: Path, flow_store: Any) -> None:
+def test_flow_ticks_equal_bare_engine_ticks(
+    prefect_api: None, tmp_path: Path, flow_store: Any, smtp: tuple[str, Inbox], zalo: FakeZalo
+) -> None:
     flow_engine, plan = flow_store
     bare, _ = seeded(tmp_path / "bare.db")
     for now in (AFTER_PROVINCE, "2020-11-28T08:00:00+07:00", "2020-12-10T08:00:00+07:00"):
@@ -147,10 +162,13 @@ def test_flow_ticks_equal_bare_engine_ticks(prefect_api: None, tmp_path: Path, f
     flow_lines, bare_lines = event_lines(flow_engine, CAMPAIGN, tz), event_lines(bare, CAMPAIGN, tz)
     assert len(bare_lines) > 100
     assert sorted(map(repr, flow_lines)) == sorted(map(repr, bare_lines))
+    o = store.outbox.c
     with flow_engine.connect() as conn:
-        statuses = set(conn.execute(select(store.outbox.c.status)).scalars())
-    assert statuses <= {"logged", "pending"}  # due digests went to the logging channel
-    assert "logged" in statuses
+        statuses = set(conn.execute(select(o.status)).scalars())
+        sent = conn.execute(select(func.count(o.digest_key.distinct())).where(o.status == "sent")).scalar()
+    assert statuses <= {"sent", "pending"}  # due digests went out; later ones wait for their time
+    # one message per digest, each on the contact's first channel (email in the seed)
+    assert sent and len(smtp[1].messages) + len(zalo.requests) == sent
 
 
 def test_digests_held_by_quiet_hours_go_out_with_the_first_run_after_them(
@@ -166,10 +184,49 @@ def test_digests_held_by_quiet_hours_go_out_with_the_first_run_after_them(
         )
     assert held and set(held) == {"pending"}
     counts, _ = run_flow(morning.isoformat())
-    assert set(counts) == {"digests_logged"}  # the tick itself had nothing to do: only the dispatch
-    assert counts["digests_logged"] >= 1
+    assert set(counts) == {"digests_sent"}  # the tick itself had nothing to do: only the dispatch
+    assert counts["digests_sent"] >= 1
     with engine.connect() as conn:
         after = (
             conn.execute(select(o.status).where(o.send_at == int(morning.timestamp()) - 300)).scalars().all()
         )
-    assert set(after) == {"logged"}
+    assert set(after) == {"sent"}
+
+
+def test_the_smtp_url_can_come_from_a_prefect_secret_block(
+    prefect_api: None,
+    flow_store: tuple[Engine, Plan],
+    smtp: tuple[str, Inbox],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from prefect.blocks.system import Secret
+
+    Secret(value=smtp[0]).save("cascade-smtp-test", overwrite=True)
+    monkeypatch.delenv("CASCADE_SMTP_URL")
+    monkeypatch.setenv("CASCADE_SMTP_SECRET", "cascade-smtp-test")
+    counts, _ = run_flow(AFTER_PROVINCE)
+    assert counts["digests_sent"] == len(smtp[1].messages) > 0
+
+
+def test_a_broken_channel_is_a_prefect_event_and_one_alert(
+    prefect_api: None, flow_store: tuple[Engine, Plan], zalo: FakeZalo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from prefect import get_client
+
+    monkeypatch.setenv("CASCADE_SMTP_URL", "mailto://127.0.0.1:9?from=cascade@example.vn&mode=insecure")
+    monkeypatch.setenv("CASCADE_DISPATCH_BACKOFF", "0.01")
+    counts, _ = run_flow(AFTER_PROVINCE)
+    assert counts["digests_pending"] > 0  # nothing lost: they wait for the SMTP server
+    assert counts.get("digests_sent", 0) > 0  # contacts with Zalo after email got it there
+    # the operator (the province's office: email, then Zalo) heard once, on Zalo
+    alerts = [r for r in zalo.requests if "Cảnh báo: kênh email" in str(r["body"])]
+    assert len(alerts) == 1
+    found: list[dict[str, Any]] = []
+    deadline = time.monotonic() + 30
+    with get_client(sync_client=True) as client:
+        while not found and time.monotonic() < deadline:
+            body = {"filter": {"event": {"name": ["cascade.channel.failed"]}}, "limit": 5}
+            found = client.request("POST", "/events/filter", json=body).json()["events"]
+            time.sleep(0.2)
+    assert found and found[0]["payload"]["channel"] == "email"
+    assert "Connection refused" in found[0]["payload"]["detail"]
