@@ -4,7 +4,8 @@
 #     engine on a virtual clock with its example signals (data/<campaign>.events.jsonl);
 #  2. deploy the Ha Tinh seed with its signals into data/cascade.db and serve it unattended:
 #     a local Prefect server starts (UI address printed), the campaign ticks at once (catching
-#     up from 2020 to today), then every 10 minutes and on each `cascade signal`.
+#     up from 2020 to today), then every 10 minutes and on each `cascade signal`; its digests
+#     go to the officials' channels when CASCADE_SMTP_URL (or _SECRET) is set, else to the log.
 # Ctrl-C stops it; `./run.sh --for 120` stops after two minutes. Arguments go to `cascade serve`.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -23,4 +24,8 @@ for file in campaigns/*.yaml; do
 done
 .venv/bin/cascade deploy campaigns/ha-tinh-xix-2020.yaml
 .venv/bin/cascade signal ha-tinh-xix-2020 --import tests/scenarios/ha-tinh-xix-2020.signals.yaml
+# No SMTP server configured (CASCADE_SMTP_URL / CASCADE_SMTP_SECRET): digests go to the log.
+if [ -z "${CASCADE_SMTP_URL:-}${CASCADE_SMTP_SECRET:-}" ]; then
+  export CASCADE_NOTIFY="${CASCADE_NOTIFY:-log}"
+fi
 exec .venv/bin/cascade serve "$@"

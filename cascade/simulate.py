@@ -112,11 +112,31 @@ def _last_tick(engine: Engine, campaign: str) -> int:
     return int(last or 0)
 
 
+# The kinds of the campaign's event log (§6 of the format). The store's events table also
+# keeps the dispatcher's operational events (`channel.failed`, `channel.recovered`), which
+# the log leaves out: they are about the notifiers, not the campaign's state.
+LOG_KINDS = (
+    "task.opened",
+    "reminder.sent",
+    "task.completed",
+    "task.overdue",
+    "task.at_risk",
+    "task.below_target",
+    "escalation.sent",
+    "report.requested",
+    "report.submitted",
+    "report.overdue",
+    "summary.generated",
+)
+
+
 def event_lines(engine: Engine, campaign: str, tz: str) -> list[dict[str, Any]]:
     """The event log (§6), in time order."""
     e = store.events
     with engine.connect() as conn:
-        rows = conn.execute(select(e).where(e.c.campaign_id == campaign).order_by(e.c.at, e.c.id)).all()
+        rows = conn.execute(
+            select(e).where(e.c.campaign_id == campaign, e.c.kind.in_(LOG_KINDS)).order_by(e.c.at, e.c.id)
+        ).all()
     return [format_event(row, campaign, tz) for row in rows]
 
 

@@ -4,12 +4,10 @@ Importing this package registers the Zalo services with Apprise's plugin manager
 `zalo://` (Official Account messages to followers) and `zns://` (ZNS template messages
 to phone numbers); see `notifiers.zalo`. Email uses Apprise's own `mailto://`/`mailtos://`.
 
-Built so far: the Zalo plugin, the Vietnamese digests (`notifiers.render`, templates in
-`notifiers/templates`) and sending one by email (`notifiers.email`, the SMTP server from
-CASCADE_SMTP_URL), one channel of a contact at a time (`notifiers.channels`, used by
-`cascade notify-test`). Still to come (the notifiers issue): the dispatcher with fallback,
-retries, delivery log, idempotency and alerts; until then the campaign flow dispatches to
-a logging channel.
+The rest: `notifiers.render` words digests in Vietnamese (templates in
+`notifiers/templates`), `notifiers.email` and `notifiers.channels` send one digest on one
+channel and say why a send failed, `notifiers.dispatch` delivers a campaign's due digests
+(fallback, retries, delivery log, idempotency, alerts).
 """
 
 from apprise.plugins import N_MGR

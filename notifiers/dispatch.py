@@ -43,6 +43,7 @@ from notifiers.channels import ChannelConfig, Result
 from notifiers.render import Message, Renderer
 
 log = logging.getLogger("cascade.dispatch")
+RECORD_SECONDS = 0.05  # the longest a sent digest waits to be recorded while others are sending
 Send = Callable[[str, str, Message, ChannelConfig, str | None], Result]
 
 
@@ -168,20 +169,33 @@ class Dispatcher:
         return outcome
 
     def _send_all(self, claim: Claim, breaker: _Breaker, now: int, outcome: Outcome) -> None:
+        """At most `2 x concurrency` digests between claim and record: sending, or sent and
+        waiting to be recorded. Finished digests are recorded together (one transaction) once
+        `concurrency` of them wait or `RECORD_SECONDS` passed, so a kill re-sends at most that
+        window while the store sees a commit per batch, not per message."""
         digests: Iterator[Digest] = chain.from_iterable(claim.pages(self.policy.page))
-        window = 2 * self.policy.concurrency
+        window, batch = 2 * self.policy.concurrency, self.policy.concurrency
         with ThreadPoolExecutor(self.policy.concurrency, thread_name_prefix="cascade-send") as pool:
             running: set[Future[tuple[Digest, Delivery]]] = set()
-            for digest in digests:
-                running.add(pool.submit(self._deliver, digest, breaker, now))
-                if len(running) >= window:
-                    done, running = wait(running, return_when=FIRST_COMPLETED)
-                    self._record(claim, done, outcome)
-            while running:
-                done, running = wait(running, return_when=FIRST_COMPLETED)
-                self._record(claim, done, outcome)
+            finished: list[Future[tuple[Digest, Delivery]]] = []
+            recorded = time.monotonic()
+            more = True
+            while more or running or finished:
+                while more and len(running) + len(finished) < window:
+                    digest = next(digests, None)
+                    if digest is None:
+                        more = False
+                    else:
+                        running.add(pool.submit(self._deliver, digest, breaker, now))
+                if running:
+                    done, running = wait(running, timeout=RECORD_SECONDS, return_when=FIRST_COMPLETED)
+                    finished += done
+                due = time.monotonic() - recorded >= RECORD_SECONDS
+                if finished and (len(finished) >= batch or due or not running):
+                    self._record(claim, finished, outcome)
+                    finished, recorded = [], time.monotonic()
 
-    def _record(self, claim: Claim, done: set[Future[tuple[Digest, Delivery]]], outcome: Outcome) -> None:
+    def _record(self, claim: Claim, done: list[Future[tuple[Digest, Delivery]]], outcome: Outcome) -> None:
         results = [f.result() for f in done]
         claim.record(results)
         claim.renew()

@@ -9,20 +9,33 @@ Apprise derives the plain-text part from it (block elements become lines).
 Apprise only answers True or False; why a send failed is in what its email plugin logs
 (the SMTP reply, e.g. `(535, b'5.7.8 Authentication failed')`). `send_email` reads those
 lines for its own thread and classifies the failure: `channel` (the server refuses our
-credentials or sender: every send will fail), `address` (this recipient is refused) or
+credentials or sender, its certificate does not verify, or it does not speak the TLS mode
+the URL asks for: every send will fail), `address` (this recipient is refused) or
 `transient` (no connection, a timeout, a 4xx reply: worth retrying).
+
+Apprise's email plugin builds a fresh `ssl.create_default_context()` for every send, even
+to a server without TLS; with OpenSSL 3 that reloads the system CA bundle each time
+(≈ 30-40 ms here, holding the interpreter lock: CPython gh-95031), which alone caps a
+dispatcher near 30 messages/s whatever its concurrency. `_ReusedContexts` hands the plugin
+one context per thread instead, reloaded every `CONTEXT_SECONDS` (a changed CA bundle is
+seen within that time), and puts back the secure defaults that the plugin may have turned
+off for an unverified (`verify=no`) server before handing it out again.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+import ssl
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import apprise
+import apprise.plugins.email.base as apprise_email
 
 from notifiers.render import Message
 
@@ -67,6 +80,8 @@ def classify(lines: list[str]) -> tuple[str, str]:
             return "channel", detail
         return ("address" if code.startswith("5") else "transient"), detail
     exception = next((line.split(":", 1)[1].strip() for line in lines if "Socket Exception" in line), "")
+    if "CERTIFICATE_VERIFY_FAILED" in exception or "WRONG_VERSION_NUMBER" in exception:
+        return "channel", exception  # the server's certificate or TLS mode: every send fails alike
     return "transient", exception or (lines[-1] if lines else "the SMTP server refused")
 
 
@@ -100,3 +115,33 @@ def _captured() -> Iterator[list[str]]:
         yield lines
     finally:
         _CAPTURE.local.lines = None
+
+
+CONTEXT_SECONDS = 600.0
+
+
+class _ReusedContexts:
+    """Stands in for the `ssl` module inside Apprise's email plugin: `create_default_context()`
+    without arguments returns this thread's context (made at most `CONTEXT_SECONDS` ago),
+    verifying certificates and host names again; everything else is `ssl`'s own."""
+
+    def __init__(self) -> None:
+        self.local = threading.local()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(ssl, name)
+
+    def create_default_context(self, *args: Any, **kwargs: Any) -> ssl.SSLContext:
+        if args or kwargs:
+            return ssl.create_default_context(*args, **kwargs)
+        made, context = getattr(self.local, "context", (0.0, None))
+        if context is None or time.monotonic() - made > CONTEXT_SECONDS:
+            context = ssl.create_default_context()
+            self.local.context = (time.monotonic(), context)
+        context.check_hostname = True  # (also sets verify_mode to CERT_REQUIRED)
+        context.verify_mode = ssl.CERT_REQUIRED
+        return context
+
+
+if getattr(apprise_email, "ssl", None) is ssl:
+    apprise_email.ssl = _ReusedContexts()  # type: ignore[attr-defined]

@@ -13,6 +13,7 @@ from sqlalchemy import Engine, select
 from cascade import store
 from cascade.deploy import deploy
 from cascade.engine import tick
+from cascade.simulate import LOG_KINDS, event_lines
 from notifiers.channels import ChannelConfig
 from notifiers.dispatch import Dispatcher, Policy
 from tests.conftest import compile_text
@@ -205,6 +206,9 @@ def test_a_broken_channel_raises_one_alert_and_nothing_is_lost(
     assert [m.rcpt_tos for m in inbox.messages] == [["hu.e@example.vn"]]
     assert statuses(campaign)["hu-e"] == "sent"
     assert len(events(campaign, "channel.recovered")) == 1
+    # the campaign's event log (§6) keeps to the format's kinds: the channel's events stay out
+    kinds = {line["kind"] for line in event_lines(campaign, "test-campaign", TZ)}
+    assert "task.opened" in kinds and kinds <= set(LOG_KINDS)
 
 
 def test_a_broken_channel_is_not_tried_for_every_digest(

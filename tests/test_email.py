@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import email
+import ssl
+import subprocess
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from email.header import decode_header, make_header
+from pathlib import Path
 
+import apprise.plugins.email.base as apprise_email
 import pytest
+from aiosmtpd.controller import Controller
 
-from notifiers.email import email_url, send_email
-from notifiers.render import Renderer
-from tests.servers import Inbox
+from notifiers.email import _ReusedContexts, email_url, send_email
+from notifiers.render import Message, Renderer
+from tests.servers import Inbox, free_port
 from tests.test_render import BASE, UNITS, epoch
 
 
@@ -89,3 +96,73 @@ def test_the_recipient_is_added_to_the_server_url() -> None:
     assert url == "mailtos://u:p@smtp.example.vn?from=c%40example.vn&to=new%40example.vn"
     with pytest.raises(ValueError, match="mailto:// or mailtos://"):
         email_url("smtp://smtp.example.vn", "a@example.vn")
+
+
+@pytest.fixture
+def smtps(tmp_path: Path) -> Iterator[tuple[int, Inbox, Path]]:
+    """An SMTP server speaking TLS from the first byte (SMTPS), with a self-signed certificate."""
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    port, inbox = free_port(), Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port, ssl_context=context)
+    controller.start()
+    yield port, inbox, cert
+    controller.stop()
+
+
+def run_in_thread(work: Callable[[], object]) -> object:
+    with ThreadPoolExecutor(1) as pool:  # a fresh thread: a fresh reused context
+        return pool.submit(work).result()
+
+
+def test_a_reused_ssl_context_still_verifies_after_an_unverified_send(
+    smtps: tuple[int, Inbox, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert isinstance(apprise_email.ssl, _ReusedContexts)  # Apprise still builds its context there
+    port, inbox, cert = smtps
+    server = f"mailtos://127.0.0.1:{port}?from=cascade@example.vn&mode=ssl"
+    message = Message(subject="Thử", text="Thử kênh", html="<p>Thử kênh</p>", short="Thử kênh")
+
+    def in_turn(*verify: str) -> list[tuple[bool, str | None]]:
+        return [send_email(message, f"{server}&verify={v}", "vp@example.vn")[:2] for v in verify]
+
+    # self-signed: refused when verified (every send would be: the channel is broken),
+    # even right after an unverified send on this thread
+    assert run_in_thread(lambda: in_turn("yes", "no", "yes")) == [
+        (False, "channel"),
+        (True, None),
+        (False, "channel"),
+    ]
+    assert len(inbox.messages) == 1
+    # the certificate trusted (a context made after SSL_CERT_FILE names it): verified and sent
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+    assert run_in_thread(lambda: in_turn("yes")) == [(True, None)]
+    assert len(inbox.messages) == 2
+
+
+def test_each_thread_reuses_its_own_context_with_the_secure_defaults_back() -> None:
+    contexts = _ReusedContexts()
+    first = contexts.create_default_context()
+    first.check_hostname = False
+    first.verify_mode = ssl.CERT_NONE
+    again = contexts.create_default_context()
+    assert again is first
+    assert (again.check_hostname, again.verify_mode) == (True, ssl.CERT_REQUIRED)
+    assert run_in_thread(contexts.create_default_context) is not first
+    assert contexts.CERT_NONE is ssl.CERT_NONE  # the rest of `ssl` as it is
+
+
+def test_tls_asked_of_a_server_without_it_is_a_broken_channel(smtp: tuple[str, Inbox]) -> None:
+    server, inbox = smtp
+    server = server.replace("mailto://", "mailtos://").replace("mode=insecure", "mode=ssl")
+    message = Message(subject="Thử", text="Thử kênh", html="<p>Thử kênh</p>", short="Thử kênh")
+    ok, failure, detail = send_email(message, server, "vp@example.vn")
+    assert (ok, failure) == (False, "channel"), detail
+    assert "WRONG_VERSION_NUMBER" in detail
+    assert inbox.messages == []
