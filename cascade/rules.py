@@ -14,6 +14,7 @@ import operator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+import orjson
 import pendulum
 
 from cascade.deadlines import DeadlineRule, Roll
@@ -35,6 +36,7 @@ class TaskRules:
     min_window: Duration | None
     rule: DeadlineRule
     fields: dict[str, FieldSpec]
+    rollup: tuple[str, ...] = ()  # reports: "task.field" / "task.counter" figures rolled up
 
     @classmethod
     def of(cls, task: TaskPlan) -> TaskRules:
@@ -50,6 +52,7 @@ class TaskRules:
             task.min_window,
             task.rule,
             task.fields,
+            task.rollup,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -78,6 +81,7 @@ class TaskRules:
                 name: spec.model_dump(mode="json", exclude_defaults=True)
                 for name, spec in self.fields.items()
             },
+            "rollup": list(self.rollup),
         }
 
     @classmethod
@@ -112,6 +116,7 @@ class TaskRules:
             parse_duration(data["min_window"]) if data["min_window"] else None,
             rule,
             {name: FieldSpec.model_validate(spec) for name, spec in data["fields"].items()},
+            tuple(data.get("rollup", ())),  # campaigns deployed before roll-ups were kept
         )
 
 
@@ -123,12 +128,13 @@ def rules_of(plan: Plan) -> dict[str, dict[str, Any]]:
     return {task.id: TaskRules.of(task).to_json() for task in plan.tasks.values()}
 
 
-_PARSED: dict[tuple[str, str, int], dict[str, TaskRules]] = {}
+_PARSED: dict[tuple[str, int, bytes], dict[str, TaskRules]] = {}
 
 
 def campaign_rules(campaign: Any) -> dict[str, TaskRules]:
-    """The rules of a stored campaign row, parsed once per deployed version of it."""
-    key = (campaign.id, campaign.plan_hash, campaign.deployed_at)
+    """The rules of a stored campaign row, parsed once per version of them (keyed by their own
+    text: a few kilobytes even for a national campaign)."""
+    key = (campaign.id, campaign.deployed_at, orjson.dumps(campaign.tasks, option=orjson.OPT_SORT_KEYS))
     if key not in _PARSED:
         if len(_PARSED) > 64:
             _PARSED.clear()
