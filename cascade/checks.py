@@ -15,6 +15,7 @@ import pendulum
 
 from cascade.durations import Duration
 from cascade.errors import Problem, Severity, did_you_mean, one_of
+from cascade.rollup import COUNTERS
 from cascade.source import Document, Path
 from cascade.spec import FieldSpec, Report, Task, formula_names
 from cascade.spec import Notices as NoticesSpec
@@ -23,8 +24,6 @@ from cascade.units import Hierarchy, UnitRecord
 if TYPE_CHECKING:
     from cascade.compile import ParsedCampaign
     from cascade.plan import Plan, TaskPlan
-
-COUNTERS = ("done", "late", "missing", "exempt", "total")
 
 
 def prerequisites(spec: Task) -> list[str]:

@@ -63,6 +63,7 @@ def _upsert_campaign(conn: Connection, plan: Plan, source: str, now: pendulum.Da
         "archived_at": None,
         "rescan": True,
         "operator": c.operator,
+        "issued_by": c.issued_by,
     }
     exists = conn.execute(select(store.campaigns.c.id).where(store.campaigns.c.id == c.id)).first()
     if exists:

@@ -30,6 +30,7 @@ import pendulum
 from sqlalchemy import Connection, Engine, and_, bindparam, func, insert, select, update
 
 from cascade import store
+from cascade.rollup import load as load_rollup
 from cascade.rules import (
     TaskRules,
     campaign_rules,
@@ -41,6 +42,7 @@ from cascade.rules import (
 )
 from cascade.spec import QuietHours
 from cascade.status import state_counts
+from cascade.summary import build_in as build_summary
 from cascade.units import recipients
 from cascade.workdays import Calendar
 
@@ -127,6 +129,7 @@ class Tick:
         self.rules = campaign_rules(campaign)
         self.rows: dict[int, dict[str, Any]] = {}
         self.completed: list[dict[str, Any]] = []
+        self.reports: list[tuple[dict[str, Any], Notice | None]] = []  # submitted (None) or requested
         self.events: list[Event] = []
         self.notices: list[Notice] = []
         self.counts: Counter[str] = Counter()
@@ -205,6 +208,8 @@ class Tick:
         )
         kind = "report.submitted" if row["kind"] == "report" else "task.completed"
         self.event(kind, at, row, late=late)
+        if row["kind"] == "report":
+            self.reports.append((row, None))
         for name, value, target in missed_targets(rules, row["fields"]):
             ev = self.event("task.below_target", at, row, field=name, value=value, target=target)
             self.notify(
@@ -220,6 +225,7 @@ class Tick:
         if row["kind"] == "report":
             ev = self.event("report.requested", self.send_at(rules), row)
             self.notify("report.requested", row, ("self",), ev)
+            self.reports.append((row, self.notices[-1]))
             return
         ev = self.event("task.opened", at, row)
         self.notify("task.opened", row, ("self",), ev)
@@ -402,6 +408,7 @@ def open_and_advance(t: Tick, level: str | None = None) -> None:
 def finish_tick(t: Tick) -> TickResult:
     """Phase 4: write the changed instances, the summary if due, the events and the outbox."""
     _write_rows(t)
+    _rollups(t)
     _summary(t)
     _write(t)
     return TickResult(t.campaign.id, t.now, idle=False, counts=t.counts)
@@ -623,9 +630,13 @@ def _summary(t: Tick) -> None:
     send = int(summary_quiet(t.rules).release(t.now).timestamp())
     root = root_path.split(":", 1)[1]
     ev = t.event("summary.generated", send, {"task_id": None, "unit_id": root}, counts=counts)
-    t.notices.append(
-        Notice("summary.generated", [root], roles, send, {"kind": "summary.generated", "counts": counts}, ev)
-    )
+    summary = build_summary(t.conn, t.campaign.id, t.now)  # this tick's changes are written already
+    payload = {
+        "kind": "summary.generated",
+        "counts": counts,
+        "narrative": summary.narrative if summary else None,
+    }
+    t.notices.append(Notice("summary.generated", [root], roles, send, payload, ev))
     t.conn.execute(
         update(store.campaigns).where(store.campaigns.c.id == t.campaign.id).values(summary_sent_at=send)
     )
@@ -651,6 +662,38 @@ def _write_rows(t: Tick) -> None:
         for rid, r in t.rows.items()
     ]
     store.update_rows(t.conn, store.instances, _WRITTEN, "id", rows)
+
+
+ROLLUP_SUBTREES = 200  # up to this many reports in a tick read their subtrees, more the campaign
+
+
+def _rollups(t: Tick) -> None:
+    """Roll-ups for this tick's reports (after its instances are written, so they count):
+    a submitted report keeps the figures computed from its children beside the ones it
+    reported (missing ones: confirmed as computed); a request carries the unit's computed
+    figures, to confirm or correct."""
+    by_report: dict[str, list[tuple[dict[str, Any], Notice | None]]] = {}
+    for row, notice in t.reports:
+        by_report.setdefault(row["task_id"], []).append((row, notice))
+    updates = []
+    for report_id, rows in by_report.items():
+        rules = t.rules[report_id]
+        if not rules.rollup:
+            continue
+        paths = None if len(rows) > ROLLUP_SUBTREES else {row["path"] for row, _ in rows}
+        rollup = load_rollup(t.conn, t.campaign.id, rules, t.rules, paths)
+        for row, notice in rows:
+            computed = rollup.computed.get(row["unit_id"], {})
+            if notice is not None:
+                notice.payload["figures"] = [
+                    [f.key, f.label(t.rules), computed.get(f.key)] for f in rollup.figures
+                ]
+                continue
+            reported = rollup.reported(row["unit_id"]) or computed
+            row["fields"] = {**(row["fields"] or {}), **reported}
+            updates.append((store.dumps(computed), store.dumps(row["fields"]), row["id"]))
+    if updates:
+        store.update_rows(t.conn, store.instances, ("computed", "fields"), "id", updates)
 
 
 def _write(t: Tick) -> None:

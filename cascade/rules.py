@@ -10,6 +10,7 @@ deadline and `now`, they say when the next reminder or escalation stage is due.
 from __future__ import annotations
 
 import ast
+import functools
 import operator
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -229,9 +230,14 @@ def evaluate(formula: str, values: dict[str, Any]) -> float | None:
         raise ValueError(f"unexpected {type(node).__name__}")  # the spec's check forbids it
 
     try:
-        return walk(ast.parse(formula, mode="eval"))
+        return walk(_parse(formula))
     except (LookupError, ZeroDivisionError):
         return None
+
+
+@functools.lru_cache(maxsize=512)
+def _parse(formula: str) -> ast.Expression:
+    return ast.parse(formula, mode="eval")
 
 
 def with_formulas(rules: TaskRules, values: dict[str, Any]) -> dict[str, Any]:

@@ -13,6 +13,7 @@ import csv
 import hashlib
 import io
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -24,6 +25,7 @@ from sqlalchemy import Connection, Engine, select
 from cascade import store
 from cascade.deadlines import parse_date
 from cascade.errors import CampaignInvalid, Problem, did_you_mean, one_of
+from cascade.rollup import figures_of
 from cascade.rules import TaskRules, campaign_rules
 
 _DMY_TIME = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
@@ -60,14 +62,29 @@ def parse_instant(value: object, tz: str) -> pendulum.DateTime:
     return parsed
 
 
-def check_fields(rules: TaskRules, given: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
-    """The values converted to their declared types, and what is wrong with them."""
+def check_fields(
+    rules: TaskRules, given: dict[str, Any], figures: Collection[str] = ()
+) -> tuple[dict[str, Any], list[str]]:
+    """The values converted to their declared types, and what is wrong with them. A report
+    also takes its roll-up `figures` (e.g. `hn-co-so.attendees`), numbers that correct the
+    computed ones."""
     errors, values = [], {}
     for name, raw in given.items():
+        if name in figures:
+            try:
+                number = _convert("float", raw)
+            except ValueError as exc:
+                errors.append(f"{name}: {exc}")
+                continue
+            if number is not None and number < 0:
+                errors.append(f"{name}: {number:g} is below the minimum 0")
+            elif number is not None:
+                values[name] = int(number) if float(number).is_integer() else number
+            continue
         spec = rules.fields.get(name)
         if spec is None or spec.formula is not None:
-            hint = did_you_mean(name, rules.fields)
-            known = [n for n, s in rules.fields.items() if s.formula is None]
+            hint = did_you_mean(name, [*rules.fields, *figures])
+            known = [n for n, s in rules.fields.items() if s.formula is None] + list(figures)
             errors.append(
                 f"`{rules.id}` has no field `{name}`"
                 + (
@@ -183,6 +200,15 @@ def _checked_rows(
             )
         )
     }
+    corrected: dict[str, set[str]] = {}
+
+    def figures(task: str) -> set[str]:
+        """The roll-up figures a report's signal may correct (not rates: they follow their sums)."""
+        if task not in corrected:
+            report = rules[task]
+            corrected[task] = {f.key for f in figures_of(report, rules) if f.kind != "rate"}
+        return corrected[task]
+
     rows, problems = [], []
     for signal in batch:
         errors = []
@@ -202,7 +228,7 @@ def _checked_rows(
                 errors.append(f"`{signal.unit}` has no `{signal.task}` to complete (it is not targeted)")
             elif state == "exempt":
                 errors.append(f"`{signal.unit}` is exempt from `{signal.task}`")
-            values, field_errors = check_fields(rules[signal.task], signal.fields)
+            values, field_errors = check_fields(rules[signal.task], signal.fields, figures(signal.task))
             errors += field_errors
         if errors:
             where = f"{signal.unit}/{signal.task}"

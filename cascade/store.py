@@ -54,6 +54,7 @@ campaigns = Table(
     Column("archived_at", BigInteger),
     Column("rescan", Boolean, nullable=False, default=True),  # re-check every held instance next tick
     Column("operator", JSON),  # the contact that hears about broken channels: {name, channels}
+    Column("issued_by", Text),  # the issuing body, as the documents name it
 )
 
 units = Table(
@@ -65,6 +66,7 @@ units = Table(
     Column("level", String(32), nullable=False),
     Column("path", Text, nullable=False),  # ancestor ids from the root to this unit, "/"-joined
     Column("archived", Boolean, nullable=False, default=False),
+    Index("ix_units_path", "campaign_id", "path"),  # a unit's subtree is a range of paths
 )
 
 contacts = Table(
@@ -95,7 +97,8 @@ instances = Table(
     Column("opened_at", BigInteger),
     Column("deadline", BigInteger),
     Column("done_at", BigInteger),
-    Column("fields", JSON),
+    Column("fields", JSON),  # a report's: the figures the unit stands behind (computed, or corrected)
+    Column("computed", JSON),  # a report's roll-up of its children when it was submitted
     Column("next_reminder_at", BigInteger),
     Column("stage", Integer, nullable=False, default=0),  # last escalation stage sent
     Column("next_escalation_at", BigInteger),
