@@ -9,8 +9,11 @@ if [ -z "${CASCADE_TEST_POSTGRES_URL:-}" ]; then
   source scripts/postgres.sh
   start_throwaway_postgres || true
 fi
+# LibreOffice and pdftoppm render the summary docx in one test.
+source scripts/doctools.sh
+ensure_doctools || true
 if [ "${CI:-}" = "true" ]; then
-  export CASCADE_REQUIRE_POSTGRES=1
+  export CASCADE_REQUIRE_POSTGRES=1 CASCADE_REQUIRE_DOCTOOLS=1
 fi
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .

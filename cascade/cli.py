@@ -527,5 +527,45 @@ def status(campaign: Annotated[str, typer.Argument(help="campaign id")]) -> None
     out.print(_status_table(result))
 
 
+class ReportFormat(StrEnum):
+    md = "md"
+    xlsx = "xlsx"
+    docx = "docx"
+
+
+@app.command()
+def report(
+    campaign: Annotated[str, typer.Argument(help="campaign id")],
+    format: Annotated[
+        ReportFormat, typer.Option("--format", "-f", help="md, xlsx or docx")
+    ] = ReportFormat.md,
+    output: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="the file to write (default: CAMPAIGN-summary-DATE.FORMAT here)"),
+    ] = None,
+    at: Annotated[str | None, typer.Option(help="the date shown as 'as of' (default: now)")] = None,
+) -> None:
+    """The campaign's summary as an office would file it: per level and per unit, rolled-up
+    figures, targets missed, units still missing, a paragraph and a chart. Reads the store
+    only; nothing in the campaign changes."""
+    from cascade.summary import build
+    from reports import write
+
+    engine = _store()
+    tz = _campaign_tz(engine, campaign)
+    try:
+        instant = parse_instant(at, tz) if at else pendulum.now(tz)
+    except ValueError as exc:
+        _fail([Problem("report", None, "--at", str(exc))])
+    with err.status("reading the store"):
+        summary = build(engine, campaign, instant)
+    assert summary is not None  # _campaign_tz refused an unknown campaign
+    target = output or Path(f"{campaign}-summary-{instant.format('YYYYMMDD')}.{format.value}")
+    with err.status(f"writing {target}"):
+        written = write(summary, format.value, target)
+    for path in written:
+        out.print(str(path))
+
+
 def main() -> None:
     app()

@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pendulum
 import pytest
 from sqlalchemy import Connection, Engine, select
 
@@ -19,6 +20,7 @@ from cascade.signals import read_signals
 from cascade.simulate import event_lines, simulate
 
 ROOT = Path(__file__).parent.parent
+TZ = "Asia/Ho_Chi_Minh"
 
 
 def run(engine: Engine, campaign: str, signals: str) -> list[dict[str, Any]]:
@@ -262,3 +264,34 @@ def test_a_tick_phased_level_by_level_equals_one_tick(
     assert len(whole) > 50
     assert sorted(map(repr, split)) == sorted(map(repr, whole))
     assert states(split_engine) == states(whole_engine)
+
+
+def test_ha_tinh_reports_cascade_up_with_their_figures_to_the_summary(
+    store_engine: Engine, ha_tinh: list[dict[str, Any]]
+) -> None:
+    from cascade import store
+    from cascade.summary import build
+
+    # requests 10 days before each report deadline, after quiet hours: communes 07/01, districts 10/01
+    assert has(ha_tinh, at="2021-01-07T07:00:00+07:00", kind="report.requested", unit="x-vuong-loc")
+    assert has(ha_tinh, at="2021-01-10T07:00:00+07:00", kind="report.requested", unit="hu-can-loc")
+    # Thiên Lộc reported early (05/01) and is not asked again
+    assert not has(ha_tinh, kind="report.requested", unit="x-thien-loc")
+    i = store.instances.c
+    with store_engine.connect() as conn:
+        deadlines = dict(conn.execute(select(i.unit_id, i.deadline).where(i.task_id == "bc-tien-do")).all())
+        computed = conn.execute(
+            select(i.computed).where(i.task_id == "bc-tien-do", i.unit_id == "hu-can-loc")
+        ).scalar_one()
+    # the district reaches the province before 20/01/2021; its communes report 3 days earlier
+    assert deadlines["hu-can-loc"] == int(pendulum.datetime(2021, 1, 20, tz=TZ).timestamp())
+    assert deadlines["x-vuong-loc"] == int(pendulum.datetime(2021, 1, 17, tz=TZ).timestamp())
+    # Can Lộc's report on 18/01: Thiên Lộc's report (40 of 50) + Vương Lộc's signal (48 of 50)
+    assert computed["hn-co-so.attendees"] == 88 and computed["hn-co-so.members"] == 100
+    assert computed["hn-co-so.done"] == 2 and computed["hn-co-so.attendance_rate"] == 0.88
+    summary = build(store_engine, "ha-tinh-xix-2020", pendulum.datetime(2021, 1, 20, 7, tz=TZ))
+    assert summary is not None
+    [report] = summary.reports
+    assert report.totals["hn-co-so.attendees"] == 88
+    assert [(m.unit, m.value) for m in summary.misses] == [("x-thien-loc", 0.8)]  # 40 of 50 < 85%
+    assert summary.narrative.startswith("Tính đến ngày 20/01/2021, 1/1 đơn vị cấp tỉnh đã hoàn thành")

@@ -1,0 +1,154 @@
+"""The summary's documents, opened back with their own libraries; the docx rendered by
+LibreOffice to PDF and by pdftoppm to PNG (the pages kept under tests/artifacts/)."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import docx
+import openpyxl
+import pytest
+from typer.testing import CliRunner
+
+from cascade.summary import Summary, build
+from reports import write
+from tests.test_summary import AS_OF, at, run
+
+ARTIFACTS = Path(__file__).parent / "artifacts"
+
+
+@pytest.fixture
+def summary(tmp_path: Path) -> Summary:
+    from cascade.store import open_store
+
+    engine = open_store(f"sqlite:///{tmp_path / 'store.db'}")
+    run(engine)
+    result = build(engine, "test-campaign", at(AS_OF))
+    assert result is not None
+    return result
+
+
+def test_the_workbook_has_a_sheet_per_level_with_frozen_headers_and_the_totals(
+    summary: Summary, tmp_path: Path
+) -> None:
+    [path] = write(summary, "xlsx", tmp_path / "summary.xlsx")
+    book = openpyxl.load_workbook(path)
+    assert book.sheetnames == [
+        "Tổng hợp",
+        "Cấp tỉnh",
+        "Cấp huyện",
+        "Cơ sở",
+        "Chưa đạt chỉ tiêu",
+        "Chưa hoàn thành",
+        "Điều chỉnh",
+    ]
+    grassroots = book["Cơ sở"]
+    assert grassroots.freeze_panes == "C2"
+    rows = list(grassroots.iter_rows(values_only=True))
+    assert rows[0][:4] == ("Mã", "Đơn vị", "Hội nghị cơ sở", "Báo cáo kết quả")
+    by_unit = {row[0]: dict(zip(rows[0], row, strict=True)) for row in rows[1:]}
+    assert list(by_unit) == ["x-c", "x-d", "x-f"]
+    assert by_unit["x-d"]["Số đảng viên dự («Hội nghị cơ sở»)"] == 32  # a number, as corrected
+    assert by_unit["x-d"]["Tỷ lệ tham dự («Hội nghị cơ sở»)"] == 0.8
+    assert by_unit["x-f"]["Hội nghị cơ sở"] == "quá hạn"
+    overview = [row for row in book["Tổng hợp"].iter_rows(values_only=True) if any(row)]
+    assert overview[0][0].startswith("BÁO CÁO TỔNG HỢP KẾT QUẢ CHIẾN DỊCH THỬ")
+    totals = {row[0]: row[1] for row in overview if row[0] and row[1] is not None}
+    assert totals["Số đảng viên dự («Hội nghị cơ sở»)"] == 76
+    assert totals["Tổng số đảng viên («Hội nghị cơ sở»)"] == 90
+    assert totals["Hội nghị cơ sở"] == 3  # the grassroots count table: 3 units owe it
+    corrections = list(book["Điều chỉnh"].iter_rows(values_only=True))
+    assert corrections[1] == ("x-d", "Đảng ủy xã D", "Số đảng viên dự («Hội nghị cơ sở»)", 30, 32)
+    assert book["Chưa hoàn thành"].freeze_panes == "A2"
+    assert book["Chưa hoàn thành"].max_row == 1 + 3
+
+
+def test_the_document_reads_like_an_office_report(summary: Summary, tmp_path: Path) -> None:
+    [path] = write(summary, "docx", tmp_path / "summary.docx")
+    document = docx.Document(str(path))
+    head = document.tables[0]
+    assert head.cell(0, 1).text == "ĐẢNG CỘNG SẢN VIỆT NAM"
+    assert head.cell(1, 1).text == "ngày 25 tháng 01 năm 2021"
+    texts = [p.text for p in document.paragraphs]
+    assert "BÁO CÁO" in texts
+    assert [t for t in texts if t[:3] in ("I. ", "II.", "III", "IV.", "V. ")] == [
+        "I. TÌNH HÌNH CHUNG",
+        "II. KẾT QUẢ THEO CẤP",
+        "III. CHỈ TIÊU CHƯA ĐẠT",
+        "IV. ĐƠN VỊ CHƯA HOÀN THÀNH",
+        "V. SỐ LIỆU ĐƠN VỊ ĐIỀU CHỈNH",
+    ]
+    assert summary.narrative in texts
+    assert len(document.inline_shapes) == 1  # the chart
+    grids = {t.rows[0].cells[0].text: t for t in document.tables[1:]}
+    counts = next(t for t in document.tables if t.rows[0].cells[1].text == "Phải thực hiện")
+    assert [c.text for c in counts.rows[1].cells] == ["Hội nghị tỉnh", "1", "1", "0", "0", "0", "0", "0"]
+    assert "Số liệu" in grids
+    figures = {row.cells[0].text: row.cells[1].text for row in grids["Số liệu"].rows[1:]}
+    assert figures["Tỷ lệ tham dự («Hội nghị cơ sở»)"] == "84,4%"
+
+
+def test_the_markdown_embeds_its_chart(summary: Summary, tmp_path: Path) -> None:
+    md, chart = write(summary, "md", tmp_path / "summary.md")
+    text = md.read_text(encoding="utf-8")
+    assert f"![Tỷ lệ hoàn thành theo cấp]({chart.name})" in text
+    assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "| x-d | Đảng ủy xã D | muộn | đúng hạn | 32 | 40 | 1 | 0 | 80,0% |" in text
+
+
+def test_cascade_report_writes_each_format(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from cascade.cli import app
+    from cascade.store import open_store
+
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    run(open_store(url))
+    monkeypatch.setenv("CASCADE_DATABASE_URL", url)
+    for fmt in ("md", "xlsx", "docx"):
+        out = tmp_path / f"s.{fmt}"
+        result = CliRunner().invoke(
+            app, ["report", "test-campaign", "--format", fmt, "--out", str(out), "--at", "25/01/2021 08:00"]
+        )
+        assert result.exit_code == 0, result.output
+        assert out.stat().st_size > 1000
+    refused = CliRunner().invoke(app, ["report", "no-such", "--format", "md"])
+    assert refused.exit_code == 1
+    assert "no deployed campaign `no-such`" in refused.output
+
+
+def test_libreoffice_renders_the_document_with_its_title_and_tables(summary: Summary, tmp_path: Path) -> None:
+    soffice, pdftoppm = shutil.which("soffice"), shutil.which("pdftoppm")
+    if not (soffice and pdftoppm):
+        if os.environ.get("CASCADE_REQUIRE_DOCTOOLS"):
+            pytest.fail("CASCADE_REQUIRE_DOCTOOLS is set but soffice or pdftoppm is missing")
+        pytest.skip("LibreOffice or pdftoppm missing (./test.sh installs them as root)")
+    [path] = write(summary, "docx", tmp_path / "summary.docx")
+    profile = tmp_path / "lo-profile"
+    subprocess.run(
+        [soffice, f"-env:UserInstallation=file://{profile}", "--headless", "--convert-to", "pdf",
+         "--outdir", str(tmp_path), str(path)],
+        check=True, capture_output=True, timeout=180,
+    )  # fmt: skip
+    pdf = tmp_path / "summary.pdf"
+    assert pdf.read_bytes()[:5] == b"%PDF-"
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(pdf), "-"], check=True, capture_output=True, text=True
+    ).stdout
+    assert "BÁO CÁO" in text and "ĐẢNG CỘNG SẢN VIỆT NAM" in text
+    assert "Tổng hợp kết quả chiến dịch thử" in text
+    # a table laid out as one: its header, and a row's label with its figures on one line
+    assert re.search(r"^Nội dung +Phải", text, re.MULTILINE)
+    assert re.search(r"^Hội nghị tỉnh +1 +1 +0 +0 +0 +0 +0$", text, re.MULTILINE)
+    assert re.search(r"^Tỷ lệ tham dự \(«Hội nghị cơ sở»\) +84,4%$", text, re.MULTILINE)
+    ARTIFACTS.mkdir(exist_ok=True)
+    subprocess.run(
+        [pdftoppm, "-png", "-r", "60", "-f", "1", "-l", "2", str(pdf), str(ARTIFACTS / "summary-page")],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    pages = sorted(ARTIFACTS.glob("summary-page-*.png"))
+    assert pages and all(p.read_bytes()[:4] == b"\x89PNG" for p in pages)

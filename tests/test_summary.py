@@ -1,0 +1,288 @@
+"""Reports and the summary on a small campaign whose every figure is worked out by hand.
+
+    tu-a (province)
+    ├── hu-b (district)   hn-huyen 25/11 on time         report 18/01, as computed
+    │   ├── x-c           hn-co-so 10/12: 44 of 50       report 12/01, as computed
+    │   └── x-d           hn-co-so 20/12 (late): 30/40   report 13/01, attendees corrected to 32
+    ├── hu-e (district)   hn-huyen 02/12 (late)          no report
+    │   └── x-f           no conference                  no report
+    └── mttq (district)   not targeted, excluded from the report
+
+Grassroots reports fall due before 17/01/2021, district ones before 20/01/2021 (step 3d);
+requests go out 10 days before each.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import pendulum
+import pytest
+from sqlalchemy import Engine, select
+
+from cascade import store
+from cascade.deploy import deploy
+from cascade.engine import tick
+from cascade.errors import CampaignInvalid
+from cascade.signals import Signal, record
+from cascade.summary import Summary, build
+from tests.conftest import compile_text
+
+TZ = "Asia/Ho_Chi_Minh"
+TASKS = """\
+tasks:
+  - {id: hn-tinh, title: Hội nghị tỉnh, level: province, due: {before: 20/11/2020}}
+  - {id: hn-huyen, title: Hội nghị huyện, tags: [district-committee], due: {before: 30/11/2020}}
+  - id: hn-co-so
+    title: Hội nghị cơ sở
+    level: grassroots
+    due: {before: 15/12/2020}
+    fields:
+      attendees: {type: int, required: true, title: Số đảng viên dự}
+      members: {type: int, required: true, title: Tổng số đảng viên}
+      rate: {formula: attendees / members, target: ">= 0.85", title: Tỷ lệ tham dự}
+reports:
+  - id: bc
+    title: Báo cáo kết quả
+    from: [grassroots, district]
+    exclude: [mttq]
+    due: {before: 20/01/2021}
+    step: 3d
+    opens: 10d
+    rollup: [hn-co-so.attendees, hn-co-so.members, hn-co-so.done, hn-co-so.missing]
+"""
+SIGNALS = [
+    ("tu-a", "hn-tinh", "2020-11-18 10:00", {}),
+    ("hu-b", "hn-huyen", "2020-11-25 10:00", {}),
+    ("hu-e", "hn-huyen", "2020-12-02 10:00", {}),
+    ("x-c", "hn-co-so", "2020-12-10 10:00", {"attendees": 44, "members": 50}),
+    ("x-d", "hn-co-so", "2020-12-20 10:00", {"attendees": 30, "members": 40}),
+    ("x-c", "bc", "2021-01-12 10:00", {}),
+    ("x-d", "bc", "2021-01-13 10:00", {"hn-co-so.attendees": 32}),
+    ("hu-b", "bc", "2021-01-18 10:00", {}),
+]
+AS_OF = "2021-01-25 08:00"
+
+
+def at(text: str) -> pendulum.DateTime:
+    return pendulum.parse(text, tz=TZ)  # type: ignore[return-value]
+
+
+def run(engine: Engine, until: str = AS_OF) -> None:
+    """Signals recorded and ticked in time order, with a tick on each day requests go out."""
+    deploy(engine, compile_text(TASKS), "source", at("2020-11-10 08:00"))
+    moments = sorted([*((s[2], s) for s in SIGNALS), ("2021-01-07 08:00", None), ("2021-01-10 08:00", None)])
+    for when, signal in moments:
+        if when > until:
+            break
+        if signal is not None:
+            unit, task, _, fields = signal
+            record(engine, "test-campaign", [Signal(unit, task, at(when), fields)], "test", at(when))
+        tick(engine, "test-campaign", at(when).add(minutes=1))
+    tick(engine, "test-campaign", at(until))
+
+
+@pytest.fixture
+def summary(store_engine: Engine) -> Summary:
+    run(store_engine)
+    result = build(store_engine, "test-campaign", at(AS_OF))
+    assert result is not None
+    return result
+
+
+def counts(s: Summary) -> dict[tuple[str, str], dict[str, int]]:
+    return {(t.task, t.level): {k: v for k, v in t.counts.items() if v} for t in s.tasks}
+
+
+def test_every_count_of_the_summary(summary: Summary) -> None:
+    assert counts(summary) == {
+        ("hn-tinh", "province"): {"done": 1},
+        ("hn-huyen", "district"): {"done": 1, "done_late": 1},
+        ("hn-co-so", "grassroots"): {"done": 1, "done_late": 1, "overdue": 1},
+        ("bc", "district"): {"done": 1, "overdue": 1},
+        ("bc", "grassroots"): {"done": 2, "overdue": 1},
+    }
+    assert [(o.unit, o.task, o.state) for o in summary.owed] == [
+        ("hu-e", "bc", "overdue"),
+        ("x-f", "hn-co-so", "overdue"),
+        ("x-f", "bc", "overdue"),
+    ]
+    assert summary.missing_units == ["hu-e", "x-f"]
+
+
+def test_rolled_up_figures_use_reports_where_submitted_and_signals_elsewhere(summary: Summary) -> None:
+    [report] = summary.reports
+    # tu-a = hu-b as reported (x-c 44/50 + x-d corrected 32/40) + hu-e computed (x-f: nothing, missing)
+    assert report.totals == {
+        "hn-co-so.attendees": 76,
+        "hn-co-so.members": 90,
+        "hn-co-so.done": 2,
+        "hn-co-so.missing": 1,
+        "hn-co-so.rate": round(76 / 90, 4),
+    }
+    units = {u.id: u.figures["bc"] for u in summary.units}
+    assert units["x-c"]["hn-co-so.attendees"] == 44 and units["x-c"]["hn-co-so.rate"] == 0.88
+    assert units["x-d"]["hn-co-so.attendees"] == 32  # its correction, not the 30 of its signal
+    assert units["x-d"]["hn-co-so.rate"] == 0.8  # the rate follows the corrected sum
+    assert units["hu-e"] == {
+        "hn-co-so.attendees": 0,
+        "hn-co-so.members": 0,
+        "hn-co-so.done": 0,
+        "hn-co-so.missing": 1,
+        "hn-co-so.rate": None,  # nothing to divide
+    }
+    assert report.by_level["district"]["hn-co-so.attendees"] == 76
+    assert report.by_level["grassroots"] == {
+        "hn-co-so.attendees": 76,
+        "hn-co-so.members": 90,
+        "hn-co-so.done": 2,
+        "hn-co-so.missing": 1,
+        "hn-co-so.rate": round(76 / 90, 4),
+    }
+
+
+def test_targets_missed_by_units_and_by_their_roll_ups(summary: Summary) -> None:
+    assert [(m.unit, m.figure, m.value, m.target) for m in summary.misses] == [
+        ("tu-a", "hn-co-so.rate", round(76 / 90, 4), ">= 0.85"),
+        ("hu-b", "hn-co-so.rate", round(76 / 90, 4), ">= 0.85"),
+        ("x-d", "rate", 0.75, ">= 0.85"),  # its own conference: 30 of 40
+    ]
+
+
+def test_a_correction_is_kept_beside_the_computed_value(summary: Summary, store_engine: Engine) -> None:
+    assert [(c.unit, c.key, c.computed, c.reported) for c in summary.corrections] == [
+        ("x-d", "hn-co-so.attendees", 30, 32)
+    ]
+    i = store.instances.c
+    with store_engine.connect() as conn:
+        fields, computed = conn.execute(
+            select(i.fields, i.computed).where(i.task_id == "bc", i.unit_id == "x-d")
+        ).one()
+    assert computed["hn-co-so.attendees"] == 30 and fields["hn-co-so.attendees"] == 32
+    assert computed["hn-co-so.members"] == fields["hn-co-so.members"] == 40  # confirmed as computed
+
+
+def test_the_narrative_says_the_figures(summary: Summary) -> None:
+    text = summary.narrative
+    assert text.startswith("Tính đến ngày 25/01/2021, 1/1 đơn vị cấp tỉnh đã hoàn thành «Hội nghị tỉnh»")
+    assert "2/3 đơn vị cơ sở đã hoàn thành «Hội nghị cơ sở» (1 đúng hạn, 1 muộn; 1 quá hạn)" in text
+    assert "Số đảng viên dự («Hội nghị cơ sở»): 76" in text
+    assert "Tỷ lệ tham dự («Hội nghị cơ sở»): 84,4%" in text
+    assert "Đã nhận 3/5 báo cáo." in text
+    assert "3 đơn vị chưa đạt chỉ tiêu đề ra." in text
+    assert "Còn 2 đơn vị chưa hoàn thành đầy đủ các nội dung." in text
+    assert "1 số liệu được đơn vị điều chỉnh" in text
+
+
+def test_the_timeline_counts_tasks_done_by_each_day(summary: Summary) -> None:
+    grassroots = dict(summary.timeline["grassroots"])
+    assert grassroots[pendulum.date(2020, 11, 10)] == 0
+    assert grassroots[pendulum.date(2021, 1, 25)] == pytest.approx(2 / 3)
+    district = dict(summary.timeline["district"])
+    assert district[pendulum.date(2021, 1, 25)] == 1.0  # hn-huyen: hu-b, hu-e (mttq is not targeted)
+
+
+def outbox_payloads(engine: Engine, kind: str, unit: str) -> list[dict[str, Any]]:
+    o = store.outbox.c
+    with engine.connect() as conn:
+        rows = conn.execute(select(o.payload).where(o.kind == kind, o.recipient_unit == unit)).scalars()
+        return list(rows)
+
+
+def test_a_request_carries_the_units_figures_to_confirm(store_engine: Engine) -> None:
+    run(store_engine, until="2021-01-11 08:00")
+    [request] = outbox_payloads(store_engine, "report.requested", "hu-b")
+    # on 10/01 its communes had not reported yet: their own signals, 44 + 30 of 50 + 40
+    figures = {key: value for key, _, value in request["figures"]}
+    assert figures == {
+        "hn-co-so.attendees": 74,
+        "hn-co-so.members": 90,
+        "hn-co-so.done": 2,
+        "hn-co-so.missing": 0,
+        "hn-co-so.rate": round(74 / 90, 4),
+    }
+    labels = [label for _, label, _ in request["figures"]]
+    assert labels[0] == "Số đảng viên dự («Hội nghị cơ sở»)"
+    assert labels[2] == "Số đơn vị đã hoàn thành «Hội nghị cơ sở»"
+    # hu-b's communes had theirs on 07/01
+    assert len(outbox_payloads(store_engine, "report.requested", "x-c")) == 1
+    from notifiers.render import Renderer
+
+    message = Renderer(TZ).render(
+        [request], "Huyện ủy B", {}, "test-campaign", int(at("2021-01-10").timestamp())
+    )
+    assert (
+        "Đề nghị hu-b gửi báo cáo «Báo cáo kết quả»; hạn chót: trước 00 giờ ngày 20/01/2021" in message.text
+    )
+    assert (
+        "Số liệu tổng hợp từ các đơn vị trực thuộc (xác nhận hoặc sửa khi gửi báo cáo): "
+        "Số đảng viên dự («Hội nghị cơ sở»): 74; Tổng số đảng viên («Hội nghị cơ sở»): 90;"
+    ) in " ".join(message.text.split())
+
+
+def test_a_report_refuses_a_figure_it_does_not_roll_up(store_engine: Engine) -> None:
+    deploy(store_engine, compile_text(TASKS), "source", at("2020-11-10 08:00"))
+    bad = [
+        Signal("x-c", "bc", at("2021-01-12 10:00"), {"hn-co-so.attendes": 3}),
+        Signal("x-d", "bc", at("2021-01-12 10:00"), {"hn-co-so.members": -1}),
+    ]
+    with pytest.raises(CampaignInvalid) as refused:
+        record(store_engine, "test-campaign", bad, "test", at("2021-01-12 10:00"))
+    text = "\n".join(str(p) for p in refused.value.problems)
+    assert "`bc` has no field `hn-co-so.attendes`; did you mean `hn-co-so.attendees`" in text
+    assert "hn-co-so.members: -1 is below the minimum 0" in text
+
+
+def fingerprint(engine: Engine) -> str:
+    """Every row of every table, hashed."""
+    digest = hashlib.sha256()
+    with engine.connect() as conn:
+        for table in store.metadata.sorted_tables:
+            for row in conn.execute(select(table).order_by(*table.primary_key.columns)):
+                digest.update(repr(tuple(row)).encode())
+    return digest.hexdigest()
+
+
+def test_building_and_writing_a_summary_changes_nothing(store_engine: Engine, tmp_path: Any) -> None:
+    from reports import write
+
+    run(store_engine)
+    before = fingerprint(store_engine)
+    summary = build(store_engine, "test-campaign", at(AS_OF))
+    assert summary is not None
+    for fmt in ("md", "xlsx", "docx"):
+        write(summary, fmt, tmp_path / f"summary.{fmt}")
+    assert fingerprint(store_engine) == before
+
+
+def test_the_top_unit_receives_the_summary_with_its_paragraph(summary: Summary, store_engine: Engine) -> None:
+    from notifiers.render import Renderer
+
+    [payload] = outbox_payloads(store_engine, "summary.generated", "tu-a")
+    assert payload["narrative"] == summary.narrative  # built in the tick, from the same store
+    message = Renderer(TZ).render([payload], "Tỉnh ủy A", {}, "test-campaign", int(at(AS_OF).timestamp()))
+    assert "Báo cáo tổng hợp kết quả: Tính đến ngày 25/01/2021" in message.text
+    assert "Tỷ lệ tham dự («Hội nghị cơ sở»): 84,4%" in message.short
+
+
+def test_subtree_and_campaign_wide_roll_ups_agree(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A tick reads the subtrees of its few reports, or the whole campaign for many: same figures."""
+    import cascade.engine
+    from cascade.store import open_store
+
+    def figures(engine: Engine) -> list[Any]:
+        i = store.instances.c
+        with engine.connect() as conn:
+            rows = conn.execute(
+                select(i.unit_id, i.fields, i.computed).where(i.task_id == "bc").order_by(i.unit_id)
+            )
+            return [*rows.all(), *sorted(map(str, outbox_payloads(engine, "report.requested", "hu-b")))]
+
+    subtrees = open_store(f"sqlite:///{tmp_path / 'a.db'}")
+    run(subtrees)
+    monkeypatch.setattr(cascade.engine, "ROLLUP_SUBTREES", 0)
+    wide = open_store(f"sqlite:///{tmp_path / 'b.db'}")
+    run(wide)
+    assert figures(subtrees) == figures(wide)
+    assert any(computed for _, _, computed in figures(wide)[:5])
