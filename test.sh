@@ -9,11 +9,12 @@ if [ -z "${CASCADE_TEST_POSTGRES_URL:-}" ]; then
   source scripts/postgres.sh
   start_throwaway_postgres || true
 fi
-# LibreOffice and pdftoppm render the summary docx in one test.
-source scripts/doctools.sh
-ensure_doctools || true
+# Real programs some tests drive: LibreOffice and pdftoppm (the summary docx), Chromium (the web).
+source scripts/debian.sh
+ensure_debian "soffice pdftoppm pdftotext" libreoffice-writer-nogui poppler-utils fonts-dejavu-core || true
+ensure_debian chromium chromium || true
 if [ "${CI:-}" = "true" ]; then
-  export CASCADE_REQUIRE_POSTGRES=1 CASCADE_REQUIRE_DOCTOOLS=1
+  export CASCADE_REQUIRE_POSTGRES=1 CASCADE_REQUIRE_DOCTOOLS=1 CASCADE_REQUIRE_BROWSER=1
 fi
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .

@@ -305,12 +305,38 @@ def serve(
     ] = None,
     poll: Annotated[float, typer.Option(help="seconds between checks for due runs")] = 2.0,
     port: Annotated[int | None, typer.Option(help="port of the local Prefect server (default 4200)")] = None,
+    web_host: Annotated[str, typer.Option(help="address of the web forms and status page")] = "127.0.0.1",
+    web_port: Annotated[int, typer.Option(help="port of the web application (0: none)")] = 8080,
 ) -> None:
     """Run every deployed campaign unattended: ticks on schedule and on each signal. Starts a
-    local Prefect server (data in DATA_DIR/prefect) unless PREFECT_API_URL is set."""
+    local Prefect server (data in DATA_DIR/prefect) unless PREFECT_API_URL is set, and the
+    web application (signed forms, status page, API) on --web-port."""
     from flows.serve import serve as run_serve
 
-    run_serve(for_seconds, poll, port, say=err.print)
+    server = None
+    if web_port:
+        from web.server import make_server, start_in_thread
+
+        server = make_server(web_host, web_port)
+        start_in_thread(server)
+        err.print(f"web: forms and status page on http://{web_host}:{web_port}/status")
+    try:
+        run_serve(for_seconds, poll, port, say=err.print)
+    finally:
+        if server is not None:
+            server.should_exit = True
+
+
+@app.command()
+def web(
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port to listen on")] = 8080,
+) -> None:
+    """Only the web application: signed forms for officials, the status page (CASCADE_WEB_TOKEN)
+    and the JSON API (/openapi.json). Links in notices point at CASCADE_WEB_URL."""
+    from web.server import make_server
+
+    make_server(host, port).run()
 
 
 def _fail(problems: list[Problem]) -> NoReturn:

@@ -37,6 +37,7 @@ from typing import Any
 from sqlalchemy import Engine, delete, func, insert, select
 
 from cascade import store
+from cascade.links import link_maker
 from cascade.outbox import LEASE_SECONDS, Claim, Delivery, Digest
 from notifiers import channels
 from notifiers.channels import ChannelConfig, Result
@@ -150,7 +151,7 @@ class Dispatcher:
             ).scalar()
         self.title = row.title
         self.operator: dict[str, Any] | None = row.operator
-        self.renderer = Renderer(row.timezone)
+        self.renderer = Renderer(row.timezone, link_maker(campaign_id))
         self.progress: Callable[[int], None] | None = None
 
     def run(self, now: int, progress: Callable[[int], None] | None = None) -> Outcome:
@@ -221,9 +222,8 @@ class Dispatcher:
                 waiting.add(channel)
                 continue
             if message is None:
-                message = self.renderer.render(
-                    digest.notices, self.names.get(digest.unit, digest.unit), self.names, self.title, now
-                )
+                name = self.names.get(digest.unit, digest.unit)
+                message = self.renderer.render(digest.notices, name, self.names, self.title, now, digest.unit)
             result, n = self._attempt(channel, address, message, digest.idempotency_key, breaker)
             attempts += n
             tries.append(_try(channel, address, n, result.ok, result.failure, result.detail))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,9 +37,16 @@ class Message:
     short: str  # for Zalo: the same notices, without greeting and footer
 
 
+LINKED = ("task.opened", "reminder.sent", "escalation.sent", "report.requested", "task.at_risk")
+
+
 class Renderer:
-    def __init__(self, tz: str) -> None:
+    """`link(unit, task, sent)` gives the signed link of an instance (cascade.links): a notice
+    about a unit's own task or report, sent to that unit, carries it."""
+
+    def __init__(self, tz: str, link: Callable[[str, str, int], str] | None = None) -> None:
         self.tz = tz
+        self.link = link
         self.env = jinja2.Environment(
             loader=jinja2.PackageLoader("notifiers", "templates"),
             autoescape=lambda name: name is not None and name.endswith(".html.j2"),
@@ -68,8 +75,10 @@ class Renderer:
         units: Mapping[str, str],
         campaign: str,
         now: int,
+        recipient_unit: str | None = None,
     ) -> Message:
-        """The message for one digest to `recipient` (a unit's name); `units` names unit ids."""
+        """The message for one digest to `recipient` (a unit's name; `recipient_unit` its id,
+        for links); `units` names unit ids."""
         lagging = sorted(
             {units.get(n["lagging"], n["lagging"]) for n in notices if n.get("kind") == "escalation.sent"}
         )
@@ -78,6 +87,7 @@ class Renderer:
         ctx = {
             # plain strings, so that the HTML part escapes the names in them
             "lines": [str(line(_Notice(n), units, now)) for n in notices],
+            "links": [self._link(n, recipient_unit, now) for n in notices],
             "recipient": recipient,
             "units": units,
             "campaign": campaign,
@@ -91,6 +101,14 @@ class Renderer:
             self.env.get_template("digest.html.j2").render(ctx),
             self.env.get_template("digest.zalo.j2").render(ctx),
         )
+
+    def _link(self, notice: Mapping[str, Any], recipient_unit: str | None, now: int) -> str | None:
+        unit = notice.get("lagging") if notice.get("kind") == "escalation.sent" else notice.get("unit")
+        if self.link is None or notice.get("kind") not in LINKED or not notice.get("task"):
+            return None
+        if unit is None or unit != recipient_unit:
+            return None  # a parent told about its child's task confirms nothing for it
+        return self.link(str(unit), str(notice["task"]), now)
 
     def alert(self, channel: str, detail: str, held: int, recipient: str, campaign: str, now: int) -> Message:
         """The operator's alert: `channel` failed a whole dispatch at `now`, `held` digests wait."""

@@ -1,0 +1,162 @@
+"""Benchmark: signals posted through the JSON API on loopback — requests per second and
+latency percentiles, with the store on SQLite and (given a URL) on PostgreSQL.
+
+A campaign of one province and 2,000 districts is deployed; `cascade web` serves it in its
+own process (uvicorn, one worker, as `cascade serve` runs it); an asyncio client keeps
+`--connections` requests in flight for `--seconds`, each posting one new signal (a
+district's conference, at a distinct instant) with the operator's token. Every answer must
+be 201. Target (issue 7): at least 500 requests/s with p99 under 200 ms.
+
+    .venv/bin/python bench/bench_web.py [--seconds 10] [--connections 32] [--postgres URL]
+
+PostgreSQL: `bash -c 'source scripts/postgres.sh && start_throwaway_postgres &&
+.venv/bin/python bench/bench_web.py --postgres "$CASCADE_TEST_POSTGRES_URL"'`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import pendulum
+
+sys.path.insert(0, str(Path(__file__).parent.parent))
+
+from cascade.compile import compile_plan
+from cascade.deploy import deploy
+from cascade.source import read_yaml
+from cascade.store import open_store
+from cascade.units import read_units
+
+TOKEN = "bench-token"
+DISTRICTS = 2000
+CAMPAIGN = """\
+campaign:
+  id: bench-web
+  title: Học tập, quán triệt Nghị quyết (benchmark)
+  issued_on: 10/11/2020
+  units: units.yaml
+  summary_date: 20/01/2021
+tasks:
+  - id: hn-huyen
+    title: Hội nghị cấp huyện
+    level: district
+    due: {before: 30/11/2020}
+    fields: {attendees: {type: int, min: 0}}
+"""
+
+
+def units() -> str:
+    lines = [
+        "levels: [province, district]",
+        "units:",
+        "  - {id: tu, name: Tỉnh ủy, level: province, children: [",
+    ]
+    lines += [f"      {{id: hu-{i}, name: Huyện ủy số {i}, level: district}}," for i in range(DISTRICTS)]
+    return "\n".join(lines) + "\n  ]}\n"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def load(base: str, seconds: float, connections: int) -> tuple[int, list[float], dict[int, int]]:
+    latencies: list[float] = []
+    codes: dict[int, int] = {}
+    stop = time.perf_counter() + seconds
+    counter = iter(range(10**9))
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+    async with httpx.AsyncClient(base_url=base, headers=headers, limits=limits, timeout=30) as client:
+
+        async def worker() -> None:
+            while time.perf_counter() < stop:
+                n = next(counter)
+                at = pendulum.datetime(2020, 11, 20, tz="Asia/Ho_Chi_Minh").add(seconds=n).to_iso8601_string()
+                body = {"signals": [{"unit": f"hu-{n % DISTRICTS}", "task": "hn-huyen", "at": at,
+                                     "fields": {"attendees": n % 500}}]}  # fmt: skip
+                start = time.perf_counter()
+                response = await client.post("/api/campaigns/bench-web/signals", json=body)
+                latencies.append(time.perf_counter() - start)
+                codes[response.status_code] = codes.get(response.status_code, 0) + 1
+
+        began = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(connections)))
+        elapsed = time.perf_counter() - began
+    return int(len(latencies) / elapsed), latencies, codes
+
+
+def run(label: str, url: str, seconds: float, connections: int, folder: Path) -> None:
+    engine = open_store(url)
+    plan = compile_plan(read_yaml(CAMPAIGN, "bench.yaml"), read_units(units(), "units.yaml"))
+    deploy(engine, plan, "bench", pendulum.datetime(2020, 11, 10, 8, tz="Asia/Ho_Chi_Minh"))
+    engine.dispose()
+    port = free_port()
+    env = {
+        **os.environ,
+        "CASCADE_DATABASE_URL": url,
+        "CASCADE_DATA_DIR": str(folder),  # no local Prefect server to announce signals to
+        "CASCADE_WEB_TOKEN": TOKEN,
+        "CASCADE_WEB_SECRET": "bench",
+        "CASCADE_WEB_RATE_API": "1000000/1",
+    }
+    env.pop("PREFECT_API_URL", None)
+    server = subprocess.Popen(
+        [str(Path(sys.executable).parent / "cascade"), "web", "--port", str(port)],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("the web application did not start")
+            time.sleep(0.2)
+        asyncio.run(load(base, 1.0, connections))  # warm up
+        rate, latencies, codes = asyncio.run(load(base, seconds, connections))
+    finally:
+        server.terminate()
+        server.wait()
+    latencies.sort()
+
+    def pct(p: float) -> float:
+        return latencies[min(len(latencies) - 1, int(len(latencies) * p))] * 1000
+
+    assert set(codes) == {201}, codes
+    print(
+        f"{label:<10} {rate:>5} req/s   p50 {pct(0.50):6.1f} ms   p99 {pct(0.99):6.1f} ms   "
+        f"({len(latencies)} signals, {connections} connections)"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--postgres", help="a PostgreSQL URL (an empty database) to measure as well")
+    args = parser.parse_args()
+    folder = Path(tempfile.mkdtemp(prefix="cascade-bench-web-"))
+    run("SQLite", f"sqlite:///{folder / 'store.db'}", args.seconds, args.connections, folder)
+    if args.postgres:
+        run("PostgreSQL", args.postgres, args.seconds, args.connections, folder)
+
+
+if __name__ == "__main__":
+    main()

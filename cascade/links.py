@@ -1,0 +1,90 @@
+"""Signed links: one per instance, so an official can confirm it with one tap, no account.
+
+A link names a campaign, a unit, a task (or report) and an expiry, and carries an
+HMAC-SHA256 of those four with the server's secret:
+
+    {base}/l/{campaign}/{unit}/{task}?exp=1611075600&sig=3q2-7w...
+
+Changing any part (another unit, a later expiry) breaks the signature; after `exp` the
+link is refused even with a good signature. The secret is `CASCADE_WEB_SECRET`, or one
+made at first use and kept in DATA_DIR/web-secret (0600).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+LINK_DAYS = 60  # a link stays valid this long after its notice (a campaign's reports come late)
+
+
+@dataclass(frozen=True)
+class Link:
+    campaign: str
+    unit: str
+    task: str
+    expires: int  # epoch seconds
+
+    def path(self, secret: bytes) -> str:
+        parts = "/".join(quote(p, safe="") for p in (self.campaign, self.unit, self.task))
+        return f"/l/{parts}?exp={self.expires}&sig={sign(secret, self)}"
+
+
+def _message(link: Link) -> bytes:
+    return "\x1f".join((link.campaign, link.unit, link.task, str(link.expires))).encode()
+
+
+def sign(secret: bytes, link: Link) -> str:
+    mac = hmac.new(secret, _message(link), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
+
+
+class LinkRefused(Exception):
+    """Why a link is not honoured, in words for the official who opened it."""
+
+
+def verify(secret: bytes, link: Link, signature: str, now: int) -> None:
+    """Raise LinkRefused unless `signature` is this link's and it has not expired."""
+    if not hmac.compare_digest(sign(secret, link), signature or ""):
+        raise LinkRefused("Đường dẫn không hợp lệ (đã bị sửa hoặc không dành cho đơn vị này).")
+    if now >= link.expires:
+        raise LinkRefused("Đường dẫn đã hết hạn. Đề nghị liên hệ bộ phận theo dõi để được gửi lại.")
+
+
+LinkMaker = Callable[[str, str, int], str]  # (unit, task, sent at) -> URL
+
+
+def link_maker(campaign: str, env: dict[str, str] | None = None) -> LinkMaker | None:
+    """Links for a campaign's notices when the web application's address is known
+    (CASCADE_WEB_URL, e.g. https://cascade.tinhuy.vn); None: notices go without links."""
+    env = dict(os.environ) if env is None else env
+    base = env.get("CASCADE_WEB_URL", "").rstrip("/")
+    if not base:
+        return None
+    secret = secret_from(env)
+
+    def make(unit: str, task: str, sent: int) -> str:
+        return base + Link(campaign, unit, task, sent + LINK_DAYS * 86400).path(secret)
+
+    return make
+
+
+def secret_from(env: dict[str, str] | None = None, data_dir: Path | None = None) -> bytes:
+    """CASCADE_WEB_SECRET, else DATA_DIR/web-secret (made once, readable by its owner only)."""
+    env = dict(os.environ) if env is None else env
+    if env.get("CASCADE_WEB_SECRET"):
+        return env["CASCADE_WEB_SECRET"].encode()
+    path = (data_dir or Path(env.get("CASCADE_DATA_DIR", "data"))) / "web-secret"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as file:
+            file.write(secrets.token_urlsafe(32))
+    return path.read_text().strip().encode()

@@ -1,0 +1,313 @@
+"""The web application through HTTP (Starlette's test client): signed forms, refusals, CSRF,
+rate limits, the operator's board and the JSON API, security headers, quiet logs."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urlsplit
+
+import pendulum
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, select
+
+from cascade import store
+from cascade.deploy import deploy
+from cascade.engine import tick
+from cascade.links import Link, link_maker
+from tests.conftest import compile_text
+from tests.test_summary import TASKS, at
+from web.app import WebConfig, create_app
+from web.security import NoQueryStrings, RateLimit
+
+SECRET = b"test-secret"
+TOKEN = "operator-token"
+NOW = at("2020-12-05 09:00")
+
+
+@pytest.fixture
+def campaign(store_engine: Engine) -> Engine:
+    deploy(store_engine, compile_text(TASKS), "source", at("2020-11-10 08:00"))
+    tick(store_engine, "test-campaign", NOW)
+    return store_engine
+
+
+def client_for(engine: Engine, **config: Any) -> TestClient:
+    settings = WebConfig(secret=SECRET, operator_token=TOKEN, announce=False, **config)
+    return TestClient(create_app(engine, settings, clock=lambda: NOW), base_url="https://testserver")
+
+
+@pytest.fixture
+def client(campaign: Engine) -> Iterator[TestClient]:
+    with client_for(campaign) as c:
+        yield c
+
+
+def link(unit: str = "x-c", task: str = "hn-co-so", expires: pendulum.DateTime | None = None) -> str:
+    expires = expires or NOW.add(days=30)
+    return Link("test-campaign", unit, task, int(expires.timestamp())).path(SECRET)
+
+
+def csrf(html: str) -> str:
+    found = re.search(r'name="csrf" value="([0-9a-f]+)"', html)
+    assert found, html
+    return found.group(1)
+
+
+def state(engine: Engine, unit: str, task: str) -> tuple[str, Any]:
+    i = store.signals.c
+    with engine.connect() as conn:
+        rows = conn.execute(select(i.fields).where(i.unit_id == unit, i.task_id == task)).scalars().all()
+    return ("signalled", rows) if rows else ("none", rows)
+
+
+def test_a_signed_link_opens_the_form_and_records_the_signal(client: TestClient, campaign: Engine) -> None:
+    page = client.get(link())
+    assert page.status_code == 200
+    assert "Hội nghị cơ sở" in page.text and "Đảng ủy xã C" in page.text
+    assert "Hạn chót:</strong> trước 00 giờ ngày 15/12/2020" in page.text
+    assert 'name="attendees"' in page.text and 'name="members"' in page.text
+    done = client.post(link(), data={"csrf": csrf(page.text), "attendees": "44", "members": "50"})
+    assert done.status_code == 200, done.text
+    assert "Đã ghi nhận: Đảng ủy xã C hoàn thành lúc 09:00 05/12/2020" in done.text
+    assert state(campaign, "x-c", "hn-co-so") == ("signalled", [{"attendees": 44, "members": 50}])
+    tick(campaign, "test-campaign", NOW.add(minutes=1))
+    again = client.get(link())
+    assert "đã xác nhận hoàn thành lúc 09:00 05/12/2020" in again.text  # nothing to submit twice
+
+
+def test_bad_figures_are_shown_on_the_form_and_nothing_is_recorded(
+    client: TestClient, campaign: Engine
+) -> None:
+    page = client.get(link())
+    bad = client.post(link(), data={"csrf": csrf(page.text), "attendees": "bốn mươi"})
+    assert bad.status_code == 422
+    assert "attendees: `bốn mươi` is not a whole number" in bad.text
+    assert "`members` is required for `hn-co-so`" in bad.text
+    assert state(campaign, "x-c", "hn-co-so")[0] == "none"
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        lambda url: url.replace("/x-c/", "/x-d/"),  # the link of another unit
+        lambda url: url.replace("/hn-co-so?", "/bc?"),  # another task
+        lambda url: re.sub(r"exp=(\d+)", lambda m: f"exp={int(m.group(1)) + 86400}", url),  # a later expiry
+        lambda url: url[:-3] + ("AAA" if not url.endswith("AAA") else "BBB"),  # a forged signature
+    ],
+    ids=["other-unit", "other-task", "later-expiry", "forged"],
+)
+def test_a_tampered_link_is_refused_and_records_nothing(
+    client: TestClient, campaign: Engine, tamper: Any
+) -> None:
+    url = tamper(link())
+    page = client.get(url)
+    assert page.status_code == 403
+    assert "Đường dẫn không hợp lệ" in page.text
+    posted = client.post(url, data={"csrf": "x", "attendees": "1", "members": "2"})
+    assert posted.status_code == 403
+    assert state(campaign, "x-d", "hn-co-so")[0] == state(campaign, "x-c", "hn-co-so")[0] == "none"
+
+
+def test_an_expired_link_is_refused(client: TestClient) -> None:
+    page = client.get(link(expires=NOW.subtract(seconds=1)))
+    assert page.status_code == 403
+    assert "Đường dẫn đã hết hạn" in page.text
+
+
+def test_a_form_posted_without_its_csrf_token_is_refused(client: TestClient, campaign: Engine) -> None:
+    client.get(link())  # sets the nonce cookie
+    for data in ({"attendees": "1", "members": "2"}, {"csrf": "0" * 64, "attendees": "1", "members": "2"}):
+        refused = client.post(link(), data=data)
+        assert refused.status_code == 403
+        assert "Phiên làm việc không hợp lệ" in refused.text
+    fresh = client_for(campaign)  # another browser: a token from this page, but no cookie
+    page = client.get(link())
+    assert (
+        fresh.post(link(), data={"csrf": csrf(page.text), "attendees": "1", "members": "2"}).status_code
+        == 403
+    )
+    assert state(campaign, "x-c", "hn-co-so")[0] == "none"
+
+
+def test_form_submissions_are_rate_limited_per_client(campaign: Engine) -> None:
+    with client_for(campaign, form_rate="3/60") as client:
+        codes = [client.post(link(), data={}).status_code for _ in range(5)]
+    assert codes == [403, 403, 403, 429, 429]
+
+
+def test_every_response_carries_the_security_headers(client: TestClient) -> None:
+    for response in (client.get(link()), client.get("/status"), client.get("/openapi.json")):
+        headers = response.headers
+        assert "frame-ancestors 'none'" in headers["content-security-policy"]
+        assert headers["x-frame-options"] == "DENY"
+        assert headers["x-content-type-options"] == "nosniff"
+        assert headers["referrer-policy"] == "no-referrer"
+
+
+def test_the_access_log_keeps_no_signature() -> None:
+    record = logging.LogRecord(
+        "uvicorn.access", logging.INFO, "", 0, '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:5000", "GET", "/l/c/x-c/hn-co-so?exp=1&sig=SECRETSIG", "1.1", 200), None,
+    )  # fmt: skip
+    NoQueryStrings().filter(record)
+    assert record.getMessage() == '127.0.0.1:5000 - "GET /l/c/x-c/hn-co-so?… HTTP/1.1" 200'
+
+
+def test_the_board_wants_the_operator_token(client: TestClient) -> None:
+    login = client.get("/status/test-campaign")
+    assert login.status_code == 401 and 'name="token"' in login.text
+    wrong = client.post("/login", data={"csrf": csrf(login.text), "token": "guess", "next": "/status"})
+    assert wrong.status_code == 401
+    login = client.get("/status/test-campaign")
+    ok = client.post(
+        "/login",
+        data={"csrf": csrf(login.text), "token": TOKEN, "next": "/status/test-campaign"},
+        follow_redirects=False,
+    )
+    assert ok.status_code == 303 and ok.headers["location"] == "/status/test-campaign"
+    assert TOKEN not in ok.headers["set-cookie"]  # the cookie is derived from the token, not the token
+    board = client.get("/status/test-campaign")
+    assert board.status_code == 200
+    assert '<meta http-equiv="refresh" content="60">' in board.text
+    # on 05/12: the province and both districts done (hn-huyen by 30/11? no one signalled: overdue)
+    assert 'data-unit="x-c"' in board.text and "s-open" in board.text
+    overdue = client.get("/status/test-campaign?overdue=1")
+    assert 'class="unit-overdue" data-unit="hu-b"' in overdue.text
+    assert 'data-unit="x-c"' not in overdue.text
+
+
+def api(client: TestClient, method: str, path: str, **kwargs: Any) -> Any:
+    return client.request(method, path, headers={"Authorization": f"Bearer {TOKEN}"}, **kwargs)
+
+
+def test_the_api_reports_status_and_records_signals(client: TestClient, campaign: Engine) -> None:
+    assert client.get("/api/campaigns").status_code == 401
+    assert api(client, "GET", "/api/campaigns").json() == [{"id": "test-campaign", "title": "Chiến dịch thử"}]
+    body = {"signals": [{"unit": "hu-b", "task": "hn-huyen", "at": "02/12/2020 10:00"}]}
+    assert api(client, "POST", "/api/campaigns/test-campaign/signals", json=body).json() == {
+        "stored": 1,
+        "known": 0,
+    }
+    assert api(client, "POST", "/api/campaigns/test-campaign/signals", json=body).json() == {
+        "stored": 0,
+        "known": 1,
+    }
+    refused = api(
+        client,
+        "POST",
+        "/api/campaigns/test-campaign/signals",
+        json={"signals": [{"unit": "hu-z", "task": "hn-huyen"}]},
+    )
+    assert refused.status_code == 422
+    assert refused.json()["detail"][0]["message"].startswith("no unit `hu-z` in `test-campaign`")
+    tick(campaign, "test-campaign", NOW.add(minutes=1))
+    status = api(client, "GET", "/api/campaigns/test-campaign/status").json()
+    districts = next(level for level in status["levels"] if level["level"] == "district")
+    assert {u["id"]: u["state"] for u in districts["units"]}["hu-b"] == "open"  # done late; bc still open
+    assert {u["id"]: u["tasks"] for u in districts["units"]}["hu-b"]["hn-huyen"] == "done_late"
+    events = api(client, "GET", "/api/campaigns/test-campaign/events?limit=50").json()
+    assert [e["at"] for e in events] == sorted((e["at"] for e in events), reverse=True)  # newest first
+    [completed] = [e for e in events if e["kind"] == "task.completed"]
+    assert (completed["unit"], completed["at"], completed["late"]) == (
+        "hu-b",
+        "2020-12-02T10:00:00+07:00",
+        True,
+    )
+    assert api(client, "GET", "/api/campaigns/nope/status").status_code == 404
+
+
+def test_api_signal_posts_are_rate_limited_per_token(campaign: Engine) -> None:
+    with client_for(campaign, api_rate="2/60") as client:
+        body = {"signals": [{"unit": "hu-b", "task": "hn-huyen"}]}
+        codes = [
+            api(client, "POST", "/api/campaigns/test-campaign/signals", json=body).status_code
+            for _ in range(3)
+        ]
+    assert codes == [201, 201, 429]
+
+
+def test_the_openapi_document_describes_the_api_only(client: TestClient) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    assert set(paths) == {
+        "/api/campaigns",
+        "/api/campaigns/{campaign}/status",
+        "/api/campaigns/{campaign}/events",
+        "/api/campaigns/{campaign}/signals",
+    }
+
+
+def test_a_token_bucket_refills() -> None:
+    limit = RateLimit.parse("2/10")
+    assert [limit.allow("a", t) for t in (0, 0, 0)] == [True, True, False]
+    assert limit.allow("b", 0)  # another client has its own
+    assert limit.allow("a", 5.0)  # one token back after 5 s
+
+
+def test_notices_carry_signed_links_for_the_units_own_instances(campaign: Engine, tmp_path: Any) -> None:
+    from notifiers.render import Renderer
+
+    make = link_maker(
+        "test-campaign", {"CASCADE_WEB_URL": "https://cascade.example.vn", "CASCADE_WEB_SECRET": "s"}
+    )
+    assert make is not None
+    renderer = Renderer("Asia/Ho_Chi_Minh", make)
+    now = int(NOW.timestamp())
+    notices = [
+        {
+            "kind": "reminder.sent",
+            "task": "hn-co-so",
+            "task_title": "Hội nghị cơ sở",
+            "unit": "x-c",
+            "deadline": now,
+        },
+        {
+            "kind": "escalation.sent",
+            "task": "hn-co-so",
+            "unit": "x-d",
+            "lagging": "x-d",
+            "stage": 1,
+            "deadline": now,
+        },
+    ]
+    own = renderer.render(notices, "Đảng ủy xã C", {}, "test-campaign", now, "x-c")
+    [url] = re.findall(r"https://cascade\.example\.vn/l/\S+", own.text)
+    parts = urlsplit(url)
+    assert parts.path == "/l/test-campaign/x-c/hn-co-so"  # x-d's escalation carries no link for x-c
+    assert f'href="{url.replace("&", "&amp;")}"' in own.html
+    assert url in own.short
+
+
+def test_a_report_form_is_pre_filled_with_the_roll_up_and_keeps_a_correction(store_engine: Engine) -> None:
+    from tests.test_summary import run
+
+    run(store_engine, until="2021-01-15 08:00")  # x-c and x-d reported (x-d corrected to 32)
+    clock = at("2021-01-15 09:00")
+    config = WebConfig(secret=SECRET, operator_token=TOKEN, announce=False)
+    with TestClient(
+        create_app(store_engine, config, clock=lambda: clock), base_url="https://testserver"
+    ) as client:
+        url = Link("test-campaign", "hu-b", "bc", int(clock.add(days=5).timestamp())).path(SECRET)
+        page = client.get(url)
+        assert page.status_code == 200
+        assert re.search(r'name="hn-co-so.attendees" value="76"', page.text)  # 44 + 32 as x-d reported
+        assert re.search(r'name="hn-co-so.members" value="90"', page.text)
+        assert "Số tổng hợp: 76" in page.text
+        fields = {
+            "hn-co-so.attendees": "78",
+            "hn-co-so.members": "90",
+            "hn-co-so.done": "2",
+            "hn-co-so.missing": "0",
+        }
+        done = client.post(url, data={"csrf": csrf(page.text), **fields})
+        assert done.status_code == 200, done.text
+    tick(store_engine, "test-campaign", clock.add(minutes=1))
+    i = store.instances.c
+    with store_engine.connect() as conn:
+        reported, computed = conn.execute(
+            select(i.fields, i.computed).where(i.task_id == "bc", i.unit_id == "hu-b")
+        ).one()
+    assert (reported["hn-co-so.attendees"], computed["hn-co-so.attendees"]) == (78, 76)

@@ -1,0 +1,138 @@
+"""End to end in a real browser: Debian's Chromium, headless, driven by Playwright.
+
+A notice goes out by email to a real SMTP server on loopback; its signed link is opened
+in the browser, the form filled and submitted; after the next tick the operator's status
+page shows the unit done. A tampered link shows the refusal page. Screenshots of the form,
+the refusal and the status page are kept under tests/artifacts/.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import threading
+import time
+from collections.abc import Iterator
+from email.message import Message
+from pathlib import Path
+
+import pytest
+import uvicorn
+from sqlalchemy import Engine
+
+from cascade.deploy import deploy
+from cascade.engine import tick
+from cascade.store import open_store
+from notifiers.channels import ChannelConfig
+from notifiers.dispatch import Dispatcher, Policy
+from tests.conftest import compile_text
+from tests.servers import Inbox, free_port
+from tests.test_summary import TASKS
+from tests.test_web import NOW, SECRET, TOKEN, at
+from web.app import WebConfig, create_app
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--disable-quic", "--no-first-run",
+]  # fmt: skip
+ARTIFACTS = Path(__file__).parent / "artifacts"
+
+
+@pytest.fixture
+def browser() -> Iterator[object]:
+    if not shutil.which(CHROMIUM):
+        if os.environ.get("CASCADE_REQUIRE_BROWSER"):
+            pytest.fail("CASCADE_REQUIRE_BROWSER is set but /usr/bin/chromium is missing")
+        pytest.skip("Debian's chromium is not installed (./test.sh installs it as root)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, Engine]]:
+    """The campaign in a SQLite store and the web application serving it on loopback."""
+    engine = open_store(f"sqlite:///{tmp_path / 'store.db'}")
+    deploy(engine, compile_text(TASKS), "source", at("2020-11-10 08:00"))
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    monkeypatch.setenv("CASCADE_WEB_URL", base)
+    monkeypatch.setenv("CASCADE_WEB_SECRET", SECRET.decode())
+    config = WebConfig(secret=SECRET, operator_token=TOKEN, base_url=base, announce=False)
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(engine, config, clock=lambda: NOW), host="127.0.0.1", port=port, log_level="warning"
+        )
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    yield base, engine
+    server.should_exit = True
+    thread.join(10)
+
+
+def text_of(message: Message) -> str:
+    for part in message.walk():
+        if part.get_content_type() == "text/plain":
+            payload = part.get_payload(decode=True)
+            assert isinstance(payload, bytes)
+            return payload.decode()
+    raise AssertionError("no text part")
+
+
+def test_an_official_confirms_from_the_emailed_link_and_the_board_shows_it(
+    browser: object, site: tuple[str, Engine], smtp: tuple[str, Inbox]
+) -> None:
+    base, engine = site
+    smtp_url, inbox = smtp
+    tick(engine, "test-campaign", NOW)
+    outcome = Dispatcher(
+        engine, "test-campaign", ChannelConfig(smtp_url=smtp_url), Policy(concurrency=2)
+    ).run(int(NOW.timestamp()))
+    assert outcome.digests["sent"] >= 1
+    [mail] = [m for m in inbox.parsed() if m["To"] == "x.c@example.vn"]
+    [link] = re.findall(rf"{re.escape(base)}/l/test-campaign/x-c/hn-co-so\?\S+", text_of(mail))
+    ARTIFACTS.mkdir(exist_ok=True)
+
+    page = browser.new_page(viewport={"width": 390, "height": 844})  # type: ignore[attr-defined]
+    # the operator's board first: x-c still open
+    page.goto(f"{base}/status/test-campaign")
+    page.fill("#token", TOKEN)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/status/test-campaign")
+    page.goto(f"{base}/status/test-campaign?task=hn-co-so")
+    assert page.get_attribute('[data-unit="x-c"]', "class") == "cell s-open"
+
+    official = browser.new_page(viewport={"width": 390, "height": 844})  # type: ignore[attr-defined]
+    official.goto(link)
+    assert official.inner_text("h1") == "Hội nghị cơ sở"
+    assert "Đảng ủy xã C" in official.inner_text(".card")
+    official.fill('input[name="attendees"]', "44")
+    official.fill('input[name="members"]', "50")
+    official.screenshot(path=str(ARTIFACTS / "form.png"), full_page=True)
+    official.click("#submit")
+    assert "Đã ghi nhận: Đảng ủy xã C hoàn thành" in official.inner_text("#recorded")
+
+    tampered = link.replace("/x-c/", "/x-d/")
+    official.goto(tampered)
+    assert "Đường dẫn không hợp lệ" in official.inner_text("#refused")
+    official.screenshot(path=str(ARTIFACTS / "refused.png"), full_page=True)
+
+    tick(engine, "test-campaign", NOW.add(minutes=1))  # the scheduler's next tick applies the signal
+    page.reload()
+    assert page.inner_text('tr[data-task="hn-co-so"] .progress') == "1/3"
+    page.click('tr[data-task="hn-co-so"] a')  # the map by that task
+    assert page.get_attribute('[data-unit="x-c"]', "class") == "cell s-done"
+    assert page.get_attribute('[data-unit="x-d"]', "class") == "cell s-open"
+    page.set_viewport_size({"width": 1200, "height": 900})
+    page.screenshot(path=str(ARTIFACTS / "status.png"), full_page=True)
+    for name in ("form.png", "refused.png", "status.png"):
+        assert (ARTIFACTS / name).read_bytes()[:4] == b"\x89PNG"

@@ -1,0 +1,467 @@
+"""The web application `cascade serve` (and `cascade web`) runs: signed forms for officials,
+the operator's status board, and a JSON API described by /openapi.json.
+
+    GET/POST /l/{campaign}/{unit}/{task}?exp=..&sig=..   the form a notice links to
+    GET      /status, /status/{campaign}                 the board (operator token, by login)
+    GET      /api/campaigns[/{id}/status|/events]         the same as JSON (Bearer token)
+    POST     /api/campaigns/{id}/signals                  record signals (Bearer token)
+
+A form and the API record signals through `cascade.signals.record`, as `cascade signal`
+does: same validation, same idempotency, same events (and the same announcement to Prefect
+when a Prefect API is known, so the campaign ticks within seconds).
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote
+
+import pendulum
+from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from pydantic import BaseModel, Field
+from sqlalchemy import Engine, select
+
+from cascade import store
+from cascade.board import UNIT_STATES, board, campaigns, focus
+from cascade.errors import CampaignInvalid
+from cascade.links import LINK_DAYS, Link, LinkRefused, verify
+from cascade.rollup import figures_of
+from cascade.rollup import load as load_rollup
+from cascade.rules import campaign_rules
+from cascade.signals import Signal, parse_instant, record
+from cascade.summary import level_name
+from web.security import CSRF_COOKIE, RateLimit, SecurityHeaders, csrf_ok, csrf_token, new_nonce
+
+TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+SESSION_COOKIE = "cascade_operator"
+STATE_WORDS = {
+    "done": "đã hoàn thành",
+    "late": "hoàn thành muộn",
+    "overdue": "quá hạn",
+    "open": "đang thực hiện",
+    "none": "không có việc",
+}
+
+
+@dataclass
+class WebConfig:
+    secret: bytes  # signs links and CSRF tokens
+    operator_token: str  # the status board and the API
+    form_rate: str = "30/60"  # form submissions per client address: 30 a minute
+    api_rate: str = "2000/1"  # API signal posts per token
+    base_url: str = "http://127.0.0.1:8080"
+    announce: bool = True  # tell Prefect about new signals when an API is known
+
+    @classmethod
+    def from_env(cls, secret: bytes) -> WebConfig:
+        env = os.environ
+        token = env.get("CASCADE_WEB_TOKEN") or ""
+        return cls(
+            secret=secret,
+            operator_token=token,
+            form_rate=env.get("CASCADE_WEB_RATE_FORM", cls.form_rate),
+            api_rate=env.get("CASCADE_WEB_RATE_API", cls.api_rate),
+            base_url=env.get("CASCADE_WEB_URL", cls.base_url).rstrip("/"),
+        )
+
+
+def link_for(config: WebConfig, campaign: str, unit: str, task: str, sent: int) -> str:
+    """The signed link a notice sent at `sent` carries for this instance."""
+    return config.base_url + Link(campaign, unit, task, sent + LINK_DAYS * 86400).path(config.secret)
+
+
+class SignalIn(BaseModel):
+    unit: str = Field(max_length=64, description="unit id")
+    task: str = Field(max_length=64, description="task or report id")
+    at: str | None = Field(
+        None,
+        max_length=40,
+        description="when it was done, campaign time (DD/MM/YYYY HH:mm or ISO); default now",
+    )
+    fields: dict[str, str | int | float | bool | None] = Field(default_factory=dict, max_length=64)
+
+
+class SignalsIn(BaseModel):
+    signals: list[SignalIn] = Field(min_length=1, max_length=5000)
+
+
+class Recorded(BaseModel):
+    stored: int = Field(description="new signals")
+    known: int = Field(description="signals recorded before (the same signal again is stored once)")
+
+
+class ProblemOut(BaseModel):
+    where: str
+    message: str
+
+
+class Refused(BaseModel):
+    detail: list[ProblemOut]
+
+
+def create_app(
+    engine: Engine, config: WebConfig, clock: Callable[[], pendulum.DateTime] = pendulum.now
+) -> FastAPI:
+    app = FastAPI(
+        title="Cascade",
+        summary="Campaign status and signals for provincial e-office systems",
+        version="1",
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.config = config
+    form_limit, api_limit = RateLimit.parse(config.form_rate), RateLimit.parse(config.api_rate)
+
+    def now() -> pendulum.DateTime:
+        return clock()
+
+    def client(request: Request) -> str:
+        return request.client.host if request.client else "?"
+
+    def page(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
+        return TEMPLATES.TemplateResponse(request, name, context, status_code=status)
+
+    def refused(request: Request, reason: str, status: int = 403) -> HTMLResponse:
+        return page(request, "refused.html", status, reason=reason)
+
+    # ---- signed forms --------------------------------------------------------------------
+
+    def instance(campaign_id: str, unit: str, task: str) -> tuple[Any, Any, Any] | None:
+        c, i, u = store.campaigns, store.instances, store.units
+        with engine.connect() as conn:
+            campaign = conn.execute(select(c).where(c.c.id == campaign_id)).first()
+            row = conn.execute(
+                select(i).where(
+                    i.c.campaign_id == campaign_id,
+                    i.c.unit_id == unit,
+                    i.c.task_id == task,
+                    i.c.archived.is_(False),
+                )
+            ).first()
+            unit_row = conn.execute(
+                select(u.c.name, u.c.path).where(u.c.campaign_id == campaign_id, u.c.id == unit)
+            ).first()
+        if campaign is None or row is None or unit_row is None:
+            return None
+        return campaign, row, unit_row
+
+    def form_context(campaign: Any, row: Any, unit_row: Any, values: dict[str, Any]) -> dict[str, Any]:
+        rules = campaign_rules(campaign)
+        task = rules[row.task_id]
+        inputs = [
+            {
+                "name": name,
+                "label": spec.title or name,
+                "type": spec.type or "float",
+                "required": spec.required,
+                "value": values.get(name, ""),
+            }
+            for name, spec in task.fields.items()
+            if spec.formula is None
+        ]
+        if task.kind == "report" and task.rollup:
+            with engine.connect() as conn:
+                rollup = load_rollup(conn, campaign.id, task, rules, [unit_row.path])
+            computed = rollup.computed.get(row.unit_id, {})
+            for figure in figures_of(task, rules):
+                if figure.kind == "rate":
+                    continue
+                value = values.get(figure.key, computed.get(figure.key))
+                inputs.append(
+                    {
+                        "name": figure.key,
+                        "label": figure.label(rules),
+                        "type": "float",
+                        "required": False,
+                        "value": "" if value is None else value,
+                        "computed": computed.get(figure.key),
+                    }
+                )
+        deadline = None
+        if row.deadline is not None:
+            t = pendulum.from_timestamp(row.deadline, tz=campaign.timezone)
+            deadline = f"trước {t.hour:02d} giờ ngày {t.format('DD/MM/YYYY')}"
+        return {
+            "campaign": campaign,
+            "task": task,
+            "unit_name": unit_row.name,
+            "deadline": deadline,
+            "inputs": inputs,
+            "report": task.kind == "report",
+        }
+
+    def checked_link(campaign: str, unit: str, task: str, exp: int, sig: str) -> Link:
+        link = Link(campaign, unit, task, exp)
+        verify(config.secret, link, sig, int(now().timestamp()))
+        return link
+
+    @app.get("/l/{campaign}/{unit}/{task}", response_class=HTMLResponse, include_in_schema=False)
+    def form(request: Request, campaign: str, unit: str, task: str, exp: int = 0, sig: str = "") -> Response:
+        try:
+            checked_link(campaign, unit, task, exp, sig)
+        except LinkRefused as exc:
+            return refused(request, str(exc))
+        found = instance(campaign, unit, task)
+        if found is None:
+            return refused(request, "Nội dung này không còn trong chiến dịch.", 404)
+        campaign_row, row, unit_row = found
+        context = form_context(campaign_row, row, unit_row, {})
+        if row.state in ("done", "done_late"):
+            done = pendulum.from_timestamp(row.done_at, tz=campaign_row.timezone).format("HH:mm DD/MM/YYYY")
+            return page(request, "done.html", already=True, done=done, **context)
+        nonce = new_nonce()
+        response = page(
+            request, "form.html", csrf=csrf_token(config.secret, nonce, sig), errors=[], **context
+        )
+        response.set_cookie(CSRF_COOKIE, nonce, httponly=True, samesite="strict", path="/l/")
+        return response
+
+    @app.post("/l/{campaign}/{unit}/{task}", response_class=HTMLResponse, include_in_schema=False)
+    async def submit(
+        request: Request, campaign: str, unit: str, task: str, exp: int = 0, sig: str = ""
+    ) -> Response:
+        if not form_limit.allow(client(request)):
+            return refused(
+                request, "Quá nhiều lần gửi trong thời gian ngắn; đề nghị thử lại sau ít phút.", 429
+            )
+        try:
+            checked_link(campaign, unit, task, exp, sig)
+        except LinkRefused as exc:
+            return refused(request, str(exc))
+        data = await request.form()
+        if not csrf_ok(config.secret, request.cookies.get(CSRF_COOKIE), str(data.get("csrf", "")), sig):
+            return refused(request, "Phiên làm việc không hợp lệ; đề nghị mở lại đường dẫn trong thông báo.")
+        found = instance(campaign, unit, task)
+        if found is None:
+            return refused(request, "Nội dung này không còn trong chiến dịch.", 404)
+        campaign_row, row, unit_row = found
+        values = {k: str(v).strip() for k, v in data.items() if k != "csrf" and str(v).strip() != ""}
+        when = now()
+        try:
+            stored, _ = record(engine, campaign, [Signal(unit, task, when, values)], "web", when, file="form")
+        except CampaignInvalid as exc:
+            context = form_context(campaign_row, row, unit_row, values)
+            errors = [p.message for p in exc.problems]
+            return page(request, "form.html", 422, csrf=str(data.get("csrf", "")), errors=errors, **context)
+        if stored and config.announce:
+            _announce(campaign, stored)
+        context = form_context(campaign_row, row, unit_row, values)
+        return page(request, "done.html", already=False, done=when.format("HH:mm DD/MM/YYYY"), **context)
+
+    # ---- operator: login and the board ----------------------------------------------------
+
+    def operator(request: Request) -> bool:
+        token = request.cookies.get(SESSION_COOKIE, "")
+        return bool(config.operator_token) and hmac.compare_digest(token, _session(config))
+
+    @app.get("/status", response_class=HTMLResponse, include_in_schema=False)
+    def status_index(request: Request) -> Response:
+        if not operator(request):
+            return _login_page(request, page, config)
+        with engine.connect() as conn:
+            return page(request, "index.html", campaigns=campaigns(conn))
+
+    @app.post("/login", include_in_schema=False)
+    async def login(request: Request) -> Response:
+        if not form_limit.allow("login:" + client(request)):
+            return refused(request, "Quá nhiều lần đăng nhập; đề nghị thử lại sau.", 429)
+        data = await request.form()
+        nonce = request.cookies.get(CSRF_COOKIE)
+        if not csrf_ok(config.secret, nonce, str(data.get("csrf", "")), "login"):
+            return refused(request, "Phiên làm việc không hợp lệ; đề nghị tải lại trang.")
+        token = str(data.get("token", ""))
+        if not config.operator_token or not hmac.compare_digest(token, config.operator_token):
+            return _login_page(request, page, config, error="Mã truy cập không đúng.", status=401)
+        target = str(data.get("next", "/status"))
+        response = RedirectResponse(target if target.startswith("/status") else "/status", status_code=303)
+        response.set_cookie(SESSION_COOKIE, _session(config), httponly=True, samesite="strict")
+        return response
+
+    @app.get("/status/{campaign}", response_class=HTMLResponse, include_in_schema=False)
+    def status_page(
+        request: Request,
+        campaign: str,
+        overdue: bool = False,
+        level: str | None = None,
+        task: str | None = None,
+    ) -> Response:
+        if not operator(request):
+            return _login_page(request, page, config, next_url=f"/status/{quote(campaign)}")
+        with engine.connect() as conn:
+            data = board(conn, campaign, int(now().timestamp()))
+        if data is None:
+            return refused(request, f"Không có chiến dịch {campaign}.", 404)
+        if task and task in {t.task for t in data.tasks}:
+            data = focus(data, task)
+        else:
+            task = None
+        return page(
+            request,
+            "status.html",
+            board=data,
+            overdue=overdue,
+            level=level,
+            task=task,
+            words=STATE_WORDS,
+            states=UNIT_STATES,
+            tz=data.timezone,
+            limit=3000,
+            level_name=level_name,
+        )
+
+    # ---- JSON API ---------------------------------------------------------------------------
+
+    @app.get("/api/campaigns", tags=["status"])
+    def api_campaigns(_: Token) -> list[dict[str, str]]:
+        """The deployed campaigns."""
+        with engine.connect() as conn:
+            return [{"id": cid, "title": title} for cid, title in campaigns(conn)]
+
+    @app.get(
+        "/api/campaigns/{campaign}/status",
+        tags=["status"],
+        responses={404: {"description": "no such campaign"}},
+    )
+    def api_status(campaign: str, _: Token) -> dict[str, Any]:
+        """Units by level with their state, counts per state, each task's progress."""
+        with engine.connect() as conn:
+            data = board(conn, campaign, int(now().timestamp()), events=0)
+        if data is None:
+            raise HTTPException(404, f"no campaign `{campaign}`")
+        return {
+            "campaign": data.campaign,
+            "title": data.title,
+            "levels": [
+                {
+                    "level": level,
+                    "counts": data.counts.get(level, {}),
+                    "units": [
+                        {"id": u.id, "name": u.name, "state": u.state, "tasks": u.tasks}
+                        for u in data.units.get(level, [])
+                    ],
+                }
+                for level in data.levels
+            ],
+            "tasks": [
+                {"task": t.task, "title": t.title, "total": t.total, "done": t.done} for t in data.tasks
+            ],
+        }
+
+    @app.get(
+        "/api/campaigns/{campaign}/events",
+        tags=["status"],
+        responses={404: {"description": "no such campaign"}},
+    )
+    def api_events(
+        campaign: str, _: Token, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+    ) -> list[dict[str, Any]]:
+        """The latest events of the campaign's log (§6), newest first."""
+        with engine.connect() as conn:
+            data = board(conn, campaign, int(now().timestamp()), events=limit)
+        if data is None:
+            raise HTTPException(404, f"no campaign `{campaign}`")
+        return data.events
+
+    @app.post(
+        "/api/campaigns/{campaign}/signals",
+        tags=["signals"],
+        status_code=201,
+        responses={
+            422: {"model": Refused, "description": "refused, nothing stored"},
+            429: {"description": "slow down"},
+        },
+    )
+    def api_signals(campaign: str, body: SignalsIn, token: Token) -> Recorded:
+        """Record signals, all or nothing, as `cascade signal --import` does."""
+        if not api_limit.allow(token):
+            raise HTTPException(429, "too many requests", {"Retry-After": "1"})
+        when = now()
+        with engine.connect() as conn:
+            row = conn.execute(
+                select(store.campaigns.c.timezone).where(store.campaigns.c.id == campaign)
+            ).first()
+        if row is None:
+            raise HTTPException(404, f"no campaign `{campaign}`")
+        try:
+            batch = [
+                Signal(s.unit, s.task, parse_instant(s.at, row.timezone) if s.at else when, dict(s.fields), n)
+                for n, s in enumerate(body.signals, 1)
+            ]
+            stored, known = record(engine, campaign, batch, "api", when, file="request")
+        except CampaignInvalid as exc:
+            problems = [
+                {"where": f"signals[{p.line}]" if p.line else p.key, "message": p.message}
+                for p in exc.problems
+            ]
+            return JSONResponse({"detail": problems}, status_code=422)  # type: ignore[return-value]
+        except ValueError as exc:
+            return JSONResponse({"detail": [{"where": "at", "message": str(exc)}]}, status_code=422)  # type: ignore[return-value]
+        if stored and config.announce:
+            _announce(campaign, stored)
+        return Recorded(stored=stored, known=known)
+
+    @app.get("/healthz", include_in_schema=False)
+    def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    app.add_middleware(SecurityHeaders)
+    return app
+
+
+def bearer(request: Request) -> str:
+    """The API's token (`Authorization: Bearer ...`), checked against the operator's."""
+    expected: str = request.app.state.config.operator_token
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if not expected or scheme.lower() != "bearer" or not hmac.compare_digest(token.strip(), expected):
+        raise HTTPException(
+            401, "a Bearer token is required (CASCADE_WEB_TOKEN)", {"WWW-Authenticate": "Bearer"}
+        )
+    return token.strip()
+
+
+Token = Annotated[str, Depends(bearer)]
+
+
+def _session(config: WebConfig) -> str:
+    """The operator's cookie: derived from the token, so it is never the token itself."""
+    return hmac.new(config.secret, b"operator\x1f" + config.operator_token.encode(), "sha256").hexdigest()
+
+
+def _login_page(
+    request: Request,
+    page: Callable[..., HTMLResponse],
+    config: WebConfig,
+    error: str | None = None,
+    status: int = 401,
+    next_url: str = "/status",
+) -> HTMLResponse:
+    nonce = new_nonce()
+    response = page(
+        request,
+        "login.html",
+        status,
+        csrf=csrf_token(config.secret, nonce, "login"),
+        error=error,
+        next_url=next_url,
+        configured=bool(config.operator_token),
+    )
+    response.set_cookie(CSRF_COOKIE, nonce, httponly=True, samesite="strict", path="/")
+    return response
+
+
+def _announce(campaign: str, stored: int) -> None:
+    """Best effort: a campaign ticks within seconds if Prefect is reachable, else at its next run."""
+    try:
+        from flows.deployments import announce_signal, api_url
+
+        if url := api_url():
+            announce_signal(campaign, stored, url)
+    except Exception:  # the signal is stored; the scheduled tick applies it anyway
+        pass

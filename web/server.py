@@ -1,0 +1,34 @@
+"""Running the web application: in the foreground (`cascade web`) or beside the scheduler
+on a thread (`cascade serve`), with uvicorn; the access log keeps no query strings."""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import uvicorn
+
+from cascade.links import secret_from
+from cascade.settings import Settings
+from cascade.store import open_store
+from web.app import WebConfig, create_app
+from web.security import quiet_access_log
+
+
+def make_server(host: str = "127.0.0.1", port: int = 8080) -> uvicorn.Server:
+    settings = Settings()
+    engine = open_store(settings.store_url())
+    config = WebConfig.from_env(secret_from(data_dir=Path(settings.data_dir)))
+    if "CASCADE_WEB_URL" not in os.environ:
+        config.base_url = f"http://{host}:{port}"
+    quiet_access_log()
+    app = create_app(engine, config)
+    return uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="info", access_log=True))
+
+
+def start_in_thread(server: uvicorn.Server) -> threading.Thread:
+    """Serve on a daemon thread; `server.should_exit = True` stops it."""
+    thread = threading.Thread(target=server.run, name="cascade-web", daemon=True)
+    thread.start()
+    return thread
