@@ -30,6 +30,7 @@ import pendulum
 from sqlalchemy import Connection, Engine, and_, bindparam, func, insert, select, update
 
 from cascade import store
+from cascade.rollup import Rollup
 from cascade.rollup import load as load_rollup
 from cascade.rules import (
     TaskRules,
@@ -664,7 +665,7 @@ def _write_rows(t: Tick) -> None:
     store.update_rows(t.conn, store.instances, _WRITTEN, "id", rows)
 
 
-ROLLUP_SUBTREES = 200  # up to this many reports in a tick read their subtrees, more the campaign
+ROLLUP_SUBTREES = 2000  # up to this many reports above the lowest level in a tick read their subtrees
 
 
 def _rollups(t: Tick) -> None:
@@ -680,20 +681,39 @@ def _rollups(t: Tick) -> None:
         rules = t.rules[report_id]
         if not rules.rollup:
             continue
-        paths = None if len(rows) > ROLLUP_SUBTREES else {row["path"] for row, _ in rows}
-        rollup = load_rollup(t.conn, t.campaign.id, rules, t.rules, paths)
-        for row, notice in rows:
-            computed = rollup.computed.get(row["unit_id"], {})
-            if notice is not None:
-                notice.payload["figures"] = [
-                    [f.key, f.label(t.rules), computed.get(f.key)] for f in rollup.figures
-                ]
-                continue
-            reported = rollup.reported(row["unit_id"]) or computed
-            row["fields"] = {**(row["fields"] or {}), **reported}
-            updates.append((store.dumps(computed), store.dumps(row["fields"]), row["id"]))
+        for group, rollup in _rollup_groups(t, rules, rows):
+            for row, notice in group:
+                computed = rollup.computed_of(row["unit_id"])
+                if notice is not None:
+                    notice.payload["figures"] = [
+                        [f.key, f.label(t.rules), computed.get(f.key)] for f in rollup.figures
+                    ]
+                    continue
+                reported = rollup.reported(row["unit_id"]) or computed
+                row["fields"] = {**(row["fields"] or {}), **reported}
+                updates.append((store.dumps(computed), store.dumps(row["fields"]), row["id"]))
     if updates:
         store.update_rows(t.conn, store.instances, ("computed", "fields"), "id", updates)
+
+
+Reports = list[tuple[dict[str, Any], Notice | None]]
+
+
+def _rollup_groups(t: Tick, rules: TaskRules, rows: Reports) -> list[tuple[Reports, Rollup]]:
+    """The roll-ups these reports need, read as narrowly as they allow: units at the lowest
+    level (most reports) from their own instances; others from their subtrees, or, when more
+    than ROLLUP_SUBTREES of them, from one read of the whole campaign."""
+    lowest = t.campaign.levels[-1] + ":"
+    leaves = [r for r in rows if r[0]["path"].rsplit("/", 1)[-1].startswith(lowest)]
+    inner = [r for r in rows if not r[0]["path"].rsplit("/", 1)[-1].startswith(lowest)]
+    groups = []
+    if leaves:
+        units = [row["unit_id"] for row, _ in leaves]
+        groups.append((leaves, load_rollup(t.conn, t.campaign.id, rules, t.rules, units=units)))
+    if inner:
+        paths = None if len(inner) > ROLLUP_SUBTREES else [row["path"] for row, _ in inner]
+        groups.append((inner, load_rollup(t.conn, t.campaign.id, rules, t.rules, paths)))
+    return groups
 
 
 def _write(t: Tick) -> None:

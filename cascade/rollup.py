@@ -20,14 +20,14 @@ those not done (held, open or overdue) and not exempt, `exempt` the exempt, `tot
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, and_, or_, select
 
 from cascade import store
-from cascade.rules import TaskRules, evaluate
+from cascade.rules import TaskRules
 from cascade.spec import Target
 
 COUNTERS = ("done", "late", "missing", "exempt", "total")
@@ -131,13 +131,28 @@ class Rollup:
         self.units = sorted(units, key=lambda u: -u.depth)  # deepest first
         self.instances = instances
         self.reports = reports
-        self.computed: dict[str, dict[str, Number | None]] = {}
-        children: dict[str, list[str]] = {}
+        self._computed: dict[str, dict[str, Number | None]] = {}
+        self._behind: dict[str, dict[str, Number | None]] = {}
+        self._rates = [(f, compile_formula(f.formula), f.task + ".") for f in figures if f.formula]
+        self._summed = [f for f in figures if f.kind != "rate"]
+        self.children: dict[str, list[str]] = {}
         for unit in self.units:
             if unit.parent is not None:
-                children.setdefault(unit.parent, []).append(unit.id)
-        for unit in self.units:
-            self.computed[unit.id] = self._compute(unit.id, children.get(unit.id, ()))
+                self.children.setdefault(unit.parent, []).append(unit.id)
+
+    def computed_of(self, unit: str) -> dict[str, Number | None]:
+        """The unit's figures from its own instances and what its children stand behind,
+        worked out when first asked (a subtree whose units reported is not walked further)."""
+        if unit not in self._computed:
+            self._computed[unit] = self._compute(unit, self.children.get(unit, ()))
+        return self._computed[unit]
+
+    @property
+    def computed(self) -> dict[str, dict[str, Number | None]]:
+        """Every unit's computed figures."""
+        for unit in self.units:  # deepest first: no deep recursion
+            self.computed_of(unit.id)
+        return self._computed
 
     def reported(self, unit: str) -> dict[str, Number | None] | None:
         """The figures of the unit's submitted report (None: not submitted): what it reported,
@@ -145,17 +160,21 @@ class Rollup:
         state, fields = self.reports.get(unit, ("", None))
         if state not in DONE:
             return None
-        values = dict(self.computed.get(unit, {}))
-        for figure in self.figures:
-            given = (fields or {}).get(figure.key)
-            if figure.kind != "rate" and isinstance(given, int | float) and not isinstance(given, bool):
-                values[figure.key] = given
-        return self.rates(values)
+        given = {}
+        for figure in self._summed:
+            value = (fields or {}).get(figure.key)
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                given[figure.key] = value
+        # a report stored by the engine holds every figure; one without them falls back on its subtree
+        values = given if len(given) == len(self._summed) else {**self.computed_of(unit), **given}
+        return self.rates(dict(values))
 
     def stands_behind(self, unit: str) -> dict[str, Number | None]:
         """What the parent counts for this unit: its report if submitted, else its computed figures."""
-        reported = self.reported(unit)
-        return reported if reported is not None else self.computed.get(unit, {})
+        if unit not in self._behind:
+            reported = self.reported(unit)
+            self._behind[unit] = reported if reported is not None else self.computed_of(unit)
+        return self._behind[unit]
 
     def _compute(self, unit: str, children: Iterable[str]) -> dict[str, Number | None]:
         values: dict[str, Number | None] = {}
@@ -176,27 +195,63 @@ class Rollup:
         if not state:
             return 0
         if figure.kind == "counter":
-            return int(
-                {
-                    "done": state in DONE,
-                    "late": state == "done_late",
-                    "missing": state not in DONE and state != "exempt",
-                    "exempt": state == "exempt",
-                    "total": True,
-                }[figure.name]
-            )
+            name = figure.name
+            if name == "done":
+                return int(state in DONE)
+            if name == "late":
+                return int(state == "done_late")
+            if name == "missing":
+                return int(state not in DONE and state != "exempt")
+            return int(state == "exempt") if name == "exempt" else 1
         value = (fields or {}).get(figure.name) if state in DONE else None
         return value if isinstance(value, int | float) and not isinstance(value, bool) else 0
 
     def rates(self, values: dict[str, Number | None]) -> dict[str, Number | None]:
-        for figure in self.figures:
-            if figure.kind == "rate":
-                assert figure.formula is not None
-                prefix = figure.task + "."
-                names = {k[len(prefix) :]: v for k, v in values.items() if k.startswith(prefix)}
-                result = evaluate(figure.formula, names)
-                values[figure.key] = None if result is None else round(result, 4)
+        for figure, formula, prefix in self._rates:
+            names = {k[len(prefix) :]: v for k, v in values.items() if k.startswith(prefix)}
+            result = formula(names)
+            values[figure.key] = None if result is None else round(result, 4)
         return values
+
+
+_OPERATORS: dict[type, Callable[[float, float], float]] = {
+    ast.Add: lambda a, b: a + b,
+    ast.Sub: lambda a, b: a - b,
+    ast.Mult: lambda a, b: a * b,
+    ast.Div: lambda a, b: a / b,
+}
+
+
+def compile_formula(formula: str | None) -> Callable[[Mapping[str, Any]], float | None]:
+    """A formula (already checked: numbers, names, + - * /, brackets) as a function of the
+    figures: None when one is missing or it divides by zero, as `rules.evaluate` answers."""
+
+    def build(node: ast.AST) -> Callable[[Mapping[str, Any]], float]:
+        if isinstance(node, ast.Expression):
+            return build(node.body)
+        if isinstance(node, ast.Constant) and isinstance(node.value, int | float):
+            constant = float(node.value)
+            return lambda _: constant
+        if isinstance(node, ast.Name):
+            name = node.id
+            return lambda values: float(values[name])
+        if isinstance(node, ast.UnaryOp):
+            inner = build(node.operand)
+            return (lambda values: -inner(values)) if isinstance(node.op, ast.USub) else inner
+        if isinstance(node, ast.BinOp):
+            op, left, right = _OPERATORS[type(node.op)], build(node.left), build(node.right)
+            return lambda values: op(left(values), right(values))
+        raise ValueError(f"unexpected {type(node).__name__} in `{formula}`")
+
+    body = build(ast.parse(formula or "0", mode="eval"))
+
+    def run(values: Mapping[str, Any]) -> float | None:
+        try:
+            return body(values)
+        except (KeyError, TypeError, ZeroDivisionError):
+            return None
+
+    return run
 
 
 def load(
@@ -205,29 +260,52 @@ def load(
     report: TaskRules,
     rules: Mapping[str, TaskRules],
     under: Iterable[str] | None = None,
+    units: Iterable[str] | None = None,
 ) -> Rollup:
     """The report's roll-up read from the store: over the whole campaign, or only the
-    subtrees of the units whose paths are `under` (enough for those units' figures)."""
+    subtrees of the units whose paths are `under` (enough for those units' figures), or
+    only the `units` named (enough for units with none below them)."""
     figures = figures_of(report, rules)
-    u, i = store.units, store.instances
-    where: list[Any] = [u.c.archived.is_(False)]
+    u = store.units
+    if units is not None:  # units without units below them: their own instances make their figures
+        alone = [Unit(uid, None, 1) for uid in units]
+        return _load_instances(conn, campaign_id, report, figures, alone, whole=False)
     if under is None:
-        where.append(u.c.campaign_id == campaign_id)
+        queries = [select(u.c.id, u.c.path).where(u.c.archived.is_(False), u.c.campaign_id == campaign_id)]
     else:  # the campaign inside each term, none outside: SQLite then looks each range up in the index
-        terms = _subtrees(u, list(under), conn.dialect.name)
-        where.append(or_(*(and_(u.c.campaign_id == campaign_id, term) for term in terms)))
-    units: list[Unit] = []
-    for unit_id, path in conn.execute(select(u.c.id, u.c.path).where(*where)):
-        chain = path.split("/")
-        parent = chain[-2].split(":", 1)[1] if len(chain) > 1 else None
-        units.append(Unit(unit_id, parent, len(chain)))
+        paths, dialect = sorted(set(under)), conn.dialect.name
+        queries = [
+            select(u.c.id, u.c.path).where(
+                u.c.archived.is_(False),
+                or_(*(and_(u.c.campaign_id == campaign_id, t) for t in _subtrees(u, chunk, dialect))),
+            )
+            for chunk in (paths[n : n + 100] for n in range(0, len(paths), 100))
+        ]
+    found: dict[str, Unit] = {}
+    for query in queries:
+        for unit_id, path in conn.execute(query):
+            chain = path.split("/")
+            parent = chain[-2].split(":", 1)[1] if len(chain) > 1 else None
+            found[unit_id] = Unit(unit_id, parent, len(chain))
+    return _load_instances(conn, campaign_id, report, figures, list(found.values()), whole=under is None)
+
+
+def _load_instances(
+    conn: Connection,
+    campaign_id: str,
+    report: TaskRules,
+    figures: list[Figure],
+    units: list[Unit],
+    whole: bool,
+) -> Rollup:
+    i = store.instances
     tasks = {f.task for f in figures} | {report.id}
     query = select(i.c.task_id, i.c.unit_id, i.c.state, i.c.fields, i.c.computed).where(
         i.c.campaign_id == campaign_id, i.c.archived.is_(False), i.c.task_id.in_(tasks)
     )
-    if under is None:
+    if whole:
         rows: Iterable[Any] = conn.execute(query)
-    else:  # the subtrees' instances looked up by unit (an index), not every instance of the tasks
+    else:  # the units' instances looked up by unit (an index), not every instance of the tasks
         ids = [unit.id for unit in units]
         rows = [
             row
@@ -238,6 +316,7 @@ def load(
     reports: dict[str, tuple[str, Any]] = {}
     submitted: dict[str, Any] = {}
     alive = {unit.id for unit in units}
+    sources = {f.task for f in figures}
     for task, unit, state, fields, computed in rows:
         if unit not in alive:
             continue  # an archived unit's instance
@@ -245,7 +324,7 @@ def load(
             reports[unit] = (state, fields)
             if computed is not None:
                 submitted[unit] = computed
-        if any(f.task == task for f in figures):
+        if task in sources:
             instances[(task, unit)] = (state, fields)
     return Rollup(figures, units, instances, reports, submitted)
 

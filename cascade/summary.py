@@ -279,7 +279,7 @@ def _report_figures(
         report.title,
         rollup.figures,
         {f.key: f.label(rules) for f in rollup.figures},
-        dict(rollup.computed.get(root, {})),
+        dict(rollup.computed_of(root)),
         by_level,
     )
 

@@ -169,7 +169,7 @@ def create_app(
         if task.kind == "report" and task.rollup:
             with engine.connect() as conn:
                 rollup = load_rollup(conn, campaign.id, task, rules, [unit_row.path])
-            computed = rollup.computed.get(row.unit_id, {})
+            computed = rollup.computed_of(row.unit_id)
             for figure in figures_of(task, rules):
                 if figure.kind == "rate":
                     continue
