@@ -181,14 +181,22 @@ def _checked_rows(
     conn: Connection, campaign: Any, batch: list[Signal], file: str
 ) -> tuple[list[dict[str, Any]], list[Problem]]:
     rules = campaign_rules(campaign)
-    units = {
-        r.id
-        for r in conn.execute(
-            select(store.units.c.id).where(
-                store.units.c.campaign_id == campaign.id, store.units.c.archived.is_(False)
-            )
-        )
+    u = store.units.c
+    live = (u.campaign_id == campaign.id, u.archived.is_(False))
+    named = sorted({s.unit for s in batch})
+    units = {  # the units the batch names (an import names thousands: in chunks)
+        unit_id
+        for n in range(0, len(named), 900)
+        for unit_id in conn.execute(select(u.id).where(*live, u.id.in_(named[n : n + 900]))).scalars()
     }
+    all_units: list[str] = []
+
+    def unit_hint(unit: str) -> str | None:
+        """The closest unit id, for an unknown one (the campaign's ids read only then)."""
+        if not all_units:
+            all_units.extend(conn.execute(select(u.id).where(*live)).scalars())
+        return did_you_mean(unit, all_units)
+
     i = store.instances
     states = {
         (r.task_id, r.unit_id): r.state
@@ -215,7 +223,7 @@ def _checked_rows(
         if signal.unit not in units:
             errors.append(
                 f"no unit `{signal.unit}` in `{campaign.id}`"
-                + (f"; {hint}" if (hint := did_you_mean(signal.unit, units)) else "")
+                + (f"; {hint}" if (hint := unit_hint(signal.unit)) else "")
             )
         if signal.task not in rules:
             errors.append(

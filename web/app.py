@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import hmac
 import os
+import threading
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -117,6 +119,10 @@ def create_app(
         redoc_url=None,
     )
     app.state.config = config
+    # SQLite takes one writer at a time and makes the others sleep and retry: queue them here
+    writes: AbstractContextManager[Any] = (
+        threading.Lock() if engine.dialect.name == "sqlite" else nullcontext()
+    )
     form_limit, api_limit = RateLimit.parse(config.form_rate), RateLimit.parse(config.api_rate)
 
     def now() -> pendulum.DateTime:
@@ -245,7 +251,10 @@ def create_app(
         values = {k: str(v).strip() for k, v in data.items() if k != "csrf" and str(v).strip() != ""}
         when = now()
         try:
-            stored, _ = record(engine, campaign, [Signal(unit, task, when, values)], "web", when, file="form")
+            with writes:
+                stored, _ = record(
+                    engine, campaign, [Signal(unit, task, when, values)], "web", when, file="form"
+                )
         except CampaignInvalid as exc:
             context = form_context(campaign_row, row, unit_row, values)
             errors = [p.message for p in exc.problems]
@@ -394,7 +403,8 @@ def create_app(
                 Signal(s.unit, s.task, parse_instant(s.at, row.timezone) if s.at else when, dict(s.fields), n)
                 for n, s in enumerate(body.signals, 1)
             ]
-            stored, known = record(engine, campaign, batch, "api", when, file="request")
+            with writes:
+                stored, known = record(engine, campaign, batch, "api", when, file="request")
         except CampaignInvalid as exc:
             problems = [
                 {"where": f"signals[{p.line}]" if p.line else p.key, "message": p.message}
