@@ -158,23 +158,71 @@ def record(
     with engine.begin() as conn:
         campaign = conn.execute(select(store.campaigns).where(store.campaigns.c.id == campaign_id)).first()
         if campaign is None:
-            raise SignalRefused(
-                [
-                    Problem(
-                        file,
-                        None,
-                        "campaign",
-                        f"no deployed campaign `{campaign_id}`",
-                        "deploy it first: cascade deploy FILE",
-                    )
-                ]
-            )
+            raise SignalRefused([_no_campaign(file, campaign_id)])
         rows, problems = _checked_rows(conn, campaign, batch, file)
         if problems:
             raise SignalRefused(problems)
         received = int(now.timestamp())
         stored = _insert_new(conn, [{**row, "received_at": received, "source": source} for row in rows])
     return stored, len(rows) - stored
+
+
+@dataclass
+class Batch:
+    """One caller's batch for `record_many`: stored all together or refused all together."""
+
+    campaign_id: str
+    batch: list[Signal]
+    source: str
+    now: pendulum.DateTime
+    file: str = "signal"
+
+
+def record_many(engine: Engine, requests: list[Batch]) -> list[tuple[int, int] | SignalRefused]:
+    """Several callers' batches in one transaction (a web server's concurrent posts: one
+    commit for all). Each is checked on its own, as `record` checks one, and stored whole
+    or refused whole; the answers come in the requests' order: (stored, already known) or
+    the refusal. Two requests carrying the same signal store it once (the first counts it)."""
+    answers: list[tuple[int, int] | SignalRefused] = []
+    accepted: list[tuple[int, list[dict[str, Any]]]] = []
+    with engine.begin() as conn:
+        campaigns: dict[str, Any] = {}
+        for n, request in enumerate(requests):
+            if request.campaign_id not in campaigns:
+                c = store.campaigns
+                campaigns[request.campaign_id] = conn.execute(
+                    select(c).where(c.c.id == request.campaign_id)
+                ).first()
+            campaign = campaigns[request.campaign_id]
+            if campaign is None:
+                answers.append(SignalRefused([_no_campaign(request.file, request.campaign_id)]))
+                continue
+            rows, problems = _checked_rows(conn, campaign, request.batch, request.file)
+            if problems:
+                answers.append(SignalRefused(problems))
+                continue
+            received = int(request.now.timestamp())
+            accepted.append((n, [{**row, "received_at": received, "source": request.source} for row in rows]))
+            answers.append((0, 0))  # filled in below
+        known = _known(conn, [row for _, rows in accepted for row in rows])
+        new: list[dict[str, Any]] = []
+        for n, rows in accepted:
+            fresh = [row for row in {r["digest"]: r for r in rows}.values() if row["digest"] not in known]
+            known.update(row["digest"] for row in fresh)
+            new += fresh
+            answers[n] = (len(fresh), len(rows) - len(fresh))
+        store.insert_many(conn, store.signals, new)
+    return answers
+
+
+def _no_campaign(file: str, campaign_id: str) -> Problem:
+    return Problem(
+        file,
+        None,
+        "campaign",
+        f"no deployed campaign `{campaign_id}`",
+        "deploy it first: cascade deploy FILE",
+    )
 
 
 def _checked_rows(
@@ -260,17 +308,26 @@ def _insert_new(conn: Connection, rows: list[dict[str, Any]]) -> int:
     """Insert the rows not stored already (same digest), in one statement; how many were new."""
     if not rows:
         return 0
+    known = _known(conn, rows)
+    new = list({r["digest"]: r for r in rows if r["digest"] not in known}.values())
+    store.insert_many(conn, store.signals, new)
+    return len(new)
+
+
+def _known(conn: Connection, rows: list[dict[str, Any]]) -> set[str]:
+    """The digests among `rows` already stored (per campaign)."""
     s = store.signals
     known: set[str] = set()
-    digests = [r["digest"] for r in rows]
-    for start in range(0, len(digests), 500):
-        query = select(s.c.digest).where(
-            s.c.campaign_id == rows[0]["campaign_id"], s.c.digest.in_(digests[start : start + 500])
-        )
-        known.update(conn.execute(query).scalars())
-    new = list({r["digest"]: r for r in rows if r["digest"] not in known}.values())
-    store.insert_many(conn, s, new)
-    return len(new)
+    by_campaign: dict[str, list[str]] = {}
+    for row in rows:
+        by_campaign.setdefault(row["campaign_id"], []).append(row["digest"])
+    for campaign, digests in by_campaign.items():
+        for start in range(0, len(digests), 500):
+            query = select(s.c.digest).where(
+                s.c.campaign_id == campaign, s.c.digest.in_(digests[start : start + 500])
+            )
+            known.update(conn.execute(query).scalars())
+    return known
 
 
 def read_signals(text: str, file: str, tz: str) -> list[Signal]:

@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import hmac
 import os
-import threading
 from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -37,9 +35,10 @@ from cascade.links import LINK_DAYS, Link, LinkRefused, verify
 from cascade.rollup import figures_of
 from cascade.rollup import load as load_rollup
 from cascade.rules import campaign_rules
-from cascade.signals import Signal, parse_instant, record
+from cascade.signals import Batch, Signal, parse_instant
 from cascade.summary import level_name
 from web.security import CSRF_COOKIE, RateLimit, SecurityHeaders, csrf_ok, csrf_token, new_nonce
+from web.writer import SignalWriter
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 SESSION_COOKIE = "cascade_operator"
@@ -119,10 +118,7 @@ def create_app(
         redoc_url=None,
     )
     app.state.config = config
-    # SQLite takes one writer at a time and makes the others sleep and retry: queue them here
-    writes: AbstractContextManager[Any] = (
-        threading.Lock() if engine.dialect.name == "sqlite" else nullcontext()
-    )
+    writer = SignalWriter(engine)  # concurrent posts share a transaction (see web.writer)
     form_limit, api_limit = RateLimit.parse(config.form_rate), RateLimit.parse(config.api_rate)
 
     def now() -> pendulum.DateTime:
@@ -251,10 +247,8 @@ def create_app(
         values = {k: str(v).strip() for k, v in data.items() if k != "csrf" and str(v).strip() != ""}
         when = now()
         try:
-            with writes:
-                stored, _ = record(
-                    engine, campaign, [Signal(unit, task, when, values)], "web", when, file="form"
-                )
+            posted = Batch(campaign, [Signal(unit, task, when, values)], "web", when, file="form")
+            stored, _ = writer.record(posted)
         except CampaignInvalid as exc:
             context = form_context(campaign_row, row, unit_row, values)
             errors = [p.message for p in exc.problems]
@@ -403,8 +397,7 @@ def create_app(
                 Signal(s.unit, s.task, parse_instant(s.at, row.timezone) if s.at else when, dict(s.fields), n)
                 for n, s in enumerate(body.signals, 1)
             ]
-            with writes:
-                stored, known = record(engine, campaign, batch, "api", when, file="request")
+            stored, known = writer.record(Batch(campaign, batch, "api", when, file="request"))
         except CampaignInvalid as exc:
             problems = [
                 {"where": f"signals[{p.line}]" if p.line else p.key, "message": p.message}

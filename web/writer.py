@@ -1,0 +1,54 @@
+"""Group commit for the web's signals: concurrent posts share one transaction.
+
+Every form or API post hands its batch to one writer thread and waits for its answer.
+The writer takes whatever has queued up (up to `MAX_GROUP` posts), checks each batch on
+its own and stores the accepted ones in one transaction (`cascade.signals.record_many`):
+one commit for many requests, and on SQLite no writers racing for the lock. A refused
+batch is refused alone; a failed transaction fails every post of its group (none stored).
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from concurrent.futures import Future
+
+from sqlalchemy import Engine
+
+from cascade.signals import Batch, SignalRefused, record_many
+
+MAX_GROUP = 256
+
+
+class SignalWriter:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.queue: queue.Queue[tuple[Batch, Future[tuple[int, int]]]] = queue.Queue()
+        self.thread = threading.Thread(target=self._run, name="cascade-signal-writer", daemon=True)
+        self.thread.start()
+
+    def record(self, request: Batch, timeout: float = 60.0) -> tuple[int, int]:
+        """(stored, already known), or SignalRefused raised, as `cascade.signals.record`."""
+        future: Future[tuple[int, int]] = Future()
+        self.queue.put((request, future))
+        return future.result(timeout)
+
+    def _run(self) -> None:
+        while True:
+            group = [self.queue.get()]
+            while len(group) < MAX_GROUP:
+                try:
+                    group.append(self.queue.get_nowait())
+                except queue.Empty:
+                    break
+            try:
+                answers = record_many(self.engine, [request for request, _ in group])
+            except Exception as exc:  # the store failed: nothing of this group was stored
+                for _, future in group:
+                    future.set_exception(exc)
+                continue
+            for (_, future), answer in zip(group, answers, strict=True):
+                if isinstance(answer, SignalRefused):
+                    future.set_exception(answer)
+                else:
+                    future.set_result(answer)
