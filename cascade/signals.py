@@ -187,17 +187,23 @@ def record_many(engine: Engine, requests: list[Batch]) -> list[tuple[int, int] |
     accepted: list[tuple[int, list[dict[str, Any]]]] = []
     with engine.begin() as conn:
         campaigns: dict[str, Any] = {}
-        for n, request in enumerate(requests):
+        lookups: dict[str, Lookups] = {}  # per campaign: every request's units in one read
+        for request in requests:
             if request.campaign_id not in campaigns:
                 c = store.campaigns
                 campaigns[request.campaign_id] = conn.execute(
                     select(c).where(c.c.id == request.campaign_id)
                 ).first()
+        for campaign_id, campaign in campaigns.items():
+            if campaign is not None:
+                named = {s.unit for r in requests if r.campaign_id == campaign_id for s in r.batch}
+                lookups[campaign_id] = _lookups(conn, campaign_id, named)
+        for n, request in enumerate(requests):
             campaign = campaigns[request.campaign_id]
             if campaign is None:
                 answers.append(SignalRefused([_no_campaign(request.file, request.campaign_id)]))
                 continue
-            rows, problems = _checked_rows(conn, campaign, request.batch, request.file)
+            rows, problems = _checked_rows(conn, campaign, request.batch, request.file, lookups[campaign.id])
             if problems:
                 answers.append(SignalRefused(problems))
                 continue
@@ -225,18 +231,37 @@ def _no_campaign(file: str, campaign_id: str) -> Problem:
     )
 
 
+Lookups = tuple[set[str], dict[tuple[str, str], str]]  # live unit ids; (task, unit) -> state
+
+
+def _lookups(conn: Connection, campaign_id: str, unit_ids: set[str]) -> Lookups:
+    """The named units that exist, and their instances' states (an import names thousands:
+    in chunks)."""
+    u, i = store.units.c, store.instances.c
+    named = sorted(unit_ids)
+    units: set[str] = set()
+    states: dict[tuple[str, str], str] = {}
+    for n in range(0, len(named), 900):
+        chunk = named[n : n + 900]
+        units.update(
+            conn.execute(
+                select(u.id).where(u.campaign_id == campaign_id, u.archived.is_(False), u.id.in_(chunk))
+            ).scalars()
+        )
+        query = select(i.task_id, i.unit_id, i.state).where(
+            i.campaign_id == campaign_id, i.archived.is_(False), i.unit_id.in_(chunk)
+        )
+        states.update({(r.task_id, r.unit_id): r.state for r in conn.execute(query)})
+    return units, states
+
+
 def _checked_rows(
-    conn: Connection, campaign: Any, batch: list[Signal], file: str
+    conn: Connection, campaign: Any, batch: list[Signal], file: str, lookups: Lookups | None = None
 ) -> tuple[list[dict[str, Any]], list[Problem]]:
     rules = campaign_rules(campaign)
     u = store.units.c
     live = (u.campaign_id == campaign.id, u.archived.is_(False))
-    named = sorted({s.unit for s in batch})
-    units = {  # the units the batch names (an import names thousands: in chunks)
-        unit_id
-        for n in range(0, len(named), 900)
-        for unit_id in conn.execute(select(u.id).where(*live, u.id.in_(named[n : n + 900]))).scalars()
-    }
+    units, states = lookups or _lookups(conn, campaign.id, {s.unit for s in batch})
     all_units: list[str] = []
 
     def unit_hint(unit: str) -> str | None:
@@ -245,17 +270,6 @@ def _checked_rows(
             all_units.extend(conn.execute(select(u.id).where(*live)).scalars())
         return did_you_mean(unit, all_units)
 
-    i = store.instances
-    states = {
-        (r.task_id, r.unit_id): r.state
-        for r in conn.execute(
-            select(i.c.task_id, i.c.unit_id, i.c.state).where(
-                i.c.campaign_id == campaign.id,
-                i.c.archived.is_(False),
-                i.c.unit_id.in_({s.unit for s in batch}),
-            )
-        )
-    }
     corrected: dict[str, set[str]] = {}
 
     def figures(task: str) -> set[str]:

@@ -222,7 +222,8 @@ def build_in(conn: Connection, campaign_id: str, at: pendulum.DateTime | None = 
                 done_times.setdefault(row.level, []).append(done_at)
         if task in targeted and state in ("done", "done_late") and fields:
             for name, value, target in missed_targets(rules[task], fields):
-                misses.append(Miss(unit_id, row.name, row.level, task, name, name, value, target))
+                label = rules[task].fields[name].title or name
+                misses.append(Miss(unit_id, row.name, row.level, task, name, label, value, target))
 
     reports, corrections = [], []
     for report in rules.values():

@@ -13,8 +13,11 @@ when a Prefect API is known, so the campaign ticks within seconds).
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import os
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -119,6 +122,7 @@ def create_app(
     )
     app.state.config = config
     writer = SignalWriter(engine)  # concurrent posts share a transaction (see web.writer)
+    announcer = Announcer()
     form_limit, api_limit = RateLimit.parse(config.form_rate), RateLimit.parse(config.api_rate)
 
     def now() -> pendulum.DateTime:
@@ -248,13 +252,13 @@ def create_app(
         when = now()
         try:
             posted = Batch(campaign, [Signal(unit, task, when, values)], "web", when, file="form")
-            stored, _ = writer.record(posted)
+            stored, _ = await asyncio.wrap_future(writer.submit(posted))
         except CampaignInvalid as exc:
             context = form_context(campaign_row, row, unit_row, values)
             errors = [p.message for p in exc.problems]
             return page(request, "form.html", 422, csrf=str(data.get("csrf", "")), errors=errors, **context)
         if stored and config.announce:
-            _announce(campaign, stored)
+            announcer.announce(campaign, stored)
         context = form_context(campaign_row, row, unit_row, values)
         return page(request, "done.html", already=False, done=when.format("HH:mm DD/MM/YYYY"), **context)
 
@@ -372,6 +376,8 @@ def create_app(
             raise HTTPException(404, f"no campaign `{campaign}`")
         return data.events
 
+    zones: dict[str, str] = {}  # campaign -> timezone (a campaign's timezone does not change)
+
     @app.post(
         "/api/campaigns/{campaign}/signals",
         tags=["signals"],
@@ -381,23 +387,27 @@ def create_app(
             429: {"description": "slow down"},
         },
     )
-    def api_signals(campaign: str, body: SignalsIn, token: Token) -> Recorded:
+    async def api_signals(campaign: str, body: SignalsIn, token: Token) -> Recorded:
         """Record signals, all or nothing, as `cascade signal --import` does."""
         if not api_limit.allow(token):
             raise HTTPException(429, "too many requests", {"Retry-After": "1"})
         when = now()
-        with engine.connect() as conn:
-            row = conn.execute(
-                select(store.campaigns.c.timezone).where(store.campaigns.c.id == campaign)
-            ).first()
-        if row is None:
-            raise HTTPException(404, f"no campaign `{campaign}`")
+        if campaign not in zones:
+            with engine.connect() as conn:
+                row = conn.execute(
+                    select(store.campaigns.c.timezone).where(store.campaigns.c.id == campaign)
+                ).first()
+            if row is None:
+                raise HTTPException(404, f"no campaign `{campaign}`")
+            zones[campaign] = row.timezone
         try:
+            tz = zones[campaign]
             batch = [
-                Signal(s.unit, s.task, parse_instant(s.at, row.timezone) if s.at else when, dict(s.fields), n)
+                Signal(s.unit, s.task, parse_instant(s.at, tz) if s.at else when, dict(s.fields), n)
                 for n, s in enumerate(body.signals, 1)
             ]
-            stored, known = writer.record(Batch(campaign, batch, "api", when, file="request"))
+            posted = Batch(campaign, batch, "api", when, file="request")
+            stored, known = await asyncio.wrap_future(writer.submit(posted))
         except CampaignInvalid as exc:
             problems = [
                 {"where": f"signals[{p.line}]" if p.line else p.key, "message": p.message}
@@ -407,7 +417,7 @@ def create_app(
         except ValueError as exc:
             return JSONResponse({"detail": [{"where": "at", "message": str(exc)}]}, status_code=422)  # type: ignore[return-value]
         if stored and config.announce:
-            _announce(campaign, stored)
+            announcer.announce(campaign, stored)
         return Recorded(stored=stored, known=known)
 
     @app.get("/healthz", include_in_schema=False)
@@ -418,7 +428,7 @@ def create_app(
     return app
 
 
-def bearer(request: Request) -> str:
+async def bearer(request: Request) -> str:
     """The API's token (`Authorization: Bearer ...`), checked against the operator's."""
     expected: str = request.app.state.config.operator_token
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
@@ -459,12 +469,30 @@ def _login_page(
     return response
 
 
-def _announce(campaign: str, stored: int) -> None:
-    """Best effort: a campaign ticks within seconds if Prefect is reachable, else at its next run."""
-    try:
-        from flows.deployments import announce_signal, api_url
+class Announcer:
+    """Best effort, off the request: `cascade.signal.received` to Prefect when its API is
+    known, at most once a second per campaign (one tick applies every signal stored by then);
+    without Prefect the scheduled tick applies them."""
 
-        if url := api_url():
-            announce_signal(campaign, stored, url)
-    except Exception:  # the signal is stored; the scheduled tick applies it anyway
-        pass
+    def __init__(self, every: float = 1.0) -> None:
+        self.every = every
+        self.last: dict[str, float] = {}
+        self.lock = threading.Lock()
+
+    def announce(self, campaign: str, stored: int) -> None:
+        with self.lock:
+            now = time.monotonic()
+            if now - self.last.get(campaign, -self.every) < self.every:
+                return
+            self.last[campaign] = now
+        threading.Thread(target=self._send, args=(campaign, stored), daemon=True).start()
+
+    @staticmethod
+    def _send(campaign: str, stored: int) -> None:
+        try:
+            from flows.deployments import announce_signal, api_url
+
+            if url := api_url():
+                announce_signal(campaign, stored, url)
+        except Exception:  # the signal is stored; the scheduled tick applies it anyway
+            pass

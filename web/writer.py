@@ -27,11 +27,15 @@ class SignalWriter:
         self.thread = threading.Thread(target=self._run, name="cascade-signal-writer", daemon=True)
         self.thread.start()
 
-    def record(self, request: Batch, timeout: float = 60.0) -> tuple[int, int]:
-        """(stored, already known), or SignalRefused raised, as `cascade.signals.record`."""
+    def submit(self, request: Batch) -> Future[tuple[int, int]]:
+        """A future of (stored, already known), or of SignalRefused, as `cascade.signals.record`
+        answers (an async caller awaits it with `asyncio.wrap_future`)."""
         future: Future[tuple[int, int]] = Future()
         self.queue.put((request, future))
-        return future.result(timeout)
+        return future
+
+    def record(self, request: Batch, timeout: float = 60.0) -> tuple[int, int]:
+        return self.submit(request).result(timeout)
 
     def _run(self) -> None:
         while True:
