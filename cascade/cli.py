@@ -270,11 +270,7 @@ def dispatch_command(
     from notifiers.dispatch import Dispatcher, Policy
 
     engine = _store()
-    tz = _campaign_tz(engine, campaign)
-    try:
-        instant = parse_instant(now, tz) if now else pendulum.now(tz)
-    except ValueError as exc:
-        _fail([Problem("dispatch", None, "--now", str(exc))])
+    instant = _instant(engine, campaign, now, "dispatch", "--now")
     dispatcher = Dispatcher(engine, campaign, policy=Policy.from_env())
     with Progress(
         TextColumn("digests"), BarColumn(), TextColumn("{task.completed}"), TimeElapsedColumn(), console=err
@@ -342,6 +338,17 @@ def web(
 def _fail(problems: list[Problem]) -> NoReturn:
     _print_problems(problems)
     raise typer.Exit(1)
+
+
+def _instant(
+    engine: Engine, campaign: str, value: str | None, command: str, option: str
+) -> pendulum.DateTime:
+    """`value` (an option's text) as an instant in the campaign's timezone; now if not given."""
+    tz = _campaign_tz(engine, campaign)
+    try:
+        return parse_instant(value, tz) if value else pendulum.now(tz)
+    except ValueError as exc:
+        _fail([Problem(command, None, option, str(exc))])
 
 
 def _campaign_tz(engine: Engine, campaign: str) -> str:
@@ -431,11 +438,7 @@ def tick_command(
 ) -> None:
     """Run one tick: open, remind, mark overdue, escalate, request reports, summarise."""
     engine = _store()
-    tz = _campaign_tz(engine, campaign)
-    try:
-        instant = parse_instant(now, tz) if now else pendulum.now(tz)
-    except ValueError as exc:
-        _fail([Problem("tick", None, "--now", str(exc))])
+    instant = _instant(engine, campaign, now, "tick", "--now")
     result = run_tick(engine, campaign, instant)
     if result.idle:
         err.print(f"{campaign}: nothing due at {instant.format('DD/MM/YYYY HH:mm')}")
@@ -578,11 +581,7 @@ def report(
     from reports import write
 
     engine = _store()
-    tz = _campaign_tz(engine, campaign)
-    try:
-        instant = parse_instant(at, tz) if at else pendulum.now(tz)
-    except ValueError as exc:
-        _fail([Problem("report", None, "--at", str(exc))])
+    instant = _instant(engine, campaign, at, "report", "--at")
     with err.status("reading the store"):
         summary = build(engine, campaign, instant)
     assert summary is not None  # _campaign_tz refused an unknown campaign
