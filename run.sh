@@ -28,4 +28,15 @@ done
 if [ -z "${CASCADE_SMTP_URL:-}${CASCADE_SMTP_SECRET:-}" ]; then
   export CASCADE_NOTIFY="${CASCADE_NOTIFY:-log}"
 fi
+# The web application (forms, status page, API) on 127.0.0.1:8080. Unless CASCADE_WEB_TOKEN
+# is set, the status page's token is made once and kept in data/web-token (owner only).
+export CASCADE_WEB_URL="${CASCADE_WEB_URL:-http://127.0.0.1:8080}"
+if [ -z "${CASCADE_WEB_TOKEN:-}" ]; then
+  if [ ! -s data/web-token ]; then
+    (umask 077 && .venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(16))' > data/web-token)
+  fi
+  CASCADE_WEB_TOKEN="$(cat data/web-token)"
+  export CASCADE_WEB_TOKEN
+  echo "status page: $CASCADE_WEB_URL/status (its token is in data/web-token)"
+fi
 exec .venv/bin/cascade serve "$@"

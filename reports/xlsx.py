@@ -1,7 +1,7 @@
 """The summary as a workbook: an overview sheet, one sheet per level (its tasks, figures and
 units, headers frozen), and the misses, the owed work and the corrections. Written with
 XlsxWriter in constant-memory mode: a national campaign's 60,000 unit rows stream to the
-file row by row (about three times openpyxl's write-only speed here)."""
+file row by row (as fast as openpyxl's write-only mode, measured: 15-20 µs a cell)."""
 
 from __future__ import annotations
 
