@@ -97,9 +97,9 @@ def unit_table(s: Summary, level: str, limit: int | None = None) -> Table:
     units = s.units_at(level)
     tasks = list(dict.fromkeys(t.task for t in s.tasks_at(level)))
     figures = [(r, f) for r in s.reports for f in r.figures]
-    shown = [
-        (r, f) for r, f in figures if any(u.figures.get(r.report, {}).get(f.key) is not None for u in units)
-    ]
+    # a figure no unit of the level has (all empty or 0: e.g. commune conferences at cell level)
+    # is left out of its table
+    shown = [(r, f) for r, f in figures if any(u.figures.get(r.report, {}).get(f.key) for u in units)]
     headers = ["Mã", "Đơn vị", *[s.titles[t] for t in tasks], *[r.labels[f.key] for r, f in shown]]
     rows = []
     for unit in units[:limit] if limit is not None else units:
