@@ -665,7 +665,7 @@ def _write_rows(t: Tick) -> None:
     store.update_rows(t.conn, store.instances, _WRITTEN, "id", rows)
 
 
-ROLLUP_SUBTREES = 2000  # up to this many reports above the lowest level in a tick read their subtrees
+ROLLUP_SUBTREES = 10_000  # up to this many reports above the lowest level in a tick read their subtrees
 
 
 def _rollups(t: Tick) -> None:
