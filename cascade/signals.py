@@ -155,16 +155,10 @@ def record(
     file: str = "signal",
 ) -> tuple[int, int]:
     """Check every signal, then store all of them or none; returns (stored, already known)."""
-    with engine.begin() as conn:
-        campaign = conn.execute(select(store.campaigns).where(store.campaigns.c.id == campaign_id)).first()
-        if campaign is None:
-            raise SignalRefused([_no_campaign(file, campaign_id)])
-        rows, problems = _checked_rows(conn, campaign, batch, file)
-        if problems:
-            raise SignalRefused(problems)
-        received = int(now.timestamp())
-        stored = _insert_new(conn, [{**row, "received_at": received, "source": source} for row in rows])
-    return stored, len(rows) - stored
+    [answer] = record_many(engine, [Batch(campaign_id, batch, source, now, file)])
+    if isinstance(answer, SignalRefused):
+        raise answer
+    return answer
 
 
 @dataclass
@@ -256,12 +250,12 @@ def _lookups(conn: Connection, campaign_id: str, unit_ids: set[str]) -> Lookups:
 
 
 def _checked_rows(
-    conn: Connection, campaign: Any, batch: list[Signal], file: str, lookups: Lookups | None = None
+    conn: Connection, campaign: Any, batch: list[Signal], file: str, lookups: Lookups
 ) -> tuple[list[dict[str, Any]], list[Problem]]:
     rules = campaign_rules(campaign)
     u = store.units.c
     live = (u.campaign_id == campaign.id, u.archived.is_(False))
-    units, states = lookups or _lookups(conn, campaign.id, {s.unit for s in batch})
+    units, states = lookups
     all_units: list[str] = []
 
     def unit_hint(unit: str) -> str | None:
@@ -316,16 +310,6 @@ def _checked_rows(
             }
         )
     return rows, problems
-
-
-def _insert_new(conn: Connection, rows: list[dict[str, Any]]) -> int:
-    """Insert the rows not stored already (same digest), in one statement; how many were new."""
-    if not rows:
-        return 0
-    known = _known(conn, rows)
-    new = list({r["digest"]: r for r in rows if r["digest"] not in known}.values())
-    store.insert_many(conn, store.signals, new)
-    return len(new)
 
 
 def _known(conn: Connection, rows: list[dict[str, Any]]) -> set[str]:
