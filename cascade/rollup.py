@@ -19,16 +19,15 @@ those not done (held, open or overdue) and not exempt, `exempt` the exempt, `tot
 
 from __future__ import annotations
 
-import ast
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, and_, or_, select
 
 from cascade import store
-from cascade.rules import TaskRules
-from cascade.spec import Target
+from cascade.rules import TaskRules, compile_formula
+from cascade.spec import Target, formula_names
 
 COUNTERS = ("done", "late", "missing", "exempt", "total")
 COUNTER_WORDS = {
@@ -71,7 +70,7 @@ def figures_of(report: TaskRules, rules: Mapping[str, TaskRules]) -> list[Figure
     def add_rate(task: str, name: str) -> None:
         spec = rules[task].fields[name]
         assert spec.formula is not None
-        for operand in _names(spec.formula):
+        for operand in formula_names(spec.formula):
             if operand in rules[task].fields and rules[task].fields[operand].formula:
                 add_rate(task, operand)
             else:
@@ -93,15 +92,9 @@ def figures_of(report: TaskRules, rules: Mapping[str, TaskRules]) -> list[Figure
     summed = {(f.task, f.name) for f in out.values() if f.kind in ("sum", "rate")}
     for task in dict.fromkeys(f.task for f in out.values() if f.kind == "sum"):
         for name, spec in rules[task].fields.items():
-            if spec.formula and all((task, n) in summed for n in _names(spec.formula)):
+            if spec.formula and all((task, n) in summed for n in formula_names(spec.formula)):
                 add_rate(task, name)
     return list(out.values())
-
-
-def _names(formula: str) -> list[str]:
-    return list(
-        dict.fromkeys(n.id for n in ast.walk(ast.parse(formula, mode="eval")) if isinstance(n, ast.Name))
-    )
 
 
 @dataclass(frozen=True)
@@ -212,46 +205,6 @@ class Rollup:
             result = formula(names)
             values[figure.key] = None if result is None else round(result, 4)
         return values
-
-
-_OPERATORS: dict[type, Callable[[float, float], float]] = {
-    ast.Add: lambda a, b: a + b,
-    ast.Sub: lambda a, b: a - b,
-    ast.Mult: lambda a, b: a * b,
-    ast.Div: lambda a, b: a / b,
-}
-
-
-def compile_formula(formula: str | None) -> Callable[[Mapping[str, Any]], float | None]:
-    """A formula (already checked: numbers, names, + - * /, brackets) as a function of the
-    figures: None when one is missing or it divides by zero, as `rules.evaluate` answers."""
-
-    def build(node: ast.AST) -> Callable[[Mapping[str, Any]], float]:
-        if isinstance(node, ast.Expression):
-            return build(node.body)
-        if isinstance(node, ast.Constant) and isinstance(node.value, int | float):
-            constant = float(node.value)
-            return lambda _: constant
-        if isinstance(node, ast.Name):
-            name = node.id
-            return lambda values: float(values[name])
-        if isinstance(node, ast.UnaryOp):
-            inner = build(node.operand)
-            return (lambda values: -inner(values)) if isinstance(node.op, ast.USub) else inner
-        if isinstance(node, ast.BinOp):
-            op, left, right = _OPERATORS[type(node.op)], build(node.left), build(node.right)
-            return lambda values: op(left(values), right(values))
-        raise ValueError(f"unexpected {type(node).__name__} in `{formula}`")
-
-    body = build(ast.parse(formula or "0", mode="eval"))
-
-    def run(values: Mapping[str, Any]) -> float | None:
-        try:
-            return body(values)
-        except (KeyError, TypeError, ZeroDivisionError):
-            return None
-
-    return run
 
 
 def load(

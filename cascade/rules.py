@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import functools
 import operator
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -21,7 +22,7 @@ import pendulum
 from cascade.deadlines import DeadlineRule, Roll
 from cascade.durations import Duration, parse_duration
 from cascade.plan import Plan, Stage, TaskPlan
-from cascade.spec import FieldSpec, QuietHours, _quiet
+from cascade.spec import FieldSpec, QuietHours, _quiet, formula_names
 from cascade.workdays import Calendar
 
 
@@ -205,39 +206,52 @@ def next_escalation(
 
 # ---- fields ------------------------------------------------------------------------------
 
-_BINARY = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv}
-
-
-def evaluate(formula: str, values: dict[str, Any]) -> float | None:
-    """A formula's value over the given fields; None if a field is missing or it divides by zero."""
-
-    def walk(node: ast.AST) -> float:
-        if isinstance(node, ast.Expression):
-            return walk(node.body)
-        if isinstance(node, ast.Constant) and isinstance(node.value, int | float):
-            return float(node.value)
-        if isinstance(node, ast.Name):
-            value = values.get(node.id)
-            if value is None:
-                raise LookupError(node.id)
-            return float(value)
-        if isinstance(node, ast.UnaryOp):
-            inner = walk(node.operand)
-            return -inner if isinstance(node.op, ast.USub) else inner
-        if isinstance(node, ast.BinOp):
-            result: float = _BINARY[type(node.op)](walk(node.left), walk(node.right))
-            return result
-        raise ValueError(f"unexpected {type(node).__name__}")  # the spec's check forbids it
-
-    try:
-        return walk(_parse(formula))
-    except (LookupError, ZeroDivisionError):
-        return None
+_BINARY: dict[type, Callable[[float, float], float]] = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+}
+Formula = Callable[[Mapping[str, Any]], float | None]
 
 
 @functools.lru_cache(maxsize=512)
-def _parse(formula: str) -> ast.Expression:
-    return ast.parse(formula, mode="eval")
+def compile_formula(formula: str) -> Formula:
+    """A formula (the spec's check allows numbers, names, + - * /, brackets) as a function of
+    the figures: None when one is missing or None, or it divides by zero. Built once per
+    formula, then called for every signal and every unit of a roll-up."""
+
+    def build(node: ast.AST) -> Callable[[Mapping[str, Any]], float]:
+        if isinstance(node, ast.Expression):
+            return build(node.body)
+        if isinstance(node, ast.Constant) and isinstance(node.value, int | float):
+            constant = float(node.value)
+            return lambda _: constant
+        if isinstance(node, ast.Name):
+            name = node.id
+            return lambda values: float(values[name])
+        if isinstance(node, ast.UnaryOp):
+            inner = build(node.operand)
+            return (lambda values: -inner(values)) if isinstance(node.op, ast.USub) else inner
+        if isinstance(node, ast.BinOp):
+            op, left, right = _BINARY[type(node.op)], build(node.left), build(node.right)
+            return lambda values: op(left(values), right(values))
+        raise ValueError(f"unexpected {type(node).__name__} in `{formula}`")  # the spec's check forbids it
+
+    body = build(ast.parse(formula, mode="eval"))
+
+    def run(values: Mapping[str, Any]) -> float | None:
+        try:
+            return body(values)
+        except (KeyError, TypeError, ZeroDivisionError):  # missing, None, x / 0
+            return None
+
+    return run
+
+
+def evaluate(formula: str, values: Mapping[str, Any]) -> float | None:
+    """A formula's value over the given fields; None if a field is missing or it divides by zero."""
+    return compile_formula(formula)(values)
 
 
 def with_formulas(rules: TaskRules, values: dict[str, Any]) -> dict[str, Any]:
@@ -248,14 +262,10 @@ def with_formulas(rules: TaskRules, values: dict[str, Any]) -> dict[str, Any]:
         for name, formula in list(pending.items()):
             assert formula is not None
             result = evaluate(formula, out)
-            if result is not None or all(n in out for n in _names(formula)):
+            if result is not None or all(n in out for n in formula_names(formula)):
                 out[name] = None if result is None else round(result, 6)
                 del pending[name]
     return out
-
-
-def _names(formula: str) -> list[str]:
-    return [n.id for n in ast.walk(ast.parse(formula, mode="eval")) if isinstance(n, ast.Name)]
 
 
 def missed_targets(rules: TaskRules, values: dict[str, Any]) -> list[tuple[str, float, str]]:
