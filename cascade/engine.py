@@ -130,7 +130,7 @@ class Tick:
         self.rules = campaign_rules(campaign)
         self.rows: dict[int, dict[str, Any]] = {}
         self.completed: list[dict[str, Any]] = []
-        self.reports: list[tuple[dict[str, Any], Notice | None]] = []  # submitted (None) or requested
+        self.reports: Reports = []  # submitted (None) or requested
         self.events: list[Event] = []
         self.notices: list[Notice] = []
         self.counts: Counter[str] = Counter()
@@ -665,6 +665,7 @@ def _write_rows(t: Tick) -> None:
     store.update_rows(t.conn, store.instances, _WRITTEN, "id", rows)
 
 
+Reports = list[tuple[dict[str, Any], Notice | None]]  # report rows, with their request notice if any
 ROLLUP_SUBTREES = 10_000  # up to this many reports above the lowest level in a tick read their subtrees
 
 
@@ -673,7 +674,7 @@ def _rollups(t: Tick) -> None:
     a submitted report keeps the figures computed from its children beside the ones it
     reported (missing ones: confirmed as computed); a request carries the unit's computed
     figures, to confirm or correct."""
-    by_report: dict[str, list[tuple[dict[str, Any], Notice | None]]] = {}
+    by_report: dict[str, Reports] = {}
     for row, notice in t.reports:
         by_report.setdefault(row["task_id"], []).append((row, notice))
     updates = []
@@ -696,16 +697,15 @@ def _rollups(t: Tick) -> None:
         store.update_rows(t.conn, store.instances, ("computed", "fields"), "id", updates)
 
 
-Reports = list[tuple[dict[str, Any], Notice | None]]
-
-
 def _rollup_groups(t: Tick, rules: TaskRules, rows: Reports) -> list[tuple[Reports, Rollup]]:
     """The roll-ups these reports need, read as narrowly as they allow: units at the lowest
     level (most reports) from their own instances; others from their subtrees, or, when more
     than ROLLUP_SUBTREES of them, from one read of the whole campaign."""
     lowest = t.campaign.levels[-1] + ":"
-    leaves = [r for r in rows if r[0]["path"].rsplit("/", 1)[-1].startswith(lowest)]
-    inner = [r for r in rows if not r[0]["path"].rsplit("/", 1)[-1].startswith(lowest)]
+    leaves: Reports = []
+    inner: Reports = []
+    for report in rows:
+        (leaves if report[0]["path"].rsplit("/", 1)[-1].startswith(lowest) else inner).append(report)
     groups = []
     if leaves:
         units = [row["unit_id"] for row, _ in leaves]

@@ -28,6 +28,7 @@ from sqlalchemy import Connection, and_, or_, select
 from cascade import store
 from cascade.rules import TaskRules, compile_formula
 from cascade.spec import Target, formula_names
+from cascade.units import parent_in
 
 COUNTERS = ("done", "late", "missing", "exempt", "total")
 COUNTER_WORDS = {
@@ -101,7 +102,6 @@ def figures_of(report: TaskRules, rules: Mapping[str, TaskRules]) -> list[Figure
 class Unit:
     id: str
     parent: str | None
-    depth: int
 
 
 class Rollup:
@@ -121,7 +121,7 @@ class Rollup:
     ) -> None:
         self.figures = figures
         self.submitted = submitted or {}  # unit -> the roll-up computed when it submitted
-        self.units = sorted(units, key=lambda u: -u.depth)  # deepest first
+        self.units = list(units)
         self.instances = instances
         self.reports = reports
         self._computed: dict[str, dict[str, Number | None]] = {}
@@ -139,13 +139,6 @@ class Rollup:
         if unit not in self._computed:
             self._computed[unit] = self._compute(unit, self.children.get(unit, ()))
         return self._computed[unit]
-
-    @property
-    def computed(self) -> dict[str, dict[str, Number | None]]:
-        """Every unit's computed figures."""
-        for unit in self.units:  # deepest first: no deep recursion
-            self.computed_of(unit.id)
-        return self._computed
 
     def reported(self, unit: str) -> dict[str, Number | None] | None:
         """The figures of the unit's submitted report (None: not submitted): what it reported,
@@ -221,7 +214,7 @@ def load(
     figures = figures_of(report, rules)
     u = store.units
     if units is not None:  # units without units below them: their own instances make their figures
-        alone = [Unit(uid, None, 1) for uid in units]
+        alone = [Unit(uid, None) for uid in units]
         return _load_instances(conn, campaign_id, report, figures, alone, whole=False)
     if under is None:
         queries = [select(u.c.id, u.c.path).where(u.c.archived.is_(False), u.c.campaign_id == campaign_id)]
@@ -237,9 +230,7 @@ def load(
     found: dict[str, Unit] = {}
     for query in queries:
         for unit_id, path in conn.execute(query):
-            chain = path.split("/")
-            parent = chain[-2].split(":", 1)[1] if len(chain) > 1 else None
-            found[unit_id] = Unit(unit_id, parent, len(chain))
+            found[unit_id] = Unit(unit_id, parent_in(path))
     return _load_instances(conn, campaign_id, report, figures, list(found.values()), whole=under is None)
 
 

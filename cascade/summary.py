@@ -23,8 +23,8 @@ from cascade import store
 from cascade.rollup import Figure, Rollup
 from cascade.rollup import load as load_rollup
 from cascade.rules import TaskRules, campaign_rules, missed_targets
+from cascade.units import parent_in
 
-STATES = ("done", "done_late", "overdue", "open", "held", "exempt")
 STATE_WORDS = {
     "done": "đúng hạn",
     "done_late": "muộn",
@@ -186,9 +186,7 @@ def build_in(conn: Connection, campaign_id: str, at: pendulum.DateTime | None = 
             u.c.campaign_id == campaign_id, u.c.archived.is_(False)
         )
     ):
-        chain = path.split("/")
-        parent = chain[-2].split(":", 1)[1] if len(chain) > 1 else None
-        units[unit_id] = UnitRow(unit_id, name, level, parent)
+        units[unit_id] = UnitRow(unit_id, name, level, parent_in(path))
         paths[unit_id] = path
     order = sorted(units, key=lambda uid: paths[uid])
     root = next(uid for uid in order if units[uid].parent is None)

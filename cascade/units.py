@@ -344,6 +344,12 @@ def _check_roots(roots: list[UnitRecord], names: list[str], file: str, problems:
             )
 
 
+def parent_in(path: str) -> str | None:
+    """The parent's id of the unit at the end of `path` ("level:id/.../level:id"); None for the top."""
+    chain = path.rsplit("/", 2)
+    return chain[-2].split(":", 1)[1] if len(chain) > 1 else None
+
+
 def recipients(path: str, targets: Iterable[str]) -> list[str]:
     """Unit ids named by `targets` for the unit at the end of `path` ("level:id/.../level:id")."""
     chain = [part.split(":", 1) for part in path.split("/")]
