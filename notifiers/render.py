@@ -62,11 +62,7 @@ class Renderer:
         )
 
     def deadline(self, epoch: int | None) -> str:
-        if epoch is None:
-            return "chưa định"
-        t = pendulum.from_timestamp(epoch, tz=self.tz)
-        hour = f"{t.hour:02d} giờ" + (f" {t.minute:02d}" if t.minute else "")
-        return f"trước {hour} ngày {t.format('DD/MM/YYYY')}"
+        return "chưa định" if epoch is None else deadline_text(epoch, self.tz)
 
     def render(
         self,
@@ -154,6 +150,13 @@ def subject_of(notices: Sequence[Mapping[str, Any]], campaign: str) -> str:
     if kinds["summary.generated"]:
         return f"[Cascade] Tổng hợp kết quả — {campaign}"
     return f"[Cascade] {len(notices)} thông báo — {campaign}"
+
+
+def deadline_text(epoch: int, tz: str) -> str:
+    """A deadline as the documents write it: "trước 00 giờ ngày 20/11/2020"."""
+    t = pendulum.from_timestamp(epoch, tz=tz)
+    hour = f"{t.hour:02d} giờ" + (f" {t.minute:02d}" if t.minute else "")
+    return f"trước {hour} ngày {t.format('DD/MM/YYYY')}"
 
 
 def days_left(epoch: int | None, now: int) -> str:

@@ -34,12 +34,13 @@ from sqlalchemy import Engine, select
 from cascade import store
 from cascade.board import UNIT_STATES, board, campaigns, focus
 from cascade.errors import CampaignInvalid
-from cascade.links import LINK_DAYS, Link, LinkRefused, verify
+from cascade.links import Link, LinkRefused, verify
 from cascade.rollup import figures_of
 from cascade.rollup import load as load_rollup
 from cascade.rules import campaign_rules
 from cascade.signals import Batch, Signal, parse_instant
 from cascade.summary import level_name
+from notifiers.render import deadline_text
 from web.security import CSRF_COOKIE, RateLimit, SecurityHeaders, csrf_ok, csrf_token, new_nonce
 from web.writer import SignalWriter
 
@@ -60,7 +61,6 @@ class WebConfig:
     operator_token: str  # the status board and the API
     form_rate: str = "30/60"  # form submissions per client address: 30 a minute
     api_rate: str = "2000/1"  # API signal posts per token
-    base_url: str = "http://127.0.0.1:8080"
     announce: bool = True  # tell Prefect about new signals when an API is known
 
     @classmethod
@@ -72,13 +72,7 @@ class WebConfig:
             operator_token=token,
             form_rate=env.get("CASCADE_WEB_RATE_FORM", cls.form_rate),
             api_rate=env.get("CASCADE_WEB_RATE_API", cls.api_rate),
-            base_url=env.get("CASCADE_WEB_URL", cls.base_url).rstrip("/"),
         )
-
-
-def link_for(config: WebConfig, campaign: str, unit: str, task: str, sent: int) -> str:
-    """The signed link a notice sent at `sent` carries for this instance."""
-    return config.base_url + Link(campaign, unit, task, sent + LINK_DAYS * 86400).path(config.secret)
 
 
 class SignalIn(BaseModel):
@@ -158,7 +152,19 @@ def create_app(
             return None
         return campaign, row, unit_row
 
-    def form_context(campaign: Any, row: Any, unit_row: Any, values: dict[str, Any]) -> dict[str, Any]:
+    def page_context(campaign: Any, row: Any, unit_row: Any) -> dict[str, Any]:
+        """What every page about an instance shows: the campaign, the task, the unit, the deadline."""
+        task = campaign_rules(campaign)[row.task_id]
+        return {
+            "campaign": campaign,
+            "task": task,
+            "unit_name": unit_row.name,
+            "deadline": deadline_text(row.deadline, campaign.timezone) if row.deadline is not None else None,
+            "report": task.kind == "report",
+        }
+
+    def form_inputs(campaign: Any, row: Any, unit_row: Any, values: dict[str, Any]) -> list[dict[str, Any]]:
+        """The form's fields: the task's own, and for a report its roll-up figures, pre-filled."""
         rules = campaign_rules(campaign)
         task = rules[row.task_id]
         inputs = [
@@ -190,18 +196,7 @@ def create_app(
                         "computed": computed.get(figure.key),
                     }
                 )
-        deadline = None
-        if row.deadline is not None:
-            t = pendulum.from_timestamp(row.deadline, tz=campaign.timezone)
-            deadline = f"trước {t.hour:02d} giờ ngày {t.format('DD/MM/YYYY')}"
-        return {
-            "campaign": campaign,
-            "task": task,
-            "unit_name": unit_row.name,
-            "deadline": deadline,
-            "inputs": inputs,
-            "report": task.kind == "report",
-        }
+        return inputs
 
     def checked_link(campaign: str, unit: str, task: str, exp: int, sig: str) -> Link:
         link = Link(campaign, unit, task, exp)
@@ -218,14 +213,14 @@ def create_app(
         if found is None:
             return refused(request, "Nội dung này không còn trong chiến dịch.", 404)
         campaign_row, row, unit_row = found
-        context = form_context(campaign_row, row, unit_row, {})
+        context = page_context(campaign_row, row, unit_row)
         if row.state in ("done", "done_late"):
             done = pendulum.from_timestamp(row.done_at, tz=campaign_row.timezone).format("HH:mm DD/MM/YYYY")
             return page(request, "done.html", already=True, done=done, **context)
         nonce = new_nonce()
-        response = page(
-            request, "form.html", csrf=csrf_token(config.secret, nonce, sig), errors=[], **context
-        )
+        inputs = form_inputs(campaign_row, row, unit_row, {})
+        csrf = csrf_token(config.secret, nonce, sig)
+        response = page(request, "form.html", csrf=csrf, errors=[], inputs=inputs, **context)
         response.set_cookie(CSRF_COOKIE, nonce, httponly=True, samesite="strict", path="/l/")
         return response
 
@@ -254,13 +249,23 @@ def create_app(
             posted = Batch(campaign, [Signal(unit, task, when, values)], "web", when, file="form")
             stored, _ = await asyncio.wrap_future(writer.submit(posted))
         except CampaignInvalid as exc:
-            context = form_context(campaign_row, row, unit_row, values)
             errors = [p.message for p in exc.problems]
-            return page(request, "form.html", 422, csrf=str(data.get("csrf", "")), errors=errors, **context)
+            inputs = form_inputs(campaign_row, row, unit_row, values)
+            return page(
+                request,
+                "form.html",
+                422,
+                csrf=str(data.get("csrf", "")),
+                errors=errors,
+                inputs=inputs,
+                **page_context(campaign_row, row, unit_row),
+            )
         if stored and config.announce:
             announcer.announce(campaign, stored)
-        context = form_context(campaign_row, row, unit_row, values)
-        return page(request, "done.html", already=False, done=when.format("HH:mm DD/MM/YYYY"), **context)
+        done = when.format("HH:mm DD/MM/YYYY")
+        return page(
+            request, "done.html", already=False, done=done, **page_context(campaign_row, row, unit_row)
+        )
 
     # ---- operator: login and the board ----------------------------------------------------
 

@@ -4,7 +4,6 @@ on a thread (`cascade serve`), with uvicorn; the access log keeps no query strin
 from __future__ import annotations
 
 import gc
-import os
 import threading
 from pathlib import Path
 
@@ -21,8 +20,6 @@ def make_server(host: str = "127.0.0.1", port: int = 8080) -> uvicorn.Server:
     settings = Settings()
     engine = open_store(settings.store_url())
     config = WebConfig.from_env(secret_from(data_dir=Path(settings.data_dir)))
-    if "CASCADE_WEB_URL" not in os.environ:
-        config.base_url = f"http://{host}:{port}"
     quiet_access_log()
     app = create_app(engine, config)
     # what is loaded by now lives as long as the server: keep it out of the collector's full
