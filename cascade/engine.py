@@ -30,8 +30,7 @@ import pendulum
 from sqlalchemy import Connection, Engine, and_, bindparam, func, insert, select, update
 
 from cascade import store
-from cascade.rollup import Rollup
-from cascade.rollup import load as load_rollup
+from cascade.rollup import load_for as load_rollup
 from cascade.rules import (
     TaskRules,
     campaign_rules,
@@ -666,14 +665,13 @@ def _write_rows(t: Tick) -> None:
 
 
 Reports = list[tuple[dict[str, Any], Notice | None]]  # report rows, with their request notice if any
-ROLLUP_SUBTREES = 10_000  # up to this many reports above the lowest level in a tick read their subtrees
 
 
 def _rollups(t: Tick) -> None:
     """Roll-ups for this tick's reports (after its instances are written, so they count):
     a submitted report keeps the figures computed from its children beside the ones it
     reported (missing ones: confirmed as computed); a request carries the unit's computed
-    figures, to confirm or correct."""
+    figures, to confirm or correct. One roll-up per report, read as far as these units need."""
     by_report: dict[str, Reports] = {}
     for row, notice in t.reports:
         by_report.setdefault(row["task_id"], []).append((row, notice))
@@ -682,38 +680,19 @@ def _rollups(t: Tick) -> None:
         rules = t.rules[report_id]
         if not rules.rollup:
             continue
-        for group, rollup in _rollup_groups(t, rules, rows):
-            for row, notice in group:
-                computed = rollup.computed_of(row["unit_id"])
-                if notice is not None:
-                    notice.payload["figures"] = [
-                        [f.key, f.label(t.rules), computed.get(f.key)] for f in rollup.figures
-                    ]
-                    continue
-                reported = rollup.reported(row["unit_id"]) or computed
-                row["fields"] = {**(row["fields"] or {}), **reported}
-                updates.append((store.dumps(computed), store.dumps(row["fields"]), row["id"]))
+        rollup = load_rollup(t.conn, t.campaign, rules, t.rules, [row["unit_id"] for row, _ in rows])
+        for row, notice in rows:
+            computed = rollup.computed_of(row["unit_id"])
+            if notice is not None:
+                notice.payload["figures"] = [
+                    [f.key, f.label(t.rules), computed.get(f.key)] for f in rollup.figures
+                ]
+                continue
+            reported = rollup.reported(row["unit_id"]) or computed
+            row["fields"] = {**(row["fields"] or {}), **reported}
+            updates.append((store.dumps(computed), store.dumps(row["fields"]), row["id"]))
     if updates:
         store.update_rows(t.conn, store.instances, ("computed", "fields"), "id", updates)
-
-
-def _rollup_groups(t: Tick, rules: TaskRules, rows: Reports) -> list[tuple[Reports, Rollup]]:
-    """The roll-ups these reports need, read as narrowly as they allow: units at the lowest
-    level (most reports) from their own instances; others from their subtrees, or, when more
-    than ROLLUP_SUBTREES of them, from one read of the whole campaign."""
-    lowest = t.campaign.levels[-1] + ":"
-    leaves: Reports = []
-    inner: Reports = []
-    for report in rows:
-        (leaves if report[0]["path"].rsplit("/", 1)[-1].startswith(lowest) else inner).append(report)
-    groups = []
-    if leaves:
-        units = [row["unit_id"] for row, _ in leaves]
-        groups.append((leaves, load_rollup(t.conn, t.campaign.id, rules, t.rules, units=units)))
-    if inner:
-        paths = None if len(inner) > ROLLUP_SUBTREES else [row["path"] for row, _ in inner]
-        groups.append((inner, load_rollup(t.conn, t.campaign.id, rules, t.rules, paths)))
-    return groups
 
 
 def _write(t: Tick) -> None:

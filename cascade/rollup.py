@@ -23,7 +23,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, and_, or_, select
+from sqlalchemy import Connection, bindparam, select
 
 from cascade import store
 from cascade.rules import TaskRules, compile_formula
@@ -126,7 +126,11 @@ class Rollup:
         self.reports = reports
         self._computed: dict[str, dict[str, Number | None]] = {}
         self._behind: dict[str, dict[str, Number | None]] = {}
-        self._rates = [(f, compile_formula(f.formula), f.task + ".") for f in figures if f.formula]
+        self._rates = [
+            (f.key, compile_formula(f.formula), [(n, f"{f.task}.{n}") for n in formula_names(f.formula)])
+            for f in figures
+            if f.formula
+        ]
         self._summed = [f for f in figures if f.kind != "rate"]
         self.children: dict[str, list[str]] = {}
         for unit in self.units:
@@ -193,94 +197,133 @@ class Rollup:
         return value if isinstance(value, int | float) and not isinstance(value, bool) else 0
 
     def rates(self, values: dict[str, Number | None]) -> dict[str, Number | None]:
-        for figure, formula, prefix in self._rates:
-            names = {k[len(prefix) :]: v for k, v in values.items() if k.startswith(prefix)}
-            result = formula(names)
-            values[figure.key] = None if result is None else round(result, 4)
+        for key, formula, operands in self._rates:
+            result = formula({name: values.get(operand) for name, operand in operands})
+            values[key] = None if result is None else round(result, 4)
         return values
 
 
-def load(
-    conn: Connection,
-    campaign_id: str,
-    report: TaskRules,
-    rules: Mapping[str, TaskRules],
-    under: Iterable[str] | None = None,
-    units: Iterable[str] | None = None,
-) -> Rollup:
-    """The report's roll-up read from the store: over the whole campaign, or only the
-    subtrees of the units whose paths are `under` (enough for those units' figures), or
-    only the `units` named (enough for units with none below them)."""
+def load(conn: Connection, campaign_id: str, report: TaskRules, rules: Mapping[str, TaskRules]) -> Rollup:
+    """The report's roll-up over the whole campaign, read in one pass (the summary's)."""
     figures = figures_of(report, rules)
     u = store.units
-    if units is not None:  # units without units below them: their own instances make their figures
-        alone = [Unit(uid, None) for uid in units]
-        return _load_instances(conn, campaign_id, report, figures, alone, whole=False)
-    if under is None:
-        queries = [select(u.c.id, u.c.path).where(u.c.archived.is_(False), u.c.campaign_id == campaign_id)]
-    else:  # the campaign inside each term, none outside: SQLite then looks each range up in the index
-        paths, dialect = sorted(set(under)), conn.dialect.name
-        queries = [
-            select(u.c.id, u.c.path).where(
-                u.c.archived.is_(False),
-                or_(*(and_(u.c.campaign_id == campaign_id, t) for t in _subtrees(u, chunk, dialect))),
-            )
-            for chunk in (paths[n : n + 100] for n in range(0, len(paths), 100))
-        ]
-    found: dict[str, Unit] = {}
-    for query in queries:
-        for unit_id, path in conn.execute(query):
-            found[unit_id] = Unit(unit_id, parent_in(path))
-    return _load_instances(conn, campaign_id, report, figures, list(found.values()), whole=under is None)
-
-
-def _load_instances(
-    conn: Connection,
-    campaign_id: str,
-    report: TaskRules,
-    figures: list[Figure],
-    units: list[Unit],
-    whole: bool,
-) -> Rollup:
-    i = store.instances
-    tasks = {f.task for f in figures} | {report.id}
-    query = select(i.c.task_id, i.c.unit_id, i.c.state, i.c.fields, i.c.computed).where(
-        i.c.campaign_id == campaign_id, i.c.archived.is_(False), i.c.task_id.in_(tasks)
-    )
-    if whole:
-        rows: Iterable[Any] = conn.execute(query)
-    else:  # the units' instances looked up by unit (an index), not every instance of the tasks
-        ids = [unit.id for unit in units]
-        rows = [
-            row
-            for n in range(0, len(ids), 900)
-            for row in conn.execute(query.where(i.c.unit_id.in_(ids[n : n + 900])))
-        ]
-    instances: dict[tuple[str, str], tuple[str, Any]] = {}
-    reports: dict[str, tuple[str, Any]] = {}
-    submitted: dict[str, Any] = {}
+    query = select(u.c.id, u.c.path).where(u.c.archived.is_(False), u.c.campaign_id == campaign_id)
+    units = [Unit(unit_id, parent_in(path)) for unit_id, path in conn.execute(query)]
     alive = {unit.id for unit in units}
-    sources = {f.task for f in figures}
-    for task, unit, state, fields, computed in rows:
-        if unit not in alive:
-            continue  # an archived unit's instance
-        if task == report.id:
-            reports[unit] = (state, fields)
-            if computed is not None:
-                submitted[unit] = computed
-        if task in sources:
-            instances[(task, unit)] = (state, fields)
-    return Rollup(figures, units, instances, reports, submitted)
+    reader = _Reader(conn, campaign_id, report, figures, alive)
+    reader.read(sorted({*reader.sources, report.id}), None)
+    return Rollup(figures, units, reader.instances, reader.reports, reader.submitted)
 
 
-def _subtrees(u: Any, paths: list[str], dialect: str) -> list[Any]:
-    """Conditions for the units at or below each path. SQLite compares text byte by byte, so
-    the units below `p` are an index range on (campaign, path): [p + "/", p + "0"), "0"
-    following "/". PostgreSQL may sort by a language's collation, which ignores "/": there a
-    prefix match, whatever the collation."""
-    conditions: list[Any] = [u.c.path.in_(paths)]
-    if dialect == "sqlite":
-        conditions += [and_(u.c.path >= p + "/", u.c.path < p + "0") for p in paths]
-    else:
-        conditions += [u.c.path.startswith(p + "/", autoescape=True) for p in paths]
-    return conditions
+def load_for(
+    conn: Connection,
+    campaign: Any,
+    report: TaskRules,
+    rules: Mapping[str, TaskRules],
+    unit_ids: Iterable[str],
+) -> Rollup:
+    """The roll-up as far as these units' figures need it (a tick's reports, a form): their
+    own instances, their children's reports, and further down only below children whose
+    report is not submitted with every figure (a submitted report settles its subtree). A
+    province whose districts reported reads its districts' report rows, not its communes'.
+    `campaign` is the stored campaign row (its hierarchy is read once per deploy)."""
+    figures = figures_of(report, rules)
+    tree = hierarchy(conn, campaign)
+    roots = [unit for unit in dict.fromkeys(unit_ids) if unit in tree.parent]
+    reader = _Reader(conn, campaign.id, report, figures, tree.parent.keys())
+    summed = [f.key for f in figures if f.kind != "rate"]
+    reader.read(sorted({*reader.sources, report.id}), roots)
+    needed, seen = roots, set(roots)
+    while needed:
+        below = [child for unit in needed for child in tree.children.get(unit, ())]
+        if not below:
+            break
+        seen.update(below)
+        reader.read([report.id], below)
+        needed = [child for child in below if not _settled(reader.reports.get(child), summed)]
+        if needed:
+            reader.read(reader.sources, needed)
+    units = [Unit(unit, tree.parent[unit]) for unit in seen]
+    return Rollup(figures, units, reader.instances, reader.reports, reader.submitted)
+
+
+_I = store.instances.c
+_ALL_UNITS = select(_I.task_id, _I.unit_id, _I.state, _I.fields, _I.computed).where(
+    _I.campaign_id == bindparam("campaign"),
+    _I.archived.is_(False),
+    _I.task_id.in_(bindparam("tasks", expanding=True)),
+)
+_SOME_UNITS = _ALL_UNITS.where(_I.unit_id.in_(bindparam("units", expanding=True)))
+SCAN_ABOVE = 20_000  # a read for more units than this scans the tasks' instances instead of looking each up
+
+
+class _Reader:
+    """Instance rows for a roll-up, gathered read by read."""
+
+    def __init__(
+        self, conn: Connection, campaign_id: str, report: TaskRules, figures: list[Figure], alive: Any
+    ) -> None:
+        self.conn, self.campaign_id, self.report, self.alive = conn, campaign_id, report, alive
+        self.sources = sorted({f.task for f in figures})
+        self.instances: dict[tuple[str, str], tuple[str, Any]] = {}
+        self.reports: dict[str, tuple[str, Any]] = {}
+        self.submitted: dict[str, Any] = {}
+
+    def read(self, tasks: list[str], ids: list[str] | None) -> None:
+        """The tasks' instances of the units `ids` (None: of every unit)."""
+        params = {"campaign": self.campaign_id, "tasks": tasks}
+        if ids is None or len(ids) > SCAN_ABOVE:
+            rows: Iterable[Any] = self.conn.execute(_ALL_UNITS, params)
+        else:
+            rows = (
+                row
+                for n in range(0, len(ids), 900)
+                for row in self.conn.execute(_SOME_UNITS, {**params, "units": ids[n : n + 900]})
+            )
+        report, sources, alive = self.report.id, self.sources, self.alive
+        for task, unit, state, fields, computed in rows:
+            if unit not in alive:
+                continue  # an archived unit's instance
+            if task == report:
+                self.reports[unit] = (state, fields)
+                if computed is not None:
+                    self.submitted[unit] = computed
+            if task in sources:
+                self.instances[(task, unit)] = (state, fields)
+
+
+@dataclass(frozen=True)
+class Hierarchy:
+    parent: dict[str, str | None]  # every live unit's parent
+    children: dict[str, list[str]]
+
+
+_HIERARCHIES: dict[str, tuple[tuple[Any, ...], Hierarchy]] = {}  # per campaign, its last deploy's
+
+
+def hierarchy(conn: Connection, campaign: Any) -> Hierarchy:
+    """The campaign's live units as a tree, read once per deploy and process (only a deploy
+    changes units, and it sets `deployed_at` and `plan_hash`)."""
+    key = (campaign.deployed_at, campaign.plan_hash)
+    cached = _HIERARCHIES.get(campaign.id)
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    u = store.units
+    query = select(u.c.id, u.c.path).where(u.c.archived.is_(False), u.c.campaign_id == campaign.id)
+    parent = {unit_id: parent_in(path) for unit_id, path in conn.execute(query)}
+    children: dict[str, list[str]] = {}
+    for unit_id, up in parent.items():
+        if up is not None:
+            children.setdefault(up, []).append(unit_id)
+    tree = Hierarchy(parent, children)
+    _HIERARCHIES[campaign.id] = (key, tree)
+    return tree
+
+
+def _settled(report: tuple[str, Any] | None, summed: list[str]) -> bool:
+    """A report submitted with every summed figure: its unit's parent needs nothing below it
+    (as `Rollup.reported` decides)."""
+    if report is None or report[0] not in DONE:
+        return False
+    fields = report[1] or {}
+    return all(isinstance(fields.get(k), int | float) and not isinstance(fields.get(k), bool) for k in summed)

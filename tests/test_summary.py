@@ -27,7 +27,7 @@ from cascade.engine import tick
 from cascade.errors import CampaignInvalid
 from cascade.signals import Signal, record
 from cascade.summary import Summary, build
-from tests.conftest import compile_text
+from tests.conftest import SMALL_UNITS, compile_text
 
 TZ = "Asia/Ho_Chi_Minh"
 TASKS = """\
@@ -266,9 +266,12 @@ def test_the_top_unit_receives_the_summary_with_its_paragraph(summary: Summary, 
     assert "Tỷ lệ tham dự («Hội nghị cơ sở»): 84,4%" in message.short
 
 
-def test_subtree_and_campaign_wide_roll_ups_agree(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A tick reads the subtrees of its few reports, or the whole campaign for many: same figures."""
-    import cascade.engine
+def test_reads_as_far_as_needed_and_whole_campaign_reads_agree(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A tick's roll-ups read only what its units' figures need (looked up, or scanned past
+    SCAN_ABOVE units): the same stored figures and requests either way."""
+    import cascade.rollup
     from cascade.store import open_store
 
     def figures(engine: Engine) -> list[Any]:
@@ -279,10 +282,70 @@ def test_subtree_and_campaign_wide_roll_ups_agree(tmp_path: Any, monkeypatch: py
             )
             return [*rows.all(), *sorted(map(str, outbox_payloads(engine, "report.requested", "hu-b")))]
 
-    subtrees = open_store(f"sqlite:///{tmp_path / 'a.db'}")
-    run(subtrees)
-    monkeypatch.setattr(cascade.engine, "ROLLUP_SUBTREES", 0)
-    wide = open_store(f"sqlite:///{tmp_path / 'b.db'}")
-    run(wide)
-    assert figures(subtrees) == figures(wide)
-    assert any(computed for _, _, computed in figures(wide)[:5])
+    looked_up = open_store(f"sqlite:///{tmp_path / 'a.db'}")
+    run(looked_up)
+    monkeypatch.setattr(cascade.rollup, "SCAN_ABOVE", 0)
+    scanned = open_store(f"sqlite:///{tmp_path / 'b.db'}")
+    run(scanned)
+    assert figures(looked_up) == figures(scanned)
+    assert any(computed for _, _, computed in figures(scanned)[:5])
+
+
+@pytest.mark.parametrize("moment", ["2021-01-07 08:00", "2021-01-12 12:00", "2021-01-13 12:00", AS_OF])
+def test_every_units_figures_read_for_it_alone_match_the_whole_campaigns(
+    store_engine: Engine, moment: str
+) -> None:
+    from cascade.rollup import load, load_for
+    from cascade.rules import campaign_rules
+
+    run(store_engine, until=moment)
+    with store_engine.connect() as conn:
+        campaign = conn.execute(select(store.campaigns)).one()
+        rules = campaign_rules(campaign)
+        whole = load(conn, campaign.id, rules["bc"], rules)
+        for unit in ("tu-a", "hu-b", "hu-e", "x-c", "x-d", "x-f"):
+            alone = load_for(conn, campaign, rules["bc"], rules, [unit])
+            assert alone.computed_of(unit) == whole.computed_of(unit), unit
+            assert alone.reported(unit) == whole.reported(unit), unit
+
+
+def test_a_submitted_report_settles_its_subtree(store_engine: Engine) -> None:
+    """Once hu-b has reported, tu-a's figures take hu-b's report and read nothing below it;
+    hu-e has not, so its commune's instances are read."""
+    from cascade.rollup import load_for
+    from cascade.rules import campaign_rules
+
+    run(store_engine)
+    with store_engine.connect() as conn:
+        campaign = conn.execute(select(store.campaigns)).one()
+        rules = campaign_rules(campaign)
+        rollup = load_for(conn, campaign, rules["bc"], rules, ["tu-a"])
+        assert {unit for _, unit in rollup.instances} == {"x-f"}  # x-c's and x-d's conferences: not read
+        assert set(rollup.reports) == {"hu-b", "hu-e", "x-f"}  # not x-c's, x-d's
+        assert rollup.computed_of("tu-a")["hn-co-so.attendees"] == 44 + 32  # hu-b's report, corrected
+
+
+def test_a_redeploy_that_moves_a_unit_is_seen_by_the_next_roll_up(store_engine: Engine) -> None:
+    """The hierarchy is kept per deploy: a commune moved to another district counts there."""
+    from cascade.rollup import load_for
+    from cascade.rules import campaign_rules
+
+    run(store_engine, until="2021-01-07 08:00")
+
+    def attendees(unit: str) -> Any:
+        with store_engine.connect() as conn:
+            campaign = conn.execute(select(store.campaigns)).one()
+            rules = campaign_rules(campaign)
+            return load_for(conn, campaign, rules["bc"], rules, [unit]).computed_of(unit)[
+                "hn-co-so.attendees"
+            ]
+
+    assert (attendees("hu-b"), attendees("hu-e")) == (74, 0)
+    x_d = next(line for line in SMALL_UNITS.splitlines(keepends=True) if "id: x-d" in line)
+    moved = SMALL_UNITS.replace(x_d, "").replace(
+        "contacts: [{role: head, email: x.f@example.vn}]}\n",
+        "contacts: [{role: head, email: x.f@example.vn}]}\n" + x_d,
+    )
+    plan = compile_text(TASKS, moved)
+    deploy(store_engine, plan, "moved", at("2021-01-07 09:00"))
+    assert (attendees("hu-b"), attendees("hu-e")) == (44, 30)

@@ -36,7 +36,7 @@ from cascade.board import UNIT_STATES, board, campaigns, focus
 from cascade.errors import CampaignInvalid
 from cascade.links import Link, LinkRefused, verify
 from cascade.rollup import figures_of
-from cascade.rollup import load as load_rollup
+from cascade.rollup import load_for as load_rollup
 from cascade.rules import campaign_rules
 from cascade.signals import Batch, Signal, parse_instant
 from cascade.summary import level_name
@@ -180,7 +180,7 @@ def create_app(
         ]
         if task.kind == "report" and task.rollup:
             with engine.connect() as conn:
-                rollup = load_rollup(conn, campaign.id, task, rules, [unit_row.path])
+                rollup = load_rollup(conn, campaign, task, rules, [row.unit_id])
             computed = rollup.computed_of(row.unit_id)
             for figure in figures_of(task, rules):
                 if figure.kind == "rate":
