@@ -30,6 +30,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field
 from sqlalchemy import Engine, select
+from starlette.concurrency import run_in_threadpool
 
 from cascade import store
 from cascade.board import UNIT_STATES, board, campaigns, focus
@@ -198,6 +199,11 @@ def create_app(
                 )
         return inputs
 
+    def timezone_of(campaign: str) -> str | None:
+        with engine.connect() as conn:
+            c = store.campaigns.c
+            return conn.execute(select(c.timezone).where(c.id == campaign)).scalar()
+
     def checked_link(campaign: str, unit: str, task: str, exp: int, sig: str) -> Link:
         link = Link(campaign, unit, task, exp)
         verify(config.secret, link, sig, int(now().timestamp()))
@@ -239,7 +245,7 @@ def create_app(
         data = await request.form()
         if not csrf_ok(config.secret, request.cookies.get(CSRF_COOKIE), str(data.get("csrf", "")), sig):
             return refused(request, "Phiên làm việc không hợp lệ; đề nghị mở lại đường dẫn trong thông báo.")
-        found = instance(campaign, unit, task)
+        found = await run_in_threadpool(instance, campaign, unit, task)  # the store, off the event loop
         if found is None:
             return refused(request, "Nội dung này không còn trong chiến dịch.", 404)
         campaign_row, row, unit_row = found
@@ -250,7 +256,7 @@ def create_app(
             stored, _ = await asyncio.wrap_future(writer.submit(posted))
         except CampaignInvalid as exc:
             errors = [p.message for p in exc.problems]
-            inputs = form_inputs(campaign_row, row, unit_row, values)
+            inputs = await run_in_threadpool(form_inputs, campaign_row, row, unit_row, values)
             return page(
                 request,
                 "form.html",
@@ -398,13 +404,10 @@ def create_app(
             raise HTTPException(429, "too many requests", {"Retry-After": "1"})
         when = now()
         if campaign not in zones:
-            with engine.connect() as conn:
-                row = conn.execute(
-                    select(store.campaigns.c.timezone).where(store.campaigns.c.id == campaign)
-                ).first()
-            if row is None:
+            zone = await run_in_threadpool(timezone_of, campaign)
+            if zone is None:
                 raise HTTPException(404, f"no campaign `{campaign}`")
-            zones[campaign] = row.timezone
+            zones[campaign] = zone
         try:
             tz = zones[campaign]
             batch = [
