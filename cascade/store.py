@@ -66,7 +66,7 @@ units = Table(
     Column("level", String(32), nullable=False),
     Column("path", Text, nullable=False),  # ancestor ids from the root to this unit, "/"-joined
     Column("archived", Boolean, nullable=False, default=False),
-    Index("ix_units_path", "campaign_id", "path"),  # a unit's subtree is a range of paths
+    Index("ix_units_path", "campaign_id", "path"),  # units in tree order (the board), a subtree a range
 )
 
 contacts = Table(
