@@ -226,7 +226,7 @@ def _no_campaign(file: str, campaign_id: str) -> Problem:
 
 
 Lookups = tuple[set[str], dict[tuple[str, str], str]]  # live unit ids; (task, unit) -> state
-WHOLE_CAMPAIGN = 5_000
+WHOLE_CAMPAIGN = 5_000  # a batch naming more units than this reads the campaign once
 
 
 def _lookups(conn: Connection, campaign_id: str, unit_ids: set[str]) -> Lookups:

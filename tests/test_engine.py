@@ -8,6 +8,7 @@ import pendulum
 import pytest
 from sqlalchemy import Engine, select
 
+import cascade.signals
 from cascade import store
 from cascade.deploy import deploy
 from cascade.engine import tick
@@ -218,6 +219,20 @@ def test_one_recipient_gets_one_digest_per_tick(deployed: Engine) -> None:
     assert len({r.digest_key for r in rows}) == 1
 
 
+@pytest.mark.parametrize("whole_campaign", [False, True], ids=["units-looked-up", "campaign-read-once"])
+def test_good_signals_are_stored_whichever_way_their_units_are_read(
+    deployed: Engine, whole_campaign: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if whole_campaign:
+        monkeypatch.setattr(cascade.signals, "WHOLE_CAMPAIGN", 0)
+    batch = [
+        Signal("tu-a", "hn-tinh", at("2020-11-18")),
+        Signal("x-c", "hn-co-so", at("2020-12-01"), {"attendees": 5, "members": 6}),
+    ]
+    assert record(deployed, "test-campaign", batch, "test", at("2020-12-01")) == (2, 0)
+    assert record(deployed, "test-campaign", batch, "test", at("2020-12-01")) == (0, 2)
+
+
 def test_same_signal_twice_counts_once(deployed: Engine) -> None:
     signal(deployed, "tu-a", "hn-tinh", "2020-11-18 10:00")
     signal(deployed, "tu-a", "hn-tinh", "2020-11-18 10:00")
@@ -247,7 +262,12 @@ def test_same_signal_twice_counts_once(deployed: Engine) -> None:
         ),
     ],
 )
-def test_bad_signals_are_refused_and_nothing_is_written(deployed: Engine, sig: Signal, message: str) -> None:
+@pytest.mark.parametrize("whole_campaign", [False, True], ids=["units-looked-up", "campaign-read-once"])
+def test_bad_signals_are_refused_and_nothing_is_written(
+    deployed: Engine, sig: Signal, message: str, whole_campaign: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if whole_campaign:  # as for an import naming over WHOLE_CAMPAIGN units
+        monkeypatch.setattr(cascade.signals, "WHOLE_CAMPAIGN", 0)
     good = Signal("tu-a", "hn-tinh", at("2020-11-18"))
     with pytest.raises(SignalRefused) as caught:
         record(deployed, "test-campaign", [good, sig], "test", at("2020-11-18"))
