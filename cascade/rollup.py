@@ -203,15 +203,14 @@ class Rollup:
         return values
 
 
-def load(conn: Connection, campaign_id: str, report: TaskRules, rules: Mapping[str, TaskRules]) -> Rollup:
-    """The report's roll-up over the whole campaign, read in one pass (the summary's)."""
+def load(conn: Connection, campaign: Any, report: TaskRules, rules: Mapping[str, TaskRules]) -> Rollup:
+    """The report's roll-up over the whole campaign, read in one pass (the summary's).
+    `campaign` is the stored campaign row."""
     figures = figures_of(report, rules)
-    u = store.units
-    query = select(u.c.id, u.c.path).where(u.c.archived.is_(False), u.c.campaign_id == campaign_id)
-    units = [Unit(unit_id, parent_in(path)) for unit_id, path in conn.execute(query)]
-    alive = {unit.id for unit in units}
-    reader = _Reader(conn, campaign_id, report, figures, alive)
+    tree = hierarchy(conn, campaign)
+    reader = _Reader(conn, campaign.id, report, figures, tree.parent.keys())
     reader.read(sorted({*reader.sources, report.id}), None)
+    units = [Unit(unit, parent) for unit, parent in tree.parent.items()]
     return Rollup(figures, units, reader.instances, reader.reports, reader.submitted)
 
 

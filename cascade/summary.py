@@ -227,7 +227,7 @@ def build_in(conn: Connection, campaign_id: str, at: pendulum.DateTime | None = 
     for report in rules.values():
         if report.kind != "report" or not report.rollup:
             continue
-        rollup = load_rollup(conn, campaign_id, report, rules)
+        rollup = load_rollup(conn, campaign, report, rules)
         reports.append(_report_figures(report, rules, rollup, units, root))
         misses += _rate_misses(report, rollup, units)
         corrections += _corrections(report, rules, rollup, units)

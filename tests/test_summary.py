@@ -302,7 +302,7 @@ def test_every_units_figures_read_for_it_alone_match_the_whole_campaigns(
     with store_engine.connect() as conn:
         campaign = conn.execute(select(store.campaigns)).one()
         rules = campaign_rules(campaign)
-        whole = load(conn, campaign.id, rules["bc"], rules)
+        whole = load(conn, campaign, rules["bc"], rules)
         for unit in ("tu-a", "hu-b", "hu-e", "x-c", "x-d", "x-f"):
             alone = load_for(conn, campaign, rules["bc"], rules, [unit])
             assert alone.computed_of(unit) == whole.computed_of(unit), unit
