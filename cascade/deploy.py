@@ -34,20 +34,26 @@ class DeployResult:
     archived: int
 
 
-def plan_hash(source: str) -> str:
-    return hashlib.sha256(source.encode()).hexdigest()
+def plan_hash(source: str, paths: dict[str, str]) -> str:
+    """The deployed plan's fingerprint: its source texts and the hierarchy stored from them
+    (what the roll-ups' kept hierarchy is checked against, whatever text a caller passes)."""
+    digest = hashlib.sha256(source.encode())
+    for path in sorted(paths.values()):
+        digest.update(b"\n" + path.encode())
+    return digest.hexdigest()
 
 
 def deploy(engine: Engine, plan: Plan, source: str, now: pendulum.DateTime) -> DeployResult:
     """Store `plan` (compiled from `source`, the campaign and units text) in one transaction."""
+    paths = {unit: plan.hierarchy.path_of(unit) for unit in plan.hierarchy.units}
     with engine.begin() as conn:
-        created = _upsert_campaign(conn, plan, source, now)
-        _store_units(conn, plan)
+        created = _upsert_campaign(conn, plan, plan_hash(source, paths), now)
+        _store_units(conn, plan, paths)
         added, updated, archived = _store_instances(conn, plan, now)
     return DeployResult(plan.campaign.id, created, added, updated, archived)
 
 
-def _upsert_campaign(conn: Connection, plan: Plan, source: str, now: pendulum.DateTime) -> bool:
+def _upsert_campaign(conn: Connection, plan: Plan, fingerprint: str, now: pendulum.DateTime) -> bool:
     c = plan.campaign
     row = {
         "title": c.title,
@@ -58,7 +64,7 @@ def _upsert_campaign(conn: Connection, plan: Plan, source: str, now: pendulum.Da
         "levels": plan.hierarchy.levels,
         "tasks": rules_of(plan),
         "source_file": c.file,
-        "plan_hash": plan_hash(source),
+        "plan_hash": fingerprint,
         "deployed_at": epoch(now),
         "archived_at": None,
         "rescan": True,
@@ -73,7 +79,7 @@ def _upsert_campaign(conn: Connection, plan: Plan, source: str, now: pendulum.Da
     return exists is None
 
 
-def _store_units(conn: Connection, plan: Plan) -> None:
+def _store_units(conn: Connection, plan: Plan, paths: dict[str, str]) -> None:
     cid = plan.campaign.id
     t = store.units
     known = {row.id for row in conn.execute(select(t.c.id).where(t.c.campaign_id == cid))}
@@ -83,7 +89,7 @@ def _store_units(conn: Connection, plan: Plan) -> None:
             "id": u.id,
             "name": u.name,
             "level": u.level,
-            "path": plan.hierarchy.path_of(u.id),
+            "path": paths[u.id],
             "archived": False,
         }
         for u in plan.hierarchy.units.values()

@@ -301,8 +301,8 @@ _HIERARCHIES: dict[str, tuple[tuple[Any, ...], Hierarchy]] = {}  # per campaign,
 
 
 def hierarchy(conn: Connection, campaign: Any) -> Hierarchy:
-    """The campaign's live units as a tree, read once per deploy and process (only a deploy
-    changes units, and it sets `deployed_at` and `plan_hash`)."""
+    """The campaign's live units as a tree, read once per deploy and process: only a deploy
+    changes units, and it sets `deployed_at` and `plan_hash` (which covers the hierarchy)."""
     key = (campaign.deployed_at, campaign.plan_hash)
     cached = _HIERARCHIES.get(campaign.id)
     if cached is not None and cached[0] == key:

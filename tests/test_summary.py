@@ -326,7 +326,8 @@ def test_a_submitted_report_settles_its_subtree(store_engine: Engine) -> None:
 
 
 def test_a_redeploy_that_moves_a_unit_is_seen_by_the_next_roll_up(store_engine: Engine) -> None:
-    """The hierarchy is kept per deploy: a commune moved to another district counts there."""
+    """The hierarchy is kept per deploy: a commune moved to another district counts there, even
+    when the caller passes the same source text at the same instant."""
     from cascade.rollup import load_for
     from cascade.rules import campaign_rules
 
@@ -347,5 +348,5 @@ def test_a_redeploy_that_moves_a_unit_is_seen_by_the_next_roll_up(store_engine: 
         "contacts: [{role: head, email: x.f@example.vn}]}\n" + x_d,
     )
     plan = compile_text(TASKS, moved)
-    deploy(store_engine, plan, "moved", at("2021-01-07 09:00"))
+    deploy(store_engine, plan, "source", at("2020-11-10 08:00"))  # same text and instant: the hierarchy tells
     assert (attendees("hu-b"), attendees("hu-e")) == (44, 30)
