@@ -53,21 +53,62 @@ def wait_for(check, timeout: float, step: float = 0.05):  # type: ignore[no-unty
     return None
 
 
-def test_a_signal_triggers_a_run_that_opens_the_children(tmp_path: Path) -> None:
-    from flows.serve import free_port, local_server
-
+def setting_up(tmp_path: Path) -> tuple[Path, dict[str, str]]:
+    """The e2e campaign's files and the environment the `cascade` processes run in."""
     (tmp_path / "units.yaml").write_text(SMALL_UNITS, encoding="utf-8")
     campaign = tmp_path / "e2e.yaml"
     campaign.write_text(campaign_yaml(pendulum.today("Asia/Ho_Chi_Minh").date()), encoding="utf-8")
     data = tmp_path / "data"
+    data.mkdir()
     env = {
         **os.environ,
         "CASCADE_DATA_DIR": str(data),
         "CASCADE_DATABASE_URL": f"sqlite:///{data / 'cascade.db'}",
-        "CASCADE_TICK_INTERVAL": "3600",  # only the trigger can tick within this test
+        "CASCADE_TICK_INTERVAL": "3600",  # only the trigger and start-up runs tick within these tests
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
     }
-    data.mkdir()
+    return campaign, env
+
+
+def start_serve(env: dict[str, str]) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [*CASCADE, "serve", "--poll", "0.5"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+
+
+def stop_serve(serve: subprocess.Popen[str]) -> None:
+    serve.send_signal(signal.SIGINT)
+    try:
+        serve.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(serve.pid, signal.SIGKILL)
+        serve.wait()
+
+
+def states(env: dict[str, str], task: str) -> dict[str, str]:
+    engine = store.open_store(env["CASCADE_DATABASE_URL"])
+    i = store.instances.c
+    try:
+        with engine.connect() as conn:
+            return dict(
+                (
+                    (unit, state)
+                    for unit, state in conn.execute(select(i.unit_id, i.state).where(i.task_id == task))
+                )
+            )
+    finally:
+        engine.dispose()
+
+
+def test_a_signal_triggers_a_run_that_opens_the_children(tmp_path: Path) -> None:
+    from flows.serve import free_port, local_server
+
+    campaign, env = setting_up(tmp_path)
     with local_server(tmp_path / "prefect", port=free_port(0)) as url:
         env["PREFECT_API_URL"] = url
         deployed = subprocess.run(
@@ -75,14 +116,7 @@ def test_a_signal_triggers_a_run_that_opens_the_children(tmp_path: Path) -> None
         )
         assert deployed.returncode == 0, deployed.stderr
         assert "Prefect deployment cascade-campaign/e2e" in deployed.stderr
-        serve = subprocess.Popen(
-            [*CASCADE, "serve", "--poll", "0.5"],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            start_new_session=True,
-        )
+        serve = start_serve(env)
         try:
             engine = store.open_store(env["CASCADE_DATABASE_URL"])
             i = store.instances.c
@@ -131,9 +165,43 @@ def test_a_signal_triggers_a_run_that_opens_the_children(tmp_path: Path) -> None
             with temporary_settings(updates={PREFECT_API_URL: url}), get_client(sync_client=True) as client:
                 assert client.read_deployment_by_name("cascade-campaign/e2e").paused
         finally:
-            serve.send_signal(signal.SIGINT)
-            try:
-                serve.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(serve.pid, signal.SIGKILL)
-                serve.wait()
+            stop_serve(serve)
+
+
+def test_a_signal_recorded_while_serve_is_down_is_applied_when_it_restarts(tmp_path: Path) -> None:
+    """Nothing is lost across downtime: serve stops, a signal is recorded (its event reaches
+    Prefect, but nothing runs the flow), and the restarted serve's first run applies it."""
+    from flows.serve import free_port, local_server
+
+    campaign, env = setting_up(tmp_path)
+    with local_server(tmp_path / "prefect", port=free_port(0)) as url:
+        env["PREFECT_API_URL"] = url
+        deployed = subprocess.run(
+            [*CASCADE, "deploy", str(campaign)], env=env, capture_output=True, text=True
+        )
+        assert deployed.returncode == 0, deployed.stderr
+        serve = start_serve(env)
+        try:
+            opened = wait_for(lambda: states(env, "hn-tinh").get("tu-a") == "open", timeout=120)
+            assert opened, serve.stdout.read() if serve.stdout else ""
+        finally:
+            stop_serve(serve)
+        assert serve.returncode is not None
+
+        signalled = subprocess.run(
+            [*CASCADE, "signal", "e2e", "tu-a", "hn-tinh"], env=env, capture_output=True, text=True
+        )
+        assert signalled.returncode == 0, signalled.stderr
+        time.sleep(3)  # the trigger's run has nobody to run it: the store stays as it was
+        assert states(env, "hn-tinh")["tu-a"] == "open"
+        assert set(states(env, "hn-huyen").values()) == {"held"}
+
+        serve = start_serve(env)
+        try:
+            children = wait_for(
+                lambda: {u: s for u, s in states(env, "hn-huyen").items() if s == "open"} or None, timeout=120
+            )
+            assert children == {"hu-b": "open", "hu-e": "open"}, serve.stdout.read() if serve.stdout else ""
+            assert states(env, "hn-tinh")["tu-a"] == "done"
+        finally:
+            stop_serve(serve)
