@@ -17,12 +17,28 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 from uuid import UUID
 
+import httpx
 from prefect import get_client
+from prefect.client.orchestration import SyncPrefectClient
+from prefect.client.schemas.filters import (
+    FlowRunFilter,
+    FlowRunFilterDeploymentId,
+    FlowRunFilterExpectedStartTime,
+    FlowRunFilterState,
+    FlowRunFilterStateType,
+)
+from prefect.client.schemas.objects import StateType
+from prefect.client.schemas.responses import OrchestrationResult, SetStateStatus
+from prefect.client.schemas.sorting import FlowRunSort
+from prefect.exceptions import PrefectHTTPStatusError
 from prefect.runner import Runner
 from prefect.settings import PREFECT_API_URL, temporary_settings
+from prefect.states import Cancelled
 from sqlalchemy import select
 
 from cascade import store
@@ -118,11 +134,45 @@ def serve(
             for campaign in campaigns:
                 deployment_id = runner.add_deployment(campaign_deployment(campaign))
                 assert isinstance(deployment_id, UUID)  # called synchronously
+                try:
+                    missed = cancel_missed_runs(client, deployment_id)
+                except (PrefectHTTPStatusError, httpx.HTTPError) as exc:  # housekeeping: serve goes on
+                    say(f"{campaign}: runs missed while serve was down left as they are ({exc})")
+                    missed = 0
+                if missed:
+                    say(f"{campaign}: {missed} run(s) missed while serve was down, cancelled: one catch-up")
                 # catch up now, not one interval after a restart
                 client.create_flow_run_from_deployment(deployment_id, tags=["catch-up"])
         say(f"serving {len(campaigns)} campaign(s): {', '.join(campaigns) or 'none deployed yet'}")
         say(f"Prefect UI: {url.removesuffix('/api')}  (Ctrl-C stops)")
         asyncio.run(_run(runner, seconds))
+
+
+MISSED = "superseded by cascade serve's catch-up run at start-up"
+
+
+def cancel_missed_runs(client: SyncPrefectClient, deployment_id: UUID) -> int:
+    """Cancel the deployment's runs that were due while nobody served it (scheduled in the
+    past, never started: Late). Prefect would run every one of them, oldest first, after a
+    restart; one tick catches up all they would have done, and serve starts that run next."""
+    due_before = datetime.now(UTC)
+    runs_filter = FlowRunFilter(
+        deployment_id=FlowRunFilterDeploymentId(any_=[deployment_id]),
+        state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.SCHEDULED])),
+        expected_start_time=FlowRunFilterExpectedStartTime(before_=due_before),
+    )
+    asked: set[UUID] = set()
+    cancelled = 0
+    while True:
+        oldest_first = FlowRunSort.EXPECTED_START_TIME_ASC  # Prefect 3.8's sync client refuses no sort
+        runs = client.read_flow_runs(flow_run_filter=runs_filter, sort=oldest_first, limit=200)
+        page = [run for run in runs if run.id not in asked]
+        if not page:
+            return cancelled
+        for run in page:
+            asked.add(run.id)  # a run the server would not cancel is not asked twice
+            result: OrchestrationResult[Any] = client.set_flow_run_state(run.id, Cancelled(message=MISSED))
+            cancelled += result.status == SetStateStatus.ACCEPT
 
 
 async def _run(runner: Runner, seconds: float | None) -> None:

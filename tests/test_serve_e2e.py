@@ -170,8 +170,14 @@ def test_a_signal_triggers_a_run_that_opens_the_children(tmp_path: Path) -> None
 
 def test_a_signal_recorded_while_serve_is_down_is_applied_when_it_restarts(tmp_path: Path) -> None:
     """Nothing is lost across downtime: serve stops, a signal is recorded (its event reaches
-    Prefect, but nothing runs the flow), and the restarted serve's first run applies it."""
-    from flows.serve import free_port, local_server
+    Prefect, whose automation creates a run nobody runs), and the restarted serve's catch-up
+    run applies it; the missed run is cancelled rather than run late."""
+    from prefect import get_client
+    from prefect.client.schemas.objects import FlowRun, StateType
+    from prefect.client.schemas.sorting import FlowRunSort
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from flows.serve import MISSED, free_port, local_server
 
     campaign, env = setting_up(tmp_path)
     with local_server(tmp_path / "prefect", port=free_port(0)) as url:
@@ -192,7 +198,13 @@ def test_a_signal_recorded_while_serve_is_down_is_applied_when_it_restarts(tmp_p
             [*CASCADE, "signal", "e2e", "tu-a", "hn-tinh"], env=env, capture_output=True, text=True
         )
         assert signalled.returncode == 0, signalled.stderr
-        time.sleep(3)  # the trigger's run has nobody to run it: the store stays as it was
+        with temporary_settings(updates={PREFECT_API_URL: url}), get_client(sync_client=True) as client:
+
+            def triggered() -> list[FlowRun]:
+                runs = client.read_flow_runs(limit=50, sort=FlowRunSort.EXPECTED_START_TIME_ASC)
+                return [r for r in runs if r.created_by and r.created_by.type == "AUTOMATION"]
+
+            [missed] = wait_for(triggered, timeout=60)  # nobody runs it: the store stays as it was
         assert states(env, "hn-tinh")["tu-a"] == "open"
         assert set(states(env, "hn-huyen").values()) == {"held"}
 
@@ -203,5 +215,11 @@ def test_a_signal_recorded_while_serve_is_down_is_applied_when_it_restarts(tmp_p
             )
             assert children == {"hu-b": "open", "hu-e": "open"}, serve.stdout.read() if serve.stdout else ""
             assert states(env, "hn-tinh")["tu-a"] == "done"
+            with temporary_settings(updates={PREFECT_API_URL: url}), get_client(sync_client=True) as client:
+                # the run missed while down was cancelled, not run late: the catch-up run did its work
+                state = client.read_flow_run(missed.id).state
+                assert state is not None and state.type == StateType.CANCELLED, state
+                assert state.message == MISSED
         finally:
             stop_serve(serve)
+        assert serve.stdout is not None and "1 run(s) missed while serve was down" in serve.stdout.read()
