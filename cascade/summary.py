@@ -229,7 +229,7 @@ def build_in(conn: Connection, campaign_id: str, at: pendulum.DateTime | None = 
             continue
         rollup = load_rollup(conn, campaign, report, rules)
         reports.append(_report_figures(report, rules, rollup, units, root))
-        misses += _rate_misses(report, rollup, units)
+        misses += _rate_misses(report, rules, rollup, units)
         corrections += _corrections(report, rules, rollup, units)
 
     tasks = sorted(counts.values(), key=lambda t: (task_order[t.task], depth.get(t.level, 99)))
@@ -283,14 +283,18 @@ def _report_figures(
     )
 
 
-def _rate_misses(report: TaskRules, rollup: Rollup, units: Mapping[str, UnitRow]) -> list[Miss]:
+def _rate_misses(
+    report: TaskRules, rules: Mapping[str, TaskRules], rollup: Rollup, units: Mapping[str, UnitRow]
+) -> list[Miss]:
     """Rolled-up rates below target, for units with units below them (a unit's own figure
-    is checked with its task)."""
+    is checked with its task), labelled as a unit's own miss is: the field's title."""
     parents = {row.parent for row in units.values() if row.parent is not None}
     misses = []
     for figure in rollup.figures:
         if figure.kind != "rate" or figure.target is None:
             continue
+        spec = rules[figure.task].fields.get(figure.name)
+        label = spec.title if spec is not None and spec.title else figure.name
         for unit_id in parents:
             value = rollup.stands_behind(unit_id).get(figure.key)
             if isinstance(value, int | float) and not figure.target.met(float(value)):
@@ -302,7 +306,7 @@ def _rate_misses(report: TaskRules, rollup: Rollup, units: Mapping[str, UnitRow]
                         row.level,
                         report.id,
                         figure.key,
-                        figure.name,
+                        label,
                         value,
                         str(figure.target),
                     )

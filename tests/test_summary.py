@@ -148,6 +148,7 @@ def test_targets_missed_by_units_and_by_their_roll_ups(summary: Summary) -> None
         ("hu-b", "hn-co-so.rate", round(76 / 90, 4), ">= 0.85"),
         ("x-d", "rate", 0.75, ">= 0.85"),  # its own conference: 30 of 40
     ]
+    assert {m.label for m in summary.misses} == {"Tỷ lệ tham dự"}  # the field's title, rolled up or not
 
 
 def test_a_correction_is_kept_beside_the_computed_value(summary: Summary, store_engine: Engine) -> None:
