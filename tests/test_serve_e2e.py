@@ -3,11 +3,13 @@ parent's signal whose triggered run opens the children within seconds."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pendulum
@@ -105,7 +107,9 @@ def states(env: dict[str, str], task: str) -> dict[str, str]:
         engine.dispose()
 
 
-def test_a_signal_triggers_a_run_that_opens_the_children(tmp_path: Path) -> None:
+@contextlib.contextmanager
+def deployed_on_a_prefect_server(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
+    """A real Prefect server on loopback with the e2e campaign deployed by `cascade deploy`."""
     from flows.serve import free_port, local_server
 
     campaign, env = setting_up(tmp_path)
@@ -116,6 +120,11 @@ def test_a_signal_triggers_a_run_that_opens_the_children(tmp_path: Path) -> None
         )
         assert deployed.returncode == 0, deployed.stderr
         assert "Prefect deployment cascade-campaign/e2e" in deployed.stderr
+        yield url, env
+
+
+def test_a_signal_triggers_a_run_that_opens_the_children(tmp_path: Path) -> None:
+    with deployed_on_a_prefect_server(tmp_path) as (url, env):
         serve = start_serve(env)
         try:
             engine = store.open_store(env["CASCADE_DATABASE_URL"])
@@ -177,15 +186,9 @@ def test_a_signal_recorded_while_serve_is_down_is_applied_when_it_restarts(tmp_p
     from prefect.client.schemas.sorting import FlowRunSort
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    from flows.serve import MISSED, free_port, local_server
+    from flows.serve import MISSED
 
-    campaign, env = setting_up(tmp_path)
-    with local_server(tmp_path / "prefect", port=free_port(0)) as url:
-        env["PREFECT_API_URL"] = url
-        deployed = subprocess.run(
-            [*CASCADE, "deploy", str(campaign)], env=env, capture_output=True, text=True
-        )
-        assert deployed.returncode == 0, deployed.stderr
+    with deployed_on_a_prefect_server(tmp_path) as (url, env):
         serve = start_serve(env)
         try:
             opened = wait_for(lambda: states(env, "hn-tinh").get("tu-a") == "open", timeout=120)
