@@ -140,7 +140,7 @@ def serve(
                     say(f"{campaign}: runs missed while serve was down left as they are ({exc})")
                     missed = 0
                 if missed:
-                    say(f"{campaign}: {missed} run(s) missed while serve was down, cancelled: one catch-up")
+                    say(f"{campaign}: cancelled {missed} run(s) that fell due while serve was down")
                 # catch up now, not one interval after a restart
                 client.create_flow_run_from_deployment(deployment_id, tags=["catch-up"])
         say(f"serving {len(campaigns)} campaign(s): {', '.join(campaigns) or 'none deployed yet'}")

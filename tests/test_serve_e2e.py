@@ -225,4 +225,5 @@ def test_a_signal_recorded_while_serve_is_down_is_applied_when_it_restarts(tmp_p
                 assert state.message == MISSED
         finally:
             stop_serve(serve)
-        assert serve.stdout is not None and "1 run(s) missed while serve was down" in serve.stdout.read()
+        assert serve.stdout is not None
+        assert "cancelled 1 run(s) that fell due while serve was down" in serve.stdout.read()

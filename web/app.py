@@ -164,7 +164,7 @@ def create_app(
             "report": task.kind == "report",
         }
 
-    def form_inputs(campaign: Any, row: Any, unit_row: Any, values: dict[str, Any]) -> list[dict[str, Any]]:
+    def form_inputs(campaign: Any, row: Any, values: dict[str, Any]) -> list[dict[str, Any]]:
         """The form's fields: the task's own, and for a report its roll-up figures, pre-filled."""
         rules = campaign_rules(campaign)
         task = rules[row.task_id]
@@ -224,7 +224,7 @@ def create_app(
             done = pendulum.from_timestamp(row.done_at, tz=campaign_row.timezone).format("HH:mm DD/MM/YYYY")
             return page(request, "done.html", already=True, done=done, **context)
         nonce = new_nonce()
-        inputs = form_inputs(campaign_row, row, unit_row, {})
+        inputs = form_inputs(campaign_row, row, {})
         csrf = csrf_token(config.secret, nonce, sig)
         response = page(request, "form.html", csrf=csrf, errors=[], inputs=inputs, **context)
         response.set_cookie(CSRF_COOKIE, nonce, httponly=True, samesite="strict", path="/l/")
@@ -256,7 +256,7 @@ def create_app(
             stored, _ = await asyncio.wrap_future(writer.submit(posted))
         except CampaignInvalid as exc:
             errors = [p.message for p in exc.problems]
-            inputs = await run_in_threadpool(form_inputs, campaign_row, row, unit_row, values)
+            inputs = await run_in_threadpool(form_inputs, campaign_row, row, values)
             return page(
                 request,
                 "form.html",
