@@ -19,9 +19,9 @@ those not done (held, open or overdue) and not exempt, `exempt` the exempt, `tot
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 from sqlalchemy import Connection, bindparam, select
 
@@ -98,14 +98,14 @@ def figures_of(report: TaskRules, rules: Mapping[str, TaskRules]) -> list[Figure
     return list(out.values())
 
 
-@dataclass(frozen=True)
-class Unit:
-    id: str
-    parent: str | None
+def _number(value: Any) -> TypeGuard[Number]:
+    """A figure's value: a number, not a flag."""
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 class Rollup:
-    """One report's roll-up over a set of units (a subtree, or the whole campaign).
+    """One report's roll-up over the campaign's hierarchy (`children[unit]`), from the
+    instances read for it (all of them, or as far as some units' figures need).
 
     `instances[(task, unit)] = (state, fields)` for the figures' tasks; `reports[unit] =
     (state, fields)` for the report itself; `submitted[unit]`, the figures computed for a
@@ -114,14 +114,14 @@ class Rollup:
     def __init__(
         self,
         figures: list[Figure],
-        units: Iterable[Unit],
+        children: Mapping[str, Sequence[str]],
         instances: Mapping[tuple[str, str], tuple[str, Mapping[str, Any] | None]],
         reports: Mapping[str, tuple[str, Mapping[str, Any] | None]],
         submitted: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> None:
         self.figures = figures
         self.submitted = submitted or {}  # unit -> the roll-up computed when it submitted
-        self.units = list(units)
+        self.children = children
         self.instances = instances
         self.reports = reports
         self._computed: dict[str, dict[str, Number | None]] = {}
@@ -132,10 +132,6 @@ class Rollup:
             if f.formula
         ]
         self._summed = [f for f in figures if f.kind != "rate"]
-        self.children: dict[str, list[str]] = {}
-        for unit in self.units:
-            if unit.parent is not None:
-                self.children.setdefault(unit.parent, []).append(unit.id)
 
     def computed_of(self, unit: str) -> dict[str, Number | None]:
         """The unit's figures from its own instances and what its children stand behind,
@@ -153,7 +149,7 @@ class Rollup:
         given = {}
         for figure in self._summed:
             value = (fields or {}).get(figure.key)
-            if isinstance(value, int | float) and not isinstance(value, bool):
+            if _number(value):
                 given[figure.key] = value
         # a report stored by the engine holds every figure; one without them falls back on its subtree
         values = given if len(given) == len(self._summed) else {**self.computed_of(unit), **given}
@@ -194,7 +190,7 @@ class Rollup:
                 return int(state not in DONE and state != "exempt")
             return int(state == "exempt") if name == "exempt" else 1
         value = (fields or {}).get(figure.name) if state in DONE else None
-        return value if isinstance(value, int | float) and not isinstance(value, bool) else 0
+        return value if _number(value) else 0
 
     def rates(self, values: dict[str, Number | None]) -> dict[str, Number | None]:
         for key, formula, operands in self._rates:
@@ -210,8 +206,7 @@ def load(conn: Connection, campaign: Any, report: TaskRules, rules: Mapping[str,
     tree = hierarchy(conn, campaign)
     reader = _Reader(conn, campaign.id, report, figures, tree.parent.keys())
     reader.read(sorted({*reader.sources, report.id}), None)
-    units = [Unit(unit, parent) for unit, parent in tree.parent.items()]
-    return Rollup(figures, units, reader.instances, reader.reports, reader.submitted)
+    return Rollup(figures, tree.children, reader.instances, reader.reports, reader.submitted)
 
 
 def load_for(
@@ -232,18 +227,17 @@ def load_for(
     reader = _Reader(conn, campaign.id, report, figures, tree.parent.keys())
     summed = [f.key for f in figures if f.kind != "rate"]
     reader.read(sorted({*reader.sources, report.id}), roots)
-    needed, seen = roots, set(roots)
+    needed = roots
     while needed:
         below = [child for unit in needed for child in tree.children.get(unit, ())]
         if not below:
             break
-        seen.update(below)
         reader.read([report.id], below)
         needed = [child for child in below if not _settled(reader.reports.get(child), summed)]
         if needed:
             reader.read(reader.sources, needed)
-    units = [Unit(unit, tree.parent[unit]) for unit in seen]
-    return Rollup(figures, units, reader.instances, reader.reports, reader.submitted)
+    # the whole hierarchy: figures are only worked out for the roots and the units read below them
+    return Rollup(figures, tree.children, reader.instances, reader.reports, reader.submitted)
 
 
 _I = store.instances.c
@@ -325,4 +319,4 @@ def _settled(report: tuple[str, Any] | None, summed: list[str]) -> bool:
     if report is None or report[0] not in DONE:
         return False
     fields = report[1] or {}
-    return all(isinstance(fields.get(k), int | float) and not isinstance(fields.get(k), bool) for k in summed)
+    return all(_number(fields.get(key)) for key in summed)

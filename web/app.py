@@ -36,7 +36,6 @@ from cascade import store
 from cascade.board import UNIT_STATES, board, campaigns, focus
 from cascade.errors import CampaignInvalid
 from cascade.links import Link, LinkRefused, verify
-from cascade.rollup import figures_of
 from cascade.rollup import load_for as load_rollup
 from cascade.rules import campaign_rules
 from cascade.signals import Batch, Signal, parse_instant
@@ -183,7 +182,7 @@ def create_app(
             with engine.connect() as conn:
                 rollup = load_rollup(conn, campaign, task, rules, [row.unit_id])
             computed = rollup.computed_of(row.unit_id)
-            for figure in figures_of(task, rules):
+            for figure in rollup.figures:
                 if figure.kind == "rate":
                     continue
                 value = values.get(figure.key, computed.get(figure.key))
