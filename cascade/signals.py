@@ -233,28 +233,23 @@ def _lookups(conn: Connection, campaign_id: str, unit_ids: set[str]) -> Lookups:
     """The named units that exist, and their instances' states (an import names thousands:
     in chunks; past WHOLE_CAMPAIGN units, one read of the campaign costs less than lookups)."""
     u, i = store.units.c, store.instances.c
-    named = sorted(unit_ids)
+    unit_query = select(u.id).where(u.campaign_id == campaign_id, u.archived.is_(False))
+    state_query = select(i.task_id, i.unit_id, i.state).where(
+        i.campaign_id == campaign_id, i.archived.is_(False)
+    )
     units: set[str] = set()
     states: dict[tuple[str, str], str] = {}
-    if len(named) > WHOLE_CAMPAIGN:
-        live = (u.campaign_id == campaign_id, u.archived.is_(False))
-        units.update(unit for unit in conn.execute(select(u.id).where(*live)).scalars() if unit in unit_ids)
-        query = select(i.task_id, i.unit_id, i.state).where(
-            i.campaign_id == campaign_id, i.archived.is_(False)
-        )
-        states.update({(task, unit): state for task, unit, state in conn.execute(query) if unit in units})
+    if len(unit_ids) > WHOLE_CAMPAIGN:
+        units.update(unit for unit in conn.execute(unit_query).scalars() if unit in unit_ids)
+        rows = conn.execute(state_query)
+        states.update(((task, unit), state) for task, unit, state in rows if unit in units)
         return units, states
+    named = sorted(unit_ids)
     for n in range(0, len(named), 900):
         chunk = named[n : n + 900]
-        units.update(
-            conn.execute(
-                select(u.id).where(u.campaign_id == campaign_id, u.archived.is_(False), u.id.in_(chunk))
-            ).scalars()
-        )
-        query = select(i.task_id, i.unit_id, i.state).where(
-            i.campaign_id == campaign_id, i.archived.is_(False), i.unit_id.in_(chunk)
-        )
-        states.update({(r.task_id, r.unit_id): r.state for r in conn.execute(query)})
+        units.update(conn.execute(unit_query.where(u.id.in_(chunk))).scalars())
+        rows = conn.execute(state_query.where(i.unit_id.in_(chunk)))
+        states.update(((task, unit), state) for task, unit, state in rows)
     return units, states
 
 
