@@ -26,6 +26,18 @@ class Settings(BaseSettings):
         "?from=cascade@example.vn (kept in the environment, never in campaign files)",
     )
 
+    clock_shift: float = Field(
+        0.0,
+        description="seconds added to the wall clock by scheduled ticks: a drill of a campaign as of "
+        "another moment, or an end-to-end test that needs a deadline to pass within seconds; 0 in "
+        "production (serve says so when it is not)",
+    )
+    lock_wait: float = Field(
+        120.0,
+        description="seconds a tick waits for another tick of the same campaign to finish before it "
+        "gives up (the other tick does the work; the next run catches up)",
+    )
+
     def store_url(self) -> str:
         if self.database_url:
             return self.database_url

@@ -56,6 +56,12 @@ def _engine_for(url: str) -> Engine:
     return open_store(url)
 
 
+def clock() -> pendulum.DateTime:
+    """The instant a scheduled run ticks at: the wall clock, shifted by CASCADE_CLOCK_SHIFT
+    seconds in a drill (0 in production)."""
+    return pendulum.now("UTC").add(seconds=Settings().clock_shift)
+
+
 def campaign_resource(campaign: str) -> dict[str, str]:
     return {"prefect.resource.id": f"cascade.campaign.{campaign}", "prefect.resource.name": campaign}
 
@@ -160,7 +166,7 @@ def campaign_flow(campaign_id: str, now: str | None = None, max_events: int = 10
     `max_events` bounds the Prefect events emitted per run (one per engine event: a national
     deadline can produce tens of thousands; the store's event log keeps all of them)."""
     log = get_run_logger()
-    at = pendulum.parse(now) if now else pendulum.now("UTC")
+    at = pendulum.parse(now) if now else clock()
     assert isinstance(at, pendulum.DateTime), f"`now` is not an instant: {now}"
     key = uuid.uuid4().hex
     with _store().begin() as conn:

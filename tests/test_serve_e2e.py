@@ -92,6 +92,12 @@ def stop_serve(serve: subprocess.Popen[str]) -> None:
         serve.wait()
 
 
+def output_of(serve: subprocess.Popen[str]) -> str:
+    """What serve printed, once it has stopped (reading a running serve's pipe would block)."""
+    stop_serve(serve)
+    return serve.stdout.read() if serve.stdout else ""
+
+
 def states(env: dict[str, str], task: str) -> dict[str, str]:
     engine = store.open_store(env["CASCADE_DATABASE_URL"])
     i = store.instances.c
@@ -143,7 +149,7 @@ def test_a_signal_triggers_a_run_that_opens_the_children(tmp_path: Path) -> None
                     return state == "open"
 
             # serve's catch-up run opens the province's task; only then does the signal come
-            assert wait_for(province_open, timeout=120), serve.stdout.read() if serve.stdout else ""
+            assert wait_for(province_open, timeout=120), output_of(serve)
             assert serve.poll() is None
             assert children_open() == []
             sent = time.monotonic()
@@ -192,7 +198,7 @@ def test_a_signal_recorded_while_serve_is_down_is_applied_when_it_restarts(tmp_p
         serve = start_serve(env)
         try:
             opened = wait_for(lambda: states(env, "hn-tinh").get("tu-a") == "open", timeout=120)
-            assert opened, serve.stdout.read() if serve.stdout else ""
+            assert opened, output_of(serve)
         finally:
             stop_serve(serve)
         assert serve.returncode is not None
@@ -216,7 +222,7 @@ def test_a_signal_recorded_while_serve_is_down_is_applied_when_it_restarts(tmp_p
             children = wait_for(
                 lambda: {u: s for u, s in states(env, "hn-huyen").items() if s == "open"} or None, timeout=120
             )
-            assert children == {"hu-b": "open", "hu-e": "open"}, serve.stdout.read() if serve.stdout else ""
+            assert children == {"hu-b": "open", "hu-e": "open"}, output_of(serve)
             assert states(env, "hn-tinh")["tu-a"] == "done"
             with temporary_settings(updates={PREFECT_API_URL: url}), get_client(sync_client=True) as client:
                 # the run missed while down was cancelled, not run late: the catch-up run did its work
@@ -227,3 +233,88 @@ def test_a_signal_recorded_while_serve_is_down_is_applied_when_it_restarts(tmp_p
             stop_serve(serve)
         assert serve.stdout is not None
         assert "cancelled 1 run(s) that fell due while serve was down" in serve.stdout.read()
+
+
+def deadline_campaign_yaml(deadline: pendulum.DateTime) -> str:
+    """A province task whose deadline is `deadline` (a midnight), escalated one minute after it."""
+    issued = deadline.subtract(days=1).format("DD/MM/YYYY")
+    return f"""\
+campaign:
+  id: e2e
+  title: Chiến dịch thử
+  issued_on: {issued}
+  units: units.yaml
+  summary_date: {deadline.add(days=60).format("DD/MM/YYYY")}
+defaults:
+  remind: []
+  quiet_hours: none
+  escalate:
+    - {{after: 1m, to: [self]}}
+tasks:
+  - id: hn-tinh
+    title: Hội nghị tỉnh
+    level: province
+    due: {{before: {deadline.format("DD/MM/YYYY")}}}
+"""
+
+
+def test_serve_runs_scheduled_ticks_with_no_signal_and_a_passing_deadline_escalates(
+    tmp_path: Path,
+) -> None:
+    """The scheduler runs unattended: with no signal at all, the Prefect server's scheduler
+    creates runs every few seconds, and a deadline that passes between two of them is marked
+    overdue and escalated by the scheduled runs that follow. (Prefect 3.8.8's scheduler fails
+    on every loop with SQLAlchemy 2.1: then only serve's start-up run ever ticks.)
+
+    The deadline passes within the test because the runs tick on a shifted clock
+    (CASCADE_CLOCK_SHIFT): the virtual time is 40 s before a midnight when serve starts."""
+    from prefect import get_client
+    from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterName
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from flows.serve import free_port, local_server
+
+    tz = "Asia/Ho_Chi_Minh"
+    deadline = pendulum.now(tz).add(days=2).start_of("day")
+    _, env = setting_up(tmp_path)
+    campaign = tmp_path / "e2e.yaml"
+    campaign.write_text(deadline_campaign_yaml(deadline), encoding="utf-8")
+    env["CASCADE_TICK_INTERVAL"] = "5"
+    with local_server(tmp_path / "prefect", port=free_port(0)) as url:
+        env["PREFECT_API_URL"] = url
+        deployed = subprocess.run([*CASCADE, "deploy", str(campaign)], env=env, capture_output=True, text=True)
+        assert deployed.returncode == 0, deployed.stderr
+        # 40 s of virtual time before the deadline once serve is up (it starts in a few seconds)
+        env["CASCADE_CLOCK_SHIFT"] = str(deadline.subtract(seconds=45).timestamp() - time.time())
+        serve = start_serve(env)
+        try:
+            engine = store.open_store(env["CASCADE_DATABASE_URL"])
+            e = store.events.c
+
+            def escalated() -> list[tuple[str, int, dict[str, object]]]:
+                with engine.connect() as conn:
+                    rows = conn.execute(select(e.kind, e.at, e.data).order_by(e.id)).all()
+                kinds = [r.kind for r in rows]
+                return [(r.kind, r.at, r.data) for r in rows] if "escalation.sent" in kinds else []
+
+            events = wait_for(escalated, timeout=180, step=1.0)
+            assert serve.poll() is None
+            assert events, output_of(serve)
+        finally:
+            stop_serve(serve)
+        at_of = {kind: at for kind, at, _ in events}
+        assert at_of["task.overdue"] == deadline.int_timestamp
+        assert at_of["escalation.sent"] == deadline.add(minutes=1).int_timestamp
+        [stage] = [data["stage"] for kind, _, data in events if kind == "escalation.sent"]
+        assert stage == 1
+        with engine.connect() as conn:
+            assert conn.execute(select(store.signals.c.id)).first() is None  # no signal at all
+        with temporary_settings(updates={PREFECT_API_URL: url}), get_client(sync_client=True) as client:
+            runs = client.read_flow_runs(
+                deployment_filter=DeploymentFilter(name=DeploymentFilterName(any_=["e2e"])), limit=200
+            )
+        scheduled = [r for r in runs if r.auto_scheduled and r.state is not None and r.state.is_completed()]
+        # the start-up catch-up run ticked before the deadline; overdue and escalation came later,
+        # from runs the server's scheduler created
+        assert len(scheduled) >= 3, [(r.name, r.state_name, r.auto_scheduled) for r in runs]
+        assert not [r for r in runs if r.created_by and r.created_by.type == "AUTOMATION"]
