@@ -139,18 +139,13 @@ class Dispatcher:
         self.send, self.sleep, self.clock = send, sleep, clock
         c = store.campaigns.c
         with engine.connect() as conn:
-            row = conn.execute(
-                select(c.title, c.timezone, c.levels, c.operator).where(c.id == campaign_id)
-            ).one_or_none()
+            row = conn.execute(select(c.title, c.timezone).where(c.id == campaign_id)).one_or_none()
             if row is None:
                 raise LookupError(f"no campaign `{campaign_id}` in the store: deploy it first")
             u = store.units.c
-            self.names = dict(conn.execute(select(u.id, u.name).where(u.campaign_id == campaign_id)).all())
-            self.root = conn.execute(
-                select(u.id).where(u.campaign_id == campaign_id, u.level == row.levels[0]).order_by(u.id)
-            ).scalar()
+            names = conn.execute(select(u.id, u.name).where(u.campaign_id == campaign_id))
+            self.names: dict[str, str] = {unit: name for unit, name in names}
         self.title = row.title
-        self.operator: dict[str, Any] | None = row.operator
         self.renderer = Renderer(row.timezone, link_maker(campaign_id))
         self.progress: Callable[[int], None] | None = None
 
@@ -256,9 +251,8 @@ class Dispatcher:
     def _alerts(self, breaker: _Breaker, now: int, outcome: Outcome) -> None:
         a = store.channel_alerts
         with self.engine.connect() as conn:
-            open_alerts = dict(
-                conn.execute(select(a.c.channel, a.c.detail).where(a.c.campaign_id == self.campaign_id)).all()
-            )
+            alerts = conn.execute(select(a.c.channel, a.c.detail).where(a.c.campaign_id == self.campaign_id))
+            open_alerts: dict[str, str] = {channel: detail for channel, detail in alerts}
         for channel, detail in sorted(breaker.broken.items()):
             alert = Alert(channel, detail, breaker.held[channel], new=channel not in open_alerts)
             outcome.alerts.append(alert)
@@ -303,19 +297,7 @@ class Dispatcher:
         return None
 
     def _operator(self) -> tuple[str, list[list[str]]]:
-        if self.operator:
-            return self.operator.get("name") or "Quản trị hệ thống", self.operator["channels"]
-        c = store.contacts.c
-        with self.engine.connect() as conn:
-            row = conn.execute(
-                select(c.name, c.channels)
-                .where(c.campaign_id == self.campaign_id, c.unit_id == self.root)
-                .order_by(c.id)
-                .limit(1)
-            ).one_or_none()
-        if row is None:
-            return "", []
-        return row.name or self.names.get(self.root or "", ""), row.channels
+        return operator_of(self.engine, self.campaign_id)
 
     def _event(self, now: int, kind: str, channel: str, outcome: Outcome, **data: Any) -> None:
         """An event in the store's log (the campaign flow also announces it to Prefect)."""
@@ -335,6 +317,31 @@ class Dispatcher:
                 )
             )
         outcome.events.append({"kind": kind, **event})
+
+
+def operator_of(engine: Engine, campaign_id: str) -> tuple[str, list[list[str]]]:
+    """Who hears about the system itself (broken channels, a campaign that stopped ticking): the
+    campaign's `operator` (name, channels), else the top unit's first contact; ("", []) if none."""
+    c, u, k = store.campaigns.c, store.units.c, store.contacts.c
+    with engine.connect() as conn:
+        row = conn.execute(select(c.operator, c.levels).where(c.id == campaign_id)).one_or_none()
+        if row is None:
+            return "", []
+        if row.operator:
+            return row.operator.get("name") or "Quản trị hệ thống", row.operator["channels"]
+        root = conn.execute(
+            select(u.id, u.name).where(u.campaign_id == campaign_id, u.level == row.levels[0]).order_by(u.id)
+        ).first()
+        if root is None:
+            return "", []
+        contact = conn.execute(
+            select(k.name, k.channels)
+            .where(k.campaign_id == campaign_id, k.unit_id == root.id)
+            .order_by(k.id)
+        ).first()
+    if contact is None:
+        return "", []
+    return contact.name or root.name, contact.channels
 
 
 def _try(
