@@ -106,7 +106,8 @@ def _store_units(conn: Connection, plan: Plan, paths: dict[str, str]) -> None:
         )
     gone = known - {r["id"] for r in rows}
     if gone:
-        conn.execute(update(t).where(t.c.campaign_id == cid, t.c.id.in_(gone)).values(archived=True))
+        for ids in store.chunked(sorted(gone)):
+            conn.execute(update(t).where(t.c.campaign_id == cid, t.c.id.in_(ids)).values(archived=True))
     conn.execute(store.contacts.delete().where(store.contacts.c.campaign_id == cid))
     contacts = [
         {
@@ -215,7 +216,8 @@ def _store_instances(conn: Connection, plan: Plan, now: pendulum.DateTime) -> tu
         )
     gone = [old.id for key, old in existing.items() if key not in seen and not old.archived]
     if gone:
-        conn.execute(update(t).where(t.c.id.in_(gone)).values(archived=True, next_action_at=None))
+        for ids in store.chunked(gone):
+            conn.execute(update(t).where(t.c.id.in_(ids)).values(archived=True, next_action_at=None))
     return len(new), len(changed), len(gone)
 
 

@@ -193,8 +193,9 @@ class Claim:
             d.notices.append(row.payload)
             d.ids.append(row.id)
             d.keys.append(notice_key(self.campaign, row.recipient_unit, row.role, row.payload))
-        all_keys = [k for d in digests.values() for k in d.keys]
-        sent = set(conn.execute(_SENT_KEYS, {"keys": all_keys}).scalars()) if all_keys else set()
+        sent: set[str] = set()
+        for keys_chunk in store.chunked(k for d in digests.values() for k in d.keys):
+            sent.update(conn.execute(_SENT_KEYS, {"keys": keys_chunk}).scalars())
         if not sent:
             return list(digests.values())
         duplicates: list[int] = []
@@ -207,7 +208,8 @@ class Claim:
                 d.ids = [d.ids[i] for i in keep]
                 d.keys = [d.keys[i] for i in keep]
                 out.append(d)
-        conn.execute(_MARK, {"ids": duplicates, "token": self.token, "status": "duplicate"})
+        for ids in store.chunked(duplicates):
+            conn.execute(_MARK, {"ids": ids, "token": self.token, "status": "duplicate"})
         return out
 
     def record(self, done: list[tuple[Digest, Delivery]]) -> None:
@@ -219,8 +221,7 @@ class Claim:
             log = []
             for digest, delivery in done:
                 status = delivery.status
-                for chunk in range(0, len(digest.ids), 1000):
-                    ids = digest.ids[chunk : chunk + 1000]
+                for ids in store.chunked(digest.ids):
                     conn.execute(_MARK, {"ids": ids, "token": self.token, "status": status})
                 if delivery.attempts:
                     log += [

@@ -8,7 +8,7 @@ brings any database to the current revision before use.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +55,22 @@ campaigns = Table(
     Column("rescan", Boolean, nullable=False, default=True),  # re-check every held instance next tick
     Column("operator", JSON),  # the contact that hears about broken channels: {name, channels}
     Column("issued_by", Text),  # the issuing body, as the documents name it
+    Column("ticked_at", BigInteger),  # wall clock of the last run that ticked it (idle or not)
+    Column("tick_interval", Integer),  # seconds between its scheduled runs, as last deployed
+    Column("stalled_alert_at", BigInteger),  # the watchdog told the operator it stopped ticking
+)
+
+# The tick that holds a campaign's lock (see cascade.locks): no foreign key, so that writing
+# it never waits on the campaign row the tick has locked.
+tick_holders = Table(
+    "tick_holders",
+    metadata,
+    Column("campaign_id", String(64), primary_key=True),
+    Column("run", Text, nullable=False),
+    Column("host", Text, nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("since", BigInteger, nullable=False),
+    Column("token", String(32), nullable=False),
 )
 
 units = Table(
@@ -199,13 +215,30 @@ ticks = Table(
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
+# A tick holds its campaign's row lock for its transaction: if the host running it is lost
+# (power, network) or its process freezes, PostgreSQL must free the lock in minutes, not after
+# the kernel's two-hour keepalive. Server-side TCP keepalives find a lost client in ~1 minute
+# (30 s idle, then 3 probes 10 s apart); a session idle inside a transaction for 10 minutes (a
+# frozen process: its kernel still answers the probes) is ended. The client side probes too, so
+# a tick notices a lost database instead of hanging.
+POSTGRES_CONNECT_ARGS: dict[str, Any] = {
+    "keepalives": 1,
+    "keepalives_idle": 30,
+    "keepalives_interval": 10,
+    "keepalives_count": 3,
+    "options": "-c tcp_keepalives_idle=30 -c tcp_keepalives_interval=10 -c tcp_keepalives_count=3"
+    " -c idle_in_transaction_session_timeout=600000",
+}
+
 
 def open_store(url: str, durable: bool = True) -> Engine:
     """An engine on `url`, its schema upgraded to the current revision. `durable=False` (a
     simulation's throwaway SQLite store) skips fsync: a killed process still loses nothing,
     only a power cut could, and the store is deleted afterwards anyway."""
     # SQLite: a tick waits up to 30 s for another writer (two runs of one campaign overlap)
-    connect_args = {"timeout": 30} if url.startswith("sqlite") else {}
+    connect_args: dict[str, Any] = {"timeout": 30} if url.startswith("sqlite") else {}
+    if url.startswith("postgresql"):
+        connect_args = POSTGRES_CONNECT_ARGS
     engine = create_engine(
         url, json_serializer=dumps, json_deserializer=orjson.loads, connect_args=connect_args
     )
@@ -239,6 +272,23 @@ def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
 def dumps(value: Any) -> str:
     """JSON for the store's JSON columns (orjson: a tick writes hundreds of thousands of them)."""
     return orjson.dumps(value).decode()
+
+
+# PostgreSQL takes at most 65,535 parameters in one statement (SQLite 32,766): every IN list
+# built from data (a page's notice keys, a deploy's archived units) goes through `chunked`.
+IN_LIST = 1000
+
+
+def chunked(items: Iterable[Any], size: int = IN_LIST) -> Iterator[list[Any]]:
+    """`items` in lists of at most `size`, for IN (...) lists under the databases' parameter limits."""
+    chunk: list[Any] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 _MARKS = {"qmark": "?", "format": "%s", "pyformat": "%s"}
