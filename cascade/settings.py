@@ -38,6 +38,12 @@ class Settings(BaseSettings):
         "gives up (the other tick does the work; the next run catches up)",
     )
 
+    work_pool: str = Field(
+        "cascade",
+        description="the Prefect work pool `cascade deploy` puts campaigns on when PREFECT_API_URL names "
+        "the operator's own server (production: `prefect worker start --pool cascade`)",
+    )
+
     def store_url(self) -> str:
         if self.database_url:
             return self.database_url

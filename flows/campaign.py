@@ -1,18 +1,24 @@
-"""The campaign flow: one engine tick, shown in Prefect as a fan-out from the top level down.
+"""The campaign flow: one engine tick, then its announcements and its digests.
 
-A run of `cascade-campaign` is one tick of one campaign, in one database transaction:
+A run of `cascade-campaign` is one tick of one campaign:
 
-    signals                      the due signals, campaign-wide, in time order
-    level <province>             subflow: open what waits on a completion, advance what is due
-    level <district>             ... one subflow per level, top-down
-    level <grassroots>
-    write                        instances, events, outbox; then the transaction commits
-    dispatch                     due digests to the officials (notifiers.dispatch), after the commit
+    tick          one database transaction holding the campaign's lock: the due signals, then
+                  each level top-down (open what waits on a completion, advance what is due),
+                  then instances, events and outbox written; committed
+    (events)      Prefect events for what the tick did, after the commit
+    dispatch      due digests to the officials (notifiers.dispatch)
 
-Every task is set-based (a handful of statements over all the units of a level), never
-one task run per unit. The engine's logic stays in `cascade.engine`; this module only
-calls its phases, logs their counts and emits Prefect events for what happened, after
-the commit, so that nothing is announced for a tick that did not happen.
+The Prefect API is never called while the campaign's lock is held: the tick is one task whose
+body touches only the store (Prefect records the task's start before and its end after it;
+what each level did is logged after the commit). So a slow Prefect API never makes another
+worker's run of the same campaign wait, and a run that must wait says so (cascade.locks):
+who holds the campaign, since when, and — after CASCADE_LOCK_WAIT seconds — that it gives up,
+since the holder's tick does the same work and the next run catches up.
+
+Every step is set-based (a handful of statements over all the units of a level), never one
+task run per unit. The engine's logic stays in `cascade.engine`; this module only calls it,
+logs its counts and emits Prefect events for what happened, after the commit, so that
+nothing is announced for a tick that did not happen.
 """
 
 from __future__ import annotations
@@ -20,28 +26,25 @@ from __future__ import annotations
 import functools
 import logging
 import os
-import uuid
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import pendulum
-from prefect import flow, get_run_logger, task
+from prefect import flow, get_run_logger, runtime, task
 from prefect.blocks.system import Secret
 from prefect.cache_policies import NO_CACHE
 from prefect.events import emit_event
 from sqlalchemy import Engine
 
 from cascade import engine as core
+from cascade import locks
 from cascade.outbox import Delivery, Digest, dispatch
 from cascade.settings import Settings
 from cascade.store import open_store
 from notifiers.channels import ChannelConfig
 from notifiers.dispatch import Dispatcher, Policy
-
-# The open tick of a running flow, handed to its tasks in process (a tick holds a live
-# database transaction, which is not a parameter Prefect could store or hash).
-_OPEN: dict[str, core.Tick] = {}
 
 EVENT_PREFIX = "cascade."
 
@@ -66,35 +69,59 @@ def campaign_resource(campaign: str) -> dict[str, str]:
     return {"prefect.resource.id": f"cascade.campaign.{campaign}", "prefect.resource.name": campaign}
 
 
-def _phase(key: str, run: Callable[[core.Tick], object]) -> dict[str, int]:
+@dataclass
+class TickReport:
+    """What one run's tick did: counts per phase and level, and its engine events."""
+
+    ticked: bool = False  # False: nothing was due, or another run held the campaign
+    busy: str | None = None  # why it gave up waiting for the campaign's lock
+    now: str = ""
+    counts: dict[str, int] = field(default_factory=dict)
+    phases: list[tuple[str, dict[str, int]]] = field(default_factory=list)
+    events: list[core.Event] = field(default_factory=list)
+    tz: str = "UTC"
+
+
+@task(name="tick", cache_policy=NO_CACHE)
+def tick_task(campaign_id: str, now_iso: str) -> TickReport:
+    """One tick in one transaction holding the campaign's lock; no Prefect call inside it."""
+    log = get_run_logger()
+    at = pendulum.parse(now_iso)
+    assert isinstance(at, pendulum.DateTime)
+    me = locks.me(f"flow run {runtime.flow_run.name} ({runtime.flow_run.id})")
+    wait = Settings().lock_wait
+
+    def waiting(holder: locks.Holder | None) -> None:  # we do not hold the lock while waiting
+        who = holder.describe() if holder else "another tick (no note)"
+        log.warning("%s is being ticked by %s; waiting up to %.0f s for it", campaign_id, who, wait)
+
+    report = TickReport()
+    started = pendulum.now("UTC")
+    try:
+        with locks.ticking(_store(), campaign_id, me, wait, waiting) as conn:
+            t = core.begin_tick(conn, campaign_id, at)
+            if t is not None:
+                report.phases.append(("signals", _counted(t, core.apply_signals)))
+                for level in t.campaign.levels:
+                    report.phases.append((f"level {level}", _counted(t, core.open_and_advance, level)))
+                report.phases.append(("write", _counted(t, core.finish_tick)))
+                report.ticked, report.now, report.tz = True, t.now.isoformat(), t.tz
+                report.counts, report.events = dict(t.counts), t.events
+    except locks.Busy as busy:
+        log.warning("%s; this run skips its tick (the holder's tick does the work)", busy)
+        return TickReport(busy=str(busy))
+    waited = (pendulum.now("UTC") - started).total_seconds()
+    for name, counts in report.phases:
+        log.info("%s: %s", name, _describe(counts))
+    log.info("tick done in %.1f s (lock released)", waited)
+    return report
+
+
+def _counted(t: core.Tick, phase: Callable[..., object], *args: Any) -> dict[str, int]:
     """Run one phase on the open tick; what it counted (opened, reminded, escalated, ...)."""
-    t = _OPEN[key]
     before = Counter(t.counts)
-    run(t)
+    phase(t, *args)
     return {k: v - before.get(k, 0) for k, v in t.counts.items() if v != before.get(k, 0)}
-
-
-@task(name="signals", cache_policy=NO_CACHE)
-def signals_phase(key: str) -> dict[str, int]:
-    return _phase(key, core.apply_signals)
-
-
-@task(name="open-and-advance", cache_policy=NO_CACHE)
-def level_phase(key: str, level: str) -> dict[str, int]:
-    return _phase(key, lambda t: core.open_and_advance(t, level))
-
-
-@flow(name="cascade-level", flow_run_name="{level}")
-def level_flow(key: str, level: str) -> dict[str, int]:
-    """One level of the fan-out: its units' openings, reminders, overdue marks, escalations."""
-    counts = level_phase(key, level)
-    get_run_logger().info("%s: %s", level, _describe(counts))
-    return counts
-
-
-@task(name="write", cache_policy=NO_CACHE)
-def write_phase(key: str) -> dict[str, int]:
-    return _phase(key, core.finish_tick)
 
 
 def log_channel(logger: Any) -> Callable[[Digest], Delivery]:
@@ -168,35 +195,25 @@ def campaign_flow(campaign_id: str, now: str | None = None, max_events: int = 10
     log = get_run_logger()
     at = pendulum.parse(now) if now else clock()
     assert isinstance(at, pendulum.DateTime), f"`now` is not an instant: {now}"
-    key = uuid.uuid4().hex
-    with _store().begin() as conn:
-        t = core.begin_tick(conn, campaign_id, at)
-        if t is not None:
-            _OPEN[key] = t
-            try:
-                signals_phase(key)
-                for level in t.campaign.levels:
-                    level_flow(key, level)
-                write_phase(key)
-            finally:
-                del _OPEN[key]
+    report = tick_task(campaign_id, at.isoformat())
     counts: dict[str, int] = {}
-    if t is None:
+    if report.busy:
+        counts = {"skipped_busy": 1}
+    elif not report.ticked:
         log.info("%s: nothing due at %s", campaign_id, at.isoformat())
     else:
-        counts = dict(t.counts)
-        log.info("%s tick at %s: %s", campaign_id, t.now.isoformat(), _describe(counts))
-        _emit(t, max_events)
+        counts = dict(report.counts)
+        log.info("%s tick at %s: %s", campaign_id, report.now, _describe(counts))
+        _emit(campaign_id, report, max_events)
     # also when the tick is idle: digests held back by quiet hours fall due without any tick work
     dispatched = dispatch_phase(campaign_id, int(at.timestamp()))
     return counts | {f"digests_{k}": v for k, v in dispatched.items()}
 
 
-def _emit(t: core.Tick, limit: int) -> None:
+def _emit(campaign: str, report: TickReport, limit: int) -> None:
     """Prefect events for the tick's engine events (the campaign and unit as resources), then
     one `cascade.tick.completed` with the counts."""
-    campaign = t.campaign.id
-    for cid, _tick, at, kind, task_id, unit, data in t.events[:limit]:
+    for cid, _tick, at, kind, task_id, unit, data in report.events[:limit]:
         emit_event(
             event=EVENT_PREFIX + kind,
             resource={
@@ -206,12 +223,12 @@ def _emit(t: core.Tick, limit: int) -> None:
             },
             related=[{**campaign_resource(campaign), "prefect.resource.role": "campaign"}],
             # occurred = when announced; the engine's instant (past, after a catch-up) is `at`
-            payload={"at": pendulum.from_timestamp(at, tz=t.tz).isoformat(), **_without_none(data)},
+            payload={"at": pendulum.from_timestamp(at, tz=report.tz).isoformat(), **_without_none(data)},
         )
     emit_event(
         event=EVENT_PREFIX + "tick.completed",
         resource=campaign_resource(campaign),
-        payload={"now": t.now.isoformat(), "counts": dict(t.counts), "events": len(t.events)},
+        payload={"now": report.now, "counts": report.counts, "events": len(report.events)},
     )
 
 

@@ -77,12 +77,14 @@ def run_flow(now: str) -> tuple[dict[str, int], Any]:
     return state.result(), state.state_details.flow_run_id
 
 
-def test_a_run_fans_out_one_subflow_per_level_with_a_handful_of_tasks(
+def test_a_run_is_one_tick_task_then_dispatch_and_logs_each_level_top_down(
     prefect_api: None, flow_store: tuple[Engine, Plan]
 ) -> None:
+    """The tick is one task run (its body holds the campaign's lock and calls no Prefect API);
+    what each level did, top-down, is logged after the commit; no task run per unit."""
     from prefect import get_client
-    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId, FlowRunFilterParentFlowRunId
-    from prefect.client.schemas.sorting import FlowRunSort, TaskRunSort
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId, LogFilter, LogFilterFlowRunId
+    from prefect.client.schemas.sorting import LogSort, TaskRunSort
 
     engine, plan = flow_store
     counts, run_id = run_flow(AFTER_PROVINCE)
@@ -93,22 +95,27 @@ def test_a_run_fans_out_one_subflow_per_level_with_a_handful_of_tasks(
     assert ("hn-huyen", "hu-can-loc") in opened
 
     with get_client(sync_client=True) as client:
-        children = client.read_flow_runs(
-            flow_run_filter=FlowRunFilter(parent_flow_run_id=FlowRunFilterParentFlowRunId(any_=[run_id])),
-            sort=FlowRunSort.START_TIME_ASC,
+        tasks = client.read_task_runs(
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run_id])),
+            sort=TaskRunSort.ID_DESC,
             limit=50,
         )
-        assert [r.name for r in children] == plan.hierarchy.levels  # top-down
-        assert all(r.state is not None and r.state.is_completed() for r in children)
-        ids = [run_id, *(r.id for r in children)]
-        tasks = client.read_task_runs(
-            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=ids)), sort=TaskRunSort.ID_DESC, limit=200
-        )
-    names = sorted(t.name.rsplit("-", 1)[0] for t in tasks)
-    # a handful of set-based task runs for 112 units, not one per unit (subflows add their own)
-    assert len(tasks) <= 12
-    for name in ("signals", "open-and-advance", "write", "dispatch"):
-        assert name in names
+        assert sorted(t.name.rsplit("-", 1)[0] for t in tasks) == ["dispatch", "tick"]
+        assert all(t.state is not None and t.state.is_completed() for t in tasks)
+        deadline = time.monotonic() + 30
+        while True:  # run logs reach the API in batches
+            logs = client.read_logs(
+                log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run_id])),
+                sort=LogSort.TIMESTAMP_ASC,
+            )
+            lines = [log.message for log in logs]
+            if any(line.startswith("write:") for line in lines) or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+    phases = [line.split(":")[0] for line in lines if line.startswith(("signals:", "level ", "write:"))]
+    assert phases == ["signals", *(f"level {level}" for level in plan.hierarchy.levels), "write"]
+    [district_line] = [line for line in lines if line.startswith("level district:")]
+    assert "task.opened" in district_line
 
 
 def test_a_run_emits_prefect_events_for_what_happened(prefect_api: None, flow_store: Any) -> None:
