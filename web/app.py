@@ -32,7 +32,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Engine, select
 from starlette.concurrency import run_in_threadpool
 
-from cascade import store
+from cascade import health, store
 from cascade.board import UNIT_STATES, board, campaigns, focus
 from cascade.errors import CampaignInvalid
 from cascade.links import Link, LinkRefused, verify
@@ -62,6 +62,7 @@ class WebConfig:
     form_rate: str = "30/60"  # form submissions per client address: 30 a minute
     api_rate: str = "2000/1"  # API signal posts per token
     announce: bool = True  # tell Prefect about new signals when an API is known
+    tick_interval: int = 600  # seconds, for campaigns whose deployment recorded none (watchdog)
 
     @classmethod
     def from_env(cls, secret: bytes) -> WebConfig:
@@ -282,8 +283,9 @@ def create_app(
     def status_index(request: Request) -> Response:
         if not operator(request):
             return _login_page(request, page, config)
+        stalled = [h for h in health.read(engine, int(time.time()), config.tick_interval) if h.stalled]
         with engine.connect() as conn:
-            return page(request, "index.html", campaigns=campaigns(conn))
+            return page(request, "index.html", campaigns=campaigns(conn), stalled=stalled)
 
     @app.post("/login", include_in_schema=False)
     async def login(request: Request) -> Response:
@@ -313,6 +315,7 @@ def create_app(
             return _login_page(request, page, config, next_url=f"/status/{quote(campaign)}")
         with engine.connect() as conn:
             data = board(conn, campaign, int(now().timestamp()))
+        stalled = [h for h in health.read(engine, int(time.time()), config.tick_interval) if h.stalled]
         if data is None:
             return refused(request, f"Không có chiến dịch {campaign}.", 404)
         if task and task in {t.task for t in data.tasks}:
@@ -331,6 +334,7 @@ def create_app(
             tz=data.timezone,
             limit=3000,
             level_name=level_name,
+            stalled=[h for h in stalled if h.campaign == campaign],
         )
 
     # ---- JSON API ---------------------------------------------------------------------------
@@ -428,8 +432,20 @@ def create_app(
         return Recorded(stored=stored, known=known)
 
     @app.get("/healthz", include_in_schema=False)
-    def health() -> dict[str, str]:
-        return {"status": "ok"}
+    def healthz() -> dict[str, Any]:
+        """The web application answers; per deployed campaign, how long ago it last ticked and
+        whether it has stalled (no tick for three intervals: the scheduler is not running it)."""
+        campaigns = {
+            h.campaign: {
+                "last_tick_age_s": h.age if h.ticked_at is not None else None,
+                "since_deploy_s": h.age if h.ticked_at is None else None,
+                "interval_s": h.interval,
+                "stalled": h.stalled,
+            }
+            for h in health.read(engine, int(time.time()), config.tick_interval)
+        }
+        stalled = any(c["stalled"] for c in campaigns.values())
+        return {"status": "stalled" if stalled else "ok", "campaigns": campaigns}
 
     app.add_middleware(SecurityHeaders)
     return app

@@ -21,7 +21,13 @@ def make_server(host: str = "127.0.0.1", port: int = 8080) -> uvicorn.Server:
     engine = open_store(settings.store_url())
     config = WebConfig.from_env(secret_from(data_dir=Path(settings.data_dir)))
     quiet_access_log()
+    from flows.deployments import template
+    from notifiers.watchdog import Watchdog
+
+    config.tick_interval = int(template().interval.total_seconds())
     app = create_app(engine, config)
+    # the operator hears when a campaign stops ticking, from outside the scheduler it watches
+    Watchdog(engine, config.tick_interval).start()
     # what is loaded by now lives as long as the server: keep it out of the collector's full
     # passes, whose pauses over a heap this size were the API's slowest answers
     gc.collect()
