@@ -17,15 +17,16 @@ from typing import Annotated, Any, NoReturn
 import pendulum
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.progress_bar import ProgressBar
 from rich.table import Table
 from sqlalchemy import Engine, select
 
-from cascade import store
+from cascade import health, locks, store
 from cascade.deploy import deploy as deploy_plan
 from cascade.deploy import undeploy as undeploy_campaign
-from cascade.engine import tick as run_tick
+from cascade.engine import tick_in
 from cascade.errors import CampaignInvalid, Problem, Severity
 from cascade.files import is_units_file, load_plan, load_units, read_text
 from cascade.plan import Plan
@@ -190,23 +191,26 @@ def deploy(file: Annotated[Path, typer.Argument(help="campaign file")]) -> None:
     file updates it and keeps every signal."""
     compiled = _load(file)
     _print_problems(compiled.warnings)
-    result = deploy_plan(_store(), compiled, _source_of(file, compiled), pendulum.now("UTC"))
+    engine = _store()
+    result = deploy_plan(engine, compiled, _source_of(file, compiled), pendulum.now("UTC"))
     verb = "deployed" if result.created else "updated"
     err.print(
         f"[green]✓[/green] {verb} {result.campaign}: {result.added:,} instances added, "
         f"{result.updated:,} updated, {result.archived:,} archived"
     )
-    from flows.deployments import api_url, register, template
+    from flows.deployments import api_url, production_url, register
 
     url = api_url()
     if url is None:
         err.print("  no Prefect server is running: `cascade serve` creates its deployment when it starts")
         return
-    register(result.campaign, url)
-    every = int(template().interval.total_seconds())
+    pool = Settings().work_pool if production_url() else None
+    every = int(register(result.campaign, url, pool).total_seconds())
+    health.record_interval(engine, result.campaign, every)
+    where = f"work pool {pool}" if pool else "cascade serve"
     err.print(
         f"[green]✓[/green] Prefect deployment cascade-campaign/{result.campaign}: a tick every {every} s "
-        f"and on each signal ({url})"
+        f"and on each signal, run by {where} ({url})"
     )
 
 
@@ -439,7 +443,17 @@ def tick_command(
     """Run one tick: open, remind, mark overdue, escalate, request reports, summarise."""
     engine = _store()
     instant = _instant(engine, campaign, now, "tick", "--now")
-    result = run_tick(engine, campaign, instant)
+    settings = Settings()
+
+    def waiting(holder: locks.Holder | None) -> None:
+        who = holder.describe() if holder else "another tick"
+        err.print(f"{campaign} is being ticked by {who}; waiting up to {settings.lock_wait:.0f} s")
+
+    try:
+        with locks.ticking(engine, campaign, locks.me("cascade tick"), settings.lock_wait, waiting) as conn:
+            result = tick_in(conn, campaign, instant)
+    except locks.Busy as busy:
+        _fail([Problem("tick", None, "", str(busy), "the holder's tick does this work; try again later")])
     if result.idle:
         err.print(f"{campaign}: nothing due at {instant.format('DD/MM/YYYY HH:mm')}")
     else:
@@ -554,6 +568,38 @@ def status(campaign: Annotated[str, typer.Argument(help="campaign id")]) -> None
             )
         out.print(table)
     out.print(_status_table(result))
+    _print_scheduler(engine, campaign)
+
+
+def _print_scheduler(engine: Engine, campaign: str) -> None:
+    """When the campaign last ticked (stalled or not), and which tick holds it now."""
+    from flows.deployments import template
+
+    default = int(template().interval.total_seconds())
+    wall = int(pendulum.now().timestamp())
+    h = next((h for h in health.read(engine, wall, default) if h.campaign == campaign), None)
+    if h is not None:
+        last = "never" if h.ticked_at is None else f"{_ago(h.age)} ago"
+        line = f"last tick: {last} (a tick every {_ago(h.interval)})"
+        if h.stalled:
+            told = "; the operator was alerted" if h.alerted_at else ""
+            out.print(f"[red]STALLED[/red]: {line}: no tick for over {health.STALLED_AFTER} intervals{told}")
+        else:
+            out.print(line)
+    holder = locks.holder(engine, campaign)
+    if holder is not None:
+        if holder.alive is False:
+            out.print(f"last holder {escape(holder.describe())} stopped without finishing (the lock is free)")
+        else:
+            out.print(f"ticking now: {escape(holder.describe())}")
+
+
+def _ago(seconds: int) -> str:
+    if seconds < 120:
+        return f"{seconds} s"
+    if seconds < 7200:
+        return f"{seconds // 60} min"
+    return f"{seconds // 3600} h {seconds % 3600 // 60} min"
 
 
 class ReportFormat(StrEnum):

@@ -49,9 +49,19 @@ def template(project_file: Path = PROJECT / "prefect.yaml") -> Template:
     return Template(timedelta(seconds=seconds), expect)
 
 
-def campaign_deployment(campaign_id: str, shape: Template | None = None) -> RunnerDeployment:
+# Flow runs send a heartbeat every 30 s (Prefect's minimum); the automation below marks a run
+# whose heartbeats stop (its process or host died mid-tick) Crashed instead of Running for good.
+HEARTBEAT_SECONDS = 30
+HEARTBEAT_ENV = {"PREFECT_FLOWS_HEARTBEAT_FREQUENCY": str(HEARTBEAT_SECONDS)}
+CRASH_AUTOMATION = "cascade: mark runs that stopped sending heartbeats Crashed"
+
+
+def campaign_deployment(
+    campaign_id: str, shape: Template | None = None, work_pool: str | None = None
+) -> RunnerDeployment:
     """The deployment of `campaign_id`: named after it, ticking on the template's interval and
-    whenever a `cascade.signal.received` event names the campaign."""
+    whenever a `cascade.signal.received` event names the campaign. With `work_pool` (production:
+    workers run it) its runs go to that pool; without, to `cascade serve`'s own runner."""
     shape = shape or template()
     trigger = DeploymentEventTrigger(
         name=f"{campaign_id}: a signal arrived",
@@ -69,6 +79,8 @@ def campaign_deployment(campaign_id: str, shape: Template | None = None) -> Runn
         description=f"Ticks of campaign {campaign_id}",
         tags=["cascade"],
         entrypoint_type=EntrypointType.MODULE_PATH,  # flows is installed: runs import it from anywhere
+        work_pool_name=work_pool,
+        job_variables={"env": HEARTBEAT_ENV} if work_pool else None,
     )
     assert isinstance(deployment, RunnerDeployment)  # called synchronously
     return deployment
@@ -97,10 +109,73 @@ def healthy(url: str, timeout: float = 2.0) -> bool:
         return False
 
 
-def register(campaign_id: str, url: str) -> None:
-    """Create or update the campaign's deployment on the Prefect server at `url`."""
+def production_url() -> bool:
+    """Whether the Prefect API is the operator's own server (PREFECT_API_URL), where workers of
+    a work pool run the campaigns, rather than a local `cascade serve`'s."""
+    return bool(os.environ.get("PREFECT_API_URL")) and not url_file().exists()
+
+
+def register(campaign_id: str, url: str, work_pool: str | None = None) -> timedelta:
+    """Create or update the campaign's deployment on the Prefect server at `url` (on `work_pool`,
+    created as a process pool if missing), and the automation that marks dead runs Crashed.
+    Returns the tick interval."""
+    shape = template()
     with temporary_settings(updates={PREFECT_API_URL: url}):
-        campaign_deployment(campaign_id).apply()
+        if work_pool:
+            ensure_work_pool(work_pool)
+        campaign_deployment(campaign_id, shape, work_pool).apply(work_pool_name=work_pool)
+        ensure_crash_automation()
+    return shape.interval
+
+
+def ensure_work_pool(name: str) -> None:
+    """A process work pool named `name` (where `prefect worker start --pool NAME` takes runs)."""
+    from prefect.client.schemas.actions import WorkPoolCreate
+
+    with get_client(sync_client=True) as client:
+        try:
+            client.read_work_pool(name)
+        except ObjectNotFound:
+            client.create_work_pool(WorkPoolCreate(name=name, type="process"))
+
+
+def ensure_crash_automation() -> None:
+    """The automation that marks a flow run Crashed when it stops sending heartbeats for three
+    periods while neither finished nor failed (Prefect's zombie-run recipe). Made once per server."""
+    from prefect.automations import Automation
+    from prefect.client.schemas.objects import StateType
+    from prefect.events.actions import ChangeFlowRunState
+    from prefect.events.schemas.automations import EventTrigger, Posture
+    from prefect.events.schemas.events import ResourceSpecification
+
+    with get_client(sync_client=True) as client:
+        if client.read_automations_by_name(CRASH_AUTOMATION):
+            return
+    Automation(
+        name=CRASH_AUTOMATION,
+        description="A run that stops sending heartbeats died with its process or host: Crashed, not Running",
+        trigger=EventTrigger(
+            after={"prefect.flow-run.heartbeat"},
+            expect={
+                "prefect.flow-run.heartbeat",
+                "prefect.flow-run.Completed",
+                "prefect.flow-run.Failed",
+                "prefect.flow-run.Cancelled",
+                "prefect.flow-run.Crashed",
+            },
+            match=ResourceSpecification({"prefect.resource.id": ["prefect.flow-run.*"]}),
+            for_each={"prefect.resource.id"},
+            posture=Posture.Proactive,
+            threshold=1,
+            within=timedelta(seconds=3 * HEARTBEAT_SECONDS),
+        ),
+        actions=[
+            ChangeFlowRunState(
+                state=StateType.CRASHED,
+                message=f"no heartbeat for {3 * HEARTBEAT_SECONDS} s: its process or host died",
+            )
+        ],
+    ).create()
 
 
 def pause(campaign_id: str, url: str) -> bool:

@@ -41,9 +41,16 @@ from prefect.settings import PREFECT_API_URL, temporary_settings
 from prefect.states import Cancelled
 from sqlalchemy import select
 
-from cascade import store
+from cascade import health, store
 from cascade.settings import Settings
-from flows.deployments import campaign_deployment, healthy, url_file
+from flows.deployments import (
+    HEARTBEAT_ENV,
+    campaign_deployment,
+    ensure_crash_automation,
+    healthy,
+    template,
+    url_file,
+)
 
 
 def free_port(preferred: int = 4200) -> int:
@@ -118,6 +125,10 @@ def serve(
     # flow runs are subprocesses: they must find the same store from any working directory
     os.environ["CASCADE_DATA_DIR"] = str(settings.data_dir.resolve())
     os.environ.setdefault("CASCADE_DATABASE_URL", Settings().store_url())
+    # its flow runs send heartbeats; a run whose heartbeats stop is marked Crashed
+    os.environ.update(HEARTBEAT_ENV)
+    if settings.clock_shift:
+        say(f"CASCADE_CLOCK_SHIFT={settings.clock_shift:.0f}: runs tick on a shifted clock (a drill)")
     with contextlib.ExitStack() as stack:
         url = os.environ.get("PREFECT_API_URL")
         if not url:
@@ -130,9 +141,13 @@ def serve(
         stack.enter_context(temporary_settings(updates={PREFECT_API_URL: url}))
         campaigns = active_campaigns(settings)
         runner = Runner(name="cascade-serve", query_seconds=poll, pause_on_shutdown=False)
+        shape = template()
+        engine = store.open_store(settings.store_url())
+        ensure_crash_automation()
         with get_client(sync_client=True) as client:
             for campaign in campaigns:
-                deployment_id = runner.add_deployment(campaign_deployment(campaign))
+                deployment_id = runner.add_deployment(campaign_deployment(campaign, shape))
+                health.record_interval(engine, campaign, int(shape.interval.total_seconds()))
                 assert isinstance(deployment_id, UUID)  # called synchronously
                 try:
                     missed = cancel_missed_runs(client, deployment_id)
