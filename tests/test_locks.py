@@ -1,0 +1,100 @@
+"""The campaign lock: a second tick of a campaign says who holds it, waits a bounded time and
+gives up; the holder's note is visible while it ticks and gone after; a dead holder's note is
+told apart from a live one (PostgreSQL)."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from sqlalchemy import Engine
+
+from cascade import locks, store
+from cascade.deploy import deploy
+from cascade.engine import tick_in
+from tests.conftest import compile_text
+from tests.test_summary import TASKS, at
+
+
+def deployed(engine: Engine) -> None:
+    deploy(engine, compile_text(TASKS), "source", at("2020-11-10 08:00"))
+
+
+def test_the_holder_is_noted_while_it_ticks_and_removed_after(store_engine: Engine) -> None:
+    deployed(store_engine)
+    me = locks.me("flow run first (1)")
+    with locks.ticking(store_engine, "test-campaign", me) as conn:
+        tick_in(conn, "test-campaign", at("2020-11-11 08:00"))
+        note = locks.read_note(store_engine, "test-campaign")
+        assert note is not None and note.run == "flow run first (1)" and note.pid == me.pid
+        if store_engine.dialect.name == "postgresql":
+            held = locks.holder(store_engine, "test-campaign")
+            assert held is not None and held.alive is True
+    assert locks.read_note(store_engine, "test-campaign") is None
+
+
+def test_a_failed_tick_removes_its_note_and_writes_nothing(store_engine: Engine) -> None:
+    deployed(store_engine)
+    with pytest.raises(RuntimeError), locks.ticking(store_engine, "test-campaign", locks.me("x")) as conn:
+        tick_in(conn, "test-campaign", at("2020-11-11 08:00"))
+        raise RuntimeError("the process fails mid-tick")
+    assert locks.read_note(store_engine, "test-campaign") is None
+    with store_engine.connect() as conn:
+        assert conn.execute(store.ticks.select()).first() is None  # the tick rolled back whole
+
+
+def test_a_second_tick_says_who_holds_the_campaign_and_gives_up_after_its_wait(store_engine: Engine) -> None:
+    if store_engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has no row locks: its writers queue on the database (busy timeout)")
+    deployed(store_engine)
+    holding, release = threading.Event(), threading.Event()
+
+    def first() -> None:
+        with locks.ticking(store_engine, "test-campaign", locks.me("flow run first (1)")) as conn:
+            tick_in(conn, "test-campaign", at("2020-11-11 08:00"))
+            holding.set()
+            release.wait(30)
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    assert holding.wait(30)
+    told: list[locks.Holder | None] = []
+    started = time.monotonic()
+    second = locks.me("flow run second (2)")
+    with (
+        pytest.raises(locks.Busy) as busy,
+        locks.ticking(store_engine, "test-campaign", second, 1.0, told.append),
+    ):
+        pytest.fail("the second tick got the lock while the first held it")
+    waited = time.monotonic() - started
+    release.set()
+    thread.join()
+    [holder] = told
+    assert holder is not None and holder.run == "flow run first (1)"
+    assert "flow run first (1)" in str(busy.value) and "gave up after waiting 1 s" in str(busy.value)
+    assert 0.9 <= waited < 10
+    # once the first is done the second gets it at once, and only its own note is left behind
+    with locks.ticking(store_engine, "test-campaign", locks.me("flow run third (3)"), 1.0) as conn:
+        assert tick_in(conn, "test-campaign", at("2020-11-12 08:00")) is not None
+    assert locks.read_note(store_engine, "test-campaign") is None
+
+
+def test_a_note_left_by_a_dead_holder_is_told_apart(store_engine: Engine) -> None:
+    if store_engine.dialect.name != "postgresql":
+        pytest.skip("only PostgreSQL can tell whether a row is locked")
+    deployed(store_engine)
+    dead = locks.me("flow run dead (4)")
+    with store_engine.begin() as conn:  # a process that wrote its note and was killed
+        conn.execute(
+            store.tick_holders.insert().values(
+                campaign_id="test-campaign",
+                run=dead.run,
+                host=dead.host,
+                pid=dead.pid,
+                since=dead.since,
+                token="t",
+            )
+        )
+    held = locks.holder(store_engine, "test-campaign")
+    assert held is not None and held.run == dead.run and held.alive is False
