@@ -86,6 +86,16 @@ def small_units() -> Hierarchy:
 STORES = ["sqlite", "postgresql"]
 
 
+def postgres_url() -> str:
+    """The test PostgreSQL's URL; skips the test when there is none (fails when one is required)."""
+    url = os.environ.get("CASCADE_TEST_POSTGRES_URL")
+    if not url:
+        if os.environ.get("CASCADE_REQUIRE_POSTGRES"):
+            pytest.fail("CASCADE_REQUIRE_POSTGRES is set but CASCADE_TEST_POSTGRES_URL is not")
+        pytest.skip("no PostgreSQL: set CASCADE_TEST_POSTGRES_URL (./test.sh starts one)")
+    return url
+
+
 @pytest.fixture(params=STORES)
 def store_engine(request: pytest.FixtureRequest, tmp_path):  # type: ignore[no-untyped-def]
     from sqlalchemy import create_engine, text
@@ -95,11 +105,7 @@ def store_engine(request: pytest.FixtureRequest, tmp_path):  # type: ignore[no-u
     if request.param == "sqlite":
         engine = open_store(f"sqlite:///{tmp_path / 'store.db'}")
     else:
-        url = os.environ.get("CASCADE_TEST_POSTGRES_URL")
-        if not url:
-            if os.environ.get("CASCADE_REQUIRE_POSTGRES"):
-                pytest.fail("CASCADE_REQUIRE_POSTGRES is set but CASCADE_TEST_POSTGRES_URL is not")
-            pytest.skip("no PostgreSQL: set CASCADE_TEST_POSTGRES_URL (./test.sh starts one)")
+        url = postgres_url()
         admin = create_engine(url, isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:
             conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
