@@ -50,6 +50,13 @@ def deploy(engine: Engine, plan: Plan, source: str, now: pendulum.DateTime) -> D
         created = _upsert_campaign(conn, plan, plan_hash(source, paths), now)
         _store_units(conn, plan, paths)
         added, updated, archived = _store_instances(conn, plan, now)
+    if engine.dialect.name == "postgresql":
+        # fresh statistics for the tables a deploy just filled: without them PostgreSQL plans the
+        # first reads of a national campaign (status, the first tick) as nested loops over
+        # 300,000 instances (`cascade status` ran for minutes), until autovacuum gets to them
+        with engine.begin() as conn:
+            for table in (store.campaigns, store.units, store.contacts, store.instances):
+                conn.exec_driver_sql(f"ANALYZE {table.name}")
     return DeployResult(plan.campaign.id, created, added, updated, archived)
 
 
