@@ -140,8 +140,9 @@ def ensure_work_pool(name: str) -> None:
 
 
 def ensure_crash_automation() -> None:
-    """The automation that marks a flow run Crashed when it stops sending heartbeats for three
-    periods while neither finished nor failed (Prefect's zombie-run recipe). Made once per server."""
+    """The automation that marks a campaign's flow run Crashed when, once Running, it sends no
+    heartbeat for three periods and has not finished (Prefect's zombie-run recipe, armed by the
+    Running state too). Made once per server."""
     from prefect.automations import Automation
     from prefect.client.schemas.objects import StateType
     from prefect.events.actions import ChangeFlowRunState
@@ -155,7 +156,9 @@ def ensure_crash_automation() -> None:
         name=CRASH_AUTOMATION,
         description="A run that stops sending heartbeats died with its process or host: Crashed, not Running",
         trigger=EventTrigger(
-            after={"prefect.flow-run.heartbeat"},
+            # armed when a run starts (the server's own event) as well as by each heartbeat: a run
+            # killed before its first heartbeat reached the server is caught too
+            after={"prefect.flow-run.Running", "prefect.flow-run.heartbeat"},
             expect={
                 "prefect.flow-run.heartbeat",
                 "prefect.flow-run.Completed",
@@ -164,6 +167,10 @@ def ensure_crash_automation() -> None:
                 "prefect.flow-run.Crashed",
             },
             match=ResourceSpecification({"prefect.resource.id": ["prefect.flow-run.*"]}),
+            # only the campaigns' runs (their deployments' tag): other flows may send no heartbeat
+            match_related=ResourceSpecification(
+                {"prefect.resource.role": "tag", "prefect.resource.id": "prefect.tag.cascade"}
+            ),
             for_each={"prefect.resource.id"},
             posture=Posture.Proactive,
             threshold=1,

@@ -72,7 +72,7 @@ def test_a_second_tick_says_who_holds_the_campaign_and_gives_up_after_its_wait(s
     thread.join()
     [holder] = told
     assert holder is not None and holder.run == "flow run first (1)"
-    assert "flow run first (1)" in str(busy.value) and "gave up after waiting 1 s" in str(busy.value)
+    assert "flow run first (1)" in str(busy.value) and "gave up after waiting" in str(busy.value)
     assert 0.9 <= waited < 10
     # once the first is done the second gets it at once, and only its own note is left behind
     with locks.ticking(store_engine, "test-campaign", locks.me("flow run third (3)"), 1.0) as conn:
