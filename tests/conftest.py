@@ -96,21 +96,35 @@ def postgres_url() -> str:
     return url
 
 
-@pytest.fixture(params=STORES)
-def store_engine(request: pytest.FixtureRequest, tmp_path):  # type: ignore[no-untyped-def]
+def _fresh_postgres():  # type: ignore[no-untyped-def]
     from sqlalchemy import create_engine, text
 
+    from cascade.store import open_store
+
+    url = postgres_url()
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    admin.dispose()
+    return open_store(url)
+
+
+@pytest.fixture(params=STORES)
+def store_engine(request: pytest.FixtureRequest, tmp_path):  # type: ignore[no-untyped-def]
     from cascade.store import open_store
 
     if request.param == "sqlite":
         engine = open_store(f"sqlite:///{tmp_path / 'store.db'}")
     else:
-        url = postgres_url()
-        admin = create_engine(url, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-        admin.dispose()
-        engine = open_store(url)
+        engine = _fresh_postgres()
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def postgres_engine():  # type: ignore[no-untyped-def]
+    """A fresh store on the test PostgreSQL, for what only PostgreSQL has (row locks, its limits)."""
+    engine = _fresh_postgres()
     yield engine
     engine.dispose()

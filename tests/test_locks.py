@@ -44,9 +44,11 @@ def test_a_failed_tick_removes_its_note_and_writes_nothing(store_engine: Engine)
         assert conn.execute(store.ticks.select()).first() is None  # the tick rolled back whole
 
 
-def test_a_second_tick_says_who_holds_the_campaign_and_gives_up_after_its_wait(store_engine: Engine) -> None:
-    if store_engine.dialect.name != "postgresql":
-        pytest.skip("SQLite has no row locks: its writers queue on the database (busy timeout)")
+def test_a_second_tick_says_who_holds_the_campaign_and_gives_up_after_its_wait(
+    postgres_engine: Engine,
+) -> None:
+    """PostgreSQL only: SQLite has no row locks (its writers queue on the database's busy timeout)."""
+    store_engine = postgres_engine
     deployed(store_engine)
     holding, release = threading.Event(), threading.Event()
 
@@ -80,9 +82,9 @@ def test_a_second_tick_says_who_holds_the_campaign_and_gives_up_after_its_wait(s
     assert locks.read_note(store_engine, "test-campaign") is None
 
 
-def test_a_note_left_by_a_dead_holder_is_told_apart(store_engine: Engine) -> None:
-    if store_engine.dialect.name != "postgresql":
-        pytest.skip("only PostgreSQL can tell whether a row is locked")
+def test_a_note_left_by_a_dead_holder_is_told_apart(postgres_engine: Engine) -> None:
+    """PostgreSQL only: there a NOWAIT probe tells whether the row is locked."""
+    store_engine = postgres_engine
     deployed(store_engine)
     dead = locks.me("flow run dead (4)")
     with store_engine.begin() as conn:  # a process that wrote its note and was killed

@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 
 import pendulum
-import pytest
 from sqlalchemy import Engine, func, select
 
 from cascade import store
@@ -23,9 +22,8 @@ sys.path.insert(0, str(Path(__file__).parent.parent / "bench"))
 from gen_national import generate
 
 
-def test_a_national_ticks_digests_dispatch_on_postgresql(store_engine: Engine, tmp_path: Path) -> None:
-    if store_engine.dialect.name != "postgresql":
-        pytest.skip("the PostgreSQL parameter limit (SQLite's is met by the same chunks)")
+def test_a_national_ticks_digests_dispatch_on_postgresql(postgres_engine: Engine, tmp_path: Path) -> None:
+    store_engine = postgres_engine
     campaign, _ = generate(60000, tmp_path)
     plan = load_plan(campaign)
     deploy(store_engine, plan, "source", plan.campaign.issued_at)
