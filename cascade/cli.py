@@ -446,8 +446,7 @@ def tick_command(
     settings = Settings()
 
     def waiting(holder: locks.Holder | None) -> None:
-        who = holder.describe() if holder else "another tick"
-        err.print(f"{campaign} is being ticked by {who}; waiting up to {settings.lock_wait:.0f} s")
+        err.print(escape(locks.waiting(campaign, holder, settings.lock_wait)))
 
     try:
         with locks.ticking(engine, campaign, locks.me("cascade tick"), settings.lock_wait, waiting) as conn:
@@ -577,8 +576,7 @@ def _print_scheduler(engine: Engine, campaign: str) -> None:
 
     default = int(template().interval.total_seconds())
     wall = int(pendulum.now().timestamp())
-    h = next((h for h in health.read(engine, wall, default) if h.campaign == campaign), None)
-    if h is not None:
+    for h in health.read(engine, wall, default, campaign):
         last = "never" if h.ticked_at is None else f"{_ago(h.age)} ago"
         line = f"last tick: {last} (a tick every {_ago(h.interval)})"
         if h.stalled:

@@ -21,7 +21,6 @@ to. A tick with nothing due reads two indexed rows and writes nothing.
 from __future__ import annotations
 
 import functools
-import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -384,7 +383,6 @@ def begin_tick(conn: Connection, campaign_id: str, now: pendulum.DateTime) -> Ti
     """Start a tick at `now` inside the caller's transaction, or None when nothing is due.
     On PostgreSQL the campaign row is locked: two workers never tick one campaign at once."""
     campaign = conn.execute(_CAMPAIGN_FOR_TICK, {"campaign": campaign_id}).one()
-    conn.execute(_TICKED, {"campaign": campaign_id, "wall": int(time.time())})  # the watchdog's heartbeat
     now_s = int(now.timestamp())
     if not _anything_due(conn, campaign, now_s):
         return None
@@ -496,11 +494,6 @@ _TICK_COUNTS = (
 )
 _CAMPAIGN = select(store.campaigns).where(store.campaigns.c.id == bindparam("campaign"))
 _CAMPAIGN_FOR_TICK = _CAMPAIGN.with_for_update()  # SQLite: no-op; its writers are serialized anyway
-_TICKED = (
-    update(store.campaigns)
-    .where(store.campaigns.c.id == bindparam("campaign"))
-    .values(ticked_at=bindparam("wall"))
-)
 _ANY_SIGNAL = select(_S.c.id).where(*_PENDING).limit(1)
 _ANY_DUE = (
     select(_I.c.id)

@@ -1,11 +1,12 @@
 """Is every deployed campaign still ticking? Read from the store, for the watchdog, the status
 page, `/healthz` and `cascade status`.
 
-Every run of a campaign's flow stamps `campaigns.ticked_at` (wall clock) in its tick's
-transaction, idle or not, so a campaign whose last stamp is older than three of its tick
-intervals is *stalled*: its scheduler stopped, its workers are gone, or every run fails. A
-campaign deployed and never ticked counts from its deploy. The interval is the one its
-deployment was last registered with (`cascade deploy`, `cascade serve`).
+Every live tick (a run of the campaign's flow, `cascade tick`) stamps `campaigns.ticked_at`
+(wall clock) in its transaction, idle or not (cascade.locks.ticking), so a campaign whose
+last stamp is older than three of its tick intervals is *stalled*: its scheduler stopped, its
+workers are gone, or every run fails. A campaign deployed and never ticked counts from its
+deploy. The interval is the one its deployment was last registered with (`cascade deploy`,
+`cascade serve`).
 """
 
 from __future__ import annotations
@@ -36,8 +37,9 @@ class Health:
         return self.age > STALLED_AFTER * self.interval
 
 
-def read(engine: Engine, wall: int, default_interval: int) -> list[Health]:
-    """The health of every deployed (not undeployed) campaign at wall-clock `wall`."""
+def read(engine: Engine, wall: int, default_interval: int, campaign: str | None = None) -> list[Health]:
+    """The health of every deployed (not undeployed) campaign at wall-clock `wall`, or of
+    `campaign` alone."""
     query = (
         select(
             _C.id, _C.title, _C.timezone, _C.ticked_at, _C.deployed_at, _C.tick_interval, _C.stalled_alert_at
@@ -45,6 +47,8 @@ def read(engine: Engine, wall: int, default_interval: int) -> list[Health]:
         .where(_C.archived_at.is_(None))
         .order_by(_C.id)
     )
+    if campaign is not None:
+        query = query.where(_C.id == campaign)
     with engine.connect() as conn:
         rows = conn.execute(query).all()
     out = []

@@ -18,6 +18,7 @@ row locks: there the note is written just before the tick's transaction and `wai
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import socket
 import time
@@ -25,7 +26,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, Engine, bindparam, delete, select
+from sqlalchemy import Connection, Engine, bindparam, delete, select, update
 from sqlalchemy.exc import OperationalError
 
 from cascade import store
@@ -35,6 +36,7 @@ _C = store.campaigns
 _LOCK = select(_C.c.id).where(_C.c.id == bindparam("campaign")).with_for_update()
 _LOCK_NOWAIT = select(_C.c.id).where(_C.c.id == bindparam("campaign")).with_for_update(nowait=True)
 _LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL: NOWAIT refused, or lock_timeout ran out
+_TICKED = update(_C).where(_C.c.id == bindparam("campaign")).values(ticked_at=bindparam("wall"))
 
 
 @dataclass(frozen=True)
@@ -58,12 +60,20 @@ def me(run: str) -> Holder:
     return Holder(run, socket.gethostname(), os.getpid(), int(time.time()), uuid.uuid4().hex)
 
 
+def _held_by(campaign: str, holder: Holder | None) -> str:
+    return f"{campaign} is being ticked by {holder.describe() if holder else 'another tick'}"
+
+
+def waiting(campaign: str, holder: Holder | None, wait: float) -> str:
+    """What a tick that must wait for `holder` says (through `on_wait`) before it waits."""
+    return f"{_held_by(campaign, holder)}; waiting up to {wait:.0f} s for it"
+
+
 class Busy(Exception):
     """The campaign stayed locked by another tick for the whole wait."""
 
     def __init__(self, campaign: str, holder: Holder | None, waited: float) -> None:
-        who = holder.describe() if holder else "another tick"
-        super().__init__(f"{campaign} is being ticked by {who}; gave up after waiting {waited:.0f} s")
+        super().__init__(f"{_held_by(campaign, holder)}; gave up after waiting {waited:.0f} s")
         self.campaign, self.holder, self.waited = campaign, holder, waited
 
 
@@ -75,8 +85,10 @@ def ticking(
     wait: float = 120.0,
     on_wait: Callable[[Holder | None], None] | None = None,
 ) -> Iterator[Connection]:
-    """A transaction on `engine` that holds `campaign`'s lock, with this holder's note written;
-    committed when the block ends without an exception. Raises `Busy` after `wait` seconds."""
+    """A transaction on `engine` that holds `campaign`'s lock, with this holder's note written
+    and the campaign stamped as ticked now (`ticked_at`, the watchdog's heartbeat: a live tick,
+    idle or not; committed with the tick, so a failed tick does not count); committed when the
+    block ends without an exception. Raises `Busy` after `wait` seconds."""
     postgres = engine.dialect.name == "postgresql"
     if not postgres:
         _write_note(engine, campaign, me)
@@ -85,6 +97,7 @@ def ticking(
             if postgres:
                 _lock(conn, campaign, wait, on_wait)
                 _write_note(engine, campaign, me)
+            conn.execute(_TICKED, {"campaign": campaign, "wall": int(time.time())})
             yield conn
     finally:
         with engine.begin() as conn:
@@ -151,4 +164,4 @@ def holder(engine: Engine, campaign: str) -> Holder | None:
                 raise
             alive = True
         conn.rollback()
-    return Holder(note.run, note.host, note.pid, note.since, note.token, alive)
+    return dataclasses.replace(note, alive=alive)

@@ -93,8 +93,7 @@ def tick_task(campaign_id: str, now_iso: str) -> TickReport:
     wait = Settings().lock_wait
 
     def waiting(holder: locks.Holder | None) -> None:  # we do not hold the lock while waiting
-        who = holder.describe() if holder else "another tick (no note)"
-        log.warning("%s is being ticked by %s; waiting up to %.0f s for it", campaign_id, who, wait)
+        log.warning(locks.waiting(campaign_id, holder, wait))
 
     report = TickReport()
     started = time.monotonic()

@@ -98,16 +98,9 @@ def snapshot(engine: Engine) -> dict[tuple[str, str], dict[str, Any]]:
 
 
 def dump(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
-    """Every table's rows, but the watchdog's heartbeat (campaigns.ticked_at, wall clock: every
-    run stamps it, idle or not)."""
     with engine.connect() as conn:
         return {
-            t.name: sorted(
-                tuple(map(repr, r))
-                for r in conn.execute(
-                    select(*(c for c in t.c if (t.name, c.name) != ("campaigns", "ticked_at")))
-                )
-            )
+            t.name: sorted(tuple(map(repr, r)) for r in conn.execute(select(t)))
             for t in store.metadata.sorted_tables
         }
 

@@ -9,9 +9,9 @@ from typing import Any
 
 from sqlalchemy import Engine, select, update
 
-from cascade import health, store
+from cascade import health, locks, store
 from cascade.deploy import deploy
-from cascade.engine import tick
+from cascade.engine import TickResult, tick_in
 from notifiers.channels import ChannelConfig
 from notifiers.watchdog import check
 from tests.conftest import compile_text
@@ -27,17 +27,23 @@ def deployed(engine: Engine) -> None:
     health.record_interval(engine, "test-campaign", INTERVAL)
 
 
+def live_tick(engine: Engine, now: Any) -> TickResult:
+    """A tick as the flow and `cascade tick` run it: holding the campaign (cascade.locks)."""
+    with locks.ticking(engine, "test-campaign", locks.me("test")) as conn:
+        return tick_in(conn, "test-campaign", now)
+
+
 def last_ticked(engine: Engine, wall: int) -> None:
     c = store.campaigns.c
     with engine.begin() as conn:
         conn.execute(update(store.campaigns).where(c.id == "test-campaign").values(ticked_at=wall))
 
 
-def test_a_tick_stamps_the_campaign_with_the_wall_clock_even_when_idle(store_engine: Engine) -> None:
+def test_a_live_tick_stamps_the_campaign_with_the_wall_clock_even_when_idle(store_engine: Engine) -> None:
     deployed(store_engine)
     before = int(time.time())
-    tick(store_engine, "test-campaign", at("2020-11-11 08:00"))
-    assert tick(store_engine, "test-campaign", at("2020-11-11 08:00")).idle
+    live_tick(store_engine, at("2020-11-11 08:00"))
+    assert live_tick(store_engine, at("2020-11-11 08:00")).idle
     [h] = health.read(store_engine, int(time.time()), 60)
     assert h.ticked_at is not None and h.ticked_at >= before
     assert h.interval == INTERVAL and not h.stalled
@@ -109,7 +115,7 @@ def login(client: Any) -> None:
 
 def test_healthz_and_the_status_page_show_a_stalled_campaign(store_engine: Engine) -> None:
     deployed(store_engine)
-    tick(store_engine, "test-campaign", at("2020-12-05 09:00"))
+    live_tick(store_engine, at("2020-12-05 09:00"))
     with client_for(store_engine) as client:
         ok = client.get("/healthz").json()
         assert ok["status"] == "ok"

@@ -123,6 +123,10 @@ def create_app(
     def now() -> pendulum.DateTime:
         return clock()
 
+    def stalled(campaign: str | None = None) -> list[health.Health]:
+        """The campaigns (or `campaign`) that stopped ticking, for the pages' banner."""
+        return [h for h in health.read(engine, int(time.time()), config.tick_interval, campaign) if h.stalled]
+
     def client(request: Request) -> str:
         return request.client.host if request.client else "?"
 
@@ -283,9 +287,8 @@ def create_app(
     def status_index(request: Request) -> Response:
         if not operator(request):
             return _login_page(request, page, config)
-        stalled = [h for h in health.read(engine, int(time.time()), config.tick_interval) if h.stalled]
         with engine.connect() as conn:
-            return page(request, "index.html", campaigns=campaigns(conn), stalled=stalled)
+            return page(request, "index.html", campaigns=campaigns(conn), stalled=stalled())
 
     @app.post("/login", include_in_schema=False)
     async def login(request: Request) -> Response:
@@ -315,7 +318,6 @@ def create_app(
             return _login_page(request, page, config, next_url=f"/status/{quote(campaign)}")
         with engine.connect() as conn:
             data = board(conn, campaign, int(now().timestamp()))
-        stalled = [h for h in health.read(engine, int(time.time()), config.tick_interval) if h.stalled]
         if data is None:
             return refused(request, f"Không có chiến dịch {campaign}.", 404)
         if task and task in {t.task for t in data.tasks}:
@@ -334,7 +336,7 @@ def create_app(
             tz=data.timezone,
             limit=3000,
             level_name=level_name,
-            stalled=[h for h in stalled if h.campaign == campaign],
+            stalled=stalled(campaign),
         )
 
     # ---- JSON API ---------------------------------------------------------------------------
