@@ -10,15 +10,18 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pendulum
 from sqlalchemy import Connection, Engine, bindparam, insert, select, update
 
-from cascade import store
-from cascade.plan import Instance, OpensOn, Plan
-from cascade.rules import TaskRules, next_reminder, rules_of
+from cascade import amend, store
+from cascade.amend import Changes
+from cascade.lifecycle import Rules, rederive
+from cascade.plan import Instance as PlannedInstance
+from cascade.plan import OpensOn, Plan
+from cascade.rules import TaskRules, campaign_rules, rules_of
 
 
 def epoch(t: pendulum.DateTime | None) -> int | None:
@@ -32,6 +35,7 @@ class DeployResult:
     added: int
     updated: int
     archived: int
+    changes: Changes | None = None  # what it did to a running campaign (None: the first deploy)
 
 
 def plan_hash(source: str, paths: dict[str, str]) -> str:
@@ -43,13 +47,23 @@ def plan_hash(source: str, paths: dict[str, str]) -> str:
     return digest.hexdigest()
 
 
-def deploy(engine: Engine, plan: Plan, source: str, now: pendulum.DateTime) -> DeployResult:
-    """Store `plan` (compiled from `source`, the campaign and units text) in one transaction."""
+def deploy(
+    engine: Engine, plan: Plan, source: str, now: pendulum.DateTime, dry_run: bool = False
+) -> DeployResult:
+    """Store `plan` (compiled from `source`, the campaign and units text) in one transaction.
+    A running campaign's instances are re-derived under the new rules at `now` (spec §7), its
+    amendments logged and told; `dry_run` computes the same changes and stores nothing."""
     paths = {unit: plan.hierarchy.path_of(unit) for unit in plan.hierarchy.units}
+    if dry_run:
+        with engine.connect() as conn:
+            staged = _stage(conn, plan, paths, now)
+        return _result(plan, staged)
     with engine.begin() as conn:
-        created = _upsert_campaign(conn, plan, plan_hash(source, paths), now)
+        staged = _stage(conn, plan, paths, now)
+        _upsert_campaign(conn, plan, plan_hash(source, paths), now)
         _store_units(conn, plan, paths)
-        added, updated, archived = _store_instances(conn, plan, now)
+        _store_instances(conn, plan.campaign.id, staged)
+        amend.record(conn, plan.campaign.id, staged.changes, now)
     if engine.dialect.name == "postgresql":
         # fresh statistics for the tables a deploy just filled: without them PostgreSQL plans the
         # first reads of a national campaign (status, the first tick) as nested loops over
@@ -57,7 +71,19 @@ def deploy(engine: Engine, plan: Plan, source: str, now: pendulum.DateTime) -> D
         with engine.begin() as conn:
             for table in (store.campaigns, store.units, store.contacts, store.instances):
                 conn.exec_driver_sql(f"ANALYZE {table.name}")
-    return DeployResult(plan.campaign.id, created, added, updated, archived)
+    return _result(plan, staged)
+
+
+def _result(plan: Plan, staged: _Staged) -> DeployResult:
+    c = staged.changes
+    return DeployResult(
+        plan.campaign.id,
+        c.created,
+        len(staged.new),
+        len(staged.changed),
+        len(staged.gone),
+        None if c.created else c,
+    )
 
 
 def _upsert_campaign(conn: Connection, plan: Plan, fingerprint: str, now: pendulum.DateTime) -> bool:
@@ -149,7 +175,7 @@ def _instance_rows(plan: Plan) -> Iterator[dict[str, Any]]:
             }
 
 
-def _row(plan: Plan, instance: Instance) -> dict[str, Any]:
+def _row(plan: Plan, instance: PlannedInstance) -> dict[str, Any]:
     opening, deadline = instance.opening, epoch(instance.schedule.deadline)
     open_at = epoch(opening.at)
     # a held instance acts when it may open (at a time, or on a signal) and at its deadline
@@ -169,109 +195,118 @@ def _row(plan: Plan, instance: Instance) -> dict[str, Any]:
 
 
 _RULE_COLUMNS = ("kind", "opens_on", "open_at", "prereq_task", "prereq_unit")
-
-
-def _store_instances(conn: Connection, plan: Plan, now: pendulum.DateTime) -> tuple[int, int, int]:
-    cid = plan.campaign.id
-    t = store.instances
-    existing = {
-        (r.task_id, r.unit_id): r
-        for r in conn.execute(
-            select(
-                t.c.id,
-                t.c.task_id,
-                t.c.unit_id,
-                t.c.state,
-                t.c.deadline,
-                t.c.archived,
-                t.c.opens_on,
-                t.c.stage,
-                t.c.opened_at,
-            ).where(t.c.campaign_id == cid)
-        )
-    }
-    new, changed, seen, timing = [], [], set(), _Timing(plan, now)
-    for row in _instance_rows(plan):
-        key = (row["task_id"], row["unit_id"])
-        seen.add(key)
-        old = existing.get(key)
-        if old is None:
-            new.append({"campaign_id": cid, "stage": 0, "archived": False, **row})
-        else:
-            changed.append(_updated(old, row, timing))
-    store.insert_many(conn, t, new)
-    if changed:
-        conn.execute(
-            update(t)
-            .where(t.c.id == bindparam("b_id"))
-            .values(
-                {
-                    c: bindparam(c)
-                    for c in (
-                        *_RULE_COLUMNS,
-                        "deadline",
-                        "state",
-                        "archived",
-                        "stage",
-                        "next_reminder_at",
-                        "next_escalation_at",
-                        "next_action_at",
-                    )
-                }
-            ),
-            changed,
-        )
-    gone = [old.id for key, old in existing.items() if key not in seen and not old.archived]
-    if gone:
-        for ids in store.chunked(gone):
-            conn.execute(update(t).where(t.c.id.in_(ids)).values(archived=True, next_action_at=None))
-    return len(new), len(changed), len(gone)
+_UPDATED = (
+    *_RULE_COLUMNS,
+    "state",
+    "opened_at",
+    "deadline",
+    "archived",
+    "stage",
+    "next_reminder_at",
+    "next_escalation_at",
+    "next_action_at",
+)
 
 
 @dataclass
-class _Timing:
-    """What a re-deploy needs to restart reminders after `now`, not from the opening again."""
+class _Staged:
+    """A deploy worked out before anything is written: the rows, and the changes they make."""
 
-    plan: Plan
-    now: pendulum.DateTime
+    changes: Changes
+    new: list[dict[str, Any]] = field(default_factory=list)
+    changed: list[tuple[Any, ...]] = field(default_factory=list)  # _UPDATED values, then the id
+    gone: list[int] = field(default_factory=list)
 
-    def next_reminder(self, task: str, deadline: int | None, opened_at: int | None) -> int | None:
-        if deadline is None or opened_at is None:
-            return None
-        c = self.plan.campaign
-        rules = TaskRules.of(self.plan.tasks[task])
-        nxt = next_reminder(
-            rules,
-            pendulum.from_timestamp(deadline, tz=c.timezone),
-            c.calendar,
-            not_before=pendulum.from_timestamp(opened_at, tz=c.timezone),
-            after=self.now,
+
+def _stage(conn: Connection, plan: Plan, paths: dict[str, str], now: pendulum.DateTime) -> _Staged:
+    cid, c = plan.campaign.id, plan.campaign
+    old_campaign = conn.execute(select(store.campaigns).where(store.campaigns.c.id == cid)).first()
+    changes = Changes(cid, created=old_campaign is None)
+    changes.names = {u.id: u.name for u in plan.hierarchy.units.values()}
+    changes.names.update({t.id: t.title for t in plan.tasks.values()})
+    staged = _Staged(changes)
+    u = store.units
+    old_paths = {
+        row.id: row.path
+        for row in conn.execute(select(u.c.id, u.c.path, u.c.archived).where(u.c.campaign_id == cid))
+        if not row.archived
+    }
+    _stage_units(changes, old_paths, paths)
+    t = store.instances
+    existing = {(r.task_id, r.unit_id): r for r in conn.execute(select(t).where(t.c.campaign_id == cid))}
+    old_rules = campaign_rules(old_campaign) if old_campaign is not None else {}
+    extensions, exempt = amend.decisions_of(conn, cid) if old_campaign is not None else ({}, set())
+    rows = list(_instance_rows(plan))
+    moved_tasks = {
+        r["task_id"]
+        for r in rows
+        if (old := existing.get((r["task_id"], r["unit_id"]))) is not None and old.deadline != r["deadline"]
+    }
+    sent = amend.escalations_sent(conn, cid, moved_tasks) if moved_tasks else {}
+    pending = amend.pending_signals(conn, cid, int(now.timestamp())) if old_campaign is not None else {}
+    calendar, now_s = c.calendar, int(now.timestamp())
+    timing = {task.id: TaskRules.of(task) for task in plan.tasks.values()}
+    retimed = {
+        tid for tid, rules in timing.items() if tid in old_rules and _timing(old_rules[tid]) != _timing(rules)
+    }
+    seen = set()
+    for row in rows:
+        key = (row["task_id"], row["unit_id"])
+        seen.add(key)
+        old = existing.get(key)
+        if key in extensions and row["deadline"] is not None:
+            row["deadline"] = max(row["deadline"], extensions[key])  # the unit keeps its extension
+        if old is None:
+            if key in exempt:
+                row.update(state="exempt", next_action_at=None)
+            staged.new.append({"campaign_id": cid, "stage": 0, "archived": False, **row})
+            continue
+        rules = Rules(
+            row["deadline"],
+            row["state"] == "exempt" or key in exempt,
+            timing[row["task_id"]],
+            row["opens_on"],
+            row["open_at"],
+            timing_changed=row["task_id"] in retimed,
         )
-        return epoch(nxt)
+        outcome = rederive(
+            amend.current(old), rules, now_s, c.timezone, calendar, sent.get(key), pending.get(key)
+        )
+        values = {**{k: row[k] for k in _RULE_COLUMNS}, **amend.instance_values(outcome), "archived": False}
+        staged.changed.append((*(values[k] for k in _UPDATED), old.id))
+        if outcome.effect != "unchanged" and not old.archived:
+            changes.amended.append(amend.Amended(old.id, key[0], key[1], paths[key[1]], outcome))
+    staged.gone = [old.id for key, old in existing.items() if key not in seen and not old.archived]
+    changes.added_instances, changes.archived_instances = len(staged.new), len(staged.gone)
+    return staged
 
 
-def _updated(old: Any, row: dict[str, Any], timing: _Timing) -> dict[str, Any]:
-    """New rules for an existing instance; its state and history stay, except that a changed
-    deadline re-opens an overdue instance and restarts its escalations. Reminders resume with
-    the first one after the re-deploy, so none is repeated."""
-    finished = old.state in ("done", "done_late")
-    state = old.state if old.state != "exempt" or row["state"] == "exempt" else "held"
-    if row["state"] == "exempt" and not finished:
-        state = "exempt"
-    deadline = row["deadline"] if row["opens_on"] != str(OpensOn.SOURCE_SIGNAL) else old.deadline
-    moved = deadline != old.deadline
-    if moved and state == "overdue":
-        state = "open"
-    out = {c: row[c] for c in _RULE_COLUMNS}
-    out.update(b_id=old.id, deadline=deadline, state=state, archived=False, stage=0 if moved else old.stage)
-    reminder = timing.next_reminder(row["task_id"], deadline, old.opened_at) if state == "open" else None
-    # the next tick (rescan) recomputes escalations and turns what is now past its deadline overdue
-    out.update(
-        next_reminder_at=reminder,
-        next_escalation_at=None,
-        next_action_at=None if finished or state == "exempt" else 0,
-    )
-    return out
+def _timing(rules: TaskRules) -> tuple[Any, ...]:
+    return (rules.remind, rules.quiet, rules.escalate)
+
+
+def _stage_units(changes: Changes, old_paths: dict[str, str], paths: dict[str, str]) -> None:
+    if changes.created:
+        return
+    changes.added_units = sorted(set(paths) - set(old_paths))
+    changes.removed_units = sorted(set(old_paths) - set(paths))
+    for unit in sorted(set(paths) & set(old_paths)):
+        old_parent, new_parent = _parent(old_paths[unit]), _parent(paths[unit])
+        if old_parent != new_parent:
+            changes.moved.append(amend.Moved(unit, paths[unit], old_parent, new_parent))
+
+
+def _parent(path: str) -> str | None:
+    chain = path.split("/")
+    return chain[-2].split(":", 1)[1] if len(chain) > 1 else None
+
+
+def _store_instances(conn: Connection, cid: str, staged: _Staged) -> None:
+    t = store.instances
+    store.insert_many(conn, t, staged.new)
+    store.update_rows(conn, t, _UPDATED, "id", staged.changed)
+    for ids in store.chunked(staged.gone):
+        conn.execute(update(t).where(t.c.id.in_(ids)).values(archived=True, next_action_at=None))
 
 
 def undeploy(engine: Engine, campaign_id: str, now: pendulum.DateTime) -> bool:

@@ -30,6 +30,7 @@ import pendulum
 from sqlalchemy import Connection, Engine, and_, bindparam, func, insert, select, update
 
 from cascade import store
+from cascade.lifecycle import action_at
 from cascade.rollup import load_for as load_rollup
 from cascade.rules import (
     TaskRules,
@@ -219,9 +220,10 @@ class Tick:
     def open(self, row: dict[str, Any], at: int) -> None:
         rules = self.rules[row["task_id"]]
         # an instance already overdue when its prerequisite completes is told it may start, late
-        row.update(
-            state="open" if row["state"] == "held" else row["state"], opened_at=at, next_reminder_at=None
-        )
+        row.update(state="open" if row["state"] == "held" else row["state"], opened_at=at)
+        # the first reminder at or after the opening; None from here on means "no more"
+        first = None if row["deadline"] is None else self._next_reminder(rules, row, after=None)
+        row["next_reminder_at"] = first
         if row["kind"] == "report":
             ev = self.event("report.requested", self.send_at(rules), row)
             self.notify("report.requested", row, ("self",), ev)
@@ -261,13 +263,12 @@ class Tick:
 
     def remind(self, row: dict[str, Any]) -> None:
         rules = self.rules[row["task_id"]]
-        if row["next_reminder_at"] is None:
-            row["next_reminder_at"] = self._next_reminder(rules, row, after=None)
-        if row["next_reminder_at"] is None or row["next_reminder_at"] > self.now_s:
+        due = row["next_reminder_at"]
+        if due is None or due > self.now_s:
             return
         send = self.send_at(rules)
         if send < row["deadline"]:  # one reminder, however many were missed while down
-            ev = self.event("reminder.sent", send, row)
+            ev = self.event("reminder.sent", send, row, deadline=row["deadline"], due=due)
             self.notify("reminder.sent", row, ("self",), ev)
         row["next_reminder_at"] = self._next_reminder(rules, row, after=self.now_s)
 
@@ -318,7 +319,8 @@ class Tick:
 
     def _fire(self, row: dict[str, Any], targets: Sequence[str], stage: int, repeat: bool) -> None:
         rules = self.rules[row["task_id"]]
-        ev = self.event("escalation.sent", self.send_at(rules), row, stage=stage, repeat=repeat)
+        at = self.send_at(rules)
+        ev = self.event("escalation.sent", at, row, stage=stage, repeat=repeat, deadline=row["deadline"])
         self.notify("escalation.sent", row, targets, ev, stage=stage, lagging=row["unit_id"])
 
     def advance(self, row: dict[str, Any]) -> None:
@@ -341,19 +343,14 @@ class Tick:
 
 
 def next_action(row: dict[str, Any]) -> int | None:
-    state = row["state"]
-    if state == "held":
-        times = [row["deadline"]]
-        if row["opens_on"] in ("issued", "request"):
-            times.append(row["open_at"])
-    elif state == "open":
-        times = [row["next_reminder_at"], row["deadline"]]
-    elif state == "overdue":
-        times = [row["next_escalation_at"]]
-    else:
-        return None
-    present = [t for t in times if t is not None]
-    return min(present) if present else None
+    return action_at(
+        row["state"],
+        row["opens_on"],
+        row["open_at"],
+        row["deadline"],
+        row["next_reminder_at"],
+        row["next_escalation_at"],
+    )
 
 
 # ---- the tick ---------------------------------------------------------------------------------
@@ -697,6 +694,16 @@ def _rollups(t: Tick) -> None:
 
 def _write(t: Tick) -> None:
     """Events, outbox rows and the tick record."""
+    write_events(t)
+    if t.campaign.rescan:
+        t.conn.execute(
+            update(store.campaigns).where(store.campaigns.c.id == t.campaign.id).values(rescan=False)
+        )
+
+
+def write_events(t: Tick) -> None:
+    """The tick's events and outbox rows, and its counts on its tick record (an amendment
+    writes its own events this way too)."""
     conn = t.conn
     outbox = _deliveries(t)
     dumps = store.dumps
@@ -705,10 +712,6 @@ def _write(t: Tick) -> None:
     store.insert_rows(conn, store.outbox, _OUTBOX_COLUMNS, outbox)
     t.counts["notices"] += len(outbox)
     conn.execute(_TICK_COUNTS, {"tick": t.tick_id, "counts": dict(t.counts)})
-    if t.campaign.rescan:
-        conn.execute(
-            update(store.campaigns).where(store.campaigns.c.id == t.campaign.id).values(rescan=False)
-        )
 
 
 def _deliveries(t: Tick) -> list[tuple[Any, ...]]:

@@ -196,20 +196,28 @@ class Claim:
         sent: set[str] = set()
         for keys_chunk in store.chunked(k for d in digests.values() for k in d.keys):
             sent.update(conn.execute(_SENT_KEYS, {"keys": keys_chunk}).scalars())
-        if not sent:
+        settled = _settled(conn, self.campaign, digests.values())
+        if not sent and not settled:
             return list(digests.values())
-        duplicates: list[int] = []
+        dropped: dict[str, list[int]] = {"duplicate": [], "settled": []}
         out = []
         for d in digests.values():
-            keep = [i for i, k in enumerate(d.keys) if k not in sent]
-            duplicates += [d.ids[i] for i, k in enumerate(d.keys) if k in sent]
+            keep = []
+            for i, k in enumerate(d.keys):
+                if k in sent:
+                    dropped["duplicate"].append(d.ids[i])
+                elif d.ids[i] in settled:
+                    dropped["settled"].append(d.ids[i])
+                else:
+                    keep.append(i)
             if keep:
                 d.notices = [d.notices[i] for i in keep]
                 d.ids = [d.ids[i] for i in keep]
                 d.keys = [d.keys[i] for i in keep]
                 out.append(d)
-        for ids in store.chunked(duplicates):
-            conn.execute(_MARK, {"ids": ids, "token": self.token, "status": "duplicate"})
+        for status, dropped_ids in dropped.items():
+            for ids in store.chunked(dropped_ids):
+                conn.execute(_MARK, {"ids": ids, "token": self.token, "status": status})
         return out
 
     def record(self, done: list[tuple[Digest, Delivery]]) -> None:
@@ -246,6 +254,42 @@ class Claim:
         """Give back what this run claimed and did not finish (it stops early, cleanly)."""
         with self.engine.begin() as conn:
             conn.execute(_UNCLAIM, {"token": self.token})
+
+
+# Notices about an instance that lose their point once it is finished or exempt, or (but for
+# the amendment itself) once its deadline is no longer the one they name.
+SETTLEABLE = ("task.opened", "reminder.sent", "escalation.sent", "task.at_risk", "report.requested")
+_FINISHED = ("done", "done_late", "exempt")
+_INSTANCES = select(store.instances.c.unit_id, store.instances.c.state, store.instances.c.deadline).where(
+    store.instances.c.campaign_id == bindparam("campaign"),
+    store.instances.c.task_id == bindparam("task"),
+    store.instances.c.unit_id.in_(bindparam("units", expanding=True)),
+)
+
+
+def _settled(conn: Connection, campaign: str, digests: Any) -> set[int]:
+    """The outbox ids of notices settled by the time they go out (spec §7): the instance they
+    are about was finished or exempted meanwhile, or its deadline moved since."""
+    about: dict[str, dict[str, list[tuple[int, dict[str, Any]]]]] = {}
+    for d in digests:
+        for oid, n in zip(d.ids, d.notices, strict=True):
+            if n.get("kind") in (*SETTLEABLE, "task.amended") and n.get("task") and n.get("unit"):
+                about.setdefault(n["task"], {}).setdefault(n["unit"], []).append((oid, n))
+    settled: set[int] = set()
+    for task, units in about.items():
+        for chunk in store.chunked(sorted(units)):
+            for unit, state, deadline in conn.execute(
+                _INSTANCES, {"campaign": campaign, "task": task, "units": chunk}
+            ):
+                for oid, n in units[unit]:
+                    if n["kind"] == "task.amended":
+                        told = n.get("state")  # a re-judgement tells of the finished instance
+                        stale = state in _FINISHED and told not in _FINISHED
+                    else:
+                        stale = state in _FINISHED or n.get("deadline") != deadline
+                    if stale:
+                        settled.add(oid)
+    return settled
 
 
 def _upsert_deliveries(conn: Connection, rows: list[dict[str, Any]]) -> None:

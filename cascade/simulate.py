@@ -127,6 +127,11 @@ LOG_KINDS = (
     "report.submitted",
     "report.overdue",
     "summary.generated",
+    "task.amended",
+    "task.exempted",
+    "unit.moved",
+    "extension.requested",
+    "extension.denied",
 )
 
 
@@ -154,8 +159,16 @@ def format_event(row: Any, campaign: str, tz: str) -> dict[str, Any]:
     if row.kind in ("task.completed", "report.submitted"):
         out["late"] = data.pop("late", False)
     data.pop("late", None)
+    for key in INSTANT_KEYS:  # stored as epoch seconds, written as `at` is
+        if isinstance(data.get(key), int):
+            data[key] = pendulum.from_timestamp(data[key], tz=tz).isoformat()
     out.update(data)
     return out
+
+
+# data keys that hold an instant: the deadline a reminder or stage was for, an amendment's
+# old and new deadline, a request's proposed one, a reminder's planned time
+INSTANT_KEYS = ("deadline", "old_deadline", "new_deadline", "proposed", "due")
 
 
 def write_events(lines: list[dict[str, Any]], out: IO[str]) -> None:

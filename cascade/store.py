@@ -170,7 +170,8 @@ outbox = Table(
     Column("channels", JSON, nullable=False),
     Column("digest_key", String(200), nullable=False),
     Column("payload", JSON, nullable=False),
-    # pending -> sending (claimed by one dispatcher) -> sent | failed | duplicate; logged (no channels)
+    # pending -> sending (claimed by one dispatcher) -> sent | failed | duplicate | settled (its
+    # instance finished, exempted or re-timed before it went out); logged (no channels)
     Column("status", String(12), nullable=False, default="pending"),
     Column("claim", String(32)),  # the dispatcher run that holds a `sending` row
     Column("claimed_at", BigInteger),  # wall-clock seconds: a claim older than the lease is stale
@@ -211,6 +212,41 @@ ticks = Table(
     Column("campaign_id", String(64), nullable=False),
     Column("now", BigInteger, nullable=False),
     Column("counts", JSON, nullable=False),
+)
+
+# A decision about one unit's instance (spec §7): kept apart from the campaign file, so that a
+# redeploy keeps it. An extension's deadline wins over the file's when it is later.
+decisions = Table(
+    "decisions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("campaign_id", String(64), nullable=False),
+    Column("task_id", String(64), nullable=False),
+    Column("unit_id", String(64), nullable=False),
+    Column("kind", String(12), nullable=False),  # extension | exemption
+    Column("deadline", BigInteger),  # an extension's new deadline
+    Column("reason", Text, nullable=False),
+    Column("by", Text, nullable=False),  # the operator, or the parent unit that approved a request
+    Column("at", BigInteger, nullable=False),
+    Column("request_id", Integer),  # the unit's request it answers, if any
+    Index("ix_decisions_instance", "campaign_id", "task_id", "unit_id"),
+)
+
+# A unit's request for more time, from its signed link; answered once by its parent.
+extension_requests = Table(
+    "extension_requests",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("campaign_id", String(64), nullable=False),
+    Column("task_id", String(64), nullable=False),
+    Column("unit_id", String(64), nullable=False),
+    Column("deadline", BigInteger, nullable=False),  # the proposed deadline
+    Column("reason", Text, nullable=False),
+    Column("requested_at", BigInteger, nullable=False),
+    Column("status", String(12), nullable=False),  # pending | approved | denied
+    Column("answered_at", BigInteger),
+    Column("answered_by", Text),
+    Index("ix_extension_requests_instance", "campaign_id", "task_id", "unit_id"),
 )
 
 MIGRATIONS = Path(__file__).parent / "migrations"

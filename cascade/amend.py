@@ -1,0 +1,222 @@
+"""Amending a running campaign in the store: what a redeploy or one unit's decision changes.
+
+`cascade.lifecycle.rederive` says what becomes of one instance; this module reads what it
+needs from the store (the instances, the escalation stages sent per deadline, the units'
+decisions), collects the outcomes into `Changes` (what `cascade deploy --dry-run` prints),
+and writes them: instance rows, the §7 events (`task.amended`, `task.exempted`,
+`unit.moved`) and the notices they cause, in the caller's transaction, as one record in
+the ticks table (the events' tick), so the audit log shows when and why.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pendulum
+from sqlalchemy import Connection, func, insert, select
+
+from cascade import store
+from cascade.lifecycle import Instance, Outcome
+
+_I = store.instances
+
+
+@dataclass
+class Amended:
+    """One instance whose state or timing a change touched."""
+
+    id: int
+    task: str
+    unit: str
+    path: str
+    outcome: Outcome
+    reason: str | None = None
+    by: str | None = None
+
+
+@dataclass
+class Moved:
+    unit: str
+    path: str  # its new path
+    old_parent: str | None
+    new_parent: str | None
+
+
+@dataclass
+class Changes:
+    """What a redeploy (or a decision) does to a campaign, for the summary and for `apply`."""
+
+    campaign: str
+    created: bool = False
+    amended: list[Amended] = field(default_factory=list)
+    moved: list[Moved] = field(default_factory=list)
+    added_units: list[str] = field(default_factory=list)
+    removed_units: list[str] = field(default_factory=list)
+    added_instances: int = 0
+    archived_instances: int = 0
+    names: dict[str, str] = field(default_factory=dict)  # unit and task ids -> titles
+
+    @property
+    def told(self) -> list[Amended]:
+        return [a for a in self.amended if a.outcome.amended or a.outcome.exempted]
+
+    def notices(self) -> Counter[str]:
+        """The notices the change sends at once (escalations of instances it turns overdue
+        follow at the next tick, as their stages fall due)."""
+        out: Counter[str] = Counter()
+        for a in self.told:
+            out["task.exempted" if a.outcome.exempted else "task.amended"] += 1
+        out["unit.moved"] += sum(1 for m in self.moved if m.new_parent)
+        return +out
+
+
+def current(row: Any) -> Instance:
+    """An instance row (or mapping with its columns) as `lifecycle.Instance`."""
+    get = row.__getitem__ if isinstance(row, Mapping) else row._mapping.__getitem__
+    return Instance(
+        get("state"),
+        get("opens_on"),
+        get("open_at"),
+        get("opened_at"),
+        get("deadline"),
+        get("done_at"),
+        get("stage") or 0,
+        get("next_reminder_at"),
+        get("next_escalation_at"),
+        get("next_action_at"),
+    )
+
+
+def escalations_sent(
+    conn: Connection, campaign: str, tasks: Iterable[str]
+) -> dict[tuple[str, str], dict[int, int]]:
+    """Per (task, unit): the last escalation stage sent for each deadline (events that name it)."""
+    e = store.events
+    out: dict[tuple[str, str], dict[int, int]] = {}
+    for chunk in store.chunked(sorted(set(tasks))):
+        rows = conn.execute(
+            select(e.c.task_id, e.c.unit_id, e.c.data).where(
+                e.c.campaign_id == campaign, e.c.kind == "escalation.sent", e.c.task_id.in_(chunk)
+            )
+        )
+        for task, unit, data in rows:
+            deadline, stage = data.get("deadline"), data.get("stage")
+            if deadline is None or stage is None:
+                continue
+            sent = out.setdefault((task, unit), {})
+            sent[deadline] = max(stage, sent.get(deadline, 0))
+    return out
+
+
+def pending_signals(conn: Connection, campaign: str, now: int) -> dict[tuple[str, str], int]:
+    """Per (task, unit): its earliest signal up to `now` that no tick has applied yet."""
+    s = store.signals.c
+    rows = conn.execute(
+        select(s.task_id, s.unit_id, func.min(s.at))
+        .where(s.campaign_id == campaign, s.applied_tick.is_(None), s.at <= now)
+        .group_by(s.task_id, s.unit_id)
+    )
+    return {(task, unit): at for task, unit, at in rows}
+
+
+def decisions_of(conn: Connection, campaign: str) -> tuple[dict[tuple[str, str], int], set[tuple[str, str]]]:
+    """The units' standing decisions: each instance's latest extension (its deadline), and the
+    instances exempted by decision."""
+    d = store.decisions
+    extensions: dict[tuple[str, str], int] = {}
+    exempt: set[tuple[str, str]] = set()
+    rows = conn.execute(
+        select(d.c.task_id, d.c.unit_id, d.c.kind, d.c.deadline)
+        .where(d.c.campaign_id == campaign)
+        .order_by(d.c.at, d.c.id)
+    )
+    for task, unit, kind, deadline in rows:
+        if kind == "extension":
+            extensions[(task, unit)] = deadline
+        elif kind == "exemption":
+            exempt.add((task, unit))
+    return extensions, exempt
+
+
+_WRITTEN = (
+    "kind",
+    "opens_on",
+    "open_at",
+    "prereq_task",
+    "prereq_unit",
+    "state",
+    "deadline",
+    "archived",
+    "stage",
+    "next_reminder_at",
+    "next_escalation_at",
+    "next_action_at",
+)
+
+
+def instance_values(outcome: Outcome) -> dict[str, Any]:
+    i = outcome.instance
+    return {
+        "state": i.state,
+        "opens_on": i.opens_on,
+        "open_at": i.open_at,
+        "opened_at": i.opened_at,
+        "deadline": i.deadline,
+        "done_at": i.done_at,
+        "stage": i.stage,
+        "next_reminder_at": i.next_reminder_at,
+        "next_escalation_at": i.next_escalation_at,
+        "next_action_at": i.next_action_at,
+    }
+
+
+def record(conn: Connection, campaign_id: str, changes: Changes, now: pendulum.DateTime) -> int | None:
+    """The changes' events and notices, at `now`, under one tick record; its id (None: nothing to say)."""
+    from cascade.engine import Notice, Tick, write_events  # the tick's event and outbox writers
+
+    told, moved = changes.told, [m for m in changes.moved if m.new_parent]
+    if not told and not moved:
+        return None
+    campaign = conn.execute(select(store.campaigns).where(store.campaigns.c.id == campaign_id)).one()
+    now_s = int(now.timestamp())
+    inserted = conn.execute(insert(store.ticks).values(campaign_id=campaign_id, now=now_s, counts={}))
+    t = Tick(conn, campaign, now, int(inserted.inserted_primary_key[0]))  # type: ignore[index]
+    for a in told:
+        o = a.outcome
+        row = {"task_id": a.task, "unit_id": a.unit, "path": a.path, "deadline": o.instance.deadline}
+        extra = {k: v for k, v in (("reason", a.reason), ("by", a.by)) if v is not None}
+        if o.exempted:
+            ev = t.event("task.exempted", now_s, row, **extra)
+            t.notify("task.exempted", row, ("self",), ev, **extra)
+            continue
+        data = {
+            "old_deadline": o.old_deadline,
+            "new_deadline": o.instance.deadline,
+            "state": o.instance.state,
+        }
+        ev = t.event("task.amended", now_s, row, **data, **extra)
+        t.notify("task.amended", row, ("self",), ev, **data, **extra)
+    roles = tuple(dict.fromkeys(r for rules in t.rules.values() for r in rules.notify))
+    for m in moved:
+        # `to` keeps its §6 meaning (who was told: the new parent); `from` and `moved_to` say the move
+        data = {"from": m.old_parent, "moved_to": m.new_parent}
+        ev = t.event("unit.moved", now_s, {"task_id": None, "unit_id": m.unit}, **data)
+        send = t.send_at(next(iter(t.rules.values()))) if t.rules else now_s
+        payload = {"kind": "unit.moved", "unit": m.unit, **data}
+        t.notices.append(Notice("unit.moved", [str(m.new_parent)], roles, send, payload, ev))
+    write_events(t)
+    return t.tick_id
+
+
+def write_instances(conn: Connection, amended: list[Amended]) -> None:
+    """The amended instances' new state and timing."""
+    names = [c for c in _WRITTEN if c not in ("kind", "prereq_task", "prereq_unit", "archived")]
+    names.append("opened_at")
+    rows = []
+    for a in amended:
+        values = instance_values(a.outcome)
+        rows.append((*(values[n] for n in names), a.id))
+    store.update_rows(conn, _I, names, "id", rows)

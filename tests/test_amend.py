@@ -1,0 +1,248 @@
+"""A campaign that changes while it runs (spec §7): redeploys of an edited file, on both stores."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pendulum
+import pytest
+from sqlalchemy import Engine, select
+
+from cascade import store
+from cascade.deploy import deploy
+from cascade.engine import tick
+from cascade.signals import Signal, record
+from cascade.simulate import event_lines
+from tests.conftest import compile_text
+
+TZ = "Asia/Ho_Chi_Minh"
+CID = "test-campaign"
+
+# A province conference, then every district's, opening when the province's is done.
+CHAIN = """\
+defaults:
+  remind: [7d, 1d]
+  escalate:
+    - {after: 1d, to: [self, parent]}
+    - {after: 3d, to: [root]}
+tasks:
+  - id: hn-tinh
+    title: Hội nghị tỉnh
+    level: province
+    due: {before: 20/11/2020}
+  - id: hn-huyen
+    title: Hội nghị huyện
+    tags: [district-committee]
+    opens_after: {task: hn-tinh, at: parent}
+    due: {before: DISTRICT}
+  - id: hn-co-so
+    title: Hội nghị cơ sở
+    level: grassroots
+    due: {before: GRASSROOTS}
+"""
+
+
+def chain(district: str = "23/11/2020", grassroots: str = "15/12/2020", extra: str = "") -> Any:
+    return compile_text(CHAIN.replace("DISTRICT", district).replace("GRASSROOTS", grassroots) + extra)
+
+
+def at(text: str) -> pendulum.DateTime:
+    return pendulum.parse(text, tz=TZ)  # type: ignore[return-value]
+
+
+def iso(text: str) -> str:
+    return at(text).isoformat()
+
+
+def events(engine: Engine, kind: str | None = None, unit: str | None = None) -> list[dict[str, Any]]:
+    lines = event_lines(engine, CID, TZ)
+    return [e for e in lines if (kind is None or e["kind"] == kind) and (unit is None or e["unit"] == unit)]
+
+
+def states(engine: Engine) -> dict[tuple[str, str], str]:
+    i = store.instances.c
+    with engine.connect() as conn:
+        return {(r.task_id, r.unit_id): r.state for r in conn.execute(select(i.task_id, i.unit_id, i.state))}
+
+
+def signal(engine: Engine, unit: str, task: str, when: str) -> None:
+    record(engine, CID, [Signal(unit, task, at(when), {})], "test", at(when))
+
+
+def outbox_kinds(engine: Engine, unit: str) -> list[str]:
+    o = store.outbox.c
+    with engine.connect() as conn:
+        return [k for (k,) in conn.execute(select(o.kind).where(o.recipient_unit == unit).order_by(o.id))]
+
+
+def test_extending_a_held_overdue_instance_does_not_crash_the_next_tick(store_engine: Engine) -> None:
+    """The trial's crash: the district's instance went overdue while still held (the province
+    never held its conference); moving its deadline out made every later tick raise."""
+    deploy(store_engine, chain(), "v1", at("2020-11-10"))
+    tick(store_engine, CID, at("2020-11-24 09:00"))  # province due 4 days ago, districts yesterday
+    assert states(store_engine)[("hn-huyen", "hu-b")] == "overdue"
+    deploy(store_engine, chain(district="07/12/2020"), "v2", at("2020-11-24 10:00"))
+    tick(store_engine, CID, at("2020-11-24 11:00"))  # raised TypeError in engine._next_reminder
+    tick(store_engine, CID, at("2020-11-30 11:00"))
+    assert states(store_engine)[("hn-huyen", "hu-b")] == "held"  # it never opened
+    [amended] = events(store_engine, "task.amended", "hu-b")
+    assert amended["old_deadline"] == "2020-11-23T00:00:00+07:00"
+    assert amended["new_deadline"] == "2020-12-07T00:00:00+07:00"
+    assert amended["state"] == "held"
+    assert amended["to"] == ["hu-b"]  # told in its next digest
+    signal(store_engine, "tu-a", "hn-tinh", "2020-12-01 08:00")
+    tick(store_engine, CID, at("2020-12-01 09:00"))
+    assert states(store_engine)[("hn-huyen", "hu-b")] == "open"  # opens on the province's signal
+
+
+def test_a_title_only_redeploy_sends_nothing(store_engine: Engine) -> None:
+    deploy(store_engine, chain(), "v1", at("2020-11-10"))
+    signal(store_engine, "tu-a", "hn-tinh", "2020-11-12 08:00")
+    tick(store_engine, CID, at("2020-11-22 07:30"))  # hn-huyen's 1d reminder went out at 07:00
+    reminders = events(store_engine, "reminder.sent")
+    assert [(e["task"], e["unit"]) for e in reminders].count(("hn-huyen", "hu-b")) == 1
+    before = len(events(store_engine))
+    retitled = chain().tasks
+    edited = compile_text(
+        CHAIN.replace("DISTRICT", "23/11/2020")
+        .replace("GRASSROOTS", "15/12/2020")
+        .replace("Hội nghị huyện", "Hội nghị cán bộ chủ chốt cấp huyện")
+    )
+    assert retitled["hn-huyen"].title != edited.tasks["hn-huyen"].title
+    result = deploy(store_engine, edited, "v2", at("2020-11-22 08:00"))
+    tick(store_engine, CID, at("2020-11-22 09:00"))
+    assert len(events(store_engine)) == before  # no reminder again, no task.amended
+    assert result.changes is not None and result.changes.amended == []
+
+
+def test_moving_a_deadline_later_rejudges_late_work_on_time(store_engine: Engine) -> None:
+    deploy(store_engine, chain(grassroots="15/12/2020"), "v1", at("2020-11-10"))
+    signal(store_engine, "x-c", "hn-co-so", "2020-12-16 08:00")  # a day late
+    tick(store_engine, CID, at("2020-12-20 09:00"))
+    assert states(store_engine)[("hn-co-so", "x-c")] == "done_late"
+    assert states(store_engine)[("hn-co-so", "x-d")] == "overdue"
+    deploy(store_engine, chain(grassroots="31/12/2020"), "v2", at("2020-12-20 10:00"))
+    after = states(store_engine)
+    assert after[("hn-co-so", "x-c")] == "done"  # finished before the new deadline: on time
+    assert after[("hn-co-so", "x-d")] == "open"  # never did it: open again, no clean record
+    rejudged = events(store_engine, "task.amended", "x-c")
+    assert [(e["state"], e["new_deadline"]) for e in rejudged] == [("done", "2020-12-31T00:00:00+07:00")]
+    # moved earlier again: a finished instance is never made late retroactively
+    deploy(store_engine, chain(grassroots="10/12/2020"), "v3", at("2020-12-20 11:00"))
+    after = states(store_engine)
+    assert after[("hn-co-so", "x-c")] == "done"
+    assert after[("hn-co-so", "x-d")] == "overdue"
+
+
+def test_a_reopened_instance_is_reminded_only_after_the_redeploy(store_engine: Engine) -> None:
+    deploy(store_engine, chain(grassroots="15/12/2020"), "v1", at("2020-11-10"))
+    tick(store_engine, CID, at("2020-12-08 08:00"))  # the 7d reminder
+    tick(store_engine, CID, at("2020-12-20 09:00"))  # (the 1d one missed while down), two stages
+    sent = [e for e in events(store_engine, "reminder.sent") if e["unit"] == "x-c"]
+    assert len(sent) == 1
+    deploy(store_engine, chain(grassroots="30/12/2020"), "v2", at("2020-12-20 10:00"))
+    for day in ("2020-12-21", "2020-12-23 07:00", "2020-12-29 07:00", "2020-12-31 08:00"):
+        tick(store_engine, CID, at(day))
+    after = [e for e in events(store_engine, "reminder.sent") if e["unit"] == "x-c"]
+    assert [e["at"] for e in after[1:]] == ["2020-12-23T07:00:00+07:00", "2020-12-29T07:00:00+07:00"]
+    stages = [(e["stage"], e["deadline"]) for e in events(store_engine, "escalation.sent", "x-c")]
+    assert stages[-1][1] == iso("2020-12-30")  # the ladder restarted from the new deadline
+
+
+def test_moving_the_deadline_away_and_back_never_repeats_a_stage(store_engine: Engine) -> None:
+    deploy(store_engine, chain(grassroots="15/12/2020"), "v1", at("2020-11-10"))
+    tick(store_engine, CID, at("2020-12-17 09:00"))  # stage 1 for the 15/12 deadline
+    deploy(store_engine, chain(grassroots="30/12/2020"), "v2", at("2020-12-17 10:00"))
+    deploy(store_engine, chain(grassroots="15/12/2020"), "v3", at("2020-12-17 11:00"))
+    tick(store_engine, CID, at("2020-12-17 12:00"))
+    tick(store_engine, CID, at("2020-12-19 09:00"))  # stage 2 of the same deadline, first time
+    stages = [(e["stage"], e["deadline"]) for e in events(store_engine, "escalation.sent", "x-c")]
+    assert stages == [(1, iso("2020-12-15")), (2, iso("2020-12-15"))]
+
+
+def test_exempting_a_unit_in_the_file_stops_its_notices(store_engine: Engine) -> None:
+    deploy(store_engine, chain(), "v1", at("2020-11-10"))
+    signal(store_engine, "x-c", "hn-co-so", "2020-11-20 08:00")
+    edited = compile_text(
+        CHAIN.replace("DISTRICT", "23/11/2020").replace(
+            "due: {before: GRASSROOTS}", "due: {before: 15/12/2020}\n    exempt: [x-d, x-c]"
+        )
+    )
+    result = deploy(store_engine, edited, "v2", at("2020-11-21 08:00"))
+    assert result.changes is not None
+    assert [(a.unit, a.outcome.effect) for a in result.changes.amended] == [("x-d", "exempted")]
+    tick(store_engine, CID, at("2020-11-21 09:00"))
+    tick(store_engine, CID, at("2020-12-20 09:00"))
+    assert states(store_engine)[("hn-co-so", "x-d")] == "exempt"
+    assert states(store_engine)[("hn-co-so", "x-c")] == "done"  # what happened stays
+    [exempted] = events(store_engine, "task.exempted")
+    assert (exempted["unit"], exempted["to"]) == ("x-d", ["x-d"])
+    assert events(store_engine, "escalation.sent", "x-d") == []
+
+
+MOVED_UNITS = """\
+levels: [province, district, grassroots]
+units:
+  - id: tu-a
+    name: Tỉnh ủy A
+    level: province
+    contacts: [{role: head, email: vp@example.vn}]
+    children:
+      - id: hu-b
+        name: Huyện ủy B
+        level: district
+        tags: [district-committee]
+        contacts: [{role: head, email: hu.b@example.vn}]
+        children:
+          - {id: x-c, name: Đảng ủy xã C, level: grassroots, contacts: [{role: head, email: x.c@example.vn}]}
+      - id: hu-e
+        name: Huyện ủy E
+        level: district
+        tags: [district-committee]
+        contacts: [{role: head, email: hu.e@example.vn}]
+        children:
+          - {id: x-d, name: Đảng ủy xã D, level: grassroots, contacts: [{role: head, email: x.d@example.vn}]}
+          - {id: x-f, name: Đảng ủy xã F, level: grassroots, contacts: [{role: head, email: x.f@example.vn}]}
+      - id: mttq
+        name: Ủy ban MTTQ tỉnh
+        level: district
+        tags: [mass-org]
+        contacts: [{role: head, email: mttq@example.vn}]
+"""
+
+
+def test_a_moved_unit_escalates_to_its_new_parent(store_engine: Engine) -> None:
+    deploy(store_engine, chain(), "v1", at("2020-11-10"))
+    body = CHAIN.replace("DISTRICT", "23/11/2020").replace("GRASSROOTS", "15/12/2020")
+    result = deploy(store_engine, compile_text(body, MOVED_UNITS), "v2", at("2020-11-20"))
+    assert result.changes is not None
+    assert [(m.unit, m.old_parent, m.new_parent) for m in result.changes.moved] == [("x-d", "hu-b", "hu-e")]
+    [moved] = events(store_engine, "unit.moved")
+    assert (moved["unit"], moved["from"], moved["moved_to"], moved["to"]) == ("x-d", "hu-b", "hu-e", ["hu-e"])
+    tick(store_engine, CID, at("2020-12-16 09:00"))  # stage 1: self and parent
+    [stage1] = [e for e in events(store_engine, "escalation.sent", "x-d") if e["stage"] == 1]
+    assert stage1["to"] == ["x-d", "hu-e"]
+
+
+@pytest.mark.parametrize("kind", ["task.opened", "reminder.sent"])
+def test_a_settled_notice_is_dropped_from_the_digest(store_engine: Engine, kind: str) -> None:
+    from cascade.outbox import dispatch
+
+    deploy(store_engine, chain(), "v1", at("2020-11-10"))
+    tick(store_engine, CID, at("2020-11-10 01:00") if kind == "task.opened" else at("2020-12-08 07:30"))
+    signal(store_engine, "x-c", "hn-co-so", "2020-12-08 07:40")
+    tick(store_engine, CID, at("2020-12-08 07:45"))
+    sent: list[list[str]] = []
+
+    def send(digest: Any) -> Any:
+        from cascade.outbox import Delivery
+
+        sent.append([n["kind"] for n in digest.notices if n.get("unit") == "x-c"])
+        return Delivery("sent", "email", "x", 1)
+
+    dispatch(store_engine, CID, int(at("2020-12-08 08:00").timestamp()), send)
+    assert not any(kind in kinds for kinds in sent)
+    o = store.outbox.c
+    with store_engine.connect() as conn:
+        settled = conn.execute(select(o.kind).where(o.recipient_unit == "x-c", o.status == "settled")).all()
+    assert (kind,) in settled
