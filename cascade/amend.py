@@ -57,7 +57,11 @@ class Changes:
     removed_units: list[str] = field(default_factory=list)
     added_instances: int = 0
     archived_instances: int = 0
-    names: dict[str, str] = field(default_factory=dict)  # unit and task ids -> titles
+    units: dict[str, str] = field(default_factory=dict)  # unit ids -> names
+    tasks: dict[str, str] = field(default_factory=dict)  # task ids -> titles
+    title: str = ""
+    timezone: str = "Asia/Ho_Chi_Minh"
+    at: int = 0  # the instant the change applies
 
     @property
     def told(self) -> list[Amended]:
@@ -71,6 +75,88 @@ class Changes:
             out["task.exempted" if a.outcome.exempted else "task.amended"] += 1
         out["unit.moved"] += sum(1 for m in self.moved if m.new_parent)
         return +out
+
+
+EFFECTS = {  # what a change does to an instance, in the summary's words
+    "reopened": "reopened (open again until the new deadline)",
+    "held": "held (their prerequisite is still missing; they open with it)",
+    "overdue": "turned overdue (the new deadline has passed; escalations start at the next tick)",
+    "rejudged": "re-judged on time (finished before the new deadline)",
+    "retimed": "reminders and escalations re-planned after now",
+    "exempted": "exempted",
+    "unexempted": "no longer exempt (held, then opened as the rules say)",
+}
+
+
+def last_day(epoch: int | None, tz: str) -> str:
+    """A deadline as the documents write it: the last day that counts ("by 06/12/2020" for an
+    instant at 07/12/2020 00:00); an instant within a day keeps its time."""
+    if epoch is None:
+        return "no deadline yet"
+    t = pendulum.from_timestamp(epoch, tz=tz)
+    if (t.hour, t.minute, t.second) == (0, 0, 0):
+        return f"by {t.subtract(days=1).format('DD/MM/YYYY')}"
+    return f"before {t.format('HH:mm DD/MM/YYYY')}"
+
+
+def describe(changes: Changes) -> list[str]:
+    """The summary a deploy prints (and `deploy --dry-run` prints alone), one line each."""
+    tz, u, t = changes.timezone, changes.units, changes.tasks
+    when = pendulum.from_timestamp(changes.at, tz=tz).format("DD/MM/YYYY HH:mm")
+    lines = [f"Changes to «{changes.title}» ({changes.campaign}) at {when}:"]
+    moved_deadlines: dict[tuple[str, int | None, int | None], Counter[str]] = {}
+    exemptions: dict[str, list[str]] = {}
+    for a in changes.amended:
+        o = a.outcome
+        if o.effect in ("exempted", "unexempted"):
+            exemptions.setdefault(a.task, []).append(f"{u.get(a.unit, a.unit)} {o.effect}")
+            continue
+        key = (a.task, o.old_deadline, o.instance.deadline)
+        moved_deadlines.setdefault(key, Counter())[o.effect] += 1
+    if moved_deadlines:
+        lines.append("Deadlines:")
+        for (task, old, new), effects in sorted(
+            moved_deadlines.items(), key=lambda kv: (kv[0][0], kv[0][1] or 0)
+        ):
+            n = sum(effects.values())
+            what = "; ".join(f"{count} {EFFECTS[effect]}" for effect, count in effects.most_common())
+            change = "" if old == new else f"{last_day(old, tz)} → {last_day(new, tz)}, "
+            lines.append(f"  «{t.get(task, task)}»: {change}{n} unit{'s' if n != 1 else ''}: {what}")
+    if exemptions:
+        lines.append("Exemptions:")
+        for task, items in sorted(exemptions.items()):
+            lines.append(f"  «{t.get(task, task)}»: {', '.join(sorted(items))}")
+    if changes.added_units or changes.removed_units or changes.moved:
+        lines.append("Units:")
+        if changes.added_units:
+            lines.append(f"  added ({len(changes.added_units)}): {_names(changes.added_units, u)}")
+        if changes.removed_units:
+            lines.append(f"  removed ({len(changes.removed_units)}): {_names(changes.removed_units, u)}")
+        for m in changes.moved:
+            old, new = u.get(m.old_parent or "", m.old_parent), u.get(m.new_parent or "", m.new_parent)
+            lines.append(f"  moved: {u.get(m.unit, m.unit)}: {old} → {new}")
+    if changes.added_instances or changes.archived_instances:
+        lines.append(
+            f"Instances: {changes.added_instances:,} added, {changes.archived_instances:,} archived "
+            "(their history kept)"
+        )
+    notices = changes.notices()
+    if notices:
+        told = ", ".join(f"{n} {kind}" for kind, n in sorted(notices.items()))
+        lines.append(f"Notices this change sends: {told}")
+    else:
+        lines.append(
+            "Notices this change sends: none (nothing that changed touches a running instance's timing)"
+        )
+    overdue = sum(1 for a in changes.amended if a.outcome.effect == "overdue")
+    if overdue:
+        lines.append(f"  then, at the next tick, the escalations of the {overdue} instance(s) now overdue")
+    return lines
+
+
+def _names(ids: list[str], names: Mapping[str, str], most: int = 10) -> str:
+    shown = ", ".join(names.get(i, i) for i in ids[:most])
+    return shown + (f" and {len(ids) - most} more" if len(ids) > most else "")
 
 
 def current(row: Any) -> Instance:

@@ -24,6 +24,7 @@ from rich.table import Table
 from sqlalchemy import Engine, select
 
 from cascade import health, locks, store
+from cascade.amend import describe
 from cascade.deploy import deploy as deploy_plan
 from cascade.deploy import undeploy as undeploy_campaign
 from cascade.engine import tick_in
@@ -186,13 +187,29 @@ def _source_of(file: Path, plan: Plan) -> str:
 
 
 @app.command()
-def deploy(file: Annotated[Path, typer.Argument(help="campaign file")]) -> None:
+def deploy(
+    file: Annotated[Path, typer.Argument(help="campaign file")],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="print what deploying FILE would change, and change nothing")
+    ] = False,
+) -> None:
     """Validate and store a campaign, and create or update its Prefect deployment; a changed
-    file updates it and keeps every signal."""
+    file updates it and keeps every signal, and the summary says what it did to the running
+    campaign (spec §7)."""
     compiled = _load(file)
     _print_problems(compiled.warnings)
     engine = _store()
-    result = deploy_plan(engine, compiled, _source_of(file, compiled), pendulum.now("UTC"))
+    result = deploy_plan(engine, compiled, _source_of(file, compiled), Settings().now(), dry_run=dry_run)
+    if result.changes is not None:
+        for line in describe(result.changes):
+            out.print(escape(line), highlight=False)
+    if dry_run:
+        if result.created:
+            out.print(
+                f"{result.campaign} is not deployed yet: deploying would create {result.added:,} instances"
+            )
+        err.print("dry run: nothing was changed")
+        return
     verb = "deployed" if result.created else "updated"
     err.print(
         f"[green]✓[/green] {verb} {result.campaign}: {result.added:,} instances added, "
@@ -350,7 +367,7 @@ def _instant(
     """`value` (an option's text) as an instant in the campaign's timezone; now if not given."""
     tz = _campaign_tz(engine, campaign)
     try:
-        return parse_instant(value, tz) if value else pendulum.now(tz)
+        return parse_instant(value, tz) if value else Settings().now().in_timezone(tz)
     except ValueError as exc:
         _fail([Problem(command, None, option, str(exc))])
 

@@ -222,15 +222,17 @@ def _stage(conn: Connection, plan: Plan, paths: dict[str, str], now: pendulum.Da
     cid, c = plan.campaign.id, plan.campaign
     old_campaign = conn.execute(select(store.campaigns).where(store.campaigns.c.id == cid)).first()
     changes = Changes(cid, created=old_campaign is None)
-    changes.names = {u.id: u.name for u in plan.hierarchy.units.values()}
-    changes.names.update({t.id: t.title for t in plan.tasks.values()})
+    changes.units = {u.id: u.name for u in plan.hierarchy.units.values()}
+    changes.tasks = {t.id: t.title for t in plan.tasks.values()}
+    changes.title, changes.timezone, changes.at = c.title, c.timezone, int(now.timestamp())
     staged = _Staged(changes)
     u = store.units
-    old_paths = {
-        row.id: row.path
-        for row in conn.execute(select(u.c.id, u.c.path, u.c.archived).where(u.c.campaign_id == cid))
-        if not row.archived
-    }
+    old_units = conn.execute(
+        select(u.c.id, u.c.name, u.c.path).where(u.c.campaign_id == cid, ~u.c.archived)
+    ).all()
+    old_paths = {row.id: row.path for row in old_units}
+    for row in old_units:
+        changes.units.setdefault(row.id, row.name)  # the removed ones keep their names in the summary
     _stage_units(changes, old_paths, paths)
     t = store.instances
     existing = {(r.task_id, r.unit_id): r for r in conn.execute(select(t).where(t.c.campaign_id == cid))}

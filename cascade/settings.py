@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pendulum
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -43,6 +44,11 @@ class Settings(BaseSettings):
         description="the Prefect work pool `cascade deploy` puts campaigns on when PREFECT_API_URL names "
         "the operator's own server (production: `prefect worker start --pool cascade`)",
     )
+
+    def now(self) -> pendulum.DateTime:
+        """The instant commands and scheduled ticks act at: the wall clock, shifted by
+        `clock_shift` seconds in a drill (0 in production)."""
+        return pendulum.now("UTC").add(seconds=self.clock_shift)
 
     def store_url(self) -> str:
         if self.database_url:

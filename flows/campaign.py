@@ -63,7 +63,7 @@ def _engine_for(url: str) -> Engine:
 def clock() -> pendulum.DateTime:
     """The instant a scheduled run ticks at: the wall clock, shifted by CASCADE_CLOCK_SHIFT
     seconds in a drill (0 in production)."""
-    return pendulum.now("UTC").add(seconds=Settings().clock_shift)
+    return Settings().now()
 
 
 def campaign_resource(campaign: str) -> dict[str, str]:
