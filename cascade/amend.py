@@ -133,8 +133,8 @@ def describe(changes: Changes) -> list[str]:
         if changes.removed_units:
             lines.append(f"  removed ({len(changes.removed_units)}): {_names(changes.removed_units, u)}")
         for m in changes.moved:
-            old, new = u.get(m.old_parent or "", m.old_parent), u.get(m.new_parent or "", m.new_parent)
-            lines.append(f"  moved: {u.get(m.unit, m.unit)}: {old} → {new}")
+            before, after = u.get(m.old_parent or "", m.old_parent), u.get(m.new_parent or "", m.new_parent)
+            lines.append(f"  moved: {u.get(m.unit, m.unit)}: {before} → {after}")
     if changes.added_instances or changes.archived_instances:
         lines.append(
             f"Instances: {changes.added_instances:,} added, {changes.archived_instances:,} archived "
@@ -306,3 +306,162 @@ def write_instances(conn: Connection, amended: list[Amended]) -> None:
         values = instance_values(a.outcome)
         rows.append((*(values[n] for n in names), a.id))
     store.update_rows(conn, _I, names, "id", rows)
+
+
+# ---- one unit's decision: an extension or an exemption ------------------------------------
+
+
+class DecisionRefused(Exception):
+    """Why a decision is refused, every reason at once; nothing of it was applied."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class Decision:
+    kind: str  # extension | exemption
+    task: str
+    units: tuple[str, ...]
+    reason: str
+    by: str
+    deadline: int | None = None  # an extension's new deadline (epoch seconds)
+    request_id: int | None = None  # the unit's request it answers
+    named: bool = True  # the units were named one by one (not chosen by --under/--level): each must fit
+
+
+def decide(conn: Connection, campaign_id: str, decision: Decision, now: pendulum.DateTime) -> Changes:
+    """Apply `decision` at `now` in the caller's transaction, all or nothing: the decision
+    rows (kept across redeploys), the instances re-derived (`lifecycle.rederive`, as a
+    redeploy does), their events (`task.amended` / `task.exempted` with `reason` and `by`)
+    and notices. Raises DecisionRefused naming every unit or value at fault."""
+    from cascade.lifecycle import Rules, rederive
+    from cascade.rules import campaign_rules
+    from cascade.workdays import Calendar
+
+    c = store.campaigns.c
+    campaign = conn.execute(select(store.campaigns).where(c.id == campaign_id).with_for_update()).first()
+    if campaign is None or campaign.archived_at is not None:
+        raise DecisionRefused(
+            [f"no deployed campaign `{campaign_id}`: deploy it first (cascade deploy FILE)"]
+        )
+    rules = campaign_rules(campaign)
+    now_s = int(now.timestamp())
+    problems = []
+    if not decision.reason.strip():
+        problems.append('a reason is required (--reason "..."): it goes into the audit log and to the unit')
+    if decision.task not in rules:
+        problems.append(
+            f"no task or report `{decision.task}` in {campaign_id}; its tasks: {', '.join(sorted(rules))}"
+        )
+    if decision.kind == "extension":
+        if decision.deadline is None:
+            problems.append("an extension needs its new deadline (--to DD/MM/YYYY)")
+        elif decision.deadline <= campaign.issued_at:
+            problems.append("the new deadline falls before the campaign was issued")
+        elif decision.deadline <= now_s:
+            problems.append("the new deadline has already passed: give a later day")
+    if not decision.units:
+        problems.append("no unit chosen: name one, or use --under, --level or --units")
+    if decision.task not in rules:
+        raise DecisionRefused(problems)
+    u, i = store.units.c, _I.c
+    names: dict[str, str] = {}
+    for chunk in store.chunked(sorted(set(decision.units))):
+        found = select(u.id, u.name).where(u.campaign_id == campaign_id, u.id.in_(chunk), ~u.archived)
+        names.update({unit: name for unit, name in conn.execute(found)})
+    unknown = [unit for unit in decision.units if unit not in names]
+    if unknown:
+        problems.append(f"no unit {_listed(unknown)} in {campaign_id} (ids as in its units file)")
+    rows: dict[str, Any] = {}
+    for chunk in store.chunked(sorted(names)):
+        query = select(_I, store.units.c.path).join(
+            store.units, (store.units.c.campaign_id == i.campaign_id) & (store.units.c.id == i.unit_id)
+        )
+        for row in conn.execute(
+            query.where(
+                i.campaign_id == campaign_id, i.task_id == decision.task, i.unit_id.in_(chunk), ~i.archived
+            )
+        ):
+            rows[row.unit_id] = row
+    title = rules[decision.task].title if decision.task in rules else decision.task
+    untargeted = [unit for unit in names if unit not in rows]
+    if not decision.named:  # a whole subtree or level: the units the task is asked of
+        names = {unit: name for unit, name in names.items() if unit in rows}
+        untargeted = []
+        if not rows:
+            problems.append(f"«{title}» is asked of none of the units chosen")
+    if untargeted:
+        problems.append(f"«{title}» is not asked of {_listed([names[x] for x in untargeted])}")
+    if decision.kind == "extension" and decision.deadline is not None:
+        no_deadline = [names[x] for x, r in rows.items() if r.deadline is None]
+        if no_deadline:
+            problems.append(
+                f"{_listed(no_deadline)} have no deadline for «{title}» yet (it follows their signal)"
+            )
+        earlier = [
+            names[x] for x, r in rows.items() if r.deadline is not None and r.deadline >= decision.deadline
+        ]
+        if earlier:
+            problems.append(
+                f"the new deadline is not later than the current one of {_listed(earlier)}: "
+                "an extension moves a deadline later"
+            )
+    if problems:
+        raise DecisionRefused(problems)
+    pending = pending_signals(conn, campaign_id, now_s)
+    calendar = Calendar(campaign.calendar)
+    changes = Changes(campaign_id, units=names, tasks={tid: r.title for tid, r in rules.items()})
+    changes.title, changes.timezone, changes.at = campaign.title, campaign.timezone, now_s
+    sent = escalations_sent(conn, campaign_id, [decision.task])
+    records = []
+    for unit, row in sorted(rows.items()):
+        now_rules = Rules(
+            decision.deadline if decision.kind == "extension" else row.deadline,
+            decision.kind == "exemption" or row.state == "exempt",
+            rules[decision.task],
+            row.opens_on,
+            row.open_at,
+        )
+        key = (decision.task, unit)
+        outcome = rederive(
+            current(row), now_rules, now_s, campaign.timezone, calendar, sent.get(key), pending.get(key)
+        )
+        records.append(
+            {
+                "campaign_id": campaign_id,
+                "task_id": decision.task,
+                "unit_id": unit,
+                "kind": decision.kind,
+                "deadline": decision.deadline,
+                "reason": decision.reason.strip(),
+                "by": decision.by,
+                "at": now_s,
+                "request_id": decision.request_id,
+            }
+        )
+        if outcome.effect != "unchanged":
+            changes.amended.append(
+                Amended(row.id, decision.task, unit, row.path, outcome, decision.reason.strip(), decision.by)
+            )
+    store.insert_many(conn, store.decisions, records)
+    write_instances(conn, changes.amended)
+    record(conn, campaign_id, changes, now)
+    return changes
+
+
+def _listed(items: list[str], most: int = 10) -> str:
+    shown = ", ".join(items[:most])
+    return shown + (f" and {len(items) - most} more" if len(items) > most else "")
+
+
+def units_under(conn: Connection, campaign_id: str, under: str | None, level: str | None) -> list[str]:
+    """The units below `under` (not itself) and/or at `level`, in tree order."""
+    u = store.units.c
+    query = select(u.id).where(u.campaign_id == campaign_id, ~u.archived)
+    if under is not None:
+        query = query.where(u.path.contains(f":{under}/"))
+    if level is not None:
+        query = query.where(u.level == level)
+    return list(conn.execute(query.order_by(u.path)).scalars())

@@ -7,6 +7,7 @@ else that escapes is a bug and keeps its traceback.
 
 from __future__ import annotations
 
+import getpass
 import json
 import sys
 from collections import Counter
@@ -23,8 +24,9 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from sqlalchemy import Engine, select
 
-from cascade import health, locks, store
+from cascade import amend, health, locks, store
 from cascade.amend import describe
+from cascade.deadlines import parse_date
 from cascade.deploy import deploy as deploy_plan
 from cascade.deploy import undeploy as undeploy_campaign
 from cascade.engine import tick_in
@@ -450,6 +452,148 @@ def _fields(pairs: list[str]) -> dict[str, str]:
             )
         out[key.strip()] = value.strip()
     return out
+
+
+def _chosen_units(
+    engine: Engine,
+    campaign: str,
+    unit: str | None,
+    under: str | None,
+    level: str | None,
+    units_file: Path | None,
+) -> tuple[str, ...]:
+    """UNIT, or the units --under / --level / --units name (together: the units all of them name)."""
+    chosen: list[str] | None = [unit] if unit else None
+    if under or level:
+        with engine.connect() as conn:
+            found = amend.units_under(conn, campaign, under, level)
+        chosen = found if chosen is None else [u for u in chosen if u in set(found)]
+    if units_file is not None:
+        listed = _read_unit_list(units_file)
+        chosen = listed if chosen is None else [u for u in chosen if u in set(listed)]
+    return tuple(chosen or ())
+
+
+def _read_unit_list(path: Path) -> list[str]:
+    """Unit ids, one a line (or the first column of a CSV); blank lines and `#` comments skipped."""
+    try:
+        text = read_text(path, str(path))
+    except CampaignInvalid as exc:
+        _fail(exc.problems)
+    ids = []
+    for line in text.splitlines():
+        first = line.split("#", 1)[0].split(",", 1)[0].strip()
+        if first and first.lower() not in ("unit", "unit_id", "id"):
+            ids.append(first)
+    return ids
+
+
+def _decide(campaign: str, decision_of: Any, what: str) -> None:
+    engine = _store()
+    now = Settings().now()
+    decision = decision_of(engine)
+    try:
+        with engine.begin() as conn:
+            changes = amend.decide(conn, campaign, decision, now)
+    except amend.DecisionRefused as refused:
+        _fail([Problem(what, None, "", p) for p in refused.problems])
+    for line in amend.describe(changes):
+        out.print(escape(line), highlight=False)
+    unchanged = len(changes.units) - len(changes.amended)
+    if unchanged:
+        out.print(
+            f"{unchanged} unit(s) unchanged (finished, or already so); the decision is recorded for them too"
+        )
+    err.print(
+        f"[green]✓[/green] {what} recorded for {len(changes.units)} unit(s) of {campaign}, "
+        f"by {escape(decision.by)}"
+    )
+
+
+def _target(args: list[str], command: str) -> tuple[str | None, str]:
+    if len(args) == 2:
+        return args[0], args[1]
+    if len(args) == 1:
+        return None, args[0]
+    _fail(
+        [
+            Problem(
+                command,
+                None,
+                "",
+                f"expected UNIT TASK or TASK with --under/--level/--units, got {' '.join(args)}",
+            )
+        ]
+    )
+
+
+UNITS_HELP = "one unit: UNIT TASK; many: TASK with --under/--level/--units"
+
+
+@app.command()
+def extend(
+    campaign: Annotated[str, typer.Argument(help="campaign id")],
+    args: Annotated[list[str], typer.Argument(help=UNITS_HELP, metavar="[UNIT] TASK")],
+    to: Annotated[str, typer.Option("--to", help="the new last day that counts, e.g. 20/12/2020")],
+    reason: Annotated[
+        str, typer.Option("--reason", help="why (kept in the audit log, told to the unit)")
+    ] = "",
+    under: Annotated[str | None, typer.Option("--under", help="every unit below this one")] = None,
+    level: Annotated[str | None, typer.Option("--level", help="every unit of this level")] = None,
+    units_file: Annotated[Path | None, typer.Option("--units", help="a file of unit ids, one a line")] = None,
+    by: Annotated[str, typer.Option("--by", help="who decided (default: your login)")] = "",
+) -> None:
+    """Give one unit (or many) a later deadline for a task (spec §7). It is kept in the store,
+    not the file: a later redeploy keeps the later of this and the file's deadline."""
+    unit, task = _target(args, "extend")
+
+    def decision_of(engine: Engine) -> amend.Decision:
+        tz = _campaign_tz(engine, campaign)
+        try:
+            day = parse_date(to)
+        except ValueError as exc:
+            _fail(
+                [Problem("extend", None, "--to", str(exc), "write the last day that counts, e.g. 20/12/2020")]
+            )
+        deadline = pendulum.datetime(day.year, day.month, day.day, tz=tz).add(days=1)  # end of that day
+        units = _chosen_units(engine, campaign, unit, under, level, units_file)
+        named = unit is not None or units_file is not None
+        return amend.Decision(
+            "extension", task, units, reason, by or _login(), int(deadline.timestamp()), named=named
+        )
+
+    _decide(campaign, decision_of, "extension")
+
+
+@app.command()
+def exempt(
+    campaign: Annotated[str, typer.Argument(help="campaign id")],
+    args: Annotated[list[str], typer.Argument(help=UNITS_HELP, metavar="[UNIT] TASK")],
+    reason: Annotated[
+        str, typer.Option("--reason", help="why (kept in the audit log, told to the unit)")
+    ] = "",
+    under: Annotated[str | None, typer.Option("--under", help="every unit below this one")] = None,
+    level: Annotated[str | None, typer.Option("--level", help="every unit of this level")] = None,
+    units_file: Annotated[Path | None, typer.Option("--units", help="a file of unit ids, one a line")] = None,
+    by: Annotated[str, typer.Option("--by", help="who decided (default: your login)")] = "",
+) -> None:
+    """Exempt one unit (or many) from a task from now on (spec §7); kept across redeploys."""
+    unit, task = _target(args, "exempt")
+
+    def decision_of(engine: Engine) -> amend.Decision:
+        _campaign_row(engine, campaign)
+        units = _chosen_units(engine, campaign, unit, under, level, units_file)
+        named = unit is not None or units_file is not None
+        return amend.Decision("exemption", task, units, reason, by or _login(), named=named)
+
+    _decide(campaign, decision_of, "exemption")
+
+
+def _login() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "operator"
 
 
 @app.command("tick")

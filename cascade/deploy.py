@@ -231,8 +231,8 @@ def _stage(conn: Connection, plan: Plan, paths: dict[str, str], now: pendulum.Da
         select(u.c.id, u.c.name, u.c.path).where(u.c.campaign_id == cid, ~u.c.archived)
     ).all()
     old_paths = {row.id: row.path for row in old_units}
-    for row in old_units:
-        changes.units.setdefault(row.id, row.name)  # the removed ones keep their names in the summary
+    for unit in old_units:
+        changes.units.setdefault(unit.id, unit.name)  # the removed ones keep their names in the summary
     _stage_units(changes, old_paths, paths)
     t = store.instances
     existing = {(r.task_id, r.unit_id): r for r in conn.execute(select(t).where(t.c.campaign_id == cid))}

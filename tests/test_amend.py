@@ -246,3 +246,86 @@ def test_a_settled_notice_is_dropped_from_the_digest(store_engine: Engine, kind:
     with store_engine.connect() as conn:
         settled = conn.execute(select(o.kind).where(o.recipient_unit == "x-c", o.status == "settled")).all()
     assert (kind,) in settled
+
+
+# ---- one unit's decision ---------------------------------------------------------------------
+
+from cascade.amend import Decision, DecisionRefused, decide  # noqa: E402
+
+
+def extend(engine: Engine, units: tuple[str, ...], task: str, to: str, when: str, **kw: Any) -> Any:
+    decision = Decision(
+        "extension",
+        task,
+        units,
+        kw.pop("reason", "Công văn gia hạn"),
+        "Văn phòng",
+        int(at(to).timestamp()),
+        **kw,
+    )
+    with engine.begin() as conn:
+        return decide(conn, CID, decision, at(when))
+
+
+def test_an_extension_outlives_redeploys_and_keeps_the_later_deadline(store_engine: Engine) -> None:
+    deploy(store_engine, chain(grassroots="15/12/2020"), "v1", at("2020-11-10"))
+    tick(store_engine, CID, at("2020-12-16 09:00"))
+    assert states(store_engine)[("hn-co-so", "x-c")] == "overdue"
+    extend(store_engine, ("x-c",), "hn-co-so", "2020-12-25", "2020-12-16 10:00", reason="Bão lũ")
+    assert states(store_engine)[("hn-co-so", "x-c")] == "open"
+    [amended] = events(store_engine, "task.amended", "x-c")
+    assert (amended["reason"], amended["by"], amended["state"]) == ("Bão lũ", "Văn phòng", "open")
+    assert amended["new_deadline"] == "2020-12-25T00:00:00+07:00"
+    # a redeploy of the same file keeps the extension; one with a later deadline wins over it
+    result = deploy(store_engine, chain(grassroots="15/12/2020"), "v1 again", at("2020-12-16 11:00"))
+    assert result.changes is not None and result.changes.amended == []
+    deploy(store_engine, chain(grassroots="31/12/2020"), "v2", at("2020-12-16 12:00"))
+    i = store.instances.c
+    with store_engine.connect() as conn:
+        deadlines = dict(conn.execute(select(i.unit_id, i.deadline).where(i.task_id == "hn-co-so")).all())
+    assert deadlines["x-c"] == int(at("2020-12-31").timestamp())
+    deploy(store_engine, chain(grassroots="20/12/2020"), "v3", at("2020-12-16 13:00"))
+    with store_engine.connect() as conn:
+        deadlines = dict(conn.execute(select(i.unit_id, i.deadline).where(i.task_id == "hn-co-so")).all())
+    assert deadlines["x-c"] == int(at("2020-12-25").timestamp())  # its extension is later than the file's
+    assert deadlines["x-d"] == int(at("2020-12-20").timestamp())
+
+
+def test_a_refused_decision_names_every_fault_and_applies_nothing(store_engine: Engine) -> None:
+    deploy(store_engine, chain(), "v1", at("2020-11-10"))
+    before = states(store_engine)
+    with pytest.raises(DecisionRefused) as refused:
+        extend(
+            store_engine, ("x-c", "no-such-unit", "hu-b"), "hn-co-so", "2020-11-01", "2020-11-20", reason=" "
+        )
+    text = " | ".join(refused.value.problems)
+    assert "a reason is required" in text
+    assert "before the campaign was issued" in text
+    assert "no unit no-such-unit" in text
+    assert "«Hội nghị cơ sở» is not asked of Huyện ủy B" in text
+    with pytest.raises(DecisionRefused, match="no task or report `nope`"):
+        extend(store_engine, ("x-c",), "nope", "2020-12-20", "2020-11-20")
+    with pytest.raises(DecisionRefused, match="already passed"):
+        extend(store_engine, ("x-c",), "hn-co-so", "2020-11-15", "2020-11-20")
+    assert states(store_engine) == before
+    with store_engine.connect() as conn:
+        assert conn.execute(select(store.decisions)).all() == []
+        assert conn.execute(select(store.events).where(store.events.c.kind == "task.amended")).all() == []
+
+
+def test_an_exemption_by_decision_survives_a_redeploy(store_engine: Engine) -> None:
+    deploy(store_engine, chain(), "v1", at("2020-11-10"))
+    decision = Decision("exemption", "hn-co-so", ("x-d",), "Sáp nhập vào xã C", "Ban Tổ chức")
+    with store_engine.begin() as conn:
+        decide(conn, CID, decision, at("2020-11-20"))
+    [exempted] = events(store_engine, "task.exempted")
+    assert (exempted["unit"], exempted["reason"], exempted["by"]) == (
+        "x-d",
+        "Sáp nhập vào xã C",
+        "Ban Tổ chức",
+    )
+    deploy(store_engine, chain(grassroots="20/12/2020"), "v2", at("2020-11-21"))
+    tick(store_engine, CID, at("2020-12-22"))
+    assert states(store_engine)[("hn-co-so", "x-d")] == "exempt"
+    assert states(store_engine)[("hn-co-so", "x-c")] == "overdue"
+    assert events(store_engine, "escalation.sent", "x-d") == []
