@@ -24,7 +24,7 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from sqlalchemy import Engine, select
 
-from cascade import amend, health, locks, store
+from cascade import amend, eventlog, health, locks, store
 from cascade.amend import describe
 from cascade.deadlines import parse_date
 from cascade.deploy import deploy as deploy_plan
@@ -36,7 +36,7 @@ from cascade.plan import Plan
 from cascade.render import instance_table, summary_table, write_csv, write_json
 from cascade.settings import Settings
 from cascade.signals import Signal, parse_instant, read_signals, record
-from cascade.simulate import Simulation, event_lines, write_events
+from cascade.simulate import LOG_KINDS, Simulation, event_lines, write_events
 from cascade.simulate import simulate as run_simulation
 from cascade.spec import CampaignFile, UnitsFile
 from cascade.status import STATES, Status, campaign_status
@@ -707,6 +707,55 @@ def _status_table(status: Status) -> Table:
         bar = ProgressBar(total=max(p.total, 1), completed=p.finished, width=20)
         table.add_row(p.level, p.task, bar, *(f"{c.get(s, 0):,}" if c.get(s) else "" for s in STATES))
     return table
+
+
+@app.command()
+def events(
+    campaign: Annotated[str, typer.Argument(help="campaign id")],
+    since: Annotated[
+        str | None, typer.Option(help="only events at or after this time, e.g. 2020-12-01")
+    ] = None,
+    kind: Annotated[list[str] | None, typer.Option("--kind", help="only this kind (repeatable)")] = None,
+    unit: Annotated[str | None, typer.Option(help="only the events of this unit")] = None,
+    out_file: Annotated[
+        Path | None, typer.Option("--out", help="write to this file (default: stdout)")
+    ] = None,
+) -> None:
+    """The campaign's audit log: every event, one JSON object a line, in time order (spec §6)."""
+    engine = _store()
+    tz = _campaign_tz(engine, campaign)
+    kinds = list(kind or ())
+    unknown = eventlog.unknown_kinds(kinds)
+    if unknown:
+        _fail(
+            [
+                Problem(
+                    "events",
+                    None,
+                    "--kind",
+                    f"no event kind {', '.join(unknown)}",
+                    f"one of: {', '.join(LOG_KINDS)}",
+                )
+            ]
+        )
+    start = None
+    if since:
+        try:
+            start = int(parse_instant(since if ":" in since else f"{since} 00:00", tz).timestamp())
+        except ValueError as exc:
+            _fail([Problem("events", None, "--since", str(exc))])
+    where = eventlog.Filter(start, kinds, unit)
+    target = open(out_file, "w", encoding="utf-8") if out_file else sys.stdout  # noqa: SIM115
+    n = 0
+    try:
+        with engine.connect() as conn:
+            for line in eventlog.stream(conn, campaign, tz, where):
+                target.write(json.dumps(line, ensure_ascii=False) + "\n")
+                n += 1
+    finally:
+        if out_file:
+            target.close()
+    err.print(f"{n:,} event(s)" + (f" written to {out_file}" if out_file else ""))
 
 
 @app.command()

@@ -32,7 +32,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Engine, select
 from starlette.concurrency import run_in_threadpool
 
-from cascade import health, store
+from cascade import eventlog, health, store
 from cascade.board import UNIT_STATES, board, campaigns, focus
 from cascade.errors import CampaignInvalid
 from cascade.links import Link, LinkRefused, verify
@@ -383,14 +383,39 @@ def create_app(
         responses={404: {"description": "no such campaign"}},
     )
     def api_events(
-        campaign: str, _: Token, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+        campaign: str,
+        _: Token,
+        response: Response,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+        before: Annotated[
+            str | None, Query(description="the cursor of the next page (its Link header)")
+        ] = None,
     ) -> list[dict[str, Any]]:
-        """The latest events of the campaign's log (§6), newest first."""
+        """The campaign's log (§6), newest first, `limit` at a time: while there is more, the
+        `Link` header (rel="next") gives the next page's address."""
+        after = None
+        if before:
+            try:
+                at, eid = (int(x) for x in before.split(":", 1))
+            except ValueError:
+                raise HTTPException(
+                    422, "`before` is a cursor from a Link header, e.g. 1606064400:42"
+                ) from None
+            after = (at, eid)
         with engine.connect() as conn:
-            data = board(conn, campaign, int(now().timestamp()), events=limit)
-        if data is None:
-            raise HTTPException(404, f"no campaign `{campaign}`")
-        return data.events
+            tz = conn.execute(
+                select(store.campaigns.c.timezone).where(store.campaigns.c.id == campaign)
+            ).scalar()
+            if tz is None:
+                raise HTTPException(404, f"no campaign `{campaign}`")
+            lines, cursor = eventlog.page(
+                conn, campaign, tz, eventlog.Filter(), limit, after, newest_first=True
+            )
+        if cursor is not None:
+            path = f"/api/campaigns/{quote(campaign, safe='')}/events"
+            nxt = f"{path}?limit={limit}&before={cursor[0]}:{cursor[1]}"
+            response.headers["Link"] = f'<{nxt}>; rel="next"'
+        return lines
 
     zones: dict[str, str] = {}  # campaign -> timezone (a campaign's timezone does not change)
 
