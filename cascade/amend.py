@@ -99,6 +99,10 @@ def last_day(epoch: int | None, tz: str) -> str:
     return f"before {t.format('HH:mm DD/MM/YYYY')}"
 
 
+def _day(epoch: int | None, tz: str) -> str:
+    return last_day(epoch, tz).removeprefix("by ")
+
+
 def describe(changes: Changes) -> list[str]:
     """The summary a deploy prints (and `deploy --dry-run` prints alone), one line each."""
     tz, u, t = changes.timezone, changes.units, changes.tasks
@@ -114,14 +118,14 @@ def describe(changes: Changes) -> list[str]:
         key = (a.task, o.old_deadline, o.instance.deadline)
         moved_deadlines.setdefault(key, Counter())[o.effect] += 1
     if moved_deadlines:
-        lines.append("Deadlines:")
+        lines.append("Deadlines (the last day that counts):")
         for (task, old, new), effects in sorted(
-            moved_deadlines.items(), key=lambda kv: (kv[0][0], kv[0][1] or 0)
+            moved_deadlines.items(), key=lambda kv: (kv[0][0], kv[0][1] or 0, kv[0][2] or 0)
         ):
             n = sum(effects.values())
-            what = "; ".join(f"{count} {EFFECTS[effect]}" for effect, count in effects.most_common())
-            change = "" if old == new else f"{last_day(old, tz)} → {last_day(new, tz)}, "
-            lines.append(f"  «{t.get(task, task)}»: {change}{n} unit{'s' if n != 1 else ''}: {what}")
+            change = "timing rules changed" if old == new else f"{_day(old, tz)} → {_day(new, tz)}"
+            lines.append(f"  «{t.get(task, task)}»: {change}, {n} unit{'s' if n != 1 else ''}:")
+            lines += [f"      {count} {EFFECTS[effect]}" for effect, count in effects.most_common()]
     if exemptions:
         lines.append("Exemptions:")
         for task, items in sorted(exemptions.items()):

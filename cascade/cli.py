@@ -7,6 +7,7 @@ else that escapes is a bug and keeps its traceback.
 
 from __future__ import annotations
 
+import csv
 import getpass
 import json
 import sys
@@ -40,6 +41,7 @@ from cascade.simulate import LOG_KINDS, Simulation, event_lines, write_events
 from cascade.simulate import simulate as run_simulation
 from cascade.spec import CampaignFile, UnitsFile
 from cascade.status import STATES, Status, campaign_status
+from cascade.status import Where as StatusWhere
 from cascade.store import open_store
 
 app = typer.Typer(
@@ -758,26 +760,118 @@ def events(
     err.print(f"{n:,} event(s)" + (f" written to {out_file}" if out_file else ""))
 
 
+class StatusFormat(StrEnum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+_OVERDUE_COLUMNS = (
+    "unit_id", "unit", "level", "parent", "task_id", "task", "last_day", "days_overdue", "stage", "stages",
+)  # fmt: skip
+
+
 @app.command()
-def status(campaign: Annotated[str, typer.Argument(help="campaign id")]) -> None:
-    """Progress per level and task, overdue units first."""
+def status(
+    campaign: Annotated[str, typer.Argument(help="campaign id")],
+    limit: Annotated[
+        int | None, typer.Option(min=1, help="list at most N overdue instances (default: all of them)")
+    ] = None,
+    level: Annotated[str | None, typer.Option(help="only units of this level")] = None,
+    task: Annotated[str | None, typer.Option(help="only this task or report")] = None,
+    under: Annotated[str | None, typer.Option(help="only the units below this one")] = None,
+    fmt: Annotated[
+        StatusFormat, typer.Option("--format", help="table; csv (the overdue list); json (everything)")
+    ] = StatusFormat.table,
+) -> None:
+    """Progress per level and task, and every overdue instance, most overdue first, with its
+    parent, days overdue and escalation stage, as of the last tick."""
     engine = _store()
-    result = campaign_status(engine, campaign)
-    if result is None:
-        _campaign_row(engine, campaign)
+    row = _campaign_row(engine, campaign)
+    _check_status_filters(engine, row, level, task, under)
+    result = campaign_status(engine, campaign, limit, StatusWhere(level, task, under))
+    assert result is not None
+    tz = result.timezone
+    records = [
+        {
+            "unit_id": o.unit,
+            "unit": o.name,
+            "level": o.level,
+            "parent": o.parent,
+            "task_id": o.task,
+            "task": o.title,
+            "last_day": amend.last_day(o.deadline, tz).removeprefix("by "),
+            "days_overdue": o.days,
+            "stage": o.stage,
+            "stages": o.stages,
+        }
+        for o in result.overdue
+    ]
+    as_of = pendulum.from_timestamp(result.as_of, tz=tz).format("DD/MM/YYYY HH:mm") if result.as_of else None
+    more = result.overdue_total - len(result.overdue)
+    if fmt is StatusFormat.csv:
+        writer = csv.DictWriter(sys.stdout, fieldnames=_OVERDUE_COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(records)
+        if more:
+            err.print(f"and {more:,} more overdue (without --limit: all of them)")
         return
-    if result.overdue:
+    if fmt is StatusFormat.json:
+        body = {
+            "campaign": campaign,
+            "title": result.title,
+            "as_of": pendulum.from_timestamp(result.as_of, tz=tz).isoformat() if result.as_of else None,
+            "progress": [
+                {"level": p.level, "task": p.task, "title": p.title, "total": p.total, **p.counts}
+                for p in result.progress
+            ],
+            "overdue_total": result.overdue_total,
+            "overdue": records,
+        }
+        sys.stdout.write(json.dumps(body, ensure_ascii=False, indent=1) + "\n")
+        return
+    out.print(f"as of the last tick: {as_of}" if as_of else "not ticked yet", highlight=False)
+    if records:
         table = Table(title=f"overdue: {result.overdue_total:,} instance(s)", title_justify="left")
-        for column in ("unit", "name", "task", "deadline"):
-            table.add_column(column)
-        tz = _campaign_tz(engine, campaign)
-        for unit, name, task, deadline in result.overdue:
+        for column in ("unit", "level", "parent", "task", "last day", "days overdue", "stage"):
+            table.add_column(column, justify="right" if column in ("days overdue", "stage") else "left")
+        for r in records:
             table.add_row(
-                unit, name, task, pendulum.from_timestamp(deadline, tz=tz).format("DD/MM/YYYY HH:mm")
+                escape(str(r["unit"])),
+                escape(str(r["level"])),
+                escape(str(r["parent"] or "")),
+                escape(str(r["task"])),
+                str(r["last_day"]),
+                str(r["days_overdue"]),
+                f"{r['stage']}/{r['stages']}",
             )
         out.print(table)
+        if more:
+            out.print(f"… and {more:,} more overdue (--limit {limit}; leave it out to list all)")
     out.print(_status_table(result))
     _print_scheduler(engine, campaign)
+
+
+def _check_status_filters(
+    engine: Engine, row: Any, level: str | None, task: str | None, under: str | None
+) -> None:
+    problems = []
+    if level is not None and level not in row.levels:
+        problems.append(
+            Problem("status", None, "--level", f"no level `{level}`", f"one of: {', '.join(row.levels)}")
+        )
+    if task is not None and task not in row.tasks:
+        problems.append(
+            Problem("status", None, "--task", f"no task `{task}`", f"one of: {', '.join(row.tasks)}")
+        )
+    if under is not None:
+        u = store.units.c
+        with engine.connect() as conn:
+            found = conn.execute(select(u.id).where(u.campaign_id == row.id, u.id == under)).first()
+        if found is None:
+            problems.append(Problem("status", None, "--under", f"no unit `{under}` in {row.id}"))
+    if problems:
+        _fail(problems)
 
 
 def _print_scheduler(engine: Engine, campaign: str) -> None:

@@ -27,14 +27,41 @@ class TaskProgress:
         return self.counts.get("done", 0) + self.counts.get("done_late", 0) + self.counts.get("exempt", 0)
 
 
+@dataclass(frozen=True)
+class Overdue:
+    """One overdue instance, as `cascade status` lists it."""
+
+    unit: str
+    name: str
+    level: str
+    parent: str | None  # the parent unit's name
+    task: str
+    title: str
+    deadline: int
+    days: int  # whole days past the deadline, as of the last tick
+    stage: int  # escalation stages sent
+    stages: int  # stages in its ladder
+
+
 @dataclass
 class Status:
     campaign: str
     title: str
+    timezone: str
     levels: list[str]
     progress: list[TaskProgress]
-    overdue: list[tuple[str, str, str, int]]  # (unit, unit name, task, deadline)
+    overdue: list[Overdue]
     overdue_total: int
+    as_of: int | None  # the instant of the last tick (engine time): what the states are as of
+
+
+@dataclass(frozen=True)
+class Where:
+    """Which instances `cascade status` counts and lists."""
+
+    level: str | None = None
+    task: str | None = None
+    under: str | None = None  # a unit: those below it
 
 
 def state_counts(conn: Connection, campaign_id: str) -> dict[str, dict[str, dict[str, int]]]:
@@ -52,30 +79,80 @@ def state_counts(conn: Connection, campaign_id: str) -> dict[str, dict[str, dict
     return counts
 
 
-def campaign_status(engine: Engine, campaign_id: str, overdue_limit: int = 30) -> Status | None:
+def campaign_status(
+    engine: Engine, campaign_id: str, limit: int | None = None, where: Where | None = None
+) -> Status | None:
+    """Progress and the overdue instances (all, or the first `limit` of them: `overdue_total`
+    says how many there are), most overdue first, within `where`."""
     i, u, c = store.instances, store.units, store.campaigns
+    where = where or Where()
     joined = and_(u.c.campaign_id == i.c.campaign_id, u.c.id == i.c.unit_id)
     with engine.connect() as conn:
         campaign = conn.execute(select(c).where(c.c.id == campaign_id)).first()
         if campaign is None:
             return None
-        counts = state_counts(conn, campaign_id)
-        overdue_q = (
-            select(i.c.unit_id, u.c.name, i.c.task_id, i.c.deadline)
+        t = store.ticks.c
+        as_of = conn.execute(select(func.max(t.now)).where(t.campaign_id == campaign_id)).scalar()
+        filters = [i.c.campaign_id == campaign_id, i.c.archived.is_(False)]
+        if where.level is not None:
+            filters.append(u.c.level == where.level)
+        if where.task is not None:
+            filters.append(i.c.task_id == where.task)
+        if where.under is not None:
+            filters.append(u.c.path.contains(f":{where.under}/"))
+        counts: dict[str, dict[str, dict[str, int]]] = {}
+        grouped = (
+            select(i.c.task_id, u.c.level, i.c.state, func.count())
             .join(u, joined)
-            .where(i.c.campaign_id == campaign_id, i.c.archived.is_(False), i.c.state == "overdue")
+            .where(*filters)
+            .group_by(i.c.task_id, u.c.level, i.c.state)
         )
-        overdue = [
-            tuple(r) for r in conn.execute(overdue_q.order_by(i.c.deadline, u.c.path).limit(overdue_limit))
-        ]
+        for task, level, state, n in conn.execute(grouped):
+            counts.setdefault(task, {}).setdefault(level, {})[state] = n
+        overdue_q = (
+            select(i.c.unit_id, u.c.name, u.c.level, u.c.path, i.c.task_id, i.c.deadline, i.c.stage)
+            .join(u, joined)
+            .where(*filters, i.c.state == "overdue")
+        )
+        ordered = overdue_q.order_by(i.c.deadline, u.c.path, i.c.task_id)
+        rows = conn.execute(ordered if limit is None else ordered.limit(limit)).all()
         total = conn.execute(select(func.count()).select_from(overdue_q.subquery())).scalar_one()
+        parents = {_parent(r.path) for r in rows} - {None}
+        names: dict[str, str] = {}
+        for chunk in store.chunked(sorted(parents)):
+            found = select(u.c.id, u.c.name).where(u.c.campaign_id == campaign_id, u.c.id.in_(chunk))
+            names.update({unit: name for unit, name in conn.execute(found)})
+    tasks = campaign.tasks
+    at = as_of if as_of is not None else campaign.issued_at
+    overdue = [
+        Overdue(
+            r.unit_id,
+            r.name,
+            r.level,
+            names.get(_parent(r.path) or ""),
+            r.task_id,
+            tasks.get(r.task_id, {}).get("title", r.task_id),
+            r.deadline,
+            max(0, (at - r.deadline) // 86400),
+            r.stage,
+            len(tasks.get(r.task_id, {}).get("escalate", [])),
+        )
+        for r in rows
+    ]
     order = {level: n for n, level in enumerate(campaign.levels)}
     progress = sorted(
         (
-            TaskProgress(task, campaign.tasks[task]["title"], level, states)
+            TaskProgress(task, tasks[task]["title"], level, states)
             for task, levels in counts.items()
             for level, states in levels.items()
         ),
         key=lambda p: (order.get(p.level, 99), p.task),
     )
-    return Status(campaign_id, campaign.title, campaign.levels, progress, overdue, total)
+    return Status(
+        campaign_id, campaign.title, campaign.timezone, campaign.levels, progress, overdue, total, as_of
+    )
+
+
+def _parent(path: str) -> str | None:
+    chain = path.split("/")
+    return chain[-2].split(":", 1)[1] if len(chain) > 1 else None

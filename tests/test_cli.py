@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import jsonschema
+import pendulum
 import pytest
 from typer.testing import CliRunner
 
@@ -369,3 +370,92 @@ def test_simulate_writes_the_event_log(tmp_path: Path) -> None:
     assert [line["at"] for line in lines] == sorted(line["at"] for line in lines)
     assert max(line["at"] for line in lines) < "2020-12-01"
     assert "task.completed" in result.stdout and "simulated to 30/11/2020" in result.stdout
+
+
+def test_status_lists_every_overdue_unit_with_its_parent_days_and_stage(data_dir: Path) -> None:
+    assert runner.invoke(app, ["deploy", HA_TINH]).exit_code == 0
+    assert runner.invoke(app, ["tick", "ha-tinh-xix-2020", "--now", "2021-01-18 08:00"]).exit_code == 0
+    wide = {"COLUMNS": "250"}
+    as_csv = runner.invoke(app, ["status", "ha-tinh-xix-2020", "--format", "csv"])
+    assert as_csv.exit_code == 0, as_csv.output
+    rows = list(csv.DictReader(io.StringIO(as_csv.stdout)))
+    assert len(rows) > 30  # the trial's status showed 30 of them and said nothing of the rest
+    overdue = runner.invoke(app, ["status", "ha-tinh-xix-2020"], env=wide)
+    assert f"overdue: {len(rows)} instance(s)" in overdue.stdout
+    assert "as of the last tick: 18/01/2021 08:00" in overdue.stdout
+    assert all(r["unit"] in overdue.stdout for r in rows)  # every one listed, by name
+    assert "more overdue" not in overdue.stdout
+    first = rows[0]
+    assert first["last_day"] == "19/11/2020" and int(first["days_overdue"]) >= 30
+    grassroots = [r for r in rows if r["level"] == "grassroots"]
+    assert grassroots and all(r["parent"] and r["parent"] != r["unit"] for r in grassroots)
+    assert all(0 <= int(r["stage"]) <= int(r["stages"]) for r in rows)
+    limited = runner.invoke(app, ["status", "ha-tinh-xix-2020", "--limit", "5"], env=wide)
+    assert f"… and {len(rows) - 5} more overdue (--limit 5" in limited.stdout
+    only = runner.invoke(app, ["status", "ha-tinh-xix-2020", "--level", "grassroots", "--format", "json"])
+    body = json.loads(only.stdout)
+    assert body["overdue_total"] == len(grassroots) == len(body["overdue"])
+    assert {p["level"] for p in body["progress"]} == {"grassroots"}
+    assert body["as_of"] == "2021-01-18T08:00:00+07:00"
+    parent = grassroots[0]["parent"]
+    under = runner.invoke(app, ["status", "ha-tinh-xix-2020", "--under", "tu-ha-tinh", "--format", "csv"])
+    assert len(list(csv.DictReader(io.StringIO(under.stdout)))) == len(rows) - 1  # all but the province
+    assert parent
+    bad = runner.invoke(app, ["status", "ha-tinh-xix-2020", "--level", "commune"])
+    assert bad.exit_code == 1 and "no level `commune`" in bad.stderr and "grassroots" in bad.stderr
+
+
+def _shift_to(instant: str) -> dict[str, str]:
+    """The environment that makes commands act at `instant` (the drill clock shift)."""
+    shift = pendulum.parse(instant, tz="Asia/Ho_Chi_Minh").timestamp() - pendulum.now().timestamp()  # type: ignore[union-attr]
+    return {"CASCADE_CLOCK_SHIFT": str(int(shift)), "COLUMNS": "250"}
+
+
+def test_dry_run_then_deploy_an_extension_and_per_unit_decisions(data_dir: Path, tmp_path: Path) -> None:
+    """The README's worked example: the grassroots conference extended by two weeks."""
+    env = _shift_to("2021-01-18 09:00")
+    assert runner.invoke(app, ["deploy", HA_TINH], env=env).exit_code == 0
+    signals = str(ROOT / "tests" / "scenarios" / "ha-tinh-xix-2020.signals.yaml")
+    assert runner.invoke(app, ["signal", "ha-tinh-xix-2020", "--import", signals], env=env).exit_code == 0
+    late = ["signal", "ha-tinh-xix-2020", "x-tung-loc", "hn-co-so", "--at", "16/01/2021 09:00"]
+    assert runner.invoke(app, [*late, "-f", "attendees=45", "-f", "members=50"], env=env).exit_code == 0
+    assert runner.invoke(app, ["tick", "ha-tinh-xix-2020"], env=env).exit_code == 0
+    edited = tmp_path / "ha-tinh.yaml"
+    text = (
+        Path(HA_TINH)
+        .read_text(encoding="utf-8")
+        .replace(
+            "due: {before: 15/01/2021}\n    fields:\n      attendees: {type: int, title: Số đảng viên dự",
+            "due: {before: 29/01/2021}\n    fields:\n      attendees: {type: int, title: Số đảng viên dự",
+        )
+    )
+    assert "29/01/2021" in text
+    edited.write_text(text, encoding="utf-8")
+    (tmp_path / "units").mkdir()
+    for units in (ROOT / "campaigns" / "units").iterdir():
+        (tmp_path / "units" / units.name).write_text(units.read_text(encoding="utf-8"), encoding="utf-8")
+    before = runner.invoke(app, ["status", "ha-tinh-xix-2020", "--format", "json"], env=env).stdout
+    dry = runner.invoke(app, ["deploy", "--dry-run", str(edited)], env=env)
+    assert dry.exit_code == 0, dry.output
+    assert "«Hội nghị toàn thể đảng viên cấp cơ sở»: 14/01/2021 → 28/01/2021, 85 units:" in dry.stdout
+    assert "1 re-judged on time" in dry.stdout and "reopened" in dry.stdout
+    assert "Notices this change sends:" in dry.stdout
+    assert "dry run: nothing was changed" in dry.stderr
+    assert runner.invoke(app, ["status", "ha-tinh-xix-2020", "--format", "json"], env=env).stdout == before
+    real = runner.invoke(app, ["deploy", str(edited)], env=env)
+    assert real.exit_code == 0 and dry.stdout.splitlines()[1:] == real.stdout.splitlines()[1:]
+    ext = runner.invoke(
+        app,
+        ["extend", "ha-tinh-xix-2020", "hn-co-so", "--under", "hu-can-loc", "--to", "05/02/2021",
+         "--reason", "Bão số 9", "--by", "Ban Tuyên giáo"],
+        env=env,
+    )  # fmt: skip
+    assert ext.exit_code == 0, ext.output
+    assert "28/01/2021 → 05/02/2021" in ext.stdout
+    exempted = runner.invoke(
+        app, ["exempt", "ha-tinh-xix-2020", "nope", "hn-co-so", "--reason", "x"], env=env
+    )
+    assert exempted.exit_code == 1 and "no unit nope" in exempted.stderr
+    log = runner.invoke(app, ["events", "ha-tinh-xix-2020", "--kind", "task.amended"], env=env)
+    reasons = {json.loads(line).get("reason") for line in log.stdout.splitlines()}
+    assert reasons == {None, "Bão số 9"}
