@@ -16,10 +16,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pendulum
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import Connection, func, insert, select, update
 
 from cascade import store
-from cascade.lifecycle import Instance, Outcome
+from cascade.engine import Notice, Tick, write_events
+from cascade.lifecycle import Instance, Outcome, Rules, rederive
+from cascade.rules import campaign_rules
+from cascade.workdays import Calendar
 
 _I = store.instances
 
@@ -265,15 +268,12 @@ def instance_values(outcome: Outcome) -> dict[str, Any]:
 
 def record(conn: Connection, campaign_id: str, changes: Changes, now: pendulum.DateTime) -> int | None:
     """The changes' events and notices, at `now`, under one tick record; its id (None: nothing to say)."""
-    from cascade.engine import Notice, Tick, write_events  # the tick's event and outbox writers
 
     told, moved = changes.told, [m for m in changes.moved if m.new_parent]
     if not told and not moved:
         return None
-    campaign = conn.execute(select(store.campaigns).where(store.campaigns.c.id == campaign_id)).one()
     now_s = int(now.timestamp())
-    inserted = conn.execute(insert(store.ticks).values(campaign_id=campaign_id, now=now_s, counts={}))
-    t = Tick(conn, campaign, now, int(inserted.inserted_primary_key[0]))  # type: ignore[index]
+    t = _tick(conn, campaign_id, now)
     for a in told:
         o = a.outcome
         row = {"task_id": a.task, "unit_id": a.unit, "path": a.path, "deadline": o.instance.deadline}
@@ -298,7 +298,16 @@ def record(conn: Connection, campaign_id: str, changes: Changes, now: pendulum.D
         payload = {"kind": "unit.moved", "unit": m.unit, **data}
         t.notices.append(Notice("unit.moved", [str(m.new_parent)], roles, send, payload, ev))
     write_events(t)
-    return t.tick_id
+    return int(t.tick_id)
+
+
+def _tick(conn: Connection, campaign_id: str, now: pendulum.DateTime) -> Tick:
+    """A tick record at `now` for events made outside a tick (an amendment, a request), and the
+    engine's `Tick` to make them with: the same recipients, quiet hours and outbox rows."""
+    campaign = conn.execute(select(store.campaigns).where(store.campaigns.c.id == campaign_id)).one()
+    now_s = int(now.timestamp())
+    inserted = conn.execute(insert(store.ticks).values(campaign_id=campaign_id, now=now_s, counts={}))
+    return Tick(conn, campaign, now, int(inserted.inserted_primary_key[0]))  # type: ignore[index]
 
 
 def write_instances(conn: Connection, amended: list[Amended]) -> None:
@@ -340,10 +349,6 @@ def decide(conn: Connection, campaign_id: str, decision: Decision, now: pendulum
     rows (kept across redeploys), the instances re-derived (`lifecycle.rederive`, as a
     redeploy does), their events (`task.amended` / `task.exempted` with `reason` and `by`)
     and notices. Raises DecisionRefused naming every unit or value at fault."""
-    from cascade.lifecycle import Rules, rederive
-    from cascade.rules import campaign_rules
-    from cascade.workdays import Calendar
-
     c = store.campaigns.c
     campaign = conn.execute(select(store.campaigns).where(c.id == campaign_id).with_for_update()).first()
     if campaign is None or campaign.archived_at is not None:
@@ -469,3 +474,114 @@ def units_under(conn: Connection, campaign_id: str, under: str | None, level: st
     if level is not None:
         query = query.where(u.level == level)
     return list(conn.execute(query.order_by(u.path)).scalars())
+
+
+# ---- a unit asks for more time; its parent answers --------------------------------------------
+
+
+class AlreadyAnswered(Exception):
+    def __init__(self, status: str, by: str | None, at: int | None) -> None:
+        super().__init__(status)
+        self.status, self.by, self.at = status, by, at
+
+
+def pending_request(conn: Connection, campaign_id: str, task: str, unit: str) -> Any:
+    r = store.extension_requests.c
+    return conn.execute(
+        select(store.extension_requests).where(
+            r.campaign_id == campaign_id, r.task_id == task, r.unit_id == unit, r.status == "pending"
+        )
+    ).first()
+
+
+def request_extension(
+    conn: Connection,
+    campaign_id: str,
+    task: str,
+    unit: str,
+    proposed: int,
+    reason: str,
+    now: pendulum.DateTime,
+) -> int:
+    """Record a unit's request (`extension.requested`) and tell its parent, whose notice carries
+    signed approve and deny links; the request's id."""
+    now_s = int(now.timestamp())
+    inserted = conn.execute(
+        insert(store.extension_requests).values(
+            campaign_id=campaign_id,
+            task_id=task,
+            unit_id=unit,
+            deadline=proposed,
+            reason=reason,
+            requested_at=now_s,
+            status="pending",
+        )
+    )
+    request = int(inserted.inserted_primary_key[0])  # type: ignore[index]
+    t = _tick(conn, campaign_id, now)
+    row = _instance_row(conn, campaign_id, task, unit)
+    data = {"proposed": proposed, "reason": reason, "request": request}
+    ev = t.event("extension.requested", now_s, row, **data)
+    t.notify("extension.requested", row, ("parent",), ev, **data)
+    write_events(t)
+    return request
+
+
+def answer_request(
+    conn: Connection, campaign_id: str, request_id: int, approve: bool, now: pendulum.DateTime
+) -> tuple[Any, Changes | None]:
+    """The parent's answer, once: approval applies the extension (`task.amended`, `by` the parent),
+    denial logs `extension.denied` and tells the unit. Raises AlreadyAnswered, or DecisionRefused
+    when the extension can no longer apply (its date has passed); nothing is written then."""
+    r = store.extension_requests
+    request = conn.execute(
+        select(r).where(r.c.id == request_id, r.c.campaign_id == campaign_id).with_for_update()
+    ).first()
+    if request is None:
+        raise LookupError(request_id)
+    if request.status != "pending":
+        raise AlreadyAnswered(request.status, request.answered_by, request.answered_at)
+    row = _instance_row(conn, campaign_id, request.task_id, request.unit_id)
+    parent = parent_of(row["path"]) or "operator"
+    now_s = int(now.timestamp())
+    status = "approved" if approve else "denied"
+    done = conn.execute(
+        update(r)
+        .where(r.c.id == request_id, r.c.status == "pending")
+        .values(status=status, answered_at=now_s, answered_by=parent)
+    )
+    if done.rowcount != 1:  # answered meanwhile (SQLite: no row lock)
+        again = conn.execute(select(r).where(r.c.id == request_id)).one()
+        raise AlreadyAnswered(again.status, again.answered_by, again.answered_at)
+    if approve:
+        decision = Decision(
+            "extension",
+            request.task_id,
+            (request.unit_id,),
+            request.reason,
+            parent,
+            request.deadline,
+            request_id,
+        )
+        return request, decide(conn, campaign_id, decision, now)
+    t = _tick(conn, campaign_id, now)
+    data = {"proposed": request.deadline, "request": request_id, "by": parent}
+    ev = t.event("extension.denied", now_s, row, **data)
+    t.notify("extension.denied", row, ("self",), ev, **data)
+    write_events(t)
+    return request, None
+
+
+def _instance_row(conn: Connection, campaign_id: str, task: str, unit: str) -> dict[str, Any]:
+    i, u = _I.c, store.units.c
+    found = conn.execute(
+        select(i.task_id, i.unit_id, i.deadline, i.state, u.path)
+        .join(store.units, (u.campaign_id == i.campaign_id) & (u.id == i.unit_id))
+        .where(i.campaign_id == campaign_id, i.task_id == task, i.unit_id == unit)
+    ).one()
+    return dict(found._mapping)
+
+
+def parent_of(path: str) -> str | None:
+    chain = path.split("/")
+    return chain[-2].split(":", 1)[1] if len(chain) > 1 else None

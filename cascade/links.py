@@ -6,8 +6,10 @@ HMAC-SHA256 of those four with the server's secret:
     {base}/l/{campaign}/{unit}/{task}?exp=1611075600&sig=3q2-7w...
 
 Changing any part (another unit, a later expiry) breaks the signature; after `exp` the
-link is refused even with a good signature. The secret is `CASCADE_WEB_SECRET`, or one
-made at first use and kept in DATA_DIR/web-secret (0600).
+link is refused even with a good signature. A parent's answer to a unit's request for more
+time is signed the same way (`AnswerLink`: {base}/x/{campaign}/{request}/{approve|deny}?..).
+The secret is `CASCADE_WEB_SECRET`, or one made at first use and kept in
+DATA_DIR/web-secret (0600).
 """
 
 from __future__ import annotations
@@ -37,11 +39,29 @@ class Link:
         return f"/l/{parts}?exp={self.expires}&sig={sign(secret, self)}"
 
 
-def _message(link: Link) -> bytes:
+@dataclass(frozen=True)
+class AnswerLink:
+    """A parent's answer to one of its unit's requests for more time: approve or deny. Signed
+    like a `Link`, over a message of its own kind, so neither can stand in for the other."""
+
+    campaign: str
+    request: int
+    action: str  # approve | deny
+    expires: int
+
+    def path(self, secret: bytes) -> str:
+        campaign = quote(self.campaign, safe="")
+        return f"/x/{campaign}/{self.request}/{self.action}?exp={self.expires}&sig={sign(secret, self)}"
+
+
+def _message(link: Link | AnswerLink) -> bytes:
+    if isinstance(link, AnswerLink):
+        parts = ("answer", link.campaign, str(link.request), link.action, str(link.expires))
+        return "\x1f".join(parts).encode()
     return "\x1f".join((link.campaign, link.unit, link.task, str(link.expires))).encode()
 
 
-def sign(secret: bytes, link: Link) -> str:
+def sign(secret: bytes, link: Link | AnswerLink) -> str:
     mac = hmac.new(secret, _message(link), hashlib.sha256).digest()
     return base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
 
@@ -50,7 +70,7 @@ class LinkRefused(Exception):
     """Why a link is not honoured, in words for the official who opened it."""
 
 
-def verify(secret: bytes, link: Link, signature: str, now: int) -> None:
+def verify(secret: bytes, link: Link | AnswerLink, signature: str, now: int) -> None:
     """Raise LinkRefused unless `signature` is this link's and it has not expired."""
     if not hmac.compare_digest(sign(secret, link), signature or ""):
         raise LinkRefused("Đường dẫn không hợp lệ (đã bị sửa hoặc không dành cho đơn vị này).")
@@ -72,6 +92,23 @@ def link_maker(campaign: str, env: dict[str, str] | None = None) -> LinkMaker | 
 
     def make(unit: str, task: str, sent: int) -> str:
         return base + Link(campaign, unit, task, sent + LINK_DAYS * 86400).path(secret)
+
+    return make
+
+
+AnswerMaker = Callable[[int, str, int], str]  # (request id, approve | deny, sent at) -> URL
+
+
+def answer_maker(campaign: str, env: dict[str, str] | None = None) -> AnswerMaker | None:
+    """Approve and deny links for a campaign's extension requests (None: no web address known)."""
+    env = dict(os.environ) if env is None else env
+    base = env.get("CASCADE_WEB_URL", "").rstrip("/")
+    if not base:
+        return None
+    secret = secret_from(env)
+
+    def make(request: int, action: str, sent: int) -> str:
+        return base + AnswerLink(campaign, request, action, sent + LINK_DAYS * 86400).path(secret)
 
     return make
 

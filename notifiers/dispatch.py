@@ -37,7 +37,7 @@ from typing import Any
 from sqlalchemy import Engine, delete, func, insert, select
 
 from cascade import store
-from cascade.links import link_maker
+from cascade.links import answer_maker, link_maker
 from cascade.outbox import LEASE_SECONDS, Claim, Delivery, Digest
 from notifiers import channels
 from notifiers.channels import ChannelConfig, Result
@@ -146,7 +146,7 @@ class Dispatcher:
             names = conn.execute(select(u.id, u.name).where(u.campaign_id == campaign_id))
             self.names: dict[str, str] = {unit: name for unit, name in names}
         self.title = row.title
-        self.renderer = Renderer(row.timezone, link_maker(campaign_id))
+        self.renderer = Renderer(row.timezone, link_maker(campaign_id), answer_maker(campaign_id))
         self.progress: Callable[[int], None] | None = None
 
     def run(self, now: int, progress: Callable[[int], None] | None = None) -> Outcome:

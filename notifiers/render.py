@@ -44,9 +44,15 @@ class Renderer:
     """`link(unit, task, sent)` gives the signed link of an instance (cascade.links): a notice
     about a unit's own task or report, sent to that unit, carries it."""
 
-    def __init__(self, tz: str, link: Callable[[str, str, int], str] | None = None) -> None:
+    def __init__(
+        self,
+        tz: str,
+        link: Callable[[str, str, int], str] | None = None,
+        answer: Callable[[int, str, int], str] | None = None,
+    ) -> None:
         self.tz = tz
         self.link = link
+        self.answer = answer  # a request's approve / deny links (cascade.links.answer_maker)
         self.env = jinja2.Environment(
             loader=jinja2.PackageLoader("notifiers", "templates"),
             autoescape=lambda name: name is not None and name.endswith(".html.j2"),
@@ -83,7 +89,7 @@ class Renderer:
         ctx = {
             # plain strings, so that the HTML part escapes the names in them
             "lines": [str(line(_Notice(n), units, now)) for n in notices],
-            "links": [self._link(n, recipient_unit, now) for n in notices],
+            "links": [self._links(n, recipient_unit, now) for n in notices],
             "recipient": recipient,
             "units": units,
             "campaign": campaign,
@@ -98,13 +104,24 @@ class Renderer:
             self.env.get_template("digest.zalo.j2").render(ctx),
         )
 
-    def _link(self, notice: Mapping[str, Any], recipient_unit: str | None, now: int) -> str | None:
+    def _links(
+        self, notice: Mapping[str, Any], recipient_unit: str | None, now: int
+    ) -> list[tuple[str, str]]:
+        """(label, URL) pairs under a notice: its unit's form, or a request's two answers."""
+        if notice.get("kind") == "extension.requested":
+            if self.answer is None or notice.get("request") is None:
+                return []
+            request = int(notice["request"])
+            return [
+                ("Đồng ý gia hạn", self.answer(request, "approve", now)),
+                ("Không đồng ý", self.answer(request, "deny", now)),
+            ]
         unit = notice.get("lagging") if notice.get("kind") == "escalation.sent" else notice.get("unit")
         if self.link is None or notice.get("kind") not in LINKED or not notice.get("task"):
-            return None
+            return []
         if unit is None or unit != recipient_unit:
-            return None  # a parent told about its child's task confirms nothing for it
-        return self.link(str(unit), str(notice["task"]), now)
+            return []  # a parent told about its child's task confirms nothing for it
+        return [("Xác nhận hoàn thành hoặc xin gia hạn", self.link(str(unit), str(notice["task"]), now))]
 
     def alert(self, channel: str, detail: str, held: int, recipient: str, campaign: str, now: int) -> Message:
         """The operator's alert: `channel` failed a whole dispatch at `now`, `held` digests wait."""

@@ -136,3 +136,75 @@ def test_an_official_confirms_from_the_emailed_link_and_the_board_shows_it(
     page.screenshot(path=str(ARTIFACTS / "status.png"), full_page=True)
     for name in ("form.png", "refused.png", "status.png"):
         assert (ARTIFACTS / name).read_bytes()[:4] == b"\x89PNG"
+
+
+def _dispatch(engine: Engine, smtp_url: str) -> None:
+    outcome = Dispatcher(
+        engine, "test-campaign", ChannelConfig(smtp_url=smtp_url), Policy(concurrency=2)
+    ).run(int(NOW.timestamp()))
+    assert outcome.digests["failed"] == 0
+
+
+def _mail_to(inbox: Inbox, address: str, containing: str) -> str:
+    texts = [text_of(m) for m in inbox.parsed() if m["To"] == address]
+    found = [t for t in texts if containing in t]
+    assert found, f"no mail to {address} with {containing!r}: {texts}"
+    return found[-1]
+
+
+def test_extension_requests_approved_and_denied_through_the_emailed_links(
+    browser: object, site: tuple[str, Engine], smtp: tuple[str, Inbox]
+) -> None:
+    """Two communes ask for more time from their notices' links; their district approves one
+    and denies the other from the links in its own email; each commune is told."""
+    base, engine = site
+    smtp_url, inbox = smtp
+    tick(engine, "test-campaign", NOW)
+    _dispatch(engine, smtp_url)
+    ARTIFACTS.mkdir(exist_ok=True)
+    official = browser.new_page(viewport={"width": 390, "height": 844})  # type: ignore[attr-defined]
+    for unit, day, reason in (
+        ("x-c", "2020-12-24", "Bão lũ, chưa tổ chức được"),
+        ("x-d", "2020-12-28", "Thiếu kinh phí"),
+    ):
+        mail = _mail_to(inbox, f"{unit.replace('-', '.')}@example.vn", "/l/test-campaign/")
+        [link] = re.findall(rf"{re.escape(base)}/l/test-campaign/{unit}/hn-co-so\?\S+", mail)
+        official.goto(link)
+        official.click("#extension summary")
+        official.fill("#x-date", day)
+        official.fill("#x-reason", reason)
+        if unit == "x-c":
+            official.screenshot(path=str(ARTIFACTS / "extension-request.png"), full_page=True)
+        official.click("#ask-submit")
+        assert "Đã gửi đề nghị gia hạn" in official.inner_text("#asked")
+        official.goto(link)
+        assert "đang chờ Huyện ủy B trả lời" in official.inner_text("#pending")
+    _dispatch(engine, smtp_url)  # the district's digest: both requests, each with its two links
+    parent_mail = _mail_to(inbox, "hu.b@example.vn", "xin gia hạn")
+    assert "Đảng ủy xã C xin gia hạn «Hội nghị cơ sở»" in parent_mail and "Thiếu kinh phí" in parent_mail
+    approve = re.findall(
+        rf"Đồng ý gia hạn: ({re.escape(base)}/x/test-campaign/\d+/approve\?\S+)", parent_mail
+    )
+    deny = re.findall(rf"Không đồng ý: ({re.escape(base)}/x/test-campaign/\d+/deny\?\S+)", parent_mail)
+    assert len(approve) == len(deny) == 2
+    parent = browser.new_page(viewport={"width": 390, "height": 844})  # type: ignore[attr-defined]
+    parent.goto(approve[0])  # x-c's request (the first in the digest)
+    assert "Bão lũ" in parent.inner_text("#request")
+    parent.screenshot(path=str(ARTIFACTS / "extension-answer.png"), full_page=True)
+    parent.click("#confirm-answer")
+    assert "Đã đồng ý gia hạn; Đảng ủy xã C sẽ được thông báo." in parent.inner_text("#answered")
+    parent.goto(deny[1])  # x-d's
+    assert "Thiếu kinh phí" in parent.inner_text("#request")
+    parent.click("#confirm-answer")
+    assert "Đã không đồng ý gia hạn" in parent.inner_text("#answered")
+    parent.goto(deny[0])  # x-c's again: answered once
+    assert "đã được trả lời" in parent.inner_text("#answered")
+    assert parent.query_selector("#confirm-answer") is None
+    _dispatch(engine, smtp_url)
+    told_c = _mail_to(inbox, "x.c@example.vn", "Điều chỉnh hạn chót")
+    assert "trước 00 giờ ngày 15/12/2020 → trước 00 giờ ngày 25/12/2020" in told_c
+    assert "do Huyện ủy B quyết định" in told_c and "lý do: Bão lũ" in told_c
+    told_d = _mail_to(inbox, "x.d@example.vn", "không được chấp thuận")
+    assert "hạn chót giữ nguyên: trước 00 giờ ngày 15/12/2020" in told_d
+    for name in ("extension-request.png", "extension-answer.png"):
+        assert (ARTIFACTS / name).read_bytes()[:4] == b"\x89PNG"

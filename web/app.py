@@ -32,10 +32,11 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Engine, select
 from starlette.concurrency import run_in_threadpool
 
-from cascade import eventlog, health, store
+from cascade import amend, eventlog, health, store
 from cascade.board import UNIT_STATES, board, campaigns, focus
+from cascade.deadlines import parse_date
 from cascade.errors import CampaignInvalid
-from cascade.links import Link, LinkRefused, verify
+from cascade.links import AnswerLink, Link, LinkRefused, verify
 from cascade.rollup import load_for as load_rollup
 from cascade.rules import campaign_rules
 from cascade.signals import Batch, Signal, parse_instant
@@ -46,6 +47,8 @@ from web.writer import SignalWriter
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 SESSION_COOKIE = "cascade_operator"
+ANSWER_CSRF_COOKIE = "cascade_csrf_answer"  # the answer pages' own (path /x/), apart from the forms'
+MAX_EXTENSION_DAYS = 366  # the latest day a unit may ask for, counted from today
 STATE_WORDS = {
     "done": "đã hoàn thành",
     "late": "hoàn thành muộn",
@@ -230,9 +233,206 @@ def create_app(
         nonce = new_nonce()
         inputs = form_inputs(campaign_row, row, {})
         csrf = csrf_token(config.secret, nonce, sig)
-        response = page(request, "form.html", csrf=csrf, errors=[], inputs=inputs, **context)
+        extension = extension_box(request, campaign_row, row, unit_row)
+        response = page(
+            request, "form.html", csrf=csrf, errors=[], inputs=inputs, extension=extension, **context
+        )
         response.set_cookie(CSRF_COOKIE, nonce, httponly=True, samesite="strict", path="/l/")
         return response
+
+    # ---- asking for more time, and the parent's answer (spec §7) ---------------------------
+
+    def day_of(epoch: int, tz: str) -> pendulum.Date:
+        """The last day that counts for a deadline instant (00:00 of 21/12 -> 20/12)."""
+        t = pendulum.from_timestamp(epoch, tz=tz)
+        return (t.subtract(days=1) if (t.hour, t.minute, t.second) == (0, 0, 0) else t).date()
+
+    def unit_name_of(campaign: str, unit: str | None) -> str:
+        if unit is None:
+            return ""
+        with engine.connect() as conn:
+            u = store.units.c
+            name = conn.execute(select(u.name).where(u.campaign_id == campaign, u.id == unit)).scalar()
+        return str(name or unit)
+
+    def extension_box(
+        request: Request, campaign_row: Any, row: Any, unit_row: Any, errors: list[str] | None = None,
+        values: dict[str, str] | None = None,
+    ) -> dict[str, Any] | None:  # fmt: skip
+        """The "Xin gia hạn" form under an open (or overdue, or held) instance with a deadline and
+        a parent to ask; or the pending request's note."""
+        parent = amend.parent_of(unit_row.path)
+        if parent is None or row.deadline is None or row.state not in ("open", "held", "overdue"):
+            return None
+        tz = campaign_row.timezone
+        with engine.connect() as conn:
+            pending = amend.pending_request(conn, campaign_row.id, row.task_id, row.unit_id)
+        box: dict[str, Any] = {"parent": unit_name_of(campaign_row.id, parent)}
+        if pending is not None:
+            box["pending"] = day_of(pending.deadline, tz).format("DD/MM/YYYY")
+            return box
+        today = now().in_timezone(tz).date()
+        first = max(day_of(row.deadline, tz).add(days=1), today)
+        path = request.url.path.removesuffix("/extension")
+        box.update(
+            action=f"{path}/extension?{request.url.query}",
+            min=first.isoformat(),
+            max=today.add(days=MAX_EXTENSION_DAYS).isoformat(),
+            errors=errors or [],
+            value=(values or {}).get("deadline", ""),
+            reason=(values or {}).get("reason", ""),
+        )
+        return box
+
+    @app.post("/l/{campaign}/{unit}/{task}/extension", response_class=HTMLResponse, include_in_schema=False)
+    async def ask(
+        request: Request, campaign: str, unit: str, task: str, exp: int = 0, sig: str = ""
+    ) -> Response:
+        if not form_limit.allow(client(request)):
+            return refused(
+                request, "Quá nhiều lần gửi trong thời gian ngắn; đề nghị thử lại sau ít phút.", 429
+            )
+        try:
+            checked_link(campaign, unit, task, exp, sig)
+        except LinkRefused as exc:
+            return refused(request, str(exc))
+        data = await request.form()
+        if not csrf_ok(config.secret, request.cookies.get(CSRF_COOKIE), str(data.get("csrf", "")), sig):
+            return refused(request, "Phiên làm việc không hợp lệ; đề nghị mở lại đường dẫn trong thông báo.")
+        found = await run_in_threadpool(instance, campaign, unit, task)
+        if found is None:
+            return refused(request, "Nội dung này không còn trong chiến dịch.", 404)
+        campaign_row, row, unit_row = found
+        tz = campaign_row.timezone
+        values = {k: str(data.get(k, "")).strip() for k in ("deadline", "reason")}
+        box = await run_in_threadpool(extension_box, request, campaign_row, row, unit_row)
+        if box is None or "pending" in box:
+            why = "Đã có đề nghị gia hạn đang chờ trả lời." if box else "Việc này không thể xin gia hạn."
+            return refused(request, why, 409)
+        errors, proposed = [], None
+        try:
+            day = parse_date(values["deadline"])
+            proposed = int(pendulum.datetime(day.year, day.month, day.day, tz=tz).add(days=1).timestamp())
+        except ValueError:
+            errors.append("Đề nghị chọn ngày gia hạn (ngày cuối cùng được tính).")
+        if proposed is not None and proposed <= max(row.deadline, int(now().timestamp())):
+            errors.append("Ngày đề nghị phải sau hạn chót hiện tại và sau hôm nay.")
+        elif proposed is not None and proposed > int(now().add(days=MAX_EXTENSION_DAYS + 1).timestamp()):
+            errors.append(f"Chỉ xin gia hạn tối đa {MAX_EXTENSION_DAYS} ngày kể từ hôm nay.")
+        if not values["reason"]:
+            errors.append("Đề nghị nêu lý do xin gia hạn.")
+        elif len(values["reason"]) > 1000:
+            errors.append("Lý do tối đa 1.000 ký tự.")
+        if errors or proposed is None:
+            inputs = await run_in_threadpool(form_inputs, campaign_row, row, {})
+            box = await run_in_threadpool(extension_box, request, campaign_row, row, unit_row, errors, values)
+            return page(
+                request, "form.html", 422, csrf=str(data.get("csrf", "")), errors=[], inputs=inputs,
+                extension=box, **page_context(campaign_row, row, unit_row),
+            )  # fmt: skip
+
+        def store_request() -> None:
+            with engine.begin() as conn:
+                amend.request_extension(conn, campaign, task, unit, proposed, values["reason"], now())
+
+        await run_in_threadpool(store_request)
+        if config.announce:
+            announcer.announce(campaign, 1)
+        return page(
+            request, "asked.html", proposed=day_of(proposed, tz).format("DD/MM/YYYY"), parent=box["parent"],
+            **page_context(campaign_row, row, unit_row),
+        )  # fmt: skip
+
+    def extension_request(campaign: str, request_id: int) -> tuple[Any, Any, Any, Any] | None:
+        r = store.extension_requests.c
+        with engine.connect() as conn:
+            req = conn.execute(
+                select(store.extension_requests).where(r.campaign_id == campaign, r.id == request_id)
+            ).first()
+        if req is None:
+            return None
+        found = instance(campaign, req.unit_id, req.task_id)
+        return None if found is None else (req, *found)
+
+    def answer_context(
+        req: Any, campaign_row: Any, row: Any, unit_row: Any, just: bool = False
+    ) -> dict[str, Any]:
+        tz = campaign_row.timezone
+        context = page_context(campaign_row, row, unit_row)
+        context.update(proposed=day_of(req.deadline, tz).format("DD/MM/YYYY"), reason=req.reason)
+        if req.status != "pending":
+            when = pendulum.from_timestamp(req.answered_at, tz=tz).format("HH:mm DD/MM/YYYY")
+            verdict = "Đã đồng ý gia hạn" if req.status == "approved" else "Đã không đồng ý gia hạn"
+            if just:
+                context["answered"] = f"{verdict}; {unit_row.name} sẽ được thông báo."
+            else:
+                context["answered"] = f"Đề nghị này đã được trả lời lúc {when}: {verdict.lower()}."
+        return context
+
+    def checked_answer(campaign: str, request_id: int, action: str, exp: int, sig: str) -> None:
+        if action not in ("approve", "deny"):
+            raise LinkRefused("Đường dẫn không hợp lệ.")
+        verify(config.secret, AnswerLink(campaign, request_id, action, exp), sig, int(now().timestamp()))
+
+    @app.get("/x/{campaign}/{request_id}/{action}", response_class=HTMLResponse, include_in_schema=False)
+    def answer_form(
+        request: Request, campaign: str, request_id: int, action: str, exp: int = 0, sig: str = ""
+    ) -> Response:
+        try:
+            checked_answer(campaign, request_id, action, exp, sig)
+        except LinkRefused as exc:
+            return refused(request, str(exc))
+        found = extension_request(campaign, request_id)
+        if found is None:
+            return refused(request, "Đề nghị này không còn trong chiến dịch.", 404)
+        nonce = new_nonce()
+        context = answer_context(*found)
+        csrf = csrf_token(config.secret, nonce, sig)
+        response = page(request, "answer.html", csrf=csrf, approve=action == "approve", **context)
+        response.set_cookie(ANSWER_CSRF_COOKIE, nonce, httponly=True, samesite="strict", path="/x/")
+        return response
+
+    @app.post("/x/{campaign}/{request_id}/{action}", response_class=HTMLResponse, include_in_schema=False)
+    async def answer(
+        request: Request, campaign: str, request_id: int, action: str, exp: int = 0, sig: str = ""
+    ) -> Response:
+        if not form_limit.allow(client(request)):
+            return refused(
+                request, "Quá nhiều lần gửi trong thời gian ngắn; đề nghị thử lại sau ít phút.", 429
+            )
+        try:
+            checked_answer(campaign, request_id, action, exp, sig)
+        except LinkRefused as exc:
+            return refused(request, str(exc))
+        data = await request.form()
+        if not csrf_ok(
+            config.secret, request.cookies.get(ANSWER_CSRF_COOKIE), str(data.get("csrf", "")), sig
+        ):
+            return refused(request, "Phiên làm việc không hợp lệ; đề nghị mở lại đường dẫn trong thông báo.")
+
+        def apply() -> str | None:
+            try:
+                with engine.begin() as conn:
+                    amend.answer_request(conn, campaign, request_id, action == "approve", now())
+            except amend.AlreadyAnswered:
+                return None
+            except amend.DecisionRefused:
+                return (
+                    "Không thể gia hạn: ngày đề nghị đã qua, hoặc hạn chót đã được điều chỉnh muộn hơn. "
+                    "Đơn vị có thể gửi đề nghị mới."
+                )
+            return None
+
+        problem = await run_in_threadpool(apply)
+        if problem:
+            return refused(request, problem, 409)
+        found = await run_in_threadpool(extension_request, campaign, request_id)
+        if found is None:
+            return refused(request, "Đề nghị này không còn trong chiến dịch.", 404)
+        if config.announce:
+            announcer.announce(campaign, 1)
+        context = answer_context(*found, just=True)
+        return page(request, "answer.html", csrf="", approve=action == "approve", **context)
 
     @app.post("/l/{campaign}/{unit}/{task}", response_class=HTMLResponse, include_in_schema=False)
     async def submit(
