@@ -237,7 +237,7 @@ def _stage(conn: Connection, plan: Plan, paths: dict[str, str], now: pendulum.Da
     t = store.instances
     existing = {(r.task_id, r.unit_id): r for r in conn.execute(select(t).where(t.c.campaign_id == cid))}
     old_rules = campaign_rules(old_campaign) if old_campaign is not None else {}
-    extensions, exempt = amend.decisions_of(conn, cid) if old_campaign is not None else ({}, set())
+    extensions, exempt = amend.decisions_of(conn, cid)  # (kept even while a campaign is not deployed)
     rows = list(_instance_rows(plan))
     moved_tasks = {
         r["task_id"]
@@ -309,6 +309,16 @@ def _store_instances(conn: Connection, cid: str, staged: _Staged) -> None:
     store.update_rows(conn, t, _UPDATED, "id", staged.changed)
     for ids in store.chunked(staged.gone):
         conn.execute(update(t).where(t.c.id.in_(ids)).values(archived=True, next_action_at=None))
+    # a signal that came while its instance was exempt was passed over; no longer exempt, the
+    # instance takes it at the next tick (the unit did the work: nothing that happened is lost)
+    s = store.signals.c
+    for a in staged.changes.amended:
+        if a.outcome.effect == "unexempted":
+            conn.execute(
+                update(store.signals)
+                .where(s.campaign_id == cid, s.task_id == a.task, s.unit_id == a.unit)
+                .values(applied_tick=None)
+            )
 
 
 def undeploy(engine: Engine, campaign_id: str, now: pendulum.DateTime) -> bool:

@@ -329,3 +329,20 @@ def test_an_exemption_by_decision_survives_a_redeploy(store_engine: Engine) -> N
     assert states(store_engine)[("hn-co-so", "x-d")] == "exempt"
     assert states(store_engine)[("hn-co-so", "x-c")] == "overdue"
     assert events(store_engine, "escalation.sent", "x-d") == []
+
+
+def test_a_signal_that_came_while_exempt_counts_once_the_exemption_is_lifted(store_engine: Engine) -> None:
+    """Found by the property test: the unit's signal was passed over while it was exempt."""
+    exempt = CHAIN.replace("DISTRICT", "23/11/2020").replace(
+        "due: {before: GRASSROOTS}", "due: {before: 15/12/2020}\n    exempt: [x-c]"
+    )
+    deploy(store_engine, chain(), "v1", at("2020-11-10"))
+    signal(store_engine, "x-c", "hn-co-so", "2020-11-20 08:00")  # recorded; its instant not yet come
+    deploy(store_engine, compile_text(exempt), "v2", at("2020-11-15"))
+    tick(store_engine, CID, at("2020-11-21"))
+    assert states(store_engine)[("hn-co-so", "x-c")] == "exempt"
+    deploy(store_engine, chain(), "v3", at("2020-11-25"))
+    tick(store_engine, CID, at("2020-11-25 01:00"))
+    assert states(store_engine)[("hn-co-so", "x-c")] == "done"
+    [done] = events(store_engine, "task.completed", "x-c")
+    assert (done["at"], done["late"]) == ("2020-11-20T08:00:00+07:00", False)
