@@ -1,9 +1,15 @@
 """Storing a plan: the first deploy of a campaign, and every re-deploy of an edited file.
 
-A re-deploy never loses what happened: signals, states, completion times and figures
-stay; deadlines, opening rules and notice rules follow the new file; new tasks and units
-get instances; instances of removed tasks or units are archived, not deleted. The next
-tick re-checks every held instance (`rescan`), since opening rules may have changed.
+A re-deploy never loses what happened: signals, completion times and figures stay; each
+instance is re-derived under the new rules at the deploy instant (`cascade.lifecycle.
+rederive`, spec §7: re-opened, held, turned overdue or re-judged on time when its deadline
+moves; left alone when nothing about its timing changed), and the units' standing decisions
+(an extension wins when later than the file's deadline; an exemption) are applied again.
+New tasks and units get instances; instances of removed tasks or units are archived, not
+deleted. The changes are worked out before anything is written (`_stage`), so that
+`deploy --dry-run` prints exactly what a deploy does; the deploy writes them, with their
+events and notices (`cascade.amend.record`), in one transaction. The next tick re-checks
+every held instance (`rescan`), since opening rules may have changed.
 """
 
 from __future__ import annotations

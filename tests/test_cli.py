@@ -6,6 +6,7 @@ import csv
 import io
 import json
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 import pendulum
@@ -243,6 +244,13 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path / "data"
 
 
+@pytest.fixture
+def any_store(store_engine: Any, data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """`data_dir`, with the commands on the store under test (SQLite, then PostgreSQL)."""
+    monkeypatch.setenv("CASCADE_DATABASE_URL", store_engine.url.render_as_string(hide_password=False))
+    return data_dir
+
+
 def test_deploy_without_a_prefect_server_says_serve_will_register_it(data_dir: Path) -> None:
     result = runner.invoke(app, ["deploy", HA_TINH])
     assert result.exit_code == 0, result.output
@@ -372,7 +380,7 @@ def test_simulate_writes_the_event_log(tmp_path: Path) -> None:
     assert "task.completed" in result.stdout and "simulated to 30/11/2020" in result.stdout
 
 
-def test_status_lists_every_overdue_unit_with_its_parent_days_and_stage(data_dir: Path) -> None:
+def test_status_lists_every_overdue_unit_with_its_parent_days_and_stage(any_store: Path) -> None:
     assert runner.invoke(app, ["deploy", HA_TINH]).exit_code == 0
     assert runner.invoke(app, ["tick", "ha-tinh-xix-2020", "--now", "2021-01-18 08:00"]).exit_code == 0
     wide = {"COLUMNS": "250"}
@@ -411,7 +419,7 @@ def _shift_to(instant: str) -> dict[str, str]:
     return {"CASCADE_CLOCK_SHIFT": str(int(shift)), "COLUMNS": "250"}
 
 
-def test_dry_run_then_deploy_an_extension_and_per_unit_decisions(data_dir: Path, tmp_path: Path) -> None:
+def test_dry_run_then_deploy_an_extension_and_per_unit_decisions(any_store: Path, tmp_path: Path) -> None:
     """The README's worked example: the grassroots conference extended by two weeks."""
     env = _shift_to("2021-01-18 09:00")
     assert runner.invoke(app, ["deploy", HA_TINH], env=env).exit_code == 0
