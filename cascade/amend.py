@@ -22,6 +22,7 @@ from cascade import store
 from cascade.engine import Notice, Tick, write_events
 from cascade.lifecycle import Instance, Outcome, Rules, rederive
 from cascade.rules import campaign_rules
+from cascade.units import parent_of
 from cascade.workdays import Calendar
 
 _I = store.instances
@@ -234,15 +235,13 @@ def decisions_of(conn: Connection, campaign: str) -> tuple[dict[tuple[str, str],
     return extensions, exempt
 
 
-_WRITTEN = (
-    "kind",
+# the columns a re-derivation sets (all of `instance_values` but the completion, which it keeps)
+WRITTEN = (
+    "state",
     "opens_on",
     "open_at",
-    "prereq_task",
-    "prereq_unit",
-    "state",
+    "opened_at",
     "deadline",
-    "archived",
     "stage",
     "next_reminder_at",
     "next_escalation_at",
@@ -312,13 +311,11 @@ def _tick(conn: Connection, campaign_id: str, now: pendulum.DateTime) -> Tick:
 
 def write_instances(conn: Connection, amended: list[Amended]) -> None:
     """The amended instances' new state and timing."""
-    names = [c for c in _WRITTEN if c not in ("kind", "prereq_task", "prereq_unit", "archived")]
-    names.append("opened_at")
     rows = []
     for a in amended:
         values = instance_values(a.outcome)
-        rows.append((*(values[n] for n in names), a.id))
-    store.update_rows(conn, _I, names, "id", rows)
+        rows.append((*(values[n] for n in WRITTEN), a.id))
+    store.update_rows(conn, _I, WRITTEN, "id", rows)
 
 
 # ---- one unit's decision: an extension or an exemption ------------------------------------
@@ -580,8 +577,3 @@ def _instance_row(conn: Connection, campaign_id: str, task: str, unit: str) -> d
         .where(i.campaign_id == campaign_id, i.task_id == task, i.unit_id == unit)
     ).one()
     return dict(found._mapping)
-
-
-def parent_of(path: str) -> str | None:
-    chain = path.split("/")
-    return chain[-2].split(":", 1)[1] if len(chain) > 1 else None

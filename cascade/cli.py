@@ -530,6 +530,11 @@ def _target(args: list[str], command: str) -> tuple[str | None, str]:
 
 
 UNITS_HELP = "one unit: UNIT TASK; many: TASK with --under/--level/--units"
+ReasonOption = Annotated[str, typer.Option("--reason", help="why (kept in the audit log, told to the unit)")]
+UnderOption = Annotated[str | None, typer.Option("--under", help="every unit below this one")]
+LevelOption = Annotated[str | None, typer.Option("--level", help="every unit of this level")]
+UnitsOption = Annotated[Path | None, typer.Option("--units", help="a file of unit ids, one a line")]
+ByOption = Annotated[str, typer.Option("--by", help="who decided (default: your login)")]
 
 
 @app.command()
@@ -537,13 +542,11 @@ def extend(
     campaign: Annotated[str, typer.Argument(help="campaign id")],
     args: Annotated[list[str], typer.Argument(help=UNITS_HELP, metavar="[UNIT] TASK")],
     to: Annotated[str, typer.Option("--to", help="the new last day that counts, e.g. 20/12/2020")],
-    reason: Annotated[
-        str, typer.Option("--reason", help="why (kept in the audit log, told to the unit)")
-    ] = "",
-    under: Annotated[str | None, typer.Option("--under", help="every unit below this one")] = None,
-    level: Annotated[str | None, typer.Option("--level", help="every unit of this level")] = None,
-    units_file: Annotated[Path | None, typer.Option("--units", help="a file of unit ids, one a line")] = None,
-    by: Annotated[str, typer.Option("--by", help="who decided (default: your login)")] = "",
+    reason: ReasonOption = "",
+    under: UnderOption = None,
+    level: LevelOption = None,
+    units_file: UnitsOption = None,
+    by: ByOption = "",
 ) -> None:
     """Give one unit (or many) a later deadline for a task (spec §7). It is kept in the store,
     not the file: a later redeploy keeps the later of this and the file's deadline."""
@@ -571,13 +574,11 @@ def extend(
 def exempt(
     campaign: Annotated[str, typer.Argument(help="campaign id")],
     args: Annotated[list[str], typer.Argument(help=UNITS_HELP, metavar="[UNIT] TASK")],
-    reason: Annotated[
-        str, typer.Option("--reason", help="why (kept in the audit log, told to the unit)")
-    ] = "",
-    under: Annotated[str | None, typer.Option("--under", help="every unit below this one")] = None,
-    level: Annotated[str | None, typer.Option("--level", help="every unit of this level")] = None,
-    units_file: Annotated[Path | None, typer.Option("--units", help="a file of unit ids, one a line")] = None,
-    by: Annotated[str, typer.Option("--by", help="who decided (default: your login)")] = "",
+    reason: ReasonOption = "",
+    under: UnderOption = None,
+    level: LevelOption = None,
+    units_file: UnitsOption = None,
+    by: ByOption = "",
 ) -> None:
     """Exempt one unit (or many) from a task from now on (spec §7); kept across redeploys."""
     unit, task = _target(args, "exempt")

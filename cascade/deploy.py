@@ -28,6 +28,7 @@ from cascade.lifecycle import Rules, rederive
 from cascade.plan import Instance as PlannedInstance
 from cascade.plan import OpensOn, Plan
 from cascade.rules import TaskRules, campaign_rules, rules_of
+from cascade.units import parent_of
 
 
 def epoch(t: pendulum.DateTime | None) -> int | None:
@@ -200,18 +201,8 @@ def _row(plan: Plan, instance: PlannedInstance) -> dict[str, Any]:
     }
 
 
-_RULE_COLUMNS = ("kind", "opens_on", "open_at", "prereq_task", "prereq_unit")
-_UPDATED = (
-    *_RULE_COLUMNS,
-    "state",
-    "opened_at",
-    "deadline",
-    "archived",
-    "stage",
-    "next_reminder_at",
-    "next_escalation_at",
-    "next_action_at",
-)
+_RULE_COLUMNS = ("kind", "prereq_task", "prereq_unit")  # what the file says, kept as it says
+_UPDATED = (*_RULE_COLUMNS, *amend.WRITTEN, "archived")
 
 
 @dataclass
@@ -299,14 +290,9 @@ def _stage_units(changes: Changes, old_paths: dict[str, str], paths: dict[str, s
     changes.added_units = sorted(set(paths) - set(old_paths))
     changes.removed_units = sorted(set(old_paths) - set(paths))
     for unit in sorted(set(paths) & set(old_paths)):
-        old_parent, new_parent = _parent(old_paths[unit]), _parent(paths[unit])
+        old_parent, new_parent = parent_of(old_paths[unit]), parent_of(paths[unit])
         if old_parent != new_parent:
             changes.moved.append(amend.Moved(unit, paths[unit], old_parent, new_parent))
-
-
-def _parent(path: str) -> str | None:
-    chain = path.split("/")
-    return chain[-2].split(":", 1)[1] if len(chain) > 1 else None
 
 
 def _store_instances(conn: Connection, cid: str, staged: _Staged) -> None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Connection, Engine, and_, func, select
 
 from cascade import store
+from cascade.units import parent_of
 
 STATES = ("done", "done_late", "overdue", "open", "held", "exempt")
 
@@ -117,7 +118,7 @@ def campaign_status(
         ordered = overdue_q.order_by(i.c.deadline, u.c.path, i.c.task_id)
         rows = conn.execute(ordered if limit is None else ordered.limit(limit)).all()
         total = conn.execute(select(func.count()).select_from(overdue_q.subquery())).scalar_one()
-        parents = {_parent(r.path) for r in rows} - {None}
+        parents = {parent_of(r.path) for r in rows} - {None}
         names: dict[str, str] = {}
         for chunk in store.chunked(sorted(parents)):
             found = select(u.c.id, u.c.name).where(u.c.campaign_id == campaign_id, u.c.id.in_(chunk))
@@ -129,7 +130,7 @@ def campaign_status(
             r.unit_id,
             r.name,
             r.level,
-            names.get(_parent(r.path) or ""),
+            names.get(parent_of(r.path) or ""),
             r.task_id,
             tasks.get(r.task_id, {}).get("title", r.task_id),
             r.deadline,
@@ -151,8 +152,3 @@ def campaign_status(
     return Status(
         campaign_id, campaign.title, campaign.timezone, campaign.levels, progress, overdue, total, as_of
     )
-
-
-def _parent(path: str) -> str | None:
-    chain = path.split("/")
-    return chain[-2].split(":", 1)[1] if len(chain) > 1 else None

@@ -350,6 +350,12 @@ def parent_in(path: str) -> str | None:
     return chain[-2].split(":", 1)[1] if len(chain) > 1 else None
 
 
+def parent_of(path: str) -> str | None:
+    """The parent's id of the unit at the end of `path` ("level:id/.../level:id"); None at the top."""
+    chain = path.split("/")
+    return chain[-2].split(":", 1)[1] if len(chain) > 1 else None
+
+
 def recipients(path: str, targets: Iterable[str]) -> list[str]:
     """Unit ids named by `targets` for the unit at the end of `path` ("level:id/.../level:id")."""
     chain = [part.split(":", 1) for part in path.split("/")]

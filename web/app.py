@@ -14,6 +14,7 @@ when a Prefect API is known, so the campaign ticks within seconds).
 from __future__ import annotations
 
 import asyncio
+import functools
 import hmac
 import os
 import threading
@@ -41,6 +42,7 @@ from cascade.rollup import load_for as load_rollup
 from cascade.rules import campaign_rules
 from cascade.signals import Batch, Signal, parse_instant
 from cascade.summary import level_name
+from cascade.units import parent_of
 from notifiers.render import deadline_text
 from web.security import CSRF_COOKIE, RateLimit, SecurityHeaders, csrf_ok, csrf_token, new_nonce
 from web.writer import SignalWriter
@@ -216,6 +218,22 @@ def create_app(
         verify(config.secret, link, sig, int(now().timestamp()))
         return link
 
+    async def guarded(request: Request, check: Callable[[], object], cookie: str, sig: str) -> Any:
+        """A signed page's post, or the refusal it gets: over the rate limit, a bad or expired
+        link (`check` raises LinkRefused), no CSRF token matching its cookie."""
+        if not form_limit.allow(client(request)):
+            return refused(
+                request, "Quá nhiều lần gửi trong thời gian ngắn; đề nghị thử lại sau ít phút.", 429
+            )
+        try:
+            check()
+        except LinkRefused as exc:
+            return refused(request, str(exc))
+        data = await request.form()
+        if not csrf_ok(config.secret, request.cookies.get(cookie), str(data.get("csrf", "")), sig):
+            return refused(request, "Phiên làm việc không hợp lệ; đề nghị mở lại đường dẫn trong thông báo.")
+        return data
+
     @app.get("/l/{campaign}/{unit}/{task}", response_class=HTMLResponse, include_in_schema=False)
     def form(request: Request, campaign: str, unit: str, task: str, exp: int = 0, sig: str = "") -> Response:
         try:
@@ -261,7 +279,7 @@ def create_app(
     ) -> dict[str, Any] | None:  # fmt: skip
         """The "Xin gia hạn" form under an open (or overdue, or held) instance with a deadline and
         a parent to ask; or the pending request's note."""
-        parent = amend.parent_of(unit_row.path)
+        parent = parent_of(unit_row.path)
         if parent is None or row.deadline is None or row.state not in ("open", "held", "overdue"):
             return None
         tz = campaign_row.timezone
@@ -288,17 +306,10 @@ def create_app(
     async def ask(
         request: Request, campaign: str, unit: str, task: str, exp: int = 0, sig: str = ""
     ) -> Response:
-        if not form_limit.allow(client(request)):
-            return refused(
-                request, "Quá nhiều lần gửi trong thời gian ngắn; đề nghị thử lại sau ít phút.", 429
-            )
-        try:
-            checked_link(campaign, unit, task, exp, sig)
-        except LinkRefused as exc:
-            return refused(request, str(exc))
-        data = await request.form()
-        if not csrf_ok(config.secret, request.cookies.get(CSRF_COOKIE), str(data.get("csrf", "")), sig):
-            return refused(request, "Phiên làm việc không hợp lệ; đề nghị mở lại đường dẫn trong thông báo.")
+        check = functools.partial(checked_link, campaign, unit, task, exp, sig)
+        data = await guarded(request, check, CSRF_COOKIE, sig)
+        if isinstance(data, Response):
+            return data
         found = await run_in_threadpool(instance, campaign, unit, task)
         if found is None:
             return refused(request, "Nội dung này không còn trong chiến dịch.", 404)
@@ -396,19 +407,10 @@ def create_app(
     async def answer(
         request: Request, campaign: str, request_id: int, action: str, exp: int = 0, sig: str = ""
     ) -> Response:
-        if not form_limit.allow(client(request)):
-            return refused(
-                request, "Quá nhiều lần gửi trong thời gian ngắn; đề nghị thử lại sau ít phút.", 429
-            )
-        try:
-            checked_answer(campaign, request_id, action, exp, sig)
-        except LinkRefused as exc:
-            return refused(request, str(exc))
-        data = await request.form()
-        if not csrf_ok(
-            config.secret, request.cookies.get(ANSWER_CSRF_COOKIE), str(data.get("csrf", "")), sig
-        ):
-            return refused(request, "Phiên làm việc không hợp lệ; đề nghị mở lại đường dẫn trong thông báo.")
+        check = functools.partial(checked_answer, campaign, request_id, action, exp, sig)
+        data = await guarded(request, check, ANSWER_CSRF_COOKIE, sig)
+        if isinstance(data, Response):
+            return data
 
         def apply() -> str | None:
             try:
@@ -438,17 +440,10 @@ def create_app(
     async def submit(
         request: Request, campaign: str, unit: str, task: str, exp: int = 0, sig: str = ""
     ) -> Response:
-        if not form_limit.allow(client(request)):
-            return refused(
-                request, "Quá nhiều lần gửi trong thời gian ngắn; đề nghị thử lại sau ít phút.", 429
-            )
-        try:
-            checked_link(campaign, unit, task, exp, sig)
-        except LinkRefused as exc:
-            return refused(request, str(exc))
-        data = await request.form()
-        if not csrf_ok(config.secret, request.cookies.get(CSRF_COOKIE), str(data.get("csrf", "")), sig):
-            return refused(request, "Phiên làm việc không hợp lệ; đề nghị mở lại đường dẫn trong thông báo.")
+        check = functools.partial(checked_link, campaign, unit, task, exp, sig)
+        data = await guarded(request, check, CSRF_COOKIE, sig)
+        if isinstance(data, Response):
+            return data
         found = await run_in_threadpool(instance, campaign, unit, task)  # the store, off the event loop
         if found is None:
             return refused(request, "Nội dung này không còn trong chiến dịch.", 404)
