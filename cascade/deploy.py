@@ -236,10 +236,11 @@ def _stage(conn: Connection, plan: Plan, paths: dict[str, str], now: pendulum.Da
     old_rules = campaign_rules(old_campaign) if old_campaign is not None else {}
     extensions, exempt = amend.decisions_of(conn, cid)  # (kept even while a campaign is not deployed)
     rows = list(_instance_rows(plan))
-    moved_tasks = {
+    moved_tasks = {  # whose ladders may restart: a deadline moved, or an exemption lifted
         r["task_id"]
         for r in rows
-        if (old := existing.get((r["task_id"], r["unit_id"]))) is not None and old.deadline != r["deadline"]
+        if (old := existing.get((r["task_id"], r["unit_id"]))) is not None
+        and (old.deadline != r["deadline"] or old.state == "exempt")
     }
     sent = amend.escalations_sent(conn, cid, moved_tasks) if moved_tasks else {}
     pending = amend.pending_signals(conn, cid, int(now.timestamp())) if old_campaign is not None else {}

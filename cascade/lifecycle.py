@@ -95,7 +95,10 @@ def rederive(
             return Outcome(current, "unchanged", old)
         return Outcome(_stopped(current, "exempt"), "exempted", old)
     if current.state == "exempt":
-        fresh = Instance("held", rules.opens_on, rules.open_at, None, rules.deadline, None)
+        # held again: the next tick opens it and turns it overdue as a fresh deploy's would,
+        # its ladder past the stages already sent for this deadline before it was exempted
+        sent_before = (sent or {}).get(rules.deadline, 0) if rules.deadline is not None else 0
+        fresh = Instance("held", rules.opens_on, rules.open_at, None, rules.deadline, None, sent_before)
         return Outcome(replace(fresh, next_action_at=next_action(fresh)), "unexempted", old)
     # an `after:` deadline comes from the source's signal: a file can only set it before that
     deadline = old if rules.opens_on == "source-signal" and current.opened_at is not None else rules.deadline

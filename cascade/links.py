@@ -81,14 +81,20 @@ def verify(secret: bytes, link: Link | AnswerLink, signature: str, now: int) -> 
 LinkMaker = Callable[[str, str, int], str]  # (unit, task, sent at) -> URL
 
 
+def _web(env: dict[str, str] | None) -> tuple[str, bytes] | None:
+    """The web application's address (CASCADE_WEB_URL) and the secret, or None when unknown."""
+    env = dict(os.environ) if env is None else env
+    base = env.get("CASCADE_WEB_URL", "").rstrip("/")
+    return (base, secret_from(env)) if base else None
+
+
 def link_maker(campaign: str, env: dict[str, str] | None = None) -> LinkMaker | None:
     """Links for a campaign's notices when the web application's address is known
     (CASCADE_WEB_URL, e.g. https://cascade.tinhuy.vn); None: notices go without links."""
-    env = dict(os.environ) if env is None else env
-    base = env.get("CASCADE_WEB_URL", "").rstrip("/")
-    if not base:
+    web = _web(env)
+    if web is None:
         return None
-    secret = secret_from(env)
+    base, secret = web
 
     def make(unit: str, task: str, sent: int) -> str:
         return base + Link(campaign, unit, task, sent + LINK_DAYS * 86400).path(secret)
@@ -101,11 +107,10 @@ AnswerMaker = Callable[[int, str, int], str]  # (request id, approve | deny, sen
 
 def answer_maker(campaign: str, env: dict[str, str] | None = None) -> AnswerMaker | None:
     """Approve and deny links for a campaign's extension requests (None: no web address known)."""
-    env = dict(os.environ) if env is None else env
-    base = env.get("CASCADE_WEB_URL", "").rstrip("/")
-    if not base:
+    web = _web(env)
+    if web is None:
         return None
-    secret = secret_from(env)
+    base, secret = web
 
     def make(request: int, action: str, sent: int) -> str:
         return base + AnswerLink(campaign, request, action, sent + LINK_DAYS * 86400).path(secret)

@@ -50,6 +50,11 @@ units:
         contacts: [{role: head, email: mttq@example.vn}]
 """
 
+# the same units with Đảng ủy xã D moved from Huyện ủy B to Huyện ủy E (a merger)
+_X_D = next(line + "\n" for line in SMALL_UNITS.splitlines() if "id: x-d," in line)
+_X_F = next(line + "\n" for line in SMALL_UNITS.splitlines() if "id: x-f," in line)
+MOVED_UNITS = SMALL_UNITS.replace(_X_D, "").replace(_X_F, _X_F + _X_D)
+
 HEADER = """\
 campaign:
   id: test-campaign

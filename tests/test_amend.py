@@ -13,7 +13,7 @@ from cascade.deploy import deploy
 from cascade.engine import tick
 from cascade.signals import Signal, record
 from cascade.simulate import event_lines
-from tests.conftest import compile_text
+from tests.conftest import MOVED_UNITS, compile_text
 
 TZ = "Asia/Ho_Chi_Minh"
 CID = "test-campaign"
@@ -180,37 +180,6 @@ def test_exempting_a_unit_in_the_file_stops_its_notices(store_engine: Engine) ->
     assert events(store_engine, "escalation.sent", "x-d") == []
 
 
-MOVED_UNITS = """\
-levels: [province, district, grassroots]
-units:
-  - id: tu-a
-    name: Tỉnh ủy A
-    level: province
-    contacts: [{role: head, email: vp@example.vn}]
-    children:
-      - id: hu-b
-        name: Huyện ủy B
-        level: district
-        tags: [district-committee]
-        contacts: [{role: head, email: hu.b@example.vn}]
-        children:
-          - {id: x-c, name: Đảng ủy xã C, level: grassroots, contacts: [{role: head, email: x.c@example.vn}]}
-      - id: hu-e
-        name: Huyện ủy E
-        level: district
-        tags: [district-committee]
-        contacts: [{role: head, email: hu.e@example.vn}]
-        children:
-          - {id: x-d, name: Đảng ủy xã D, level: grassroots, contacts: [{role: head, email: x.d@example.vn}]}
-          - {id: x-f, name: Đảng ủy xã F, level: grassroots, contacts: [{role: head, email: x.f@example.vn}]}
-      - id: mttq
-        name: Ủy ban MTTQ tỉnh
-        level: district
-        tags: [mass-org]
-        contacts: [{role: head, email: mttq@example.vn}]
-"""
-
-
 def test_a_moved_unit_escalates_to_its_new_parent(store_engine: Engine) -> None:
     deploy(store_engine, chain(), "v1", at("2020-11-10"))
     body = CHAIN.replace("DISTRICT", "23/11/2020").replace("GRASSROOTS", "15/12/2020")
@@ -346,3 +315,19 @@ def test_a_signal_that_came_while_exempt_counts_once_the_exemption_is_lifted(sto
     assert states(store_engine)[("hn-co-so", "x-c")] == "done"
     [done] = events(store_engine, "task.completed", "x-c")
     assert (done["at"], done["late"]) == ("2020-11-20T08:00:00+07:00", False)
+
+
+def test_lifting_an_exemption_does_not_repeat_a_stage_already_sent(store_engine: Engine) -> None:
+    """Found by the property test: exempt after its first stage, then not exempt again."""
+    exempt = CHAIN.replace("DISTRICT", "23/11/2020").replace(
+        "due: {before: GRASSROOTS}", "due: {before: 15/12/2020}\n    exempt: [x-c]"
+    )
+    deploy(store_engine, chain(), "v1", at("2020-11-10"))
+    tick(store_engine, CID, at("2020-12-16 09:00"))  # stage 1 for the 15/12 deadline
+    deploy(store_engine, compile_text(exempt), "v2", at("2020-12-16 10:00"))
+    deploy(store_engine, chain(), "v3", at("2020-12-16 11:00"))
+    tick(store_engine, CID, at("2020-12-16 12:00"))
+    tick(store_engine, CID, at("2020-12-19 09:00"))  # stage 2, the first time
+    assert states(store_engine)[("hn-co-so", "x-c")] == "overdue"
+    stages = [(e["stage"], e["deadline"]) for e in events(store_engine, "escalation.sent", "x-c")]
+    assert stages == [(1, iso("2020-12-15")), (2, iso("2020-12-15"))]

@@ -29,15 +29,11 @@ from cascade.engine import tick
 from cascade.signals import Signal, SignalRefused, record
 from cascade.simulate import event_lines
 from cascade.store import open_store
-from tests.conftest import SMALL_UNITS, compile_text
+from tests.conftest import MOVED_UNITS, SMALL_UNITS, compile_text
 
 TZ = "Asia/Ho_Chi_Minh"
 CID = "test-campaign"
 ISSUED = pendulum.datetime(2020, 11, 10, tz=TZ)
-X_D = next(line + "\n" for line in SMALL_UNITS.splitlines() if "id: x-d," in line)
-X_F = next(line + "\n" for line in SMALL_UNITS.splitlines() if "id: x-f," in line)
-MOVED = SMALL_UNITS.replace(X_D, "").replace(X_F, X_F + X_D)  # x-d moves from hu-b to hu-e
-assert MOVED != SMALL_UNITS
 
 TEMPLATE = """\
 defaults:
@@ -96,7 +92,7 @@ def compiled(version: dict[str, Any]) -> Any:
         a=day(version["a"]), b=day(version["b"]), c=day(version["c"]), e=day(version["e"]),
         exempt=exempt, title=version["title"],
     )  # fmt: skip
-    return compile_text(body, MOVED if version["moved"] else SMALL_UNITS)
+    return compile_text(body, MOVED_UNITS if version["moved"] else SMALL_UNITS)
 
 
 def signalled(engine: Engine, signals: list[tuple[tuple[str, str], int]]) -> None:
