@@ -336,9 +336,9 @@ def serve(
 
     server = None
     if web_port:
-        from web.server import make_server, start_in_thread
+        from web.server import start_in_thread
 
-        server = make_server(web_host, web_port)
+        server = _web_server(web_host, web_port)
         start_in_thread(server)
         err.print(f"web: forms and status page on http://{web_host}:{web_port}/status")
     try:
@@ -355,9 +355,18 @@ def web(
 ) -> None:
     """Only the web application: signed forms for officials, the status page (CASCADE_WEB_TOKEN)
     and the JSON API (/openapi.json). Links in notices point at CASCADE_WEB_URL."""
+    _web_server(host, port).run()
+
+
+def _web_server(host: str, port: int) -> Any:
+    """The web application's server, or a clear refusal when its signing secret is unusable."""
+    from cascade.links import SecretInvalid
     from web.server import make_server
 
-    make_server(host, port).run()
+    try:
+        return make_server(host, port)
+    except SecretInvalid as exc:
+        _fail([Problem("web", None, "secret", str(exc))])
 
 
 def _fail(problems: list[Problem]) -> NoReturn:

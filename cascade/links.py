@@ -15,6 +15,7 @@ DATA_DIR/web-secret (0600).
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import os
@@ -25,6 +26,11 @@ from pathlib import Path
 from urllib.parse import quote
 
 LINK_DAYS = 60  # a link stays valid this long after its notice (a campaign's reports come late)
+MIN_SECRET = 32  # bytes: an HMAC key shorter than this is refused
+
+
+class SecretInvalid(ValueError):
+    """The signing secret is missing or too short; the message says which and what to do."""
 
 
 @dataclass(frozen=True)
@@ -62,6 +68,8 @@ def _message(link: Link | AnswerLink) -> bytes:
 
 
 def sign(secret: bytes, link: Link | AnswerLink) -> str:
+    if len(secret) < MIN_SECRET:  # never sign (or check a signature) with an empty or short key
+        raise SecretInvalid(f"a signing secret has at least {MIN_SECRET} bytes")
     mac = hmac.new(secret, _message(link), hashlib.sha256).digest()
     return base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
 
@@ -119,14 +127,44 @@ def answer_maker(campaign: str, env: dict[str, str] | None = None) -> AnswerMake
 
 
 def secret_from(env: dict[str, str] | None = None, data_dir: Path | None = None) -> bytes:
-    """CASCADE_WEB_SECRET, else DATA_DIR/web-secret (made once, readable by its owner only)."""
+    """CASCADE_WEB_SECRET, else DATA_DIR/web-secret (made once, readable by its owner only).
+    Either must hold at least MIN_SECRET bytes: a short or empty one raises SecretInvalid."""
     env = dict(os.environ) if env is None else env
-    if env.get("CASCADE_WEB_SECRET"):
-        return env["CASCADE_WEB_SECRET"].encode()
+    if "CASCADE_WEB_SECRET" in env:
+        secret = env["CASCADE_WEB_SECRET"].strip().encode()
+        if len(secret) < MIN_SECRET:
+            raise SecretInvalid(
+                f"CASCADE_WEB_SECRET has {len(secret)} bytes; it needs at least {MIN_SECRET}. Make one with "
+                "`python3 -c 'import secrets; print(secrets.token_urlsafe(32))'`, or unset it to have "
+                "DATA_DIR/web-secret made"
+            )
+        return secret
     path = (data_dir or Path(env.get("CASCADE_DATA_DIR", "data"))) / "web-secret"
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        _create_secret(path)
+    secret = path.read_bytes().strip()
+    if len(secret) < MIN_SECRET:
+        raise SecretInvalid(
+            f"{path} holds {len(secret)} bytes; a signing secret needs at least {MIN_SECRET} (a crash or a "
+            "full disk while it was written?). Delete it to have a new one made at the next start "
+            "(links already sent stop working), or set CASCADE_WEB_SECRET"
+        )
+    return secret
+
+
+def _create_secret(path: Path) -> None:
+    """Write a new secret so that no reader ever sees it half-written: into a private temporary
+    file, synced, then linked to its name (atomic; the first of several processes wins, the
+    others read the winner's)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
         with os.fdopen(fd, "w") as file:
-            file.write(secrets.token_urlsafe(32))
-    return path.read_text().strip().encode()
+            file.write(secrets.token_urlsafe(MIN_SECRET))
+            file.flush()
+            os.fsync(file.fileno())
+        with contextlib.suppress(FileExistsError):  # another process made it first: all use that one
+            os.link(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)

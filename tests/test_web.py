@@ -23,7 +23,7 @@ from tests.test_summary import TASKS, at
 from web.app import WebConfig, create_app
 from web.security import NoQueryStrings, RateLimit
 
-SECRET = b"test-secret"
+SECRET = b"test-secret-of-thirty-two-bytes-at-least"
 TOKEN = "operator-token"
 NOW = at("2020-12-05 09:00")
 
@@ -251,7 +251,8 @@ def test_notices_carry_signed_links_for_the_units_own_instances(campaign: Engine
     from notifiers.render import Renderer
 
     make = link_maker(
-        "test-campaign", {"CASCADE_WEB_URL": "https://cascade.example.vn", "CASCADE_WEB_SECRET": "s"}
+        "test-campaign",
+        {"CASCADE_WEB_URL": "https://cascade.example.vn", "CASCADE_WEB_SECRET": SECRET.decode()},
     )
     assert make is not None
     renderer = Renderer("Asia/Ho_Chi_Minh", make)
