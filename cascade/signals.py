@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import math
 import re
 from collections.abc import Collection
 from dataclasses import dataclass, field
@@ -60,6 +61,12 @@ def parse_instant(value: object, tz: str) -> pendulum.DateTime:
     if not isinstance(parsed, pendulum.DateTime):
         raise ValueError(f"`{text}` is not a time of day; write 2020-11-18 10:00")
     return parsed
+
+
+def _bounded(number: Any, text: str) -> Any:
+    if abs(number) > LARGEST:
+        raise ValueError(f"`{text[:40]}` is too large (at most {LARGEST:,})")
+    return number
 
 
 def check_fields(
@@ -113,19 +120,29 @@ def check_fields(
     return values, errors
 
 
+# The largest figure a signal may carry: the largest integer every JSON reader (and the store's
+# JSON columns) keeps exactly. Beyond it a figure is a typo, not a count.
+LARGEST = 2**53 - 1
+
+
 def _convert(kind: str | None, raw: Any) -> Any:
     if raw is None or raw == "":
         return None
     text = str(raw).strip()
     if kind == "int":
         if isinstance(raw, bool) or not re.fullmatch(r"[-+]?\d+", text):
-            raise ValueError(f"`{text}` is not a whole number")
-        return int(text)
+            raise ValueError(f"`{text[:40]}` is not a whole number")
+        if len(text.lstrip("+-")) > len(str(LARGEST)):
+            raise ValueError(f"`{text[:40]}` is too large (at most {LARGEST:,})")
+        return _bounded(int(text), text)
     if kind == "float":
         try:
-            return float(text.replace(",", "."))
+            number = float(text.replace(",", "."))
         except ValueError:
-            raise ValueError(f"`{text}` is not a number") from None
+            raise ValueError(f"`{text[:40]}` is not a number") from None
+        if not math.isfinite(number):
+            raise ValueError(f"`{text[:40]}` is not a number")
+        return _bounded(number, text)
     if kind == "bool":
         lowered = text.lower()
         if lowered in ("true", "yes", "có", "1", "x"):

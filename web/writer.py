@@ -4,7 +4,8 @@ Every form or API post hands its batch to one writer thread and waits for its an
 The writer takes whatever has queued up (up to `MAX_GROUP` posts), checks each batch on
 its own and stores the accepted ones in one transaction (`cascade.signals.record_many`):
 one commit for many requests, and on SQLite no writers racing for the lock. A refused
-batch is refused alone; a failed transaction fails every post of its group (none stored).
+batch is refused alone; when the group's transaction fails, each post is tried again on its
+own, so that one post the store cannot take fails alone and the others are stored.
 """
 
 from __future__ import annotations
@@ -46,13 +47,19 @@ class SignalWriter:
                 except queue.Empty:
                     break
             try:
-                answers = record_many(self.engine, [request for request, _ in group])
-            except Exception as exc:  # the store failed: nothing of this group was stored
-                for _, future in group:
-                    future.set_exception(exc)
-                continue
+                answers: list[tuple[int, int] | SignalRefused | Exception] = list(
+                    record_many(self.engine, [request for request, _ in group])
+                )
+            except Exception:  # nothing of the group was stored: each post again on its own,
+                answers = [self._alone(request) for request, _ in group]  # so one fails alone
             for (_, future), answer in zip(group, answers, strict=True):
-                if isinstance(answer, SignalRefused):
+                if isinstance(answer, Exception):
                     future.set_exception(answer)
                 else:
                     future.set_result(answer)
+
+    def _alone(self, request: Batch) -> tuple[int, int] | SignalRefused | Exception:
+        try:
+            return record_many(self.engine, [request])[0]
+        except Exception as exc:  # the store failed for this post (or for every post)
+            return exc

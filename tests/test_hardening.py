@@ -1,0 +1,110 @@
+"""Hardening (issue 16): each test here failed on the code before its fix."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pendulum
+import pytest
+from sqlalchemy import Engine, func, select
+from typer.testing import CliRunner
+
+import web.writer
+from cascade import store
+from cascade.cli import app
+from cascade.deploy import deploy
+from cascade.engine import tick
+from cascade.signals import Batch, Signal, SignalRefused
+from tests.conftest import compile_text
+from tests.test_summary import TASKS, at
+from tests.test_web import NOW, api, client_for, csrf, link
+from web.writer import SignalWriter
+
+CID = "test-campaign"
+
+
+@pytest.fixture
+def campaign(store_engine: Engine) -> Engine:
+    deploy(store_engine, compile_text(TASKS), "source", at("2020-11-10 08:00"))
+    tick(store_engine, CID, NOW)
+    return store_engine
+
+
+def stored(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(store.signals)).scalar_one())
+
+
+# ---- 2. one absurd number ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", [10**30, "1e400", "nan", -(10**20)])
+def test_an_absurd_figure_is_refused_naming_its_field(campaign: Engine, value: Any) -> None:
+    with client_for(campaign) as client:
+        body = {
+            "signals": [{"unit": "x-c", "task": "hn-co-so", "fields": {"attendees": value, "members": 50}}]
+        }
+        answer = api(client, "POST", f"/api/campaigns/{CID}/signals", json=body)
+        assert answer.status_code == 422, answer.text
+        assert answer.json()["detail"][0]["message"].startswith("attendees: `")
+        form = client.get(link("x-c"))
+        posted = client.post(
+            link("x-c"), data={"csrf": csrf(form.text), "attendees": str(value), "members": "50"}
+        )
+        assert posted.status_code == 422 and "attendees: `" in posted.text
+    assert stored(campaign) == 0
+
+
+def test_an_import_with_an_absurd_figure_says_which_row(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CASCADE_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("CASCADE_DATABASE_URL", raising=False)
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    campaign = Path(__file__).parent.parent / "campaigns" / "ha-tinh-xix-2020.yaml"
+    runner = CliRunner()
+    assert runner.invoke(app, ["deploy", str(campaign)]).exit_code == 0
+    signals = tmp_path / "s.csv"
+    signals.write_text(
+        "at,unit,task,attendees\n2020-11-18 10:00,tu-ha-tinh,hn-tinh," + "9" * 31 + "\n", encoding="utf-8"
+    )
+    result = runner.invoke(app, ["signal", "ha-tinh-xix-2020", "--import", str(signals)])
+    assert result.exit_code == 1
+    assert "attendees: `999" in result.stderr and "too large" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_a_post_the_store_cannot_take_fails_alone(campaign: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The web writer commits concurrent posts together: one that made the transaction fail
+    failed every post of its group (55 of 60 in the trial)."""
+    real = web.writer.record_many
+
+    def record_many(engine: Engine, requests: list[Batch]) -> Any:
+        if any(s.unit == "x-f" for r in requests for s in r.batch):
+            raise OverflowError("Integer exceeds 64-bit range")  # what the store said of 10**30
+        return real(engine, requests)
+
+    monkeypatch.setattr(web.writer, "record_many", record_many)
+    writer = SignalWriter(campaign)
+    when = pendulum.instance(NOW)
+    units = ["hu-b", "hu-e", "x-f", "mttq"] * 5
+
+    def post(n: int) -> Any:
+        unit = units[n]
+        task = {"hu-b": "hn-huyen", "hu-e": "hn-huyen", "x-f": "hn-co-so", "mttq": "hn-huyen"}[unit]
+        fields = {"attendees": 1, "members": 2} if task == "hn-co-so" else {}
+        batch = Batch(CID, [Signal(unit, task, when.add(seconds=n), fields)], "web", when)
+        try:
+            return writer.record(batch)
+        except (SignalRefused, OverflowError) as exc:
+            return type(exc).__name__
+
+    with ThreadPoolExecutor(20) as pool:
+        answers = list(pool.map(post, range(20)))
+    failed = [units[n] for n, a in enumerate(answers) if a == "OverflowError"]
+    assert failed == ["x-f"] * 5  # only the post the store refused
+    assert all(
+        isinstance(a, tuple) for n, a in enumerate(answers) if units[n] != "x-f" and units[n] != "mttq"
+    )
