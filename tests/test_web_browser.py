@@ -23,6 +23,7 @@ from sqlalchemy import Engine
 
 from cascade.deploy import deploy
 from cascade.engine import tick
+from cascade.links import Link
 from cascade.store import open_store
 from notifiers.channels import ChannelConfig
 from notifiers.dispatch import Dispatcher, Policy
@@ -208,3 +209,23 @@ def test_extension_requests_approved_and_denied_through_the_emailed_links(
     assert "hạn chót giữ nguyên: trước 00 giờ ngày 15/12/2020" in told_d
     for name in ("extension-request.png", "extension-answer.png"):
         assert (ARTIFACTS / name).read_bytes()[:4] == b"\x89PNG"
+
+
+def test_a_form_still_submits_after_the_operator_logged_in_in_the_same_browser(
+    browser: object, site: tuple[str, Engine]
+) -> None:
+    """The login page and the forms both set `cascade_csrf` (paths / and /l/): after the board
+    was opened, every form submit in that browser was refused."""
+    base, engine = site
+    tick(engine, "test-campaign", NOW)
+    page = browser.new_page()  # type: ignore[attr-defined]
+    page.goto(f"{base}/status/test-campaign")
+    page.fill("#token", TOKEN)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/status/test-campaign")
+    link = Link("test-campaign", "x-d", "hn-co-so", int(NOW.add(days=30).timestamp())).path(SECRET)
+    page.goto(base + link)
+    page.fill('input[name="attendees"]', "40")
+    page.fill('input[name="members"]', "45")
+    page.click("#submit")
+    assert "Đã ghi nhận: Đảng ủy xã D hoàn thành" in page.inner_text("#recorded")

@@ -49,7 +49,10 @@ from web.writer import SignalWriter
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 SESSION_COOKIE = "cascade_operator"
-ANSWER_CSRF_COOKIE = "cascade_csrf_answer"  # the answer pages' own (path /x/), apart from the forms'
+# each page family has its own CSRF cookie: one name on two paths (the login's "/" and the
+# forms' "/l/") sent the browser both, and after an operator's login every form was refused
+ANSWER_CSRF_COOKIE = "cascade_csrf_answer"  # the answer pages' (path /x/)
+LOGIN_CSRF_COOKIE = "cascade_csrf_login"  # the login form's (path /login)
 MAX_EXTENSION_DAYS = 366  # the latest day a unit may ask for, counted from today
 STATE_WORDS = {
     "done": "đã hoàn thành",
@@ -490,7 +493,7 @@ def create_app(
         if not form_limit.allow("login:" + client(request)):
             return refused(request, "Quá nhiều lần đăng nhập; đề nghị thử lại sau.", 429)
         data = await request.form()
-        nonce = request.cookies.get(CSRF_COOKIE)
+        nonce = request.cookies.get(LOGIN_CSRF_COOKIE)
         if not csrf_ok(config.secret, nonce, str(data.get("csrf", "")), "login"):
             return refused(request, "Phiên làm việc không hợp lệ; đề nghị tải lại trang.")
         token = str(data.get("token", ""))
@@ -710,7 +713,7 @@ def _login_page(
         next_url=next_url,
         configured=bool(config.operator_token),
     )
-    response.set_cookie(CSRF_COOKIE, nonce, httponly=True, samesite="strict", path="/")
+    response.set_cookie(LOGIN_CSRF_COOKIE, nonce, httponly=True, samesite="strict", path="/login")
     return response
 
 
