@@ -34,7 +34,7 @@ from cascade.engine import tick_in
 from cascade.errors import CampaignInvalid, Problem, Severity
 from cascade.files import is_units_file, load_plan, load_units, read_text
 from cascade.plan import Plan
-from cascade.render import instance_table, summary_table, write_csv, write_json
+from cascade.render import csv_cell, instance_table, summary_table, write_csv, write_json
 from cascade.settings import Settings
 from cascade.signals import Signal, parse_instant, read_signals, record
 from cascade.simulate import LOG_KINDS, Simulation, event_lines, write_events
@@ -280,7 +280,7 @@ def notify_test(
             result = send(channel, address, message)
             failed += not result.ok
             mark = "[green]✓[/green]" if result.ok else "[red]✗[/red]"
-            table.add_row(contact.role, channel, address, f"{mark} {result.detail}")
+            table.add_row(escape(contact.role), channel, escape(address), f"{mark} {escape(result.detail)}")
     out.print(table)
     if failed:
         raise typer.Exit(1)
@@ -711,13 +711,14 @@ def _print_simulation(
 
 
 def _status_table(status: Status) -> Table:
-    table = Table(title=status.title, title_justify="left")
+    table = Table(title=escape(status.title), title_justify="left")
     for column in ("level", "task", "progress", "done", "late", "overdue", "open", "held", "exempt"):
         table.add_column(column, justify="right" if column not in ("level", "task", "progress") else "left")
     for p in status.progress:
         c = p.counts
         bar = ProgressBar(total=max(p.total, 1), completed=p.finished, width=20)
-        table.add_row(p.level, p.task, bar, *(f"{c.get(s, 0):,}" if c.get(s) else "" for s in STATES))
+        row = (f"{c.get(s, 0):,}" if c.get(s) else "" for s in STATES)
+        table.add_row(escape(p.level), escape(p.task), bar, *row)
     return table
 
 
@@ -822,7 +823,7 @@ def status(
     if fmt is StatusFormat.csv:
         writer = csv.DictWriter(sys.stdout, fieldnames=_OVERDUE_COLUMNS, lineterminator="\n")
         writer.writeheader()
-        writer.writerows(records)
+        writer.writerows({k: csv_cell(v) for k, v in r.items()} for r in records)
         if more:
             err.print(f"and {more:,} more overdue (without --limit: all of them)")
         return

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from typing import IO, Any
 
 import pendulum
+from rich.markup import escape
 from rich.table import Table
 
 from cascade.plan import Instance, Opening, Plan, Schedule, TaskPlan
@@ -120,6 +121,18 @@ CSV_COLUMNS = (
 )
 
 
+# A cell a spreadsheet would read as a formula (OWASP, CSV injection): text starting with one
+# of these is written with a leading apostrophe, which spreadsheets show as plain text.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any) -> Any:
+    """`value` safe to open in Excel: text that would start a formula is quoted with `'`."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def write_csv(plan: Plan, instances: Iterator[Instance], out: IO[str]) -> None:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
@@ -130,11 +143,13 @@ def write_csv(plan: Plan, instances: Iterator[Instance], out: IO[str]) -> None:
         row["escalations"] = " ".join(
             f"{e['stage']}@{e['at']}>{'+'.join(e['to']) or '-'}" for e in row["escalations"]
         )
-        writer.writerow([row[c] if row[c] is not None else "" for c in CSV_COLUMNS])
+        writer.writerow([csv_cell(row[c]) if row[c] is not None else "" for c in CSV_COLUMNS])
 
 
 def instance_table(plan: Plan, instances: Iterator[Instance]) -> Table:
-    table = Table(title=f"{plan.campaign.title}\n[dim]{plan.campaign.id}[/dim]", show_lines=True)
+    table = Table(
+        title=f"{escape(plan.campaign.title)}\n[dim]{escape(plan.campaign.id)}[/dim]", show_lines=True
+    )
     for column in ("Task", "Unit", "Opens", "Deadline", "Reminders", "Escalations"):
         table.add_column(column, overflow="fold")
     rows = _Rows(plan)
@@ -142,7 +157,7 @@ def instance_table(plan: Plan, instances: Iterator[Instance]) -> Table:
         row = rows(instance)
         task, unit = plan.tasks[instance.task], plan.hierarchy.units[instance.unit]
         schedule = instance.schedule
-        rule = task.rule.text + (f", {task.step} earlier a level down" if task.step else "")
+        rule = escape(task.rule.text + (f", {task.step} earlier a level down" if task.step else ""))
         deadline = (
             f"{_short(schedule.deadline)}\n[dim]{rule}[/dim]"
             if schedule.deadline
@@ -160,13 +175,13 @@ def instance_table(plan: Plan, instances: Iterator[Instance]) -> Table:
             for e, when in zip(row["escalations"], times, strict=True)
         )
         opens = _short(instance.opening.at) if instance.opening.at else str(instance.opening)
-        table.add_row(
-            f"{task.id}\n[dim]{task.title}[/dim]",
-            f"{unit.id}\n[dim]{unit.name}[/dim]",
-            opens,
+        table.add_row(  # names and rules come from files: text, never markup
+            f"{escape(task.id)}\n[dim]{escape(task.title)}[/dim]",
+            f"{escape(unit.id)}\n[dim]{escape(unit.name)}[/dim]",
+            escape(opens),
             deadline,
-            reminders,
-            escalations,
+            escape(reminders),
+            escape(escalations),
         )
     return table
 
@@ -183,7 +198,7 @@ def summary_table(plan: Plan) -> Table:
             deadlines.setdefault(instance.task, {})[level] = _short(instance.schedule.deadline)
     campaign = plan.campaign
     table = Table(
-        title=f"{campaign.title}\n[dim]{campaign.id} · issued {_short(campaign.issued_at)} · "
+        title=f"{escape(campaign.title)}\n[dim]{escape(campaign.id)} · issued {_short(campaign.issued_at)} · "
         f"summary {_short(campaign.summary_at)}[/dim]"
     )
     for column in ("Task", "Level: units", "Deadline", "Rule", "Opens"):
@@ -191,12 +206,12 @@ def summary_table(plan: Plan) -> Table:
     for task in plan.tasks.values():
         per_level = counts.get(task.id, {})
         table.add_row(
-            f"{task.id}\n[dim]{task.title}[/dim]",
+            f"{escape(task.id)}\n[dim]{escape(task.title)}[/dim]",
             "\n".join(f"{level}: {n}" for level, n in per_level.items()) or "[red]none[/red]",
             "\n".join(f"{deadlines[task.id][lv]}" for lv in per_level if lv in deadlines.get(task.id, {}))
             or "[italic]per unit[/italic]",
-            task.rule.text + (f", step {task.step}" if task.step else ""),
-            _opens_text(task),
+            escape(task.rule.text + (f", step {task.step}" if task.step else "")),
+            escape(_opens_text(task)),
         )
     return table
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import re
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +22,10 @@ def write_markdown(summary: Summary, out: Path) -> list[Path]:
 
 def markdown(s: Summary, chart: str | None = None) -> str:
     title, asof = tables.heading(s)
-    lines = [f"# {title}", ""]
+    lines = [f"# {escape(title)}", ""]
     if s.issued_by:
-        lines.append(f"**{s.issued_by}** · {s.root_name}  ")
-    lines += [asof, "", "## I. Tình hình chung", "", s.narrative, ""]
+        lines.append(f"**{escape(s.issued_by)}** · {escape(s.root_name)}  ")
+    lines += [escape(asof), "", "## I. Tình hình chung", "", escape(s.narrative), ""]
     if chart:
         lines += [f"![Tỷ lệ hoàn thành theo cấp]({chart})", ""]
     for table in tables.totals(s):
@@ -48,7 +50,7 @@ def markdown(s: Summary, chart: str | None = None) -> str:
 
 
 def _table(table: Table, depth: int = 3) -> list[str]:
-    out = [f"{'#' * depth} {table.title}", ""]
+    out = [f"{'#' * depth} {escape(table.title)}", ""]
     out.append("| " + " | ".join(_cell(h) for h in table.headers) + " |")
     out.append("|" + "|".join(" --- " for _ in table.headers) + "|")
     out += ["| " + " | ".join(_cell(v) for v in row) + " |" for row in table.rows]
@@ -56,4 +58,13 @@ def _table(table: Table, depth: int = 3) -> list[str]:
 
 
 def _cell(value: Any) -> str:
-    return tables.text(value).replace("|", "\\|").replace("\n", " ")
+    return escape(tables.text(value)).replace("|", "\\|").replace("\n", " ")
+
+
+_MARKUP = re.compile(r"([\\`*_\[\]#!])")
+
+
+def escape(text: str) -> str:
+    """Names and titles as text, not markup: no HTML (a `<script>` in a unit's name), no
+    Markdown links, images or emphasis."""
+    return _MARKUP.sub(r"\\\1", html.escape(text, quote=False))

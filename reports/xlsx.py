@@ -19,7 +19,9 @@ from reports.tables import Rate, Table
 
 class _Book:
     def __init__(self, out: Path) -> None:
-        self.book = xlsxwriter.Workbook(str(out), {"constant_memory": True})
+        # text is written as text: a unit named `=HYPERLINK(...)` must not become a live formula
+        options = {"constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False}
+        self.book = xlsxwriter.Workbook(str(out), options)
         self.bold = self.book.add_format({"bold": True})
         self.title = self.book.add_format({"bold": True, "font_size": 13})
         self.header = self.book.add_format(

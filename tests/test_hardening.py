@@ -17,7 +17,7 @@ from cascade.cli import app
 from cascade.deploy import deploy
 from cascade.engine import tick
 from cascade.signals import Batch, Signal, SignalRefused
-from tests.conftest import compile_text
+from tests.conftest import SMALL_UNITS, compile_text
 from tests.test_summary import TASKS, at
 from tests.test_web import NOW, api, client_for, csrf, link
 from web.writer import SignalWriter
@@ -108,3 +108,64 @@ def test_a_post_the_store_cannot_take_fails_alone(campaign: Engine, monkeypatch:
     assert all(
         isinstance(a, tuple) for n, a in enumerate(answers) if units[n] != "x-f" and units[n] != "mttq"
     )
+
+
+# ---- 4. spreadsheet and Markdown injection; 6. rich markup in names ----------------------------
+
+HOSTILE = (
+    SMALL_UNITS.replace("name: Đảng ủy xã F", """name: '=HYPERLINK("http://evil.example/","x")'""")
+    .replace("name: Đảng ủy xã D", "name: '<script>alert(1)</script> [bấm](http://evil.example)'")
+    .replace("name: Huyện ủy E", "name: '[/x] @SUM(1) [bold]'")
+)
+
+
+def test_names_stay_text_in_the_workbook_csv_markdown_and_terminal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import openpyxl
+
+    from cascade.store import open_store
+    from cascade.summary import build
+    from reports import write
+
+    engine = open_store(f"sqlite:///{tmp_path / 'store.db'}")
+    deploy(engine, compile_text(TASKS, HOSTILE), "source", at("2020-11-10 08:00"))
+    tick(engine, CID, at("2021-01-25 08:00"))
+    summary = build(engine, CID, at("2021-01-25 08:00"))
+    assert summary is not None
+    [xlsx] = write(summary, "xlsx", tmp_path / "s.xlsx")
+    book = openpyxl.load_workbook(xlsx)
+    cells = [c for sheet in book for row in sheet.iter_rows() for c in row if isinstance(c.value, str)]
+    hostile = [c for c in cells if "HYPERLINK" in c.value]
+    assert hostile and all(c.data_type == "s" and c.value.startswith("=HYPERLINK") for c in hostile)
+    assert not [c for c in cells if c.data_type == "f"]  # no formula anywhere
+    md = write(summary, "md", tmp_path / "s.md")[0].read_text(encoding="utf-8")
+    assert "<script>" not in md and "&lt;script&gt;" in md
+    assert "[bấm](http" not in md and "\\[bấm\\]" in md
+    # the units file in a folder of its own, for the CLI
+    (tmp_path / "units.yaml").write_text(HOSTILE, encoding="utf-8")
+    from tests.conftest import HEADER
+
+    (tmp_path / "campaign.yaml").write_text(HEADER + TASKS, encoding="utf-8")
+    monkeypatch.setenv("CASCADE_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("CASCADE_DATABASE_URL", raising=False)
+    runner = CliRunner()
+    plan = runner.invoke(app, ["plan", str(tmp_path / "campaign.yaml"), "--format", "csv"])
+    assert plan.exit_code == 0, plan.output
+    import csv
+    import io
+
+    rows = list(csv.reader(io.StringIO(plan.stdout)))
+    assert not [cell for row in rows for cell in row if cell.startswith(("=", "+", "-", "@"))]
+    table = runner.invoke(app, ["plan", str(tmp_path / "campaign.yaml")], env={"COLUMNS": "200"})
+    assert table.exit_code == 0, table.output  # `[/x]` in a name crashed rich
+    assert "[/x] @SUM(1) [bold]" in table.stdout
+    assert runner.invoke(app, ["deploy", str(tmp_path / "campaign.yaml")]).exit_code == 0
+    assert runner.invoke(app, ["tick", CID, "--now", "2021-01-25 08:00"]).exit_code == 0
+    status = runner.invoke(app, ["status", CID], env={"COLUMNS": "250"})
+    assert status.exit_code == 0, status.output
+    assert (
+        "[/x] @SUM(1) [bold]" in status.stdout and '=HYPERLINK("http://evil.example/","x")' in status.stdout
+    )
+    as_csv = runner.invoke(app, ["status", CID, "--format", "csv"])
+    assert "'=HYPERLINK" in as_csv.stdout and "\n=HYPERLINK" not in as_csv.stdout
