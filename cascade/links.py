@@ -80,7 +80,8 @@ class LinkRefused(Exception):
 
 def verify(secret: bytes, link: Link | AnswerLink, signature: str, now: int) -> None:
     """Raise LinkRefused unless `signature` is this link's and it has not expired."""
-    if not hmac.compare_digest(sign(secret, link), signature or ""):
+    given = (signature or "").encode("utf-8", "surrogateescape")  # any text; never an exception
+    if not hmac.compare_digest(sign(secret, link).encode(), given):
         raise LinkRefused("Đường dẫn không hợp lệ (đã bị sửa hoặc không dành cho đơn vị này).")
     if now >= link.expires:
         raise LinkRefused("Đường dẫn đã hết hạn. Đề nghị liên hệ bộ phận theo dõi để được gửi lại.")

@@ -53,5 +53,5 @@ class Settings(BaseSettings):
     def store_url(self) -> str:
         if self.database_url:
             return self.database_url
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # contacts, secrets: owner only
         return f"sqlite:///{self.data_dir / 'cascade.db'}"

@@ -8,6 +8,7 @@ brings any database to the current revision before use.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -272,6 +273,7 @@ def open_store(url: str, durable: bool = True) -> Engine:
     simulation's throwaway SQLite store) skips fsync: a killed process still loses nothing,
     only a power cut could, and the store is deleted afterwards anyway."""
     # SQLite: a tick waits up to 30 s for another writer (two runs of one campaign overlap)
+    _owner_only(url)
     connect_args: dict[str, Any] = {"timeout": 30} if url.startswith("sqlite") else {}
     if url.startswith("postgresql"):
         connect_args = POSTGRES_CONNECT_ARGS
@@ -286,6 +288,19 @@ def open_store(url: str, durable: bool = True) -> Engine:
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
     return engine
+
+
+def _owner_only(url: str) -> None:
+    """A SQLite store holds officials' contacts: its file (and so its -wal and -shm, which
+    SQLite creates with the file's mode) is readable by its owner only."""
+    if not url.startswith("sqlite:///") or ":memory:" in url:
+        return
+    path = Path(url.removeprefix("sqlite:///").split("?", 1)[0])
+    if not path.exists():
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    elif path.stat().st_mode & 0o077:
+        path.chmod(0o600)
 
 
 def _sqlite_scratch_pragmas(dbapi_connection: object, record: object) -> None:

@@ -169,3 +169,83 @@ def test_names_stay_text_in_the_workbook_csv_markdown_and_terminal(
     )
     as_csv = runner.invoke(app, ["status", CID, "--format", "csv"])
     assert "'=HYPERLINK" in as_csv.stdout and "\n=HYPERLINK" not in as_csv.stdout
+
+
+# ---- 5. non-ASCII secrets, 500s, the session cookie, file modes -------------------------------
+
+
+def test_non_ascii_secrets_are_refused_not_500(campaign: Engine) -> None:
+    from fastapi.testclient import TestClient
+
+    from tests.test_web import SECRET, TOKEN
+    from web.app import WebConfig, create_app
+
+    config = WebConfig(secret=SECRET, operator_token=TOKEN, announce=False)
+    with TestClient(create_app(campaign, config, clock=lambda: NOW), base_url="https://testserver") as client:
+        forged = link("x-c").replace("sig=", "sig=%C3%A9")
+        assert client.get(forged).status_code == 403
+        bearer = {"Authorization": "Bearer tốken".encode()}  # raw UTF-8 bytes, as a client may send
+        assert client.get("/api/campaigns", headers=bearer).status_code == 401
+        cookie = {"Cookie": "cascade_operator=phiên".encode()}
+        assert client.get("/status", headers=cookie).status_code == 401  # the login page, not a 500
+        page = client.get("/status")
+        login_csrf = csrf(page.text)
+        wrong = client.post("/login", data={"csrf": login_csrf, "token": "mã-truy-cập", "next": "/status"})
+        assert wrong.status_code == 401
+
+
+def test_a_500_carries_the_security_headers(campaign: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    from fastapi.testclient import TestClient
+
+    import web.app
+    from tests.test_web import SECRET, TOKEN
+    from web.app import WebConfig, create_app
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(web.app, "board", broken)
+    config = WebConfig(secret=SECRET, operator_token=TOKEN, announce=False)
+    app_ = create_app(campaign, config, clock=lambda: NOW)
+    with TestClient(app_, base_url="https://testserver", raise_server_exceptions=False) as client:
+        answer = api(client, "GET", f"/api/campaigns/{CID}/status")
+    assert answer.status_code == 500
+    assert "a bug" not in answer.text
+    for header in ("content-security-policy", "x-frame-options", "referrer-policy", "cache-control"):
+        assert header in answer.headers
+
+
+def test_the_operator_session_is_secure_expires_and_logs_out(campaign: Engine) -> None:
+    from fastapi.testclient import TestClient
+
+    from tests.test_web import SECRET, TOKEN
+    from web.app import WebConfig, create_app
+
+    config = WebConfig(secret=SECRET, operator_token=TOKEN, announce=False, https=True)
+    with TestClient(create_app(campaign, config, clock=lambda: NOW), base_url="https://testserver") as client:
+        page = client.get("/status")
+        done = client.post(
+            "/login",
+            data={"csrf": csrf(page.text), "token": TOKEN, "next": "/status"},
+            follow_redirects=False,
+        )
+        cookie = done.headers["set-cookie"]
+        assert "cascade_operator=" in cookie and "Secure" in cookie and "Max-Age=43200" in cookie
+        assert "HttpOnly" in cookie and "SameSite=strict" in cookie
+        assert client.get("/status").status_code == 200
+        out = client.post("/logout", follow_redirects=False)
+        assert out.status_code == 303 and 'cascade_operator=""' in out.headers["set-cookie"]
+        assert client.get("/status").status_code == 401
+
+
+def test_the_store_and_its_folder_are_owner_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from cascade.settings import Settings
+    from cascade.store import open_store
+
+    monkeypatch.setenv("CASCADE_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("CASCADE_DATABASE_URL", raising=False)
+    engine = open_store(Settings().store_url())
+    deploy(engine, compile_text(TASKS), "source", at("2020-11-10 08:00"))
+    for path in (tmp_path / "data", *(tmp_path / "data").iterdir()):
+        assert path.stat().st_mode & 0o077 == 0, f"{path} is {oct(path.stat().st_mode)}"
+    assert (tmp_path / "data" / "cascade.db-wal").exists()  # the WAL took the file's mode too

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import hmac
+import logging
 import os
 import threading
 import time
@@ -44,15 +45,26 @@ from cascade.signals import Batch, Signal, parse_instant
 from cascade.summary import level_name
 from cascade.units import parent_of
 from notifiers.render import deadline_text
-from web.security import CSRF_COOKIE, RateLimit, SecurityHeaders, csrf_ok, csrf_token, new_nonce
+from web.security import (
+    CSRF_COOKIE,
+    HEADERS,
+    RateLimit,
+    SecurityHeaders,
+    csrf_ok,
+    csrf_token,
+    new_nonce,
+    same,
+)
 from web.writer import SignalWriter
 
+log = logging.getLogger("cascade.web")
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 SESSION_COOKIE = "cascade_operator"
 # each page family has its own CSRF cookie: one name on two paths (the login's "/" and the
 # forms' "/l/") sent the browser both, and after an operator's login every form was refused
 ANSWER_CSRF_COOKIE = "cascade_csrf_answer"  # the answer pages' (path /x/)
 LOGIN_CSRF_COOKIE = "cascade_csrf_login"  # the login form's (path /login)
+SESSION_SECONDS = 12 * 3600  # an operator's login lasts a working day
 MAX_EXTENSION_DAYS = 366  # the latest day a unit may ask for, counted from today
 STATE_WORDS = {
     "done": "đã hoàn thành",
@@ -71,6 +83,7 @@ class WebConfig:
     api_rate: str = "2000/1"  # API signal posts per token
     announce: bool = True  # tell Prefect about new signals when an API is known
     tick_interval: int = 600  # seconds, for campaigns whose deployment recorded none (watchdog)
+    https: bool = False  # served behind https (CASCADE_WEB_URL): the session cookie is Secure
 
     @classmethod
     def from_env(cls, secret: bytes) -> WebConfig:
@@ -81,6 +94,7 @@ class WebConfig:
             operator_token=token,
             form_rate=env.get("CASCADE_WEB_RATE_FORM", cls.form_rate),
             api_rate=env.get("CASCADE_WEB_RATE_API", cls.api_rate),
+            https=env.get("CASCADE_WEB_URL", "").lower().startswith("https://"),
         )
 
 
@@ -479,7 +493,7 @@ def create_app(
 
     def operator(request: Request) -> bool:
         token = request.cookies.get(SESSION_COOKIE, "")
-        return bool(config.operator_token) and hmac.compare_digest(token, _session(config))
+        return bool(config.operator_token) and same(token, _session(config))
 
     @app.get("/status", response_class=HTMLResponse, include_in_schema=False)
     def status_index(request: Request) -> Response:
@@ -497,11 +511,24 @@ def create_app(
         if not csrf_ok(config.secret, nonce, str(data.get("csrf", "")), "login"):
             return refused(request, "Phiên làm việc không hợp lệ; đề nghị tải lại trang.")
         token = str(data.get("token", ""))
-        if not config.operator_token or not hmac.compare_digest(token, config.operator_token):
+        if not config.operator_token or not same(token, config.operator_token):
             return _login_page(request, page, config, error="Mã truy cập không đúng.", status=401)
         target = str(data.get("next", "/status"))
         response = RedirectResponse(target if target.startswith("/status") else "/status", status_code=303)
-        response.set_cookie(SESSION_COOKIE, _session(config), httponly=True, samesite="strict")
+        response.set_cookie(
+            SESSION_COOKIE,
+            _session(config),
+            max_age=SESSION_SECONDS,
+            httponly=True,
+            samesite="strict",
+            secure=config.https,
+        )
+        return response
+
+    @app.post("/logout", include_in_schema=False)
+    def logout() -> Response:
+        response = RedirectResponse("/status", status_code=303)
+        response.delete_cookie(SESSION_COOKIE, httponly=True, samesite="strict", secure=config.https)
         return response
 
     @app.get("/status/{campaign}", response_class=HTMLResponse, include_in_schema=False)
@@ -672,6 +699,14 @@ def create_app(
         stalled = any(c["stalled"] for c in campaigns.values())
         return {"status": "stalled" if stalled else "ok", "campaigns": campaigns}
 
+    async def server_error(request: Request, exc: Exception) -> Response:
+        """A bug's answer: a plain 500 that names nothing inside, with the same security headers
+        as every other response (Starlette answers it outside the middleware that adds them)."""
+        log.exception("%s %s failed", request.method, request.url.path)
+        headers = {name.decode(): value.decode() for name, value in HEADERS}
+        return Response("Lỗi hệ thống; đề nghị thử lại sau.", 500, headers=headers, media_type="text/plain")
+
+    app.add_exception_handler(Exception, server_error)
     app.add_middleware(SecurityHeaders)
     return app
 
@@ -680,7 +715,7 @@ async def bearer(request: Request) -> str:
     """The API's token (`Authorization: Bearer ...`), checked against the operator's."""
     expected: str = request.app.state.config.operator_token
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    if not expected or scheme.lower() != "bearer" or not hmac.compare_digest(token.strip(), expected):
+    if not expected or scheme.lower() != "bearer" or not same(token.strip(), expected):
         raise HTTPException(
             401, "a Bearer token is required (CASCADE_WEB_TOKEN)", {"WWW-Authenticate": "Bearer"}
         )

@@ -27,10 +27,14 @@ def csrf_token(secret: bytes, nonce: str, bound_to: str) -> str:
     return hmac.new(secret, f"csrf\x1f{nonce}\x1f{bound_to}".encode(), hashlib.sha256).hexdigest()
 
 
+def same(given: str | None, expected: str) -> bool:
+    """A secret compared in constant time, as UTF-8 bytes: a non-ASCII value (a forged cookie,
+    token or signature) is simply different, where `compare_digest` on text raised (a 500)."""
+    return hmac.compare_digest((given or "").encode("utf-8", "surrogateescape"), expected.encode())
+
+
 def csrf_ok(secret: bytes, nonce: str | None, token: str | None, bound_to: str) -> bool:
-    return bool(nonce and token) and hmac.compare_digest(
-        csrf_token(secret, nonce or "", bound_to), token or ""
-    )
+    return bool(nonce and token) and same(token, csrf_token(secret, nonce or "", bound_to))
 
 
 # ---- rate limits: a token bucket per client and endpoint family, in this process
