@@ -418,21 +418,29 @@ def signal(
         list[str] | None, typer.Option("--field", "-f", help="a figure, k=v (repeatable)")
     ] = None,
     import_file: Annotated[Path | None, typer.Option("--import", help="a CSV or YAML signals file")] = None,
+    allow_future: Annotated[
+        bool, typer.Option("--allow-future", help="accept signals dated more than a day from now")
+    ] = False,
 ) -> None:
-    """Record that a unit completed a task or report (or import many at once, all or nothing)."""
+    """Record that a unit completed a task or report (or import many at once, all or nothing).
+    A signal dated before the campaign's issue is refused, and one more than a day ahead
+    unless --allow-future: the first signal of an instance counts, so a wrong date sticks."""
     engine = _store()
     tz = _campaign_tz(engine, campaign)
-    now = pendulum.now(tz)
+    now = Settings().now().in_timezone(tz)
     try:
         if import_file is not None:
             batch = read_signals(read_text(import_file, str(import_file)), str(import_file), tz)
             where = str(import_file)
+            if not batch:
+                err.print(f"[yellow]warning[/yellow]: {escape(where)} holds no signals; nothing recorded")
+                return
         else:
             if unit is None or task is None:
                 _fail([Problem("signal", None, "", "name the UNIT and the TASK, or give --import FILE")])
             batch = [Signal(unit, task, parse_instant(at, tz) if at else now, _fields(field or []))]
             where = "signal"
-        stored, known = record(engine, campaign, batch, "cli", now, file=where)
+        stored, known = record(engine, campaign, batch, "cli", now, file=where, allow_future=allow_future)
     except (CampaignInvalid, ValueError) as exc:
         _fail(
             exc.problems if isinstance(exc, CampaignInvalid) else [Problem("signal", None, "--at", str(exc))]

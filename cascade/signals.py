@@ -170,9 +170,12 @@ def record(
     source: str,
     now: pendulum.DateTime,
     file: str = "signal",
+    allow_future: bool = False,
 ) -> tuple[int, int]:
-    """Check every signal, then store all of them or none; returns (stored, already known)."""
-    [answer] = record_many(engine, [Batch(campaign_id, batch, source, now, file)])
+    """Check every signal, then store all of them or none; returns (stored, already known).
+    A signal dated before the campaign's issue is refused, and one more than a day after `now`
+    unless `allow_future` (a simulation feeds its whole signals file at the start)."""
+    [answer] = record_many(engine, [Batch(campaign_id, batch, source, now, file, allow_future)])
     if isinstance(answer, SignalRefused):
         raise answer
     return answer
@@ -187,6 +190,7 @@ class Batch:
     source: str
     now: pendulum.DateTime
     file: str = "signal"
+    allow_future: bool = False  # signals dated more than a day after `now` (a simulation's)
 
 
 def record_many(engine: Engine, requests: list[Batch]) -> list[tuple[int, int] | SignalRefused]:
@@ -214,7 +218,15 @@ def record_many(engine: Engine, requests: list[Batch]) -> list[tuple[int, int] |
             if campaign is None:
                 answers.append(SignalRefused([_no_campaign(request.file, request.campaign_id)]))
                 continue
-            rows, problems = _checked_rows(conn, campaign, request.batch, request.file, lookups[campaign.id])
+            rows, problems = _checked_rows(
+                conn,
+                campaign,
+                request.batch,
+                request.file,
+                lookups[campaign.id],
+                int(request.now.timestamp()),
+                request.allow_future,
+            )
             if problems:
                 answers.append(SignalRefused(problems))
                 continue
@@ -270,8 +282,36 @@ def _lookups(conn: Connection, campaign_id: str, unit_ids: set[str]) -> Lookups:
     return units, states
 
 
+FUTURE_SLACK = 86_400  # a signal may be dated at most this far past its receipt (clocks, zones)
+
+
+def _when_wrong(campaign: Any, signal: Signal, now: int, allow_future: bool) -> str | None:
+    """Why a signal's instant cannot be right: before the campaign was issued (a typo of the
+    year: 1900, 2002), or more than a day ahead of now (unless the caller means it). The first
+    signal of an instance counts, so a wrong date would stick."""
+    at = int(signal.at.timestamp())
+    tz = campaign.timezone
+    shown = signal.at.in_timezone(tz).format("DD/MM/YYYY HH:mm")
+    if at < campaign.issued_at:
+        issued = pendulum.from_timestamp(campaign.issued_at, tz=tz).format("DD/MM/YYYY")
+        return f"dated {shown}, before the campaign was issued ({issued}): check the year"
+    if not allow_future and at > now + FUTURE_SLACK:
+        today = pendulum.from_timestamp(now, tz=tz).format("DD/MM/YYYY HH:mm")
+        return (
+            f"dated {shown}, more than a day after now ({today}): check the date "
+            "(`--allow-future` records it as given)"
+        )
+    return None
+
+
 def _checked_rows(
-    conn: Connection, campaign: Any, batch: list[Signal], file: str, lookups: Lookups
+    conn: Connection,
+    campaign: Any,
+    batch: list[Signal],
+    file: str,
+    lookups: Lookups,
+    now: int,
+    allow_future: bool = False,
 ) -> tuple[list[dict[str, Any]], list[Problem]]:
     rules = campaign_rules(campaign)
     u = store.units.c
@@ -307,6 +347,7 @@ def _checked_rows(
                 f"no task or report `{signal.task}` in `{campaign.id}`"
                 + (f"; {hint}" if (hint := did_you_mean(signal.task, rules)) else "")
             )
+        wrong = _when_wrong(campaign, signal, now, allow_future)
         if not errors:
             state = states.get((signal.task, signal.unit))
             if state is None:
@@ -315,6 +356,8 @@ def _checked_rows(
                 errors.append(f"`{signal.unit}` is exempt from `{signal.task}`")
             values, field_errors = check_fields(rules[signal.task], signal.fields, figures(signal.task))
             errors += field_errors
+        if wrong is not None:
+            errors.append(wrong)
         if errors:
             where = f"{signal.unit}/{signal.task}"
             problems += [Problem(file, signal.line, where, e) for e in errors]

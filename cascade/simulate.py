@@ -63,7 +63,7 @@ def simulate(
     start = plan.campaign.issued_at
     deploy(engine, plan, source, start)
     if signals:
-        record(engine, plan.campaign.id, signals, "simulation", start, file=signals_file)
+        record(engine, plan.campaign.id, signals, "simulation", start, file=signals_file, allow_future=True)
     result = Simulation(plan.campaign.id, engine=engine, folder=folder)
     run_until(engine, plan.campaign.id, plan.campaign.timezone, until, result, on_tick)
     return result

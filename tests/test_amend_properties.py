@@ -99,7 +99,7 @@ def signalled(engine: Engine, signals: list[tuple[tuple[str, str], int]]) -> Non
     """Each signal as its unit would send it; one for an instance exempt from the start is refused."""
     for (task, unit), h in signals:
         with contextlib.suppress(SignalRefused):
-            record(engine, CID, [Signal(unit, task, ISSUED.add(hours=h))], "test", ISSUED)
+            record(engine, CID, [Signal(unit, task, ISSUED.add(hours=h))], "test", ISSUED, allow_future=True)
 
 
 def states(engine: Engine) -> dict[tuple[str, str], tuple[Any, ...]]:

@@ -43,7 +43,7 @@ def seeded(path: Path) -> tuple[Engine, Plan]:
     deploy(engine, plan, "source", plan.campaign.issued_at)
     signals = ROOT / "tests" / "scenarios" / f"{CAMPAIGN}.signals.yaml"
     batch = read_signals(read_text(signals, str(signals)), str(signals), plan.campaign.timezone)
-    record(engine, CAMPAIGN, batch, "test", plan.campaign.issued_at)
+    record(engine, CAMPAIGN, batch, "test", plan.campaign.issued_at, allow_future=True)
     return engine, plan
 
 

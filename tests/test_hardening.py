@@ -249,3 +249,41 @@ def test_the_store_and_its_folder_are_owner_only(tmp_path: Path, monkeypatch: py
     for path in (tmp_path / "data", *(tmp_path / "data").iterdir()):
         assert path.stat().st_mode & 0o077 == 0, f"{path} is {oct(path.stat().st_mode)}"
     assert (tmp_path / "data" / "cascade.db-wal").exists()  # the WAL took the file's mode too
+
+
+# ---- 7. signals dated before the campaign or far ahead ---------------------------------------
+
+
+@pytest.mark.parametrize("year", ["1900", "1017", "2002"])
+def test_a_signal_dated_before_the_campaign_is_refused(campaign: Engine, year: str) -> None:
+    with client_for(campaign) as client:
+        body = {"signals": [{"unit": "hu-b", "task": "hn-huyen", "at": f"18/11/{year} 10:00"}]}
+        answer = api(client, "POST", f"/api/campaigns/{CID}/signals", json=body)
+    assert answer.status_code == 422
+    message = answer.json()["detail"][0]["message"]
+    assert f"dated 18/11/{year} 10:00, before the campaign was issued (10/11/2020)" in message
+    assert stored(campaign) == 0  # before: a 1900 signal marked the instance done on time, for good
+
+
+def test_a_signal_far_ahead_needs_allow_future(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CASCADE_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("CASCADE_DATABASE_URL", raising=False)
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    campaign = str(Path(__file__).parent.parent / "campaigns" / "ha-tinh-xix-2020.yaml")
+    runner = CliRunner()
+    shift = str(int(at("2020-11-20 09:00").timestamp() - pendulum.now().timestamp()))
+    env = {"CASCADE_CLOCK_SHIFT": shift}
+    assert runner.invoke(app, ["deploy", campaign], env=env).exit_code == 0
+    ahead = ["signal", "ha-tinh-xix-2020", "tu-ha-tinh", "hn-tinh", "--at", "18/11/2099 10:00"]
+    refused = runner.invoke(app, [*ahead, "-f", "attendees=450"], env=env)
+    assert refused.exit_code == 1
+    assert "dated 18/11/2099 10:00, more than a day after now (20/11/2020 09:00)" in refused.stderr
+    assert "--allow-future" in refused.stderr
+    tomorrow = ["signal", "ha-tinh-xix-2020", "tu-ha-tinh", "hn-tinh", "--at", "21/11/2020 08:00"]
+    assert runner.invoke(app, [*tomorrow, "-f", "attendees=450"], env=env).exit_code == 0  # within a day
+    meant = runner.invoke(app, [*ahead, "-f", "attendees=450", "--allow-future"], env=env)
+    assert meant.exit_code == 0, meant.output
+    empty = tmp_path / "empty.csv"
+    empty.write_text("at,unit,task\n", encoding="utf-8")
+    warned = runner.invoke(app, ["signal", "ha-tinh-xix-2020", "--import", str(empty)], env=env)
+    assert warned.exit_code == 0 and "holds no signals; nothing recorded" in warned.stderr
