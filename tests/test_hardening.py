@@ -287,3 +287,27 @@ def test_a_signal_far_ahead_needs_allow_future(tmp_path: Path, monkeypatch: pyte
     empty.write_text("at,unit,task\n", encoding="utf-8")
     warned = runner.invoke(app, ["signal", "ha-tinh-xix-2020", "--import", str(empty)], env=env)
     assert warned.exit_code == 0 and "holds no signals; nothing recorded" in warned.stderr
+
+
+# ---- 8. bounded request bodies --------------------------------------------------------------
+
+
+def test_a_body_over_the_limit_gets_413_and_is_not_read(campaign: Engine) -> None:
+    big = b'{"signals": [' + b'{"unit": "hu-b", "task": "hn-huyen"},' * 150_000 + b"{}]}"  # ~5.6 MB
+    with client_for(campaign) as client:
+        declared = api(client, "POST", f"/api/campaigns/{CID}/signals", content=big)
+        assert declared.status_code == 413 and "request body over 4,194,304 bytes" in declared.text
+        assert declared.headers["x-frame-options"] == "DENY"
+
+        def chunks() -> Any:  # no Content-Length: the limit is counted as it arrives
+            for start in range(0, len(big), 65536):
+                yield big[start : start + 65536]
+
+        streamed = api(client, "POST", f"/api/campaigns/{CID}/signals", content=chunks())
+        assert streamed.status_code == 413
+        small = {"signals": [{"unit": "hu-b", "task": "hn-huyen"}]}
+        assert api(client, "POST", f"/api/campaigns/{CID}/signals", json=small).status_code == 201
+        form = client.get(link("x-c"))
+        ok = client.post(link("x-c"), data={"csrf": csrf(form.text), "attendees": "40", "members": "50"})
+        assert ok.status_code == 200  # forms pass through the limit untouched
+    assert stored(campaign) == 2

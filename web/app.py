@@ -48,6 +48,8 @@ from notifiers.render import deadline_text
 from web.security import (
     CSRF_COOKIE,
     HEADERS,
+    MAX_BODY,
+    BodyLimit,
     RateLimit,
     SecurityHeaders,
     csrf_ok,
@@ -84,6 +86,7 @@ class WebConfig:
     announce: bool = True  # tell Prefect about new signals when an API is known
     tick_interval: int = 600  # seconds, for campaigns whose deployment recorded none (watchdog)
     https: bool = False  # served behind https (CASCADE_WEB_URL): the session cookie is Secure
+    max_body: int = MAX_BODY  # bytes a request body may hold (CASCADE_WEB_MAX_BODY); more: 413
 
     @classmethod
     def from_env(cls, secret: bytes) -> WebConfig:
@@ -95,6 +98,7 @@ class WebConfig:
             form_rate=env.get("CASCADE_WEB_RATE_FORM", cls.form_rate),
             api_rate=env.get("CASCADE_WEB_RATE_API", cls.api_rate),
             https=env.get("CASCADE_WEB_URL", "").lower().startswith("https://"),
+            max_body=int(env.get("CASCADE_WEB_MAX_BODY", MAX_BODY)),
         )
 
 
@@ -707,6 +711,7 @@ def create_app(
         return Response("Lỗi hệ thống; đề nghị thử lại sau.", 500, headers=headers, media_type="text/plain")
 
     app.add_exception_handler(Exception, server_error)
+    app.add_middleware(BodyLimit, limit=config.max_body)
     app.add_middleware(SecurityHeaders)
     return app
 
