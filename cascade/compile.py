@@ -8,7 +8,7 @@ are read elsewhere (`cascade.files`): this module takes data.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import time
 from typing import Any, TypeVar
 
@@ -158,9 +158,13 @@ def build_plan(
     plan = Plan(campaign, hierarchy, {}, [])
     targets = {spec.id: checks.targeted_units(spec, hierarchy) for _, spec in parsed.tasks}
     for i, spec in parsed.tasks:
-        plan.tasks[spec.id] = _task_plan(spec, Kind.TASK, parsed, parsed.doc.line_of(("tasks", i)))
+        plan.tasks[spec.id] = _task_plan(
+            spec, Kind.TASK, parsed, parsed.doc.line_of(("tasks", i)), header.calendar
+        )
     for i, report in parsed.reports:
-        plan.tasks[report.id] = _task_plan(report, Kind.REPORT, parsed, parsed.doc.line_of(("reports", i)))
+        plan.tasks[report.id] = _task_plan(
+            report, Kind.REPORT, parsed, parsed.doc.line_of(("reports", i)), header.calendar
+        )
     for spec_id in _dependency_order(parsed):
         task = plan.tasks[spec_id]
         plan.instances.extend(_task_instances(plan, task, targets[spec_id], targets, problems))
@@ -169,12 +173,14 @@ def build_plan(
     return plan
 
 
-def _task_plan(spec: Task | Report, kind: Kind, parsed: ParsedCampaign, line: int | None) -> TaskPlan:
+def _task_plan(
+    spec: Task | Report, kind: Kind, parsed: ParsedCampaign, line: int | None, calendar: str
+) -> TaskPlan:
     task = TaskPlan(
         spec.id,
         spec.title,
         kind,
-        _notices(parsed.defaults, spec),
+        _notices(parsed.defaults, spec, calendar),
         spec.due.rule(),
         dict(spec.fields),
         exempt=tuple(spec.exempt),
@@ -188,8 +194,9 @@ def _task_plan(spec: Task | Report, kind: Kind, parsed: ParsedCampaign, line: in
     return task
 
 
-def _notices(defaults: Defaults, spec: NoticesSpec) -> Notices:
-    """The task's own setting, else the campaign's defaults, else the built-in defaults."""
+def _notices(defaults: Defaults, spec: NoticesSpec, calendar: str) -> Notices:
+    """The task's own setting, else the campaign's defaults, else the built-in defaults. With
+    `quiet_days: holidays` (the default) and a calendar, notices wait out its holidays too."""
 
     def pick(name: str) -> Any:
         for source in (spec, defaults, BUILTIN_DEFAULTS):
@@ -199,7 +206,10 @@ def _notices(defaults: Defaults, spec: NoticesSpec) -> Notices:
         raise AssertionError(name)
 
     stages = tuple(Stage(n, s.after, tuple(s.to), s.repeat) for n, s in enumerate(pick("escalate"), 1))
-    return Notices(tuple(pick("notify")), tuple(pick("remind")), pick("quiet_hours"), stages)
+    quiet = pick("quiet_hours")
+    if pick("quiet_days") == "holidays" and calendar.lower() != "none":
+        quiet = replace(quiet, holidays=calendar)
+    return Notices(tuple(pick("notify")), tuple(pick("remind")), quiet, stages)
 
 
 def _dependency_order(parsed: ParsedCampaign) -> list[str]:

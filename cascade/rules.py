@@ -13,7 +13,7 @@ import ast
 import functools
 import operator
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 import orjson
@@ -65,6 +65,7 @@ class TaskRules:
             "notify": list(self.notify),
             "remind": [str(d) for d in self.remind],
             "quiet": str(self.quiet),
+            "quiet_days": self.quiet.holidays,  # the calendar whose holidays notices wait out
             "escalate": [
                 {"after": str(s.after), "to": list(s.to), "repeat": str(s.repeat) if s.repeat else None}
                 for s in self.escalate
@@ -113,7 +114,7 @@ class TaskRules:
             data["kind"],
             tuple(data["notify"]),
             tuple(parse_duration(d) for d in data["remind"]),
-            _quiet(data["quiet"]),
+            replace(_quiet(data["quiet"]), holidays=data.get("quiet_days")),  # (older rules: None)
             stages,
             parse_duration(data["min_window"]) if data["min_window"] else None,
             rule,

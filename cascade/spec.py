@@ -10,6 +10,7 @@ validator never disagree.
 from __future__ import annotations
 
 import ast
+import functools
 import operator
 import re
 from collections.abc import Callable
@@ -40,7 +41,7 @@ from cascade.deadlines import (
     parse_period,
 )
 from cascade.durations import Duration, DurationError, parse_duration
-from cascade.workdays import known_calendar
+from cascade.workdays import Calendar, known_calendar
 
 
 def _fail(message: str, hint: str | None = None) -> PydanticCustomError:
@@ -173,10 +174,13 @@ _CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)\s*-\s*([01]?\d|2[0-3]):([0-5]\
 
 @dataclass(frozen=True, slots=True)
 class QuietHours:
-    """A daily window (minutes after midnight) in which notices wait; may wrap midnight."""
+    """A daily window (minutes after midnight) in which notices wait; may wrap midnight. With
+    `holidays` (a calendar code: `quiet_days: holidays`), a notice falling on one of that
+    calendar's public holidays (Tết) waits for the next working morning as well."""
 
     start: int
     end: int
+    holidays: str | None = None
 
     @property
     def active(self) -> bool:
@@ -188,11 +192,20 @@ class QuietHours:
         return minute >= self.start or minute < self.end
 
     def release(self, t: pendulum.DateTime) -> pendulum.DateTime:
-        """`t`, or the end of the quiet period `t` falls in (same timezone as `t`)."""
-        if not self.active or not self.contains(t.hour * 60 + t.minute):
+        """`t`, or the end of the quiet period `t` falls in (same timezone as `t`); then, off
+        the calendar's holidays, to the morning of the first day that is not one."""
+        if self.active and self.contains(t.hour * 60 + t.minute):
+            end = t.set(hour=self.end // 60, minute=self.end % 60, second=0, microsecond=0)
+            t = end if end > t else end.add(days=1)
+        if self.holidays is None:
             return t
-        end = t.set(hour=self.end // 60, minute=self.end % 60, second=0, microsecond=0)
-        return end if end > t else end.add(days=1)
+        calendar = _holiday_calendar(self.holidays)
+        if calendar.holiday_name(t.date()) is None:
+            return t
+        morning = self.end if self.active else MORNING
+        while calendar.holiday_name(t.date()) is not None:
+            t = t.add(days=1).set(hour=morning // 60, minute=morning % 60, second=0, microsecond=0)
+        return t
 
     def __str__(self) -> str:
         if not self.active:
@@ -201,6 +214,14 @@ class QuietHours:
 
 
 QUIET_NONE = QuietHours(0, 0)
+
+
+@functools.lru_cache(maxsize=16)
+def _holiday_calendar(code: str) -> Calendar:
+    return Calendar(code)
+
+
+MORNING = 7 * 60  # when notices held by a holiday go out, if there are no quiet hours to end
 
 
 def _quiet(value: object) -> QuietHours:
@@ -491,6 +512,11 @@ class Notices(_Model):
     notify: list[Slug] | None = Field(None, description="contact roles that receive a unit's notices")
     remind: list[DurationValue] | None = Field(None, description="reminders before each deadline")
     quiet_hours: QuietHoursValue | None = None
+    quiet_days: Literal["holidays", "none"] | None = Field(
+        None,
+        description="`holidays`: notices falling on the calendar's public holidays (Tết) wait for "
+        "the next working morning (the default when the campaign has a calendar); `none`: they do not",
+    )
     escalate: list[Stage] | None = None
 
 
@@ -563,6 +589,7 @@ BUILTIN_DEFAULTS = Defaults(
     notify=["head"],
     remind=[parse_duration(d) for d in ("7d", "3d", "1d")],
     quiet_hours=_quiet("21:00-07:00"),
+    quiet_days="holidays",
     escalate=[
         Stage(after=parse_duration("1d"), to=["self", "parent"]),
         Stage(after=parse_duration("3d"), to=["parent", "ancestor:2"]),

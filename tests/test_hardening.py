@@ -311,3 +311,50 @@ def test_a_body_over_the_limit_gets_413_and_is_not_read(campaign: Engine) -> Non
         ok = client.post(link("x-c"), data={"csrf": csrf(form.text), "attendees": "40", "members": "50"})
         assert ok.status_code == 200  # forms pass through the limit untouched
     assert stored(campaign) == 2
+
+
+# ---- 12. Tết ---------------------------------------------------------------------------------
+
+TET = """\
+campaign:
+  id: test-campaign
+  title: Chiến dịch thử
+  issued_on: 02/02/2026
+  units: units.yaml
+  summary_date: 30/03/2026
+defaults:
+  remind: [3d, 1d]
+  escalate: [{after: 1d, to: [self, parent]}]
+tasks:
+  - {id: hn-tinh, title: Hội nghị tỉnh, level: province, due: {before: 20/02/2026}}
+"""
+
+
+@pytest.mark.parametrize(
+    ("quiet_days", "first"), [("", "2026-02-21T07:00"), ("  quiet_days: none\n", "2026-02-17T07:00")]
+)
+def test_notices_falling_on_tet_wait_for_the_next_working_morning(
+    store_engine: Engine, quiet_days: str, first: str
+) -> None:
+    """Tết 2026: 16-20/02 (the calendar's holidays). The reminders 3d and 1d before 20/02 fall
+    on 17/02 and 19/02: held to 21/02, past their deadline, they are not sent (a reminder
+    after its deadline is none: the escalation of 21/02 07:00 says it)."""
+    from cascade.simulate import event_lines
+    from tests.conftest import compile_text as compile_units
+
+    text = TET.replace("defaults:\n", "defaults:\n" + quiet_days)
+    body = text.split("defaults:\n", 1)[1]
+    header = text.split("defaults:\n", 1)[0]
+    plan = compile_units("defaults:\n" + body, header=header)
+    deploy(store_engine, plan, "tet", at("2026-02-02 08:00"))
+    for day in range(2, 28):
+        tick(store_engine, CID, at(f"2026-02-{day:02d} 07:00"))
+    lines = event_lines(store_engine, CID, "Asia/Ho_Chi_Minh")
+    sent = [
+        e["at"][:16]
+        for e in lines
+        if e["kind"] in ("reminder.sent", "escalation.sent") and e["unit"] == "tu-a"
+    ]
+    assert sent[0] == first
+    if not quiet_days:
+        assert not [t for t in sent if "2026-02-16" <= t < "2026-02-21"]  # nothing during Tết
