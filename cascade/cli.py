@@ -312,7 +312,7 @@ def dispatch_command(
         told = (
             "operator alerted"
             if alert.delivered
-            else ("alerted before" if not alert.new else "operator NOT reached")
+            else ("operator alerted before" if alert.told_before else "operator NOT reached yet: retried")
         )
         err.print(f"[red]channel {alert.channel} failed[/red]: {alert.detail} ({alert.held} waiting; {told})")
     if outcome.alerts:
@@ -907,6 +907,19 @@ def _print_scheduler(engine: Engine, campaign: str) -> None:
             out.print(f"[red]STALLED[/red]: {line}: no tick for over {health.STALLED_AFTER} intervals{told}")
         else:
             out.print(line)
+    a = store.channel_alerts.c
+    with engine.connect() as conn:
+        broken = conn.execute(select(store.channel_alerts).where(a.campaign_id == campaign)).all()
+        tz = _campaign_tz(engine, campaign)
+    for row in broken:
+        since = pendulum.from_timestamp(row.since, tz=tz).format("DD/MM/YYYY HH:mm")
+        told = (
+            f"operator told {pendulum.from_timestamp(row.delivered_at, tz=tz).format('DD/MM/YYYY HH:mm')}"
+            f" ({escape(row.delivered_by or '')})"
+            if row.delivered_at
+            else f"[red]operator NOT told yet[/red] ({row.tries} tries; retried at every dispatch)"
+        )
+        out.print(f"[red]channel {row.channel} broken[/red] since {since}: {escape(row.detail)}; {told}")
     holder = locks.holder(engine, campaign)
     if holder is not None:
         if holder.alive is False:

@@ -196,7 +196,8 @@ deliveries = Table(
     Column("at", BigInteger, nullable=False),  # wall clock of the last attempt
 )
 
-# Channels that failed a whole dispatch; the alert went out once, cleared when one works again.
+# Channels that failed a whole dispatch; the operator's alert is retried until delivered, and the
+# row is cleared when the channel works again.
 channel_alerts = Table(
     "channel_alerts",
     metadata,
@@ -204,6 +205,11 @@ channel_alerts = Table(
     Column("channel", String(16), primary_key=True),
     Column("since", BigInteger, nullable=False),
     Column("detail", Text, nullable=False),
+    # the alert is a notice of its own: told (wall clock, channel:address) or tried again each run
+    Column("delivered_at", BigInteger),
+    Column("delivered_by", Text),
+    Column("tries", Integer, nullable=False, default=0, server_default="0"),
+    Column("last_error", Text),
 )
 
 ticks = Table(

@@ -175,7 +175,7 @@ def dispatch_phase(campaign_id: str, now_s: int) -> dict[str, int]:
             alert.channel,
             alert.detail,
             alert.held,
-            "alerted" if alert.delivered else ("alerted earlier" if not alert.new else "NOT reachable"),
+            "alerted" if alert.delivered else ("alerted earlier" if alert.told_before else "NOT reached yet"),
         )
     for event in outcome.events:
         emit_event(

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from itertools import chain
 from typing import Any
 
-from sqlalchemy import Engine, delete, func, insert, select
+from sqlalchemy import Engine, delete, func, insert, select, update
 
 from cascade import store
 from cascade.links import answer_maker, link_maker
@@ -76,8 +76,9 @@ class Alert:
     channel: str
     detail: str
     held: int  # digests that this channel could not deliver in the run
-    new: bool  # False: the operator was alerted before and the channel is still broken
-    delivered: Result | None = None  # how the alert itself went out (None: not sent)
+    new: bool  # the channel broke in this run (False: it was broken before)
+    delivered: Result | None = None  # how the alert went out in this run (None: not in this run)
+    told_before: bool = False  # an earlier run delivered it (the channel is still broken)
 
 
 @dataclass
@@ -249,15 +250,19 @@ class Dispatcher:
     # -- alerts --------------------------------------------------------------------------
 
     def _alerts(self, breaker: _Breaker, now: int, outcome: Outcome) -> None:
+        """A broken channel is recorded once (`channel.failed`) and its alert is a notice of its
+        own: tried on the operator's channels at every dispatch until one takes it. `new` says
+        the channel broke in this run; `delivered` how the alert went out in this run, if it did."""
         a = store.channel_alerts
         with self.engine.connect() as conn:
-            alerts = conn.execute(select(a.c.channel, a.c.detail).where(a.c.campaign_id == self.campaign_id))
-            open_alerts: dict[str, str] = {channel: detail for channel, detail in alerts}
+            rows = conn.execute(
+                select(a.c.channel, a.c.detail, a.c.delivered_at).where(a.c.campaign_id == self.campaign_id)
+            ).all()
+        open_alerts = {row.channel: row for row in rows}
         for channel, detail in sorted(breaker.broken.items()):
             alert = Alert(channel, detail, breaker.held[channel], new=channel not in open_alerts)
             outcome.alerts.append(alert)
             if alert.new:
-                alert.delivered = self._tell_operator(alert, breaker, now)
                 self._event(now, "channel.failed", channel, outcome, detail=detail, held=alert.held)
                 with self.engine.begin() as conn:
                     conn.execute(
@@ -266,8 +271,11 @@ class Dispatcher:
                             channel=channel,
                             since=int(self.clock()),
                             detail=detail,
+                            tries=0,
                         )
                     )
+            elif open_alerts[channel].delivered_at is not None:
+                alert.told_before = True
             log.warning(
                 "%s: channel %s failed this dispatch (%s); %d digests wait",
                 self.campaign_id,
@@ -281,6 +289,31 @@ class Dispatcher:
                 self._event(now, "channel.recovered", channel, outcome)
                 with self.engine.begin() as conn:
                     conn.execute(delete(a).where(a.c.campaign_id == self.campaign_id, a.c.channel == channel))
+        # every alert not yet delivered (this run's, and earlier ones nobody could be told of)
+        with self.engine.connect() as conn:
+            untold = conn.execute(
+                select(a.c.channel, a.c.detail).where(
+                    a.c.campaign_id == self.campaign_id, a.c.delivered_at.is_(None)
+                )
+            ).all()
+        by_channel = {alert.channel: alert for alert in outcome.alerts}
+        for channel, detail in untold:
+            alert = by_channel.get(channel) or Alert(channel, detail, 0, new=False)
+            if channel not in by_channel:
+                outcome.alerts.append(alert)
+            alert.delivered = self._tell_operator(alert, breaker, now)
+            done = alert.delivered
+            values: dict[str, Any] = {"tries": a.c.tries + 1}
+            if done is not None:
+                values.update(delivered_at=int(self.clock()), delivered_by=f"{done.channel}:{done.address}")
+            else:
+                values["last_error"] = "no channel of the operator took it (or none is set: `operator:`)"
+            with self.engine.begin() as conn:
+                conn.execute(
+                    update(a)
+                    .where(a.c.campaign_id == self.campaign_id, a.c.channel == channel)
+                    .values(**values)
+                )
 
     def _tell_operator(self, alert: Alert, breaker: _Breaker, now: int) -> Result | None:
         """The alert on the operator's first channel that is not broken (None: no way to tell them)."""

@@ -257,3 +257,44 @@ def test_without_an_operator_the_alert_goes_to_the_top_units_contact(
     assert outcome.alerts[0].delivered is not None
     assert outcome.alerts[0].delivered.address == "vp@example.vn"  # Tỉnh ủy A's head, by email
     assert sum("Cảnh báo" in subject(m) for m in inbox.parsed()) == 1
+
+
+def test_an_alert_nobody_could_take_is_retried_until_delivered(
+    campaign: Engine, smtp_auth: tuple[int, Inbox], zalo: FakeZalo
+) -> None:
+    """Before: the broken channel was recorded whether or not the alert went out; later runs
+    said "alerted earlier" and the operator never heard of it."""
+    port, _ = smtp_auth
+    wrong = f"mailto://cascade:wrong@127.0.0.1:{port}?from=cascade@example.vn&mode=insecure"
+    first = dispatcher(campaign, config(wrong, zalo, token="expired")).run(NOW)  # both channels broken
+    assert sorted(a.channel for a in first.alerts) == ["email", "phone", "zalo"]  # (ZNS: Zalo's token)
+    assert all(a.delivered is None for a in first.alerts)  # the operator has only these two
+    with campaign.connect() as conn:
+        rows = {r.channel: r for r in conn.execute(select(store.channel_alerts))}
+    assert rows["email"].delivered_at is None and rows["email"].tries == 1
+    from typer.testing import CliRunner
+
+    from cascade.cli import app
+
+    url = {"CASCADE_DATABASE_URL": campaign.url.render_as_string(hide_password=False), "COLUMNS": "250"}
+    shown = CliRunner().invoke(app, ["status", "test-campaign"], env=url)
+    assert "channel email broken since" in shown.stdout and "operator NOT told yet (1 tries" in shown.stdout
+
+    second = dispatcher(campaign, config(wrong, zalo)).run(NOW)  # Zalo works again; email does not
+    [email] = [x for x in second.alerts if x.channel == "email"]
+    assert email.delivered is not None and email.delivered.channel == "zalo"
+    told = [r for r in zalo.requests if r["body"].get("recipient", {}).get("user_id") == "84900000009"]
+    assert len(told) == 1 and "kênh email không gửi được" in told[0]["body"]["message"]["text"]
+    with campaign.connect() as conn:
+        rows = {r.channel: r for r in conn.execute(select(store.channel_alerts))}
+        assert set(rows) <= {"email", "phone"} and "zalo" not in rows  # zalo recovered: its alert is moot
+        assert rows["email"].delivered_at is not None and rows["email"].tries == 2
+        assert rows["email"].delivered_by == "zalo:84900000009"
+    shown = CliRunner().invoke(app, ["status", "test-campaign"], env=url)
+    assert "operator told" in shown.stdout and "(zalo:84900000009)" in shown.stdout
+
+    third = dispatcher(campaign, config(wrong, zalo)).run(NOW)
+    again = [x for x in third.alerts if x.channel == "email"]
+    assert [(x.delivered, x.told_before) for x in again] == [(None, True)]  # told once: not repeated
+    told = [r for r in zalo.requests if "84900000009" in str(r["body"]) and "kênh email" in str(r["body"])]
+    assert len(told) == 1

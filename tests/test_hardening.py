@@ -358,3 +358,29 @@ def test_notices_falling_on_tet_wait_for_the_next_working_morning(
     assert sent[0] == first
     if not quiet_days:
         assert not [t for t in sent if "2026-02-16" <= t < "2026-02-21"]  # nothing during Tết
+
+
+# ---- 9. an alert nobody could be told of shows until it is delivered --------------------------
+
+
+def test_the_board_shows_a_broken_channel_and_whether_the_operator_knows(campaign: Engine) -> None:
+    from sqlalchemy import insert, update
+
+    from tests.test_web import TOKEN
+
+    with campaign.begin() as conn:
+        conn.execute(
+            insert(store.channel_alerts).values(
+                campaign_id=CID, channel="email", since=int(NOW.timestamp()), detail="SMTP 535", tries=3
+            )
+        )
+    with client_for(campaign) as client:
+        login = client.get("/status")
+        client.post("/login", data={"csrf": csrf(login.text), "token": TOKEN, "next": "/status"})
+        page = client.get(f"/status/{CID}").text
+        assert 'data-channel="email"' in page and "Chưa báo được cho quản trị hệ thống" in page
+        assert "đã thử 3 lần" in page
+        with campaign.begin() as conn:
+            conn.execute(update(store.channel_alerts).values(delivered_at=int(NOW.timestamp())))
+        page = client.get(f"/status/{CID}").text
+        assert "Đã báo cho quản trị hệ thống lúc 09:00 05/12/2020" in page

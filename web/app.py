@@ -153,6 +153,29 @@ def create_app(
         """The campaigns (or `campaign`) that stopped ticking, for the pages' banner."""
         return [h for h in health.read(engine, int(time.time()), config.tick_interval, campaign) if h.stalled]
 
+    def broken_channels(campaign: str) -> list[dict[str, Any]]:
+        """The campaign's broken channels, and whether the operator has been told of each."""
+        a = store.channel_alerts.c
+        with engine.connect() as conn:
+            tz = conn.execute(
+                select(store.campaigns.c.timezone).where(store.campaigns.c.id == campaign)
+            ).scalar()
+            rows = conn.execute(select(store.channel_alerts).where(a.campaign_id == campaign)).all()
+
+        def when(t: int) -> str:
+            return str(pendulum.from_timestamp(t, tz=tz or "UTC").format("HH:mm DD/MM/YYYY"))
+
+        return [
+            {
+                "channel": r.channel,
+                "detail": r.detail,
+                "since": when(r.since),
+                "told": when(r.delivered_at) if r.delivered_at else None,
+                "tries": r.tries,
+            }
+            for r in rows
+        ]
+
     def client(request: Request) -> str:
         return request.client.host if request.client else "?"
 
@@ -566,6 +589,7 @@ def create_app(
             limit=3000,
             level_name=level_name,
             stalled=stalled(campaign),
+            channel_alerts=broken_channels(campaign),
         )
 
     # ---- JSON API ---------------------------------------------------------------------------
