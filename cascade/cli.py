@@ -42,7 +42,7 @@ from cascade.simulate import simulate as run_simulation
 from cascade.spec import CampaignFile, UnitsFile
 from cascade.status import STATES, Status, campaign_status
 from cascade.status import Where as StatusWhere
-from cascade.store import open_store
+from cascade.store import StoreFault, integrity_problems, open_store
 
 app = typer.Typer(
     help="Cascade: cascading deadlines for resolution campaigns, from province to grassroots.",
@@ -180,8 +180,12 @@ def schema(
 # ---- the engine's commands -----------------------------------------------------------------
 
 
-def _store() -> Engine:
-    return open_store(Settings().store_url())
+def _store(read_only: bool = False) -> Engine:
+    """The store; `read_only` (status, report, events) writes nothing and works on a read-only copy."""
+    settings = Settings()
+    if read_only and not settings.database_url:  # (store_url would create the data folder)
+        return open_store(f"sqlite:///{settings.data_dir / 'cascade.db'}", read_only=True)
+    return open_store(settings.store_url(), read_only=read_only)
 
 
 def _source_of(file: Path, plan: Plan) -> str:
@@ -334,6 +338,19 @@ def serve(
     web application (signed forms, status page, API) on --web-port."""
     from flows.serve import serve as run_serve
 
+    damaged = integrity_problems(_store())
+    if damaged:  # a lightly damaged store must not tick on as if it were sound
+        _fail(
+            [
+                Problem(
+                    "store",
+                    None,
+                    "integrity",
+                    f"the store fails its integrity check ({escape(damaged[0])})",
+                    "stop here, restore the store from a backup; `cascade doctor` lists what it found",
+                )
+            ]
+        )
     server = None
     if web_port:
         from web.server import start_in_thread
@@ -346,6 +363,80 @@ def serve(
     finally:
         if server is not None:
             server.should_exit = True
+
+
+@app.command()
+def doctor() -> None:
+    """Check what an unattended Cascade depends on: its settings, the store (reachable, its
+    schema current, its integrity), the web secret, the notification channels' settings and
+    the Prefect API. Exit 1 if anything fails."""
+    checks: list[tuple[str, bool, str]] = []
+
+    def check(name: str, probe: Any) -> Any:
+        try:
+            result = probe()
+        except Exception as error:  # a check reports any failure; it never raises
+            checks.append((name, False, str(error) or type(error).__name__))
+            return None
+        ok, detail = result if isinstance(result, tuple) else (True, str(result))
+        checks.append((name, ok, detail))
+        return result
+
+    check("settings", lambda: (True, f"read; data in {Settings().data_dir}"))
+    settings = Settings() if checks[-1][1] else None
+    engine = None
+    if settings is not None:
+        url = settings.store_url()
+        engine = check("store", lambda: open_store(url))
+        if engine is not None:
+            checks[-1] = ("store", True, store.shown(url))
+
+            def integrity() -> tuple[bool, str]:
+                found = integrity_problems(engine)
+                return (not found, "sound" if not found else "; ".join(found[:5]))
+
+            check("store integrity", integrity)
+
+            def deployed() -> tuple[bool, str]:
+                with engine.connect() as conn:
+                    n = len(
+                        conn.execute(
+                            select(store.campaigns.c.id).where(store.campaigns.c.archived_at.is_(None))
+                        ).all()
+                    )
+                return True, f"{n} deployed campaign(s)"
+
+            check("campaigns", deployed)
+    from cascade.links import secret_from
+
+    check(
+        "web secret", lambda: (bool(secret_from(data_dir=settings.data_dir if settings else None)), "usable")
+    )
+    from notifiers.channels import ChannelConfig
+
+    def channels() -> tuple[bool, str]:
+        config = ChannelConfig.from_env()
+        have = [name for name, value in (("email", config.smtp_url), ("zalo", config.zalo_token)) if value]
+        return bool(have), (
+            "configured: " + ", ".join(have)
+        ) if have else "no channel configured (CASCADE_SMTP_URL, Zalo)"
+
+    check("channels", channels)
+
+    def prefect() -> tuple[bool, str]:
+        from flows.deployments import api_url
+
+        url = api_url()
+        return (
+            (True, f"answers at {url}") if url else (True, "no server running (`cascade serve` starts one)")
+        )
+
+    check("Prefect API", prefect)
+    for name, ok, detail in checks:
+        mark = "[green]✓[/green]" if ok else "[red]✗[/red]"
+        out.print(f"{mark} {name}: {escape(detail)}", highlight=False)
+    if not all(ok for _, ok, _ in checks):
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -743,7 +834,7 @@ def events(
     ] = None,
 ) -> None:
     """The campaign's audit log: every event, one JSON object a line, in time order (spec §6)."""
-    engine = _store()
+    engine = _store(read_only=True)
     tz = _campaign_tz(engine, campaign)
     kinds = list(kind or ())
     unknown = eventlog.unknown_kinds(kinds)
@@ -805,7 +896,7 @@ def status(
 ) -> None:
     """Progress per level and task, and every overdue instance, most overdue first, with its
     parent, days overdue and escalation stage, as of the last tick."""
-    engine = _store()
+    engine = _store(read_only=True)
     row = _campaign_row(engine, campaign)
     _check_status_filters(engine, row, level, task, under)
     result = campaign_status(engine, campaign, limit, StatusWhere(level, task, under))
@@ -960,7 +1051,7 @@ def report(
     from cascade.summary import build
     from reports import write
 
-    engine = _store()
+    engine = _store(read_only=True)
     instant = _instant(engine, campaign, at, "report", "--at")
     with err.status("reading the store"):
         summary = build(engine, campaign, instant)
@@ -973,4 +1064,23 @@ def report(
 
 
 def main() -> None:
-    app()
+    """The `cascade` command: a store that fails (disk full, read-only, locked, damaged, a
+    database that does not answer) is one message naming it and what to do, not a traceback."""
+    from pydantic import ValidationError
+    from sqlalchemy import exc as db
+
+    try:
+        app()
+    except StoreFault as fault:
+        err.print(f"[red]store error[/red]: {escape(str(fault))}", highlight=False)
+        sys.exit(1)
+    except ValidationError as error:  # a CASCADE_* setting that cannot be read
+        for problem in error.errors():
+            name = "CASCADE_" + str(problem["loc"][0]).upper() if problem["loc"] else "a setting"
+            err.print(f"[red]setting error[/red]: {name}: {escape(problem['msg'])}", highlight=False)
+        sys.exit(1)
+    except (db.OperationalError, db.DatabaseError) as error:
+        settings = Settings()
+        found = StoreFault.of(error, settings.database_url or f"sqlite:///{settings.data_dir / 'cascade.db'}")
+        err.print(f"[red]store error[/red]: {escape(str(found))}", highlight=False)
+        sys.exit(1)

@@ -33,6 +33,7 @@ from sqlalchemy import (
     UniqueConstraint,
     create_engine,
     event,
+    exc,
 )
 
 metadata = MetaData()
@@ -274,39 +275,160 @@ POSTGRES_CONNECT_ARGS: dict[str, Any] = {
 }
 
 
-def open_store(url: str, durable: bool = True) -> Engine:
+def open_store(url: str, durable: bool = True, read_only: bool = False) -> Engine:
     """An engine on `url`, its schema upgraded to the current revision. `durable=False` (a
     simulation's throwaway SQLite store) skips fsync: a killed process still loses nothing,
-    only a power cut could, and the store is deleted afterwards anyway."""
+    only a power cut could, and the store is deleted afterwards anyway. `read_only` (status,
+    report, events) writes nothing, not even the migration check, so it also works on a
+    read-only copy; its schema must be current. A store that cannot be opened raises
+    StoreFault with what to do."""
+    try:
+        return _open(url, durable, read_only)
+    except (exc.OperationalError, exc.DatabaseError, OSError) as error:
+        raise StoreFault.of(error, url) from None
+
+
+def _open(url: str, durable: bool, read_only: bool) -> Engine:
+    if not read_only:
+        _owner_only(url)
     # SQLite: a tick waits up to 30 s for another writer (two runs of one campaign overlap)
-    _owner_only(url)
     connect_args: dict[str, Any] = {"timeout": 30} if url.startswith("sqlite") else {}
     if url.startswith("postgresql"):
         connect_args = POSTGRES_CONNECT_ARGS
+    target = url
+    if read_only and url.startswith("sqlite:///"):
+        # SQLite's own read-only mode; `immutable` also reads a copy whose folder is read-only
+        # (no -shm to create): nothing else may write it meanwhile, true of a copy
+        path = sqlite_path(url)
+        if path is None or not path.exists():
+            raise StoreFault(f"no store at {path}: deploy a campaign first (cascade deploy FILE)")
+        immutable = "&immutable=1" if not os.access(path.parent, os.W_OK) else ""
+        target = f"sqlite:///file:{path}?mode=ro{immutable}&uri=true"
     engine = create_engine(
-        url, json_serializer=dumps, json_deserializer=orjson.loads, connect_args=connect_args
+        target, json_serializer=dumps, json_deserializer=orjson.loads, connect_args=connect_args
     )
     if engine.dialect.name == "sqlite":
-        event.listen(engine, "connect", _sqlite_pragmas if durable else _sqlite_scratch_pragmas)
+        pragmas = (
+            _sqlite_read_pragmas if read_only else _sqlite_pragmas if durable else _sqlite_scratch_pragmas
+        )
+        event.listen(engine, "connect", pragmas)
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
+    if read_only:
+        _check_revision(engine, config, url)
+        return engine
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
     return engine
 
 
+def _check_revision(engine: Engine, config: Config, url: str) -> None:
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory.from_config(config).get_current_head()
+    with engine.connect() as connection:
+        current = MigrationContext.configure(connection).get_current_revision()
+    if current != head:
+        raise StoreFault(
+            f"the store {shown(url)} is at schema revision {current}, this Cascade reads {head}: "
+            "run a command that writes (cascade deploy, or cascade tick) on the store itself once"
+        )
+
+
+def sqlite_path(url: str) -> Path | None:
+    if not url.startswith("sqlite:///") or ":memory:" in url:
+        return None
+    return Path(url.removeprefix("sqlite:///").split("?", 1)[0])
+
+
+def shown(url: str) -> str:
+    """The store as an operator knows it: its file, or the URL without its password."""
+    path = sqlite_path(url)
+    if path is not None:
+        return str(path)
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+class StoreFault(Exception):
+    """The store cannot be used: one message that names it and says what to do."""
+
+    @classmethod
+    def of(cls, error: BaseException, url: str) -> StoreFault:
+        where, text = shown(url), str(getattr(error, "orig", None) or error).lower()
+        for needle, what in _FAULTS:
+            if needle in text:
+                return cls(f"{where}: {what}")
+        return cls(f"{where}: the store failed ({str(getattr(error, 'orig', None) or error).strip()})")
+
+
+_FAULTS = (
+    (
+        "disk is full",
+        "the disk is full; nothing was written. Free space on its disk, then run the command again",
+    ),
+    (
+        "no space left",
+        "the disk is full; nothing was written. Free space on its disk, then run the command again",
+    ),
+    (
+        "readonly database",
+        "the store is read-only (its file or folder is not writable by this user); fix the permissions, "
+        "or use a read-only command (status, report, events)",
+    ),
+    (
+        "database is locked",
+        "the store is locked by another process (a tick, or a long-running command); try again in a minute",
+    ),
+    (
+        "not a database",
+        "the file is not a Cascade store, or it is damaged: restore it from a backup "
+        "(`cascade doctor` checks a store)",
+    ),
+    (
+        "malformed",
+        "the store is damaged (its integrity check fails): stop the scheduler and restore it from a "
+        "backup; `cascade doctor` says more",
+    ),
+    (
+        "unable to open database file",
+        "the file cannot be opened: check that its folder exists and is readable",
+    ),
+    ("could not connect", "PostgreSQL does not answer: check that it runs and CASCADE_DATABASE_URL"),
+    ("connection refused", "PostgreSQL does not answer: check that it runs and CASCADE_DATABASE_URL"),
+    ("password authentication failed", "PostgreSQL refused the login: check CASCADE_DATABASE_URL"),
+)
+
+
+def integrity_problems(engine: Engine) -> list[str]:
+    """What SQLite's quick check finds wrong with the store ([] when sound; PostgreSQL: [])."""
+    if engine.dialect.name != "sqlite":
+        return []
+    with engine.connect() as connection:
+        rows = [str(r[0]) for r in connection.exec_driver_sql("PRAGMA quick_check")]
+    return [] if rows == ["ok"] else rows
+
+
 def _owner_only(url: str) -> None:
     """A SQLite store holds officials' contacts: its file (and so its -wal and -shm, which
     SQLite creates with the file's mode) is readable by its owner only."""
-    if not url.startswith("sqlite:///") or ":memory:" in url:
+    path = sqlite_path(url)
+    if path is None:
         return
-    path = Path(url.removeprefix("sqlite:///").split("?", 1)[0])
     if not path.exists():
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
     elif path.stat().st_mode & 0o077:
         path.chmod(0o600)
+
+
+def _sqlite_read_pragmas(dbapi_connection: object, _record: object) -> None:
+    cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
+    cursor.execute("PRAGMA query_only=ON")
+    cursor.close()
 
 
 def _sqlite_scratch_pragmas(dbapi_connection: object, record: object) -> None:

@@ -384,3 +384,138 @@ def test_the_board_shows_a_broken_channel_and_whether_the_operator_knows(campaig
             conn.execute(update(store.channel_alerts).values(delivered_at=int(NOW.timestamp())))
         page = client.get(f"/status/{CID}").text
         assert "Đã báo cho quản trị hệ thống lúc 09:00 05/12/2020" in page
+
+
+# ---- 11. store faults ------------------------------------------------------------------------
+
+
+def _cli_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[CliRunner, Path]:
+    monkeypatch.setenv("CASCADE_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("CASCADE_DATABASE_URL", raising=False)
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    runner = CliRunner()
+    campaign = str(Path(__file__).parent.parent / "campaigns" / "ha-tinh-xix-2020.yaml")
+    assert runner.invoke(app, ["deploy", campaign]).exit_code == 0
+    assert runner.invoke(app, ["tick", "ha-tinh-xix-2020", "--now", "2020-12-01 08:00"]).exit_code == 0
+    return runner, tmp_path / "data" / "cascade.db"
+
+
+def run_main(args: list[str], env: dict[str, str]) -> Any:
+    """The installed command, as an operator runs it (main() turns store faults into messages)."""
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).parent.parent
+    code = "import sys; from cascade.cli import main; sys.argv = ['cascade', *sys.argv[1:]]; main()"
+    return subprocess.run(
+        [sys.executable, "-c", code, *args],
+        env={**os.environ, **env},
+        cwd=root,
+        capture_output=True,
+        text=True,
+    )
+
+
+def test_a_damaged_store_is_one_clear_message(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _, db = _cli_store(tmp_path, monkeypatch)
+    db.write_bytes(b"this is not a database" * 100)
+    for wal in db.parent.glob("cascade.db-*"):
+        wal.unlink()
+    env = {"CASCADE_DATA_DIR": str(tmp_path / "data")}
+    for command in (["status", "ha-tinh-xix-2020"], ["tick", "ha-tinh-xix-2020"]):
+        result = run_main(command, env)
+        assert result.returncode == 1
+        assert f"store error: {db}: the file is not a Cascade store, or it is damaged" in result.stderr
+        assert "Traceback" not in result.stderr and len(result.stderr.splitlines()) <= 3
+
+
+def test_a_lightly_damaged_store_stops_serve_and_doctor_says_why(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cascade.store import integrity_problems, open_store
+
+    runner, db = _cli_store(tmp_path, monkeypatch)
+    engine = open_store(f"sqlite:///{db}")
+    with engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        page = conn.exec_driver_sql("SELECT rootpage FROM sqlite_master WHERE name = 'ix_events_at'").scalar()
+    engine.dispose()
+    data = bytearray(db.read_bytes())
+    start = (int(page) - 1) * 4096
+    data[start + 100 : start + 400] = b"\xff" * 300  # an index page scrambled: the tables still read
+    db.write_bytes(bytes(data))
+    assert integrity_problems(open_store(f"sqlite:///{db}"))
+    serve = runner.invoke(app, ["serve", "--for", "1", "--web-port", "0"])
+    assert serve.exit_code == 1 and "the store fails its integrity check" in serve.stderr
+    doctor = runner.invoke(app, ["doctor"])
+    assert doctor.exit_code == 1 and "✗ store integrity:" in doctor.stdout
+
+
+def test_read_only_commands_write_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    runner, db = _cli_store(tmp_path, monkeypatch)
+    # the database and its log (the -shm is SQLite's shared-memory index, rebuilt by readers)
+    before = {
+        p.name: p.read_bytes() for p in db.parent.iterdir() if p.name in ("cascade.db", "cascade.db-wal")
+    }
+    for command in (["status", "ha-tinh-xix-2020"], ["events", "ha-tinh-xix-2020"]):
+        assert runner.invoke(app, command).exit_code == 0
+    report = runner.invoke(app, ["report", "ha-tinh-xix-2020", "--out", str(tmp_path / "r.md")])
+    assert report.exit_code == 0, report.output
+    after = {
+        p.name: p.read_bytes() for p in db.parent.iterdir() if p.name in ("cascade.db", "cascade.db-wal")
+    }
+    assert after == before
+
+
+def test_store_errors_are_explained(tmp_path: Path) -> None:
+    import sqlite3
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.exc import OperationalError
+
+    from cascade.store import StoreFault
+
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    full = create_engine(url)
+    with full.begin() as conn:
+        conn.execute(text("CREATE TABLE t (x BLOB)"))
+    with pytest.raises(OperationalError) as caught, full.begin() as conn:  # a disk that fills up
+        conn.exec_driver_sql("PRAGMA max_page_count = 3")
+        conn.execute(text("INSERT INTO t VALUES (zeroblob(100000))"))
+    assert "the disk is full; nothing was written" in str(StoreFault.of(caught.value, url))
+    read_only = create_engine(f"sqlite:///file:{tmp_path / 'x.db'}?mode=ro&uri=true")
+    with pytest.raises(OperationalError) as caught, read_only.begin() as conn:
+        conn.execute(text("INSERT INTO t VALUES (1)"))
+    assert "the store is read-only" in str(StoreFault.of(caught.value, url))
+    holder = sqlite3.connect(tmp_path / "x.db")
+    holder.execute("BEGIN EXCLUSIVE")
+    locked = create_engine(url, connect_args={"timeout": 0.1})
+    with pytest.raises(OperationalError) as caught, locked.begin() as conn:
+        conn.execute(text("INSERT INTO t VALUES (1)"))
+    holder.rollback()
+    assert "locked by another process" in str(StoreFault.of(caught.value, url))
+
+
+def test_the_api_answers_503_when_the_store_is_locked(tmp_path: Path) -> None:
+    import sqlite3
+
+    from fastapi.testclient import TestClient
+    from sqlalchemy import create_engine
+
+    from cascade.store import open_store
+    from tests.test_web import SECRET, TOKEN
+    from web.app import WebConfig, create_app
+
+    path = tmp_path / "store.db"
+    deploy(open_store(f"sqlite:///{path}"), compile_text(TASKS), "source", at("2020-11-10 08:00"))
+    engine = create_engine(f"sqlite:///{path}", connect_args={"timeout": 0.2})
+    holder = sqlite3.connect(path)
+    holder.execute("BEGIN EXCLUSIVE")
+    config = WebConfig(secret=SECRET, operator_token=TOKEN, announce=False)
+    with TestClient(create_app(engine, config, clock=lambda: NOW), base_url="https://testserver") as client:
+        body = {"signals": [{"unit": "hu-b", "task": "hn-huyen"}]}
+        answer = api(client, "POST", f"/api/campaigns/{CID}/signals", json=body)
+    holder.rollback()
+    assert answer.status_code == 503 and answer.headers["retry-after"] == "30"
+    assert answer.headers["x-frame-options"] == "DENY"

@@ -32,6 +32,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field
 from sqlalchemy import Engine, select
+from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
 
 from cascade import amend, eventlog, health, store
@@ -42,6 +43,7 @@ from cascade.links import AnswerLink, Link, LinkRefused, verify
 from cascade.rollup import load_for as load_rollup
 from cascade.rules import campaign_rules
 from cascade.signals import Batch, Signal, parse_instant
+from cascade.store import StoreFault
 from cascade.summary import level_name
 from cascade.units import parent_of
 from notifiers.render import deadline_text
@@ -734,6 +736,14 @@ def create_app(
         headers = {name.decode(): value.decode() for name, value in HEADERS}
         return Response("Lỗi hệ thống; đề nghị thử lại sau.", 500, headers=headers, media_type="text/plain")
 
+    async def store_unavailable(request: Request, error: Exception) -> Response:
+        """The store is locked, full, read-only or down: 503 and when to try again, not a 500."""
+        fault = StoreFault.of(error, str(engine.url.render_as_string(hide_password=True)))
+        log.error("%s %s: %s", request.method, request.url.path, fault)
+        text = "Hệ thống tạm thời không ghi được dữ liệu; đề nghị thử lại sau ít phút."
+        return Response(text, 503, headers={"Retry-After": "30"}, media_type="text/plain")
+
+    app.add_exception_handler(OperationalError, store_unavailable)
     app.add_exception_handler(Exception, server_error)
     app.add_middleware(BodyLimit, limit=config.max_body)
     app.add_middleware(SecurityHeaders)
