@@ -262,7 +262,7 @@ def notify_test(
     role: Annotated[str | None, typer.Option(help="only this contact role")] = None,
 ) -> None:
     """Send a test message on every channel of a unit's contacts, to check the channel settings."""
-    from notifiers.channels import send
+    from notifiers.channels import ChannelConfig, send, with_tokens
     from notifiers.render import Message
 
     engine = _store()
@@ -281,7 +281,7 @@ def notify_test(
     failed = 0
     for contact in contacts:
         for channel, address in contact.channels:
-            result = send(channel, address, message)
+            result = send(channel, address, message, with_tokens(ChannelConfig.from_env(), engine))
             failed += not result.ok
             mark = "[green]✓[/green]" if result.ok else "[red]✗[/red]"
             table.add_row(escape(contact.role), channel, escape(address), f"{mark} {escape(result.detail)}")
@@ -363,6 +363,35 @@ def serve(
     finally:
         if server is not None:
             server.should_exit = True
+
+
+@app.command("zalo-token")
+def zalo_token(
+    refresh: Annotated[
+        str, typer.Option(envvar="CASCADE_ZALO_REFRESH_TOKEN", help="the refresh token from Zalo's console")
+    ],
+    access: Annotated[
+        str | None, typer.Option(help="its access token, if you have it (else refreshed now)")
+    ] = None,
+    expires_in: Annotated[int, typer.Option(help="seconds the access token has left")] = 0,
+) -> None:
+    """Store the Zalo Official Account's first token pair; Cascade refreshes it from then on
+    (CASCADE_ZALO_APP_ID and CASCADE_ZALO_SECRET_KEY name the app). Prefer passing the refresh
+    token in CASCADE_ZALO_REFRESH_TOKEN to keeping it in the shell's history."""
+    from notifiers.zalo_tokens import TokenRefused, Tokens, ZaloApp
+
+    app_ = ZaloApp.from_env()
+    if app_ is None:
+        _fail(
+            [Problem("zalo-token", None, "", "CASCADE_ZALO_APP_ID and CASCADE_ZALO_SECRET_KEY are not set")]
+        )
+    try:
+        Tokens(_store(), app_).keep(access, refresh, expires_in)
+    except TokenRefused as refused:
+        _fail([Problem("zalo-token", None, "", str(refused))])
+    err.print(
+        f"[green]✓[/green] Zalo tokens stored for app {app_.app_id}; Cascade refreshes them from now on"
+    )
 
 
 @app.command()

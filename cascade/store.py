@@ -213,6 +213,19 @@ channel_alerts = Table(
     Column("last_error", Text),
 )
 
+# The Zalo OA's access token (about 25 hours) and its single-use refresh token (about 3 months):
+# refreshed under this row's lock, so two dispatchers never spend the refresh token twice.
+# Secrets: the store is owner-only (SQLite 0600) and they are never logged.
+zalo_tokens = Table(
+    "zalo_tokens",
+    metadata,
+    Column("app_id", String(64), primary_key=True),
+    Column("access_token", Text, nullable=False),
+    Column("refresh_token", Text, nullable=False),
+    Column("expires_at", BigInteger, nullable=False),  # wall clock, from the answer's expires_in
+    Column("refreshed_at", BigInteger, nullable=False),
+)
+
 ticks = Table(
     "ticks",
     metadata,

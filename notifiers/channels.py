@@ -1,7 +1,9 @@
 """A contact's channels as Apprise services, and where their settings come from.
 
     email  CASCADE_SMTP_URL       mailto://... or mailtos://...?from=... (see notifiers.email)
-    zalo   CASCADE_ZALO_TOKEN     the Official Account access token (CASCADE_ZALO_API: another base URL)
+    zalo   CASCADE_ZALO_APP_ID and CASCADE_ZALO_SECRET_KEY: the Official Account's tokens, kept in the
+           store and refreshed by Cascade (notifiers.zalo_tokens); or CASCADE_ZALO_TOKEN, a fixed
+           access token (it expires within a day). CASCADE_ZALO_API: another base URL
     phone  CASCADE_ZALO_TOKEN and CASCADE_ZNS_TEMPLATE  a ZNS template (CASCADE_ZNS_API: another base URL)
 
 Secrets stay in the environment (or, for the SMTP URL, a Prefect Secret block: see
@@ -12,24 +14,27 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import quote
 
 import apprise
+from sqlalchemy import Engine
 
 import notifiers  # noqa: F401  (registers zalo:// and zns://)
 from notifiers.email import send_email
 from notifiers.render import Message
 from notifiers.zalo import NotifyZalo
+from notifiers.zalo_tokens import TokenRefused, Tokens, ZaloApp
 
 
 @dataclass(frozen=True)
 class ChannelConfig:
     smtp_url: str | None = None
-    zalo_token: str | None = None
+    zalo_token: str | None = None  # a fixed token (CASCADE_ZALO_TOKEN), when Cascade does not refresh it
     zns_template: str | None = None
     zalo_api: str | None = None
     zns_api: str | None = None
+    tokens: Tokens | None = None  # the OA's refreshed tokens (notifiers.zalo_tokens), over zalo_token
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, smtp_url: str | None = None) -> ChannelConfig:
@@ -41,6 +46,15 @@ class ChannelConfig:
             zalo_api=env.get("CASCADE_ZALO_API") or None,
             zns_api=env.get("CASCADE_ZNS_API") or None,
         )
+
+
+def with_tokens(config: ChannelConfig, engine: Engine) -> ChannelConfig:
+    """`config`, its Zalo token kept fresh in `engine`'s store when the OA's app is set
+    (CASCADE_ZALO_APP_ID, CASCADE_ZALO_SECRET_KEY)."""
+    app = ZaloApp.from_env()
+    if config.tokens is not None or app is None:
+        return config
+    return replace(config, tokens=Tokens(engine, app))
 
 
 @dataclass(frozen=True)
@@ -64,9 +78,32 @@ def send(
             return Result(channel, address, False, "CASCADE_SMTP_URL is not set", "channel")
         ok, failure, detail = send_email(message, config.smtp_url, address, key)
         return Result(channel, address, ok, detail, failure, key if ok else None)
-    if not config.zalo_token:
-        return Result(channel, address, False, "CASCADE_ZALO_TOKEN is not set", "channel")
-    token = quote(config.zalo_token, safe="")
+    if config.tokens is None:
+        if not config.zalo_token:
+            why = "no Zalo token: set CASCADE_ZALO_APP_ID and CASCADE_ZALO_SECRET_KEY (or CASCADE_ZALO_TOKEN)"
+            return Result(channel, address, False, why, "channel")
+        return _send_zalo(channel, address, message, config, key, config.zalo_token)
+    try:
+        token = config.tokens.current()
+    except TokenRefused as refused:
+        return Result(channel, address, False, str(refused), "channel")
+    result = _send_zalo(channel, address, message, config, key, token)
+    if result.failure == "channel" and INVALID_TOKEN in result.detail:  # expired early, or revoked
+        try:
+            token = config.tokens.refresh(token)
+        except TokenRefused as refused:
+            return Result(channel, address, False, f"{result.detail}; {refused}", "channel")
+        result = _send_zalo(channel, address, message, config, key, token)
+    return result
+
+
+INVALID_TOKEN = "Zalo error -216"  # how notifiers.zalo words "Access token is invalid"
+
+
+def _send_zalo(
+    channel: str, address: str, message: Message, config: ChannelConfig, key: str | None, access: str
+) -> Result:
+    token = quote(access, safe="")
     query: dict[str, str] = {}
     if channel == "zalo":
         url = f"zalo://{token}/{quote(address, safe='')}"

@@ -135,7 +135,7 @@ class Dispatcher:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.engine, self.campaign_id = engine, campaign_id
-        self.config = ChannelConfig.from_env() if config is None else config
+        self.config = channels.with_tokens(ChannelConfig.from_env() if config is None else config, engine)
         self.policy = Policy() if policy is None else policy
         self.send, self.sleep, self.clock = send, sleep, clock
         c = store.campaigns.c

@@ -24,7 +24,7 @@ from sqlalchemy import Engine
 
 from cascade import health
 from notifiers import channels
-from notifiers.channels import ChannelConfig, Result
+from notifiers.channels import ChannelConfig, Result, with_tokens
 from notifiers.dispatch import operator_of
 from notifiers.render import Message
 
@@ -73,7 +73,8 @@ def _tell(
     name, targets = operator_of(engine, h.campaign)
     message = stalled_message(h, name)
     for channel, address in targets:
-        result = send(channel, address, message, config, f"stalled-{h.campaign}-{wall}")
+        fresh = with_tokens(config or ChannelConfig.from_env(), engine)  # (a refreshed Zalo token)
+        result = send(channel, address, message, fresh, f"stalled-{h.campaign}-{wall}")
         if result.ok:
             return result
         log.error("%s: the stall alert was not sent on %s: %s", h.campaign, channel, result.detail)

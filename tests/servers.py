@@ -24,10 +24,26 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 
 
 class FakeZalo(ThreadingHTTPServer):
+    """Zalo's OA and ZNS message APIs, and its OAuth endpoint (`/v4/oa/access_token`): with
+    `oauth(refresh)` set, only the access tokens it issued are valid, each refresh token works
+    once, and `revoke(token)` makes one invalid early (an expiry during a batch)."""
+
     def __init__(self) -> None:
         super().__init__(("127.0.0.1", 0), ZaloHandler)
         self.requests: list[dict[str, Any]] = []
         self.failed_once: set[str] = set()
+        self.refreshes: list[dict[str, str]] = []  # OAuth requests: form and secret_key
+        self.valid: set[str] | None = None  # issued access tokens (None: any token but the named ones)
+        self.refresh_tokens: set[str] = set()
+        self.issued = 0
+        self.lock = threading.Lock()
+
+    def oauth(self, refresh: str) -> None:
+        self.valid, self.refresh_tokens = set(), {refresh}
+
+    def revoke(self, token: str) -> None:
+        assert self.valid is not None
+        self.valid.discard(token)
 
     @property
     def base(self) -> str:
@@ -40,8 +56,15 @@ class ZaloHandler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # quiet
         pass
 
+    def _oauth(self, raw: bytes) -> None:
+        _answer(self, *_oauth_answer(self, raw))
+
     def do_POST(self) -> None:
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        raw = self.rfile.read(int(self.headers["Content-Length"]))
+        if self.path == "/v4/oa/access_token":
+            self._oauth(raw)
+            return
+        body = json.loads(raw)
         token = self.headers.get("access_token", "")
         self.server.requests.append({"path": self.path, "token": token, "body": body})
         if token == "flaky" and token not in self.server.failed_once:
@@ -53,7 +76,7 @@ class ZaloHandler(BaseHTTPRequestHandler):
         answer: dict[str, Any]
         if self.path not in known:
             answer = {"error": -201, "message": "unknown API"}
-        elif token == "expired":
+        elif token == "expired" or (self.server.valid is not None and token not in self.server.valid):
             answer = {"error": -216, "message": "Access token is invalid"}
         elif token == "limited":
             answer = {"error": -32, "message": "The request exceeded the rate limit"}
@@ -66,6 +89,35 @@ class ZaloHandler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
+
+
+def _oauth_answer(handler: ZaloHandler, raw: bytes) -> tuple[int, dict[str, Any]]:
+    from urllib.parse import parse_qs
+
+    server = handler.server
+    form = {k: v[0] for k, v in parse_qs(raw.decode()).items()}
+    with server.lock:
+        server.refreshes.append({**form, "secret_key": handler.headers.get("secret_key", "")})
+        if handler.headers.get("secret_key") != "app-secret" or form.get("grant_type") != "refresh_token":
+            return 400, {"error": -14002, "error_description": "Invalid secret key"}
+        if form.get("refresh_token") not in server.refresh_tokens:
+            return 400, {"error": -14014, "error_description": "Invalid refresh token"}
+        server.refresh_tokens.discard(form["refresh_token"])  # single use
+        server.issued += 1
+        access, refresh = f"access-{server.issued}", f"refresh-{server.issued}"
+        assert server.valid is not None
+        server.valid.add(access)
+        server.refresh_tokens.add(refresh)
+    return 200, {"access_token": access, "refresh_token": refresh, "expires_in": "90000"}
+
+
+def _answer(handler: BaseHTTPRequestHandler, status: int, answer: dict[str, Any]) -> None:
+    data = json.dumps(answer).encode()
+    handler.send_response(status)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(data)))
+    handler.end_headers()
+    handler.wfile.write(data)
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ import apprise
 import pytest
 
 import notifiers  # noqa: F401  (registers zalo:// and zns://)
+from tests.conftest import compile_text
 from tests.servers import FakeZalo
 
 
@@ -83,3 +84,109 @@ def test_a_long_digest_is_split_at_zalo_text_limit_not_cut(zalo: FakeZalo) -> No
     texts = [r["body"]["message"]["text"] for r in zalo.requests]
     assert len(texts) == 3 and all(len(t) <= 2000 for t in texts)
     assert " ".join(texts).split() == body.split()  # every word arrives (splits drop edge spaces)
+
+
+# ---- the OA's tokens, refreshed by Cascade (issue: Zalo stopped after a day) ---------------------
+
+
+def _tokens(engine: Any, zalo: Any, clock: Any = None) -> Any:
+    import time
+
+    from notifiers.zalo_tokens import Tokens, ZaloApp
+
+    app = ZaloApp("app-1", "app-secret", f"{zalo.base}/v4/oa/access_token")
+    return Tokens(engine, app, clock or time.time)
+
+
+def test_the_token_is_refreshed_before_it_expires_and_the_pair_rotates(store_engine: Any, zalo: Any) -> None:
+    from cascade import store
+    from notifiers.channels import ChannelConfig, send
+    from notifiers.render import Message
+
+    zalo.oauth("refresh-0")
+    now = [1_700_000_000.0]
+    tokens = _tokens(store_engine, zalo, lambda: now[0])
+    tokens.keep(None, "refresh-0")  # the first pair from the console: only a refresh token
+    assert [r["refresh_token"] for r in zalo.refreshes] == ["refresh-0"]
+    config = ChannelConfig(zalo_api=zalo.base, tokens=tokens)
+    message = Message("s", "t", "<p>t</p>", "t")
+    assert send("zalo", "8490", message, config).ok
+    assert zalo.requests[-1]["token"] == "access-1"
+    now[0] += 90_000 - 1800  # half an hour before it expires (it said expires_in 90000)
+    assert send("zalo", "8490", message, config).ok
+    assert zalo.requests[-1]["token"] == "access-2"  # refreshed ahead of its expiry
+    with store_engine.connect() as conn:
+        row = conn.execute(store.zalo_tokens.select()).one()
+    assert (row.access_token, row.refresh_token) == ("access-2", "refresh-2")  # single-use: rotated
+    assert all(r["secret_key"] == "app-secret" and r["app_id"] == "app-1" for r in zalo.refreshes)
+
+
+def test_a_token_that_expires_during_a_batch_is_refreshed_once(store_engine: Any, zalo: Any) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from notifiers.channels import ChannelConfig, send
+    from notifiers.render import Message
+
+    zalo.oauth("refresh-0")
+    tokens = _tokens(store_engine, zalo)
+    tokens.keep(None, "refresh-0")
+    config = ChannelConfig(zalo_api=zalo.base, tokens=tokens)
+    message = Message("s", "t", "<p>t</p>", "t")
+    assert send("zalo", "8490", message, config).ok
+    zalo.revoke("access-1")  # Zalo ends it early, mid-batch
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(lambda n: send("zalo", f"849{n}", message, config), range(16)))
+    assert all(r.ok for r in results), [r.detail for r in results if not r.ok]
+    assert len(zalo.refreshes) == 2  # the first, and exactly one more for the whole batch
+
+
+def test_two_dispatchers_refreshing_at_once_spend_the_refresh_token_once(
+    store_engine: Any, zalo: Any
+) -> None:
+    import threading
+
+    zalo.oauth("refresh-0")
+    first = _tokens(store_engine, zalo)
+    first.keep("access-0", "refresh-0", 90_000)
+    zalo.valid.add("access-0")
+    second = _tokens(store_engine, zalo)
+    got: list[str] = []
+    barrier = threading.Barrier(2)
+
+    def refresh(tokens: Any) -> None:
+        barrier.wait()
+        got.append(tokens.refresh("access-0"))
+
+    threads = [threading.Thread(target=refresh, args=(t,)) for t in (first, second)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert got == ["access-1", "access-1"]
+    assert [r["refresh_token"] for r in zalo.refreshes] == ["refresh-0"]
+
+
+def test_a_refused_refresh_is_a_broken_channel_and_the_operator_is_told(
+    store_engine: Any, zalo: Any, smtp: Any
+) -> None:
+    from cascade.deploy import deploy
+    from cascade.engine import tick
+    from notifiers.channels import ChannelConfig
+    from notifiers.dispatch import Dispatcher, Policy
+    from tests.test_dispatch import HEADER, ISSUED, NOW, TASKS, UNITS
+
+    deploy(store_engine, compile_text(TASKS, UNITS, HEADER), "source", ISSUED)
+    tick(store_engine, "test-campaign", ISSUED)
+    zalo.oauth("refresh-0")
+    tokens = _tokens(store_engine, zalo)
+    tokens.keep("access-0", "refresh-gone", 90_000)  # its refresh token was spent elsewhere
+    zalo.revoke("access-0")
+    url, inbox = smtp
+    config = ChannelConfig(
+        smtp_url=url, zalo_api=zalo.base, zns_api=zalo.base, zns_template="t", tokens=tokens
+    )
+    outcome = Dispatcher(store_engine, "test-campaign", config, Policy(concurrency=2)).run(NOW)
+    [alert] = [a for a in outcome.alerts if a.channel == "zalo"]
+    assert "Zalo refused to refresh the access token (Invalid refresh token)" in alert.detail
+    assert alert.delivered is not None and alert.delivered.channel == "email"
+    assert any("Zalo" in str(m["Subject"]) for m in inbox.parsed())
