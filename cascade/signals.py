@@ -396,7 +396,13 @@ def read_signals(text: str, file: str, tz: str) -> list[Signal]:
     """A signals file (§5): YAML `signals: [...]` or CSV `at,unit,task,field...`; every bad row listed."""
     problems: list[Problem] = []
     if file.lower().endswith(".csv"):
-        raw = [(i + 2, row) for i, row in enumerate(csv.DictReader(io.StringIO(text)))]
+        reader = csv.DictReader(io.StringIO(text, newline=""))
+        try:
+            raw = [(i + 2, row) for i, row in enumerate(reader)]
+        except csv.Error as error:  # a stray carriage return, a NUL: not a CSV a spreadsheet wrote
+            line = reader.line_num or 1
+            hint = "save it again from the spreadsheet as CSV UTF-8"
+            raise SignalRefused([Problem(file, line, "", f"not readable as CSV ({error})", hint)]) from None
         items = [
             (
                 line,

@@ -519,3 +519,12 @@ def test_the_api_answers_503_when_the_store_is_locked(tmp_path: Path) -> None:
     holder.rollback()
     assert answer.status_code == 503 and answer.headers["retry-after"] == "30"
     assert answer.headers["x-frame-options"] == "DENY"
+
+
+def test_a_csv_with_a_stray_carriage_return_is_refused_not_a_traceback() -> None:
+    """Found by the fuzz run (tests/test_fuzz.py): csv.Error escaped the importer."""
+    from cascade.signals import read_signals
+
+    with pytest.raises(SignalRefused) as refused:
+        read_signals("at,unit,task\nx\ry,z,w\n", "s.csv", "Asia/Ho_Chi_Minh")
+    assert refused.value.problems and all(p.file == "s.csv" and p.line for p in refused.value.problems)
