@@ -549,6 +549,18 @@ def signal(
     tz = _campaign_tz(engine, campaign)
     now = Settings().now().in_timezone(tz)
     try:
+        if import_file is not None and import_file.suffix.lower() == ".csv":
+            stored, known = _import_csv(engine, campaign, import_file, now, allow_future)
+            note = f" ({known} already recorded)" if known else ""
+            if stored + known == 0:
+                err.print(
+                    f"[yellow]warning[/yellow]: {escape(str(import_file))} holds no signals; nothing recorded"
+                )
+                return
+            done = f"{stored} signal(s) recorded for {campaign}{note}; the next tick applies them"
+            err.print(f"[green]✓[/green] {done}")
+            _announce(campaign, stored)
+            return
         if import_file is not None:
             batch = read_signals(read_text(import_file, str(import_file)), str(import_file), tz)
             where = str(import_file)
@@ -569,12 +581,32 @@ def signal(
     err.print(
         f"[green]✓[/green] {stored} signal(s) recorded for {campaign}{note}; the next tick applies them"
     )
+    _announce(campaign, stored)
+
+
+def _announce(campaign: str, stored: int) -> None:
     if stored:
         from flows.deployments import announce_signal, api_url
 
         if url := api_url():
             announce_signal(campaign, stored, url)
             err.print("  cascade.signal.received sent: the campaign ticks now")
+
+
+def _import_csv(
+    engine: Engine, campaign: str, path: Path, now: pendulum.DateTime, allow_future: bool
+) -> tuple[int, int]:
+    """A CSV import, streamed (memory flat in its size), with a progress bar on a terminal."""
+    from cascade.signals import import_csv
+
+    if not path.exists():
+        _fail([Problem(str(path), None, "", "no such file")])
+    with Progress(
+        TextColumn("importing"), BarColumn(), TextColumn("{task.completed:,} rows"), TimeElapsedColumn(),
+        console=err, disable=not err.is_terminal,
+    ) as bar:  # fmt: skip
+        job = bar.add_task("import", total=None)
+        return import_csv(engine, campaign, path, "cli", now, allow_future, lambda n: bar.advance(job, n))
 
 
 def _fields(pairs: list[str]) -> dict[str, str]:

@@ -14,14 +14,16 @@ import hashlib
 import io
 import math
 import re
-from collections.abc import Collection
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import orjson
 import pendulum
 from sqlalchemy import Connection, Engine, select
+from sqlalchemy.dialects import postgresql, sqlite
 
 from cascade import store
 from cascade.deadlines import parse_date
@@ -455,3 +457,124 @@ def read_signals(text: str, file: str, tz: str) -> list[Signal]:
     if problems:
         raise SignalRefused(problems)
     return out
+
+
+# ---- a large CSV import, streamed ---------------------------------------------------------------
+
+IMPORT_CHUNK = 5_000  # signals checked and stored at a time
+SHOWN_PROBLEMS = 200  # of a refused import, the problems listed (then how many more)
+
+
+def csv_items(lines: Iterable[str], file: str) -> Iterator[tuple[int, dict[str, Any]] | Problem]:
+    """A CSV signals file's rows as (line, item), or the Problem of a row that cannot be read."""
+    reader = csv.DictReader(lines)
+    n = 1
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            hint = "save it again from the spreadsheet as CSV UTF-8"
+            yield Problem(file, reader.line_num or n, "", f"not readable as CSV ({error})", hint)
+            return
+        n = reader.line_num
+        yield (
+            n,
+            {
+                "at": row.pop("at", None),
+                "unit": row.pop("unit", None),
+                "task": row.pop("task", None),
+                "fields": {k: v for k, v in row.items() if k and v not in (None, "")},
+            },
+        )
+
+
+def _signal_of(line: int, item: dict[str, Any], file: str, tz: str) -> Signal | Problem:
+    missing = [k for k in ("at", "unit", "task") if not item.get(k)]
+    if missing:
+        return Problem(file, line, "", f"missing {one_of(missing)}")
+    try:
+        at = parse_instant(item["at"], tz)
+    except ValueError as exc:
+        return Problem(file, line, "at", str(exc))
+    fields = item.get("fields") or {}
+    if not isinstance(fields, dict):
+        return Problem(file, line, "fields", "fields is a mapping, e.g. {attendees: 450}")
+    return Signal(str(item["unit"]), str(item["task"]), at, dict(fields), line)
+
+
+def import_csv(
+    engine: Engine,
+    campaign_id: str,
+    path: Path,
+    source: str,
+    now: pendulum.DateTime,
+    allow_future: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> tuple[int, int]:
+    """A CSV signals file, read and stored `IMPORT_CHUNK` rows at a time in one transaction:
+    all of it or, if any row is refused, none (every problem listed, up to SHOWN_PROBLEMS).
+    Memory stays flat in the file's size: no row is kept once stored, and a signal already
+    known is left to the store's unique key. Returns (stored, already known)."""
+    file = str(path)
+    problems: list[Problem] = []
+    more = stored = total = 0
+    with engine.begin() as conn, path.open(encoding="utf-8-sig", newline="") as lines:
+        campaign = conn.execute(select(store.campaigns).where(store.campaigns.c.id == campaign_id)).first()
+        if campaign is None:
+            raise SignalRefused([_no_campaign(file, campaign_id)])
+        chunk: list[Signal] = []
+
+        def flush() -> None:
+            nonlocal stored, total, more
+            lookups = _lookups(conn, campaign.id, {s.unit for s in chunk})
+            rows, found = _checked_rows(
+                conn, campaign, chunk, file, lookups, int(now.timestamp()), allow_future
+            )
+            room = SHOWN_PROBLEMS - len(problems)
+            problems.extend(found[:room])
+            more += max(0, len(found) - room)
+            if not problems and rows:
+                received = int(now.timestamp())
+                stored += _insert_new(conn, [{**r, "received_at": received, "source": source} for r in rows])
+            total += len(chunk)
+            if progress:
+                progress(len(chunk))
+            chunk.clear()
+
+        for entry in csv_items(lines, file):
+            if isinstance(entry, Problem):
+                problems.append(entry)
+                break
+            signal = _signal_of(*entry, file, campaign.timezone)
+            if isinstance(signal, Problem):
+                if len(problems) < SHOWN_PROBLEMS:
+                    problems.append(signal)
+                else:
+                    more += 1
+                continue
+            chunk.append(signal)
+            if len(chunk) >= IMPORT_CHUNK:
+                flush()
+        if chunk:
+            flush()
+        if problems:
+            if more:
+                problems.append(Problem(file, None, "", f"and {more:,} more problems (fix these first)"))
+            raise SignalRefused(problems)  # (the transaction rolls back: nothing stored)
+    return stored, total - stored
+
+
+def _insert_new(conn: Connection, rows: list[dict[str, Any]]) -> int:
+    """Insert the signals not yet stored (the unique digest decides); how many were new."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    new = 0
+    for chunk in store.chunked(rows, 500):
+        statement = (
+            dialect.insert(store.signals)
+            .on_conflict_do_nothing(index_elements=["campaign_id", "digest"])
+            .returning(store.signals.c.id)  # (an executemany's rowcount: -1 on psycopg)
+        )
+        new += len(conn.execute(statement, chunk).all())
+    return new

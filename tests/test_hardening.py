@@ -528,3 +528,50 @@ def test_a_csv_with_a_stray_carriage_return_is_refused_not_a_traceback() -> None
     with pytest.raises(SignalRefused) as refused:
         read_signals("at,unit,task\nx\ry,z,w\n", "s.csv", "Asia/Ho_Chi_Minh")
     assert refused.value.problems and all(p.file == "s.csv" and p.line for p in refused.value.problems)
+
+
+# ---- 8. a large CSV import, streamed ---------------------------------------------------------
+
+
+def _grassroots() -> list[str]:
+    from cascade.files import load_plan
+
+    plan = load_plan(Path(__file__).parent.parent / "campaigns" / "ha-tinh-xix-2020.yaml")
+    return sorted({i.unit for i in plan.instances if i.task == "hn-co-so"})
+
+
+def write_import(path: Path, rows: int, bad_at: int | None = None) -> None:
+    """`rows` signals of the grassroots conference (each unit many times: later ones are
+    kept as further signals), a bad row at `bad_at`."""
+    units = _grassroots()
+    with path.open("w", encoding="utf-8") as out:
+        out.write("at,unit,task,attendees,members\n")
+        for n in range(rows):
+            unit = units[n % len(units)] if n != bad_at else "no-such-unit"
+            minute = n // len(units)
+            when = f"2020-12-{1 + minute // 1440:02d} {minute // 60 % 24:02d}:{minute % 60:02d}"
+            out.write(f"{when},{unit},hn-co-so,40,50\n")
+
+
+def test_a_large_csv_import_is_streamed_all_or_nothing(store_engine: Engine, tmp_path: Path) -> None:
+    from cascade.files import load_plan
+    from cascade.signals import IMPORT_CHUNK, import_csv
+
+    plan = load_plan(Path(__file__).parent.parent / "campaigns" / "ha-tinh-xix-2020.yaml")
+    deploy(store_engine, plan, "s", plan.campaign.issued_at)
+    now = at("2021-01-10 08:00")
+    bad = tmp_path / "bad.csv"
+    write_import(bad, 3 * IMPORT_CHUNK + 7, bad_at=3 * IMPORT_CHUNK + 5)  # the fault in the last chunk
+    with pytest.raises(SignalRefused) as refused:
+        import_csv(store_engine, "ha-tinh-xix-2020", bad, "cli", now)
+    assert [p.line for p in refused.value.problems] == [3 * IMPORT_CHUNK + 5 + 2]
+    assert stored(store_engine) == 0  # three chunks were written, and rolled back with the fourth
+    good = tmp_path / "good.csv"
+    write_import(good, 2 * IMPORT_CHUNK + 3)
+    seen: list[int] = []
+    assert import_csv(store_engine, "ha-tinh-xix-2020", good, "cli", now, progress=seen.append) == (
+        2 * IMPORT_CHUNK + 3,
+        0,
+    )
+    assert sum(seen) == 2 * IMPORT_CHUNK + 3 and len(seen) == 3
+    assert import_csv(store_engine, "ha-tinh-xix-2020", good, "cli", now) == (0, 2 * IMPORT_CHUNK + 3)
