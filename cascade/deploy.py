@@ -254,6 +254,12 @@ def _stage(conn: Connection, plan: Plan, paths: dict[str, str], now: pendulum.Da
         key = (row["task_id"], row["unit_id"])
         seen.add(key)
         old = existing.get(key)
+        if old is not None and row["opens_on"] == str(OpensOn.SOURCE_SIGNAL) and old.opened_at is not None:
+            # an `after:` deadline counts from its source's signal (when the instance opened):
+            # under the file's rule as it now reads (7 days after may have become 14)
+            signalled = pendulum.from_timestamp(old.opened_at, tz=c.timezone)
+            rule = plan.tasks[row["task_id"]].rule
+            row["deadline"] = int(rule.instant_after(signalled, c.timezone, calendar).timestamp())
         if key in extensions and row["deadline"] is not None:
             row["deadline"] = max(row["deadline"], extensions[key])  # the unit keeps its extension
         if old is None:

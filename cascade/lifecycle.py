@@ -100,8 +100,7 @@ def rederive(
         sent_before = (sent or {}).get(rules.deadline, 0) if rules.deadline is not None else 0
         fresh = Instance("held", rules.opens_on, rules.open_at, None, rules.deadline, None, sent_before)
         return Outcome(replace(fresh, next_action_at=next_action(fresh)), "unexempted", old)
-    # an `after:` deadline comes from the source's signal: a file can only set it before that
-    deadline = old if rules.opens_on == "source-signal" and current.opened_at is not None else rules.deadline
+    deadline = rules.deadline  # (an `after:` deadline: the caller resolves it from the source's signal)
     if current.state in DONE:
         kept = replace(current, deadline=deadline)
         if current.state == "done_late" and _before(current.done_at, deadline):

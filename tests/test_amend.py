@@ -331,3 +331,36 @@ def test_lifting_an_exemption_does_not_repeat_a_stage_already_sent(store_engine:
     assert states(store_engine)[("hn-co-so", "x-c")] == "overdue"
     stages = [(e["stage"], e["deadline"]) for e in events(store_engine, "escalation.sent", "x-c")]
     assert stages == [(1, iso("2020-12-15")), (2, iso("2020-12-15"))]
+
+
+def test_an_after_deadline_follows_the_new_rule_from_its_source_signal(store_engine: Engine) -> None:
+    """`thu-hoach` is due 7 days after the unit's conference; a later document makes it 14."""
+    from tests.test_engine import TASKS as AFTER
+
+    deploy(store_engine, compile_text(AFTER), "v1", at("2020-11-10"))
+    record(
+        store_engine,
+        CID,
+        [
+            Signal("tu-a", "hn-tinh", at("2020-11-18 10:00")),
+            Signal("hu-b", "hn-huyen", at("2020-11-25 10:00")),
+        ],
+        "test",
+        at("2020-11-25 11:00"),
+    )
+    record(
+        store_engine,
+        CID,
+        [Signal("x-c", "hn-co-so", at("2020-12-01 10:00"), {"attendees": 40, "members": 45})],
+        "t",
+        at("2020-12-01 11:00"),
+    )
+    tick(store_engine, CID, at("2020-12-02 08:00"))
+    i = store.instances.c
+    with store_engine.connect() as conn:
+        before = conn.execute(select(i.deadline).where(i.task_id == "thu-hoach", i.unit_id == "x-c")).scalar()
+    assert before == int(at("2020-12-09").timestamp())  # 7 days after 01/12, to the end of that day
+    deploy(store_engine, compile_text(AFTER.replace("days: 7", "days: 14")), "v2", at("2020-12-03 08:00"))
+    [amended] = events(store_engine, "task.amended", "x-c")
+    assert (amended["old_deadline"], amended["new_deadline"]) == (iso("2020-12-09"), iso("2020-12-16"))
+    assert events(store_engine, "task.amended", "x-d") == []  # not signalled: no deadline yet
