@@ -51,7 +51,7 @@ class Moved:
 
 @dataclass
 class Changes:
-    """What a redeploy (or a decision) does to a campaign, for the summary and for `apply`."""
+    """What a redeploy (or a decision) does to a campaign: the summary it prints, what `record` writes."""
 
     campaign: str
     created: bool = False
@@ -133,7 +133,9 @@ def describe(changes: Changes) -> list[str]:
     if exemptions:
         lines.append("Exemptions:")
         for task, items in sorted(exemptions.items()):
-            lines.append(f"  «{t.get(task, task)}»: {', '.join(sorted(items))}")
+            shown = sorted(items)
+            more = f" and {len(shown) - 10} more" if len(shown) > 10 else ""
+            lines.append(f"  «{t.get(task, task)}» ({len(shown)}): {', '.join(shown[:10])}{more}")
     if changes.added_units or changes.removed_units or changes.moved:
         lines.append("Units:")
         if changes.added_units:
