@@ -232,7 +232,10 @@ def _stage(conn: Connection, plan: Plan, paths: dict[str, str], now: pendulum.Da
         changes.units.setdefault(unit.id, unit.name)  # the removed ones keep their names in the summary
     _stage_units(changes, old_paths, paths)
     t = store.instances
-    existing = {(r.task_id, r.unit_id): r for r in conn.execute(select(t).where(t.c.campaign_id == cid))}
+    columns = [t.c[name] for name in ("id", "task_id", "unit_id", "archived", *amend.STATE_READ)]
+    existing = {
+        (r.task_id, r.unit_id): r for r in conn.execute(select(*columns).where(t.c.campaign_id == cid))
+    }
     old_rules = campaign_rules(old_campaign) if old_campaign is not None else {}
     extensions, exempt = amend.decisions_of(conn, cid)  # (kept even while a campaign is not deployed)
     rows = list(_instance_rows(plan))
