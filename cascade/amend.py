@@ -19,6 +19,7 @@ import pendulum
 from sqlalchemy import Connection, func, insert, select, update
 
 from cascade import store
+from cascade.deadlines import last_day_of
 from cascade.engine import Notice, Tick, write_events
 from cascade.lifecycle import Instance, Outcome, Rules, rederive
 from cascade.rules import campaign_rules
@@ -99,7 +100,7 @@ def last_day(epoch: int | None, tz: str) -> str:
         return "no deadline yet"
     t = pendulum.from_timestamp(epoch, tz=tz)
     if (t.hour, t.minute, t.second) == (0, 0, 0):
-        return f"by {t.subtract(days=1).format('DD/MM/YYYY')}"
+        return f"by {last_day_of(epoch, tz).format('DD/MM/YYYY')}"
     return f"before {t.format('HH:mm DD/MM/YYYY')}"
 
 

@@ -160,3 +160,10 @@ def rolled(cutoff: date, roll: Roll | None, calendar: Calendar) -> date:
 
 def midnight(day: date, tz: str) -> pendulum.DateTime:
     return pendulum.datetime(day.year, day.month, day.day, tz=tz)
+
+
+def last_day_of(epoch: int, tz: str) -> pendulum.Date:
+    """The last day that counts for a deadline instant: the day before a midnight deadline
+    (00:00 of 21/12 -> 20/12), else the instant's own day."""
+    t = pendulum.from_timestamp(epoch, tz=tz)
+    return (t.subtract(days=1) if (t.hour, t.minute, t.second) == (0, 0, 0) else t).date()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, func, select
 
@@ -65,13 +67,15 @@ class Where:
     under: str | None = None  # a unit: those below it
 
 
-def state_counts(conn: Connection, campaign_id: str) -> dict[str, dict[str, dict[str, int]]]:
-    """task -> level -> state -> number of live instances."""
+def state_counts(
+    conn: Connection, campaign_id: str, filters: Sequence[Any] = ()
+) -> dict[str, dict[str, dict[str, int]]]:
+    """task -> level -> state -> number of live instances (those `filters` keep, if given)."""
     i, u = store.instances, store.units
     query = (
         select(i.c.task_id, u.c.level, i.c.state, func.count())
         .join(u, and_(u.c.campaign_id == i.c.campaign_id, u.c.id == i.c.unit_id))
-        .where(i.c.campaign_id == campaign_id, i.c.archived.is_(False))
+        .where(i.c.campaign_id == campaign_id, i.c.archived.is_(False), *filters)
         .group_by(i.c.task_id, u.c.level, i.c.state)
     )
     counts: dict[str, dict[str, dict[str, int]]] = {}
@@ -94,26 +98,18 @@ def campaign_status(
             return None
         t = store.ticks.c
         as_of = conn.execute(select(func.max(t.now)).where(t.campaign_id == campaign_id)).scalar()
-        filters = [i.c.campaign_id == campaign_id, i.c.archived.is_(False)]
+        filters: list[Any] = []
         if where.level is not None:
             filters.append(u.c.level == where.level)
         if where.task is not None:
             filters.append(i.c.task_id == where.task)
         if where.under is not None:
             filters.append(u.c.path.contains(f":{where.under}/"))
-        counts: dict[str, dict[str, dict[str, int]]] = {}
-        grouped = (
-            select(i.c.task_id, u.c.level, i.c.state, func.count())
-            .join(u, joined)
-            .where(*filters)
-            .group_by(i.c.task_id, u.c.level, i.c.state)
-        )
-        for task, level, state, n in conn.execute(grouped):
-            counts.setdefault(task, {}).setdefault(level, {})[state] = n
+        counts = state_counts(conn, campaign_id, filters)
         overdue_q = (
             select(i.c.unit_id, u.c.name, u.c.level, u.c.path, i.c.task_id, i.c.deadline, i.c.stage)
             .join(u, joined)
-            .where(*filters, i.c.state == "overdue")
+            .where(i.c.campaign_id == campaign_id, i.c.archived.is_(False), *filters, i.c.state == "overdue")
         )
         ordered = overdue_q.order_by(i.c.deadline, u.c.path, i.c.task_id)
         rows = conn.execute(ordered if limit is None else ordered.limit(limit)).all()

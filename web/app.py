@@ -37,7 +37,7 @@ from starlette.concurrency import run_in_threadpool
 
 from cascade import amend, eventlog, health, store
 from cascade.board import UNIT_STATES, board, campaigns, focus
-from cascade.deadlines import parse_date
+from cascade.deadlines import last_day_of, parse_date
 from cascade.errors import CampaignInvalid
 from cascade.links import AnswerLink, Link, LinkRefused, verify
 from cascade.rollup import load_for as load_rollup
@@ -306,11 +306,6 @@ def create_app(
 
     # ---- asking for more time, and the parent's answer (spec §7) ---------------------------
 
-    def day_of(epoch: int, tz: str) -> pendulum.Date:
-        """The last day that counts for a deadline instant (00:00 of 21/12 -> 20/12)."""
-        t = pendulum.from_timestamp(epoch, tz=tz)
-        return (t.subtract(days=1) if (t.hour, t.minute, t.second) == (0, 0, 0) else t).date()
-
     def unit_name_of(campaign: str, unit: str | None) -> str:
         if unit is None:
             return ""
@@ -333,10 +328,10 @@ def create_app(
             pending = amend.pending_request(conn, campaign_row.id, row.task_id, row.unit_id)
         box: dict[str, Any] = {"parent": unit_name_of(campaign_row.id, parent)}
         if pending is not None:
-            box["pending"] = day_of(pending.deadline, tz).format("DD/MM/YYYY")
+            box["pending"] = last_day_of(pending.deadline, tz).format("DD/MM/YYYY")
             return box
         today = now().in_timezone(tz).date()
-        first = max(day_of(row.deadline, tz).add(days=1), today)
+        first = max(last_day_of(row.deadline, tz).add(days=1), today)
         path = request.url.path.removesuffix("/extension")
         box.update(
             action=f"{path}/extension?{request.url.query}",
@@ -395,10 +390,9 @@ def create_app(
         await run_in_threadpool(store_request)
         if config.announce:
             announcer.announce(campaign, 1)
-        return page(
-            request, "asked.html", proposed=day_of(proposed, tz).format("DD/MM/YYYY"), parent=box["parent"],
-            **page_context(campaign_row, row, unit_row),
-        )  # fmt: skip
+        last = last_day_of(proposed, tz).format("DD/MM/YYYY")
+        context = page_context(campaign_row, row, unit_row)
+        return page(request, "asked.html", proposed=last, parent=box["parent"], **context)
 
     def extension_request(campaign: str, request_id: int) -> tuple[Any, Any, Any, Any] | None:
         r = store.extension_requests.c
@@ -416,7 +410,7 @@ def create_app(
     ) -> dict[str, Any]:
         tz = campaign_row.timezone
         context = page_context(campaign_row, row, unit_row)
-        context.update(proposed=day_of(req.deadline, tz).format("DD/MM/YYYY"), reason=req.reason)
+        context.update(proposed=last_day_of(req.deadline, tz).format("DD/MM/YYYY"), reason=req.reason)
         if req.status != "pending":
             when = pendulum.from_timestamp(req.answered_at, tz=tz).format("HH:mm DD/MM/YYYY")
             verdict = "Đã đồng ý gia hạn" if req.status == "approved" else "Đã không đồng ý gia hạn"
