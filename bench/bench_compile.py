@@ -26,8 +26,8 @@ from gen_national import generate  # noqa: E402
 CHILD = """
 import json, resource, sys, time
 t0 = time.perf_counter()
-from cascade.files import load_plan
-from cascade.render import write_csv
+from cascade.compile.files import load_plan
+from cascade.views.tables import write_csv
 t1 = time.perf_counter()
 plan = load_plan(sys.argv[1])
 t2 = time.perf_counter()

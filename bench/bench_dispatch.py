@@ -33,12 +33,12 @@ from sqlalchemy import Engine
 
 sys.path.insert(0, str(Path(__file__).parent.parent))
 
-from cascade import store
-from cascade.compile import compile_plan
-from cascade.deploy import deploy
-from cascade.engine import tick
-from cascade.source import read_yaml
-from cascade.units import read_units
+from cascade.compile.build import compile_plan
+from cascade.compile.reading import read_yaml
+from cascade.compile.units import read_units
+from cascade.engine import store
+from cascade.engine.deploy import deploy
+from cascade.engine.tick import tick
 from notifiers.channels import ChannelConfig
 from notifiers.dispatch import Dispatcher, Policy
 

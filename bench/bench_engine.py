@@ -32,10 +32,10 @@ import json, random, resource, sys, tempfile, time
 from pathlib import Path
 sys.path.insert(0, sys.argv[3])
 from gen_national import generate, national_signals
-from cascade.files import load_plan
-from cascade.simulate import simulate, event_lines
-from cascade.engine import tick
-from cascade.store import open_store
+from cascade.compile.files import load_plan
+from cascade.engine.simulate import simulate, event_lines
+from cascade.engine.tick import tick
+from cascade.engine.store import open_store
 
 campaign, _ = generate(int(sys.argv[1]), Path(sys.argv[2]))
 plan = load_plan(campaign)

@@ -20,8 +20,8 @@ CHILD = """
 import json, resource, sys, time
 from pathlib import Path
 import pendulum
-from cascade.signals import import_csv
-from cascade.store import open_store
+from cascade.engine.signals import import_csv
+from cascade.engine.store import open_store
 engine = open_store(sys.argv[1])
 t0 = time.perf_counter()
 now = pendulum.parse("2021-01-10T08:00:00+07:00")
@@ -45,9 +45,9 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=40_000, help="rows of the smaller file (the larger: 10x)")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
-    from cascade.deploy import deploy
-    from cascade.files import load_plan
-    from cascade.store import open_store
+    from cascade.compile.files import load_plan
+    from cascade.engine.deploy import deploy
+    from cascade.engine.store import open_store
 
     plan = load_plan(ROOT / "campaigns" / "ha-tinh-xix-2020.yaml")
     units = sorted({i.unit for i in plan.instances if i.task == "hn-co-so"})

@@ -2,7 +2,7 @@
 
 On the national-scale data (bench/gen_national.py, ~95% of instances signalled), two
 identical stores tick at the same instants, 20 days apart from the issue date (each tick
-catches up 20 days of national work): one with `cascade.engine.tick`, one with the
+catches up 20 days of national work): one with `cascade.engine.tick.tick`, one with the
 `cascade-campaign` flow under `prefect_test_harness` (a real local Prefect server). Prints
 the time of each, their ratio, and how many flow and task runs Prefect records per tick.
 
@@ -37,11 +37,11 @@ def main() -> None:
 
     from gen_national import generate, national_signals
 
-    from cascade.deploy import deploy
-    from cascade.engine import tick
-    from cascade.files import load_plan
-    from cascade.signals import record
-    from cascade.store import open_store
+    from cascade.compile.files import load_plan
+    from cascade.engine.deploy import deploy
+    from cascade.engine.signals import record
+    from cascade.engine.store import open_store
+    from cascade.engine.tick import tick
 
     campaign, _ = generate(args.units, HERE / "out")
     plan = load_plan(campaign)

@@ -33,11 +33,11 @@ import pendulum
 
 sys.path.insert(0, str(Path(__file__).parent.parent))
 
-from cascade.compile import compile_plan
-from cascade.deploy import deploy
-from cascade.source import read_yaml
-from cascade.store import open_store
-from cascade.units import read_units
+from cascade.compile.build import compile_plan
+from cascade.compile.reading import read_yaml
+from cascade.compile.units import read_units
+from cascade.engine.deploy import deploy
+from cascade.engine.store import open_store
 
 TOKEN = "bench-token"
 DISTRICTS = 2000

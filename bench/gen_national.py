@@ -123,7 +123,7 @@ def generate(total: int, out: Path, seed: int = 1) -> tuple[Path, Path]:
 def national_signals(plan: Any, seed: int = 7) -> list[Any]:
     """Signals from ~95% of the plan's instances, on half-hour marks in office hours (07:00-17:00)
     between 30% and 105% of the way from the issue to each deadline (so ~some are late)."""
-    from cascade.signals import Signal
+    from cascade.engine.signals import Signal
 
     rng = random.Random(seed)
     start = plan.campaign.issued_at

@@ -25,24 +25,25 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from sqlalchemy import Engine, select
 
-from cascade import amend, eventlog, health, locks, store
-from cascade.amend import describe
-from cascade.deadlines import parse_date
-from cascade.deploy import deploy as deploy_plan
-from cascade.deploy import undeploy as undeploy_campaign
-from cascade.engine import tick_in
+from cascade.compile.files import is_units_file, load_plan, load_units, read_text
+from cascade.compile.format import CampaignFile, UnitsFile
+from cascade.engine import amend, health, locks, store
+from cascade.engine.amend import describe
+from cascade.engine.deploy import deploy as deploy_plan
+from cascade.engine.deploy import undeploy as undeploy_campaign
+from cascade.engine.signals import Signal, parse_instant, read_signals, record
+from cascade.engine.simulate import LOG_KINDS, Simulation, event_lines, write_events
+from cascade.engine.simulate import simulate as run_simulation
+from cascade.engine.store import StoreFault, integrity_problems, open_store
+from cascade.engine.tick import tick_in
 from cascade.errors import CampaignInvalid, Problem, Severity
-from cascade.files import is_units_file, load_plan, load_units, read_text
-from cascade.plan import Plan
-from cascade.render import csv_cell, instance_table, summary_table, write_csv, write_json
+from cascade.plan.model import Plan
 from cascade.settings import Settings
-from cascade.signals import Signal, parse_instant, read_signals, record
-from cascade.simulate import LOG_KINDS, Simulation, event_lines, write_events
-from cascade.simulate import simulate as run_simulation
-from cascade.spec import CampaignFile, UnitsFile
-from cascade.status import STATES, Status, campaign_status
-from cascade.status import Where as StatusWhere
-from cascade.store import StoreFault, integrity_problems, open_store
+from cascade.timing.deadlines import parse_date
+from cascade.views import eventlog
+from cascade.views.status import STATES, Status, campaign_status
+from cascade.views.status import Where as StatusWhere
+from cascade.views.tables import csv_cell, instance_table, summary_table, write_csv, write_json
 
 app = typer.Typer(
     help="Cascade: cascading deadlines for resolution campaigns, from province to grassroots.",
@@ -353,7 +354,7 @@ def serve(
         )
     server = None
     if web_port:
-        from web.server import start_in_thread
+        from cascade.web.server import start_in_thread
 
         server = _web_server(web_host, web_port)
         start_in_thread(server)
@@ -436,7 +437,7 @@ def doctor() -> None:
                 return True, f"{n} deployed campaign(s)"
 
             check("campaigns", deployed)
-    from cascade.links import secret_from
+    from cascade.engine.links import secret_from
 
     check(
         "web secret", lambda: (bool(secret_from(data_dir=settings.data_dir if settings else None)), "usable")
@@ -480,8 +481,8 @@ def web(
 
 def _web_server(host: str, port: int) -> Any:
     """The web application's server, or a clear refusal when its signing secret is unusable."""
-    from cascade.links import SecretInvalid
-    from web.server import make_server
+    from cascade.engine.links import SecretInvalid
+    from cascade.web.server import make_server
 
     try:
         return make_server(host, port)
@@ -597,7 +598,7 @@ def _import_csv(
     engine: Engine, campaign: str, path: Path, now: pendulum.DateTime, allow_future: bool
 ) -> tuple[int, int]:
     """A CSV import, streamed (memory flat in its size), with a progress bar on a terminal."""
-    from cascade.signals import import_csv
+    from cascade.engine.signals import import_csv
 
     if not path.exists():
         _fail([Problem(str(path), None, "", "no such file")])
@@ -1109,8 +1110,8 @@ def report(
     """The campaign's summary as an office would file it: per level and per unit, rolled-up
     figures, targets missed, units still missing, a paragraph and a chart. Reads the store
     only; nothing in the campaign changes."""
-    from cascade.summary import build
-    from reports import write
+    from cascade.reports import write
+    from cascade.views.summary import build
 
     engine = _store(read_only=True)
     instant = _instant(engine, campaign, at, "report", "--at")

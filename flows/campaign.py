@@ -11,12 +11,12 @@ A run of `cascade-campaign` is one tick of one campaign:
 The Prefect API is never called while the campaign's lock is held: the tick is one task whose
 body touches only the store (Prefect records the task's start before and its end after it;
 what each level did is logged after the commit). So a slow Prefect API never makes another
-worker's run of the same campaign wait, and a run that must wait says so (cascade.locks):
+worker's run of the same campaign wait, and a run that must wait says so (cascade.engine.locks):
 who holds the campaign, since when, and — after CASCADE_LOCK_WAIT seconds — that it gives up,
 since the holder's tick does the same work and the next run catches up.
 
 Every step is set-based (a handful of statements over all the units of a level), never one
-task run per unit. The engine's logic stays in `cascade.engine`; this module only calls it,
+task run per unit. The engine's logic stays in `cascade.engine.tick`; this module only calls it,
 logs its counts and emits Prefect events for what happened, after the commit, so that
 nothing is announced for a tick that did not happen.
 """
@@ -39,11 +39,11 @@ from prefect.cache_policies import NO_CACHE
 from prefect.events import emit_event
 from sqlalchemy import Engine
 
-from cascade import engine as core
-from cascade import locks
-from cascade.outbox import Delivery, Digest, dispatch
+from cascade.engine import locks
+from cascade.engine import tick as core
+from cascade.engine.outbox import Delivery, Digest, dispatch
+from cascade.engine.store import open_store
 from cascade.settings import Settings
-from cascade.store import open_store
 from notifiers.channels import ChannelConfig
 from notifiers.dispatch import Dispatcher, Policy
 

@@ -41,7 +41,7 @@ from prefect.settings import PREFECT_API_URL, temporary_settings
 from prefect.states import Cancelled
 from sqlalchemy import select
 
-from cascade import health, store
+from cascade.engine import health, store
 from cascade.settings import Settings
 from flows.deployments import (
     HEARTBEAT_ENV,

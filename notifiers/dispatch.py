@@ -3,7 +3,7 @@
 One run (`Dispatcher(...).run(now)`, called by the campaign flow after each tick and by
 `cascade dispatch`):
 
-1. claims the due digests (`cascade.outbox.Claim`: two dispatchers never share one);
+1. claims the due digests (`cascade.engine.outbox.Claim`: two dispatchers never share one);
 2. sends them on `concurrency` threads, each digest to its contact's channels in the
    written order: a transient failure (no connection, a 4xx or 5xx, Zalo's rate limit) is
    retried with exponential backoff up to `attempts` times, then the next channel is
@@ -36,9 +36,9 @@ from typing import Any
 
 from sqlalchemy import Engine, delete, func, insert, select, update
 
-from cascade import store
-from cascade.links import answer_maker, link_maker
-from cascade.outbox import LEASE_SECONDS, Claim, Delivery, Digest
+from cascade.engine import store
+from cascade.engine.links import answer_maker, link_maker
+from cascade.engine.outbox import LEASE_SECONDS, Claim, Delivery, Digest
 from notifiers import channels
 from notifiers.channels import ChannelConfig, Result
 from notifiers.render import Message, Renderer

@@ -41,7 +41,7 @@ LINKED = ("task.opened", "reminder.sent", "escalation.sent", "report.requested",
 
 
 class Renderer:
-    """`link(unit, task, sent)` gives the signed link of an instance (cascade.links): a notice
+    """`link(unit, task, sent)` gives the signed link of an instance (cascade.engine.links): a notice
     about a unit's own task or report, sent to that unit, carries it."""
 
     def __init__(
@@ -52,7 +52,7 @@ class Renderer:
     ) -> None:
         self.tz = tz
         self.link = link
-        self.answer = answer  # a request's approve / deny links (cascade.links.answer_maker)
+        self.answer = answer  # a request's approve / deny links (cascade.engine.links.answer_maker)
         self.env = jinja2.Environment(
             loader=jinja2.PackageLoader("notifiers", "templates"),
             autoescape=lambda name: name is not None and name.endswith(".html.j2"),

@@ -2,7 +2,7 @@
 
 A scheduler that stops must never be silent. The web application (`cascade web`, and the one
 `cascade serve` starts) checks every minute whether each deployed campaign has ticked within
-three of its intervals (cascade.health). For a campaign that has not, it tells the campaign's
+three of its intervals (cascade.engine.health). For a campaign that has not, it tells the campaign's
 operator once, on their first channel that takes the message; the status page and `/healthz`
 show it too. When the campaign ticks again the alert is cleared (and would be sent again if
 it stalls again). An alert no channel would take is tried again at the next check.
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import pendulum
 from sqlalchemy import Engine
 
-from cascade import health
+from cascade.engine import health
 from notifiers import channels
 from notifiers.channels import ChannelConfig, Result, with_tokens
 from notifiers.dispatch import operator_of

@@ -29,7 +29,7 @@ from typing import Any
 import requests
 from sqlalchemy import Engine, insert, select, update
 
-from cascade import store
+from cascade.engine import store
 
 OAUTH_URL = "https://oauth.zaloapp.com/v4/oa/access_token"
 MARGIN = 3600  # seconds: refresh when the access token has less than this left

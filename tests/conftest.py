@@ -8,10 +8,10 @@ import textwrap
 import pytest
 from hypothesis import settings
 
-from cascade.compile import compile_plan
-from cascade.plan import Plan
-from cascade.source import read_yaml
-from cascade.units import Hierarchy, read_units
+from cascade.compile.build import compile_plan
+from cascade.compile.reading import read_yaml
+from cascade.compile.units import Hierarchy, read_units
+from cascade.plan.model import Plan
 from tests.servers import smtp, smtp_auth, zalo  # noqa: F401  (fixtures: real servers on loopback)
 
 # HYPOTHESIS_PROFILE=thorough runs ten times the examples (used before a release).
@@ -104,7 +104,7 @@ def postgres_url() -> str:
 def _fresh_postgres():  # type: ignore[no-untyped-def]
     from sqlalchemy import create_engine, text
 
-    from cascade.store import open_store
+    from cascade.engine.store import open_store
 
     url = postgres_url()
     admin = create_engine(url, isolation_level="AUTOCOMMIT")
@@ -117,7 +117,7 @@ def _fresh_postgres():  # type: ignore[no-untyped-def]
 
 @pytest.fixture(params=STORES)
 def store_engine(request: pytest.FixtureRequest, tmp_path):  # type: ignore[no-untyped-def]
-    from cascade.store import open_store
+    from cascade.engine.store import open_store
 
     if request.param == "sqlite":
         engine = open_store(f"sqlite:///{tmp_path / 'store.db'}")

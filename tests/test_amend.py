@@ -8,11 +8,11 @@ import pendulum
 import pytest
 from sqlalchemy import Engine, select
 
-from cascade import store
-from cascade.deploy import deploy
-from cascade.engine import tick
-from cascade.signals import Signal, record
-from cascade.simulate import event_lines
+from cascade.engine import store
+from cascade.engine.deploy import deploy
+from cascade.engine.signals import Signal, record
+from cascade.engine.simulate import event_lines
+from cascade.engine.tick import tick
 from tests.conftest import MOVED_UNITS, compile_text
 
 TZ = "Asia/Ho_Chi_Minh"
@@ -195,7 +195,7 @@ def test_a_moved_unit_escalates_to_its_new_parent(store_engine: Engine) -> None:
 
 @pytest.mark.parametrize("kind", ["task.opened", "reminder.sent"])
 def test_a_settled_notice_is_dropped_from_the_digest(store_engine: Engine, kind: str) -> None:
-    from cascade.outbox import dispatch
+    from cascade.engine.outbox import dispatch
 
     deploy(store_engine, chain(), "v1", at("2020-11-10"))
     tick(store_engine, CID, at("2020-11-10 01:00") if kind == "task.opened" else at("2020-12-08 07:30"))
@@ -204,7 +204,7 @@ def test_a_settled_notice_is_dropped_from_the_digest(store_engine: Engine, kind:
     sent: list[list[str]] = []
 
     def send(digest: Any) -> Any:
-        from cascade.outbox import Delivery
+        from cascade.engine.outbox import Delivery
 
         sent.append([n["kind"] for n in digest.notices if n.get("unit") == "x-c"])
         return Delivery("sent", "email", "x", 1)
@@ -219,7 +219,7 @@ def test_a_settled_notice_is_dropped_from_the_digest(store_engine: Engine, kind:
 
 # ---- one unit's decision ---------------------------------------------------------------------
 
-from cascade.amend import Decision, DecisionRefused, decide  # noqa: E402
+from cascade.engine.amend import Decision, DecisionRefused, decide  # noqa: E402
 
 
 def extend(engine: Engine, units: tuple[str, ...], task: str, to: str, when: str, **kw: Any) -> Any:

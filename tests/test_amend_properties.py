@@ -22,13 +22,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, insert, select
 
-from cascade import store
-from cascade.amend import Decision, DecisionRefused, decide
-from cascade.deploy import deploy
-from cascade.engine import tick
-from cascade.signals import Signal, SignalRefused, record
-from cascade.simulate import event_lines
-from cascade.store import open_store
+from cascade.engine import store
+from cascade.engine.amend import Decision, DecisionRefused, decide
+from cascade.engine.deploy import deploy
+from cascade.engine.signals import Signal, SignalRefused, record
+from cascade.engine.simulate import event_lines
+from cascade.engine.store import open_store
+from cascade.engine.tick import tick
 from tests.conftest import MOVED_UNITS, SMALL_UNITS, compile_text
 
 TZ = "Asia/Ho_Chi_Minh"

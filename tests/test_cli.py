@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cascade.cli import SchemaKind, app, schema_of
-from cascade.source import read_yaml
+from cascade.compile.reading import read_yaml
 from tests.conftest import HEADER, SMALL_UNITS
 
 ROOT = Path(__file__).parent.parent

@@ -20,10 +20,10 @@ from pathlib import Path
 import pendulum
 from sqlalchemy import func, select
 
-from cascade import store
-from cascade.deploy import deploy
-from cascade.engine import tick
-from cascade.outbox import Digest, notice_key
+from cascade.engine import store
+from cascade.engine.deploy import deploy
+from cascade.engine.outbox import Digest, notice_key
+from cascade.engine.tick import tick
 from tests.conftest import compile_text
 from tests.servers import Inbox
 

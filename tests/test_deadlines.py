@@ -7,9 +7,9 @@ from datetime import date
 import pendulum
 import pytest
 
-from cascade.deadlines import DateError, parse_date, parse_period
-from cascade.spec import Due
-from cascade.workdays import Calendar
+from cascade.compile.format import Due
+from cascade.timing.deadlines import DateError, parse_date, parse_period
+from cascade.timing.workdays import Calendar
 
 TZ = "Asia/Ho_Chi_Minh"
 VN = Calendar("VN")

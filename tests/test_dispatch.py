@@ -10,10 +10,10 @@ import pendulum
 import pytest
 from sqlalchemy import Engine, select
 
-from cascade import store
-from cascade.deploy import deploy
-from cascade.engine import tick
-from cascade.simulate import LOG_KINDS, event_lines
+from cascade.engine import store
+from cascade.engine.deploy import deploy
+from cascade.engine.simulate import LOG_KINDS, event_lines
+from cascade.engine.tick import tick
 from notifiers.channels import ChannelConfig
 from notifiers.dispatch import Dispatcher, Policy
 from tests.conftest import compile_text

@@ -14,8 +14,8 @@ import openpyxl
 import pytest
 from typer.testing import CliRunner
 
-from cascade.summary import Summary, build
-from reports import write
+from cascade.reports import write
+from cascade.views.summary import Summary, build
 from tests.test_summary import AS_OF, at, run
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
@@ -23,7 +23,7 @@ ARTIFACTS = Path(__file__).parent / "artifacts"
 
 @pytest.fixture
 def summary(tmp_path: Path) -> Summary:
-    from cascade.store import open_store
+    from cascade.engine.store import open_store
 
     engine = open_store(f"sqlite:///{tmp_path / 'store.db'}")
     run(engine)
@@ -102,7 +102,7 @@ def test_the_markdown_embeds_its_chart(summary: Summary, tmp_path: Path) -> None
 
 def test_cascade_report_writes_each_format(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from cascade.cli import app
-    from cascade.store import open_store
+    from cascade.engine.store import open_store
 
     url = f"sqlite:///{tmp_path / 'store.db'}"
     run(open_store(url))

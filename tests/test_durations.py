@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from cascade.durations import Duration, DurationError, parse_duration
+from cascade.timing.durations import Duration, DurationError, parse_duration
 
 
 @pytest.mark.parametrize(

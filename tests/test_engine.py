@@ -8,14 +8,14 @@ import pendulum
 import pytest
 from sqlalchemy import Engine, select
 
-import cascade.signals
-from cascade import store
-from cascade.deploy import deploy
-from cascade.engine import tick
-from cascade.plan import Plan
-from cascade.signals import Signal, SignalRefused, record
-from cascade.simulate import event_lines
-from cascade.units import recipients
+import cascade.engine.signals
+from cascade.compile.units import recipients
+from cascade.engine import store
+from cascade.engine.deploy import deploy
+from cascade.engine.signals import Signal, SignalRefused, record
+from cascade.engine.simulate import event_lines
+from cascade.engine.tick import tick
+from cascade.plan.model import Plan
 from tests.conftest import compile_text
 
 TZ = "Asia/Ho_Chi_Minh"
@@ -224,7 +224,7 @@ def test_good_signals_are_stored_whichever_way_their_units_are_read(
     deployed: Engine, whole_campaign: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     if whole_campaign:
-        monkeypatch.setattr(cascade.signals, "WHOLE_CAMPAIGN", 0)
+        monkeypatch.setattr(cascade.engine.signals, "WHOLE_CAMPAIGN", 0)
     batch = [
         Signal("tu-a", "hn-tinh", at("2020-11-18")),
         Signal("x-c", "hn-co-so", at("2020-12-01"), {"attendees": 5, "members": 6}),
@@ -267,7 +267,7 @@ def test_bad_signals_are_refused_and_nothing_is_written(
     deployed: Engine, sig: Signal, message: str, whole_campaign: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     if whole_campaign:  # as for an import naming over WHOLE_CAMPAIGN units
-        monkeypatch.setattr(cascade.signals, "WHOLE_CAMPAIGN", 0)
+        monkeypatch.setattr(cascade.engine.signals, "WHOLE_CAMPAIGN", 0)
     good = Signal("tu-a", "hn-tinh", at("2020-11-18"))
     with pytest.raises(SignalRefused) as caught:
         record(deployed, "test-campaign", [good, sig], "test", at("2020-11-18"))

@@ -24,12 +24,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, event, select
 
-from cascade import store
-from cascade.deploy import deploy
-from cascade.engine import tick
-from cascade.signals import Signal, record
-from cascade.simulate import Simulation, event_lines, run_until
-from cascade.store import open_store
+from cascade.engine import store
+from cascade.engine.deploy import deploy
+from cascade.engine.signals import Signal, record
+from cascade.engine.simulate import Simulation, event_lines, run_until
+from cascade.engine.store import open_store
+from cascade.engine.tick import tick
 from tests.conftest import compile_text
 
 TZ = "Asia/Ho_Chi_Minh"
@@ -173,8 +173,8 @@ def test_a_failure_at_any_statement_leaves_the_store_as_before(tmp_path: Path) -
 
 RUNNER = """
 import sys, pendulum
-from cascade.simulate import Simulation, run_until
-from cascade.store import open_store
+from cascade.engine.simulate import Simulation, run_until
+from cascade.engine.store import open_store
 engine = open_store(sys.argv[1])
 run_until(engine, "test-campaign", "Asia/Ho_Chi_Minh", pendulum.parse(sys.argv[2]),
           Simulation("test-campaign"))

@@ -10,12 +10,12 @@ import pytest
 from sqlalchemy import Engine, func, select
 from typer.testing import CliRunner
 
-from cascade import store
-from cascade.amend import Decision, decide
 from cascade.cli import app
-from cascade.deploy import deploy
-from cascade.engine import tick
-from cascade.signals import Signal, record
+from cascade.engine import store
+from cascade.engine.amend import Decision, decide
+from cascade.engine.deploy import deploy
+from cascade.engine.signals import Signal, record
+from cascade.engine.tick import tick
 from tests.test_amend import CID, at, chain
 from tests.test_web import api, client_for
 

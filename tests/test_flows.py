@@ -14,13 +14,13 @@ import pendulum
 import pytest
 from sqlalchemy import Engine, func, select
 
-from cascade import store
-from cascade.deploy import deploy
-from cascade.engine import tick
-from cascade.files import load_plan, read_text
-from cascade.plan import Plan
-from cascade.signals import read_signals, record
-from cascade.simulate import event_lines
+from cascade.compile.files import load_plan, read_text
+from cascade.engine import store
+from cascade.engine.deploy import deploy
+from cascade.engine.signals import read_signals, record
+from cascade.engine.simulate import event_lines
+from cascade.engine.tick import tick
+from cascade.plan.model import Plan
 from tests.servers import FakeZalo, Inbox
 
 ROOT = Path(__file__).parent.parent

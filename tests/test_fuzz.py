@@ -14,11 +14,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine
 
-from cascade.deploy import deploy
-from cascade.engine import tick
+from cascade.engine.deploy import deploy
+from cascade.engine.signals import SignalRefused, read_signals
+from cascade.engine.store import open_store
+from cascade.engine.tick import tick
 from cascade.errors import CampaignInvalid
-from cascade.signals import SignalRefused, read_signals
-from cascade.store import open_store
 from tests.conftest import compile_text
 from tests.test_summary import TASKS, at
 from tests.test_web import NOW, api, client_for, csrf, link

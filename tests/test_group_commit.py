@@ -8,12 +8,12 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from sqlalchemy import Engine, func, select
 
-from cascade import store
-from cascade.deploy import deploy
-from cascade.signals import Batch, Signal, SignalRefused, record, record_many
+from cascade.engine import store
+from cascade.engine.deploy import deploy
+from cascade.engine.signals import Batch, Signal, SignalRefused, record, record_many
+from cascade.web.writer import SignalWriter
 from tests.conftest import compile_text
 from tests.test_summary import TASKS, at
-from web.writer import SignalWriter
 
 NOW = at("2020-12-05 09:00")
 

@@ -11,16 +11,16 @@ import pytest
 from sqlalchemy import Engine, func, select
 from typer.testing import CliRunner
 
-import web.writer
-from cascade import store
+import cascade.web.writer
 from cascade.cli import app
-from cascade.deploy import deploy
-from cascade.engine import tick
-from cascade.signals import Batch, Signal, SignalRefused
+from cascade.engine import store
+from cascade.engine.deploy import deploy
+from cascade.engine.signals import Batch, Signal, SignalRefused
+from cascade.engine.tick import tick
+from cascade.web.writer import SignalWriter
 from tests.conftest import SMALL_UNITS, compile_text
 from tests.test_summary import TASKS, at
 from tests.test_web import NOW, api, client_for, csrf, link
-from web.writer import SignalWriter
 
 CID = "test-campaign"
 
@@ -79,14 +79,14 @@ def test_an_import_with_an_absurd_figure_says_which_row(
 def test_a_post_the_store_cannot_take_fails_alone(campaign: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
     """The web writer commits concurrent posts together: one that made the transaction fail
     failed every post of its group (55 of 60 in the trial)."""
-    real = web.writer.record_many
+    real = cascade.web.writer.record_many
 
     def record_many(engine: Engine, requests: list[Batch]) -> Any:
         if any(s.unit == "x-f" for r in requests for s in r.batch):
             raise OverflowError("Integer exceeds 64-bit range")  # what the store said of 10**30
         return real(engine, requests)
 
-    monkeypatch.setattr(web.writer, "record_many", record_many)
+    monkeypatch.setattr(cascade.web.writer, "record_many", record_many)
     writer = SignalWriter(campaign)
     when = pendulum.instance(NOW)
     units = ["hu-b", "hu-e", "x-f", "mttq"] * 5
@@ -124,9 +124,9 @@ def test_names_stay_text_in_the_workbook_csv_markdown_and_terminal(
 ) -> None:
     import openpyxl
 
-    from cascade.store import open_store
-    from cascade.summary import build
-    from reports import write
+    from cascade.engine.store import open_store
+    from cascade.reports import write
+    from cascade.views.summary import build
 
     engine = open_store(f"sqlite:///{tmp_path / 'store.db'}")
     deploy(engine, compile_text(TASKS, HOSTILE), "source", at("2020-11-10 08:00"))
@@ -177,8 +177,8 @@ def test_names_stay_text_in_the_workbook_csv_markdown_and_terminal(
 def test_non_ascii_secrets_are_refused_not_500(campaign: Engine) -> None:
     from fastapi.testclient import TestClient
 
+    from cascade.web.app import WebConfig, create_app
     from tests.test_web import SECRET, TOKEN
-    from web.app import WebConfig, create_app
 
     config = WebConfig(secret=SECRET, operator_token=TOKEN, announce=False)
     with TestClient(create_app(campaign, config, clock=lambda: NOW), base_url="https://testserver") as client:
@@ -197,14 +197,14 @@ def test_non_ascii_secrets_are_refused_not_500(campaign: Engine) -> None:
 def test_a_500_carries_the_security_headers(campaign: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
     from fastapi.testclient import TestClient
 
-    import web.app
+    import cascade.web.app
+    from cascade.web.app import WebConfig, create_app
     from tests.test_web import SECRET, TOKEN
-    from web.app import WebConfig, create_app
 
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr(web.app, "board", broken)
+    monkeypatch.setattr(cascade.web.app, "board", broken)
     config = WebConfig(secret=SECRET, operator_token=TOKEN, announce=False)
     app_ = create_app(campaign, config, clock=lambda: NOW)
     with TestClient(app_, base_url="https://testserver", raise_server_exceptions=False) as client:
@@ -218,8 +218,8 @@ def test_a_500_carries_the_security_headers(campaign: Engine, monkeypatch: pytes
 def test_the_operator_session_is_secure_expires_and_logs_out(campaign: Engine) -> None:
     from fastapi.testclient import TestClient
 
+    from cascade.web.app import WebConfig, create_app
     from tests.test_web import SECRET, TOKEN
-    from web.app import WebConfig, create_app
 
     config = WebConfig(secret=SECRET, operator_token=TOKEN, announce=False, https=True)
     with TestClient(create_app(campaign, config, clock=lambda: NOW), base_url="https://testserver") as client:
@@ -239,8 +239,8 @@ def test_the_operator_session_is_secure_expires_and_logs_out(campaign: Engine) -
 
 
 def test_the_store_and_its_folder_are_owner_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from cascade.engine.store import open_store
     from cascade.settings import Settings
-    from cascade.store import open_store
 
     monkeypatch.setenv("CASCADE_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.delenv("CASCADE_DATABASE_URL", raising=False)
@@ -339,7 +339,7 @@ def test_notices_falling_on_tet_wait_for_the_next_working_morning(
     """Tết 2026: 16-20/02 (the calendar's holidays). The reminders 3d and 1d before 20/02 fall
     on 17/02 and 19/02: held to 21/02, past their deadline, they are not sent (a reminder
     after its deadline is none: the escalation of 21/02 07:00 says it)."""
-    from cascade.simulate import event_lines
+    from cascade.engine.simulate import event_lines
     from tests.conftest import compile_text as compile_units
 
     text = TET.replace("defaults:\n", "defaults:\n" + quiet_days)
@@ -433,7 +433,7 @@ def test_a_damaged_store_is_one_clear_message(tmp_path: Path, monkeypatch: pytes
 def test_a_lightly_damaged_store_stops_serve_and_doctor_says_why(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from cascade.store import integrity_problems, open_store
+    from cascade.engine.store import integrity_problems, open_store
 
     runner, db = _cli_store(tmp_path, monkeypatch)
     engine = open_store(f"sqlite:///{db}")
@@ -474,7 +474,7 @@ def test_store_errors_are_explained(tmp_path: Path) -> None:
     from sqlalchemy import create_engine, text
     from sqlalchemy.exc import OperationalError
 
-    from cascade.store import StoreFault
+    from cascade.engine.store import StoreFault
 
     url = f"sqlite:///{tmp_path / 'x.db'}"
     full = create_engine(url)
@@ -503,9 +503,9 @@ def test_the_api_answers_503_when_the_store_is_locked(tmp_path: Path) -> None:
     from fastapi.testclient import TestClient
     from sqlalchemy import create_engine
 
-    from cascade.store import open_store
+    from cascade.engine.store import open_store
+    from cascade.web.app import WebConfig, create_app
     from tests.test_web import SECRET, TOKEN
-    from web.app import WebConfig, create_app
 
     path = tmp_path / "store.db"
     deploy(open_store(f"sqlite:///{path}"), compile_text(TASKS), "source", at("2020-11-10 08:00"))
@@ -523,7 +523,7 @@ def test_the_api_answers_503_when_the_store_is_locked(tmp_path: Path) -> None:
 
 def test_a_csv_with_a_stray_carriage_return_is_refused_not_a_traceback() -> None:
     """Found by the fuzz run (tests/test_fuzz.py): csv.Error escaped the importer."""
-    from cascade.signals import read_signals
+    from cascade.engine.signals import read_signals
 
     with pytest.raises(SignalRefused) as refused:
         read_signals("at,unit,task\nx\ry,z,w\n", "s.csv", "Asia/Ho_Chi_Minh")
@@ -534,7 +534,7 @@ def test_a_csv_with_a_stray_carriage_return_is_refused_not_a_traceback() -> None
 
 
 def _grassroots() -> list[str]:
-    from cascade.files import load_plan
+    from cascade.compile.files import load_plan
 
     plan = load_plan(Path(__file__).parent.parent / "campaigns" / "ha-tinh-xix-2020.yaml")
     return sorted({i.unit for i in plan.instances if i.task == "hn-co-so"})
@@ -554,8 +554,8 @@ def write_import(path: Path, rows: int, bad_at: int | None = None) -> None:
 
 
 def test_a_large_csv_import_is_streamed_all_or_nothing(store_engine: Engine, tmp_path: Path) -> None:
-    from cascade.files import load_plan
-    from cascade.signals import IMPORT_CHUNK, import_csv
+    from cascade.compile.files import load_plan
+    from cascade.engine.signals import IMPORT_CHUNK, import_csv
 
     plan = load_plan(Path(__file__).parent.parent / "campaigns" / "ha-tinh-xix-2020.yaml")
     deploy(store_engine, plan, "s", plan.campaign.issued_at)

@@ -1,4 +1,4 @@
-"""`cascade.lifecycle.rederive`, the pure half of an amendment: no database, milliseconds."""
+"""`cascade.engine.lifecycle.rederive`, the pure half of an amendment: no database, milliseconds."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ import pendulum
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cascade.durations import parse_duration
-from cascade.lifecycle import DONE, Instance, Rules, next_action, rederive
-from cascade.plan import Stage
-from cascade.spec import QuietHours
-from cascade.workdays import Calendar
+from cascade.compile.format import QuietHours
+from cascade.engine.lifecycle import DONE, Instance, Rules, next_action, rederive
+from cascade.plan.model import Stage
+from cascade.timing.durations import parse_duration
+from cascade.timing.workdays import Calendar
 
 TZ = "Asia/Ho_Chi_Minh"
 DAY = 86_400

@@ -11,11 +11,11 @@ import pytest
 from typer.testing import CliRunner
 
 from cascade.cli import app
-from cascade.links import MIN_SECRET, Link, SecretInvalid, secret_from, sign
+from cascade.engine.links import MIN_SECRET, Link, SecretInvalid, secret_from, sign
 
 # each process waits for the same instant, then reads (or makes) the secret
 READ = (
-    "import sys, time; from pathlib import Path; from cascade.links import secret_from\n"
+    "import sys, time; from pathlib import Path; from cascade.engine.links import secret_from\n"
     "start = float(sys.argv[2])\nwhile time.time() < start: pass\n"
     "print(secret_from({}, Path(sys.argv[1])).decode())"
 )

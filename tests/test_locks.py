@@ -10,9 +10,9 @@ import time
 import pytest
 from sqlalchemy import Engine
 
-from cascade import locks, store
-from cascade.deploy import deploy
-from cascade.engine import tick_in
+from cascade.engine import locks, store
+from cascade.engine.deploy import deploy
+from cascade.engine.tick import tick_in
 from tests.conftest import compile_text
 from tests.test_summary import TASKS, at
 

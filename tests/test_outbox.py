@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import Engine, select
 
-from cascade import store
-from cascade.outbox import Claim, Delivery, Digest, dispatch, due_digests
+from cascade.engine import store
+from cascade.engine.outbox import Claim, Delivery, Digest, dispatch, due_digests
 
 ROW = {
     "campaign_id": "c",

@@ -12,11 +12,11 @@ from pathlib import Path
 import pendulum
 from sqlalchemy import Engine, func, select
 
-from cascade import store
-from cascade.deploy import deploy
-from cascade.engine import tick
-from cascade.files import load_plan
-from cascade.outbox import Delivery, Digest, dispatch
+from cascade.compile.files import load_plan
+from cascade.engine import store
+from cascade.engine.deploy import deploy
+from cascade.engine.outbox import Delivery, Digest, dispatch
+from cascade.engine.tick import tick
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "bench"))
 from gen_national import generate

@@ -34,10 +34,10 @@ import pendulum
 import pytest
 from sqlalchemy import Engine, create_engine, func, select, text
 
-from cascade import locks, store
-from cascade.deploy import deploy
-from cascade.engine import tick
-from cascade.files import load_plan
+from cascade.compile.files import load_plan
+from cascade.engine import locks, store
+from cascade.engine.deploy import deploy
+from cascade.engine.tick import tick
 from flows.serve import free_port
 from tests.conftest import postgres_url
 from tests.test_serve_e2e import wait_for

@@ -10,9 +10,9 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cascade.compile import compile_plan
+from cascade.compile.build import compile_plan
+from cascade.compile.reading import read_yaml
 from cascade.errors import CampaignInvalid
-from cascade.source import read_yaml
 from tests.conftest import hierarchy
 
 UNITS = hierarchy()
@@ -257,7 +257,7 @@ cells = st.one_of(
     ),
 )
 def test_any_units_csv_is_read_or_refused_cleanly(levels_line: bool, rows: list[tuple[str, ...]]) -> None:
-    from cascade.units import read_units
+    from cascade.compile.units import read_units
 
     head = "# levels: province, district?, grassroots\n" if levels_line else ""
     body = "".join(",".join(row) + "\n" for row in rows)
@@ -291,7 +291,7 @@ unit_trees = st.recursive(
 def test_any_units_yaml_is_read_or_refused_cleanly(
     level_list: list[Any], units: list[Any], extra: Any
 ) -> None:
-    from cascade.units import read_units
+    from cascade.compile.units import read_units
 
     data: dict[str, Any] = {"levels": level_list, "units": units}
     if isinstance(extra, int):

@@ -15,9 +15,9 @@ import pendulum
 import pytest
 from sqlalchemy import Connection, Engine, select
 
-from cascade.files import load_plan, read_text
-from cascade.signals import read_signals
-from cascade.simulate import event_lines, simulate
+from cascade.compile.files import load_plan, read_text
+from cascade.engine.signals import read_signals
+from cascade.engine.simulate import event_lines, simulate
 
 ROOT = Path(__file__).parent.parent
 TZ = "Asia/Ho_Chi_Minh"
@@ -236,9 +236,9 @@ def test_a_tick_phased_level_by_level_equals_one_tick(
 ) -> None:
     """The Prefect flow runs a tick's openings and due instances one level at a time; in any
     level order (here bottom-up) the seed gives the same events and instance states."""
-    import cascade.simulate
-    from cascade import engine as core
-    from cascade.store import instances, open_store
+    import cascade.engine.simulate
+    from cascade.engine import tick as core
+    from cascade.engine.store import instances, open_store
 
     levels = load_plan(ROOT / "campaigns" / f"{campaign}.yaml").hierarchy.levels
 
@@ -259,7 +259,7 @@ def test_a_tick_phased_level_by_level_equals_one_tick(
 
     whole_engine = open_store(f"sqlite:///{tmp_path / 'whole.db'}")
     whole = run(whole_engine, campaign, signals)
-    monkeypatch.setattr(cascade.simulate, "tick_in", by_level)
+    monkeypatch.setattr(cascade.engine.simulate, "tick_in", by_level)
     split_engine = open_store(f"sqlite:///{tmp_path / 'split.db'}")
     split = run(split_engine, campaign, signals)
     assert len(whole) > 50
@@ -270,8 +270,8 @@ def test_a_tick_phased_level_by_level_equals_one_tick(
 def test_ha_tinh_reports_cascade_up_with_their_figures_to_the_summary(
     store_engine: Engine, ha_tinh: list[dict[str, Any]]
 ) -> None:
-    from cascade import store
-    from cascade.summary import build
+    from cascade.engine import store
+    from cascade.views.summary import build
 
     # requests 10 days before each report deadline, after quiet hours: communes 07/01, districts 10/01
     assert has(ha_tinh, at="2021-01-07T07:00:00+07:00", kind="report.requested", unit="x-vuong-loc")

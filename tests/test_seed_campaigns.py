@@ -7,8 +7,8 @@ from pathlib import Path
 import pendulum
 import pytest
 
-from cascade.files import load_plan
-from cascade.plan import OpensOn, Plan
+from cascade.compile.files import load_plan
+from cascade.plan.model import OpensOn, Plan
 
 CAMPAIGNS = Path(__file__).parent.parent / "campaigns"
 TZ = "Asia/Ho_Chi_Minh"

@@ -15,7 +15,7 @@ from pathlib import Path
 import pendulum
 from sqlalchemy import select
 
-from cascade import store
+from cascade.engine import store
 from tests.conftest import SMALL_UNITS
 
 ROOT = Path(__file__).parent.parent

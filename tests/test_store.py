@@ -6,7 +6,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine
 
-from cascade import store
+from cascade.engine import store
 
 
 def test_the_migrations_build_exactly_the_declared_tables(store_engine: Engine) -> None:

@@ -21,12 +21,12 @@ import pendulum
 import pytest
 from sqlalchemy import Engine, select
 
-from cascade import store
-from cascade.deploy import deploy
-from cascade.engine import tick
+from cascade.engine import store
+from cascade.engine.deploy import deploy
+from cascade.engine.signals import Signal, record
+from cascade.engine.tick import tick
 from cascade.errors import CampaignInvalid
-from cascade.signals import Signal, record
-from cascade.summary import Summary, build
+from cascade.views.summary import Summary, build
 from tests.conftest import SMALL_UNITS, compile_text
 
 TZ = "Asia/Ho_Chi_Minh"
@@ -246,7 +246,7 @@ def fingerprint(engine: Engine) -> str:
 
 
 def test_building_and_writing_a_summary_changes_nothing(store_engine: Engine, tmp_path: Any) -> None:
-    from reports import write
+    from cascade.reports import write
 
     run(store_engine)
     before = fingerprint(store_engine)
@@ -272,8 +272,8 @@ def test_reads_as_far_as_needed_and_whole_campaign_reads_agree(
 ) -> None:
     """A tick's roll-ups read only what its units' figures need (looked up, or scanned past
     SCAN_ABOVE units): the same stored figures and requests either way."""
-    import cascade.rollup
-    from cascade.store import open_store
+    import cascade.engine.rollup
+    from cascade.engine.store import open_store
 
     def figures(engine: Engine) -> list[Any]:
         i = store.instances.c
@@ -285,7 +285,7 @@ def test_reads_as_far_as_needed_and_whole_campaign_reads_agree(
 
     looked_up = open_store(f"sqlite:///{tmp_path / 'a.db'}")
     run(looked_up)
-    monkeypatch.setattr(cascade.rollup, "SCAN_ABOVE", 0)
+    monkeypatch.setattr(cascade.engine.rollup, "SCAN_ABOVE", 0)
     scanned = open_store(f"sqlite:///{tmp_path / 'b.db'}")
     run(scanned)
     assert figures(looked_up) == figures(scanned)
@@ -296,8 +296,8 @@ def test_reads_as_far_as_needed_and_whole_campaign_reads_agree(
 def test_every_units_figures_read_for_it_alone_match_the_whole_campaigns(
     store_engine: Engine, moment: str
 ) -> None:
-    from cascade.rollup import load, load_for
-    from cascade.rules import campaign_rules
+    from cascade.engine.rollup import load, load_for
+    from cascade.plan.rules import campaign_rules
 
     run(store_engine, until=moment)
     with store_engine.connect() as conn:
@@ -313,8 +313,8 @@ def test_every_units_figures_read_for_it_alone_match_the_whole_campaigns(
 def test_a_submitted_report_settles_its_subtree(store_engine: Engine) -> None:
     """Once hu-b has reported, tu-a's figures take hu-b's report and read nothing below it;
     hu-e has not, so its commune's instances are read."""
-    from cascade.rollup import load_for
-    from cascade.rules import campaign_rules
+    from cascade.engine.rollup import load_for
+    from cascade.plan.rules import campaign_rules
 
     run(store_engine)
     with store_engine.connect() as conn:
@@ -329,8 +329,8 @@ def test_a_submitted_report_settles_its_subtree(store_engine: Engine) -> None:
 def test_a_redeploy_that_moves_a_unit_is_seen_by_the_next_roll_up(store_engine: Engine) -> None:
     """The hierarchy is kept per deploy: a commune moved to another district counts there, even
     when the caller passes the same source text at the same instant."""
-    from cascade.rollup import load_for
-    from cascade.rules import campaign_rules
+    from cascade.engine.rollup import load_for
+    from cascade.plan.rules import campaign_rules
 
     run(store_engine, until="2021-01-07 08:00")
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from cascade.compile.units import read_units, recipients
 from cascade.errors import CampaignInvalid
-from cascade.units import read_units, recipients
 from tests.conftest import SMALL_UNITS, dedent, hierarchy
 
 

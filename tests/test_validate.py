@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from cascade.errors import CampaignInvalid, Problem
-from cascade.plan import Plan
+from cascade.plan.model import Plan
 from tests.conftest import HEADER, compile_text
 
 GOOD_TASKS = """\
@@ -241,7 +241,7 @@ def test_escalation_stages_must_increase() -> None:
 
 
 def test_missing_units_file_is_named_at_its_key(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from cascade.files import load_plan
+    from cascade.compile.files import load_plan
 
     campaign = tmp_path / "c.yaml"
     campaign.write_text(HEADER.replace("units.yaml", "units/nope.yaml") + GOOD_TASKS, encoding="utf-8")

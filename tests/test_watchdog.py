@@ -9,9 +9,9 @@ from typing import Any
 
 from sqlalchemy import Engine, select, update
 
-from cascade import health, locks, store
-from cascade.deploy import deploy
-from cascade.engine import TickResult, tick_in
+from cascade.engine import health, locks, store
+from cascade.engine.deploy import deploy
+from cascade.engine.tick import TickResult, tick_in
 from notifiers.channels import ChannelConfig
 from notifiers.watchdog import check
 from tests.conftest import compile_text
@@ -28,7 +28,7 @@ def deployed(engine: Engine) -> None:
 
 
 def live_tick(engine: Engine, now: Any) -> TickResult:
-    """A tick as the flow and `cascade tick` run it: holding the campaign (cascade.locks)."""
+    """A tick as the flow and `cascade tick` run it: holding the campaign (cascade.engine.locks)."""
     with locks.ticking(engine, "test-campaign", locks.me("test")) as conn:
         return tick_in(conn, "test-campaign", now)
 

@@ -14,14 +14,14 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 
-from cascade import store
-from cascade.deploy import deploy
-from cascade.engine import tick
-from cascade.links import Link, link_maker
+from cascade.engine import store
+from cascade.engine.deploy import deploy
+from cascade.engine.links import Link, link_maker
+from cascade.engine.tick import tick
+from cascade.web.app import WebConfig, create_app
+from cascade.web.security import NoQueryStrings, RateLimit
 from tests.conftest import compile_text
 from tests.test_summary import TASKS, at
-from web.app import WebConfig, create_app
-from web.security import NoQueryStrings, RateLimit
 
 SECRET = b"test-secret-of-thirty-two-bytes-at-least"
 TOKEN = "operator-token"

@@ -21,17 +21,17 @@ import pytest
 import uvicorn
 from sqlalchemy import Engine
 
-from cascade.deploy import deploy
-from cascade.engine import tick
-from cascade.links import Link
-from cascade.store import open_store
+from cascade.engine.deploy import deploy
+from cascade.engine.links import Link
+from cascade.engine.store import open_store
+from cascade.engine.tick import tick
+from cascade.web.app import WebConfig, create_app
 from notifiers.channels import ChannelConfig
 from notifiers.dispatch import Dispatcher, Policy
 from tests.conftest import compile_text
 from tests.servers import Inbox, free_port
 from tests.test_summary import TASKS
 from tests.test_web import NOW, SECRET, TOKEN, at
-from web.app import WebConfig, create_app
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [

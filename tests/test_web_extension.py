@@ -10,13 +10,13 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 
-from cascade import store
-from cascade.amend import AlreadyAnswered, answer_request
-from cascade.deploy import deploy
-from cascade.engine import tick
-from cascade.links import AnswerLink
-from cascade.outbox import due_digests
-from cascade.simulate import event_lines
+from cascade.engine import store
+from cascade.engine.amend import AlreadyAnswered, answer_request
+from cascade.engine.deploy import deploy
+from cascade.engine.links import AnswerLink
+from cascade.engine.outbox import due_digests
+from cascade.engine.simulate import event_lines
+from cascade.engine.tick import tick
 from notifiers.render import Renderer
 from tests.conftest import compile_text
 from tests.test_summary import TASKS, at

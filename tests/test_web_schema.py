@@ -10,13 +10,13 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 
-from cascade.deploy import deploy
-from cascade.engine import tick
-from cascade.store import open_store
+from cascade.engine.deploy import deploy
+from cascade.engine.store import open_store
+from cascade.engine.tick import tick
+from cascade.web.app import WebConfig, create_app
 from tests.conftest import compile_text
 from tests.test_summary import TASKS
 from tests.test_web import NOW, SECRET, TOKEN, at
-from web.app import WebConfig, create_app
 
 
 @pytest.fixture

@@ -99,7 +99,7 @@ def _tokens(engine: Any, zalo: Any, clock: Any = None) -> Any:
 
 
 def test_the_token_is_refreshed_before_it_expires_and_the_pair_rotates(store_engine: Any, zalo: Any) -> None:
-    from cascade import store
+    from cascade.engine import store
     from notifiers.channels import ChannelConfig, send
     from notifiers.render import Message
 
@@ -169,8 +169,8 @@ def test_two_dispatchers_refreshing_at_once_spend_the_refresh_token_once(
 def test_a_refused_refresh_is_a_broken_channel_and_the_operator_is_told(
     store_engine: Any, zalo: Any, smtp: Any
 ) -> None:
-    from cascade.deploy import deploy
-    from cascade.engine import tick
+    from cascade.engine.deploy import deploy
+    from cascade.engine.tick import tick
     from notifiers.channels import ChannelConfig
     from notifiers.dispatch import Dispatcher, Policy
     from tests.test_dispatch import HEADER, ISSUED, NOW, TASKS, UNITS

@@ -1,0 +1,305 @@
+"""Campaign document + hierarchy -> plan, reporting every problem at once.
+
+Three steps, one function each: `parse_campaign` checks the shape of each section on
+its own (so one broken task does not hide the errors of the next), `cascade.compile.checks`
+checks that the parts fit together, and `build_plan` resolves every instance. Files
+are read elsewhere (`cascade.compile.files`): this module takes data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import time
+from typing import Any, TypeVar
+
+import pendulum
+
+from cascade.compile import checks
+from cascade.compile.format import (
+    BUILTIN_DEFAULTS,
+    CampaignFile,
+    CampaignHeader,
+    Contact,
+    Defaults,
+    Report,
+    Task,
+)
+from cascade.compile.format import Notices as NoticesSpec
+from cascade.compile.reading import Document
+from cascade.compile.units import Hierarchy
+from cascade.compile.validate import checked
+from cascade.errors import CampaignInvalid, Problem, Severity, did_you_mean, one_of
+from cascade.plan.model import (
+    Campaign,
+    Instance,
+    Kind,
+    Notices,
+    Opening,
+    OpensOn,
+    Plan,
+    Schedule,
+    Stage,
+    TaskPlan,
+)
+from cascade.plan.rules import reminder_times, stage_time
+from cascade.timing.deadlines import midnight, rolled
+from cascade.timing.workdays import Calendar
+
+
+@dataclass
+class ParsedCampaign:
+    """The sections that passed their shape checks (None or absent where they did not)."""
+
+    doc: Document
+    header: CampaignHeader | None
+    defaults: Defaults
+    tasks: list[tuple[int, Task]] = field(default_factory=list)
+    reports: list[tuple[int, Report]] = field(default_factory=list)
+    broken_ids: set[str] = field(default_factory=set)  # ids of tasks that failed their shape
+
+
+def parse_campaign(doc: Document, problems: list[Problem]) -> ParsedCampaign:
+    data = doc.data
+    if not isinstance(data, dict):
+        problems.append(doc.problem((), "a campaign file is a mapping with `campaign:` and `tasks:`"))
+        return ParsedCampaign(doc, None, Defaults())
+    known = [f.alias or name for name, f in CampaignFile.model_fields.items()]
+    for key in data:
+        if key not in known:
+            problems.append(
+                doc.problem(
+                    (key,),
+                    f"unknown key `{key}`",
+                    did_you_mean(str(key), known) or f"known keys: {one_of(known)}",
+                )
+            )
+    for key in ("campaign", "tasks"):
+        if key not in data:
+            problems.append(doc.problem((), f"`{key}` is required at the top of the file"))
+    header = (
+        checked(CampaignHeader, data["campaign"], doc, ("campaign",), problems)
+        if "campaign" in data
+        else None
+    )
+    defaults = checked(Defaults, data.get("defaults") or {}, doc, ("defaults",), problems) or Defaults()
+    parsed = ParsedCampaign(doc, header, defaults)
+    parsed.tasks = _section(doc, data, "tasks", Task, parsed.broken_ids, problems)
+    parsed.reports = _section(doc, data, "reports", Report, parsed.broken_ids, problems)
+    return parsed
+
+
+S = TypeVar("S", Task, Report)
+
+
+def _section(
+    doc: Document,
+    data: dict[str, Any],
+    section: str,
+    model: type[S],
+    broken: set[str],
+    problems: list[Problem],
+) -> list[tuple[int, S]]:
+    """The entries of `tasks` or `reports` that pass their shape check, with their index."""
+    items = data.get(section) or []
+    if not isinstance(items, list):
+        problems.append(doc.problem((section,), f"`{section}` is a list", "start each entry with `- id:`"))
+        return []
+    if section == "tasks" and "tasks" in data and not items:
+        problems.append(doc.problem((section,), "a campaign needs at least one task"))
+    out = []
+    for i, item in enumerate(items):
+        spec = checked(model, item, doc, (section, i), problems)
+        if spec is not None:
+            out.append((i, spec))
+        elif isinstance(item, dict) and isinstance(item.get("id"), str):
+            broken.add(item["id"])
+    return out
+
+
+def compile_plan(doc: Document, hierarchy: Hierarchy | None, problems: list[Problem] | None = None) -> Plan:
+    """The plan for a campaign document over its units; raises CampaignInvalid on any error."""
+    problems = list(problems or [])
+    parsed = parse_campaign(doc, problems)
+    if hierarchy is not None:
+        checks.check_references(parsed, hierarchy, problems)
+    if hierarchy is None or parsed.header is None or _has_errors(problems):
+        raise CampaignInvalid(problems)
+    plan = build_plan(parsed, parsed.header, hierarchy, problems)
+    checks.check_plan(parsed, plan, problems)
+    if _has_errors(problems):
+        raise CampaignInvalid(problems)
+    plan.warnings = sorted(problems, key=lambda p: (p.file, p.line or 0))
+    return plan
+
+
+def _has_errors(problems: list[Problem]) -> bool:
+    return any(p.severity is Severity.ERROR for p in problems)
+
+
+def _contact(c: Contact) -> dict[str, Any]:
+    """A contact as the store keeps it: its name and its channels in fallback order."""
+    return {"name": c.name, "channels": [[channel, getattr(c, channel)] for channel in c.channels]}
+
+
+def build_plan(
+    parsed: ParsedCampaign, header: CampaignHeader, hierarchy: Hierarchy, problems: list[Problem]
+) -> Plan:
+    campaign = Campaign(
+        header.id,
+        header.title,
+        header.issued_by,
+        header.issued_on,
+        header.timezone,
+        Calendar(header.calendar),
+        header.summary_date,
+        parsed.doc.file,
+        _contact(header.operator) if header.operator else None,
+    )
+    plan = Plan(campaign, hierarchy, {}, [])
+    targets = {spec.id: checks.targeted_units(spec, hierarchy) for _, spec in parsed.tasks}
+    for i, spec in parsed.tasks:
+        plan.tasks[spec.id] = _task_plan(
+            spec, Kind.TASK, parsed, parsed.doc.line_of(("tasks", i)), header.calendar
+        )
+    for i, report in parsed.reports:
+        plan.tasks[report.id] = _task_plan(
+            report, Kind.REPORT, parsed, parsed.doc.line_of(("reports", i)), header.calendar
+        )
+    for spec_id in _dependency_order(parsed):
+        task = plan.tasks[spec_id]
+        plan.instances.extend(_task_instances(plan, task, targets[spec_id], targets, problems))
+    for _, report in parsed.reports:
+        plan.instances.extend(_report_instances(plan, plan.tasks[report.id], report))
+    return plan
+
+
+def _task_plan(
+    spec: Task | Report, kind: Kind, parsed: ParsedCampaign, line: int | None, calendar: str
+) -> TaskPlan:
+    task = TaskPlan(
+        spec.id,
+        spec.title,
+        kind,
+        _notices(parsed.defaults, spec, calendar),
+        spec.due.rule(),
+        dict(spec.fields),
+        exempt=tuple(spec.exempt),
+        line=line,
+    )
+    if isinstance(spec, Task):
+        task.opens_after = (spec.opens_after.task, spec.opens_after.at) if spec.opens_after else None
+        task.min_window = spec.min_window
+    else:
+        task.rollup, task.step, task.opens = tuple(spec.rollup), spec.step, spec.opens
+    return task
+
+
+def _notices(defaults: Defaults, spec: NoticesSpec, calendar: str) -> Notices:
+    """The task's own setting, else the campaign's defaults, else the built-in defaults. With
+    `quiet_days: holidays` (the default) and a calendar, notices wait out its holidays too."""
+
+    def pick(name: str) -> Any:
+        for source in (spec, defaults, BUILTIN_DEFAULTS):
+            value = getattr(source, name)
+            if value is not None:
+                return value
+        raise AssertionError(name)
+
+    stages = tuple(Stage(n, s.after, tuple(s.to), s.repeat) for n, s in enumerate(pick("escalate"), 1))
+    quiet = pick("quiet_hours")
+    if pick("quiet_days") == "holidays" and calendar.lower() != "none":
+        quiet = replace(quiet, holidays=calendar)
+    return Notices(tuple(pick("notify")), tuple(pick("remind")), quiet, stages)
+
+
+def _dependency_order(parsed: ParsedCampaign) -> list[str]:
+    """Task ids with every prerequisite before the tasks that wait on it (checks ruled out cycles)."""
+    deps = {spec.id: checks.prerequisites(spec) for _, spec in parsed.tasks}
+    order: dict[str, None] = {}
+
+    def visit(task_id: str) -> None:
+        if task_id in order or task_id not in deps:
+            return
+        for dep in deps[task_id]:
+            visit(dep)
+        order[task_id] = None
+
+    for task_id in deps:
+        visit(task_id)
+    return list(order)
+
+
+def schedule_for(
+    plan: Plan, task: TaskPlan, deadline: pendulum.DateTime | None, opens_at: pendulum.DateTime
+) -> Schedule:
+    """Reminder and first-escalation instants for a deadline, after quiet hours."""
+    if deadline is None:
+        return Schedule(task.rule, None)
+    calendar, notices = plan.campaign.calendar, task.notices
+    reminders = [t for t in reminder_times(notices, deadline, calendar) if t >= opens_at]
+    escalations = tuple(
+        stage_time(notices, deadline, n, calendar) for n in range(1, len(notices.escalate) + 1)
+    )
+    return Schedule(task.rule, deadline, tuple(reminders), escalations)
+
+
+def _task_instances(
+    plan: Plan, task: TaskPlan, units: list[str], targets: dict[str, list[str]], problems: list[Problem]
+) -> list[Instance]:
+    campaign = plan.campaign
+    issued = Opening(OpensOn.ISSUED, campaign.issued_at)
+    if task.rule.is_relative:
+        shared = Schedule(task.rule, None)
+        return [
+            Instance(task.id, unit, Opening(OpensOn.SOURCE_SIGNAL, task=task.rule.after, unit=unit), shared)
+            for unit in units
+        ]
+    deadline = task.rule.instant(campaign.timezone, campaign.calendar)
+    from_issue = schedule_for(plan, task, deadline, campaign.issued_at)
+    if task.opens_after is None:
+        return [Instance(task.id, unit, issued, from_issue) for unit in units]
+    # Held instances may open any time before the deadline, so every reminder after issue stays.
+    prereq_task, at = task.opens_after
+    has_prereq = set(targets.get(prereq_task, ()))
+    exempt = set(plan.tasks[prereq_task].exempt) if prereq_task in plan.tasks else set()
+    instances, orphans = [], []
+    for unit in units:
+        holder = unit if at == "self" else plan.hierarchy.parent_of(unit)
+        if holder is not None and holder in has_prereq:
+            opening = Opening(OpensOn.PREREQUISITE, task=prereq_task, unit=holder)
+        else:
+            opening = issued
+            if holder not in exempt:
+                orphans.append(unit)
+        instances.append(Instance(task.id, unit, opening, from_issue))
+    if orphans:
+        problems.append(checks.orphan_warning(plan, task, prereq_task, at, orphans))
+    return instances
+
+
+def _report_instances(plan: Plan, task: TaskPlan, report: Report) -> list[Instance]:
+    """One report per unit of the `from` levels, due `step` earlier for each level further down."""
+    campaign, hierarchy = plan.campaign, plan.hierarchy
+    assert task.step is not None and task.opens is not None
+    top_due = task.rule.instant(campaign.timezone, campaign.calendar)
+    skip = set(report.exclude) | set(report.exempt)
+    schedules: dict[int, tuple[Schedule, Opening]] = {}
+    out = []
+    for unit in hierarchy.units.values():
+        if unit.level not in report.from_ or unit.id in skip or unit.parent is None:
+            continue
+        if unit.depth not in schedules:
+            deadline = top_due
+            for _ in range(unit.depth - 1):
+                deadline = campaign.calendar.shift(deadline, task.step, -1)
+            cutoff = rolled(deadline.date(), task.rule.roll, campaign.calendar)
+            deadline = midnight(cutoff, campaign.timezone) if deadline.time() == time() else deadline
+            request = task.notices.quiet.release(campaign.calendar.shift(deadline, task.opens, -1))
+            request = max(request, campaign.issued_at)
+            schedules[unit.depth] = (
+                schedule_for(plan, task, deadline, request),
+                Opening(OpensOn.REQUEST, request),
+            )
+        schedule, opening = schedules[unit.depth]
+        out.append(Instance(task.id, unit.id, opening, schedule))
+    return out

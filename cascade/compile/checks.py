@@ -1,0 +1,504 @@
+"""Checks that the parts of a campaign fit together and with its units file.
+
+Shape is checked by the models; these checks see the whole file: ids used twice,
+references to tasks, units, levels and tags that do not exist, cycles in `after` and
+`opens_after`, formulas over undeclared fields, and (on the built plan) deadlines that
+contradict each other. Errors stop compilation; warnings are shown and kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
+
+import pendulum
+
+from cascade.compile.format import FieldSpec, Report, Task, formula_names
+from cascade.compile.format import Notices as NoticesSpec
+from cascade.compile.reading import Document, Path
+from cascade.compile.units import Hierarchy, UnitRecord
+from cascade.engine.rollup import COUNTERS
+from cascade.errors import Problem, Severity, did_you_mean, one_of
+from cascade.timing.durations import Duration
+
+if TYPE_CHECKING:
+    from cascade.compile.build import ParsedCampaign
+    from cascade.plan.model import Plan, TaskPlan
+
+
+def prerequisites(spec: Task) -> list[str]:
+    deps = [spec.opens_after.task] if spec.opens_after else []
+    return deps + ([spec.due.after] if spec.due.after else [])
+
+
+def targeted_units(spec: Task, hierarchy: Hierarchy) -> list[str]:
+    """Union of `level`, `tags` and `units`, minus `exclude` and `exempt`, in hierarchy order."""
+    levels, tags, named = set(spec.level), set(spec.tags), set(spec.units)
+    skip = set(spec.exclude) | set(spec.exempt)
+    return [
+        u.id
+        for u in hierarchy.units.values()
+        if u.id not in skip and (u.level in levels or u.id in named or not tags.isdisjoint(u.tags))
+    ]
+
+
+def _sample(ids: Sequence[str], n: int = 5) -> str:
+    shown = ", ".join(ids[:n])
+    return shown + (f" and {len(ids) - n} more" if len(ids) > n else "")
+
+
+def check_references(parsed: ParsedCampaign, hierarchy: Hierarchy, problems: list[Problem]) -> None:
+    doc = parsed.doc
+    ids: dict[str, tuple[str, int]] = {}
+    for section, items in (("tasks", parsed.tasks), ("reports", parsed.reports)):
+        for i, spec in items:
+            if spec.id in ids:
+                first = doc.line_of(ids[spec.id])
+                problems.append(
+                    doc.problem(
+                        (section, i, "id"),
+                        f"id `{spec.id}` is used twice",
+                        f"the first is on line {first}; signals name tasks by id",
+                    )
+                )
+            else:
+                ids[spec.id] = (section, i)
+    tasks = {spec.id: (i, spec) for i, spec in parsed.tasks}
+    known_tasks = set(tasks) | parsed.broken_ids
+    levels, tags, units = hierarchy.levels, hierarchy.tags(), hierarchy.units
+    for i, spec in parsed.tasks:
+        at = ("tasks", i)
+        _check_target(doc, at, spec, levels, tags, units, problems)
+        for ref, path in _task_refs(spec):
+            if ref not in known_tasks:
+                problems.append(
+                    doc.problem(
+                        (*at, *path),
+                        f"no task `{ref}`",
+                        did_you_mean(ref, tasks) or f"tasks: {one_of(tasks)}",
+                    )
+                )
+        if spec.due.after and spec.opens_after:
+            problems.append(
+                doc.problem(
+                    (*at, "opens_after"),
+                    f"a deadline `after: {spec.due.after}` already opens the task with that signal",
+                    "remove `opens_after`",
+                )
+            )
+        if spec.min_window and not spec.opens_after:
+            problems.append(
+                _warn(
+                    doc.problem(
+                        (*at, "min_window"), "min_window only matters when `opens_after` holds the task back"
+                    )
+                )
+            )
+        _check_fields(doc, at, spec.fields, problems)
+        _check_notices(doc, at, spec, levels, problems)
+    for i, report in parsed.reports:
+        _check_report(doc, ("reports", i), report, tasks, parsed, hierarchy, problems)
+    _check_notices(doc, (), parsed.defaults, levels, problems, section="defaults")
+    _check_cycles(parsed, problems)
+    _check_roles(parsed, hierarchy, problems)
+
+
+def _task_refs(spec: Task) -> list[tuple[str, tuple[str, ...]]]:
+    refs: list[tuple[str, tuple[str, ...]]] = []
+    if spec.opens_after:
+        refs.append((spec.opens_after.task, ("opens_after", "task")))
+    if spec.due.after:
+        refs.append((spec.due.after, ("due", "after")))
+    return refs
+
+
+def _check_target(
+    doc: Document,
+    at: Path,
+    spec: Task,
+    levels: list[str],
+    tags: set[str],
+    units: dict[str, UnitRecord],
+    problems: list[Problem],
+) -> None:
+    if not (spec.level or spec.tags or spec.units):
+        problems.append(
+            doc.problem(
+                at, f"task `{spec.id}` targets no units", "add `level: L`, `tags: [...]` or `units: [...]`"
+            )
+        )
+    for level in spec.level:
+        if level not in levels:
+            problems.append(
+                doc.problem(
+                    (*at, "level"),
+                    f"no level `{level}` in the units file",
+                    did_you_mean(level, levels) or f"levels: {one_of(levels)}",
+                )
+            )
+    for tag in spec.tags:
+        if tag not in tags:
+            problems.append(
+                doc.problem(
+                    (*at, "tags"),
+                    f"no unit carries the tag `{tag}`",
+                    did_you_mean(tag, tags) or "check the units file's tags",
+                )
+            )
+    for key in ("units", "exclude", "exempt"):
+        for unit in getattr(spec, key):
+            if unit not in units:
+                problems.append(
+                    doc.problem((*at, key), f"no unit `{unit}` in the units file", did_you_mean(unit, units))
+                )
+
+
+def _check_fields(doc: Document, at: Path, fields: dict[str, FieldSpec], problems: list[Problem]) -> None:
+    numeric = {name for name, f in fields.items() if f.formula or f.type in ("int", "float")}
+    graph: dict[str, list[str]] = {}
+    for name, field in fields.items():
+        if field.formula is None:
+            continue
+        names = formula_names(field.formula)
+        graph[name] = names
+        for used in names:
+            if used not in fields:
+                problems.append(
+                    doc.problem(
+                        (*at, "fields", name, "formula"),
+                        f"the formula uses `{used}`, which is not a field of this task",
+                        did_you_mean(used, fields) or f"fields: {one_of(fields)}",
+                    )
+                )
+            elif used not in numeric:
+                problems.append(
+                    doc.problem(
+                        (*at, "fields", name, "formula"), f"the formula uses `{used}`, which is not a number"
+                    )
+                )
+    cycle = _find_cycle(graph)
+    if cycle:
+        problems.append(
+            doc.problem(
+                (*at, "fields", cycle[0], "formula"),
+                f"formulas depend on each other in a circle: {' → '.join(cycle)}",
+            )
+        )
+
+
+def _check_notices(
+    doc: Document, at: Path, spec: NoticesSpec, levels: list[str], problems: list[Problem], section: str = ""
+) -> None:
+    base = (section,) if section else at
+    for s, stage in enumerate(spec.escalate or []):
+        for target in stage.to:
+            kind, _, arg = target.partition(":")
+            if kind == "level" and arg not in levels:
+                problems.append(
+                    doc.problem(
+                        (*base, "escalate", s, "to"),
+                        f"no level `{arg}` in the units file",
+                        did_you_mean(arg, levels) or f"levels: {one_of(levels)}",
+                    )
+                )
+            if kind == "ancestor" and int(arg) >= len(levels):
+                problems.append(
+                    _warn(
+                        doc.problem(
+                            (*base, "escalate", s, "to"),
+                            f"`{target}` is above the top level; it reaches nobody",
+                        )
+                    )
+                )
+    afters = [stage.after for stage in spec.escalate or []]
+    for s in range(1, len(afters)):
+        if _length(afters[s]) <= _length(afters[s - 1]):
+            problems.append(
+                doc.problem(
+                    (*base, "escalate", s, "after"),
+                    f"stage {s + 1} fires at {afters[s]}, not after stage {s} ({afters[s - 1]})",
+                    "list stages in increasing `after` order",
+                )
+            )
+    for r, offset in enumerate(spec.remind or []):
+        if _length(offset) <= 0:
+            problems.append(
+                doc.problem((*base, "remind", r), "a reminder must come some time before the deadline")
+            )
+
+
+def _length(duration: Duration) -> float:
+    """A rough order for comparing durations: a working day counts as a day."""
+    return float(duration.working_days * 86400 if duration.is_working else duration.calendar.total_seconds())
+
+
+def _check_report(
+    doc: Document,
+    at: Path,
+    report: Report,
+    tasks: dict[str, tuple[int, Task]],
+    parsed: ParsedCampaign,
+    hierarchy: Hierarchy,
+    problems: list[Problem],
+) -> None:
+    levels = hierarchy.levels
+    for level in report.from_:
+        if level not in levels:
+            problems.append(
+                doc.problem(
+                    (*at, "from"),
+                    f"no level `{level}` in the units file",
+                    did_you_mean(level, levels) or f"levels: {one_of(levels)}",
+                )
+            )
+        elif level == levels[0]:
+            problems.append(
+                doc.problem(
+                    (*at, "from"),
+                    f"`{level}` is the top level; it reports to nobody",
+                    "the top unit receives the summary instead",
+                )
+            )
+    if report.due.after:
+        problems.append(
+            doc.problem(
+                (*at, "due"), "a report deadline is a date, not `after` a task", "e.g. {before: 20/01/2021}"
+            )
+        )
+    for key in ("exclude", "exempt"):
+        for unit in getattr(report, key):
+            if unit not in hierarchy.units:
+                problems.append(
+                    doc.problem(
+                        (*at, key), f"no unit `{unit}` in the units file", did_you_mean(unit, hierarchy.units)
+                    )
+                )
+    reports = {r.id: r for _, r in parsed.reports}
+    for r, ref in enumerate(report.rollup):
+        source, _, name = ref.partition(".")
+        spec = tasks[source][1] if source in tasks else reports.get(source)
+        if spec is None:
+            if source not in parsed.broken_ids:
+                problems.append(
+                    doc.problem(
+                        (*at, "rollup", r),
+                        f"no task or report `{source}`",
+                        did_you_mean(source, [*tasks, *reports]),
+                    )
+                )
+        elif name not in spec.fields and name not in COUNTERS:
+            problems.append(
+                doc.problem(
+                    (*at, "rollup", r),
+                    f"`{source}` has no field `{name}`",
+                    did_you_mean(name, [*spec.fields, *COUNTERS])
+                    or f"fields: {one_of([*spec.fields, *COUNTERS])}",
+                )
+            )
+    _check_fields(doc, at, report.fields, problems)
+    _check_notices(doc, at, report, levels, problems)
+
+
+def _check_cycles(parsed: ParsedCampaign, problems: list[Problem]) -> None:
+    graph: dict[str, list[str]] = {}
+    for _, spec in parsed.tasks:
+        graph.setdefault(spec.id, prerequisites(spec))  # a duplicate id is reported on its own
+    cycle = _find_cycle(graph)
+    if cycle:
+        index: dict[str, int] = {}
+        for i, spec in parsed.tasks:
+            index.setdefault(spec.id, i)
+        i = index[cycle[0]]
+        spec = dict(parsed.tasks)[i]
+        key = "opens_after" if spec.opens_after and spec.opens_after.task == cycle[1] else "due"
+        problems.append(
+            parsed.doc.problem(
+                ("tasks", i, key),
+                f"tasks wait on each other in a circle: {' → '.join(cycle)}",
+                "one of them must not wait for the others",
+            )
+        )
+
+
+def _find_cycle(graph: dict[str, list[str]]) -> list[str] | None:
+    """A cycle as [a, b, ..., a], or None. Iterative DFS: campaigns may chain many tasks."""
+    state: dict[str, int] = {}
+    for start in graph:
+        if state.get(start):
+            continue
+        stack = [(start, iter(graph.get(start, ())))]
+        path = [start]
+        state[start] = 1
+        while stack:
+            node, children = stack[-1]
+            child = next(children, None)
+            if child is None:
+                state[node] = 2
+                stack.pop()
+                path.pop()
+            elif state.get(child) == 1:
+                return [*path[path.index(child) :], child]
+            elif child in graph and not state.get(child):
+                state[child] = 1
+                stack.append((child, iter(graph[child])))
+                path.append(child)
+    return None
+
+
+def _check_roles(parsed: ParsedCampaign, hierarchy: Hierarchy, problems: list[Problem]) -> None:
+    roles = {c.role for unit in hierarchy.units.values() for c in unit.contacts}
+    specs: list[tuple[tuple[str | int, ...], list[str] | None]] = [
+        (("defaults", "notify"), parsed.defaults.notify)
+    ]
+    specs += [(("tasks", i, "notify"), s.notify) for i, s in parsed.tasks]
+    specs += [(("reports", i, "notify"), s.notify) for i, s in parsed.reports]
+    for path, notify in specs:
+        for role in notify or []:
+            if role not in roles:
+                problems.append(
+                    _warn(
+                        parsed.doc.problem(
+                            path,
+                            f"no contact in the units file has the role `{role}`",
+                            did_you_mean(role, roles) or f"roles: {one_of(roles)}",
+                        )
+                    )
+                )
+
+
+def _entries(parsed: ParsedCampaign) -> dict[str, Path]:
+    """Where each task and report is written: ("tasks", i) or ("reports", i)."""
+    entries: dict[str, Path] = {spec.id: ("tasks", i) for i, spec in parsed.tasks}
+    entries.update({r.id: ("reports", i) for i, r in parsed.reports})
+    return entries
+
+
+def check_plan(parsed: ParsedCampaign, plan: Plan, problems: list[Problem]) -> None:
+    """Warnings that need resolved deadlines: order along chains, windows, dates vs. summary."""
+    doc, campaign = parsed.doc, plan.campaign
+    line_of = _entries(parsed)
+    targeted: dict[str, int] = dict.fromkeys(plan.tasks, 0)
+    for instance in plan.instances:
+        targeted[instance.task] += 1
+    for task in plan.tasks.values():
+        at = line_of[task.id]
+        if targeted[task.id] == 0:
+            problems.append(_warn(doc.problem(at, f"`{task.id}` targets no unit; it will never run")))
+        if task.rule.is_relative:
+            continue
+        deadline = task.rule.instant(campaign.timezone, campaign.calendar)
+        if deadline <= campaign.issued_at:
+            problems.append(
+                _warn(doc.problem((*at, "due"), f"due {_when(deadline)}, before the campaign is issued"))
+            )
+        if task.kind == "task" and deadline.date() > campaign.summary_date:
+            problems.append(
+                _warn(
+                    doc.problem(
+                        (*at, "due"),
+                        f"due {_when(deadline)}, after the summary date {campaign.summary_date:%d/%m/%Y}",
+                    )
+                )
+            )
+        if task.opens_after:
+            _check_chain(doc, at, task, plan, problems)
+    _check_unreachable(parsed, plan, line_of, problems)
+    _check_relative_sources(parsed, plan, problems)
+
+
+def _check_chain(doc: Document, at: Path, task: TaskPlan, plan: Plan, problems: list[Problem]) -> None:
+    assert task.opens_after is not None
+    campaign = plan.campaign
+    prereq = plan.tasks.get(task.opens_after[0])
+    if prereq is None or prereq.rule.is_relative:
+        return
+    mine = task.rule.instant(campaign.timezone, campaign.calendar)
+    theirs = prereq.rule.instant(campaign.timezone, campaign.calendar)
+    if mine < theirs:
+        problems.append(
+            _warn(
+                doc.problem(
+                    (*at, "due"),
+                    f"due {_when(mine)}, earlier than `{prereq.id}` ({_when(theirs)}) which it waits for",
+                    "a unit cannot finish before its prerequisite",
+                )
+            )
+        )
+    elif task.min_window and mine - theirs < task.min_window.calendar:
+        problems.append(
+            _warn(
+                doc.problem(
+                    (*at, "min_window"),
+                    f"if `{prereq.id}` is done on its last day, only {(mine - theirs).days}d "
+                    f"remain of the {task.min_window} min_window",
+                )
+            )
+        )
+
+
+def _check_relative_sources(parsed: ParsedCampaign, plan: Plan, problems: list[Problem]) -> None:
+    """An `after: T` deadline needs T at the same unit, or it never gets a deadline."""
+    has: dict[str, set[str]] = {}
+    for instance in plan.instances:
+        has.setdefault(instance.task, set()).add(instance.unit)
+    for i, spec in parsed.tasks:
+        source = spec.due.after
+        if source is None:
+            continue
+        missing = [u for u in sorted(has.get(spec.id, ())) if u not in has.get(source, set())]
+        if missing:
+            problems.append(
+                parsed.doc.problem(
+                    ("tasks", i, "due", "after"),
+                    f"{len(missing)} unit(s) have `{spec.id}` but no `{source}` to "
+                    f"count from: {_sample(missing)}",
+                    f"target the same units as `{source}`, or exclude these",
+                )
+            )
+
+
+def _check_unreachable(
+    parsed: ParsedCampaign, plan: Plan, line_of: dict[str, Path], problems: list[Problem]
+) -> None:
+    """Targeted units with no contact for the roles that task notifies."""
+    roles_of = {u.id: {c.role for c in u.contacts} for u in plan.hierarchy.units.values()}
+    silent: dict[str, list[str]] = {}
+    for instance in plan.instances:
+        notify = plan.tasks[instance.task].notices.notify
+        if roles_of[instance.unit].isdisjoint(notify):
+            silent.setdefault(instance.task, []).append(instance.unit)
+    for task_id, units in silent.items():
+        roles = "/".join(plan.tasks[task_id].notices.notify)
+        problems.append(
+            _warn(
+                parsed.doc.problem(
+                    line_of[task_id],
+                    f"{len(units)} unit(s) have no `{roles}` contact, so "
+                    f"`{task_id}` notices reach nobody there: {_sample(units)}",
+                    "add contacts in the units file or change `notify`",
+                )
+            )
+        )
+
+
+def orphan_warning(plan: Plan, task: TaskPlan, prereq: str, at: str, units: Iterable[str]) -> Problem:
+    units = list(units)
+    where = "their parent has" if at == "parent" else "they have"
+    return _warn(
+        Problem(
+            plan.campaign.file,
+            task.line,
+            f"{task.id}.opens_after",
+            f"{len(units)} unit(s) wait for `{prereq}` but {where} no `{prereq}`: "
+            f"{_sample(units)}; they open when the campaign is issued",
+            f"target those units with `{prereq}`, or exclude them here",
+        )
+    )
+
+
+def _when(t: pendulum.DateTime) -> str:
+    return str(t.format("DD/MM/YYYY HH:mm"))
+
+
+def _warn(problem: Problem) -> Problem:
+    return Problem(problem.file, problem.line, problem.key, problem.message, problem.hint, Severity.WARNING)

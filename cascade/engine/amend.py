@@ -1,0 +1,598 @@
+"""Amending a running campaign in the store: what a redeploy or one unit's decision changes.
+
+`cascade.engine.lifecycle.rederive` says what becomes of one instance; this module reads what it
+needs from the store (the instances, the escalation stages sent per deadline, the units'
+decisions), collects the outcomes into `Changes` (what `cascade deploy --dry-run` prints),
+and writes them: instance rows, the §7 events (`task.amended`, `task.exempted`,
+`unit.moved`) and the notices they cause, in the caller's transaction, as one record in
+the ticks table (the events' tick), so the audit log shows when and why.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pendulum
+from sqlalchemy import Connection, func, insert, select, update
+
+from cascade.compile.units import parent_of
+from cascade.engine import store
+from cascade.engine.lifecycle import Instance, Outcome, Rules, rederive
+from cascade.engine.tick import Notice, Tick, write_events
+from cascade.plan.rules import campaign_rules
+from cascade.timing.deadlines import last_day_of
+from cascade.timing.workdays import Calendar
+
+_I = store.instances
+
+
+@dataclass
+class Amended:
+    """One instance whose state or timing a change touched."""
+
+    id: int
+    task: str
+    unit: str
+    path: str
+    outcome: Outcome
+    reason: str | None = None
+    by: str | None = None
+
+
+@dataclass
+class Moved:
+    unit: str
+    path: str  # its new path
+    old_parent: str | None
+    new_parent: str | None
+
+
+@dataclass
+class Changes:
+    """What a redeploy (or a decision) does to a campaign: the summary it prints, what `record` writes."""
+
+    campaign: str
+    created: bool = False
+    amended: list[Amended] = field(default_factory=list)
+    moved: list[Moved] = field(default_factory=list)
+    added_units: list[str] = field(default_factory=list)
+    removed_units: list[str] = field(default_factory=list)
+    added_instances: int = 0
+    archived_instances: int = 0
+    units: dict[str, str] = field(default_factory=dict)  # unit ids -> names
+    tasks: dict[str, str] = field(default_factory=dict)  # task ids -> titles
+    title: str = ""
+    timezone: str = "Asia/Ho_Chi_Minh"
+    at: int = 0  # the instant the change applies
+
+    @property
+    def told(self) -> list[Amended]:
+        return [a for a in self.amended if a.outcome.amended or a.outcome.exempted]
+
+    def notices(self) -> Counter[str]:
+        """The notices the change sends at once (escalations of instances it turns overdue
+        follow at the next tick, as their stages fall due)."""
+        out: Counter[str] = Counter()
+        for a in self.told:
+            out["task.exempted" if a.outcome.exempted else "task.amended"] += 1
+        out["unit.moved"] += sum(1 for m in self.moved if m.new_parent)
+        return +out
+
+
+EFFECTS = {  # what a change does to an instance, in the summary's words
+    "reopened": "reopened (open again until the new deadline)",
+    "held": "held (their prerequisite is still missing; they open with it)",
+    "overdue": "turned overdue (the new deadline has passed; escalations start at the next tick)",
+    "rejudged": "re-judged on time (finished before the new deadline)",
+    "retimed": "reminders and escalations re-planned after now",
+    "exempted": "exempted",
+    "unexempted": "no longer exempt (held, then opened as the rules say)",
+}
+
+
+def last_day(epoch: int | None, tz: str) -> str:
+    """A deadline as the documents write it: the last day that counts ("by 06/12/2020" for an
+    instant at 07/12/2020 00:00); an instant within a day keeps its time."""
+    if epoch is None:
+        return "no deadline yet"
+    t = pendulum.from_timestamp(epoch, tz=tz)
+    if (t.hour, t.minute, t.second) == (0, 0, 0):
+        return f"by {last_day_of(epoch, tz).format('DD/MM/YYYY')}"
+    return f"before {t.format('HH:mm DD/MM/YYYY')}"
+
+
+def _day(epoch: int | None, tz: str) -> str:
+    return last_day(epoch, tz).removeprefix("by ")
+
+
+def describe(changes: Changes) -> list[str]:
+    """The summary a deploy prints (and `deploy --dry-run` prints alone), one line each."""
+    tz, u, t = changes.timezone, changes.units, changes.tasks
+    when = pendulum.from_timestamp(changes.at, tz=tz).format("DD/MM/YYYY HH:mm")
+    lines = [f"Changes to «{changes.title}» ({changes.campaign}) at {when}:"]
+    moved_deadlines: dict[tuple[str, int | None, int | None], Counter[str]] = {}
+    exemptions: dict[str, list[str]] = {}
+    for a in changes.amended:
+        o = a.outcome
+        if o.effect in ("exempted", "unexempted"):
+            exemptions.setdefault(a.task, []).append(f"{u.get(a.unit, a.unit)} {o.effect}")
+            continue
+        key = (a.task, o.old_deadline, o.instance.deadline)
+        moved_deadlines.setdefault(key, Counter())[o.effect] += 1
+    if moved_deadlines:
+        lines.append("Deadlines (the last day that counts):")
+        for (task, old, new), effects in sorted(
+            moved_deadlines.items(), key=lambda kv: (kv[0][0], kv[0][1] or 0, kv[0][2] or 0)
+        ):
+            n = sum(effects.values())
+            change = "timing rules changed" if old == new else f"{_day(old, tz)} → {_day(new, tz)}"
+            lines.append(f"  «{t.get(task, task)}»: {change}, {n} unit{'s' if n != 1 else ''}:")
+            lines += [f"      {count} {EFFECTS[effect]}" for effect, count in effects.most_common()]
+    if exemptions:
+        lines.append("Exemptions:")
+        for task, items in sorted(exemptions.items()):
+            shown = sorted(items)
+            more = f" and {len(shown) - 10} more" if len(shown) > 10 else ""
+            lines.append(f"  «{t.get(task, task)}» ({len(shown)}): {', '.join(shown[:10])}{more}")
+    if changes.added_units or changes.removed_units or changes.moved:
+        lines.append("Units:")
+        if changes.added_units:
+            lines.append(f"  added ({len(changes.added_units)}): {_names(changes.added_units, u)}")
+        if changes.removed_units:
+            lines.append(f"  removed ({len(changes.removed_units)}): {_names(changes.removed_units, u)}")
+        for m in changes.moved:
+            before, after = u.get(m.old_parent or "", m.old_parent), u.get(m.new_parent or "", m.new_parent)
+            lines.append(f"  moved: {u.get(m.unit, m.unit)}: {before} → {after}")
+    if changes.added_instances or changes.archived_instances:
+        lines.append(
+            f"Instances: {changes.added_instances:,} added, {changes.archived_instances:,} archived "
+            "(their history kept)"
+        )
+    notices = changes.notices()
+    if notices:
+        told = ", ".join(f"{n} {kind}" for kind, n in sorted(notices.items()))
+        lines.append(f"Notices this change sends: {told}")
+    else:
+        lines.append(
+            "Notices this change sends: none (nothing that changed touches a running instance's timing)"
+        )
+    overdue = sum(1 for a in changes.amended if a.outcome.effect == "overdue")
+    if overdue:
+        lines.append(f"  then, at the next tick, the escalations of the {overdue} instance(s) now overdue")
+    return lines
+
+
+def _names(ids: list[str], names: Mapping[str, str], most: int = 10) -> str:
+    shown = ", ".join(names.get(i, i) for i in ids[:most])
+    return shown + (f" and {len(ids) - most} more" if len(ids) > most else "")
+
+
+# the instance columns `current` reads (a national redeploy reads them for 300,000 rows: not
+# the JSON figures)
+STATE_READ = (
+    "state",
+    "opens_on",
+    "open_at",
+    "opened_at",
+    "deadline",
+    "done_at",
+    "stage",
+    "next_reminder_at",
+    "next_escalation_at",
+    "next_action_at",
+)
+
+
+def current(row: Any) -> Instance:
+    """An instance row (or mapping with its columns) as `lifecycle.Instance`."""
+    get = row.__getitem__ if isinstance(row, Mapping) else row._mapping.__getitem__
+    return Instance(
+        get("state"),
+        get("opens_on"),
+        get("open_at"),
+        get("opened_at"),
+        get("deadline"),
+        get("done_at"),
+        get("stage") or 0,
+        get("next_reminder_at"),
+        get("next_escalation_at"),
+        get("next_action_at"),
+    )
+
+
+def escalations_sent(
+    conn: Connection, campaign: str, tasks: Iterable[str]
+) -> dict[tuple[str, str], dict[int, int]]:
+    """Per (task, unit): the last escalation stage sent for each deadline (events that name it)."""
+    e = store.events
+    out: dict[tuple[str, str], dict[int, int]] = {}
+    for chunk in store.chunked(sorted(set(tasks))):
+        rows = conn.execute(
+            select(e.c.task_id, e.c.unit_id, e.c.data).where(
+                e.c.campaign_id == campaign, e.c.kind == "escalation.sent", e.c.task_id.in_(chunk)
+            )
+        )
+        for task, unit, data in rows:
+            deadline, stage = data.get("deadline"), data.get("stage")
+            if deadline is None or stage is None:
+                continue
+            sent = out.setdefault((task, unit), {})
+            sent[deadline] = max(stage, sent.get(deadline, 0))
+    return out
+
+
+def pending_signals(conn: Connection, campaign: str, now: int) -> dict[tuple[str, str], int]:
+    """Per (task, unit): its earliest signal up to `now` that no tick has applied yet."""
+    s = store.signals.c
+    rows = conn.execute(
+        select(s.task_id, s.unit_id, func.min(s.at))
+        .where(s.campaign_id == campaign, s.applied_tick.is_(None), s.at <= now)
+        .group_by(s.task_id, s.unit_id)
+    )
+    return {(task, unit): at for task, unit, at in rows}
+
+
+def decisions_of(conn: Connection, campaign: str) -> tuple[dict[tuple[str, str], int], set[tuple[str, str]]]:
+    """The units' standing decisions: each instance's latest extension (its deadline), and the
+    instances exempted by decision."""
+    d = store.decisions
+    extensions: dict[tuple[str, str], int] = {}
+    exempt: set[tuple[str, str]] = set()
+    rows = conn.execute(
+        select(d.c.task_id, d.c.unit_id, d.c.kind, d.c.deadline)
+        .where(d.c.campaign_id == campaign)
+        .order_by(d.c.at, d.c.id)
+    )
+    for task, unit, kind, deadline in rows:
+        if kind == "extension":
+            extensions[(task, unit)] = deadline
+        elif kind == "exemption":
+            exempt.add((task, unit))
+    return extensions, exempt
+
+
+# the columns a re-derivation sets (all of `instance_values` but the completion, which it keeps)
+WRITTEN = (
+    "state",
+    "opens_on",
+    "open_at",
+    "opened_at",
+    "deadline",
+    "stage",
+    "next_reminder_at",
+    "next_escalation_at",
+    "next_action_at",
+)
+
+
+def instance_values(outcome: Outcome) -> dict[str, Any]:
+    i = outcome.instance
+    return {
+        "state": i.state,
+        "opens_on": i.opens_on,
+        "open_at": i.open_at,
+        "opened_at": i.opened_at,
+        "deadline": i.deadline,
+        "done_at": i.done_at,
+        "stage": i.stage,
+        "next_reminder_at": i.next_reminder_at,
+        "next_escalation_at": i.next_escalation_at,
+        "next_action_at": i.next_action_at,
+    }
+
+
+def record(conn: Connection, campaign_id: str, changes: Changes, now: pendulum.DateTime) -> int | None:
+    """The changes' events and notices, at `now`, under one tick record; its id (None: nothing to say)."""
+
+    told, moved = changes.told, [m for m in changes.moved if m.new_parent]
+    if not told and not moved:
+        return None
+    now_s = int(now.timestamp())
+    t = _tick(conn, campaign_id, now)
+    for a in told:
+        o = a.outcome
+        row = {"task_id": a.task, "unit_id": a.unit, "path": a.path, "deadline": o.instance.deadline}
+        extra = {k: v for k, v in (("reason", a.reason), ("by", a.by)) if v is not None}
+        if o.exempted:
+            ev = t.event("task.exempted", now_s, row, **extra)
+            t.notify("task.exempted", row, ("self",), ev, **extra)
+            continue
+        data = {
+            "old_deadline": o.old_deadline,
+            "new_deadline": o.instance.deadline,
+            "state": o.instance.state,
+        }
+        ev = t.event("task.amended", now_s, row, **data, **extra)
+        t.notify("task.amended", row, ("self",), ev, **data, **extra)
+    roles = tuple(dict.fromkeys(r for rules in t.rules.values() for r in rules.notify))
+    for m in moved:
+        # `to` keeps its §6 meaning (who was told: the new parent); `from` and `moved_to` say the move
+        data = {"from": m.old_parent, "moved_to": m.new_parent}
+        ev = t.event("unit.moved", now_s, {"task_id": None, "unit_id": m.unit}, **data)
+        send = t.send_at(next(iter(t.rules.values()))) if t.rules else now_s
+        payload = {"kind": "unit.moved", "unit": m.unit, **data}
+        t.notices.append(Notice("unit.moved", [str(m.new_parent)], roles, send, payload, ev))
+    write_events(t)
+    return int(t.tick_id)
+
+
+def _tick(conn: Connection, campaign_id: str, now: pendulum.DateTime) -> Tick:
+    """A tick record at `now` for events made outside a tick (an amendment, a request), and the
+    engine's `Tick` to make them with: the same recipients, quiet hours and outbox rows."""
+    campaign = conn.execute(select(store.campaigns).where(store.campaigns.c.id == campaign_id)).one()
+    now_s = int(now.timestamp())
+    inserted = conn.execute(insert(store.ticks).values(campaign_id=campaign_id, now=now_s, counts={}))
+    return Tick(conn, campaign, now, int(inserted.inserted_primary_key[0]))  # type: ignore[index]
+
+
+def write_instances(conn: Connection, amended: list[Amended]) -> None:
+    """The amended instances' new state and timing."""
+    rows = []
+    for a in amended:
+        values = instance_values(a.outcome)
+        rows.append((*(values[n] for n in WRITTEN), a.id))
+    store.update_rows(conn, _I, WRITTEN, "id", rows)
+
+
+# ---- one unit's decision: an extension or an exemption ------------------------------------
+
+
+class DecisionRefused(Exception):
+    """Why a decision is refused, every reason at once; nothing of it was applied."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class Decision:
+    kind: str  # extension | exemption
+    task: str
+    units: tuple[str, ...]
+    reason: str
+    by: str
+    deadline: int | None = None  # an extension's new deadline (epoch seconds)
+    request_id: int | None = None  # the unit's request it answers
+    named: bool = True  # the units were named one by one (not chosen by --under/--level): each must fit
+
+
+def decide(conn: Connection, campaign_id: str, decision: Decision, now: pendulum.DateTime) -> Changes:
+    """Apply `decision` at `now` in the caller's transaction, all or nothing: the decision
+    rows (kept across redeploys), the instances re-derived (`lifecycle.rederive`, as a
+    redeploy does), their events (`task.amended` / `task.exempted` with `reason` and `by`)
+    and notices. Raises DecisionRefused naming every unit or value at fault."""
+    c = store.campaigns.c
+    campaign = conn.execute(select(store.campaigns).where(c.id == campaign_id).with_for_update()).first()
+    if campaign is None or campaign.archived_at is not None:
+        raise DecisionRefused(
+            [f"no deployed campaign `{campaign_id}`: deploy it first (cascade deploy FILE)"]
+        )
+    rules = campaign_rules(campaign)
+    now_s = int(now.timestamp())
+    problems = []
+    if not decision.reason.strip():
+        problems.append('a reason is required (--reason "..."): it goes into the audit log and to the unit')
+    if decision.task not in rules:
+        problems.append(
+            f"no task or report `{decision.task}` in {campaign_id}; its tasks: {', '.join(sorted(rules))}"
+        )
+    if decision.kind == "extension":
+        if decision.deadline is None:
+            problems.append("an extension needs its new deadline (--to DD/MM/YYYY)")
+        elif decision.deadline <= campaign.issued_at:
+            problems.append("the new deadline falls before the campaign was issued")
+        elif decision.deadline <= now_s:
+            problems.append("the new deadline has already passed: give a later day")
+    if not decision.units:
+        problems.append("no unit chosen: name one, or use --under, --level or --units")
+    if decision.task not in rules:
+        raise DecisionRefused(problems)
+    u, i = store.units.c, _I.c
+    names: dict[str, str] = {}
+    for chunk in store.chunked(sorted(set(decision.units))):
+        found = select(u.id, u.name).where(u.campaign_id == campaign_id, u.id.in_(chunk), ~u.archived)
+        names.update({unit: name for unit, name in conn.execute(found)})
+    unknown = [unit for unit in decision.units if unit not in names]
+    if unknown:
+        problems.append(f"no unit {_listed(unknown)} in {campaign_id} (ids as in its units file)")
+    rows: dict[str, Any] = {}
+    for chunk in store.chunked(sorted(names)):
+        query = select(_I, store.units.c.path).join(
+            store.units, (store.units.c.campaign_id == i.campaign_id) & (store.units.c.id == i.unit_id)
+        )
+        for row in conn.execute(
+            query.where(
+                i.campaign_id == campaign_id, i.task_id == decision.task, i.unit_id.in_(chunk), ~i.archived
+            )
+        ):
+            rows[row.unit_id] = row
+    title = rules[decision.task].title if decision.task in rules else decision.task
+    untargeted = [unit for unit in names if unit not in rows]
+    if not decision.named:  # a whole subtree or level: the units the task is asked of
+        names = {unit: name for unit, name in names.items() if unit in rows}
+        untargeted = []
+        if not rows:
+            problems.append(f"«{title}» is asked of none of the units chosen")
+    if untargeted:
+        problems.append(f"«{title}» is not asked of {_listed([names[x] for x in untargeted])}")
+    if decision.kind == "extension" and decision.deadline is not None:
+        no_deadline = [names[x] for x, r in rows.items() if r.deadline is None]
+        if no_deadline:
+            problems.append(
+                f"{_listed(no_deadline)} have no deadline for «{title}» yet (it follows their signal)"
+            )
+        earlier = [
+            names[x] for x, r in rows.items() if r.deadline is not None and r.deadline >= decision.deadline
+        ]
+        if earlier:
+            problems.append(
+                f"the new deadline is not later than the current one of {_listed(earlier)}: "
+                "an extension moves a deadline later"
+            )
+    if problems:
+        raise DecisionRefused(problems)
+    pending = pending_signals(conn, campaign_id, now_s)
+    calendar = Calendar(campaign.calendar)
+    changes = Changes(campaign_id, units=names, tasks={tid: r.title for tid, r in rules.items()})
+    changes.title, changes.timezone, changes.at = campaign.title, campaign.timezone, now_s
+    sent = escalations_sent(conn, campaign_id, [decision.task])
+    records = []
+    for unit, row in sorted(rows.items()):
+        now_rules = Rules(
+            decision.deadline if decision.kind == "extension" else row.deadline,
+            decision.kind == "exemption" or row.state == "exempt",
+            rules[decision.task],
+            row.opens_on,
+            row.open_at,
+        )
+        key = (decision.task, unit)
+        outcome = rederive(
+            current(row), now_rules, now_s, campaign.timezone, calendar, sent.get(key), pending.get(key)
+        )
+        records.append(
+            {
+                "campaign_id": campaign_id,
+                "task_id": decision.task,
+                "unit_id": unit,
+                "kind": decision.kind,
+                "deadline": decision.deadline,
+                "reason": decision.reason.strip(),
+                "by": decision.by,
+                "at": now_s,
+                "request_id": decision.request_id,
+            }
+        )
+        if outcome.effect != "unchanged":
+            changes.amended.append(
+                Amended(row.id, decision.task, unit, row.path, outcome, decision.reason.strip(), decision.by)
+            )
+    store.insert_many(conn, store.decisions, records)
+    write_instances(conn, changes.amended)
+    record(conn, campaign_id, changes, now)
+    return changes
+
+
+def _listed(items: list[str], most: int = 10) -> str:
+    shown = ", ".join(items[:most])
+    return shown + (f" and {len(items) - most} more" if len(items) > most else "")
+
+
+def units_under(conn: Connection, campaign_id: str, under: str | None, level: str | None) -> list[str]:
+    """The units below `under` (not itself) and/or at `level`, in tree order."""
+    u = store.units.c
+    query = select(u.id).where(u.campaign_id == campaign_id, ~u.archived)
+    if under is not None:
+        query = query.where(u.path.contains(f":{under}/"))
+    if level is not None:
+        query = query.where(u.level == level)
+    return list(conn.execute(query.order_by(u.path)).scalars())
+
+
+# ---- a unit asks for more time; its parent answers --------------------------------------------
+
+
+class AlreadyAnswered(Exception):
+    def __init__(self, status: str, by: str | None, at: int | None) -> None:
+        super().__init__(status)
+        self.status, self.by, self.at = status, by, at
+
+
+def pending_request(conn: Connection, campaign_id: str, task: str, unit: str) -> Any:
+    r = store.extension_requests.c
+    return conn.execute(
+        select(store.extension_requests).where(
+            r.campaign_id == campaign_id, r.task_id == task, r.unit_id == unit, r.status == "pending"
+        )
+    ).first()
+
+
+def request_extension(
+    conn: Connection,
+    campaign_id: str,
+    task: str,
+    unit: str,
+    proposed: int,
+    reason: str,
+    now: pendulum.DateTime,
+) -> int:
+    """Record a unit's request (`extension.requested`) and tell its parent, whose notice carries
+    signed approve and deny links; the request's id."""
+    now_s = int(now.timestamp())
+    inserted = conn.execute(
+        insert(store.extension_requests).values(
+            campaign_id=campaign_id,
+            task_id=task,
+            unit_id=unit,
+            deadline=proposed,
+            reason=reason,
+            requested_at=now_s,
+            status="pending",
+        )
+    )
+    request = int(inserted.inserted_primary_key[0])  # type: ignore[index]
+    t = _tick(conn, campaign_id, now)
+    row = _instance_row(conn, campaign_id, task, unit)
+    data = {"proposed": proposed, "reason": reason, "request": request}
+    ev = t.event("extension.requested", now_s, row, **data)
+    t.notify("extension.requested", row, ("parent",), ev, **data)
+    write_events(t)
+    return request
+
+
+def answer_request(
+    conn: Connection, campaign_id: str, request_id: int, approve: bool, now: pendulum.DateTime
+) -> tuple[Any, Changes | None]:
+    """The parent's answer, once: approval applies the extension (`task.amended`, `by` the parent),
+    denial logs `extension.denied` and tells the unit. Raises AlreadyAnswered, or DecisionRefused
+    when the extension can no longer apply (its date has passed); nothing is written then."""
+    r = store.extension_requests
+    request = conn.execute(
+        select(r).where(r.c.id == request_id, r.c.campaign_id == campaign_id).with_for_update()
+    ).first()
+    if request is None:
+        raise LookupError(request_id)
+    if request.status != "pending":
+        raise AlreadyAnswered(request.status, request.answered_by, request.answered_at)
+    row = _instance_row(conn, campaign_id, request.task_id, request.unit_id)
+    parent = parent_of(row["path"]) or "operator"
+    now_s = int(now.timestamp())
+    status = "approved" if approve else "denied"
+    done = conn.execute(
+        update(r)
+        .where(r.c.id == request_id, r.c.status == "pending")
+        .values(status=status, answered_at=now_s, answered_by=parent)
+    )
+    if done.rowcount != 1:  # answered meanwhile (SQLite: no row lock)
+        again = conn.execute(select(r).where(r.c.id == request_id)).one()
+        raise AlreadyAnswered(again.status, again.answered_by, again.answered_at)
+    if approve:
+        decision = Decision(
+            "extension",
+            request.task_id,
+            (request.unit_id,),
+            request.reason,
+            parent,
+            request.deadline,
+            request_id,
+        )
+        return request, decide(conn, campaign_id, decision, now)
+    t = _tick(conn, campaign_id, now)
+    data = {"proposed": request.deadline, "request": request_id, "by": parent}
+    ev = t.event("extension.denied", now_s, row, **data)
+    t.notify("extension.denied", row, ("self",), ev, **data)
+    write_events(t)
+    return request, None
+
+
+def _instance_row(conn: Connection, campaign_id: str, task: str, unit: str) -> dict[str, Any]:
+    i, u = _I.c, store.units.c
+    found = conn.execute(
+        select(i.task_id, i.unit_id, i.deadline, i.state, u.path)
+        .join(store.units, (u.campaign_id == i.campaign_id) & (u.id == i.unit_id))
+        .where(i.campaign_id == campaign_id, i.task_id == task, i.unit_id == unit)
+    ).one()
+    return dict(found._mapping)

@@ -1,0 +1,332 @@
+"""Storing a plan: the first deploy of a campaign, and every re-deploy of an edited file.
+
+A re-deploy never loses what happened: signals, completion times and figures stay; each
+instance is re-derived under the new rules at the deploy instant (`cascade.engine.lifecycle.
+rederive`, spec §7: re-opened, held, turned overdue or re-judged on time when its deadline
+moves; left alone when nothing about its timing changed), and the units' standing decisions
+(an extension wins when later than the file's deadline; an exemption) are applied again.
+New tasks and units get instances; instances of removed tasks or units are archived, not
+deleted. The changes are worked out before anything is written (`_stage`), so that
+`deploy --dry-run` prints exactly what a deploy does; the deploy writes them, with their
+events and notices (`cascade.engine.amend.record`), in one transaction. The next tick re-checks
+every held instance (`rescan`), since opening rules may have changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pendulum
+from sqlalchemy import Connection, Engine, bindparam, insert, select, update
+
+from cascade.compile.units import parent_of
+from cascade.engine import amend, store
+from cascade.engine.amend import Changes
+from cascade.engine.lifecycle import Rules, rederive
+from cascade.plan.model import Instance as PlannedInstance
+from cascade.plan.model import OpensOn, Plan
+from cascade.plan.rules import TaskRules, campaign_rules, rules_of
+
+
+def epoch(t: pendulum.DateTime | None) -> int | None:
+    return None if t is None else int(t.timestamp())
+
+
+@dataclass
+class DeployResult:
+    campaign: str
+    created: bool
+    added: int
+    updated: int
+    archived: int
+    changes: Changes | None = None  # what it did to a running campaign (None: the first deploy)
+
+
+def plan_hash(source: str, paths: dict[str, str]) -> str:
+    """The deployed plan's fingerprint: its source texts and the hierarchy stored from them
+    (what the roll-ups' kept hierarchy is checked against, whatever text a caller passes)."""
+    digest = hashlib.sha256(source.encode())
+    for path in sorted(paths.values()):
+        digest.update(b"\n" + path.encode())
+    return digest.hexdigest()
+
+
+def deploy(
+    engine: Engine, plan: Plan, source: str, now: pendulum.DateTime, dry_run: bool = False
+) -> DeployResult:
+    """Store `plan` (compiled from `source`, the campaign and units text) in one transaction.
+    A running campaign's instances are re-derived under the new rules at `now` (spec §7), its
+    amendments logged and told; `dry_run` computes the same changes and stores nothing."""
+    paths = {unit: plan.hierarchy.path_of(unit) for unit in plan.hierarchy.units}
+    if dry_run:
+        with engine.connect() as conn:
+            staged = _stage(conn, plan, paths, now)
+        return _result(plan, staged)
+    with engine.begin() as conn:
+        staged = _stage(conn, plan, paths, now)
+        _upsert_campaign(conn, plan, plan_hash(source, paths), now)
+        _store_units(conn, plan, paths)
+        _store_instances(conn, plan.campaign.id, staged)
+        amend.record(conn, plan.campaign.id, staged.changes, now)
+    if engine.dialect.name == "postgresql":
+        # fresh statistics for the tables a deploy just filled: without them PostgreSQL plans the
+        # first reads of a national campaign (status, the first tick) as nested loops over
+        # 300,000 instances (`cascade status` ran for minutes), until autovacuum gets to them
+        with engine.begin() as conn:
+            for table in (store.campaigns, store.units, store.contacts, store.instances):
+                conn.exec_driver_sql(f"ANALYZE {table.name}")
+    return _result(plan, staged)
+
+
+def _result(plan: Plan, staged: _Staged) -> DeployResult:
+    c = staged.changes
+    return DeployResult(
+        plan.campaign.id,
+        c.created,
+        len(staged.new),
+        len(staged.changed),
+        len(staged.gone),
+        None if c.created else c,
+    )
+
+
+def _upsert_campaign(conn: Connection, plan: Plan, fingerprint: str, now: pendulum.DateTime) -> bool:
+    c = plan.campaign
+    row = {
+        "title": c.title,
+        "timezone": c.timezone,
+        "calendar": c.calendar.code,
+        "issued_at": epoch(c.issued_at),
+        "summary_at": epoch(c.summary_at),
+        "levels": plan.hierarchy.levels,
+        "tasks": rules_of(plan),
+        "source_file": c.file,
+        "plan_hash": fingerprint,
+        "deployed_at": epoch(now),
+        "archived_at": None,
+        "rescan": True,
+        "operator": c.operator,
+        "issued_by": c.issued_by,
+    }
+    exists = conn.execute(select(store.campaigns.c.id).where(store.campaigns.c.id == c.id)).first()
+    if exists:
+        conn.execute(update(store.campaigns).where(store.campaigns.c.id == c.id).values(**row))
+    else:
+        conn.execute(insert(store.campaigns).values(id=c.id, **row))
+    return exists is None
+
+
+def _store_units(conn: Connection, plan: Plan, paths: dict[str, str]) -> None:
+    cid = plan.campaign.id
+    t = store.units
+    known = {row.id for row in conn.execute(select(t.c.id).where(t.c.campaign_id == cid))}
+    rows = [
+        {
+            "campaign_id": cid,
+            "id": u.id,
+            "name": u.name,
+            "level": u.level,
+            "path": paths[u.id],
+            "archived": False,
+        }
+        for u in plan.hierarchy.units.values()
+    ]
+    new = [r for r in rows if r["id"] not in known]
+    old = [{**r, "b_id": r["id"]} for r in rows if r["id"] in known]
+    store.insert_many(conn, t, new)
+    if old:
+        conn.execute(
+            update(t)
+            .where(t.c.campaign_id == cid, t.c.id == bindparam("b_id"))
+            .values(name=bindparam("name"), level=bindparam("level"), path=bindparam("path"), archived=False),
+            old,
+        )
+    gone = known - {r["id"] for r in rows}
+    if gone:
+        for ids in store.chunked(sorted(gone)):
+            conn.execute(update(t).where(t.c.campaign_id == cid, t.c.id.in_(ids)).values(archived=True))
+    conn.execute(store.contacts.delete().where(store.contacts.c.campaign_id == cid))
+    contacts = [
+        {
+            "campaign_id": cid,
+            "unit_id": u.id,
+            "role": c.role,
+            "name": c.name,
+            "channels": [[channel, getattr(c, channel)] for channel in c.channels],
+        }
+        for u in plan.hierarchy.units.values()
+        for c in u.contacts
+    ]
+    store.insert_many(conn, store.contacts, contacts)
+
+
+def _instance_rows(plan: Plan) -> Iterator[dict[str, Any]]:
+    for instance in plan.instances:
+        yield _row(plan, instance)
+    for task in plan.tasks.values():
+        for unit in task.exempt:
+            yield {
+                "task_id": task.id,
+                "unit_id": unit,
+                "kind": str(task.kind),
+                "state": "exempt",
+                "opens_on": str(OpensOn.ISSUED),
+                "open_at": None,
+                "prereq_task": None,
+                "prereq_unit": None,
+                "deadline": None,
+                "next_action_at": None,
+            }
+
+
+def _row(plan: Plan, instance: PlannedInstance) -> dict[str, Any]:
+    opening, deadline = instance.opening, epoch(instance.schedule.deadline)
+    open_at = epoch(opening.at)
+    # a held instance acts when it may open (at a time, or on a signal) and at its deadline
+    due = [t for t in (open_at, deadline) if t is not None]
+    return {
+        "task_id": instance.task,
+        "unit_id": instance.unit,
+        "kind": str(plan.tasks[instance.task].kind),
+        "state": "held",
+        "opens_on": str(opening.on),
+        "open_at": open_at,
+        "prereq_task": opening.task,
+        "prereq_unit": opening.unit,
+        "deadline": deadline,
+        "next_action_at": min(due) if due else None,
+    }
+
+
+_RULE_COLUMNS = ("kind", "prereq_task", "prereq_unit")  # what the file says, kept as it says
+_UPDATED = (*_RULE_COLUMNS, *amend.WRITTEN, "archived")
+
+
+@dataclass
+class _Staged:
+    """A deploy worked out before anything is written: the rows, and the changes they make."""
+
+    changes: Changes
+    new: list[dict[str, Any]] = field(default_factory=list)
+    changed: list[tuple[Any, ...]] = field(default_factory=list)  # _UPDATED values, then the id
+    gone: list[int] = field(default_factory=list)
+
+
+def _stage(conn: Connection, plan: Plan, paths: dict[str, str], now: pendulum.DateTime) -> _Staged:
+    cid, c = plan.campaign.id, plan.campaign
+    old_campaign = conn.execute(select(store.campaigns).where(store.campaigns.c.id == cid)).first()
+    changes = Changes(cid, created=old_campaign is None)
+    changes.units = {u.id: u.name for u in plan.hierarchy.units.values()}
+    changes.tasks = {t.id: t.title for t in plan.tasks.values()}
+    changes.title, changes.timezone, changes.at = c.title, c.timezone, int(now.timestamp())
+    staged = _Staged(changes)
+    u = store.units
+    old_units = conn.execute(
+        select(u.c.id, u.c.name, u.c.path).where(u.c.campaign_id == cid, ~u.c.archived)
+    ).all()
+    old_paths = {row.id: row.path for row in old_units}
+    for unit in old_units:
+        changes.units.setdefault(unit.id, unit.name)  # the removed ones keep their names in the summary
+    _stage_units(changes, old_paths, paths)
+    t = store.instances
+    columns = [t.c[name] for name in ("id", "task_id", "unit_id", "archived", *amend.STATE_READ)]
+    existing = {
+        (r.task_id, r.unit_id): r for r in conn.execute(select(*columns).where(t.c.campaign_id == cid))
+    }
+    old_rules = campaign_rules(old_campaign) if old_campaign is not None else {}
+    extensions, exempt = amend.decisions_of(conn, cid)  # (kept even while a campaign is not deployed)
+    rows = list(_instance_rows(plan))
+    moved_tasks = {  # whose ladders may restart: a deadline moved, or an exemption lifted
+        r["task_id"]
+        for r in rows
+        if (old := existing.get((r["task_id"], r["unit_id"]))) is not None
+        and (old.deadline != r["deadline"] or old.state == "exempt")
+    }
+    sent = amend.escalations_sent(conn, cid, moved_tasks) if moved_tasks else {}
+    pending = amend.pending_signals(conn, cid, int(now.timestamp())) if old_campaign is not None else {}
+    calendar, now_s = c.calendar, int(now.timestamp())
+    timing = {task.id: TaskRules.of(task) for task in plan.tasks.values()}
+    retimed = {
+        tid for tid, rules in timing.items() if tid in old_rules and _timing(old_rules[tid]) != _timing(rules)
+    }
+    seen = set()
+    for row in rows:
+        key = (row["task_id"], row["unit_id"])
+        seen.add(key)
+        old = existing.get(key)
+        if old is not None and row["opens_on"] == str(OpensOn.SOURCE_SIGNAL) and old.opened_at is not None:
+            # an `after:` deadline counts from its source's signal (when the instance opened):
+            # under the file's rule as it now reads (7 days after may have become 14)
+            signalled = pendulum.from_timestamp(old.opened_at, tz=c.timezone)
+            rule = plan.tasks[row["task_id"]].rule
+            row["deadline"] = int(rule.instant_after(signalled, c.timezone, calendar).timestamp())
+        if key in extensions and row["deadline"] is not None:
+            row["deadline"] = max(row["deadline"], extensions[key])  # the unit keeps its extension
+        if old is None:
+            if key in exempt:
+                row.update(state="exempt", next_action_at=None)
+            staged.new.append({"campaign_id": cid, "stage": 0, "archived": False, **row})
+            continue
+        rules = Rules(
+            row["deadline"],
+            row["state"] == "exempt" or key in exempt,
+            timing[row["task_id"]],
+            row["opens_on"],
+            row["open_at"],
+            timing_changed=row["task_id"] in retimed,
+        )
+        outcome = rederive(
+            amend.current(old), rules, now_s, c.timezone, calendar, sent.get(key), pending.get(key)
+        )
+        values = {**{k: row[k] for k in _RULE_COLUMNS}, **amend.instance_values(outcome), "archived": False}
+        staged.changed.append((*(values[k] for k in _UPDATED), old.id))
+        if outcome.effect != "unchanged" and not old.archived:
+            changes.amended.append(amend.Amended(old.id, key[0], key[1], paths[key[1]], outcome))
+    staged.gone = [old.id for key, old in existing.items() if key not in seen and not old.archived]
+    changes.added_instances, changes.archived_instances = len(staged.new), len(staged.gone)
+    return staged
+
+
+def _timing(rules: TaskRules) -> tuple[Any, ...]:
+    return (rules.remind, rules.quiet, rules.escalate)
+
+
+def _stage_units(changes: Changes, old_paths: dict[str, str], paths: dict[str, str]) -> None:
+    if changes.created:
+        return
+    changes.added_units = sorted(set(paths) - set(old_paths))
+    changes.removed_units = sorted(set(old_paths) - set(paths))
+    for unit in sorted(set(paths) & set(old_paths)):
+        old_parent, new_parent = parent_of(old_paths[unit]), parent_of(paths[unit])
+        if old_parent != new_parent:
+            changes.moved.append(amend.Moved(unit, paths[unit], old_parent, new_parent))
+
+
+def _store_instances(conn: Connection, cid: str, staged: _Staged) -> None:
+    t = store.instances
+    store.insert_many(conn, t, staged.new)
+    store.update_rows(conn, t, _UPDATED, "id", staged.changed)
+    for ids in store.chunked(staged.gone):
+        conn.execute(update(t).where(t.c.id.in_(ids)).values(archived=True, next_action_at=None))
+    # a signal that came while its instance was exempt was passed over; no longer exempt, the
+    # instance takes it at the next tick (the unit did the work: nothing that happened is lost)
+    s = store.signals.c
+    for a in staged.changes.amended:
+        if a.outcome.effect == "unexempted":
+            conn.execute(
+                update(store.signals)
+                .where(s.campaign_id == cid, s.task_id == a.task, s.unit_id == a.unit)
+                .values(applied_tick=None)
+            )
+
+
+def undeploy(engine: Engine, campaign_id: str, now: pendulum.DateTime) -> bool:
+    """Stop ticking `campaign_id`: it is marked archived, with every instance, signal and
+    event kept (a later `deploy` of its file resumes it). False if no such campaign."""
+    c = store.campaigns
+    with engine.begin() as conn:
+        done = conn.execute(update(c).where(c.c.id == campaign_id).values(archived_at=epoch(now)))
+    return done.rowcount == 1

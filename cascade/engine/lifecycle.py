@@ -1,0 +1,185 @@
+"""An instance's state when its rules change under it: the pure half of an amendment.
+
+A redeploy of an edited file, one unit's extension and one unit's exemption all come down
+to the same question per instance: given what it is (state, opening, completion, the
+escalation stages already sent) and what the rules now say (deadline, exempt or not, the
+timing rules), what is it now, and what must be told? `rederive` answers it with no
+database and no clock of its own, so the deploy and the extension paths share one answer
+and the property tests run it in milliseconds (spec §7):
+
+- an instance that is neither finished nor exempt and whose deadline changes is amended:
+  `open` if it had opened, `held` if it never did, `overdue` once the new deadline has
+  passed; its escalation ladder restarts from the new deadline (stages already sent for
+  that very deadline are not sent again); its next reminder is the first one after `now`;
+- a `done_late` instance whose completion falls before its new, later deadline is
+  re-judged `done`; a finished instance is never made late, nor exempt;
+- a change that leaves the deadline alone keeps the instance's timing as it was (a title,
+  a role, a contact: nothing sent); changed reminder offsets or escalation ladders resume
+  after `now`, never repeating what went out;
+- a newly exempt instance stops; one no longer exempt starts again from `held`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+
+import pendulum
+
+from cascade.plan.rules import Timing, next_escalation, next_reminder, stage_time
+from cascade.timing.workdays import Calendar
+
+DONE = ("done", "done_late")
+
+
+@dataclass(frozen=True)
+class Instance:
+    """One instance as the store holds it (instants in epoch seconds)."""
+
+    state: str  # held open overdue done done_late exempt
+    opens_on: str  # issued prerequisite source-signal request
+    open_at: int | None
+    opened_at: int | None
+    deadline: int | None
+    done_at: int | None
+    stage: int = 0  # the last escalation stage sent
+    next_reminder_at: int | None = None
+    next_escalation_at: int | None = None
+    next_action_at: int | None = None
+
+
+@dataclass(frozen=True)
+class Rules:
+    """What the rules in force now say about one instance."""
+
+    deadline: int | None  # the file's deadline, or the unit's extension if later
+    exempt: bool
+    timing: Timing
+    opens_on: str
+    open_at: int | None
+    timing_changed: bool = False  # the reminder offsets, quiet hours or ladder differ from before
+
+
+@dataclass(frozen=True)
+class Outcome:
+    instance: Instance
+    effect: str  # unchanged, reopened, held, overdue, rejudged, exempted, unexempted, retimed
+    old_deadline: int | None
+
+    @property
+    def amended(self) -> bool:
+        """Whether the change is logged (`task.amended`) and told to the unit."""
+        return self.effect in ("reopened", "held", "overdue", "rejudged")
+
+    @property
+    def exempted(self) -> bool:
+        return self.effect == "exempted"
+
+
+def rederive(
+    current: Instance,
+    rules: Rules,
+    now: int,
+    tz: str,
+    calendar: Calendar,
+    sent: Mapping[int, int] | None = None,
+    signalled: int | None = None,
+) -> Outcome:
+    """`current` under `rules` at `now`. `sent` maps a deadline to the last escalation stage
+    sent for it (from the event log), so that a deadline moved away and back never repeats
+    one. `signalled` is the instant of its earliest signal not yet applied by a tick: the unit
+    did it, so it is neither exempted nor turned overdue if that was before the deadline."""
+    old = current.deadline
+    if rules.exempt:
+        if current.state in (*DONE, "exempt") or signalled is not None:
+            return Outcome(current, "unchanged", old)
+        return Outcome(_stopped(current, "exempt"), "exempted", old)
+    if current.state == "exempt":
+        # held again: the next tick opens it and turns it overdue as a fresh deploy's would,
+        # its ladder past the stages already sent for this deadline before it was exempted
+        sent_before = (sent or {}).get(rules.deadline, 0) if rules.deadline is not None else 0
+        fresh = Instance("held", rules.opens_on, rules.open_at, None, rules.deadline, None, sent_before)
+        return Outcome(replace(fresh, next_action_at=next_action(fresh)), "unexempted", old)
+    deadline = rules.deadline  # (an `after:` deadline: the caller resolves it from the source's signal)
+    if current.state in DONE:
+        kept = replace(current, deadline=deadline)
+        if current.state == "done_late" and _before(current.done_at, deadline):
+            return Outcome(replace(kept, state="done"), "rejudged", old)
+        return Outcome(kept, "unchanged", old)
+    base = replace(current, opens_on=rules.opens_on, open_at=rules.open_at)
+    if deadline == old:
+        if not rules.timing_changed:
+            return Outcome(replace(base, next_action_at=_held_action(base)), "unchanged", old)
+        retimed = _timed(base, rules.timing, now, tz, calendar, base.stage)
+        return Outcome(retimed, "retimed", old)
+    state = "open" if current.opened_at is not None else "held"
+    if deadline is not None and deadline <= now and not _before(signalled, deadline):
+        state = "overdue"
+    moved = replace(base, state=state, deadline=deadline)
+    stage = (sent or {}).get(deadline, 0) if deadline is not None else 0
+    outcome = _timed(moved, rules.timing, now, tz, calendar, stage)
+    effect = {"open": "reopened", "held": "held", "overdue": "overdue"}[state]
+    return Outcome(outcome, effect, old)
+
+
+def _before(done_at: int | None, deadline: int | None) -> bool:
+    return done_at is not None and deadline is not None and done_at < deadline
+
+
+def _stopped(current: Instance, state: str) -> Instance:
+    return replace(current, state=state, next_reminder_at=None, next_escalation_at=None, next_action_at=None)
+
+
+def _held_action(row: Instance) -> int | None:
+    """A held instance's next action follows its (possibly new) opening time; others keep theirs."""
+    return next_action(row) if row.state == "held" else row.next_action_at
+
+
+def _timed(row: Instance, timing: Timing, now: int, tz: str, calendar: Calendar, stage: int) -> Instance:
+    """Reminders and escalations of `row` resumed strictly after `now`: none already due is sent."""
+    reminder = escalation = None
+    at = pendulum.from_timestamp(now, tz=tz)
+    if row.deadline is not None:
+        deadline = pendulum.from_timestamp(row.deadline, tz=tz)
+        if row.state == "open" and row.opened_at is not None:
+            opened = pendulum.from_timestamp(row.opened_at, tz=tz)
+            nxt = next_reminder(timing, deadline, calendar, not_before=opened, after=at)
+            reminder = int(nxt.timestamp()) if nxt else None
+        if row.state == "overdue":
+            stage = min(stage, len(timing.escalate))
+            if stage < len(timing.escalate):
+                # stages of the new ladder already due fire at the next tick, once each
+                escalation = int(stage_time(timing, deadline, stage + 1, calendar).timestamp())
+            else:
+                repeat = next_escalation(timing, deadline, stage, calendar, at)
+                escalation = int(repeat.timestamp()) if repeat else None
+    out = replace(row, stage=stage, next_reminder_at=reminder, next_escalation_at=escalation)
+    return replace(out, next_action_at=next_action(out))
+
+
+def next_action(row: Instance) -> int | None:
+    """The next instant a tick must look at the instance (the engine's index)."""
+    return action_at(
+        row.state, row.opens_on, row.open_at, row.deadline, row.next_reminder_at, row.next_escalation_at
+    )
+
+
+def action_at(
+    state: str,
+    opens_on: str,
+    open_at: int | None,
+    deadline: int | None,
+    next_reminder_at: int | None,
+    next_escalation_at: int | None,
+) -> int | None:
+    """`next_action` from the columns (the engine calls it for every row it changes)."""
+    if state == "held":
+        times = [deadline, open_at] if opens_on in ("issued", "request") else [deadline]
+    elif state == "open":
+        times = [next_reminder_at, deadline]
+    elif state == "overdue":
+        times = [next_escalation_at]
+    else:
+        return None
+    present = [t for t in times if t is not None]
+    return min(present) if present else None

@@ -1,0 +1,580 @@
+"""Signals: the news that an instance is done, checked before anything is written.
+
+A signal names a campaign, a unit and a task (or report), an instant and figures. It is
+refused, with a message naming what is wrong, when the unit or task is unknown, the
+unit has no such instance, a field is unknown, missing, of the wrong type or out of
+range. The same signal twice is stored once. An import is all or nothing: every bad row
+is listed and no row is stored. Signals are applied to instances by the next tick.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import math
+import re
+from collections.abc import Callable, Collection, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pendulum
+from sqlalchemy import Connection, Engine, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from cascade.engine import store
+from cascade.engine.rollup import figures_of
+from cascade.errors import CampaignInvalid, Problem, did_you_mean, one_of
+from cascade.plan.rules import TaskRules, campaign_rules
+from cascade.timing.deadlines import parse_date
+
+_DMY_TIME = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
+
+
+class SignalRefused(CampaignInvalid):
+    """The signal (or import) is wrong; nothing was stored."""
+
+
+@dataclass
+class Signal:
+    unit: str
+    task: str
+    at: pendulum.DateTime
+    fields: dict[str, Any] = field(default_factory=dict)
+    line: int | None = None
+
+
+def parse_instant(value: object, tz: str) -> pendulum.DateTime:
+    """`2020-11-18 10:00`, ISO with or without offset, or `18/11/2020 10:00`; in `tz` unless offset."""
+    if isinstance(value, datetime):
+        return pendulum.instance(value, tz=tz) if value.tzinfo is None else pendulum.instance(value)
+    text = str(value).strip()
+    if m := _DMY_TIME.match(text):
+        day = parse_date(f"{m.group(1)}/{m.group(2)}/{m.group(3)}")
+        h, mi, sec = int(m.group(4) or 0), int(m.group(5) or 0), int(m.group(6) or 0)
+        return pendulum.datetime(day.year, day.month, day.day, h, mi, sec, tz=tz)
+    try:
+        parsed = pendulum.parse(text.replace(" ", "T", 1), tz=tz, strict=True)
+    except (ValueError, pendulum.parsing.exceptions.ParserError):
+        raise ValueError(f"`{text}` is not a time; write 2020-11-18 10:00 or 18/11/2020 10:00") from None
+    if not isinstance(parsed, pendulum.DateTime):
+        raise ValueError(f"`{text}` is not a time of day; write 2020-11-18 10:00")
+    return parsed
+
+
+def _bounded(number: Any, text: str) -> Any:
+    if abs(number) > LARGEST:
+        raise ValueError(f"`{text[:40]}` is too large (at most {LARGEST:,})")
+    return number
+
+
+def check_fields(
+    rules: TaskRules, given: dict[str, Any], figures: Collection[str] = ()
+) -> tuple[dict[str, Any], list[str]]:
+    """The values converted to their declared types, and what is wrong with them. A report
+    also takes its roll-up `figures` (e.g. `hn-co-so.attendees`), numbers that correct the
+    computed ones."""
+    errors, values = [], {}
+    for name, raw in given.items():
+        if name in figures:
+            try:
+                number = _convert("float", raw)
+            except ValueError as exc:
+                errors.append(f"{name}: {exc}")
+                continue
+            if number is not None and number < 0:
+                errors.append(f"{name}: {number:g} is below the minimum 0")
+            elif number is not None:
+                values[name] = int(number) if float(number).is_integer() else number
+            continue
+        spec = rules.fields.get(name)
+        if spec is None or spec.formula is not None:
+            hint = did_you_mean(name, [*rules.fields, *figures])
+            known = [n for n, s in rules.fields.items() if s.formula is None] + list(figures)
+            errors.append(
+                f"`{rules.id}` has no field `{name}`"
+                + (
+                    f"; {hint}"
+                    if hint
+                    else f" (fields: {one_of(known)})"
+                    if known
+                    else " (it takes no figures)"
+                )
+            )
+            continue
+        try:
+            values[name] = _convert(spec.type, raw)
+        except ValueError as exc:
+            errors.append(f"{name}: {exc}")
+            continue
+        value = values[name]
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            if spec.min is not None and value < spec.min:
+                errors.append(f"{name}: {value} is below the minimum {spec.min:g}")
+            if spec.max is not None and value > spec.max:
+                errors.append(f"{name}: {value} is above the maximum {spec.max:g}")
+    for name, spec in rules.fields.items():
+        if spec.required and given.get(name) in (None, ""):
+            errors.append(f"`{name}` is required for `{rules.id}`")
+    return values, errors
+
+
+# The largest figure a signal may carry: the largest integer every JSON reader (and the store's
+# JSON columns) keeps exactly. Beyond it a figure is a typo, not a count.
+LARGEST = 2**53 - 1
+
+
+def _convert(kind: str | None, raw: Any) -> Any:
+    if raw is None or raw == "":
+        return None
+    text = str(raw).strip()
+    if kind == "int":
+        if isinstance(raw, bool) or not re.fullmatch(r"[-+]?\d+", text):
+            raise ValueError(f"`{text[:40]}` is not a whole number")
+        if len(text.lstrip("+-")) > len(str(LARGEST)):
+            raise ValueError(f"`{text[:40]}` is too large (at most {LARGEST:,})")
+        return _bounded(int(text), text)
+    if kind == "float":
+        try:
+            number = float(text.replace(",", "."))
+        except ValueError:
+            raise ValueError(f"`{text[:40]}` is not a number") from None
+        if not math.isfinite(number):
+            raise ValueError(f"`{text[:40]}` is not a number")
+        return _bounded(number, text)
+    if kind == "bool":
+        lowered = text.lower()
+        if lowered in ("true", "yes", "có", "1", "x"):
+            return True
+        if lowered in ("false", "no", "không", "0"):
+            return False
+        raise ValueError(f"`{text}` is not yes/no")
+    if kind == "date":
+        try:
+            return parse_date(raw).isoformat()
+        except ValueError as exc:
+            raise ValueError(str(exc)) from None
+    return text
+
+
+def digest(task: str, unit: str, at: int, fields: dict[str, Any]) -> str:
+    key = orjson.dumps([task, unit, at, fields], option=orjson.OPT_SORT_KEYS, default=str)
+    return hashlib.sha256(key).hexdigest()
+
+
+def record(
+    engine: Engine,
+    campaign_id: str,
+    batch: list[Signal],
+    source: str,
+    now: pendulum.DateTime,
+    file: str = "signal",
+    allow_future: bool = False,
+) -> tuple[int, int]:
+    """Check every signal, then store all of them or none; returns (stored, already known).
+    A signal dated before the campaign's issue is refused, and one more than a day after `now`
+    unless `allow_future` (a simulation feeds its whole signals file at the start)."""
+    [answer] = record_many(engine, [Batch(campaign_id, batch, source, now, file, allow_future)])
+    if isinstance(answer, SignalRefused):
+        raise answer
+    return answer
+
+
+@dataclass
+class Batch:
+    """One caller's batch for `record_many`: stored all together or refused all together."""
+
+    campaign_id: str
+    batch: list[Signal]
+    source: str
+    now: pendulum.DateTime
+    file: str = "signal"
+    allow_future: bool = False  # signals dated more than a day after `now` (a simulation's)
+
+
+def record_many(engine: Engine, requests: list[Batch]) -> list[tuple[int, int] | SignalRefused]:
+    """Several callers' batches in one transaction (a web server's concurrent posts: one
+    commit for all). Each is checked on its own, as `record` checks one, and stored whole
+    or refused whole; the answers come in the requests' order: (stored, already known) or
+    the refusal. Two requests carrying the same signal store it once (the first counts it)."""
+    answers: list[tuple[int, int] | SignalRefused] = []
+    accepted: list[tuple[int, list[dict[str, Any]]]] = []
+    with engine.begin() as conn:
+        campaigns: dict[str, Any] = {}
+        lookups: dict[str, Lookups] = {}  # per campaign: every request's units in one read
+        for request in requests:
+            if request.campaign_id not in campaigns:
+                c = store.campaigns
+                campaigns[request.campaign_id] = conn.execute(
+                    select(c).where(c.c.id == request.campaign_id)
+                ).first()
+        for campaign_id, campaign in campaigns.items():
+            if campaign is not None:
+                named = {s.unit for r in requests if r.campaign_id == campaign_id for s in r.batch}
+                lookups[campaign_id] = _lookups(conn, campaign_id, named)
+        for n, request in enumerate(requests):
+            campaign = campaigns[request.campaign_id]
+            if campaign is None:
+                answers.append(SignalRefused([_no_campaign(request.file, request.campaign_id)]))
+                continue
+            rows, problems = _checked_rows(
+                conn,
+                campaign,
+                request.batch,
+                request.file,
+                lookups[campaign.id],
+                int(request.now.timestamp()),
+                request.allow_future,
+            )
+            if problems:
+                answers.append(SignalRefused(problems))
+                continue
+            received = int(request.now.timestamp())
+            accepted.append((n, [{**row, "received_at": received, "source": request.source} for row in rows]))
+            answers.append((0, 0))  # filled in below
+        known = _known(conn, [row for _, rows in accepted for row in rows])
+        new: list[dict[str, Any]] = []
+        for n, rows in accepted:
+            fresh = [row for row in {r["digest"]: r for r in rows}.values() if row["digest"] not in known]
+            known.update(row["digest"] for row in fresh)
+            new += fresh
+            answers[n] = (len(fresh), len(rows) - len(fresh))
+        store.insert_many(conn, store.signals, new)
+    return answers
+
+
+def _no_campaign(file: str, campaign_id: str) -> Problem:
+    return Problem(
+        file,
+        None,
+        "campaign",
+        f"no deployed campaign `{campaign_id}`",
+        "deploy it first: cascade deploy FILE",
+    )
+
+
+Lookups = tuple[set[str], dict[tuple[str, str], str]]  # live unit ids; (task, unit) -> state
+WHOLE_CAMPAIGN = 5_000  # a batch naming more units than this reads the campaign once
+
+
+def _lookups(conn: Connection, campaign_id: str, unit_ids: set[str]) -> Lookups:
+    """The named units that exist, and their instances' states (an import names thousands:
+    in chunks; past WHOLE_CAMPAIGN units, one read of the campaign costs less than lookups)."""
+    u, i = store.units.c, store.instances.c
+    unit_query = select(u.id).where(u.campaign_id == campaign_id, u.archived.is_(False))
+    state_query = select(i.task_id, i.unit_id, i.state).where(
+        i.campaign_id == campaign_id, i.archived.is_(False)
+    )
+    units: set[str] = set()
+    states: dict[tuple[str, str], str] = {}
+    if len(unit_ids) > WHOLE_CAMPAIGN:
+        units.update(unit for unit in conn.execute(unit_query).scalars() if unit in unit_ids)
+        rows = conn.execute(state_query)
+        states.update(((task, unit), state) for task, unit, state in rows if unit in units)
+        return units, states
+    named = sorted(unit_ids)
+    for n in range(0, len(named), 900):
+        chunk = named[n : n + 900]
+        units.update(conn.execute(unit_query.where(u.id.in_(chunk))).scalars())
+        rows = conn.execute(state_query.where(i.unit_id.in_(chunk)))
+        states.update(((task, unit), state) for task, unit, state in rows)
+    return units, states
+
+
+FUTURE_SLACK = 86_400  # a signal may be dated at most this far past its receipt (clocks, zones)
+
+
+def _when_wrong(campaign: Any, signal: Signal, now: int, allow_future: bool) -> str | None:
+    """Why a signal's instant cannot be right: before the campaign was issued (a typo of the
+    year: 1900, 2002), or more than a day ahead of now (unless the caller means it). The first
+    signal of an instance counts, so a wrong date would stick."""
+    at = int(signal.at.timestamp())
+    tz = campaign.timezone
+    shown = signal.at.in_timezone(tz).format("DD/MM/YYYY HH:mm")
+    if at < campaign.issued_at:
+        issued = pendulum.from_timestamp(campaign.issued_at, tz=tz).format("DD/MM/YYYY")
+        return f"dated {shown}, before the campaign was issued ({issued}): check the year"
+    if not allow_future and at > now + FUTURE_SLACK:
+        today = pendulum.from_timestamp(now, tz=tz).format("DD/MM/YYYY HH:mm")
+        return (
+            f"dated {shown}, more than a day after now ({today}): check the date "
+            "(`--allow-future` records it as given)"
+        )
+    return None
+
+
+def _checked_rows(
+    conn: Connection,
+    campaign: Any,
+    batch: list[Signal],
+    file: str,
+    lookups: Lookups,
+    now: int,
+    allow_future: bool = False,
+) -> tuple[list[dict[str, Any]], list[Problem]]:
+    rules = campaign_rules(campaign)
+    u = store.units.c
+    live = (u.campaign_id == campaign.id, u.archived.is_(False))
+    units, states = lookups
+    all_units: list[str] = []
+
+    def unit_hint(unit: str) -> str | None:
+        """The closest unit id, for an unknown one (the campaign's ids read only then)."""
+        if not all_units:
+            all_units.extend(conn.execute(select(u.id).where(*live)).scalars())
+        return did_you_mean(unit, all_units)
+
+    corrected: dict[str, set[str]] = {}
+
+    def figures(task: str) -> set[str]:
+        """The roll-up figures a report's signal may correct (not rates: they follow their sums)."""
+        if task not in corrected:
+            report = rules[task]
+            corrected[task] = {f.key for f in figures_of(report, rules) if f.kind != "rate"}
+        return corrected[task]
+
+    rows, problems = [], []
+    for signal in batch:
+        errors = []
+        if signal.unit not in units:
+            errors.append(
+                f"no unit `{signal.unit}` in `{campaign.id}`"
+                + (f"; {hint}" if (hint := unit_hint(signal.unit)) else "")
+            )
+        if signal.task not in rules:
+            errors.append(
+                f"no task or report `{signal.task}` in `{campaign.id}`"
+                + (f"; {hint}" if (hint := did_you_mean(signal.task, rules)) else "")
+            )
+        wrong = _when_wrong(campaign, signal, now, allow_future)
+        if not errors:
+            state = states.get((signal.task, signal.unit))
+            if state is None:
+                errors.append(f"`{signal.unit}` has no `{signal.task}` to complete (it is not targeted)")
+            elif state == "exempt":
+                errors.append(f"`{signal.unit}` is exempt from `{signal.task}`")
+            values, field_errors = check_fields(rules[signal.task], signal.fields, figures(signal.task))
+            errors += field_errors
+        if wrong is not None:
+            errors.append(wrong)
+        if errors:
+            where = f"{signal.unit}/{signal.task}"
+            problems += [Problem(file, signal.line, where, e) for e in errors]
+            continue
+        at = int(signal.at.timestamp())
+        rows.append(
+            {
+                "campaign_id": campaign.id,
+                "task_id": signal.task,
+                "unit_id": signal.unit,
+                "at": at,
+                "fields": values,
+                "digest": digest(signal.task, signal.unit, at, values),
+            }
+        )
+    return rows, problems
+
+
+def _known(conn: Connection, rows: list[dict[str, Any]]) -> set[str]:
+    """The digests among `rows` already stored (per campaign)."""
+    s = store.signals
+    known: set[str] = set()
+    by_campaign: dict[str, list[str]] = {}
+    for row in rows:
+        by_campaign.setdefault(row["campaign_id"], []).append(row["digest"])
+    for campaign, digests in by_campaign.items():
+        for start in range(0, len(digests), 500):
+            query = select(s.c.digest).where(
+                s.c.campaign_id == campaign, s.c.digest.in_(digests[start : start + 500])
+            )
+            known.update(conn.execute(query).scalars())
+    return known
+
+
+def read_signals(text: str, file: str, tz: str) -> list[Signal]:
+    """A signals file (§5): YAML `signals: [...]` or CSV `at,unit,task,field...`; every bad row listed."""
+    problems: list[Problem] = []
+    if file.lower().endswith(".csv"):
+        reader = csv.DictReader(io.StringIO(text, newline=""))
+        try:
+            raw = [(i + 2, row) for i, row in enumerate(reader)]
+        except csv.Error as error:  # a stray carriage return, a NUL: not a CSV a spreadsheet wrote
+            line = reader.line_num or 1
+            hint = "save it again from the spreadsheet as CSV UTF-8"
+            raise SignalRefused([Problem(file, line, "", f"not readable as CSV ({error})", hint)]) from None
+        items = [
+            (
+                line,
+                {
+                    "at": r.pop("at", None),
+                    "unit": r.pop("unit", None),
+                    "task": r.pop("task", None),
+                    "fields": {k: v for k, v in r.items() if k and v not in (None, "")},
+                },
+            )
+            for line, r in raw
+        ]
+    else:
+        from cascade.compile.reading import read_yaml
+
+        doc = read_yaml(text, file)
+        entries = doc.data.get("signals") if isinstance(doc.data, dict) else None
+        if not isinstance(entries, list):
+            raise SignalRefused(
+                [
+                    Problem(
+                        file,
+                        1,
+                        "signals",
+                        "expected `signals:` with a list of signals",
+                        'signals: [{at: "2020-11-18 10:00", unit: ID, task: ID}]',
+                    )
+                ]
+            )
+        items = [
+            (doc.line_of(("signals", i)) or 0, e if isinstance(e, dict) else {})
+            for i, e in enumerate(entries)
+        ]
+    out = []
+    for line, item in items:
+        missing = [k for k in ("at", "unit", "task") if not item.get(k)]
+        if missing:
+            problems.append(Problem(file, line, "", f"missing {one_of(missing)}"))
+            continue
+        try:
+            at = parse_instant(item["at"], tz)
+        except ValueError as exc:
+            problems.append(Problem(file, line, "at", str(exc)))
+            continue
+        fields = item.get("fields") or {}
+        if not isinstance(fields, dict):
+            problems.append(Problem(file, line, "fields", "fields is a mapping, e.g. {attendees: 450}"))
+            continue
+        out.append(Signal(str(item["unit"]), str(item["task"]), at, dict(fields), line))
+    if problems:
+        raise SignalRefused(problems)
+    return out
+
+
+# ---- a large CSV import, streamed ---------------------------------------------------------------
+
+IMPORT_CHUNK = 5_000  # signals checked and stored at a time
+SHOWN_PROBLEMS = 200  # of a refused import, the problems listed (then how many more)
+
+
+def csv_items(lines: Iterable[str], file: str) -> Iterator[tuple[int, dict[str, Any]] | Problem]:
+    """A CSV signals file's rows as (line, item), or the Problem of a row that cannot be read."""
+    reader = csv.DictReader(lines)
+    n = 1
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            hint = "save it again from the spreadsheet as CSV UTF-8"
+            yield Problem(file, reader.line_num or n, "", f"not readable as CSV ({error})", hint)
+            return
+        n = reader.line_num
+        yield (
+            n,
+            {
+                "at": row.pop("at", None),
+                "unit": row.pop("unit", None),
+                "task": row.pop("task", None),
+                "fields": {k: v for k, v in row.items() if k and v not in (None, "")},
+            },
+        )
+
+
+def _signal_of(line: int, item: dict[str, Any], file: str, tz: str) -> Signal | Problem:
+    missing = [k for k in ("at", "unit", "task") if not item.get(k)]
+    if missing:
+        return Problem(file, line, "", f"missing {one_of(missing)}")
+    try:
+        at = parse_instant(item["at"], tz)
+    except ValueError as exc:
+        return Problem(file, line, "at", str(exc))
+    fields = item.get("fields") or {}
+    if not isinstance(fields, dict):
+        return Problem(file, line, "fields", "fields is a mapping, e.g. {attendees: 450}")
+    return Signal(str(item["unit"]), str(item["task"]), at, dict(fields), line)
+
+
+def import_csv(
+    engine: Engine,
+    campaign_id: str,
+    path: Path,
+    source: str,
+    now: pendulum.DateTime,
+    allow_future: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> tuple[int, int]:
+    """A CSV signals file, read and stored `IMPORT_CHUNK` rows at a time in one transaction:
+    all of it or, if any row is refused, none (every problem listed, up to SHOWN_PROBLEMS).
+    Memory stays flat in the file's size: no row is kept once stored, and a signal already
+    known is left to the store's unique key. Returns (stored, already known)."""
+    file = str(path)
+    problems: list[Problem] = []
+    more = stored = total = 0
+    with engine.begin() as conn, path.open(encoding="utf-8-sig", newline="") as lines:
+        campaign = conn.execute(select(store.campaigns).where(store.campaigns.c.id == campaign_id)).first()
+        if campaign is None:
+            raise SignalRefused([_no_campaign(file, campaign_id)])
+        chunk: list[Signal] = []
+
+        def flush() -> None:
+            nonlocal stored, total, more
+            lookups = _lookups(conn, campaign.id, {s.unit for s in chunk})
+            rows, found = _checked_rows(
+                conn, campaign, chunk, file, lookups, int(now.timestamp()), allow_future
+            )
+            room = SHOWN_PROBLEMS - len(problems)
+            problems.extend(found[:room])
+            more += max(0, len(found) - room)
+            if not problems and rows:
+                received = int(now.timestamp())
+                stored += _insert_new(conn, [{**r, "received_at": received, "source": source} for r in rows])
+            total += len(chunk)
+            if progress:
+                progress(len(chunk))
+            chunk.clear()
+
+        for entry in csv_items(lines, file):
+            if isinstance(entry, Problem):
+                problems.append(entry)
+                break
+            signal = _signal_of(*entry, file, campaign.timezone)
+            if isinstance(signal, Problem):
+                if len(problems) < SHOWN_PROBLEMS:
+                    problems.append(signal)
+                else:
+                    more += 1
+                continue
+            chunk.append(signal)
+            if len(chunk) >= IMPORT_CHUNK:
+                flush()
+        if chunk:
+            flush()
+        if problems:
+            if more:
+                problems.append(Problem(file, None, "", f"and {more:,} more problems (fix these first)"))
+            raise SignalRefused(problems)  # (the transaction rolls back: nothing stored)
+    return stored, total - stored
+
+
+def _insert_new(conn: Connection, rows: list[dict[str, Any]]) -> int:
+    """Insert the signals not yet stored (the unique digest decides); how many were new."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    new = 0
+    for chunk in store.chunked(rows, 500):
+        statement = (
+            dialect.insert(store.signals)
+            .on_conflict_do_nothing(index_elements=["campaign_id", "digest"])
+            .returning(store.signals.c.id)  # (an executemany's rowcount: -1 on psycopg)
+        )
+        new += len(conn.execute(statement, chunk).all())
+    return new

@@ -1,0 +1,70 @@
+"""The summary as Markdown, the chart beside it as a PNG file."""
+
+from __future__ import annotations
+
+import html
+import re
+from pathlib import Path
+from typing import Any
+
+from cascade.reports import tables
+from cascade.reports.charts import completion_png
+from cascade.reports.tables import Table
+from cascade.views.summary import Summary, level_name
+
+
+def write_markdown(summary: Summary, out: Path) -> list[Path]:
+    chart = out.with_name(out.stem + "-chart.png")
+    chart.write_bytes(completion_png(summary))
+    out.write_text(markdown(summary, chart.name), encoding="utf-8")
+    return [out, chart]
+
+
+def markdown(s: Summary, chart: str | None = None) -> str:
+    title, asof = tables.heading(s)
+    lines = [f"# {escape(title)}", ""]
+    if s.issued_by:
+        lines.append(f"**{escape(s.issued_by)}** · {escape(s.root_name)}  ")
+    lines += [escape(asof), "", "## I. Tình hình chung", "", escape(s.narrative), ""]
+    if chart:
+        lines += [f"![Tỷ lệ hoàn thành theo cấp]({chart})", ""]
+    for table in tables.totals(s):
+        lines += _table(table)
+    lines += ["## II. Kết quả theo cấp", ""]
+    for level in s.levels:
+        if not s.units_at(level):
+            continue
+        lines += [f"### {level_name(level).capitalize()}", ""]
+        lines += _table(tables.level_counts(s, level), 4)
+        for table in tables.level_figures(s, level):
+            lines += _table(table, 4)
+        lines += _table(tables.unit_table(s, level), 4)
+    lines += ["## III. Chỉ tiêu chưa đạt", ""]
+    lines += _table(tables.misses(s)) if s.misses else ["Các đơn vị đều đạt chỉ tiêu.", ""]
+    lines += ["## IV. Đơn vị chưa hoàn thành", ""]
+    lines += _table(tables.owed(s)) if s.owed else ["Không còn nội dung nào chưa hoàn thành.", ""]
+    if s.corrections:
+        lines += ["## V. Số liệu đơn vị điều chỉnh", ""]
+        lines += _table(tables.corrections(s))
+    return "\n".join(lines)
+
+
+def _table(table: Table, depth: int = 3) -> list[str]:
+    out = [f"{'#' * depth} {escape(table.title)}", ""]
+    out.append("| " + " | ".join(_cell(h) for h in table.headers) + " |")
+    out.append("|" + "|".join(" --- " for _ in table.headers) + "|")
+    out += ["| " + " | ".join(_cell(v) for v in row) + " |" for row in table.rows]
+    return [*out, ""]
+
+
+def _cell(value: Any) -> str:
+    return escape(tables.text(value)).replace("|", "\\|").replace("\n", " ")
+
+
+_MARKUP = re.compile(r"([\\`*_\[\]#!])")
+
+
+def escape(text: str) -> str:
+    """Names and titles as text, not markup: no HTML (a `<script>` in a unit's name), no
+    Markdown links, images or emphasis."""
+    return _MARKUP.sub(r"\\\1", html.escape(text, quote=False))

@@ -1,0 +1,160 @@
+"""The summary's tables as headers and rows of plain values, shared by every format."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pendulum
+
+from cascade.views.summary import STATE_WORDS, Summary, level_name, percent, thousands
+
+COUNT_HEADERS = [
+    "Nội dung",
+    "Phải thực hiện",
+    "Đúng hạn",
+    "Muộn",
+    "Quá hạn",
+    "Đang thực hiện",
+    "Chưa mở",
+    "Miễn",
+]
+
+
+@dataclass
+class Table:
+    title: str
+    headers: list[str]
+    rows: list[list[Any]]
+    total: list[Any] | None = None  # a totals row, if the table has one
+
+
+def date_text(epoch: int | None, tz: str) -> str:
+    return pendulum.from_timestamp(epoch, tz=tz).format("DD/MM/YYYY") if epoch is not None else ""
+
+
+class Rate(float):
+    """A share (0.8444): shown as a percentage (84,4%), kept as a number in xlsx."""
+
+
+def figure_value(value: Any, rate: bool) -> Any:
+    return Rate(value) if rate and value is not None else value
+
+
+def text(value: Any) -> str:
+    """A cell as text, Vietnamese style: 1.234, 84,4%, 0,75."""
+    if value is None:
+        return ""
+    if isinstance(value, Rate):
+        return percent(value)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return thousands(value)
+    return str(value)
+
+
+def level_counts(s: Summary, level: str) -> Table:
+    """Each task and report of the level: units by state."""
+    rows = []
+    for t in s.tasks_at(level):
+        c = t.counts
+        title = f"{t.title} (báo cáo)" if t.kind == "report" else t.title
+        rows.append(
+            [title, t.owed, c["done"], c["done_late"], c["overdue"], c["open"], c["held"], c["exempt"]]
+        )
+    return Table(f"Kết quả {level_name(level)}", COUNT_HEADERS, rows)
+
+
+def level_figures(s: Summary, level: str) -> list[Table]:
+    """Each report's rolled-up figures summed over the level's units (as they stand behind them)."""
+    tables = []
+    for r in s.reports:
+        values = r.by_level.get(level)
+        if not values:
+            continue
+        rows = [
+            [r.labels[f.key], figure_value(values.get(f.key), f.kind == "rate")]
+            for f in r.figures
+            if values.get(f.key) is not None
+        ]
+        tables.append(Table(f"Số liệu tổng hợp {level_name(level)}: {r.title}", ["Số liệu", "Giá trị"], rows))
+    return tables
+
+
+def totals(s: Summary) -> list[Table]:
+    tables = []
+    for r in s.reports:
+        rows = [
+            [r.labels[f.key], figure_value(r.totals.get(f.key), f.kind == "rate")]
+            for f in r.figures
+            if r.totals.get(f.key) is not None
+        ]
+        tables.append(Table(f"Số liệu toàn {s.root_name}: {r.title}", ["Số liệu", "Giá trị"], rows))
+    return tables
+
+
+def unit_table(s: Summary, level: str, limit: int | None = None) -> Table:
+    """One row per unit of the level: each task's state, then its reports' figures."""
+    units = s.units_at(level)
+    tasks = list(dict.fromkeys(t.task for t in s.tasks_at(level)))
+    figures = [(r, f) for r in s.reports for f in r.figures]
+    # a figure no unit of the level has (all empty or 0: e.g. commune conferences at cell level)
+    # is left out of its table
+    shown = [(r, f) for r, f in figures if any(u.figures.get(r.report, {}).get(f.key) for u in units)]
+    headers = ["Mã", "Đơn vị", *[s.titles[t] for t in tasks], *[r.labels[f.key] for r, f in shown]]
+    rows = []
+    for unit in units[:limit] if limit is not None else units:
+        states = [STATE_WORDS.get(unit.states[t], unit.states[t]) if t in unit.states else "" for t in tasks]
+        values = [figure_value(unit.figures.get(r.report, {}).get(f.key), f.kind == "rate") for r, f in shown]
+        rows.append([unit.id, unit.name, *states, *values])
+    return Table(f"Từng đơn vị {level_name(level)} ({thousands(len(units))})", headers, rows)
+
+
+def misses(s: Summary) -> Table:
+    rows = [
+        [
+            m.unit,
+            m.name,
+            level_name(m.level),
+            s.titles.get(m.task, m.task),
+            m.label,
+            thousands(m.value),
+            m.target,
+        ]
+        for m in s.misses
+    ]
+    headers = ["Mã", "Đơn vị", "Cấp", "Nội dung", "Chỉ tiêu", "Đạt", "Yêu cầu"]
+    return Table(f"Đơn vị chưa đạt chỉ tiêu ({thousands(len(s.misses))})", headers, rows)
+
+
+def owed(s: Summary, limit: int | None = None) -> Table:
+    items = s.owed[:limit] if limit is not None else s.owed
+    tz = s.timezone
+    rows = [
+        [
+            o.unit,
+            o.name,
+            level_name(o.level),
+            o.title,
+            STATE_WORDS.get(o.state, o.state),
+            date_text(o.deadline, tz),
+        ]
+        for o in items
+    ]
+    headers = ["Mã", "Đơn vị", "Cấp", "Nội dung chưa hoàn thành", "Tình trạng", "Hạn"]
+    return Table(f"Nội dung chưa hoàn thành ({thousands(len(s.owed))})", headers, rows)
+
+
+def corrections(s: Summary) -> Table:
+    rows = [[c.unit, c.name, c.label, c.computed, c.reported] for c in s.corrections]
+    headers = ["Mã", "Đơn vị", "Số liệu", "Số tổng hợp", "Số đơn vị báo cáo"]
+    return Table(f"Số liệu đơn vị điều chỉnh ({thousands(len(s.corrections))})", headers, rows)
+
+
+def heading(s: Summary) -> tuple[str, str]:
+    """The report's title and its 'as of' line."""
+    title = f"BÁO CÁO TỔNG HỢP KẾT QUẢ {s.title.upper()}"
+    asof = (
+        f"Số liệu tính đến {s.at.format('HH:mm')} ngày {s.at.format('DD/MM/YYYY')}; "
+        f"hạn tổng hợp: ngày {s.summary_date.format('DD/MM/YYYY')}"
+    )
+    return title, asof

@@ -1,0 +1,169 @@
+"""Deadline expressions (§3.1 of the campaign format) and the instants they denote.
+
+Every deadline is midnight at the start of some day in the campaign's timezone: "trước
+ngày 20/11/2020" is 20/11 00:00, "chậm nhất ngày 30/11/2020" is 01/12 00:00. A rule
+therefore reduces to a *cutoff day*; the last day on which the work still counts is the
+day before it. `roll` moves that last day off a non-working day. Relative rules
+(`after: TASK`) have no cutoff until the unit signals TASK; `instant_after` resolves
+them then.
+
+Dates are always day-first (`dd/mm/yyyy`) or ISO (`yyyy-mm-dd`), parsed with explicit
+formats: `pendulum.parse` would read `05/12/2017` as 12 May.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+
+import pendulum
+
+from cascade.timing.workdays import Calendar
+
+DATE_HINT = "dates are dd/mm/yyyy (e.g. 20/11/2020) or yyyy-mm-dd, never mm/dd"
+_DMY = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
+_YMD = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
+_MONTH = re.compile(r"^(?:(first-half|second-half|end)\s+)?(\d{1,2})/(\d{4})$")
+_QUARTER = re.compile(r"^(?:Q([1-4])|(I{1,3}|IV))/(\d{4})$", re.IGNORECASE)
+_ROMAN = {"I": 1, "II": 2, "III": 3, "IV": 4}
+
+
+class DateError(ValueError):
+    """Not a date or period; the message says why and how to write one."""
+
+    def __init__(self, message: str, hint: str = DATE_HINT) -> None:
+        super().__init__(message)
+        self.hint = hint
+
+
+class Roll(StrEnum):
+    PREVIOUS = "previous-working-day"
+    NEXT = "next-working-day"
+
+
+def parse_date(value: object) -> date:
+    """A calendar date from `dd/mm/yyyy`, `yyyy-mm-dd` or a YAML date."""
+    if isinstance(value, datetime):
+        raise DateError(f"`{value}` has a time of day; a deadline date is a day")
+    if isinstance(value, date):
+        return value
+    if not isinstance(value, str):
+        raise DateError(f"expected a date such as 20/11/2020, got {value!r}")
+    text = value.strip()
+    if m := _DMY.match(text):
+        day, month, year = (int(g) for g in m.groups())
+    elif m := _YMD.match(text):
+        year, month, day = (int(g) for g in m.groups())
+    else:
+        raise DateError(f"`{text}` is not a date")
+    return _checked_date(text, year, month, day)
+
+
+def _checked_date(text: str, year: int, month: int, day: int) -> date:
+    if not 1 <= month <= 12:
+        swapped = f"; did you mean {month:02d}/{day:02d}/{year}?" if 1 <= day <= 12 else ""
+        raise DateError(f"`{text}` has no month {month}{swapped}")
+    try:
+        return date(year, month, day)
+    except ValueError:
+        last = (date(year + month // 12, month % 12 + 1, 1) - timedelta(days=1)).day
+        raise DateError(
+            f"`{text}` is not a date: month {month}/{year} has {last} days",
+            "check the day; " + DATE_HINT,
+        ) from None
+
+
+def parse_day_range(value: object) -> tuple[date, date]:
+    """`29/11/2017..30/11/2017` (or one date) -> first and last day."""
+    if isinstance(value, str) and ".." in value:
+        first_text, _, last_text = value.partition("..")
+        first, last = parse_date(first_text), parse_date(last_text)
+        if last < first:
+            raise DateError(f"`{value}` ends before it starts", "write first..last")
+        return first, last
+    day = parse_date(value)
+    return day, day
+
+
+def parse_period(value: object) -> tuple[date, str]:
+    """A `within:` period -> its cutoff day and a canonical spelling."""
+    text = str(value).strip()
+    if m := _MONTH.match(text):
+        part, month, year = m.group(1), int(m.group(2)), int(m.group(3))
+        if not 1 <= month <= 12:
+            raise DateError(f"`{text}` has no month {month}", _PERIOD_HINT)
+        if part == "first-half":
+            return date(year, month, 16), text
+        return _first_of_next_month(year, month), text
+    if m := _QUARTER.match(text):
+        quarter = int(m.group(1)) if m.group(1) else _ROMAN[m.group(2).upper()]
+        year = int(m.group(3))
+        return _first_of_next_month(year, quarter * 3), text
+    raise DateError(f"`{text}` is not a period", _PERIOD_HINT)
+
+
+_PERIOD_HINT = (
+    "write a month `12/2020`, `first-half 12/2017`, `second-half 12/2017`, "
+    "`end 12/2017`, or a quarter `Q1/2021` / `I/2021`"
+)
+
+
+def _first_of_next_month(year: int, month: int) -> date:
+    return date(year + month // 12, month % 12 + 1, 1)
+
+
+@dataclass(frozen=True, slots=True)
+class DeadlineRule:
+    """A compiled `due:`. Absolute rules carry `cutoff`; relative ones name `after`."""
+
+    text: str
+    cutoff: date | None = None
+    after: str | None = None
+    days: int | None = None
+    working_days: int | None = None
+    latest: date | None = None
+    roll: Roll | None = None
+
+    @property
+    def is_relative(self) -> bool:
+        return self.after is not None
+
+    def instant(self, tz: str, calendar: Calendar) -> pendulum.DateTime:
+        """The deadline instant of an absolute rule."""
+        if self.cutoff is None:
+            raise ValueError(f"{self.text} is relative to {self.after}")
+        return midnight(rolled(self.cutoff, self.roll, calendar), tz)
+
+    def instant_after(self, signal_at: pendulum.DateTime, tz: str, calendar: Calendar) -> pendulum.DateTime:
+        """The deadline of a relative rule once its source was signalled at `signal_at`."""
+        day = signal_at.in_timezone(tz).date()
+        if self.working_days is not None:
+            last = calendar.add_working_days(day, self.working_days)
+        else:
+            last = day + timedelta(days=self.days or 0)
+        cutoff = rolled(last + timedelta(days=1), self.roll, calendar)
+        if self.latest is not None:
+            cutoff = min(cutoff, self.latest)
+        return midnight(cutoff, tz)
+
+
+def rolled(cutoff: date, roll: Roll | None, calendar: Calendar) -> date:
+    """Move the last allowed day (the day before `cutoff`) off a non-working day."""
+    if roll is None:
+        return cutoff
+    last = cutoff - timedelta(days=1)
+    direction = -1 if roll is Roll.PREVIOUS else 1
+    return calendar.roll(last, direction) + timedelta(days=1)
+
+
+def midnight(day: date, tz: str) -> pendulum.DateTime:
+    return pendulum.datetime(day.year, day.month, day.day, tz=tz)
+
+
+def last_day_of(epoch: int, tz: str) -> pendulum.Date:
+    """The last day that counts for a deadline instant: the day before a midnight deadline
+    (00:00 of 21/12 -> 20/12), else the instant's own day."""
+    t = pendulum.from_timestamp(epoch, tz=tz)
+    return (t.subtract(days=1) if (t.hour, t.minute, t.second) == (0, 0, 0) else t).date()

@@ -1,0 +1,79 @@
+"""Durations as campaign files write them: `7d`, `12h`, `2w`, `30m`, `5wd`, ISO `P7D`.
+
+A duration is either calendar time (a timedelta) or a count of working days, which only
+makes sense against a calendar (see `cascade.timing.workdays`). The two never mix in one value:
+"5 working days and 3 hours" is not something the source documents ever say.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import pendulum
+
+_UNITS = {"w": timedelta(weeks=1), "d": timedelta(days=1), "h": timedelta(hours=1), "m": timedelta(minutes=1)}
+_SHORT = re.compile(r"^(?:(\d+)(wd|w|d|h|m))+$")
+_PART = re.compile(r"(\d+)(wd|w|d|h|m)")
+
+
+class DurationError(ValueError):
+    """Not a duration; the message says what one looks like."""
+
+
+@dataclass(frozen=True, slots=True)
+class Duration:
+    calendar: timedelta = timedelta(0)
+    working_days: int = 0
+    text: str = field(default="", compare=False)  # as the operator wrote it
+
+    @property
+    def is_working(self) -> bool:
+        return self.working_days != 0
+
+    def __str__(self) -> str:
+        if self.text:
+            return self.text
+        if self.is_working:
+            return f"{self.working_days}wd"
+        seconds = int(self.calendar.total_seconds())
+        for suffix, size in (("w", 604800), ("d", 86400), ("h", 3600), ("m", 60)):
+            if seconds and seconds % size == 0:
+                return f"{seconds // size}{suffix}"
+        return f"{seconds}s"
+
+
+HINT = "write a number and a unit: 7d, 12h, 2w, 30m, 5wd (working days) or ISO P7D"
+
+
+def parse_duration(value: object) -> Duration:
+    """Parse one duration; raises DurationError with a fix hint."""
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise DurationError(f"expected a duration such as 7d, got {value!r}")
+    if isinstance(value, int):
+        raise DurationError(f"`{value}` has no unit; {HINT}")
+    text = value.strip()
+    if text.upper().startswith("P"):
+        return _iso(text)
+    compact = text.replace(" ", "").lower()
+    if not _SHORT.match(compact):
+        raise DurationError(f"`{value}` is not a duration; {HINT}")
+    parts = _PART.findall(compact)
+    if any(unit == "wd" for _, unit in parts):
+        if len(parts) != 1:
+            raise DurationError(f"`{value}` mixes working days with calendar time; use one")
+        return Duration(working_days=int(parts[0][0]), text=compact)
+    return Duration(calendar=sum((int(n) * _UNITS[u] for n, u in parts), timedelta(0)), text=compact)
+
+
+def _iso(text: str) -> Duration:
+    try:
+        parsed = pendulum.parse(text)
+    except (ValueError, pendulum.parsing.exceptions.ParserError):
+        raise DurationError(f"`{text}` is not an ISO-8601 duration; {HINT}") from None
+    if not isinstance(parsed, pendulum.Duration):
+        raise DurationError(f"`{text}` is not an ISO-8601 duration; {HINT}")
+    if parsed.years or parsed.months:
+        raise DurationError(f"`{text}` uses years or months, whose length varies; write days")
+    return Duration(calendar=timedelta(seconds=parsed.total_seconds()), text=text)

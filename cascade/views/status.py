@@ -1,0 +1,150 @@
+"""Progress of a deployed campaign, read from the store only (never changes state)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, Engine, and_, func, select
+
+from cascade.compile.units import parent_of
+from cascade.engine import store
+
+STATES = ("done", "done_late", "overdue", "open", "held", "exempt")
+
+
+@dataclass
+class TaskProgress:
+    task: str
+    title: str
+    level: str
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def finished(self) -> int:
+        return self.counts.get("done", 0) + self.counts.get("done_late", 0) + self.counts.get("exempt", 0)
+
+
+@dataclass(frozen=True)
+class Overdue:
+    """One overdue instance, as `cascade status` lists it."""
+
+    unit: str
+    name: str
+    level: str
+    parent: str | None  # the parent unit's name
+    task: str
+    title: str
+    deadline: int
+    days: int  # whole days past the deadline, as of the last tick
+    stage: int  # escalation stages sent
+    stages: int  # stages in its ladder
+
+
+@dataclass
+class Status:
+    campaign: str
+    title: str
+    timezone: str
+    levels: list[str]
+    progress: list[TaskProgress]
+    overdue: list[Overdue]
+    overdue_total: int
+    as_of: int | None  # the instant of the last tick (engine time): what the states are as of
+
+
+@dataclass(frozen=True)
+class Where:
+    """Which instances `cascade status` counts and lists."""
+
+    level: str | None = None
+    task: str | None = None
+    under: str | None = None  # a unit: those below it
+
+
+def state_counts(
+    conn: Connection, campaign_id: str, filters: Sequence[Any] = ()
+) -> dict[str, dict[str, dict[str, int]]]:
+    """task -> level -> state -> number of live instances (those `filters` keep, if given)."""
+    i, u = store.instances, store.units
+    query = (
+        select(i.c.task_id, u.c.level, i.c.state, func.count())
+        .join(u, and_(u.c.campaign_id == i.c.campaign_id, u.c.id == i.c.unit_id))
+        .where(i.c.campaign_id == campaign_id, i.c.archived.is_(False), *filters)
+        .group_by(i.c.task_id, u.c.level, i.c.state)
+    )
+    counts: dict[str, dict[str, dict[str, int]]] = {}
+    for task, level, state, n in conn.execute(query):
+        counts.setdefault(task, {}).setdefault(level, {})[state] = n
+    return counts
+
+
+def campaign_status(
+    engine: Engine, campaign_id: str, limit: int | None = None, where: Where | None = None
+) -> Status | None:
+    """Progress and the overdue instances (all, or the first `limit` of them: `overdue_total`
+    says how many there are), most overdue first, within `where`."""
+    i, u, c = store.instances, store.units, store.campaigns
+    where = where or Where()
+    joined = and_(u.c.campaign_id == i.c.campaign_id, u.c.id == i.c.unit_id)
+    with engine.connect() as conn:
+        campaign = conn.execute(select(c).where(c.c.id == campaign_id)).first()
+        if campaign is None:
+            return None
+        t = store.ticks.c
+        as_of = conn.execute(select(func.max(t.now)).where(t.campaign_id == campaign_id)).scalar()
+        filters: list[Any] = []
+        if where.level is not None:
+            filters.append(u.c.level == where.level)
+        if where.task is not None:
+            filters.append(i.c.task_id == where.task)
+        if where.under is not None:
+            filters.append(u.c.path.contains(f":{where.under}/"))
+        counts = state_counts(conn, campaign_id, filters)
+        overdue_q = (
+            select(i.c.unit_id, u.c.name, u.c.level, u.c.path, i.c.task_id, i.c.deadline, i.c.stage)
+            .join(u, joined)
+            .where(i.c.campaign_id == campaign_id, i.c.archived.is_(False), *filters, i.c.state == "overdue")
+        )
+        ordered = overdue_q.order_by(i.c.deadline, u.c.path, i.c.task_id)
+        rows = conn.execute(ordered if limit is None else ordered.limit(limit)).all()
+        total = conn.execute(select(func.count()).select_from(overdue_q.subquery())).scalar_one()
+        parents = {parent_of(r.path) for r in rows} - {None}
+        names: dict[str, str] = {}
+        for chunk in store.chunked(sorted(parents)):
+            found = select(u.c.id, u.c.name).where(u.c.campaign_id == campaign_id, u.c.id.in_(chunk))
+            names.update({unit: name for unit, name in conn.execute(found)})
+    tasks = campaign.tasks
+    at = as_of if as_of is not None else campaign.issued_at
+    overdue = [
+        Overdue(
+            r.unit_id,
+            r.name,
+            r.level,
+            names.get(parent_of(r.path) or ""),
+            r.task_id,
+            tasks.get(r.task_id, {}).get("title", r.task_id),
+            r.deadline,
+            max(0, (at - r.deadline) // 86400),
+            r.stage,
+            len(tasks.get(r.task_id, {}).get("escalate", [])),
+        )
+        for r in rows
+    ]
+    order = {level: n for n, level in enumerate(campaign.levels)}
+    progress = sorted(
+        (
+            TaskProgress(task, tasks[task]["title"], level, states)
+            for task, levels in counts.items()
+            for level, states in levels.items()
+        ),
+        key=lambda p: (order.get(p.level, 99), p.task),
+    )
+    return Status(
+        campaign_id, campaign.title, campaign.timezone, campaign.levels, progress, overdue, total, as_of
+    )

@@ -1,0 +1,429 @@
+"""The campaign summary the propaganda department files: read from the store, never changing it.
+
+Per level and per task: how many units finished on time, late, are overdue, still open or
+held, or exempt. Per unit: each task's state, its report's figures (what it reported
+beside what its children's figures computed), the targets it missed and what it still
+owes. Then the campaign's totals (the top unit's roll-up), the completion over time by
+level, and a short paragraph in Vietnamese built from those figures. `reports/` writes it
+as Markdown, xlsx or docx.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pendulum
+from sqlalchemy import Connection, Engine, and_, select
+
+from cascade.compile.units import parent_in
+from cascade.engine import store
+from cascade.engine.rollup import Figure, Rollup
+from cascade.engine.rollup import load as load_rollup
+from cascade.plan.rules import TaskRules, campaign_rules, missed_targets
+
+STATE_WORDS = {
+    "done": "đúng hạn",
+    "done_late": "muộn",
+    "overdue": "quá hạn",
+    "open": "đang thực hiện",
+    "held": "chưa mở",
+    "exempt": "miễn",
+}
+LEVEL_WORDS = {  # the usual level ids; others are shown as written
+    "central": "Trung ương",
+    "province": "cấp tỉnh",
+    "district": "cấp huyện",
+    "grassroots": "cơ sở",
+    "commune": "cấp xã",
+    "cell": "chi bộ",
+}
+
+
+def level_name(level: str) -> str:
+    return LEVEL_WORDS.get(level, level)
+
+
+@dataclass
+class TaskCounts:
+    task: str
+    title: str
+    kind: str  # task | report
+    level: str
+    counts: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def done(self) -> int:
+        """Done on time or late."""
+        return self.counts["done"] + self.counts["done_late"]
+
+    @property
+    def owed(self) -> int:
+        """Instances that count (not exempt)."""
+        return self.total - self.counts["exempt"]
+
+    @property
+    def missing(self) -> int:
+        return self.owed - self.done
+
+
+@dataclass
+class UnitRow:
+    id: str
+    name: str
+    level: str
+    parent: str | None
+    states: dict[str, str] = field(default_factory=dict)  # task -> state
+    figures: dict[str, dict[str, Any]] = field(default_factory=dict)  # report -> key -> value (stood behind)
+
+
+@dataclass(frozen=True)
+class Miss:
+    """A figure below (or otherwise outside) its target."""
+
+    unit: str
+    name: str
+    level: str
+    task: str
+    figure: str  # the field, or the report's `task.field`
+    label: str
+    value: float
+    target: str
+
+
+@dataclass(frozen=True)
+class Correction:
+    unit: str
+    name: str
+    report: str
+    key: str
+    label: str
+    computed: Any
+    reported: Any
+
+
+@dataclass(frozen=True)
+class Owed:
+    unit: str
+    name: str
+    level: str
+    task: str
+    title: str
+    state: str
+    deadline: int | None
+
+
+@dataclass
+class ReportFigures:
+    report: str
+    title: str
+    figures: list[Figure]
+    labels: dict[str, str]
+    totals: dict[str, Any]  # the top unit's roll-up: the campaign's figures
+    by_level: dict[str, dict[str, Any]]  # level -> key -> sum over its units (stood behind)
+
+
+@dataclass
+class Summary:
+    campaign: str
+    title: str
+    issued_by: str | None
+    timezone: str
+    at: pendulum.DateTime  # as of
+    summary_date: pendulum.DateTime
+    levels: list[str]
+    root: str
+    root_name: str
+    tasks: list[TaskCounts]  # task x level, in campaign order then level order
+    units: list[UnitRow]  # in hierarchy order
+    reports: list[ReportFigures]
+    misses: list[Miss]
+    corrections: list[Correction]
+    owed: list[Owed]  # instances not done, not exempt
+    timeline: dict[str, list[tuple[pendulum.Date, float]]]  # level -> (day, share of tasks done)
+    titles: dict[str, str]
+    narrative: str = ""
+
+    def tasks_at(self, level: str) -> list[TaskCounts]:
+        return [t for t in self.tasks if t.level == level]
+
+    def units_at(self, level: str) -> list[UnitRow]:
+        return [u for u in self.units if u.level == level]
+
+    @property
+    def missing_units(self) -> list[str]:
+        return list(dict.fromkeys(o.unit for o in self.owed))
+
+
+def build(engine: Engine, campaign_id: str, at: pendulum.DateTime | None = None) -> Summary | None:
+    """The summary of a deployed campaign as the store has it (None: no such campaign)."""
+    with engine.connect() as conn:
+        return build_in(conn, campaign_id, at)
+
+
+def build_in(conn: Connection, campaign_id: str, at: pendulum.DateTime | None = None) -> Summary | None:
+    c, u, i = store.campaigns, store.units, store.instances
+    campaign = conn.execute(select(c).where(c.c.id == campaign_id)).first()
+    if campaign is None:
+        return None
+    tz = campaign.timezone
+    at = (at or pendulum.now(tz)).in_timezone(tz)
+    rules = campaign_rules(campaign)
+    levels = list(campaign.levels)
+    depth = {level: n for n, level in enumerate(levels)}
+
+    units: dict[str, UnitRow] = {}
+    paths: dict[str, str] = {}
+    for unit_id, name, level, path in conn.execute(
+        select(u.c.id, u.c.name, u.c.level, u.c.path).where(
+            u.c.campaign_id == campaign_id, u.c.archived.is_(False)
+        )
+    ):
+        units[unit_id] = UnitRow(unit_id, name, level, parent_in(path))
+        paths[unit_id] = path
+    order = sorted(units, key=lambda uid: paths[uid])
+    root = next(uid for uid in order if units[uid].parent is None)
+
+    counts: dict[tuple[str, str], TaskCounts] = {}
+    owed: list[Owed] = []
+    misses: list[Miss] = []
+    done_times: dict[str, list[int]] = {}
+    owed_total: Counter[str] = Counter()
+    query = (
+        select(i.c.task_id, i.c.unit_id, i.c.kind, i.c.state, i.c.deadline, i.c.done_at, i.c.fields)
+        .join(u, and_(u.c.campaign_id == i.c.campaign_id, u.c.id == i.c.unit_id))
+        .where(i.c.campaign_id == campaign_id, i.c.archived.is_(False), u.c.archived.is_(False))
+    )
+    task_order = {task: n for n, task in enumerate(rules)}
+    targeted = {task for task, r in rules.items() if any(s.target is not None for s in r.fields.values())}
+    for task, unit_id, kind, state, deadline, done_at, fields in conn.execute(query):
+        if task not in rules:
+            continue
+        row = units[unit_id]
+        row.states[task] = state
+        key = (task, row.level)
+        if key not in counts:
+            counts[key] = TaskCounts(task, rules[task].title, kind, row.level)
+        counts[key].counts[state] += 1
+        if state not in ("done", "done_late", "exempt"):
+            owed.append(Owed(unit_id, row.name, row.level, task, rules[task].title, state, deadline))
+        if kind == "task" and state != "exempt":
+            owed_total[row.level] += 1
+            if state in ("done", "done_late") and done_at is not None:
+                done_times.setdefault(row.level, []).append(done_at)
+        if task in targeted and state in ("done", "done_late") and fields:
+            for name, value, target in missed_targets(rules[task], fields):
+                label = rules[task].fields[name].title or name
+                misses.append(Miss(unit_id, row.name, row.level, task, name, label, value, target))
+
+    reports, corrections = [], []
+    for report in rules.values():
+        if report.kind != "report" or not report.rollup:
+            continue
+        rollup = load_rollup(conn, campaign, report, rules)
+        reports.append(_report_figures(report, rules, rollup, units, root))
+        misses += _rate_misses(report, rules, rollup, units)
+        corrections += _corrections(report, rules, rollup, units)
+
+    tasks = sorted(counts.values(), key=lambda t: (task_order[t.task], depth.get(t.level, 99)))
+    owed.sort(key=lambda o: (depth.get(o.level, 99), paths[o.unit], task_order[o.task]))
+    misses.sort(key=lambda m: (depth.get(m.level, 99), paths[m.unit], m.task, m.figure))
+    issued = pendulum.from_timestamp(campaign.issued_at, tz=tz)
+    summary = Summary(
+        campaign=campaign_id,
+        title=campaign.title,
+        issued_by=campaign.issued_by,
+        timezone=tz,
+        at=at,
+        summary_date=pendulum.from_timestamp(campaign.summary_at, tz=tz),
+        levels=levels,
+        root=root,
+        root_name=units[root].name,
+        tasks=tasks,
+        units=[units[uid] for uid in order],
+        reports=reports,
+        misses=misses,
+        corrections=corrections,
+        owed=owed,
+        timeline=_timeline(done_times, owed_total, issued, at, tz),
+        titles={task: r.title for task, r in rules.items()},
+    )
+    summary.narrative = narrative(summary)
+    return summary
+
+
+def _report_figures(
+    report: TaskRules, rules: Mapping[str, TaskRules], rollup: Rollup, units: Mapping[str, UnitRow], root: str
+) -> ReportFigures:
+    by_level: dict[str, dict[str, Any]] = {}
+    for unit_id, row in units.items():
+        values = rollup.stands_behind(unit_id)
+        row.figures[report.id] = values
+        level = by_level.setdefault(row.level, {})
+        for figure in rollup.figures:
+            value = values.get(figure.key)
+            if figure.kind != "rate" and value is not None:
+                level[figure.key] = level.get(figure.key, 0) + value
+    for values in by_level.values():
+        rollup.rates(values)  # a level's rates from its summed figures
+    return ReportFigures(
+        report.id,
+        report.title,
+        rollup.figures,
+        {f.key: f.label(rules) for f in rollup.figures},
+        dict(rollup.computed_of(root)),
+        by_level,
+    )
+
+
+def _rate_misses(
+    report: TaskRules, rules: Mapping[str, TaskRules], rollup: Rollup, units: Mapping[str, UnitRow]
+) -> list[Miss]:
+    """Rolled-up rates below target, for units with units below them (a unit's own figure
+    is checked with its task), labelled as a unit's own miss is: the field's title."""
+    parents = {row.parent for row in units.values() if row.parent is not None}
+    misses = []
+    for figure in rollup.figures:
+        if figure.kind != "rate" or figure.target is None:
+            continue
+        spec = rules[figure.task].fields.get(figure.name)
+        label = spec.title if spec is not None and spec.title else figure.name
+        for unit_id in parents:
+            value = rollup.stands_behind(unit_id).get(figure.key)
+            if isinstance(value, int | float) and not figure.target.met(float(value)):
+                row = units[unit_id]
+                misses.append(
+                    Miss(
+                        unit_id,
+                        row.name,
+                        row.level,
+                        report.id,
+                        figure.key,
+                        label,
+                        value,
+                        str(figure.target),
+                    )
+                )
+    return misses
+
+
+def _corrections(
+    report: TaskRules, rules: Mapping[str, TaskRules], rollup: Rollup, units: Mapping[str, UnitRow]
+) -> list[Correction]:
+    """Figures a unit reported differently from what its children's figures computed when it
+    submitted (the computed value is kept with the report)."""
+    out = []
+    for unit_id, (state, fields) in rollup.reports.items():
+        if state not in ("done", "done_late") or unit_id not in units:
+            continue
+        computed = rollup.submitted.get(unit_id) or {}
+        for figure in rollup.figures:
+            if figure.kind == "rate" or figure.key not in computed:
+                continue
+            reported = (fields or {}).get(figure.key)
+            if reported is not None and reported != computed[figure.key]:
+                out.append(
+                    Correction(
+                        unit_id, units[unit_id].name, report.id, figure.key, figure.label(rules),
+                        computed[figure.key], reported,
+                    )
+                )  # fmt: skip
+    return out
+
+
+def _timeline(
+    done: Mapping[str, list[int]],
+    owed: Mapping[str, int],
+    issued: pendulum.DateTime,
+    at: pendulum.DateTime,
+    tz: str,
+    points: int = 60,
+) -> dict[str, list[tuple[pendulum.Date, float]]]:
+    """Per level, the share of its (non-exempt) task instances done by the end of each day,
+    from the issue date to `at`, at most `points` days apart evenly."""
+    first, last = issued.date(), at.date()
+    days = max((last - first).days, 0)
+    step = max(1, -(-days // points))
+    marks = [first.add(days=d) for d in range(0, days + 1, step)]
+    if marks[-1] != last:
+        marks.append(last)
+    out = {}
+    for level, total in owed.items():
+        times = sorted(done.get(level, []))
+        series = []
+        for day in marks:
+            end = pendulum.datetime(day.year, day.month, day.day, tz=tz).add(days=1).int_timestamp
+            series.append((day, bisect.bisect_left(times, end) / total if total else 0.0))
+        out[level] = series
+    return out
+
+
+def percent(value: float) -> str:
+    return f"{value * 100:.1f}%".replace(".", ",")
+
+
+def thousands(value: Any) -> str:
+    """1234567 -> 1.234.567 (Vietnamese grouping); floats with a decimal comma."""
+    if isinstance(value, float) and not value.is_integer():
+        return f"{value:,.2f}".replace(",", " ").replace(".", ",").replace(" ", ".")
+    return f"{int(value):,}".replace(",", ".")
+
+
+def narrative(s: Summary) -> str:
+    """A short paragraph in Vietnamese, from the summary's figures only."""
+    date = s.at.format("DD/MM/YYYY")
+    parts = [f"Tính đến ngày {date}"]
+    sentences = []
+    for t in s.tasks:
+        if t.kind != "task" or not t.owed:
+            continue
+        text = (
+            f"{thousands(t.done)}/{thousands(t.owed)} đơn vị {level_name(t.level)} đã hoàn thành «{t.title}»"
+        )
+        details = []
+        if t.done:
+            details.append(f"{thousands(t.counts['done'])} đúng hạn, {thousands(t.counts['done_late'])} muộn")
+        if t.counts["overdue"]:
+            details.append(f"{thousands(t.counts['overdue'])} quá hạn")
+        if t.counts["open"]:
+            details.append(f"{thousands(t.counts['open'])} đang thực hiện")
+        if t.counts["held"]:
+            details.append(f"{thousands(t.counts['held'])} chờ cấp trên hoàn thành để bắt đầu")
+        if t.counts["exempt"]:
+            details.append(f"{thousands(t.counts['exempt'])} được miễn")
+        sentences.append(text + (f" ({'; '.join(details)})" if details else ""))
+    parts.append(", ".join(sentences) if sentences else "chưa có việc nào được giao")
+    paragraph = [" ".join(parts[:1]) + ", " + parts[1] + "."]
+    for r in s.reports:
+        shown = [
+            f"{r.labels[f.key]}: {percent(v) if f.kind == 'rate' else thousands(v)}"
+            for f in r.figures
+            if (v := r.totals.get(f.key)) is not None and f.kind != "counter"
+        ]
+        if shown:
+            paragraph.append(f"Tổng hợp toàn {s.root_name}: {'; '.join(shown)}.")
+    reports = [t for t in s.tasks if t.kind == "report"]
+    if reports:
+        sent = sum(t.done for t in reports)
+        owed = sum(t.owed for t in reports)
+        paragraph.append(f"Đã nhận {thousands(sent)}/{thousands(owed)} báo cáo.")
+    rate_misses = {m.unit for m in s.misses}
+    if rate_misses:
+        paragraph.append(f"{thousands(len(rate_misses))} đơn vị chưa đạt chỉ tiêu đề ra.")
+    missing = s.missing_units
+    if missing:
+        paragraph.append(f"Còn {thousands(len(missing))} đơn vị chưa hoàn thành đầy đủ các nội dung.")
+    else:
+        paragraph.append("Tất cả đơn vị đã hoàn thành các nội dung.")
+    if s.corrections:
+        paragraph.append(
+            f"{thousands(len(s.corrections))} số liệu được đơn vị điều chỉnh so với số tổng hợp."
+        )
+    return " ".join(paragraph)

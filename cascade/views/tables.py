@@ -1,0 +1,226 @@
+"""A plan as people and scripts read it: a Rich table, JSON or CSV, one row an instance.
+
+Instants are ISO-8601 with offset in JSON and CSV, `dd/mm/yyyy HH:MM` in tables (the way
+the documents write dates). A relative deadline reads "7 days after hn-co-so" until the
+engine resolves it. Output streams row by row: a national plan has ~300,000 instances.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterator
+from typing import IO, Any
+
+import pendulum
+from rich.markup import escape
+from rich.table import Table
+
+from cascade.plan.model import Instance, Opening, Plan, Schedule, TaskPlan
+
+
+def _iso(t: pendulum.DateTime) -> str:
+    return t.isoformat()
+
+
+def _short(t: pendulum.DateTime) -> str:
+    return str(t.format("DD/MM/YYYY HH:mm"))
+
+
+class _Rows:
+    """Instances as plain rows. Instants are formatted once per shared `Schedule` and opening
+    (a national plan has ~130,000 instances but a few dozen of each)."""
+
+    def __init__(self, plan: Plan) -> None:
+        self.plan = plan
+        self._schedules: dict[int, tuple[str, list[str], list[str]]] = {}
+        self._openings: dict[Opening, str] = {}
+
+    def opening(self, opening: Opening) -> str:
+        if opening not in self._openings:
+            self._openings[opening] = _iso(opening.at) if opening.at else str(opening)
+        return self._openings[opening]
+
+    def _schedule(self, task: TaskPlan, schedule: Schedule) -> tuple[str, list[str], list[str]]:
+        key = id(schedule)
+        if key not in self._schedules:
+            if schedule.deadline is None:
+                self._schedules[key] = (
+                    task.rule.text,
+                    [f"{offset} before" for offset in task.notices.remind],
+                    [f"deadline + {stage.after}" for stage in task.notices.escalate],
+                )
+            else:
+                self._schedules[key] = (
+                    _iso(schedule.deadline),
+                    [_iso(t) for t in schedule.reminders],
+                    [_iso(t) for t in schedule.escalations],
+                )
+        return self._schedules[key]
+
+    def __call__(self, instance: Instance) -> dict[str, Any]:
+        plan = self.plan
+        task = plan.tasks[instance.task]
+        unit = plan.hierarchy.units[instance.unit]
+        deadline, reminders, escalation_times = self._schedule(task, instance.schedule)
+        escalations = [
+            {
+                "stage": stage.number,
+                "at": at,
+                "to": plan.recipients(instance.unit, stage.to),
+                "repeat": str(stage.repeat) if stage.repeat else None,
+            }
+            for stage, at in zip(task.notices.escalate, escalation_times, strict=True)
+        ]
+        return {
+            "task": task.id,
+            "kind": str(task.kind),
+            "unit": unit.id,
+            "unit_name": unit.name,
+            "level": unit.level,
+            "opens": self.opening(instance.opening),
+            "deadline": deadline,
+            "rule": task.rule.text,
+            "reminders": reminders,
+            "escalations": escalations,
+            "report_to": unit.parent if task.kind == "report" else None,
+        }
+
+
+def write_json(plan: Plan, instances: Iterator[Instance], out: IO[str]) -> None:
+    campaign = plan.campaign
+    head = {
+        "id": campaign.id,
+        "title": campaign.title,
+        "issued_by": campaign.issued_by,
+        "issued_at": _iso(campaign.issued_at),
+        "timezone": campaign.timezone,
+        "calendar": campaign.calendar.code,
+        "summary_at": _iso(campaign.summary_at),
+        "levels": plan.hierarchy.levels,
+    }
+    out.write('{"campaign": ' + json.dumps(head, ensure_ascii=False) + ', "instances": [')
+    rows = _Rows(plan)
+    for n, instance in enumerate(instances):
+        out.write(("," if n else "") + "\n  " + json.dumps(rows(instance), ensure_ascii=False))
+    out.write("\n]}\n")
+
+
+CSV_COLUMNS = (
+    "task",
+    "kind",
+    "unit",
+    "unit_name",
+    "level",
+    "opens",
+    "deadline",
+    "rule",
+    "reminders",
+    "escalations",
+    "report_to",
+)
+
+
+# A cell a spreadsheet would read as a formula (OWASP, CSV injection): text starting with one
+# of these is written with a leading apostrophe, which spreadsheets show as plain text.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any) -> Any:
+    """`value` safe to open in Excel: text that would start a formula is quoted with `'`."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def write_csv(plan: Plan, instances: Iterator[Instance], out: IO[str]) -> None:
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    rows = _Rows(plan)
+    for instance in instances:
+        row = rows(instance)
+        row["reminders"] = " ".join(row["reminders"])
+        row["escalations"] = " ".join(
+            f"{e['stage']}@{e['at']}>{'+'.join(e['to']) or '-'}" for e in row["escalations"]
+        )
+        writer.writerow([csv_cell(row[c]) if row[c] is not None else "" for c in CSV_COLUMNS])
+
+
+def instance_table(plan: Plan, instances: Iterator[Instance]) -> Table:
+    table = Table(
+        title=f"{escape(plan.campaign.title)}\n[dim]{escape(plan.campaign.id)}[/dim]", show_lines=True
+    )
+    for column in ("Task", "Unit", "Opens", "Deadline", "Reminders", "Escalations"):
+        table.add_column(column, overflow="fold")
+    rows = _Rows(plan)
+    for instance in instances:
+        row = rows(instance)
+        task, unit = plan.tasks[instance.task], plan.hierarchy.units[instance.unit]
+        schedule = instance.schedule
+        rule = escape(task.rule.text + (f", {task.step} earlier a level down" if task.step else ""))
+        deadline = (
+            f"{_short(schedule.deadline)}\n[dim]{rule}[/dim]"
+            if schedule.deadline
+            else f"[italic]{rule}[/italic]"
+        )
+        reminders = (
+            "\n".join(_short(t) for t in schedule.reminders)
+            if schedule.deadline
+            else (", ".join(row["reminders"]))
+        )
+        times = [_short(t) for t in schedule.escalations] or [e["at"] for e in row["escalations"]]
+        escalations = "\n".join(
+            f"{e['stage']}. {when} → {', '.join(e['to']) or 'nobody'}"
+            + (f" (every {e['repeat']})" if e["repeat"] else "")
+            for e, when in zip(row["escalations"], times, strict=True)
+        )
+        opens = _short(instance.opening.at) if instance.opening.at else str(instance.opening)
+        table.add_row(  # names and rules come from files: text, never markup
+            f"{escape(task.id)}\n[dim]{escape(task.title)}[/dim]",
+            f"{escape(unit.id)}\n[dim]{escape(unit.name)}[/dim]",
+            escape(opens),
+            deadline,
+            escape(reminders),
+            escape(escalations),
+        )
+    return table
+
+
+def summary_table(plan: Plan) -> Table:
+    """One row a task or report: whom it targets, its deadline(s), how many instances."""
+    counts: dict[str, dict[str, int]] = {}
+    deadlines: dict[str, dict[str, str]] = {}
+    for instance in plan.instances:
+        level = plan.hierarchy.units[instance.unit].level
+        counts.setdefault(instance.task, {}).setdefault(level, 0)
+        counts[instance.task][level] += 1
+        if instance.schedule.deadline:
+            deadlines.setdefault(instance.task, {})[level] = _short(instance.schedule.deadline)
+    campaign = plan.campaign
+    table = Table(
+        title=f"{escape(campaign.title)}\n[dim]{escape(campaign.id)} · issued {_short(campaign.issued_at)} · "
+        f"summary {_short(campaign.summary_at)}[/dim]"
+    )
+    for column in ("Task", "Level: units", "Deadline", "Rule", "Opens"):
+        table.add_column(column, overflow="fold")
+    for task in plan.tasks.values():
+        per_level = counts.get(task.id, {})
+        table.add_row(
+            f"{escape(task.id)}\n[dim]{escape(task.title)}[/dim]",
+            "\n".join(f"{level}: {n}" for level, n in per_level.items()) or "[red]none[/red]",
+            "\n".join(f"{deadlines[task.id][lv]}" for lv in per_level if lv in deadlines.get(task.id, {}))
+            or "[italic]per unit[/italic]",
+            escape(task.rule.text + (f", step {task.step}" if task.step else "")),
+            escape(_opens_text(task)),
+        )
+    return table
+
+
+def _opens_text(task: TaskPlan) -> str:
+    if task.opens:
+        return f"request {task.opens} before"
+    if task.rule.is_relative:
+        return f"with {task.rule.after}"
+    if task.opens_after:
+        return f"after {task.opens_after[0]} at {task.opens_after[1]}"
+    return "at issue"

@@ -1,0 +1,42 @@
+"""Running the web application: in the foreground (`cascade web`) or beside the scheduler
+on a thread (`cascade serve`), with uvicorn; the access log keeps no query strings."""
+
+from __future__ import annotations
+
+import gc
+import threading
+from pathlib import Path
+
+import uvicorn
+
+from cascade.engine.links import secret_from
+from cascade.engine.store import open_store
+from cascade.settings import Settings
+from cascade.web.app import WebConfig, create_app
+from cascade.web.security import quiet_access_log
+
+
+def make_server(host: str = "127.0.0.1", port: int = 8080) -> uvicorn.Server:
+    settings = Settings()
+    engine = open_store(settings.store_url())
+    config = WebConfig.from_env(secret_from(data_dir=Path(settings.data_dir)))
+    quiet_access_log()
+    from flows.deployments import template
+    from notifiers.watchdog import Watchdog
+
+    config.tick_interval = int(template().interval.total_seconds())
+    app = create_app(engine, config)
+    # the operator hears when a campaign stops ticking, from outside the scheduler it watches
+    Watchdog(engine, config.tick_interval).start()
+    # what is loaded by now lives as long as the server: keep it out of the collector's full
+    # passes, whose pauses over a heap this size were the API's slowest answers
+    gc.collect()
+    gc.freeze()
+    return uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="info", access_log=True))
+
+
+def start_in_thread(server: uvicorn.Server) -> threading.Thread:
+    """Serve on a daemon thread; `server.should_exit = True` stops it."""
+    thread = threading.Thread(target=server.run, name="cascade-web", daemon=True)
+    thread.start()
+    return thread

@@ -1,1 +1,0 @@
-"""The web layer: signed forms for officials, the operator's board, a JSON API (see web.app)."""
