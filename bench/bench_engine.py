@@ -33,7 +33,8 @@ from pathlib import Path
 sys.path.insert(0, sys.argv[3])
 from gen_national import generate, national_signals
 from cascade.compile.files import load_plan
-from cascade.engine.simulate import simulate, event_lines
+from cascade.engine.simulate import simulate
+from cascade.views.eventlog import event_lines
 from cascade.engine.tick import tick
 from cascade.engine.store import open_store
 

@@ -5,7 +5,7 @@ from every level below the top with a roll-up of commune figures and cell counts
 it through the engine on the virtual clock up to its summary date with signals from ~95%
 of the instances (as bench_engine.py does), then times, on that store:
 
-- the summary itself (`cascade.views.summary.build`: every instance, the report's roll-up over
+- the summary itself (`cascade.engine.summary.build`: every instance, the report's roll-up over
   the whole tree, targets missed, units still missing, timeline, paragraph);
 - writing it as Markdown (+ chart), xlsx (every unit, one sheet per level) and docx
   (unit tables capped at 300 rows, as `cascade report` does).
@@ -34,8 +34,8 @@ from cascade.compile.files import load_plan  # noqa: E402
 from cascade.engine import rollup  # noqa: E402
 from cascade.engine.simulate import simulate  # noqa: E402
 from cascade.engine.store import open_store  # noqa: E402
+from cascade.engine.summary import build  # noqa: E402
 from cascade.reports import write  # noqa: E402
-from cascade.views.summary import build  # noqa: E402
 
 
 def main() -> None:

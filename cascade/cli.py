@@ -32,7 +32,7 @@ from cascade.engine.amend import describe
 from cascade.engine.deploy import deploy as deploy_plan
 from cascade.engine.deploy import undeploy as undeploy_campaign
 from cascade.engine.signals import Signal, parse_instant, read_signals, record
-from cascade.engine.simulate import LOG_KINDS, Simulation, event_lines, write_events
+from cascade.engine.simulate import Simulation
 from cascade.engine.simulate import simulate as run_simulation
 from cascade.engine.store import StoreFault, integrity_problems, open_store
 from cascade.engine.tick import tick_in
@@ -41,6 +41,7 @@ from cascade.plan.model import Plan
 from cascade.settings import Settings
 from cascade.timing.deadlines import parse_date
 from cascade.views import eventlog
+from cascade.views.eventlog import LOG_KINDS, event_lines, write_events
 from cascade.views.status import STATES, Status, campaign_status
 from cascade.views.status import Where as StatusWhere
 from cascade.views.tables import csv_cell, instance_table, summary_table, write_csv, write_json
@@ -1110,8 +1111,8 @@ def report(
     """The campaign's summary as an office would file it: per level and per unit, rolled-up
     figures, targets missed, units still missing, a paragraph and a chart. Reads the store
     only; nothing in the campaign changes."""
+    from cascade.engine.summary import build
     from cascade.reports import write
-    from cascade.views.summary import build
 
     engine = _store(read_only=True)
     instant = _instant(engine, campaign, at, "report", "--at")

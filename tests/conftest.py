@@ -10,7 +10,8 @@ from hypothesis import settings
 
 from cascade.compile.build import compile_plan
 from cascade.compile.reading import read_yaml
-from cascade.compile.units import Hierarchy, read_units
+from cascade.compile.units import read_units
+from cascade.plan.hierarchy import Hierarchy
 from cascade.plan.model import Plan
 from tests.servers import smtp, smtp_auth, zalo  # noqa: F401  (fixtures: real servers on loopback)
 

@@ -11,8 +11,8 @@ from sqlalchemy import Engine, select
 from cascade.engine import store
 from cascade.engine.deploy import deploy
 from cascade.engine.signals import Signal, record
-from cascade.engine.simulate import event_lines
 from cascade.engine.tick import tick
+from cascade.views.eventlog import event_lines
 from tests.conftest import MOVED_UNITS, compile_text
 
 TZ = "Asia/Ho_Chi_Minh"

@@ -26,9 +26,9 @@ from cascade.engine import store
 from cascade.engine.amend import Decision, DecisionRefused, decide
 from cascade.engine.deploy import deploy
 from cascade.engine.signals import Signal, SignalRefused, record
-from cascade.engine.simulate import event_lines
 from cascade.engine.store import open_store
 from cascade.engine.tick import tick
+from cascade.views.eventlog import event_lines
 from tests.conftest import MOVED_UNITS, SMALL_UNITS, compile_text
 
 TZ = "Asia/Ho_Chi_Minh"

@@ -12,8 +12,8 @@ from sqlalchemy import Engine, select
 
 from cascade.engine import store
 from cascade.engine.deploy import deploy
-from cascade.engine.simulate import LOG_KINDS, event_lines
 from cascade.engine.tick import tick
+from cascade.views.eventlog import LOG_KINDS, event_lines
 from notifiers.channels import ChannelConfig
 from notifiers.dispatch import Dispatcher, Policy
 from tests.conftest import compile_text

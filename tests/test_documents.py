@@ -14,8 +14,8 @@ import openpyxl
 import pytest
 from typer.testing import CliRunner
 
+from cascade.engine.summary import Summary, build
 from cascade.reports import write
-from cascade.views.summary import Summary, build
 from tests.test_summary import AS_OF, at, run
 
 ARTIFACTS = Path(__file__).parent / "artifacts"

@@ -9,13 +9,13 @@ import pytest
 from sqlalchemy import Engine, select
 
 import cascade.engine.signals
-from cascade.compile.units import recipients
 from cascade.engine import store
 from cascade.engine.deploy import deploy
 from cascade.engine.signals import Signal, SignalRefused, record
-from cascade.engine.simulate import event_lines
 from cascade.engine.tick import tick
+from cascade.plan.hierarchy import recipients
 from cascade.plan.model import Plan
+from cascade.views.eventlog import event_lines
 from tests.conftest import compile_text
 
 TZ = "Asia/Ho_Chi_Minh"

@@ -27,9 +27,10 @@ from sqlalchemy import Engine, event, select
 from cascade.engine import store
 from cascade.engine.deploy import deploy
 from cascade.engine.signals import Signal, record
-from cascade.engine.simulate import Simulation, event_lines, run_until
+from cascade.engine.simulate import Simulation, run_until
 from cascade.engine.store import open_store
 from cascade.engine.tick import tick
+from cascade.views.eventlog import event_lines
 from tests.conftest import compile_text
 
 TZ = "Asia/Ho_Chi_Minh"

@@ -18,9 +18,9 @@ from cascade.compile.files import load_plan, read_text
 from cascade.engine import store
 from cascade.engine.deploy import deploy
 from cascade.engine.signals import read_signals, record
-from cascade.engine.simulate import event_lines
 from cascade.engine.tick import tick
 from cascade.plan.model import Plan
+from cascade.views.eventlog import event_lines
 from tests.servers import FakeZalo, Inbox
 
 ROOT = Path(__file__).parent.parent

@@ -125,8 +125,8 @@ def test_names_stay_text_in_the_workbook_csv_markdown_and_terminal(
     import openpyxl
 
     from cascade.engine.store import open_store
+    from cascade.engine.summary import build
     from cascade.reports import write
-    from cascade.views.summary import build
 
     engine = open_store(f"sqlite:///{tmp_path / 'store.db'}")
     deploy(engine, compile_text(TASKS, HOSTILE), "source", at("2020-11-10 08:00"))
@@ -339,7 +339,7 @@ def test_notices_falling_on_tet_wait_for_the_next_working_morning(
     """Tết 2026: 16-20/02 (the calendar's holidays). The reminders 3d and 1d before 20/02 fall
     on 17/02 and 19/02: held to 21/02, past their deadline, they are not sent (a reminder
     after its deadline is none: the escalation of 21/02 07:00 says it)."""
-    from cascade.engine.simulate import event_lines
+    from cascade.views.eventlog import event_lines
     from tests.conftest import compile_text as compile_units
 
     text = TET.replace("defaults:\n", "defaults:\n" + quiet_days)

@@ -8,10 +8,10 @@ import pendulum
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cascade.compile.format import QuietHours
 from cascade.engine.lifecycle import DONE, Instance, Rules, next_action, rederive
 from cascade.plan.model import Stage
 from cascade.timing.durations import parse_duration
+from cascade.timing.quiet import QuietHours
 from cascade.timing.workdays import Calendar
 
 TZ = "Asia/Ho_Chi_Minh"

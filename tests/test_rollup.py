@@ -10,7 +10,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cascade.plan.rules import compile_formula, evaluate
+from cascade.plan.formulas import compile_formula, evaluate
 
 NAMES = ("a", "b", "c")
 leaves = st.one_of(st.sampled_from(NAMES), st.integers(0, 100).map(str))

@@ -17,7 +17,8 @@ from sqlalchemy import Connection, Engine, select
 
 from cascade.compile.files import load_plan, read_text
 from cascade.engine.signals import read_signals
-from cascade.engine.simulate import event_lines, simulate
+from cascade.engine.simulate import simulate
+from cascade.views.eventlog import event_lines
 
 ROOT = Path(__file__).parent.parent
 TZ = "Asia/Ho_Chi_Minh"
@@ -271,7 +272,7 @@ def test_ha_tinh_reports_cascade_up_with_their_figures_to_the_summary(
     store_engine: Engine, ha_tinh: list[dict[str, Any]]
 ) -> None:
     from cascade.engine import store
-    from cascade.views.summary import build
+    from cascade.engine.summary import build
 
     # requests 10 days before each report deadline, after quiet hours: communes 07/01, districts 10/01
     assert has(ha_tinh, at="2021-01-07T07:00:00+07:00", kind="report.requested", unit="x-vuong-loc")

@@ -24,9 +24,9 @@ from sqlalchemy import Engine, select
 from cascade.engine import store
 from cascade.engine.deploy import deploy
 from cascade.engine.signals import Signal, record
+from cascade.engine.summary import Summary, build
 from cascade.engine.tick import tick
 from cascade.errors import CampaignInvalid
-from cascade.views.summary import Summary, build
 from tests.conftest import SMALL_UNITS, compile_text
 
 TZ = "Asia/Ho_Chi_Minh"

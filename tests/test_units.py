@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from cascade.compile.units import read_units, recipients
+from cascade.compile.units import read_units
 from cascade.errors import CampaignInvalid
+from cascade.plan.hierarchy import recipients
 from tests.conftest import SMALL_UNITS, dedent, hierarchy
 
 

@@ -15,8 +15,8 @@ from cascade.engine.amend import AlreadyAnswered, answer_request
 from cascade.engine.deploy import deploy
 from cascade.engine.links import AnswerLink
 from cascade.engine.outbox import due_digests
-from cascade.engine.simulate import event_lines
 from cascade.engine.tick import tick
+from cascade.views.eventlog import event_lines
 from notifiers.render import Renderer
 from tests.conftest import compile_text
 from tests.test_summary import TASKS, at

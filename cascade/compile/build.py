@@ -1,34 +1,26 @@
 """Campaign document + hierarchy -> plan, reporting every problem at once.
 
-Three steps, one function each: `parse_campaign` checks the shape of each section on
+Three steps, one module each: `cascade.compile.parse` checks the shape of each section on
 its own (so one broken task does not hide the errors of the next), `cascade.compile.checks`
-checks that the parts fit together, and `build_plan` resolves every instance. Files
+checks that the parts fit together, and `build_plan` here resolves every instance. Files
 are read elsewhere (`cascade.compile.files`): this module takes data.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import time
-from typing import Any, TypeVar
+from typing import Any
 
 import pendulum
 
 from cascade.compile import checks
-from cascade.compile.format import (
-    BUILTIN_DEFAULTS,
-    CampaignFile,
-    CampaignHeader,
-    Contact,
-    Defaults,
-    Report,
-    Task,
-)
+from cascade.compile.format import BUILTIN_DEFAULTS, CampaignHeader, Defaults, Report, Task
 from cascade.compile.format import Notices as NoticesSpec
+from cascade.compile.parse import ParsedCampaign, parse_campaign
 from cascade.compile.reading import Document
-from cascade.compile.units import Hierarchy
-from cascade.compile.validate import checked
-from cascade.errors import CampaignInvalid, Problem, Severity, did_you_mean, one_of
+from cascade.errors import CampaignInvalid, Problem, Severity
+from cascade.plan.hierarchy import Hierarchy
 from cascade.plan.model import (
     Campaign,
     Instance,
@@ -41,79 +33,10 @@ from cascade.plan.model import (
     Stage,
     TaskPlan,
 )
-from cascade.plan.rules import reminder_times, stage_time
+from cascade.plan.values import Contact
 from cascade.timing.deadlines import midnight, rolled
+from cascade.timing.reminders import reminder_times, stage_time
 from cascade.timing.workdays import Calendar
-
-
-@dataclass
-class ParsedCampaign:
-    """The sections that passed their shape checks (None or absent where they did not)."""
-
-    doc: Document
-    header: CampaignHeader | None
-    defaults: Defaults
-    tasks: list[tuple[int, Task]] = field(default_factory=list)
-    reports: list[tuple[int, Report]] = field(default_factory=list)
-    broken_ids: set[str] = field(default_factory=set)  # ids of tasks that failed their shape
-
-
-def parse_campaign(doc: Document, problems: list[Problem]) -> ParsedCampaign:
-    data = doc.data
-    if not isinstance(data, dict):
-        problems.append(doc.problem((), "a campaign file is a mapping with `campaign:` and `tasks:`"))
-        return ParsedCampaign(doc, None, Defaults())
-    known = [f.alias or name for name, f in CampaignFile.model_fields.items()]
-    for key in data:
-        if key not in known:
-            problems.append(
-                doc.problem(
-                    (key,),
-                    f"unknown key `{key}`",
-                    did_you_mean(str(key), known) or f"known keys: {one_of(known)}",
-                )
-            )
-    for key in ("campaign", "tasks"):
-        if key not in data:
-            problems.append(doc.problem((), f"`{key}` is required at the top of the file"))
-    header = (
-        checked(CampaignHeader, data["campaign"], doc, ("campaign",), problems)
-        if "campaign" in data
-        else None
-    )
-    defaults = checked(Defaults, data.get("defaults") or {}, doc, ("defaults",), problems) or Defaults()
-    parsed = ParsedCampaign(doc, header, defaults)
-    parsed.tasks = _section(doc, data, "tasks", Task, parsed.broken_ids, problems)
-    parsed.reports = _section(doc, data, "reports", Report, parsed.broken_ids, problems)
-    return parsed
-
-
-S = TypeVar("S", Task, Report)
-
-
-def _section(
-    doc: Document,
-    data: dict[str, Any],
-    section: str,
-    model: type[S],
-    broken: set[str],
-    problems: list[Problem],
-) -> list[tuple[int, S]]:
-    """The entries of `tasks` or `reports` that pass their shape check, with their index."""
-    items = data.get(section) or []
-    if not isinstance(items, list):
-        problems.append(doc.problem((section,), f"`{section}` is a list", "start each entry with `- id:`"))
-        return []
-    if section == "tasks" and "tasks" in data and not items:
-        problems.append(doc.problem((section,), "a campaign needs at least one task"))
-    out = []
-    for i, item in enumerate(items):
-        spec = checked(model, item, doc, (section, i), problems)
-        if spec is not None:
-            out.append((i, spec))
-        elif isinstance(item, dict) and isinstance(item.get("id"), str):
-            broken.add(item["id"])
-    return out
 
 
 def compile_plan(doc: Document, hierarchy: Hierarchy | None, problems: list[Problem] | None = None) -> Plan:

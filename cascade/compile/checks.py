@@ -9,21 +9,19 @@ contradict each other. Errors stop compilation; warnings are shown and kept.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING
 
 import pendulum
 
-from cascade.compile.format import FieldSpec, Report, Task, formula_names
 from cascade.compile.format import Notices as NoticesSpec
+from cascade.compile.format import Report, Task
+from cascade.compile.parse import ParsedCampaign
 from cascade.compile.reading import Document, Path
-from cascade.compile.units import Hierarchy, UnitRecord
-from cascade.engine.rollup import COUNTERS
 from cascade.errors import Problem, Severity, did_you_mean, one_of
+from cascade.plan.formulas import formula_names
+from cascade.plan.hierarchy import Hierarchy, UnitRecord
+from cascade.plan.model import Plan, TaskPlan
+from cascade.plan.values import COUNTERS, FieldSpec
 from cascade.timing.durations import Duration
-
-if TYPE_CHECKING:
-    from cascade.compile.build import ParsedCampaign
-    from cascade.plan.model import Plan, TaskPlan
 
 
 def prerequisites(spec: Task) -> list[str]:

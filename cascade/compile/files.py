@@ -13,8 +13,9 @@ from pathlib import Path
 
 from cascade.compile.build import compile_plan
 from cascade.compile.reading import read_yaml
-from cascade.compile.units import Hierarchy, read_units
+from cascade.compile.units import read_units
 from cascade.errors import CampaignInvalid, Problem
+from cascade.plan.hierarchy import Hierarchy
 from cascade.plan.model import Plan
 
 

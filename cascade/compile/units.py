@@ -11,59 +11,13 @@ grassroots` (an optional level ends in `?`); without one they are read off the t
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 
-from cascade.compile.format import CHANNELS, Contact, Level, Unit, UnitsFile
+from cascade.compile.format import Level, Unit, UnitsFile
 from cascade.compile.reading import CsvRow, Document, read_csv, read_yaml
 from cascade.compile.validate import checked, checked_all
 from cascade.errors import CampaignInvalid, Problem, did_you_mean, one_of
-
-
-@dataclass(slots=True)
-class UnitRecord:
-    id: str
-    name: str
-    level: str
-    depth: int
-    parent: str | None
-    tags: tuple[str, ...]
-    contacts: tuple[Contact, ...]
-    line: int | None
-
-
-@dataclass
-class Hierarchy:
-    """Units top-down (parents before children), with their levels."""
-
-    file: str
-    levels: list[str]
-    optional: frozenset[str]
-    units: dict[str, UnitRecord]
-    children: dict[str, list[str]] = field(default_factory=dict)
-
-    @property
-    def root(self) -> UnitRecord:
-        return next(iter(self.units.values()))
-
-    def parent_of(self, unit_id: str) -> str | None:
-        return self.units[unit_id].parent
-
-    def ancestors(self, unit_id: str) -> Iterator[str]:
-        """Parent, grandparent, ... up to the root."""
-        parent = self.units[unit_id].parent
-        while parent is not None:
-            yield parent
-            parent = self.units[parent].parent
-
-    def path_of(self, unit_id: str) -> str:
-        """The unit's ancestry from the root, "level:id/.../level:id": all `recipients` needs,
-        and what the store keeps per unit."""
-        chain = [unit_id, *self.ancestors(unit_id)]
-        return "/".join(f"{self.units[u].level}:{u}" for u in reversed(chain))
-
-    def tags(self) -> set[str]:
-        return {tag for unit in self.units.values() for tag in unit.tags}
+from cascade.plan.hierarchy import Hierarchy, UnitRecord
+from cascade.plan.values import CHANNELS
 
 
 def read_units(text: str, file: str) -> Hierarchy:
@@ -342,38 +296,3 @@ def _check_roots(roots: list[UnitRecord], names: list[str], file: str, problems:
                     f"the top unit is at `{root.level}`, not the top level `{names[0]}`",
                 )
             )
-
-
-def parent_in(path: str) -> str | None:
-    """The parent's id of the unit at the end of `path` ("level:id/.../level:id"); None for the top."""
-    chain = path.rsplit("/", 2)
-    return chain[-2].split(":", 1)[1] if len(chain) > 1 else None
-
-
-def parent_of(path: str) -> str | None:
-    """The parent's id of the unit at the end of `path` ("level:id/.../level:id"); None at the top."""
-    chain = path.split("/")
-    return chain[-2].split(":", 1)[1] if len(chain) > 1 else None
-
-
-def recipients(path: str, targets: Iterable[str]) -> list[str]:
-    """Unit ids named by `targets` for the unit at the end of `path` ("level:id/.../level:id")."""
-    chain = [part.split(":", 1) for part in path.split("/")]
-    found: dict[str, None] = {}
-    for target in targets:
-        kind, _, arg = target.partition(":")
-        unit: str | None = None
-        if kind == "self":
-            unit = chain[-1][1]
-        elif kind == "parent":
-            unit = chain[-2][1] if len(chain) > 1 else None
-        elif kind == "root":
-            unit = chain[0][1]
-        elif kind == "ancestor":
-            n = int(arg)
-            unit = chain[-1 - n][1] if len(chain) > n else None
-        elif kind == "level":
-            unit = next((uid for level, uid in chain if level == arg), None)
-        if unit is not None:
-            found[unit] = None
-    return list(found)

@@ -15,11 +15,11 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from cascade.compile.format import _SLUG, SLUG_HINT
 from cascade.compile.reading import Document, Path, dotted
 from cascade.errors import Problem, did_you_mean, one_of
+from cascade.plan.values import SLUG, SLUG_HINT
 
-SLUG_PATTERN = _SLUG.pattern
+SLUG_PATTERN = SLUG.pattern
 
 M = TypeVar("M", bound=BaseModel)
 

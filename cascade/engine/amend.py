@@ -18,10 +18,10 @@ from typing import Any
 import pendulum
 from sqlalchemy import Connection, func, insert, select, update
 
-from cascade.compile.units import parent_of
 from cascade.engine import store
 from cascade.engine.lifecycle import Instance, Outcome, Rules, rederive
 from cascade.engine.tick import Notice, Tick, write_events
+from cascade.plan.hierarchy import parent_of
 from cascade.plan.rules import campaign_rules
 from cascade.timing.deadlines import last_day_of
 from cascade.timing.workdays import Calendar

@@ -22,10 +22,10 @@ from typing import Any
 import pendulum
 from sqlalchemy import Connection, Engine, bindparam, insert, select, update
 
-from cascade.compile.units import parent_of
 from cascade.engine import amend, store
 from cascade.engine.amend import Changes
 from cascade.engine.lifecycle import Rules, rederive
+from cascade.plan.hierarchy import parent_of
 from cascade.plan.model import Instance as PlannedInstance
 from cascade.plan.model import OpensOn, Plan
 from cascade.plan.rules import TaskRules, campaign_rules, rules_of

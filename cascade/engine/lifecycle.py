@@ -26,7 +26,7 @@ from dataclasses import dataclass, replace
 
 import pendulum
 
-from cascade.plan.rules import Timing, next_escalation, next_reminder, stage_time
+from cascade.timing.reminders import Timing, next_escalation, next_reminder, stage_time
 from cascade.timing.workdays import Calendar
 
 DONE = ("done", "done_late")

@@ -25,12 +25,12 @@ from typing import Any, TypeGuard
 
 from sqlalchemy import Connection, bindparam, select
 
-from cascade.compile.format import Target, formula_names
-from cascade.compile.units import parent_in
 from cascade.engine import store
-from cascade.plan.rules import TaskRules, compile_formula
+from cascade.plan.formulas import compile_formula, formula_names
+from cascade.plan.hierarchy import parent_in
+from cascade.plan.rules import TaskRules
+from cascade.plan.values import COUNTERS, Target
 
-COUNTERS = ("done", "late", "missing", "exempt", "total")
 COUNTER_WORDS = {
     "done": "đã hoàn thành",
     "late": "hoàn thành muộn",

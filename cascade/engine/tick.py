@@ -29,23 +29,16 @@ from typing import Any
 import pendulum
 from sqlalchemy import Connection, Engine, and_, bindparam, func, insert, select, update
 
-from cascade.compile.format import QuietHours
-from cascade.compile.units import recipients
 from cascade.engine import store
 from cascade.engine.lifecycle import action_at
 from cascade.engine.rollup import load_for as load_rollup
-from cascade.plan.rules import (
-    TaskRules,
-    campaign_rules,
-    missed_targets,
-    next_escalation,
-    next_reminder,
-    stage_time,
-    with_formulas,
-)
+from cascade.engine.summary import build_in as build_summary
+from cascade.engine.summary import state_counts
+from cascade.plan.hierarchy import recipients
+from cascade.plan.rules import TaskRules, campaign_rules, missed_targets, with_formulas
+from cascade.timing.quiet import QuietHours
+from cascade.timing.reminders import next_escalation, next_reminder, stage_time
 from cascade.timing.workdays import Calendar
-from cascade.views.status import state_counts
-from cascade.views.summary import build_in as build_summary
 
 DONE = ("done", "done_late")
 _CHUNK = 500  # bound on the number of values in one IN (...)

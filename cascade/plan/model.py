@@ -17,11 +17,12 @@ from typing import Any
 
 import pendulum
 
-from cascade.compile.format import FieldSpec, QuietHours
-from cascade.compile.units import Hierarchy, recipients
 from cascade.errors import Problem
+from cascade.plan.hierarchy import Hierarchy, recipients
+from cascade.plan.values import FieldSpec
 from cascade.timing.deadlines import DeadlineRule
 from cascade.timing.durations import Duration
+from cascade.timing.quiet import QuietHours
 from cascade.timing.workdays import Calendar
 
 

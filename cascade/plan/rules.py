@@ -1,29 +1,27 @@
-"""What a tick needs to know about each task, and the instants it derives from a deadline.
+"""What a tick needs to know about each task: its rules, kept with the deployed campaign.
 
 A deployed campaign keeps, per task and report, its notice rules (roles, reminder
 offsets, quiet hours, escalation ladder), its deadline rule (for `after:` deadlines the
 engine resolves) and its fields. `TaskRules` round-trips through JSON on the campaign row,
-so a tick never reads or compiles campaign files. The timing functions are pure: given a
-deadline and `now`, they say when the next reminder or escalation stage is due.
+so a tick never reads or compiles campaign files. The instants derived from them are in
+`cascade.timing.reminders`; the figures a signal carries are checked with `with_formulas`
+and `missed_targets` below.
 """
 
 from __future__ import annotations
 
-import ast
-import functools
-import operator
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from typing import Any, Protocol
+from typing import Any
 
 import orjson
 import pendulum
 
-from cascade.compile.format import FieldSpec, QuietHours, _quiet, formula_names
+from cascade.plan.formulas import evaluate, formula_names
 from cascade.plan.model import Plan, Stage, TaskPlan
+from cascade.plan.values import FieldSpec
 from cascade.timing.deadlines import DeadlineRule, Roll
 from cascade.timing.durations import Duration, parse_duration
-from cascade.timing.workdays import Calendar
+from cascade.timing.quiet import QuietHours, parse_quiet
 
 
 @dataclass(frozen=True)
@@ -114,7 +112,7 @@ class TaskRules:
             data["kind"],
             tuple(data["notify"]),
             tuple(parse_duration(d) for d in data["remind"]),
-            replace(_quiet(data["quiet"]), holidays=data.get("quiet_days")),  # (older rules: None)
+            replace(parse_quiet(data["quiet"]), holidays=data.get("quiet_days")),  # (older rules: None)
             stages,
             parse_duration(data["min_window"]) if data["min_window"] else None,
             rule,
@@ -143,116 +141,6 @@ def campaign_rules(campaign: Any) -> dict[str, TaskRules]:
             _PARSED.clear()
         _PARSED[key] = {tid: TaskRules.from_json(tid, data) for tid, data in campaign.tasks.items()}
     return _PARSED[key]
-
-
-# ---- timing ------------------------------------------------------------------------------
-
-
-class Timing(Protocol):
-    """What the instants below depend on: the plan's `Notices` and a stored `TaskRules` both have it."""
-
-    @property
-    def remind(self) -> tuple[Duration, ...]: ...
-
-    @property
-    def quiet(self) -> QuietHours: ...
-
-    @property
-    def escalate(self) -> tuple[Stage, ...]: ...
-
-
-def reminder_times(rules: Timing, deadline: pendulum.DateTime, calendar: Calendar) -> list[pendulum.DateTime]:
-    """Every reminder's send instant (after quiet hours), in order, all before the deadline."""
-    times = {rules.quiet.release(calendar.shift(deadline, offset, -1)) for offset in rules.remind}
-    return sorted(t for t in times if t < deadline)
-
-
-def next_reminder(
-    rules: Timing,
-    deadline: pendulum.DateTime,
-    calendar: Calendar,
-    not_before: pendulum.DateTime,
-    after: pendulum.DateTime | None = None,
-) -> pendulum.DateTime | None:
-    """The first reminder at or after `not_before` (its opening), strictly after `after` (the last sent)."""
-    for t in reminder_times(rules, deadline, calendar):
-        if t >= not_before and (after is None or t > after):
-            return t
-    return None
-
-
-def stage_time(
-    rules: Timing, deadline: pendulum.DateTime, number: int, calendar: Calendar
-) -> pendulum.DateTime:
-    """When escalation stage `number` (1-based) is due, after quiet hours."""
-    return rules.quiet.release(calendar.shift(deadline, rules.escalate[number - 1].after))
-
-
-def next_escalation(
-    rules: Timing, deadline: pendulum.DateTime, sent: int, calendar: Calendar, now: pendulum.DateTime
-) -> pendulum.DateTime | None:
-    """When the next stage after `sent` is due; past the last, its next repeat after `now`."""
-    if sent < len(rules.escalate):
-        return stage_time(rules, deadline, sent + 1, calendar)
-    last = rules.escalate[-1] if rules.escalate else None
-    if last is None or last.repeat is None:
-        return None
-    base = calendar.shift(deadline, last.after)
-    t = base
-    while True:  # bounded: each step adds at least one day or one repeat period
-        t = calendar.shift(t, last.repeat)
-        if rules.quiet.release(t) > now:
-            return rules.quiet.release(t)
-
-
-# ---- fields ------------------------------------------------------------------------------
-
-_BINARY: dict[type, Callable[[float, float], float]] = {
-    ast.Add: operator.add,
-    ast.Sub: operator.sub,
-    ast.Mult: operator.mul,
-    ast.Div: operator.truediv,
-}
-Formula = Callable[[Mapping[str, Any]], float | None]
-
-
-@functools.lru_cache(maxsize=512)
-def compile_formula(formula: str) -> Formula:
-    """A formula (the spec's check allows numbers, names, + - * /, brackets) as a function of
-    the figures: None when one is missing or None, or it divides by zero. Built once per
-    formula, then called for every signal and every unit of a roll-up."""
-
-    def build(node: ast.AST) -> Callable[[Mapping[str, Any]], float]:
-        if isinstance(node, ast.Expression):
-            return build(node.body)
-        if isinstance(node, ast.Constant) and isinstance(node.value, int | float):
-            constant = float(node.value)
-            return lambda _: constant
-        if isinstance(node, ast.Name):
-            name = node.id
-            return lambda values: float(values[name])
-        if isinstance(node, ast.UnaryOp):
-            inner = build(node.operand)
-            return (lambda values: -inner(values)) if isinstance(node.op, ast.USub) else inner
-        if isinstance(node, ast.BinOp):
-            op, left, right = _BINARY[type(node.op)], build(node.left), build(node.right)
-            return lambda values: op(left(values), right(values))
-        raise ValueError(f"unexpected {type(node).__name__} in `{formula}`")  # the spec's check forbids it
-
-    body = build(ast.parse(formula, mode="eval"))
-
-    def run(values: Mapping[str, Any]) -> float | None:
-        try:
-            return body(values)
-        except (KeyError, TypeError, ZeroDivisionError):  # missing, None, x / 0
-            return None
-
-    return run
-
-
-def evaluate(formula: str, values: Mapping[str, Any]) -> float | None:
-    """A formula's value over the given fields; None if a field is missing or it divides by zero."""
-    return compile_formula(formula)(values)
 
 
 def with_formulas(rules: TaskRules, values: dict[str, Any]) -> dict[str, Any]:

@@ -1,13 +1,13 @@
 """The campaign summary as documents: Markdown, xlsx (one sheet per level) and docx (laid
 out like an office report), with the completion chart as an image. Everything here reads
-a `cascade.views.summary.Summary`; nothing writes to the store.
+a `cascade.engine.summary.Summary`; nothing writes to the store.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from cascade.views.summary import Summary
+from cascade.engine.summary import Summary
 
 FORMATS = ("md", "xlsx", "docx")
 

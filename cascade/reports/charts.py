@@ -13,7 +13,7 @@ from matplotlib import pyplot as plt
 from matplotlib.dates import DateFormatter
 from matplotlib.ticker import PercentFormatter
 
-from cascade.views.summary import Summary, level_name
+from cascade.engine.summary import Summary, level_name
 
 
 def completion_png(summary: Summary, dpi: int = 110) -> bytes:

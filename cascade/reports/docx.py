@@ -16,10 +16,10 @@ from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.shared import Cm, Pt
 
+from cascade.engine.summary import Summary, level_name, thousands
 from cascade.reports import tables
 from cascade.reports.charts import completion_png
 from cascade.reports.tables import Table
-from cascade.views.summary import Summary, level_name, thousands
 
 ROWS = 300
 ROMAN = ("I", "II", "III", "IV", "V", "VI", "VII")

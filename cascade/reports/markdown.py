@@ -7,10 +7,10 @@ import re
 from pathlib import Path
 from typing import Any
 
+from cascade.engine.summary import Summary, level_name
 from cascade.reports import tables
 from cascade.reports.charts import completion_png
 from cascade.reports.tables import Table
-from cascade.views.summary import Summary, level_name
 
 
 def write_markdown(summary: Summary, out: Path) -> list[Path]:

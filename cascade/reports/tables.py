@@ -7,7 +7,7 @@ from typing import Any
 
 import pendulum
 
-from cascade.views.summary import STATE_WORDS, Summary, level_name, percent, thousands
+from cascade.engine.summary import STATE_WORDS, Summary, level_name, percent, thousands
 
 COUNT_HEADERS = [
     "Nội dung",

@@ -12,9 +12,9 @@ import xlsxwriter
 from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
+from cascade.engine.summary import Summary, level_name
 from cascade.reports import tables
 from cascade.reports.tables import Rate, Table
-from cascade.views.summary import Summary, level_name
 
 
 class _Book:

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, select
 
 from cascade.engine import store
-from cascade.engine.simulate import LOG_KINDS, format_event
+from cascade.views.eventlog import LOG_KINDS, format_event
 
 UNIT_STATES = ("overdue", "open", "late", "done", "none")
 

@@ -9,14 +9,79 @@ export of a national campaign's log streams in constant memory.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import IO, Any
 
-from sqlalchemy import Connection, and_, or_, select
+import pendulum
+from sqlalchemy import Connection, Engine, and_, or_, select
 
 from cascade.engine import store
-from cascade.engine.simulate import LOG_KINDS, format_event
+
+# The kinds of the campaign's event log (§6 of the format). The store's events table also
+# keeps the dispatcher's operational events (`channel.failed`, `channel.recovered`), which
+# the log leaves out: they are about the notifiers, not the campaign's state.
+LOG_KINDS = (
+    "task.opened",
+    "reminder.sent",
+    "task.completed",
+    "task.overdue",
+    "task.at_risk",
+    "task.below_target",
+    "escalation.sent",
+    "report.requested",
+    "report.submitted",
+    "report.overdue",
+    "summary.generated",
+    "task.amended",
+    "task.exempted",
+    "unit.moved",
+    "extension.requested",
+    "extension.denied",
+)
+
+
+def event_lines(engine: Engine, campaign: str, tz: str) -> list[dict[str, Any]]:
+    """The event log (§6), in time order."""
+    e = store.events
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(e).where(e.c.campaign_id == campaign, e.c.kind.in_(LOG_KINDS)).order_by(e.c.at, e.c.id)
+        ).all()
+    return [format_event(row, campaign, tz) for row in rows]
+
+
+def format_event(row: Any, campaign: str, tz: str) -> dict[str, Any]:
+    data = dict(row.data)
+    out = {
+        "at": pendulum.from_timestamp(row.at, tz=tz).isoformat(),
+        "kind": row.kind,
+        "campaign": campaign,
+        "task": row.task_id,
+        "unit": row.unit_id,
+        "to": data.pop("to", []),
+        "stage": data.pop("stage", None),
+    }
+    if row.kind in ("task.completed", "report.submitted"):
+        out["late"] = data.pop("late", False)
+    data.pop("late", None)
+    for key in INSTANT_KEYS:  # stored as epoch seconds, written as `at` is
+        if isinstance(data.get(key), int):
+            data[key] = pendulum.from_timestamp(data[key], tz=tz).isoformat()
+    out.update(data)
+    return out
+
+
+# data keys that hold an instant: the deadline a reminder or stage was for, an amendment's
+# old and new deadline, a request's proposed one, a reminder's planned time
+INSTANT_KEYS = ("deadline", "old_deadline", "new_deadline", "proposed", "due")
+
+
+def write_events(lines: list[dict[str, Any]], out: IO[str]) -> None:
+    for line in lines:
+        out.write(json.dumps(line, ensure_ascii=False) + "\n")
+
 
 PAGE = 1000
 _E = store.events

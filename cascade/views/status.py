@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, func, select
+from sqlalchemy import Engine, and_, func, select
 
-from cascade.compile.units import parent_of
 from cascade.engine import store
+from cascade.engine.summary import state_counts
+from cascade.plan.hierarchy import parent_of
 
 STATES = ("done", "done_late", "overdue", "open", "held", "exempt")
 
@@ -65,23 +65,6 @@ class Where:
     level: str | None = None
     task: str | None = None
     under: str | None = None  # a unit: those below it
-
-
-def state_counts(
-    conn: Connection, campaign_id: str, filters: Sequence[Any] = ()
-) -> dict[str, dict[str, dict[str, int]]]:
-    """task -> level -> state -> number of live instances (those `filters` keep, if given)."""
-    i, u = store.instances, store.units
-    query = (
-        select(i.c.task_id, u.c.level, i.c.state, func.count())
-        .join(u, and_(u.c.campaign_id == i.c.campaign_id, u.c.id == i.c.unit_id))
-        .where(i.c.campaign_id == campaign_id, i.c.archived.is_(False), *filters)
-        .group_by(i.c.task_id, u.c.level, i.c.state)
-    )
-    counts: dict[str, dict[str, dict[str, int]]] = {}
-    for task, level, state, n in conn.execute(query):
-        counts.setdefault(task, {}).setdefault(level, {})[state] = n
-    return counts
 
 
 def campaign_status(

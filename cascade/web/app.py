@@ -35,18 +35,18 @@ from sqlalchemy import Engine, select
 from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
 
-from cascade.compile.units import parent_of
 from cascade.engine import amend, health, store
 from cascade.engine.links import AnswerLink, Link, LinkRefused, verify
 from cascade.engine.rollup import load_for as load_rollup
 from cascade.engine.signals import Batch, Signal, parse_instant
 from cascade.engine.store import StoreFault
+from cascade.engine.summary import level_name
 from cascade.errors import CampaignInvalid
+from cascade.plan.hierarchy import parent_of
 from cascade.plan.rules import campaign_rules
 from cascade.timing.deadlines import last_day_of, parse_date
 from cascade.views import eventlog
 from cascade.views.board import UNIT_STATES, board, campaigns, focus
-from cascade.views.summary import level_name
 from cascade.web.security import (
     CSRF_COOKIE,
     HEADERS,

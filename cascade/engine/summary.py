@@ -12,17 +12,17 @@ from __future__ import annotations
 
 import bisect
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import pendulum
-from sqlalchemy import Connection, Engine, and_, select
+from sqlalchemy import Connection, Engine, and_, func, select
 
-from cascade.compile.units import parent_in
 from cascade.engine import store
 from cascade.engine.rollup import Figure, Rollup
 from cascade.engine.rollup import load as load_rollup
+from cascade.plan.hierarchy import parent_in
 from cascade.plan.rules import TaskRules, campaign_rules, missed_targets
 
 STATE_WORDS = {
@@ -160,6 +160,23 @@ class Summary:
     @property
     def missing_units(self) -> list[str]:
         return list(dict.fromkeys(o.unit for o in self.owed))
+
+
+def state_counts(
+    conn: Connection, campaign_id: str, filters: Sequence[Any] = ()
+) -> dict[str, dict[str, dict[str, int]]]:
+    """task -> level -> state -> number of live instances (those `filters` keep, if given)."""
+    i, u = store.instances, store.units
+    query = (
+        select(i.c.task_id, u.c.level, i.c.state, func.count())
+        .join(u, and_(u.c.campaign_id == i.c.campaign_id, u.c.id == i.c.unit_id))
+        .where(i.c.campaign_id == campaign_id, i.c.archived.is_(False), *filters)
+        .group_by(i.c.task_id, u.c.level, i.c.state)
+    )
+    counts: dict[str, dict[str, dict[str, int]]] = {}
+    for task, level, state, n in conn.execute(query):
+        counts.setdefault(task, {}).setdefault(level, {})[state] = n
+    return counts
 
 
 def build(engine: Engine, campaign_id: str, at: pendulum.DateTime | None = None) -> Summary | None:

@@ -1,0 +1,94 @@
+"""The hierarchy of units a campaign cascades through, and the recipients named along it.
+
+The compiler reads a units file into a `Hierarchy`; a deployed campaign keeps each unit's
+ancestry as a path, "level:id/.../level:id", which is all the engine needs to find a
+parent or the recipients of a notice (`recipients`) without loading the tree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+from cascade.plan.values import Contact
+
+
+@dataclass(slots=True)
+class UnitRecord:
+    id: str
+    name: str
+    level: str
+    depth: int
+    parent: str | None
+    tags: tuple[str, ...]
+    contacts: tuple[Contact, ...]
+    line: int | None
+
+
+@dataclass
+class Hierarchy:
+    """Units top-down (parents before children), with their levels."""
+
+    file: str
+    levels: list[str]
+    optional: frozenset[str]
+    units: dict[str, UnitRecord]
+    children: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def root(self) -> UnitRecord:
+        return next(iter(self.units.values()))
+
+    def parent_of(self, unit_id: str) -> str | None:
+        return self.units[unit_id].parent
+
+    def ancestors(self, unit_id: str) -> Iterator[str]:
+        """Parent, grandparent, ... up to the root."""
+        parent = self.units[unit_id].parent
+        while parent is not None:
+            yield parent
+            parent = self.units[parent].parent
+
+    def path_of(self, unit_id: str) -> str:
+        """The unit's ancestry from the root, "level:id/.../level:id": all `recipients` needs,
+        and what the store keeps per unit."""
+        chain = [unit_id, *self.ancestors(unit_id)]
+        return "/".join(f"{self.units[u].level}:{u}" for u in reversed(chain))
+
+    def tags(self) -> set[str]:
+        return {tag for unit in self.units.values() for tag in unit.tags}
+
+
+def parent_in(path: str) -> str | None:
+    """The parent's id of the unit at the end of `path` ("level:id/.../level:id"); None for the top."""
+    chain = path.rsplit("/", 2)
+    return chain[-2].split(":", 1)[1] if len(chain) > 1 else None
+
+
+def parent_of(path: str) -> str | None:
+    """The parent's id of the unit at the end of `path` ("level:id/.../level:id"); None at the top."""
+    chain = path.split("/")
+    return chain[-2].split(":", 1)[1] if len(chain) > 1 else None
+
+
+def recipients(path: str, targets: Iterable[str]) -> list[str]:
+    """Unit ids named by `targets` for the unit at the end of `path` ("level:id/.../level:id")."""
+    chain = [part.split(":", 1) for part in path.split("/")]
+    found: dict[str, None] = {}
+    for target in targets:
+        kind, _, arg = target.partition(":")
+        unit: str | None = None
+        if kind == "self":
+            unit = chain[-1][1]
+        elif kind == "parent":
+            unit = chain[-2][1] if len(chain) > 1 else None
+        elif kind == "root":
+            unit = chain[0][1]
+        elif kind == "ancestor":
+            n = int(arg)
+            unit = chain[-1 - n][1] if len(chain) > n else None
+        elif kind == "level":
+            unit = next((uid for level, uid in chain if level == arg), None)
+        if unit is not None:
+            found[unit] = None
+    return list(found)

@@ -1,0 +1,183 @@
+"""The values a plan shares with the file format: ids, contacts, fields and their targets.
+
+They are written in campaign and units files (so the format checks them, with these
+validators and their hints) and read at run time (the tick checks a signal's figures
+against a `FieldSpec`, the roll-up tests a `Target`, notices go to a `Contact`). Defined
+once, here, so that neither the compiler nor the engine reaches into the other for them.
+"""
+
+from __future__ import annotations
+
+import operator
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    PlainValidator,
+    WithJsonSchema,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from cascade.plan.formulas import formula_names
+
+
+def invalid(message: str, hint: str | None = None) -> PydanticCustomError:
+    """A format error with a hint; `cascade.compile.validate` turns it into a Problem."""
+    return PydanticCustomError("cascade", message, {"hint": hint} if hint else None)
+
+
+class Model(BaseModel):
+    """A file model: unknown keys are errors, values never change once read."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, coerce_numbers_to_str=True)
+
+
+# ---- ids ----------------------------------------------------------------------------------
+
+SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+SLUG_HINT = "ids are lowercase ASCII letters, digits and single hyphens, e.g. hu-cang-long"
+
+# Checked by pydantic's own pattern matcher (fast on 60,000 units); `cascade.compile.validate` turns
+# its pattern error into "`X` is not an id" with SLUG_HINT.
+Slug = Annotated[str, Field(pattern=SLUG.pattern)]
+
+# ---- contacts -----------------------------------------------------------------------------
+
+CHANNELS = ("email", "zalo", "phone")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_DIGITS = re.compile(r"^\+?[0-9]{6,15}$")
+
+
+class Contact(Model):
+    """One person or office to notify; channels are tried in the order written."""
+
+    role: Slug = Field(description="what this contact is for, e.g. head, propaganda")
+    name: str | None = None
+    email: str | None = None
+    zalo: str | None = Field(None, description="Zalo Official Account follower id")
+    phone: str | None = Field(None, description="phone number for Zalo ZNS template messages")
+    channels: tuple[Literal["email", "zalo", "phone"], ...] = Field(
+        (), description="fallback order; defaults to the order the channels are written"
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _written_order(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "channels" not in data:
+            data = {**data, "channels": tuple(k for k in data if k in CHANNELS and data[k])}
+        return data
+
+    @model_validator(mode="after")
+    def _check(self) -> Contact:
+        if not self.channels:
+            raise invalid("a contact needs at least one channel", "add email, zalo or phone")
+        for channel in self.channels:
+            if not getattr(self, channel):
+                raise invalid(f"channel `{channel}` is listed but has no address")
+        if self.email and not _EMAIL.match(self.email):
+            raise invalid(f"`{self.email}` is not an email address")
+        for channel in ("zalo", "phone"):
+            value = getattr(self, channel)
+            if value and not _DIGITS.match(value):
+                raise invalid(f"{channel} `{value}` is not a number", 'quote it: "0912000002"')
+        return self
+
+
+class Operator(Contact):
+    """Who hears about a broken channel (bad SMTP credentials, an expired Zalo token)."""
+
+    role: Slug = "operator"
+
+
+# ---- targets ------------------------------------------------------------------------------
+
+_OPS: dict[str, Callable[[float, float], bool]] = {
+    ">=": operator.ge,
+    ">": operator.gt,
+    "<=": operator.le,
+    "<": operator.lt,
+    "==": operator.eq,
+}
+_TARGET = re.compile(r"^(>=|<=|==|>|<)\s*(-?\d+(?:\.\d+)?)\s*(%?)$")
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    op: str
+    value: float
+
+    def met(self, actual: float) -> bool:
+        return _OPS[self.op](actual, self.value)
+
+    def __str__(self) -> str:
+        return f"{self.op} {self.value:g}"
+
+
+def _target(value: object) -> Target:
+    if isinstance(value, Target):
+        return value
+    m = _TARGET.match(str(value).strip())
+    if not m:
+        raise invalid(f"`{value}` is not a target", 'write a comparison, e.g. ">= 0.85" or ">= 85%"')
+    number = float(m.group(2)) / (100 if m.group(3) else 1)
+    return Target(m.group(1), number)
+
+
+TargetValue = Annotated[
+    Target,
+    PlainValidator(_target),
+    PlainSerializer(str),
+    WithJsonSchema({"type": "string", "pattern": _TARGET.pattern, "examples": [">= 0.85"]}),
+]
+
+# ---- fields -------------------------------------------------------------------------------
+
+
+def _formula(value: str) -> str:
+    try:
+        formula_names(value)
+    except ValueError as exc:
+        raise invalid(str(exc), "e.g. attendees / members") from None
+    return value
+
+
+FieldType = Literal["int", "float", "bool", "text", "date"]
+
+
+class FieldSpec(Model):
+    """A figure a unit reports with its signal, or a formula computed from them."""
+
+    type: FieldType | None = None
+    title: str | None = None
+    required: bool = False
+    min: float | None = None
+    max: float | None = None
+    formula: Annotated[str, AfterValidator(_formula)] | None = None
+    target: TargetValue | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> FieldSpec:
+        if self.formula is None and self.type is None:
+            raise invalid("a field needs a `type` or a `formula`", "types: int, float, bool, text, date")
+        if self.formula is not None and self.type not in (None, "float", "int"):
+            raise invalid(f"a formula computes a number; `type: {self.type}` cannot hold it")
+        if self.formula is not None and self.required:
+            raise invalid("a formula field is computed, so it cannot be `required`")
+        numeric = self.formula is not None or self.type in ("int", "float")
+        if not numeric and (self.min is not None or self.max is not None or self.target is not None):
+            raise invalid(f"min, max and target need a number, not `type: {self.type}`")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise invalid(f"min {self.min:g} is above max {self.max:g}")
+        return self
+
+
+# A report's roll-up counts a task's instances by state under these names (`task.done`, ...).
+COUNTERS = ("done", "late", "missing", "exempt", "total")
