@@ -38,7 +38,7 @@ from cascade.engine.store import StoreFault, integrity_problems, open_store
 from cascade.engine.tick import tick_in
 from cascade.errors import CampaignInvalid, Problem, Severity
 from cascade.plan.model import Plan
-from cascade.settings import Settings
+from cascade.settings import Settings, unreadable
 from cascade.timing.deadlines import parse_date
 from cascade.views import eventlog
 from cascade.views.eventlog import LOG_KINDS, event_lines, write_events
@@ -184,10 +184,10 @@ def schema(
 
 def _store(read_only: bool = False) -> Engine:
     """The store; `read_only` (status, report, events) writes nothing and works on a read-only copy."""
-    settings = Settings()
-    if read_only and not settings.database_url:  # (store_url would create the data folder)
+    settings = Settings().store
+    if read_only and settings.database_url is None:  # (url() would create the data folder)
         return open_store(f"sqlite:///{settings.data_dir / 'cascade.db'}", read_only=True)
-    return open_store(settings.store_url(), read_only=read_only)
+    return open_store(settings.url(), read_only=read_only)
 
 
 def _source_of(file: Path, plan: Plan) -> str:
@@ -209,7 +209,9 @@ def deploy(
     compiled = _load(file)
     _print_problems(compiled.warnings)
     engine = _store()
-    result = deploy_plan(engine, compiled, _source_of(file, compiled), Settings().now(), dry_run=dry_run)
+    result = deploy_plan(
+        engine, compiled, _source_of(file, compiled), Settings().scheduler.now(), dry_run=dry_run
+    )
     if result.changes is not None:
         for line in describe(result.changes):
             out.print(escape(line), highlight=False)
@@ -231,7 +233,7 @@ def deploy(
     if url is None:
         err.print("  no Prefect server is running: `cascade serve` creates its deployment when it starts")
         return
-    pool = Settings().work_pool if production_url() else None
+    pool = Settings().prefect.work_pool if production_url() else None
     every = int(register(result.campaign, url, pool).total_seconds())
     health.record_interval(engine, result.campaign, every)
     where = f"work pool {pool}" if pool else "cascade serve"
@@ -283,7 +285,7 @@ def notify_test(
     failed = 0
     for contact in contacts:
         for channel, address in contact.channels:
-            result = send(channel, address, message, with_tokens(ChannelConfig.from_env(), engine))
+            result = send(channel, address, message, with_tokens(ChannelConfig.of(), engine))
             failed += not result.ok
             mark = "[green]✓[/green]" if result.ok else "[red]✗[/red]"
             table.add_row(escape(contact.role), channel, escape(address), f"{mark} {escape(result.detail)}")
@@ -302,7 +304,7 @@ def dispatch_command(
 
     engine = _store()
     instant = _instant(engine, campaign, now, "dispatch", "--now")
-    dispatcher = Dispatcher(engine, campaign, policy=Policy.from_env())
+    dispatcher = Dispatcher(engine, campaign, policy=Policy.of(Settings().dispatch))
     with Progress(
         TextColumn("digests"), BarColumn(), TextColumn("{task.completed}"), TimeElapsedColumn(), console=err
     ) as progress:
@@ -370,8 +372,9 @@ def serve(
 @app.command("zalo-token")
 def zalo_token(
     refresh: Annotated[
-        str, typer.Option(envvar="CASCADE_ZALO_REFRESH_TOKEN", help="the refresh token from Zalo's console")
-    ],
+        str | None,
+        typer.Option(help="the refresh token from Zalo's console (default: CASCADE_ZALO_REFRESH_TOKEN)"),
+    ] = None,
     access: Annotated[
         str | None, typer.Option(help="its access token, if you have it (else refreshed now)")
     ] = None,
@@ -382,11 +385,16 @@ def zalo_token(
     token in CASCADE_ZALO_REFRESH_TOKEN to keeping it in the shell's history."""
     from notifiers.zalo_tokens import TokenRefused, Tokens, ZaloApp
 
-    app_ = ZaloApp.from_env()
+    zalo = Settings().zalo
+    app_ = ZaloApp.of(zalo)
     if app_ is None:
         _fail(
             [Problem("zalo-token", None, "", "CASCADE_ZALO_APP_ID and CASCADE_ZALO_SECRET_KEY are not set")]
         )
+    if refresh is None and zalo.refresh_token is not None:
+        refresh = zalo.refresh_token.get_secret_value()
+    if not refresh:
+        _fail([Problem("zalo-token", None, "", "give --refresh or set CASCADE_ZALO_REFRESH_TOKEN")])
     try:
         Tokens(_store(), app_).keep(access, refresh, expires_in)
     except TokenRefused as refused:
@@ -394,6 +402,23 @@ def zalo_token(
     err.print(
         f"[green]✓[/green] Zalo tokens stored for app {app_.app_id}; Cascade refreshes them from now on"
     )
+
+
+@app.command("settings")
+def show_settings(
+    explain: Annotated[bool, typer.Option(help="a table: each setting's variable and what it does")] = False,
+) -> None:
+    """Every setting as the environment sets it now, by group, secrets masked (see the README)."""
+    import json
+
+    settings = Settings()
+    if not explain:
+        out.print_json(json.dumps(settings.shown(), ensure_ascii=False))
+        return
+    table = Table("setting", "variable", "value", "what it does")
+    for group, name, variable, value, description in settings.rows():
+        table.add_row(f"{group}.{name}", variable, escape(str(value)), escape(description))
+    out.print(table)
 
 
 @app.command()
@@ -413,11 +438,11 @@ def doctor() -> None:
         checks.append((name, ok, detail))
         return result
 
-    check("settings", lambda: (True, f"read; data in {Settings().data_dir}"))
+    check("settings", lambda: (True, f"read; data in {Settings().store.data_dir}"))
     settings = Settings() if checks[-1][1] else None
     engine = None
     if settings is not None:
-        url = settings.store_url()
+        url = settings.store.url()
         engine = check("store", lambda: open_store(url))
         if engine is not None:
             checks[-1] = ("store", True, store.shown(url))
@@ -440,13 +465,15 @@ def doctor() -> None:
             check("campaigns", deployed)
     from cascade.engine.links import secret_from
 
-    check(
-        "web secret", lambda: (bool(secret_from(data_dir=settings.data_dir if settings else None)), "usable")
-    )
+    def web_secret() -> tuple[bool, str]:
+        read = settings or Settings()
+        return bool(secret_from(read.web.secret, read.store.data_dir)), "usable"
+
+    check("web secret", web_secret)
     from notifiers.channels import ChannelConfig
 
     def channels() -> tuple[bool, str]:
-        config = ChannelConfig.from_env()
+        config = ChannelConfig.of()
         have = [name for name, value in (("email", config.smtp_url), ("zalo", config.zalo_token)) if value]
         return bool(have), (
             "configured: " + ", ".join(have)
@@ -484,9 +511,12 @@ def _web_server(host: str, port: int) -> Any:
     """The web application's server, or a clear refusal when its signing secret is unusable."""
     from cascade.engine.links import SecretInvalid
     from cascade.web.server import make_server
+    from flows.deployments import announce, template
 
     try:
-        return make_server(host, port)
+        return make_server(
+            host, port, tick_interval=int(template().interval.total_seconds()), announce=announce
+        )
     except SecretInvalid as exc:
         _fail([Problem("web", None, "secret", str(exc))])
 
@@ -502,7 +532,7 @@ def _instant(
     """`value` (an option's text) as an instant in the campaign's timezone; now if not given."""
     tz = _campaign_tz(engine, campaign)
     try:
-        return parse_instant(value, tz) if value else Settings().now().in_timezone(tz)
+        return parse_instant(value, tz) if value else Settings().scheduler.now().in_timezone(tz)
     except ValueError as exc:
         _fail([Problem(command, None, option, str(exc))])
 
@@ -549,7 +579,7 @@ def signal(
     unless --allow-future: the first signal of an instance counts, so a wrong date sticks."""
     engine = _store()
     tz = _campaign_tz(engine, campaign)
-    now = Settings().now().in_timezone(tz)
+    now = Settings().scheduler.now().in_timezone(tz)
     try:
         if import_file is not None and import_file.suffix.lower() == ".csv":
             stored, known = _import_csv(engine, campaign, import_file, now, allow_future)
@@ -663,7 +693,7 @@ def _read_unit_list(path: Path) -> list[str]:
 
 def _decide(campaign: str, decision_of: Any, what: str) -> None:
     engine = _store()
-    now = Settings().now()
+    now = Settings().scheduler.now()
     decision = decision_of(engine)
     try:
         with engine.begin() as conn:
@@ -781,10 +811,12 @@ def tick_command(
     settings = Settings()
 
     def waiting(holder: locks.Holder | None) -> None:
-        err.print(escape(locks.waiting(campaign, holder, settings.lock_wait)))
+        err.print(escape(locks.waiting(campaign, holder, settings.store.lock_wait)))
 
     try:
-        with locks.ticking(engine, campaign, locks.me("cascade tick"), settings.lock_wait, waiting) as conn:
+        with locks.ticking(
+            engine, campaign, locks.me("cascade tick"), settings.store.lock_wait, waiting
+        ) as conn:
             result = tick_in(conn, campaign, instant)
     except locks.Busy as busy:
         _fail([Problem("tick", None, "", str(busy), "the holder's tick does this work; try again later")])
@@ -1138,12 +1170,12 @@ def main() -> None:
         err.print(f"[red]store error[/red]: {escape(str(fault))}", highlight=False)
         sys.exit(1)
     except ValidationError as error:  # a CASCADE_* setting that cannot be read
-        for problem in error.errors():
-            name = "CASCADE_" + str(problem["loc"][0]).upper() if problem["loc"] else "a setting"
-            err.print(f"[red]setting error[/red]: {name}: {escape(problem['msg'])}", highlight=False)
+        for name, message in unreadable(error):
+            err.print(f"[red]setting error[/red]: {name}: {escape(message)}", highlight=False)
         sys.exit(1)
     except (db.OperationalError, db.DatabaseError) as error:
-        settings = Settings()
-        found = StoreFault.of(error, settings.database_url or f"sqlite:///{settings.data_dir / 'cascade.db'}")
+        store_settings = Settings().store
+        url = store_settings.database_url.get_secret_value() if store_settings.database_url else None
+        found = StoreFault.of(error, url or f"sqlite:///{store_settings.data_dir / 'cascade.db'}")
         err.print(f"[red]store error[/red]: {escape(str(found))}", highlight=False)
         sys.exit(1)

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import os
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -51,7 +50,7 @@ EVENT_PREFIX = "cascade."
 
 
 def _store() -> Engine:
-    return _engine_for(Settings().store_url())
+    return _engine_for(Settings().store.url())
 
 
 @functools.lru_cache(maxsize=8)
@@ -63,7 +62,7 @@ def _engine_for(url: str) -> Engine:
 def clock() -> pendulum.DateTime:
     """The instant a scheduled run ticks at: the wall clock, shifted by CASCADE_CLOCK_SHIFT
     seconds in a drill (0 in production)."""
-    return Settings().now()
+    return Settings().scheduler.now()
 
 
 def campaign_resource(campaign: str) -> dict[str, str]:
@@ -90,7 +89,7 @@ def tick_task(campaign_id: str, now_iso: str) -> TickReport:
     at = pendulum.parse(now_iso)
     assert isinstance(at, pendulum.DateTime)
     me = locks.me(f"flow run {runtime.flow_run.name} ({runtime.flow_run.id})")
-    wait = Settings().lock_wait
+    wait = Settings().store.lock_wait
 
     def waiting(holder: locks.Holder | None) -> None:  # we do not hold the lock while waiting
         log.warning(locks.waiting(campaign_id, holder, wait))
@@ -147,23 +146,25 @@ def log_channel(logger: Any) -> Callable[[Digest], Delivery]:
 def channel_config() -> ChannelConfig:
     """The channels' settings from the environment; the SMTP URL from the Prefect Secret block
     named by CASCADE_SMTP_SECRET when that is set (e.g. `prefect block create secret`)."""
-    block = os.environ.get("CASCADE_SMTP_SECRET")
+    settings = Settings()
+    block = settings.smtp.secret
     smtp_url = None
     if block:
         secret = Secret.load(block)  # a sync task: the block itself, not a coroutine
         assert isinstance(secret, Secret)
         smtp_url = str(secret.get())
-    return ChannelConfig.from_env(smtp_url=smtp_url)
+    return ChannelConfig.of(settings, smtp_url=smtp_url)
 
 
 @task(name="dispatch", cache_policy=NO_CACHE)
 def dispatch_phase(campaign_id: str, now_s: int) -> dict[str, int]:
     logger = get_run_logger()
-    if os.environ.get("CASCADE_NOTIFY", "send") == "log":
+    settings = Settings()
+    if settings.dispatch.mode == "log":
         counts = dispatch(_store(), campaign_id, now_s, log_channel(logger))
         logger.info("digests: %s", _describe(counts))
         return counts
-    outcome = Dispatcher(_store(), campaign_id, channel_config(), Policy.from_env()).run(now_s)
+    outcome = Dispatcher(_store(), campaign_id, channel_config(), Policy.of(settings.dispatch)).run(now_s)
     logger.info("digests: %s; sends: %s", _describe(dict(outcome.digests)), _describe(dict(outcome.sends)))
     if outcome.resent:
         logger.warning(

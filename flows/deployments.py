@@ -10,7 +10,6 @@ Where the Prefect API is: `PREFECT_API_URL` when set, else the local server that
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -44,7 +43,7 @@ def template(project_file: Path = PROJECT / "prefect.yaml") -> Template:
     (seconds) overrides the interval."""
     spec = yaml.safe_load(project_file.read_text(encoding="utf-8"))
     first = spec["deployments"][0]
-    seconds = float(os.environ.get("CASCADE_TICK_INTERVAL") or first["schedules"][0]["interval"])
+    seconds = float(Settings().scheduler.tick_interval or first["schedules"][0]["interval"])
     expect = frozenset(first["triggers"][0]["expect"])
     return Template(timedelta(seconds=seconds), expect)
 
@@ -87,12 +86,12 @@ def campaign_deployment(
 
 
 def url_file(settings: Settings | None = None) -> Path:
-    return (settings or Settings()).data_dir.resolve() / "prefect" / "api-url"
+    return (settings or Settings()).store.data_dir.resolve() / "prefect" / "api-url"
 
 
 def api_url() -> str | None:
     """The Prefect API to use, if one is configured or a local `cascade serve` runs."""
-    if url := os.environ.get("PREFECT_API_URL"):
+    if url := Settings().prefect.api_url:
         return url
     path = url_file()
     if path.exists():
@@ -112,7 +111,7 @@ def healthy(url: str, timeout: float = 2.0) -> bool:
 def production_url() -> bool:
     """Whether the Prefect API is the operator's own server (PREFECT_API_URL), where workers of
     a work pool run the campaigns, rather than a local `cascade serve`'s."""
-    return bool(os.environ.get("PREFECT_API_URL")) and not url_file().exists()
+    return bool(Settings().prefect.api_url) and not url_file().exists()
 
 
 def register(campaign_id: str, url: str, work_pool: str | None = None) -> timedelta:
@@ -205,3 +204,9 @@ def announce_signal(campaign_id: str, stored: int, url: str) -> None:
             payload={"stored": stored},
         )
         EventsWorker.drain_all()
+
+
+def announce(campaign_id: str, stored: int) -> None:
+    """Tell the Prefect API (when one is known) that `campaign_id` has `stored` new signals."""
+    if url := api_url():
+        announce_signal(campaign_id, stored, url)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import socket
 import subprocess
 import sys
@@ -42,7 +41,7 @@ from prefect.states import Cancelled
 from sqlalchemy import select
 
 from cascade.engine import health, store
-from cascade.settings import Settings
+from cascade.settings import Settings, environment, export, export_default
 from flows.deployments import (
     HEARTBEAT_ENV,
     campaign_deployment,
@@ -70,13 +69,12 @@ def local_server(home: Path, port: int | None = None, timeout: float = 90.0) -> 
     home.mkdir(parents=True, exist_ok=True)
     port = port or free_port()
     url = f"http://127.0.0.1:{port}/api"
-    env = {
-        **os.environ,
-        "PREFECT_HOME": str(home),
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "PREFECT_SERVER_API_HOST": "127.0.0.1",
-        "PREFECT_SERVER_API_PORT": str(port),
-    }
+    env = environment(
+        PREFECT_HOME=str(home),
+        PREFECT_SERVER_ANALYTICS_ENABLED="false",
+        PREFECT_SERVER_API_HOST="127.0.0.1",
+        PREFECT_SERVER_API_PORT=str(port),
+    )
     env.pop("PREFECT_API_URL", None)
     log = (home / "server.log").open("ab")
     process = subprocess.Popen(
@@ -108,7 +106,7 @@ def local_server(home: Path, port: int | None = None, timeout: float = 90.0) -> 
 
 
 def active_campaigns(settings: Settings) -> list[str]:
-    engine = store.open_store(settings.store_url())
+    engine = store.open_store(settings.store.url())
     c = store.campaigns.c
     with engine.connect() as conn:
         return list(conn.execute(select(c.id).where(c.archived_at.is_(None)).order_by(c.id)).scalars())
@@ -123,26 +121,28 @@ def serve(
     """Serve every active campaign until interrupted (or for `seconds`)."""
     settings = Settings()
     # flow runs are subprocesses: they must find the same store from any working directory
-    os.environ["CASCADE_DATA_DIR"] = str(settings.data_dir.resolve())
-    os.environ.setdefault("CASCADE_DATABASE_URL", Settings().store_url())
+    data_dir = settings.store.data_dir.resolve()
+    export(CASCADE_DATA_DIR=str(data_dir))
+    export_default("CASCADE_DATABASE_URL", settings.store.url())
     # its flow runs send heartbeats; a run whose heartbeats stop is marked Crashed
-    os.environ.update(HEARTBEAT_ENV)
-    if settings.clock_shift:
-        say(f"CASCADE_CLOCK_SHIFT={settings.clock_shift:.0f}: runs tick on a shifted clock (a drill)")
+    export(**HEARTBEAT_ENV)
+    shift = settings.scheduler.clock_shift
+    if shift:
+        say(f"CASCADE_CLOCK_SHIFT={shift:.0f}: runs tick on a shifted clock (a drill)")
     with contextlib.ExitStack() as stack:
-        url = os.environ.get("PREFECT_API_URL")
+        url = settings.prefect.api_url
         if not url:
-            say(f"starting a local Prefect server (data in {settings.data_dir / 'prefect'}) ...")
-            url = stack.enter_context(local_server(settings.data_dir.resolve() / "prefect", port))
+            say(f"starting a local Prefect server (data in {settings.store.data_dir / 'prefect'}) ...")
+            url = stack.enter_context(local_server(data_dir / "prefect", port))
             marker = url_file(settings)
             marker.write_text(url, encoding="utf-8")
             stack.callback(marker.unlink, missing_ok=True)
-        os.environ["PREFECT_API_URL"] = url
+        export(PREFECT_API_URL=url)
         stack.enter_context(temporary_settings(updates={PREFECT_API_URL: url}))
         campaigns = active_campaigns(settings)
         runner = Runner(name="cascade-serve", query_seconds=poll, pause_on_shutdown=False)
         shape = template()
-        engine = store.open_store(settings.store_url())
+        engine = store.open_store(settings.store.url())
         ensure_crash_automation()
         with get_client(sync_client=True) as client:
             for campaign in campaigns:

@@ -12,15 +12,15 @@ flows/campaign.py), never in campaign or units files.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from urllib.parse import quote
 
 import apprise
+from pydantic import SecretStr
 from sqlalchemy import Engine
 
 import notifiers  # noqa: F401  (registers zalo:// and zns://)
+from cascade.settings import Settings
 from notifiers.email import send_email
 from notifiers.render import Message
 from notifiers.zalo import NotifyZalo
@@ -37,21 +37,28 @@ class ChannelConfig:
     tokens: Tokens | None = None  # the OA's refreshed tokens (notifiers.zalo_tokens), over zalo_token
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None, smtp_url: str | None = None) -> ChannelConfig:
-        env = os.environ if env is None else env
+    def of(cls, settings: Settings | None = None, smtp_url: str | None = None) -> ChannelConfig:
+        """The channels as `settings` (default: the environment's) configure them; `smtp_url`
+        (from a Prefect Secret block) over `smtp.url`."""
+        settings = settings or Settings()
+        zalo = settings.zalo
         return cls(
-            smtp_url=smtp_url or env.get("CASCADE_SMTP_URL") or None,
-            zalo_token=env.get("CASCADE_ZALO_TOKEN") or None,
-            zns_template=env.get("CASCADE_ZNS_TEMPLATE") or None,
-            zalo_api=env.get("CASCADE_ZALO_API") or None,
-            zns_api=env.get("CASCADE_ZNS_API") or None,
+            smtp_url=smtp_url or _revealed(settings.smtp.url),
+            zalo_token=_revealed(zalo.token),
+            zns_template=zalo.zns_template or None,
+            zalo_api=zalo.api or None,
+            zns_api=zalo.zns_api or None,
         )
+
+
+def _revealed(secret: SecretStr | None) -> str | None:
+    return (secret.get_secret_value() or None) if secret is not None else None
 
 
 def with_tokens(config: ChannelConfig, engine: Engine) -> ChannelConfig:
     """`config`, its Zalo token kept fresh in `engine`'s store when the OA's app is set
     (CASCADE_ZALO_APP_ID, CASCADE_ZALO_SECRET_KEY)."""
-    app = ZaloApp.from_env()
+    app = ZaloApp.of(Settings().zalo)
     if config.tokens is not None or app is None:
         return config
     return replace(config, tokens=Tokens(engine, app))
@@ -72,7 +79,7 @@ def send(
 ) -> Result:
     """Send `message` to `address` on `channel` (email, zalo or phone), once; `key` is the
     message's idempotency key, sent along where the channel can carry it."""
-    config = ChannelConfig.from_env() if config is None else config
+    config = ChannelConfig.of() if config is None else config
     if channel == "email":
         if not config.smtp_url:
             return Result(channel, address, False, "CASCADE_SMTP_URL is not set", "channel")

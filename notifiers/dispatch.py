@@ -24,7 +24,6 @@ A digest every one of whose channels refused it for good (unknown addresses) is 
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from collections import Counter
@@ -39,6 +38,7 @@ from sqlalchemy import Engine, delete, func, insert, select, update
 from cascade.engine import store
 from cascade.engine.links import answer_maker, link_maker
 from cascade.engine.outbox import LEASE_SECONDS, Claim, Delivery, Digest
+from cascade.settings import DispatchSettings
 from notifiers import channels
 from notifiers.channels import ChannelConfig, Result
 from notifiers.render import Message, Renderer
@@ -59,15 +59,14 @@ class Policy:
     lease: float = LEASE_SECONDS
 
     @classmethod
-    def from_env(cls) -> Policy:
-        """CASCADE_DISPATCH_{ATTEMPTS,BACKOFF,BREAKER,CONCURRENCY,LEASE} override the defaults."""
-        env = os.environ
+    def of(cls, dispatch: DispatchSettings) -> Policy:
+        """The policy `dispatch` sets (CASCADE_DISPATCH_{ATTEMPTS,BACKOFF,BREAKER,CONCURRENCY,LEASE})."""
         return cls(
-            attempts=int(env.get("CASCADE_DISPATCH_ATTEMPTS", cls.attempts)),
-            backoff=float(env.get("CASCADE_DISPATCH_BACKOFF", cls.backoff)),
-            breaker=int(env.get("CASCADE_DISPATCH_BREAKER", cls.breaker)),
-            concurrency=int(env.get("CASCADE_DISPATCH_CONCURRENCY", cls.concurrency)),
-            lease=float(env.get("CASCADE_DISPATCH_LEASE", cls.lease)),
+            attempts=dispatch.attempts,
+            backoff=dispatch.backoff,
+            breaker=dispatch.breaker,
+            concurrency=dispatch.concurrency,
+            lease=dispatch.lease,
         )
 
 
@@ -135,7 +134,7 @@ class Dispatcher:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.engine, self.campaign_id = engine, campaign_id
-        self.config = channels.with_tokens(ChannelConfig.from_env() if config is None else config, engine)
+        self.config = channels.with_tokens(ChannelConfig.of() if config is None else config, engine)
         self.policy = Policy() if policy is None else policy
         self.send, self.sleep, self.clock = send, sleep, clock
         c = store.campaigns.c

@@ -73,7 +73,7 @@ def _tell(
     name, targets = operator_of(engine, h.campaign)
     message = stalled_message(h, name)
     for channel, address in targets:
-        fresh = with_tokens(config or ChannelConfig.from_env(), engine)  # (a refreshed Zalo token)
+        fresh = with_tokens(config or ChannelConfig.of(), engine)  # (a refreshed Zalo token)
         result = send(channel, address, message, fresh, f"stalled-{h.campaign}-{wall}")
         if result.ok:
             return result

@@ -20,9 +20,8 @@ first pair. Tokens are never logged.
 
 from __future__ import annotations
 
-import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +29,7 @@ import requests
 from sqlalchemy import Engine, insert, select, update
 
 from cascade.engine import store
+from cascade.settings import ZaloSettings
 
 OAUTH_URL = "https://oauth.zaloapp.com/v4/oa/access_token"
 MARGIN = 3600  # seconds: refresh when the access token has less than this left
@@ -47,12 +47,12 @@ class ZaloApp:
     oauth_url: str = OAUTH_URL
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> ZaloApp | None:
-        env = os.environ if env is None else env
-        app_id, secret = env.get("CASCADE_ZALO_APP_ID"), env.get("CASCADE_ZALO_SECRET_KEY")
-        if not app_id or not secret:
+    def of(cls, zalo: ZaloSettings) -> ZaloApp | None:
+        """The app `zalo` names, or None when its id or secret key is not set."""
+        secret = zalo.secret_key.get_secret_value() if zalo.secret_key is not None else ""
+        if not zalo.app_id or not secret:
             return None
-        return cls(app_id, secret, env.get("CASCADE_ZALO_OAUTH_URL") or OAUTH_URL)
+        return cls(zalo.app_id, secret, zalo.oauth_url or OAUTH_URL)
 
 
 Post = Callable[..., Any]

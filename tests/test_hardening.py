@@ -180,7 +180,7 @@ def test_non_ascii_secrets_are_refused_not_500(campaign: Engine) -> None:
     from cascade.web.app import WebConfig, create_app
     from tests.test_web import SECRET, TOKEN
 
-    config = WebConfig(secret=SECRET, operator_token=TOKEN, announce=False)
+    config = WebConfig(secret=SECRET, operator_token=TOKEN)
     with TestClient(create_app(campaign, config, clock=lambda: NOW), base_url="https://testserver") as client:
         forged = link("x-c").replace("sig=", "sig=%C3%A9")
         assert client.get(forged).status_code == 403
@@ -205,7 +205,7 @@ def test_a_500_carries_the_security_headers(campaign: Engine, monkeypatch: pytes
         raise RuntimeError("a bug")
 
     monkeypatch.setattr(cascade.web.app, "board", broken)
-    config = WebConfig(secret=SECRET, operator_token=TOKEN, announce=False)
+    config = WebConfig(secret=SECRET, operator_token=TOKEN)
     app_ = create_app(campaign, config, clock=lambda: NOW)
     with TestClient(app_, base_url="https://testserver", raise_server_exceptions=False) as client:
         answer = api(client, "GET", f"/api/campaigns/{CID}/status")
@@ -221,7 +221,7 @@ def test_the_operator_session_is_secure_expires_and_logs_out(campaign: Engine) -
     from cascade.web.app import WebConfig, create_app
     from tests.test_web import SECRET, TOKEN
 
-    config = WebConfig(secret=SECRET, operator_token=TOKEN, announce=False, https=True)
+    config = WebConfig(secret=SECRET, operator_token=TOKEN, https=True)
     with TestClient(create_app(campaign, config, clock=lambda: NOW), base_url="https://testserver") as client:
         page = client.get("/status")
         done = client.post(
@@ -512,7 +512,7 @@ def test_the_api_answers_503_when_the_store_is_locked(tmp_path: Path) -> None:
     engine = create_engine(f"sqlite:///{path}", connect_args={"timeout": 0.2})
     holder = sqlite3.connect(path)
     holder.execute("BEGIN EXCLUSIVE")
-    config = WebConfig(secret=SECRET, operator_token=TOKEN, announce=False)
+    config = WebConfig(secret=SECRET, operator_token=TOKEN)
     with TestClient(create_app(engine, config, clock=lambda: NOW), base_url="https://testserver") as client:
         body = {"signals": [{"unit": "hu-b", "task": "hn-huyen"}]}
         answer = api(client, "POST", f"/api/campaigns/{CID}/signals", json=body)

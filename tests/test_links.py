@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 from typer.testing import CliRunner
 
 from cascade.cli import app
@@ -17,7 +18,7 @@ from cascade.engine.links import MIN_SECRET, Link, SecretInvalid, secret_from, s
 READ = (
     "import sys, time; from pathlib import Path; from cascade.engine.links import secret_from\n"
     "start = float(sys.argv[2])\nwhile time.time() < start: pass\n"
-    "print(secret_from({}, Path(sys.argv[1])).decode())"
+    "print(secret_from(None, Path(sys.argv[1])).decode())"
 )
 
 
@@ -48,9 +49,9 @@ def test_processes_starting_together_all_get_the_same_full_secret(tmp_path: Path
 def test_an_empty_or_short_secret_is_refused_never_used(tmp_path: Path) -> None:
     (tmp_path / "web-secret").write_text("")  # what a crash or a full disk left
     with pytest.raises(SecretInvalid, match="holds 0 bytes"):
-        secret_from({}, tmp_path)
+        secret_from(None, tmp_path)
     with pytest.raises(SecretInvalid, match="CASCADE_WEB_SECRET has 5 bytes"):
-        secret_from({"CASCADE_WEB_SECRET": "short"}, tmp_path)
+        secret_from(SecretStr("short"), tmp_path)
     with pytest.raises(SecretInvalid):
         sign(b"", Link("c", "u", "t", 1))  # a link signed with the empty key opened the form
     good = b"x" * MIN_SECRET

@@ -18,6 +18,7 @@ from cascade.engine import store
 from cascade.engine.deploy import deploy
 from cascade.engine.links import Link, link_maker
 from cascade.engine.tick import tick
+from cascade.settings import Settings, WebSettings
 from cascade.web.app import WebConfig, create_app
 from cascade.web.security import NoQueryStrings, RateLimit
 from tests.conftest import compile_text
@@ -36,7 +37,7 @@ def campaign(store_engine: Engine) -> Engine:
 
 
 def client_for(engine: Engine, **config: Any) -> TestClient:
-    settings = WebConfig(secret=SECRET, operator_token=TOKEN, announce=False, **config)
+    settings = WebConfig(secret=SECRET, operator_token=TOKEN, **config)
     return TestClient(create_app(engine, settings, clock=lambda: NOW), base_url="https://testserver")
 
 
@@ -250,10 +251,8 @@ def test_a_token_bucket_refills() -> None:
 def test_notices_carry_signed_links_for_the_units_own_instances(campaign: Engine, tmp_path: Any) -> None:
     from notifiers.render import Renderer
 
-    make = link_maker(
-        "test-campaign",
-        {"CASCADE_WEB_URL": "https://cascade.example.vn", "CASCADE_WEB_SECRET": SECRET.decode()},
-    )
+    web = WebSettings(url="https://cascade.example.vn", secret=SECRET.decode())
+    make = link_maker("test-campaign", Settings(web=web))
     assert make is not None
     renderer = Renderer("Asia/Ho_Chi_Minh", make)
     now = int(NOW.timestamp())
@@ -287,7 +286,7 @@ def test_a_report_form_is_pre_filled_with_the_roll_up_and_keeps_a_correction(sto
 
     run(store_engine, until="2021-01-15 08:00")  # x-c and x-d reported (x-d corrected to 32)
     clock = at("2021-01-15 09:00")
-    config = WebConfig(secret=SECRET, operator_token=TOKEN, announce=False)
+    config = WebConfig(secret=SECRET, operator_token=TOKEN)
     with TestClient(
         create_app(store_engine, config, clock=lambda: clock), base_url="https://testserver"
     ) as client:

@@ -64,7 +64,7 @@ def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str,
     base = f"http://127.0.0.1:{port}"
     monkeypatch.setenv("CASCADE_WEB_URL", base)
     monkeypatch.setenv("CASCADE_WEB_SECRET", SECRET.decode())
-    config = WebConfig(secret=SECRET, operator_token=TOKEN, announce=False)
+    config = WebConfig(secret=SECRET, operator_token=TOKEN)
     server = uvicorn.Server(
         uvicorn.Config(
             create_app(engine, config, clock=lambda: NOW), host="127.0.0.1", port=port, log_level="warning"

@@ -24,7 +24,7 @@ def api_schema(tmp_path: Path) -> schemathesis.BaseSchema:
     engine = open_store(f"sqlite:///{tmp_path / 'store.db'}")
     deploy(engine, compile_text(TASKS), "source", at("2020-11-10 08:00"))
     tick(engine, "test-campaign", NOW)
-    config = WebConfig(secret=SECRET, operator_token=TOKEN, api_rate="100000/1", announce=False)
+    config = WebConfig(secret=SECRET, operator_token=TOKEN, api_rate="100000/1")
     return schemathesis.openapi.from_asgi("/openapi.json", create_app(engine, config, clock=lambda: NOW))
 
 

@@ -25,6 +25,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
+from pydantic import SecretStr
+
+from cascade.settings import Settings
+
 LINK_DAYS = 60  # a link stays valid this long after its notice (a campaign's reports come late)
 MIN_SECRET = 32  # bytes: an HMAC key shorter than this is refused
 
@@ -90,17 +94,17 @@ def verify(secret: bytes, link: Link | AnswerLink, signature: str, now: int) -> 
 LinkMaker = Callable[[str, str, int], str]  # (unit, task, sent at) -> URL
 
 
-def _web(env: dict[str, str] | None) -> tuple[str, bytes] | None:
-    """The web application's address (CASCADE_WEB_URL) and the secret, or None when unknown."""
-    env = dict(os.environ) if env is None else env
-    base = env.get("CASCADE_WEB_URL", "").rstrip("/")
-    return (base, secret_from(env)) if base else None
+def _web(settings: Settings | None) -> tuple[str, bytes] | None:
+    """The web application's address (`web.url`) and the secret, or None when unknown."""
+    settings = settings or Settings()
+    base = settings.web.url.rstrip("/")
+    return (base, secret_from(settings.web.secret, settings.store.data_dir)) if base else None
 
 
-def link_maker(campaign: str, env: dict[str, str] | None = None) -> LinkMaker | None:
+def link_maker(campaign: str, settings: Settings | None = None) -> LinkMaker | None:
     """Links for a campaign's notices when the web application's address is known
     (CASCADE_WEB_URL, e.g. https://cascade.tinhuy.vn); None: notices go without links."""
-    web = _web(env)
+    web = _web(settings)
     if web is None:
         return None
     base, secret = web
@@ -114,9 +118,9 @@ def link_maker(campaign: str, env: dict[str, str] | None = None) -> LinkMaker | 
 AnswerMaker = Callable[[int, str, int], str]  # (request id, approve | deny, sent at) -> URL
 
 
-def answer_maker(campaign: str, env: dict[str, str] | None = None) -> AnswerMaker | None:
+def answer_maker(campaign: str, settings: Settings | None = None) -> AnswerMaker | None:
     """Approve and deny links for a campaign's extension requests (None: no web address known)."""
-    web = _web(env)
+    web = _web(settings)
     if web is None:
         return None
     base, secret = web
@@ -127,12 +131,12 @@ def answer_maker(campaign: str, env: dict[str, str] | None = None) -> AnswerMake
     return make
 
 
-def secret_from(env: dict[str, str] | None = None, data_dir: Path | None = None) -> bytes:
-    """CASCADE_WEB_SECRET, else DATA_DIR/web-secret (made once, readable by its owner only).
-    Either must hold at least MIN_SECRET bytes: a short or empty one raises SecretInvalid."""
-    env = dict(os.environ) if env is None else env
-    if "CASCADE_WEB_SECRET" in env:
-        secret = env["CASCADE_WEB_SECRET"].strip().encode()
+def secret_from(given: SecretStr | None, data_dir: Path) -> bytes:
+    """The given secret (CASCADE_WEB_SECRET), else DATA_DIR/web-secret (made once, readable by
+    its owner only). Either must hold at least MIN_SECRET bytes: a short or empty one raises
+    SecretInvalid."""
+    if given is not None:
+        secret = given.get_secret_value().strip().encode()
         if len(secret) < MIN_SECRET:
             raise SecretInvalid(
                 f"CASCADE_WEB_SECRET has {len(secret)} bytes; it needs at least {MIN_SECRET}. Make one with "
@@ -140,7 +144,7 @@ def secret_from(env: dict[str, str] | None = None, data_dir: Path | None = None)
                 "DATA_DIR/web-secret made"
             )
         return secret
-    path = (data_dir or Path(env.get("CASCADE_DATA_DIR", "data"))) / "web-secret"
+    path = data_dir / "web-secret"
     if not path.exists():
         _create_secret(path)
     secret = path.read_bytes().strip()

@@ -14,10 +14,10 @@ when a Prefect API is known, so the campaign ticks within seconds).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import hmac
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -44,6 +44,7 @@ from cascade.engine.summary import level_name
 from cascade.errors import CampaignInvalid
 from cascade.plan.hierarchy import parent_of
 from cascade.plan.rules import campaign_rules
+from cascade.settings import WebSettings
 from cascade.timing.deadlines import last_day_of, parse_date
 from cascade.views import eventlog
 from cascade.views.board import UNIT_STATES, board, campaigns, focus
@@ -80,28 +81,31 @@ STATE_WORDS = {
 }
 
 
+Announce = Callable[[str, int], None]  # (campaign, signals stored)
+
+
 @dataclass
 class WebConfig:
     secret: bytes  # signs links and CSRF tokens
     operator_token: str  # the status board and the API
     form_rate: str = "30/60"  # form submissions per client address: 30 a minute
     api_rate: str = "2000/1"  # API signal posts per token
-    announce: bool = True  # tell Prefect about new signals when an API is known
+    announce: Announce | None = None  # tells the scheduler a campaign has new signals (best effort)
     tick_interval: int = 600  # seconds, for campaigns whose deployment recorded none (watchdog)
     https: bool = False  # served behind https (CASCADE_WEB_URL): the session cookie is Secure
     max_body: int = MAX_BODY  # bytes a request body may hold (CASCADE_WEB_MAX_BODY); more: 413
 
     @classmethod
-    def from_env(cls, secret: bytes) -> WebConfig:
-        env = os.environ
-        token = env.get("CASCADE_WEB_TOKEN") or ""
+    def of(cls, web: WebSettings, secret: bytes, tick_interval: int, announce: Announce | None) -> WebConfig:
         return cls(
             secret=secret,
-            operator_token=token,
-            form_rate=env.get("CASCADE_WEB_RATE_FORM", cls.form_rate),
-            api_rate=env.get("CASCADE_WEB_RATE_API", cls.api_rate),
-            https=env.get("CASCADE_WEB_URL", "").lower().startswith("https://"),
-            max_body=int(env.get("CASCADE_WEB_MAX_BODY", MAX_BODY)),
+            operator_token=web.token.get_secret_value(),
+            form_rate=web.rate_form,
+            api_rate=web.rate_api,
+            announce=announce,
+            tick_interval=tick_interval,
+            https=web.https,
+            max_body=web.max_body,
         )
 
 
@@ -146,7 +150,7 @@ def create_app(
     )
     app.state.config = config
     writer = SignalWriter(engine)  # concurrent posts share a transaction (see cascade.web.writer)
-    announcer = Announcer()
+    announcer = Announcer(config.announce) if config.announce else None
     form_limit, api_limit = RateLimit.parse(config.form_rate), RateLimit.parse(config.api_rate)
 
     def now() -> pendulum.DateTime:
@@ -389,7 +393,7 @@ def create_app(
                 amend.request_extension(conn, campaign, task, unit, proposed, values["reason"], now())
 
         await run_in_threadpool(store_request)
-        if config.announce:
+        if announcer:
             announcer.announce(campaign, 1)
         last = last_day_of(proposed, tz).format("DD/MM/YYYY")
         context = page_context(campaign_row, row, unit_row)
@@ -472,7 +476,7 @@ def create_app(
         found = await run_in_threadpool(extension_request, campaign, request_id)
         if found is None:
             return refused(request, "Đề nghị này không còn trong chiến dịch.", 404)
-        if config.announce:
+        if announcer:
             announcer.announce(campaign, 1)
         context = answer_context(*found, just=True)
         return page(request, "answer.html", csrf="", approve=action == "approve", **context)
@@ -506,7 +510,7 @@ def create_app(
                 inputs=inputs,
                 **page_context(campaign_row, row, unit_row),
             )
-        if stored and config.announce:
+        if stored and announcer:
             announcer.announce(campaign, stored)
         done = when.format("HH:mm DD/MM/YYYY")
         return page(
@@ -704,7 +708,7 @@ def create_app(
             return JSONResponse({"detail": problems}, status_code=422)  # type: ignore[return-value]
         except ValueError as exc:
             return JSONResponse({"detail": [{"where": "at", "message": str(exc)}]}, status_code=422)  # type: ignore[return-value]
-        if stored and config.announce:
+        if stored and announcer:
             announcer.announce(campaign, stored)
         return Recorded(stored=stored, known=known)
 
@@ -787,11 +791,12 @@ def _login_page(
 
 
 class Announcer:
-    """Best effort, off the request: `cascade.signal.received` to Prefect when its API is
-    known, at most once a second per campaign (one tick applies every signal stored by then);
-    without Prefect the scheduled tick applies them."""
+    """Best effort, off the request: tells the scheduler (`cascade.signal.received` to Prefect)
+    at most once a second per campaign (one tick applies every signal stored by then); when
+    it cannot, the scheduled tick applies them."""
 
-    def __init__(self, every: float = 1.0) -> None:
+    def __init__(self, send: Announce, every: float = 1.0) -> None:
+        self.send = send
         self.every = every
         self.last: dict[str, float] = {}
         self.lock = threading.Lock()
@@ -804,12 +809,6 @@ class Announcer:
             self.last[campaign] = now
         threading.Thread(target=self._send, args=(campaign, stored), daemon=True).start()
 
-    @staticmethod
-    def _send(campaign: str, stored: int) -> None:
-        try:
-            from flows.deployments import announce_signal, api_url
-
-            if url := api_url():
-                announce_signal(campaign, stored, url)
-        except Exception:  # the signal is stored; the scheduled tick applies it anyway
-            pass
+    def _send(self, campaign: str, stored: int) -> None:
+        with contextlib.suppress(Exception):  # the signal is stored; the scheduled tick applies it anyway
+            self.send(campaign, stored)

@@ -5,26 +5,33 @@ from __future__ import annotations
 
 import gc
 import threading
-from pathlib import Path
 
 import uvicorn
 
 from cascade.engine.links import secret_from
 from cascade.engine.store import open_store
 from cascade.settings import Settings
-from cascade.web.app import WebConfig, create_app
+from cascade.web.app import Announce, WebConfig, create_app
 from cascade.web.security import quiet_access_log
+from notifiers.watchdog import Watchdog
 
 
-def make_server(host: str = "127.0.0.1", port: int = 8080) -> uvicorn.Server:
-    settings = Settings()
-    engine = open_store(settings.store_url())
-    config = WebConfig.from_env(secret_from(data_dir=Path(settings.data_dir)))
+def make_server(
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    *,
+    tick_interval: int,
+    announce: Announce | None = None,
+    settings: Settings | None = None,
+) -> uvicorn.Server:
+    """The web application on `host:port`, over the store `settings` name. `tick_interval` is
+    the scheduler's (seconds: when a campaign that stopped ticking is stalled); `announce`
+    tells the scheduler of new signals."""
+    settings = settings or Settings()
+    engine = open_store(settings.store.url())
+    secret = secret_from(settings.web.secret, settings.store.data_dir)
+    config = WebConfig.of(settings.web, secret, tick_interval, announce)
     quiet_access_log()
-    from flows.deployments import template
-    from notifiers.watchdog import Watchdog
-
-    config.tick_interval = int(template().interval.total_seconds())
     app = create_app(engine, config)
     # the operator hears when a campaign stops ticking, from outside the scheduler it watches
     Watchdog(engine, config.tick_interval).start()
