@@ -40,6 +40,7 @@ from sqlalchemy import Engine
 
 from cascade.engine import locks
 from cascade.engine import tick as core
+from cascade.engine.machine import Event
 from cascade.engine.outbox import Delivery, Digest, dispatch
 from cascade.engine.store import open_store
 from cascade.settings import Settings
@@ -78,7 +79,7 @@ class TickReport:
     now: str = ""
     counts: dict[str, int] = field(default_factory=dict)
     phases: list[tuple[str, dict[str, int]]] = field(default_factory=list)
-    events: list[core.Event] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
     tz: str = "UTC"
 
 

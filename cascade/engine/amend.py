@@ -18,9 +18,10 @@ from typing import Any
 import pendulum
 from sqlalchemy import Connection, func, insert, select, update
 
-from cascade.engine import store
+from cascade.engine import deployed, store
 from cascade.engine.lifecycle import Instance, Outcome, Rules, rederive
-from cascade.engine.tick import Notice, Tick, write_events
+from cascade.engine.machine import Notice
+from cascade.engine.tick import Tick, write_events
 from cascade.plan.hierarchy import parent_of
 from cascade.plan.rules import campaign_rules
 from cascade.timing.deadlines import last_day_of
@@ -322,7 +323,7 @@ def record(conn: Connection, campaign_id: str, changes: Changes, now: pendulum.D
 def _tick(conn: Connection, campaign_id: str, now: pendulum.DateTime) -> Tick:
     """A tick record at `now` for events made outside a tick (an amendment, a request), and the
     engine's `Tick` to make them with: the same recipients, quiet hours and outbox rows."""
-    campaign = conn.execute(select(store.campaigns).where(store.campaigns.c.id == campaign_id)).one()
+    campaign = deployed.must_read(conn, campaign_id)
     now_s = int(now.timestamp())
     inserted = conn.execute(insert(store.ticks).values(campaign_id=campaign_id, now=now_s, counts={}))
     return Tick(conn, campaign, now, int(inserted.inserted_primary_key[0]))  # type: ignore[index]

@@ -1,0 +1,60 @@
+"""A deployed campaign as the store keeps it: its row of `campaigns`, as a typed record."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any
+
+from sqlalchemy import Connection, Row, bindparam, select
+
+from cascade.engine import store
+
+
+@dataclass(frozen=True, slots=True)
+class Deployed:
+    """What the tick, the roll-ups and the signal checks read of a deployed campaign. Instants
+    are epoch seconds; `tasks` holds each task's rules as JSON (`cascade.plan.rules.TaskRules`)."""
+
+    id: str
+    title: str
+    timezone: str
+    calendar: str
+    issued_at: int
+    summary_at: int
+    summary_sent_at: int | None
+    levels: list[str]
+    tasks: dict[str, Any]
+    source_file: str
+    plan_hash: str
+    deployed_at: int
+    archived_at: int | None
+    rescan: bool
+    operator: dict[str, Any] | None
+    issued_by: str | None
+    ticked_at: int | None
+    tick_interval: int | None
+    stalled_alert_at: int | None
+
+    @classmethod
+    def of(cls, row: Row[Any]) -> Deployed:
+        values = row._mapping
+        return cls(**{f.name: values[f.name] for f in fields(cls)})
+
+
+_CAMPAIGN = select(store.campaigns).where(store.campaigns.c.id == bindparam("campaign"))
+_CAMPAIGN_FOR_UPDATE = _CAMPAIGN.with_for_update()  # SQLite: no-op; its writers are serialized anyway
+
+
+def read(conn: Connection, campaign_id: str, for_update: bool = False) -> Deployed | None:
+    """The campaign `campaign_id`, or None; `for_update` locks its row (PostgreSQL) until commit."""
+    statement = _CAMPAIGN_FOR_UPDATE if for_update else _CAMPAIGN
+    row = conn.execute(statement, {"campaign": campaign_id}).first()
+    return None if row is None else Deployed.of(row)
+
+
+def must_read(conn: Connection, campaign_id: str, for_update: bool = False) -> Deployed:
+    """The campaign `campaign_id`; raises LookupError when it is not deployed."""
+    found = read(conn, campaign_id, for_update)
+    if found is None:
+        raise LookupError(f"campaign `{campaign_id}` is not deployed")
+    return found

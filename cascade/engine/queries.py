@@ -1,0 +1,91 @@
+"""The tick's statements, built once with bind parameters, so that each tick's executions
+hit SQLAlchemy's compiled cache instead of rebuilding (and re-keying) dozens of queries."""
+
+from __future__ import annotations
+
+from sqlalchemy import and_, bindparam, func, insert, select, update
+
+from cascade.engine import store
+from cascade.engine.machine import DONE
+
+ROW_COLUMNS = (
+    store.instances.c.id,
+    store.instances.c.task_id,
+    store.instances.c.unit_id,
+    store.instances.c.kind,
+    store.instances.c.state,
+    store.instances.c.opens_on,
+    store.instances.c.open_at,
+    store.instances.c.prereq_task,
+    store.instances.c.prereq_unit,
+    store.instances.c.opened_at,
+    store.instances.c.deadline,
+    store.instances.c.done_at,
+    store.instances.c.fields,
+    store.instances.c.next_reminder_at,
+    store.instances.c.stage,
+    store.instances.c.next_escalation_at,
+    store.instances.c.next_action_at,
+    store.units.c.path,
+)
+
+_I, _U, _S = store.instances, store.units, store.signals
+ROWS = (
+    select(*ROW_COLUMNS)
+    .join(_U, and_(_U.c.campaign_id == _I.c.campaign_id, _U.c.id == _I.c.unit_id))
+    .where(_I.c.campaign_id == bindparam("campaign"), _I.c.archived.is_(False))
+)
+WAITING = (
+    _I.c.opens_on.in_(("prerequisite", "source-signal")),
+    _I.c.opened_at.is_(None),
+    _I.c.state.in_(("held", "overdue")),
+)
+DUE_ROWS = ROWS.where(_I.c.next_action_at <= bindparam("now"))
+BY_TASK = ROWS.where(_I.c.task_id == bindparam("task"), _I.c.unit_id.in_(bindparam("units", expanding=True)))
+DONE_BY_TASK = BY_TASK.where(_I.c.state.in_(DONE))
+WAITING_ROWS = ROWS.where(*WAITING)
+# a signal is pending from its instant until a tick applies it
+PENDING = (
+    _S.c.campaign_id == bindparam("campaign"),
+    _S.c.applied_tick.is_(None),
+    _S.c.at <= bindparam("now"),
+)
+# the instances with a signal pending (SQLite goes from the pending signals to the instances)
+SIGNALLED_ROWS = ROWS.join(
+    _S, and_(_S.c.campaign_id == _I.c.campaign_id, _S.c.task_id == _I.c.task_id, _S.c.unit_id == _I.c.unit_id)
+).where(*PENDING)
+WAITING_ON = WAITING_ROWS.where(
+    _I.c.prereq_task == bindparam("task"), _I.c.prereq_unit.in_(bindparam("units", expanding=True))
+)
+APPLY_SIGNALS = update(_S).where(*PENDING).values(applied_tick=bindparam("tick"))
+AT_LEVEL = _U.c.level == bindparam("level")
+WAITING_ON_AT, WAITING_ROWS_AT, DUE_ROWS_AT = (
+    WAITING_ON.where(AT_LEVEL),
+    WAITING_ROWS.where(AT_LEVEL),
+    DUE_ROWS.where(AT_LEVEL),
+)
+CONTACTS = select(store.contacts.c.unit_id, store.contacts.c.role, store.contacts.c.channels).where(
+    store.contacts.c.campaign_id == bindparam("campaign"),
+    store.contacts.c.unit_id.in_(bindparam("units", expanding=True)),
+)
+INSERT_TICK = insert(store.ticks).values(campaign_id=bindparam("campaign"), now=bindparam("now"), counts={})
+TICK_COUNTS = (
+    update(store.ticks).where(store.ticks.c.id == bindparam("tick")).values(counts=bindparam("counts"))
+)
+ANY_SIGNAL = select(_S.c.id).where(*PENDING).limit(1)
+ANY_DUE = (
+    select(_I.c.id)
+    .where(_I.c.campaign_id == bindparam("campaign"), _I.c.next_action_at <= bindparam("now"))
+    .limit(1)
+)
+PENDING_SIGNALS = (
+    select(_S.c.id, _S.c.task_id, _S.c.unit_id, _S.c.at, _S.c.fields)
+    .where(*PENDING)
+    .order_by(_S.c.at, _S.c.id)
+)
+NEXT_DUE = select(  # the earliest next action and pending signal, in one round trip
+    select(func.min(_I.c.next_action_at)).where(_I.c.campaign_id == bindparam("campaign")).scalar_subquery(),
+    select(func.min(_S.c.at))
+    .where(_S.c.campaign_id == bindparam("campaign"), _S.c.applied_tick.is_(None))
+    .scalar_subquery(),
+)
