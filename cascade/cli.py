@@ -27,14 +27,15 @@ from sqlalchemy import Engine, select
 
 from cascade.compile.files import is_units_file, load_plan, load_units, read_text
 from cascade.compile.format import CampaignFile, UnitsFile
-from cascade.engine import amend, health, locks, store
+from cascade.engine import amend, faults, health, locks, store
 from cascade.engine.amend import describe
 from cascade.engine.deploy import deploy as deploy_plan
 from cascade.engine.deploy import undeploy as undeploy_campaign
+from cascade.engine.faults import StoreFault
 from cascade.engine.signals import Signal, parse_instant, read_signals, record
 from cascade.engine.simulate import Simulation
 from cascade.engine.simulate import simulate as run_simulation
-from cascade.engine.store import StoreFault, integrity_problems, open_store
+from cascade.engine.store import integrity_problems, open_store
 from cascade.engine.tick import tick_in
 from cascade.errors import CampaignInvalid, Problem, Severity
 from cascade.plan.model import Plan
@@ -445,7 +446,7 @@ def doctor() -> None:
         url = settings.store.url()
         engine = check("store", lambda: open_store(url))
         if engine is not None:
-            checks[-1] = ("store", True, store.shown(url))
+            checks[-1] = ("store", True, faults.shown(url))
 
             def integrity() -> tuple[bool, str]:
                 found = integrity_problems(engine)

@@ -244,7 +244,7 @@ def test_the_store_and_its_folder_are_owner_only(tmp_path: Path, monkeypatch: py
 
     monkeypatch.setenv("CASCADE_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.delenv("CASCADE_DATABASE_URL", raising=False)
-    engine = open_store(Settings().store_url())
+    engine = open_store(Settings().store.url())
     deploy(engine, compile_text(TASKS), "source", at("2020-11-10 08:00"))
     for path in (tmp_path / "data", *(tmp_path / "data").iterdir()):
         assert path.stat().st_mode & 0o077 == 0, f"{path} is {oct(path.stat().st_mode)}"
@@ -474,7 +474,7 @@ def test_store_errors_are_explained(tmp_path: Path) -> None:
     from sqlalchemy import create_engine, text
     from sqlalchemy.exc import OperationalError
 
-    from cascade.engine.store import StoreFault
+    from cascade.engine.faults import StoreFault
 
     url = f"sqlite:///{tmp_path / 'x.db'}"
     full = create_engine(url)

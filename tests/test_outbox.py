@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import Engine, select
 
-from cascade.engine import store
+from cascade.engine import bulk, store
 from cascade.engine.outbox import Claim, Delivery, Digest, dispatch, due_digests
 
 ROW = {
@@ -29,7 +29,7 @@ def add(engine: Engine, unit: str, send_at: int, n: int) -> None:
         for i in range(n)
     ]
     with engine.begin() as conn:
-        store.insert_many(conn, store.outbox, rows)
+        bulk.insert_many(conn, store.outbox, rows)
 
 
 def statuses(engine: Engine) -> list[tuple[str, str]]:

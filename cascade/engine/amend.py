@@ -18,7 +18,7 @@ from typing import Any
 import pendulum
 from sqlalchemy import Connection, func, insert, select, update
 
-from cascade.engine import deployed, store
+from cascade.engine import bulk, deployed, store
 from cascade.engine.lifecycle import Instance, Outcome, Rules, rederive
 from cascade.engine.machine import Notice
 from cascade.engine.tick import Tick, write_events
@@ -210,7 +210,7 @@ def escalations_sent(
     """Per (task, unit): the last escalation stage sent for each deadline (events that name it)."""
     e = store.events
     out: dict[tuple[str, str], dict[int, int]] = {}
-    for chunk in store.chunked(sorted(set(tasks))):
+    for chunk in bulk.chunked(sorted(set(tasks))):
         rows = conn.execute(
             select(e.c.task_id, e.c.unit_id, e.c.data).where(
                 e.c.campaign_id == campaign, e.c.kind == "escalation.sent", e.c.task_id.in_(chunk)
@@ -335,7 +335,7 @@ def write_instances(conn: Connection, amended: list[Amended]) -> None:
     for a in amended:
         values = instance_values(a.outcome)
         rows.append((*(values[n] for n in WRITTEN), a.id))
-    store.update_rows(conn, _I, WRITTEN, "id", rows)
+    bulk.update_rows(conn, _I, WRITTEN, "id", rows)
 
 
 # ---- one unit's decision: an extension or an exemption ------------------------------------
@@ -394,14 +394,14 @@ def decide(conn: Connection, campaign_id: str, decision: Decision, now: pendulum
         raise DecisionRefused(problems)
     u, i = store.units.c, _I.c
     names: dict[str, str] = {}
-    for chunk in store.chunked(sorted(set(decision.units))):
+    for chunk in bulk.chunked(sorted(set(decision.units))):
         found = select(u.id, u.name).where(u.campaign_id == campaign_id, u.id.in_(chunk), ~u.archived)
         names.update({unit: name for unit, name in conn.execute(found)})
     unknown = [unit for unit in decision.units if unit not in names]
     if unknown:
         problems.append(f"no unit {_listed(unknown)} in {campaign_id} (ids as in its units file)")
     rows: dict[str, Any] = {}
-    for chunk in store.chunked(sorted(names)):
+    for chunk in bulk.chunked(sorted(names)):
         query = select(_I, store.units.c.path).join(
             store.units, (store.units.c.campaign_id == i.campaign_id) & (store.units.c.id == i.unit_id)
         )
@@ -471,7 +471,7 @@ def decide(conn: Connection, campaign_id: str, decision: Decision, now: pendulum
             changes.amended.append(
                 Amended(row.id, decision.task, unit, row.path, outcome, decision.reason.strip(), decision.by)
             )
-    store.insert_many(conn, store.decisions, records)
+    bulk.insert_many(conn, store.decisions, records)
     write_instances(conn, changes.amended)
     record(conn, campaign_id, changes, now)
     return changes

@@ -22,7 +22,7 @@ from typing import Any
 import pendulum
 from sqlalchemy import Connection, Engine, bindparam, insert, select, update
 
-from cascade.engine import amend, store
+from cascade.engine import amend, bulk, store
 from cascade.engine.amend import Changes
 from cascade.engine.lifecycle import Rules, rederive
 from cascade.plan.hierarchy import parent_of
@@ -136,7 +136,7 @@ def _store_units(conn: Connection, plan: Plan, paths: dict[str, str]) -> None:
     ]
     new = [r for r in rows if r["id"] not in known]
     old = [{**r, "b_id": r["id"]} for r in rows if r["id"] in known]
-    store.insert_many(conn, t, new)
+    bulk.insert_many(conn, t, new)
     if old:
         conn.execute(
             update(t)
@@ -146,7 +146,7 @@ def _store_units(conn: Connection, plan: Plan, paths: dict[str, str]) -> None:
         )
     gone = known - {r["id"] for r in rows}
     if gone:
-        for ids in store.chunked(sorted(gone)):
+        for ids in bulk.chunked(sorted(gone)):
             conn.execute(update(t).where(t.c.campaign_id == cid, t.c.id.in_(ids)).values(archived=True))
     conn.execute(store.contacts.delete().where(store.contacts.c.campaign_id == cid))
     contacts = [
@@ -160,7 +160,7 @@ def _store_units(conn: Connection, plan: Plan, paths: dict[str, str]) -> None:
         for u in plan.hierarchy.units.values()
         for c in u.contacts
     ]
-    store.insert_many(conn, store.contacts, contacts)
+    bulk.insert_many(conn, store.contacts, contacts)
 
 
 def _instance_rows(plan: Plan) -> Iterator[dict[str, Any]]:
@@ -307,9 +307,9 @@ def _stage_units(changes: Changes, old_paths: dict[str, str], paths: dict[str, s
 
 def _store_instances(conn: Connection, cid: str, staged: _Staged) -> None:
     t = store.instances
-    store.insert_many(conn, t, staged.new)
-    store.update_rows(conn, t, _UPDATED, "id", staged.changed)
-    for ids in store.chunked(staged.gone):
+    bulk.insert_many(conn, t, staged.new)
+    bulk.update_rows(conn, t, _UPDATED, "id", staged.changed)
+    for ids in bulk.chunked(staged.gone):
         conn.execute(update(t).where(t.c.id.in_(ids)).values(archived=True, next_action_at=None))
     # a signal that came while its instance was exempt was passed over; no longer exempt, the
     # instance takes it at the next tick (the unit did the work: nothing that happened is lost)

@@ -28,7 +28,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, and_, bindparam, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from cascade.engine import store
+from cascade.engine import bulk, store
 
 LEASE_SECONDS = 300  # a claim not renewed for this long is a crashed dispatcher's
 _O = store.outbox
@@ -92,7 +92,7 @@ _UNCLAIM = (
 
 def notice_key(campaign: str, unit: str, role: str, payload: dict[str, Any]) -> str:
     """The idempotency key of one notice to one contact: the same notice, the same key."""
-    text = f"{campaign}|{unit}|{role}|".encode() + store.dumps(payload).encode()
+    text = f"{campaign}|{unit}|{role}|".encode() + bulk.dumps(payload).encode()
     return hashlib.sha256(text).hexdigest()[:40]
 
 
@@ -194,7 +194,7 @@ class Claim:
             d.ids.append(row.id)
             d.keys.append(notice_key(self.campaign, row.recipient_unit, row.role, row.payload))
         sent: set[str] = set()
-        for keys_chunk in store.chunked(k for d in digests.values() for k in d.keys):
+        for keys_chunk in bulk.chunked(k for d in digests.values() for k in d.keys):
             sent.update(conn.execute(_SENT_KEYS, {"keys": keys_chunk}).scalars())
         settled = _settled(conn, self.campaign, digests.values())
         if not sent and not settled:
@@ -216,7 +216,7 @@ class Claim:
                 d.keys = [d.keys[i] for i in keep]
                 out.append(d)
         for status, dropped_ids in dropped.items():
-            for ids in store.chunked(dropped_ids):
+            for ids in bulk.chunked(dropped_ids):
                 conn.execute(_MARK, {"ids": ids, "token": self.token, "status": status})
         return out
 
@@ -229,7 +229,7 @@ class Claim:
             log = []
             for digest, delivery in done:
                 status = delivery.status
-                for ids in store.chunked(digest.ids):
+                for ids in bulk.chunked(digest.ids):
                     conn.execute(_MARK, {"ids": ids, "token": self.token, "status": status})
                 if delivery.attempts:
                     log += [
@@ -277,7 +277,7 @@ def _settled(conn: Connection, campaign: str, digests: Any) -> set[int]:
                 about.setdefault(n["task"], {}).setdefault(n["unit"], []).append((oid, n))
     settled: set[int] = set()
     for task, units in about.items():
-        for chunk in store.chunked(sorted(units)):
+        for chunk in bulk.chunked(sorted(units)):
             for unit, state, deadline in conn.execute(
                 _INSTANCES, {"campaign": campaign, "task": task, "units": chunk}
             ):

@@ -25,7 +25,7 @@ import pendulum
 from sqlalchemy import Connection, Engine, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from cascade.engine import store
+from cascade.engine import bulk, store
 from cascade.engine.rollup import figures_of
 from cascade.errors import CampaignInvalid, Problem, did_you_mean, one_of
 from cascade.plan.rules import TaskRules, campaign_rules
@@ -242,7 +242,7 @@ def record_many(engine: Engine, requests: list[Batch]) -> list[tuple[int, int] |
             known.update(row["digest"] for row in fresh)
             new += fresh
             answers[n] = (len(fresh), len(rows) - len(fresh))
-        store.insert_many(conn, store.signals, new)
+        bulk.insert_many(conn, store.signals, new)
     return answers
 
 
@@ -570,7 +570,7 @@ def _insert_new(conn: Connection, rows: list[dict[str, Any]]) -> int:
     """Insert the signals not yet stored (the unique digest decides); how many were new."""
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     new = 0
-    for chunk in store.chunked(rows, 500):
+    for chunk in bulk.chunked(rows, 500):
         statement = (
             dialect.insert(store.signals)
             .on_conflict_do_nothing(index_elements=["campaign_id", "digest"])

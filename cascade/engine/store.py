@@ -9,7 +9,6 @@ brings any database to the current revision before use.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +20,6 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
-    Connection,
     Engine,
     ForeignKey,
     Index,
@@ -35,6 +33,9 @@ from sqlalchemy import (
     event,
     exc,
 )
+
+from cascade.engine.bulk import dumps
+from cascade.engine.faults import StoreFault, shown, sqlite_path
 
 metadata = MetaData()
 
@@ -350,72 +351,6 @@ def _check_revision(engine: Engine, config: Config, url: str) -> None:
         )
 
 
-def sqlite_path(url: str) -> Path | None:
-    if not url.startswith("sqlite:///") or ":memory:" in url:
-        return None
-    return Path(url.removeprefix("sqlite:///").split("?", 1)[0])
-
-
-def shown(url: str) -> str:
-    """The store as an operator knows it: its file, or the URL without its password."""
-    path = sqlite_path(url)
-    if path is not None:
-        return str(path)
-    from sqlalchemy.engine import make_url
-
-    return make_url(url).render_as_string(hide_password=True)
-
-
-class StoreFault(Exception):
-    """The store cannot be used: one message that names it and says what to do."""
-
-    @classmethod
-    def of(cls, error: BaseException, url: str) -> StoreFault:
-        where, text = shown(url), str(getattr(error, "orig", None) or error).lower()
-        for needle, what in _FAULTS:
-            if needle in text:
-                return cls(f"{where}: {what}")
-        return cls(f"{where}: the store failed ({str(getattr(error, 'orig', None) or error).strip()})")
-
-
-_FAULTS = (
-    (
-        "disk is full",
-        "the disk is full; nothing was written. Free space on its disk, then run the command again",
-    ),
-    (
-        "no space left",
-        "the disk is full; nothing was written. Free space on its disk, then run the command again",
-    ),
-    (
-        "readonly database",
-        "the store is read-only (its file or folder is not writable by this user); fix the permissions, "
-        "or use a read-only command (status, report, events)",
-    ),
-    (
-        "database is locked",
-        "the store is locked by another process (a tick, or a long-running command); try again in a minute",
-    ),
-    (
-        "not a database",
-        "the file is not a Cascade store, or it is damaged: restore it from a backup "
-        "(`cascade doctor` checks a store)",
-    ),
-    (
-        "malformed",
-        "the store is damaged (its integrity check fails): stop the scheduler and restore it from a "
-        "backup; `cascade doctor` says more",
-    ),
-    (
-        "unable to open database file",
-        "the file cannot be opened: check that its folder exists and is readable",
-    ),
-    ("could not connect", "PostgreSQL does not answer: check that it runs and CASCADE_DATABASE_URL"),
-    ("connection refused", "PostgreSQL does not answer: check that it runs and CASCADE_DATABASE_URL"),
-    ("password authentication failed", "PostgreSQL refused the login: check CASCADE_DATABASE_URL"),
-)
-
-
 def integrity_problems(engine: Engine) -> list[str]:
     """What SQLite's quick check finds wrong with the store ([] when sound; PostgreSQL: [])."""
     if engine.dialect.name != "sqlite":
@@ -459,68 +394,3 @@ def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
-
-
-def dumps(value: Any) -> str:
-    """JSON for the store's JSON columns (orjson: a tick writes hundreds of thousands of them)."""
-    return orjson.dumps(value).decode()
-
-
-# PostgreSQL takes at most 65,535 parameters in one statement (SQLite 32,766): every IN list
-# built from data (a page's notice keys, a deploy's archived units) goes through `chunked`.
-IN_LIST = 1000
-
-
-def chunked(items: Iterable[Any], size: int = IN_LIST) -> Iterator[list[Any]]:
-    """`items` in lists of at most `size`, for IN (...) lists under the databases' parameter limits."""
-    chunk: list[Any] = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
-
-_MARKS = {"qmark": "?", "format": "%s", "pyformat": "%s"}
-
-
-def insert_rows(conn: Connection, table: Table, names: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
-    """Insert `rows` (tuples of the `names` columns, JSON ones already `dumps`ed) in one
-    executemany straight to the driver.
-
-    The tick's bulk writes go this way: SQLAlchemy's per-row parameter processing costs
-    more than the database's work on rows this small."""
-    if rows:
-        quote = conn.dialect.identifier_preparer.quote
-        sql = (
-            f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) "
-            f"VALUES ({', '.join([_MARKS[conn.dialect.paramstyle]] * len(names))})"
-        )
-        conn.exec_driver_sql(sql, rows)
-
-
-def update_rows(
-    conn: Connection, table: Table, names: Sequence[str], key: str, rows: list[tuple[Any, ...]]
-) -> None:
-    """Set the `names` columns of each row whose `key` is the tuple's last value (see `insert_rows`)."""
-    if rows:
-        quote, mark = conn.dialect.identifier_preparer.quote, _MARKS[conn.dialect.paramstyle]
-        sql = (
-            f"UPDATE {quote(table.name)} SET {', '.join(f'{quote(n)} = {mark}' for n in names)} "
-            f"WHERE {quote(key)} = {mark}"
-        )
-        conn.exec_driver_sql(sql, rows)
-
-
-def insert_many(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Insert `rows`, dicts with the same keys, through `insert_rows`. JSON columns are
-    serialized here, None as JSON null as SQLAlchemy's JSON type does."""
-    if rows:
-        names = list(rows[0])
-        json = [isinstance(table.c[n].type, JSON) for n in names]
-        tuples = [
-            tuple(dumps(row[n]) if j else row[n] for n, j in zip(names, json, strict=True)) for row in rows
-        ]
-        insert_rows(conn, table, names, tuples)

@@ -29,7 +29,7 @@ from typing import Any
 import pendulum
 from sqlalchemy import Connection, Engine, select, update
 
-from cascade.engine import deployed, store
+from cascade.engine import bulk, deployed, store
 from cascade.engine import queries as q
 from cascade.engine.deployed import Deployed
 from cascade.engine.machine import (
@@ -292,7 +292,7 @@ def _summary(t: Tick) -> None:
 
 def _write_rows(t: Tick) -> None:
     """The instances this tick changed (before the summary counts them)."""
-    dumps, tick = store.dumps, t.tick_id
+    dumps, tick = bulk.dumps, t.tick_id
     rows = [
         (
             tick,
@@ -309,7 +309,7 @@ def _write_rows(t: Tick) -> None:
         )
         for rid, r in t.rows.items()
     ]
-    store.update_rows(t.conn, store.instances, _WRITTEN, "id", rows)
+    bulk.update_rows(t.conn, store.instances, _WRITTEN, "id", rows)
 
 
 def _rollups(t: Tick) -> None:
@@ -335,9 +335,9 @@ def _rollups(t: Tick) -> None:
                 continue
             reported = rollup.reported(row["unit_id"]) or computed
             row["fields"] = {**(row["fields"] or {}), **reported}
-            updates.append((store.dumps(computed), store.dumps(row["fields"]), row["id"]))
+            updates.append((bulk.dumps(computed), bulk.dumps(row["fields"]), row["id"]))
     if updates:
-        store.update_rows(t.conn, store.instances, ("computed", "fields"), "id", updates)
+        bulk.update_rows(t.conn, store.instances, ("computed", "fields"), "id", updates)
 
 
 def _write(t: Tick) -> None:
@@ -354,17 +354,17 @@ def write_events(t: Tick) -> None:
     writes its own events this way too)."""
     conn = t.conn
     outbox = _deliveries(t)
-    dumps = store.dumps
+    dumps = bulk.dumps
     events = [(*e[:-1], dumps(e.data)) for e in t.events]
-    store.insert_rows(conn, store.events, _EVENT_COLUMNS, events)
-    store.insert_rows(conn, store.outbox, _OUTBOX_COLUMNS, outbox)
+    bulk.insert_rows(conn, store.events, _EVENT_COLUMNS, events)
+    bulk.insert_rows(conn, store.outbox, _OUTBOX_COLUMNS, outbox)
     t.counts["notices"] += len(outbox)
     conn.execute(q.TICK_COUNTS, {"tick": t.tick_id, "counts": dict(t.counts)})
 
 
 def _deliveries(t: Tick) -> list[tuple[Any, ...]]:
     """Outbox rows: one per notice and reached contact; fills each event's `to`."""
-    cid, tick, dumps = t.campaign.id, t.tick_id, store.dumps
+    cid, tick, dumps = t.campaign.id, t.tick_id, bulk.dumps
     units = sorted({u for n in t.notices for u in n.recipients})
     contacts: dict[str, list[tuple[str, str]]] = {}
     for chunk in _chunks(units):

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Engine, and_, func, select
 
-from cascade.engine import store
+from cascade.engine import bulk, store
 from cascade.engine.summary import state_counts
 from cascade.plan.hierarchy import parent_of
 
@@ -99,7 +99,7 @@ def campaign_status(
         total = conn.execute(select(func.count()).select_from(overdue_q.subquery())).scalar_one()
         parents = {parent_of(r.path) for r in rows} - {None}
         names: dict[str, str] = {}
-        for chunk in store.chunked(sorted(parents)):
+        for chunk in bulk.chunked(sorted(parents)):
             found = select(u.c.id, u.c.name).where(u.c.campaign_id == campaign_id, u.c.id.in_(chunk))
             names.update({unit: name for unit, name in conn.execute(found)})
     tasks = campaign.tasks

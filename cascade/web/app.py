@@ -36,10 +36,10 @@ from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
 
 from cascade.engine import amend, health, store
+from cascade.engine.faults import StoreFault
 from cascade.engine.links import AnswerLink, Link, LinkRefused, verify
 from cascade.engine.rollup import load_for as load_rollup
 from cascade.engine.signals import Batch, Signal, parse_instant
-from cascade.engine.store import StoreFault
 from cascade.engine.summary import level_name
 from cascade.errors import CampaignInvalid
 from cascade.plan.hierarchy import parent_of

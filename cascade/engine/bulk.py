@@ -1,0 +1,75 @@
+"""Bulk reads and writes: JSON for the store's columns, IN lists under the databases'
+parameter limits, and executemany straight to the driver for the tick's and deploy's rows."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any
+
+import orjson
+from sqlalchemy import JSON, Connection, Table
+
+
+def dumps(value: Any) -> str:
+    """JSON for the store's JSON columns (orjson: a tick writes hundreds of thousands of them)."""
+    return orjson.dumps(value).decode()
+
+
+# PostgreSQL takes at most 65,535 parameters in one statement (SQLite 32,766): every IN list
+# built from data (a page's notice keys, a deploy's archived units) goes through `chunked`.
+IN_LIST = 1000
+
+
+def chunked(items: Iterable[Any], size: int = IN_LIST) -> Iterator[list[Any]]:
+    """`items` in lists of at most `size`, for IN (...) lists under the databases' parameter limits."""
+    chunk: list[Any] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+_MARKS = {"qmark": "?", "format": "%s", "pyformat": "%s"}
+
+
+def insert_rows(conn: Connection, table: Table, names: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
+    """Insert `rows` (tuples of the `names` columns, JSON ones already `dumps`ed) in one
+    executemany straight to the driver.
+
+    The tick's bulk writes go this way: SQLAlchemy's per-row parameter processing costs
+    more than the database's work on rows this small."""
+    if rows:
+        quote = conn.dialect.identifier_preparer.quote
+        sql = (
+            f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) "
+            f"VALUES ({', '.join([_MARKS[conn.dialect.paramstyle]] * len(names))})"
+        )
+        conn.exec_driver_sql(sql, rows)
+
+
+def update_rows(
+    conn: Connection, table: Table, names: Sequence[str], key: str, rows: list[tuple[Any, ...]]
+) -> None:
+    """Set the `names` columns of each row whose `key` is the tuple's last value (see `insert_rows`)."""
+    if rows:
+        quote, mark = conn.dialect.identifier_preparer.quote, _MARKS[conn.dialect.paramstyle]
+        sql = (
+            f"UPDATE {quote(table.name)} SET {', '.join(f'{quote(n)} = {mark}' for n in names)} "
+            f"WHERE {quote(key)} = {mark}"
+        )
+        conn.exec_driver_sql(sql, rows)
+
+
+def insert_many(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert `rows`, dicts with the same keys, through `insert_rows`. JSON columns are
+    serialized here, None as JSON null as SQLAlchemy's JSON type does."""
+    if rows:
+        names = list(rows[0])
+        json = [isinstance(table.c[n].type, JSON) for n in names]
+        tuples = [
+            tuple(dumps(row[n]) if j else row[n] for n, j in zip(names, json, strict=True)) for row in rows
+        ]
+        insert_rows(conn, table, names, tuples)

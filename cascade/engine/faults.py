@@ -1,0 +1,73 @@
+"""What went wrong with the store, in the operator's words: a full disk, a read-only or
+locked file, a damaged store, a PostgreSQL that does not answer. `StoreFault` names the
+store (its file, or its URL without the password) and says what to do."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def sqlite_path(url: str) -> Path | None:
+    if not url.startswith("sqlite:///") or ":memory:" in url:
+        return None
+    return Path(url.removeprefix("sqlite:///").split("?", 1)[0])
+
+
+def shown(url: str) -> str:
+    """The store as an operator knows it: its file, or the URL without its password."""
+    path = sqlite_path(url)
+    if path is not None:
+        return str(path)
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+class StoreFault(Exception):
+    """The store cannot be used: one message that names it and says what to do."""
+
+    @classmethod
+    def of(cls, error: BaseException, url: str) -> StoreFault:
+        where, text = shown(url), str(getattr(error, "orig", None) or error).lower()
+        for needle, what in _FAULTS:
+            if needle in text:
+                return cls(f"{where}: {what}")
+        return cls(f"{where}: the store failed ({str(getattr(error, 'orig', None) or error).strip()})")
+
+
+_FAULTS = (
+    (
+        "disk is full",
+        "the disk is full; nothing was written. Free space on its disk, then run the command again",
+    ),
+    (
+        "no space left",
+        "the disk is full; nothing was written. Free space on its disk, then run the command again",
+    ),
+    (
+        "readonly database",
+        "the store is read-only (its file or folder is not writable by this user); fix the permissions, "
+        "or use a read-only command (status, report, events)",
+    ),
+    (
+        "database is locked",
+        "the store is locked by another process (a tick, or a long-running command); try again in a minute",
+    ),
+    (
+        "not a database",
+        "the file is not a Cascade store, or it is damaged: restore it from a backup "
+        "(`cascade doctor` checks a store)",
+    ),
+    (
+        "malformed",
+        "the store is damaged (its integrity check fails): stop the scheduler and restore it from a "
+        "backup; `cascade doctor` says more",
+    ),
+    (
+        "unable to open database file",
+        "the file cannot be opened: check that its folder exists and is readable",
+    ),
+    ("could not connect", "PostgreSQL does not answer: check that it runs and CASCADE_DATABASE_URL"),
+    ("connection refused", "PostgreSQL does not answer: check that it runs and CASCADE_DATABASE_URL"),
+    ("password authentication failed", "PostgreSQL refused the login: check CASCADE_DATABASE_URL"),
+)
