@@ -20,7 +20,7 @@ CHILD = """
 import json, resource, sys, time
 from pathlib import Path
 import pendulum
-from cascade.engine.signals import import_csv
+from cascade.engine.signal_files import import_csv
 from cascade.engine.store import open_store
 engine = open_store(sys.argv[1])
 t0 = time.perf_counter()

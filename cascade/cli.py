@@ -27,12 +27,13 @@ from sqlalchemy import Engine, select
 
 from cascade.compile.files import is_units_file, load_plan, load_units, read_text
 from cascade.compile.format import CampaignFile, UnitsFile
-from cascade.engine import amend, faults, health, locks, store
+from cascade.engine import amend, decisions, faults, health, locks, store
 from cascade.engine.amend import describe
 from cascade.engine.deploy import deploy as deploy_plan
 from cascade.engine.deploy import undeploy as undeploy_campaign
 from cascade.engine.faults import StoreFault
-from cascade.engine.signals import Signal, parse_instant, read_signals, record
+from cascade.engine.signal_files import read_signals
+from cascade.engine.signals import Signal, parse_instant, record
 from cascade.engine.simulate import Simulation
 from cascade.engine.simulate import simulate as run_simulation
 from cascade.engine.store import integrity_problems, open_store
@@ -630,7 +631,7 @@ def _import_csv(
     engine: Engine, campaign: str, path: Path, now: pendulum.DateTime, allow_future: bool
 ) -> tuple[int, int]:
     """A CSV import, streamed (memory flat in its size), with a progress bar on a terminal."""
-    from cascade.engine.signals import import_csv
+    from cascade.engine.signal_files import import_csv
 
     if not path.exists():
         _fail([Problem(str(path), None, "", "no such file")])
@@ -670,7 +671,7 @@ def _chosen_units(
     chosen: list[str] | None = [unit] if unit else None
     if under or level:
         with engine.connect() as conn:
-            found = amend.units_under(conn, campaign, under, level)
+            found = decisions.units_under(conn, campaign, under, level)
         chosen = found if chosen is None else [u for u in chosen if u in set(found)]
     if units_file is not None:
         listed = _read_unit_list(units_file)
@@ -698,8 +699,8 @@ def _decide(campaign: str, decision_of: Any, what: str) -> None:
     decision = decision_of(engine)
     try:
         with engine.begin() as conn:
-            changes = amend.decide(conn, campaign, decision, now)
-    except amend.DecisionRefused as refused:
+            changes = decisions.decide(conn, campaign, decision, now)
+    except decisions.DecisionRefused as refused:
         _fail([Problem(what, None, "", p) for p in refused.problems])
     for line in amend.describe(changes):
         out.print(escape(line), highlight=False)
@@ -754,7 +755,7 @@ def extend(
     not the file: a later redeploy keeps the later of this and the file's deadline."""
     unit, task = _target(args, "extend")
 
-    def decision_of(engine: Engine) -> amend.Decision:
+    def decision_of(engine: Engine) -> decisions.Decision:
         tz = _campaign_tz(engine, campaign)
         try:
             day = parse_date(to)
@@ -765,7 +766,7 @@ def extend(
         deadline = pendulum.datetime(day.year, day.month, day.day, tz=tz).add(days=1)  # end of that day
         units = _chosen_units(engine, campaign, unit, under, level, units_file)
         named = unit is not None or units_file is not None
-        return amend.Decision(
+        return decisions.Decision(
             "extension", task, units, reason, by or _login(), int(deadline.timestamp()), named=named
         )
 
@@ -785,11 +786,11 @@ def exempt(
     """Exempt one unit (or many) from a task from now on (spec §7); kept across redeploys."""
     unit, task = _target(args, "exempt")
 
-    def decision_of(engine: Engine) -> amend.Decision:
+    def decision_of(engine: Engine) -> decisions.Decision:
         _campaign_row(engine, campaign)
         units = _chosen_units(engine, campaign, unit, under, level, units_file)
         named = unit is not None or units_file is not None
-        return amend.Decision("exemption", task, units, reason, by or _login(), named=named)
+        return decisions.Decision("exemption", task, units, reason, by or _login(), named=named)
 
     _decide(campaign, decision_of, "exemption")
 

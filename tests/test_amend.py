@@ -219,7 +219,7 @@ def test_a_settled_notice_is_dropped_from_the_digest(store_engine: Engine, kind:
 
 # ---- one unit's decision ---------------------------------------------------------------------
 
-from cascade.engine.amend import Decision, DecisionRefused, decide  # noqa: E402
+from cascade.engine.decisions import Decision, DecisionRefused, decide  # noqa: E402
 
 
 def extend(engine: Engine, units: tuple[str, ...], task: str, to: str, when: str, **kw: Any) -> Any:

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine, insert, select
 
 from cascade.engine import store
-from cascade.engine.amend import Decision, DecisionRefused, decide
+from cascade.engine.decisions import Decision, DecisionRefused, decide
 from cascade.engine.deploy import deploy
 from cascade.engine.signals import Signal, SignalRefused, record
 from cascade.engine.store import open_store

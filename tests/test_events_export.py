@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from cascade.cli import app
 from cascade.engine import store
-from cascade.engine.amend import Decision, decide
+from cascade.engine.decisions import Decision, decide
 from cascade.engine.deploy import deploy
 from cascade.engine.signals import Signal, record
 from cascade.engine.tick import tick

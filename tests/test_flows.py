@@ -17,7 +17,8 @@ from sqlalchemy import Engine, func, select
 from cascade.compile.files import load_plan, read_text
 from cascade.engine import store
 from cascade.engine.deploy import deploy
-from cascade.engine.signals import read_signals, record
+from cascade.engine.signal_files import read_signals
+from cascade.engine.signals import record
 from cascade.engine.tick import tick
 from cascade.plan.model import Plan
 from cascade.views.eventlog import event_lines

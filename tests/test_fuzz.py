@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine
 
 from cascade.engine.deploy import deploy
-from cascade.engine.signals import SignalRefused, read_signals
+from cascade.engine.signal_files import read_signals
+from cascade.engine.signals import SignalRefused
 from cascade.engine.store import open_store
 from cascade.engine.tick import tick
 from cascade.errors import CampaignInvalid

@@ -523,7 +523,7 @@ def test_the_api_answers_503_when_the_store_is_locked(tmp_path: Path) -> None:
 
 def test_a_csv_with_a_stray_carriage_return_is_refused_not_a_traceback() -> None:
     """Found by the fuzz run (tests/test_fuzz.py): csv.Error escaped the importer."""
-    from cascade.engine.signals import read_signals
+    from cascade.engine.signal_files import read_signals
 
     with pytest.raises(SignalRefused) as refused:
         read_signals("at,unit,task\nx\ry,z,w\n", "s.csv", "Asia/Ho_Chi_Minh")
@@ -555,7 +555,7 @@ def write_import(path: Path, rows: int, bad_at: int | None = None) -> None:
 
 def test_a_large_csv_import_is_streamed_all_or_nothing(store_engine: Engine, tmp_path: Path) -> None:
     from cascade.compile.files import load_plan
-    from cascade.engine.signals import IMPORT_CHUNK, import_csv
+    from cascade.engine.signal_files import IMPORT_CHUNK, import_csv
 
     plan = load_plan(Path(__file__).parent.parent / "campaigns" / "ha-tinh-xix-2020.yaml")
     deploy(store_engine, plan, "s", plan.campaign.issued_at)

@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import Connection, Engine, select
 
 from cascade.compile.files import load_plan, read_text
-from cascade.engine.signals import read_signals
+from cascade.engine.signal_files import read_signals
 from cascade.engine.simulate import simulate
 from cascade.views.eventlog import event_lines
 

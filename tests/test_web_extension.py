@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 
 from cascade.engine import store
-from cascade.engine.amend import AlreadyAnswered, answer_request
+from cascade.engine.decisions import AlreadyAnswered, answer_request
 from cascade.engine.deploy import deploy
 from cascade.engine.links import AnswerLink
 from cascade.engine.outbox import due_digests

@@ -14,7 +14,7 @@ from typing import Any
 
 import pendulum
 
-from cascade.compile import checks
+from cascade.compile import checks, plan_checks
 from cascade.compile.format import BUILTIN_DEFAULTS, CampaignHeader, Defaults, Report, Task
 from cascade.compile.format import Notices as NoticesSpec
 from cascade.compile.parse import ParsedCampaign, parse_campaign
@@ -48,7 +48,7 @@ def compile_plan(doc: Document, hierarchy: Hierarchy | None, problems: list[Prob
     if hierarchy is None or parsed.header is None or _has_errors(problems):
         raise CampaignInvalid(problems)
     plan = build_plan(parsed, parsed.header, hierarchy, problems)
-    checks.check_plan(parsed, plan, problems)
+    plan_checks.check_plan(parsed, plan, problems)
     if _has_errors(problems):
         raise CampaignInvalid(problems)
     plan.warnings = sorted(problems, key=lambda p: (p.file, p.line or 0))
@@ -196,7 +196,7 @@ def _task_instances(
                 orphans.append(unit)
         instances.append(Instance(task.id, unit, opening, from_issue))
     if orphans:
-        problems.append(checks.orphan_warning(plan, task, prereq_task, at, orphans))
+        problems.append(plan_checks.orphan_warning(plan, task, prereq_task, at, orphans))
     return instances
 
 

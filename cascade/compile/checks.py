@@ -2,15 +2,14 @@
 
 Shape is checked by the models; these checks see the whole file: ids used twice,
 references to tasks, units, levels and tags that do not exist, cycles in `after` and
-`opens_after`, formulas over undeclared fields, and (on the built plan) deadlines that
-contradict each other. Errors stop compilation; warnings are shown and kept.
+`opens_after`, formulas over undeclared fields. Deadlines that contradict each other are
+found on the built plan (`cascade.compile.plan_checks`). Errors stop compilation;
+warnings are shown and kept.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-
-import pendulum
+from collections.abc import Sequence
 
 from cascade.compile.format import Notices as NoticesSpec
 from cascade.compile.format import Report, Task
@@ -19,7 +18,6 @@ from cascade.compile.reading import Document, Path
 from cascade.errors import Problem, Severity, did_you_mean, one_of
 from cascade.plan.formulas import formula_names
 from cascade.plan.hierarchy import Hierarchy, UnitRecord
-from cascade.plan.model import Plan, TaskPlan
 from cascade.plan.values import COUNTERS, FieldSpec
 from cascade.timing.durations import Duration
 
@@ -40,7 +38,7 @@ def targeted_units(spec: Task, hierarchy: Hierarchy) -> list[str]:
     ]
 
 
-def _sample(ids: Sequence[str], n: int = 5) -> str:
+def sample(ids: Sequence[str], n: int = 5) -> str:
     shown = ", ".join(ids[:n])
     return shown + (f" and {len(ids) - n} more" if len(ids) > n else "")
 
@@ -86,7 +84,7 @@ def check_references(parsed: ParsedCampaign, hierarchy: Hierarchy, problems: lis
             )
         if spec.min_window and not spec.opens_after:
             problems.append(
-                _warn(
+                warning(
                     doc.problem(
                         (*at, "min_window"), "min_window only matters when `opens_after` holds the task back"
                     )
@@ -201,7 +199,7 @@ def _check_notices(
                 )
             if kind == "ancestor" and int(arg) >= len(levels):
                 problems.append(
-                    _warn(
+                    warning(
                         doc.problem(
                             (*base, "escalate", s, "to"),
                             f"`{target}` is above the top level; it reaches nobody",
@@ -354,7 +352,7 @@ def _check_roles(parsed: ParsedCampaign, hierarchy: Hierarchy, problems: list[Pr
         for role in notify or []:
             if role not in roles:
                 problems.append(
-                    _warn(
+                    warning(
                         parsed.doc.problem(
                             path,
                             f"no contact in the units file has the role `{role}`",
@@ -364,139 +362,13 @@ def _check_roles(parsed: ParsedCampaign, hierarchy: Hierarchy, problems: list[Pr
                 )
 
 
-def _entries(parsed: ParsedCampaign) -> dict[str, Path]:
+def entries(parsed: ParsedCampaign) -> dict[str, Path]:
     """Where each task and report is written: ("tasks", i) or ("reports", i)."""
     entries: dict[str, Path] = {spec.id: ("tasks", i) for i, spec in parsed.tasks}
     entries.update({r.id: ("reports", i) for i, r in parsed.reports})
     return entries
 
 
-def check_plan(parsed: ParsedCampaign, plan: Plan, problems: list[Problem]) -> None:
-    """Warnings that need resolved deadlines: order along chains, windows, dates vs. summary."""
-    doc, campaign = parsed.doc, plan.campaign
-    line_of = _entries(parsed)
-    targeted: dict[str, int] = dict.fromkeys(plan.tasks, 0)
-    for instance in plan.instances:
-        targeted[instance.task] += 1
-    for task in plan.tasks.values():
-        at = line_of[task.id]
-        if targeted[task.id] == 0:
-            problems.append(_warn(doc.problem(at, f"`{task.id}` targets no unit; it will never run")))
-        if task.rule.is_relative:
-            continue
-        deadline = task.rule.instant(campaign.timezone, campaign.calendar)
-        if deadline <= campaign.issued_at:
-            problems.append(
-                _warn(doc.problem((*at, "due"), f"due {_when(deadline)}, before the campaign is issued"))
-            )
-        if task.kind == "task" and deadline.date() > campaign.summary_date:
-            problems.append(
-                _warn(
-                    doc.problem(
-                        (*at, "due"),
-                        f"due {_when(deadline)}, after the summary date {campaign.summary_date:%d/%m/%Y}",
-                    )
-                )
-            )
-        if task.opens_after:
-            _check_chain(doc, at, task, plan, problems)
-    _check_unreachable(parsed, plan, line_of, problems)
-    _check_relative_sources(parsed, plan, problems)
-
-
-def _check_chain(doc: Document, at: Path, task: TaskPlan, plan: Plan, problems: list[Problem]) -> None:
-    assert task.opens_after is not None
-    campaign = plan.campaign
-    prereq = plan.tasks.get(task.opens_after[0])
-    if prereq is None or prereq.rule.is_relative:
-        return
-    mine = task.rule.instant(campaign.timezone, campaign.calendar)
-    theirs = prereq.rule.instant(campaign.timezone, campaign.calendar)
-    if mine < theirs:
-        problems.append(
-            _warn(
-                doc.problem(
-                    (*at, "due"),
-                    f"due {_when(mine)}, earlier than `{prereq.id}` ({_when(theirs)}) which it waits for",
-                    "a unit cannot finish before its prerequisite",
-                )
-            )
-        )
-    elif task.min_window and mine - theirs < task.min_window.calendar:
-        problems.append(
-            _warn(
-                doc.problem(
-                    (*at, "min_window"),
-                    f"if `{prereq.id}` is done on its last day, only {(mine - theirs).days}d "
-                    f"remain of the {task.min_window} min_window",
-                )
-            )
-        )
-
-
-def _check_relative_sources(parsed: ParsedCampaign, plan: Plan, problems: list[Problem]) -> None:
-    """An `after: T` deadline needs T at the same unit, or it never gets a deadline."""
-    has: dict[str, set[str]] = {}
-    for instance in plan.instances:
-        has.setdefault(instance.task, set()).add(instance.unit)
-    for i, spec in parsed.tasks:
-        source = spec.due.after
-        if source is None:
-            continue
-        missing = [u for u in sorted(has.get(spec.id, ())) if u not in has.get(source, set())]
-        if missing:
-            problems.append(
-                parsed.doc.problem(
-                    ("tasks", i, "due", "after"),
-                    f"{len(missing)} unit(s) have `{spec.id}` but no `{source}` to "
-                    f"count from: {_sample(missing)}",
-                    f"target the same units as `{source}`, or exclude these",
-                )
-            )
-
-
-def _check_unreachable(
-    parsed: ParsedCampaign, plan: Plan, line_of: dict[str, Path], problems: list[Problem]
-) -> None:
-    """Targeted units with no contact for the roles that task notifies."""
-    roles_of = {u.id: {c.role for c in u.contacts} for u in plan.hierarchy.units.values()}
-    silent: dict[str, list[str]] = {}
-    for instance in plan.instances:
-        notify = plan.tasks[instance.task].notices.notify
-        if roles_of[instance.unit].isdisjoint(notify):
-            silent.setdefault(instance.task, []).append(instance.unit)
-    for task_id, units in silent.items():
-        roles = "/".join(plan.tasks[task_id].notices.notify)
-        problems.append(
-            _warn(
-                parsed.doc.problem(
-                    line_of[task_id],
-                    f"{len(units)} unit(s) have no `{roles}` contact, so "
-                    f"`{task_id}` notices reach nobody there: {_sample(units)}",
-                    "add contacts in the units file or change `notify`",
-                )
-            )
-        )
-
-
-def orphan_warning(plan: Plan, task: TaskPlan, prereq: str, at: str, units: Iterable[str]) -> Problem:
-    units = list(units)
-    where = "their parent has" if at == "parent" else "they have"
-    return _warn(
-        Problem(
-            plan.campaign.file,
-            task.line,
-            f"{task.id}.opens_after",
-            f"{len(units)} unit(s) wait for `{prereq}` but {where} no `{prereq}`: "
-            f"{_sample(units)}; they open when the campaign is issued",
-            f"target those units with `{prereq}`, or exclude them here",
-        )
-    )
-
-
-def _when(t: pendulum.DateTime) -> str:
-    return str(t.format("DD/MM/YYYY HH:mm"))
-
-
-def _warn(problem: Problem) -> Problem:
+def warning(problem: Problem) -> Problem:
+    """`problem`, as a warning: shown and kept, not stopping the compile."""
     return Problem(problem.file, problem.line, problem.key, problem.message, problem.hint, Severity.WARNING)

@@ -35,7 +35,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
 
-from cascade.engine import amend, health, store
+from cascade.engine import decisions, health, store
 from cascade.engine.faults import StoreFault
 from cascade.engine.links import AnswerLink, Link, LinkRefused, verify
 from cascade.engine.rollup import load_for as load_rollup
@@ -330,7 +330,7 @@ def create_app(
             return None
         tz = campaign_row.timezone
         with engine.connect() as conn:
-            pending = amend.pending_request(conn, campaign_row.id, row.task_id, row.unit_id)
+            pending = decisions.pending_request(conn, campaign_row.id, row.task_id, row.unit_id)
         box: dict[str, Any] = {"parent": unit_name_of(campaign_row.id, parent)}
         if pending is not None:
             box["pending"] = last_day_of(pending.deadline, tz).format("DD/MM/YYYY")
@@ -390,7 +390,7 @@ def create_app(
 
         def store_request() -> None:
             with engine.begin() as conn:
-                amend.request_extension(conn, campaign, task, unit, proposed, values["reason"], now())
+                decisions.request_extension(conn, campaign, task, unit, proposed, values["reason"], now())
 
         await run_in_threadpool(store_request)
         if announcer:
@@ -460,10 +460,10 @@ def create_app(
         def apply() -> str | None:
             try:
                 with engine.begin() as conn:
-                    amend.answer_request(conn, campaign, request_id, action == "approve", now())
-            except amend.AlreadyAnswered:
+                    decisions.answer_request(conn, campaign, request_id, action == "approve", now())
+            except decisions.AlreadyAnswered:
                 return None
-            except amend.DecisionRefused:
+            except decisions.DecisionRefused:
                 return (
                     "Không thể gia hạn: ngày đề nghị đã qua, hoặc hạn chót đã được điều chỉnh muộn hơn. "
                     "Đơn vị có thể gửi đề nghị mới."

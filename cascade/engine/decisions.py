@@ -1,0 +1,290 @@
+"""One unit's decision on a running campaign: an extension or an exemption, decided by the
+operator (`cascade extend`, `cascade exempt`) or asked for by the unit and answered by its
+parent (the web's request and answer links). Each comes down to an amendment
+(`cascade.engine.amend`): the same re-derivation, events and notices as a redeploy's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pendulum
+from sqlalchemy import Connection, insert, select, update
+
+from cascade.engine import bulk, store
+from cascade.engine.amend import (
+    Amended,
+    Changes,
+    current,
+    escalations_sent,
+    events_tick,
+    pending_signals,
+    record,
+    write_instances,
+)
+from cascade.engine.lifecycle import Rules, rederive
+from cascade.engine.tick import write_events
+from cascade.plan.hierarchy import parent_of
+from cascade.plan.rules import campaign_rules
+from cascade.timing.workdays import Calendar
+
+_I = store.instances
+
+
+class DecisionRefused(Exception):
+    """Why a decision is refused, every reason at once; nothing of it was applied."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class Decision:
+    kind: str  # extension | exemption
+    task: str
+    units: tuple[str, ...]
+    reason: str
+    by: str
+    deadline: int | None = None  # an extension's new deadline (epoch seconds)
+    request_id: int | None = None  # the unit's request it answers
+    named: bool = True  # the units were named one by one (not chosen by --under/--level): each must fit
+
+
+def decide(conn: Connection, campaign_id: str, decision: Decision, now: pendulum.DateTime) -> Changes:
+    """Apply `decision` at `now` in the caller's transaction, all or nothing: the decision
+    rows (kept across redeploys), the instances re-derived (`lifecycle.rederive`, as a
+    redeploy does), their events (`task.amended` / `task.exempted` with `reason` and `by`)
+    and notices. Raises DecisionRefused naming every unit or value at fault."""
+    c = store.campaigns.c
+    campaign = conn.execute(select(store.campaigns).where(c.id == campaign_id).with_for_update()).first()
+    if campaign is None or campaign.archived_at is not None:
+        raise DecisionRefused(
+            [f"no deployed campaign `{campaign_id}`: deploy it first (cascade deploy FILE)"]
+        )
+    rules = campaign_rules(campaign)
+    now_s = int(now.timestamp())
+    problems = []
+    if not decision.reason.strip():
+        problems.append('a reason is required (--reason "..."): it goes into the audit log and to the unit')
+    if decision.task not in rules:
+        problems.append(
+            f"no task or report `{decision.task}` in {campaign_id}; its tasks: {', '.join(sorted(rules))}"
+        )
+    if decision.kind == "extension":
+        if decision.deadline is None:
+            problems.append("an extension needs its new deadline (--to DD/MM/YYYY)")
+        elif decision.deadline <= campaign.issued_at:
+            problems.append("the new deadline falls before the campaign was issued")
+        elif decision.deadline <= now_s:
+            problems.append("the new deadline has already passed: give a later day")
+    if not decision.units:
+        problems.append("no unit chosen: name one, or use --under, --level or --units")
+    if decision.task not in rules:
+        raise DecisionRefused(problems)
+    u, i = store.units.c, _I.c
+    names: dict[str, str] = {}
+    for chunk in bulk.chunked(sorted(set(decision.units))):
+        found = select(u.id, u.name).where(u.campaign_id == campaign_id, u.id.in_(chunk), ~u.archived)
+        names.update({unit: name for unit, name in conn.execute(found)})
+    unknown = [unit for unit in decision.units if unit not in names]
+    if unknown:
+        problems.append(f"no unit {_listed(unknown)} in {campaign_id} (ids as in its units file)")
+    rows: dict[str, Any] = {}
+    for chunk in bulk.chunked(sorted(names)):
+        query = select(_I, store.units.c.path).join(
+            store.units, (store.units.c.campaign_id == i.campaign_id) & (store.units.c.id == i.unit_id)
+        )
+        for row in conn.execute(
+            query.where(
+                i.campaign_id == campaign_id, i.task_id == decision.task, i.unit_id.in_(chunk), ~i.archived
+            )
+        ):
+            rows[row.unit_id] = row
+    title = rules[decision.task].title if decision.task in rules else decision.task
+    untargeted = [unit for unit in names if unit not in rows]
+    if not decision.named:  # a whole subtree or level: the units the task is asked of
+        names = {unit: name for unit, name in names.items() if unit in rows}
+        untargeted = []
+        if not rows:
+            problems.append(f"«{title}» is asked of none of the units chosen")
+    if untargeted:
+        problems.append(f"«{title}» is not asked of {_listed([names[x] for x in untargeted])}")
+    if decision.kind == "extension" and decision.deadline is not None:
+        no_deadline = [names[x] for x, r in rows.items() if r.deadline is None]
+        if no_deadline:
+            problems.append(
+                f"{_listed(no_deadline)} have no deadline for «{title}» yet (it follows their signal)"
+            )
+        earlier = [
+            names[x] for x, r in rows.items() if r.deadline is not None and r.deadline >= decision.deadline
+        ]
+        if earlier:
+            problems.append(
+                f"the new deadline is not later than the current one of {_listed(earlier)}: "
+                "an extension moves a deadline later"
+            )
+    if problems:
+        raise DecisionRefused(problems)
+    pending = pending_signals(conn, campaign_id, now_s)
+    calendar = Calendar(campaign.calendar)
+    changes = Changes(campaign_id, units=names, tasks={tid: r.title for tid, r in rules.items()})
+    changes.title, changes.timezone, changes.at = campaign.title, campaign.timezone, now_s
+    sent = escalations_sent(conn, campaign_id, [decision.task])
+    records = []
+    for unit, row in sorted(rows.items()):
+        now_rules = Rules(
+            decision.deadline if decision.kind == "extension" else row.deadline,
+            decision.kind == "exemption" or row.state == "exempt",
+            rules[decision.task],
+            row.opens_on,
+            row.open_at,
+        )
+        key = (decision.task, unit)
+        outcome = rederive(
+            current(row), now_rules, now_s, campaign.timezone, calendar, sent.get(key), pending.get(key)
+        )
+        records.append(
+            {
+                "campaign_id": campaign_id,
+                "task_id": decision.task,
+                "unit_id": unit,
+                "kind": decision.kind,
+                "deadline": decision.deadline,
+                "reason": decision.reason.strip(),
+                "by": decision.by,
+                "at": now_s,
+                "request_id": decision.request_id,
+            }
+        )
+        if outcome.effect != "unchanged":
+            changes.amended.append(
+                Amended(row.id, decision.task, unit, row.path, outcome, decision.reason.strip(), decision.by)
+            )
+    bulk.insert_many(conn, store.decisions, records)
+    write_instances(conn, changes.amended)
+    record(conn, campaign_id, changes, now)
+    return changes
+
+
+def _listed(items: list[str], most: int = 10) -> str:
+    shown = ", ".join(items[:most])
+    return shown + (f" and {len(items) - most} more" if len(items) > most else "")
+
+
+def units_under(conn: Connection, campaign_id: str, under: str | None, level: str | None) -> list[str]:
+    """The units below `under` (not itself) and/or at `level`, in tree order."""
+    u = store.units.c
+    query = select(u.id).where(u.campaign_id == campaign_id, ~u.archived)
+    if under is not None:
+        query = query.where(u.path.contains(f":{under}/"))
+    if level is not None:
+        query = query.where(u.level == level)
+    return list(conn.execute(query.order_by(u.path)).scalars())
+
+
+# ---- a unit asks for more time; its parent answers --------------------------------------------
+
+
+class AlreadyAnswered(Exception):
+    def __init__(self, status: str, by: str | None, at: int | None) -> None:
+        super().__init__(status)
+        self.status, self.by, self.at = status, by, at
+
+
+def pending_request(conn: Connection, campaign_id: str, task: str, unit: str) -> Any:
+    r = store.extension_requests.c
+    return conn.execute(
+        select(store.extension_requests).where(
+            r.campaign_id == campaign_id, r.task_id == task, r.unit_id == unit, r.status == "pending"
+        )
+    ).first()
+
+
+def request_extension(
+    conn: Connection,
+    campaign_id: str,
+    task: str,
+    unit: str,
+    proposed: int,
+    reason: str,
+    now: pendulum.DateTime,
+) -> int:
+    """Record a unit's request (`extension.requested`) and tell its parent, whose notice carries
+    signed approve and deny links; the request's id."""
+    now_s = int(now.timestamp())
+    inserted = conn.execute(
+        insert(store.extension_requests).values(
+            campaign_id=campaign_id,
+            task_id=task,
+            unit_id=unit,
+            deadline=proposed,
+            reason=reason,
+            requested_at=now_s,
+            status="pending",
+        )
+    )
+    request = int(inserted.inserted_primary_key[0])  # type: ignore[index]
+    t = events_tick(conn, campaign_id, now)
+    row = _instance_row(conn, campaign_id, task, unit)
+    data = {"proposed": proposed, "reason": reason, "request": request}
+    ev = t.event("extension.requested", now_s, row, **data)
+    t.notify("extension.requested", row, ("parent",), ev, **data)
+    write_events(t)
+    return request
+
+
+def answer_request(
+    conn: Connection, campaign_id: str, request_id: int, approve: bool, now: pendulum.DateTime
+) -> tuple[Any, Changes | None]:
+    """The parent's answer, once: approval applies the extension (`task.amended`, `by` the parent),
+    denial logs `extension.denied` and tells the unit. Raises AlreadyAnswered, or DecisionRefused
+    when the extension can no longer apply (its date has passed); nothing is written then."""
+    r = store.extension_requests
+    request = conn.execute(
+        select(r).where(r.c.id == request_id, r.c.campaign_id == campaign_id).with_for_update()
+    ).first()
+    if request is None:
+        raise LookupError(request_id)
+    if request.status != "pending":
+        raise AlreadyAnswered(request.status, request.answered_by, request.answered_at)
+    row = _instance_row(conn, campaign_id, request.task_id, request.unit_id)
+    parent = parent_of(row["path"]) or "operator"
+    now_s = int(now.timestamp())
+    status = "approved" if approve else "denied"
+    done = conn.execute(
+        update(r)
+        .where(r.c.id == request_id, r.c.status == "pending")
+        .values(status=status, answered_at=now_s, answered_by=parent)
+    )
+    if done.rowcount != 1:  # answered meanwhile (SQLite: no row lock)
+        again = conn.execute(select(r).where(r.c.id == request_id)).one()
+        raise AlreadyAnswered(again.status, again.answered_by, again.answered_at)
+    if approve:
+        decision = Decision(
+            "extension",
+            request.task_id,
+            (request.unit_id,),
+            request.reason,
+            parent,
+            request.deadline,
+            request_id,
+        )
+        return request, decide(conn, campaign_id, decision, now)
+    t = events_tick(conn, campaign_id, now)
+    data = {"proposed": request.deadline, "request": request_id, "by": parent}
+    ev = t.event("extension.denied", now_s, row, **data)
+    t.notify("extension.denied", row, ("self",), ev, **data)
+    write_events(t)
+    return request, None
+
+
+def _instance_row(conn: Connection, campaign_id: str, task: str, unit: str) -> dict[str, Any]:
+    i, u = _I.c, store.units.c
+    found = conn.execute(
+        select(i.task_id, i.unit_id, i.deadline, i.state, u.path)
+        .join(store.units, (u.campaign_id == i.campaign_id) & (u.id == i.unit_id))
+        .where(i.campaign_id == campaign_id, i.task_id == task, i.unit_id == unit)
+    ).one()
+    return dict(found._mapping)
