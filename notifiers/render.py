@@ -18,6 +18,8 @@ from typing import Any
 import jinja2
 import pendulum
 
+from cascade.views.words import deadline_text
+
 STATES = {
     "done": "hoàn thành",
     "done_late": "hoàn thành trễ hạn",
@@ -167,13 +169,6 @@ def subject_of(notices: Sequence[Mapping[str, Any]], campaign: str) -> str:
     if kinds["summary.generated"]:
         return f"[Cascade] Tổng hợp kết quả — {campaign}"
     return f"[Cascade] {len(notices)} thông báo — {campaign}"
-
-
-def deadline_text(epoch: int, tz: str) -> str:
-    """A deadline as the documents write it: "trước 00 giờ ngày 20/11/2020"."""
-    t = pendulum.from_timestamp(epoch, tz=tz)
-    hour = f"{t.hour:02d} giờ" + (f" {t.minute:02d}" if t.minute else "")
-    return f"trước {hour} ngày {t.format('DD/MM/YYYY')}"
 
 
 def days_left(epoch: int | None, now: int) -> str:

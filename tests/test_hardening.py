@@ -197,14 +197,14 @@ def test_non_ascii_secrets_are_refused_not_500(campaign: Engine) -> None:
 def test_a_500_carries_the_security_headers(campaign: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
     from fastapi.testclient import TestClient
 
-    import cascade.web.app
+    import cascade.web.api
     from cascade.web.app import WebConfig, create_app
     from tests.test_web import SECRET, TOKEN
 
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr(cascade.web.app, "board", broken)
+    monkeypatch.setattr(cascade.web.api, "board", broken)
     config = WebConfig(secret=SECRET, operator_token=TOKEN)
     app_ = create_app(campaign, config, clock=lambda: NOW)
     with TestClient(app_, base_url="https://testserver", raise_server_exceptions=False) as client:

@@ -1,0 +1,112 @@
+"""The operator's pages: logging in with the operator's token, and the status board.
+
+GET  /status, /status/{campaign}     the board (after logging in)
+POST /login, /logout                 a session cookie derived from CASCADE_WEB_TOKEN
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from cascade.engine.summary import level_name
+from cascade.views.board import UNIT_STATES, board, campaigns, focus
+from cascade.views.pages import broken_channels
+from cascade.web.deps import (
+    LOGIN_CSRF_COOKIE,
+    SESSION_COOKIE,
+    WebDep,
+    client,
+    login_page,
+    page,
+    refused,
+)
+from cascade.web.security import csrf_ok, same
+
+SESSION_SECONDS = 12 * 3600  # an operator's login lasts a working day
+STATE_WORDS = {
+    "done": "đã hoàn thành",
+    "late": "hoàn thành muộn",
+    "overdue": "quá hạn",
+    "open": "đang thực hiện",
+    "none": "không có việc",
+}
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/status", response_class=HTMLResponse)
+def status_index(request: Request, w: WebDep) -> Response:
+    if not w.operator(request):
+        return login_page(request, w)
+    with w.engine.connect() as conn:
+        return page(request, "index.html", campaigns=campaigns(conn), stalled=w.stalled())
+
+
+@router.post("/login")
+async def login(request: Request, w: WebDep) -> Response:
+    if not w.form_limit.allow("login:" + client(request)):
+        return refused(request, "Quá nhiều lần đăng nhập; đề nghị thử lại sau.", 429)
+    data = await request.form()
+    nonce = request.cookies.get(LOGIN_CSRF_COOKIE)
+    if not csrf_ok(w.config.secret, nonce, str(data.get("csrf", "")), "login"):
+        return refused(request, "Phiên làm việc không hợp lệ; đề nghị tải lại trang.")
+    token = str(data.get("token", ""))
+    if not w.config.operator_token or not same(token, w.config.operator_token):
+        return login_page(request, w, error="Mã truy cập không đúng.", status=401)
+    target = str(data.get("next", "/status"))
+    response = RedirectResponse(target if target.startswith("/status") else "/status", status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE,
+        w.session(),
+        max_age=SESSION_SECONDS,
+        httponly=True,
+        samesite="strict",
+        secure=w.config.https,
+    )
+    return response
+
+
+@router.post("/logout")
+def logout(w: WebDep) -> Response:
+    response = RedirectResponse("/status", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, httponly=True, samesite="strict", secure=w.config.https)
+    return response
+
+
+@router.get("/status/{campaign}", response_class=HTMLResponse)
+def status_page(
+    request: Request,
+    w: WebDep,
+    campaign: str,
+    overdue: bool = False,
+    level: str | None = None,
+    task: str | None = None,
+) -> Response:
+    if not w.operator(request):
+        return login_page(request, w, next_url=f"/status/{quote(campaign)}")
+    with w.engine.connect() as conn:
+        data = board(conn, campaign, int(w.now().timestamp()))
+    if data is None:
+        return refused(request, f"Không có chiến dịch {campaign}.", 404)
+    if task and task in {t.task for t in data.tasks}:
+        data = focus(data, task)
+    else:
+        task = None
+    return page(
+        request,
+        "status.html",
+        board=data,
+        overdue=overdue,
+        level=level,
+        task=task,
+        words=STATE_WORDS,
+        states=UNIT_STATES,
+        tz=data.timezone,
+        limit=3000,
+        level_name=level_name,
+        stalled=w.stalled(campaign),
+        channel_alerts=broken_channels(w.engine, campaign),
+    )
