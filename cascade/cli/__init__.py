@@ -1,0 +1,18 @@
+"""The `cascade` command line: one module per kind of command, all on one `app`.
+
+- `cascade.cli.files`: validate, plan, schema (files, before anything is deployed)
+- `cascade.cli.running`: deploy, undeploy, notify-test, dispatch, serve, zalo-token, web, tick
+- `cascade.cli.admin`: settings, doctor
+- `cascade.cli.signals`: signal, extend, exempt
+- `cascade.cli.reading`: simulate, events, status, report
+
+`cascade.cli.common` holds what they share. Commands are listed in `--help` in the order
+of this list, which is the order an operator meets them.
+"""
+
+# each module adds its commands to `app`, in the order `--help` lists them
+from cascade.cli import files, running, admin, signals, reading  # noqa: F401, I001
+from cascade.cli.common import app, main
+from cascade.cli.files import SchemaKind, schema_of
+
+__all__ = ["SchemaKind", "app", "main", "schema_of"]

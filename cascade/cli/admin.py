@@ -1,0 +1,111 @@
+"""Commands about Cascade itself: `settings`, `doctor`."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+from sqlalchemy import select
+
+from cascade.cli.common import (
+    app,
+    out,
+)
+from cascade.engine import faults, store
+from cascade.engine.store import integrity_problems, open_store
+from cascade.settings import Settings
+
+
+@app.command("settings")
+def show_settings(
+    explain: Annotated[bool, typer.Option(help="a table: each setting's variable and what it does")] = False,
+) -> None:
+    """Every setting as the environment sets it now, by group, secrets masked (see the README)."""
+
+    settings = Settings()
+    if not explain:
+        out.print_json(json.dumps(settings.shown(), ensure_ascii=False))
+        return
+    table = Table("setting", "variable", "value", "what it does")
+    for group, name, variable, value, description in settings.rows():
+        table.add_row(f"{group}.{name}", variable, escape(str(value)), escape(description))
+    out.print(table)
+
+
+@app.command()
+def doctor() -> None:
+    """Check what an unattended Cascade depends on: its settings, the store (reachable, its
+    schema current, its integrity), the web secret, the notification channels' settings and
+    the Prefect API. Exit 1 if anything fails."""
+    checks: list[tuple[str, bool, str]] = []
+
+    def check(name: str, probe: Any) -> Any:
+        try:
+            result = probe()
+        except Exception as error:  # a check reports any failure; it never raises
+            checks.append((name, False, str(error) or type(error).__name__))
+            return None
+        ok, detail = result if isinstance(result, tuple) else (True, str(result))
+        checks.append((name, ok, detail))
+        return result
+
+    check("settings", lambda: (True, f"read; data in {Settings().store.data_dir}"))
+    settings = Settings() if checks[-1][1] else None
+    engine = None
+    if settings is not None:
+        url = settings.store.url()
+        engine = check("store", lambda: open_store(url))
+        if engine is not None:
+            checks[-1] = ("store", True, faults.shown(url))
+
+            def integrity() -> tuple[bool, str]:
+                found = integrity_problems(engine)
+                return (not found, "sound" if not found else "; ".join(found[:5]))
+
+            check("store integrity", integrity)
+
+            def deployed() -> tuple[bool, str]:
+                with engine.connect() as conn:
+                    n = len(
+                        conn.execute(
+                            select(store.campaigns.c.id).where(store.campaigns.c.archived_at.is_(None))
+                        ).all()
+                    )
+                return True, f"{n} deployed campaign(s)"
+
+            check("campaigns", deployed)
+    from cascade.engine.links import secret_from
+
+    def web_secret() -> tuple[bool, str]:
+        read = settings or Settings()
+        return bool(secret_from(read.web.secret, read.store.data_dir)), "usable"
+
+    check("web secret", web_secret)
+    from notifiers.channels import ChannelConfig
+
+    def channels() -> tuple[bool, str]:
+        config = ChannelConfig.of()
+        have = [name for name, value in (("email", config.smtp_url), ("zalo", config.zalo_token)) if value]
+        return bool(have), (
+            "configured: " + ", ".join(have)
+        ) if have else "no channel configured (CASCADE_SMTP_URL, Zalo)"
+
+    check("channels", channels)
+
+    def prefect() -> tuple[bool, str]:
+        from flows.deployments import api_url
+
+        url = api_url()
+        return (
+            (True, f"answers at {url}") if url else (True, "no server running (`cascade serve` starts one)")
+        )
+
+    check("Prefect API", prefect)
+    for name, ok, detail in checks:
+        mark = "[green]✓[/green]" if ok else "[red]✗[/red]"
+        out.print(f"{mark} {name}: {escape(detail)}", highlight=False)
+    if not all(ok for _, ok, _ in checks):
+        raise typer.Exit(1)

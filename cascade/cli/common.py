@@ -1,0 +1,146 @@
+"""What the commands share: the application, its consoles, the store, problems and exits.
+
+The only place that turns domain errors into messages and exit codes: `CampaignInvalid`
+becomes every problem printed with its file, line and hint, and exit code 1. Anything
+else that escapes is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any, NoReturn
+
+import pendulum
+import typer
+from rich.console import Console
+from rich.markup import escape
+from sqlalchemy import Engine, select
+
+from cascade.compile.files import load_plan
+from cascade.engine import store
+from cascade.engine.faults import StoreFault
+from cascade.engine.signals import parse_instant
+from cascade.engine.store import open_store
+from cascade.errors import CampaignInvalid, Problem, Severity
+from cascade.plan.model import Plan
+from cascade.settings import Settings, unreadable
+
+app = typer.Typer(
+    help="Cascade: cascading deadlines for resolution campaigns, from province to grassroots.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+
+def print_problems(problems: list[Problem]) -> None:
+    for problem in problems:
+        colour = "red" if problem.severity is Severity.ERROR else "yellow"
+        where = f"{problem.file}:{problem.line}" if problem.line else problem.file
+        key = f" [bold]{problem.key}[/bold]:" if problem.key else ""
+        err.print(
+            f"{where}: [{colour}]{problem.severity}[/{colour}]:{key} {problem.message}", highlight=False
+        )
+        if problem.hint:
+            err.print(f"    [dim]hint: {problem.hint}[/dim]", highlight=False)
+
+
+def load(file: Path) -> Plan:
+    """The plan, or every problem printed and exit 1."""
+    try:
+        if err.is_terminal:
+            with err.status(f"compiling {file}"):
+                return load_plan(file)
+        return load_plan(file)
+    except CampaignInvalid as exc:
+        print_problems(exc.problems)
+        errors, warnings = len(exc.errors), len(exc.warnings)
+        err.print(
+            f"[red]✗[/red] {file}: {errors} error(s)" + (f", {warnings} warning(s)" if warnings else "")
+        )
+        raise typer.Exit(1) from None
+
+
+def count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
+def open_engine(read_only: bool = False) -> Engine:
+    """The store; `read_only` (status, report, events) writes nothing and works on a read-only copy."""
+    settings = Settings().store
+    if read_only and settings.database_url is None:  # (url() would create the data folder)
+        return open_store(f"sqlite:///{settings.data_dir / 'cascade.db'}", read_only=True)
+    return open_store(settings.url(), read_only=read_only)
+
+
+def source_of(file: Path, plan: Plan) -> str:
+    """The campaign and units texts together: their hash tells a re-deploy what changed."""
+    units = Path(plan.hierarchy.file)
+    return file.read_text(encoding="utf-8") + "\n---\n" + units.read_text(encoding="utf-8")
+
+
+def fail(problems: list[Problem]) -> NoReturn:
+    print_problems(problems)
+    raise typer.Exit(1)
+
+
+def instant_of(
+    engine: Engine, campaign: str, value: str | None, command: str, option: str
+) -> pendulum.DateTime:
+    """`value` (an option's text) as an instant in the campaign's timezone; now if not given."""
+    tz = campaign_tz(engine, campaign)
+    try:
+        return parse_instant(value, tz) if value else Settings().scheduler.now().in_timezone(tz)
+    except ValueError as exc:
+        fail([Problem(command, None, option, str(exc))])
+
+
+def campaign_tz(engine: Engine, campaign: str) -> str:
+    row = campaign_row(engine, campaign)
+    return str(row.timezone)
+
+
+def campaign_row(engine: Engine, campaign: str) -> Any:
+    with engine.connect() as conn:
+        row = conn.execute(select(store.campaigns).where(store.campaigns.c.id == campaign)).first()
+    if row is None:
+        fail(
+            [
+                Problem(
+                    "store",
+                    None,
+                    "campaign",
+                    f"no deployed campaign `{campaign}`",
+                    "deploy it first: cascade deploy FILE",
+                )
+            ]
+        )
+    return row
+
+
+def main() -> None:
+    """The `cascade` command: a store that fails (disk full, read-only, locked, damaged, a
+    database that does not answer) is one message naming it and what to do, not a traceback."""
+    from pydantic import ValidationError
+    from sqlalchemy import exc as db
+
+    try:
+        app()
+    except StoreFault as fault:
+        err.print(f"[red]store error[/red]: {escape(str(fault))}", highlight=False)
+        sys.exit(1)
+    except ValidationError as error:  # a CASCADE_* setting that cannot be read
+        for name, message in unreadable(error):
+            err.print(f"[red]setting error[/red]: {name}: {escape(message)}", highlight=False)
+        sys.exit(1)
+    except (db.OperationalError, db.DatabaseError) as error:
+        store_settings = Settings().store
+        url = store_settings.database_url.get_secret_value() if store_settings.database_url else None
+        found = StoreFault.of(error, url or f"sqlite:///{store_settings.data_dir / 'cascade.db'}")
+        err.print(f"[red]store error[/red]: {escape(str(found))}", highlight=False)
+        sys.exit(1)

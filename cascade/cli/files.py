@@ -1,0 +1,116 @@
+"""Commands on files, before anything is deployed: `validate`, `plan`, `schema`."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import Counter
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cascade.cli.common import (
+    app,
+    count,
+    err,
+    load,
+    out,
+    print_problems,
+)
+from cascade.compile.files import is_units_file, load_units
+from cascade.compile.format import CampaignFile, UnitsFile
+from cascade.errors import CampaignInvalid
+from cascade.views.tables import instance_table, summary_table, write_csv, write_json
+
+
+def _validate_units(file: Path) -> bool:
+    try:
+        units = load_units(file)
+    except CampaignInvalid as exc:
+        print_problems(exc.problems)
+        err.print(f"[red]✗[/red] {file}: {len(exc.errors)} error(s)")
+        return False
+    levels = ", ".join(f"{lv}: {n:,}" for lv, n in Counter(u.level for u in units.units.values()).items())
+    err.print(f"[green]✓[/green] {file}: units file, {len(units.units):,} units ({levels})")
+    return True
+
+
+@app.command()
+def validate(files: Annotated[list[Path], typer.Argument(help="campaign or units files")]) -> None:
+    """Check campaigns and their units files; print every problem with file, line and a fix."""
+    failed = 0
+    for file in files:
+        if is_units_file(file):
+            failed += not _validate_units(file)
+            continue
+        try:
+            plan = load(file)
+        except typer.Exit:
+            failed += 1
+            continue
+        print_problems(plan.warnings)
+        levels = len(plan.hierarchy.levels)
+        reports = sum(1 for t in plan.tasks.values() if t.kind == "report")
+        note = f", {len(plan.warnings)} warning(s)" if plan.warnings else ""
+        err.print(
+            f"[green]✓[/green] {file}: {levels} levels, {len(plan.hierarchy.units):,} units, "
+            f"{count(len(plan.tasks) - reports, 'task')}, {count(reports, 'report')}, "
+            f"{len(plan.instances):,} instances{note}"
+        )
+    if failed:
+        raise typer.Exit(1)
+
+
+class Format(StrEnum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+@app.command()
+def plan(
+    file: Annotated[Path, typer.Argument(help="campaign file")],
+    unit: Annotated[str | None, typer.Option(help="only this unit's instances")] = None,
+    task: Annotated[str | None, typer.Option(help="only this task's instances")] = None,
+    format: Annotated[Format, typer.Option("--format", "-f", help="table, json or csv")] = Format.table,
+    summary: Annotated[bool, typer.Option(help="one row a task instead of one an instance")] = False,
+) -> None:
+    """The compiled schedule: every instance with its opening, deadline, reminders and escalations."""
+    compiled = load(file)
+    print_problems(compiled.warnings)
+    for name, value, known in (("unit", unit, compiled.hierarchy.units), ("task", task, compiled.tasks)):
+        if value is not None and value not in known:
+            err.print(f"[red]error[/red]: no {name} `{value}` in {file}")
+            raise typer.Exit(1)
+    instances = compiled.instances_of(unit=unit, task=task)
+    if format is Format.json:
+        write_json(compiled, instances, sys.stdout)
+    elif format is Format.csv:
+        write_csv(compiled, instances, sys.stdout)
+    elif summary:
+        out.print(summary_table(compiled))
+    else:
+        out.print(instance_table(compiled, instances))
+
+
+class SchemaKind(StrEnum):
+    campaign = "campaign"
+    units = "units"
+
+
+def schema_of(kind: SchemaKind) -> dict[str, object]:
+    model = CampaignFile if kind is SchemaKind.campaign else UnitsFile
+    schema = model.model_json_schema(by_alias=True)
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}
+
+
+@app.command()
+def schema(
+    kind: Annotated[SchemaKind, typer.Argument(help="campaign or units")] = SchemaKind.campaign,
+) -> None:
+    """Print the JSON Schema of campaign or units files (for editor completion)."""
+    out.print_json(json.dumps(schema_of(kind), ensure_ascii=False)) if out.is_terminal else print(
+        json.dumps(schema_of(kind), ensure_ascii=False, indent=2)
+    )

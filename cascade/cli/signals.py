@@ -1,0 +1,281 @@
+"""Commands that tell Cascade what happened: `signal` (one, a file, a CSV import), and the
+operator's decisions `extend` and `exempt`."""
+
+from __future__ import annotations
+
+import getpass
+from pathlib import Path
+from typing import Annotated, Any
+
+import pendulum
+import typer
+from rich.markup import escape
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from sqlalchemy import Engine
+
+from cascade.cli.common import (
+    app,
+    campaign_row,
+    campaign_tz,
+    err,
+    fail,
+    open_engine,
+    out,
+)
+from cascade.compile.files import read_text
+from cascade.engine import amend, decisions
+from cascade.engine.signal_files import read_signals
+from cascade.engine.signals import Signal, parse_instant, record
+from cascade.errors import CampaignInvalid, Problem
+from cascade.settings import Settings
+from cascade.timing.deadlines import parse_date
+
+
+@app.command()
+def signal(
+    campaign: Annotated[str, typer.Argument(help="campaign id")],
+    unit: Annotated[str | None, typer.Argument(help="unit id")] = None,
+    task: Annotated[str | None, typer.Argument(help="task or report id")] = None,
+    at: Annotated[str | None, typer.Option(help="when it was done (campaign timezone); default now")] = None,
+    field: Annotated[
+        list[str] | None, typer.Option("--field", "-f", help="a figure, k=v (repeatable)")
+    ] = None,
+    import_file: Annotated[Path | None, typer.Option("--import", help="a CSV or YAML signals file")] = None,
+    allow_future: Annotated[
+        bool, typer.Option("--allow-future", help="accept signals dated more than a day from now")
+    ] = False,
+) -> None:
+    """Record that a unit completed a task or report (or import many at once, all or nothing).
+    A signal dated before the campaign's issue is refused, and one more than a day ahead
+    unless --allow-future: the first signal of an instance counts, so a wrong date sticks."""
+    engine = open_engine()
+    tz = campaign_tz(engine, campaign)
+    now = Settings().scheduler.now().in_timezone(tz)
+    try:
+        if import_file is not None and import_file.suffix.lower() == ".csv":
+            stored, known = _import_csv(engine, campaign, import_file, now, allow_future)
+            note = f" ({known} already recorded)" if known else ""
+            if stored + known == 0:
+                err.print(
+                    f"[yellow]warning[/yellow]: {escape(str(import_file))} holds no signals; nothing recorded"
+                )
+                return
+            done = f"{stored} signal(s) recorded for {campaign}{note}; the next tick applies them"
+            err.print(f"[green]✓[/green] {done}")
+            _announce(campaign, stored)
+            return
+        if import_file is not None:
+            batch = read_signals(read_text(import_file, str(import_file)), str(import_file), tz)
+            where = str(import_file)
+            if not batch:
+                err.print(f"[yellow]warning[/yellow]: {escape(where)} holds no signals; nothing recorded")
+                return
+        else:
+            if unit is None or task is None:
+                fail([Problem("signal", None, "", "name the UNIT and the TASK, or give --import FILE")])
+            batch = [Signal(unit, task, parse_instant(at, tz) if at else now, _fields(field or []))]
+            where = "signal"
+        stored, known = record(engine, campaign, batch, "cli", now, file=where, allow_future=allow_future)
+    except (CampaignInvalid, ValueError) as exc:
+        fail(
+            exc.problems if isinstance(exc, CampaignInvalid) else [Problem("signal", None, "--at", str(exc))]
+        )
+    note = f" ({known} already recorded)" if known else ""
+    err.print(
+        f"[green]✓[/green] {stored} signal(s) recorded for {campaign}{note}; the next tick applies them"
+    )
+    _announce(campaign, stored)
+
+
+def _announce(campaign: str, stored: int) -> None:
+    if stored:
+        from flows.deployments import announce_signal, api_url
+
+        if url := api_url():
+            announce_signal(campaign, stored, url)
+            err.print("  cascade.signal.received sent: the campaign ticks now")
+
+
+def _import_csv(
+    engine: Engine, campaign: str, path: Path, now: pendulum.DateTime, allow_future: bool
+) -> tuple[int, int]:
+    """A CSV import, streamed (memory flat in its size), with a progress bar on a terminal."""
+    from cascade.engine.signal_files import import_csv
+
+    if not path.exists():
+        fail([Problem(str(path), None, "", "no such file")])
+    with Progress(
+        TextColumn("importing"), BarColumn(), TextColumn("{task.completed:,} rows"), TimeElapsedColumn(),
+        console=err, disable=not err.is_terminal,
+    ) as bar:  # fmt: skip
+        job = bar.add_task("import", total=None)
+        return import_csv(engine, campaign, path, "cli", now, allow_future, lambda n: bar.advance(job, n))
+
+
+def _fields(pairs: list[str]) -> dict[str, str]:
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            fail(
+                [
+                    Problem(
+                        "signal", None, "--field", f"`{pair}` is not key=value", "e.g. --field attendees=450"
+                    )
+                ]
+            )
+        out[key.strip()] = value.strip()
+    return out
+
+
+def _chosen_units(
+    engine: Engine,
+    campaign: str,
+    unit: str | None,
+    under: str | None,
+    level: str | None,
+    units_file: Path | None,
+) -> tuple[str, ...]:
+    """UNIT, or the units --under / --level / --units name (together: the units all of them name)."""
+    chosen: list[str] | None = [unit] if unit else None
+    if under or level:
+        with engine.connect() as conn:
+            found = decisions.units_under(conn, campaign, under, level)
+        chosen = found if chosen is None else [u for u in chosen if u in set(found)]
+    if units_file is not None:
+        listed = _read_unit_list(units_file)
+        chosen = listed if chosen is None else [u for u in chosen if u in set(listed)]
+    return tuple(chosen or ())
+
+
+def _read_unit_list(path: Path) -> list[str]:
+    """Unit ids, one a line (or the first column of a CSV); blank lines and `#` comments skipped."""
+    try:
+        text = read_text(path, str(path))
+    except CampaignInvalid as exc:
+        fail(exc.problems)
+    ids = []
+    for line in text.splitlines():
+        first = line.split("#", 1)[0].split(",", 1)[0].strip()
+        if first and first.lower() not in ("unit", "unit_id", "id"):
+            ids.append(first)
+    return ids
+
+
+def _decide(campaign: str, decision_of: Any, what: str) -> None:
+    engine = open_engine()
+    now = Settings().scheduler.now()
+    decision = decision_of(engine)
+    try:
+        with engine.begin() as conn:
+            changes = decisions.decide(conn, campaign, decision, now)
+    except decisions.DecisionRefused as refused:
+        fail([Problem(what, None, "", p) for p in refused.problems])
+    for line in amend.describe(changes):
+        out.print(escape(line), highlight=False)
+    unchanged = len(changes.units) - len(changes.amended)
+    if unchanged:
+        out.print(
+            f"{unchanged} unit(s) unchanged (finished, or already so); the decision is recorded for them too"
+        )
+    err.print(
+        f"[green]✓[/green] {what} recorded for {len(changes.units)} unit(s) of {campaign}, "
+        f"by {escape(decision.by)}"
+    )
+
+
+def _target(args: list[str], command: str) -> tuple[str | None, str]:
+    if len(args) == 2:
+        return args[0], args[1]
+    if len(args) == 1:
+        return None, args[0]
+    fail(
+        [
+            Problem(
+                command,
+                None,
+                "",
+                f"expected UNIT TASK or TASK with --under/--level/--units, got {' '.join(args)}",
+            )
+        ]
+    )
+
+
+UNITS_HELP = "one unit: UNIT TASK; many: TASK with --under/--level/--units"
+
+
+ReasonOption = Annotated[str, typer.Option("--reason", help="why (kept in the audit log, told to the unit)")]
+
+
+UnderOption = Annotated[str | None, typer.Option("--under", help="every unit below this one")]
+
+
+LevelOption = Annotated[str | None, typer.Option("--level", help="every unit of this level")]
+
+
+UnitsOption = Annotated[Path | None, typer.Option("--units", help="a file of unit ids, one a line")]
+
+
+ByOption = Annotated[str, typer.Option("--by", help="who decided (default: your login)")]
+
+
+@app.command()
+def extend(
+    campaign: Annotated[str, typer.Argument(help="campaign id")],
+    args: Annotated[list[str], typer.Argument(help=UNITS_HELP, metavar="[UNIT] TASK")],
+    to: Annotated[str, typer.Option("--to", help="the new last day that counts, e.g. 20/12/2020")],
+    reason: ReasonOption = "",
+    under: UnderOption = None,
+    level: LevelOption = None,
+    units_file: UnitsOption = None,
+    by: ByOption = "",
+) -> None:
+    """Give one unit (or many) a later deadline for a task (spec §7). It is kept in the store,
+    not the file: a later redeploy keeps the later of this and the file's deadline."""
+    unit, task = _target(args, "extend")
+
+    def decision_of(engine: Engine) -> decisions.Decision:
+        tz = campaign_tz(engine, campaign)
+        try:
+            day = parse_date(to)
+        except ValueError as exc:
+            fail(
+                [Problem("extend", None, "--to", str(exc), "write the last day that counts, e.g. 20/12/2020")]
+            )
+        deadline = pendulum.datetime(day.year, day.month, day.day, tz=tz).add(days=1)  # end of that day
+        units = _chosen_units(engine, campaign, unit, under, level, units_file)
+        named = unit is not None or units_file is not None
+        return decisions.Decision(
+            "extension", task, units, reason, by or _login(), int(deadline.timestamp()), named=named
+        )
+
+    _decide(campaign, decision_of, "extension")
+
+
+@app.command()
+def exempt(
+    campaign: Annotated[str, typer.Argument(help="campaign id")],
+    args: Annotated[list[str], typer.Argument(help=UNITS_HELP, metavar="[UNIT] TASK")],
+    reason: ReasonOption = "",
+    under: UnderOption = None,
+    level: LevelOption = None,
+    units_file: UnitsOption = None,
+    by: ByOption = "",
+) -> None:
+    """Exempt one unit (or many) from a task from now on (spec §7); kept across redeploys."""
+    unit, task = _target(args, "exempt")
+
+    def decision_of(engine: Engine) -> decisions.Decision:
+        campaign_row(engine, campaign)
+        units = _chosen_units(engine, campaign, unit, under, level, units_file)
+        named = unit is not None or units_file is not None
+        return decisions.Decision("exemption", task, units, reason, by or _login(), named=named)
+
+    _decide(campaign, decision_of, "exemption")
+
+
+def _login() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "operator"
