@@ -24,7 +24,6 @@ nothing is announced for a tick that did not happen.
 from __future__ import annotations
 
 import functools
-import logging
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -41,10 +40,10 @@ from sqlalchemy import Engine
 from cascade.engine import locks
 from cascade.engine import tick as core
 from cascade.engine.machine import Event
-from cascade.engine.outbox import Delivery, Digest, dispatch
 from cascade.engine.store import open_store
 from cascade.settings import Settings
-from notifiers.channels import ChannelConfig
+from notifiers import channels
+from notifiers.channels import ChannelConfig, logging_channel
 from notifiers.dispatch import Dispatcher, Policy
 
 EVENT_PREFIX = "cascade."
@@ -125,25 +124,6 @@ def _counted(t: core.Tick, phase: Callable[..., object], *args: Any) -> dict[str
     return {k: v - before.get(k, 0) for k, v in t.counts.items() if v != before.get(k, 0)}
 
 
-def log_channel(logger: Any) -> Callable[[Digest], Delivery]:
-    """With CASCADE_NOTIFY=log (demos, tests): each digest goes to the run's log (DEBUG: a
-    national deadline makes tens of thousands) instead of the officials, marked `logged`."""
-
-    def send(digest: Digest) -> Delivery:
-        if logger.isEnabledFor(logging.DEBUG):
-            kinds = Counter(n.get("kind", "?") for n in digest.notices)
-            logger.debug(
-                "digest for %s (%s) via %s: %s",
-                digest.unit,
-                digest.role,
-                ", ".join(c[0] for c in digest.channels),
-                _describe(dict(kinds)),
-            )
-        return Delivery("logged")
-
-    return send
-
-
 def channel_config() -> ChannelConfig:
     """The channels' settings from the environment; the SMTP URL from the Prefect Secret block
     named by CASCADE_SMTP_SECRET when that is set (e.g. `prefect block create secret`)."""
@@ -161,11 +141,10 @@ def channel_config() -> ChannelConfig:
 def dispatch_phase(campaign_id: str, now_s: int) -> dict[str, int]:
     logger = get_run_logger()
     settings = Settings()
-    if settings.dispatch.mode == "log":
-        counts = dispatch(_store(), campaign_id, now_s, log_channel(logger))
-        logger.info("digests: %s", _describe(counts))
-        return counts
-    outcome = Dispatcher(_store(), campaign_id, channel_config(), Policy.of(settings.dispatch)).run(now_s)
+    policy = Policy.of(settings.dispatch)
+    # CASCADE_NOTIFY=log: the same dispatcher, its messages written to the run's log instead of sent
+    send = logging_channel(logger) if settings.dispatch.mode == "log" else channels.send
+    outcome = Dispatcher(_store(), campaign_id, channel_config(), policy, send=send).run(now_s)
     logger.info("digests: %s; sends: %s", _describe(dict(outcome.digests)), _describe(dict(outcome.sends)))
     if outcome.resent:
         logger.warning(

@@ -12,7 +12,10 @@ flows/campaign.py), never in campaign or units files.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import Any
 from urllib.parse import quote
 
 import apprise
@@ -102,6 +105,25 @@ def send(
             return Result(channel, address, False, f"{result.detail}; {refused}", "channel")
         result = _send_zalo(channel, address, message, config, key, token)
     return result
+
+
+def logging_channel(logger: logging.Logger | logging.LoggerAdapter[Any]) -> Callable[..., Result]:
+    """A stand-in for `send` that writes each message to `logger` (DEBUG: a national deadline
+    makes tens of thousands) instead of sending it: drills and demos (CASCADE_NOTIFY=log) go
+    through the same dispatcher, rendering and recording as the real channels."""
+
+    def send_to_log(
+        channel: str,
+        address: str,
+        message: Message,
+        config: ChannelConfig | None = None,
+        key: str | None = None,
+    ) -> Result:
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug("%s to %s: %s", channel, address, message.subject)
+        return Result(channel, address, True, "logged", None, key)
+
+    return send_to_log
 
 
 INVALID_TOKEN = "Zalo error -216"  # how notifiers.zalo words "Access token is invalid"

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 from email.header import decode_header, make_header
 from typing import Any
 
@@ -298,3 +299,26 @@ def test_an_alert_nobody_could_take_is_retried_until_delivered(
     assert [(x.delivered, x.told_before) for x in again] == [(None, True)]  # told once: not repeated
     told = [r for r in zalo.requests if "84900000009" in str(r["body"]) and "kênh email" in str(r["body"])]
     assert len(told) == 1
+
+
+def test_the_logging_channel_goes_through_the_same_dispatcher(
+    campaign: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    """CASCADE_NOTIFY=log: the digests are rendered, recorded and settled as real ones are,
+    their messages written to the log; nothing is sent, and nothing is logged twice."""
+    from notifiers.channels import logging_channel
+
+    logger = logging.getLogger("cascade.test.notices")
+    policy = Policy(attempts=1, concurrency=2)
+    with caplog.at_level(logging.DEBUG, logger=logger.name):
+        outcome = Dispatcher(
+            campaign, "test-campaign", ChannelConfig(), policy, send=logging_channel(logger)
+        ).run(NOW)
+        again = Dispatcher(
+            campaign, "test-campaign", ChannelConfig(), policy, send=logging_channel(logger)
+        ).run(NOW)
+    assert outcome.digests == {"sent": 4} and again.digests == {}
+    assert set(statuses(campaign).values()) == {"sent"}
+    lines = [r.getMessage() for r in caplog.records if r.name == logger.name]
+    assert len(lines) == 4 and all("[Cascade]" in line for line in lines)
+    assert {entry[3] for entry in log(campaign).values()} == {"sent"}
