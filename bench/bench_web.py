@@ -140,7 +140,7 @@ def run(label: str, url: str, seconds: float, connections: int, folder: Path) ->
         "CASCADE_DATABASE_URL": url,
         "CASCADE_DATA_DIR": str(folder),  # no local Prefect server to announce signals to
         "CASCADE_WEB_TOKEN": TOKEN,
-        "CASCADE_WEB_SECRET": "bench",
+        "CASCADE_WEB_SECRET": "bench-" + "s" * 32,  # at least MIN_SECRET bytes
         "CASCADE_WEB_RATE_API": "1000000/1",
     }
     env.pop("PREFECT_API_URL", None)

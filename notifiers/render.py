@@ -145,6 +145,18 @@ class Renderer:
             subject, text, html, f"Cảnh báo: kênh {name} không gửi được ({detail}). Chờ gửi: {held}."
         )
 
+    def stalled(self, h: Any, recipient: str) -> Message:
+        """The operator's alert: the campaign `h` (a `cascade.engine.health.Health`) stopped ticking."""
+        at = h.ticked_at
+        last = None if at is None else pendulum.from_timestamp(at, tz=self.tz).format("HH:mm DD/MM/YYYY")
+        ctx = {"h": h, "recipient": recipient, "minutes": max(1, h.age // 60), "last": last}
+        words = self.env.get_template("stalled.txt.j2").make_module(ctx)
+        subject = str(words.subject(h)).strip()  # type: ignore[attr-defined]
+        short = str(words.short(h, ctx["minutes"])).strip()  # type: ignore[attr-defined]
+        text = str(words).strip()
+        html = self.env.get_template("stalled.html.j2").render(ctx, subject=subject)
+        return Message(subject, text, html, short)
+
 
 CHANNEL_NAMES = {
     "email": ("email", "CASCADE_SMTP_URL"),

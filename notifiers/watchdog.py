@@ -19,14 +19,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import pendulum
 from sqlalchemy import Engine
 
 from cascade.engine import health
 from notifiers import channels
 from notifiers.channels import ChannelConfig, Result, with_tokens
 from notifiers.dispatch import operator_of
-from notifiers.render import Message
+from notifiers.render import Message, Renderer
 
 log = logging.getLogger("cascade.watchdog")
 Send = Callable[..., Result]
@@ -82,25 +81,8 @@ def _tell(
 
 
 def stalled_message(h: health.Health, recipient: str) -> Message:
-    last = (
-        pendulum.from_timestamp(h.ticked_at, tz=h.timezone).format("HH:mm DD/MM/YYYY")
-        if h.ticked_at is not None
-        else "chưa lần nào kể từ khi triển khai"
-    )
-    minutes = max(1, h.age // 60)
-    subject = f"[Cascade] Cảnh báo: chiến dịch «{h.title}» đã ngừng chạy"
-    text = (
-        f"Kính gửi {recipient or 'Quản trị hệ thống'},\n\n"
-        f"Bộ lập lịch của Cascade không chạy chiến dịch «{h.title}» ({h.campaign}) đã {minutes} phút "
-        f"(lần chạy gần nhất: {last}; chu kỳ: {h.interval // 60 or 1} phút).\n"
-        "Trong thời gian này hệ thống không mở việc, không nhắc hạn, không đôn đốc và không gửi "
-        "thông báo. Không có dữ liệu nào bị mất: khi bộ lập lịch chạy lại, hệ thống sẽ bù toàn bộ.\n\n"
-        "Đề nghị kiểm tra máy chủ Prefect và các worker (systemctl status cascade-prefect "
-        "cascade-worker@1), hoặc chạy `cascade status` để xem chi tiết."
-    )
-    html = "".join(f"<p>{line}</p>" for line in text.split("\n\n"))
-    short = f"Cảnh báo: chiến dịch {h.campaign} đã {minutes} phút không chạy. Đề nghị kiểm tra bộ lập lịch."
-    return Message(subject, text, html, short)
+    """The alert, worded in `notifiers/templates/stalled.*.j2`."""
+    return Renderer(h.timezone).stalled(h, recipient)
 
 
 class Watchdog:

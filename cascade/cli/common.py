@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import NoReturn
 
 import pendulum
 import typer
 from rich.console import Console
 from rich.markup import escape
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
 from cascade.compile.files import load_plan
-from cascade.engine import store
+from cascade.engine import deployed
+from cascade.engine.deployed import Deployed
 from cascade.engine.faults import StoreFault
 from cascade.engine.signals import parse_instant
 from cascade.engine.store import open_store
@@ -105,9 +106,9 @@ def campaign_tz(engine: Engine, campaign: str) -> str:
     return str(row.timezone)
 
 
-def campaign_row(engine: Engine, campaign: str) -> Any:
+def campaign_row(engine: Engine, campaign: str) -> Deployed:
     with engine.connect() as conn:
-        row = conn.execute(select(store.campaigns).where(store.campaigns.c.id == campaign)).first()
+        row = deployed.read(conn, campaign)
     if row is None:
         fail(
             [

@@ -38,7 +38,10 @@ class Deployed:
     @classmethod
     def of(cls, row: Row[Any]) -> Deployed:
         values = row._mapping
-        return cls(**{f.name: values[f.name] for f in fields(cls)})
+        return cls(*(values[name] for name in _FIELDS))
+
+
+_FIELDS = tuple(f.name for f in fields(Deployed))
 
 
 _CAMPAIGN = select(store.campaigns).where(store.campaigns.c.id == bindparam("campaign"))

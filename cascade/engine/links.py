@@ -79,16 +79,21 @@ def sign(secret: bytes, link: Link | AnswerLink) -> str:
 
 
 class LinkRefused(Exception):
-    """Why a link is not honoured, in words for the official who opened it."""
+    """A link not honoured; `reason`: "tampered" (altered, or another unit's) or "expired"
+    (the web words it for the official who opened it)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"the link is {reason}")
+        self.reason = reason
 
 
 def verify(secret: bytes, link: Link | AnswerLink, signature: str, now: int) -> None:
     """Raise LinkRefused unless `signature` is this link's and it has not expired."""
     given = (signature or "").encode("utf-8", "surrogateescape")  # any text; never an exception
     if not hmac.compare_digest(sign(secret, link).encode(), given):
-        raise LinkRefused("Đường dẫn không hợp lệ (đã bị sửa hoặc không dành cho đơn vị này).")
+        raise LinkRefused("tampered")
     if now >= link.expires:
-        raise LinkRefused("Đường dẫn đã hết hạn. Đề nghị liên hệ bộ phận theo dõi để được gửi lại.")
+        raise LinkRefused("expired")
 
 
 LinkMaker = Callable[[str, str, int], str]  # (unit, task, sent at) -> URL

@@ -26,6 +26,7 @@ from typing import Any, TypeGuard
 from sqlalchemy import Connection, bindparam, select
 
 from cascade.engine import store
+from cascade.engine.deployed import Deployed
 from cascade.plan.formulas import compile_formula, formula_names
 from cascade.plan.hierarchy import parent_in
 from cascade.plan.rules import TaskRules
@@ -199,7 +200,7 @@ class Rollup:
         return values
 
 
-def load(conn: Connection, campaign: Any, report: TaskRules, rules: Mapping[str, TaskRules]) -> Rollup:
+def load(conn: Connection, campaign: Deployed, report: TaskRules, rules: Mapping[str, TaskRules]) -> Rollup:
     """The report's roll-up over the whole campaign, read in one pass (the summary's).
     `campaign` is the stored campaign row."""
     figures = figures_of(report, rules)
@@ -211,7 +212,7 @@ def load(conn: Connection, campaign: Any, report: TaskRules, rules: Mapping[str,
 
 def load_for(
     conn: Connection,
-    campaign: Any,
+    campaign: Deployed,
     report: TaskRules,
     rules: Mapping[str, TaskRules],
     unit_ids: Iterable[str],
@@ -294,7 +295,7 @@ class Hierarchy:
 _HIERARCHIES: dict[str, tuple[tuple[Any, ...], Hierarchy]] = {}  # per campaign, its last deploy's
 
 
-def hierarchy(conn: Connection, campaign: Any) -> Hierarchy:
+def hierarchy(conn: Connection, campaign: Deployed) -> Hierarchy:
     """The campaign's live units as a tree, read once per deploy and process: only a deploy
     changes units, and it sets `deployed_at` and `plan_hash` (which covers the hierarchy)."""
     key = (campaign.deployed_at, campaign.plan_hash)

@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pendulum
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
 from cascade.compile.reading import read_yaml
-from cascade.engine import store
+from cascade.engine import deployed
 from cascade.engine.signals import (
     Signal,
     SignalRefused,
@@ -151,7 +151,7 @@ def import_csv(
     problems: list[Problem] = []
     more = stored = total = 0
     with engine.begin() as conn, path.open(encoding="utf-8-sig", newline="") as lines:
-        campaign = conn.execute(select(store.campaigns).where(store.campaigns.c.id == campaign_id)).first()
+        campaign = deployed.read(conn, campaign_id)
         if campaign is None:
             raise SignalRefused([no_campaign(file, campaign_id)])
         chunk: list[Signal] = []

@@ -22,7 +22,8 @@ import pendulum
 from sqlalchemy import Connection, Engine, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from cascade.engine import bulk, store
+from cascade.engine import bulk, deployed, store
+from cascade.engine.deployed import Deployed
 from cascade.engine.rollup import figures_of
 from cascade.errors import CampaignInvalid, Problem, did_you_mean, one_of
 from cascade.plan.rules import TaskRules, campaign_rules
@@ -200,14 +201,11 @@ def record_many(engine: Engine, requests: list[Batch]) -> list[tuple[int, int] |
     answers: list[tuple[int, int] | SignalRefused] = []
     accepted: list[tuple[int, list[dict[str, Any]]]] = []
     with engine.begin() as conn:
-        campaigns: dict[str, Any] = {}
+        campaigns: dict[str, Deployed | None] = {}
         lookups: dict[str, Lookups] = {}  # per campaign: every request's units in one read
         for request in requests:
             if request.campaign_id not in campaigns:
-                c = store.campaigns
-                campaigns[request.campaign_id] = conn.execute(
-                    select(c).where(c.c.id == request.campaign_id)
-                ).first()
+                campaigns[request.campaign_id] = deployed.read(conn, request.campaign_id)
         for campaign_id, campaign in campaigns.items():
             if campaign is not None:
                 named = {s.unit for r in requests if r.campaign_id == campaign_id for s in r.batch}
@@ -284,7 +282,7 @@ def read_lookups(conn: Connection, campaign_id: str, unit_ids: set[str]) -> Look
 FUTURE_SLACK = 86_400  # a signal may be dated at most this far past its receipt (clocks, zones)
 
 
-def _when_wrong(campaign: Any, signal: Signal, now: int, allow_future: bool) -> str | None:
+def _when_wrong(campaign: Deployed, signal: Signal, now: int, allow_future: bool) -> str | None:
     """Why a signal's instant cannot be right: before the campaign was issued (a typo of the
     year: 1900, 2002), or more than a day ahead of now (unless the caller means it). The first
     signal of an instance counts, so a wrong date would stick."""
@@ -305,7 +303,7 @@ def _when_wrong(campaign: Any, signal: Signal, now: int, allow_future: bool) -> 
 
 def checked_rows(
     conn: Connection,
-    campaign: Any,
+    campaign: Deployed,
     batch: list[Signal],
     file: str,
     lookups: Lookups,

@@ -16,10 +16,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import jinja2
 import pendulum
 from sqlalchemy import Connection, Engine, and_, func, select
 
-from cascade.engine import store
+from cascade.engine import deployed, store
 from cascade.engine.rollup import Figure, Rollup
 from cascade.engine.rollup import load as load_rollup
 from cascade.plan.hierarchy import parent_in
@@ -186,8 +187,8 @@ def build(engine: Engine, campaign_id: str, at: pendulum.DateTime | None = None)
 
 
 def build_in(conn: Connection, campaign_id: str, at: pendulum.DateTime | None = None) -> Summary | None:
-    c, u, i = store.campaigns, store.units, store.instances
-    campaign = conn.execute(select(c).where(c.c.id == campaign_id)).first()
+    u, i = store.units, store.instances
+    campaign = deployed.read(conn, campaign_id)
     if campaign is None:
         return None
     tz = campaign.timezone
@@ -393,54 +394,17 @@ def thousands(value: Any) -> str:
     return f"{int(value):,}".replace(",", ".")
 
 
+_WORDS = jinja2.Environment(
+    loader=jinja2.PackageLoader("cascade.engine", "templates"),
+    undefined=jinja2.StrictUndefined,
+    autoescape=False,  # plain text: the notice and document templates escape where they render
+    keep_trailing_newline=False,
+)
+_WORDS.globals.update(n=thousands, pct=percent, level=level_name)
+
+
 def narrative(s: Summary) -> str:
-    """A short paragraph in Vietnamese, from the summary's figures only."""
-    date = s.at.format("DD/MM/YYYY")
-    parts = [f"Tính đến ngày {date}"]
-    sentences = []
-    for t in s.tasks:
-        if t.kind != "task" or not t.owed:
-            continue
-        text = (
-            f"{thousands(t.done)}/{thousands(t.owed)} đơn vị {level_name(t.level)} đã hoàn thành «{t.title}»"
-        )
-        details = []
-        if t.done:
-            details.append(f"{thousands(t.counts['done'])} đúng hạn, {thousands(t.counts['done_late'])} muộn")
-        if t.counts["overdue"]:
-            details.append(f"{thousands(t.counts['overdue'])} quá hạn")
-        if t.counts["open"]:
-            details.append(f"{thousands(t.counts['open'])} đang thực hiện")
-        if t.counts["held"]:
-            details.append(f"{thousands(t.counts['held'])} chờ cấp trên hoàn thành để bắt đầu")
-        if t.counts["exempt"]:
-            details.append(f"{thousands(t.counts['exempt'])} được miễn")
-        sentences.append(text + (f" ({'; '.join(details)})" if details else ""))
-    parts.append(", ".join(sentences) if sentences else "chưa có việc nào được giao")
-    paragraph = [" ".join(parts[:1]) + ", " + parts[1] + "."]
-    for r in s.reports:
-        shown = [
-            f"{r.labels[f.key]}: {percent(v) if f.kind == 'rate' else thousands(v)}"
-            for f in r.figures
-            if (v := r.totals.get(f.key)) is not None and f.kind != "counter"
-        ]
-        if shown:
-            paragraph.append(f"Tổng hợp toàn {s.root_name}: {'; '.join(shown)}.")
-    reports = [t for t in s.tasks if t.kind == "report"]
-    if reports:
-        sent = sum(t.done for t in reports)
-        owed = sum(t.owed for t in reports)
-        paragraph.append(f"Đã nhận {thousands(sent)}/{thousands(owed)} báo cáo.")
-    rate_misses = {m.unit for m in s.misses}
-    if rate_misses:
-        paragraph.append(f"{thousands(len(rate_misses))} đơn vị chưa đạt chỉ tiêu đề ra.")
-    missing = s.missing_units
-    if missing:
-        paragraph.append(f"Còn {thousands(len(missing))} đơn vị chưa hoàn thành đầy đủ các nội dung.")
-    else:
-        paragraph.append("Tất cả đơn vị đã hoàn thành các nội dung.")
-    if s.corrections:
-        paragraph.append(
-            f"{thousands(len(s.corrections))} số liệu được đơn vị điều chỉnh so với số tổng hợp."
-        )
-    return " ".join(paragraph)
+    """A short paragraph in Vietnamese, from the summary's figures only (its wording:
+    `cascade/engine/templates/narrative.txt.j2`)."""
+    text = _WORDS.get_template("narrative.txt.j2").render(s=s)
+    return " ".join(line.strip() for line in text.splitlines() if line.strip())

@@ -11,7 +11,7 @@ and `missed_targets` below.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 import pendulum
@@ -132,7 +132,20 @@ def rules_of(plan: Plan) -> dict[str, dict[str, Any]]:
 _PARSED: dict[tuple[str, int, bytes], dict[str, TaskRules]] = {}
 
 
-def campaign_rules(campaign: Any) -> dict[str, TaskRules]:
+class Stored(Protocol):
+    """What `campaign_rules` reads of a deployed campaign (`cascade.engine.deployed.Deployed`)."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def deployed_at(self) -> int: ...
+
+    @property
+    def tasks(self) -> dict[str, Any]: ...
+
+
+def campaign_rules(campaign: Stored) -> dict[str, TaskRules]:
     """The rules of a stored campaign row, parsed once per version of them (keyed by their own
     text: a few kilobytes even for a national campaign)."""
     key = (campaign.id, campaign.deployed_at, orjson.dumps(campaign.tasks, option=orjson.OPT_SORT_KEYS))

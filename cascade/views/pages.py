@@ -11,7 +11,8 @@ from typing import Any
 import pendulum
 from sqlalchemy import Engine, Row, select
 
-from cascade.engine import store
+from cascade.engine import deployed, store
+from cascade.engine.deployed import Deployed
 from cascade.engine.rollup import load_for as load_rollup
 from cascade.plan.rules import campaign_rules
 from cascade.views.words import deadline_text
@@ -21,15 +22,15 @@ from cascade.views.words import deadline_text
 class Found:
     """An instance a link names: its campaign's row, its own, and its unit's name and path."""
 
-    campaign: Row[Any]
+    campaign: Deployed
     row: Row[Any]
     unit: Row[Any]
 
 
 def instance(engine: Engine, campaign_id: str, unit: str, task: str) -> Found | None:
-    c, i, u = store.campaigns, store.instances, store.units
+    i, u = store.instances, store.units
     with engine.connect() as conn:
-        campaign = conn.execute(select(c).where(c.c.id == campaign_id)).first()
+        campaign = deployed.read(conn, campaign_id)
         row = conn.execute(
             select(i).where(
                 i.c.campaign_id == campaign_id,

@@ -25,7 +25,7 @@ from cascade.errors import CampaignInvalid
 from cascade.views import eventlog
 from cascade.views.board import board, campaigns
 from cascade.views.pages import timezone_of
-from cascade.web.deps import Token, WebDep
+from cascade.web.deps import ApiCaller
 
 router = APIRouter(prefix="/api")
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "no such campaign"}}
@@ -61,15 +61,17 @@ class Refused(BaseModel):
 
 
 @router.get("/campaigns", tags=["status"])
-def api_campaigns(w: WebDep, _: Token) -> list[dict[str, str]]:
+def api_campaigns(caller: ApiCaller) -> list[dict[str, str]]:
     """The deployed campaigns."""
+    w = caller.web
     with w.engine.connect() as conn:
         return [{"id": cid, "title": title} for cid, title in campaigns(conn)]
 
 
 @router.get("/campaigns/{campaign}/status", tags=["status"], responses=NOT_FOUND)
-def api_status(campaign: str, w: WebDep, _: Token) -> dict[str, Any]:
+def api_status(campaign: str, caller: ApiCaller) -> dict[str, Any]:
     """Units by level with their state, counts per state, each task's progress."""
+    w = caller.web
     with w.engine.connect() as conn:
         data = board(conn, campaign, int(w.now().timestamp()), events=0)
     if data is None:
@@ -95,14 +97,14 @@ def api_status(campaign: str, w: WebDep, _: Token) -> dict[str, Any]:
 @router.get("/campaigns/{campaign}/events", tags=["status"], responses=NOT_FOUND)
 def api_events(
     campaign: str,
-    w: WebDep,
-    _: Token,
+    caller: ApiCaller,
     response: Response,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     before: Annotated[str | None, Query(description="the cursor of the next page (its Link header)")] = None,
 ) -> list[dict[str, Any]]:
     """The campaign's log (§6), newest first, `limit` at a time: while there is more, the
     `Link` header (rel="next") gives the next page's address."""
+    w = caller.web
     after = None
     if before:
         try:
@@ -131,9 +133,10 @@ def api_events(
         429: {"description": "slow down"},
     },
 )
-async def api_signals(campaign: str, body: SignalsIn, w: WebDep, token: Token) -> Recorded:
+async def api_signals(campaign: str, body: SignalsIn, caller: ApiCaller) -> Recorded:
     """Record signals, all or nothing, as `cascade signal --import` does."""
-    if not w.api_limit.allow(token):
+    w = caller.web
+    if not w.api_limit.allow(caller.token):
         raise HTTPException(429, "too many requests", {"Retry-After": "1"})
     when = w.now()
     if campaign not in w.zones:

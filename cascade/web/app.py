@@ -24,7 +24,7 @@ from sqlalchemy.exc import OperationalError
 from cascade.engine import health
 from cascade.engine.faults import StoreFault
 from cascade.web import api, board, forms
-from cascade.web.deps import Announce, Announcer, Web, WebConfig, WebDep
+from cascade.web.deps import Announce, Announcer, Web, WebConfig, WebDep, words
 from cascade.web.security import HEADERS, BodyLimit, SecurityHeaders
 
 __all__ = ["Announce", "Announcer", "WebConfig", "create_app"]
@@ -69,14 +69,15 @@ def create_app(
         as every other response (Starlette answers it outside the middleware that adds them)."""
         log.exception("%s %s failed", request.method, request.url.path)
         headers = {name.decode(): value.decode() for name, value in HEADERS}
-        return Response("Lỗi hệ thống; đề nghị thử lại sau.", 500, headers=headers, media_type="text/plain")
+        return Response(words("server_error"), 500, headers=headers, media_type="text/plain")
 
     async def store_unavailable(request: Request, error: Exception) -> Response:
         """The store is locked, full, read-only or down: 503 and when to try again, not a 500."""
         fault = StoreFault.of(error, str(engine.url.render_as_string(hide_password=True)))
         log.error("%s %s: %s", request.method, request.url.path, fault)
-        text = "Hệ thống tạm thời không ghi được dữ liệu; đề nghị thử lại sau ít phút."
-        return Response(text, 503, headers={"Retry-After": "30"}, media_type="text/plain")
+        return Response(
+            words("store_unavailable"), 503, headers={"Retry-After": "30"}, media_type="text/plain"
+        )
 
     app.add_exception_handler(OperationalError, store_unavailable)
     app.add_exception_handler(Exception, server_error)

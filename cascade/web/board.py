@@ -22,17 +22,12 @@ from cascade.web.deps import (
     login_page,
     page,
     refused,
+    state_words,
+    words,
 )
 from cascade.web.security import csrf_ok, same
 
 SESSION_SECONDS = 12 * 3600  # an operator's login lasts a working day
-STATE_WORDS = {
-    "done": "đã hoàn thành",
-    "late": "hoàn thành muộn",
-    "overdue": "quá hạn",
-    "open": "đang thực hiện",
-    "none": "không có việc",
-}
 
 router = APIRouter(include_in_schema=False)
 
@@ -48,14 +43,14 @@ def status_index(request: Request, w: WebDep) -> Response:
 @router.post("/login")
 async def login(request: Request, w: WebDep) -> Response:
     if not w.form_limit.allow("login:" + client(request)):
-        return refused(request, "Quá nhiều lần đăng nhập; đề nghị thử lại sau.", 429)
+        return refused(request, words("too_many_logins"), 429)
     data = await request.form()
     nonce = request.cookies.get(LOGIN_CSRF_COOKIE)
     if not csrf_ok(w.config.secret, nonce, str(data.get("csrf", "")), "login"):
-        return refused(request, "Phiên làm việc không hợp lệ; đề nghị tải lại trang.")
+        return refused(request, words("session_page"))
     token = str(data.get("token", ""))
     if not w.config.operator_token or not same(token, w.config.operator_token):
-        return login_page(request, w, error="Mã truy cập không đúng.", status=401)
+        return login_page(request, w, error=words("wrong_token"), status=401)
     target = str(data.get("next", "/status"))
     response = RedirectResponse(target if target.startswith("/status") else "/status", status_code=303)
     response.set_cookie(
@@ -90,7 +85,7 @@ def status_page(
     with w.engine.connect() as conn:
         data = board(conn, campaign, int(w.now().timestamp()))
     if data is None:
-        return refused(request, f"Không có chiến dịch {campaign}.", 404)
+        return refused(request, words("no_campaign", name=campaign), 404)
     if task and task in {t.task for t in data.tasks}:
         data = focus(data, task)
     else:
@@ -102,7 +97,7 @@ def status_page(
         overdue=overdue,
         level=level,
         task=task,
-        words=STATE_WORDS,
+        words=state_words(),
         states=UNIT_STATES,
         tz=data.timezone,
         limit=3000,

@@ -1,20 +1,22 @@
 """What every route of the web application depends on, in one place.
 
 `create_app` makes one `Web` (the store, the configuration, the clock, the signal writer,
-the announcer, the rate limits) and keeps it on the application; a route asks for it with
-`WebDep`, for the API's token with `Token`, and answers pages through `page` and `refused`.
+the announcer, the rate limits) and keeps it on the application; a page's route asks for
+it with `WebDep`, an API route for it and the checked token with `ApiCaller`; pages are
+answered through `page` and `refused`.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import hmac
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NamedTuple
 
 import pendulum
 from fastapi import Depends, HTTPException, Request
@@ -130,25 +132,54 @@ class Web:
         return bool(self.config.operator_token) and same(token, self.session())
 
 
-def web(request: Request) -> Web:
+def web_of(request: Request) -> Web:
     return request.app.state.web  # type: ignore[no-any-return]
+
+
+async def web(request: Request) -> Web:
+    """The dependency (async: FastAPI would run a plain function in its thread pool)."""
+    return web_of(request)
 
 
 WebDep = Annotated[Web, Depends(web)]
 
 
-async def bearer(request: Request) -> str:
+class Caller(NamedTuple):
+    """An API request's application and its checked token (one dependency: the API's hot path)."""
+
+    web: Web
+    token: str
+
+
+async def bearer(request: Request) -> Caller:
     """The API's token (`Authorization: Bearer ...`), checked against the operator's."""
-    expected = web(request).config.operator_token
+    w = web_of(request)
+    expected = w.config.operator_token
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if not expected or scheme.lower() != "bearer" or not same(token.strip(), expected):
         raise HTTPException(
             401, "a Bearer token is required (CASCADE_WEB_TOKEN)", {"WWW-Authenticate": "Bearer"}
         )
-    return token.strip()
+    return Caller(w, token.strip())
 
 
-Token = Annotated[str, Depends(bearer)]
+ApiCaller = Annotated[Caller, Depends(bearer)]
+
+
+@functools.cache
+def _words() -> Any:
+    return TEMPLATES.get_template("words.html").module
+
+
+def words(key: str, **values: Any) -> str:
+    """A sentence of `templates/words.html`, by key: the web's wording is in one place. (Its
+    values are escaped there; the sentence is markup-safe text.)"""
+    return _words().said(key, **values)  # type: ignore[no-any-return]
+
+
+def state_words() -> dict[str, str]:
+    """A unit's state on the board, in words (`templates/words.html`)."""
+    return _words().states  # type: ignore[no-any-return]
 
 
 def client(request: Request) -> str:

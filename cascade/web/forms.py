@@ -29,13 +29,11 @@ from cascade.errors import CampaignInvalid
 from cascade.plan.hierarchy import parent_of
 from cascade.timing.deadlines import last_day_of, parse_date
 from cascade.views.pages import Found, extension_request, form_inputs, instance, page_context, unit_name_of
-from cascade.web.deps import Web, WebDep, client, page, refused
+from cascade.web.deps import Web, WebDep, client, page, refused, words
 from cascade.web.security import CSRF_COOKIE, csrf_ok, csrf_token, new_nonce
 
 ANSWER_CSRF_COOKIE = "cascade_csrf_answer"  # the answer pages' (path /x/)
 MAX_EXTENSION_DAYS = 366  # the latest day a unit may ask for, counted from today
-GONE = "Nội dung này không còn trong chiến dịch."
-REQUEST_GONE = "Đề nghị này không còn trong chiến dịch."
 
 router = APIRouter(include_in_schema=False)
 
@@ -48,7 +46,7 @@ def checked_link(w: Web, campaign: str, unit: str, task: str, exp: int, sig: str
 
 def checked_answer(w: Web, campaign: str, request_id: int, action: str, exp: int, sig: str) -> None:
     if action not in ("approve", "deny"):
-        raise LinkRefused("Đường dẫn không hợp lệ.")
+        raise LinkRefused("bad")
     verify(w.config.secret, AnswerLink(campaign, request_id, action, exp), sig, int(w.now().timestamp()))
 
 
@@ -56,14 +54,14 @@ async def guarded(w: Web, request: Request, check: Callable[[], object], cookie:
     """A signed page's post, or the refusal it gets: over the rate limit, a bad or expired
     link (`check` raises LinkRefused), no CSRF token matching its cookie."""
     if not w.form_limit.allow(client(request)):
-        return refused(request, "Quá nhiều lần gửi trong thời gian ngắn; đề nghị thử lại sau ít phút.", 429)
+        return refused(request, words("too_many_posts"), 429)
     try:
         check()
     except LinkRefused as exc:
-        return refused(request, str(exc))
+        return refused(request, words("link_" + exc.reason))
     data = await request.form()
     if not csrf_ok(w.config.secret, request.cookies.get(cookie), str(data.get("csrf", "")), sig):
-        return refused(request, "Phiên làm việc không hợp lệ; đề nghị mở lại đường dẫn trong thông báo.")
+        return refused(request, words("session_link"))
     return data
 
 
@@ -74,10 +72,10 @@ def form(
     try:
         checked_link(w, campaign, unit, task, exp, sig)
     except LinkRefused as exc:
-        return refused(request, str(exc))
+        return refused(request, words("link_" + exc.reason))
     found = instance(w.engine, campaign, unit, task)
     if found is None:
-        return refused(request, GONE, 404)
+        return refused(request, words("gone"), 404)
     context = page_context(found)
     if found.row.state in ("done", "done_late"):
         done = pendulum.from_timestamp(found.row.done_at, tz=found.campaign.timezone).format(
@@ -103,7 +101,7 @@ async def submit(
         return data
     found = await run_in_threadpool(instance, w.engine, campaign, unit, task)  # the store, off the event loop
     if found is None:
-        return refused(request, GONE, 404)
+        return refused(request, words("gone"), 404)
     values = {k: str(v).strip() for k, v in data.items() if k != "csrf" and str(v).strip() != ""}
     when = w.now()
     try:
@@ -164,16 +162,16 @@ def _proposal_errors(w: Web, found: Found, values: dict[str, str]) -> tuple[list
         tz = found.campaign.timezone
         proposed = int(pendulum.datetime(day.year, day.month, day.day, tz=tz).add(days=1).timestamp())
     except ValueError:
-        errors.append("Đề nghị chọn ngày gia hạn (ngày cuối cùng được tính).")
+        errors.append(words("pick_day"))
     now = w.now()
     if proposed is not None and proposed <= max(found.row.deadline, int(now.timestamp())):
-        errors.append("Ngày đề nghị phải sau hạn chót hiện tại và sau hôm nay.")
+        errors.append(words("day_too_early"))
     elif proposed is not None and proposed > int(now.add(days=MAX_EXTENSION_DAYS + 1).timestamp()):
-        errors.append(f"Chỉ xin gia hạn tối đa {MAX_EXTENSION_DAYS} ngày kể từ hôm nay.")
+        errors.append(words("day_too_late", n=MAX_EXTENSION_DAYS))
     if not values["reason"]:
-        errors.append("Đề nghị nêu lý do xin gia hạn.")
+        errors.append(words("no_reason"))
     elif len(values["reason"]) > 1000:
-        errors.append("Lý do tối đa 1.000 ký tự.")
+        errors.append(words("reason_too_long"))
     return errors, proposed
 
 
@@ -187,12 +185,11 @@ async def ask(
         return data
     found = await run_in_threadpool(instance, w.engine, campaign, unit, task)
     if found is None:
-        return refused(request, GONE, 404)
+        return refused(request, words("gone"), 404)
     values = {k: str(data.get(k, "")).strip() for k in ("deadline", "reason")}
     box = await run_in_threadpool(extension_box, w, request, found)
     if box is None or "pending" in box:
-        why = "Đã có đề nghị gia hạn đang chờ trả lời." if box else "Việc này không thể xin gia hạn."
-        return refused(request, why, 409)
+        return refused(request, words("request_pending" if box else "no_extension"), 409)
     errors, proposed = _proposal_errors(w, found, values)
     if errors or proposed is None:
         inputs = await run_in_threadpool(form_inputs, w.engine, found, {})
@@ -218,11 +215,11 @@ def answer_context(req: Row[Any], found: Found, just: bool = False) -> dict[str,
     context.update(proposed=last_day_of(req.deadline, tz).format("DD/MM/YYYY"), reason=req.reason)
     if req.status != "pending":
         when = pendulum.from_timestamp(req.answered_at, tz=tz).format("HH:mm DD/MM/YYYY")
-        verdict = "Đã đồng ý gia hạn" if req.status == "approved" else "Đã không đồng ý gia hạn"
+        approved = req.status == "approved"
         if just:
-            context["answered"] = f"{verdict}; {found.unit.name} sẽ được thông báo."
+            context["answered"] = words("answered_now", approved=approved, name=found.unit.name)
         else:
-            context["answered"] = f"Đề nghị này đã được trả lời lúc {when}: {verdict.lower()}."
+            context["answered"] = words("answered_before", approved=approved, when=when)
     return context
 
 
@@ -233,10 +230,10 @@ def answer_form(
     try:
         checked_answer(w, campaign, request_id, action, exp, sig)
     except LinkRefused as exc:
-        return refused(request, str(exc))
+        return refused(request, words("link_" + exc.reason))
     found = extension_request(w.engine, campaign, request_id)
     if found is None:
-        return refused(request, REQUEST_GONE, 404)
+        return refused(request, words("request_gone"), 404)
     nonce = new_nonce()
     context = answer_context(*found)
     csrf = csrf_token(w.config.secret, nonce, sig)
@@ -261,10 +258,7 @@ async def answer(
         except decisions.AlreadyAnswered:
             return None
         except decisions.DecisionRefused:
-            return (
-                "Không thể gia hạn: ngày đề nghị đã qua, hoặc hạn chót đã được điều chỉnh muộn hơn. "
-                "Đơn vị có thể gửi đề nghị mới."
-            )
+            return words("cannot_extend")
         return None
 
     problem = await run_in_threadpool(apply)
@@ -272,7 +266,7 @@ async def answer(
         return refused(request, problem, 409)
     found = await run_in_threadpool(extension_request, w.engine, campaign, request_id)
     if found is None:
-        return refused(request, REQUEST_GONE, 404)
+        return refused(request, words("request_gone"), 404)
     w.announce(campaign, 1)
     context = answer_context(*found, just=True)
     return page(request, "answer.html", csrf="", approve=action == "approve", **context)
