@@ -4,8 +4,10 @@ Per level and per task: how many units finished on time, late, are overdue, stil
 held, or exempt. Per unit: each task's state, its report's figures (what it reported
 beside what its children's figures computed), the targets it missed and what it still
 owes. Then the campaign's totals (the top unit's roll-up), the completion over time by
-level, and a short paragraph in Vietnamese built from those figures. `reports/` writes it
-as Markdown, xlsx or docx.
+level, and a short paragraph in Vietnamese built from those figures (worded in
+`templates/narrative.txt.j2`). The tick sends the paragraph to the top unit on the summary
+date (so the summary lives beside the tick, in the engine); `cascade.reports` writes the
+whole as Markdown, xlsx or docx.
 """
 
 from __future__ import annotations
