@@ -37,11 +37,14 @@ class Deployed:
 
     @classmethod
     def of(cls, row: Row[Any]) -> Deployed:
-        values = row._mapping
-        return cls(*(values[name] for name in _FIELDS))
+        """A row of `select(store.campaigns)` (every tick reads one: positional, checked below)."""
+        return cls(*row)
 
 
-_FIELDS = tuple(f.name for f in fields(Deployed))
+# the record's fields are the table's columns, in the table's order (what `of` relies on)
+_COLUMNS = tuple(c.name for c in store.campaigns.columns)
+if tuple(f.name for f in fields(Deployed)) != _COLUMNS:
+    raise RuntimeError(f"Deployed's fields must be the campaigns table's columns, in order: {_COLUMNS}")
 
 
 _CAMPAIGN = select(store.campaigns).where(store.campaigns.c.id == bindparam("campaign"))
