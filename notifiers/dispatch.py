@@ -41,7 +41,7 @@ from cascade.engine.outbox import LEASE_SECONDS, Claim, Delivery, Digest
 from cascade.settings import DispatchSettings
 from notifiers import channels
 from notifiers.channels import ChannelConfig, Result
-from notifiers.render import Message, Renderer
+from notifiers.render import WORDS, Message, Renderer
 
 log = logging.getLogger("cascade.dispatch")
 RECORD_SECONDS = 0.05  # the longest a sent digest waits to be recorded while others are sending
@@ -360,7 +360,7 @@ def operator_of(engine: Engine, campaign_id: str) -> tuple[str, list[list[str]]]
         if row is None:
             return "", []
         if row.operator:
-            return row.operator.get("name") or "Quản trị hệ thống", row.operator["channels"]
+            return row.operator.get("name") or str(WORDS.operator()), row.operator["channels"]
         root = conn.execute(
             select(u.id, u.name).where(u.campaign_id == campaign_id, u.level == row.levels[0]).order_by(u.id)
         ).first()

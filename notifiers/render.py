@@ -13,6 +13,7 @@ import math
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from html import escape as escape_html
 from typing import Any
 
 import jinja2
@@ -20,14 +21,19 @@ import pendulum
 
 from cascade.views.words import deadline_text
 
-STATES = {
-    "done": "hoàn thành",
-    "done_late": "hoàn thành trễ hạn",
-    "overdue": "quá hạn",
-    "open": "đang thực hiện",
-    "held": "chưa mở",
-    "exempt": "miễn",
-}
+
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("notifiers", "templates"),
+        autoescape=lambda name: name is not None and name.endswith(".html.j2"),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+WORDS: Any = _environment().get_template("words.j2").module  # the vocabulary and short messages
+STATES: dict[str, str] = dict(WORDS.states)
 DAY = 86_400
 
 
@@ -55,13 +61,7 @@ class Renderer:
         self.tz = tz
         self.link = link
         self.answer = answer  # a request's approve / deny links (cascade.engine.links.answer_maker)
-        self.env = jinja2.Environment(
-            loader=jinja2.PackageLoader("notifiers", "templates"),
-            autoescape=lambda name: name is not None and name.endswith(".html.j2"),
-            undefined=jinja2.StrictUndefined,
-            trim_blocks=True,
-            keep_trailing_newline=True,
-        )
+        self.env = _environment()  # its own: its filters know this campaign's timezone
         self.env.filters.update(
             deadline=self.deadline,
             days_left=days_left,
@@ -70,7 +70,7 @@ class Renderer:
         )
 
     def deadline(self, epoch: int | None) -> str:
-        return "chưa định" if epoch is None else deadline_text(epoch, self.tz)
+        return str(WORDS.no_deadline()) if epoch is None else deadline_text(epoch, self.tz)
 
     def render(
         self,
@@ -115,20 +115,20 @@ class Renderer:
                 return []
             request = int(notice["request"])
             return [
-                ("Đồng ý gia hạn", self.answer(request, "approve", now)),
-                ("Không đồng ý", self.answer(request, "deny", now)),
+                (str(WORDS.link_approve()), self.answer(request, "approve", now)),
+                (str(WORDS.link_deny()), self.answer(request, "deny", now)),
             ]
         unit = notice.get("lagging") if notice.get("kind") == "escalation.sent" else notice.get("unit")
         if self.link is None or notice.get("kind") not in LINKED or not notice.get("task"):
             return []
         if unit is None or unit != recipient_unit:
             return []  # a parent told about its child's task confirms nothing for it
-        return [("Xác nhận hoàn thành hoặc xin gia hạn", self.link(str(unit), str(notice["task"]), now))]
+        return [(str(WORDS.link_form()), self.link(str(unit), str(notice["task"]), now))]
 
     def alert(self, channel: str, detail: str, held: int, recipient: str, campaign: str, now: int) -> Message:
         """The operator's alert: `channel` failed a whole dispatch at `now`, `held` digests wait."""
         name, setting = CHANNEL_NAMES.get(channel, (channel, "?"))
-        subject = f"[Cascade] Cảnh báo: kênh {name} không gửi được — {campaign}"
+        subject = str(WORDS.alert_subject(name, campaign))
         ctx = {
             "recipient": recipient,
             "channel_name": name,
@@ -141,9 +141,7 @@ class Renderer:
         }
         text = self.env.get_template("alert.txt.j2").render(ctx)
         html = self.env.get_template("alert.html.j2").render(ctx)
-        return Message(
-            subject, text, html, f"Cảnh báo: kênh {name} không gửi được ({detail}). Chờ gửi: {held}."
-        )
+        return Message(subject, text, html, str(WORDS.alert_short(name, detail, held)))
 
     def stalled(self, h: Any, recipient: str) -> Message:
         """The operator's alert: the campaign `h` (a `cascade.engine.health.Health`) stopped ticking."""
@@ -156,6 +154,12 @@ class Renderer:
         text = str(words).strip()
         html = self.env.get_template("stalled.html.j2").render(ctx, subject=subject)
         return Message(subject, text, html, short)
+
+
+def test_message(unit: str, campaign: str) -> Message:
+    """`cascade notify-test`'s message to a unit's channels."""
+    text = str(WORDS.test_text(unit, campaign))
+    return Message(str(WORDS.test_subject()), text, f"<p>{escape_html(text)}</p>", text)
 
 
 CHANNEL_NAMES = {
@@ -174,13 +178,12 @@ class _Notice(dict[str, Any]):
 
 def subject_of(notices: Sequence[Mapping[str, Any]], campaign: str) -> str:
     kinds = Counter(n.get("kind") for n in notices)
-    if kinds["escalation.sent"]:
-        return f"[Cascade] Đôn đốc: {kinds['escalation.sent']} việc quá hạn — {campaign}"
-    if kinds["reminder.sent"]:
-        return f"[Cascade] Nhắc hạn chót: {kinds['reminder.sent']} việc — {campaign}"
-    if kinds["summary.generated"]:
-        return f"[Cascade] Tổng hợp kết quả — {campaign}"
-    return f"[Cascade] {len(notices)} thông báo — {campaign}"
+    escalations, reminders, summary = (
+        kinds["escalation.sent"],
+        kinds["reminder.sent"],
+        kinds["summary.generated"],
+    )
+    return str(WORDS.subject(escalations, reminders, summary, len(notices), campaign))
 
 
 def days_left(epoch: int | None, now: int) -> str:
@@ -188,9 +191,9 @@ def days_left(epoch: int | None, now: int) -> str:
         return ""
     if epoch > now:
         days = math.ceil((epoch - now) / DAY)
-        return f" (còn {days} ngày)" if days > 1 else " (còn dưới 1 ngày)"
+        return str(WORDS.days_left(days) if days > 1 else WORDS.last_day())
     late = (now - epoch) // DAY
-    return f" (đã quá {late} ngày)" if late >= 1 else " (vừa quá hạn)"
+    return str(WORDS.days_late(late) if late >= 1 else WORDS.just_late())
 
 
 def number(value: Any) -> str:
@@ -205,4 +208,4 @@ def summary_counts(counts: Mapping[str, Mapping[str, Mapping[str, int]]]) -> str
     for levels in counts.values():
         for states in levels.values():
             totals.update(states)
-    return ", ".join(f"{STATES.get(s, s)} {n}" for s, n in totals.most_common()) or "chưa có số liệu"
+    return ", ".join(f"{STATES.get(s, s)} {n}" for s, n in totals.most_common()) or str(WORDS.no_figures())

@@ -106,7 +106,7 @@ def notify_test(
 ) -> None:
     """Send a test message on every channel of a unit's contacts, to check the channel settings."""
     from notifiers.channels import ChannelConfig, send, with_tokens
-    from notifiers.render import Message
+    from notifiers.render import test_message
 
     engine = open_engine()
     campaign_row(engine, campaign)
@@ -116,8 +116,7 @@ def notify_test(
         contacts = [r for r in conn.execute(query) if role is None or r.role == role]
     if not contacts:
         fail([Problem("store", None, unit, f"`{unit}` has no contact{f' with role {role}' if role else ''}")])
-    text = f"Thư thử kênh thông báo của Cascade cho {unit} ({campaign}). Không cần trả lời."
-    message = Message("[Cascade] Thư thử kênh thông báo", text, f"<p>{text}</p>", text)
+    message = test_message(unit, campaign)
     table = Table("role", "channel", "address", "result")
     failed = 0
     for contact in contacts:

@@ -27,18 +27,12 @@ from sqlalchemy import Connection, bindparam, select
 
 from cascade.engine import store
 from cascade.engine.deployed import Deployed
+from cascade.engine.words import counter_label
 from cascade.plan.formulas import compile_formula, formula_names
 from cascade.plan.hierarchy import parent_in
 from cascade.plan.rules import TaskRules
 from cascade.plan.values import COUNTERS, Target
 
-COUNTER_WORDS = {
-    "done": "đã hoàn thành",
-    "late": "hoàn thành muộn",
-    "missing": "chưa hoàn thành",
-    "exempt": "được miễn",
-    "total": "phải thực hiện",
-}
 DONE = ("done", "done_late")
 Number = int | float
 
@@ -56,7 +50,7 @@ class Figure:
         """In Vietnamese for counters; a field's `title` if it has one, else its name; with the task."""
         task = rules[self.task].title if self.task in rules else self.task
         if self.kind == "counter":
-            return f"Số đơn vị {COUNTER_WORDS[self.name]} «{task}»"
+            return counter_label(self.name, task)
         spec = rules[self.task].fields.get(self.name) if self.task in rules else None
         return f"{spec.title if spec is not None and spec.title else self.name} («{task}»)"
 

@@ -18,36 +18,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import jinja2
 import pendulum
 from sqlalchemy import Connection, Engine, and_, func, select
 
-from cascade.engine import deployed, store
+from cascade.engine import deployed, store, words
 from cascade.engine.rollup import Figure, Rollup
 from cascade.engine.rollup import load as load_rollup
+from cascade.engine.words import level_name
 from cascade.plan.hierarchy import parent_in
 from cascade.plan.rules import TaskRules, campaign_rules, missed_targets
-
-STATE_WORDS = {
-    "done": "đúng hạn",
-    "done_late": "muộn",
-    "overdue": "quá hạn",
-    "open": "đang thực hiện",
-    "held": "chưa mở",
-    "exempt": "miễn",
-}
-LEVEL_WORDS = {  # the usual level ids; others are shown as written
-    "central": "Trung ương",
-    "province": "cấp tỉnh",
-    "district": "cấp huyện",
-    "grassroots": "cơ sở",
-    "commune": "cấp xã",
-    "cell": "chi bộ",
-}
-
-
-def level_name(level: str) -> str:
-    return LEVEL_WORDS.get(level, level)
 
 
 @dataclass
@@ -396,17 +375,8 @@ def thousands(value: Any) -> str:
     return f"{int(value):,}".replace(",", ".")
 
 
-_WORDS = jinja2.Environment(
-    loader=jinja2.PackageLoader("cascade.engine", "templates"),
-    undefined=jinja2.StrictUndefined,
-    autoescape=False,  # plain text: the notice and document templates escape where they render
-    keep_trailing_newline=False,
-)
-_WORDS.globals.update(n=thousands, pct=percent, level=level_name)
-
-
 def narrative(s: Summary) -> str:
     """A short paragraph in Vietnamese, from the summary's figures only (its wording:
     `cascade/engine/templates/narrative.txt.j2`)."""
-    text = _WORDS.get_template("narrative.txt.j2").render(s=s)
+    text = words.render("narrative.txt.j2", s=s, n=thousands, pct=percent, level=level_name)
     return " ".join(line.strip() for line in text.splitlines() if line.strip())

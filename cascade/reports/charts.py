@@ -13,7 +13,9 @@ from matplotlib import pyplot as plt
 from matplotlib.dates import DateFormatter
 from matplotlib.ticker import PercentFormatter
 
-from cascade.engine.summary import Summary, level_name
+from cascade.engine.summary import Summary
+from cascade.engine.words import level_name
+from cascade.reports.words import W
 
 
 def completion_png(summary: Summary, dpi: int = 110) -> bytes:
@@ -32,8 +34,8 @@ def completion_png(summary: Summary, dpi: int = 110) -> bytes:
         axes.set_ylim(0, 1.02)
         axes.yaxis.set_major_formatter(PercentFormatter(1.0))
         axes.xaxis.set_major_formatter(DateFormatter("%d/%m/%Y"))  # type: ignore[no-untyped-call]
-        axes.set_title("Tỷ lệ hoàn thành theo cấp", fontsize=11)
-        axes.set_ylabel("đã hoàn thành")
+        axes.set_title(W["chart"], fontsize=11)
+        axes.set_ylabel(W["chart_axis"])
         axes.grid(alpha=0.3)
         axes.legend(loc="upper left", fontsize=8)
         figure.autofmt_xdate()

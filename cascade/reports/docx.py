@@ -16,10 +16,12 @@ from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.shared import Cm, Pt
 
-from cascade.engine.summary import Summary, level_name, thousands
+from cascade.engine.summary import Summary, thousands
+from cascade.engine.words import level_name
 from cascade.reports import tables
 from cascade.reports.charts import completion_png
 from cascade.reports.tables import Table
+from cascade.reports.words import W, said
 
 ROWS = 300
 ROMAN = ("I", "II", "III", "IV", "V", "VI", "VII")
@@ -30,22 +32,25 @@ def write_docx(summary: Summary, out: Path) -> Path:
     _page(document)
     _letterhead(document, summary)
     title, asof = tables.heading(summary)
-    _paragraph(document, "BÁO CÁO", bold=True, size=15, align=WD_ALIGN_PARAGRAPH.CENTER, after=0)
+    _paragraph(document, W["report"], bold=True, size=15, align=WD_ALIGN_PARAGRAPH.CENTER, after=0)
     _paragraph(
-        document, title.removeprefix("BÁO CÁO ").capitalize(), bold=True, align=WD_ALIGN_PARAGRAPH.CENTER
+        document,
+        title.removeprefix(W["report"] + " ").capitalize(),
+        bold=True,
+        align=WD_ALIGN_PARAGRAPH.CENTER,
     )
     _paragraph(document, asof, italic=True, align=WD_ALIGN_PARAGRAPH.CENTER)
 
     sections = iter(ROMAN)
-    _section(document, f"{next(sections)}. TÌNH HÌNH CHUNG")
+    _section(document, f"{next(sections)}. {W['overview'].upper()}")
     _paragraph(document, summary.narrative, align=WD_ALIGN_PARAGRAPH.JUSTIFY)
     document.add_picture(io.BytesIO(completion_png(summary, dpi=150)), width=Cm(16))
     document.paragraphs[-1].alignment = WD_ALIGN_PARAGRAPH.CENTER
-    _paragraph(document, "Hình 1. Tỷ lệ hoàn thành theo cấp", italic=True, align=WD_ALIGN_PARAGRAPH.CENTER)
+    _paragraph(document, W["figure_1"], italic=True, align=WD_ALIGN_PARAGRAPH.CENTER)
     for table in tables.totals(summary):
         _table(document, table)
 
-    _section(document, f"{next(sections)}. KẾT QUẢ THEO CẤP")
+    _section(document, f"{next(sections)}. {W['by_level'].upper()}")
     levels = [level for level in summary.levels if summary.units_at(level)]
     for n, level in enumerate(levels, 1):
         _paragraph(document, f"{n}. {level_name(level).capitalize()}", bold=True)
@@ -54,23 +59,23 @@ def write_docx(summary: Summary, out: Path) -> Path:
             _table(document, table)
         _table(document, tables.unit_table(summary, level, ROWS), len(summary.units_at(level)))
 
-    _section(document, f"{next(sections)}. CHỈ TIÊU CHƯA ĐẠT")
+    _section(document, f"{next(sections)}. {W['missed'].upper()}")
     if summary.misses:
         _table(document, tables.misses(summary), len(summary.misses), limit=ROWS)
     else:
-        _paragraph(document, "Các đơn vị đều đạt chỉ tiêu đề ra.")
-    _section(document, f"{next(sections)}. ĐƠN VỊ CHƯA HOÀN THÀNH")
+        _paragraph(document, W["all_met"])
+    _section(document, f"{next(sections)}. {W['owed'].upper()}")
     if summary.owed:
         _table(document, tables.owed(summary, ROWS), len(summary.owed))
     else:
-        _paragraph(document, "Không còn nội dung nào chưa hoàn thành.")
+        _paragraph(document, W["nothing_owed"])
     if summary.corrections:
-        _section(document, f"{next(sections)}. SỐ LIỆU ĐƠN VỊ ĐIỀU CHỈNH")
+        _section(document, f"{next(sections)}. {W['corrected'].upper()}")
         _table(document, tables.corrections(summary), len(summary.corrections), limit=ROWS)
     _paragraph(document, "")
-    _paragraph(document, "Nơi nhận:", bold=True, italic=True, after=0, size=12)
-    _paragraph(document, f"- {summary.root_name} (để báo cáo),", after=0, size=11)
-    _paragraph(document, "- Lưu.", size=11)
+    _paragraph(document, W["recipients"], bold=True, italic=True, after=0, size=12)
+    _paragraph(document, said("to_report", summary.root_name), after=0, size=11)
+    _paragraph(document, W["filed"], size=11)
     core = document.core_properties
     core.title, core.author = title, summary.issued_by or summary.root_name
     document.save(str(out))
@@ -93,12 +98,12 @@ def _letterhead(document: DocumentObject, s: Summary) -> None:
     head.alignment = WD_TABLE_ALIGNMENT.CENTER
     left, right = head.rows[0].cells
     _in(left, (s.issued_by or s.root_name).upper(), bold=True)
-    _in(right, "ĐẢNG CỘNG SẢN VIỆT NAM", bold=True, underline=True)
+    _in(right, W["party"], bold=True, underline=True)
     _in(head.rows[1].cells[0], "*")
     date = s.at
     _in(
         head.rows[1].cells[1],
-        f"ngày {date.format('DD')} tháng {date.format('MM')} năm {date.year}",
+        said("dated", date),
         italic=True,
     )
     _paragraph(document, "")
@@ -160,8 +165,7 @@ def _table(
     if total is not None and total > shown:
         _paragraph(
             document,
-            f"(Bảng trên nêu {thousands(shown)}/{thousands(total)} dòng; đầy đủ trong tệp xlsx: "
-            "cascade report --format xlsx.)",
+            said("rows_shown", thousands(shown), thousands(total)),
             italic=True,
             size=11,
         )
@@ -170,7 +174,7 @@ def _table(
 
 def _widths(headers: list[str], page: float = 16.0) -> list[Cm]:
     """Text columns wide (the unit's id and name, or the row's label), figures narrow."""
-    text = [4.5] if headers[0] != "Mã" else [2.6, 4.0]
+    text = [4.5] if headers[0] != W["id"] else [2.6, 4.0]
     text = text[: len(headers)]
     rest = len(headers) - len(text)
     each = (page - sum(text)) / rest if rest else 0

@@ -7,10 +7,12 @@ import re
 from pathlib import Path
 from typing import Any
 
-from cascade.engine.summary import Summary, level_name
+from cascade.engine.summary import Summary
+from cascade.engine.words import level_name
 from cascade.reports import tables
 from cascade.reports.charts import completion_png
 from cascade.reports.tables import Table
+from cascade.reports.words import W
 
 
 def write_markdown(summary: Summary, out: Path) -> list[Path]:
@@ -25,12 +27,12 @@ def markdown(s: Summary, chart: str | None = None) -> str:
     lines = [f"# {escape(title)}", ""]
     if s.issued_by:
         lines.append(f"**{escape(s.issued_by)}** · {escape(s.root_name)}  ")
-    lines += [escape(asof), "", "## I. Tình hình chung", "", escape(s.narrative), ""]
+    lines += [escape(asof), "", f"## I. {W['overview']}", "", escape(s.narrative), ""]
     if chart:
-        lines += [f"![Tỷ lệ hoàn thành theo cấp]({chart})", ""]
+        lines += [f"![{W['chart']}]({chart})", ""]
     for table in tables.totals(s):
         lines += _table(table)
-    lines += ["## II. Kết quả theo cấp", ""]
+    lines += [f"## II. {W['by_level']}", ""]
     for level in s.levels:
         if not s.units_at(level):
             continue
@@ -39,12 +41,12 @@ def markdown(s: Summary, chart: str | None = None) -> str:
         for table in tables.level_figures(s, level):
             lines += _table(table, 4)
         lines += _table(tables.unit_table(s, level), 4)
-    lines += ["## III. Chỉ tiêu chưa đạt", ""]
-    lines += _table(tables.misses(s)) if s.misses else ["Các đơn vị đều đạt chỉ tiêu.", ""]
-    lines += ["## IV. Đơn vị chưa hoàn thành", ""]
-    lines += _table(tables.owed(s)) if s.owed else ["Không còn nội dung nào chưa hoàn thành.", ""]
+    lines += [f"## III. {W['missed']}", ""]
+    lines += _table(tables.misses(s)) if s.misses else [W["all_met_short"], ""]
+    lines += [f"## IV. {W['owed']}", ""]
+    lines += _table(tables.owed(s)) if s.owed else [W["nothing_owed"], ""]
     if s.corrections:
-        lines += ["## V. Số liệu đơn vị điều chỉnh", ""]
+        lines += [f"## V. {W['corrected']}", ""]
         lines += _table(tables.corrections(s))
     return "\n".join(lines)
 

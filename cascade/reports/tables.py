@@ -7,18 +7,9 @@ from typing import Any
 
 import pendulum
 
-from cascade.engine.summary import STATE_WORDS, Summary, level_name, percent, thousands
-
-COUNT_HEADERS = [
-    "Nội dung",
-    "Phải thực hiện",
-    "Đúng hạn",
-    "Muộn",
-    "Quá hạn",
-    "Đang thực hiện",
-    "Chưa mở",
-    "Miễn",
-]
+from cascade.engine.summary import Summary, percent, thousands
+from cascade.engine.words import STATE_WORDS, level_name
+from cascade.reports.words import COUNT_HEADERS, W, said
 
 
 @dataclass
@@ -57,11 +48,11 @@ def level_counts(s: Summary, level: str) -> Table:
     rows = []
     for t in s.tasks_at(level):
         c = t.counts
-        title = f"{t.title} (báo cáo)" if t.kind == "report" else t.title
+        title = said("report_task", t.title) if t.kind == "report" else t.title
         rows.append(
             [title, t.owed, c["done"], c["done_late"], c["overdue"], c["open"], c["held"], c["exempt"]]
         )
-    return Table(f"Kết quả {level_name(level)}", COUNT_HEADERS, rows)
+    return Table(said("level_results", level_name(level)), COUNT_HEADERS, rows)
 
 
 def level_figures(s: Summary, level: str) -> list[Table]:
@@ -76,7 +67,8 @@ def level_figures(s: Summary, level: str) -> list[Table]:
             for f in r.figures
             if values.get(f.key) is not None
         ]
-        tables.append(Table(f"Số liệu tổng hợp {level_name(level)}: {r.title}", ["Số liệu", "Giá trị"], rows))
+        title = said("level_figures", level_name(level), r.title)
+        tables.append(Table(title, [W["figure"], W["value"]], rows))
     return tables
 
 
@@ -88,7 +80,7 @@ def totals(s: Summary) -> list[Table]:
             for f in r.figures
             if r.totals.get(f.key) is not None
         ]
-        tables.append(Table(f"Số liệu toàn {s.root_name}: {r.title}", ["Số liệu", "Giá trị"], rows))
+        tables.append(Table(said("total_figures", s.root_name, r.title), [W["figure"], W["value"]], rows))
     return tables
 
 
@@ -100,13 +92,13 @@ def unit_table(s: Summary, level: str, limit: int | None = None) -> Table:
     # a figure no unit of the level has (all empty or 0: e.g. commune conferences at cell level)
     # is left out of its table
     shown = [(r, f) for r, f in figures if any(u.figures.get(r.report, {}).get(f.key) for u in units)]
-    headers = ["Mã", "Đơn vị", *[s.titles[t] for t in tasks], *[r.labels[f.key] for r, f in shown]]
+    headers = [W["id"], W["unit"], *[s.titles[t] for t in tasks], *[r.labels[f.key] for r, f in shown]]
     rows = []
     for unit in units[:limit] if limit is not None else units:
         states = [STATE_WORDS.get(unit.states[t], unit.states[t]) if t in unit.states else "" for t in tasks]
         values = [figure_value(unit.figures.get(r.report, {}).get(f.key), f.kind == "rate") for r, f in shown]
         rows.append([unit.id, unit.name, *states, *values])
-    return Table(f"Từng đơn vị {level_name(level)} ({thousands(len(units))})", headers, rows)
+    return Table(said("units_of", level_name(level), thousands(len(units))), headers, rows)
 
 
 def misses(s: Summary) -> Table:
@@ -122,8 +114,8 @@ def misses(s: Summary) -> Table:
         ]
         for m in s.misses
     ]
-    headers = ["Mã", "Đơn vị", "Cấp", "Nội dung", "Chỉ tiêu", "Đạt", "Yêu cầu"]
-    return Table(f"Đơn vị chưa đạt chỉ tiêu ({thousands(len(s.misses))})", headers, rows)
+    headers = [W[k] for k in ("id", "unit", "level", "task", "target", "reached", "required")]
+    return Table(said("missed_title", thousands(len(s.misses))), headers, rows)
 
 
 def owed(s: Summary, limit: int | None = None) -> Table:
@@ -140,21 +132,16 @@ def owed(s: Summary, limit: int | None = None) -> Table:
         ]
         for o in items
     ]
-    headers = ["Mã", "Đơn vị", "Cấp", "Nội dung chưa hoàn thành", "Tình trạng", "Hạn"]
-    return Table(f"Nội dung chưa hoàn thành ({thousands(len(s.owed))})", headers, rows)
+    headers = [W[k] for k in ("id", "unit", "level", "task_owed", "state", "deadline")]
+    return Table(said("owed_title", thousands(len(s.owed))), headers, rows)
 
 
 def corrections(s: Summary) -> Table:
     rows = [[c.unit, c.name, c.label, c.computed, c.reported] for c in s.corrections]
-    headers = ["Mã", "Đơn vị", "Số liệu", "Số tổng hợp", "Số đơn vị báo cáo"]
-    return Table(f"Số liệu đơn vị điều chỉnh ({thousands(len(s.corrections))})", headers, rows)
+    headers = [W[k] for k in ("id", "unit", "figure", "computed", "reported")]
+    return Table(said("corrected_title", thousands(len(s.corrections))), headers, rows)
 
 
 def heading(s: Summary) -> tuple[str, str]:
     """The report's title and its 'as of' line."""
-    title = f"BÁO CÁO TỔNG HỢP KẾT QUẢ {s.title.upper()}"
-    asof = (
-        f"Số liệu tính đến {s.at.format('HH:mm')} ngày {s.at.format('DD/MM/YYYY')}; "
-        f"hạn tổng hợp: ngày {s.summary_date.format('DD/MM/YYYY')}"
-    )
-    return title, asof
+    return said("title", s.title), said("as_of", s.at, s.summary_date)

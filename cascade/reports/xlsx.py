@@ -12,9 +12,11 @@ import xlsxwriter
 from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
-from cascade.engine.summary import Summary, level_name
+from cascade.engine.summary import Summary
+from cascade.engine.words import level_name
 from cascade.reports import tables
 from cascade.reports.tables import Rate, Table
+from cascade.reports.words import W
 
 
 class _Book:
@@ -60,12 +62,12 @@ class _Book:
 
 def write_xlsx(summary: Summary, out: Path) -> Path:
     book = _Book(out)
-    overview = book.sheet("Tổng hợp", [48, 16, 12, 12, 12, 16, 12, 10])
+    overview = book.sheet(W["sheet_overview"], [48, 16, 12, 12, 12, 16, 12, 10])
     title, asof = tables.heading(summary)
     overview.write(0, 0, title, book.title)
     overview.write(1, 0, summary.issued_by or summary.root_name)
     overview.write(2, 0, asof)
-    overview.write(4, 0, "Tình hình chung", book.bold)
+    overview.write(4, 0, W["overview"], book.bold)
     overview.write(5, 0, summary.narrative, book.wrap)
     r = 7
     for table in tables.totals(summary):
@@ -85,9 +87,9 @@ def write_xlsx(summary: Summary, out: Path) -> Path:
             book.row(sheet, n, values)
 
     for table, name in (
-        (tables.misses(summary), "Chưa đạt chỉ tiêu"),
-        (tables.owed(summary), "Chưa hoàn thành"),
-        (tables.corrections(summary), "Điều chỉnh"),
+        (tables.misses(summary), W["sheet_missed"]),
+        (tables.owed(summary), W["sheet_owed"]),
+        (tables.corrections(summary), W["sheet_corrected"]),
     ):
         sheet = book.sheet(name, [16, 36] + [18] * (len(table.headers) - 2), (1, 0))
         book.row(sheet, 0, table.headers, book.header)

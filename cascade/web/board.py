@@ -11,7 +11,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from cascade.engine.summary import level_name
+from cascade.engine.words import level_name
 from cascade.views.board import UNIT_STATES, board, campaigns, focus
 from cascade.views.pages import broken_channels
 from cascade.web.deps import (
