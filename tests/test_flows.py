@@ -243,3 +243,22 @@ def test_a_broken_channel_is_a_prefect_event_and_one_alert(
             time.sleep(0.2)
     assert found and found[0]["payload"]["channel"] == "email"
     assert "Connection refused" in found[0]["payload"]["detail"]
+
+
+def test_a_drill_run_logs_its_digests_through_the_same_dispatcher(
+    prefect_api: None, flow_store: Any, smtp: tuple[str, Inbox], zalo: FakeZalo
+) -> None:
+    """`notify="log"` (a run's parameter; default CASCADE_NOTIFY): the digests are rendered and
+    recorded as sent, with "logged" in their delivery log, and nothing reaches a channel."""
+    from flows.campaign import campaign_flow
+
+    flow_engine, _ = flow_store
+    state = campaign_flow(CAMPAIGN, now=AFTER_PROVINCE, notify="log", return_state=True)
+    counts = state.result()
+    assert counts.get("digests_sent", 0) > 0
+    assert smtp[1].messages == [] and zalo.requests == []
+    d = store.deliveries.c
+    with flow_engine.connect() as conn:
+        rows = conn.execute(select(d.result, d.tries)).all()
+    assert rows and {result for result, _ in rows} == {"sent"}
+    assert {t["detail"] for _, tries in rows for t in tries} == {"logged"}
