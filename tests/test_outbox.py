@@ -106,3 +106,40 @@ def test_a_notice_already_delivered_is_not_sent_again_from_another_row(store_eng
         log = conn.execute(select(d.key, d.channel, d.attempts, d.result, d.provider_id)).all()
     assert sorted(row[1:] for row in log) == [("email", 1, "sent", "id-1")] * 2
     assert len({row.key for row in log}) == 2
+
+
+def test_the_same_notice_twice_in_one_page_is_sent_and_logged_once(store_engine: Engine) -> None:
+    """Two ticks can write the same notice (a repeated escalation, a notice written again)
+    before a dispatch: one claim then holds both rows. The first is sent, the second marked
+    `duplicate`; recording them is not an error (it was a unique violation on the log's key)."""
+    add(store_engine, "x-c", 100, 2)
+    add(store_engine, "x-c", 100, 1)  # payload n=0 again, not yet sent
+    claim = Claim(store_engine, "c", 150)
+    assert claim.take() == 3
+    [[digest]] = list(claim.pages())
+    assert sorted(n["n"] for n in digest.notices) == [0, 1]
+    claim.record([(digest, Delivery("sent", "email", "a@example.vn", 1, "id-1"))])
+    assert statuses(store_engine) == [("x-c", "duplicate")] + [("x-c", "sent")] * 2
+    d = store.deliveries.c
+    with store_engine.connect() as conn:
+        keys = conn.execute(select(d.key)).scalars().all()
+    assert len(keys) == len(set(keys)) == 2
+
+
+def test_two_dispatchers_recording_the_same_notice_keep_one_log_row(store_engine: Engine) -> None:
+    """The same notice in two rows, each held by its own claim (two runs dispatching at once):
+    whichever records second finds the notice logged already and keeps the first's row."""
+    add(store_engine, "x-c", 100, 1)
+    first = Claim(store_engine, "c", 150)
+    first.take()
+    [[one]] = list(first.pages())
+    add(store_engine, "x-c", 100, 1)  # the same notice again, claimed by the second dispatcher
+    second = Claim(store_engine, "c", 150)
+    second.take()
+    [[other]] = list(second.pages())  # read before the first recorded: not yet a duplicate
+    first.record([(one, Delivery("sent", "email", "a@example.vn", 1, "id-1"))])
+    second.record([(other, Delivery("sent", "email", "a@example.vn", 1, "id-2"))])
+    d = store.deliveries.c
+    with store_engine.connect() as conn:
+        log = conn.execute(select(d.key, d.provider_id)).all()
+    assert [row.provider_id for row in log] == ["id-1"]

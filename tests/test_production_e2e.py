@@ -317,7 +317,9 @@ def test_the_production_recipe(tmp_path: Path, databases: tuple[str, str]) -> No
             finished = wait_for(lambda: _all_final(client, batch), timeout=240, step=0.5)
             assert finished, [(r.name, r.state_name) for r in (client.read_flow_run(b.id) for b in batch)]
             figures["9 runs, 2 workers"] = f"{time.monotonic() - started:.1f} s"
-            assert all(r.state is not None and r.state.type == StateType.COMPLETED for r in finished)
+            assert all(r.state is not None and r.state.type == StateType.COMPLETED for r in finished), [
+                (r.name, r.state_name, r.state.message if r.state else None) for r in finished
+            ]
             hd42 = [r for r in finished if r.deployment_id == ids["tra-vinh-hd42-2017"]]
             logs = _logs(client, [r.id for r in hd42])
             assert sum("this run skips its tick" in line for line in logs) == 3, logs  # every hd42 run

@@ -197,19 +197,21 @@ class Claim:
         for keys_chunk in bulk.chunked(k for d in digests.values() for k in d.keys):
             sent.update(conn.execute(_SENT_KEYS, {"keys": keys_chunk}).scalars())
         settled = _settled(conn, self.campaign, digests.values())
-        if not sent and not settled:
+        keys = [k for d in digests.values() for k in d.keys]
+        if not sent and not settled and len(set(keys)) == len(keys):
             return list(digests.values())
         dropped: dict[str, list[int]] = {"duplicate": [], "settled": []}
         out = []
         for d in digests.values():
             keep = []
             for i, k in enumerate(d.keys):
-                if k in sent:
+                if k in sent:  # delivered before, or earlier in this page (the same notice written twice)
                     dropped["duplicate"].append(d.ids[i])
                 elif d.ids[i] in settled:
                     dropped["settled"].append(d.ids[i])
                 else:
                     keep.append(i)
+                    sent.add(k)
             if keep:
                 d.notices = [d.notices[i] for i in keep]
                 d.ids = [d.ids[i] for i in keep]
@@ -293,7 +295,20 @@ def _settled(conn: Connection, campaign: str, digests: Any) -> set[int]:
 
 
 def _upsert_deliveries(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    """Insert the log rows; a notice tried before keeps one row, its attempts added up."""
+    """Insert the log rows; a notice tried before keeps one row, its attempts added up. A
+    notice another row of the outbox has logged already (the same notice written twice, held
+    by two dispatchers at once) keeps that row: the log has one row a notice."""
+    logged: dict[str, int] = {}
+    for chunk in bulk.chunked(sorted({r["key"] for r in rows})):
+        for key, outbox_id in conn.execute(select(_D.c.key, _D.c.outbox_id).where(_D.c.key.in_(chunk))):
+            logged[key] = outbox_id
+    kept: list[dict[str, Any]] = []
+    for row in rows:
+        if logged.setdefault(row["key"], row["outbox_id"]) == row["outbox_id"]:
+            kept.append(row)
+    rows = kept
+    if not rows:
+        return
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     stmt = dialect.insert(_D)
     stmt = stmt.on_conflict_do_update(
