@@ -42,11 +42,13 @@ class StoreSettings(BaseSettings):
         "gives up (the other tick does the work; the next run catches up)",
     )
 
-    def url(self) -> str:
-        """The store's SQLAlchemy URL (the default SQLite file's folder is made, owner only)."""
+    def url(self, make_folder: bool = True) -> str:
+        """The store's SQLAlchemy URL. The default SQLite file's folder is made (owner only)
+        unless `make_folder` is False: a read-only command, or a message naming the store."""
         if self.database_url is not None and self.database_url.get_secret_value():
             return self.database_url.get_secret_value()
-        self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # contacts, secrets: owner only
+        if make_folder:
+            self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # contacts, secrets: owner only
         return f"sqlite:///{self.data_dir / 'cascade.db'}"
 
 

@@ -125,10 +125,9 @@ def _counted(t: core.Tick, phase: Callable[..., object], *args: Any) -> dict[str
     return {k: v - before.get(k, 0) for k, v in t.counts.items() if v != before.get(k, 0)}
 
 
-def channel_config() -> ChannelConfig:
-    """The channels' settings from the environment; the SMTP URL from the Prefect Secret block
+def channel_config(settings: Settings) -> ChannelConfig:
+    """The channels as `settings` configure them; the SMTP URL from the Prefect Secret block
     named by CASCADE_SMTP_SECRET when that is set (e.g. `prefect block create secret`)."""
-    settings = Settings()
     block = settings.smtp.secret
     smtp_url = None
     if block:
@@ -139,14 +138,18 @@ def channel_config() -> ChannelConfig:
 
 
 @task(name="dispatch", cache_policy=NO_CACHE)
-def dispatch_phase(campaign_id: str, now_s: int, notify: Notify = "send") -> dict[str, int]:
+def dispatch_phase(campaign_id: str, now_s: int, notify: Notify | None = None) -> dict[str, int]:
     """The due digests through the dispatcher: sent (`notify="send"`), or written to the run's
-    log (`"log"`: the same dispatcher, rendering and recording; drills and demos)."""
+    log (`"log"`: the same dispatcher, rendering and recording; drills and demos); default
+    CASCADE_NOTIFY."""
     logger = get_run_logger()
     settings = Settings()
     policy = Policy.of(settings.dispatch)
-    send = logging_channel(logger) if notify == "log" else channels.send
-    outcome = Dispatcher(_store(), campaign_id, channel_config(), policy, send=send).run(now_s)
+    if (notify or settings.dispatch.mode) == "log":  # no channel settings (no Secret block) needed
+        config, send = ChannelConfig(), logging_channel(logger)
+    else:
+        config, send = channel_config(settings), channels.send
+    outcome = Dispatcher(_store(), campaign_id, config, policy, send=send).run(now_s)
     logger.info("digests: %s; sends: %s", _describe(dict(outcome.digests)), _describe(dict(outcome.sends)))
     if outcome.resent:
         logger.warning(
@@ -193,7 +196,7 @@ def campaign_flow(
         log.info("%s tick at %s: %s", campaign_id, report.now, _describe(counts))
         _emit(campaign_id, report, max_events)
     # also when the tick is idle: digests held back by quiet hours fall due without any tick work
-    dispatched = dispatch_phase(campaign_id, int(at.timestamp()), notify or Settings().dispatch.mode)
+    dispatched = dispatch_phase(campaign_id, int(at.timestamp()), notify)
     return counts | {f"digests_{k}": v for k, v in dispatched.items()}
 
 

@@ -43,27 +43,30 @@ def layer_of(module: str) -> int | None:
     return None
 
 
-def imports_of(path: Path) -> set[str]:
-    """What `path` imports: modules, and for `from m import n`, `m.n` too (n may be a module)."""
-    found = set()
+def statements(path: Path) -> list[tuple[str, list[str]]]:
+    """Each import of `path` as (module, the names taken from it); `import m` takes none."""
+    found = []
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            found.add(node.module)
-            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+            found.append((node.module, [alias.name for alias in node.names]))
         elif isinstance(node, ast.Import):
-            found.update(alias.name for alias in node.names)
+            found += [(alias.name, []) for alias in node.names]
     return found
+
+
+def imports_of(path: Path) -> set[str]:
+    """What `path` imports: modules, and for `from m import n`, `m.n` too (n may be a module)."""
+    return {
+        name for module, names in statements(path) for name in (module, *(f"{module}.{n}" for n in names))
+    }
 
 
 def module_edges(path: Path, modules: set[str]) -> set[str]:
     """The modules `path` loads: `from pkg import sub` loads `pkg.sub`, not (only) `pkg`'s names."""
-    found = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            subs = {f"{node.module}.{alias.name}" for alias in node.names} & modules
-            found |= subs or ({node.module} & modules)
-        elif isinstance(node, ast.Import):
-            found |= {alias.name for alias in node.names} & modules
+    found: set[str] = set()
+    for module, names in statements(path):
+        subs = {f"{module}.{n}" for n in names} & modules
+        found |= subs or ({module} & modules)
     return found
 
 

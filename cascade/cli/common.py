@@ -73,10 +73,7 @@ def count(n: int, noun: str) -> str:
 
 def open_engine(read_only: bool = False) -> Engine:
     """The store; `read_only` (status, report, events) writes nothing and works on a read-only copy."""
-    settings = Settings().store
-    if read_only and settings.database_url is None:  # (url() would create the data folder)
-        return open_store(f"sqlite:///{settings.data_dir / 'cascade.db'}", read_only=True)
-    return open_store(settings.url(), read_only=read_only)
+    return open_store(Settings().store.url(make_folder=not read_only), read_only=read_only)
 
 
 def source_of(file: Path, plan: Plan) -> str:
@@ -140,8 +137,6 @@ def main() -> None:
             err.print(f"[red]setting error[/red]: {name}: {escape(message)}", highlight=False)
         sys.exit(1)
     except (db.OperationalError, db.DatabaseError) as error:
-        store_settings = Settings().store
-        url = store_settings.database_url.get_secret_value() if store_settings.database_url else None
-        found = StoreFault.of(error, url or f"sqlite:///{store_settings.data_dir / 'cascade.db'}")
+        found = StoreFault.of(error, Settings().store.url(make_folder=False))
         err.print(f"[red]store error[/red]: {escape(str(found))}", highlight=False)
         sys.exit(1)

@@ -193,11 +193,11 @@ class Claim:
             d.notices.append(row.payload)
             d.ids.append(row.id)
             d.keys.append(notice_key(self.campaign, row.recipient_unit, row.role, row.payload))
+        keys = [k for d in digests.values() for k in d.keys]
         sent: set[str] = set()
-        for keys_chunk in bulk.chunked(k for d in digests.values() for k in d.keys):
+        for keys_chunk in bulk.chunked(keys):
             sent.update(conn.execute(_SENT_KEYS, {"keys": keys_chunk}).scalars())
         settled = _settled(conn, self.campaign, digests.values())
-        keys = [k for d in digests.values() for k in d.keys]
         if not sent and not settled and len(set(keys)) == len(keys):
             return list(digests.values())
         dropped: dict[str, list[int]] = {"duplicate": [], "settled": []}
