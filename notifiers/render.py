@@ -3,8 +3,8 @@
 Templates live in `notifiers/templates` (Jinja2): `notices.j2` words each notice kind as
 one line of plain text; `digest.txt.j2`, `digest.html.j2` (autoescaped) and `digest.zalo.j2`
 lay those lines out as one digest. Deadlines are
-written the way the documents write them: an instant at midnight 20/11 is "trước 00 giờ
-ngày 20/11/2020", with the days left or the days late.
+written as the last day on which the work counts (cascade.views.words): an instant at midnight
+20/11 is "hết ngày 19/11/2020", with the days left or the days late.
 """
 
 from __future__ import annotations

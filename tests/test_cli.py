@@ -162,7 +162,9 @@ def test_plan_table_is_readable() -> None:
     result = runner.invoke(app, ["plan", HA_TINH, "--unit", "hu-can-loc"], env={"COLUMNS": "200"})
     assert result.exit_code == 0
     assert "Huyện ủy Can Lộc" in result.stdout
-    assert "30/11/2020 00:00" in result.stdout and "23/11/2020 07:00" in result.stdout
+    # the district conference is due {before: 30/11/2020}: its last day is the 29th
+    assert "29/11/2020" in result.stdout and "30/11/2020 00:00" not in result.stdout
+    assert "23/11/2020 07:00" in result.stdout  # a reminder is an instant, not a last day
 
 
 def test_plan_unknown_unit_is_an_error() -> None:

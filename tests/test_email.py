@@ -44,7 +44,7 @@ def test_a_digest_arrives_as_one_multipart_message_in_vietnamese(smtp: tuple[str
     assert "Huyện ủy &lt;E&gt; &amp; Co chưa hoàn thành" in html
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     assert lines[0] == "Kính gửi Tỉnh ủy A,"
-    reminder = "Nhắc việc «Hội nghị cấp huyện» (Huyện ủy B): hạn chót trước 00 giờ ngày 30/11/2020"
+    reminder = "Nhắc việc «Hội nghị cấp huyện» (Huyện ủy B): hạn chót: hết ngày 29/11/2020"
     assert any(line.endswith(reminder + " (đã quá 3 ngày).") for line in lines)
 
 

@@ -18,10 +18,12 @@ DEADLINE = epoch("2020-11-30T00:00:00")
 BASE = {"task": "hn-huyen", "task_title": "Hội nghị cấp huyện", "deadline": DEADLINE}
 
 
-def test_the_deadline_is_written_as_the_documents_write_it() -> None:
+def test_the_deadline_is_written_as_its_last_day() -> None:
     r = Renderer(TZ)
-    assert r.deadline(DEADLINE) == "trước 00 giờ ngày 30/11/2020"
+    assert r.deadline(DEADLINE) == "hết ngày 29/11/2020"
     assert r.deadline(epoch("2020-11-30T17:30:00")) == "trước 17 giờ 30 ngày 30/11/2020"
+    assert r.deadline(epoch("2023-07-01T00:00:00")) == "hết ngày 30/06/2023"  # a Q2 task
+    assert r.deadline(epoch("2021-01-01T00:00:00")) == "hết ngày 31/12/2020"
     assert days_left(DEADLINE, epoch("2020-11-25T08:00:00")) == " (còn 5 ngày)"
     assert days_left(DEADLINE, epoch("2020-11-29T20:00:00")) == " (còn dưới 1 ngày)"
     assert days_left(DEADLINE, epoch("2020-12-03T07:00:00")) == " (đã quá 3 ngày)"
@@ -47,7 +49,7 @@ def test_a_digest_words_every_notice_and_lists_the_lagging_units() -> None:
     assert m.subject == "[Cascade] Đôn đốc: 1 việc quá hạn — ha-tinh-xix-2020"
     text = m.text
     assert text.startswith("Kính gửi Tỉnh ủy A,")
-    assert "Đã mở việc «Hội nghị cấp huyện» cho Huyện ủy B; hạn chót: trước 00 giờ ngày 30/11/2020" in text
+    assert "Đã mở việc «Hội nghị cấp huyện» cho Huyện ủy B; hạn chót: hết ngày 29/11/2020" in text
     assert "[Đôn đốc lần 2] Huyện ủy <E> & Co chưa hoàn thành «Hội nghị cấp huyện»" in text
     assert "(đã quá 3 ngày)" in text
     assert "ty_le = 0,8, chưa đạt chỉ tiêu >= 0.85" in text

@@ -214,7 +214,7 @@ def test_a_request_carries_the_units_figures_to_confirm(store_engine: Engine) ->
         [request], "Huyện ủy B", {}, "test-campaign", int(at("2021-01-10").timestamp())
     )
     assert (
-        "Đề nghị hu-b gửi báo cáo «Báo cáo kết quả»; hạn chót: trước 00 giờ ngày 20/01/2021" in message.text
+        "Đề nghị hu-b gửi báo cáo «Báo cáo kết quả»; hạn chót: hết ngày 19/01/2021" in message.text
     )
     assert (
         "Số liệu tổng hợp từ các đơn vị trực thuộc (xác nhận hoặc sửa khi gửi báo cáo): "

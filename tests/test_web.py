@@ -69,7 +69,7 @@ def test_a_signed_link_opens_the_form_and_records_the_signal(client: TestClient,
     page = client.get(link())
     assert page.status_code == 200
     assert "Hội nghị cơ sở" in page.text and "Đảng ủy xã C" in page.text
-    assert "Hạn chót:</strong> trước 00 giờ ngày 15/12/2020" in page.text
+    assert "Hạn chót:</strong> hết ngày 14/12/2020" in page.text
     assert 'name="attendees"' in page.text and 'name="members"' in page.text
     done = client.post(link(), data={"csrf": csrf(page.text), "attendees": "44", "members": "50"})
     assert done.status_code == 200, done.text

@@ -203,10 +203,10 @@ def test_extension_requests_approved_and_denied_through_the_emailed_links(
     assert parent.query_selector("#confirm-answer") is None
     _dispatch(engine, smtp_url)
     told_c = _mail_to(inbox, "x.c@example.vn", "Điều chỉnh hạn chót")
-    assert "trước 00 giờ ngày 15/12/2020 → trước 00 giờ ngày 25/12/2020" in told_c
+    assert "hết ngày 14/12/2020 → hết ngày 24/12/2020" in told_c
     assert "do Huyện ủy B quyết định" in told_c and "lý do: Bão lũ" in told_c
     told_d = _mail_to(inbox, "x.d@example.vn", "không được chấp thuận")
-    assert "hạn chót giữ nguyên: trước 00 giờ ngày 15/12/2020" in told_d
+    assert "hạn chót giữ nguyên: hết ngày 14/12/2020" in told_d
     for name in ("extension-request.png", "extension-answer.png"):
         assert (ARTIFACTS / name).read_bytes()[:4] == b"\x89PNG"
 

@@ -34,13 +34,13 @@ def test_oa_text_reaches_every_follower_with_the_token_header(zalo: FakeZalo) ->
 
 def test_zns_sends_the_template_with_title_and_message(zalo: FakeZalo) -> None:
     s = service(f"zns://good/tpl-42/84912000001?base={zalo.base}")
-    assert s.notify(body="Hạn chót: trước 00 giờ ngày 30/11/2020.", title="Hội nghị huyện")
+    assert s.notify(body="Hạn chót: hết ngày 29/11/2020.", title="Hội nghị huyện")
     [request] = zalo.requests
     assert request["path"] == "/message/template"
     assert request["body"] == {
         "phone": "84912000001",
         "template_id": "tpl-42",
-        "template_data": {"title": "Hội nghị huyện", "message": "Hạn chót: trước 00 giờ ngày 30/11/2020."},
+        "template_data": {"title": "Hội nghị huyện", "message": "Hạn chót: hết ngày 29/11/2020."},
     }
 
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import pendulum
-
 from cascade.engine.summary import Summary, percent, thousands
 from cascade.engine.words import STATE_WORDS, level_name
 from cascade.reports.words import COUNT_HEADERS, W, said
+from cascade.views.words import deadline_short
 
 
 @dataclass
@@ -18,10 +17,6 @@ class Table:
     headers: list[str]
     rows: list[list[Any]]
     total: list[Any] | None = None  # a totals row, if the table has one
-
-
-def date_text(epoch: int | None, tz: str) -> str:
-    return pendulum.from_timestamp(epoch, tz=tz).format("DD/MM/YYYY") if epoch is not None else ""
 
 
 class Rate(float):
@@ -128,7 +123,7 @@ def owed(s: Summary, limit: int | None = None) -> Table:
             level_name(o.level),
             o.title,
             STATE_WORDS.get(o.state, o.state),
-            date_text(o.deadline, tz),
+            deadline_short(o.deadline, tz) if o.deadline is not None else "",
         ]
         for o in items
     ]

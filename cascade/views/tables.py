@@ -17,6 +17,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from cascade.plan.model import Instance, Opening, Plan, Schedule, TaskPlan
+from cascade.views.words import deadline_short
 
 
 def _iso(t: pendulum.DateTime) -> str:
@@ -25,6 +26,11 @@ def _iso(t: pendulum.DateTime) -> str:
 
 def _short(t: pendulum.DateTime) -> str:
     return str(t.format("DD/MM/YYYY HH:mm"))
+
+
+def _due(t: pendulum.DateTime) -> str:
+    """A deadline as people read it: its last day ("30/06/2023"), or the day and hour."""
+    return deadline_short(int(t.timestamp()), t.timezone_name or "UTC")
 
 
 class _Rows:
@@ -150,7 +156,7 @@ def instance_table(plan: Plan, instances: Iterator[Instance]) -> Table:
     table = Table(
         title=f"{escape(plan.campaign.title)}\n[dim]{escape(plan.campaign.id)}[/dim]", show_lines=True
     )
-    for column in ("Task", "Unit", "Opens", "Deadline", "Reminders", "Escalations"):
+    for column in ("Task", "Unit", "Opens", "Deadline (last day)", "Reminders", "Escalations"):
         table.add_column(column, overflow="fold")
     rows = _Rows(plan)
     for instance in instances:
@@ -159,7 +165,7 @@ def instance_table(plan: Plan, instances: Iterator[Instance]) -> Table:
         schedule = instance.schedule
         rule = escape(task.rule.text + (f", {task.step} earlier a level down" if task.step else ""))
         deadline = (
-            f"{_short(schedule.deadline)}\n[dim]{rule}[/dim]"
+            f"{_due(schedule.deadline)}\n[dim]{rule}[/dim]"
             if schedule.deadline
             else f"[italic]{rule}[/italic]"
         )
@@ -195,13 +201,13 @@ def summary_table(plan: Plan) -> Table:
         counts.setdefault(instance.task, {}).setdefault(level, 0)
         counts[instance.task][level] += 1
         if instance.schedule.deadline:
-            deadlines.setdefault(instance.task, {})[level] = _short(instance.schedule.deadline)
+            deadlines.setdefault(instance.task, {})[level] = _due(instance.schedule.deadline)
     campaign = plan.campaign
     table = Table(
         title=f"{escape(campaign.title)}\n[dim]{escape(campaign.id)} · issued {_short(campaign.issued_at)} · "
         f"summary {_short(campaign.summary_at)}[/dim]"
     )
-    for column in ("Task", "Level: units", "Deadline", "Rule", "Opens"):
+    for column in ("Task", "Level: units", "Deadline (last day)", "Rule", "Opens"):
         table.add_column(column, overflow="fold")
     for task in plan.tasks.values():
         per_level = counts.get(task.id, {})
