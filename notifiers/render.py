@@ -19,6 +19,7 @@ from typing import Any
 import jinja2
 import pendulum
 
+from cascade.engine.words import below_target
 from cascade.views.words import deadline_text
 
 
@@ -67,6 +68,7 @@ class Renderer:
             days_left=days_left,
             number=number,
             summary_counts=summary_counts,
+            below_target=below_target,
         )
 
     def deadline(self, epoch: int | None) -> str:

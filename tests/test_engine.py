@@ -195,7 +195,7 @@ def test_missed_target_raises_below_target_to_unit_and_parent(deployed: Engine) 
         ["x-c", "hu-b"],
         "rate",
         0.8,
-        ">= 0.85",
+        ">= 85%",  # as the campaign writes it
     )
 
 

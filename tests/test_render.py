@@ -40,8 +40,17 @@ def test_a_digest_words_every_notice_and_lists_the_lagging_units() -> None:
             "kind": "task.below_target",
             "unit": "hu-b",
             "field": "ty_le",
-            "value": 0.8,
-            "target": ">= 0.85",
+            "field_title": "Tỷ lệ đảng viên tham dự",
+            "value": 0.77,
+            "target": ">= 85%",
+        },
+        {  # a notice written before notices carried the figure's title: its id stands in
+            **BASE,
+            "kind": "task.below_target",
+            "unit": "hu-e",
+            "field": "so_lop",
+            "value": 3.0,
+            "target": ">= 5",
         },
         {**BASE, "kind": "report.requested", "unit": "hu-b", "task_title": "Báo cáo tiến độ"},
     ]
@@ -52,7 +61,10 @@ def test_a_digest_words_every_notice_and_lists_the_lagging_units() -> None:
     assert "Đã mở việc «Hội nghị cấp huyện» cho Huyện ủy B; hạn chót: hết ngày 29/11/2020" in text
     assert "[Đôn đốc lần 2] Huyện ủy <E> & Co chưa hoàn thành «Hội nghị cấp huyện»" in text
     assert "(đã quá 3 ngày)" in text
-    assert "ty_le = 0,8, chưa đạt chỉ tiêu >= 0.85" in text
+    # the figure by its title, as a percentage when its target was written as one
+    assert "Tỷ lệ đảng viên tham dự 77%, chưa đạt chỉ tiêu 85%" in text
+    assert "so_lop 3, chưa đạt chỉ tiêu 5" in text
+    assert ">=" not in text and "0.85" not in text
     assert "Đề nghị Huyện ủy B gửi báo cáo «Báo cáo tiến độ»" in text
     assert "Các đơn vị chưa hoàn thành: Huyện ủy <E> & Co." in text
     assert text.count("\n- ") == len(notices)

@@ -21,12 +21,13 @@ import pendulum
 import pytest
 from sqlalchemy import Engine, select
 
-from cascade.engine import store
+from cascade.engine import store, words
 from cascade.engine.deploy import deploy
 from cascade.engine.signals import Signal, record
 from cascade.engine.summary import Summary, build
 from cascade.engine.tick import tick
 from cascade.errors import CampaignInvalid
+from cascade.reports import tables
 from tests.conftest import SMALL_UNITS, compile_text
 
 TZ = "Asia/Ho_Chi_Minh"
@@ -149,6 +150,21 @@ def test_targets_missed_by_units_and_by_their_roll_ups(summary: Summary) -> None
         ("x-d", "rate", 0.75, ">= 0.85"),  # its own conference: 30 of 40
     ]
     assert {m.label for m in summary.misses} == {"Tỷ lệ tham dự"}  # the field's title, rolled up or not
+    # the documents' table reads the figure and the target in the target's own terms
+    table = tables.misses(summary)
+    assert [row[-2:] for row in table.rows] == [["0,84", "0,85"], ["0,84", "0,85"], ["0,75", "0,85"]]
+
+
+def test_a_target_written_in_percent_is_read_in_percent() -> None:
+    assert words.below_target("Tỷ lệ đảng viên tham dự", 0.77, ">= 85%") == (
+        "Tỷ lệ đảng viên tham dự 77%, chưa đạt chỉ tiêu 85%"
+    )
+    assert (
+        words.below_target("Tỷ lệ tham dự", 0.8444, "> 50%")
+        == "Tỷ lệ tham dự 84,4%, chưa đạt chỉ tiêu trên 50%"
+    )
+    assert words.target_text("<= 0.05") == "không quá 0,05"
+    assert words.measured_text(1234.0, ">= 2000") == "1.234"
 
 
 def test_a_correction_is_kept_beside_the_computed_value(summary: Summary, store_engine: Engine) -> None:
@@ -213,9 +229,7 @@ def test_a_request_carries_the_units_figures_to_confirm(store_engine: Engine) ->
     message = Renderer(TZ).render(
         [request], "Huyện ủy B", {}, "test-campaign", int(at("2021-01-10").timestamp())
     )
-    assert (
-        "Đề nghị hu-b gửi báo cáo «Báo cáo kết quả»; hạn chót: hết ngày 19/01/2021" in message.text
-    )
+    assert "Đề nghị hu-b gửi báo cáo «Báo cáo kết quả»; hạn chót: hết ngày 19/01/2021" in message.text
     assert (
         "Số liệu tổng hợp từ các đơn vị trực thuộc (xác nhận hoặc sửa khi gửi báo cáo): "
         "Số đảng viên dự («Hội nghị cơ sở»): 74; Tổng số đảng viên («Hội nghị cơ sở»): 90;"

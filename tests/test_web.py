@@ -176,6 +176,10 @@ def test_the_board_wants_the_operator_token(client: TestClient) -> None:
     assert '<meta http-equiv="refresh" content="60">' in board.text
     # on 05/12: the province and both districts done (hn-huyen by 30/11? no one signalled: overdue)
     assert 'data-unit="x-c"' in board.text and "s-open" in board.text
+    # the latest events in words: what happened, to which unit (by name), for which task (by title)
+    events = board.text.split('<table id="events">')[1].split("</table>")[0]
+    assert "<td>Đôn đốc lần 2</td><td>Huyện ủy E</td><td>Hội nghị huyện</td>" in events
+    assert "Mở việc" in events and "task." not in events and "hu-b" not in events
     overdue = client.get("/status/test-campaign?overdue=1")
     assert 'class="unit-overdue" data-unit="hu-b"' in overdue.text
     assert 'data-unit="x-c"' not in overdue.text

@@ -159,8 +159,16 @@ class Machine:
             self.reports.append((row, None))
         for name, value, target in missed_targets(rules, row["fields"]):
             ev = self.event("task.below_target", at, row, field=name, value=value, target=target)
+            title = rules.fields[name].title or name  # what the notice calls the figure
             self.notify(
-                "task.below_target", row, ("self", "parent"), ev, field=name, value=value, target=target
+                "task.below_target",
+                row,
+                ("self", "parent"),
+                ev,
+                field=name,
+                field_title=title,
+                value=value,
+                target=target,
             )
 
     def open(self, row: Row, at: int) -> None:

@@ -7,6 +7,8 @@ from typing import Any
 
 import jinja2
 
+from cascade.plan.values import Target
+
 TEMPLATES = jinja2.Environment(
     loader=jinja2.PackageLoader("cascade.engine", "templates"),
     undefined=jinja2.StrictUndefined,
@@ -26,6 +28,40 @@ def level_name(level: str) -> str:
 def counter_label(counter: str, task: str) -> str:
     """A roll-up counter's label: "Số đơn vị đã hoàn thành «Hội nghị cấp xã»"."""
     return str(_VOCABULARY.counter_label(counter, task))
+
+
+def number_text(value: float) -> str:
+    """1234567 -> 1.234.567, 0.75 -> 0,75: Vietnamese grouping and decimal comma."""
+    if isinstance(value, float) and not value.is_integer():
+        return f"{value:,.2f}".rstrip("0").replace(",", " ").replace(".", ",").replace(" ", ".")
+    return f"{int(value):,}".replace(",", ".")
+
+
+def percent_text(share: float) -> str:
+    """0.77 -> 77%, 0.8444 -> 84,4%."""
+    return f"{share * 100:.1f}".removesuffix(".0").replace(".", ",") + "%"
+
+
+def target_text(target: str | Target) -> str:
+    """A target as people read it: ">= 85%" -> "85%", "<= 0.05" -> "không quá 0,05"."""
+    t = Target.parse(target)
+    shown = percent_text(t.value) if t.percent else number_text(t.value)
+    return f"{_VOCABULARY.target_ops[t.op]}{shown}"
+
+
+def measured_text(value: float, target: str | Target) -> str:
+    """A figure in the target's unit: 0.77 against ">= 85%" is "77%"."""
+    return percent_text(value) if Target.parse(target).percent else number_text(value)
+
+
+def below_target(figure: str, value: float, target: str | Target) -> str:
+    """ "Tỷ lệ đảng viên tham dự 77%, chưa đạt chỉ tiêu 85%"."""
+    return str(_VOCABULARY.below_target(figure, measured_text(value, target), target_text(target)))
+
+
+def event_text(kind: str, stage: int | None = None, late: bool = False) -> str:
+    """An event of the log in words: "Đôn đốc lần 2", "Hoàn thành (muộn)"."""
+    return str(_VOCABULARY.event_text(kind, stage, late))
 
 
 def render(template: str, **context: Any) -> str:

@@ -113,12 +113,19 @@ _TARGET = re.compile(r"^(>=|<=|==|>|<)\s*(-?\d+(?:\.\d+)?)\s*(%?)$")
 class Target:
     op: str
     value: float
+    percent: bool = False  # written as a percentage (">= 85%"): shown as one to people
 
     def met(self, actual: float) -> bool:
         return _OPS[self.op](actual, self.value)
 
-    def __str__(self) -> str:
+    def __str__(self) -> str:  # as written, and read back by `parse`
+        if self.percent:
+            return f"{self.op} {round(self.value * 100, 6):g}%"
         return f"{self.op} {self.value:g}"
+
+    @staticmethod
+    def parse(text: object) -> Target:
+        return _target(text)
 
 
 def _target(value: object) -> Target:
@@ -128,7 +135,7 @@ def _target(value: object) -> Target:
     if not m:
         raise invalid(f"`{value}` is not a target", 'write a comparison, e.g. ">= 0.85" or ">= 85%"')
     number = float(m.group(2)) / (100 if m.group(3) else 1)
-    return Target(m.group(1), number)
+    return Target(m.group(1), number, bool(m.group(3)))
 
 
 TargetValue = Annotated[

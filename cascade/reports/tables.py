@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cascade.engine.summary import Summary, percent, thousands
-from cascade.engine.words import STATE_WORDS, level_name
+from cascade.engine.words import STATE_WORDS, level_name, measured_text, target_text
 from cascade.reports.words import COUNT_HEADERS, W, said
 from cascade.views.words import deadline_short
 
@@ -104,8 +104,8 @@ def misses(s: Summary) -> Table:
             level_name(m.level),
             s.titles.get(m.task, m.task),
             m.label,
-            thousands(m.value),
-            m.target,
+            measured_text(m.value, m.target),
+            target_text(m.target),
         ]
         for m in s.misses
     ]

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass, field
-from typing import Any
 
+import pendulum
 from sqlalchemy import Connection, and_, select
 
 from cascade.engine import store
-from cascade.views.eventlog import LOG_KINDS, format_event
+from cascade.engine.words import event_text
+from cascade.views.eventlog import LOG_KINDS
 
 UNIT_STATES = ("overdue", "open", "late", "done", "none")
 
@@ -66,6 +67,16 @@ class TaskLine:
     points: list[tuple[int, int]] = field(default_factory=list)  # (epoch day end, done by then)
 
 
+@dataclass(frozen=True)
+class BoardEvent:
+    """A line of the board's latest events, in words: when, what, which unit, which task."""
+
+    at: str  # "07:00 03/12/2020"
+    what: str  # "Đôn đốc lần 2"
+    unit: str  # the unit's name ("" for a campaign-wide event)
+    task: str  # the task's title
+
+
 @dataclass
 class Board:
     campaign: str
@@ -75,7 +86,7 @@ class Board:
     units: dict[str, list[BoardUnit]]  # level -> units in hierarchy order
     counts: dict[str, dict[str, int]]  # level -> unit state -> n
     tasks: list[TaskLine]
-    events: list[dict[str, Any]]
+    events: list[BoardEvent]
 
 
 def campaigns(conn: Connection) -> list[tuple[str, str]]:
@@ -111,7 +122,9 @@ def board(conn: Connection, campaign_id: str, now: int, events: int = 30, points
         .where(u.c.campaign_id == campaign_id, u.c.archived.is_(False))
         .order_by(u.c.path)
     )
+    names: dict[str, str] = {}
     for unit_id, name, level in rows:
+        names[unit_id] = name
         states = tasks_of.get(unit_id, {})
         state = unit_state(list(states.values()))
         units.setdefault(level, []).append(BoardUnit(unit_id, name, level, state, states))
@@ -142,5 +155,13 @@ def board(conn: Connection, campaign_id: str, now: int, events: int = 30, points
         units,
         counts,
         lines,
-        [format_event(row, campaign_id, tz) for row in latest],
+        [
+            BoardEvent(
+                pendulum.from_timestamp(row.at, tz=tz).format("HH:mm DD/MM/YYYY"),
+                event_text(row.kind, row.data.get("stage"), bool(row.data.get("late"))),
+                names.get(row.unit_id, row.unit_id or ""),
+                str(campaign.tasks.get(row.task_id, {}).get("title", row.task_id or "")),
+            )
+            for row in latest
+        ],
     )
