@@ -12,6 +12,7 @@ fi
 # Real programs some tests drive: LibreOffice and pdftoppm (the summary docx), Chromium (the web).
 source scripts/debian.sh
 ensure_debian "soffice pdftoppm pdftotext" libreoffice-writer-nogui poppler-utils fonts-dejavu-core || true
+ensure_debian_packages libreoffice-calc-nogui || true
 ensure_debian chromium chromium || true
 if [ "${CI:-}" = "true" ]; then
   export CASCADE_REQUIRE_POSTGRES=1 CASCADE_REQUIRE_DOCTOOLS=1 CASCADE_REQUIRE_BROWSER=1

@@ -20,12 +20,12 @@ CHILD = """
 import json, resource, sys, time
 from pathlib import Path
 import pendulum
-from cascade.engine.signal_files import import_csv
+from cascade.engine.signal_files import import_table
 from cascade.engine.store import open_store
 engine = open_store(sys.argv[1])
 t0 = time.perf_counter()
 now = pendulum.parse("2021-01-10T08:00:00+07:00")
-stored, known = import_csv(engine, "ha-tinh-xix-2020", Path(sys.argv[2]), "bench", now)
+stored, known = import_table(engine, "ha-tinh-xix-2020", Path(sys.argv[2]), "bench", now)
 print(json.dumps({"stored": stored, "s": time.perf_counter() - t0,
                   "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """

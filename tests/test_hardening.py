@@ -555,7 +555,7 @@ def write_import(path: Path, rows: int, bad_at: int | None = None) -> None:
 
 def test_a_large_csv_import_is_streamed_all_or_nothing(store_engine: Engine, tmp_path: Path) -> None:
     from cascade.compile.files import load_plan
-    from cascade.engine.signal_files import IMPORT_CHUNK, import_csv
+    from cascade.engine.signal_files import IMPORT_CHUNK, import_table
 
     plan = load_plan(Path(__file__).parent.parent / "campaigns" / "ha-tinh-xix-2020.yaml")
     deploy(store_engine, plan, "s", plan.campaign.issued_at)
@@ -563,15 +563,15 @@ def test_a_large_csv_import_is_streamed_all_or_nothing(store_engine: Engine, tmp
     bad = tmp_path / "bad.csv"
     write_import(bad, 3 * IMPORT_CHUNK + 7, bad_at=3 * IMPORT_CHUNK + 5)  # the fault in the last chunk
     with pytest.raises(SignalRefused) as refused:
-        import_csv(store_engine, "ha-tinh-xix-2020", bad, "cli", now)
+        import_table(store_engine, "ha-tinh-xix-2020", bad, "cli", now)
     assert [p.line for p in refused.value.problems] == [3 * IMPORT_CHUNK + 5 + 2]
     assert stored(store_engine) == 0  # three chunks were written, and rolled back with the fourth
     good = tmp_path / "good.csv"
     write_import(good, 2 * IMPORT_CHUNK + 3)
     seen: list[int] = []
-    assert import_csv(store_engine, "ha-tinh-xix-2020", good, "cli", now, progress=seen.append) == (
+    assert import_table(store_engine, "ha-tinh-xix-2020", good, "cli", now, progress=seen.append) == (
         2 * IMPORT_CHUNK + 3,
         0,
     )
     assert sum(seen) == 2 * IMPORT_CHUNK + 3 and len(seen) == 3
-    assert import_csv(store_engine, "ha-tinh-xix-2020", good, "cli", now) == (0, 2 * IMPORT_CHUNK + 3)
+    assert import_table(store_engine, "ha-tinh-xix-2020", good, "cli", now) == (0, 2 * IMPORT_CHUNK + 3)

@@ -31,9 +31,8 @@ from cascade.cli.common import (
     out,
     source_of,
 )
-from cascade.compile.files import read_text
 from cascade.engine import amend, health, locks, store
-from cascade.engine.signal_files import read_signals
+from cascade.engine.signal_files import load_signals
 from cascade.engine.signals import parse_instant
 from cascade.engine.simulate import Simulation
 from cascade.engine.simulate import simulate as run_simulation
@@ -61,11 +60,7 @@ def simulate(
     compiled = load(file)
     tz = compiled.campaign.timezone
     try:
-        batch = (
-            read_signals(read_text(signals_file, str(signals_file)), str(signals_file), tz)
-            if signals_file
-            else []
-        )
+        batch = load_signals(signals_file, tz) if signals_file else []
         end = parse_instant(until, tz) if until else compiled.campaign.summary_at.add(days=14)
     except (CampaignInvalid, ValueError) as exc:
         fail(

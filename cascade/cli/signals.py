@@ -23,8 +23,9 @@ from cascade.cli.common import (
     out,
 )
 from cascade.compile.files import read_text
+from cascade.compile.sheets import is_spreadsheet
 from cascade.engine import amend, decisions
-from cascade.engine.signal_files import read_signals
+from cascade.engine.signal_files import load_signals
 from cascade.engine.signals import Signal, parse_instant, record
 from cascade.errors import CampaignInvalid, Problem
 from cascade.settings import Settings
@@ -40,7 +41,9 @@ def signal(
     field: Annotated[
         list[str] | None, typer.Option("--field", "-f", help="a figure, k=v (repeatable)")
     ] = None,
-    import_file: Annotated[Path | None, typer.Option("--import", help="a CSV or YAML signals file")] = None,
+    import_file: Annotated[
+        Path | None, typer.Option("--import", help="a signals file: CSV, Excel (.xlsx) or YAML")
+    ] = None,
     allow_future: Annotated[
         bool, typer.Option("--allow-future", help="accept signals dated more than a day from now")
     ] = False,
@@ -52,8 +55,8 @@ def signal(
     tz = campaign_tz(engine, campaign)
     now = Settings().scheduler.now().in_timezone(tz)
     try:
-        if import_file is not None and import_file.suffix.lower() == ".csv":
-            stored, known = _import_csv(engine, campaign, import_file, now, allow_future)
+        if import_file is not None and is_spreadsheet(import_file):
+            stored, known = _import_table(engine, campaign, import_file, now, allow_future)
             note = f" ({known} already recorded)" if known else ""
             if stored + known == 0:
                 err.print(
@@ -65,7 +68,7 @@ def signal(
             _announce(campaign, stored)
             return
         if import_file is not None:
-            batch = read_signals(read_text(import_file, str(import_file)), str(import_file), tz)
+            batch = load_signals(import_file, tz)
             where = str(import_file)
             if not batch:
                 err.print(f"[yellow]warning[/yellow]: {escape(where)} holds no signals; nothing recorded")
@@ -96,11 +99,11 @@ def _announce(campaign: str, stored: int) -> None:
             err.print("  cascade.signal.received sent: the campaign ticks now")
 
 
-def _import_csv(
+def _import_table(
     engine: Engine, campaign: str, path: Path, now: pendulum.DateTime, allow_future: bool
 ) -> tuple[int, int]:
-    """A CSV import, streamed (memory flat in its size), with a progress bar on a terminal."""
-    from cascade.engine.signal_files import import_csv
+    """A CSV or Excel import, streamed (memory flat in its size), with a progress bar on a terminal."""
+    from cascade.engine.signal_files import import_table
 
     if not path.exists():
         fail([Problem(str(path), None, "", "no such file")])
@@ -109,7 +112,7 @@ def _import_csv(
         console=err, disable=not err.is_terminal,
     ) as bar:  # fmt: skip
         job = bar.add_task("import", total=None)
-        return import_csv(engine, campaign, path, "cli", now, allow_future, lambda n: bar.advance(job, n))
+        return import_table(engine, campaign, path, "cli", now, allow_future, lambda n: bar.advance(job, n))
 
 
 def _fields(pairs: list[str]) -> dict[str, str]:

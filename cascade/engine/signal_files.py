@@ -1,9 +1,12 @@
-"""Signals from files (§5): a YAML or CSV signals file read whole, every bad row listed, and a
-large CSV import streamed into the store a chunk at a time, all or nothing."""
+"""Signals from files (§5): a YAML, CSV or Excel signals file read whole, every bad row listed,
+and a large CSV or Excel import streamed into the store a chunk at a time, all or nothing.
+
+The spreadsheet rows come from `cascade.compile.sheets` (any separator or encoding Excel saves,
+every sheet of a workbook); a row names its unit by id or by its exact name, and may carry a
+note (`note` / "Ghi chú") kept with the signal."""
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -12,7 +15,9 @@ from typing import Any
 import pendulum
 from sqlalchemy import Engine
 
+from cascade.compile.files import read_text
 from cascade.compile.reading import read_yaml
+from cascade.compile.sheets import Table, header_key, is_spreadsheet, rows_of, tables, text
 from cascade.engine import deployed
 from cascade.engine.signals import (
     Signal,
@@ -23,67 +28,76 @@ from cascade.engine.signals import (
     parse_instant,
     read_lookups,
 )
-from cascade.errors import Problem, one_of
+from cascade.errors import CampaignInvalid, Problem, one_of
+
+# Vietnamese headers a district's sheet may use, by the key each means (headers are also read
+# as "Title (key)": the template's own).
+ALIASES = {
+    "thời gian": "at",
+    "thời điểm": "at",
+    "thời gian hoàn thành": "at",
+    "ngày hoàn thành": "at",
+    "đơn vị": "unit",
+    "mã đơn vị": "unit",
+    "tên đơn vị": "name",
+    "việc": "task",
+    "mã việc": "task",
+    "ghi chú": "note",
+    "nguồn": "note",
+    "source": "note",
+}
+COLUMNS = ("at", "unit", "name", "task", "note")  # the rest are the task's figures
 
 
 def read_signals(text: str, file: str, tz: str) -> list[Signal]:
-    """A signals file (§5): YAML `signals: [...]` or CSV `at,unit,task,field...`; every bad row listed."""
-    problems: list[Problem] = []
+    """A signals file's text (§5): YAML `signals: [...]` or CSV `at,unit,task,field...` (any
+    separator Excel writes); every bad row listed. An .xlsx file: `load_signals`."""
     if file.lower().endswith(".csv"):
-        reader = csv.DictReader(io.StringIO(text, newline=""))
-        try:
-            raw = [(i + 2, row) for i, row in enumerate(reader)]
-        except csv.Error as error:  # a stray carriage return, a NUL: not a CSV a spreadsheet wrote
-            line = reader.line_num or 1
-            hint = "save it again from the spreadsheet as CSV UTF-8"
-            raise SignalRefused([Problem(file, line, "", f"not readable as CSV ({error})", hint)]) from None
-        items = [
-            (
-                line,
-                {
-                    "at": r.pop("at", None),
-                    "unit": r.pop("unit", None),
-                    "task": r.pop("task", None),
-                    "fields": {k: v for k, v in r.items() if k and v not in (None, "")},
-                },
-            )
-            for line, r in raw
-        ]
-    else:
-        doc = read_yaml(text, file)
-        entries = doc.data.get("signals") if isinstance(doc.data, dict) else None
-        if not isinstance(entries, list):
-            raise SignalRefused(
-                [
-                    Problem(
-                        file,
-                        1,
-                        "signals",
-                        "expected `signals:` with a list of signals",
-                        'signals: [{at: "2020-11-18 10:00", unit: ID, task: ID}]',
-                    )
-                ]
-            )
-        items = [
-            (doc.line_of(("signals", i)) or 0, e if isinstance(e, dict) else {})
-            for i, e in enumerate(entries)
-        ]
+        return _whole(iter([rows_of(io.StringIO(text, newline=""), file)]), tz)
+    problems: list[Problem] = []
+    doc = read_yaml(text, file)
+    entries = doc.data.get("signals") if isinstance(doc.data, dict) else None
+    if not isinstance(entries, list):
+        raise SignalRefused(
+            [
+                Problem(
+                    file,
+                    1,
+                    "signals",
+                    "expected `signals:` with a list of signals",
+                    'signals: [{at: "2020-11-18 10:00", unit: ID, task: ID}]',
+                )
+            ]
+        )
     out = []
-    for line, item in items:
-        missing = [k for k in ("at", "unit", "task") if not item.get(k)]
-        if missing:
-            problems.append(Problem(file, line, "", f"missing {one_of(missing)}"))
-            continue
-        try:
-            at = parse_instant(item["at"], tz)
-        except ValueError as exc:
-            problems.append(Problem(file, line, "at", str(exc)))
-            continue
-        fields = item.get("fields") or {}
-        if not isinstance(fields, dict):
-            problems.append(Problem(file, line, "fields", "fields is a mapping, e.g. {attendees: 450}"))
-            continue
-        out.append(Signal(str(item["unit"]), str(item["task"]), at, dict(fields), line))
+    for i, entry in enumerate(entries):
+        line = doc.line_of(("signals", i)) or 0
+        signal = _signal_of(line, entry if isinstance(entry, dict) else {}, file, tz)
+        if isinstance(signal, Problem):
+            problems.append(signal)
+        else:
+            out.append(signal)
+    if problems:
+        raise SignalRefused(problems)
+    return out
+
+
+def load_signals(path: Path, tz: str) -> list[Signal]:
+    """A signals file read whole: YAML, CSV or an Excel workbook (every sheet)."""
+    if is_spreadsheet(path):
+        return _whole(tables(path, str(path)), tz)
+    return read_signals(read_text(path, str(path)), str(path), tz)
+
+
+def _whole(found: Iterator[Table], tz: str) -> list[Signal]:
+    out: list[Signal] = []
+    problems: list[Problem] = []
+    for file, entry in sheet_items(found):
+        signal = entry if isinstance(entry, Problem) else _signal_of(*entry, file, tz)
+        if isinstance(signal, Problem):
+            problems.append(signal)
+        elif signal is not None:
+            out.append(signal)
     if problems:
         raise SignalRefused(problems)
     return out
@@ -95,33 +109,49 @@ IMPORT_CHUNK = 5_000  # signals checked and stored at a time
 SHOWN_PROBLEMS = 200  # of a refused import, the problems listed (then how many more)
 
 
-def csv_items(lines: Iterable[str], file: str) -> Iterator[tuple[int, dict[str, Any]] | Problem]:
-    """A CSV signals file's rows as (line, item), or the Problem of a row that cannot be read."""
-    reader = csv.DictReader(lines)
-    n = 1
-    while True:
-        try:
-            row = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as error:
-            hint = "save it again from the spreadsheet as CSV UTF-8"
-            yield Problem(file, reader.line_num or n, "", f"not readable as CSV ({error})", hint)
-            return
-        n = reader.line_num
-        yield (
-            n,
-            {
-                "at": row.pop("at", None),
-                "unit": row.pop("unit", None),
-                "task": row.pop("task", None),
-                "fields": {k: v for k, v in row.items() if k and v not in (None, "")},
-            },
-        )
+def sheet_items(found: Iterable[Table]) -> Iterator[tuple[str, tuple[int, dict[str, Any]] | Problem]]:
+    """Each table's rows as (file, (line, item)), or (file, the Problem of a row or header that
+    cannot be read); streamed. A row with no time and no figure is a unit not done yet (a
+    template's row left blank): passed over."""
+    try:
+        for table in found:
+            yield from _table_items(table)
+    except CampaignInvalid as exc:  # a file or sheet that cannot be read (from there on)
+        for problem in exc.problems:
+            yield problem.file, problem
+
+
+def _table_items(table: Table) -> Iterator[tuple[str, tuple[int, dict[str, Any]] | Problem]]:
+    keys = [header_key(cell, ALIASES) for cell in table.header]
+    missing = [k for k in ("at", "task") if k not in keys]
+    if "unit" not in keys and "name" not in keys:
+        missing.insert(1, "unit")
+    if missing:
+        hint = "the first row names the columns: at, unit, task, then the figures (e.g. attendees)"
+        yield table.file, Problem(table.file, None, "header", f"missing column(s) {one_of(missing)}", hint)
+        return
+    for line, cells in table.rows:
+        if len(cells) > len(keys) and any(text(c) for c in cells[len(keys) :]):
+            hint = "quote cells that hold the separator, or add the column's name to the header"
+            message = f"this row has {len(cells)} cells but the header names {len(keys)}"
+            yield table.file, Problem(table.file, line, "", message, hint)
+            continue
+        row = dict(zip(keys, cells, strict=False))
+        fields = {k: v for k, v in row.items() if k and k not in COLUMNS and text(v)}
+        if not text(row.get("at")) and not fields:
+            continue
+        item = {
+            "at": row.get("at"),
+            "unit": text(row.get("unit")) or text(row.get("name")),
+            "task": text(row.get("task")),
+            "note": text(row.get("note")) or None,
+            "fields": {k: v.strip() if isinstance(v, str) else v for k, v in fields.items()},
+        }
+        yield table.file, (line, item)
 
 
 def _signal_of(line: int, item: dict[str, Any], file: str, tz: str) -> Signal | Problem:
-    missing = [k for k in ("at", "unit", "task") if not item.get(k)]
+    missing = [k for k in ("at", "unit", "task") if item.get(k) in (None, "")]
     if missing:
         return Problem(file, line, "", f"missing {one_of(missing)}")
     try:
@@ -131,10 +161,11 @@ def _signal_of(line: int, item: dict[str, Any], file: str, tz: str) -> Signal | 
     fields = item.get("fields") or {}
     if not isinstance(fields, dict):
         return Problem(file, line, "fields", "fields is a mapping, e.g. {attendees: 450}")
-    return Signal(str(item["unit"]), str(item["task"]), at, dict(fields), line)
+    note = item.get("note")
+    return Signal(str(item["unit"]), str(item["task"]), at, dict(fields), line, str(note) if note else None)
 
 
-def import_csv(
+def import_table(
     engine: Engine,
     campaign_id: str,
     path: Path,
@@ -143,24 +174,24 @@ def import_csv(
     allow_future: bool = False,
     progress: Callable[[int], None] | None = None,
 ) -> tuple[int, int]:
-    """A CSV signals file, read and stored `IMPORT_CHUNK` rows at a time in one transaction:
-    all of it or, if any row is refused, none (every problem listed, up to SHOWN_PROBLEMS).
-    Memory stays flat in the file's size: no row is kept once stored, and a signal already
-    known is left to the store's unique key. Returns (stored, already known)."""
-    file = str(path)
+    """A CSV file or an Excel workbook of signals, read and stored `IMPORT_CHUNK` rows at a time
+    in one transaction: all of it or, if any row is refused, none (every problem listed, up to
+    SHOWN_PROBLEMS). Memory stays flat in the file's size: no row is kept once stored, and a
+    signal already known is left to the store's unique key. Returns (stored, already known)."""
     problems: list[Problem] = []
     more = stored = total = 0
-    with engine.begin() as conn, path.open(encoding="utf-8-sig", newline="") as lines:
+    with engine.begin() as conn:
         campaign = deployed.read(conn, campaign_id)
         if campaign is None:
-            raise SignalRefused([no_campaign(file, campaign_id)])
+            raise SignalRefused([no_campaign(str(path), campaign_id)])
         chunk: list[Signal] = []
+        chunk_file = str(path)
 
         def flush() -> None:
             nonlocal stored, total, more
             lookups = read_lookups(conn, campaign.id, {s.unit for s in chunk})
             rows, found = checked_rows(
-                conn, campaign, chunk, file, lookups, int(now.timestamp()), allow_future
+                conn, campaign, chunk, chunk_file, lookups, int(now.timestamp()), allow_future
             )
             room = SHOWN_PROBLEMS - len(problems)
             problems.extend(found[:room])
@@ -173,11 +204,11 @@ def import_csv(
                 progress(len(chunk))
             chunk.clear()
 
-        for entry in csv_items(lines, file):
-            if isinstance(entry, Problem):
-                problems.append(entry)
-                break
-            signal = _signal_of(*entry, file, campaign.timezone)
+        for file, entry in sheet_items(tables(path, str(path))):
+            if file != chunk_file and chunk:
+                flush()  # a chunk's problems name one sheet
+            chunk_file = file
+            signal = entry if isinstance(entry, Problem) else _signal_of(*entry, file, campaign.timezone)
             if isinstance(signal, Problem):
                 if len(problems) < SHOWN_PROBLEMS:
                     problems.append(signal)
@@ -191,6 +222,6 @@ def import_csv(
             flush()
         if problems:
             if more:
-                problems.append(Problem(file, None, "", f"and {more:,} more problems (fix these first)"))
+                problems.append(Problem(str(path), None, "", f"and {more:,} more problems (fix these first)"))
             raise SignalRefused(problems)  # (the transaction rolls back: nothing stored)
     return stored, total - stored

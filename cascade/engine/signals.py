@@ -29,6 +29,7 @@ from cascade.errors import CampaignInvalid, Problem, did_you_mean, one_of
 from cascade.plan.rules import TaskRules, campaign_rules
 from cascade.timing.deadlines import parse_date
 
+_GROUPED = re.compile(r"[-+]?\d{1,3}(?:\.\d{3})+")  # 1.234 and 1.234.567, as Vietnamese write them
 _DMY_TIME = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
 
 
@@ -43,6 +44,7 @@ class Signal:
     at: pendulum.DateTime
     fields: dict[str, Any] = field(default_factory=dict)
     line: int | None = None
+    note: str | None = None  # how it was learnt: "báo qua điện thoại", "Công văn 45-CV/HU"
 
 
 def parse_instant(value: object, tz: str) -> pendulum.DateTime:
@@ -128,14 +130,20 @@ LARGEST = 2**53 - 1
 def _convert(kind: str | None, raw: Any) -> Any:
     if raw is None or raw == "":
         return None
+    if kind in ("int", "float") and isinstance(raw, float) and raw.is_integer():
+        raw = int(raw)  # a spreadsheet's number cell: 40.0 is 40
     text = str(raw).strip()
     if kind == "int":
+        if _GROUPED.fullmatch(text):
+            text = text.replace(".", "")  # 1.234: Vietnamese thousands grouping
         if isinstance(raw, bool) or not re.fullmatch(r"[-+]?\d+", text):
             raise ValueError(f"`{text[:40]}` is not a whole number")
         if len(text.lstrip("+-")) > len(str(LARGEST)):
             raise ValueError(f"`{text[:40]}` is too large (at most {LARGEST:,})")
         return _bounded(int(text), text)
     if kind == "float":
+        if "," in text and _GROUPED.fullmatch(text.split(",", 1)[0]):
+            text = text.replace(".", "")  # 1.234,5: grouped, with a decimal comma
         try:
             number = float(text.replace(",", "."))
         except ValueError:
@@ -251,32 +259,52 @@ def no_campaign(file: str, campaign_id: str) -> Problem:
     )
 
 
-Lookups = tuple[set[str], dict[tuple[str, str], str]]  # live unit ids; (task, unit) -> state
+@dataclass
+class Lookups:
+    """What a batch's checks need from the store: the live units it names (by id, or by their
+    exact name: name -> the ids so called) and their instances' states."""
+
+    units: set[str]
+    states: dict[tuple[str, str], str]  # (task, unit) -> state
+    names: dict[str, list[str]] = field(default_factory=dict)
+
+
 WHOLE_CAMPAIGN = 5_000  # a batch naming more units than this reads the campaign once
 
 
 def read_lookups(conn: Connection, campaign_id: str, unit_ids: set[str]) -> Lookups:
     """The named units that exist, and their instances' states (an import names thousands:
-    in chunks; past WHOLE_CAMPAIGN units, one read of the campaign costs less than lookups)."""
+    in chunks; past WHOLE_CAMPAIGN units, one read of the campaign costs less than lookups).
+    A name that is no unit's id is looked up as a unit's name."""
     u, i = store.units.c, store.instances.c
-    unit_query = select(u.id).where(u.campaign_id == campaign_id, u.archived.is_(False))
+    live = (u.campaign_id == campaign_id, u.archived.is_(False))
     state_query = select(i.task_id, i.unit_id, i.state).where(
         i.campaign_id == campaign_id, i.archived.is_(False)
     )
-    units: set[str] = set()
-    states: dict[tuple[str, str], str] = {}
+    found = Lookups(set(), {})
     if len(unit_ids) > WHOLE_CAMPAIGN:
-        units.update(unit for unit in conn.execute(unit_query).scalars() if unit in unit_ids)
+        for unit, name in conn.execute(select(u.id, u.name).where(*live)):
+            if unit in unit_ids:
+                found.units.add(unit)
+            elif name in unit_ids:
+                found.names.setdefault(name, []).append(unit)
+        wanted = found.units | {unit for ids in found.names.values() for unit in ids}
         rows = conn.execute(state_query)
-        states.update(((task, unit), state) for task, unit, state in rows if unit in units)
-        return units, states
+        found.states.update(((task, unit), state) for task, unit, state in rows if unit in wanted)
+        return found
     named = sorted(unit_ids)
     for n in range(0, len(named), 900):
         chunk = named[n : n + 900]
-        units.update(conn.execute(unit_query.where(u.id.in_(chunk))).scalars())
-        rows = conn.execute(state_query.where(i.unit_id.in_(chunk)))
-        states.update(((task, unit), state) for task, unit, state in rows)
-    return units, states
+        found.units.update(conn.execute(select(u.id).where(*live, u.id.in_(chunk))).scalars())
+    names = [name for name in named if name not in found.units]
+    for n in range(0, len(names), 900):
+        for unit, name in conn.execute(select(u.id, u.name).where(*live, u.name.in_(names[n : n + 900]))):
+            found.names.setdefault(name, []).append(unit)
+    wanted_ids = sorted(found.units | {unit for ids in found.names.values() for unit in ids})
+    for n in range(0, len(wanted_ids), 900):
+        rows = conn.execute(state_query.where(i.unit_id.in_(wanted_ids[n : n + 900])))
+        found.states.update(((task, unit), state) for task, unit, state in rows)
+    return found
 
 
 FUTURE_SLACK = 86_400  # a signal may be dated at most this far past its receipt (clocks, zones)
@@ -313,14 +341,27 @@ def checked_rows(
     rules = campaign_rules(campaign)
     u = store.units.c
     live = (u.campaign_id == campaign.id, u.archived.is_(False))
-    units, states = lookups
+    units, states = lookups.units, lookups.states
     all_units: list[str] = []
 
     def unit_hint(unit: str) -> str | None:
-        """The closest unit id, for an unknown one (the campaign's ids read only then)."""
+        """The closest unit id or name, for an unknown one (the campaign's read only then)."""
         if not all_units:
-            all_units.extend(conn.execute(select(u.id).where(*live)).scalars())
+            for uid, name in conn.execute(select(u.id, u.name).where(*live)):
+                all_units.extend((uid, name))
         return did_you_mean(unit, all_units)
+
+    def unit_of(named: str) -> tuple[str | None, str | None]:
+        """The unit id a signal names (its id, or its exact name), or why there is none."""
+        if named in units:
+            return named, None
+        ids = lookups.names.get(named, [])
+        if len(ids) == 1:
+            return ids[0], None
+        if ids:
+            return None, f"{len(ids)} units are named `{named}` ({one_of(ids)}); name it by its id"
+        hint = unit_hint(named)
+        return None, f"no unit `{named}` in `{campaign.id}`" + (f"; {hint}" if hint else "")
 
     corrected: dict[str, set[str]] = {}
 
@@ -334,28 +375,26 @@ def checked_rows(
     rows, problems = [], []
     for signal in batch:
         errors = []
-        if signal.unit not in units:
-            errors.append(
-                f"no unit `{signal.unit}` in `{campaign.id}`"
-                + (f"; {hint}" if (hint := unit_hint(signal.unit)) else "")
-            )
+        unit, unknown = unit_of(signal.unit)
+        if unknown is not None:
+            errors.append(unknown)
         if signal.task not in rules:
             errors.append(
                 f"no task or report `{signal.task}` in `{campaign.id}`"
                 + (f"; {hint}" if (hint := did_you_mean(signal.task, rules)) else "")
             )
         wrong = _when_wrong(campaign, signal, now, allow_future)
-        if not errors:
-            state = states.get((signal.task, signal.unit))
+        if unit is not None and not errors:
+            state = states.get((signal.task, unit))
             if state is None:
-                errors.append(f"`{signal.unit}` has no `{signal.task}` to complete (it is not targeted)")
+                errors.append(f"`{unit}` has no `{signal.task}` to complete (it is not targeted)")
             elif state == "exempt":
-                errors.append(f"`{signal.unit}` is exempt from `{signal.task}`")
+                errors.append(f"`{unit}` is exempt from `{signal.task}`")
             values, field_errors = check_fields(rules[signal.task], signal.fields, figures(signal.task))
             errors += field_errors
         if wrong is not None:
             errors.append(wrong)
-        if errors:
+        if errors or unit is None:
             where = f"{signal.unit}/{signal.task}"
             problems += [Problem(file, signal.line, where, e) for e in errors]
             continue
@@ -364,10 +403,11 @@ def checked_rows(
             {
                 "campaign_id": campaign.id,
                 "task_id": signal.task,
-                "unit_id": signal.unit,
+                "unit_id": unit,
                 "at": at,
                 "fields": values,
-                "digest": digest(signal.task, signal.unit, at, values),
+                "digest": digest(signal.task, unit, at, values),
+                "note": signal.note,
             }
         )
     return rows, problems

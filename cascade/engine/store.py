@@ -142,6 +142,7 @@ signals = Table(
     Column("received_at", BigInteger, nullable=False),
     Column("source", String(32), nullable=False),
     Column("applied_tick", Integer),
+    Column("note", Text),  # the operator's note: how the news came ("Công văn 45-CV/HU")
     UniqueConstraint("campaign_id", "digest", name="uq_signal"),
     Index("ix_signals_pending", "campaign_id", "applied_tick", "at"),
 )

@@ -1,0 +1,219 @@
+"""Tables from the files operators keep in spreadsheets: CSV however Excel saved it, and .xlsx.
+
+CSV is read as UTF-8 with or without a byte-order mark, or else in the Vietnamese Windows code
+page (cp1258: what Excel's plain "CSV" writes on a Vietnamese-locale machine), always as
+composed Unicode; its cells are separated by commas, semicolons (Excel where the decimal mark
+is a comma) or tabs, told from the header line. Leading `#` lines are comments (a units file's
+`# levels:` line). An .xlsx workbook is read in openpyxl's read-only mode, a row at a time,
+every visible sheet in turn, each with its own header row.
+
+A header cell written "Title (key)" is read as `key`, so a sheet sent to people can carry
+their words and still be read back; callers map other Vietnamese headers with `aliases`.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cascade.errors import CampaignInvalid, Problem
+
+SPREADSHEETS = (".csv", ".xlsx")
+SAVE_HINT = "save it again from Excel as CSV UTF-8 (Lưu thành: CSV UTF-8) or as an Excel workbook (.xlsx)"
+_TITLED = re.compile(r"\(([^()]+)\)\s*$")
+
+
+@dataclass
+class Table:
+    """One table of a file: its header keys and its rows as (line, cells). The rows are read as
+    they are iterated (the file stays open meanwhile): take a table's rows before the next table."""
+
+    file: str  # as a problem names it: "units.csv", or "tra-loi.xlsx, sheet Huyện Cai Lậy"
+    header: list[str]
+    rows: Iterator[tuple[int, list[Any]]]
+    comments: list[str]
+
+
+def is_spreadsheet(path: str | Path) -> bool:
+    return Path(path).suffix.lower() in SPREADSHEETS
+
+
+def text(value: Any) -> str:
+    """A cell as composed, trimmed text ("" for an empty one)."""
+    if value is None:
+        return ""
+    return unicodedata.normalize("NFC", str(value)).replace("\xa0", " ").strip()
+
+
+def header_key(cell: Any, aliases: Mapping[str, str] | None = None) -> str:
+    """The key a header cell names: `attendees` for "Số đảng viên dự (attendees)", an alias's key
+    for a Vietnamese header ("Đơn vị" -> unit), else the cell as written."""
+    written = text(cell)
+    if m := _TITLED.search(written):
+        written = m.group(1).strip()
+    folded = " ".join(written.casefold().split())
+    return (aliases or {}).get(folded, written)
+
+
+def tables(path: Path, shown: str) -> Iterator[Table]:
+    """The tables of a CSV file (one) or an .xlsx workbook (one per visible sheet, non-empty)."""
+    if path.suffix.lower() == ".xlsx":
+        yield from _workbook(path, shown)
+    else:
+        yield from _csv_file(path, shown)
+
+
+def rows_of(lines: Iterable[str], file: str) -> Table:
+    """A CSV text's table (the text already decoded): comments, header, rows."""
+    iterator = iter(lines)
+    comments: list[str] = []
+    line = 0
+    for raw in iterator:
+        line += 1
+        stripped = raw.strip()
+        if stripped.startswith("#"):
+            comments.append(stripped[1:].strip())
+        elif stripped:
+            break
+    else:
+        raise CampaignInvalid(
+            [Problem(file, None, "", "the file has no header row", "the first row names the columns")]
+        )
+    dialect = _dialect(raw)
+    reader = csv.reader(_chain(raw, iterator), dialect)
+    try:
+        header = [text(h) for h in next(reader)]
+    except csv.Error as exc:
+        raise CampaignInvalid([Problem(file, line, "", f"not readable as CSV ({exc})", SAVE_HINT)]) from None
+    start = line - 1  # the reader counts its own lines from the header
+
+    def rows() -> Iterator[tuple[int, list[Any]]]:
+        n = start + 1
+        while True:
+            try:
+                record = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                raise CampaignInvalid(
+                    [
+                        Problem(
+                            file, start + reader.line_num or n, "", f"not readable as CSV ({exc})", SAVE_HINT
+                        )
+                    ]
+                ) from None
+            except UnicodeDecodeError as exc:
+                raise CampaignInvalid(
+                    [Problem(file, n + 1, "", f"not UTF-8 text from here on ({exc.reason})", SAVE_HINT)]
+                ) from None
+            n = start + reader.line_num
+            if any(cell.strip() for cell in record):
+                yield n, record
+
+    return Table(file, header, rows(), comments)
+
+
+def _chain(first: str, rest: Iterator[str]) -> Iterator[str]:
+    yield first
+    yield from rest
+
+
+def _dialect(header: str) -> type[csv.Dialect]:
+    """The separator the header line uses most: `,`, `;` or a tab (outside quotes)."""
+    unquoted = re.sub(r'"[^"]*"', "", header)
+    counts = {sep: unquoted.count(sep) for sep in (",", ";", "\t")}
+    separator = max(counts, key=lambda sep: counts[sep])
+
+    class Dialect(csv.excel):
+        delimiter = separator if counts[separator] else ","
+
+    return Dialect
+
+
+def encoding_of(path: Path) -> str:
+    """utf-8-sig if the file's start reads as UTF-8 (with or without a BOM), else cp1258."""
+    with path.open("rb") as raw:
+        start = raw.read(1 << 20)
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(start, final=False)
+    except UnicodeDecodeError:
+        return "cp1258"
+    return "utf-8-sig"
+
+
+def _csv_file(path: Path, shown: str) -> Iterator[Table]:
+    encoding = _opened(path, shown, encoding_of)
+    with path.open(encoding=encoding, newline="") as handle:
+        lines: Iterable[str] = handle
+        if encoding == "cp1258":  # letters with combining marks: composed, as UTF-8 files have them
+            lines = (unicodedata.normalize("NFC", line) for line in handle)
+        yield rows_of(lines, shown)
+
+
+def _opened(path: Path, shown: str, read: Any) -> Any:
+    try:
+        return read(path)
+    except FileNotFoundError:
+        raise CampaignInvalid([Problem(shown, None, "", "no such file")]) from None
+    except OSError as exc:
+        raise CampaignInvalid([Problem(shown, None, "", f"cannot read: {exc.strerror}")]) from None
+
+
+def _workbook(path: Path, shown: str) -> Iterator[Table]:
+    import zipfile
+
+    import openpyxl
+
+    def load(p: Path) -> Any:
+        try:
+            return openpyxl.load_workbook(p, read_only=True, data_only=True)
+        except (zipfile.BadZipFile, KeyError, ValueError) as exc:
+            raise CampaignInvalid(
+                [Problem(shown, None, "", f"not an Excel workbook ({exc})", "save it from Excel as .xlsx")]
+            ) from None
+
+    book = _opened(path, shown, load)
+    try:
+        for sheet in book.worksheets:
+            if sheet.sheet_state != "visible":
+                continue
+            table = _sheet_table(sheet, f"{shown}, sheet {sheet.title}")
+            if table is not None:
+                yield table
+    finally:
+        book.close()
+
+
+def _sheet_table(sheet: Any, file: str) -> Table | None:
+    cells = sheet.iter_rows(values_only=True)
+    comments: list[str] = []
+    header: list[str] | None = None
+    line = 0
+    for values in cells:
+        line += 1
+        first = text(values[0]) if values else ""
+        if first.startswith("#"):
+            comments.append(first[1:].strip())
+        elif any(text(v) for v in values):
+            header = [text(v) for v in values]
+            break
+    if header is None:
+        return None  # an empty sheet (a cover note, a blank tab)
+    while header and not header[-1]:
+        header.pop()
+    width = len(header)
+    start = line
+
+    def rows() -> Iterator[tuple[int, list[Any]]]:
+        for n, values in enumerate(cells, start + 1):
+            row = [v.strip() if isinstance(v, str) else v for v in values[:width]]
+            if any(v not in (None, "") for v in row):
+                yield n, row + [None] * (width - len(row))
+
+    return Table(file, header, rows(), comments)

@@ -1,0 +1,258 @@
+"""Signals from the files districts send back: CSV as Vietnamese-locale Excel saves it (`;`,
+a byte-order mark, the Windows code page), workbooks written by openpyxl and by LibreOffice;
+units named by id or by their exact name; a note kept with each signal."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import unicodedata
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import pendulum
+import pytest
+from sqlalchemy import Engine, select
+
+from cascade.compile.files import load_plan
+from cascade.compile.sheets import header_key
+from cascade.engine import store
+from cascade.engine.deploy import deploy
+from cascade.engine.signal_files import ALIASES, import_table, load_signals
+from cascade.engine.signals import SignalRefused
+
+CAMPAIGN = Path(__file__).parent.parent / "campaigns" / "ha-tinh-xix-2020.yaml"
+CID = "ha-tinh-xix-2020"
+TZ = "Asia/Ho_Chi_Minh"
+NOW = pendulum.datetime(2021, 1, 10, 8, tz=TZ)
+CALC = Path("/usr/lib/libreoffice/program/libsclo.so")  # Calc's library: Writer alone cannot read CSV
+
+
+@pytest.fixture
+def campaign(store_engine: Engine) -> Engine:
+    plan = load_plan(CAMPAIGN)
+    deploy(store_engine, plan, "s", plan.campaign.issued_at)
+    return store_engine
+
+
+def signals(engine: Engine) -> list[tuple[Any, ...]]:
+    s = store.signals.c
+    with engine.connect() as conn:
+        rows = conn.execute(select(s.unit_id, s.task_id, s.at, s.fields, s.note).order_by(s.unit_id))
+        return [(r.unit_id, r.task_id, pendulum.from_timestamp(r.at, tz=TZ), r.fields, r.note) for r in rows]
+
+
+def when(text: str) -> pendulum.DateTime:
+    return pendulum.parse(text, tz=TZ)  # type: ignore[return-value]
+
+
+def cp1258(text: str) -> bytes:
+    """Text as Excel's plain "CSV" writes it on a Vietnamese Windows: letters with a circumflex,
+    breve or horn precomposed, tone marks as combining characters (code page 1258)."""
+    out = bytearray()
+    for char in text:
+        try:
+            out += char.encode("cp1258")
+        except UnicodeEncodeError:
+            base, *marks = unicodedata.normalize("NFD", char)
+            body = unicodedata.normalize("NFC", base + "".join(m for m in marks if m in "\u0302\u0306\u031b"))
+            out += (body + "".join(m for m in marks if m not in "\u0302\u0306\u031b")).encode("cp1258")
+    return bytes(out)
+
+
+SEMICOLON = (
+    "\ufeffThời gian;Đơn vị;Việc;Số đảng viên dự (attendees);Tổng số đảng viên (members);Ghi chú\r\n"
+    "05/12/2020 09:00;Đảng ủy phường Bắc Hà;hn-co-so;40;45;báo qua điện thoại\r\n"
+    "06/12/2020 14:30;p-nam-ha;hn-co-so;1.234;1.300;Công văn 45-CV/HU\r\n"
+)
+
+
+def test_a_semicolon_csv_with_a_bom_from_vietnamese_excel(campaign: Engine, tmp_path: Path) -> None:
+    path = tmp_path / "tra-loi.csv"
+    path.write_bytes(SEMICOLON.encode("utf-8"))
+    assert import_table(campaign, CID, path, "cli", NOW) == (2, 0)
+    assert signals(campaign) == [
+        (
+            "p-bac-ha",
+            "hn-co-so",
+            when("2020-12-05 09:00"),
+            {"attendees": 40, "members": 45},
+            "báo qua điện thoại",
+        ),
+        # "1.234" is one thousand two hundred thirty-four where the figure is a whole number
+        (
+            "p-nam-ha",
+            "hn-co-so",
+            when("2020-12-06 14:30"),
+            {"attendees": 1234, "members": 1300},
+            "Công văn 45-CV/HU",
+        ),
+    ]
+
+
+def test_a_csv_in_the_windows_vietnamese_code_page(campaign: Engine, tmp_path: Path) -> None:
+    path = tmp_path / "tra-loi.csv"
+    path.write_bytes(cp1258(SEMICOLON.removeprefix("\ufeff")))
+    with pytest.raises(UnicodeDecodeError):
+        path.read_text(encoding="utf-8")  # what the file is: not UTF-8
+    [first, second] = load_signals(path, TZ)
+    assert (first.unit, first.note) == ("Đảng ủy phường Bắc Hà", "báo qua điện thoại")
+    assert second.note == "Công văn 45-CV/HU"
+    assert import_table(campaign, CID, path, "cli", NOW) == (2, 0)
+    assert [row[0] for row in signals(campaign)] == ["p-bac-ha", "p-nam-ha"]
+
+
+def workbook(path: Path) -> None:
+    """A workbook as `cascade template` sends it out and a district fills it in: a sheet per
+    district, titled headers, a row per unit, the units not done left blank."""
+    book = openpyxl.Workbook()
+    header = [
+        "Mã đơn vị (unit)",
+        "Tên đơn vị (name)",
+        "Việc (task)",
+        "Thời gian hoàn thành (at)",
+        "Số đảng viên dự (attendees)",
+        "Tổng số đảng viên (members)",
+        "Ghi chú (note)",
+    ]
+    first = book.active
+    first.title = "Thành ủy Hà Tĩnh"
+    first.append(header)
+    first.append(["p-bac-ha", "Đảng ủy phường Bắc Hà", "hn-co-so", datetime(2020, 12, 5, 9), 40, 45, None])
+    first.append(["p-nam-ha", "Đảng ủy phường Nam Hà", "hn-co-so", None, None, None, None])  # not done yet
+    first.append(
+        [None, "Đảng ủy phường Tân Giang", "hn-co-so", datetime(2020, 12, 7, 8), 38.0, 40.0, "qua Zalo"]
+    )
+    second = book.create_sheet("Huyện ủy Can Lộc")
+    second.append(header)
+    second.append(["x-thien-loc", "Đảng ủy xã Thiên Lộc", "hn-co-so", "08/12/2020 10:00", "50", "60", None])
+    book.create_sheet("Ghi chú")  # an empty sheet
+    book.save(path)
+
+
+def test_a_workbook_written_by_openpyxl(campaign: Engine, tmp_path: Path) -> None:
+    path = tmp_path / "tra-loi.xlsx"
+    workbook(path)
+    assert import_table(campaign, CID, path, "cli", NOW) == (3, 0)
+    assert signals(campaign) == [
+        ("p-bac-ha", "hn-co-so", when("2020-12-05 09:00"), {"attendees": 40, "members": 45}, None),
+        ("p-tan-giang", "hn-co-so", when("2020-12-07 08:00"), {"attendees": 38, "members": 40}, "qua Zalo"),
+        ("x-thien-loc", "hn-co-so", when("2020-12-08 10:00"), {"attendees": 50, "members": 60}, None),
+    ]
+    assert len(load_signals(path, TZ)) == 3  # the same rows, read whole (simulate --signals)
+
+
+def test_a_workbook_written_by_libreoffice_from_a_csv(campaign: Engine, tmp_path: Path) -> None:
+    soffice = shutil.which("soffice")
+    if soffice is None or not CALC.exists():
+        if os.environ.get("CASCADE_REQUIRE_DOCTOOLS"):
+            pytest.fail("CASCADE_REQUIRE_DOCTOOLS is set but LibreOffice Calc is missing")
+        pytest.skip("LibreOffice Calc missing (./test.sh installs libreoffice-calc-nogui as root)")
+    source = tmp_path / "gui-len.csv"
+    source.write_text(
+        "at,unit,task,attendees,members,note\n"
+        "2020-12-05 09:00,p-bac-ha,hn-co-so,40,45,Công văn 45-CV/HU\n"
+        "2020-12-06 14:30,Đảng ủy phường Nam Hà,hn-co-so,41,44,\n",
+        encoding="utf-8",
+    )
+    profile = (tmp_path / "lo-profile").as_uri()
+    subprocess.run(
+        [soffice, f"-env:UserInstallation={profile}", "--headless", "--infilter=CSV:44,34,76,1",
+         "--convert-to", "xlsx", "--outdir", str(tmp_path), str(source)],
+        check=True, capture_output=True, timeout=180,
+    )  # fmt: skip
+    converted = tmp_path / "gui-len.xlsx"
+    cells = next(
+        openpyxl.load_workbook(converted, read_only=True).active.iter_rows(min_row=2, values_only=True)
+    )
+    assert isinstance(cells[0], datetime) and isinstance(cells[3], int | float)  # typed cells, not text
+    assert import_table(campaign, CID, converted, "cli", NOW) == (2, 0)
+    assert signals(campaign) == [
+        (
+            "p-bac-ha",
+            "hn-co-so",
+            when("2020-12-05 09:00"),
+            {"attendees": 40, "members": 45},
+            "Công văn 45-CV/HU",
+        ),
+        ("p-nam-ha", "hn-co-so", when("2020-12-06 14:30"), {"attendees": 41, "members": 44}, None),
+    ]
+
+
+def test_a_unit_named_wrongly_gets_the_nearest_name_and_nothing_is_stored(
+    campaign: Engine, tmp_path: Path
+) -> None:
+    path = tmp_path / "tra-loi.csv"
+    path.write_text(
+        "at;unit;task;attendees;members\n"
+        "05/12/2020 09:00;Đảng ủy phường Bắc Hà;hn-co-so;40;45\n"
+        "05/12/2020 09:00;Đảng ủy phường Bắc Hải;hn-co-so;40;45\n"
+        "05/12/2020 09:00;p-nam-haa;hn-co-so;40;45\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(SignalRefused) as refused:
+        import_table(campaign, CID, path, "cli", NOW)
+    [by_name, by_id] = refused.value.problems
+    assert by_name.line == 3 and "no unit `Đảng ủy phường Bắc Hải`" in by_name.message
+    assert "Đảng ủy phường Bắc Hà" in by_name.message  # the did-you-mean, on names
+    assert by_id.line == 4 and "p-nam-ha`?" in by_id.message  # and on ids
+    assert signals(campaign) == []
+
+
+def test_two_units_of_one_name_must_be_named_by_id(store_engine: Engine, tmp_path: Path) -> None:
+    from tests.conftest import compile_text
+    from tests.test_summary import TASKS
+
+    twin = compile_text(TASKS, units_yaml=_small_with_twin())
+    deploy(store_engine, twin, "s", twin.campaign.issued_at)
+    path = tmp_path / "s.csv"
+    path.write_text("at,unit,task,attendees,members\n05/12/2020 09:00,Đảng ủy xã C,hn-co-so,30,40\n", "utf-8")
+    with pytest.raises(SignalRefused) as refused:
+        import_table(store_engine, twin.campaign.id, path, "cli", NOW)
+    [problem] = refused.value.problems
+    assert problem.message == "2 units are named `Đảng ủy xã C` (`x-c`, `x-c2`); name it by its id"
+
+
+def _small_with_twin() -> str:
+    from tests.conftest import SMALL_UNITS
+
+    contacts = "[{role: head, email: c2@example.vn}]"
+    twin = f"          - {{id: x-c2, name: Đảng ủy xã C, level: grassroots, contacts: {contacts}}}\n"
+    lines = SMALL_UNITS.splitlines(keepends=True)
+    at = next(n for n, line in enumerate(lines) if "id: x-d" in line)
+    return "".join([*lines[: at + 1], twin, *lines[at + 1 :]])
+
+
+def test_the_files_excel_used_to_be_refused_for(tmp_path: Path) -> None:
+    """Before: an .xlsx was "not UTF-8 text" and a `;` CSV "missing at, unit, task"."""
+    book = tmp_path / "a.xlsx"
+    workbook(book)
+    semicolon = tmp_path / "b.csv"
+    semicolon.write_bytes(SEMICOLON.encode("utf-8"))
+    assert [s.unit for s in load_signals(book, TZ)] == ["p-bac-ha", "Đảng ủy phường Tân Giang", "x-thien-loc"]
+    assert [s.unit for s in load_signals(semicolon, TZ)] == ["Đảng ủy phường Bắc Hà", "p-nam-ha"]
+
+
+def test_a_file_that_is_not_what_its_name_says_is_a_clear_error(tmp_path: Path) -> None:
+    fake = tmp_path / "tra-loi.xlsx"
+    fake.write_text("at,unit,task\n", "utf-8")
+    with pytest.raises(SignalRefused) as refused:
+        load_signals(fake, TZ)
+    [problem] = refused.value.problems
+    assert problem.file == str(fake) and "not an Excel workbook" in problem.message and problem.hint
+    headless = tmp_path / "x.csv"
+    headless.write_text("thoi gian;don vi\n05/12/2020;p-bac-ha\n", "utf-8")
+    with pytest.raises(SignalRefused) as refused:
+        load_signals(headless, TZ)
+    [problem] = refused.value.problems
+    assert problem.key == "header" and "missing column(s) `at`, `unit`, `task`" in problem.message
+
+
+def test_headers_are_read_by_their_key_or_their_vietnamese_name() -> None:
+    assert header_key("Số đảng viên dự (attendees)", ALIASES) == "attendees"
+    assert header_key("  Đơn  vị ", ALIASES) == "unit"
+    assert header_key("GHI CHÚ", ALIASES) == "note"
+    assert header_key("members", ALIASES) == "members"
