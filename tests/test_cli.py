@@ -231,7 +231,7 @@ def test_validate_a_bad_units_csv(tmp_path: Path) -> None:
     result = runner.invoke(app, ["validate", str(path)])
     assert result.exit_code == 1
     assert (
-        f"{path}:3: error: hu-b.parent: parent `tu-x` is not a unit listed before this one" in result.stderr
+        f"{path}:3: error: hu-b.parent: parent `tu-x` is not a unit of this file" in result.stderr
     )
 
 

@@ -14,10 +14,10 @@ import pendulum
 import pytest
 from sqlalchemy import Engine, func, select
 
-from cascade.compile.files import load_plan, read_text
+from cascade.compile.files import load_plan
 from cascade.engine import store
 from cascade.engine.deploy import deploy
-from cascade.engine.signal_files import read_signals
+from cascade.engine.signal_files import load_signals
 from cascade.engine.signals import record
 from cascade.engine.tick import tick
 from cascade.plan.model import Plan
@@ -43,7 +43,7 @@ def seeded(path: Path) -> tuple[Engine, Plan]:
     plan = load_plan(ROOT / "campaigns" / f"{CAMPAIGN}.yaml")
     deploy(engine, plan, "source", plan.campaign.issued_at)
     signals = ROOT / "tests" / "scenarios" / f"{CAMPAIGN}.signals.yaml"
-    batch = read_signals(read_text(signals, str(signals)), str(signals), plan.campaign.timezone)
+    batch = load_signals(signals, plan.campaign.timezone)
     record(engine, CAMPAIGN, batch, "test", plan.campaign.issued_at, allow_future=True)
     return engine, plan
 

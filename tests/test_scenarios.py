@@ -15,8 +15,8 @@ import pendulum
 import pytest
 from sqlalchemy import Connection, Engine, select
 
-from cascade.compile.files import load_plan, read_text
-from cascade.engine.signal_files import read_signals
+from cascade.compile.files import load_plan
+from cascade.engine.signal_files import load_signals
 from cascade.engine.simulate import simulate
 from cascade.views.eventlog import event_lines
 
@@ -28,7 +28,7 @@ def run(engine: Engine, campaign: str, signals: str) -> list[dict[str, Any]]:
     plan = load_plan(ROOT / "campaigns" / f"{campaign}.yaml")
     tz = plan.campaign.timezone
     path = ROOT / "tests" / "scenarios" / signals
-    batch = read_signals(read_text(path, str(path)), str(path), tz)
+    batch = load_signals(path, tz)
     simulate(plan, "source", batch, plan.campaign.summary_at.add(days=14), engine=engine)
     return event_lines(engine, plan.campaign.id, tz)
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import openpyxl
 import pytest
 
-from cascade.compile.units import read_units
+from cascade.compile.units import read_units, read_units_file
 from cascade.errors import CampaignInvalid
 from cascade.plan.hierarchy import recipients
 from tests.conftest import SMALL_UNITS, dedent, hierarchy
@@ -189,7 +192,7 @@ def test_optional_levels_may_be_skipped() -> None:
     [
         (
             "x-c,C,grassroots,hu-z,,head,c@example.vn,,\n",
-            "units.csv:5: error: x-c.parent: parent `hu-z` is not a unit listed before this one",
+            "units.csv:5: error: x-c.parent: parent `hu-z` is not a unit of this file",
         ),
         (
             "tu-a,Other name,,,,head,x@example.vn,,\n",
@@ -239,3 +242,85 @@ def test_a_units_csv_without_rows_is_refused() -> None:
 def test_every_over_long_csv_row_is_reported() -> None:
     text = "id,name,level,parent\ntu-a,A,province,,x\nhu-b,B,district,tu-a\nhu-c,C,district,tu-a,y,z\n"
     assert [p.split(":")[1] for p in problems_of(text, "units.csv")] == ["2", "4"]
+
+
+# ---- units from spreadsheets: any order, ids from names, Excel's files -------------------------
+
+SORTED_BY_NAME = """\
+# levels: province, district, grassroots
+name,level,parent,role,email
+Đảng ủy xã Long Định,grassroots,Huyện ủy Châu Thành,head,ld@example.vn
+Đảng ủy xã Tân Lý Đông,grassroots,Huyện ủy Châu Thành,head,tld@example.vn
+Huyện ủy Cái Bè,district,Tỉnh ủy Tiền Giang,head,cb@example.vn
+Huyện ủy Châu Thành,district,Tỉnh ủy Tiền Giang,head,ct@example.vn
+,,,propaganda,btg.ct@example.vn
+Tỉnh ủy Tiền Giang,province,,head,vp@example.vn
+"""
+
+
+def test_a_sheet_sorted_by_name_lists_children_first_and_is_accepted() -> None:
+    units = read_units(SORTED_BY_NAME, "units.csv")
+    assert units.root.id == "tinh-uy-tien-giang"  # ids made from the names
+    assert units.children["tinh-uy-tien-giang"] == ["huyen-uy-cai-be", "huyen-uy-chau-thanh"]
+    assert units.children["huyen-uy-chau-thanh"] == ["dang-uy-xa-long-dinh", "dang-uy-xa-tan-ly-dong"]
+    assert units.units["dang-uy-xa-long-dinh"].line == 3  # the line as written, not as placed
+    # a row with no unit columns is a further contact of the unit above it
+    assert [c.role for c in units.units["huyen-uy-chau-thanh"].contacts] == ["head", "propaganda"]
+
+
+def test_two_names_that_make_one_id_are_an_error_naming_both_rows() -> None:
+    text = (
+        "# levels: province, district, grassroots\n"
+        "name,level,parent,email\n"
+        "Tỉnh ủy Tiền Giang,province,,vp@example.vn\n"
+        "Huyện ủy Cai Lậy,district,Tỉnh ủy Tiền Giang,cl@example.vn\n"
+        "Huyện ủy Chợ Gạo,district,Tỉnh ủy Tiền Giang,cg@example.vn\n"
+        "Tân Thành,grassroots,Huyện ủy Cai Lậy,tt@example.vn\n"
+        "Tân Thạnh,grassroots,Huyện ủy Chợ Gạo,tth@example.vn\n"
+    )
+    assert problems_of(text, "units.csv") == [
+        "units.csv:7: error: id: `Tân Thạnh` makes the id `tan-thanh`, as `Tân Thành` on line 6 does\n"
+        "    hint: give these units ids in an `id` column, e.g. `tan-thanh-huyen-uy-cai-lay` for `Tân Thành`"
+        " and `tan-thanh-huyen-uy-cho-gao` for `Tân Thạnh`"
+    ]
+    with_ids = text.replace("name,level", "id,name,level").replace("\nT", "\n,T").replace("\nH", "\n,H")
+    with_ids = with_ids.replace(",Tân Thạnh,", "x-tan-thanh-cg,Tân Thạnh,")
+    assert read_units(with_ids, "units.csv").units["x-tan-thanh-cg"].name == "Tân Thạnh"
+
+
+def test_a_circle_of_parents_is_named() -> None:
+    text = (
+        "# levels: province, district\nid,name,level,parent\ntu,T,province,\na,A,district,b\nb,B,district,a\n"
+    )
+    assert problems_of(text, "units.csv") == [
+        "units.csv:4: error: a.parent: parents go round in a circle: a -> b -> a\n"
+        "    hint: one of them belongs under another parent"
+    ]
+
+
+def test_units_from_a_semicolon_csv_with_a_bom_and_from_a_workbook(tmp_path: Path) -> None:
+    semicolon = tmp_path / "don-vi.csv"
+    text = SORTED_BY_NAME.replace(",", ";").replace("name;level;parent", "Tên đơn vị;Cấp;Đơn vị cấp trên")
+    semicolon.write_bytes(("\ufeff" + text).encode("utf-8"))
+    from_csv = read_units_file(semicolon, str(semicolon))
+    assert from_csv.units.keys() == read_units(SORTED_BY_NAME, "units.csv").units.keys()
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "Đơn vị"
+    sheet.append(["# levels: province, district, grassroots"])
+    sheet.append(["Mã (id)", "Tên đơn vị (name)", "Cấp (level)", "Cấp trên (parent)", "Zalo (zalo)"])
+    sheet.append(["x-long-dinh", "Đảng ủy xã Long Định", "grassroots", "hu-chau-thanh", 84912000003])
+    sheet.append(["hu-chau-thanh", "Huyện ủy Châu Thành", "district", "tu-tien-giang", 84912000002])
+    sheet.append(["tu-tien-giang", "Tỉnh ủy Tiền Giang", "province", None, 84912000001])
+    path = tmp_path / "don-vi.xlsx"
+    book.save(path)
+    units = read_units_file(path, str(path))
+    assert list(units.ancestors("x-long-dinh")) == ["hu-chau-thanh", "tu-tien-giang"]
+    assert units.units["x-long-dinh"].contacts[0].zalo == "84912000003"  # a number cell, as digits
+    sheet2 = book.create_sheet("Thêm")
+    sheet2.append(["Tên đơn vị", "Cấp", "Cấp trên"])
+    sheet2.append(["Đảng ủy xã Bình Đức", "grassroots", "hu-chau-thanh"])
+    book.save(path)
+    with pytest.raises(CampaignInvalid) as refused:
+        read_units_file(path, str(path))
+    assert "units are read from one sheet" in refused.value.problems[0].message

@@ -22,7 +22,7 @@ from cascade.cli.common import (
     open_engine,
     out,
 )
-from cascade.compile.files import read_text
+from cascade.compile.reading import read_text
 from cascade.compile.sheets import is_spreadsheet
 from cascade.engine import amend, decisions
 from cascade.engine.signal_files import load_signals

@@ -12,24 +12,12 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from cascade.compile.build import compile_plan
-from cascade.compile.reading import read_yaml
-from cascade.compile.units import read_units
+from cascade.compile.reading import read_text, read_yaml
+from cascade.compile.sheets import is_spreadsheet
+from cascade.compile.units import read_units_file
 from cascade.errors import CampaignInvalid, Problem
 from cascade.plan.hierarchy import Hierarchy
 from cascade.plan.model import Plan
-
-
-def read_text(path: Path, shown: str) -> str:
-    try:
-        return path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise CampaignInvalid([Problem(shown, None, "", "no such file")]) from None
-    except UnicodeDecodeError as exc:
-        raise CampaignInvalid(
-            [Problem(shown, None, "", f"not UTF-8 text ({exc.reason})", "save the file as UTF-8")]
-        ) from None
-    except OSError as exc:
-        raise CampaignInvalid([Problem(shown, None, "", f"cannot read: {exc.strerror}")]) from None
 
 
 @contextmanager
@@ -57,9 +45,9 @@ def load_plan(path: str | Path) -> Plan:
 
 
 def is_units_file(path: str | Path) -> bool:
-    """A CSV file, or YAML whose top level has `levels:` and no `campaign:`."""
+    """A CSV file or Excel workbook, or YAML whose top level has `levels:` and no `campaign:`."""
     path = Path(path)
-    if path.suffix.lower() == ".csv":
+    if is_spreadsheet(path):
         return True
     try:
         text = path.read_text(encoding="utf-8-sig")
@@ -73,7 +61,7 @@ def load_units(path: str | Path) -> Hierarchy:
     """Read and check a units file on its own; raises CampaignInvalid with every problem."""
     path = Path(path)
     with _collector_paused():
-        return read_units(read_text(path, str(path)), str(path))
+        return read_units_file(path, str(path))
 
 
 def _units_of(path: Path, data: object, line: int | None, problems: list[Problem]) -> Hierarchy | None:
@@ -95,7 +83,7 @@ def _units_of(path: Path, data: object, line: int | None, problems: list[Problem
         )
         return None
     try:
-        return read_units(read_text(units_path, shown), shown)
+        return read_units_file(units_path, shown)
     except CampaignInvalid as exc:
         problems.extend(exc.problems)
         return None

@@ -11,11 +11,10 @@ error at `("tasks", 2, "due")` can name the line the operator wrote.
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path as FilePath
 from typing import Any
 
 import yaml
@@ -161,63 +160,14 @@ def _build(
     return ld.construct_object(node, deep=True)
 
 
-@dataclass
-class CsvRow:
-    line: int
-    values: dict[str, str]
-
-
-def read_csv(text: str, file: str) -> tuple[list[str], list[CsvRow], list[str]]:
-    """Header, rows with their line numbers, and the leading `#` comment lines."""
-    comments: list[str] = []
-    lines = text.splitlines(keepends=True)
-    start = 0
-    while start < len(lines) and (lines[start].startswith("#") or not lines[start].strip()):
-        if lines[start].startswith("#"):
-            comments.append(lines[start][1:].strip())
-        start += 1
-    reader = csv.reader(io.StringIO("".join(lines[start:]), newline=""))
+def read_text(path: FilePath, shown: str) -> str:
     try:
-        header, rows = _csv_rows(reader, file, start)
-    except csv.Error as exc:
+        return path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise CampaignInvalid([Problem(shown, None, "", "no such file")]) from None
+    except UnicodeDecodeError as exc:
         raise CampaignInvalid(
-            [
-                Problem(
-                    file,
-                    start + reader.line_num,
-                    "",
-                    f"not valid CSV: {exc}",
-                    "quote cells that contain commas, quotes or line breaks",
-                )
-            ]
+            [Problem(shown, None, "", f"not UTF-8 text ({exc.reason})", "save the file as UTF-8")]
         ) from None
-    return header, rows, comments
-
-
-def _csv_rows(reader: Any, file: str, start: int) -> tuple[list[str], list[CsvRow]]:
-    try:
-        header = [h.strip() for h in next(reader)]
-    except StopIteration:
-        raise CampaignInvalid([Problem(file, start + 1, "", "the CSV file has no header row")]) from None
-    rows = []
-    too_long: list[Problem] = []
-    for record in reader:
-        if not any(cell.strip() for cell in record):
-            continue
-        line = start + reader.line_num
-        if len(record) > len(header):
-            too_long.append(
-                Problem(
-                    file,
-                    line,
-                    "",
-                    f"this row has {len(record)} cells but the header names {len(header)}",
-                    "quote cells that contain commas",
-                )
-            )
-            continue
-        record += [""] * (len(header) - len(record))  # a short row's missing cells are blank
-        rows.append(CsvRow(line, {h: c.strip() for h, c in zip(header, record, strict=True)}))
-    if too_long:
-        raise CampaignInvalid(too_long)
-    return header, rows
+    except OSError as exc:
+        raise CampaignInvalid([Problem(shown, None, "", f"cannot read: {exc.strerror}")]) from None

@@ -1,30 +1,40 @@
 """Units files (§2): the hierarchy of organisations a campaign cascades through.
 
-A units file is YAML (a tree under `children`) or CSV (one row a unit or contact,
-parents before children). Both become one `Hierarchy`, checked for the §2 rules:
-unique slug ids, one root at the top level, each unit exactly one level below its
-parent unless the levels between are marked optional, a channel on every contact.
-A CSV file names its levels in a first comment line, `# levels: province, district,
-grassroots` (an optional level ends in `?`); without one they are read off the tree.
+A units file is YAML (a tree under `children`), or rows of a CSV file or an Excel sheet (one
+row a unit or contact, in any order: `unit_rows`). Both become one `Hierarchy`, checked for
+the §2 rules: unique slug ids, one root at the top level, each unit exactly one level below
+its parent unless the levels between are marked optional, a channel on every contact.
 """
 
 from __future__ import annotations
 
-import itertools
+from pathlib import Path
 
 from cascade.compile.format import Level, Unit, UnitsFile
-from cascade.compile.reading import CsvRow, Document, read_csv, read_yaml
-from cascade.compile.validate import checked, checked_all
+from cascade.compile.reading import Document, read_text, read_yaml
+from cascade.compile.sheets import is_spreadsheet
+from cascade.compile.unit_rows import Read, read_file_rows, read_text_rows
+from cascade.compile.validate import checked
 from cascade.errors import CampaignInvalid, Problem, did_you_mean, one_of
 from cascade.plan.hierarchy import Hierarchy, UnitRecord
-from cascade.plan.values import CHANNELS
 
 
 def read_units(text: str, file: str) -> Hierarchy:
     """Parse and check a units file's text; the file name picks YAML or CSV."""
     if file.lower().endswith(".csv"):
-        return _from_csv(text, file)
+        return _from_rows(read_text_rows(text, file))
     return _from_yaml(read_yaml(text, file))
+
+
+def read_units_file(path: Path, shown: str) -> Hierarchy:
+    """A units file on disk: YAML, CSV (however Excel saved it) or an Excel workbook."""
+    if is_spreadsheet(path):
+        return _from_rows(read_file_rows(path, shown))
+    return read_units(read_text(path, shown), shown)
+
+
+def _from_rows(read: Read) -> Hierarchy:
+    return _hierarchy(read.file, read.levels, read.records, read.problems)
 
 
 def _from_yaml(doc: Document) -> Hierarchy:
@@ -52,140 +62,6 @@ def _from_yaml(doc: Document) -> Hierarchy:
     for i, top in enumerate(spec.units):
         walk(top, None, ("units", i))
     return _hierarchy(doc.file, list(spec.levels), [r for r, _ in records], problems)
-
-
-_COLUMNS = ("id", "name", "level", "parent", "tags", "role", "contact_name", *CHANNELS)
-
-
-def _from_csv(text: str, file: str) -> Hierarchy:
-    header, rows, comments = read_csv(text, file)
-    problems: list[Problem] = []
-    if missing := [c for c in ("id", "name", "level", "parent") if c not in header]:
-        raise CampaignInvalid(
-            [
-                Problem(
-                    file,
-                    1,
-                    "header",
-                    f"missing column(s) {one_of(missing)}",
-                    f"columns: {','.join(_COLUMNS)}",
-                )
-            ]
-        )
-    for column in header:
-        if column not in _COLUMNS:
-            problems.append(
-                Problem(
-                    file,
-                    1,
-                    "header",
-                    f"unknown column `{column}`",
-                    did_you_mean(column, _COLUMNS) or f"known: {one_of(_COLUMNS)}",
-                )
-            )
-    channels = [c for c in header if c in CHANNELS]  # the written order is the fallback order
-    grouped: dict[str, list[CsvRow]] = {}
-    for row in rows:
-        grouped.setdefault(row.values["id"], []).append(row)
-    doc = Document(file, None)
-    raw: list[dict[str, object]] = []
-    for i, (uid, unit_rows) in enumerate(grouped.items()):
-        first = unit_rows[0]
-        doc.lines[(i,)] = first.line
-        if len(unit_rows) > 1:
-            _check_repeats(uid, unit_rows, file, problems)
-        contacts: list[dict[str, object]] = []
-        for row in unit_rows:
-            contact = _contact(row.values, channels)
-            if contact is not None:
-                doc.lines[(i, "contacts", len(contacts))] = row.line
-                contacts.append(contact)
-        raw.append(
-            {
-                "id": uid,
-                "name": first.values["name"],
-                "level": first.values["level"],
-                "tags": _split_tags(first.values.get("tags", "")),
-                "contacts": contacts,
-            }
-        )
-    units = checked_all(Unit, raw, doc, (), problems)
-    parents = {u.id: grouped[u.id][0].values["parent"] or None for u in units}
-    lines = {u.id: grouped[u.id][0].line for u in units}
-    levels = _csv_levels(comments, units, parents, file, problems)
-    records = [
-        UnitRecord(u.id, u.name, u.level, -1, parents[u.id], tuple(u.tags), tuple(u.contacts), lines[u.id])
-        for u in units
-    ]
-    return _hierarchy(file, levels, records, problems)
-
-
-def _contact(values: dict[str, str], channels: list[str]) -> dict[str, object] | None:
-    contact = {c: values[c] for c in channels if values.get(c)}
-    if not contact and not values.get("role"):
-        return None
-    out: dict[str, object] = {"role": values.get("role", ""), **contact, "channels": tuple(contact)}
-    if values.get("contact_name"):
-        out["name"] = values["contact_name"]
-    return out
-
-
-def _split_tags(text: str) -> list[str]:
-    return [t for t in text.replace(";", " ").replace("|", " ").split() if t]
-
-
-def _check_repeats(uid: str, rows: list[CsvRow], file: str, problems: list[Problem]) -> None:
-    """Rows after a unit's first add contacts; their unit columns must be blank or equal."""
-    first = rows[0].values
-    for row in rows[1:]:
-        for column in ("name", "level", "parent", "tags"):
-            value = row.values.get(column, "")
-            if value and value != first.get(column, ""):
-                problems.append(
-                    Problem(
-                        file,
-                        row.line,
-                        f"{uid}.{column}",
-                        f"`{value}` differs from `{first.get(column, '')}` on line {rows[0].line}",
-                        "rows after a unit's first only add contacts; leave these columns blank",
-                    )
-                )
-
-
-def _csv_levels(
-    comments: list[str], units: list[Unit], parents: dict[str, str | None], file: str, problems: list[Problem]
-) -> list[Level]:
-    for comment in comments:
-        key, _, rest = comment.partition(":")
-        if key.strip().lower() == "levels":
-            names = [n.strip() for n in rest.split(",") if n.strip()]
-            return [Level(name=n.rstrip("?"), optional=n.endswith("?")) for n in names]
-    # No levels line: order levels by the deepest place each occurs, so that one unit
-    # wrongly placed higher up is reported by the level-step check, not here.
-    depth: dict[str, int] = {}
-    deepest: dict[str, int] = {}
-    orphans: dict[str, None] = {}
-    for unit in units:
-        parent = parents.get(unit.id)
-        if parent is not None and parent not in depth:
-            orphans[unit.level] = None  # the unknown parent is reported; keep the level
-            continue
-        depth[unit.id] = depth[parent] + 1 if parent is not None else 0
-        deepest[unit.level] = max(deepest.get(unit.level, 0), depth[unit.id])
-    order = sorted(deepest, key=deepest.__getitem__)
-    for upper, lower in itertools.pairwise(order):
-        if deepest[upper] == deepest[lower]:
-            problems.append(
-                Problem(
-                    file,
-                    1,
-                    "levels",
-                    f"cannot tell whether `{upper}` or `{lower}` is the higher level",
-                    "name the levels in a first line: # levels: province, district, commune",
-                )
-            )
-    order += [level for level in orphans if level not in deepest]
-    return [Level(name=name) for name in order]
 
 
 def _hierarchy(
@@ -233,8 +109,8 @@ def _hierarchy(
                     file,
                     record.line,
                     f"{record.id}.parent",
-                    f"parent `{record.parent}` is not a unit listed before this one",
-                    did_you_mean(record.parent, units) or "list parents before children",
+                    f"parent `{record.parent}` is not a unit of this file",
+                    did_you_mean(record.parent, units) or "name the parent by its id or its exact name",
                 )
             )
             continue

@@ -15,8 +15,7 @@ from typing import Any
 import pendulum
 from sqlalchemy import Engine
 
-from cascade.compile.files import read_text
-from cascade.compile.reading import read_yaml
+from cascade.compile.reading import read_text, read_yaml
 from cascade.compile.sheets import Table, header_key, is_spreadsheet, rows_of, tables, text
 from cascade.engine import deployed
 from cascade.engine.signals import (

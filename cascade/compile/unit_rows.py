@@ -1,0 +1,361 @@
+"""A units file as rows: CSV (however Excel saved it) or one sheet of an Excel workbook.
+
+One row a unit, or a further contact of the unit above it (its unit columns blank or equal).
+Rows may come in any order (a sheet sorted by name lists children before their parents): each
+unit is placed after its parent. A unit's `id` may be left out, then it is made from its name
+("Đảng ủy xã Thiên Lộc" -> `dang-uy-xa-thien-loc`), and `parent` may name the parent by its id
+or its exact name. Two units whose names make the same id (Tân Thành, Tân Thạnh) are an error
+naming both rows, with ids to write for them: an id made silently unique would change the day
+a third one is added, and ids are what the store keys on.
+
+The levels come from a first comment line, `# levels: province, district, grassroots` (an
+optional level ends in `?`), else they are read off the tree.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cascade.compile.format import Level, Unit
+from cascade.compile.reading import Document
+from cascade.compile.sheets import Table, header_key, rows_of, tables, text
+from cascade.compile.validate import checked_all
+from cascade.errors import CampaignInvalid, Problem, did_you_mean, one_of
+from cascade.plan.hierarchy import UnitRecord
+from cascade.plan.values import CHANNELS
+
+COLUMNS = ("id", "name", "level", "parent", "tags", "role", "contact_name", *CHANNELS)
+ALIASES = {
+    "mã": "id",
+    "mã đơn vị": "id",
+    "tên": "name",
+    "tên đơn vị": "name",
+    "cấp": "level",
+    "cấp trên": "parent",
+    "đơn vị cấp trên": "parent",
+    "nhãn": "tags",
+    "vai trò": "role",
+    "người liên hệ": "contact_name",
+    "thư điện tử": "email",
+    "điện thoại": "phone",
+    "số điện thoại": "phone",
+}
+MAX_ID = 64  # the store's id columns
+
+
+@dataclass
+class Row:
+    line: int
+    values: dict[str, str]
+
+
+@dataclass
+class Read:
+    """What the rows make: the levels and the unit records (parents first), for the hierarchy."""
+
+    file: str
+    levels: list[Level]
+    records: list[UnitRecord]
+    problems: list[Problem]
+
+
+def read_text_rows(text_: str, file: str) -> Read:
+    """A CSV units file's text."""
+    import io
+
+    return _read(iter([rows_of(io.StringIO(text_, newline=""), file)]), file)
+
+
+def read_file_rows(path: Path, shown: str) -> Read:
+    """A CSV units file or an Excel workbook (its units on one sheet)."""
+    return _read(tables(path, shown), shown)
+
+
+def slug(name: str) -> str:
+    """An id made from a name: "Đảng ủy xã Thiên Lộc" -> "dang-uy-xa-thien-loc"."""
+    plain = unicodedata.normalize("NFD", name.replace("Đ", "D").replace("đ", "d"))
+    ascii_ = "".join(c for c in plain if not unicodedata.combining(c)).lower()
+    made = re.sub(r"[^a-z0-9]+", "-", ascii_).strip("-")
+    if len(made) > MAX_ID:
+        made = made[:MAX_ID].rsplit("-", 1)[0]
+    return made
+
+
+def _read(found: Iterator[Table], file: str) -> Read:
+    chosen: Table | None = None
+    problems: list[Problem] = []
+    rows: list[Row] = []
+    header: list[str] = []
+    for table in found:
+        if chosen is not None:
+            where = f"units are read from one sheet: `{chosen.file}` and `{table.file}` both have rows"
+            raise CampaignInvalid([Problem(file, None, "", where, "keep the units on one sheet")])
+        chosen = table
+        header = [header_key(cell, ALIASES) for cell in table.header]
+        if missing := [c for c in ("name", "level", "parent") if c not in header]:
+            hint = f"columns: {','.join(COLUMNS)}"
+            raise CampaignInvalid(
+                [Problem(table.file, 1, "header", f"missing column(s) {one_of(missing)}", hint)]
+            )
+        _check_header(header, table.file, problems)
+        too_long = []
+        for line, cells in table.rows:
+            if len(cells) > len(header) and any(text(c) for c in cells[len(header) :]):
+                message = f"this row has {len(cells)} cells but the header names {len(header)}"
+                too_long.append(
+                    Problem(table.file, line, "", message, "quote cells that contain the separator")
+                )
+                continue
+            rows.append(Row(line, {h: _cell(c) for h, c in zip(header, cells, strict=False) if h}))
+        if too_long:
+            raise CampaignInvalid(too_long)
+    if chosen is None:
+        hint = f"the first row names the columns: {','.join(COLUMNS)}"
+        raise CampaignInvalid([Problem(file, None, "", "the file has no header row", hint)])
+    return _units(chosen, header, rows, problems)
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # a number cell: 84912000001.0 is 84912000001
+    return text(value)
+
+
+def _check_header(header: list[str], file: str, problems: list[Problem]) -> None:
+    for column in header:
+        if column and column not in COLUMNS:
+            problems.append(
+                Problem(
+                    file,
+                    1,
+                    "header",
+                    f"unknown column `{column}`",
+                    did_you_mean(column, COLUMNS) or f"known: {one_of(COLUMNS)}",
+                )
+            )
+
+
+def _units(table: Table, header: list[str], rows: list[Row], problems: list[Problem]) -> Read:
+    file = table.file
+    _give_ids(rows, file, problems)
+    channels = [c for c in header if c in CHANNELS]  # the written order is the fallback order
+    grouped: dict[str, list[Row]] = {}
+    for row in rows:
+        if row.values.get("id"):
+            grouped.setdefault(row.values["id"], []).append(row)
+    doc = Document(file, None)
+    raw: list[dict[str, object]] = []
+    for i, (uid, unit_rows) in enumerate(grouped.items()):
+        first = unit_rows[0]
+        doc.lines[(i,)] = first.line
+        if len(unit_rows) > 1:
+            _check_repeats(uid, unit_rows, file, problems)
+        contacts: list[dict[str, object]] = []
+        for row in unit_rows:
+            contact = _contact(row.values, channels)
+            if contact is not None:
+                doc.lines[(i, "contacts", len(contacts))] = row.line
+                contacts.append(contact)
+        raw.append(
+            {
+                "id": uid,
+                "name": first.values.get("name", ""),
+                "level": first.values.get("level", ""),
+                "tags": _split_tags(first.values.get("tags", "")),
+                "contacts": contacts,
+            }
+        )
+    units = checked_all(Unit, raw, doc, (), problems)
+    parents = _parents(units, grouped, file, problems)
+    lines = {u.id: grouped[u.id][0].line for u in units}
+    ordered = _parents_first(units, parents, lines, file, problems)
+    levels = _levels(table.comments, ordered, parents, file, problems)
+    records = [
+        UnitRecord(u.id, u.name, u.level, -1, parents[u.id], tuple(u.tags), tuple(u.contacts), lines[u.id])
+        for u in ordered
+    ]
+    return Read(file, levels, records, problems)
+
+
+def _give_ids(rows: list[Row], file: str, problems: list[Problem]) -> None:
+    """Ids for the rows that have none, from their names; a row with neither adds a contact to
+    the unit above it. A made id that another unit has or makes is reported, with ids to write."""
+    given = {row.values["id"]: row for row in rows if row.values.get("id")}
+    made: dict[str, Row] = {}  # id -> the row that made it
+    last: str | None = None
+    for row in rows:
+        values = row.values
+        if values.get("id"):
+            last = values["id"]
+            continue
+        name = values.get("name", "")
+        if not name:
+            if last is not None:
+                values["id"] = last  # a further contact of the unit above
+            continue
+        uid = slug(name)
+        first = made.get(uid) or given.get(uid)
+        same = (
+            first is not None
+            and uid in made
+            and first.values.get("name") == name
+            and values.get("parent", "") in ("", first.values.get("parent", ""))
+        )
+        if first is not None and not same:
+            hints = [
+                f"`{uid}-{slug(v.get('parent', ''))}` for `{v.get('name', '')}`"
+                for v in (first.values, values)
+                if v.get("parent")
+            ]
+            problems.append(
+                Problem(
+                    file,
+                    row.line,
+                    "id",
+                    f"`{name}` makes the id `{uid}`, as `{first.values.get('name', uid)}` "
+                    f"on line {first.line} does",
+                    "give these units ids in an `id` column"
+                    + (f", e.g. {' and '.join(hints)}" if hints else ""),
+                )
+            )
+            continue
+        if not uid:
+            problems.append(Problem(file, row.line, "id", f"cannot make an id from `{name}`", "write an id"))
+            continue
+        made.setdefault(uid, row)
+        values["id"] = last = uid
+
+
+def _parents(
+    units: list[Unit], grouped: dict[str, list[Row]], file: str, problems: list[Problem]
+) -> dict[str, str | None]:
+    """Each unit's parent id: the `parent` cell as an id, or as the exact name of one unit (a
+    parent that is neither is kept as written, for the hierarchy's check to name)."""
+    by_name: dict[str, list[str]] = {}
+    for unit in units:
+        by_name.setdefault(unit.name, []).append(unit.id)
+    ids = {unit.id for unit in units}
+    parents: dict[str, str | None] = {}
+    for unit in units:
+        written = grouped[unit.id][0].values.get("parent", "")
+        named = by_name.get(written, []) if written not in ids else []
+        parents[unit.id] = named[0] if len(named) == 1 else written or None
+        if len(named) > 1:
+            message = f"{len(named)} units are named `{written}` ({one_of(named)})"
+            line = grouped[unit.id][0].line
+            problems.append(Problem(file, line, f"{unit.id}.parent", message, "name the parent by its id"))
+    return parents
+
+
+def _parents_first(
+    units: list[Unit],
+    parents: dict[str, str | None],
+    lines: dict[str, int],
+    file: str,
+    problems: list[Problem],
+) -> list[Unit]:
+    """The units with each after its parent and siblings in the file's order (a tree walk from
+    the top units). Units under an unknown parent follow, for the hierarchy's check to name; a
+    circle of parents is reported here."""
+    by_id = {unit.id: unit for unit in units}
+    children: dict[str | None, list[str]] = {}
+    for unit in units:
+        parent = parents.get(unit.id)
+        children.setdefault(parent if parent is None or parent in by_id else "?", []).append(unit.id)
+    placed: dict[str, None] = {}
+    stack = list(reversed(children.get(None, []) + children.get("?", [])))
+    while stack:
+        uid = stack.pop()
+        placed[uid] = None
+        stack.extend(reversed(children.get(uid, [])))
+    broken: set[str] = set()  # in a circle, or under one: reported once, as the circle
+    for unit in units:
+        if unit.id in placed or unit.id in broken:
+            continue
+        chain: list[str] = []
+        at: str | None = unit.id
+        while at is not None and at not in chain and at not in placed and at not in broken:
+            chain.append(at)
+            at = parents.get(at)
+        if at is not None and at in chain:  # not reached from the top: a circle above it
+            circle = " -> ".join([*chain[chain.index(at) :], at])
+            hint = "one of them belongs under another parent"
+            message = f"parents go round in a circle: {circle}"
+            problems.append(Problem(file, lines[at], f"{at}.parent", message, hint))
+        broken.update(chain)  # (under a circle, or in one)
+    return [by_id[uid] for uid in placed if uid not in broken]
+
+
+def _contact(values: dict[str, str], channels: list[str]) -> dict[str, object] | None:
+    contact = {c: values[c] for c in channels if values.get(c)}
+    if not contact and not values.get("role"):
+        return None
+    role = values.get("role") or "head"  # a unit's one contact, with no role written: its office
+    out: dict[str, object] = {"role": role, **contact, "channels": tuple(contact)}
+    if values.get("contact_name"):
+        out["name"] = values["contact_name"]
+    return out
+
+
+def _split_tags(text_: str) -> list[str]:
+    return [t for t in text_.replace(";", " ").replace("|", " ").replace(",", " ").split() if t]
+
+
+def _check_repeats(uid: str, rows: list[Row], file: str, problems: list[Problem]) -> None:
+    """Rows after a unit's first add contacts; their unit columns must be blank or equal."""
+    first = rows[0].values
+    for row in rows[1:]:
+        for column in ("name", "level", "parent", "tags"):
+            value = row.values.get(column, "")
+            if value and value != first.get(column, ""):
+                problems.append(
+                    Problem(
+                        file,
+                        row.line,
+                        f"{uid}.{column}",
+                        f"`{value}` differs from `{first.get(column, '')}` on line {rows[0].line}",
+                        "rows after a unit's first only add contacts; leave these columns blank",
+                    )
+                )
+
+
+def _levels(
+    comments: list[str], units: list[Unit], parents: dict[str, str | None], file: str, problems: list[Problem]
+) -> list[Level]:
+    for comment in comments:
+        key, _, rest = comment.partition(":")
+        if key.strip().lower() in ("levels", "cấp"):
+            names = [n.strip() for n in rest.replace(";", ",").split(",") if n.strip()]
+            return [Level(name=n.rstrip("?"), optional=n.endswith("?")) for n in names]
+    # No levels line: order levels by the deepest place each occurs, so that one unit
+    # wrongly placed higher up is reported by the level-step check, not here.
+    depth: dict[str, int] = {}
+    deepest: dict[str, int] = {}
+    orphans: dict[str, None] = {}
+    for unit in units:
+        parent = parents.get(unit.id)
+        if parent is not None and parent not in depth:
+            orphans[unit.level] = None  # the unknown parent is reported; keep the level
+            continue
+        depth[unit.id] = depth[parent] + 1 if parent is not None else 0
+        deepest[unit.level] = max(deepest.get(unit.level, 0), depth[unit.id])
+    order = sorted(deepest, key=deepest.__getitem__)
+    for upper, lower in itertools.pairwise(order):
+        if deepest[upper] == deepest[lower]:
+            problems.append(
+                Problem(
+                    file,
+                    1,
+                    "levels",
+                    f"cannot tell whether `{upper}` or `{lower}` is the higher level",
+                    "name the levels in a first line: # levels: province, district, commune",
+                )
+            )
+    order += [level for level in orphans if level not in deepest]
+    return [Level(name=name) for name in order]
