@@ -230,9 +230,7 @@ def test_validate_a_bad_units_csv(tmp_path: Path) -> None:
     path.write_text("id,name,level,parent\ntu-a,A,province,\nhu-b,B,district,tu-x\n", encoding="utf-8")
     result = runner.invoke(app, ["validate", str(path)])
     assert result.exit_code == 1
-    assert (
-        f"{path}:3: error: hu-b.parent: parent `tu-x` is not a unit of this file" in result.stderr
-    )
+    assert f"{path}:3: error: hu-b.parent: parent `tu-x` is not a unit of this file" in result.stderr
 
 
 # ---- engine commands ------------------------------------------------------------------------

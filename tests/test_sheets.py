@@ -256,3 +256,78 @@ def test_headers_are_read_by_their_key_or_their_vietnamese_name() -> None:
     assert header_key("  Đơn  vị ", ALIASES) == "unit"
     assert header_key("GHI CHÚ", ALIASES) == "note"
     assert header_key("members", ALIASES) == "members"
+
+
+# ---- the answer workbook: sent out, filled in, imported back ---------------------------------
+
+
+def test_the_template_round_trips(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from cascade.cli import app
+
+    monkeypatch.setenv("CASCADE_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("CASCADE_DATABASE_URL", raising=False)
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    runner = CliRunner()
+    assert runner.invoke(app, ["deploy", str(CAMPAIGN)]).exit_code == 0
+    out = tmp_path / "hn-co-so.xlsx"
+    made = runner.invoke(app, ["template", CID, "--task", "hn-co-so", "--out", str(out)])
+    assert made.exit_code == 0, made.output
+    book = openpyxl.load_workbook(out)
+    plan = load_plan(CAMPAIGN)
+    districts = [u for u in plan.hierarchy.children[plan.hierarchy.root.id] if u != "mttq-ha-tinh"]
+    owed = {i.unit for i in plan.instances if i.task == "hn-co-so"}
+    # a sheet per district that has units owing the task, named as the district is
+    named = {
+        plan.hierarchy.units[d].name[:31] for d in districts if set(plan.hierarchy.children.get(d, [])) & owed
+    }
+    assert set(book.sheetnames) == named
+    sheet = book["Huyện ủy Can Lộc"]
+    assert sheet["A1"].value == "# «Hội nghị toàn thể đảng viên cấp cơ sở» — Huyện ủy Can Lộc"
+    header = [c.value for c in sheet[3]]
+    assert header == [
+        "Mã đơn vị (unit)", "Tên đơn vị (name)", "Việc (task)", "Tình trạng (state)", "Hạn chót (deadline)",
+        "Thời gian hoàn thành (at)", "Số đảng viên dự (attendees)", "Tổng số đảng viên (members)",
+        "Ghi chú (note)",
+    ]  # fmt: skip
+    rows = [[c.value for c in row] for row in sheet.iter_rows(min_row=4)]
+    can_loc = sorted(u for u in plan.hierarchy.children["hu-can-loc"] if u in owed)
+    assert sorted(r[0] for r in rows) == can_loc
+    assert all(r[2] == "hn-co-so" and r[4] == "14/01/2021" for r in rows)  # due before 15/01: its last day
+    # sent back unchanged: nothing to record, nothing refused
+    unchanged = runner.invoke(app, ["signal", CID, "--import", str(out)])
+    assert unchanged.exit_code == 0 and "holds no signals" in unchanged.stderr
+    # filled in by the district: two units done, one with a note; saved by openpyxl as Excel would
+    sheet["F4"], sheet["G4"], sheet["H4"] = datetime(2020, 12, 20, 9), 40, 45
+    sheet["F5"], sheet["G5"], sheet["H5"], sheet["I5"] = "21/12/2020 14:00", "38", "40", "Công văn 45-CV/HU"
+    book.save(out)
+    filled = runner.invoke(app, ["signal", CID, "--import", str(out)])
+    assert filled.exit_code == 0, filled.output
+    assert "2 signal(s) recorded" in filled.stderr
+    engine = store.open_store(f"sqlite:///{tmp_path / 'data' / 'cascade.db'}")
+    got = {(unit, note) for unit, *_, note in signals(engine)}
+    assert got == {(rows[0][0], None), (rows[1][0], "Công văn 45-CV/HU")}
+    # one district's sheet only, under it
+    one = tmp_path / "can-loc.xlsx"
+    assert (
+        runner.invoke(
+            app, ["template", CID, "--task", "hn-co-so", "--under", "hu-can-loc", "--out", str(one)]
+        ).exit_code
+        == 0
+    )
+    assert openpyxl.load_workbook(one).sheetnames == ["Huyện ủy Can Lộc"]
+    wrong = runner.invoke(app, ["template", CID, "--task", "hn-co-sp", "--out", str(one)])
+    assert wrong.exit_code == 1 and "no task or report `hn-co-sp`" in wrong.stderr
+
+
+def test_sheet_names_keep_to_excel_rules() -> None:
+    from cascade.reports.answer_book import sheet_names
+
+    long = "Đảng ủy Khối các cơ quan và doanh nghiệp tỉnh"
+    assert sheet_names(["Huyện ủy A", "huyện ủy a", long, "A/B: [C]"]) == [
+        "Huyện ủy A",
+        "huyện ủy a (2)",
+        long[:31],
+        "A-B- -C-",
+    ]

@@ -282,3 +282,39 @@ def _login() -> str:
         return getpass.getuser()
     except (KeyError, OSError):
         return "operator"
+
+
+@app.command()
+def template(
+    campaign: Annotated[str, typer.Argument(help="campaign id")],
+    task: Annotated[str, typer.Option("--task", help="the task or report the districts answer for")],
+    out_file: Annotated[Path, typer.Option("--out", help="the workbook to write (.xlsx)")],
+    under: Annotated[str | None, typer.Option(help="only the units below this one")] = None,
+) -> None:
+    """Write the workbook to send out for a task: a sheet per district listing its units, a
+    column for when each did it and one per figure. Filled in and sent back, it is imported
+    unchanged: cascade signal CAMPAIGN --import FILE.xlsx (rows left blank are units not done)."""
+    from cascade.reports.answer_book import write_answer_book
+    from cascade.views.answer_sheet import NotFound, answer_sheet
+
+    if out_file.suffix.lower() != ".xlsx":
+        fail(
+            [Problem(str(out_file), None, "--out", "the template is an Excel workbook", "name it FILE.xlsx")]
+        )
+    engine = open_engine()
+    try:
+        with engine.connect() as conn:
+            sheet = answer_sheet(conn, campaign, task, under)
+    except NotFound as exc:
+        fail([Problem("template", None, "", str(exc))])
+    part = out_file.with_name(f".{out_file.name}.part")  # a full disk leaves no half-written workbook
+    try:
+        rows = write_answer_book(sheet, part)
+        part.replace(out_file)
+    except OSError as exc:
+        part.unlink(missing_ok=True)
+        fail([Problem(str(out_file), None, "", f"cannot write: {exc.strerror or exc}")])
+    err.print(
+        f"[green]✓[/green] {escape(str(out_file))}: {rows:,} unit(s) of «{escape(sheet.task_title)}» "
+        f"on {len(sheet.groups)} sheet(s); import it back with: cascade signal {campaign} --import {out_file}"
+    )

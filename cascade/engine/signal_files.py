@@ -45,7 +45,8 @@ ALIASES = {
     "nguồn": "note",
     "source": "note",
 }
-COLUMNS = ("at", "unit", "name", "task", "note")  # the rest are the task's figures
+# the rest are the task's figures; `name`, `state` and `deadline` are the template's, for people
+COLUMNS = ("at", "unit", "name", "task", "note", "state", "deadline")
 
 
 def read_signals(text: str, file: str, tz: str) -> list[Signal]:

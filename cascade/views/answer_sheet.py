@@ -1,0 +1,99 @@
+"""What `cascade template` sends out for one task: its units grouped by district, with the
+figures each must report, read from the store. `cascade.reports.answer_book` writes it as a
+workbook whose every sheet `cascade signal --import` reads back."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import Connection, and_, select
+
+from cascade.engine import deployed, store
+from cascade.engine.words import STATE_WORDS
+from cascade.plan.rules import TaskRules
+from cascade.views.words import deadline_short
+
+
+@dataclass(frozen=True)
+class Figure:
+    key: str
+    title: str
+    type: str  # int, float, bool, text, date
+    required: bool
+    min: float | None
+    max: float | None
+
+
+@dataclass(frozen=True)
+class UnitLine:
+    id: str
+    name: str
+    state: str  # in words: "đang thực hiện", "quá hạn"...
+    deadline: str  # its last day, "14/01/2021" ("" for none yet)
+
+
+@dataclass
+class Group:
+    """A district (the unit at the second level, or the top unit for units above that) and the
+    units under it that owe the task, in tree order."""
+
+    id: str
+    name: str
+    units: list[UnitLine] = field(default_factory=list)
+
+
+@dataclass
+class AnswerSheet:
+    campaign: str
+    campaign_title: str
+    task: str
+    task_title: str
+    kind: str  # task | report
+    figures: list[Figure]
+    groups: list[Group]
+
+
+class NotFound(LookupError):
+    """No such campaign, task or unit: the message names which, for the operator."""
+
+
+def answer_sheet(conn: Connection, campaign_id: str, task: str, under: str | None = None) -> AnswerSheet:
+    campaign = deployed.read(conn, campaign_id)
+    if campaign is None:
+        raise NotFound(f"no deployed campaign `{campaign_id}`")
+    if task not in campaign.tasks:
+        raise NotFound(f"no task or report `{task}` in `{campaign_id}` (one of: {', '.join(campaign.tasks)})")
+    rules = TaskRules.from_json(task, campaign.tasks[task])
+    u, i = store.units.c, store.instances.c
+    names = {r.id: r.name for r in conn.execute(select(u.id, u.name).where(u.campaign_id == campaign_id))}
+    if under is not None and under not in names:
+        raise NotFound(f"no unit `{under}` in `{campaign_id}`")
+    query = (
+        select(u.id, u.name, u.path, i.state, i.deadline)
+        .join(store.instances, and_(i.campaign_id == u.campaign_id, i.unit_id == u.id))
+        .where(
+            u.campaign_id == campaign_id,
+            u.archived.is_(False),
+            i.archived.is_(False),
+            i.task_id == task,
+            i.state != "exempt",
+        )
+        .order_by(u.path)
+    )
+    if under is not None:
+        query = query.where(u.path.contains(f":{under}/"))
+    groups: dict[str, Group] = {}
+    for row in conn.execute(query):
+        chain = [step.split(":", 1)[1] for step in row.path.split("/")]
+        head = chain[1] if len(chain) > 2 else chain[0]  # the district, or the top unit
+        group = groups.setdefault(head, Group(head, names.get(head, head)))
+        deadline = deadline_short(row.deadline, campaign.timezone) if row.deadline is not None else ""
+        group.units.append(UnitLine(row.id, row.name, STATE_WORDS.get(row.state, row.state), deadline))
+    figures = [
+        Figure(key, spec.title or key, spec.type or "float", spec.required, spec.min, spec.max)
+        for key, spec in rules.fields.items()
+        if spec.formula is None
+    ]
+    return AnswerSheet(
+        campaign.id, campaign.title, task, rules.title, rules.kind, figures, list(groups.values())
+    )
