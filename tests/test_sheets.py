@@ -331,3 +331,19 @@ def test_sheet_names_keep_to_excel_rules() -> None:
         long[:31],
         "A-B- -C-",
     ]
+
+
+def test_a_signal_breaking_a_check_between_figures_is_refused(campaign: Engine) -> None:
+    from cascade.engine.signals import Signal, record
+
+    too_many = Signal("p-bac-ha", "hn-co-so", when("2020-12-05 09:00"), {"attendees": "50", "members": "45"})
+    with pytest.raises(SignalRefused) as refused:
+        record(campaign, CID, [too_many], "cli", NOW)
+    [problem] = refused.value.problems
+    assert problem.message == (
+        "the check `attendees <= members` fails: "
+        "Số đảng viên dự (attendees) is 50, Tổng số đảng viên (members) is 45"
+    )
+    assert signals(campaign) == []
+    equal = Signal("p-bac-ha", "hn-co-so", when("2020-12-05 09:00"), {"attendees": "45", "members": "45"})
+    assert record(campaign, CID, [equal], "cli", NOW) == (1, 0)

@@ -178,6 +178,49 @@ def test_formula_over_an_undeclared_field() -> None:
     assert problem.hint == "did you mean `members`?"
 
 
+CHECKED = GOOD_TASKS + (
+    "  - id: hn-co-so\n"
+    "    title: Hội nghị cơ sở\n"
+    "    level: grassroots\n"
+    "    due: {before: 15/01/2021}\n"
+    "    fields:\n"
+    "      attendees: {type: int}\n"
+    "      members: {type: int}\n"
+    "      place: {type: text}\n"
+    "    check: CHECK\n"
+)
+
+
+COMPARE = "compare two figures or formulas: attendees <= members"
+NOT_ONE = "is not one comparison, e.g. attendees <= members"
+
+
+@pytest.mark.parametrize(
+    ("check", "message", "hint"),
+    [
+        (
+            "attendees <= member",
+            "the check uses `member`, which is not a field of this task",
+            "did you mean `members`?",
+        ),
+        ("place <= members", "the check uses `place`, which is not a number", None),
+        ("attendees", f"`attendees` {NOT_ONE}", COMPARE),
+        ("attendees <= members <= 5", f"`attendees <= members <= 5` {NOT_ONE}", COMPARE),
+    ],
+)
+def test_a_check_between_figures_is_checked_when_compiled(check: str, message: str, hint: str | None) -> None:
+    problem = one(CHECKED.replace("CHECK", check))
+    assert problem.key.startswith("tasks[2].check") and problem.line == 25
+    assert (problem.message, problem.hint) == (message, hint)
+
+
+def test_a_check_may_be_one_or_a_list() -> None:
+    one_check = compile_text(CHECKED.replace("CHECK", "attendees <= members"))
+    assert one_check.tasks["hn-co-so"].checks == ("attendees <= members",)
+    two = compile_text(CHECKED.replace("CHECK", "[attendees <= members, members - attendees >= 0]"))
+    assert two.tasks["hn-co-so"].checks == ("attendees <= members", "members - attendees >= 0")
+
+
 @pytest.mark.parametrize(
     ("replace", "key", "message"),
     [

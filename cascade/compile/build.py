@@ -106,6 +106,7 @@ def _task_plan(
         _notices(parsed.defaults, spec, calendar),
         spec.due.rule(),
         dict(spec.fields),
+        checks=tuple(spec.check),
         exempt=tuple(spec.exempt),
         line=line,
     )

@@ -16,7 +16,7 @@ from cascade.compile.format import Report, Task
 from cascade.compile.parse import ParsedCampaign
 from cascade.compile.reading import Document, Path
 from cascade.errors import Problem, Severity, did_you_mean, one_of
-from cascade.plan.formulas import formula_names
+from cascade.plan.formulas import formula_names, split_check
 from cascade.plan.hierarchy import Hierarchy, UnitRecord
 from cascade.plan.values import COUNTERS, FieldSpec
 from cascade.timing.durations import Duration
@@ -90,7 +90,7 @@ def check_references(parsed: ParsedCampaign, hierarchy: Hierarchy, problems: lis
                     )
                 )
             )
-        _check_fields(doc, at, spec.fields, problems)
+        _check_fields(doc, at, spec.fields, problems, spec.check)
         _check_notices(doc, at, spec, levels, problems)
     for i, report in parsed.reports:
         _check_report(doc, ("reports", i), report, tasks, parsed, hierarchy, problems)
@@ -149,8 +149,20 @@ def _check_target(
                 )
 
 
-def _check_fields(doc: Document, at: Path, fields: dict[str, FieldSpec], problems: list[Problem]) -> None:
+def _check_fields(
+    doc: Document, at: Path, fields: dict[str, FieldSpec], problems: list[Problem], checks: Sequence[str] = ()
+) -> None:
     numeric = {name for name, f in fields.items() if f.formula or f.type in ("int", "float")}
+    for n, check in enumerate(checks):
+        left, _, right = split_check(check)
+        for used in [*formula_names(left), *formula_names(right)]:
+            where = (*at, "check", n)
+            if used not in fields:
+                hint = did_you_mean(used, fields) or (f"fields: {one_of(fields)}" if fields else "declare it")
+                message = f"the check uses `{used}`, which is not a field of this task"
+                problems.append(doc.problem(where, message, hint))
+            elif used not in numeric:
+                problems.append(doc.problem(where, f"the check uses `{used}`, which is not a number"))
     graph: dict[str, list[str]] = {}
     for name, field in fields.items():
         if field.formula is None:
@@ -291,7 +303,7 @@ def _check_report(
                     or f"fields: {one_of([*spec.fields, *COUNTERS])}",
                 )
             )
-    _check_fields(doc, at, report.fields, problems)
+    _check_fields(doc, at, report.fields, problems, report.check)
     _check_notices(doc, at, report, levels, problems)
 
 

@@ -24,6 +24,7 @@ from pydantic import (
     model_validator,
 )
 
+from cascade.plan.formulas import split_check
 from cascade.plan.values import (
     SLUG,
     Contact,
@@ -304,6 +305,18 @@ def _slug_field(value: str) -> str:
     return value
 
 
+def _check(value: str) -> str:
+    try:
+        split_check(value)
+    except ValueError as exc:
+        raise invalid(str(exc), "compare two figures or formulas: attendees <= members") from None
+    return value
+
+
+def _one_or_more(value: object) -> object:
+    return [value] if isinstance(value, str) else value
+
+
 class _Targeted(Notices):
     id: Slug
     title: str
@@ -311,6 +324,14 @@ class _Targeted(Notices):
     exclude: list[Slug] = Field([], description="unit ids removed from the target")
     exempt: list[Slug] = Field([], description="unit ids excused: no instance, counted as exempt")
     fields: dict[Annotated[str, AfterValidator(_slug_field)], FieldSpec] = {}
+    check: Annotated[
+        list[Annotated[str, AfterValidator(_check)]],
+        BeforeValidator(_one_or_more),
+        WithJsonSchema({"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}),
+    ] = Field(
+        [],
+        description="comparisons the figures must keep, e.g. attendees <= members (one, or a list)",
+    )
 
 
 class Task(_Targeted):

@@ -10,9 +10,7 @@ is listed and no row is stored. Signals are applied to instances by the next tic
 from __future__ import annotations
 
 import hashlib
-import math
 import re
-from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -24,12 +22,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from cascade.engine import bulk, deployed, store
 from cascade.engine.deployed import Deployed
+from cascade.engine.figures import check_fields
 from cascade.engine.rollup import figures_of
 from cascade.errors import CampaignInvalid, Problem, did_you_mean, one_of
-from cascade.plan.rules import TaskRules, campaign_rules
+from cascade.plan.rules import campaign_rules
 from cascade.timing.deadlines import parse_date
 
-_GROUPED = re.compile(r"[-+]?\d{1,3}(?:\.\d{3})+")  # 1.234 and 1.234.567, as Vietnamese write them
 _DMY_TIME = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
 
 
@@ -63,107 +61,6 @@ def parse_instant(value: object, tz: str) -> pendulum.DateTime:
     if not isinstance(parsed, pendulum.DateTime):
         raise ValueError(f"`{text}` is not a time of day; write 2020-11-18 10:00")
     return parsed
-
-
-def _bounded(number: Any, text: str) -> Any:
-    if abs(number) > LARGEST:
-        raise ValueError(f"`{text[:40]}` is too large (at most {LARGEST:,})")
-    return number
-
-
-def check_fields(
-    rules: TaskRules, given: dict[str, Any], figures: Collection[str] = ()
-) -> tuple[dict[str, Any], list[str]]:
-    """The values converted to their declared types, and what is wrong with them. A report
-    also takes its roll-up `figures` (e.g. `hn-co-so.attendees`), numbers that correct the
-    computed ones."""
-    errors, values = [], {}
-    for name, raw in given.items():
-        if name in figures:
-            try:
-                number = _convert("float", raw)
-            except ValueError as exc:
-                errors.append(f"{name}: {exc}")
-                continue
-            if number is not None and number < 0:
-                errors.append(f"{name}: {number:g} is below the minimum 0")
-            elif number is not None:
-                values[name] = int(number) if float(number).is_integer() else number
-            continue
-        spec = rules.fields.get(name)
-        if spec is None or spec.formula is not None:
-            hint = did_you_mean(name, [*rules.fields, *figures])
-            known = [n for n, s in rules.fields.items() if s.formula is None] + list(figures)
-            errors.append(
-                f"`{rules.id}` has no field `{name}`"
-                + (
-                    f"; {hint}"
-                    if hint
-                    else f" (fields: {one_of(known)})"
-                    if known
-                    else " (it takes no figures)"
-                )
-            )
-            continue
-        try:
-            values[name] = _convert(spec.type, raw)
-        except ValueError as exc:
-            errors.append(f"{name}: {exc}")
-            continue
-        value = values[name]
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            if spec.min is not None and value < spec.min:
-                errors.append(f"{name}: {value} is below the minimum {spec.min:g}")
-            if spec.max is not None and value > spec.max:
-                errors.append(f"{name}: {value} is above the maximum {spec.max:g}")
-    for name, spec in rules.fields.items():
-        if spec.required and given.get(name) in (None, ""):
-            errors.append(f"`{name}` is required for `{rules.id}`")
-    return values, errors
-
-
-# The largest figure a signal may carry: the largest integer every JSON reader (and the store's
-# JSON columns) keeps exactly. Beyond it a figure is a typo, not a count.
-LARGEST = 2**53 - 1
-
-
-def _convert(kind: str | None, raw: Any) -> Any:
-    if raw is None or raw == "":
-        return None
-    if kind in ("int", "float") and isinstance(raw, float) and raw.is_integer():
-        raw = int(raw)  # a spreadsheet's number cell: 40.0 is 40
-    text = str(raw).strip()
-    if kind == "int":
-        if _GROUPED.fullmatch(text):
-            text = text.replace(".", "")  # 1.234: Vietnamese thousands grouping
-        if isinstance(raw, bool) or not re.fullmatch(r"[-+]?\d+", text):
-            raise ValueError(f"`{text[:40]}` is not a whole number")
-        if len(text.lstrip("+-")) > len(str(LARGEST)):
-            raise ValueError(f"`{text[:40]}` is too large (at most {LARGEST:,})")
-        return _bounded(int(text), text)
-    if kind == "float":
-        if "," in text and _GROUPED.fullmatch(text.split(",", 1)[0]):
-            text = text.replace(".", "")  # 1.234,5: grouped, with a decimal comma
-        try:
-            number = float(text.replace(",", "."))
-        except ValueError:
-            raise ValueError(f"`{text[:40]}` is not a number") from None
-        if not math.isfinite(number):
-            raise ValueError(f"`{text[:40]}` is not a number")
-        return _bounded(number, text)
-    if kind == "bool":
-        lowered = text.lower()
-        if lowered in ("true", "yes", "có", "1", "x"):
-            return True
-        if lowered in ("false", "no", "không", "0"):
-            return False
-        raise ValueError(f"`{text}` is not yes/no")
-    if kind == "date":
-        try:
-            return parse_date(raw).isoformat()
-        except ValueError as exc:
-            raise ValueError(str(exc)) from None
-    return text
 
 
 def digest(task: str, unit: str, at: int, fields: dict[str, Any]) -> str:

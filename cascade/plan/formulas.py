@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import functools
 import operator
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -90,3 +91,38 @@ def compile_formula(formula: str) -> Formula:
 def evaluate(formula: str, values: Mapping[str, Any]) -> float | None:
     """A formula's value over the given fields; None if a field is missing or it divides by zero."""
     return compile_formula(formula)(values)
+
+
+# ---- checks between figures (`check: attendees <= members`) ----------------------------------
+
+_COMPARISONS: dict[str, Callable[[float, float], bool]] = {
+    "<=": operator.le,
+    ">=": operator.ge,
+    "<": operator.lt,
+    ">": operator.gt,
+    "==": operator.eq,
+    "!=": operator.ne,
+}
+_SPLIT = re.compile(r"(<=|>=|==|!=|<|>)")
+
+
+def split_check(text: str) -> tuple[str, str, str]:
+    """A check's (left formula, comparison, right formula); raises ValueError if it is not one
+    comparison between two formulas ("attendees <= members", "essays + exempt <= attendees")."""
+    parts = _SPLIT.split(text)
+    if len(parts) != 3 or not parts[0].strip() or not parts[2].strip():
+        raise ValueError(f"`{text}` is not one comparison, e.g. attendees <= members")
+    left, op, right = (part.strip() for part in parts)
+    formula_names(left)
+    formula_names(right)
+    return left, op, right
+
+
+def check_holds(text: str, values: Mapping[str, Any]) -> tuple[bool, float | None, float | None]:
+    """Whether the check holds for the figures, with both sides' values; a side that cannot be
+    computed (a figure not given) lets it hold."""
+    left, op, right = split_check(text)
+    a, b = evaluate(left, values), evaluate(right, values)
+    if a is None or b is None:
+        return True, a, b
+    return _COMPARISONS[op](a, b), a, b

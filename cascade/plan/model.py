@@ -100,6 +100,7 @@ class TaskPlan:
     notices: Notices
     rule: DeadlineRule
     fields: dict[str, FieldSpec] = field(default_factory=dict)
+    checks: tuple[str, ...] = ()  # comparisons the figures must keep: "attendees <= members"
     opens_after: tuple[str, str] | None = None  # (task, "parent" | "self")
     min_window: Duration | None = None
     exempt: tuple[str, ...] = ()

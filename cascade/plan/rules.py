@@ -37,6 +37,7 @@ class TaskRules:
     rule: DeadlineRule
     fields: dict[str, FieldSpec]
     rollup: tuple[str, ...] = ()  # reports: "task.field" / "task.counter" figures rolled up
+    checks: tuple[str, ...] = ()  # comparisons the figures must keep ("attendees <= members")
 
     @classmethod
     def of(cls, task: TaskPlan) -> TaskRules:
@@ -53,6 +54,7 @@ class TaskRules:
             task.rule,
             task.fields,
             task.rollup,
+            task.checks,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -83,6 +85,7 @@ class TaskRules:
                 for name, spec in self.fields.items()
             },
             "rollup": list(self.rollup),
+            "checks": list(self.checks),
         }
 
     @classmethod
@@ -118,6 +121,7 @@ class TaskRules:
             rule,
             {name: FieldSpec.model_validate(spec) for name, spec in data["fields"].items()},
             tuple(data.get("rollup", ())),  # campaigns deployed before roll-ups were kept
+            tuple(data.get("checks", ())),  # (and before checks between figures)
         )
 
 

@@ -13,7 +13,7 @@ from typing import Any
 import xlsxwriter
 import xlsxwriter.exceptions
 
-from cascade.engine.signals import LARGEST
+from cascade.engine.figures import LARGEST
 from cascade.reports.words import _MODULE, said
 from cascade.views.answer_sheet import AnswerSheet, Figure
 

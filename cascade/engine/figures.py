@@ -1,0 +1,139 @@
+"""A signal's figures, checked against the task's fields: each converted to its declared type
+(Vietnamese number writing and spreadsheet cells included), within its bounds, the required
+ones given, and the campaign's checks between figures (`check: attendees <= members`) kept."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Collection
+from typing import Any
+
+from cascade.errors import did_you_mean, one_of
+from cascade.plan.formulas import check_holds, split_check
+from cascade.plan.rules import TaskRules, with_formulas
+from cascade.timing.deadlines import parse_date
+
+_GROUPED = re.compile(r"[-+]?\d{1,3}(?:\.\d{3})+")  # 1.234 and 1.234.567, as Vietnamese write them
+
+
+def _bounded(number: Any, text: str) -> Any:
+    if abs(number) > LARGEST:
+        raise ValueError(f"`{text[:40]}` is too large (at most {LARGEST:,})")
+    return number
+
+
+def check_fields(
+    rules: TaskRules, given: dict[str, Any], figures: Collection[str] = ()
+) -> tuple[dict[str, Any], list[str]]:
+    """The values converted to their declared types, and what is wrong with them. A report
+    also takes its roll-up `figures` (e.g. `hn-co-so.attendees`), numbers that correct the
+    computed ones."""
+    errors, values = [], {}
+    for name, raw in given.items():
+        if name in figures:
+            try:
+                number = _convert("float", raw)
+            except ValueError as exc:
+                errors.append(f"{name}: {exc}")
+                continue
+            if number is not None and number < 0:
+                errors.append(f"{name}: {number:g} is below the minimum 0")
+            elif number is not None:
+                values[name] = int(number) if float(number).is_integer() else number
+            continue
+        spec = rules.fields.get(name)
+        if spec is None or spec.formula is not None:
+            hint = did_you_mean(name, [*rules.fields, *figures])
+            known = [n for n, s in rules.fields.items() if s.formula is None] + list(figures)
+            errors.append(
+                f"`{rules.id}` has no field `{name}`"
+                + (
+                    f"; {hint}"
+                    if hint
+                    else f" (fields: {one_of(known)})"
+                    if known
+                    else " (it takes no figures)"
+                )
+            )
+            continue
+        try:
+            values[name] = _convert(spec.type, raw)
+        except ValueError as exc:
+            errors.append(f"{name}: {exc}")
+            continue
+        value = values[name]
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            if spec.min is not None and value < spec.min:
+                errors.append(f"{name}: {value} is below the minimum {spec.min:g}")
+            if spec.max is not None and value > spec.max:
+                errors.append(f"{name}: {value} is above the maximum {spec.max:g}")
+    for name, spec in rules.fields.items():
+        if spec.required and given.get(name) in (None, ""):
+            errors.append(f"`{name}` is required for `{rules.id}`")
+    if rules.checks and not errors:
+        errors += _failed_checks(rules, values)
+    return values, errors
+
+
+def _failed_checks(rules: TaskRules, values: dict[str, Any]) -> list[str]:
+    """The campaign's checks between figures (`attendees <= members`) the values break."""
+    computed = with_formulas(rules, values)
+    failed = []
+    for check in rules.checks:
+        holds, left, right = check_holds(check, computed)
+        if not holds:
+            a, _, b = split_check(check)
+            failed.append(
+                f"the check `{check}` fails: {_side(rules, a)} is {left:g}, {_side(rules, b)} is {right:g}"
+            )
+    return failed
+
+
+def _side(rules: TaskRules, formula: str) -> str:
+    spec = rules.fields.get(formula)
+    return f"{spec.title} ({formula})" if spec is not None and spec.title else formula
+
+
+# The largest figure a signal may carry: the largest integer every JSON reader (and the store's
+# JSON columns) keeps exactly. Beyond it a figure is a typo, not a count.
+LARGEST = 2**53 - 1
+
+
+def _convert(kind: str | None, raw: Any) -> Any:
+    if raw is None or raw == "":
+        return None
+    if kind in ("int", "float") and isinstance(raw, float) and raw.is_integer():
+        raw = int(raw)  # a spreadsheet's number cell: 40.0 is 40
+    text = str(raw).strip()
+    if kind == "int":
+        if _GROUPED.fullmatch(text):
+            text = text.replace(".", "")  # 1.234: Vietnamese thousands grouping
+        if isinstance(raw, bool) or not re.fullmatch(r"[-+]?\d+", text):
+            raise ValueError(f"`{text[:40]}` is not a whole number")
+        if len(text.lstrip("+-")) > len(str(LARGEST)):
+            raise ValueError(f"`{text[:40]}` is too large (at most {LARGEST:,})")
+        return _bounded(int(text), text)
+    if kind == "float":
+        if "," in text and _GROUPED.fullmatch(text.split(",", 1)[0]):
+            text = text.replace(".", "")  # 1.234,5: grouped, with a decimal comma
+        try:
+            number = float(text.replace(",", "."))
+        except ValueError:
+            raise ValueError(f"`{text[:40]}` is not a number") from None
+        if not math.isfinite(number):
+            raise ValueError(f"`{text[:40]}` is not a number")
+        return _bounded(number, text)
+    if kind == "bool":
+        lowered = text.lower()
+        if lowered in ("true", "yes", "có", "1", "x"):
+            return True
+        if lowered in ("false", "no", "không", "0"):
+            return False
+        raise ValueError(f"`{text}` is not yes/no")
+    if kind == "date":
+        try:
+            return parse_date(raw).isoformat()
+        except ValueError as exc:
+            raise ValueError(str(exc)) from None
+    return text
