@@ -57,6 +57,7 @@ def campaign(plan: Plan) -> Deployed:
         ticked_at=None,
         tick_interval=None,
         stalled_alert_at=None,
+        document=None,
     )
 
 

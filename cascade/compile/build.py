@@ -15,7 +15,7 @@ from typing import Any
 import pendulum
 
 from cascade.compile import checks, plan_checks
-from cascade.compile.format import BUILTIN_DEFAULTS, CampaignHeader, Defaults, Report, Task
+from cascade.compile.format import BUILTIN_DEFAULTS, CampaignHeader, Defaults, DocumentSpec, Report, Task
 from cascade.compile.format import Notices as NoticesSpec
 from cascade.compile.parse import ParsedCampaign, parse_campaign
 from cascade.compile.reading import Document
@@ -64,6 +64,20 @@ def _contact(c: Contact) -> dict[str, Any]:
     return {"name": c.name, "channels": [[channel, getattr(c, channel)] for channel in c.channels]}
 
 
+def _document(spec: DocumentSpec, hierarchy: Hierarchy) -> dict[str, Any]:
+    """The summary's heading as the store keeps it: what the file writes, with `groups` resolved
+    to the units carrying each tag (the store keeps no tags)."""
+    out = spec.model_dump(mode="json", exclude={"groups"}, exclude_defaults=True)
+    if spec.groups:
+        out["groups"] = {
+            unit.id: label
+            for unit in hierarchy.units.values()
+            for tag, label in spec.groups.items()
+            if tag in unit.tags
+        }
+    return out
+
+
 def build_plan(
     parsed: ParsedCampaign, header: CampaignHeader, hierarchy: Hierarchy, problems: list[Problem]
 ) -> Plan:
@@ -77,6 +91,7 @@ def build_plan(
         header.summary_date,
         parsed.doc.file,
         _contact(header.operator) if header.operator else None,
+        _document(header.document, hierarchy),
     )
     plan = Plan(campaign, hierarchy, {}, [])
     targets = {spec.id: checks.targeted_units(spec, hierarchy) for _, spec in parsed.tasks}

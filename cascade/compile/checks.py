@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from cascade.compile.format import DocumentSpec, Report, Task
 from cascade.compile.format import Notices as NoticesSpec
-from cascade.compile.format import Report, Task
 from cascade.compile.parse import ParsedCampaign
 from cascade.compile.reading import Document, Path
 from cascade.errors import Problem, Severity, did_you_mean, one_of
@@ -97,6 +97,25 @@ def check_references(parsed: ParsedCampaign, hierarchy: Hierarchy, problems: lis
     _check_notices(doc, (), parsed.defaults, levels, problems, section="defaults")
     _check_cycles(parsed, problems)
     _check_roles(parsed, hierarchy, problems)
+    if parsed.header is not None:
+        _check_document(doc, parsed.header.document, levels, tags, problems)
+
+
+def _check_document(
+    doc: Document, spec: DocumentSpec, levels: list[str], tags: set[str], problems: list[Problem]
+) -> None:
+    """The summary's level names name levels, and its groups tags, of the units file."""
+    at = ("campaign", "document")
+    for level in spec.levels:
+        if level not in levels:
+            hint = did_you_mean(level, levels) or f"levels: {one_of(levels)}"
+            message = f"no level `{level}` in the units file"
+            problems.append(doc.problem((*at, "levels", level), message, hint))
+    for tag in spec.groups:
+        if tag not in tags:
+            known = f"tags: {one_of(sorted(tags))}" if tags else "the units file has no tags"
+            hint = did_you_mean(tag, tags) or known
+            problems.append(doc.problem((*at, "groups", tag), f"no unit has the tag `{tag}`", hint))
 
 
 def _task_refs(spec: Task) -> list[tuple[str, tuple[str, ...]]]:

@@ -351,6 +351,34 @@ class Report(_Targeted):
     rollup: list[Annotated[str, Field(pattern=r"^[a-z0-9-]+\.[a-z][a-z0-9_]*$")]] = []
 
 
+class Signer(Model):
+    """Who signs the summary, as its signature block reads (Hướng dẫn 36-HD/VPTW)."""
+
+    on_behalf: str | None = Field(None, description='"T/M BAN THƯỜNG VỤ", "K/T TRƯỞNG BAN"')
+    title: str | None = Field(None, description='the signer\'s office: "PHÓ BÍ THƯ", "PHÓ TRƯỞNG BAN"')
+    name: str | None = None
+
+
+class DocumentSpec(Model):
+    """The summary as a Party document files it: heading, place and date, recipients, signature;
+    and how its prose names levels and groups of units. Every key is optional."""
+
+    issuer: str | None = Field(
+        None, description="the body issuing the summary (default: its issued_by, else the top unit)"
+    )
+    superior: str | None = Field(None, description="the issuer's superior, above it at the top left")
+    number: str | None = Field(None, description='the document number after "Số ", e.g. 125-BC/BTGTU')
+    place: str | None = Field(
+        None, description='"Tiền Giang" in "Tiền Giang, ngày ..."; default: the top unit\'s'
+    )
+    recipients: list[str] = Field([], description='"Nơi nhận", one line each: "Ban Tuyên giáo Trung ương"')
+    signer: Signer = Signer()
+    levels: dict[Slug, str] = Field({}, description='a level\'s name in the prose: {district: "cấp huyện"}')
+    groups: dict[Slug, str] = Field(
+        {}, description='units with a tag, by this name in the tables: {mass-org: "Mặt trận, đoàn thể"}'
+    )
+
+
 class CampaignHeader(Model):
     id: Slug
     title: str
@@ -364,6 +392,7 @@ class CampaignHeader(Model):
         None,
         description="contact for delivery alerts; default: the top unit's contacts with the `notify` roles",
     )
+    document: DocumentSpec = DocumentSpec()
 
 
 class CampaignFile(Model):

@@ -110,6 +110,7 @@ def _upsert_campaign(conn: Connection, plan: Plan, fingerprint: str, now: pendul
         "rescan": True,
         "operator": c.operator,
         "issued_by": c.issued_by,
+        "document": c.document,
     }
     exists = conn.execute(select(store.campaigns.c.id).where(store.campaigns.c.id == c.id)).first()
     if exists:

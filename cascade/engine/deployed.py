@@ -34,6 +34,7 @@ class Deployed:
     ticked_at: int | None
     tick_interval: int | None
     stalled_alert_at: int | None
+    document: dict[str, Any] | None  # the summary's heading (None: deployed before it was kept)
 
     @classmethod
     def of(cls, row: Row[Any]) -> Deployed:

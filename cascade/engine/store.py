@@ -61,6 +61,7 @@ campaigns = Table(
     Column("ticked_at", BigInteger),  # wall clock of the last run that ticked it (idle or not)
     Column("tick_interval", Integer),  # seconds between its scheduled runs, as last deployed
     Column("stalled_alert_at", BigInteger),  # the watchdog told the operator it stopped ticking
+    Column("document", JSON),  # the summary's heading and signature (the format's `document`)
 )
 
 # The tick that holds a campaign's lock (see cascade.engine.locks): no foreign key, so that writing

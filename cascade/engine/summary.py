@@ -132,6 +132,22 @@ class Summary:
     timeline: dict[str, list[tuple[pendulum.Date, float]]]  # level -> (day, share of tasks done)
     titles: dict[str, str]
     narrative: str = ""
+    document: dict[str, Any] = field(default_factory=dict)  # the campaign's `document` (heading, names)
+
+    def level_name(self, level: str) -> str:
+        """A level as the documents name it: the campaign's name for it, else the usual one, with
+        "và tương đương" when some of its units are a group of their own (mass organisations,
+        committees directly under the top unit)."""
+        named = self.document.get("levels", {}).get(level)
+        if named:
+            return str(named)
+        groups = self.document.get("groups", {})
+        grouped = groups and any(u.level == level and u.id in groups for u in self.units)
+        return level_name(level) + (" và tương đương" if grouped else "")
+
+    def unit_level(self, unit: str, level: str) -> str:
+        """Where a unit sits, in a table's level column: its group's name, else its level's."""
+        return str(self.document.get("groups", {}).get(unit) or self.level_name(level))
 
     def tasks_at(self, level: str) -> list[TaskCounts]:
         return [t for t in self.tasks if t.level == level]
@@ -253,6 +269,7 @@ def build_in(conn: Connection, campaign_id: str, at: pendulum.DateTime | None = 
         owed=owed,
         timeline=_timeline(done_times, owed_total, issued, at, tz),
         titles={task: r.title for task, r in rules.items()},
+        document=dict(campaign.document or {}),
     )
     summary.narrative = narrative(summary)
     return summary
@@ -378,5 +395,5 @@ def thousands(value: Any) -> str:
 def narrative(s: Summary) -> str:
     """A short paragraph in Vietnamese, from the summary's figures only (its wording:
     `cascade/engine/templates/narrative.txt.j2`)."""
-    text = words.render("narrative.txt.j2", s=s, n=thousands, pct=percent, level=level_name)
+    text = words.render("narrative.txt.j2", s=s, n=thousands, pct=percent, level=s.level_name)
     return " ".join(line.strip() for line in text.splitlines() if line.strip())

@@ -121,6 +121,7 @@ class Campaign:
     summary_date: date
     file: str
     operator: dict[str, Any] | None = None  # {"name": ..., "channels": [[channel, address], ...]}
+    document: dict[str, Any] = field(default_factory=dict)  # the summary's heading (format: `document`)
 
     @property
     def issued_at(self) -> pendulum.DateTime:

@@ -14,7 +14,6 @@ from matplotlib.dates import DateFormatter
 from matplotlib.ticker import PercentFormatter
 
 from cascade.engine.summary import Summary
-from cascade.engine.words import level_name
 from cascade.reports.words import W
 
 
@@ -28,7 +27,8 @@ def completion_png(summary: Summary, dpi: int = 110) -> bytes:
                 continue
             days: Any = [d for d, _ in series]  # matplotlib plots dates; its stubs say floats
             shares = [share for _, share in series]
-            axes.plot(days, shares, marker="o", markersize=2.5, linewidth=1.6, label=level_name(level))
+            label = summary.level_name(level)
+            axes.plot(days, shares, marker="o", markersize=2.5, linewidth=1.6, label=label)
         deadline: Any = summary.summary_date.date()
         axes.axvline(deadline, color="grey", linestyle="--", linewidth=0.8)
         axes.set_ylim(0, 1.02)

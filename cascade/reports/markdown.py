@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 from cascade.engine.summary import Summary
-from cascade.engine.words import level_name
 from cascade.reports import tables
 from cascade.reports.charts import completion_png
 from cascade.reports.tables import Table
@@ -36,7 +35,7 @@ def markdown(s: Summary, chart: str | None = None) -> str:
     for level in s.levels:
         if not s.units_at(level):
             continue
-        lines += [f"### {level_name(level).capitalize()}", ""]
+        lines += [f"### {s.level_name(level).capitalize()}", ""]
         lines += _table(tables.level_counts(s, level), 4)
         for table in tables.level_figures(s, level):
             lines += _table(table, 4)

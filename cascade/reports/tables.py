@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from cascade.engine.summary import Summary, percent, thousands
-from cascade.engine.words import STATE_WORDS, level_name, measured_text, target_text
+from cascade.engine.summary import Owed, Summary, percent, thousands
+from cascade.engine.words import STATE_WORDS, measured_text, target_text
 from cascade.reports.words import COUNT_HEADERS, W, said
 from cascade.views.words import deadline_short
 
@@ -47,7 +47,7 @@ def level_counts(s: Summary, level: str) -> Table:
         rows.append(
             [title, t.owed, c["done"], c["done_late"], c["overdue"], c["open"], c["held"], c["exempt"]]
         )
-    return Table(said("level_results", level_name(level)), COUNT_HEADERS, rows)
+    return Table(said("level_results", s.level_name(level)), COUNT_HEADERS, rows)
 
 
 def level_figures(s: Summary, level: str) -> list[Table]:
@@ -62,7 +62,7 @@ def level_figures(s: Summary, level: str) -> list[Table]:
             for f in r.figures
             if values.get(f.key) is not None
         ]
-        title = said("level_figures", level_name(level), r.title)
+        title = said("level_figures", s.level_name(level), r.title)
         tables.append(Table(title, [W["figure"], W["value"]], rows))
     return tables
 
@@ -93,7 +93,7 @@ def unit_table(s: Summary, level: str, limit: int | None = None) -> Table:
         states = [STATE_WORDS.get(unit.states[t], unit.states[t]) if t in unit.states else "" for t in tasks]
         values = [figure_value(unit.figures.get(r.report, {}).get(f.key), f.kind == "rate") for r, f in shown]
         rows.append([unit.id, unit.name, *states, *values])
-    return Table(said("units_of", level_name(level), thousands(len(units))), headers, rows)
+    return Table(said("units_of", s.level_name(level), thousands(len(units))), headers, rows)
 
 
 def misses(s: Summary) -> Table:
@@ -101,7 +101,7 @@ def misses(s: Summary) -> Table:
         [
             m.unit,
             m.name,
-            level_name(m.level),
+            s.unit_level(m.unit, m.level),
             s.titles.get(m.task, m.task),
             m.label,
             measured_text(m.value, m.target),
@@ -120,7 +120,7 @@ def owed(s: Summary, limit: int | None = None) -> Table:
         [
             o.unit,
             o.name,
-            level_name(o.level),
+            s.unit_level(o.unit, o.level),
             o.title,
             STATE_WORDS.get(o.state, o.state),
             deadline_short(o.deadline, tz) if o.deadline is not None else "",
@@ -129,6 +129,32 @@ def owed(s: Summary, limit: int | None = None) -> Table:
     ]
     headers = [W[k] for k in ("id", "unit", "level", "task_owed", "state", "deadline")]
     return Table(said("owed_title", thousands(len(s.owed))), headers, rows)
+
+
+def owed_by_unit(s: Summary, limit: int | None = None) -> Table:
+    """The work still owed, a row a unit: what it has not done, each with its state and last day
+    (the document's list: one line a unit reads shorter than one a task)."""
+    grouped: dict[str, list[Owed]] = {}
+    for o in s.owed:
+        grouped.setdefault(o.unit, []).append(o)
+    units = list(grouped.items())
+    rows = [
+        [
+            items[0].unit,
+            items[0].name,
+            s.unit_level(unit, items[0].level),
+            "; ".join(
+                said("owed_item", o.title, STATE_WORDS.get(o.state, o.state), _last_day(o, s)) for o in items
+            ),
+        ]
+        for unit, items in (units[:limit] if limit is not None else units)
+    ]
+    headers = [W[k] for k in ("id", "unit", "level", "task_owed")]
+    return Table(said("owed_units_title", thousands(len(units)), thousands(len(s.owed))), headers, rows)
+
+
+def _last_day(o: Owed, s: Summary) -> str:
+    return deadline_short(o.deadline, s.timezone) if o.deadline is not None else ""
 
 
 def corrections(s: Summary) -> Table:

@@ -13,7 +13,6 @@ from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
 from cascade.engine.summary import Summary
-from cascade.engine.words import level_name
 from cascade.reports import tables
 from cascade.reports.tables import Rate, Table
 from cascade.reports.words import W
@@ -81,7 +80,8 @@ def write_xlsx(summary: Summary, out: Path) -> Path:
             continue
         units = tables.unit_table(summary, level)
         # the header row and the unit's id and name stay in view
-        sheet = book.sheet(_sheet_name(level_name(level)), [16, 36] + [18] * (len(units.headers) - 2), (1, 2))
+        widths = [16, 36] + [18] * (len(units.headers) - 2)
+        sheet = book.sheet(_sheet_name(summary.level_name(level)), widths, (1, 2))
         book.row(sheet, 0, units.headers, book.header)
         for n, values in enumerate(units.rows, 1):
             book.row(sheet, n, values)
