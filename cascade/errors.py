@@ -13,10 +13,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
+from cascade.i18n import _
+
 
 class Severity(StrEnum):
     ERROR = "error"
     WARNING = "warning"
+
+    @property
+    def said(self) -> str:
+        """The word the operator reads: "lỗi", "cảnh báo" (or "error", "warning")."""
+        return _("error") if self is Severity.ERROR else _("warning")
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,12 +37,14 @@ class Problem:
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file
+        severity = self.severity.said
         text = (
-            f"{where}: {self.severity}: {self.key}: {self.message}"
+            f"{where}: {severity}: {self.key}: {self.message}"
             if self.key
-            else (f"{where}: {self.severity}: {self.message}")
+            else f"{where}: {severity}: {self.message}"
         )
-        return f"{text}\n    hint: {self.hint}" if self.hint else text
+        hint = _("hint")
+        return f"{text}\n    {hint}: {self.hint}" if self.hint else text
 
 
 class CampaignInvalid(Exception):
@@ -61,7 +70,7 @@ def _reading_order(problem: Problem) -> tuple[str, int, str]:
 def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
     """A hint naming the closest known word, or None when nothing is close."""
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return f"did you mean `{close[0]}`?" if close else None
+    return _("did you mean `{word}`?", word=close[0]) if close else None
 
 
 def one_of(choices: Iterable[str]) -> str:

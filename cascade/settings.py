@@ -1,7 +1,7 @@
 """Every setting of Cascade, read from the environment here and nowhere else.
 
 One tree, one group per part that uses it: `store`, `scheduler`, `prefect`, `web`, `smtp`,
-`zalo`, `dispatch`. Each group reads its own variables when it is made (the names are
+`zalo`, `dispatch`, `ui`. Each group reads its own variables when it is made (the names are
 those the README lists: `CASCADE_WEB_TOKEN` is `web.token`), so `Settings()` is the
 environment as it stands now; a part takes its group as an argument, and its defaults are
 the ones below. Secrets are `SecretStr`: `cascade settings` prints the tree with them
@@ -161,6 +161,17 @@ class ZaloSettings(BaseSettings):
     )
 
 
+class UiSettings(BaseSettings):
+    """How Cascade speaks to its operator."""
+
+    model_config = _group("CASCADE_")
+
+    lang: Literal["vi", "en"] = Field(
+        "vi",
+        description="the operator's language: `vi` (Vietnamese) or `en` (English); officials read Vietnamese",
+    )
+
+
 class DispatchSettings(BaseSettings):
     """How notices leave the outbox."""
 
@@ -190,6 +201,7 @@ class Settings(BaseModel):
     smtp: SmtpSettings = Field(default_factory=SmtpSettings)
     zalo: ZaloSettings = Field(default_factory=ZaloSettings)
     dispatch: DispatchSettings = Field(default_factory=DispatchSettings)
+    ui: UiSettings = Field(default_factory=UiSettings)
 
     def shown(self) -> dict[str, Any]:
         """The tree as `cascade settings` prints it: secrets masked, paths as text."""
@@ -215,6 +227,7 @@ GROUPS: tuple[type[BaseSettings], ...] = (
     SmtpSettings,
     ZaloSettings,
     DispatchSettings,
+    UiSettings,
 )
 
 
@@ -248,3 +261,12 @@ def export(**values: str) -> None:
 
 def export_default(name: str, value: str) -> None:
     os.environ.setdefault(name, value)
+
+
+def operator_language() -> str:
+    """CASCADE_LANG, or the default when it is unset or unreadable (the command that reads the
+    whole tree reports a bad value)."""
+    try:
+        return UiSettings().lang
+    except ValidationError:
+        return "vi"

@@ -18,3 +18,8 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".${extra:+[$extra]}"
   echo "$want" > "$stamp"
 fi
+# The operator's message catalogue, compiled when its .po is newer than its .mo (cascade/i18n.py)
+po=cascade/locale/vi/LC_MESSAGES/cascade.po
+if [ ! -f "${po%.po}.mo" ] || [ "$po" -nt "${po%.po}.mo" ]; then
+  .venv/bin/pybabel compile --use-fuzzy -d cascade/locale -D cascade -l vi -i "$po" -o "${po%.po}.mo" 2>&1 | grep -v "^compiling" || true
+fi

@@ -1,19 +1,29 @@
-"""Shared fixtures: a small hierarchy and a helper that compiles inline YAML, no files."""
+"""Shared fixtures: a small hierarchy and a helper that compiles inline YAML, no files.
+
+The suite speaks English to the operator (CASCADE_LANG=en, set before Cascade is imported):
+its assertions read the messages as the code writes them. Vietnamese, the default, is held
+by tests/test_i18n.py (every message translated) and its snapshots of the commands' output.
+"""
 
 from __future__ import annotations
 
 import os
 import textwrap
 
+os.environ["CASCADE_LANG"] = "en"
+
 import pytest
 from hypothesis import settings
 
+from cascade import i18n
 from cascade.compile.build import compile_plan
 from cascade.compile.reading import read_yaml
 from cascade.compile.units import read_units
 from cascade.plan.hierarchy import Hierarchy
 from cascade.plan.model import Plan
 from tests.servers import smtp, smtp_auth, zalo  # noqa: F401  (fixtures: real servers on loopback)
+
+i18n.use("en")
 
 # HYPOTHESIS_PROFILE=thorough runs ten times the examples (used before a release).
 settings.register_profile("thorough", max_examples=3000)

@@ -18,6 +18,7 @@ SOURCES = sorted(
 
 # Lowest first: a module may import its own layer and the layers below it, never one above.
 LAYERS = [
+    ("cascade.i18n",),
     ("cascade.errors", "cascade.settings"),
     ("cascade.timing",),
     ("cascade.plan",),
@@ -135,3 +136,22 @@ def test_only_the_settings_module_reads_the_environment() -> None:
             if attribute or envvar:
                 readers.append(f"{path.relative_to(ROOT)}:{node.lineno}")
     assert readers == []
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_a_module_that_speaks_never_names_a_variable_underscore(path: Path) -> None:
+    """`_` is the operator's language (cascade.i18n): a loop's or unpacking's throwaway `_` in
+    the same module would make the next message a call of a string."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    speaks = any(
+        isinstance(node, ast.ImportFrom)
+        and node.module == "cascade.i18n"
+        and any(a.name == "_" for a in node.names)
+        for node in ast.walk(tree)
+    )
+    shadows = [
+        node.lineno
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Name) and node.id == "_" and isinstance(node.ctx, ast.Store)
+    ]
+    assert not (speaks and shadows), f"`_` assigned on line(s) {shadows}: name it, e.g. `_sep`"

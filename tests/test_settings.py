@@ -43,6 +43,7 @@ SET = {
     "CASCADE_DISPATCH_BREAKER": ("dispatch", "breaker", 2),
     "CASCADE_DISPATCH_CONCURRENCY": ("dispatch", "concurrency", 3),
     "CASCADE_DISPATCH_LEASE": ("dispatch", "lease", 60.0),
+    "CASCADE_LANG": ("ui", "lang", "en"),
 }
 SECRETS = ("hunter2", "operator-token-1", "s" * 40, "mailpass", "zalo-access", "zalo-key", "zalo-refresh")
 

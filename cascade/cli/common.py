@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import NoReturn
+from typing import Annotated, NoReturn
 
 import pendulum
 import typer
@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.markup import escape
 from sqlalchemy import Engine
 
+from cascade import i18n
 from cascade.compile.files import load_plan
 from cascade.engine import deployed
 from cascade.engine.deployed import Deployed
@@ -24,15 +25,36 @@ from cascade.engine.faults import StoreFault
 from cascade.engine.signals import parse_instant
 from cascade.engine.store import open_store
 from cascade.errors import CampaignInvalid, Problem, Severity
+from cascade.i18n import _, _n
 from cascade.plan.model import Plan
-from cascade.settings import Settings, unreadable
+from cascade.settings import Settings, operator_language, unreadable
+
+# the language comes first: the commands' help texts are made in it when their modules load
+i18n.use(i18n.from_argv(sys.argv) or operator_language())
 
 app = typer.Typer(
-    help="Cascade: cascading deadlines for resolution campaigns, from province to grassroots.",
+    help=_("Cascade: cascading deadlines for resolution campaigns, from province to grassroots."),
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+@app.callback()
+def _language(
+    lang: Annotated[
+        str | None,
+        typer.Option(
+            "--lang",
+            help=_(
+                "the language Cascade speaks to you: vi (Vietnamese) or en; default: CASCADE_LANG, else vi"
+            ),
+        ),
+    ] = None,
+) -> None:
+    if lang is not None and lang not in i18n.LANGUAGES:
+        raise typer.BadParameter(_("`{lang}` is not a language Cascade speaks: vi or en", lang=lang))
+    i18n.use(lang or operator_language())
 
 
 out = Console(soft_wrap=True)
@@ -44,26 +66,27 @@ def print_problems(problems: list[Problem]) -> None:
         colour = "red" if problem.severity is Severity.ERROR else "yellow"
         where = f"{problem.file}:{problem.line}" if problem.line else problem.file
         key = f" [bold]{problem.key}[/bold]:" if problem.key else ""
-        err.print(
-            f"{where}: [{colour}]{problem.severity}[/{colour}]:{key} {problem.message}", highlight=False
-        )
+        said = problem.severity.said
+        err.print(f"{where}: [{colour}]{said}[/{colour}]:{key} {problem.message}", highlight=False)
         if problem.hint:
-            err.print(f"    [dim]hint: {problem.hint}[/dim]", highlight=False)
+            hint = _("hint")
+            err.print(f"    [dim]{hint}: {problem.hint}[/dim]", highlight=False)
 
 
 def load(file: Path) -> Plan:
     """The plan, or every problem printed and exit 1."""
     try:
         if err.is_terminal:
-            with err.status(f"compiling {file}"):
+            with err.status(_("compiling {file}", file=file)):
                 return load_plan(file)
         return load_plan(file)
     except CampaignInvalid as exc:
         print_problems(exc.problems)
         errors, warnings = len(exc.errors), len(exc.warnings)
-        err.print(
-            f"[red]✗[/red] {file}: {errors} error(s)" + (f", {warnings} warning(s)" if warnings else "")
-        )
+        counted = [_n("{count} error", "{count} errors", errors)]
+        if warnings:
+            counted.append(_n("{count} warning", "{count} warnings", warnings))
+        err.print(f"[red]✗[/red] {file}: " + ", ".join(counted))
         raise typer.Exit(1) from None
 
 

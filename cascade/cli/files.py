@@ -13,15 +13,16 @@ import typer
 
 from cascade.cli.common import (
     app,
-    count,
     err,
+    fail,
     load,
     out,
     print_problems,
 )
 from cascade.compile.files import is_units_file, load_units
 from cascade.compile.format import CampaignFile, UnitsFile
-from cascade.errors import CampaignInvalid
+from cascade.errors import CampaignInvalid, Problem, did_you_mean
+from cascade.i18n import _, _n, num
 from cascade.views.tables import instance_table, summary_table, write_csv, write_json
 
 
@@ -30,15 +31,18 @@ def _validate_units(file: Path) -> bool:
         units = load_units(file)
     except CampaignInvalid as exc:
         print_problems(exc.problems)
-        err.print(f"[red]✗[/red] {file}: {len(exc.errors)} error(s)")
+        err.print(f"[red]✗[/red] {file}: " + _n("{count} error", "{count} errors", len(exc.errors)))
         return False
-    levels = ", ".join(f"{lv}: {n:,}" for lv, n in Counter(u.level for u in units.units.values()).items())
-    err.print(f"[green]✓[/green] {file}: units file, {len(units.units):,} units ({levels})")
+    levels = ", ".join(f"{lv}: {num(n)}" for lv, n in Counter(u.level for u in units.units.values()).items())
+    shown = _(
+        "{file}: units file, {units} units ({levels})", file=file, units=num(len(units.units)), levels=levels
+    )
+    err.print(f"[green]✓[/green] {shown}")
     return True
 
 
 @app.command()
-def validate(files: Annotated[list[Path], typer.Argument(help="campaign or units files")]) -> None:
+def validate(files: Annotated[list[Path], typer.Argument(help=_("campaign or units files"))]) -> None:
     """Check campaigns and their units files; print every problem with file, line and a fix."""
     failed = 0
     for file in files:
@@ -53,12 +57,16 @@ def validate(files: Annotated[list[Path], typer.Argument(help="campaign or units
         print_problems(plan.warnings)
         levels = len(plan.hierarchy.levels)
         reports = sum(1 for t in plan.tasks.values() if t.kind == "report")
-        note = f", {len(plan.warnings)} warning(s)" if plan.warnings else ""
-        err.print(
-            f"[green]✓[/green] {file}: {levels} levels, {len(plan.hierarchy.units):,} units, "
-            f"{count(len(plan.tasks) - reports, 'task')}, {count(reports, 'report')}, "
-            f"{len(plan.instances):,} instances{note}"
-        )
+        parts = [
+            _n("{count} level", "{count} levels", levels),
+            _n("{count} unit", "{count} units", len(plan.hierarchy.units)),
+            _n("{count} task", "{count} tasks", len(plan.tasks) - reports),
+            _n("{count} report", "{count} reports", reports),
+            _n("{count} instance", "{count} instances", len(plan.instances)),
+        ]
+        if plan.warnings:
+            parts.append(_n("{count} warning", "{count} warnings", len(plan.warnings)))
+        err.print(f"[green]✓[/green] {file}: " + ", ".join(parts))
     if failed:
         raise typer.Exit(1)
 
@@ -71,19 +79,25 @@ class Format(StrEnum):
 
 @app.command()
 def plan(
-    file: Annotated[Path, typer.Argument(help="campaign file")],
-    unit: Annotated[str | None, typer.Option(help="only this unit's instances")] = None,
-    task: Annotated[str | None, typer.Option(help="only this task's instances")] = None,
-    format: Annotated[Format, typer.Option("--format", "-f", help="table, json or csv")] = Format.table,
-    summary: Annotated[bool, typer.Option(help="one row a task instead of one an instance")] = False,
+    file: Annotated[Path, typer.Argument(help=_("campaign file"))],
+    unit: Annotated[str | None, typer.Option(help=_("only this unit's instances"))] = None,
+    task: Annotated[str | None, typer.Option(help=_("only this task's instances"))] = None,
+    format: Annotated[Format, typer.Option("--format", "-f", help=_("table, json or csv"))] = Format.table,
+    summary: Annotated[bool, typer.Option(help=_("one row a task instead of one an instance"))] = False,
 ) -> None:
     """The compiled schedule: every instance with its opening, deadline, reminders and escalations."""
     compiled = load(file)
     print_problems(compiled.warnings)
-    for name, value, known in (("unit", unit, compiled.hierarchy.units), ("task", task, compiled.tasks)):
-        if value is not None and value not in known:
-            err.print(f"[red]error[/red]: no {name} `{value}` in {file}")
-            raise typer.Exit(1)
+    if unit is not None and unit not in compiled.hierarchy.units:
+        hint = did_you_mean(unit, compiled.hierarchy.units)
+        fail(
+            [Problem(str(file), None, "--unit", _("no unit `{unit}` in {file}", unit=unit, file=file), hint)]
+        )
+    if task is not None and task not in compiled.tasks:
+        hint = did_you_mean(task, compiled.tasks)
+        fail(
+            [Problem(str(file), None, "--task", _("no task `{task}` in {file}", task=task, file=file), hint)]
+        )
     instances = compiled.instances_of(unit=unit, task=task)
     if format is Format.json:
         write_json(compiled, instances, sys.stdout)
@@ -108,7 +122,7 @@ def schema_of(kind: SchemaKind) -> dict[str, object]:
 
 @app.command()
 def schema(
-    kind: Annotated[SchemaKind, typer.Argument(help="campaign or units")] = SchemaKind.campaign,
+    kind: Annotated[SchemaKind, typer.Argument(help=_("campaign or units"))] = SchemaKind.campaign,
 ) -> None:
     """Print the JSON Schema of campaign or units files (for editor completion)."""
     out.print_json(json.dumps(schema_of(kind), ensure_ascii=False)) if out.is_terminal else print(

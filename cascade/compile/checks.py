@@ -16,6 +16,7 @@ from cascade.compile.format import Notices as NoticesSpec
 from cascade.compile.parse import ParsedCampaign
 from cascade.compile.reading import Document, Path
 from cascade.errors import Problem, Severity, did_you_mean, one_of
+from cascade.i18n import _
 from cascade.plan.formulas import formula_names, split_check
 from cascade.plan.hierarchy import Hierarchy, UnitRecord
 from cascade.plan.values import COUNTERS, FieldSpec
@@ -40,7 +41,7 @@ def targeted_units(spec: Task, hierarchy: Hierarchy) -> list[str]:
 
 def sample(ids: Sequence[str], n: int = 5) -> str:
     shown = ", ".join(ids[:n])
-    return shown + (f" and {len(ids) - n} more" if len(ids) > n else "")
+    return shown + (_(" and {more} more", more=len(ids) - n) if len(ids) > n else "")
 
 
 def check_references(parsed: ParsedCampaign, hierarchy: Hierarchy, problems: list[Problem]) -> None:
@@ -53,8 +54,8 @@ def check_references(parsed: ParsedCampaign, hierarchy: Hierarchy, problems: lis
                 problems.append(
                     doc.problem(
                         (section, i, "id"),
-                        f"id `{spec.id}` is used twice",
-                        f"the first is on line {first}; signals name tasks by id",
+                        _("id `{id}` is used twice", id=spec.id),
+                        _("the first is on line {first}; signals name tasks by id", first=first),
                     )
                 )
             else:
@@ -70,16 +71,19 @@ def check_references(parsed: ParsedCampaign, hierarchy: Hierarchy, problems: lis
                 problems.append(
                     doc.problem(
                         (*at, *path),
-                        f"no task `{ref}`",
-                        did_you_mean(ref, tasks) or f"tasks: {one_of(tasks)}",
+                        _("no task `{ref}`", ref=ref),
+                        did_you_mean(ref, tasks) or _("tasks: {tasks}", tasks=one_of(tasks)),
                     )
                 )
         if spec.due.after and spec.opens_after:
             problems.append(
                 doc.problem(
                     (*at, "opens_after"),
-                    f"a deadline `after: {spec.due.after}` already opens the task with that signal",
-                    "remove `opens_after`",
+                    _(
+                        "a deadline `after: {after}` already opens the task with that signal",
+                        after=spec.due.after,
+                    ),
+                    _("remove `opens_after`"),
                 )
             )
         if spec.min_window and not spec.opens_after:
@@ -108,14 +112,16 @@ def _check_document(
     at = ("campaign", "document")
     for level in spec.levels:
         if level not in levels:
-            hint = did_you_mean(level, levels) or f"levels: {one_of(levels)}"
-            message = f"no level `{level}` in the units file"
+            hint = did_you_mean(level, levels) or _("levels: {levels}", levels=one_of(levels))
+            message = _("no level `{level}` in the units file", level=level)
             problems.append(doc.problem((*at, "levels", level), message, hint))
     for tag in spec.groups:
         if tag not in tags:
-            known = f"tags: {one_of(sorted(tags))}" if tags else "the units file has no tags"
+            known = _("tags: {tags}", tags=one_of(sorted(tags))) if tags else _("the units file has no tags")
             hint = did_you_mean(tag, tags) or known
-            problems.append(doc.problem((*at, "groups", tag), f"no unit has the tag `{tag}`", hint))
+            problems.append(
+                doc.problem((*at, "groups", tag), _("no unit has the tag `{tag}`", tag=tag), hint)
+            )
 
 
 def _task_refs(spec: Task) -> list[tuple[str, tuple[str, ...]]]:
@@ -139,7 +145,9 @@ def _check_target(
     if not (spec.level or spec.tags or spec.units):
         problems.append(
             doc.problem(
-                at, f"task `{spec.id}` targets no units", "add `level: L`, `tags: [...]` or `units: [...]`"
+                at,
+                _("task `{id}` targets no units", id=spec.id),
+                _("add `level: L`, `tags: [...]` or `units: [...]`"),
             )
         )
     for level in spec.level:
@@ -147,8 +155,8 @@ def _check_target(
             problems.append(
                 doc.problem(
                     (*at, "level"),
-                    f"no level `{level}` in the units file",
-                    did_you_mean(level, levels) or f"levels: {one_of(levels)}",
+                    _("no level `{level}` in the units file", level=level),
+                    did_you_mean(level, levels) or _("levels: {levels}", levels=one_of(levels)),
                 )
             )
     for tag in spec.tags:
@@ -156,15 +164,19 @@ def _check_target(
             problems.append(
                 doc.problem(
                     (*at, "tags"),
-                    f"no unit carries the tag `{tag}`",
-                    did_you_mean(tag, tags) or "check the units file's tags",
+                    _("no unit carries the tag `{tag}`", tag=tag),
+                    did_you_mean(tag, tags) or _("check the units file's tags"),
                 )
             )
     for key in ("units", "exclude", "exempt"):
         for unit in getattr(spec, key):
             if unit not in units:
                 problems.append(
-                    doc.problem((*at, key), f"no unit `{unit}` in the units file", did_you_mean(unit, units))
+                    doc.problem(
+                        (*at, key),
+                        _("no unit `{unit}` in the units file", unit=unit),
+                        did_you_mean(unit, units),
+                    )
                 )
 
 
@@ -173,15 +185,19 @@ def _check_fields(
 ) -> None:
     numeric = {name for name, f in fields.items() if f.formula or f.type in ("int", "float")}
     for n, check in enumerate(checks):
-        left, _, right = split_check(check)
+        left, _op, right = split_check(check)
         for used in [*formula_names(left), *formula_names(right)]:
             where = (*at, "check", n)
             if used not in fields:
-                hint = did_you_mean(used, fields) or (f"fields: {one_of(fields)}" if fields else "declare it")
-                message = f"the check uses `{used}`, which is not a field of this task"
+                hint = did_you_mean(used, fields) or (
+                    _("fields: {fields}", fields=one_of(fields)) if fields else _("declare it")
+                )
+                message = _("the check uses `{used}`, which is not a field of this task", used=used)
                 problems.append(doc.problem(where, message, hint))
             elif used not in numeric:
-                problems.append(doc.problem(where, f"the check uses `{used}`, which is not a number"))
+                problems.append(
+                    doc.problem(where, _("the check uses `{used}`, which is not a number", used=used))
+                )
     graph: dict[str, list[str]] = {}
     for name, field in fields.items():
         if field.formula is None:
@@ -193,14 +209,15 @@ def _check_fields(
                 problems.append(
                     doc.problem(
                         (*at, "fields", name, "formula"),
-                        f"the formula uses `{used}`, which is not a field of this task",
-                        did_you_mean(used, fields) or f"fields: {one_of(fields)}",
+                        _("the formula uses `{used}`, which is not a field of this task", used=used),
+                        did_you_mean(used, fields) or _("fields: {fields}", fields=one_of(fields)),
                     )
                 )
             elif used not in numeric:
                 problems.append(
                     doc.problem(
-                        (*at, "fields", name, "formula"), f"the formula uses `{used}`, which is not a number"
+                        (*at, "fields", name, "formula"),
+                        _("the formula uses `{used}`, which is not a number", used=used),
                     )
                 )
     cycle = _find_cycle(graph)
@@ -208,7 +225,7 @@ def _check_fields(
         problems.append(
             doc.problem(
                 (*at, "fields", cycle[0], "formula"),
-                f"formulas depend on each other in a circle: {' → '.join(cycle)}",
+                _("formulas depend on each other in a circle: {cycle}", cycle=" → ".join(cycle)),
             )
         )
 
@@ -219,13 +236,13 @@ def _check_notices(
     base = (section,) if section else at
     for s, stage in enumerate(spec.escalate or []):
         for target in stage.to:
-            kind, _, arg = target.partition(":")
+            kind, _sep, arg = target.partition(":")
             if kind == "level" and arg not in levels:
                 problems.append(
                     doc.problem(
                         (*base, "escalate", s, "to"),
-                        f"no level `{arg}` in the units file",
-                        did_you_mean(arg, levels) or f"levels: {one_of(levels)}",
+                        _("no level `{arg}` in the units file", arg=arg),
+                        did_you_mean(arg, levels) or _("levels: {levels}", levels=one_of(levels)),
                     )
                 )
             if kind == "ancestor" and int(arg) >= len(levels):
@@ -233,7 +250,7 @@ def _check_notices(
                     warning(
                         doc.problem(
                             (*base, "escalate", s, "to"),
-                            f"`{target}` is above the top level; it reaches nobody",
+                            _("`{target}` is above the top level; it reaches nobody", target=target),
                         )
                     )
                 )
@@ -243,14 +260,20 @@ def _check_notices(
             problems.append(
                 doc.problem(
                     (*base, "escalate", s, "after"),
-                    f"stage {s + 1} fires at {afters[s]}, not after stage {s} ({afters[s - 1]})",
-                    "list stages in increasing `after` order",
+                    _(
+                        "stage {stage} fires at {at}, not after stage {before} ({then})",
+                        stage=s + 1,
+                        at=afters[s],
+                        before=s,
+                        then=afters[s - 1],
+                    ),
+                    _("list stages in increasing `after` order"),
                 )
             )
     for r, offset in enumerate(spec.remind or []):
         if _length(offset) <= 0:
             problems.append(
-                doc.problem((*base, "remind", r), "a reminder must come some time before the deadline")
+                doc.problem((*base, "remind", r), _("a reminder must come some time before the deadline"))
             )
 
 
@@ -274,16 +297,16 @@ def _check_report(
             problems.append(
                 doc.problem(
                     (*at, "from"),
-                    f"no level `{level}` in the units file",
-                    did_you_mean(level, levels) or f"levels: {one_of(levels)}",
+                    _("no level `{level}` in the units file", level=level),
+                    did_you_mean(level, levels) or _("levels: {levels}", levels=one_of(levels)),
                 )
             )
         elif level == levels[0]:
             problems.append(
                 doc.problem(
                     (*at, "from"),
-                    f"`{level}` is the top level; it reports to nobody",
-                    "the top unit receives the summary instead",
+                    _("`{level}` is the top level; it reports to nobody", level=level),
+                    _("the top unit receives the summary instead"),
                 )
             )
     if report.due.after:
@@ -297,19 +320,21 @@ def _check_report(
             if unit not in hierarchy.units:
                 problems.append(
                     doc.problem(
-                        (*at, key), f"no unit `{unit}` in the units file", did_you_mean(unit, hierarchy.units)
+                        (*at, key),
+                        _("no unit `{unit}` in the units file", unit=unit),
+                        did_you_mean(unit, hierarchy.units),
                     )
                 )
-    reports = {r.id: r for _, r in parsed.reports}
+    reports = {r.id: r for _i, r in parsed.reports}
     for r, ref in enumerate(report.rollup):
-        source, _, name = ref.partition(".")
+        source, _sep, name = ref.partition(".")
         spec = tasks[source][1] if source in tasks else reports.get(source)
         if spec is None:
             if source not in parsed.broken_ids:
                 problems.append(
                     doc.problem(
                         (*at, "rollup", r),
-                        f"no task or report `{source}`",
+                        _("no task or report `{source}`", source=source),
                         did_you_mean(source, [*tasks, *reports]),
                     )
                 )
@@ -317,9 +342,9 @@ def _check_report(
             problems.append(
                 doc.problem(
                     (*at, "rollup", r),
-                    f"`{source}` has no field `{name}`",
+                    _("`{source}` has no field `{name}`", source=source, name=name),
                     did_you_mean(name, [*spec.fields, *COUNTERS])
-                    or f"fields: {one_of([*spec.fields, *COUNTERS])}",
+                    or _("fields: {fields}", fields=one_of([*spec.fields, *COUNTERS])),
                 )
             )
     _check_fields(doc, at, report.fields, problems, report.check)
@@ -328,7 +353,7 @@ def _check_report(
 
 def _check_cycles(parsed: ParsedCampaign, problems: list[Problem]) -> None:
     graph: dict[str, list[str]] = {}
-    for _, spec in parsed.tasks:
+    for _i, spec in parsed.tasks:
         graph.setdefault(spec.id, prerequisites(spec))  # a duplicate id is reported on its own
     cycle = _find_cycle(graph)
     if cycle:
@@ -341,8 +366,8 @@ def _check_cycles(parsed: ParsedCampaign, problems: list[Problem]) -> None:
         problems.append(
             parsed.doc.problem(
                 ("tasks", i, key),
-                f"tasks wait on each other in a circle: {' → '.join(cycle)}",
-                "one of them must not wait for the others",
+                _("tasks wait on each other in a circle: {cycle}", cycle=" → ".join(cycle)),
+                _("one of them must not wait for the others"),
             )
         )
 
@@ -386,8 +411,8 @@ def _check_roles(parsed: ParsedCampaign, hierarchy: Hierarchy, problems: list[Pr
                     warning(
                         parsed.doc.problem(
                             path,
-                            f"no contact in the units file has the role `{role}`",
-                            did_you_mean(role, roles) or f"roles: {one_of(roles)}",
+                            _("no contact in the units file has the role `{role}`", role=role),
+                            did_you_mean(role, roles) or _("roles: {roles}", roles=one_of(roles)),
                         )
                     )
                 )

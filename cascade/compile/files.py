@@ -16,6 +16,7 @@ from cascade.compile.reading import read_text, read_yaml
 from cascade.compile.sheets import is_spreadsheet
 from cascade.compile.units import read_units_file
 from cascade.errors import CampaignInvalid, Problem
+from cascade.i18n import _
 from cascade.plan.hierarchy import Hierarchy
 from cascade.plan.model import Plan
 
@@ -77,8 +78,8 @@ def _units_of(path: Path, data: object, line: int | None, problems: list[Problem
                 str(path),
                 line,
                 "campaign.units",
-                f"units file `{shown}` not found",
-                "the path is relative to the campaign file",
+                _("units file `{shown}` not found", shown=shown),
+                _("the path is relative to the campaign file"),
             )
         )
         return None

@@ -24,6 +24,7 @@ from pydantic import (
     model_validator,
 )
 
+from cascade.i18n import _
 from cascade.plan.formulas import split_check
 from cascade.plan.values import (
     SLUG,
@@ -111,8 +112,8 @@ _RECIPIENT = re.compile(r"^(self|parent|root|ancestor:[1-9][0-9]*|level:[A-Za-z0
 def _recipient(value: str) -> str:
     if not _RECIPIENT.match(value):
         raise invalid(
-            f"`{value}` is not a recipient",
-            "use self, parent, root, ancestor:N (N levels up) or level:L (the ancestor at L)",
+            _("`{value}` is not a recipient", value=value),
+            _("use self, parent, root, ancestor:N (N levels up) or level:L (the ancestor at L)"),
         )
     return value
 
@@ -141,13 +142,18 @@ def _timezone(value: str) -> str:
     try:
         pendulum.timezone(value)
     except Exception:
-        raise invalid(f"`{value}` is not a timezone", "use an IANA name such as Asia/Ho_Chi_Minh") from None
+        raise invalid(
+            _("`{value}` is not a timezone", value=value), _("use an IANA name such as Asia/Ho_Chi_Minh")
+        ) from None
     return value
 
 
 def _calendar(value: str) -> str:
     if not known_calendar(value):
-        raise invalid(f"`{value}` is not a known holiday calendar", "use a country code such as VN, or none")
+        raise invalid(
+            _("`{value}` is not a known holiday calendar", value=value),
+            _("use a country code such as VN, or none"),
+        )
     return value
 
 
@@ -218,17 +224,17 @@ class Due(Model):
     def _one_form(self) -> Due:
         forms = [k for k in ("before", "by", "on", "within", "after") if getattr(self, k) is not None]
         if len(forms) != 1:
-            found = f" (found {', '.join(forms)})" if forms else ""
+            found = _(" (found {forms})", forms=", ".join(forms)) if forms else ""
             raise invalid(
-                f"a deadline needs exactly one of before, by, on, within, after{found}",
+                _("a deadline needs exactly one of before, by, on, within, after{found}", found=found),
                 "e.g. {before: 20/11/2020} or {after: hn-co-so, days: 7}",
             )
         relative = ("days", "working_days", "latest")
         if self.after is None:
             if extra := [k for k in relative if getattr(self, k) is not None]:
-                raise invalid(f"`{extra[0]}` only goes with `after`")
+                raise invalid(_("`{extra}` only goes with `after`", extra=extra[0]))
         elif (self.days is None) == (self.working_days is None):
-            raise invalid("`after` needs exactly one of `days` or `working_days`", "e.g. days: 7")
+            raise invalid(_("`after` needs exactly one of `days` or `working_days`"), _("e.g. days: 7"))
         try:
             self.rule()
         except DateError as exc:
@@ -300,7 +306,8 @@ class OpensAfter(Model):
 def _slug_field(value: str) -> str:
     if not re.match(r"^[a-z][a-z0-9_]*$", value):
         raise invalid(
-            f"`{value}` is not a field name", "use lowercase letters, digits and _ (e.g. attendees)"
+            _("`{value}` is not a field name", value=value),
+            _("use lowercase letters, digits and _ (e.g. attendees)"),
         )
     return value
 
@@ -309,7 +316,7 @@ def _check(value: str) -> str:
     try:
         split_check(value)
     except ValueError as exc:
-        raise invalid(str(exc), "compare two figures or formulas: attendees <= members") from None
+        raise invalid(str(exc), _("compare two figures or formulas: attendees <= members")) from None
     return value
 
 

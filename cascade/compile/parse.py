@@ -14,6 +14,7 @@ from cascade.compile.format import CampaignFile, CampaignHeader, Defaults, Repor
 from cascade.compile.reading import Document
 from cascade.compile.validate import checked
 from cascade.errors import Problem, did_you_mean, one_of
+from cascade.i18n import _
 
 
 @dataclass
@@ -31,7 +32,7 @@ class ParsedCampaign:
 def parse_campaign(doc: Document, problems: list[Problem]) -> ParsedCampaign:
     data = doc.data
     if not isinstance(data, dict):
-        problems.append(doc.problem((), "a campaign file is a mapping with `campaign:` and `tasks:`"))
+        problems.append(doc.problem((), _("a campaign file is a mapping with `campaign:` and `tasks:`")))
         return ParsedCampaign(doc, None, Defaults())
     known = [f.alias or name for name, f in CampaignFile.model_fields.items()]
     for key in data:
@@ -39,13 +40,13 @@ def parse_campaign(doc: Document, problems: list[Problem]) -> ParsedCampaign:
             problems.append(
                 doc.problem(
                     (key,),
-                    f"unknown key `{key}`",
-                    did_you_mean(str(key), known) or f"known keys: {one_of(known)}",
+                    _("unknown key `{key}`", key=key),
+                    did_you_mean(str(key), known) or _("known keys: {keys}", keys=one_of(known)),
                 )
             )
     for key in ("campaign", "tasks"):
         if key not in data:
-            problems.append(doc.problem((), f"`{key}` is required at the top of the file"))
+            problems.append(doc.problem((), _("`{key}` is required at the top of the file", key=key)))
     header = (
         checked(CampaignHeader, data["campaign"], doc, ("campaign",), problems)
         if "campaign" in data
@@ -72,10 +73,14 @@ def _section(
     """The entries of `tasks` or `reports` that pass their shape check, with their index."""
     items = data.get(section) or []
     if not isinstance(items, list):
-        problems.append(doc.problem((section,), f"`{section}` is a list", "start each entry with `- id:`"))
+        problems.append(
+            doc.problem(
+                (section,), _("`{section}` is a list", section=section), _("start each entry with `- id:`")
+            )
+        )
         return []
     if section == "tasks" and "tasks" in data and not items:
-        problems.append(doc.problem((section,), "a campaign needs at least one task"))
+        problems.append(doc.problem((section,), _("a campaign needs at least one task")))
     out = []
     for i, item in enumerate(items):
         spec = checked(model, item, doc, (section, i), problems)

@@ -13,6 +13,7 @@ from cascade.compile.checks import entries, sample, warning
 from cascade.compile.parse import ParsedCampaign
 from cascade.compile.reading import Document, Path
 from cascade.errors import Problem
+from cascade.i18n import _
 from cascade.plan.model import Plan, TaskPlan
 
 
@@ -26,20 +27,30 @@ def check_plan(parsed: ParsedCampaign, plan: Plan, problems: list[Problem]) -> N
     for task in plan.tasks.values():
         at = line_of[task.id]
         if targeted[task.id] == 0:
-            problems.append(warning(doc.problem(at, f"`{task.id}` targets no unit; it will never run")))
+            problems.append(
+                warning(doc.problem(at, _("`{id}` targets no unit; it will never run", id=task.id)))
+            )
         if task.rule.is_relative:
             continue
         deadline = task.rule.instant(campaign.timezone, campaign.calendar)
         if deadline <= campaign.issued_at:
             problems.append(
-                warning(doc.problem((*at, "due"), f"due {_when(deadline)}, before the campaign is issued"))
+                warning(
+                    doc.problem(
+                        (*at, "due"), _("due {when}, before the campaign is issued", when=_when(deadline))
+                    )
+                )
             )
         if task.kind == "task" and deadline.date() > campaign.summary_date:
             problems.append(
                 warning(
                     doc.problem(
                         (*at, "due"),
-                        f"due {_when(deadline)}, after the summary date {campaign.summary_date:%d/%m/%Y}",
+                        _(
+                            "due {when}, after the summary date {summary_date}",
+                            when=_when(deadline),
+                            summary_date=campaign.summary_date.strftime("%d/%m/%Y"),
+                        ),
                     )
                 )
             )
@@ -62,8 +73,13 @@ def _check_chain(doc: Document, at: Path, task: TaskPlan, plan: Plan, problems: 
             warning(
                 doc.problem(
                     (*at, "due"),
-                    f"due {_when(mine)}, earlier than `{prereq.id}` ({_when(theirs)}) which it waits for",
-                    "a unit cannot finish before its prerequisite",
+                    _(
+                        "due {when}, earlier than `{id}` ({then}) which it waits for",
+                        when=_when(mine),
+                        id=prereq.id,
+                        then=_when(theirs),
+                    ),
+                    _("a unit cannot finish before its prerequisite"),
                 )
             )
         )
@@ -72,8 +88,13 @@ def _check_chain(doc: Document, at: Path, task: TaskPlan, plan: Plan, problems: 
             warning(
                 doc.problem(
                     (*at, "min_window"),
-                    f"if `{prereq.id}` is done on its last day, only {(mine - theirs).days}d "
-                    f"remain of the {task.min_window} min_window",
+                    _(
+                        "if `{id}` is done on its last day, only {days}d remain "
+                        "of the {min_window} min_window",
+                        id=prereq.id,
+                        days=(mine - theirs).days,
+                        min_window=task.min_window,
+                    ),
                 )
             )
         )
@@ -93,9 +114,14 @@ def _check_relative_sources(parsed: ParsedCampaign, plan: Plan, problems: list[P
             problems.append(
                 parsed.doc.problem(
                     ("tasks", i, "due", "after"),
-                    f"{len(missing)} unit(s) have `{spec.id}` but no `{source}` to "
-                    f"count from: {sample(missing)}",
-                    f"target the same units as `{source}`, or exclude these",
+                    _(
+                        "{count} unit(s) have `{id}` but no `{source}` to count from: {sample}",
+                        count=len(missing),
+                        id=spec.id,
+                        source=source,
+                        sample=sample(missing),
+                    ),
+                    _("target the same units as `{source}`, or exclude these", source=source),
                 )
             )
 
@@ -116,9 +142,15 @@ def _check_unreachable(
             warning(
                 parsed.doc.problem(
                     line_of[task_id],
-                    f"{len(units)} unit(s) have no `{roles}` contact, so "
-                    f"`{task_id}` notices reach nobody there: {sample(units)}",
-                    "add contacts in the units file or change `notify`",
+                    _(
+                        "{count} unit(s) have no `{roles}` contact, "
+                        "so `{task_id}` notices reach nobody there: {sample}",
+                        count=len(units),
+                        roles=roles,
+                        task_id=task_id,
+                        sample=sample(units),
+                    ),
+                    _("add contacts in the units file or change `notify`"),
                 )
             )
         )
@@ -126,15 +158,21 @@ def _check_unreachable(
 
 def orphan_warning(plan: Plan, task: TaskPlan, prereq: str, at: str, units: Iterable[str]) -> Problem:
     units = list(units)
-    where = "their parent has" if at == "parent" else "they have"
+    where = _("their parent has") if at == "parent" else _("they have")
     return warning(
         Problem(
             plan.campaign.file,
             task.line,
             f"{task.id}.opens_after",
-            f"{len(units)} unit(s) wait for `{prereq}` but {where} no `{prereq}`: "
-            f"{sample(units)}; they open when the campaign is issued",
-            f"target those units with `{prereq}`, or exclude them here",
+            _(
+                "{count} unit(s) wait for `{prereq}` but {where} no `{prereq}`: {sample}; "
+                "they open when the campaign is issued",
+                count=len(units),
+                prereq=prereq,
+                where=where,
+                sample=sample(units),
+            ),
+            _("target those units with `{prereq}`, or exclude them here", prereq=prereq),
         )
     )
 

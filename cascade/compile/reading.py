@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 
 from cascade.errors import CampaignInvalid, Problem
+from cascade.i18n import _
 
 Path = tuple[str | int, ...]
 
@@ -85,7 +86,7 @@ def read_yaml(text: str, file: str) -> Document:
     try:
         root = yaml.compose(text, Loader=_Loader)
         if root is None:
-            raise CampaignInvalid([Problem(file, 1, "", "the file is empty")])
+            raise CampaignInvalid([Problem(file, 1, "", _("the file is empty"))])
         doc.data = _build(root, (), doc, problems, _Loader(""), [_node_budget(text)])
     except (RecursionError, _TooLarge):
         raise CampaignInvalid(
@@ -94,23 +95,23 @@ def read_yaml(text: str, file: str) -> Document:
                     file,
                     None,
                     "",
-                    "the file nests or repeats (through & and * aliases) too deeply",
-                    "write the data out plainly",
+                    _("the file nests or repeats (through & and * aliases) too deeply"),
+                    _("write the data out plainly"),
                 )
             ]
         ) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
-        message = f"not valid YAML: {exc.problem or exc.context}"
+        message = _("not valid YAML: {context}", context=exc.problem or exc.context)
         hint = (
-            "campaign files use plain YAML: no !! tags"
+            _("campaign files use plain YAML: no !! tags")
             if "constructor" in str(exc.problem)
-            else ("check indentation, colons and quotes here")
+            else (_("check indentation, colons and quotes here"))
         )
         raise CampaignInvalid([Problem(file, line, "", message, hint)]) from None
     except yaml.YAMLError as exc:
-        raise CampaignInvalid([Problem(file, None, "", f"not valid YAML: {exc}")]) from None
+        raise CampaignInvalid([Problem(file, None, "", _("not valid YAML: {error}", error=exc))]) from None
     if problems:
         raise CampaignInvalid(problems)
     return doc
@@ -147,8 +148,8 @@ def _build(
                         doc.file,
                         key_node.start_mark.line + 1,
                         dotted(child),
-                        f"the key `{key}` is written twice in the same block",
-                        f"keep one; the first is on line {doc.lines[child]}",
+                        _("the key `{key}` is written twice in the same block", key=key),
+                        _("keep one; the first is on line {line}", line=doc.lines[child]),
                     )
                 )
                 continue
@@ -164,10 +165,20 @@ def read_text(path: FilePath, shown: str) -> str:
     try:
         return path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
-        raise CampaignInvalid([Problem(shown, None, "", "no such file")]) from None
+        raise CampaignInvalid([Problem(shown, None, "", _("no such file"))]) from None
     except UnicodeDecodeError as exc:
         raise CampaignInvalid(
-            [Problem(shown, None, "", f"not UTF-8 text ({exc.reason})", "save the file as UTF-8")]
+            [
+                Problem(
+                    shown,
+                    None,
+                    "",
+                    _("not UTF-8 text ({reason})", reason=exc.reason),
+                    _("save the file as UTF-8"),
+                )
+            ]
         ) from None
     except OSError as exc:
-        raise CampaignInvalid([Problem(shown, None, "", f"cannot read: {exc.strerror}")]) from None
+        raise CampaignInvalid(
+            [Problem(shown, None, "", _("cannot read: {reason}", reason=exc.strerror))]
+        ) from None

@@ -23,9 +23,15 @@ from pathlib import Path
 from typing import Any
 
 from cascade.errors import CampaignInvalid, Problem
+from cascade.i18n import _
 
 SPREADSHEETS = (".csv", ".xlsx")
-SAVE_HINT = "save it again from Excel as CSV UTF-8 (Lưu thành: CSV UTF-8) or as an Excel workbook (.xlsx)"
+
+
+def save_hint() -> str:
+    return _("save it again from Excel as CSV UTF-8 (Lưu thành: CSV UTF-8) or as an Excel workbook (.xlsx)")
+
+
 _TITLED = re.compile(r"\(([^()]+)\)\s*$")
 
 
@@ -83,14 +89,16 @@ def rows_of(lines: Iterable[str], file: str) -> Table:
             break
     else:
         raise CampaignInvalid(
-            [Problem(file, None, "", "the file has no header row", "the first row names the columns")]
+            [Problem(file, None, "", _("the file has no header row"), _("the first row names the columns"))]
         )
     dialect = _dialect(raw)
     reader = csv.reader(_chain(raw, iterator), dialect)
     try:
         header = [text(h) for h in next(reader)]
     except csv.Error as exc:
-        raise CampaignInvalid([Problem(file, line, "", f"not readable as CSV ({exc})", SAVE_HINT)]) from None
+        raise CampaignInvalid(
+            [Problem(file, line, "", _("not readable as CSV ({error})", error=exc), save_hint())]
+        ) from None
     start = line - 1  # the reader counts its own lines from the header
 
     def rows() -> Iterator[tuple[int, list[Any]]]:
@@ -104,13 +112,25 @@ def rows_of(lines: Iterable[str], file: str) -> Table:
                 raise CampaignInvalid(
                     [
                         Problem(
-                            file, start + reader.line_num or n, "", f"not readable as CSV ({exc})", SAVE_HINT
+                            file,
+                            start + reader.line_num or n,
+                            "",
+                            _("not readable as CSV ({error})", error=exc),
+                            save_hint(),
                         )
                     ]
                 ) from None
             except UnicodeDecodeError as exc:
                 raise CampaignInvalid(
-                    [Problem(file, n + 1, "", f"not UTF-8 text from here on ({exc.reason})", SAVE_HINT)]
+                    [
+                        Problem(
+                            file,
+                            n + 1,
+                            "",
+                            _("not UTF-8 text from here on ({reason})", reason=exc.reason),
+                            save_hint(),
+                        )
+                    ]
                 ) from None
             n = start + reader.line_num
             if any(cell.strip() for cell in record):
@@ -160,9 +180,11 @@ def _opened(path: Path, shown: str, read: Any) -> Any:
     try:
         return read(path)
     except FileNotFoundError:
-        raise CampaignInvalid([Problem(shown, None, "", "no such file")]) from None
+        raise CampaignInvalid([Problem(shown, None, "", _("no such file"))]) from None
     except OSError as exc:
-        raise CampaignInvalid([Problem(shown, None, "", f"cannot read: {exc.strerror}")]) from None
+        raise CampaignInvalid(
+            [Problem(shown, None, "", _("cannot read: {reason}", reason=exc.strerror))]
+        ) from None
 
 
 def _workbook(path: Path, shown: str) -> Iterator[Table]:
@@ -175,7 +197,15 @@ def _workbook(path: Path, shown: str) -> Iterator[Table]:
             return openpyxl.load_workbook(p, read_only=True, data_only=True)
         except (zipfile.BadZipFile, KeyError, ValueError) as exc:
             raise CampaignInvalid(
-                [Problem(shown, None, "", f"not an Excel workbook ({exc})", "save it from Excel as .xlsx")]
+                [
+                    Problem(
+                        shown,
+                        None,
+                        "",
+                        _("not an Excel workbook ({error})", error=exc),
+                        _("save it from Excel as .xlsx"),
+                    )
+                ]
             ) from None
 
     book = _opened(path, shown, load)

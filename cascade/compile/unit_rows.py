@@ -27,6 +27,7 @@ from cascade.compile.reading import Document
 from cascade.compile.sheets import Table, header_key, rows_of, tables, text
 from cascade.compile.validate import checked_all
 from cascade.errors import CampaignInvalid, Problem, did_you_mean, one_of
+from cascade.i18n import _
 from cascade.plan.hierarchy import UnitRecord
 from cascade.plan.values import CHANNELS
 
@@ -94,30 +95,46 @@ def _read(found: Iterator[Table], file: str) -> Read:
     header: list[str] = []
     for table in found:
         if chosen is not None:
-            where = f"units are read from one sheet: `{chosen.file}` and `{table.file}` both have rows"
-            raise CampaignInvalid([Problem(file, None, "", where, "keep the units on one sheet")])
+            where = _(
+                "units are read from one sheet: `{first}` and `{second}` both have rows",
+                first=chosen.file,
+                second=table.file,
+            )
+            raise CampaignInvalid([Problem(file, None, "", where, _("keep the units on one sheet"))])
         chosen = table
         header = [header_key(cell, ALIASES) for cell in table.header]
         if missing := [c for c in ("name", "level", "parent") if c not in header]:
-            hint = f"columns: {','.join(COLUMNS)}"
+            hint = _("columns: {columns}", columns=",".join(COLUMNS))
             raise CampaignInvalid(
-                [Problem(table.file, 1, "header", f"missing column(s) {one_of(missing)}", hint)]
+                [
+                    Problem(
+                        table.file,
+                        1,
+                        "header",
+                        _("missing column(s) {missing}", missing=one_of(missing)),
+                        hint,
+                    )
+                ]
             )
         _check_header(header, table.file, problems)
         too_long = []
         for line, cells in table.rows:
             if len(cells) > len(header) and any(text(c) for c in cells[len(header) :]):
-                message = f"this row has {len(cells)} cells but the header names {len(header)}"
+                message = _(
+                    "this row has {cells} cells but the header names {names}",
+                    cells=len(cells),
+                    names=len(header),
+                )
                 too_long.append(
-                    Problem(table.file, line, "", message, "quote cells that contain the separator")
+                    Problem(table.file, line, "", message, _("quote cells that contain the separator"))
                 )
                 continue
             rows.append(Row(line, {h: _cell(c) for h, c in zip(header, cells, strict=False) if h}))
         if too_long:
             raise CampaignInvalid(too_long)
     if chosen is None:
-        hint = f"the first row names the columns: {','.join(COLUMNS)}"
-        raise CampaignInvalid([Problem(file, None, "", "the file has no header row", hint)])
+        hint = _("the first row names the columns: {columns}", columns=",".join(COLUMNS))
+        raise CampaignInvalid([Problem(file, None, "", _("the file has no header row"), hint)])
     return _units(chosen, header, rows, problems)
 
 
@@ -135,8 +152,8 @@ def _check_header(header: list[str], file: str, problems: list[Problem]) -> None
                     file,
                     1,
                     "header",
-                    f"unknown column `{column}`",
-                    did_you_mean(column, COLUMNS) or f"known: {one_of(COLUMNS)}",
+                    _("unknown column `{column}`", column=column),
+                    did_you_mean(column, COLUMNS) or _("known: {columns}", columns=one_of(COLUMNS)),
                 )
             )
 
@@ -208,25 +225,37 @@ def _give_ids(rows: list[Row], file: str, problems: list[Problem]) -> None:
             and values.get("parent", "") in ("", first.values.get("parent", ""))
         )
         if first is not None and not same:
+            ids = [f"{uid}-{slug(p)}" if (p := v.get("parent")) else uid for v in (first.values, values)]
+            if ids[0] == ids[1]:  # the same parent: numbered
+                ids = [f"{uid}-1", f"{uid}-2"]
             hints = [
-                f"`{uid}-{slug(v.get('parent', ''))}` for `{v.get('name', '')}`"
-                for v in (first.values, values)
-                if v.get("parent")
+                _("`{id}` for `{name}`", id=made_id, name=v.get("name", ""))
+                for made_id, v in zip(ids, (first.values, values), strict=True)
             ]
             problems.append(
                 Problem(
                     file,
                     row.line,
                     "id",
-                    f"`{name}` makes the id `{uid}`, as `{first.values.get('name', uid)}` "
-                    f"on line {first.line} does",
-                    "give these units ids in an `id` column"
-                    + (f", e.g. {' and '.join(hints)}" if hints else ""),
+                    _(
+                        "`{name}` makes the id `{id}`, as `{other}` on line {line} does",
+                        name=name,
+                        id=uid,
+                        other=first.values.get("name", uid),
+                        line=first.line,
+                    ),
+                    _("give these units ids in an `id` column, e.g. {ids}", ids=_(" and ").join(hints))
+                    if hints
+                    else _("give these units ids in an `id` column"),
                 )
             )
             continue
         if not uid:
-            problems.append(Problem(file, row.line, "id", f"cannot make an id from `{name}`", "write an id"))
+            problems.append(
+                Problem(
+                    file, row.line, "id", _("cannot make an id from `{name}`", name=name), _("write an id")
+                )
+            )
             continue
         made.setdefault(uid, row)
         values["id"] = last = uid
@@ -247,9 +276,14 @@ def _parents(
         named = by_name.get(written, []) if written not in ids else []
         parents[unit.id] = named[0] if len(named) == 1 else written or None
         if len(named) > 1:
-            message = f"{len(named)} units are named `{written}` ({one_of(named)})"
+            message = _(
+                "{count} units are named `{name}` ({ids})",
+                count=len(named),
+                name=written,
+                ids=one_of(named),
+            )
             line = grouped[unit.id][0].line
-            problems.append(Problem(file, line, f"{unit.id}.parent", message, "name the parent by its id"))
+            problems.append(Problem(file, line, f"{unit.id}.parent", message, _("name the parent by its id")))
     return parents
 
 
@@ -285,8 +319,8 @@ def _parents_first(
             at = parents.get(at)
         if at is not None and at in chain:  # not reached from the top: a circle above it
             circle = " -> ".join([*chain[chain.index(at) :], at])
-            hint = "one of them belongs under another parent"
-            message = f"parents go round in a circle: {circle}"
+            hint = _("one of them belongs under another parent")
+            message = _("parents go round in a circle: {circle}", circle=circle)
             problems.append(Problem(file, lines[at], f"{at}.parent", message, hint))
         broken.update(chain)  # (under a circle, or in one)
     return [by_id[uid] for uid in placed if uid not in broken]
@@ -319,8 +353,13 @@ def _check_repeats(uid: str, rows: list[Row], file: str, problems: list[Problem]
                         file,
                         row.line,
                         f"{uid}.{column}",
-                        f"`{value}` differs from `{first.get(column, '')}` on line {rows[0].line}",
-                        "rows after a unit's first only add contacts; leave these columns blank",
+                        _(
+                            "`{value}` differs from `{first}` on line {line}",
+                            value=value,
+                            first=first.get(column, ""),
+                            line=rows[0].line,
+                        ),
+                        _("rows after a unit's first only add contacts; leave these columns blank"),
                     )
                 )
 
@@ -329,7 +368,7 @@ def _levels(
     comments: list[str], units: list[Unit], parents: dict[str, str | None], file: str, problems: list[Problem]
 ) -> list[Level]:
     for comment in comments:
-        key, _, rest = comment.partition(":")
+        key, _sep, rest = comment.partition(":")
         if key.strip().lower() in ("levels", "cấp"):
             names = [n.strip() for n in rest.replace(";", ",").split(",") if n.strip()]
             return [Level(name=n.rstrip("?"), optional=n.endswith("?")) for n in names]
@@ -353,8 +392,12 @@ def _levels(
                     file,
                     1,
                     "levels",
-                    f"cannot tell whether `{upper}` or `{lower}` is the higher level",
-                    "name the levels in a first line: # levels: province, district, commune",
+                    _(
+                        "cannot tell whether `{upper}` or `{lower}` is the higher level",
+                        upper=upper,
+                        lower=lower,
+                    ),
+                    _("name the levels in a first line: # levels: province, district, commune"),
                 )
             )
     order += [level for level in orphans if level not in deepest]

@@ -16,6 +16,7 @@ from cascade.compile.sheets import is_spreadsheet
 from cascade.compile.unit_rows import Read, read_file_rows, read_text_rows
 from cascade.compile.validate import checked
 from cascade.errors import CampaignInvalid, Problem, did_you_mean, one_of
+from cascade.i18n import _
 from cascade.plan.hierarchy import Hierarchy, UnitRecord
 
 
@@ -61,7 +62,7 @@ def _from_yaml(doc: Document) -> Hierarchy:
 
     for i, top in enumerate(spec.units):
         walk(top, None, ("units", i))
-    return _hierarchy(doc.file, list(spec.levels), [r for r, _ in records], problems)
+    return _hierarchy(doc.file, list(spec.levels), [r for r, _path in records], problems)
 
 
 def _hierarchy(
@@ -70,9 +71,11 @@ def _hierarchy(
     names = [level.name for level in levels]
     index = {name: i for i, name in enumerate(names)}
     if len(index) != len(names):
-        problems.append(Problem(file, 1, "levels", "a level is named twice", "name each level once"))
+        problems.append(Problem(file, 1, "levels", _("a level is named twice"), _("name each level once")))
     if not 2 <= len(names) <= 6:
-        problems.append(Problem(file, 1, "levels", f"{len(names)} levels; a campaign has 2 to 6"))
+        problems.append(
+            Problem(file, 1, "levels", _("{count} levels; a campaign has 2 to 6", count=len(names)))
+        )
     optional = frozenset(level.name for level in levels if level.optional)
     units: dict[str, UnitRecord] = {}
     children: dict[str, list[str]] = {}
@@ -84,8 +87,8 @@ def _hierarchy(
                     file,
                     record.line,
                     record.id,
-                    f"unit id `{record.id}` is used twice",
-                    f"the first is on line {units[record.id].line}; ids must be unique",
+                    _("unit id `{id}` is used twice", id=record.id),
+                    _("the first is on line {line}; ids must be unique", line=units[record.id].line),
                 )
             )
             continue
@@ -95,8 +98,8 @@ def _hierarchy(
                     file,
                     record.line,
                     f"{record.id}.level",
-                    f"`{record.level}` is not a level",
-                    did_you_mean(record.level, names) or f"levels: {one_of(names)}",
+                    _("`{level}` is not a level", level=record.level),
+                    did_you_mean(record.level, names) or _("levels: {levels}", levels=one_of(names)),
                 )
             )
             continue
@@ -109,8 +112,8 @@ def _hierarchy(
                     file,
                     record.line,
                     f"{record.id}.parent",
-                    f"parent `{record.parent}` is not a unit of this file",
-                    did_you_mean(record.parent, units) or "name the parent by its id or its exact name",
+                    _("parent `{parent}` is not a unit of this file", parent=record.parent),
+                    did_you_mean(record.parent, units) or _("name the parent by its id or its exact name"),
                 )
             )
             continue
@@ -119,7 +122,9 @@ def _hierarchy(
             children.setdefault(record.parent, []).append(record.id)
         units[record.id] = record
     if not units and not any(p.severity == "error" for p in problems):
-        problems.append(Problem(file, None, "", "the units file lists no unit", "add at least the top unit"))
+        problems.append(
+            Problem(file, None, "", _("the units file lists no unit"), _("add at least the top unit"))
+        )
     _check_roots(roots, names, file, problems)
     if any(p.severity == "error" for p in problems):
         raise CampaignInvalid(problems)
@@ -142,10 +147,16 @@ def _check_level_step(
                 file,
                 record.line,
                 f"{record.id}.level",
-                f"`{record.id}` is at level `{record.level}` under `{parent.id}` ({parent.level})",
-                f"a unit sits one level below its parent: `{expected}`"
+                _(
+                    "`{id}` is at level `{level}` under `{parent}` ({parent_level})",
+                    id=record.id,
+                    level=record.level,
+                    parent=parent.id,
+                    parent_level=parent.level,
+                ),
+                _("a unit sits one level below its parent: `{expected}`", expected=expected)
                 if expected
-                else f"`{parent.level}` is the lowest level; it can have no children",
+                else _("`{level}` is the lowest level; it can have no children", level=parent.level),
             )
         )
 
@@ -158,8 +169,8 @@ def _check_roots(roots: list[UnitRecord], names: list[str], file: str, problems:
                 file,
                 roots[1].line,
                 roots[1].id,
-                f"more than one top unit (`{roots[0].id}`, {others})",
-                "a campaign cascades from one top unit; nest the others under it",
+                _("more than one top unit (`{id}`, {others})", id=roots[0].id, others=others),
+                _("a campaign cascades from one top unit; nest the others under it"),
             )
         )
     for root in roots[:1]:
@@ -169,6 +180,10 @@ def _check_roots(roots: list[UnitRecord], names: list[str], file: str, problems:
                     file,
                     root.line,
                     f"{root.id}.level",
-                    f"the top unit is at `{root.level}`, not the top level `{names[0]}`",
+                    _(
+                        "the top unit is at `{level}`, not the top level `{top}`",
+                        level=root.level,
+                        top=names[0],
+                    ),
                 )
             )

@@ -17,6 +17,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from cascade.compile.reading import Document, Path, dotted
 from cascade.errors import Problem, did_you_mean, one_of
+from cascade.i18n import N_, _, language
 from cascade.plan.values import SLUG, SLUG_HINT
 
 SLUG_PATTERN = SLUG.pattern
@@ -63,18 +64,18 @@ def problems_from(exc: ValidationError, model: type[BaseModel], doc: Document, a
         hint = (error.get("ctx") or {}).get("hint")
         if kind == "extra_forbidden":
             allowed = keys_at(model, loc[:-1])
-            message = f"unknown key `{loc[-1]}`"
+            message = _("unknown key `{key}`", key=loc[-1])
             hint = did_you_mean(str(loc[-1]), allowed) or (
-                f"known keys: {one_of(allowed)}" if allowed else None
+                _("known keys: {keys}", keys=one_of(allowed)) if allowed else None
             )
         elif kind == "missing":
-            message = f"`{loc[-1]}` is required here"
+            message = _("`{key}` is required here", key=loc[-1])
         elif kind == "cascade":
             message = error["msg"]
         elif kind == "string_pattern_mismatch" and (error.get("ctx") or {}).get("pattern") == SLUG_PATTERN:
-            message, hint = f"`{error.get('input')}` is not an id", SLUG_HINT
+            message, hint = _("`{value}` is not an id", value=error.get("input")), _(SLUG_HINT)
         else:
-            message = f"{_lower_first(error['msg'])}, got {_short(error.get('input'))}"
+            message = _said(error)
         out.append(Problem(doc.file, doc.line_of(path), dotted(path), message, hint))
     return out
 
@@ -119,10 +120,44 @@ def _inner(annotation: Any) -> tuple[Any, bool]:
         elif origin in (list, tuple):
             annotation = args[0]
         elif origin is dict:
-            inner, _ = _inner(args[1])
+            inner, _key = _inner(args[1])
             return inner, True
         else:
             return annotation, False
+
+
+# pydantic's own checks, in the operator's language: its error type -> the message (English keeps
+# pydantic's words, which name the expected values)
+_SAID = {
+    "literal_error": N_("should be {expected}, got {value}"),
+    "enum": N_("should be {expected}, got {value}"),
+    "int_parsing": N_("should be a whole number, got {value}"),
+    "int_type": N_("should be a whole number, got {value}"),
+    "int_from_float": N_("should be a whole number, got {value}"),
+    "float_parsing": N_("should be a number, got {value}"),
+    "float_type": N_("should be a number, got {value}"),
+    "bool_parsing": N_("should be true or false, got {value}"),
+    "bool_type": N_("should be true or false, got {value}"),
+    "string_type": N_("should be text, got {value}"),
+    "list_type": N_("should be a list, got {value}"),
+    "dict_type": N_("should be a mapping (key: value), got {value}"),
+    "model_type": N_("should be a mapping (key: value), got {value}"),
+    "model_attributes_type": N_("should be a mapping (key: value), got {value}"),
+    "greater_than_equal": N_("should be at least {ge}, got {value}"),
+    "greater_than": N_("should be more than {gt}, got {value}"),
+    "less_than_equal": N_("should be at most {le}, got {value}"),
+    "too_short": N_("should have at least {min_length} item(s), got {value}"),
+    "too_long": N_("should have at most {max_length} item(s), got {value}"),
+}
+
+
+def _said(error: Any) -> str:
+    template = _SAID.get(error["type"])
+    if template is None or language() == "en":
+        return f"{_lower_first(error['msg'])}, got {_short(error.get('input'))}"
+    context = {k: str(v) for k, v in (error.get("ctx") or {}).items()}
+    expected = context.get("expected", "").replace(" or ", _(" or "))
+    return _(template, **{**context, "expected": expected, "value": _short(error.get("input"))})
 
 
 def _lower_first(text: str) -> str:

@@ -10,6 +10,7 @@ from collections.abc import Collection
 from typing import Any
 
 from cascade.errors import did_you_mean, one_of
+from cascade.i18n import _
 from cascade.plan.formulas import check_holds, split_check
 from cascade.plan.rules import TaskRules, with_formulas
 from cascade.timing.deadlines import parse_date
@@ -19,7 +20,7 @@ _GROUPED = re.compile(r"[-+]?\d{1,3}(?:\.\d{3})+")  # 1.234 and 1.234.567, as Vi
 
 def _bounded(number: Any, text: str) -> Any:
     if abs(number) > LARGEST:
-        raise ValueError(f"`{text[:40]}` is too large (at most {LARGEST:,})")
+        raise ValueError(_("`{text}` is too large (at most {largest:,})", text=text[:40], largest=LARGEST))
     return number
 
 
@@ -38,7 +39,7 @@ def check_fields(
                 errors.append(f"{name}: {exc}")
                 continue
             if number is not None and number < 0:
-                errors.append(f"{name}: {number:g} is below the minimum 0")
+                errors.append(_("{name}: {number:g} is below the minimum 0", name=name, number=number))
             elif number is not None:
                 values[name] = int(number) if float(number).is_integer() else number
             continue
@@ -47,13 +48,13 @@ def check_fields(
             hint = did_you_mean(name, [*rules.fields, *figures])
             known = [n for n, s in rules.fields.items() if s.formula is None] + list(figures)
             errors.append(
-                f"`{rules.id}` has no field `{name}`"
+                _("`{id}` has no field `{name}`", id=rules.id, name=name)
                 + (
                     f"; {hint}"
                     if hint
                     else f" (fields: {one_of(known)})"
                     if known
-                    else " (it takes no figures)"
+                    else _(" (it takes no figures)")
                 )
             )
             continue
@@ -65,12 +66,16 @@ def check_fields(
         value = values[name]
         if isinstance(value, int | float) and not isinstance(value, bool):
             if spec.min is not None and value < spec.min:
-                errors.append(f"{name}: {value} is below the minimum {spec.min:g}")
+                errors.append(
+                    _("{name}: {value} is below the minimum {min:g}", name=name, value=value, min=spec.min)
+                )
             if spec.max is not None and value > spec.max:
-                errors.append(f"{name}: {value} is above the maximum {spec.max:g}")
+                errors.append(
+                    _("{name}: {value} is above the maximum {max:g}", name=name, value=value, max=spec.max)
+                )
     for name, spec in rules.fields.items():
         if spec.required and given.get(name) in (None, ""):
-            errors.append(f"`{name}` is required for `{rules.id}`")
+            errors.append(_("`{name}` is required for `{id}`", name=name, id=rules.id))
     if rules.checks and not errors:
         errors += _failed_checks(rules, values)
     return values, errors
@@ -83,9 +88,16 @@ def _failed_checks(rules: TaskRules, values: dict[str, Any]) -> list[str]:
     for check in rules.checks:
         holds, left, right = check_holds(check, computed)
         if not holds:
-            a, _, b = split_check(check)
+            a, _op, b = split_check(check)
             failed.append(
-                f"the check `{check}` fails: {_side(rules, a)} is {left:g}, {_side(rules, b)} is {right:g}"
+                _(
+                    "the check `{check}` fails: {left_side} is {left:g}, {right_side} is {right:g}",
+                    check=check,
+                    left_side=_side(rules, a),
+                    left=left,
+                    right_side=_side(rules, b),
+                    right=right,
+                )
             )
     return failed
 
@@ -110,9 +122,11 @@ def _convert(kind: str | None, raw: Any) -> Any:
         if _GROUPED.fullmatch(text):
             text = text.replace(".", "")  # 1.234: Vietnamese thousands grouping
         if isinstance(raw, bool) or not re.fullmatch(r"[-+]?\d+", text):
-            raise ValueError(f"`{text[:40]}` is not a whole number")
+            raise ValueError(_("`{text}` is not a whole number", text=text[:40]))
         if len(text.lstrip("+-")) > len(str(LARGEST)):
-            raise ValueError(f"`{text[:40]}` is too large (at most {LARGEST:,})")
+            raise ValueError(
+                _("`{text}` is too large (at most {largest:,})", text=text[:40], largest=LARGEST)
+            )
         return _bounded(int(text), text)
     if kind == "float":
         if "," in text and _GROUPED.fullmatch(text.split(",", 1)[0]):
@@ -120,9 +134,9 @@ def _convert(kind: str | None, raw: Any) -> Any:
         try:
             number = float(text.replace(",", "."))
         except ValueError:
-            raise ValueError(f"`{text[:40]}` is not a number") from None
+            raise ValueError(_("`{text}` is not a number", text=text[:40])) from None
         if not math.isfinite(number):
-            raise ValueError(f"`{text[:40]}` is not a number")
+            raise ValueError(_("`{text}` is not a number", text=text[:40]))
         return _bounded(number, text)
     if kind == "bool":
         lowered = text.lower()
@@ -130,7 +144,7 @@ def _convert(kind: str | None, raw: Any) -> Any:
             return True
         if lowered in ("false", "no", "không", "0"):
             return False
-        raise ValueError(f"`{text}` is not yes/no")
+        raise ValueError(_("`{text}` is not yes/no", text=text))
     if kind == "date":
         try:
             return parse_date(raw).isoformat()

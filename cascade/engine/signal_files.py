@@ -28,6 +28,7 @@ from cascade.engine.signals import (
     read_lookups,
 )
 from cascade.errors import CampaignInvalid, Problem, one_of
+from cascade.i18n import _
 
 # Vietnamese headers a district's sheet may use, by the key each means (headers are also read
 # as "Title (key)": the template's own).
@@ -64,7 +65,7 @@ def read_signals(text: str, file: str, tz: str) -> list[Signal]:
                     file,
                     1,
                     "signals",
-                    "expected `signals:` with a list of signals",
+                    _("expected `signals:` with a list of signals"),
                     'signals: [{at: "2020-11-18 10:00", unit: ID, task: ID}]',
                 )
             ]
@@ -127,13 +128,20 @@ def _table_items(table: Table) -> Iterator[tuple[str, tuple[int, dict[str, Any]]
     if "unit" not in keys and "name" not in keys:
         missing.insert(1, "unit")
     if missing:
-        hint = "the first row names the columns: at, unit, task, then the figures (e.g. attendees)"
-        yield table.file, Problem(table.file, None, "header", f"missing column(s) {one_of(missing)}", hint)
+        hint = _("the first row names the columns: at, unit, task, then the figures (e.g. attendees)")
+        yield (
+            table.file,
+            Problem(
+                table.file, None, "header", _("missing column(s) {missing}", missing=one_of(missing)), hint
+            ),
+        )
         return
     for line, cells in table.rows:
         if len(cells) > len(keys) and any(text(c) for c in cells[len(keys) :]):
-            hint = "quote cells that hold the separator, or add the column's name to the header"
-            message = f"this row has {len(cells)} cells but the header names {len(keys)}"
+            hint = _("quote cells that hold the separator, or add the column's name to the header")
+            message = _(
+                "this row has {cells} cells but the header names {names}", cells=len(cells), names=len(keys)
+            )
             yield table.file, Problem(table.file, line, "", message, hint)
             continue
         row = dict(zip(keys, cells, strict=False))
@@ -153,14 +161,14 @@ def _table_items(table: Table) -> Iterator[tuple[str, tuple[int, dict[str, Any]]
 def _signal_of(line: int, item: dict[str, Any], file: str, tz: str) -> Signal | Problem:
     missing = [k for k in ("at", "unit", "task") if item.get(k) in (None, "")]
     if missing:
-        return Problem(file, line, "", f"missing {one_of(missing)}")
+        return Problem(file, line, "", _("missing {missing}", missing=one_of(missing)))
     try:
         at = parse_instant(item["at"], tz)
     except ValueError as exc:
         return Problem(file, line, "at", str(exc))
     fields = item.get("fields") or {}
     if not isinstance(fields, dict):
-        return Problem(file, line, "fields", "fields is a mapping, e.g. {attendees: 450}")
+        return Problem(file, line, "fields", _("fields is a mapping, e.g. {attendees: 450}"))
     note = item.get("note")
     return Signal(str(item["unit"]), str(item["task"]), at, dict(fields), line, str(note) if note else None)
 
@@ -222,6 +230,8 @@ def import_table(
             flush()
         if problems:
             if more:
-                problems.append(Problem(str(path), None, "", f"and {more:,} more problems (fix these first)"))
+                problems.append(
+                    Problem(str(path), None, "", _("and {more:,} more problems (fix these first)", more=more))
+                )
             raise SignalRefused(problems)  # (the transaction rolls back: nothing stored)
     return stored, total - stored

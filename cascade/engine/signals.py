@@ -25,6 +25,7 @@ from cascade.engine.deployed import Deployed
 from cascade.engine.figures import check_fields
 from cascade.engine.rollup import figures_of
 from cascade.errors import CampaignInvalid, Problem, did_you_mean, one_of
+from cascade.i18n import _
 from cascade.plan.rules import campaign_rules
 from cascade.timing.deadlines import parse_date
 
@@ -57,9 +58,11 @@ def parse_instant(value: object, tz: str) -> pendulum.DateTime:
     try:
         parsed = pendulum.parse(text.replace(" ", "T", 1), tz=tz, strict=True)
     except (ValueError, pendulum.parsing.exceptions.ParserError):
-        raise ValueError(f"`{text}` is not a time; write 2020-11-18 10:00 or 18/11/2020 10:00") from None
+        raise ValueError(
+            _("`{text}` is not a time; write 2020-11-18 10:00 or 18/11/2020 10:00", text=text)
+        ) from None
     if not isinstance(parsed, pendulum.DateTime):
-        raise ValueError(f"`{text}` is not a time of day; write 2020-11-18 10:00")
+        raise ValueError(_("`{text}` is not a time of day; write 2020-11-18 10:00", text=text))
     return parsed
 
 
@@ -135,7 +138,7 @@ def record_many(engine: Engine, requests: list[Batch]) -> list[tuple[int, int] |
             received = int(request.now.timestamp())
             accepted.append((n, [{**row, "received_at": received, "source": request.source} for row in rows]))
             answers.append((0, 0))  # filled in below
-        known = _known(conn, [row for _, rows in accepted for row in rows])
+        known = _known(conn, [row for _request, rows in accepted for row in rows])
         new: list[dict[str, Any]] = []
         for n, rows in accepted:
             fresh = [row for row in {r["digest"]: r for r in rows}.values() if row["digest"] not in known]
@@ -151,8 +154,8 @@ def no_campaign(file: str, campaign_id: str) -> Problem:
         file,
         None,
         "campaign",
-        f"no deployed campaign `{campaign_id}`",
-        "deploy it first: cascade deploy FILE",
+        _("no deployed campaign `{campaign}`", campaign=campaign_id),
+        _("deploy it first: cascade deploy FILE"),
     )
 
 
@@ -216,12 +219,18 @@ def _when_wrong(campaign: Deployed, signal: Signal, now: int, allow_future: bool
     shown = signal.at.in_timezone(tz).format("DD/MM/YYYY HH:mm")
     if at < campaign.issued_at:
         issued = pendulum.from_timestamp(campaign.issued_at, tz=tz).format("DD/MM/YYYY")
-        return f"dated {shown}, before the campaign was issued ({issued}): check the year"
+        return _(
+            "dated {shown}, before the campaign was issued ({issued}): check the year",
+            shown=shown,
+            issued=issued,
+        )
     if not allow_future and at > now + FUTURE_SLACK:
         today = pendulum.from_timestamp(now, tz=tz).format("DD/MM/YYYY HH:mm")
-        return (
-            f"dated {shown}, more than a day after now ({today}): check the date "
-            "(`--allow-future` records it as given)"
+        return _(
+            "dated {shown}, more than a day after now ({today}): check the date "
+            "(`--allow-future` records it as given)",
+            shown=shown,
+            today=today,
         )
     return None
 
@@ -256,9 +265,16 @@ def checked_rows(
         if len(ids) == 1:
             return ids[0], None
         if ids:
-            return None, f"{len(ids)} units are named `{named}` ({one_of(ids)}); name it by its id"
+            return None, _(
+                "{count} units are named `{name}` ({ids}); name it by its id",
+                count=len(ids),
+                name=named,
+                ids=one_of(ids),
+            )
         hint = unit_hint(named)
-        return None, f"no unit `{named}` in `{campaign.id}`" + (f"; {hint}" if hint else "")
+        return None, _("no unit `{unit}` in `{campaign}`", unit=named, campaign=campaign.id) + (
+            _("; {hint}", hint=hint) if hint else ""
+        )
 
     corrected: dict[str, set[str]] = {}
 
@@ -277,16 +293,22 @@ def checked_rows(
             errors.append(unknown)
         if signal.task not in rules:
             errors.append(
-                f"no task or report `{signal.task}` in `{campaign.id}`"
-                + (f"; {hint}" if (hint := did_you_mean(signal.task, rules)) else "")
+                _("no task or report `{task}` in `{campaign}`", task=signal.task, campaign=campaign.id)
+                + (_("; {hint}", hint=hint) if (hint := did_you_mean(signal.task, rules)) else "")
             )
         wrong = _when_wrong(campaign, signal, now, allow_future)
         if unit is not None and not errors:
             state = states.get((signal.task, unit))
             if state is None:
-                errors.append(f"`{unit}` has no `{signal.task}` to complete (it is not targeted)")
+                errors.append(
+                    _(
+                        "`{unit}` has no `{task}` to complete (it is not targeted)",
+                        unit=unit,
+                        task=signal.task,
+                    )
+                )
             elif state == "exempt":
-                errors.append(f"`{unit}` is exempt from `{signal.task}`")
+                errors.append(_("`{unit}` is exempt from `{task}`", unit=unit, task=signal.task))
             values, field_errors = check_fields(rules[signal.task], signal.fields, figures(signal.task))
             errors += field_errors
         if wrong is not None:

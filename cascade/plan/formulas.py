@@ -15,6 +15,8 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from cascade.i18n import _
+
 _NODES = (
     ast.Expression,
     ast.BinOp,
@@ -43,13 +45,13 @@ def formula_names(text: str) -> list[str]:
     try:
         tree = ast.parse(text, mode="eval")
     except SyntaxError:
-        raise ValueError(f"`{text}` is not a formula") from None
+        raise ValueError(_("`{text}` is not a formula", text=text)) from None
     names = []
     for node in ast.walk(tree):
         if not isinstance(node, _NODES):
-            raise ValueError(f"`{text}` may only use field names, numbers, + - * / and brackets")
+            raise ValueError(_("`{text}` may only use field names, numbers, + - * / and brackets", text=text))
         if isinstance(node, ast.Constant) and not isinstance(node.value, int | float):
-            raise ValueError(f"`{text}` may only use field names, numbers, + - * / and brackets")
+            raise ValueError(_("`{text}` may only use field names, numbers, + - * / and brackets", text=text))
         if isinstance(node, ast.Name):
             names.append(node.id)
     return names
@@ -111,7 +113,7 @@ def split_check(text: str) -> tuple[str, str, str]:
     comparison between two formulas ("attendees <= members", "essays + exempt <= attendees")."""
     parts = _SPLIT.split(text)
     if len(parts) != 3 or not parts[0].strip() or not parts[2].strip():
-        raise ValueError(f"`{text}` is not one comparison, e.g. attendees <= members")
+        raise ValueError(_("`{text}` is not one comparison, e.g. attendees <= members", text=text))
     left, op, right = (part.strip() for part in parts)
     formula_names(left)
     formula_names(right)

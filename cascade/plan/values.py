@@ -26,6 +26,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from cascade.i18n import N_, _
 from cascade.plan.formulas import formula_names
 
 
@@ -43,7 +44,7 @@ class Model(BaseModel):
 # ---- ids ----------------------------------------------------------------------------------
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-SLUG_HINT = "ids are lowercase ASCII letters, digits and single hyphens, e.g. hu-cang-long"
+SLUG_HINT = N_("ids are lowercase ASCII letters, digits and single hyphens, e.g. hu-cang-long")
 
 # Checked by pydantic's own pattern matcher (fast on 60,000 units); `cascade.compile.validate` turns
 # its pattern error into "`X` is not an id" with SLUG_HINT.
@@ -78,16 +79,19 @@ class Contact(Model):
     @model_validator(mode="after")
     def _check(self) -> Contact:
         if not self.channels:
-            raise invalid("a contact needs at least one channel", "add email, zalo or phone")
+            raise invalid(_("a contact needs at least one channel"), _("add email, zalo or phone"))
         for channel in self.channels:
             if not getattr(self, channel):
-                raise invalid(f"channel `{channel}` is listed but has no address")
+                raise invalid(_("channel `{channel}` is listed but has no address", channel=channel))
         if self.email and not _EMAIL.match(self.email):
-            raise invalid(f"`{self.email}` is not an email address")
+            raise invalid(_("`{email}` is not an email address", email=self.email))
         for channel in ("zalo", "phone"):
             value = getattr(self, channel)
             if value and not _DIGITS.match(value):
-                raise invalid(f"{channel} `{value}` is not a number", 'quote it: "0912000002"')
+                raise invalid(
+                    _("{channel} `{value}` is not a number", channel=channel, value=value),
+                    _('quote it: "0912000002"'),
+                )
         return self
 
 
@@ -133,7 +137,9 @@ def _target(value: object) -> Target:
         return value
     m = _TARGET.match(str(value).strip())
     if not m:
-        raise invalid(f"`{value}` is not a target", 'write a comparison, e.g. ">= 0.85" or ">= 85%"')
+        raise invalid(
+            _("`{value}` is not a target", value=value), _('write a comparison, e.g. ">= 0.85" or ">= 85%"')
+        )
     number = float(m.group(2)) / (100 if m.group(3) else 1)
     return Target(m.group(1), number, bool(m.group(3)))
 
@@ -152,7 +158,7 @@ def _formula(value: str) -> str:
     try:
         formula_names(value)
     except ValueError as exc:
-        raise invalid(str(exc), "e.g. attendees / members") from None
+        raise invalid(str(exc), _("e.g. attendees / members")) from None
     return value
 
 
@@ -173,16 +179,18 @@ class FieldSpec(Model):
     @model_validator(mode="after")
     def _check(self) -> FieldSpec:
         if self.formula is None and self.type is None:
-            raise invalid("a field needs a `type` or a `formula`", "types: int, float, bool, text, date")
+            raise invalid(
+                _("a field needs a `type` or a `formula`"), _("types: int, float, bool, text, date")
+            )
         if self.formula is not None and self.type not in (None, "float", "int"):
-            raise invalid(f"a formula computes a number; `type: {self.type}` cannot hold it")
+            raise invalid(_("a formula computes a number; `type: {type}` cannot hold it", type=self.type))
         if self.formula is not None and self.required:
-            raise invalid("a formula field is computed, so it cannot be `required`")
+            raise invalid(_("a formula field is computed, so it cannot be `required`"))
         numeric = self.formula is not None or self.type in ("int", "float")
         if not numeric and (self.min is not None or self.max is not None or self.target is not None):
-            raise invalid(f"min, max and target need a number, not `type: {self.type}`")
+            raise invalid(_("min, max and target need a number, not `type: {type}`", type=self.type))
         if self.min is not None and self.max is not None and self.min > self.max:
-            raise invalid(f"min {self.min:g} is above max {self.max:g}")
+            raise invalid(_("min {min:g} is above max {max:g}", min=self.min, max=self.max))
         return self
 
 

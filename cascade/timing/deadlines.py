@@ -20,9 +20,10 @@ from enum import StrEnum
 
 import pendulum
 
+from cascade.i18n import N_, _
 from cascade.timing.workdays import Calendar
 
-DATE_HINT = "dates are dd/mm/yyyy (e.g. 20/11/2020) or yyyy-mm-dd, never mm/dd"
+DATE_HINT = N_("dates are dd/mm/yyyy (e.g. 20/11/2020) or yyyy-mm-dd, never mm/dd")
 _DMY = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
 _YMD = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
 _MONTH = re.compile(r"^(?:(first-half|second-half|end)\s+)?(\d{1,2})/(\d{4})$")
@@ -33,9 +34,9 @@ _ROMAN = {"I": 1, "II": 2, "III": 3, "IV": 4}
 class DateError(ValueError):
     """Not a date or period; the message says why and how to write one."""
 
-    def __init__(self, message: str, hint: str = DATE_HINT) -> None:
+    def __init__(self, message: str, hint: str | None = None) -> None:
         super().__init__(message)
-        self.hint = hint
+        self.hint = hint if hint is not None else _(DATE_HINT)
 
 
 class Roll(StrEnum):
@@ -46,42 +47,52 @@ class Roll(StrEnum):
 def parse_date(value: object) -> date:
     """A calendar date from `dd/mm/yyyy`, `yyyy-mm-dd` or a YAML date."""
     if isinstance(value, datetime):
-        raise DateError(f"`{value}` has a time of day; a deadline date is a day")
+        raise DateError(_("`{value}` has a time of day; a deadline date is a day", value=value))
     if isinstance(value, date):
         return value
     if not isinstance(value, str):
-        raise DateError(f"expected a date such as 20/11/2020, got {value!r}")
+        raise DateError(_("expected a date such as 20/11/2020, got {value}", value=value))
     text = value.strip()
     if m := _DMY.match(text):
         day, month, year = (int(g) for g in m.groups())
     elif m := _YMD.match(text):
         year, month, day = (int(g) for g in m.groups())
     else:
-        raise DateError(f"`{text}` is not a date")
+        raise DateError(_("`{text}` is not a date", text=text))
     return _checked_date(text, year, month, day)
 
 
 def _checked_date(text: str, year: int, month: int, day: int) -> date:
     if not 1 <= month <= 12:
-        swapped = f"; did you mean {month:02d}/{day:02d}/{year}?" if 1 <= day <= 12 else ""
-        raise DateError(f"`{text}` has no month {month}{swapped}")
+        swapped = (
+            _("; did you mean {month:02d}/{day:02d}/{year}?", month=month, day=day, year=year)
+            if 1 <= day <= 12
+            else ""
+        )
+        raise DateError(_("`{text}` has no month {month}{swapped}", text=text, month=month, swapped=swapped))
     try:
         return date(year, month, day)
     except ValueError:
         last = (date(year + month // 12, month % 12 + 1, 1) - timedelta(days=1)).day
         raise DateError(
-            f"`{text}` is not a date: month {month}/{year} has {last} days",
-            "check the day; " + DATE_HINT,
+            _(
+                "`{text}` is not a date: month {month}/{year} has {last} days",
+                text=text,
+                month=month,
+                year=year,
+                last=last,
+            ),
+            _("check the day; {hint}", hint=_(DATE_HINT)),
         ) from None
 
 
 def parse_day_range(value: object) -> tuple[date, date]:
     """`29/11/2017..30/11/2017` (or one date) -> first and last day."""
     if isinstance(value, str) and ".." in value:
-        first_text, _, last_text = value.partition("..")
+        first_text, _sep, last_text = value.partition("..")
         first, last = parse_date(first_text), parse_date(last_text)
         if last < first:
-            raise DateError(f"`{value}` ends before it starts", "write first..last")
+            raise DateError(_("`{value}` ends before it starts", value=value), _("write first..last"))
         return first, last
     day = parse_date(value)
     return day, day
@@ -93,7 +104,7 @@ def parse_period(value: object) -> tuple[date, str]:
     if m := _MONTH.match(text):
         part, month, year = m.group(1), int(m.group(2)), int(m.group(3))
         if not 1 <= month <= 12:
-            raise DateError(f"`{text}` has no month {month}", _PERIOD_HINT)
+            raise DateError(_("`{text}` has no month {month}", text=text, month=month), _(_PERIOD_HINT))
         if part == "first-half":
             return date(year, month, 16), text
         return _first_of_next_month(year, month), text
@@ -101,10 +112,10 @@ def parse_period(value: object) -> tuple[date, str]:
         quarter = int(m.group(1)) if m.group(1) else _ROMAN[m.group(2).upper()]
         year = int(m.group(3))
         return _first_of_next_month(year, quarter * 3), text
-    raise DateError(f"`{text}` is not a period", _PERIOD_HINT)
+    raise DateError(_("`{text}` is not a period", text=text), _(_PERIOD_HINT))
 
 
-_PERIOD_HINT = (
+_PERIOD_HINT = N_(
     "write a month `12/2020`, `first-half 12/2017`, `second-half 12/2017`, "
     "`end 12/2017`, or a quarter `Q1/2021` / `I/2021`"
 )

@@ -13,6 +13,8 @@ from datetime import timedelta
 
 import pendulum
 
+from cascade.i18n import N_, _
+
 _UNITS = {"w": timedelta(weeks=1), "d": timedelta(days=1), "h": timedelta(hours=1), "m": timedelta(minutes=1)}
 _SHORT = re.compile(r"^(?:(\d+)(wd|w|d|h|m))+$")
 _PART = re.compile(r"(\d+)(wd|w|d|h|m)")
@@ -44,25 +46,25 @@ class Duration:
         return f"{seconds}s"
 
 
-HINT = "write a number and a unit: 7d, 12h, 2w, 30m, 5wd (working days) or ISO P7D"
+HINT = N_("write a number and a unit: 7d, 12h, 2w, 30m, 5wd (working days) or ISO P7D")
 
 
 def parse_duration(value: object) -> Duration:
     """Parse one duration; raises DurationError with a fix hint."""
     if isinstance(value, bool) or not isinstance(value, str | int):
-        raise DurationError(f"expected a duration such as 7d, got {value!r}")
+        raise DurationError(_("expected a duration such as 7d, got {value}", value=value))
     if isinstance(value, int):
-        raise DurationError(f"`{value}` has no unit; {HINT}")
+        raise DurationError(_("`{value}` has no unit; {hint}", value=value, hint=_(HINT)))
     text = value.strip()
     if text.upper().startswith("P"):
         return _iso(text)
     compact = text.replace(" ", "").lower()
     if not _SHORT.match(compact):
-        raise DurationError(f"`{value}` is not a duration; {HINT}")
+        raise DurationError(_("`{value}` is not a duration; {hint}", value=value, hint=_(HINT)))
     parts = _PART.findall(compact)
-    if any(unit == "wd" for _, unit in parts):
+    if any(unit == "wd" for _count, unit in parts):
         if len(parts) != 1:
-            raise DurationError(f"`{value}` mixes working days with calendar time; use one")
+            raise DurationError(_("`{value}` mixes working days with calendar time; use one", value=value))
         return Duration(working_days=int(parts[0][0]), text=compact)
     return Duration(calendar=sum((int(n) * _UNITS[u] for n, u in parts), timedelta(0)), text=compact)
 
@@ -71,9 +73,11 @@ def _iso(text: str) -> Duration:
     try:
         parsed = pendulum.parse(text)
     except (ValueError, pendulum.parsing.exceptions.ParserError):
-        raise DurationError(f"`{text}` is not an ISO-8601 duration; {HINT}") from None
+        raise DurationError(
+            _("`{text}` is not an ISO-8601 duration; {hint}", text=text, hint=_(HINT))
+        ) from None
     if not isinstance(parsed, pendulum.Duration):
-        raise DurationError(f"`{text}` is not an ISO-8601 duration; {HINT}")
+        raise DurationError(_("`{text}` is not an ISO-8601 duration; {hint}", text=text, hint=_(HINT)))
     if parsed.years or parsed.months:
-        raise DurationError(f"`{text}` uses years or months, whose length varies; write days")
+        raise DurationError(_("`{text}` uses years or months, whose length varies; write days", text=text))
     return Duration(calendar=timedelta(seconds=parsed.total_seconds()), text=text)

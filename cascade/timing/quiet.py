@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import pendulum
 
+from cascade.i18n import _
 from cascade.timing.workdays import Calendar
 
 CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)\s*-\s*([01]?\d|2[0-3]):([0-5]\d)$")
@@ -85,9 +86,12 @@ def parse_quiet(value: object) -> QuietHours:
     m = CLOCK.match(str(value).strip())
     if not m:
         raise QuietError(
-            f"`{value}` is not a time window", 'write "HH:MM-HH:MM", e.g. "21:00-07:00", or "none"'
+            _("`{value}` is not a time window", value=value),
+            _('write "HH:MM-HH:MM", e.g. "21:00-07:00", or "none"'),
         )
     h1, m1, h2, m2 = (int(g) for g in m.groups())
     if (h1, m1) == (h2, m2):
-        raise QuietError(f"`{value}` starts and ends at the same time", 'write "none" for no quiet hours')
+        raise QuietError(
+            _("`{value}` starts and ends at the same time", value=value), _('write "none" for no quiet hours')
+        )
     return QuietHours(h1 * 60 + m1, h2 * 60 + m2)

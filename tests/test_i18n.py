@@ -1,0 +1,169 @@
+"""The operator's language: Vietnamese by default, English on request. Every message of the
+catalogue is translated with its placeholders kept, the catalogue holds every message the code
+marks, and `cascade validate` on the bad inputs the other tests already try reads in Vietnamese
+as `tests/snapshots/validate.vi.txt` records (CASCADE_UPDATE_SNAPSHOTS=1 rewrites it)."""
+
+from __future__ import annotations
+
+import os
+import string
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from babel.messages.pofile import read_po
+from typer.testing import CliRunner
+
+from cascade import i18n
+from cascade.cli import app
+
+ROOT = Path(__file__).resolve().parent.parent
+PO = ROOT / "cascade" / "locale" / "vi" / "LC_MESSAGES" / "cascade.po"
+SNAPSHOT = ROOT / "tests" / "snapshots" / "validate.vi.txt"
+
+
+def entries() -> list[tuple[str, str]]:
+    with PO.open("rb") as handle:
+        catalogue = read_po(handle)
+    out = []
+    for message in catalogue:
+        if not message.id:
+            continue
+        ids = message.id if isinstance(message.id, tuple) else (message.id,)
+        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        out += [(ids[0], s) for s in strings]
+        assert "fuzzy" not in message.flags, message.id
+    return out
+
+
+def fields(text: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
+
+
+def test_every_message_is_translated_with_its_placeholders() -> None:
+    found = entries()
+    assert len(found) > 200
+    untranslated = [source for source, said in found if not said.strip()]
+    assert untranslated == []
+    changed = {source: said for source, said in found if fields(source) != fields(said)}
+    assert changed == {}
+
+
+def test_the_catalogue_holds_every_message_the_code_marks(tmp_path: Path) -> None:
+    pot = tmp_path / "cascade.pot"
+    subprocess.run(
+        [str(ROOT / ".venv" / "bin" / "pybabel"), "extract", "--no-location", "-k", "_", "-k", "_n:1,2",
+         "-k", "N_", "-o", str(pot), "cascade", "flows", "notifiers"],
+        cwd=ROOT, check=True, capture_output=True,
+    )  # fmt: skip
+    with pot.open("rb") as handle:
+        marked = {m.id if isinstance(m.id, str) else m.id[0] for m in read_po(handle) if m.id}
+    translated = {source for source, _ in entries()}
+    assert marked - translated == set(), "run scripts/catalogue.sh and translate the new entries"
+
+
+@pytest.fixture
+def vietnamese() -> Iterator[None]:
+    i18n.use("vi")
+    yield
+    i18n.use("en")
+
+
+def test_messages_read_in_vietnamese_and_english_on_request(vietnamese: None) -> None:
+    assert i18n._("no such file") == "không có tệp này"
+    assert i18n._n("{count} unit", "{count} units", 60000) == "60.000 đơn vị"
+    i18n.use("en")
+    assert i18n._("no such file") == "no such file"
+    assert i18n._n("{count} unit", "{count} units", 60000) == "60,000 units"
+    assert i18n._n("{count} unit", "{count} units", 1) == "1 unit"
+
+
+GOOD = """\
+campaign:
+  id: thu
+  title: Chiến dịch thử
+  issued_on: 10/11/2020
+  units: units.yaml
+  summary_date: 20/01/2021
+tasks:
+  - id: hn-tinh
+    title: Hội nghị tỉnh
+    level: province
+    due: {before: 20/11/2020}
+  - id: hn-huyen
+    title: Hội nghị huyện
+    level: district
+    opens_after: {task: hn-tinh, at: parent}
+    due: {before: 30/11/2020}
+"""
+UNITS = """\
+levels: [province, district]
+units:
+  - id: tu-a
+    name: Tỉnh ủy A
+    level: province
+    contacts: [{role: head, email: a@example.vn}]
+    children:
+      - {id: hu-b, name: Huyện ủy B, level: district, contacts: [{role: head, email: b@example.vn}]}
+"""
+# the bad inputs tests/test_validate.py, test_units.py and test_cli.py already try, one a file
+BAD = {
+    "khoa-sai.yaml": GOOD.replace(
+        "    due: {before: 30/11/2020}", "    due: {before: 30/11/2020}\n    min_windw: 3d"
+    ),
+    "ngay-thang-dao.yaml": GOOD.replace("before: 20/11/2020", "before: 11/20/2020"),
+    "ngay-khong-co.yaml": GOOD.replace("before: 20/11/2020", "before: 31/11/2020"),
+    "viec-khong-co.yaml": GOOD.replace("task: hn-tinh", "task: hn-tnh"),
+    "cap-sai.yaml": GOOD.replace("level: district", "level: distrct"),
+    "khoang-thoi-gian.yaml": GOOD.replace("level: district", "level: district\n    min_window: 3"),
+    "gio-yen-lang.yaml": GOOD.replace("level: province", "level: province\n    quiet_hours: 21h-7h"),
+    "kieu-so-lieu.yaml": GOOD.replace("level: province", "level: province\n    fields: {n: {type: integer}}"),
+    "chi-tieu.yaml": GOOD.replace(
+        "level: province", "level: province\n    fields: {r: {type: int, target: 85%}}"
+    ),
+    "dieu-kien.yaml": GOOD.replace(
+        "level: province", "level: province\n    fields: {a: {type: int}}\n    check: a <= b"
+    ),
+    "vong-tron.yaml": GOOD.replace(
+        "level: province", "level: province\n    opens_after: {task: hn-huyen, at: self}"
+    ),
+    "yaml-sai.yaml": GOOD.replace("    title: Hội nghị huyện", "    title: [Hội nghị huyện"),
+    "mo-don-vi.yaml": GOOD.replace("units.yaml", "khong-co.yaml"),
+    "don-vi.csv": "id,name,level,parent\ntu-a,A,province,\nhu-b,B,district,tu-x\nhu-c,C,distrct,tu-a\n",
+    "trung-ten.csv": "# levels: province, district\nname,level,parent\nTỉnh ủy A,province,\n"
+    "Tân Thành,district,Tỉnh ủy A\nTân Thạnh,district,Tỉnh ủy A\n",
+    "khong-utf8.yaml": "campaign:\n  title: Chi\xe9n d\xe9ch\n",
+}
+
+
+def test_validate_speaks_vietnamese_on_every_bad_input(tmp_path: Path) -> None:
+    (tmp_path / "units.yaml").write_text(UNITS, encoding="utf-8")
+    shown = []
+    for name, text in BAD.items():
+        path = tmp_path / name
+        if name == "khong-utf8.yaml":
+            path.write_bytes(text.encode("latin-1"))
+        else:
+            path.write_text(text, encoding="utf-8")
+        shown.append(_validate(tmp_path, name))
+    i18n.use("en")
+    text = "\n".join(shown)
+    if os.environ.get("CASCADE_UPDATE_SNAPSHOTS"):
+        SNAPSHOT.parent.mkdir(exist_ok=True)
+        SNAPSHOT.write_text(text, encoding="utf-8")
+    assert text == SNAPSHOT.read_text(encoding="utf-8")
+    english = _validate(tmp_path, "cap-sai.yaml", "en")
+    assert "error: tasks[1].level: no level `distrct` in the units file" in english
+
+
+def _validate(folder: Path, name: str, lang: str = "vi") -> str:
+    cwd = Path.cwd()
+    os.chdir(folder)  # the files by their names, as the snapshot shows them
+    try:
+        result = CliRunner().invoke(app, ["--lang", lang, "validate", name], env={"COLUMNS": "200"})
+    finally:
+        os.chdir(cwd)
+        i18n.use("en")
+    assert result.exit_code == 1, result.output
+    return f"$ cascade validate {name}\n{result.stderr}"
