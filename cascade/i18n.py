@@ -63,13 +63,13 @@ def language() -> str:
     return _language
 
 
-def _(message: str, **values: Any) -> str:
+def _(message: str, /, **values: Any) -> str:
     """`message` in the operator's language, with `values` put in its `{placeholders}`."""
     text = _active.gettext(message)
     return text.format(**values) if values else text
 
 
-def _n(singular: str, plural: str, count: int, **values: Any) -> str:
+def _n(singular: str, plural: str, count: int, /, **values: Any) -> str:
     """The message for `count` things ("1 report", "5 tasks"; Vietnamese has one form), with
     `count` and `values` put in its placeholders."""
     return _active.ngettext(singular, plural, count).format(count=num(count), **values)

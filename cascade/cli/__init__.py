@@ -4,14 +4,15 @@
 - `cascade.cli.running`: deploy, undeploy, notify-test, dispatch, serve, zalo-token, web, tick
 - `cascade.cli.admin`: settings, doctor
 - `cascade.cli.signals`: signal, extend, exempt
-- `cascade.cli.reading`: simulate, events, status, report
+- `cascade.cli.reading`: simulate, events, status
+- `cascade.cli.documents`: report, template
 
 `cascade.cli.common` holds what they share. Commands are listed in `--help` in the order
 of this list, which is the order an operator meets them.
 """
 
 # each module adds its commands to `app`, in the order `--help` lists them
-from cascade.cli import files, running, admin, signals, reading  # noqa: F401, I001
+from cascade.cli import files, running, admin, signals, reading, documents  # noqa: F401, I001
 from cascade.cli.common import app, main
 from cascade.cli.files import SchemaKind, schema_of
 

@@ -16,30 +16,38 @@ from cascade.cli.common import (
 )
 from cascade.engine import faults, store
 from cascade.engine.store import integrity_problems, open_store
+from cascade.i18n import _
 from cascade.settings import Settings
 
 
-@app.command("settings")
+@app.command(
+    "settings",
+    help=_("Every setting as the environment sets it now, by group, secrets masked (see the README)."),
+)
 def show_settings(
-    explain: Annotated[bool, typer.Option(help="a table: each setting's variable and what it does")] = False,
+    explain: Annotated[
+        bool, typer.Option(help=_("a table: each setting's variable and what it does"))
+    ] = False,
 ) -> None:
-    """Every setting as the environment sets it now, by group, secrets masked (see the README)."""
 
     settings = Settings()
     if not explain:
         out.print_json(json.dumps(settings.shown(), ensure_ascii=False))
         return
-    table = Table("setting", "variable", "value", "what it does")
+    table = Table(_("setting"), _("variable"), _("value"), _("what it does"))
     for group, name, variable, value, description in settings.rows():
         table.add_row(f"{group}.{name}", variable, escape(str(value)), escape(description))
     out.print(table)
 
 
-@app.command()
+@app.command(
+    help=_(
+        "Check what an unattended Cascade depends on: its settings, the store (reachable, its schema "
+        "current, its integrity), the web secret, the notification channels' settings and the Prefect API. "
+        "Exit 1 if anything fails."
+    ),
+)
 def doctor() -> None:
-    """Check what an unattended Cascade depends on: its settings, the store (reachable, its
-    schema current, its integrity), the web secret, the notification channels' settings and
-    the Prefect API. Exit 1 if anything fails."""
     checks: list[tuple[str, bool, str]] = []
 
     def check(name: str, probe: Any) -> Any:
@@ -52,7 +60,7 @@ def doctor() -> None:
         checks.append((name, ok, detail))
         return result
 
-    check("settings", lambda: (True, f"read; data in {Settings().store.data_dir}"))
+    check("settings", lambda: (True, _("read; data in {data_dir}", data_dir=Settings().store.data_dir)))
     settings = Settings() if checks[-1][1] else None
     engine = None
     if settings is not None:
@@ -65,7 +73,7 @@ def doctor() -> None:
                 found = integrity_problems(engine)
                 return (not found, "sound" if not found else "; ".join(found[:5]))
 
-            check("store integrity", integrity)
+            check(_("store integrity"), integrity)
 
             def deployed() -> tuple[bool, str]:
                 with engine.connect() as conn:
@@ -74,7 +82,7 @@ def doctor() -> None:
                             select(store.campaigns.c.id).where(store.campaigns.c.archived_at.is_(None))
                         ).all()
                     )
-                return True, f"{n} deployed campaign(s)"
+                return True, _("{number} deployed campaign(s)", number=n)
 
             check("campaigns", deployed)
     from cascade.engine.links import secret_from
@@ -83,15 +91,15 @@ def doctor() -> None:
         read = settings or Settings()
         return bool(secret_from(read.web.secret, read.store.data_dir)), "usable"
 
-    check("web secret", web_secret)
+    check(_("web secret"), web_secret)
     from notifiers.channels import ChannelConfig
 
     def channels() -> tuple[bool, str]:
         config = ChannelConfig.of()
         have = [name for name, value in (("email", config.smtp_url), ("zalo", config.zalo_token)) if value]
-        return bool(have), (
-            "configured: " + ", ".join(have)
-        ) if have else "no channel configured (CASCADE_SMTP_URL, Zalo)"
+        return bool(have), ("configured: " + ", ".join(have)) if have else _(
+            "no channel configured (CASCADE_SMTP_URL, Zalo)"
+        )
 
     check("channels", channels)
 
@@ -100,12 +108,14 @@ def doctor() -> None:
 
         url = api_url()
         return (
-            (True, f"answers at {url}") if url else (True, "no server running (`cascade serve` starts one)")
+            (True, _("answers at {url}", url=url))
+            if url
+            else (True, _("no server running (`cascade serve` starts one)"))
         )
 
     check("Prefect API", prefect)
     for name, ok, detail in checks:
         mark = "[green]✓[/green]" if ok else "[red]✗[/red]"
         out.print(f"{mark} {name}: {escape(detail)}", highlight=False)
-    if not all(ok for _, ok, _ in checks):
+    if not all(ok for _name, ok, _detail in checks):
         raise typer.Exit(1)

@@ -65,9 +65,19 @@ def print_problems(problems: list[Problem]) -> None:
     for problem in problems:
         colour = "red" if problem.severity is Severity.ERROR else "yellow"
         where = f"{problem.file}:{problem.line}" if problem.line else problem.file
-        key = f" [bold]{problem.key}[/bold]:" if problem.key else ""
+        key = _(" [bold]{key}[/bold]:", key=problem.key) if problem.key else ""
         said = problem.severity.said
-        err.print(f"{where}: [{colour}]{said}[/{colour}]:{key} {problem.message}", highlight=False)
+        err.print(
+            _(
+                "{where}: [{colour}]{said}[/{colour}]:{key} {message}",
+                where=where,
+                colour=colour,
+                said=said,
+                key=key,
+                message=problem.message,
+            ),
+            highlight=False,
+        )
         if problem.hint:
             hint = _("hint")
             err.print(f"    [dim]{hint}: {problem.hint}[/dim]", highlight=False)
@@ -86,12 +96,8 @@ def load(file: Path) -> Plan:
         counted = [_n("{count} error", "{count} errors", errors)]
         if warnings:
             counted.append(_n("{count} warning", "{count} warnings", warnings))
-        err.print(f"[red]✗[/red] {file}: " + ", ".join(counted))
+        err.print(_("[red]✗[/red] {file}: ", file=file) + _(", ").join(counted))
         raise typer.Exit(1) from None
-
-
-def count(n: int, noun: str) -> str:
-    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 def open_engine(read_only: bool = False) -> Engine:
@@ -136,8 +142,8 @@ def campaign_row(engine: Engine, campaign: str) -> Deployed:
                     "store",
                     None,
                     "campaign",
-                    f"no deployed campaign `{campaign}`",
-                    "deploy it first: cascade deploy FILE",
+                    _("no deployed campaign `{campaign}`", campaign=campaign),
+                    _("deploy it first: cascade deploy FILE"),
                 )
             ]
         )
@@ -153,13 +159,16 @@ def main() -> None:
     try:
         app()
     except StoreFault as fault:
-        err.print(f"[red]store error[/red]: {escape(str(fault))}", highlight=False)
+        err.print("[red]" + _("store error") + f"[/red]: {escape(str(fault))}", highlight=False)
         sys.exit(1)
     except ValidationError as error:  # a CASCADE_* setting that cannot be read
         for name, message in unreadable(error):
-            err.print(f"[red]setting error[/red]: {name}: {escape(message)}", highlight=False)
+            err.print(
+                _("[red]setting error[/red]: {name}: {message}", name=name, message=escape(message)),
+                highlight=False,
+            )
         sys.exit(1)
     except (db.OperationalError, db.DatabaseError) as error:
         found = StoreFault.of(error, Settings().store.url(make_folder=False))
-        err.print(f"[red]store error[/red]: {escape(str(found))}", highlight=False)
+        err.print("[red]" + _("store error") + f"[/red]: {escape(str(found))}", highlight=False)
         sys.exit(1)

@@ -41,9 +41,10 @@ def _validate_units(file: Path) -> bool:
     return True
 
 
-@app.command()
+@app.command(
+    help=_("Check campaigns and their units files; print every problem with file, line and a fix."),
+)
 def validate(files: Annotated[list[Path], typer.Argument(help=_("campaign or units files"))]) -> None:
-    """Check campaigns and their units files; print every problem with file, line and a fix."""
     failed = 0
     for file in files:
         if is_units_file(file):
@@ -77,7 +78,9 @@ class Format(StrEnum):
     csv = "csv"
 
 
-@app.command()
+@app.command(
+    help=_("The compiled schedule: every instance with its opening, deadline, reminders and escalations."),
+)
 def plan(
     file: Annotated[Path, typer.Argument(help=_("campaign file"))],
     unit: Annotated[str | None, typer.Option(help=_("only this unit's instances"))] = None,
@@ -85,7 +88,6 @@ def plan(
     format: Annotated[Format, typer.Option("--format", "-f", help=_("table, json or csv"))] = Format.table,
     summary: Annotated[bool, typer.Option(help=_("one row a task instead of one an instance"))] = False,
 ) -> None:
-    """The compiled schedule: every instance with its opening, deadline, reminders and escalations."""
     compiled = load(file)
     print_problems(compiled.warnings)
     if unit is not None and unit not in compiled.hierarchy.units:
@@ -120,11 +122,12 @@ def schema_of(kind: SchemaKind) -> dict[str, object]:
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}
 
 
-@app.command()
+@app.command(
+    help=_("Print the JSON Schema of campaign or units files (for editor completion)."),
+)
 def schema(
     kind: Annotated[SchemaKind, typer.Argument(help=_("campaign or units"))] = SchemaKind.campaign,
 ) -> None:
-    """Print the JSON Schema of campaign or units files (for editor completion)."""
     out.print_json(json.dumps(schema_of(kind), ensure_ascii=False)) if out.is_terminal else print(
         json.dumps(schema_of(kind), ensure_ascii=False, indent=2)
     )

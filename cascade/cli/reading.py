@@ -1,5 +1,5 @@
-"""Commands that read a campaign, never changing it: `status`, `events`, `report`, and
-`simulate` (on a copy)."""
+"""Commands that read a campaign, never changing it: `status`, `events`, and `simulate` (on a
+copy). The documents it makes are `cascade.cli.documents`."""
 
 from __future__ import annotations
 
@@ -25,7 +25,6 @@ from cascade.cli.common import (
     campaign_tz,
     err,
     fail,
-    instant_of,
     load,
     open_engine,
     out,
@@ -37,6 +36,7 @@ from cascade.engine.signals import parse_instant
 from cascade.engine.simulate import Simulation
 from cascade.engine.simulate import simulate as run_simulation
 from cascade.errors import CampaignInvalid, Problem
+from cascade.i18n import _
 from cascade.plan.model import Plan
 from cascade.views import eventlog
 from cascade.views.eventlog import LOG_KINDS, event_lines, write_events
@@ -45,18 +45,21 @@ from cascade.views.status import Where as StatusWhere
 from cascade.views.tables import csv_cell
 
 
-@app.command()
+@app.command(
+    help=_("Run the real engine on a virtual clock from issue to --until, notices captured, not sent."),
+)
 def simulate(
-    file: Annotated[Path, typer.Argument(help="campaign file")],
-    signals_file: Annotated[Path | None, typer.Option("--signals", help="signals file (CSV or YAML)")] = None,
+    file: Annotated[Path, typer.Argument(help=_("campaign file"))],
+    signals_file: Annotated[
+        Path | None, typer.Option("--signals", help=_("signals file (CSV, Excel or YAML)"))
+    ] = None,
     until: Annotated[
-        str | None, typer.Option(help="last day to run (default: summary date + 14 days)")
+        str | None, typer.Option(help=_("last day to run (default: summary date + 14 days)"))
     ] = None,
     out_file: Annotated[
-        Path | None, typer.Option("--out", help="write the event log (JSON lines) here")
+        Path | None, typer.Option("--out", help=_("write the event log (JSON lines) here"))
     ] = None,
 ) -> None:
-    """Run the real engine on a virtual clock from issue to --until, notices captured, not sent."""
     compiled = load(file)
     tz = compiled.campaign.timezone
     try:
@@ -104,46 +107,55 @@ def simulate(
 def _print_simulation(
     plan: Plan, result: Simulation, lines: list[dict[str, Any]], end: pendulum.DateTime, out_file: Path | None
 ) -> None:
-    table = Table(title=f"{plan.campaign.id}: simulated to {end.format('DD/MM/YYYY')}, {result.ticks} ticks")
-    table.add_column("event")
-    table.add_column("count", justify="right")
+    table = Table(
+        title=_(
+            "{campaign}: simulated to {end}, {ticks} ticks",
+            campaign=plan.campaign.id,
+            end=end.format("DD/MM/YYYY"),
+            ticks=result.ticks,
+        )
+    )
+    table.add_column(_("event"))
+    table.add_column(_("count"), justify="right")
     for kind, n in sorted(Counter(line["kind"] for line in lines).items()):
         table.add_row(kind, f"{n:,}")
-    table.add_row("[dim]notices captured[/dim]", f"[dim]{result.counts['notices']:,}[/dim]")
+    table.add_row(_("[dim]notices captured[/dim]"), f"[dim]{result.counts['notices']:,}[/dim]")
     out.print(table)
     assert result.engine is not None
     status = campaign_status(result.engine, plan.campaign.id)
     if status:
         out.print(_status_table(status))
     if out_file:
-        err.print(f"event log: {out_file} ({len(lines):,} lines)")
+        err.print(_("event log: {out_file} ({lines:,} lines)", out_file=out_file, lines=len(lines)))
 
 
 def _status_table(status: Status) -> Table:
     table = Table(title=escape(status.title), title_justify="left")
-    for column in ("level", "task", "progress", "done", "late", "overdue", "open", "held", "exempt"):
-        table.add_column(column, justify="right" if column not in ("level", "task", "progress") else "left")
+    headers = [_("level"), _("task"), _("progress"), _("on time"), _("late"), _("overdue"), _("open")]
+    for n, column in enumerate([*headers, _("held"), _("exempt")]):
+        table.add_column(column, justify="left" if n < 3 else "right")
     for p in status.progress:
         c = p.counts
         bar = ProgressBar(total=max(p.total, 1), completed=p.finished, width=20)
         row = (f"{c.get(s, 0):,}" if c.get(s) else "" for s in STATES)
-        table.add_row(escape(p.level), escape(p.task), bar, *row)
+        table.add_row(escape(p.level), escape(p.title), bar, *row)
     return table
 
 
-@app.command()
+@app.command(
+    help=_("The campaign's audit log: every event, one JSON object a line, in time order (spec §6)."),
+)
 def events(
-    campaign: Annotated[str, typer.Argument(help="campaign id")],
+    campaign: Annotated[str, typer.Argument(help=_("campaign id"))],
     since: Annotated[
-        str | None, typer.Option(help="only events at or after this time, e.g. 2020-12-01")
+        str | None, typer.Option(help=_("only events at or after this time, e.g. 2020-12-01"))
     ] = None,
-    kind: Annotated[list[str] | None, typer.Option("--kind", help="only this kind (repeatable)")] = None,
-    unit: Annotated[str | None, typer.Option(help="only the events of this unit")] = None,
+    kind: Annotated[list[str] | None, typer.Option("--kind", help=_("only this kind (repeatable)"))] = None,
+    unit: Annotated[str | None, typer.Option(help=_("only the events of this unit"))] = None,
     out_file: Annotated[
-        Path | None, typer.Option("--out", help="write to this file (default: stdout)")
+        Path | None, typer.Option("--out", help=_("write to this file (default: stdout)"))
     ] = None,
 ) -> None:
-    """The campaign's audit log: every event, one JSON object a line, in time order (spec §6)."""
     engine = open_engine(read_only=True)
     tz = campaign_tz(engine, campaign)
     kinds = list(kind or ())
@@ -155,8 +167,8 @@ def events(
                     "events",
                     None,
                     "--kind",
-                    f"no event kind {', '.join(unknown)}",
-                    f"one of: {', '.join(LOG_KINDS)}",
+                    _("no event kind {unknown}", unknown=", ".join(unknown)),
+                    _("one of: {kinds}", kinds=", ".join(LOG_KINDS)),
                 )
             ]
         )
@@ -177,7 +189,10 @@ def events(
     finally:
         if out_file:
             target.close()
-    err.print(f"{n:,} event(s)" + (f" written to {out_file}" if out_file else ""))
+    err.print(
+        _("{number:,} event(s)", number=n)
+        + (_(" written to {out_file}", out_file=out_file) if out_file else "")
+    )
 
 
 class StatusFormat(StrEnum):
@@ -191,21 +206,24 @@ _OVERDUE_COLUMNS = (
 )  # fmt: skip
 
 
-@app.command()
+@app.command(
+    help=_(
+        "Progress per level and task, and every overdue instance, most overdue first, with its parent, days "
+        "overdue and escalation stage, as of the last tick."
+    ),
+)
 def status(
-    campaign: Annotated[str, typer.Argument(help="campaign id")],
+    campaign: Annotated[str, typer.Argument(help=_("campaign id"))],
     limit: Annotated[
-        int | None, typer.Option(min=1, help="list at most N overdue instances (default: all of them)")
+        int | None, typer.Option(min=1, help=_("list at most N overdue instances (default: all of them)"))
     ] = None,
-    level: Annotated[str | None, typer.Option(help="only units of this level")] = None,
-    task: Annotated[str | None, typer.Option(help="only this task or report")] = None,
-    under: Annotated[str | None, typer.Option(help="only the units below this one")] = None,
+    level: Annotated[str | None, typer.Option(help=_("only units of this level"))] = None,
+    task: Annotated[str | None, typer.Option(help=_("only this task or report"))] = None,
+    under: Annotated[str | None, typer.Option(help=_("only the units below this one"))] = None,
     fmt: Annotated[
-        StatusFormat, typer.Option("--format", help="table; csv (the overdue list); json (everything)")
+        StatusFormat, typer.Option("--format", help=_("table; csv (the overdue list); json (everything)"))
     ] = StatusFormat.table,
 ) -> None:
-    """Progress per level and task, and every overdue instance, most overdue first, with its
-    parent, days overdue and escalation stage, as of the last tick."""
     engine = open_engine(read_only=True)
     row = campaign_row(engine, campaign)
     _check_status_filters(engine, row, level, task, under)
@@ -234,7 +252,7 @@ def status(
         writer.writeheader()
         writer.writerows({k: csv_cell(v) for k, v in r.items()} for r in records)
         if more:
-            err.print(f"and {more:,} more overdue (without --limit: all of them)")
+            err.print(_("and {more:,} more overdue (without --limit: all of them)", more=more))
         return
     if fmt is StatusFormat.json:
         body = {
@@ -250,11 +268,24 @@ def status(
         }
         sys.stdout.write(json.dumps(body, ensure_ascii=False, indent=1) + "\n")
         return
-    out.print(f"as of the last tick: {as_of}" if as_of else "not ticked yet", highlight=False)
+    out.print(
+        _("as of the last tick: {as_of}", as_of=as_of) if as_of else _("not ticked yet"), highlight=False
+    )
     if records:
-        table = Table(title=f"overdue: {result.overdue_total:,} instance(s)", title_justify="left")
-        for column in ("unit", "level", "parent", "task", "last day", "days overdue", "stage"):
-            table.add_column(column, justify="right" if column in ("days overdue", "stage") else "left")
+        table = Table(
+            title=_("overdue: {overdue_total:,} instance(s)", overdue_total=result.overdue_total),
+            title_justify="left",
+        )
+        for column, right in (
+            (_("unit"), False),
+            (_("level"), False),
+            (_("parent"), False),
+            (_("task"), False),
+            (_("last day"), False),
+            (_("days overdue"), True),
+            (_("stage"), True),
+        ):
+            table.add_column(column, justify="right" if right else "left")
         for r in records:
             table.add_row(
                 escape(str(r["unit"])),
@@ -267,7 +298,13 @@ def status(
             )
         out.print(table)
         if more:
-            out.print(f"… and {more:,} more overdue (--limit {limit}; leave it out to list all)")
+            out.print(
+                _(
+                    "… and {more:,} more overdue (--limit {limit}; leave it out to list all)",
+                    more=more,
+                    limit=limit,
+                )
+            )
     out.print(_status_table(result))
     _print_scheduler(engine, campaign)
 
@@ -278,18 +315,37 @@ def _check_status_filters(
     problems = []
     if level is not None and level not in row.levels:
         problems.append(
-            Problem("status", None, "--level", f"no level `{level}`", f"one of: {', '.join(row.levels)}")
+            Problem(
+                "status",
+                None,
+                "--level",
+                _("no level `{level}`", level=level),
+                _("one of: {levels}", levels=", ".join(row.levels)),
+            )
         )
     if task is not None and task not in row.tasks:
         problems.append(
-            Problem("status", None, "--task", f"no task `{task}`", f"one of: {', '.join(row.tasks)}")
+            Problem(
+                "status",
+                None,
+                "--task",
+                _("no task `{task}`", task=task),
+                _("one of: {tasks}", tasks=", ".join(row.tasks)),
+            )
         )
     if under is not None:
         u = store.units.c
         with engine.connect() as conn:
             found = conn.execute(select(u.id).where(u.campaign_id == row.id, u.id == under)).first()
         if found is None:
-            problems.append(Problem("status", None, "--under", f"no unit `{under}` in {row.id}"))
+            problems.append(
+                Problem(
+                    "status",
+                    None,
+                    "--under",
+                    _("no unit `{unit}` in {campaign}", unit=under, campaign=row.id),
+                )
+            )
     if problems:
         fail(problems)
 
@@ -301,11 +357,18 @@ def _print_scheduler(engine: Engine, campaign: str) -> None:
     default = int(template().interval.total_seconds())
     wall = int(pendulum.now().timestamp())
     for h in health.read(engine, wall, default, campaign):
-        last = "never" if h.ticked_at is None else f"{_ago(h.age)} ago"
-        line = f"last tick: {last} (a tick every {_ago(h.interval)})"
+        last = _("never") if h.ticked_at is None else _("{age} ago", age=_ago(h.age))
+        line = _("last tick: {last} (a tick every {interval})", last=last, interval=_ago(h.interval))
         if h.stalled:
             told = "; the operator was alerted" if h.alerted_at else ""
-            out.print(f"[red]STALLED[/red]: {line}: no tick for over {health.STALLED_AFTER} intervals{told}")
+            out.print(
+                _(
+                    "[red]STALLED[/red]: {line}: no tick for over {STALLED_AFTER} intervals{told}",
+                    line=line,
+                    STALLED_AFTER=health.STALLED_AFTER,
+                    told=told,
+                )
+            )
         else:
             out.print(line)
     a = store.channel_alerts.c
@@ -315,59 +378,41 @@ def _print_scheduler(engine: Engine, campaign: str) -> None:
     for row in broken:
         since = pendulum.from_timestamp(row.since, tz=tz).format("DD/MM/YYYY HH:mm")
         told = (
-            f"operator told {pendulum.from_timestamp(row.delivered_at, tz=tz).format('DD/MM/YYYY HH:mm')}"
-            f" ({escape(row.delivered_by or '')})"
+            _(
+                "operator told {mm} ({delivered_by})",
+                mm=pendulum.from_timestamp(row.delivered_at, tz=tz).format("DD/MM/YYYY HH:mm"),
+                delivered_by=escape(row.delivered_by or ""),
+            )
             if row.delivered_at
-            else f"[red]operator NOT told yet[/red] ({row.tries} tries; retried at every dispatch)"
+            else _(
+                "[red]operator NOT told yet[/red] ({tries} tries; retried at every dispatch)", tries=row.tries
+            )
         )
-        out.print(f"[red]channel {row.channel} broken[/red] since {since}: {escape(row.detail)}; {told}")
+        out.print(
+            _(
+                "[red]channel {channel} broken[/red] since {since}: {detail}; {told}",
+                channel=row.channel,
+                since=since,
+                detail=escape(row.detail),
+                told=told,
+            )
+        )
     holder = locks.holder(engine, campaign)
     if holder is not None:
         if holder.alive is False:
-            out.print(f"last holder {escape(holder.describe())} stopped without finishing (the lock is free)")
+            out.print(
+                _(
+                    "last holder {describe} stopped without finishing (the lock is free)",
+                    describe=escape(holder.describe()),
+                )
+            )
         else:
-            out.print(f"ticking now: {escape(holder.describe())}")
+            out.print(_("ticking now: {describe}", describe=escape(holder.describe())))
 
 
 def _ago(seconds: int) -> str:
     if seconds < 120:
-        return f"{seconds} s"
+        return _("{seconds} s", seconds=seconds)
     if seconds < 7200:
-        return f"{seconds // 60} min"
-    return f"{seconds // 3600} h {seconds % 3600 // 60} min"
-
-
-class ReportFormat(StrEnum):
-    md = "md"
-    xlsx = "xlsx"
-    docx = "docx"
-
-
-@app.command()
-def report(
-    campaign: Annotated[str, typer.Argument(help="campaign id")],
-    format: Annotated[
-        ReportFormat, typer.Option("--format", "-f", help="md, xlsx or docx")
-    ] = ReportFormat.md,
-    output: Annotated[
-        Path | None,
-        typer.Option("--out", "-o", help="the file to write (default: CAMPAIGN-summary-DATE.FORMAT here)"),
-    ] = None,
-    at: Annotated[str | None, typer.Option(help="the date shown as 'as of' (default: now)")] = None,
-) -> None:
-    """The campaign's summary as an office would file it: per level and per unit, rolled-up
-    figures, targets missed, units still missing, a paragraph and a chart. Reads the store
-    only; nothing in the campaign changes."""
-    from cascade.engine.summary import build
-    from cascade.reports import write
-
-    engine = open_engine(read_only=True)
-    instant = instant_of(engine, campaign, at, "report", "--at")
-    with err.status("reading the store"):
-        summary = build(engine, campaign, instant)
-    assert summary is not None  # campaign_tz refused an unknown campaign
-    target = output or Path(f"{campaign}-summary-{instant.format('YYYYMMDD')}.{format.value}")
-    with err.status(f"writing {target}"):
-        written = write(summary, format.value, target)
-    for path in written:
-        out.print(str(path))
+        return _("{minutes} min", minutes=seconds // 60)
+    return _("{hours} h {minutes} min", hours=seconds // 3600, minutes=seconds % 3600 // 60)

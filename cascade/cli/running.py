@@ -32,19 +32,22 @@ from cascade.engine.deploy import undeploy as undeploy_campaign
 from cascade.engine.store import integrity_problems
 from cascade.engine.tick import tick_in
 from cascade.errors import Problem
+from cascade.i18n import _
 from cascade.settings import Settings
 
 
-@app.command()
+@app.command(
+    help=_(
+        "Validate and store a campaign, and create or update its Prefect deployment; a changed file updates "
+        "it and keeps every signal, and the summary says what it did to the running campaign (spec §7)."
+    ),
+)
 def deploy(
-    file: Annotated[Path, typer.Argument(help="campaign file")],
+    file: Annotated[Path, typer.Argument(help=_("campaign file"))],
     dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="print what deploying FILE would change, and change nothing")
+        bool, typer.Option("--dry-run", help=_("print what deploying FILE would change, and change nothing"))
     ] = False,
 ) -> None:
-    """Validate and store a campaign, and create or update its Prefect deployment; a changed
-    file updates it and keeps every signal, and the summary says what it did to the running
-    campaign (spec §7)."""
     compiled = load(file)
     print_problems(compiled.warnings)
     engine = open_engine()
@@ -57,34 +60,52 @@ def deploy(
     if dry_run:
         if result.created:
             out.print(
-                f"{result.campaign} is not deployed yet: deploying would create {result.added:,} instances"
+                _(
+                    "{campaign} is not deployed yet: deploying would create {added:,} instances",
+                    campaign=result.campaign,
+                    added=result.added,
+                )
             )
-        err.print("dry run: nothing was changed")
+        err.print(_("dry run: nothing was changed"))
         return
-    verb = "deployed" if result.created else "updated"
+    verb = _("deployed") if result.created else _("updated")
     err.print(
-        f"[green]✓[/green] {verb} {result.campaign}: {result.added:,} instances added, "
-        f"{result.updated:,} updated, {result.archived:,} archived"
+        _(
+            "[green]✓[/green] {verb} {campaign}: {added:,} instances added, {updated:,} updated, "
+            "{archived:,} archived",
+            verb=verb,
+            campaign=result.campaign,
+            added=result.added,
+            updated=result.updated,
+            archived=result.archived,
+        )
     )
     from flows.deployments import api_url, production_url, register
 
     url = api_url()
     if url is None:
-        err.print("  no Prefect server is running: `cascade serve` creates its deployment when it starts")
+        err.print(_("  no Prefect server is running: `cascade serve` creates its deployment when it starts"))
         return
     pool = Settings().prefect.work_pool if production_url() else None
     every = int(register(result.campaign, url, pool).total_seconds())
     health.record_interval(engine, result.campaign, every)
-    where = f"work pool {pool}" if pool else "cascade serve"
+    where = _("work pool {pool}", pool=pool) if pool else _("cascade serve")
     err.print(
-        f"[green]✓[/green] Prefect deployment cascade-campaign/{result.campaign}: a tick every {every} s "
-        f"and on each signal, run by {where} ({url})"
+        _(
+            "[green]✓[/green] Prefect deployment cascade-campaign/{campaign}: a tick every {every} s and on "
+            "each signal, run by {where} ({url})",
+            campaign=result.campaign,
+            every=every,
+            where=where,
+            url=url,
+        )
     )
 
 
-@app.command()
-def undeploy(campaign: Annotated[str, typer.Argument(help="campaign id")]) -> None:
-    """Stop a campaign: no more ticks, its Prefect deployment paused; its history is kept."""
+@app.command(
+    help=_("Stop a campaign: no more ticks, its Prefect deployment paused; its history is kept."),
+)
+def undeploy(campaign: Annotated[str, typer.Argument(help=_("campaign id"))]) -> None:
     engine = open_engine()
     if not undeploy_campaign(engine, campaign, pendulum.now("UTC")):
         campaign_row(engine, campaign)  # fails with "no deployed campaign" and its hint
@@ -93,18 +114,23 @@ def undeploy(campaign: Annotated[str, typer.Argument(help="campaign id")]) -> No
     url = api_url()
     paused = url is not None and pause(campaign, url)
     err.print(
-        f"[green]✓[/green] {campaign} undeployed; its signals, events and outbox are kept"
+        _(
+            "[green]✓[/green] {campaign} undeployed; its signals, events and outbox are kept",
+            campaign=campaign,
+        )
         + ("; Prefect deployment paused" if paused else "")
     )
 
 
-@app.command("notify-test")
+@app.command(
+    "notify-test",
+    help=_("Send a test message on every channel of a unit's contacts, to check the channel settings."),
+)
 def notify_test(
-    campaign: Annotated[str, typer.Argument(help="campaign id")],
-    unit: Annotated[str, typer.Argument(help="unit id")],
-    role: Annotated[str | None, typer.Option(help="only this contact role")] = None,
+    campaign: Annotated[str, typer.Argument(help=_("campaign id"))],
+    unit: Annotated[str, typer.Argument(help=_("unit id"))],
+    role: Annotated[str | None, typer.Option(help=_("only this contact role"))] = None,
 ) -> None:
-    """Send a test message on every channel of a unit's contacts, to check the channel settings."""
     from notifiers.channels import ChannelConfig, send, with_tokens
     from notifiers.render import test_message
 
@@ -115,7 +141,20 @@ def notify_test(
     with engine.connect() as conn:
         contacts = [r for r in conn.execute(query) if role is None or r.role == role]
     if not contacts:
-        fail([Problem("store", None, unit, f"`{unit}` has no contact{f' with role {role}' if role else ''}")])
+        fail(
+            [
+                Problem(
+                    "store",
+                    None,
+                    unit,
+                    (
+                        _("`{unit}` has no contact with role {role}", unit=unit, role=role)
+                        if role
+                        else _("`{unit}` has no contact", unit=unit)
+                    ),
+                )
+            ]
+        )
     message = test_message(unit, campaign)
     table = Table("role", "channel", "address", "result")
     failed = 0
@@ -124,18 +163,27 @@ def notify_test(
             result = send(channel, address, message, with_tokens(ChannelConfig.of(), engine))
             failed += not result.ok
             mark = "[green]✓[/green]" if result.ok else "[red]✗[/red]"
-            table.add_row(escape(contact.role), channel, escape(address), f"{mark} {escape(result.detail)}")
+            table.add_row(
+                escape(contact.role),
+                channel,
+                escape(address),
+                _("{mark} {detail}", mark=mark, detail=escape(result.detail)),
+            )
     out.print(table)
     if failed:
         raise typer.Exit(1)
 
 
-@app.command("dispatch")
+@app.command(
+    "dispatch",
+    help=_("Send the campaign's due digests now (the scheduler does this after every tick)."),
+)
 def dispatch_command(
-    campaign: Annotated[str, typer.Argument(help="campaign id")],
-    now: Annotated[str | None, typer.Option(help="send what is due at this instant (default: now)")] = None,
+    campaign: Annotated[str, typer.Argument(help=_("campaign id"))],
+    now: Annotated[
+        str | None, typer.Option(help=_("send what is due at this instant (default: now)"))
+    ] = None,
 ) -> None:
-    """Send the campaign's due digests now (the scheduler does this after every tick)."""
     from notifiers.dispatch import Dispatcher, Policy
 
     engine = open_engine()
@@ -151,31 +199,51 @@ def dispatch_command(
         table.add_row(status, str(n))
     out.print(table)
     if outcome.resent:
-        err.print(f"{outcome.resent} digests sent again: an earlier dispatcher stopped before recording them")
+        err.print(
+            _(
+                "{resent} digests sent again: an earlier dispatcher stopped before recording them",
+                resent=outcome.resent,
+            )
+        )
     for alert in outcome.alerts:
         told = (
-            "operator alerted"
+            _("operator alerted")
             if alert.delivered
-            else ("operator alerted before" if alert.told_before else "operator NOT reached yet: retried")
+            else (
+                _("operator alerted before") if alert.told_before else _("operator NOT reached yet: retried")
+            )
         )
-        err.print(f"[red]channel {alert.channel} failed[/red]: {alert.detail} ({alert.held} waiting; {told})")
+        err.print(
+            _(
+                "[red]channel {channel} failed[/red]: {detail} ({held} waiting; {told})",
+                channel=alert.channel,
+                detail=alert.detail,
+                held=alert.held,
+                told=told,
+            )
+        )
     if outcome.alerts:
         raise typer.Exit(1)
 
 
-@app.command()
+@app.command(
+    help=_(
+        "Run every deployed campaign unattended: ticks on schedule and on each signal. Starts a local "
+        "Prefect server (data in DATA_DIR/prefect) unless PREFECT_API_URL is set, and the web application "
+        "(signed forms, status page, API) on --web-port."
+    ),
+)
 def serve(
     for_seconds: Annotated[
-        float | None, typer.Option("--for", help="stop after this many seconds (demo, tests)")
+        float | None, typer.Option("--for", help=_("stop after this many seconds (demo, tests)"))
     ] = None,
-    poll: Annotated[float, typer.Option(help="seconds between checks for due runs")] = 2.0,
-    port: Annotated[int | None, typer.Option(help="port of the local Prefect server (default 4200)")] = None,
-    web_host: Annotated[str, typer.Option(help="address of the web forms and status page")] = "127.0.0.1",
-    web_port: Annotated[int, typer.Option(help="port of the web application (0: none)")] = 8080,
+    poll: Annotated[float, typer.Option(help=_("seconds between checks for due runs"))] = 2.0,
+    port: Annotated[
+        int | None, typer.Option(help=_("port of the local Prefect server (default 4200)"))
+    ] = None,
+    web_host: Annotated[str, typer.Option(help=_("address of the web forms and status page"))] = "127.0.0.1",
+    web_port: Annotated[int, typer.Option(help=_("port of the web application (0: none)"))] = 8080,
 ) -> None:
-    """Run every deployed campaign unattended: ticks on schedule and on each signal. Starts a
-    local Prefect server (data in DATA_DIR/prefect) unless PREFECT_API_URL is set, and the
-    web application (signed forms, status page, API) on --web-port."""
     from flows.serve import serve as run_serve
 
     damaged = integrity_problems(open_engine())
@@ -186,8 +254,8 @@ def serve(
                     "store",
                     None,
                     "integrity",
-                    f"the store fails its integrity check ({escape(damaged[0])})",
-                    "stop here, restore the store from a backup; `cascade doctor` lists what it found",
+                    _("the store fails its integrity check ({damaged})", damaged=escape(damaged[0])),
+                    _("stop here, restore the store from a backup; `cascade doctor` lists what it found"),
                 )
             ]
         )
@@ -197,7 +265,13 @@ def serve(
 
         server = _web_server(web_host, web_port)
         start_in_thread(server)
-        err.print(f"web: forms and status page on http://{web_host}:{web_port}/status")
+        err.print(
+            _(
+                "web: forms and status page on http://{web_host}:{web_port}/status",
+                web_host=web_host,
+                web_port=web_port,
+            )
+        )
     try:
         run_serve(for_seconds, poll, port, say=err.print)
     finally:
@@ -205,46 +279,62 @@ def serve(
             server.should_exit = True
 
 
-@app.command("zalo-token")
+@app.command(
+    "zalo-token",
+    help=_(
+        "Store the Zalo Official Account's first token pair; Cascade refreshes it from then on "
+        "(CASCADE_ZALO_APP_ID and CASCADE_ZALO_SECRET_KEY name the app). Prefer passing the refresh token "
+        "in CASCADE_ZALO_REFRESH_TOKEN to keeping it in the shell's history."
+    ),
+)
 def zalo_token(
     refresh: Annotated[
         str | None,
-        typer.Option(help="the refresh token from Zalo's console (default: CASCADE_ZALO_REFRESH_TOKEN)"),
+        typer.Option(help=_("the refresh token from Zalo's console (default: CASCADE_ZALO_REFRESH_TOKEN)")),
     ] = None,
     access: Annotated[
-        str | None, typer.Option(help="its access token, if you have it (else refreshed now)")
+        str | None, typer.Option(help=_("its access token, if you have it (else refreshed now)"))
     ] = None,
-    expires_in: Annotated[int, typer.Option(help="seconds the access token has left")] = 0,
+    expires_in: Annotated[int, typer.Option(help=_("seconds the access token has left"))] = 0,
 ) -> None:
-    """Store the Zalo Official Account's first token pair; Cascade refreshes it from then on
-    (CASCADE_ZALO_APP_ID and CASCADE_ZALO_SECRET_KEY name the app). Prefer passing the refresh
-    token in CASCADE_ZALO_REFRESH_TOKEN to keeping it in the shell's history."""
     from notifiers.zalo_tokens import TokenRefused, Tokens, ZaloApp
 
     zalo = Settings().zalo
     app_ = ZaloApp.of(zalo)
     if app_ is None:
-        fail([Problem("zalo-token", None, "", "CASCADE_ZALO_APP_ID and CASCADE_ZALO_SECRET_KEY are not set")])
+        fail(
+            [
+                Problem(
+                    "zalo-token", None, "", _("CASCADE_ZALO_APP_ID and CASCADE_ZALO_SECRET_KEY are not set")
+                )
+            ]
+        )
     if refresh is None and zalo.refresh_token is not None:
         refresh = zalo.refresh_token.get_secret_value()
     if not refresh:
-        fail([Problem("zalo-token", None, "", "give --refresh or set CASCADE_ZALO_REFRESH_TOKEN")])
+        fail([Problem("zalo-token", None, "", _("give --refresh or set CASCADE_ZALO_REFRESH_TOKEN"))])
     try:
         Tokens(open_engine(), app_).keep(access, refresh, expires_in)
     except TokenRefused as refused:
         fail([Problem("zalo-token", None, "", str(refused))])
     err.print(
-        f"[green]✓[/green] Zalo tokens stored for app {app_.app_id}; Cascade refreshes them from now on"
+        _(
+            "[green]✓[/green] Zalo tokens stored for app {app_id}; Cascade refreshes them from now on",
+            app_id=app_.app_id,
+        )
     )
 
 
-@app.command()
+@app.command(
+    help=_(
+        "Only the web application: signed forms for officials, the status page (CASCADE_WEB_TOKEN) and the "
+        "JSON API (/openapi.json). Links in notices point at CASCADE_WEB_URL."
+    ),
+)
 def web(
-    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="port to listen on")] = 8080,
+    host: Annotated[str, typer.Option(help=_("address to listen on"))] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help=_("port to listen on"))] = 8080,
 ) -> None:
-    """Only the web application: signed forms for officials, the status page (CASCADE_WEB_TOKEN)
-    and the JSON API (/openapi.json). Links in notices point at CASCADE_WEB_URL."""
     _web_server(host, port).run()
 
 
@@ -262,12 +352,14 @@ def _web_server(host: str, port: int) -> Any:
         fail([Problem("web", None, "secret", str(exc))])
 
 
-@app.command("tick")
+@app.command(
+    "tick",
+    help=_("Run one tick: open, remind, mark overdue, escalate, request reports, summarise."),
+)
 def tick_command(
-    campaign: Annotated[str, typer.Argument(help="campaign id")],
-    now: Annotated[str | None, typer.Option(help="the instant to tick at (default: now)")] = None,
+    campaign: Annotated[str, typer.Argument(help=_("campaign id"))],
+    now: Annotated[str | None, typer.Option(help=_("the instant to tick at (default: now)"))] = None,
 ) -> None:
-    """Run one tick: open, remind, mark overdue, escalate, request reports, summarise."""
     engine = open_engine()
     instant = instant_of(engine, campaign, now, "tick", "--now")
     settings = Settings()
@@ -277,12 +369,17 @@ def tick_command(
 
     try:
         with locks.ticking(
-            engine, campaign, locks.me("cascade tick"), settings.store.lock_wait, waiting
+            engine, campaign, locks.me(_("cascade tick")), settings.store.lock_wait, waiting
         ) as conn:
             result = tick_in(conn, campaign, instant)
     except locks.Busy as busy:
-        fail([Problem("tick", None, "", str(busy), "the holder's tick does this work; try again later")])
+        fail([Problem("tick", None, "", str(busy), _("the holder's tick does this work; try again later"))])
     if result.idle:
-        err.print(f"{campaign}: nothing due at {instant.format('DD/MM/YYYY HH:mm')}")
+        err.print(
+            _("{campaign}: nothing due at {mm}", campaign=campaign, mm=instant.format("DD/MM/YYYY HH:mm"))
+        )
     else:
-        err.print(f"{campaign}: " + ", ".join(f"{k} {v}" for k, v in sorted(result.counts.items())))
+        err.print(
+            _("{campaign}: ", campaign=campaign)
+            + _(", ").join(_("{k} {v}", k=k, v=v) for k, v in sorted(result.counts.items()))
+        )

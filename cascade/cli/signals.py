@@ -28,54 +28,73 @@ from cascade.engine import amend, decisions
 from cascade.engine.signal_files import load_signals
 from cascade.engine.signals import Signal, parse_instant, record
 from cascade.errors import CampaignInvalid, Problem
+from cascade.i18n import _
 from cascade.settings import Settings
 from cascade.timing.deadlines import parse_date
 
 
-@app.command()
+@app.command(
+    help=_(
+        "Record that a unit completed a task or report (or import many at once, all or nothing). A signal "
+        "dated before the campaign's issue is refused, and one more than a day ahead unless --allow-future: "
+        "the first signal of an instance counts, so a wrong date sticks."
+    ),
+)
 def signal(
-    campaign: Annotated[str, typer.Argument(help="campaign id")],
-    unit: Annotated[str | None, typer.Argument(help="unit id")] = None,
-    task: Annotated[str | None, typer.Argument(help="task or report id")] = None,
-    at: Annotated[str | None, typer.Option(help="when it was done (campaign timezone); default now")] = None,
+    campaign: Annotated[str, typer.Argument(help=_("campaign id"))],
+    unit: Annotated[str | None, typer.Argument(help=_("unit id"))] = None,
+    task: Annotated[str | None, typer.Argument(help=_("task or report id"))] = None,
+    at: Annotated[
+        str | None, typer.Option(help=_("when it was done (campaign timezone); default now"))
+    ] = None,
     field: Annotated[
-        list[str] | None, typer.Option("--field", "-f", help="a figure, k=v (repeatable)")
+        list[str] | None, typer.Option("--field", "-f", help=_("a figure, k=v (repeatable)"))
     ] = None,
     import_file: Annotated[
-        Path | None, typer.Option("--import", help="a signals file: CSV, Excel (.xlsx) or YAML")
+        Path | None, typer.Option("--import", help=_("a signals file: CSV, Excel (.xlsx) or YAML"))
     ] = None,
     allow_future: Annotated[
-        bool, typer.Option("--allow-future", help="accept signals dated more than a day from now")
+        bool, typer.Option("--allow-future", help=_("accept signals dated more than a day from now"))
     ] = False,
 ) -> None:
-    """Record that a unit completed a task or report (or import many at once, all or nothing).
-    A signal dated before the campaign's issue is refused, and one more than a day ahead
-    unless --allow-future: the first signal of an instance counts, so a wrong date sticks."""
     engine = open_engine()
     tz = campaign_tz(engine, campaign)
     now = Settings().scheduler.now().in_timezone(tz)
     try:
         if import_file is not None and is_spreadsheet(import_file):
             stored, known = _import_table(engine, campaign, import_file, now, allow_future)
-            note = f" ({known} already recorded)" if known else ""
+            note = _(" ({known} already recorded)", known=known) if known else ""
             if stored + known == 0:
                 err.print(
-                    f"[yellow]warning[/yellow]: {escape(str(import_file))} holds no signals; nothing recorded"
+                    _(
+                        "[yellow]warning[/yellow]: {file} holds no signals; nothing recorded",
+                        file=escape(str(import_file)),
+                    )
                 )
                 return
-            done = f"{stored} signal(s) recorded for {campaign}{note}; the next tick applies them"
-            err.print(f"[green]✓[/green] {done}")
+            done = _(
+                "{stored} signal(s) recorded for {campaign}{note}; the next tick applies them",
+                stored=stored,
+                campaign=campaign,
+                note=note,
+            )
+            err.print(_("[green]✓[/green] {done}", done=done))
             _announce(campaign, stored)
             return
         if import_file is not None:
             batch = load_signals(import_file, tz)
             where = str(import_file)
             if not batch:
-                err.print(f"[yellow]warning[/yellow]: {escape(where)} holds no signals; nothing recorded")
+                err.print(
+                    _(
+                        "[yellow]warning[/yellow]: {where} holds no signals; nothing recorded",
+                        where=escape(where),
+                    )
+                )
                 return
         else:
             if unit is None or task is None:
-                fail([Problem("signal", None, "", "name the UNIT and the TASK, or give --import FILE")])
+                fail([Problem("signal", None, "", _("name the UNIT and the TASK, or give --import FILE"))])
             batch = [Signal(unit, task, parse_instant(at, tz) if at else now, _fields(field or []))]
             where = "signal"
         stored, known = record(engine, campaign, batch, "cli", now, file=where, allow_future=allow_future)
@@ -83,9 +102,14 @@ def signal(
         fail(
             exc.problems if isinstance(exc, CampaignInvalid) else [Problem("signal", None, "--at", str(exc))]
         )
-    note = f" ({known} already recorded)" if known else ""
+    note = _(" ({known} already recorded)", known=known) if known else ""
     err.print(
-        f"[green]✓[/green] {stored} signal(s) recorded for {campaign}{note}; the next tick applies them"
+        _(
+            "[green]✓[/green] {stored} signal(s) recorded for {campaign}{note}; the next tick applies them",
+            stored=stored,
+            campaign=campaign,
+            note=note,
+        )
     )
     _announce(campaign, stored)
 
@@ -96,7 +120,7 @@ def _announce(campaign: str, stored: int) -> None:
 
         if url := api_url():
             announce_signal(campaign, stored, url)
-            err.print("  cascade.signal.received sent: the campaign ticks now")
+            err.print(_("  cascade.signal.received sent: the campaign ticks now"))
 
 
 def _import_table(
@@ -106,7 +130,7 @@ def _import_table(
     from cascade.engine.signal_files import import_table
 
     if not path.exists():
-        fail([Problem(str(path), None, "", "no such file")])
+        fail([Problem(str(path), None, "", _("no such file"))])
     with Progress(
         TextColumn("importing"), BarColumn(), TextColumn("{task.completed:,} rows"), TimeElapsedColumn(),
         console=err, disable=not err.is_terminal,
@@ -123,7 +147,11 @@ def _fields(pairs: list[str]) -> dict[str, str]:
             fail(
                 [
                     Problem(
-                        "signal", None, "--field", f"`{pair}` is not key=value", "e.g. --field attendees=450"
+                        "signal",
+                        None,
+                        "--field",
+                        _("`{pair}` is not key=value", pair=pair),
+                        _("e.g. --field attendees=450"),
                     )
                 ]
             )
@@ -179,11 +207,20 @@ def _decide(campaign: str, decision_of: Any, what: str) -> None:
     unchanged = len(changes.units) - len(changes.amended)
     if unchanged:
         out.print(
-            f"{unchanged} unit(s) unchanged (finished, or already so); the decision is recorded for them too"
+            _(
+                "{unchanged} unit(s) unchanged (finished, or already so); the decision is recorded for them "
+                "too",
+                unchanged=unchanged,
+            )
         )
     err.print(
-        f"[green]✓[/green] {what} recorded for {len(changes.units)} unit(s) of {campaign}, "
-        f"by {escape(decision.by)}"
+        _(
+            "[green]✓[/green] {what} recorded for {units} unit(s) of {campaign}, by {by}",
+            what=what,
+            units=len(changes.units),
+            campaign=campaign,
+            by=escape(decision.by),
+        )
     )
 
 
@@ -198,43 +235,48 @@ def _target(args: list[str], command: str) -> tuple[str | None, str]:
                 command,
                 None,
                 "",
-                f"expected UNIT TASK or TASK with --under/--level/--units, got {' '.join(args)}",
+                _("expected UNIT TASK or TASK with --under/--level/--units, got {args}", args=" ".join(args)),
             )
         ]
     )
 
 
-UNITS_HELP = "one unit: UNIT TASK; many: TASK with --under/--level/--units"
+UNITS_HELP = _("one unit: UNIT TASK; many: TASK with --under/--level/--units")
 
 
-ReasonOption = Annotated[str, typer.Option("--reason", help="why (kept in the audit log, told to the unit)")]
+ReasonOption = Annotated[
+    str, typer.Option("--reason", help=_("why (kept in the audit log, told to the unit)"))
+]
 
 
-UnderOption = Annotated[str | None, typer.Option("--under", help="every unit below this one")]
+UnderOption = Annotated[str | None, typer.Option("--under", help=_("every unit below this one"))]
 
 
-LevelOption = Annotated[str | None, typer.Option("--level", help="every unit of this level")]
+LevelOption = Annotated[str | None, typer.Option("--level", help=_("every unit of this level"))]
 
 
-UnitsOption = Annotated[Path | None, typer.Option("--units", help="a file of unit ids, one a line")]
+UnitsOption = Annotated[Path | None, typer.Option("--units", help=_("a file of unit ids, one a line"))]
 
 
-ByOption = Annotated[str, typer.Option("--by", help="who decided (default: your login)")]
+ByOption = Annotated[str, typer.Option("--by", help=_("who decided (default: your login)"))]
 
 
-@app.command()
+@app.command(
+    help=_(
+        "Give one unit (or many) a later deadline for a task (spec §7). It is kept in the store, not the "
+        "file: a later redeploy keeps the later of this and the file's deadline."
+    ),
+)
 def extend(
-    campaign: Annotated[str, typer.Argument(help="campaign id")],
+    campaign: Annotated[str, typer.Argument(help=_("campaign id"))],
     args: Annotated[list[str], typer.Argument(help=UNITS_HELP, metavar="[UNIT] TASK")],
-    to: Annotated[str, typer.Option("--to", help="the new last day that counts, e.g. 20/12/2020")],
+    to: Annotated[str, typer.Option("--to", help=_("the new last day that counts, e.g. 20/12/2020"))],
     reason: ReasonOption = "",
     under: UnderOption = None,
     level: LevelOption = None,
     units_file: UnitsOption = None,
     by: ByOption = "",
 ) -> None:
-    """Give one unit (or many) a later deadline for a task (spec §7). It is kept in the store,
-    not the file: a later redeploy keeps the later of this and the file's deadline."""
     unit, task = _target(args, "extend")
 
     def decision_of(engine: Engine) -> decisions.Decision:
@@ -243,7 +285,11 @@ def extend(
             day = parse_date(to)
         except ValueError as exc:
             fail(
-                [Problem("extend", None, "--to", str(exc), "write the last day that counts, e.g. 20/12/2020")]
+                [
+                    Problem(
+                        "extend", None, "--to", str(exc), _("write the last day that counts, e.g. 20/12/2020")
+                    )
+                ]
             )
         deadline = pendulum.datetime(day.year, day.month, day.day, tz=tz).add(days=1)  # end of that day
         units = _chosen_units(engine, campaign, unit, under, level, units_file)
@@ -255,9 +301,11 @@ def extend(
     _decide(campaign, decision_of, "extension")
 
 
-@app.command()
+@app.command(
+    help=_("Exempt one unit (or many) from a task from now on (spec §7); kept across redeploys."),
+)
 def exempt(
-    campaign: Annotated[str, typer.Argument(help="campaign id")],
+    campaign: Annotated[str, typer.Argument(help=_("campaign id"))],
     args: Annotated[list[str], typer.Argument(help=UNITS_HELP, metavar="[UNIT] TASK")],
     reason: ReasonOption = "",
     under: UnderOption = None,
@@ -265,7 +313,6 @@ def exempt(
     units_file: UnitsOption = None,
     by: ByOption = "",
 ) -> None:
-    """Exempt one unit (or many) from a task from now on (spec §7); kept across redeploys."""
     unit, task = _target(args, "exempt")
 
     def decision_of(engine: Engine) -> decisions.Decision:
@@ -282,39 +329,3 @@ def _login() -> str:
         return getpass.getuser()
     except (KeyError, OSError):
         return "operator"
-
-
-@app.command()
-def template(
-    campaign: Annotated[str, typer.Argument(help="campaign id")],
-    task: Annotated[str, typer.Option("--task", help="the task or report the districts answer for")],
-    out_file: Annotated[Path, typer.Option("--out", help="the workbook to write (.xlsx)")],
-    under: Annotated[str | None, typer.Option(help="only the units below this one")] = None,
-) -> None:
-    """Write the workbook to send out for a task: a sheet per district listing its units, a
-    column for when each did it and one per figure. Filled in and sent back, it is imported
-    unchanged: cascade signal CAMPAIGN --import FILE.xlsx (rows left blank are units not done)."""
-    from cascade.reports.answer_book import write_answer_book
-    from cascade.views.answer_sheet import NotFound, answer_sheet
-
-    if out_file.suffix.lower() != ".xlsx":
-        fail(
-            [Problem(str(out_file), None, "--out", "the template is an Excel workbook", "name it FILE.xlsx")]
-        )
-    engine = open_engine()
-    try:
-        with engine.connect() as conn:
-            sheet = answer_sheet(conn, campaign, task, under)
-    except NotFound as exc:
-        fail([Problem("template", None, "", str(exc))])
-    part = out_file.with_name(f".{out_file.name}.part")  # a full disk leaves no half-written workbook
-    try:
-        rows = write_answer_book(sheet, part)
-        part.replace(out_file)
-    except OSError as exc:
-        part.unlink(missing_ok=True)
-        fail([Problem(str(out_file), None, "", f"cannot write: {exc.strerror or exc}")])
-    err.print(
-        f"[green]✓[/green] {escape(str(out_file))}: {rows:,} unit(s) of «{escape(sheet.task_title)}» "
-        f"on {len(sheet.groups)} sheet(s); import it back with: cascade signal {campaign} --import {out_file}"
-    )

@@ -16,6 +16,7 @@ import pendulum
 from rich.markup import escape
 from rich.table import Table
 
+from cascade.i18n import _
 from cascade.plan.model import Instance, Opening, Plan, Schedule, TaskPlan
 from cascade.views.words import deadline_short
 
@@ -156,7 +157,14 @@ def instance_table(plan: Plan, instances: Iterator[Instance]) -> Table:
     table = Table(
         title=f"{escape(plan.campaign.title)}\n[dim]{escape(plan.campaign.id)}[/dim]", show_lines=True
     )
-    for column in ("Task", "Unit", "Opens", "Deadline (last day)", "Reminders", "Escalations"):
+    for column in (
+        _("Task"),
+        _("Unit"),
+        _("Opens"),
+        _("Deadline (last day)"),
+        _("Reminders"),
+        _("Escalations"),
+    ):
         table.add_column(column, overflow="fold")
     rows = _Rows(plan)
     for instance in instances:
@@ -175,15 +183,16 @@ def instance_table(plan: Plan, instances: Iterator[Instance]) -> Table:
             else (", ".join(row["reminders"]))
         )
         times = [_short(t) for t in schedule.escalations] or [e["at"] for e in row["escalations"]]
+        nobody = _("nobody")
         escalations = "\n".join(
-            f"{e['stage']}. {when} → {', '.join(e['to']) or 'nobody'}"
-            + (f" (every {e['repeat']})" if e["repeat"] else "")
+            f"{e['stage']}. {when} → {', '.join(e['to']) or nobody}"
+            + (_(" (every {repeat})", repeat=e["repeat"]) if e["repeat"] else "")
             for e, when in zip(row["escalations"], times, strict=True)
         )
         opens = _short(instance.opening.at) if instance.opening.at else str(instance.opening)
         table.add_row(  # names and rules come from files: text, never markup
-            f"{escape(task.id)}\n[dim]{escape(task.title)}[/dim]",
-            f"{escape(unit.id)}\n[dim]{escape(unit.name)}[/dim]",
+            f"{escape(task.title)}\n[dim]{escape(task.id)}[/dim]",  # people read titles; the id to type
+            f"{escape(unit.name)}\n[dim]{escape(unit.id)}[/dim]",
             escape(opens),
             deadline,
             escape(reminders),
@@ -204,18 +213,23 @@ def summary_table(plan: Plan) -> Table:
             deadlines.setdefault(instance.task, {})[level] = _due(instance.schedule.deadline)
     campaign = plan.campaign
     table = Table(
-        title=f"{escape(campaign.title)}\n[dim]{escape(campaign.id)} · issued {_short(campaign.issued_at)} · "
-        f"summary {_short(campaign.summary_at)}[/dim]"
+        title=f"{escape(campaign.title)}\n[dim]{escape(campaign.id)} · "
+        + _(
+            "issued {issued} · summary {summary}",
+            issued=_short(campaign.issued_at),
+            summary=_short(campaign.summary_at),
+        )
+        + "[/dim]"
     )
-    for column in ("Task", "Level: units", "Deadline (last day)", "Rule", "Opens"):
+    for column in (_("Task"), _("Level: units"), _("Deadline (last day)"), _("Rule"), _("Opens")):
         table.add_column(column, overflow="fold")
     for task in plan.tasks.values():
         per_level = counts.get(task.id, {})
         table.add_row(
-            f"{escape(task.id)}\n[dim]{escape(task.title)}[/dim]",
-            "\n".join(f"{level}: {n}" for level, n in per_level.items()) or "[red]none[/red]",
+            f"{escape(task.title)}\n[dim]{escape(task.id)}[/dim]",
+            "\n".join(f"{level}: {n}" for level, n in per_level.items()) or "[red]" + _("none") + "[/red]",
             "\n".join(f"{deadlines[task.id][lv]}" for lv in per_level if lv in deadlines.get(task.id, {}))
-            or "[italic]per unit[/italic]",
+            or "[italic]" + _("per unit") + "[/italic]",
             escape(task.rule.text + (f", step {task.step}" if task.step else "")),
             escape(_opens_text(task)),
         )

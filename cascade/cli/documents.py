@@ -1,0 +1,109 @@
+"""Commands that make documents from a deployed campaign: `report` (the summary an office
+files) and `template` (the workbook sent to districts, read back by `signal --import`)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from cascade.cli.common import app, err, fail, instant_of, open_engine, out
+from cascade.errors import Problem
+from cascade.i18n import _
+
+
+class ReportFormat(StrEnum):
+    md = "md"
+    xlsx = "xlsx"
+    docx = "docx"
+
+
+@app.command(
+    help=_(
+        "The campaign's summary as an office would file it: per level and per unit, rolled-up figures, "
+        "targets missed, units still missing, a paragraph and a chart. Reads the store only; nothing in the "
+        "campaign changes."
+    ),
+)
+def report(
+    campaign: Annotated[str, typer.Argument(help=_("campaign id"))],
+    format: Annotated[
+        ReportFormat, typer.Option("--format", "-f", help=_("md, xlsx or docx"))
+    ] = ReportFormat.md,
+    output: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help=_("the file to write (default: CAMPAIGN-summary-DATE.FORMAT here)")),
+    ] = None,
+    at: Annotated[str | None, typer.Option(help=_("the date shown as 'as of' (default: now)"))] = None,
+) -> None:
+    from cascade.engine.summary import build
+    from cascade.reports import write
+
+    engine = open_engine(read_only=True)
+    instant = instant_of(engine, campaign, at, "report", "--at")
+    with err.status(_("reading the store")):
+        summary = build(engine, campaign, instant)
+    assert summary is not None  # campaign_tz refused an unknown campaign
+    target = output or Path(f"{campaign}-summary-{instant.format('YYYYMMDD')}.{format.value}")
+    with err.status(_("writing {target}", target=target)):
+        written = write(summary, format.value, target)
+    for path in written:
+        out.print(str(path))
+
+
+@app.command(
+    help=_(
+        "Write the workbook to send out for a task: a sheet per district listing its units, a column for "
+        "when each did it and one per figure. Filled in and sent back, it is imported unchanged: cascade "
+        "signal CAMPAIGN --import FILE.xlsx (rows left blank are units not done)."
+    ),
+)
+def template(
+    campaign: Annotated[str, typer.Argument(help=_("campaign id"))],
+    task: Annotated[str, typer.Option("--task", help=_("the task or report the districts answer for"))],
+    out_file: Annotated[Path, typer.Option("--out", help=_("the workbook to write (.xlsx)"))],
+    under: Annotated[str | None, typer.Option(help=_("only the units below this one"))] = None,
+) -> None:
+    from cascade.reports.answer_book import write_answer_book
+    from cascade.views.answer_sheet import NotFound, answer_sheet
+
+    if out_file.suffix.lower() != ".xlsx":
+        fail(
+            [
+                Problem(
+                    str(out_file),
+                    None,
+                    "--out",
+                    _("the template is an Excel workbook"),
+                    _("name it FILE.xlsx"),
+                )
+            ]
+        )
+    engine = open_engine()
+    try:
+        with engine.connect() as conn:
+            sheet = answer_sheet(conn, campaign, task, under)
+    except NotFound as exc:
+        fail([Problem("template", None, "", str(exc))])
+    part = out_file.with_name(f".{out_file.name}.part")  # a full disk leaves no half-written workbook
+    try:
+        rows = write_answer_book(sheet, part)
+        part.replace(out_file)
+    except OSError as exc:
+        part.unlink(missing_ok=True)
+        fail([Problem(str(out_file), None, "", _("cannot write: {reason}", reason=exc.strerror or exc))])
+    err.print(
+        _(
+            "[green]✓[/green] {file}: {rows:,} unit(s) of «{task_title}» on {groups} sheet(s); import it "
+            "back with: cascade signal {campaign} --import {out_file}",
+            file=escape(str(out_file)),
+            rows=rows,
+            task_title=escape(sheet.task_title),
+            groups=len(sheet.groups),
+            campaign=campaign,
+            out_file=out_file,
+        )
+    )
