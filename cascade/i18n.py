@@ -14,6 +14,9 @@ operator's language.
 from __future__ import annotations
 
 import gettext
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +27,9 @@ DOMAIN = "cascade"
 
 _active: gettext.NullTranslations = gettext.NullTranslations()
 _language = "en"
+_catalogues: dict[str, gettext.NullTranslations] = {}
+# a language for the code running in this context only (`speaking`): what an official reads
+_speaking: ContextVar[tuple[str, gettext.NullTranslations] | None] = ContextVar("speaking", default=None)
 
 
 def catalogue(language: str) -> gettext.NullTranslations:
@@ -51,34 +57,56 @@ def _from_po(po: Path) -> gettext.NullTranslations:
     return gettext.GNUTranslations(buffer)
 
 
+def _loaded(language: str) -> gettext.NullTranslations:
+    if language not in _catalogues:
+        _catalogues[language] = catalogue(language)
+    return _catalogues[language]
+
+
 def use(language: str | None) -> None:
     """Speak `language` (vi or en; None: the default) from now on in this process."""
     global _active, _language
     chosen = language if language in LANGUAGES else DEFAULT
     if chosen != _language:
-        _active, _language = catalogue(chosen), chosen
+        _active, _language = _loaded(chosen), chosen
+
+
+@contextmanager
+def speaking(language: str) -> Iterator[None]:
+    """Speak `language` in this context (this thread, this task) whatever the operator's: the
+    messages an official reads on a form are Vietnamese even where the operator reads English."""
+    token = _speaking.set((language, _loaded(language)))
+    try:
+        yield
+    finally:
+        _speaking.reset(token)
+
+
+def _now() -> tuple[str, gettext.NullTranslations]:
+    spoken = _speaking.get()
+    return spoken if spoken is not None else (_language, _active)
 
 
 def language() -> str:
-    return _language
+    return _now()[0]
 
 
 def _(message: str, /, **values: Any) -> str:
     """`message` in the operator's language, with `values` put in its `{placeholders}`."""
-    text = _active.gettext(message)
+    text = _now()[1].gettext(message)
     return text.format(**values) if values else text
 
 
 def _n(singular: str, plural: str, count: int, /, **values: Any) -> str:
     """The message for `count` things ("1 report", "5 tasks"; Vietnamese has one form), with
     `count` and `values` put in its placeholders."""
-    return _active.ngettext(singular, plural, count).format(count=num(count), **values)
+    return _now()[1].ngettext(singular, plural, count).format(count=num(count), **values)
 
 
 def num(value: int) -> str:
     """A whole number as the operator's language groups it: 60.000 (vi), 60,000 (en)."""
     grouped = f"{value:,}"
-    return grouped.replace(",", ".") if _language == "vi" else grouped
+    return grouped.replace(",", ".") if language() == "vi" else grouped
 
 
 def N_(message: str) -> str:

@@ -351,7 +351,10 @@ def test_signal_import_is_all_or_nothing(data_dir: Path, tmp_path: Path) -> None
     )
     result = runner.invoke(app, ["signal", "ha-tinh-xix-2020", "--import", str(bad)])
     assert result.exit_code == 1
-    assert f"{bad}:3: error: hu-can-loc/hn-huyen: attendees: `x` is not a whole number" in result.stderr
+    assert (
+        f"{bad}:3: error: hu-can-loc/hn-huyen: Số đại biểu dự (attendees): `x` is not a whole number"
+        in result.stderr
+    )
     assert f"{bad}:4: error: x-nope/hn-co-so: no unit `x-nope`" in result.stderr
     status = runner.invoke(app, ["tick", "ha-tinh-xix-2020", "--now", "2020-11-19 08:00"])
     assert "task.completed" not in status.stderr  # the good first row was not stored either

@@ -48,12 +48,12 @@ def test_an_absurd_figure_is_refused_naming_its_field(campaign: Engine, value: A
         }
         answer = api(client, "POST", f"/api/campaigns/{CID}/signals", json=body)
         assert answer.status_code == 422, answer.text
-        assert answer.json()["detail"][0]["message"].startswith("attendees: `")
+        assert answer.json()["detail"][0]["message"].startswith("Số đảng viên dự (attendees): `")
         form = client.get(link("x-c"))
         posted = client.post(
             link("x-c"), data={"csrf": csrf(form.text), "attendees": str(value), "members": "50"}
         )
-        assert posted.status_code == 422 and "attendees: `" in posted.text
+        assert posted.status_code == 422 and "Số đảng viên dự (attendees): `" in posted.text
     assert stored(campaign) == 0
 
 
@@ -72,7 +72,7 @@ def test_an_import_with_an_absurd_figure_says_which_row(
     )
     result = runner.invoke(app, ["signal", "ha-tinh-xix-2020", "--import", str(signals)])
     assert result.exit_code == 1
-    assert "attendees: `999" in result.stderr and "too large" in result.stderr
+    assert "(attendees): `999" in result.stderr and "too large" in result.stderr
     assert "Traceback" not in result.output
 
 

@@ -52,30 +52,31 @@ def check_fields(
                 + (
                     f"; {hint}"
                     if hint
-                    else f" (fields: {one_of(known)})"
+                    else _(" (fields: {fields})", fields=one_of(known))
                     if known
                     else _(" (it takes no figures)")
                 )
             )
             continue
+        label = _side(rules, name)  # "Số đảng viên dự (attendees)": what the official reads, and the key
         try:
             values[name] = _convert(spec.type, raw)
         except ValueError as exc:
-            errors.append(f"{name}: {exc}")
+            errors.append(f"{label}: {exc}")
             continue
         value = values[name]
         if isinstance(value, int | float) and not isinstance(value, bool):
             if spec.min is not None and value < spec.min:
                 errors.append(
-                    _("{name}: {value} is below the minimum {min:g}", name=name, value=value, min=spec.min)
+                    _("{name}: {value} is below the minimum {min:g}", name=label, value=value, min=spec.min)
                 )
             if spec.max is not None and value > spec.max:
                 errors.append(
-                    _("{name}: {value} is above the maximum {max:g}", name=name, value=value, max=spec.max)
+                    _("{name}: {value} is above the maximum {max:g}", name=label, value=value, max=spec.max)
                 )
     for name, spec in rules.fields.items():
         if spec.required and given.get(name) in (None, ""):
-            errors.append(_("`{name}` is required for `{id}`", name=name, id=rules.id))
+            errors.append(_("{name} is required for «{task}»", name=_side(rules, name), task=rules.title))
     if rules.checks and not errors:
         errors += _failed_checks(rules, values)
     return values, errors
@@ -104,7 +105,7 @@ def _failed_checks(rules: TaskRules, values: dict[str, Any]) -> list[str]:
 
 def _side(rules: TaskRules, formula: str) -> str:
     spec = rules.fields.get(formula)
-    return f"{spec.title} ({formula})" if spec is not None and spec.title else formula
+    return f"{spec.title} ({formula})" if spec is not None and spec.title else f"`{formula}`"
 
 
 # The largest figure a signal may carry: the largest integer every JSON reader (and the store's

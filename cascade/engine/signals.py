@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -25,7 +26,7 @@ from cascade.engine.deployed import Deployed
 from cascade.engine.figures import check_fields
 from cascade.engine.rollup import figures_of
 from cascade.errors import CampaignInvalid, Problem, did_you_mean, one_of
-from cascade.i18n import _
+from cascade.i18n import _, speaking
 from cascade.plan.rules import campaign_rules
 from cascade.timing.deadlines import parse_date
 
@@ -99,6 +100,7 @@ class Batch:
     now: pendulum.DateTime
     file: str = "signal"
     allow_future: bool = False  # signals dated more than a day after `now` (a simulation's)
+    lang: str | None = None  # the language its problems are told in (None: the operator's)
 
 
 def record_many(engine: Engine, requests: list[Batch]) -> list[tuple[int, int] | SignalRefused]:
@@ -123,15 +125,16 @@ def record_many(engine: Engine, requests: list[Batch]) -> list[tuple[int, int] |
             if campaign is None:
                 answers.append(SignalRefused([no_campaign(request.file, request.campaign_id)]))
                 continue
-            rows, problems = checked_rows(
-                conn,
-                campaign,
-                request.batch,
-                request.file,
-                lookups[campaign.id],
-                int(request.now.timestamp()),
-                request.allow_future,
-            )
+            with speaking(request.lang) if request.lang else nullcontext():
+                rows, problems = checked_rows(
+                    conn,
+                    campaign,
+                    request.batch,
+                    request.file,
+                    lookups[campaign.id],
+                    int(request.now.timestamp()),
+                    request.allow_future,
+                )
             if problems:
                 answers.append(SignalRefused(problems))
                 continue

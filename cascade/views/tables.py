@@ -17,7 +17,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from cascade.i18n import _
-from cascade.plan.model import Instance, Opening, Plan, Schedule, TaskPlan
+from cascade.plan.model import Instance, Opening, OpensOn, Plan, Schedule, TaskPlan
 from cascade.views.words import deadline_short
 
 
@@ -171,7 +171,9 @@ def instance_table(plan: Plan, instances: Iterator[Instance]) -> Table:
         row = rows(instance)
         task, unit = plan.tasks[instance.task], plan.hierarchy.units[instance.unit]
         schedule = instance.schedule
-        rule = escape(task.rule.text + (f", {task.step} earlier a level down" if task.step else ""))
+        rule = escape(
+            task.rule.text + (_(", {step} earlier a level down", step=task.step) if task.step else "")
+        )
         deadline = (
             f"{_due(schedule.deadline)}\n[dim]{rule}[/dim]"
             if schedule.deadline
@@ -189,7 +191,7 @@ def instance_table(plan: Plan, instances: Iterator[Instance]) -> Table:
             + (_(" (every {repeat})", repeat=e["repeat"]) if e["repeat"] else "")
             for e, when in zip(row["escalations"], times, strict=True)
         )
-        opens = _short(instance.opening.at) if instance.opening.at else str(instance.opening)
+        opens = _short(instance.opening.at) if instance.opening.at else _opening_words(instance.opening)
         table.add_row(  # names and rules come from files: text, never markup
             f"{escape(task.title)}\n[dim]{escape(task.id)}[/dim]",  # people read titles; the id to type
             f"{escape(unit.name)}\n[dim]{escape(unit.id)}[/dim]",
@@ -230,7 +232,7 @@ def summary_table(plan: Plan) -> Table:
             "\n".join(f"{level}: {n}" for level, n in per_level.items()) or "[red]" + _("none") + "[/red]",
             "\n".join(f"{deadlines[task.id][lv]}" for lv in per_level if lv in deadlines.get(task.id, {}))
             or "[italic]" + _("per unit") + "[/italic]",
-            escape(task.rule.text + (f", step {task.step}" if task.step else "")),
+            escape(task.rule.text + (_(", step {step}", step=task.step) if task.step else "")),
             escape(_opens_text(task)),
         )
     return table
@@ -238,9 +240,18 @@ def summary_table(plan: Plan) -> Table:
 
 def _opens_text(task: TaskPlan) -> str:
     if task.opens:
-        return f"request {task.opens} before"
+        return _("request {opens} before", opens=task.opens)
     if task.rule.is_relative:
-        return f"with {task.rule.after}"
+        return _("with {task}", task=task.rule.after)
     if task.opens_after:
-        return f"after {task.opens_after[0]} at {task.opens_after[1]}"
-    return "at issue"
+        return _("after {task} at {at}", task=task.opens_after[0], at=task.opens_after[1])
+    return _("at issue")
+
+
+def _opening_words(opening: Opening) -> str:
+    """When an instance opens, for a person: "khi hn-huyen hoàn thành ở hu-can-loc"."""
+    if opening.on is OpensOn.PREREQUISITE:
+        return _("when {task} is done at {unit}", task=opening.task, unit=opening.unit)
+    if opening.on is OpensOn.SOURCE_SIGNAL:
+        return _("with its {task} signal", task=opening.task)
+    return str(opening)

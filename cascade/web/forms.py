@@ -105,7 +105,8 @@ async def submit(
     values = {k: str(v).strip() for k, v in data.items() if k != "csrf" and str(v).strip() != ""}
     when = w.now()
     try:
-        posted = Batch(campaign, [Signal(unit, task, when, values)], "web", when, file="form")
+        # an official reads the form: its problems in Vietnamese, whatever the operator speaks
+        posted = Batch(campaign, [Signal(unit, task, when, values)], "web", when, file="form", lang="vi")
         stored, _ = await asyncio.wrap_future(w.writer.submit(posted))
     except CampaignInvalid as exc:
         errors = [p.message for p in exc.problems]
