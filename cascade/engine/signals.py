@@ -218,6 +218,8 @@ def _when_wrong(campaign: Deployed, signal: Signal, now: int, allow_future: bool
     year: 1900, 2002), or more than a day ahead of now (unless the caller means it). The first
     signal of an instance counts, so a wrong date would stick."""
     at = int(signal.at.timestamp())
+    if campaign.issued_at <= at and (allow_future or at <= now + FUTURE_SLACK):
+        return None  # (the usual case: no dates to format)
     tz = campaign.timezone
     shown = signal.at.in_timezone(tz).format("DD/MM/YYYY HH:mm")
     if at < campaign.issued_at:

@@ -108,6 +108,7 @@ _COMPARISONS: dict[str, Callable[[float, float], bool]] = {
 _SPLIT = re.compile(r"(<=|>=|==|!=|<|>)")
 
 
+@functools.lru_cache(maxsize=256)
 def split_check(text: str) -> tuple[str, str, str]:
     """A check's (left formula, comparison, right formula); raises ValueError if it is not one
     comparison between two formulas ("attendees <= members", "essays + exempt <= attendees")."""
