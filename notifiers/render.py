@@ -3,7 +3,7 @@
 Templates live in `notifiers/templates` (Jinja2): `notices.j2` words each notice kind as
 one line of plain text; `digest.txt.j2`, `digest.html.j2` (autoescaped) and `digest.zalo.j2`
 lay those lines out as one digest. Deadlines are
-written as the last day on which the work counts (cascade.views.words): an instant at midnight
+written as the last day on which the work counts (cascade.engine.words): an instant at midnight
 20/11 is "hết ngày 19/11/2020", with the days left or the days late.
 """
 
@@ -19,8 +19,7 @@ from typing import Any
 import jinja2
 import pendulum
 
-from cascade.engine.words import below_target
-from cascade.views.words import deadline_text
+from cascade.engine.words import below_target, deadline_text
 
 
 def _environment() -> jinja2.Environment:

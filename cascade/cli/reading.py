@@ -30,11 +30,12 @@ from cascade.cli.common import (
     out,
     source_of,
 )
-from cascade.engine import amend, health, locks, store
+from cascade.engine import health, locks, store
 from cascade.engine.signal_files import load_signals
 from cascade.engine.signals import parse_instant
 from cascade.engine.simulate import Simulation
 from cascade.engine.simulate import simulate as run_simulation
+from cascade.engine.words import deadline_short
 from cascade.errors import CampaignInvalid, Problem
 from cascade.i18n import _
 from cascade.plan.model import Plan
@@ -238,7 +239,7 @@ def status(
             "parent": o.parent,
             "task_id": o.task,
             "task": o.title,
-            "last_day": amend.last_day(o.deadline, tz).removeprefix("by "),
+            "last_day": deadline_short(o.deadline, tz),
             "days_overdue": o.days,
             "stage": o.stage,
             "stages": o.stages,

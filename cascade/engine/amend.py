@@ -22,7 +22,8 @@ from cascade.engine import bulk, deployed, store
 from cascade.engine.lifecycle import Instance, Outcome
 from cascade.engine.machine import Notice
 from cascade.engine.tick import Tick, write_events
-from cascade.timing.deadlines import last_day_of
+from cascade.engine.words import deadline_short
+from cascade.i18n import N_, _, _n, num
 
 _I = store.instances
 
@@ -81,91 +82,107 @@ class Changes:
 
 
 EFFECTS = {  # what a change does to an instance, in the summary's words
-    "reopened": "reopened (open again until the new deadline)",
-    "held": "held (their prerequisite is still missing; they open with it)",
-    "overdue": "turned overdue (the new deadline has passed; escalations start at the next tick)",
-    "rejudged": "re-judged on time (finished before the new deadline)",
-    "retimed": "reminders and escalations re-planned after now",
-    "exempted": "exempted",
-    "unexempted": "no longer exempt (held, then opened as the rules say)",
+    "reopened": N_("reopened (open again until the new deadline)"),
+    "held": N_("held (their prerequisite is still missing; they open with it)"),
+    "overdue": N_("turned overdue (the new deadline has passed; escalations start at the next tick)"),
+    "rejudged": N_("re-judged on time (finished before the new deadline)"),
+    "retimed": N_("reminders and escalations re-planned after now"),
+    "exempted": N_("exempted"),
+    "unexempted": N_("no longer exempt (held, then opened as the rules say)"),
 }
 
 
-def last_day(epoch: int | None, tz: str) -> str:
-    """A deadline as the documents write it: the last day that counts ("by 06/12/2020" for an
-    instant at 07/12/2020 00:00); an instant within a day keeps its time."""
-    if epoch is None:
-        return "no deadline yet"
-    t = pendulum.from_timestamp(epoch, tz=tz)
-    if (t.hour, t.minute, t.second) == (0, 0, 0):
-        return f"by {last_day_of(epoch, tz).format('DD/MM/YYYY')}"
-    return f"before {t.format('HH:mm DD/MM/YYYY')}"
-
-
 def _day(epoch: int | None, tz: str) -> str:
-    return last_day(epoch, tz).removeprefix("by ")
+    """A deadline's last day that counts ("06/12/2020" for an instant at 07/12/2020 00:00)."""
+    return _("no deadline yet") if epoch is None else deadline_short(epoch, tz)
 
 
 def describe(changes: Changes) -> list[str]:
     """The summary a deploy prints (and `deploy --dry-run` prints alone), one line each."""
     tz, u, t = changes.timezone, changes.units, changes.tasks
     when = pendulum.from_timestamp(changes.at, tz=tz).format("DD/MM/YYYY HH:mm")
-    lines = [f"Changes to «{changes.title}» ({changes.campaign}) at {when}:"]
+    lines = [
+        _(
+            "Changes to «{title}» ({campaign}) at {when}:",
+            title=changes.title,
+            campaign=changes.campaign,
+            when=when,
+        )
+    ]
     moved_deadlines: dict[tuple[str, int | None, int | None], Counter[str]] = {}
     exemptions: dict[str, list[str]] = {}
     for a in changes.amended:
         o = a.outcome
         if o.effect in ("exempted", "unexempted"):
-            exemptions.setdefault(a.task, []).append(f"{u.get(a.unit, a.unit)} {o.effect}")
+            effect = _("exempted") if o.effect == "exempted" else _("no longer exempt")
+            exemptions.setdefault(a.task, []).append(f"{u.get(a.unit, a.unit)} {effect}")
             continue
         key = (a.task, o.old_deadline, o.instance.deadline)
         moved_deadlines.setdefault(key, Counter())[o.effect] += 1
     if moved_deadlines:
-        lines.append("Deadlines (the last day that counts):")
+        lines.append(_("Deadlines (the last day that counts):"))
         for (task, old, new), effects in sorted(
             moved_deadlines.items(), key=lambda kv: (kv[0][0], kv[0][1] or 0, kv[0][2] or 0)
         ):
             n = sum(effects.values())
-            change = "timing rules changed" if old == new else f"{_day(old, tz)} → {_day(new, tz)}"
-            lines.append(f"  «{t.get(task, task)}»: {change}, {n} unit{'s' if n != 1 else ''}:")
-            lines += [f"      {count} {EFFECTS[effect]}" for effect, count in effects.most_common()]
+            change = _("timing rules changed") if old == new else f"{_day(old, tz)} → {_day(new, tz)}"
+            counted = _n("{count} unit", "{count} units", n)
+            lines.append(f"  «{t.get(task, task)}»: {change}, {counted}:")
+            lines += [f"      {count} {_(EFFECTS[effect])}" for effect, count in effects.most_common()]
     if exemptions:
-        lines.append("Exemptions:")
+        lines.append(_("Exemptions:"))
         for task, items in sorted(exemptions.items()):
             shown = sorted(items)
-            more = f" and {len(shown) - 10} more" if len(shown) > 10 else ""
+            more = _(" and {more} more", more=len(shown) - 10) if len(shown) > 10 else ""
             lines.append(f"  «{t.get(task, task)}» ({len(shown)}): {', '.join(shown[:10])}{more}")
     if changes.added_units or changes.removed_units or changes.moved:
-        lines.append("Units:")
+        lines.append(_("Units:"))
         if changes.added_units:
-            lines.append(f"  added ({len(changes.added_units)}): {_names(changes.added_units, u)}")
+            added = _names(changes.added_units, u)
+            lines.append(_("  added ({count}): {units}", count=len(changes.added_units), units=added))
         if changes.removed_units:
-            lines.append(f"  removed ({len(changes.removed_units)}): {_names(changes.removed_units, u)}")
+            removed = _names(changes.removed_units, u)
+            lines.append(_("  removed ({count}): {units}", count=len(changes.removed_units), units=removed))
         for m in changes.moved:
             before, after = u.get(m.old_parent or "", m.old_parent), u.get(m.new_parent or "", m.new_parent)
-            lines.append(f"  moved: {u.get(m.unit, m.unit)}: {before} → {after}")
+            lines.append(
+                _(
+                    "  moved: {unit}: {before} → {after}",
+                    unit=u.get(m.unit, m.unit),
+                    before=before,
+                    after=after,
+                )
+            )
     if changes.added_instances or changes.archived_instances:
         lines.append(
-            f"Instances: {changes.added_instances:,} added, {changes.archived_instances:,} archived "
-            "(their history kept)"
+            _(
+                "Instances: {added} added, {archived} archived (their history kept)",
+                added=num(changes.added_instances),
+                archived=num(changes.archived_instances),
+            )
         )
     notices = changes.notices()
     if notices:
         told = ", ".join(f"{n} {kind}" for kind, n in sorted(notices.items()))
-        lines.append(f"Notices this change sends: {told}")
+        lines.append(_("Notices this change sends: {told}", told=told))
     else:
         lines.append(
-            "Notices this change sends: none (nothing that changed touches a running instance's timing)"
+            _("Notices this change sends: none (nothing that changed touches a running instance's timing)")
         )
     overdue = sum(1 for a in changes.amended if a.outcome.effect == "overdue")
     if overdue:
-        lines.append(f"  then, at the next tick, the escalations of the {overdue} instance(s) now overdue")
+        lines.append(
+            _(
+                "  then, at the next tick, the escalations of the {overdue} instance(s) now overdue",
+                overdue=overdue,
+            )
+        )
     return lines
 
 
 def _names(ids: list[str], names: Mapping[str, str], most: int = 10) -> str:
     shown = ", ".join(names.get(i, i) for i in ids[:most])
-    return shown + (f" and {len(ids) - most} more" if len(ids) > most else "")
+    return shown + (_(" and {more} more", more=len(ids) - most) if len(ids) > most else "")
 
 
 # the instance columns `current` reads (a national redeploy reads them for 300,000 rows: not

@@ -6,9 +6,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from cascade.engine.summary import Owed, Summary, percent, thousands
-from cascade.engine.words import STATE_WORDS, measured_text, target_text
+from cascade.engine.words import STATE_WORDS, deadline_short, measured_text, target_text
 from cascade.reports.words import COUNT_HEADERS, W, said
-from cascade.views.words import deadline_short
 
 
 @dataclass

@@ -9,9 +9,8 @@ from dataclasses import dataclass, field
 from sqlalchemy import Connection, and_, select
 
 from cascade.engine import deployed, store
-from cascade.engine.words import STATE_WORDS
+from cascade.engine.words import STATE_WORDS, deadline_short
 from cascade.plan.rules import TaskRules
-from cascade.views.words import deadline_short
 
 
 @dataclass(frozen=True)

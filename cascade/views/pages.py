@@ -14,8 +14,8 @@ from sqlalchemy import Engine, Row, select
 from cascade.engine import deployed, store
 from cascade.engine.deployed import Deployed
 from cascade.engine.rollup import load_for as load_rollup
+from cascade.engine.words import deadline_text
 from cascade.plan.rules import campaign_rules
-from cascade.views.words import deadline_text
 
 
 @dataclass(frozen=True)

@@ -16,9 +16,9 @@ import pendulum
 from rich.markup import escape
 from rich.table import Table
 
+from cascade.engine.words import deadline_short
 from cascade.i18n import _
 from cascade.plan.model import Instance, Opening, OpensOn, Plan, Schedule, TaskPlan
-from cascade.views.words import deadline_short
 
 
 def _iso(t: pendulum.DateTime) -> str:
