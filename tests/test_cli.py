@@ -66,7 +66,10 @@ def test_validate_warnings_exit_0(write) -> None:  # type: ignore[no-untyped-def
     path = write(HEADER + TASKS.replace("20/11/2020", "20/02/2021"))
     result = runner.invoke(app, ["validate", path])
     assert result.exit_code == 0
-    assert "warning: tasks[0].due: due 20/02/2021 00:00, after the summary date 20/01/2021" in result.stderr
+    assert (
+        "warning: tasks[0].due: last day 19/02/2021: "
+        "the summary, on 20/01/2021, goes out before it has passed" in result.stderr
+    )
     assert "1 warning" in result.stderr
 
 

@@ -15,6 +15,7 @@ from cascade.compile.reading import Document, Path
 from cascade.errors import Problem
 from cascade.i18n import _
 from cascade.plan.model import Plan, TaskPlan
+from cascade.timing.deadlines import last_day_of
 
 
 def check_plan(parsed: ParsedCampaign, plan: Plan, problems: list[Problem]) -> None:
@@ -37,7 +38,8 @@ def check_plan(parsed: ParsedCampaign, plan: Plan, problems: list[Problem]) -> N
             problems.append(
                 warning(
                     doc.problem(
-                        (*at, "due"), _("due {when}, before the campaign is issued", when=_when(deadline))
+                        (*at, "due"),
+                        _("last day {when}, before the campaign is issued", when=_when(deadline)),
                     )
                 )
             )
@@ -47,7 +49,7 @@ def check_plan(parsed: ParsedCampaign, plan: Plan, problems: list[Problem]) -> N
                     doc.problem(
                         (*at, "due"),
                         _(
-                            "due {when}, after the summary date {summary_date}",
+                            "last day {when}: the summary, on {summary_date}, goes out before it has passed",
                             when=_when(deadline),
                             summary_date=campaign.summary_date.strftime("%d/%m/%Y"),
                         ),
@@ -74,7 +76,7 @@ def _check_chain(doc: Document, at: Path, task: TaskPlan, plan: Plan, problems: 
                 doc.problem(
                     (*at, "due"),
                     _(
-                        "due {when}, earlier than `{id}` ({then}) which it waits for",
+                        "last day {when}, earlier than `{id}` ({then}) which it waits for",
                         when=_when(mine),
                         id=prereq.id,
                         then=_when(theirs),
@@ -178,4 +180,7 @@ def orphan_warning(plan: Plan, task: TaskPlan, prereq: str, at: str, units: Iter
 
 
 def _when(t: pendulum.DateTime) -> str:
+    """A deadline as people read it: its last day (20/02 00:00 is 19/02), or the day and hour."""
+    if (t.hour, t.minute, t.second) == (0, 0, 0):
+        return last_day_of(int(t.timestamp()), t.timezone_name or "UTC").strftime("%d/%m/%Y")
     return str(t.format("DD/MM/YYYY HH:mm"))
