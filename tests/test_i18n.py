@@ -167,3 +167,16 @@ def _validate(folder: Path, name: str, lang: str = "vi") -> str:
         i18n.use("en")
     assert result.exit_code == 1, result.output
     return f"$ cascade validate {name}\n{result.stderr}"
+
+
+def test_the_plan_speaks_in_words_the_rule_the_file_wrote(vietnamese: None) -> None:
+    from cascade.views.tables import rule_words
+
+    assert rule_words("before 20/11/2020") == "trước ngày 20/11/2020"
+    assert rule_words("within Q1/2021") == "trong Q1/2021"
+    assert rule_words("7 days after hn-co-so, latest before 08/12/2017") == (
+        "7 ngày sau hn-co-so, chậm nhất trước ngày 08/12/2017"
+    )
+    assert rule_words("something the format may add later") == "something the format may add later"
+    i18n.use("en")
+    assert rule_words("by 30/11/2020") == "by 30/11/2020"

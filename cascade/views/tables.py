@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from collections.abc import Iterator
 from typing import IO, Any
 
@@ -16,8 +17,8 @@ import pendulum
 from rich.markup import escape
 from rich.table import Table
 
-from cascade.engine.words import deadline_short
-from cascade.i18n import _
+from cascade.engine.words import deadline_short, level_name
+from cascade.i18n import _, language
 from cascade.plan.model import Instance, Opening, OpensOn, Plan, Schedule, TaskPlan
 
 
@@ -229,10 +230,11 @@ def summary_table(plan: Plan) -> Table:
         per_level = counts.get(task.id, {})
         table.add_row(
             f"{escape(task.title)}\n[dim]{escape(task.id)}[/dim]",
-            "\n".join(f"{level}: {n}" for level, n in per_level.items()) or "[red]" + _("none") + "[/red]",
+            "\n".join(f"{_level(level)}: {n}" for level, n in per_level.items())
+            or "[red]" + _("none") + "[/red]",
             "\n".join(f"{deadlines[task.id][lv]}" for lv in per_level if lv in deadlines.get(task.id, {}))
             or "[italic]" + _("per unit") + "[/italic]",
-            escape(task.rule.text + (_(", step {step}", step=task.step) if task.step else "")),
+            escape(rule_words(task.rule.text) + (_(", step {step}", step=task.step) if task.step else "")),
             escape(_opens_text(task)),
         )
     return table
@@ -244,8 +246,42 @@ def _opens_text(task: TaskPlan) -> str:
     if task.rule.is_relative:
         return _("with {task}", task=task.rule.after)
     if task.opens_after:
-        return _("after {task} at {at}", task=task.opens_after[0], at=task.opens_after[1])
+        at = _("its parent") if task.opens_after[1] == "parent" else _("itself")
+        return _("after {task} at {at}", task=task.opens_after[0], at=at)
     return _("at issue")
+
+
+_RULE = re.compile(
+    r"^(?:(?P<kw>before|by|on|within) (?P<when>.+?)"
+    r"|(?P<n>\d+) (?P<unit>days|working days) after (?P<task>[a-z0-9-]+))"
+    r"(?:, latest before (?P<latest>\S+))?$"
+)
+
+
+def _level(level: str) -> str:
+    """A level as the operator reads it: "cấp huyện" in Vietnamese, the id in English."""
+    return level_name(level) if language() == "vi" else level
+
+
+def rule_words(text: str) -> str:
+    """A compiled rule ("before 20/11/2020", "7 days after hn-co-so, latest before 08/12/2017")
+    in the operator's words; the rule text itself stays as the file writes it (the plan's JSON
+    and CSV carry it)."""
+    m = _RULE.match(text)
+    if m is None:
+        return text
+    if m["kw"]:
+        said = {
+            "before": _("before {when}", when=m["when"]),
+            "by": _("by {when}", when=m["when"]),
+            "on": _("on {when}", when=m["when"]),
+            "within": _("within {when}", when=m["when"]),
+        }[m["kw"]]
+    elif m["unit"] == "days":
+        said = _("{count} days after {task}", count=m["n"], task=m["task"])
+    else:
+        said = _("{count} working days after {task}", count=m["n"], task=m["task"])
+    return said + (_(", latest before {when}", when=m["latest"]) if m["latest"] else "")
 
 
 def _opening_words(opening: Opening) -> str:
