@@ -19,7 +19,6 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from sqlalchemy import Engine, select
 
-from cascade import i18n
 from cascade.cli.common import (
     app,
     campaign_row,
@@ -36,7 +35,7 @@ from cascade.engine.signal_files import load_signals
 from cascade.engine.signals import parse_instant
 from cascade.engine.simulate import Simulation
 from cascade.engine.simulate import simulate as run_simulation
-from cascade.engine.words import deadline_short, level_name
+from cascade.engine.words import deadline_short
 from cascade.errors import CampaignInvalid, Problem
 from cascade.i18n import _
 from cascade.plan.model import Plan
@@ -44,7 +43,7 @@ from cascade.views import eventlog
 from cascade.views.eventlog import LOG_KINDS, event_lines, write_events
 from cascade.views.status import STATES, Status, campaign_status
 from cascade.views.status import Where as StatusWhere
-from cascade.views.tables import csv_cell
+from cascade.views.tables import csv_cell, operator_level
 
 
 @app.command(
@@ -131,11 +130,6 @@ def _print_simulation(
         err.print(_("event log: {out_file} ({lines:,} lines)", out_file=out_file, lines=len(lines)))
 
 
-def _level(level: str) -> str:
-    """A level as the operator reads it: "cấp huyện" in Vietnamese, the id in English."""
-    return level_name(level) if i18n.language() == "vi" else level
-
-
 def _status_table(status: Status) -> Table:
     table = Table(title=escape(status.title), title_justify="left")
     headers = [_("level"), _("task"), _("progress"), _("on time"), _("late"), _("overdue"), _("open")]
@@ -145,7 +139,7 @@ def _status_table(status: Status) -> Table:
         c = p.counts
         bar = ProgressBar(total=max(p.total, 1), completed=p.finished, width=20)
         row = (f"{c.get(s, 0):,}" if c.get(s) else "" for s in STATES)
-        table.add_row(escape(_level(p.level)), escape(p.title), bar, *row)
+        table.add_row(escape(operator_level(p.level)), escape(p.title), bar, *row)
     return table
 
 
@@ -296,7 +290,7 @@ def status(
         for r in records:
             table.add_row(
                 escape(str(r["unit"])),
-                escape(_level(str(r["level"]))),
+                escape(operator_level(str(r["level"]))),
                 escape(str(r["parent"] or "")),
                 escape(str(r["task"])),
                 str(r["last_day"]),

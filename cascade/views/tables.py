@@ -230,7 +230,7 @@ def summary_table(plan: Plan) -> Table:
         per_level = counts.get(task.id, {})
         table.add_row(
             f"{escape(task.title)}\n[dim]{escape(task.id)}[/dim]",
-            "\n".join(f"{_level(level)}: {n}" for level, n in per_level.items())
+            "\n".join(f"{operator_level(level)}: {n}" for level, n in per_level.items())
             or "[red]" + _("none") + "[/red]",
             "\n".join(f"{deadlines[task.id][lv]}" for lv in per_level if lv in deadlines.get(task.id, {}))
             or "[italic]" + _("per unit") + "[/italic]",
@@ -258,7 +258,7 @@ _RULE = re.compile(
 )
 
 
-def _level(level: str) -> str:
+def operator_level(level: str) -> str:
     """A level as the operator reads it: "cấp huyện" in Vietnamese, the id in English."""
     return level_name(level) if language() == "vi" else level
 
