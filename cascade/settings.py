@@ -18,6 +18,8 @@ import pendulum
 from pydantic import BaseModel, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from cascade.i18n import N_
+
 
 def _group(prefix: str) -> SettingsConfigDict:
     return SettingsConfigDict(env_prefix=prefix, extra="ignore")
@@ -29,17 +31,22 @@ class StoreSettings(BaseSettings):
     model_config = _group("CASCADE_")
 
     data_dir: Path = Field(
-        Path("data"), description="where Cascade keeps its SQLite store, web secret and local Prefect home"
+        Path("data"),
+        description=N_("where Cascade keeps its SQLite store, web secret and local Prefect home"),
     )
     database_url: SecretStr | None = Field(
         None,
-        description="SQLAlchemy URL of the store, e.g. postgresql+psycopg://u:p@host/cascade; "
-        "default: SQLite at DATA_DIR/cascade.db",
+        description=N_(
+            "SQLAlchemy URL of the store, e.g. postgresql+psycopg://u:p@host/cascade; "
+            "default: SQLite at DATA_DIR/cascade.db"
+        ),
     )
     lock_wait: float = Field(
         120.0,
-        description="seconds a tick waits for another tick of the same campaign to finish before it "
-        "gives up (the other tick does the work; the next run catches up)",
+        description=N_(
+            "seconds a tick waits for another tick of the same campaign to finish before it "
+            "gives up (the other tick does the work; the next run catches up)"
+        ),
     )
 
     def url(self, make_folder: bool = True) -> str:
@@ -59,13 +66,15 @@ class SchedulerSettings(BaseSettings):
 
     tick_interval: float | None = Field(
         None,
-        description="seconds between a campaign's scheduled ticks; default: the interval in prefect.yaml",
+        description=N_("seconds between a campaign's scheduled ticks; default: the interval in prefect.yaml"),
     )
     clock_shift: float = Field(
         0.0,
-        description="seconds added to the wall clock by scheduled ticks: a drill of a campaign as of "
-        "another moment, or an end-to-end test that needs a deadline to pass within seconds; 0 in "
-        "production (serve says so when it is not)",
+        description=N_(
+            "seconds added to the wall clock by scheduled ticks: a drill of a campaign as of "
+            "another moment, or an end-to-end test that needs a deadline to pass within seconds; 0 in "
+            "production (serve says so when it is not)"
+        ),
     )
 
     def now(self) -> pendulum.DateTime:
@@ -82,13 +91,17 @@ class PrefectSettings(BaseSettings):
     api_url: str | None = Field(
         None,
         validation_alias="PREFECT_API_URL",
-        description="PREFECT_API_URL: the operator's own Prefect server (production); unset, "
-        "`cascade serve` starts a local one",
+        description=N_(
+            "PREFECT_API_URL: the operator's own Prefect server (production); unset, "
+            "`cascade serve` starts a local one"
+        ),
     )
     work_pool: str = Field(
         "cascade",
-        description="the Prefect work pool `cascade deploy` puts campaigns on when PREFECT_API_URL names "
-        "the operator's own server (production: `prefect worker start --pool cascade`)",
+        description=N_(
+            "the Prefect work pool `cascade deploy` puts campaigns on when PREFECT_API_URL names "
+            "the operator's own server (production: `prefect worker start --pool cascade`)"
+        ),
     )
 
 
@@ -99,16 +112,19 @@ class WebSettings(BaseSettings):
 
     url: str = Field(
         "",
-        description="the address officials open, e.g. https://cascade.tinhuy.vn; unset, notices "
-        "carry no links",
+        description=N_(
+            "the address officials open, e.g. https://cascade.tinhuy.vn; unset, notices carry no links"
+        ),
     )
-    token: SecretStr = Field(SecretStr(""), description="the operator's token for the board and the API")
+    token: SecretStr = Field(SecretStr(""), description=N_("the operator's token for the board and the API"))
     secret: SecretStr | None = Field(
-        None, description="the secret that signs links and forms; default: DATA_DIR/web-secret, made once"
+        None, description=N_("the secret that signs links and forms; default: DATA_DIR/web-secret, made once")
     )
-    rate_form: str = Field("30/60", description="form submissions per client address: N/seconds")
-    rate_api: str = Field("2000/1", description="API signal posts per token: N/seconds")
-    max_body: int = Field(4 * 1024 * 1024, description="bytes a request body may hold; more is refused (413)")
+    rate_form: str = Field("30/60", description=N_("form submissions per client address: N/seconds"))
+    rate_api: str = Field("2000/1", description=N_("API signal posts per token: N/seconds"))
+    max_body: int = Field(
+        4 * 1024 * 1024, description=N_("bytes a request body may hold; more is refused (413)")
+    )
 
     @property
     def https(self) -> bool:
@@ -122,11 +138,13 @@ class SmtpSettings(BaseSettings):
 
     url: SecretStr | None = Field(
         None,
-        description="the SMTP server as an Apprise URL, e.g. mailtos://user:password@smtp.example.vn"
-        "?from=cascade@example.vn (kept in the environment, never in campaign files)",
+        description=N_(
+            "the SMTP server as an Apprise URL, e.g. mailtos://user:password@smtp.example.vn"
+            "?from=cascade@example.vn (kept in the environment, never in campaign files)"
+        ),
     )
     secret: str | None = Field(
-        None, description="the name of a Prefect Secret block holding the SMTP URL (production workers)"
+        None, description=N_("the name of a Prefect Secret block holding the SMTP URL (production workers)")
     )
 
 
@@ -136,28 +154,28 @@ class ZaloSettings(BaseSettings):
     model_config = _group("CASCADE_ZALO_")
 
     token: SecretStr | None = Field(
-        None, description="a fixed OA access token, when Cascade does not refresh it"
+        None, description=N_("a fixed OA access token, when Cascade does not refresh it")
     )
     app_id: str | None = Field(
-        None, description="the Zalo app: with secret_key, Cascade refreshes the OA token"
+        None, description=N_("the Zalo app: with secret_key, Cascade refreshes the OA token")
     )
-    secret_key: SecretStr | None = Field(None, description="the Zalo app's secret key")
+    secret_key: SecretStr | None = Field(None, description=N_("the Zalo app's secret key"))
     refresh_token: SecretStr | None = Field(
-        None, description="the first refresh token, for `cascade zalo-token`"
+        None, description=N_("the first refresh token, for `cascade zalo-token`")
     )
     oauth_url: str = Field(
-        "https://oauth.zaloapp.com/v4/oa/access_token", description="Zalo's token endpoint"
+        "https://oauth.zaloapp.com/v4/oa/access_token", description=N_("Zalo's token endpoint")
     )
-    api: str | None = Field(None, description="the OA message API's address; default: Zalo's")
+    api: str | None = Field(None, description=N_("the OA message API's address; default: Zalo's"))
     zns_api: str | None = Field(
         None,
         validation_alias="CASCADE_ZNS_API",
-        description="CASCADE_ZNS_API: the ZNS template API's address; default: Zalo's",
+        description=N_("CASCADE_ZNS_API: the ZNS template API's address; default: Zalo's"),
     )
     zns_template: str | None = Field(
         None,
         validation_alias="CASCADE_ZNS_TEMPLATE",
-        description="CASCADE_ZNS_TEMPLATE: the approved ZNS template for notices by phone number",
+        description=N_("CASCADE_ZNS_TEMPLATE: the approved ZNS template for notices by phone number"),
     )
 
 
@@ -168,7 +186,9 @@ class UiSettings(BaseSettings):
 
     lang: Literal["vi", "en"] = Field(
         "vi",
-        description="the operator's language: `vi` (Vietnamese) or `en` (English); officials read Vietnamese",
+        description=N_(
+            "the operator's language: `vi` (Vietnamese) or `en` (English); officials read Vietnamese"
+        ),
     )
 
 
@@ -180,14 +200,14 @@ class DispatchSettings(BaseSettings):
     mode: Literal["send", "log"] = Field(
         "send",
         validation_alias="CASCADE_NOTIFY",
-        description="CASCADE_NOTIFY: `send` through the channels, or `log` them (drills, tests)",
+        description=N_("CASCADE_NOTIFY: `send` through the channels, or `log` them (drills, tests)"),
     )
-    attempts: int = Field(3, description="sends per channel and digest while the failure is transient")
-    backoff: float = Field(2.0, description="seconds before the second attempt, doubling after each")
-    breaker: int = Field(5, description="transient failures in a row that take a channel out of a run")
-    concurrency: int = Field(8, description="sends in flight")
+    attempts: int = Field(3, description=N_("sends per channel and digest while the failure is transient"))
+    backoff: float = Field(2.0, description=N_("seconds before the second attempt, doubling after each"))
+    breaker: int = Field(5, description=N_("transient failures in a row that take a channel out of a run"))
+    concurrency: int = Field(8, description=N_("sends in flight"))
     lease: float = Field(
-        300.0, description="seconds a claim holds without renewal (then: a crashed dispatcher's)"
+        300.0, description=N_("seconds a claim holds without renewal (then: a crashed dispatcher's)")
     )
 
 

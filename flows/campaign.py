@@ -37,16 +37,20 @@ from prefect.cache_policies import NO_CACHE
 from prefect.events import emit_event
 from sqlalchemy import Engine
 
+from cascade import i18n
 from cascade.engine import locks
 from cascade.engine import tick as core
-from cascade.engine.machine import Event
+from cascade.engine.machine import Event, counts_text
 from cascade.engine.store import open_store
+from cascade.engine.words import LEVEL_WORDS
+from cascade.i18n import N_, _, _n, num
 from cascade.settings import Settings
 from notifiers import channels
 from notifiers.channels import ChannelConfig, logging_channel
 from notifiers.dispatch import Dispatcher, Policy
 
 EVENT_PREFIX = "cascade."
+DIGESTS = {"sent": N_("sent"), "pending": N_("pending"), "failed": N_("failed")}  # by status
 Notify = Literal["send", "log"]
 
 
@@ -87,9 +91,10 @@ class TickReport:
 def tick_task(campaign_id: str, now_iso: str) -> TickReport:
     """One tick in one transaction holding the campaign's lock; no Prefect call inside it."""
     log = get_run_logger()
+    i18n.use(Settings().ui.lang)
     at = pendulum.parse(now_iso)
     assert isinstance(at, pendulum.DateTime)
-    me = locks.me(f"flow run {runtime.flow_run.name} ({runtime.flow_run.id})")
+    me = locks.me(_("flow run {name} ({id})", name=runtime.flow_run.name, id=runtime.flow_run.id))
     wait = Settings().store.lock_wait
 
     def waiting(holder: locks.Holder | None) -> None:  # we do not hold the lock while waiting
@@ -102,20 +107,30 @@ def tick_task(campaign_id: str, now_iso: str) -> TickReport:
             locked = time.monotonic()
             t = core.begin_tick(conn, campaign_id, at)
             if t is not None:
-                report.phases.append(("signals", _counted(t, core.apply_signals)))
+                report.phases.append((_("signals"), _counted(t, core.apply_signals)))
                 for level in t.campaign.levels:
-                    report.phases.append((f"level {level}", _counted(t, core.open_and_advance, level)))
-                report.phases.append(("write", _counted(t, core.finish_tick)))
+                    phase = _level(level)
+                    report.phases.append((phase, _counted(t, core.open_and_advance, level)))
+                report.phases.append((_("write"), _counted(t, core.finish_tick)))
                 report.ticked, report.now, report.tz = True, t.now.isoformat(), t.tz
                 report.counts, report.events = dict(t.counts), t.events
     except locks.Busy as busy:
-        log.warning("%s; this run skips its tick (the holder's tick does the work)", busy)
+        log.warning(_("{busy}; this run skips its tick (the holder's tick does the work)", busy=busy))
         return TickReport(busy=str(busy))
     done = time.monotonic()
     for name, counts in report.phases:
-        log.info("%s: %s", name, _describe(counts))
-    log.info("lock waited %.1f s, held %.1f s (released)", locked - started, done - locked)
+        log.info(_("{phase}: {counts}", phase=name, counts=counts_text(counts)))
+    waited, held = f"{locked - started:.1f}", f"{done - locked:.1f}"
+    log.info(_("lock waited {waited} s, held {held} s (released)", waited=waited, held=held))
     return report
+
+
+def _level(level: str) -> str:
+    """A level in a run's log: "level district"; in Vietnamese "cấp huyện" (its usual name) or
+    "cấp <id>"."""
+    if i18n.language() == "vi" and level in LEVEL_WORDS:
+        return LEVEL_WORDS[level]
+    return _("level {level}", level=level)
 
 
 def _counted(t: core.Tick, phase: Callable[..., object], *args: Any) -> dict[str, int]:
@@ -144,24 +159,43 @@ def dispatch_phase(campaign_id: str, now_s: int, notify: Notify | None = None) -
     CASCADE_NOTIFY."""
     logger = get_run_logger()
     settings = Settings()
+    i18n.use(settings.ui.lang)
     policy = Policy.of(settings.dispatch)
     if (notify or settings.dispatch.mode) == "log":  # no channel settings (no Secret block) needed
         config, send = ChannelConfig(), logging_channel(logger)
     else:
         config, send = channel_config(settings), channels.send
     outcome = Dispatcher(_store(), campaign_id, config, policy, send=send).run(now_s)
-    logger.info("digests: %s; sends: %s", _describe(dict(outcome.digests)), _describe(dict(outcome.sends)))
+    digests = _(", ").join(
+        _("{what} {number}", what=_(DIGESTS.get(k, k)), number=num(v))
+        for k, v in sorted(outcome.digests.items())
+    )
+    sends = _(", ").join(f"{k} {num(v)}" for k, v in sorted(outcome.sends.items()))
+    logger.info(
+        _("digests: {digests}; sends: {sends}", digests=digests or _("none"), sends=sends or _("none"))
+    )
     if outcome.resent:
         logger.warning(
-            "%d digests re-sent: an earlier dispatcher stopped before recording them", outcome.resent
+            _n(
+                "{count} digest re-sent: an earlier dispatcher stopped before recording it",
+                "{count} digests re-sent: an earlier dispatcher stopped before recording them",
+                outcome.resent,
+            )
         )
     for alert in outcome.alerts:
+        told = (
+            _("alerted")
+            if alert.delivered
+            else (_("alerted earlier") if alert.told_before else _("NOT reached yet"))
+        )
         logger.error(
-            "channel %s failed this dispatch: %s (%d digests wait; operator %s)",
-            alert.channel,
-            alert.detail,
-            alert.held,
-            "alerted" if alert.delivered else ("alerted earlier" if alert.told_before else "NOT reached yet"),
+            _(
+                "channel {channel} failed this dispatch: {detail} ({held} digests wait; operator {told})",
+                channel=alert.channel,
+                detail=alert.detail,
+                held=num(alert.held),
+                told=told,
+            )
         )
     for event in outcome.events:
         emit_event(
@@ -183,6 +217,7 @@ def campaign_flow(
     `max_events` bounds the Prefect events emitted per run (one per engine event: a national
     deadline can produce tens of thousands; the store's event log keeps all of them)."""
     log = get_run_logger()
+    i18n.use(Settings().ui.lang)  # the run's log in the operator's language (CASCADE_LANG)
     at = pendulum.parse(now) if now else clock()
     assert isinstance(at, pendulum.DateTime), f"`now` is not an instant: {now}"
     report = tick_task(campaign_id, at.isoformat())
@@ -190,10 +225,17 @@ def campaign_flow(
     if report.busy:
         counts = {"skipped_busy": 1}
     elif not report.ticked:
-        log.info("%s: nothing due at %s", campaign_id, at.isoformat())
+        log.info(_("{campaign}: nothing due at {at}", campaign=campaign_id, at=at.isoformat()))
     else:
         counts = dict(report.counts)
-        log.info("%s tick at %s: %s", campaign_id, report.now, _describe(counts))
+        log.info(
+            _(
+                "{campaign} tick at {at}: {counts}",
+                campaign=campaign_id,
+                at=report.now,
+                counts=counts_text(counts),
+            )
+        )
         _emit(campaign_id, report, max_events)
     # also when the tick is idle: digests held back by quiet hours fall due without any tick work
     dispatched = dispatch_phase(campaign_id, int(at.timestamp()), notify)
@@ -224,7 +266,3 @@ def _emit(campaign: str, report: TickReport, limit: int) -> None:
 
 def _without_none(data: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in data.items() if v is not None}
-
-
-def _describe(counts: dict[str, int]) -> str:
-    return ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "nothing"

@@ -8,9 +8,9 @@ cd "$(dirname "$0")/.."
 pot=cascade/locale/cascade.pot
 po=cascade/locale/vi/LC_MESSAGES/cascade.po
 .venv/bin/pybabel extract --no-location --sort-output --project=cascade \
-  -k _ -k _n:1,2 -k N_ -o "$pot" cascade flows notifiers 2>&1 | grep -v "^extracting messages" || true
+  -k _ -k _n:1,2 -k N_ --width=100 -o "$pot" cascade flows notifiers 2>&1 | grep -v "^extracting messages" || true
 if [ -f "$po" ]; then
-  .venv/bin/pybabel update --no-fuzzy-matching --ignore-obsolete -i "$pot" -o "$po" -l vi 2>&1 | grep -v "^updating" || true
+  .venv/bin/pybabel update --width=100 --no-fuzzy-matching --ignore-obsolete -i "$pot" -o "$po" -l vi 2>&1 | grep -v "^updating" || true
 else
   .venv/bin/pybabel init -i "$pot" -o "$po" -l vi
 fi

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -263,7 +264,7 @@ def test_deploy_without_a_prefect_server_says_serve_will_register_it(data_dir: P
 def test_undeploy_stops_ticks_and_keeps_the_history(data_dir: Path) -> None:
     assert runner.invoke(app, ["deploy", HA_TINH]).exit_code == 0
     first = runner.invoke(app, ["tick", "ha-tinh-xix-2020", "--now", "2020-11-20 08:00"])
-    assert "task.opened" in first.stderr
+    assert re.search(r"ha-tinh-xix-2020: opened \d+", first.stderr), first.stderr  # counts in words
     done = runner.invoke(app, ["undeploy", "ha-tinh-xix-2020"])
     assert done.exit_code == 0, done.output
     assert "ha-tinh-xix-2020 undeployed; its signals, events and outbox are kept" in done.stderr
@@ -273,7 +274,7 @@ def test_undeploy_stops_ticks_and_keeps_the_history(data_dir: Path) -> None:
     assert status.exit_code == 0 and "Hội nghị cán bộ chủ chốt toàn tỉnh" in status.stdout  # history kept
     assert runner.invoke(app, ["deploy", HA_TINH]).exit_code == 0  # deploying again resumes it
     resumed = runner.invoke(app, ["tick", "ha-tinh-xix-2020", "--now", "2020-12-20 08:00"])
-    assert "task.overdue" in resumed.stderr
+    assert re.search(r"overdue \d+", resumed.stderr), resumed.stderr
     unknown = runner.invoke(app, ["undeploy", "no-such-campaign"])
     assert unknown.exit_code == 1 and "no deployed campaign `no-such-campaign`" in unknown.stderr
 
@@ -302,7 +303,7 @@ def test_deploy_signal_tick_status(data_dir: Path) -> None:
     assert "1 signal(s) recorded" in ok.stderr
     tick = runner.invoke(app, ["tick", "ha-tinh-xix-2020", "--now", "2020-12-01 08:00"])
     assert tick.exit_code == 0, tick.output
-    assert "task.completed 1" in tick.stderr and "task.overdue 18" in tick.stderr
+    assert "completed 1, overdue 18" in tick.stderr
     status = runner.invoke(app, ["status", "ha-tinh-xix-2020"], env={"COLUMNS": "200"})
     assert status.exit_code == 0
     assert "overdue: 18 instance(s)" in status.stdout

@@ -173,10 +173,53 @@ def test_the_plan_speaks_in_words_the_rule_the_file_wrote(vietnamese: None) -> N
     from cascade.views.tables import rule_words
 
     assert rule_words("before 20/11/2020") == "trước ngày 20/11/2020"
-    assert rule_words("within Q1/2021") == "trong Q1/2021"
+    assert rule_words("within Q1/2021") == "trong quý I năm 2021"
+    assert rule_words("within I/2018") == "trong quý I năm 2018"
+    assert rule_words("within first-half 12/2017") == "trong nửa đầu tháng 12/2017"
+    assert rule_words("within second-half 12/2017") == "trong nửa cuối tháng 12/2017"
+    assert rule_words("within end 12/2017") == "trong cuối tháng 12/2017"
+    assert rule_words("within 12/2020") == "trong tháng 12/2020"
     assert rule_words("7 days after hn-co-so, latest before 08/12/2017") == (
         "7 ngày sau hn-co-so, chậm nhất trước ngày 08/12/2017"
     )
     assert rule_words("something the format may add later") == "something the format may add later"
     i18n.use("en")
     assert rule_words("by 30/11/2020") == "by 30/11/2020"
+    assert rule_words("within Q2/2023") == "within quarter II of 2023"
+
+
+def test_a_ticks_counts_read_in_words_in_the_order_a_tick_works(vietnamese: None) -> None:
+    from cascade.engine.machine import counts_text
+
+    counts = {"notices": 10080, "reminder.sent": 9450, "task.opened": 630, "escalation.sent": 0}
+    assert counts_text(counts) == "mở việc 630, nhắc hạn 9.450, thông báo chờ gửi 10.080"
+    assert counts_text({}) == "không có gì"
+    i18n.use("en")
+    assert counts_text(counts) == "opened 630, reminders 9,450, notices queued 10,080"
+
+
+def test_doctor_and_the_settings_table_speak_vietnamese(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CASCADE_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    try:
+        doctor = CliRunner().invoke(app, ["--lang", "vi", "doctor"], env={"COLUMNS": "200"})
+        table = CliRunner().invoke(app, ["--lang", "vi", "settings", "--explain"], env={"COLUMNS": "1000"})
+    finally:
+        i18n.use("en")
+    checks = [line[2:].split(":")[0] for line in doctor.stdout.splitlines()]
+    assert checks == [
+        "thiết lập",
+        "kho dữ liệu",
+        "toàn vẹn kho dữ liệu",
+        "chiến dịch",
+        "khóa bí mật web",
+        "kênh thông báo",
+        "Prefect API",
+    ], doctor.stdout
+    assert "✓ toàn vẹn kho dữ liệu: nguyên vẹn" in doctor.stdout and "dùng được" in doctor.stdout
+    assert "✗ kênh thông báo: chưa thiết lập kênh nào" in doctor.stdout  # and exit 1 for it
+    assert doctor.exit_code == 1
+    assert "nơi Cascade giữ kho dữ liệu SQLite, khóa bí mật web và thư mục Prefect cục bộ" in table.stdout
+    assert "ngôn ngữ của người vận hành" in table.stdout and "where Cascade keeps" not in table.stdout

@@ -36,7 +36,9 @@ def show_settings(
         return
     table = Table(_("setting"), _("variable"), _("value"), _("what it does"))
     for group, name, variable, value, description in settings.rows():
-        table.add_row(f"{group}.{name}", variable, escape(str(value)), escape(description))
+        table.add_row(
+            f"{group}.{name}", variable, escape(str(value)), escape(_(description) if description else "")
+        )
     out.print(table)
 
 
@@ -60,18 +62,18 @@ def doctor() -> None:
         checks.append((name, ok, detail))
         return result
 
-    check("settings", lambda: (True, _("read; data in {data_dir}", data_dir=Settings().store.data_dir)))
+    check(_("settings"), lambda: (True, _("read; data in {data_dir}", data_dir=Settings().store.data_dir)))
     settings = Settings() if checks[-1][1] else None
     engine = None
     if settings is not None:
         url = settings.store.url()
-        engine = check("store", lambda: open_store(url))
+        engine = check(_("store"), lambda: open_store(url))
         if engine is not None:
-            checks[-1] = ("store", True, faults.shown(url))
+            checks[-1] = (_("store"), True, faults.shown(url))
 
             def integrity() -> tuple[bool, str]:
                 found = integrity_problems(engine)
-                return (not found, "sound" if not found else "; ".join(found[:5]))
+                return (not found, _("sound") if not found else "; ".join(found[:5]))
 
             check(_("store integrity"), integrity)
 
@@ -84,12 +86,12 @@ def doctor() -> None:
                     )
                 return True, _("{number} deployed campaign(s)", number=n)
 
-            check("campaigns", deployed)
+            check(_("campaigns"), deployed)
     from cascade.engine.links import secret_from
 
     def web_secret() -> tuple[bool, str]:
         read = settings or Settings()
-        return bool(secret_from(read.web.secret, read.store.data_dir)), "usable"
+        return bool(secret_from(read.web.secret, read.store.data_dir)), _("usable")
 
     check(_("web secret"), web_secret)
     from notifiers.channels import ChannelConfig
@@ -97,11 +99,11 @@ def doctor() -> None:
     def channels() -> tuple[bool, str]:
         config = ChannelConfig.of()
         have = [name for name, value in (("email", config.smtp_url), ("zalo", config.zalo_token)) if value]
-        return bool(have), ("configured: " + ", ".join(have)) if have else _(
-            "no channel configured (CASCADE_SMTP_URL, Zalo)"
-        )
+        if not have:
+            return False, _("no channel configured (CASCADE_SMTP_URL, Zalo)")
+        return True, _("configured: {channels}", channels=", ".join(have))
 
-    check("channels", channels)
+    check(_("channels"), channels)
 
     def prefect() -> tuple[bool, str]:
         from flows.deployments import api_url

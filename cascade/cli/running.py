@@ -29,6 +29,7 @@ from cascade.engine import health, locks, store
 from cascade.engine.amend import describe
 from cascade.engine.deploy import deploy as deploy_plan
 from cascade.engine.deploy import undeploy as undeploy_campaign
+from cascade.engine.machine import counts_text
 from cascade.engine.store import integrity_problems
 from cascade.engine.tick import tick_in
 from cascade.errors import Problem
@@ -379,7 +380,4 @@ def tick_command(
             _("{campaign}: nothing due at {mm}", campaign=campaign, mm=instant.format("DD/MM/YYYY HH:mm"))
         )
     else:
-        err.print(
-            _("{campaign}: ", campaign=campaign)
-            + _(", ").join(_("{k} {v}", k=k, v=v) for k, v in sorted(result.counts.items()))
-        )
+        err.print(_("{campaign}: {counts}", campaign=campaign, counts=counts_text(dict(result.counts))))

@@ -30,6 +30,7 @@ from sqlalchemy import Connection, Engine, bindparam, delete, select, update
 from sqlalchemy.exc import OperationalError
 
 from cascade.engine import store
+from cascade.i18n import _
 
 _H = store.tick_holders
 _C = store.campaigns
@@ -52,7 +53,13 @@ class Holder:
 
     def describe(self) -> str:
         since = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(self.since))
-        return f"{self.run} on {self.host} (pid {self.pid}) since {since}"
+        return _(
+            "{run} on {host} (pid {pid}) since {since}",
+            run=self.run,
+            host=self.host,
+            pid=self.pid,
+            since=since,
+        )
 
 
 def me(run: str) -> Holder:
@@ -61,19 +68,27 @@ def me(run: str) -> Holder:
 
 
 def _held_by(campaign: str, holder: Holder | None) -> str:
-    return f"{campaign} is being ticked by {holder.describe() if holder else 'another tick'}"
+    if holder is None:
+        return _("{campaign} is being ticked by another tick", campaign=campaign)
+    return _("{campaign} is being ticked by {holder}", campaign=campaign, holder=holder.describe())
 
 
 def waiting(campaign: str, holder: Holder | None, wait: float) -> str:
     """What a tick that must wait for `holder` says (through `on_wait`) before it waits."""
-    return f"{_held_by(campaign, holder)}; waiting up to {wait:.0f} s for it"
+    return _("{held}; waiting up to {seconds} s for it", held=_held_by(campaign, holder), seconds=round(wait))
 
 
 class Busy(Exception):
     """The campaign stayed locked by another tick for the whole wait."""
 
     def __init__(self, campaign: str, holder: Holder | None, waited: float) -> None:
-        super().__init__(f"{_held_by(campaign, holder)}; gave up after waiting {waited:.0f} s")
+        super().__init__(
+            _(
+                "{held}; gave up after waiting {seconds} s",
+                held=_held_by(campaign, holder),
+                seconds=round(waited),
+            )
+        )
         self.campaign, self.holder, self.waited = campaign, holder, waited
 
 

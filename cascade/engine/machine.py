@@ -25,6 +25,7 @@ import pendulum
 
 from cascade.engine.deployed import Deployed
 from cascade.engine.lifecycle import action_at
+from cascade.i18n import N_, _, num
 from cascade.plan.hierarchy import recipients
 from cascade.plan.rules import TaskRules, campaign_rules, missed_targets, with_formulas
 from cascade.timing.quiet import QuietHours
@@ -327,3 +328,32 @@ def _summary_instant(summary_at: int, tz: str, quiet: QuietHours) -> int:
 def summary_quiet(rules: dict[str, TaskRules]) -> QuietHours:
     """The summary keeps the quiet hours of the campaign's first task (its defaults, as a rule)."""
     return next(iter(rules.values())).quiet if rules else QuietHours(0, 0)
+
+
+# What a tick counted, as the operator reads it in `cascade tick` and in a run's log: the
+# events by kind, and the signals applied and notices queued.
+COUNTED: dict[str, str] = {
+    "signals": N_("signals applied"),
+    "task.opened": N_("opened"),
+    "reminder.sent": N_("reminders"),
+    "task.completed": N_("completed"),
+    "task.overdue": N_("overdue"),
+    "task.at_risk": N_("at risk"),
+    "task.below_target": N_("below target"),
+    "escalation.sent": N_("escalations"),
+    "report.requested": N_("reports requested"),
+    "report.submitted": N_("reports submitted"),
+    "report.overdue": N_("reports overdue"),
+    "summary.generated": N_("summaries"),
+    "notices": N_("notices queued"),
+}
+
+
+def counts_text(counts: dict[str, int]) -> str:
+    """ "opened 630, reminders 9.450, notices queued 10.080": a tick's counts in the order a tick
+    works, in the operator's language ("nothing" when it did nothing)."""
+    order = {kind: n for n, kind in enumerate(COUNTED)}
+    shown = sorted((k for k, v in counts.items() if v), key=lambda k: (order.get(k, len(order)), k))
+    return _(", ").join(
+        _("{what} {number}", what=_(COUNTED[k]) if k in COUNTED else k, number=num(counts[k])) for k in shown
+    ) or _("nothing")

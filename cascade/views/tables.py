@@ -173,7 +173,8 @@ def instance_table(plan: Plan, instances: Iterator[Instance]) -> Table:
         task, unit = plan.tasks[instance.task], plan.hierarchy.units[instance.unit]
         schedule = instance.schedule
         rule = escape(
-            task.rule.text + (_(", {step} earlier a level down", step=task.step) if task.step else "")
+            rule_words(task.rule.text)
+            + (_(", {step} earlier a level down", step=task.step) if task.step else "")
         )
         deadline = (
             f"{_due(schedule.deadline)}\n[dim]{rule}[/dim]"
@@ -271,17 +272,45 @@ def rule_words(text: str) -> str:
     if m is None:
         return text
     if m["kw"]:
+        when = period_words(m["when"])
         said = {
-            "before": _("before {when}", when=m["when"]),
-            "by": _("by {when}", when=m["when"]),
-            "on": _("on {when}", when=m["when"]),
-            "within": _("within {when}", when=m["when"]),
+            "before": _("before {when}", when=when),
+            "by": _("by {when}", when=when),
+            "on": _("on {when}", when=when),
+            "within": _("within {when}", when=when),
         }[m["kw"]]
     elif m["unit"] == "days":
         said = _("{count} days after {task}", count=m["n"], task=m["task"])
     else:
         said = _("{count} working days after {task}", count=m["n"], task=m["task"])
     return said + (_(", latest before {when}", when=m["latest"]) if m["latest"] else "")
+
+
+_PERIOD = re.compile(
+    r"^(?:(?P<part>first-half|second-half|end) )?(?P<month>\d{1,2}/\d{4})$"
+    r"|^(?:Q(?P<q>[1-4])|(?P<roman>I{1,3}|IV))/(?P<year>\d{4})$",
+    re.IGNORECASE,
+)
+_QUARTERS = {"1": "I", "2": "II", "3": "III", "4": "IV"}
+
+
+def period_words(when: str) -> str:
+    """A period as the campaign's documents name it: "nửa đầu tháng 12/2017", "quý II năm 2023";
+    a date stays as written."""
+    m = _PERIOD.match(when)
+    if m is None:
+        return when
+    if m["year"]:
+        roman = _QUARTERS[m["q"]] if m["q"] else m["roman"].upper()
+        return _("quarter {quarter} of {year}", quarter=roman, year=m["year"])
+    part = (m["part"] or "").lower()
+    if part == "first-half":
+        return _("the first half of {month}", month=m["month"])
+    if part == "second-half":
+        return _("the second half of {month}", month=m["month"])
+    if part == "end":
+        return _("the end of {month}", month=m["month"])
+    return _("month {month}", month=m["month"])
 
 
 def _opening_words(opening: Opening) -> str:
