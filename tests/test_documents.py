@@ -108,7 +108,7 @@ def test_the_markdown_embeds_its_chart(summary: Summary, tmp_path: Path) -> None
     text = md.read_text(encoding="utf-8")
     assert f"![Tỷ lệ hoàn thành theo cấp]({chart.name})" in text
     assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert "| x-d | Đảng ủy xã D | muộn | đúng hạn | 32 | 40 | 1 | 0 | 80,0% |" in text
+    assert "| x-d | Đảng ủy xã D | muộn | đúng hạn | 32 | 40 | 1 | 0 | 80% |" in text
 
 
 def test_cascade_report_writes_each_format(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

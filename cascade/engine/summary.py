@@ -381,19 +381,10 @@ def _timeline(
     return out
 
 
-def percent(value: float) -> str:
-    return f"{value * 100:.1f}%".replace(".", ",")
-
-
-def thousands(value: Any) -> str:
-    """1234567 -> 1.234.567 (Vietnamese grouping); floats with a decimal comma."""
-    if isinstance(value, float) and not value.is_integer():
-        return f"{value:,.2f}".replace(",", " ").replace(".", ",").replace(" ", ".")
-    return f"{int(value):,}".replace(",", ".")
-
-
 def narrative(s: Summary) -> str:
     """A short paragraph in Vietnamese, from the summary's figures only (its wording:
     `cascade/engine/templates/narrative.txt.j2`)."""
-    text = words.render("narrative.txt.j2", s=s, n=thousands, pct=percent, level=s.level_name)
+    text = words.render(
+        "narrative.txt.j2", s=s, n=words.number_text, pct=words.percent_text, level=s.level_name
+    )
     return " ".join(line.strip() for line in text.splitlines() if line.strip())

@@ -23,7 +23,8 @@ from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.shared import Cm, Pt
 
-from cascade.engine.summary import Summary, thousands
+from cascade.engine.summary import Summary
+from cascade.engine.words import number_text as thousands
 from cascade.reports import tables
 from cascade.reports.charts import completion_png
 from cascade.reports.heading import Heading, heading

@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from cascade.engine.summary import Owed, Summary, percent, thousands
+from cascade.engine.summary import Owed, Summary
 from cascade.engine.words import STATE_WORDS, deadline_short, measured_text, target_text
+from cascade.engine.words import number_text as thousands
+from cascade.engine.words import percent_text as percent
 from cascade.reports.words import COUNT_HEADERS, W, said
 
 
