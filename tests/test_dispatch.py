@@ -322,3 +322,50 @@ def test_the_logging_channel_goes_through_the_same_dispatcher(
     lines = [r.getMessage() for r in caplog.records if r.name == logger.name]
     assert len(lines) == 4 and all("[Cascade]" in line for line in lines)
     assert {entry[3] for entry in log(campaign).values()} == {"sent"}
+
+
+def test_a_repeated_escalation_reaches_its_recipients_each_time(
+    store_engine: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    """`repeat: 7d` sends the last stage again every 7 days while the work is still missing: each
+    repeat is a notice of its own, not a duplicate of the stage's first (it used to share its
+    idempotency key, so the dispatcher dropped every repeat as already sent)."""
+    from notifiers.channels import logging_channel
+
+    ladder = "defaults:\n  escalate:\n    - {after: 1d, to: [self]}\n"
+    ladder += "    - {after: 3d, to: [root], repeat: 7d}\n"
+    tasks = ladder + TASKS
+    deploy(store_engine, compile_text(tasks, UNITS, HEADER), "source", ISSUED)
+    logger = logging.getLogger("cascade.test.repeats")
+    policy = Policy(attempts=1, concurrency=2)
+    sent: list[str] = []
+    with caplog.at_level(logging.DEBUG, logger=logger.name):
+        for day in ("2020-11-10", "2020-11-20", "2020-11-21", "2020-11-23", "2020-11-30", "2020-12-07"):
+            now = pendulum.parse(f"{day}T08:00:00", tz=TZ)
+            assert isinstance(now, pendulum.DateTime)
+            tick(store_engine, "test-campaign", now)
+            Dispatcher(
+                store_engine, "test-campaign", ChannelConfig(), policy, send=logging_channel(logger)
+            ).run(int(now.timestamp()))
+            sent += [r.getMessage() for r in caplog.records if r.name == logger.name]
+            caplog.clear()
+    repeats = [e for e in events(store_engine, "escalation.sent") if e["repeat"] and "tu-a" in e["to"]]
+    assert len(repeats) == 2  # 30/11 and 07/12: the province's own work, stage 2 again
+    o = store.outbox.c
+    with store_engine.connect() as conn:
+        to_root = [
+            (row.send_at, row.status)
+            for row in conn.execute(
+                select(o.send_at, o.status, o.payload)
+                .where(o.kind == "escalation.sent", o.recipient_unit == "tu-a")
+                .order_by(o.send_at)
+            )
+            if row.payload["task"] == "hn-tinh" and row.payload["stage"] == 2
+        ]
+    # the stage on 23/11, then each repeat: each delivered (a repeat is not a duplicate)
+    assert [(pendulum.from_timestamp(at, tz=TZ).format("DD/MM"), s) for at, s in to_root] == [
+        ("23/11", "sent"),
+        ("30/11", "sent"),
+        ("07/12", "sent"),
+    ]
+    assert len([m for m in sent if m.startswith("email to vp@example.vn: [Cascade] Đôn đốc")]) >= 4

@@ -34,6 +34,14 @@ def test_a_digest_words_every_notice_and_lists_the_lagging_units() -> None:
         {**BASE, "kind": "task.opened", "unit": "hu-b"},
         {**BASE, "kind": "reminder.sent", "unit": "hu-b"},
         {**BASE, "kind": "escalation.sent", "unit": "hu-e", "stage": 2, "lagging": "hu-e"},
+        {
+            **BASE,
+            "kind": "escalation.sent",
+            "unit": "hu-b",
+            "stage": 2,
+            "lagging": "hu-b",
+            "repeated": 1606870800,
+        },
         {**BASE, "kind": "task.at_risk", "unit": "hu-b", "window": "5d"},
         {
             **BASE,
@@ -55,18 +63,19 @@ def test_a_digest_words_every_notice_and_lists_the_lagging_units() -> None:
         {**BASE, "kind": "report.requested", "unit": "hu-b", "task_title": "Báo cáo tiến độ"},
     ]
     m = Renderer(TZ).render(notices, "Tỉnh ủy A", UNITS, "ha-tinh-xix-2020", epoch("2020-12-03T07:00:00"))
-    assert m.subject == "[Cascade] Đôn đốc: 1 việc quá hạn — ha-tinh-xix-2020"
+    assert m.subject == "[Cascade] Đôn đốc: 2 việc quá hạn — ha-tinh-xix-2020"
     text = m.text
     assert text.startswith("Kính gửi Tỉnh ủy A,")
     assert "Đã mở việc «Hội nghị cấp huyện» cho Huyện ủy B; hạn chót: hết ngày 29/11/2020" in text
     assert "[Đôn đốc lần 2] Huyện ủy <E> & Co chưa hoàn thành «Hội nghị cấp huyện»" in text
+    assert "[Đôn đốc lần 2, nhắc lại] Huyện ủy B chưa hoàn thành «Hội nghị cấp huyện»" in text
     assert "(đã quá 3 ngày)" in text
     # the figure by its title, as a percentage when its target was written as one
     assert "Tỷ lệ đảng viên tham dự 77%, chưa đạt chỉ tiêu 85%" in text
     assert "so_lop 3, chưa đạt chỉ tiêu 5" in text
     assert ">=" not in text and "0.85" not in text
     assert "Đề nghị Huyện ủy B gửi báo cáo «Báo cáo tiến độ»" in text
-    assert "Các đơn vị chưa hoàn thành: Huyện ủy <E> & Co." in text
+    assert "Các đơn vị chưa hoàn thành: Huyện ủy <E> & Co, Huyện ủy B." in text
     assert text.count("\n- ") == len(notices)
     # the HTML part escapes names; the Zalo text has the notices without greeting
     assert "Huyện ủy &lt;E&gt; &amp; Co" in m.html and "<E>" not in m.html

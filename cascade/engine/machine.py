@@ -276,7 +276,11 @@ class Machine:
         rules = self.rules[row["task_id"]]
         at = self.send_at(rules)
         ev = self.event("escalation.sent", at, row, stage=stage, repeat=repeat, deadline=row["deadline"])
-        self.notify("escalation.sent", row, targets, ev, stage=stage, lagging=row["unit_id"])
+        # a repeat is a notice of its own: its instant in the payload gives it its own
+        # idempotency key (without it, every repeat was the stage's first notice again, and the
+        # dispatcher dropped it as a duplicate)
+        again = {"repeated": at} if repeat else {}
+        self.notify("escalation.sent", row, targets, ev, stage=stage, lagging=row["unit_id"], **again)
 
     def advance(self, row: Row) -> None:
         """Everything due for this instance up to `now`, in the order it fell due."""
