@@ -14,6 +14,7 @@ operator's language.
 from __future__ import annotations
 
 import gettext
+import string
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -92,9 +93,29 @@ def language() -> str:
 
 
 def _(message: str, /, **values: Any) -> str:
-    """`message` in the operator's language, with `values` put in its `{placeholders}`."""
-    text = _now()[1].gettext(message)
-    return text.format(**values) if values else text
+    """`message` in the operator's language, with `values` put in its `{placeholders}`; a
+    number placed with `{count:,}` is grouped as the language groups it (60.000 in Vietnamese)."""
+    language, catalogue = _now()
+    text = catalogue.gettext(message)
+    if not values:
+        return text
+    if language == "vi" and ":," in text:
+        return _VI_GROUPING.format(text, **values)
+    return text.format(**values)
+
+
+class _Grouping(string.Formatter):
+    """`{n:,}` as Vietnamese writes it: 60.000 and 0,85 (the separators of English swapped)."""
+
+    def format_field(self, value: Any, format_spec: str) -> str:
+        text = format(value, format_spec)
+        if "," in format_spec and isinstance(value, int | float):
+            return text.translate(_SWAP)
+        return text
+
+
+_SWAP = str.maketrans(",.", ".,")
+_VI_GROUPING = _Grouping()
 
 
 def _n(singular: str, plural: str, count: int, /, **values: Any) -> str:

@@ -73,7 +73,13 @@ def vietnamese() -> Iterator[None]:
 def test_messages_read_in_vietnamese_and_english_on_request(vietnamese: None) -> None:
     assert i18n._("no such file") == "không có tệp này"
     assert i18n._n("{count} unit", "{count} units", 60000) == "60.000 đơn vị"
+    # a message's own `{n:,}` groups as the language does
+    logged = i18n._("event log: {out_file} ({lines:,} lines)", out_file="e.jsonl", lines=1020000)
+    assert logged == "nhật ký sự kiện: e.jsonl (1.020.000 dòng)"
     i18n.use("en")
+    assert i18n._("event log: {out_file} ({lines:,} lines)", out_file="e.jsonl", lines=1020000) == (
+        "event log: e.jsonl (1,020,000 lines)"
+    )
     assert i18n._("no such file") == "no such file"
     assert i18n._n("{count} unit", "{count} units", 60000) == "60,000 units"
     assert i18n._n("{count} unit", "{count} units", 1) == "1 unit"

@@ -31,13 +31,14 @@ from cascade.cli.common import (
     source_of,
 )
 from cascade.engine import health, locks, store
+from cascade.engine.machine import COUNTED
 from cascade.engine.signal_files import load_signals
 from cascade.engine.signals import parse_instant
 from cascade.engine.simulate import Simulation
 from cascade.engine.simulate import simulate as run_simulation
 from cascade.engine.words import deadline_short
 from cascade.errors import CampaignInvalid, Problem
-from cascade.i18n import _
+from cascade.i18n import _, num
 from cascade.plan.model import Plan
 from cascade.views import eventlog
 from cascade.views.eventlog import LOG_KINDS, event_lines, write_events
@@ -82,7 +83,7 @@ def simulate(
         disable=not err.is_terminal,
     ) as progress:
         bar = progress.add_task(
-            "simulating", total=max(1, int((end - compiled.campaign.issued_at).total_seconds()))
+            _("simulating"), total=max(1, int((end - compiled.campaign.issued_at).total_seconds()))
         )
         start = compiled.campaign.issued_at
         try:
@@ -119,8 +120,8 @@ def _print_simulation(
     table.add_column(_("event"))
     table.add_column(_("count"), justify="right")
     for kind, n in sorted(Counter(line["kind"] for line in lines).items()):
-        table.add_row(kind, f"{n:,}")
-    table.add_row(_("[dim]notices captured[/dim]"), f"[dim]{result.counts['notices']:,}[/dim]")
+        table.add_row(f"{_(COUNTED[kind])} [dim]{kind}[/dim]" if kind in COUNTED else kind, num(n))
+    table.add_row(_("[dim]notices captured[/dim]"), f"[dim]{num(result.counts['notices'])}[/dim]")
     out.print(table)
     assert result.engine is not None
     status = campaign_status(result.engine, plan.campaign.id)
@@ -138,7 +139,7 @@ def _status_table(status: Status) -> Table:
     for p in status.progress:
         c = p.counts
         bar = ProgressBar(total=max(p.total, 1), completed=p.finished, width=20)
-        row = (f"{c.get(s, 0):,}" if c.get(s) else "" for s in STATES)
+        row = (num(c[s]) if c.get(s) else "" for s in STATES)
         table.add_row(escape(operator_level(p.level)), escape(p.title), bar, *row)
     return table
 

@@ -191,7 +191,11 @@ def dispatch_command(
     instant = instant_of(engine, campaign, now, "dispatch", "--now")
     dispatcher = Dispatcher(engine, campaign, policy=Policy.of(Settings().dispatch))
     with Progress(
-        TextColumn("digests"), BarColumn(), TextColumn("{task.completed}"), TimeElapsedColumn(), console=err
+        TextColumn(_("digests")),
+        BarColumn(),
+        TextColumn("{task.completed}"),
+        TimeElapsedColumn(),
+        console=err,
     ) as progress:
         bar = progress.add_task("send", total=None)
         outcome = dispatcher.run(int(instant.timestamp()), lambda n: progress.advance(bar, n))

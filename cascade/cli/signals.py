@@ -132,7 +132,8 @@ def _import_table(
     if not path.exists():
         fail([Problem(str(path), None, "", _("no such file"))])
     with Progress(
-        TextColumn("importing"), BarColumn(), TextColumn("{task.completed:,} rows"), TimeElapsedColumn(),
+        TextColumn(_("importing")), BarColumn(), TextColumn(_("{rows} rows", rows="{task.completed}")),
+        TimeElapsedColumn(),
         console=err, disable=not err.is_terminal,
     ) as bar:  # fmt: skip
         job = bar.add_task("import", total=None)
