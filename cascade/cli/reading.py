@@ -7,6 +7,7 @@ import csv
 import json
 import sys
 from collections import Counter
+from contextlib import nullcontext
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -41,7 +42,7 @@ from cascade.errors import CampaignInvalid, Problem
 from cascade.i18n import _, num
 from cascade.plan.model import Plan
 from cascade.views import eventlog
-from cascade.views.eventlog import LOG_KINDS, event_lines, write_events
+from cascade.views.eventlog import LOG_KINDS, write_log
 from cascade.views.status import STATES, Status, campaign_status
 from cascade.views.status import Where as StatusWhere
 from cascade.views.tables import csv_cell, operator_level
@@ -98,16 +99,14 @@ def simulate(
         except CampaignInvalid as exc:
             fail(exc.problems)
     assert result.engine is not None
-    lines = event_lines(result.engine, compiled.campaign.id, tz)
-    if out_file:
-        with out_file.open("w", encoding="utf-8") as out_stream:
-            write_events(lines, out_stream)
-    _print_simulation(compiled, result, lines, end, out_file)
+    with result.engine.connect() as conn, out_file.open("wb") if out_file else nullcontext() as stream:
+        kinds = write_log(conn, compiled.campaign.id, tz, stream)
+    _print_simulation(compiled, result, kinds, end, out_file)
     result.discard()
 
 
 def _print_simulation(
-    plan: Plan, result: Simulation, lines: list[dict[str, Any]], end: pendulum.DateTime, out_file: Path | None
+    plan: Plan, result: Simulation, kinds: Counter[str], end: pendulum.DateTime, out_file: Path | None
 ) -> None:
     table = Table(
         title=_(
@@ -119,7 +118,7 @@ def _print_simulation(
     )
     table.add_column(_("event"))
     table.add_column(_("count"), justify="right")
-    for kind, n in sorted(Counter(line["kind"] for line in lines).items()):
+    for kind, n in sorted(kinds.items()):
         table.add_row(f"{_(COUNTED[kind])} [dim]{kind}[/dim]" if kind in COUNTED else kind, num(n))
     table.add_row(_("[dim]notices captured[/dim]"), f"[dim]{num(result.counts['notices'])}[/dim]")
     out.print(table)
@@ -128,7 +127,7 @@ def _print_simulation(
     if status:
         out.print(_status_table(status))
     if out_file:
-        err.print(_("event log: {out_file} ({lines:,} lines)", out_file=out_file, lines=len(lines)))
+        err.print(_("event log: {out_file} ({lines:,} lines)", out_file=out_file, lines=sum(kinds.values())))
 
 
 def _status_table(status: Status) -> Table:
@@ -181,14 +180,15 @@ def events(
         except ValueError as exc:
             fail([Problem("events", None, "--since", str(exc))])
     where = eventlog.Filter(start, kinds, unit)
-    target = open(out_file, "w", encoding="utf-8") if out_file else sys.stdout  # noqa: SIM115
+    target = open(out_file, "wb") if out_file else sys.stdout.buffer  # noqa: SIM115
     n = 0
     try:
         with engine.connect() as conn:
             for line in eventlog.stream(conn, campaign, tz, where):
-                target.write(json.dumps(line, ensure_ascii=False) + "\n")
+                target.write(eventlog.line_of(line))
                 n += 1
     finally:
+        target.flush()
         if out_file:
             target.close()
     err.print(

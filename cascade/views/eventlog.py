@@ -9,11 +9,13 @@ export of a national campaign's log streams in constant memory.
 
 from __future__ import annotations
 
-import json
+import functools
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import IO, Any
 
+import orjson
 import pendulum
 from sqlalchemy import Connection, Engine, and_, or_, select
 
@@ -52,10 +54,17 @@ def event_lines(engine: Engine, campaign: str, tz: str) -> list[dict[str, Any]]:
     return [format_event(row, campaign, tz) for row in rows]
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def _iso(epoch: int, tz: str) -> str:
+    """An instant as the log writes it; a campaign's events share a few thousand instants (its
+    ticks and deadlines), so each is made once, not once per event."""
+    return pendulum.from_timestamp(epoch, tz=tz).isoformat()
+
+
 def format_event(row: Any, campaign: str, tz: str) -> dict[str, Any]:
     data = dict(row.data)
     out = {
-        "at": pendulum.from_timestamp(row.at, tz=tz).isoformat(),
+        "at": _iso(row.at, tz),
         "kind": row.kind,
         "campaign": campaign,
         "task": row.task_id,
@@ -68,7 +77,7 @@ def format_event(row: Any, campaign: str, tz: str) -> dict[str, Any]:
     data.pop("late", None)
     for key in INSTANT_KEYS:  # stored as epoch seconds, written as `at` is
         if isinstance(data.get(key), int):
-            data[key] = pendulum.from_timestamp(data[key], tz=tz).isoformat()
+            data[key] = _iso(data[key], tz)
     out.update(data)
     return out
 
@@ -78,9 +87,20 @@ def format_event(row: Any, campaign: str, tz: str) -> dict[str, Any]:
 INSTANT_KEYS = ("deadline", "old_deadline", "new_deadline", "proposed", "due")
 
 
-def write_events(lines: list[dict[str, Any]], out: IO[str]) -> None:
-    for line in lines:
-        out.write(json.dumps(line, ensure_ascii=False) + "\n")
+def line_of(event: dict[str, Any]) -> bytes:
+    """One line of the log file: the event as UTF-8 JSON (orjson), then a newline."""
+    return orjson.dumps(event) + b"\n"
+
+
+def write_log(conn: Connection, campaign: str, tz: str, out: IO[bytes] | None) -> Counter[str]:
+    """The whole log written to `out` (None: only counted), a page at a time in constant
+    memory; how many events of each kind it holds."""
+    kinds: Counter[str] = Counter()
+    for event in stream(conn, campaign, tz, Filter()):
+        kinds[event["kind"]] += 1
+        if out is not None:
+            out.write(line_of(event))
+    return kinds
 
 
 PAGE = 1000
