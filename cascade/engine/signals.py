@@ -9,6 +9,7 @@ is listed and no row is stored. Signals are applied to instances by the next tic
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from contextlib import nullcontext
@@ -51,7 +52,13 @@ def parse_instant(value: object, tz: str) -> pendulum.DateTime:
     """`2020-11-18 10:00`, ISO with or without offset, or `18/11/2020 10:00`; in `tz` unless offset."""
     if isinstance(value, datetime):
         return pendulum.instance(value, tz=tz) if value.tzinfo is None else pendulum.instance(value)
-    text = str(value).strip()
+    return _instant_of_text(str(value).strip(), tz)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _instant_of_text(text: str, tz: str) -> pendulum.DateTime:
+    """A file's times repeat (a day's half-hour marks, a report's morning): each is parsed once.
+    Not cached: a refusal (lru_cache keeps no exception)."""
     if m := _DMY_TIME.match(text):
         day = parse_date(f"{m.group(1)}/{m.group(2)}/{m.group(3)}")
         h, mi, sec = int(m.group(4) or 0), int(m.group(5) or 0), int(m.group(6) or 0)
