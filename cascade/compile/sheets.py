@@ -54,7 +54,10 @@ def text(value: Any) -> str:
     """A cell as composed, trimmed text ("" for an empty one)."""
     if value is None:
         return ""
-    return unicodedata.normalize("NFC", str(value)).replace("\xa0", " ").strip()
+    written = str(value)
+    if written.isascii():  # most cells (ids, levels, addresses): nothing to compose or replace
+        return written.strip()
+    return unicodedata.normalize("NFC", written).replace("\xa0", " ").strip()
 
 
 def header_key(cell: Any, aliases: Mapping[str, str] | None = None) -> str:

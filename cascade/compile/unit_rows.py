@@ -139,6 +139,8 @@ def _read(found: Iterator[Table], file: str) -> Read:
 
 
 def _cell(value: Any) -> str:
+    if type(value) is str:  # a CSV's cells, all of them
+        return value.strip() if value.isascii() else text(value)
     if isinstance(value, float) and value.is_integer():
         value = int(value)  # a number cell: 84912000001.0 is 84912000001
     return text(value)

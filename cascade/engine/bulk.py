@@ -3,6 +3,7 @@ parameter limits, and executemany straight to the driver for the tick's and depl
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -68,8 +69,13 @@ def insert_many(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]
     serialized here, None as JSON null as SQLAlchemy's JSON type does."""
     if rows:
         names = list(rows[0])
-        json = [isinstance(table.c[n].type, JSON) for n in names]
-        tuples = [
-            tuple(dumps(row[n]) if j else row[n] for n, j in zip(names, json, strict=True)) for row in rows
-        ]
+        json = [n for n, name in enumerate(names) if isinstance(table.c[name].type, JSON)]
+        values = operator.itemgetter(*names) if len(names) > 1 else (lambda row: (row[names[0]],))
+        tuples: list[tuple[Any, ...]] = [values(row) for row in rows]
+        if json:
+            for n, row in enumerate(tuples):
+                cells = list(row)
+                for j in json:
+                    cells[j] = dumps(cells[j])
+                tuples[n] = tuple(cells)
         insert_rows(conn, table, names, tuples)

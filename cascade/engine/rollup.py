@@ -261,12 +261,12 @@ class _Reader:
         """The tasks' instances of the units `ids` (None: of every unit)."""
         params = {"campaign": self.campaign_id, "tasks": tasks}
         if ids is None or len(ids) > SCAN_ABOVE:
-            rows: Iterable[Any] = self.conn.execute(_ALL_UNITS, params)
+            rows: Iterable[Any] = self.conn.execute(_ALL_UNITS, params).fetchall()
         else:
             rows = (
                 row
                 for n in range(0, len(ids), 900)
-                for row in self.conn.execute(_SOME_UNITS, {**params, "units": ids[n : n + 900]})
+                for row in self.conn.execute(_SOME_UNITS, {**params, "units": ids[n : n + 900]}).fetchall()
             )
         report, sources, alive = self.report.id, self.sources, self.alive
         for task, unit, state, fields, computed in rows:

@@ -13,8 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -328,6 +326,9 @@ def _open(url: str, durable: bool, read_only: bool) -> Engine:
             _sqlite_read_pragmas if read_only else _sqlite_pragmas if durable else _sqlite_scratch_pragmas
         )
         event.listen(engine, "connect", pragmas)
+    from alembic import command  # here, not at import: every command loads this module, few open a store
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     if read_only:
@@ -339,7 +340,7 @@ def _open(url: str, durable: bool, read_only: bool) -> Engine:
     return engine
 
 
-def _check_revision(engine: Engine, config: Config, url: str) -> None:
+def _check_revision(engine: Engine, config: Any, url: str) -> None:
     from alembic.runtime.migration import MigrationContext
     from alembic.script import ScriptDirectory
 

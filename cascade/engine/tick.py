@@ -365,11 +365,7 @@ def write_events(t: Tick) -> None:
 def _deliveries(t: Tick) -> list[tuple[Any, ...]]:
     """Outbox rows: one per notice and reached contact; fills each event's `to`."""
     cid, tick, dumps = t.campaign.id, t.tick_id, bulk.dumps
-    units = sorted({u for n in t.notices for u in n.recipients})
-    contacts: dict[str, list[tuple[str, str]]] = {}
-    for chunk in _chunks(units):
-        for row in t.conn.execute(q.CONTACTS, {"campaign": cid, "units": list(chunk)}):
-            contacts.setdefault(row.unit_id, []).append((row.role, dumps(row.channels)))
+    contacts = _contacts(t, {u for n in t.notices for u in n.recipients})
     rows = []
     for notice in t.notices:
         reached: list[str] = []
@@ -388,6 +384,28 @@ def _deliveries(t: Tick) -> list[tuple[Any, ...]]:
         if notice.event is not None:
             notice.event.data["to"] = reached
     return rows
+
+
+# per campaign, its last deploy's contacts read so far: unit -> [(role, channels as JSON)]; only a
+# deploy writes contacts, and it sets `deployed_at` and `plan_hash`
+_CONTACTS: dict[str, tuple[tuple[Any, ...], dict[str, list[tuple[str, str]]]]] = {}
+
+
+def _contacts(t: Tick, units: set[str]) -> dict[str, list[tuple[str, str]]]:
+    """The contacts of `units`, each unit's read once per deploy and process (a simulation's
+    ticks notify the same units again and again)."""
+    key = (t.campaign.deployed_at, t.campaign.plan_hash)
+    cached = _CONTACTS.get(t.campaign.id)
+    if cached is None or cached[0] != key:
+        cached = _CONTACTS[t.campaign.id] = (key, {})
+    known = cached[1]
+    missing = sorted(units.difference(known))
+    for chunk in _chunks(missing):
+        for unit in chunk:
+            known[unit] = []
+        for row in t.conn.execute(q.CONTACTS, {"campaign": t.campaign.id, "units": list(chunk)}):
+            known[row.unit_id].append((row.role, bulk.dumps(row.channels)))
+    return known
 
 
 def next_due(engine: Engine, campaign_id: str) -> int | None:
