@@ -327,3 +327,21 @@ def test_recipients_resolve_from_the_unit_path() -> None:
         "tu-a",
     ]
     assert recipients("province:tu-a", ["parent", "ancestor:1", "level:district"]) == []
+
+
+def test_bulk_work_keeps_the_collector_out_of_the_way_and_gives_it_back() -> None:
+    """`few_collections` (a simulation's run): what exists is frozen out of the cycle collector's
+    scans and young objects are collected less often; the outermost one restores both."""
+    import gc
+
+    from cascade.engine.simulate import YOUNG, few_collections
+
+    before = gc.get_threshold()
+    with few_collections():
+        assert gc.get_freeze_count() > 0 and gc.get_threshold()[0] == max(before[0], YOUNG)
+        made_inside = [[] for _ in range(10)]
+        with few_collections():  # nested: freezes what the outer one made since
+            assert gc.get_threshold()[0] == max(before[0], YOUNG)
+        assert gc.get_freeze_count() > 0 and gc.get_threshold()[0] == max(before[0], YOUNG)
+        del made_inside
+    assert gc.get_threshold() == before and gc.get_freeze_count() == 0

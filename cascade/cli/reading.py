@@ -35,7 +35,7 @@ from cascade.engine import health, locks, store
 from cascade.engine.machine import COUNTED
 from cascade.engine.signal_files import load_signals
 from cascade.engine.signals import parse_instant
-from cascade.engine.simulate import Simulation
+from cascade.engine.simulate import Simulation, few_collections
 from cascade.engine.simulate import simulate as run_simulation
 from cascade.engine.words import deadline_short
 from cascade.errors import CampaignInvalid, Problem
@@ -63,6 +63,11 @@ def simulate(
         Path | None, typer.Option("--out", help=_("write the event log (JSON lines) here"))
     ] = None,
 ) -> None:
+    with few_collections():  # the whole run: loading the signals, the simulation, its log
+        _simulate(file, signals_file, until, out_file)
+
+
+def _simulate(file: Path, signals_file: Path | None, until: str | None, out_file: Path | None) -> None:
     compiled = load(file)
     tz = compiled.campaign.timezone
     try:
