@@ -3,7 +3,7 @@ hit SQLAlchemy's compiled cache instead of rebuilding (and re-keying) dozens of 
 
 from __future__ import annotations
 
-from sqlalchemy import and_, bindparam, func, insert, select, update
+from sqlalchemy import and_, bindparam, insert, select, update
 
 from cascade.engine import store
 from cascade.engine.machine import DONE
@@ -50,10 +50,6 @@ PENDING = (
     _S.c.applied_tick.is_(None),
     _S.c.at <= bindparam("now"),
 )
-# the instances with a signal pending (SQLite goes from the pending signals to the instances)
-SIGNALLED_ROWS = ROWS.join(
-    _S, and_(_S.c.campaign_id == _I.c.campaign_id, _S.c.task_id == _I.c.task_id, _S.c.unit_id == _I.c.unit_id)
-).where(*PENDING)
 WAITING_ON = WAITING_ROWS.where(
     _I.c.prereq_task == bindparam("task"), _I.c.prereq_unit.in_(bindparam("units", expanding=True))
 )
@@ -83,9 +79,16 @@ PENDING_SIGNALS = (
     .where(*PENDING)
     .order_by(_S.c.at, _S.c.id)
 )
-NEXT_DUE = select(  # the earliest next action and pending signal, in one round trip
-    select(func.min(_I.c.next_action_at)).where(_I.c.campaign_id == bindparam("campaign")).scalar_subquery(),
-    select(func.min(_S.c.at))
+NEXT_DUE = select(  # the earliest next action and pending signal, in one round trip; each the
+    # first entry of its index (PostgreSQL planned min() over the signals as a scan of them all)
+    select(_I.c.next_action_at)
+    .where(_I.c.campaign_id == bindparam("campaign"), _I.c.next_action_at.is_not(None))
+    .order_by(_I.c.next_action_at)
+    .limit(1)
+    .scalar_subquery(),
+    select(_S.c.at)
     .where(_S.c.campaign_id == bindparam("campaign"), _S.c.applied_tick.is_(None))
+    .order_by(_S.c.at)
+    .limit(1)
     .scalar_subquery(),
 )

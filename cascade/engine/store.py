@@ -30,6 +30,7 @@ from sqlalchemy import (
     create_engine,
     event,
     exc,
+    text,
 )
 
 from cascade.engine.bulk import dumps
@@ -144,6 +145,13 @@ signals = Table(
     Column("note", Text),  # the operator's note: how the news came ("Công văn 45-CV/HU")
     UniqueConstraint("campaign_id", "digest", name="uq_signal"),
     Index("ix_signals_pending", "campaign_id", "applied_tick", "at"),
+    Index(  # the signals waiting, in time order (revision 0010)
+        "ix_signals_waiting",
+        "campaign_id",
+        "at",
+        sqlite_where=text("applied_tick IS NULL"),
+        postgresql_where=text("applied_tick IS NULL"),
+    ),
 )
 
 events = Table(
@@ -285,7 +293,11 @@ POSTGRES_CONNECT_ARGS: dict[str, Any] = {
     "keepalives_interval": 10,
     "keepalives_count": 3,
     "options": "-c tcp_keepalives_idle=30 -c tcp_keepalives_interval=10 -c tcp_keepalives_count=3"
-    " -c idle_in_transaction_session_timeout=600000",
+    " -c idle_in_transaction_session_timeout=600000"
+    # psycopg prepares a statement run 5 times, and PostgreSQL may then plan it once for any
+    # value: "due by $1" planned as a third of the table (a scan) though a tick's instant
+    # selects a few rows; each execution is planned for its own values instead
+    " -c plan_cache_mode=force_custom_plan",
 }
 
 

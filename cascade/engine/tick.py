@@ -193,7 +193,10 @@ def _apply_signals(t: Tick) -> list[Row]:
     pending = t.conn.execute(q.PENDING_SIGNALS, {"campaign": t.campaign.id, "now": t.now_s}).all()
     if not pending:
         return []
-    rows = {(r["task_id"], r["unit_id"]): r for r in _select_rows(t, q.SIGNALLED_ROWS, now=t.now_s)}
+    # their instances, looked up by (task, unit): a join from the pending signals would be
+    # planned by PostgreSQL from statistics a running campaign outdates (a scan of every instance)
+    signalled = {(s.task_id, s.unit_id) for s in pending}
+    rows = {(r["task_id"], r["unit_id"]): r for r in _rows_for_pairs(t, q.BY_TASK, signalled)}
     completed: list[Row] = []
     done_at: dict[tuple[str, str], int] = {}
     for signal in pending:  # earliest first: the first completion counts, the rest are kept only
