@@ -293,11 +293,7 @@ POSTGRES_CONNECT_ARGS: dict[str, Any] = {
     "keepalives_interval": 10,
     "keepalives_count": 3,
     "options": "-c tcp_keepalives_idle=30 -c tcp_keepalives_interval=10 -c tcp_keepalives_count=3"
-    " -c idle_in_transaction_session_timeout=600000"
-    # psycopg prepares a statement run 5 times, and PostgreSQL may then plan it once for any
-    # value: "due by $1" planned as a third of the table (a scan) though a tick's instant
-    # selects a few rows; each execution is planned for its own values instead
-    " -c plan_cache_mode=force_custom_plan",
+    " -c idle_in_transaction_session_timeout=600000",
 }
 
 
