@@ -41,7 +41,7 @@ from cascade.engine import store  # noqa: E402
 from cascade.engine.deploy import deploy  # noqa: E402
 from cascade.engine.signal_files import load_signals  # noqa: E402
 from cascade.engine.signals import Signal, record  # noqa: E402
-from cascade.engine.simulate import Simulation, run_until  # noqa: E402
+from cascade.engine.simulate import Simulation, few_collections, run_until  # noqa: E402
 from cascade.engine.tick import tick  # noqa: E402
 from cascade.plan.model import Plan  # noqa: E402
 
@@ -102,10 +102,11 @@ def simulated(url: str, plan: Plan, signals: Path) -> dict[str, float]:
     cid = plan.campaign.id
     batch = load_signals(signals, plan.campaign.timezone)
     start = time.perf_counter()
-    deploy(engine, plan, "bench", plan.campaign.issued_at)
-    record(engine, cid, batch, "simulation", plan.campaign.issued_at, allow_future=True)
-    result = Simulation(cid)
-    run_until(engine, cid, TZ, plan.campaign.summary_at.add(days=14), result)
+    with few_collections():  # as `cascade simulate` runs
+        deploy(engine, plan, "bench", plan.campaign.issued_at)
+        record(engine, cid, batch, "simulation", plan.campaign.issued_at, allow_future=True)
+        result = Simulation(cid)
+        run_until(engine, cid, TZ, plan.campaign.summary_at.add(days=14), result)
     seconds = time.perf_counter() - start
     with engine.connect() as conn:
         events = conn.execute(select(func.count()).select_from(store.events)).scalar_one()

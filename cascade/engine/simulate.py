@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pendulum
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, select
 
 from cascade.engine import store
 from cascade.engine.deploy import deploy
@@ -126,11 +126,7 @@ def run_until(
     limit = int(until.timestamp())
     last = _last_tick(engine, campaign)  # the clock never goes back, also across a restart
     finished = False
-    batches = 0
     while not finished:
-        if batches % ANALYZE_EVERY == 0:
-            _fresh_statistics(engine)
-        batches += 1
         with engine.begin() as conn:
             started = time.monotonic()
             while time.monotonic() - started < BATCH_SECONDS:
@@ -145,21 +141,6 @@ def run_until(
                 result.counts.update(outcome.counts)
                 if on_tick:
                     on_tick(now)
-
-
-ANALYZE_EVERY = 20  # batches between two vacuums of PostgreSQL's tables
-
-
-def _fresh_statistics(engine: Engine) -> None:
-    """A simulation on PostgreSQL does in minutes what a campaign does in months, faster than
-    its autovacuum follows: the pending signals' index fills with the entries of signals
-    already applied (each tick stepped over all of them again) and the planner's statistics
-    describe the deploy ("due by now" looked like every instance: a scan). So the tables are
-    vacuumed and analysed every few batches. SQLite needs neither."""
-    if engine.dialect.name != "postgresql":
-        return
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text("VACUUM (ANALYZE) instances, signals"))
 
 
 def _last_tick(engine: Engine, campaign: str) -> int:
