@@ -9,7 +9,7 @@ quarter-long task (within Q2). One report from the four lower levels (step 3d, o
 rolling up the conference figures. Defaults: reminders 7d and 1d before, escalation 1d
 after to the unit and its parent, then 5d after to the unit two levels up.
 
-Signals (about 225,000 at full scale, over four months): every upper conference (2% late),
+Signals (about 220,000 at full scale, over four months): every upper conference (2% late),
 95% of the cells' conferences, 90% of cells write the essay, 93% do the quarterly task, 90%
 of units report; on half-hour marks in office hours. `--provinces` scales the campaign (6 is
 about 1/10, 21 about 1/3).
