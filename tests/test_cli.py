@@ -388,6 +388,23 @@ def test_simulate_writes_the_event_log(tmp_path: Path) -> None:
     assert "task.completed" in result.stdout and "simulated to 30/11/2020" in result.stdout
 
 
+def test_an_event_log_that_cannot_be_written_whole_is_not_written_at_all(tmp_path: Path) -> None:
+    """A log file is written into `.NAME.part` and renamed over NAME at the end: when that fails
+    (here NAME is a folder, which no rename replaces, even as root) nothing is left half-written,
+    and a log written whole leaves no part file behind."""
+    taken = tmp_path / "events.jsonl"
+    (taken / "kept").mkdir(parents=True)
+    args = ["simulate", HA_TINH, "--until", "20/11/2020", "--out"]
+    failed = runner.invoke(app, [*args, str(taken)], env={"COLUMNS": "200"})
+    assert failed.exit_code == 1 and "cannot write" in failed.stderr, failed.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["events.jsonl"]  # no .events.jsonl.part
+    assert (taken / "kept").is_dir()
+    written = runner.invoke(app, [*args, str(tmp_path / "log.jsonl")], env={"COLUMNS": "200"})
+    assert written.exit_code == 0, written.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["events.jsonl", "log.jsonl"]
+    assert (tmp_path / "log.jsonl").read_text("utf-8").startswith('{"at":')
+
+
 def test_status_lists_every_overdue_unit_with_its_parent_days_and_stage(any_store: Path) -> None:
     assert runner.invoke(app, ["deploy", HA_TINH]).exit_code == 0
     assert runner.invoke(app, ["tick", "ha-tinh-xix-2020", "--now", "2021-01-18 08:00"]).exit_code == 0

@@ -8,8 +8,10 @@ else that escapes is a bug and keeps its traceback.
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, BinaryIO, NoReturn
 
 import pendulum
 import typer
@@ -114,6 +116,22 @@ def source_of(file: Path, plan: Plan) -> str:
 def fail(problems: list[Problem]) -> NoReturn:
     print_problems(problems)
     raise typer.Exit(1)
+
+
+@contextmanager
+def whole_file(out_file: Path) -> Iterator[BinaryIO]:
+    """`out_file` written whole or not at all: into a `.part` beside it, renamed over it at the
+    end; a full disk or a failure on the way leaves no half-written file (and says so)."""
+    part = out_file.with_name(f".{out_file.name}.part")
+    try:
+        with part.open("wb") as handle:
+            yield handle
+        part.replace(out_file)
+    except OSError as exc:
+        part.unlink(missing_ok=True)
+        fail([Problem(str(out_file), None, "", _("cannot write: {reason}", reason=exc.strerror or exc))])
+    finally:
+        part.unlink(missing_ok=True)
 
 
 def instant_of(

@@ -30,6 +30,7 @@ from cascade.cli.common import (
     open_engine,
     out,
     source_of,
+    whole_file,
 )
 from cascade.engine import health, locks, store
 from cascade.engine.machine import COUNTED
@@ -104,7 +105,7 @@ def _simulate(file: Path, signals_file: Path | None, until: str | None, out_file
         except CampaignInvalid as exc:
             fail(exc.problems)
     assert result.engine is not None
-    with result.engine.connect() as conn, out_file.open("wb") if out_file else nullcontext() as stream:
+    with result.engine.connect() as conn, whole_file(out_file) if out_file else nullcontext() as stream:
         kinds = write_log(conn, compiled.campaign.id, tz, stream)
     _print_simulation(compiled, result, kinds, end, out_file)
     result.discard()
@@ -185,17 +186,15 @@ def events(
         except ValueError as exc:
             fail([Problem("events", None, "--since", str(exc))])
     where = eventlog.Filter(start, kinds, unit)
-    target = open(out_file, "wb") if out_file else sys.stdout.buffer  # noqa: SIM115
     n = 0
-    try:
-        with engine.connect() as conn:
-            for line in eventlog.stream(conn, campaign, tz, where):
-                target.write(eventlog.line_of(line))
-                n += 1
-    finally:
+    with (
+        whole_file(out_file) if out_file else nullcontext(sys.stdout.buffer) as target,
+        engine.connect() as conn,
+    ):
+        for line in eventlog.stream(conn, campaign, tz, where):
+            target.write(eventlog.line_of(line))
+            n += 1
         target.flush()
-        if out_file:
-            target.close()
     err.print(
         _("{number:,} event(s)", number=n)
         + (_(" written to {out_file}", out_file=out_file) if out_file else "")
