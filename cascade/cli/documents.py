@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from cascade.cli.common import app, err, fail, instant_of, open_engine, out
+from cascade.cli.common import app, err, fail, instant_of, open_engine, out, whole_file
 from cascade.errors import Problem
 from cascade.i18n import _
 
@@ -88,13 +88,8 @@ def template(
             sheet = answer_sheet(conn, campaign, task, under)
     except NotFound as exc:
         fail([Problem("template", None, "", str(exc))])
-    part = out_file.with_name(f".{out_file.name}.part")  # a full disk leaves no half-written workbook
-    try:
-        rows = write_answer_book(sheet, part)
-        part.replace(out_file)
-    except OSError as exc:
-        part.unlink(missing_ok=True)
-        fail([Problem(str(out_file), None, "", _("cannot write: {reason}", reason=exc.strerror or exc))])
+    with whole_file(out_file) as handle:  # a full disk leaves no half-written workbook
+        rows = write_answer_book(sheet, handle)
     err.print(
         _(
             "[green]✓[/green] {file}: {rows:,} unit(s) of «{task_title}» on {groups} sheet(s); import it "

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import xlsxwriter
 import xlsxwriter.exceptions
@@ -38,10 +38,10 @@ def sheet_names(names: list[str]) -> list[str]:
     return out
 
 
-def write_answer_book(sheet: AnswerSheet, out: Path) -> int:
-    """Write the workbook; returns how many unit rows it holds."""
+def write_answer_book(sheet: AnswerSheet, out: Path | BinaryIO) -> int:
+    """Write the workbook to a file or an open binary handle; returns how many unit rows it holds."""
     options = {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
-    book = xlsxwriter.Workbook(str(out), options)
+    book = xlsxwriter.Workbook(str(out) if isinstance(out, Path) else out, options)
     bold = book.add_format({"bold": True, "font_size": 12})
     header = book.add_format({"bold": True, "bg_color": "#DDE6F0", "text_wrap": True, "valign": "top"})
     fixed = book.add_format({"bg_color": "#F2F2F2"})  # the columns to keep as they are
