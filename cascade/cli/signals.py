@@ -63,34 +63,16 @@ def signal(
     try:
         if import_file is not None and is_spreadsheet(import_file):
             stored, known = _import_table(engine, campaign, import_file, now, allow_future)
-            note = _(" ({known} already recorded)", known=known) if known else ""
             if stored + known == 0:
-                err.print(
-                    _(
-                        "[yellow]warning[/yellow]: {file} holds no signals; nothing recorded",
-                        file=escape(str(import_file)),
-                    )
-                )
-                return
-            done = _(
-                "{stored} signal(s) recorded for {campaign}{note}; the next tick applies them",
-                stored=stored,
-                campaign=campaign,
-                note=note,
-            )
-            err.print(_("[green]✓[/green] {done}", done=done))
-            _announce(campaign, stored)
+                _nothing_in(str(import_file))
+            else:
+                _recorded(campaign, stored, known)
             return
         if import_file is not None:
             batch = load_signals(import_file, tz)
             where = str(import_file)
             if not batch:
-                err.print(
-                    _(
-                        "[yellow]warning[/yellow]: {where} holds no signals; nothing recorded",
-                        where=escape(where),
-                    )
-                )
+                _nothing_in(where)
                 return
         else:
             if unit is None or task is None:
@@ -102,6 +84,15 @@ def signal(
         fail(
             exc.problems if isinstance(exc, CampaignInvalid) else [Problem("signal", None, "--at", str(exc))]
         )
+    _recorded(campaign, stored, known)
+
+
+def _nothing_in(where: str) -> None:
+    err.print(_("[yellow]warning[/yellow]: {where} holds no signals; nothing recorded", where=escape(where)))
+
+
+def _recorded(campaign: str, stored: int, known: int) -> None:
+    """What was recorded, and the campaign told to tick now (when a Prefect server runs)."""
     note = _(" ({known} already recorded)", known=known) if known else ""
     err.print(
         _(
@@ -111,10 +102,6 @@ def signal(
             note=note,
         )
     )
-    _announce(campaign, stored)
-
-
-def _announce(campaign: str, stored: int) -> None:
     if stored:
         from flows.deployments import announce_signal, api_url
 
