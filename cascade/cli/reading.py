@@ -366,7 +366,7 @@ def _print_scheduler(engine: Engine, campaign: str) -> None:
         last = _("never") if h.ticked_at is None else _("{age} ago", age=_ago(h.age))
         line = _("last tick: {last} (a tick every {interval})", last=last, interval=_ago(h.interval))
         if h.stalled:
-            told = "; the operator was alerted" if h.alerted_at else ""
+            told = _("; the operator was alerted") if h.alerted_at else ""
             out.print(
                 _(
                     "[red]STALLED[/red]: {line}: no tick for over {STALLED_AFTER} intervals{told}",
