@@ -7,7 +7,6 @@ parent or the recipients of a notice (`recipients`) without loading the tree.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -74,13 +73,6 @@ def parent_of(path: str) -> str | None:
 
 def recipients(path: str, targets: Iterable[str]) -> list[str]:
     """Unit ids named by `targets` for the unit at the end of `path` ("level:id/.../level:id")."""
-    return list(_recipients(path, tuple(targets)))
-
-
-@functools.lru_cache(maxsize=1 << 18)
-def _recipients(path: str, targets: tuple[str, ...]) -> tuple[str, ...]:
-    """`recipients`, once per unit and ladder (a national tick notifies the same units through
-    the same few ladders hundreds of thousands of times)."""
     chain = [part.split(":", 1) for part in path.split("/")]
     found: dict[str, None] = {}
     for target in targets:
@@ -99,4 +91,4 @@ def _recipients(path: str, targets: tuple[str, ...]) -> tuple[str, ...]:
             unit = next((uid for level, uid in chain if level == arg), None)
         if unit is not None:
             found[unit] = None
-    return tuple(found)
+    return list(found)
