@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, fields
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Connection, Row, bindparam, select
 
@@ -65,3 +66,23 @@ def must_read(conn: Connection, campaign_id: str, for_update: bool = False) -> D
     if found is None:
         raise LookupError(f"campaign `{campaign_id}` is not deployed")
     return found
+
+
+T = TypeVar("T")
+
+
+class PerDeploy(Generic[T]):
+    """A value kept in the process per campaign for as long as its deploy stands: what only a
+    deploy changes (its units, their contacts) is read once, not once per tick. A deploy sets
+    `deployed_at` and `plan_hash` (which covers the units file), so a campaign row carrying
+    others is another deploy's: the value is made again."""
+
+    def __init__(self) -> None:
+        self._kept: dict[str, tuple[tuple[int, str], T]] = {}
+
+    def get(self, campaign: Deployed, make: Callable[[], T]) -> T:
+        key = (campaign.deployed_at, campaign.plan_hash)
+        kept = self._kept.get(campaign.id)
+        if kept is None or kept[0] != key:
+            kept = self._kept[campaign.id] = (key, make())
+        return kept[1]

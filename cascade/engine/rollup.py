@@ -26,7 +26,7 @@ from typing import Any, TypeGuard
 from sqlalchemy import Connection, bindparam, select
 
 from cascade.engine import store
-from cascade.engine.deployed import Deployed
+from cascade.engine.deployed import Deployed, PerDeploy
 from cascade.engine.words import counter_label
 from cascade.plan.formulas import compile_formula, formula_names
 from cascade.plan.hierarchy import parent_in
@@ -286,26 +286,24 @@ class Hierarchy:
     children: dict[str, list[str]]
 
 
-_HIERARCHIES: dict[str, tuple[tuple[Any, ...], Hierarchy]] = {}  # per campaign, its last deploy's
+_HIERARCHIES: PerDeploy[Hierarchy] = PerDeploy()
 
 
 def hierarchy(conn: Connection, campaign: Deployed) -> Hierarchy:
-    """The campaign's live units as a tree, read once per deploy and process: only a deploy
-    changes units, and it sets `deployed_at` and `plan_hash` (which covers the hierarchy)."""
-    key = (campaign.deployed_at, campaign.plan_hash)
-    cached = _HIERARCHIES.get(campaign.id)
-    if cached is not None and cached[0] == key:
-        return cached[1]
+    """The campaign's live units as a tree, read once per deploy and process (only a deploy
+    changes units)."""
+    return _HIERARCHIES.get(campaign, lambda: _read_hierarchy(conn, campaign.id))
+
+
+def _read_hierarchy(conn: Connection, campaign_id: str) -> Hierarchy:
     u = store.units
-    query = select(u.c.id, u.c.path).where(u.c.archived.is_(False), u.c.campaign_id == campaign.id)
+    query = select(u.c.id, u.c.path).where(u.c.archived.is_(False), u.c.campaign_id == campaign_id)
     parent = {unit_id: parent_in(path) for unit_id, path in conn.execute(query)}
     children: dict[str, list[str]] = {}
     for unit_id, up in parent.items():
         if up is not None:
             children.setdefault(up, []).append(unit_id)
-    tree = Hierarchy(parent, children)
-    _HIERARCHIES[campaign.id] = (key, tree)
-    return tree
+    return Hierarchy(parent, children)
 
 
 def _settled(report: tuple[str, Any] | None, summed: list[str]) -> bool:

@@ -31,7 +31,7 @@ from sqlalchemy import Connection, Engine, select, update
 
 from cascade.engine import bulk, deployed, store
 from cascade.engine import queries as q
-from cascade.engine.deployed import Deployed
+from cascade.engine.deployed import Deployed, PerDeploy
 from cascade.engine.machine import (
     DONE,
     Event,
@@ -389,19 +389,14 @@ def _deliveries(t: Tick) -> list[tuple[Any, ...]]:
     return rows
 
 
-# per campaign, its last deploy's contacts read so far: unit -> [(role, channels as JSON)]; only a
-# deploy writes contacts, and it sets `deployed_at` and `plan_hash`
-_CONTACTS: dict[str, tuple[tuple[Any, ...], dict[str, list[tuple[str, str]]]]] = {}
+# per campaign and deploy, the contacts read so far: unit -> [(role, channels as JSON)]
+_CONTACTS: PerDeploy[dict[str, list[tuple[str, str]]]] = PerDeploy()
 
 
 def _contacts(t: Tick, units: set[str]) -> dict[str, list[tuple[str, str]]]:
     """The contacts of `units`, each unit's read once per deploy and process (a simulation's
     ticks notify the same units again and again)."""
-    key = (t.campaign.deployed_at, t.campaign.plan_hash)
-    cached = _CONTACTS.get(t.campaign.id)
-    if cached is None or cached[0] != key:
-        cached = _CONTACTS[t.campaign.id] = (key, {})
-    known = cached[1]
+    known = _CONTACTS.get(t.campaign, dict)
     missing = sorted(units.difference(known))
     for chunk in _chunks(missing):
         for unit in chunk:
