@@ -98,21 +98,42 @@ def parse_day_range(value: object) -> tuple[date, date]:
     return day, day
 
 
+@dataclass(frozen=True)
+class Period:
+    """A `within:` period as written: a month ("12/2020", maybe "first-half", "second-half" or
+    "end" of it) or a quarter ("Q1/2021", "I/2021")."""
+
+    year: int
+    month: int | None = None
+    month_written: str = ""  # "12/2020", as the file writes it
+    part: str | None = None  # first-half, second-half, end
+    quarter: int | None = None
+
+
+def read_period(text: str) -> Period | None:
+    """The parts of a period (the grammar `parse_period` and the words for people share), or None."""
+    if m := _MONTH.match(text):
+        return Period(int(m.group(3)), int(m.group(2)), f"{m.group(2)}/{m.group(3)}", part=m.group(1))
+    if m := _QUARTER.match(text):
+        quarter = int(m.group(1)) if m.group(1) else _ROMAN[m.group(2).upper()]
+        return Period(int(m.group(3)), quarter=quarter)
+    return None
+
+
 def parse_period(value: object) -> tuple[date, str]:
     """A `within:` period -> its cutoff day and a canonical spelling."""
     text = str(value).strip()
-    if m := _MONTH.match(text):
-        part, month, year = m.group(1), int(m.group(2)), int(m.group(3))
-        if not 1 <= month <= 12:
-            raise DateError(_("`{text}` has no month {month}", text=text, month=month), _(_PERIOD_HINT))
-        if part == "first-half":
-            return date(year, month, 16), text
-        return _first_of_next_month(year, month), text
-    if m := _QUARTER.match(text):
-        quarter = int(m.group(1)) if m.group(1) else _ROMAN[m.group(2).upper()]
-        year = int(m.group(3))
-        return _first_of_next_month(year, quarter * 3), text
-    raise DateError(_("`{text}` is not a period", text=text), _(_PERIOD_HINT))
+    period = read_period(text)
+    if period is None:
+        raise DateError(_("`{text}` is not a period", text=text), _(_PERIOD_HINT))
+    if period.quarter is not None:
+        return _first_of_next_month(period.year, period.quarter * 3), text
+    month = period.month or 0
+    if not 1 <= month <= 12:
+        raise DateError(_("`{text}` has no month {month}", text=text, month=month), _(_PERIOD_HINT))
+    if period.part == "first-half":
+        return date(period.year, month, 16), text
+    return _first_of_next_month(period.year, month), text
 
 
 _PERIOD_HINT = N_(

@@ -20,6 +20,7 @@ from rich.table import Table
 from cascade.engine.words import deadline_short, level_name
 from cascade.i18n import _, language
 from cascade.plan.model import Instance, Opening, OpensOn, Plan, Schedule, TaskPlan
+from cascade.timing.deadlines import read_period
 
 
 def _iso(t: pendulum.DateTime) -> str:
@@ -286,31 +287,25 @@ def rule_words(text: str) -> str:
     return said + (_(", latest before {when}", when=m["latest"]) if m["latest"] else "")
 
 
-_PERIOD = re.compile(
-    r"^(?:(?P<part>first-half|second-half|end) )?(?P<month>\d{1,2}/\d{4})$"
-    r"|^(?:Q(?P<q>[1-4])|(?P<roman>I{1,3}|IV))/(?P<year>\d{4})$",
-    re.IGNORECASE,
-)
-_QUARTERS = {"1": "I", "2": "II", "3": "III", "4": "IV"}
+_ROMAN_QUARTERS = ("I", "II", "III", "IV")
 
 
 def period_words(when: str) -> str:
     """A period as the campaign's documents name it: "nửa đầu tháng 12/2017", "quý II năm 2023";
     a date stays as written."""
-    m = _PERIOD.match(when)
-    if m is None:
+    period = read_period(when)
+    if period is None:
         return when
-    if m["year"]:
-        roman = _QUARTERS[m["q"]] if m["q"] else m["roman"].upper()
-        return _("quarter {quarter} of {year}", quarter=roman, year=m["year"])
-    part = (m["part"] or "").lower()
-    if part == "first-half":
-        return _("the first half of {month}", month=m["month"])
-    if part == "second-half":
-        return _("the second half of {month}", month=m["month"])
-    if part == "end":
-        return _("the end of {month}", month=m["month"])
-    return _("month {month}", month=m["month"])
+    if period.quarter is not None:
+        return _("quarter {quarter} of {year}", quarter=_ROMAN_QUARTERS[period.quarter - 1], year=period.year)
+    month = period.month_written
+    if period.part == "first-half":
+        return _("the first half of {month}", month=month)
+    if period.part == "second-half":
+        return _("the second half of {month}", month=month)
+    if period.part == "end":
+        return _("the end of {month}", month=month)
+    return _("month {month}", month=month)
 
 
 def _opening_words(opening: Opening) -> str:
