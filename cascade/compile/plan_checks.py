@@ -15,7 +15,7 @@ from cascade.compile.reading import Document, Path
 from cascade.errors import Problem
 from cascade.i18n import _
 from cascade.plan.model import Plan, TaskPlan
-from cascade.timing.deadlines import last_day_of
+from cascade.timing.deadlines import last_moment
 
 
 def check_plan(parsed: ParsedCampaign, plan: Plan, problems: list[Problem]) -> None:
@@ -181,6 +181,5 @@ def orphan_warning(plan: Plan, task: TaskPlan, prereq: str, at: str, units: Iter
 
 def _when(t: pendulum.DateTime) -> str:
     """A deadline as people read it: its last day (20/02 00:00 is 19/02), or the day and hour."""
-    if (t.hour, t.minute, t.second) == (0, 0, 0):
-        return last_day_of(int(t.timestamp()), t.timezone_name or "UTC").strftime("%d/%m/%Y")
-    return str(t.format("DD/MM/YYYY HH:mm"))
+    day, hour = last_moment(int(t.timestamp()), t.timezone_name or "UTC")
+    return day.strftime("%d/%m/%Y") + ("" if hour is None else f" {hour.strftime('%H:%M')}")

@@ -10,10 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 import jinja2
-import pendulum
 
 from cascade.plan.values import Target
-from cascade.timing.deadlines import last_day_of
+from cascade.timing.deadlines import last_moment
 
 TEMPLATES = jinja2.Environment(
     loader=jinja2.PackageLoader("cascade.engine", "templates"),
@@ -38,19 +37,17 @@ def counter_label(counter: str, task: str) -> str:
 
 def deadline_text(epoch: int, tz: str) -> str:
     """A deadline in words: "hết ngày 30/06/2023", or "trước 17 giờ 30 ngày 30/06/2023"."""
-    t = pendulum.from_timestamp(epoch, tz=tz)
-    if (t.hour, t.minute, t.second) == (0, 0, 0):
-        return f"hết ngày {last_day_of(epoch, tz).strftime('%d/%m/%Y')}"
-    hour = f"{t.hour:02d} giờ" + (f" {t.minute:02d}" if t.minute else "")
-    return f"trước {hour} ngày {t.format('DD/MM/YYYY')}"
+    day, hour = last_moment(epoch, tz)
+    if hour is None:
+        return f"hết ngày {day.strftime('%d/%m/%Y')}"
+    said = f"{hour.hour:02d} giờ" + (f" {hour.minute:02d}" if hour.minute else "")
+    return f"trước {said} ngày {day.strftime('%d/%m/%Y')}"
 
 
 def deadline_short(epoch: int, tz: str) -> str:
     """A deadline in a table cell: "30/06/2023" (the last day), or "30/06/2023 trước 17:30"."""
-    t = pendulum.from_timestamp(epoch, tz=tz)
-    if (t.hour, t.minute, t.second) == (0, 0, 0):
-        return last_day_of(epoch, tz).strftime("%d/%m/%Y")
-    return f"{t.format('DD/MM/YYYY')} trước {t.format('HH:mm')}"
+    day, hour = last_moment(epoch, tz)
+    return day.strftime("%d/%m/%Y") + ("" if hour is None else f" trước {hour.strftime('%H:%M')}")
 
 
 def number_text(value: float) -> str:

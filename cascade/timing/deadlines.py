@@ -197,5 +197,13 @@ def midnight(day: date, tz: str) -> pendulum.DateTime:
 def last_day_of(epoch: int, tz: str) -> pendulum.Date:
     """The last day that counts for a deadline instant: the day before a midnight deadline
     (00:00 of 21/12 -> 20/12), else the instant's own day."""
+    return last_moment(epoch, tz)[0]
+
+
+def last_moment(epoch: int, tz: str) -> tuple[pendulum.Date, pendulum.Time | None]:
+    """A deadline as people read it: the last day that counts, and the hour before which the
+    work is due on it (None for a midnight deadline: that whole day counts)."""
     t = pendulum.from_timestamp(epoch, tz=tz)
-    return (t.subtract(days=1) if (t.hour, t.minute, t.second) == (0, 0, 0) else t).date()
+    if (t.hour, t.minute, t.second) == (0, 0, 0):
+        return t.subtract(days=1).date(), None
+    return t.date(), t.time()
