@@ -13,6 +13,7 @@ whole as Markdown, xlsx or docx.
 from __future__ import annotations
 
 import bisect
+import functools
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -141,9 +142,13 @@ class Summary:
         named = self.document.get("levels", {}).get(level)
         if named:
             return str(named)
+        return level_name(level) + (" và tương đương" if level in self._grouped_levels else "")
+
+    @functools.cached_property
+    def _grouped_levels(self) -> set[str]:
+        """The levels holding a unit of a group (read once: a table asks per unit row)."""
         groups = self.document.get("groups", {})
-        grouped = groups and any(u.level == level and u.id in groups for u in self.units)
-        return level_name(level) + (" và tương đương" if grouped else "")
+        return {u.level for u in self.units if u.id in groups}
 
     def unit_level(self, unit: str, level: str) -> str:
         """Where a unit sits, in a table's level column: its group's name, else its level's."""
