@@ -45,13 +45,9 @@ LOG_KINDS = (
 
 
 def event_lines(engine: Engine, campaign: str, tz: str) -> list[dict[str, Any]]:
-    """The event log (§6), in time order."""
-    e = store.events
+    """The event log (§6), in time order, as a list (small logs: tests, scenarios)."""
     with engine.connect() as conn:
-        rows = conn.execute(
-            select(e).where(e.c.campaign_id == campaign, e.c.kind.in_(LOG_KINDS)).order_by(e.c.at, e.c.id)
-        ).all()
-    return [format_event(row, campaign, tz) for row in rows]
+        return list(stream(conn, campaign, tz, Filter()))
 
 
 @functools.lru_cache(maxsize=1 << 16)
