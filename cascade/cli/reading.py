@@ -7,6 +7,7 @@ import csv
 import json
 import sys
 from collections import Counter
+from collections.abc import Iterable
 from contextlib import nullcontext
 from enum import StrEnum
 from pathlib import Path
@@ -170,12 +171,8 @@ def events(
     if unknown:
         fail(
             [
-                Problem(
-                    "events",
-                    None,
-                    "--kind",
-                    _("no event kind {unknown}", unknown=", ".join(unknown)),
-                    _("one of: {kinds}", kinds=", ".join(LOG_KINDS)),
+                _not_among(
+                    "events", "--kind", _("no event kind {unknown}", unknown=", ".join(unknown)), LOG_KINDS
                 )
             ]
         )
@@ -315,30 +312,19 @@ def status(
     _print_scheduler(engine, campaign)
 
 
+def _not_among(command: str, option: str, message: str, choices: Iterable[str]) -> Problem:
+    """An option's value that is none of `choices`, with them as the hint."""
+    return Problem(command, None, option, message, _("one of: {choices}", choices=", ".join(choices)))
+
+
 def _check_status_filters(
     engine: Engine, row: Any, level: str | None, task: str | None, under: str | None
 ) -> None:
     problems = []
     if level is not None and level not in row.levels:
-        problems.append(
-            Problem(
-                "status",
-                None,
-                "--level",
-                _("no level `{level}`", level=level),
-                _("one of: {levels}", levels=", ".join(row.levels)),
-            )
-        )
+        problems.append(_not_among("status", "--level", _("no level `{level}`", level=level), row.levels))
     if task is not None and task not in row.tasks:
-        problems.append(
-            Problem(
-                "status",
-                None,
-                "--task",
-                _("no task `{task}`", task=task),
-                _("one of: {tasks}", tasks=", ".join(row.tasks)),
-            )
-        )
+        problems.append(_not_among("status", "--task", _("no task `{task}`", task=task), row.tasks))
     if under is not None:
         u = store.units.c
         with engine.connect() as conn:
