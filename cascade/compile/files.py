@@ -26,11 +26,14 @@ def _collector_paused() -> Iterator[None]:
     """Compiling a national plan creates ~10^6 long-lived objects and no garbage cycles;
     the cyclic collector would rescan them all on every generation-2 pass (a third of
     the compile time at 60,000 units), so it waits until the plan is built."""
-    was_enabled = gc.isenabled()
+    was_enabled, outer_freeze = gc.isenabled(), gc.get_freeze_count()
     gc.disable()
     try:
         yield
     finally:
+        gc.freeze()
+        if not outer_freeze:
+            gc.unfreeze()
         if was_enabled:
             gc.enable()
 
