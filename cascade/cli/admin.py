@@ -8,14 +8,11 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 from rich.table import Table
-from sqlalchemy import select
 
 from cascade.cli.common import (
     app,
     out,
 )
-from cascade.engine import faults, store
-from cascade.engine.store import integrity_problems, open_store
 from cascade.i18n import _
 from cascade.settings import Settings
 
@@ -50,6 +47,11 @@ def show_settings(
     ),
 )
 def doctor() -> None:
+    from sqlalchemy import select
+
+    from cascade.engine import faults, store
+    from cascade.engine.store import integrity_problems, open_store
+
     checks: list[tuple[str, bool, str]] = []
 
     def check(name: str, probe: Any) -> Any:

@@ -11,25 +11,24 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, BinaryIO, NoReturn
+from typing import TYPE_CHECKING, Annotated, BinaryIO, NoReturn
 
 import pendulum
 import typer
 from rich.console import Console
 from rich.markup import escape
-from sqlalchemy import Engine
 
 from cascade import i18n
 from cascade.compile.files import load_plan
-from cascade.engine import deployed
-from cascade.engine.deployed import Deployed
-from cascade.engine.faults import StoreFault
-from cascade.engine.signals import parse_instant
-from cascade.engine.store import open_store
 from cascade.errors import CampaignInvalid, Problem, Severity
 from cascade.i18n import _, _n
 from cascade.plan.model import Plan
 from cascade.settings import Settings, operator_language, unreadable
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from cascade.engine.deployed import Deployed
 
 # the language comes first: the commands' help texts are made in it when their modules load
 i18n.use(i18n.from_argv(sys.argv) or operator_language())
@@ -104,6 +103,8 @@ def load(file: Path) -> Plan:
 
 def open_engine(read_only: bool = False) -> Engine:
     """The store; `read_only` (status, report, events) writes nothing and works on a read-only copy."""
+    from cascade.engine.store import open_store
+
     return open_store(Settings().store.url(make_folder=not read_only), read_only=read_only)
 
 
@@ -138,6 +139,8 @@ def instant_of(
     engine: Engine, campaign: str, value: str | None, command: str, option: str
 ) -> pendulum.DateTime:
     """`value` (an option's text) as an instant in the campaign's timezone; now if not given."""
+    from cascade.engine.signals import parse_instant
+
     tz = campaign_tz(engine, campaign)
     try:
         return parse_instant(value, tz) if value else Settings().scheduler.now().in_timezone(tz)
@@ -151,6 +154,8 @@ def campaign_tz(engine: Engine, campaign: str) -> str:
 
 
 def campaign_row(engine: Engine, campaign: str) -> Deployed:
+    from cascade.engine import deployed
+
     with engine.connect() as conn:
         row = deployed.read(conn, campaign)
     if row is None:
@@ -171,22 +176,34 @@ def campaign_row(engine: Engine, campaign: str) -> Deployed:
 def main() -> None:
     """The `cascade` command: a store that fails (disk full, read-only, locked, damaged, a
     database that does not answer) is one message naming it and what to do, not a traceback."""
-    from pydantic import ValidationError
-    from sqlalchemy import exc as db
-
     try:
         app()
-    except StoreFault as fault:
-        err.print("[red]" + _("store error") + f"[/red]: {escape(str(fault))}", highlight=False)
+    except Exception as error:
+        said = _said(error)
+        if said is None:
+            raise  # a bug: its traceback
+        for line in said:
+            err.print(line, highlight=False)
         sys.exit(1)
-    except ValidationError as error:  # a CASCADE_* setting that cannot be read
-        for name, message in unreadable(error):
-            err.print(
-                _("[red]setting error[/red]: {name}: {message}", name=name, message=escape(message)),
-                highlight=False,
-            )
-        sys.exit(1)
-    except (db.OperationalError, db.DatabaseError) as error:
+
+
+def _said(error: Exception) -> list[str] | None:
+    """What the operator reads for a failure that is not a bug, or None. The store's modules are
+    looked up, not imported: a command that never opened the store (validate, plan) does not
+    load them, and cannot have failed in them."""
+    from pydantic import ValidationError
+
+    from cascade.engine.faults import StoreFault
+
+    if isinstance(error, StoreFault):
+        return ["[red]" + _("store error") + f"[/red]: {escape(str(error))}"]
+    if isinstance(error, ValidationError):  # a CASCADE_* setting that cannot be read
+        return [
+            _("[red]setting error[/red]: {name}: {message}", name=name, message=escape(message))
+            for name, message in unreadable(error)
+        ]
+    db = sys.modules.get("sqlalchemy.exc")
+    if db is not None and isinstance(error, db.DatabaseError):  # OperationalError is one
         found = StoreFault.of(error, Settings().store.url(make_folder=False))
-        err.print("[red]" + _("store error") + f"[/red]: {escape(str(found))}", highlight=False)
-        sys.exit(1)
+        return ["[red]" + _("store error") + f"[/red]: {escape(str(found))}"]
+    return None

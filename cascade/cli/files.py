@@ -23,7 +23,6 @@ from cascade.compile.files import is_units_file, load_units
 from cascade.compile.format import CampaignFile, UnitsFile
 from cascade.errors import CampaignInvalid, Problem, did_you_mean
 from cascade.i18n import _, _n, num
-from cascade.views.tables import instance_table, summary_table, write_csv, write_json
 
 
 def _validate_units(file: Path) -> bool:
@@ -88,6 +87,8 @@ def plan(
     format: Annotated[Format, typer.Option("--format", "-f", help=_("table, json or csv"))] = Format.table,
     summary: Annotated[bool, typer.Option(help=_("one row a task instead of one an instance"))] = False,
 ) -> None:
+    from cascade.views.tables import instance_table, summary_table, write_csv, write_json
+
     compiled = load(file)
     print_problems(compiled.warnings)
     if unit is not None and unit not in compiled.hierarchy.units:

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from contextlib import nullcontext
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import pendulum
 import typer
@@ -19,7 +19,6 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.progress_bar import ProgressBar
 from rich.table import Table
-from sqlalchemy import Engine, select
 
 from cascade.cli.common import (
     app,
@@ -33,21 +32,15 @@ from cascade.cli.common import (
     source_of,
     whole_file,
 )
-from cascade.engine import health, locks, store
-from cascade.engine.machine import COUNTED
-from cascade.engine.signal_files import load_signals
-from cascade.engine.signals import parse_instant
-from cascade.engine.simulate import Simulation, few_collections
-from cascade.engine.simulate import simulate as run_simulation
-from cascade.engine.words import deadline_short
 from cascade.errors import CampaignInvalid, Problem
 from cascade.i18n import _, num
 from cascade.plan.model import Plan
-from cascade.views import eventlog
-from cascade.views.eventlog import LOG_KINDS, write_log
-from cascade.views.status import STATES, Status, campaign_status
-from cascade.views.status import Where as StatusWhere
-from cascade.views.tables import csv_cell, operator_level
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from cascade.engine.simulate import Simulation
+    from cascade.views.status import Status
 
 
 @app.command(
@@ -65,11 +58,18 @@ def simulate(
         Path | None, typer.Option("--out", help=_("write the event log (JSON lines) here"))
     ] = None,
 ) -> None:
+    from cascade.engine.simulate import few_collections
+
     with few_collections():  # the whole run: loading the signals, the simulation, its log
         _simulate(file, signals_file, until, out_file)
 
 
 def _simulate(file: Path, signals_file: Path | None, until: str | None, out_file: Path | None) -> None:
+    from cascade.engine.signal_files import load_signals
+    from cascade.engine.signals import parse_instant
+    from cascade.engine.simulate import simulate as run_simulation
+    from cascade.views.eventlog import write_log
+
     compiled = load(file)
     tz = compiled.campaign.timezone
     try:
@@ -115,6 +115,9 @@ def _simulate(file: Path, signals_file: Path | None, until: str | None, out_file
 def _print_simulation(
     plan: Plan, result: Simulation, kinds: Counter[str], end: pendulum.DateTime, out_file: Path | None
 ) -> None:
+    from cascade.engine.machine import COUNTED
+    from cascade.views.status import campaign_status
+
     table = Table(
         title=_(
             "{campaign}: simulated to {end}, {ticks} ticks",
@@ -138,6 +141,9 @@ def _print_simulation(
 
 
 def _status_table(status: Status) -> Table:
+    from cascade.views.status import STATES
+    from cascade.views.tables import operator_level
+
     table = Table(title=escape(status.title), title_justify="left")
     headers = [_("level"), _("task"), _("progress"), _("on time"), _("late"), _("overdue"), _("open")]
     for n, column in enumerate([*headers, _("held"), _("exempt")]):
@@ -164,6 +170,9 @@ def events(
         Path | None, typer.Option("--out", help=_("write to this file (default: stdout)"))
     ] = None,
 ) -> None:
+    from cascade.engine.signals import parse_instant
+    from cascade.views import eventlog
+
     engine = open_engine(read_only=True)
     tz = campaign_tz(engine, campaign)
     kinds = list(kind or ())
@@ -172,7 +181,10 @@ def events(
         fail(
             [
                 _not_among(
-                    "events", "--kind", _("no event kind {unknown}", unknown=", ".join(unknown)), LOG_KINDS
+                    "events",
+                    "--kind",
+                    _("no event kind {unknown}", unknown=", ".join(unknown)),
+                    eventlog.LOG_KINDS,
                 )
             ]
         )
@@ -227,6 +239,11 @@ def status(
         StatusFormat, typer.Option("--format", help=_("table; csv (the overdue list); json (everything)"))
     ] = StatusFormat.table,
 ) -> None:
+    from cascade.engine.words import deadline_short
+    from cascade.views.status import Where as StatusWhere
+    from cascade.views.status import campaign_status
+    from cascade.views.tables import csv_cell, operator_level
+
     engine = open_engine(read_only=True)
     row = campaign_row(engine, campaign)
     _check_status_filters(engine, row, level, task, under)
@@ -320,6 +337,10 @@ def _not_among(command: str, option: str, message: str, choices: Iterable[str]) 
 def _check_status_filters(
     engine: Engine, row: Any, level: str | None, task: str | None, under: str | None
 ) -> None:
+    from sqlalchemy import select
+
+    from cascade.engine import store
+
     problems = []
     if level is not None and level not in row.levels:
         problems.append(_not_among("status", "--level", _("no level `{level}`", level=level), row.levels))
@@ -344,6 +365,9 @@ def _check_status_filters(
 
 def _print_scheduler(engine: Engine, campaign: str) -> None:
     """When the campaign last ticked (stalled or not), and which tick holds it now."""
+    from sqlalchemy import select
+
+    from cascade.engine import health, locks, store
     from flows.deployments import template
 
     default = int(template().interval.total_seconds())

@@ -11,7 +11,6 @@ import typer
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
-from sqlalchemy import select
 
 from cascade.cli.common import (
     app,
@@ -25,13 +24,6 @@ from cascade.cli.common import (
     print_problems,
     source_of,
 )
-from cascade.engine import health, locks, store
-from cascade.engine.amend import describe
-from cascade.engine.deploy import deploy as deploy_plan
-from cascade.engine.deploy import undeploy as undeploy_campaign
-from cascade.engine.machine import counts_text
-from cascade.engine.store import integrity_problems
-from cascade.engine.tick import tick_in
 from cascade.errors import Problem
 from cascade.i18n import _
 from cascade.settings import Settings
@@ -49,6 +41,10 @@ def deploy(
         bool, typer.Option("--dry-run", help=_("print what deploying FILE would change, and change nothing"))
     ] = False,
 ) -> None:
+    from cascade.engine import health
+    from cascade.engine.amend import describe
+    from cascade.engine.deploy import deploy as deploy_plan
+
     compiled = load(file)
     print_problems(compiled.warnings)
     engine = open_engine()
@@ -107,6 +103,8 @@ def deploy(
     help=_("Stop a campaign: no more ticks, its Prefect deployment paused; its history is kept."),
 )
 def undeploy(campaign: Annotated[str, typer.Argument(help=_("campaign id"))]) -> None:
+    from cascade.engine.deploy import undeploy as undeploy_campaign
+
     engine = open_engine()
     if not undeploy_campaign(engine, campaign, pendulum.now("UTC")):
         campaign_row(engine, campaign)  # fails with "no deployed campaign" and its hint
@@ -132,6 +130,9 @@ def notify_test(
     unit: Annotated[str, typer.Argument(help=_("unit id"))],
     role: Annotated[str | None, typer.Option(help=_("only this contact role"))] = None,
 ) -> None:
+    from sqlalchemy import select
+
+    from cascade.engine import store
     from notifiers.channels import ChannelConfig, send, with_tokens
     from notifiers.render import test_message
 
@@ -249,6 +250,7 @@ def serve(
     web_host: Annotated[str, typer.Option(help=_("address of the web forms and status page"))] = "127.0.0.1",
     web_port: Annotated[int, typer.Option(help=_("port of the web application (0: none)"))] = 8080,
 ) -> None:
+    from cascade.engine.store import integrity_problems
     from flows.serve import serve as run_serve
 
     damaged = integrity_problems(open_engine())
@@ -365,6 +367,10 @@ def tick_command(
     campaign: Annotated[str, typer.Argument(help=_("campaign id"))],
     now: Annotated[str | None, typer.Option(help=_("the instant to tick at (default: now)"))] = None,
 ) -> None:
+    from cascade.engine import locks
+    from cascade.engine.machine import counts_text
+    from cascade.engine.tick import tick_in
+
     engine = open_engine()
     instant = instant_of(engine, campaign, now, "tick", "--now")
     settings = Settings()

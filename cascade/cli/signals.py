@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import getpass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import pendulum
 import typer
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-from sqlalchemy import Engine
 
 from cascade.cli.common import (
     app,
@@ -24,13 +23,13 @@ from cascade.cli.common import (
 )
 from cascade.compile.reading import read_text
 from cascade.compile.sheets import is_spreadsheet
-from cascade.engine import amend, decisions
-from cascade.engine.signal_files import load_signals
-from cascade.engine.signals import Signal, parse_instant, record
 from cascade.errors import CampaignInvalid, Problem
 from cascade.i18n import _
 from cascade.settings import Settings
 from cascade.timing.deadlines import parse_date
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 
 @app.command(
@@ -57,6 +56,9 @@ def signal(
         bool, typer.Option("--allow-future", help=_("accept signals dated more than a day from now"))
     ] = False,
 ) -> None:
+    from cascade.engine.signal_files import load_signals
+    from cascade.engine.signals import Signal, parse_instant, record
+
     engine = open_engine()
     tz = campaign_tz(engine, campaign)
     now = Settings().scheduler.now().in_timezone(tz)
@@ -156,6 +158,8 @@ def _chosen_units(
     units_file: Path | None,
 ) -> tuple[str, ...]:
     """UNIT, or the units --under / --level / --units name (together: the units all of them name)."""
+    from cascade.engine import decisions
+
     chosen: list[str] | None = [unit] if unit else None
     if under or level:
         with engine.connect() as conn:
@@ -182,6 +186,8 @@ def _read_unit_list(path: Path) -> list[str]:
 
 
 def _decide(campaign: str, decision_of: Any, what: str) -> None:
+    from cascade.engine import amend, decisions
+
     engine = open_engine()
     now = Settings().scheduler.now()
     decision = decision_of(engine)
@@ -266,6 +272,7 @@ def extend(
     by: ByOption = "",
 ) -> None:
     unit, task = _target(args, "extend")
+    from cascade.engine import decisions
 
     def decision_of(engine: Engine) -> decisions.Decision:
         tz = campaign_tz(engine, campaign)
@@ -302,6 +309,7 @@ def exempt(
     by: ByOption = "",
 ) -> None:
     unit, task = _target(args, "exempt")
+    from cascade.engine import decisions
 
     def decision_of(engine: Engine) -> decisions.Decision:
         campaign_row(engine, campaign)
