@@ -492,3 +492,24 @@ def test_dry_run_then_deploy_an_extension_and_per_unit_decisions(any_store: Path
     log = runner.invoke(app, ["events", "ha-tinh-xix-2020", "--kind", "task.amended"], env=env)
     reasons = {json.loads(line).get("reason") for line in log.stdout.splitlines()}
     assert reasons == {None, "Bão số 9"}
+
+
+def test_validating_loads_neither_the_store_nor_the_engine() -> None:
+    """`cascade validate` and `plan` start in the time their own work takes: the store's and
+    the engine's modules (SQLAlchemy: 0.4 s of imports) load only in the commands that use them."""
+    import subprocess
+    import sys
+
+    seed = Path(__file__).parent.parent / "campaigns" / "ha-tinh-xix-2020.yaml"
+    probe = (
+        "import sys\n"
+        "from cascade.cli import main\n"
+        f"sys.argv = ['cascade', 'validate', {str(seed)!r}]\n"
+        "try:\n    main()\nexcept SystemExit as done:\n    assert not done.code, done.code\n"
+        "loaded = sorted(m for m in sys.modules if m.startswith(('sqlalchemy', 'cascade.engine.store', "
+        "'cascade.engine.tick', 'cascade.views')))\n"
+        "print(loaded)\n"
+    )
+    run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "[]", run.stdout
