@@ -32,6 +32,8 @@ def targeted_units(spec: Task, hierarchy: Hierarchy) -> list[str]:
     """Union of `level`, `tags` and `units`, minus `exclude` and `exempt`, in hierarchy order."""
     levels, tags, named = set(spec.level), set(spec.tags), set(spec.units)
     skip = set(spec.exclude) | set(spec.exempt)
+    if len(levels) == 1 and not tags and not named:  # the usual: every unit of one level
+        return [u for u in hierarchy.at_level(spec.level[0]) if u not in skip]
     return [
         u.id
         for u in hierarchy.units.values()

@@ -5,6 +5,8 @@ a prerequisite no unit above them has. All are warnings: shown at compile and de
 
 from __future__ import annotations
 
+import itertools
+import operator
 from collections.abc import Iterable
 
 import pendulum
@@ -22,12 +24,10 @@ def check_plan(parsed: ParsedCampaign, plan: Plan, problems: list[Problem]) -> N
     """Warnings that need resolved deadlines: order along chains, windows, dates vs. summary."""
     doc, campaign = parsed.doc, plan.campaign
     line_of = entries(parsed)
-    targeted: dict[str, int] = dict.fromkeys(plan.tasks, 0)
-    for instance in plan.instances:
-        targeted[instance.task] += 1
+    units_of = units_by_task(plan)
     for task in plan.tasks.values():
         at = line_of[task.id]
-        if targeted[task.id] == 0:
+        if not units_of[task.id]:
             problems.append(
                 warning(doc.problem(at, _("`{id}` targets no unit; it will never run", id=task.id)))
             )
@@ -58,8 +58,20 @@ def check_plan(parsed: ParsedCampaign, plan: Plan, problems: list[Problem]) -> N
             )
         if task.opens_after:
             _check_chain(doc, at, task, plan, problems)
-    _check_unreachable(parsed, plan, line_of, problems)
-    _check_relative_sources(parsed, plan, problems)
+    _check_unreachable(parsed, plan, units_of, line_of, problems)
+    _check_relative_sources(parsed, units_of, problems)
+
+
+def units_by_task(plan: Plan) -> dict[str, list[str]]:
+    """Each task's units, in the plan's order: one pass over the instances (a national plan has
+    ~250,000), which the build lays out a task at a time."""
+    out: dict[str, list[str]] = {task: [] for task in plan.tasks}
+    for task, instances in itertools.groupby(plan.instances, key=_TASK):
+        out[task].extend(map(_UNIT, instances))
+    return out
+
+
+_TASK, _UNIT = operator.attrgetter("task"), operator.attrgetter("unit")
 
 
 def _check_chain(doc: Document, at: Path, task: TaskPlan, plan: Plan, problems: list[Problem]) -> None:
@@ -102,16 +114,15 @@ def _check_chain(doc: Document, at: Path, task: TaskPlan, plan: Plan, problems: 
         )
 
 
-def _check_relative_sources(parsed: ParsedCampaign, plan: Plan, problems: list[Problem]) -> None:
+def _check_relative_sources(
+    parsed: ParsedCampaign, units_of: dict[str, list[str]], problems: list[Problem]
+) -> None:
     """An `after: T` deadline needs T at the same unit, or it never gets a deadline."""
-    has: dict[str, set[str]] = {}
-    for instance in plan.instances:
-        has.setdefault(instance.task, set()).add(instance.unit)
     for i, spec in parsed.tasks:
         source = spec.due.after
         if source is None:
             continue
-        missing = [u for u in sorted(has.get(spec.id, ())) if u not in has.get(source, set())]
+        missing = sorted(set(units_of.get(spec.id, ())).difference(units_of.get(source, ())))
         if missing:
             problems.append(
                 parsed.doc.problem(
@@ -129,15 +140,23 @@ def _check_relative_sources(parsed: ParsedCampaign, plan: Plan, problems: list[P
 
 
 def _check_unreachable(
-    parsed: ParsedCampaign, plan: Plan, line_of: dict[str, Path], problems: list[Problem]
+    parsed: ParsedCampaign,
+    plan: Plan,
+    units_of: dict[str, list[str]],
+    line_of: dict[str, Path],
+    problems: list[Problem],
 ) -> None:
     """Targeted units with no contact for the roles that task notifies."""
-    roles_of = {u.id: {c.role for c in u.contacts} for u in plan.hierarchy.units.values()}
+    unreached: dict[tuple[str, ...], set[str]] = {}  # roles -> the units with none of them
     silent: dict[str, list[str]] = {}
-    for instance in plan.instances:
-        notify = plan.tasks[instance.task].notices.notify
-        if roles_of[instance.unit].isdisjoint(notify):
-            silent.setdefault(instance.task, []).append(instance.unit)
+    for task_id, targeted in units_of.items():
+        notify = plan.tasks[task_id].notices.notify
+        if notify not in unreached:
+            unreached[notify] = {
+                u.id for u in plan.hierarchy.units.values() if all(c.role not in notify for c in u.contacts)
+            }
+        if (none := unreached[notify]) and (units := [u for u in targeted if u in none]):
+            silent[task_id] = units
     for task_id, units in silent.items():
         roles = "/".join(plan.tasks[task_id].notices.notify)
         problems.append(

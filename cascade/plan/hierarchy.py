@@ -34,6 +34,7 @@ class Hierarchy:
     optional: frozenset[str]
     units: dict[str, UnitRecord]
     children: dict[str, list[str]] = field(default_factory=dict)
+    _by_level: dict[str, list[str]] | None = field(default=None, repr=False, compare=False)
 
     @property
     def root(self) -> UnitRecord:
@@ -57,6 +58,15 @@ class Hierarchy:
 
     def tags(self) -> set[str]:
         return {tag for unit in self.units.values() for tag in unit.tags}
+
+    def at_level(self, level: str) -> list[str]:
+        """The ids of the units at `level`, in the hierarchy's order (indexed on first use: a
+        campaign's tasks target a level each, over ~66,000 units nationally)."""
+        if self._by_level is None:
+            self._by_level = {name: [] for name in self.levels}
+            for unit in self.units.values():
+                self._by_level.setdefault(unit.level, []).append(unit.id)
+        return self._by_level.get(level, [])
 
 
 def parent_in(path: str) -> str | None:
