@@ -206,6 +206,11 @@ def test_optional_levels_may_be_skipped() -> None:
             "x-c,C,grassroots,hu-b,,head,,,\n",
             "units.csv:5: error: [2].contacts[0]: a contact needs at least one channel",
         ),
+        (  # a unit's further contact, on its own row
+            "x-c,C,grassroots,hu-b,,head,c@example.vn,,\n,,,,,deputy,not-an-email,,\n",
+            "units.csv:6: error: [2].contacts[1]: `not-an-email` is not an email address",
+        ),
+        ("Xa C,C,grassroots,hu-b,,head,c@example.vn,,\n", "units.csv:5: error: [2].id: `Xa C` is not an id"),
     ],
 )
 def test_csv_rules_name_the_row(rows: str, expected: str) -> None:

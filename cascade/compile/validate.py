@@ -50,6 +50,15 @@ def checked_all(
     return valid
 
 
+def all_valid(model: type[M], items: list[Any]) -> list[M] | None:
+    """The items validated as `model` in one call, or None if any of them is not valid (the
+    caller then checks them one by one, for their problems)."""
+    try:
+        return _adapter(model).validate_python(items)
+    except ValidationError:
+        return None
+
+
 @functools.cache
 def _adapter(model: type[M]) -> TypeAdapter[list[M]]:
     return TypeAdapter(list[model])  # type: ignore[valid-type]
