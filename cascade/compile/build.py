@@ -202,10 +202,14 @@ def _task_instances(
     has_prereq = set(targets.get(prereq_task, ()))
     exempt = set(plan.tasks[prereq_task].exempt) if prereq_task in plan.tasks else set()
     instances, orphans = [], []
+    records = plan.hierarchy.units
+    waiting: dict[str, Opening] = {}  # per holder: siblings share their parent's (it is frozen)
     for unit in units:
-        holder = unit if at == "self" else plan.hierarchy.parent_of(unit)
+        holder = unit if at == "self" else records[unit].parent
         if holder is not None and holder in has_prereq:
-            opening = Opening(OpensOn.PREREQUISITE, task=prereq_task, unit=holder)
+            opening = waiting.get(holder) or waiting.setdefault(
+                holder, Opening(OpensOn.PREREQUISITE, task=prereq_task, unit=holder)
+            )
         else:
             opening = issued
             if holder not in exempt:

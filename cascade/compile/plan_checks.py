@@ -152,9 +152,9 @@ def _check_unreachable(
     for task_id, targeted in units_of.items():
         notify = plan.tasks[task_id].notices.notify
         if notify not in unreached:
-            unreached[notify] = {
-                u.id for u in plan.hierarchy.units.values() if all(c.role not in notify for c in u.contacts)
-            }
+            every = plan.hierarchy.units.values()
+            reached = {u.id for u in every for c in u.contacts if c.role in notify}
+            unreached[notify] = {u.id for u in every if u.id not in reached}
         if (none := unreached[notify]) and (units := [u for u in targeted if u in none]):
             silent[task_id] = units
     for task_id, units in silent.items():

@@ -129,7 +129,16 @@ def _read(found: Iterator[Table], file: str) -> Read:
                     Problem(table.file, line, "", message, _("quote cells that contain the separator"))
                 )
                 continue
-            rows.append(Row(line, {h: _cell(c) for h, c in zip(header, cells, strict=False) if h}))
+            rows.append(  # a CSV's cells are ASCII text but for names: those trimmed here, at once
+                Row(
+                    line,
+                    {
+                        h: c.strip() if type(c) is str and c.isascii() else _cell(c)
+                        for h, c in zip(header, cells, strict=False)
+                        if h
+                    },
+                )
+            )
         if too_long:
             raise CampaignInvalid(too_long)
     if chosen is None:
@@ -189,14 +198,17 @@ def _records(
     written: list[list[tuple[int, dict[str, object]]]] = []  # a unit's contacts, with their lines
     for uid, unit_rows in grouped.items():
         first = unit_rows[0]
-        if len(unit_rows) > 1:
-            _check_repeats(uid, unit_rows, file, problems)
-        contacts = ((row.line, _contact(row.values, channels)) for row in unit_rows)
-        written.append([(line, c) for line, c in contacts if c is not None])
         values = first.values
-        tags = tuple(_split_tags(values.get("tags", "")))
-        level = values.get("level", "")
-        records.append(UnitRecord(uid, values.get("name", ""), level, -1, None, tags, (), first.line))
+        if len(unit_rows) == 1:  # the usual: a unit and its one contact on one row
+            contact = _contact(values, channels)
+            written.append([] if contact is None else [(first.line, contact)])
+        else:
+            _check_repeats(uid, unit_rows, file, problems)
+            contacts = ((row.line, _contact(row.values, channels)) for row in unit_rows)
+            written.append([(line, c) for line, c in contacts if c is not None])
+        tags = tuple(_split_tags(written_tags)) if (written_tags := values.get("tags")) else ()
+        name, level = values.get("name", ""), values.get("level", "")
+        records.append(UnitRecord(uid, name, level, -1, None, tags, (), first.line))
     ids_valid = all(_ID(r.id) and _ID(r.level) for r in records)
     checked = all_valid(Contact, [c for each in written for _line, c in each]) if ids_valid else None
     if checked is None:
