@@ -106,38 +106,35 @@ def rows_of(lines: Iterable[str], file: str) -> Table:
 
     def rows() -> Iterator[tuple[int, list[Any]]]:
         n = start + 1
-        while True:
-            try:
-                record = next(reader)
-            except StopIteration:
-                return
-            except csv.Error as exc:
-                raise CampaignInvalid(
-                    [
-                        Problem(
-                            file,
-                            start + reader.line_num or n,
-                            "",
-                            _("not readable as CSV ({error})", error=exc),
-                            save_hint(),
-                        )
-                    ]
-                ) from None
-            except UnicodeDecodeError as exc:
-                raise CampaignInvalid(
-                    [
-                        Problem(
-                            file,
-                            n + 1,
-                            "",
-                            _("not UTF-8 text from here on ({reason})", reason=exc.reason),
-                            save_hint(),
-                        )
-                    ]
-                ) from None
-            n = start + reader.line_num
-            if any(cell.strip() for cell in record):
-                yield n, record
+        try:
+            for record in reader:
+                n = start + reader.line_num
+                if "".join(record).strip():  # not a blank row
+                    yield n, record
+        except csv.Error as exc:
+            raise CampaignInvalid(
+                [
+                    Problem(
+                        file,
+                        start + reader.line_num or n,
+                        "",
+                        _("not readable as CSV ({error})", error=exc),
+                        save_hint(),
+                    )
+                ]
+            ) from None
+        except UnicodeDecodeError as exc:
+            raise CampaignInvalid(
+                [
+                    Problem(
+                        file,
+                        n + 1,
+                        "",
+                        _("not UTF-8 text from here on ({reason})", reason=exc.reason),
+                        save_hint(),
+                    )
+                ]
+            ) from None
 
     return Table(file, header, rows(), comments)
 

@@ -318,14 +318,15 @@ def _parents(
 ) -> dict[str, str | None]:
     """Each unit's parent id: the `parent` cell as an id, or as the exact name of one unit (a
     parent that is neither is kept as written, for the hierarchy's check to name)."""
+    written_of = {unit.id: grouped[unit.id][0].values.get("parent", "") for unit in units}
     by_name: dict[str, list[str]] = {}
-    for unit in units:
-        by_name.setdefault(unit.name, []).append(unit.id)
-    ids = {unit.id for unit in units}
+    if not all(written in written_of or not written for written in written_of.values()):
+        for unit in units:  # some parent is named, not given by its id
+            by_name.setdefault(unit.name, []).append(unit.id)
     parents: dict[str, str | None] = {}
     for unit in units:
-        written = grouped[unit.id][0].values.get("parent", "")
-        named = by_name.get(written, []) if written not in ids else []
+        written = written_of[unit.id]
+        named = by_name.get(written, []) if written not in written_of else []
         parents[unit.id] = named[0] if len(named) == 1 else written or None
         if len(named) > 1:
             message = _(

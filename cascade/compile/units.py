@@ -118,7 +118,9 @@ def _hierarchy(
             )
             continue
         else:
-            _check_level_step(record, units[record.parent], names, optional, file, problems)
+            parent = units[record.parent]
+            if record.depth != parent.depth + 1:  # (one level below its parent: nothing to check)
+                _check_level_step(record, parent, names, optional, file, problems)
             children.setdefault(record.parent, []).append(record.id)
         units[record.id] = record
     if not units and not any(p.severity == "error" for p in problems):
