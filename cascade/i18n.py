@@ -14,6 +14,7 @@ operator's language.
 from __future__ import annotations
 
 import gettext
+import os
 import string
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -134,6 +135,16 @@ def N_(message: str) -> str:
     """Mark `message` for the catalogue without translating it now (a constant made at import,
     translated where it is used: `_(HINT)`)."""
     return message
+
+
+def operator_language() -> str:
+    """CASCADE_LANG (`ui.lang` of the settings, whose reading this is: the name in any case), or
+    the default when it is unset or names no language Cascade speaks (`cascade doctor` reports
+    that). Read here, not through the settings, so that a command starts without loading them."""
+    for name, value in os.environ.items():
+        if name.upper() == "CASCADE_LANG":
+            return value if value in LANGUAGES else DEFAULT
+    return DEFAULT
 
 
 def from_argv(argv: list[str]) -> str | None:

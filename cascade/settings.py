@@ -281,12 +281,3 @@ def export(**values: str) -> None:
 
 def export_default(name: str, value: str) -> None:
     os.environ.setdefault(name, value)
-
-
-def operator_language() -> str:
-    """CASCADE_LANG, or the default when it is unset or unreadable (the command that reads the
-    whole tree reports a bad value)."""
-    try:
-        return UiSettings().lang
-    except ValidationError:
-        return "vi"

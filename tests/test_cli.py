@@ -496,7 +496,8 @@ def test_dry_run_then_deploy_an_extension_and_per_unit_decisions(any_store: Path
 
 def test_validating_loads_neither_the_store_nor_the_engine() -> None:
     """`cascade validate` and `plan` start in the time their own work takes: the store's and
-    the engine's modules (SQLAlchemy: 0.4 s of imports) load only in the commands that use them."""
+    the engine's modules (SQLAlchemy: 0.4 s of imports) and the settings (pydantic-settings)
+    load only in the commands that use them."""
     import subprocess
     import sys
 
@@ -507,7 +508,7 @@ def test_validating_loads_neither_the_store_nor_the_engine() -> None:
         f"sys.argv = ['cascade', 'validate', {str(seed)!r}]\n"
         "try:\n    main()\nexcept SystemExit as done:\n    assert not done.code, done.code\n"
         "loaded = sorted(m for m in sys.modules if m.startswith(('sqlalchemy', 'cascade.engine.store', "
-        "'cascade.engine.tick', 'cascade.views')))\n"
+        "'cascade.engine.tick', 'cascade.views', 'cascade.settings', 'pydantic_settings')))\n"
         "print(loaded)\n"
     )
     run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)

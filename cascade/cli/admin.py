@@ -14,7 +14,6 @@ from cascade.cli.common import (
     out,
 )
 from cascade.i18n import _
-from cascade.settings import Settings
 
 
 @app.command(
@@ -26,6 +25,7 @@ def show_settings(
         bool, typer.Option(help=_("a table: each setting's variable and what it does"))
     ] = False,
 ) -> None:
+    from cascade.settings import Settings
 
     settings = Settings()
     if not explain:
@@ -51,6 +51,7 @@ def doctor() -> None:
 
     from cascade.engine import faults, store
     from cascade.engine.store import integrity_problems, open_store
+    from cascade.settings import Settings
 
     checks: list[tuple[str, bool, str]] = []
 

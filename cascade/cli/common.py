@@ -23,7 +23,6 @@ from cascade.compile.files import load_plan
 from cascade.errors import CampaignInvalid, Problem, Severity
 from cascade.i18n import _, _n
 from cascade.plan.model import Plan
-from cascade.settings import Settings, operator_language, unreadable
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -31,7 +30,7 @@ if TYPE_CHECKING:
     from cascade.engine.deployed import Deployed
 
 # the language comes first: the commands' help texts are made in it when their modules load
-i18n.use(i18n.from_argv(sys.argv) or operator_language())
+i18n.use(i18n.from_argv(sys.argv) or i18n.operator_language())
 
 app = typer.Typer(
     help=_("Cascade: cascading deadlines for resolution campaigns, from province to grassroots."),
@@ -55,7 +54,7 @@ def _language(
 ) -> None:
     if lang is not None and lang not in i18n.LANGUAGES:
         raise typer.BadParameter(_("`{lang}` is not a language Cascade speaks: vi or en", lang=lang))
-    i18n.use(lang or operator_language())
+    i18n.use(lang or i18n.operator_language())
 
 
 out = Console(soft_wrap=True)
@@ -104,6 +103,7 @@ def load(file: Path) -> Plan:
 def open_engine(read_only: bool = False) -> Engine:
     """The store; `read_only` (status, report, events) writes nothing and works on a read-only copy."""
     from cascade.engine.store import open_store
+    from cascade.settings import Settings
 
     return open_store(Settings().store.url(make_folder=not read_only), read_only=read_only)
 
@@ -140,6 +140,7 @@ def instant_of(
 ) -> pendulum.DateTime:
     """`value` (an option's text) as an instant in the campaign's timezone; now if not given."""
     from cascade.engine.signals import parse_instant
+    from cascade.settings import Settings
 
     tz = campaign_tz(engine, campaign)
     try:
@@ -194,6 +195,7 @@ def _said(error: Exception) -> list[str] | None:
     from pydantic import ValidationError
 
     from cascade.engine.faults import StoreFault
+    from cascade.settings import Settings, unreadable
 
     if isinstance(error, StoreFault):
         return ["[red]" + _("store error") + f"[/red]: {escape(str(error))}"]

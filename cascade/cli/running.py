@@ -26,7 +26,6 @@ from cascade.cli.common import (
 )
 from cascade.errors import Problem
 from cascade.i18n import _
-from cascade.settings import Settings
 
 
 @app.command(
@@ -44,6 +43,7 @@ def deploy(
     from cascade.engine import health
     from cascade.engine.amend import describe
     from cascade.engine.deploy import deploy as deploy_plan
+    from cascade.settings import Settings
 
     compiled = load(file)
     print_problems(compiled.warnings)
@@ -186,6 +186,7 @@ def dispatch_command(
         str | None, typer.Option(help=_("send what is due at this instant (default: now)"))
     ] = None,
 ) -> None:
+    from cascade.settings import Settings
     from notifiers.dispatch import Dispatcher, Policy
 
     engine = open_engine()
@@ -304,6 +305,7 @@ def zalo_token(
     ] = None,
     expires_in: Annotated[int, typer.Option(help=_("seconds the access token has left"))] = 0,
 ) -> None:
+    from cascade.settings import Settings
     from notifiers.zalo_tokens import TokenRefused, Tokens, ZaloApp
 
     zalo = Settings().zalo
@@ -370,6 +372,7 @@ def tick_command(
     from cascade.engine import locks
     from cascade.engine.machine import counts_text
     from cascade.engine.tick import tick_in
+    from cascade.settings import Settings
 
     engine = open_engine()
     instant = instant_of(engine, campaign, now, "tick", "--now")

@@ -25,7 +25,6 @@ from cascade.compile.reading import read_text
 from cascade.compile.sheets import is_spreadsheet
 from cascade.errors import CampaignInvalid, Problem
 from cascade.i18n import _
-from cascade.settings import Settings
 from cascade.timing.deadlines import parse_date
 
 if TYPE_CHECKING:
@@ -58,6 +57,7 @@ def signal(
 ) -> None:
     from cascade.engine.signal_files import load_signals
     from cascade.engine.signals import Signal, parse_instant, record
+    from cascade.settings import Settings
 
     engine = open_engine()
     tz = campaign_tz(engine, campaign)
@@ -187,6 +187,7 @@ def _read_unit_list(path: Path) -> list[str]:
 
 def _decide(campaign: str, decision_of: Any, what: str) -> None:
     from cascade.engine import amend, decisions
+    from cascade.settings import Settings
 
     engine = open_engine()
     now = Settings().scheduler.now()
