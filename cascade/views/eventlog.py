@@ -17,7 +17,7 @@ from typing import IO, Any
 
 import orjson
 import pendulum
-from sqlalchemy import Connection, Engine, Text, and_, or_, select, type_coerce
+from sqlalchemy import Connection, Engine, Select, Text, literal, select, tuple_, type_coerce
 
 from cascade.engine import store
 
@@ -133,23 +133,31 @@ def page(
 ) -> tuple[list[dict[str, Any]], tuple[int, int] | None]:
     """Up to `limit` events past the cursor `after` ((at, id) of the last one seen), formatted
     as §6 lines, and the cursor of the next page (None: this was the last)."""
+    query = page_query(campaign, where, limit, after, newest_first)
+    rows = conn.execute(query).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    cursor = (rows[-1].at, rows[-1].id) if more and rows else None
+    return [format_event(row, campaign, tz) for row in rows], cursor
+
+
+def page_query(
+    campaign: str, where: Filter, limit: int, after: tuple[int, int] | None, newest_first: bool = False
+) -> Select[Any]:
+    """The select of one page: `limit` + 1 rows (the one more says whether a next page exists)."""
     query = select(*_LINE).where(_E.c.campaign_id == campaign, _E.c.kind.in_(where.kinds or LOG_KINDS))
     if where.since is not None:
         query = query.where(_E.c.at >= where.since)
     if where.unit is not None:
         query = query.where(_E.c.unit_id == where.unit)
     if after is not None:
-        at, eid = after
-        if newest_first:
-            query = query.where(or_(_E.c.at < at, and_(_E.c.at == at, _E.c.id < eid)))
-        else:
-            query = query.where(or_(_E.c.at > at, and_(_E.c.at == at, _E.c.id > eid)))
+        # a row-value comparison: both stores seek the (campaign_id, at, id) index to the cursor;
+        # written with OR, SQLite took only campaign_id from it and read every page from the first
+        # row again (a national log's export was quadratic in its length)
+        seen, last = tuple_(_E.c.at, _E.c.id), tuple_(literal(after[0]), literal(after[1]))
+        query = query.where(seen < last if newest_first else seen > last)
     order = (_E.c.at.desc(), _E.c.id.desc()) if newest_first else (_E.c.at, _E.c.id)
-    rows = conn.execute(query.order_by(*order).limit(limit + 1)).all()
-    more = len(rows) > limit
-    rows = rows[:limit]
-    cursor = (rows[-1].at, rows[-1].id) if more and rows else None
-    return [format_event(row, campaign, tz) for row in rows], cursor
+    return query.order_by(*order).limit(limit + 1)
 
 
 def stream(conn: Connection, campaign: str, tz: str, where: Filter) -> Iterator[dict[str, Any]]:
