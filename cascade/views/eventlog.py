@@ -59,14 +59,19 @@ def _iso(epoch: int, tz: str) -> str:
 
 def format_event(row: Any, campaign: str, tz: str) -> dict[str, Any]:
     """An events row as a line of the log (§6); `row.data` is its JSON, as text or decoded."""
-    data = orjson.loads(row.data) if isinstance(row.data, str) else dict(row.data)
-    kind = row.kind
+    return _line(row.at, row.kind, row.task_id, row.unit_id, row.data, campaign, tz)
+
+
+def _line(
+    at: int, kind: str, task: str | None, unit: str | None, data: Any, campaign: str, tz: str
+) -> dict[str, Any]:
+    data = orjson.loads(data) if isinstance(data, str) else dict(data)
     out = {
-        "at": _iso(row.at, tz),
+        "at": _iso(at, tz),
         "kind": kind,
         "campaign": campaign,
-        "task": row.task_id,
-        "unit": row.unit_id,
+        "task": task,
+        "unit": unit,
         "to": data.pop("to", []),
         "stage": data.pop("stage", None),
     }
@@ -96,10 +101,13 @@ def write_log(conn: Connection, campaign: str, tz: str, out: IO[bytes] | None) -
     """The whole log written to `out` (None: only counted), a page at a time in constant
     memory; how many events of each kind it holds."""
     kinds: Counter[str] = Counter()
-    for event in stream(conn, campaign, tz, Filter()):
-        kinds[event["kind"]] += 1
-        if out is not None:
-            out.write(line_of(event))
+    for rows in _pages(conn, campaign, Filter()):
+        kinds.update(row[2] for row in rows)
+        if out is not None:  # a page's lines made from the rows' values and written at once
+            lines = (
+                _line(at, kind, task, unit, data, campaign, tz) for _id, at, kind, task, unit, data in rows
+            )
+            out.write(b"".join([orjson.dumps(line) + b"\n" for line in lines]))
     return kinds
 
 
@@ -162,9 +170,16 @@ def page_query(
 
 def stream(conn: Connection, campaign: str, tz: str, where: Filter) -> Iterator[dict[str, Any]]:
     """Every event of the log that `where` lets through, in time order, a page at a time."""
+    for rows in _pages(conn, campaign, where):
+        yield from (format_event(row, campaign, tz) for row in rows)
+
+
+def _pages(conn: Connection, campaign: str, where: Filter) -> Iterator[Sequence[Any]]:
+    """The log's rows that `where` lets through (`_LINE`'s columns), in time order, a page at a time."""
     after: tuple[int, int] | None = None
     while True:
-        lines, after = page(conn, campaign, tz, where, STREAM_PAGE, after)
-        yield from lines
-        if after is None:
+        rows = conn.execute(page_query(campaign, where, STREAM_PAGE, after)).all()
+        yield rows[:STREAM_PAGE]
+        if len(rows) <= STREAM_PAGE:
             return
+        after = (rows[STREAM_PAGE - 1].at, rows[STREAM_PAGE - 1].id)
