@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import and_, bindparam, insert, select, update
 
-from cascade.engine import store
+from cascade.engine import bulk, store
 from cascade.engine.machine import DONE
 
 ROW_COLUMNS = (
@@ -21,7 +21,7 @@ ROW_COLUMNS = (
     store.instances.c.opened_at,
     store.instances.c.deadline,
     store.instances.c.done_at,
-    store.instances.c.fields,
+    bulk.as_text(store.instances.c.fields),  # decoded by the tick (bulk.loads)
     store.instances.c.next_reminder_at,
     store.instances.c.stage,
     store.instances.c.next_escalation_at,

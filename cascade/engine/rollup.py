@@ -25,7 +25,7 @@ from typing import Any, TypeGuard
 
 from sqlalchemy import Connection, bindparam, select
 
-from cascade.engine import store
+from cascade.engine import bulk, store
 from cascade.engine.deployed import Deployed, PerDeploy
 from cascade.engine.words import counter_label
 from cascade.plan.formulas import compile_formula, formula_names
@@ -236,7 +236,9 @@ def load_for(
 
 
 _I = store.instances.c
-_ALL_UNITS = select(_I.task_id, _I.unit_id, _I.state, _I.fields, _I.computed).where(
+_ALL_UNITS = select(
+    _I.task_id, _I.unit_id, _I.state, bulk.as_text(_I.fields), bulk.as_text(_I.computed)
+).where(
     _I.campaign_id == bindparam("campaign"),
     _I.archived.is_(False),
     _I.task_id.in_(bindparam("tasks", expanding=True)),
@@ -268,10 +270,11 @@ class _Reader:
                 for n in range(0, len(ids), 900)
                 for row in self.conn.execute(_SOME_UNITS, {**params, "units": ids[n : n + 900]}).fetchall()
             )
-        report, sources, alive = self.report.id, self.sources, self.alive
-        for task, unit, state, fields, computed in rows:
+        report, sources, alive, loads = self.report.id, self.sources, self.alive, bulk.loads
+        for task, unit, state, text, computed_text in rows:
             if unit not in alive:
                 continue  # an archived unit's instance
+            fields, computed = loads(text), loads(computed_text)
             if task == report:
                 self.reports[unit] = (state, fields)
                 if computed is not None:

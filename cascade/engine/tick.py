@@ -168,7 +168,11 @@ def _anything_due(conn: Connection, campaign: Deployed, now_s: int) -> bool:
 def _select_rows(t: Tick, statement: Any, **params: Any) -> list[Row]:
     result = t.conn.execute(statement, {"campaign": t.campaign.id, **params})
     keys = tuple(result.keys())
-    return [dict(zip(keys, row, strict=True)) for row in result.fetchall()]  # one fetch, not row by row
+    rows = [dict(zip(keys, row, strict=True)) for row in result.fetchall()]  # one fetch, not row by row
+    loads = bulk.loads
+    for row in rows:
+        row["fields"] = loads(row["fields"])
+    return rows
 
 
 def _rows_for_pairs(t: Tick, statement: Any, pairs: Iterable[tuple[str, str]], **params: Any) -> list[Row]:
