@@ -243,8 +243,8 @@ def test_a_tick_phased_level_by_level_equals_one_tick(
 
     levels = load_plan(ROOT / "campaigns" / f"{campaign}.yaml").hierarchy.levels
 
-    def by_level(conn: Connection, campaign_id: str, now: Any) -> core.TickResult:
-        t = core.begin_tick(conn, campaign_id, now)
+    def by_level(conn: Connection, campaign_id: str, now: Any, resident: Any = None) -> core.TickResult:
+        t = core.begin_tick(conn, campaign_id, now, resident)  # (a level's phases read the store)
         if t is None:
             return core.TickResult(campaign_id, now, idle=True)
         core.apply_signals(t)

@@ -1,9 +1,11 @@
 """A campaign on a virtual clock: the real engine, a temporary store, notices captured.
 
-The clock never polls: it asks the store when anything is next due (the earliest
-`next_action_at`, pending signal or summary) and jumps there. Signals from the file are
-recorded up front, each applied by the first tick at or after its instant, exactly as
-live signals are.
+The clock never polls: it asks when anything is next due (the earliest `next_action_at`,
+pending signal or summary) and jumps there. Signals from the file are recorded up front,
+each applied by the first tick at or after its instant, exactly as live signals are. The
+instances and pending signals are read from the store once and kept in memory between the
+ticks (`cascade.engine.resident`); every tick writes its changes to the store as a live
+tick does, and leaves the store it would have left reading it (tests/test_resident.py).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from sqlalchemy import Engine, select
 
 from cascade.engine import store
 from cascade.engine.deploy import deploy
+from cascade.engine.resident import Resident
 from cascade.engine.signals import Signal, record
 from cascade.engine.tick import next_due_in, tick_in
 from cascade.plan.model import Plan
@@ -125,18 +128,20 @@ def run_until(
     instead of once per tick."""
     limit = int(until.timestamp())
     last = _last_tick(engine, campaign)  # the clock never goes back, also across a restart
+    with engine.connect() as conn:
+        resident = Resident(conn, campaign)  # the store's instances and pending signals, read once
     finished = False
     while not finished:
         with engine.begin() as conn:
             started = time.monotonic()
             while time.monotonic() - started < BATCH_SECONDS:
-                due = next_due_in(conn, campaign)
+                due = next_due_in(conn, campaign, resident)
                 if due is None or due > limit:
                     finished = True
                     break
                 last = max(due, last)
                 now = pendulum.from_timestamp(last, tz=tz)
-                outcome = tick_in(conn, campaign, now)
+                outcome = tick_in(conn, campaign, now, resident)
                 result.ticks += 1
                 result.counts.update(outcome.counts)
                 if on_tick:

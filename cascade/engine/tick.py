@@ -31,7 +31,8 @@ from sqlalchemy import Connection, Engine, select, update
 
 from cascade.engine import bulk, deployed, store
 from cascade.engine import queries as q
-from cascade.engine.deployed import Deployed, PerDeploy
+from cascade.engine.deliveries import deliveries
+from cascade.engine.deployed import Deployed
 from cascade.engine.machine import (
     DONE,
     Event,
@@ -43,6 +44,7 @@ from cascade.engine.machine import (
     summary_instant,
     summary_quiet,
 )
+from cascade.engine.resident import Resident
 from cascade.engine.rollup import load_for as load_rollup
 from cascade.engine.summary import build_in as build_summary
 from cascade.engine.summary import state_counts
@@ -90,9 +92,17 @@ class Tick(Machine):
     """A `Machine` on the connection of the tick's transaction: what the phases below read
     and write with."""
 
-    def __init__(self, conn: Connection, campaign: Deployed, now: pendulum.DateTime, tick_id: int) -> None:
+    def __init__(
+        self,
+        conn: Connection,
+        campaign: Deployed,
+        now: pendulum.DateTime,
+        tick_id: int,
+        resident: Resident | None = None,
+    ) -> None:
         super().__init__(campaign, now, tick_id)
         self.conn = conn
+        self.resident = resident  # a simulation's copy of the instances, read instead of the store
 
 
 # ---- the tick ---------------------------------------------------------------------------------
@@ -104,8 +114,10 @@ def tick(engine: Engine, campaign_id: str, now: pendulum.DateTime) -> TickResult
         return tick_in(conn, campaign_id, now)
 
 
-def tick_in(conn: Connection, campaign_id: str, now: pendulum.DateTime) -> TickResult:
-    t = begin_tick(conn, campaign_id, now)
+def tick_in(
+    conn: Connection, campaign_id: str, now: pendulum.DateTime, resident: Resident | None = None
+) -> TickResult:
+    t = begin_tick(conn, campaign_id, now, resident)
     if t is None:
         return TickResult(campaign_id, now, idle=True)
     apply_signals(t)
@@ -118,16 +130,18 @@ def tick_in(conn: Connection, campaign_id: str, now: pendulum.DateTime) -> TickR
 # transaction of `begin_tick`; only the caller's commit makes the tick happen.
 
 
-def begin_tick(conn: Connection, campaign_id: str, now: pendulum.DateTime) -> Tick | None:
+def begin_tick(
+    conn: Connection, campaign_id: str, now: pendulum.DateTime, resident: Resident | None = None
+) -> Tick | None:
     """Start a tick at `now` inside the caller's transaction, or None when nothing is due.
     On PostgreSQL the campaign row is locked: two workers never tick one campaign at once."""
     campaign = deployed.must_read(conn, campaign_id, for_update=True)
     now_s = int(now.timestamp())
-    if not _anything_due(conn, campaign, now_s):
+    if not _anything_due(conn, campaign, now_s, resident):
         return None
     inserted = conn.execute(q.INSERT_TICK, {"campaign": campaign_id, "now": now_s})
     tick_id = int(inserted.inserted_primary_key[0])  # type: ignore[index]
-    return Tick(conn, campaign, now, tick_id)
+    return Tick(conn, campaign, now, tick_id, resident)
 
 
 def apply_signals(t: Tick) -> None:
@@ -150,19 +164,20 @@ def finish_tick(t: Tick) -> TickResult:
     _rollups(t)
     _summary(t)
     _write(t)
+    if t.resident is not None:
+        t.resident.take(t.rows.values())
     return TickResult(t.campaign.id, t.now, idle=False, counts=t.counts)
 
 
-def _anything_due(conn: Connection, campaign: Deployed, now_s: int) -> bool:
+def _anything_due(conn: Connection, campaign: Deployed, now_s: int, resident: Resident | None) -> bool:
     if campaign.archived_at is not None:
         return False
+    if campaign.rescan or summary_due(campaign, now_s):
+        return True
+    if resident is not None:
+        return any(at is not None and at <= now_s for at in (resident.next_action(), resident.next_signal()))
     params = {"campaign": campaign.id, "now": now_s}
-    return bool(
-        campaign.rescan
-        or conn.execute(q.ANY_SIGNAL, params).first()
-        or conn.execute(q.ANY_DUE, params).first()
-        or summary_due(campaign, now_s)
-    )
+    return bool(conn.execute(q.ANY_SIGNAL, params).first() or conn.execute(q.ANY_DUE, params).first())
 
 
 def _select_rows(t: Tick, statement: Any, **params: Any) -> list[Row]:
@@ -194,13 +209,17 @@ def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
 
 
 def _apply_signals(t: Tick) -> list[Row]:
-    pending = t.conn.execute(q.PENDING_SIGNALS, {"campaign": t.campaign.id, "now": t.now_s}).all()
+    if t.resident is not None:
+        pending: Sequence[Any] = t.resident.pending(t.now_s)
+    else:
+        pending = t.conn.execute(q.PENDING_SIGNALS, {"campaign": t.campaign.id, "now": t.now_s}).all()
     if not pending:
         return []
     # their instances, looked up by (task, unit): a join from the pending signals would be
     # planned by PostgreSQL from statistics a running campaign outdates (a scan of every instance)
     signalled = {(s.task_id, s.unit_id) for s in pending}
-    rows = {(r["task_id"], r["unit_id"]): r for r in _rows_for_pairs(t, q.BY_TASK, signalled)}
+    instances = t.resident.by_pairs(signalled) if t.resident else _rows_for_pairs(t, q.BY_TASK, signalled)
+    rows = {(r["task_id"], r["unit_id"]): r for r in instances}
     completed: list[Row] = []
     done_at: dict[tuple[str, str], int] = {}
     for signal in pending:  # earliest first: the first completion counts, the rest are kept only
@@ -234,21 +253,15 @@ def _open_before(t: Tick, row: Row, signal_at: int, done_at: dict[tuple[str, str
 def _open_after_prerequisites(t: Tick, completed: list[Row], rescan: bool, level: str | None = None) -> None:
     """Instances waiting on a completed instance open at its completion instant (one already
     overdue by then is told it may start, and stays overdue)."""
-    at_level = {} if level is None else {"level": level}
-    if rescan:
-        held = _select_rows(t, q.WAITING_ROWS if level is None else q.WAITING_ROWS_AT, **at_level)
-    elif completed:
-        pairs = [(r["task_id"], r["unit_id"]) for r in completed]
-        held = _rows_for_pairs(t, q.WAITING_ON if level is None else q.WAITING_ON_AT, pairs, **at_level)
-    else:
-        held = []
+    pairs = [(r["task_id"], r["unit_id"]) for r in completed]
+    held = _held(t, pairs, rescan, level) if rescan or completed else []
     if not held:
         return
     done_at = {(r["task_id"], r["unit_id"]): r["done_at"] for r in completed}
     missing = list({(r["prereq_task"], r["prereq_unit"]) for r in held} - set(done_at))
-    done_at.update(
-        {(r["task_id"], r["unit_id"]): r["done_at"] for r in _rows_for_pairs(t, q.DONE_BY_TASK, missing)}
-    )
+    resident = t.resident
+    done = resident.by_pairs(missing, done=True) if resident else _rows_for_pairs(t, q.DONE_BY_TASK, missing)
+    done_at.update({(r["task_id"], r["unit_id"]): r["done_at"] for r in done})
     for row in held:
         if row["id"] in t.rows:
             row = t.rows[row["id"]]
@@ -261,8 +274,21 @@ def _open_after_prerequisites(t: Tick, completed: list[Row], rescan: bool, level
         t.advance(row)
 
 
+def _held(t: Tick, pairs: list[tuple[str, str]], rescan: bool, level: str | None) -> list[Row]:
+    """The instances waiting on one of the completed (task, unit) `pairs` (on a rescan: all
+    those waiting), of the units at `level` (None: all)."""
+    if t.resident is not None and level is None:
+        return t.resident.waiting() if rescan else t.resident.waiting_on(pairs)
+    at_level = {} if level is None else {"level": level}
+    if rescan:
+        return _select_rows(t, q.WAITING_ROWS if level is None else q.WAITING_ROWS_AT, **at_level)
+    return _rows_for_pairs(t, q.WAITING_ON if level is None else q.WAITING_ON_AT, pairs, **at_level)
+
+
 def _due_rows(t: Tick, level: str | None = None) -> list[Row]:
-    if level is None:
+    if level is None and t.resident is not None:
+        due = t.resident.due(t.now_s)
+    elif level is None:
         due = _select_rows(t, q.DUE_ROWS, now=t.now_s)
     else:
         due = _select_rows(t, q.DUE_ROWS_AT, now=t.now_s, level=level)
@@ -360,7 +386,7 @@ def write_events(t: Tick) -> None:
     """The tick's events and outbox rows, and its counts on its tick record (an amendment
     writes its own events this way too)."""
     conn = t.conn
-    outbox = _deliveries(t)
+    outbox = deliveries(t.conn, t.campaign, t.tick_id, t.notices)
     dumps = bulk.dumps
     events = [(*e[:-1], dumps(e.data)) for e in t.events]
     bulk.insert_rows(conn, store.events, _EVENT_COLUMNS, events)
@@ -369,59 +395,21 @@ def write_events(t: Tick) -> None:
     conn.execute(q.TICK_COUNTS, {"tick": t.tick_id, "counts": dict(t.counts)})
 
 
-def _deliveries(t: Tick) -> list[tuple[Any, ...]]:
-    """Outbox rows: one per notice and reached contact; fills each event's `to`."""
-    cid, tick, dumps = t.campaign.id, t.tick_id, bulk.dumps
-    contacts = _contacts(t, {u for n in t.notices for u in n.recipients})
-    rows = []
-    for notice in t.notices:
-        reached: list[str] = []
-        payload = None
-        for unit in notice.recipients:
-            for role, channels in contacts.get(unit, ()):
-                if role not in notice.roles:
-                    continue
-                payload = payload or dumps(notice.payload)
-                digest = f"{cid}|{unit}|{role}|{notice.send_at}"
-                rows.append(
-                    (cid, tick, notice.send_at, notice.kind, unit, role, channels, digest, payload, "pending")
-                )
-                if unit not in reached:
-                    reached.append(unit)
-        if notice.event is not None:
-            notice.event.data["to"] = reached
-    return rows
-
-
-# per campaign and deploy, the contacts read so far: unit -> [(role, channels as JSON)]
-_CONTACTS: PerDeploy[dict[str, list[tuple[str, str]]]] = PerDeploy()
-
-
-def _contacts(t: Tick, units: set[str]) -> dict[str, list[tuple[str, str]]]:
-    """The contacts of `units`, each unit's read once per deploy and process (a simulation's
-    ticks notify the same units again and again)."""
-    known = _CONTACTS.get(t.campaign, dict)
-    missing = sorted(units.difference(known))
-    for chunk in _chunks(missing):
-        for unit in chunk:
-            known[unit] = []
-        for row in t.conn.execute(q.CONTACTS, {"campaign": t.campaign.id, "units": list(chunk)}):
-            known[row.unit_id].append((row.role, bulk.dumps(row.channels)))
-    return known
-
-
 def next_due(engine: Engine, campaign_id: str) -> int | None:
     """The next instant anything is due for the campaign (epoch seconds), or None."""
     with engine.connect() as conn:
         return next_due_in(conn, campaign_id)
 
 
-def next_due_in(conn: Connection, campaign_id: str) -> int | None:
+def next_due_in(conn: Connection, campaign_id: str, resident: Resident | None = None) -> int | None:
     params = {"campaign": campaign_id}
     campaign = deployed.must_read(conn, campaign_id)
     if campaign.rescan:
         return 0
-    action, signal = conn.execute(q.NEXT_DUE, params).one()
+    if resident is not None:
+        action, signal = resident.next_action(), resident.next_signal()
+    else:
+        action, signal = conn.execute(q.NEXT_DUE, params).one()
     times = [action, signal, summary_instant(campaign) if campaign.summary_sent_at is None else None]
     present = [x for x in times if x is not None]
     return min(present) if present else None

@@ -1,0 +1,166 @@
+"""A simulation's instances and pending signals, kept in memory between its ticks.
+
+A live tick reads what it needs from the store, because the store is shared: signals arrive
+from the web, operators amend, workers take turns. A simulation's store is its own and its
+thousands of ticks run back to back in one process, so it reads every live instance and
+pending signal once, and each tick asks this copy for the rows the store's queries would give
+(fresh dicts, as read, in the order SQLite gives them): the signals due, the instances of some
+(task, unit) pairs, those waiting on a completion, those whose next action has come. Every
+tick still writes what it changed to the store (roll-ups and the summary read it there) and
+hands the same rows to `take`, which keeps this copy what the store holds.
+
+Only the whole-campaign phases are served (a tick run level by level, as the Prefect flow
+runs it, reads the store).
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterable
+from typing import Any, NamedTuple
+
+from sqlalchemy import Connection, select
+
+from cascade.engine import bulk, store
+from cascade.engine import queries as q
+
+Row = dict[str, Any]
+KEYS = tuple(column.name for column in q.ROW_COLUMNS)  # a row's columns, as the tick's queries name them
+_ID, _TASK, _UNIT, _STATE, _OPENS_ON = (
+    KEYS.index(k) for k in ("id", "task_id", "unit_id", "state", "opens_on")
+)
+_PREREQ_TASK, _PREREQ_UNIT, _OPENED_AT, _NEXT = (
+    KEYS.index(k) for k in ("prereq_task", "prereq_unit", "opened_at", "next_action_at")
+)
+_FIELDS = KEYS.index("fields")
+_DONE = ("done", "done_late")
+_WAITS = ("prerequisite", "source-signal")  # queries.WAITING, the instances opening on a completion
+_WAITING_STATES = ("held", "overdue")
+
+
+class Pending(NamedTuple):
+    """A signal not applied yet, as queries.PENDING_SIGNALS reads it."""
+
+    id: int
+    task_id: str
+    unit_id: str
+    at: int
+    fields: Any
+
+
+class Resident:
+    """The live instances of one campaign (values in `KEYS` order, figures as JSON text, as
+    stored) and its pending signals in time order, with the indexes its reads need."""
+
+    def __init__(self, conn: Connection, campaign_id: str) -> None:
+        shared: dict[Any, Any] = {}  # one string object for each id, state and path repeated
+        self._rows: dict[int, tuple[Any, ...]] = {}
+        self._pairs: dict[tuple[str, str], int] = {}
+        self._waiting: dict[tuple[str, str], list[int]] = {}
+        self._due: list[tuple[int, int]] = []
+        for found in conn.execute(q.ROWS, {"campaign": campaign_id}):
+            values = tuple(v if type(v) is not str else shared.setdefault(v, v) for v in found)
+            if values[_FIELDS] is not None and type(values[_FIELDS]) is not str:  # (PostgreSQL's: decoded)
+                values = (*values[:_FIELDS], bulk.dumps(values[_FIELDS]), *values[_FIELDS + 1 :])
+            rid = values[_ID]
+            self._rows[rid] = values
+            self._pairs[(values[_TASK], values[_UNIT])] = rid
+            if values[_OPENS_ON] in _WAITS:
+                self._waiting.setdefault((values[_PREREQ_TASK], values[_PREREQ_UNIT]), []).append(rid)
+            if values[_NEXT] is not None:
+                self._due.append((values[_NEXT], rid))
+        heapq.heapify(self._due)
+        for ids in self._waiting.values():
+            ids.sort()
+        s = store.signals.c
+        pending = (
+            select(s.id, s.task_id, s.unit_id, s.at, s.fields)
+            .where(s.campaign_id == campaign_id, s.applied_tick.is_(None))
+            .order_by(s.at, s.id)
+        )
+        self._signals = [Pending(*found) for found in conn.execute(pending)]
+        self._next_signal = 0
+
+    # ---- the tick's reads ---------------------------------------------------------------
+
+    def pending(self, now: int) -> list[Pending]:
+        """queries.PENDING_SIGNALS: the signals due by `now`, earliest first (each once: the
+        tick marks them applied in the store as it applies them)."""
+        start = end = self._next_signal
+        while end < len(self._signals) and self._signals[end].at <= now:
+            end += 1
+        self._next_signal = end
+        return self._signals[start:end]
+
+    def by_pairs(self, pairs: Iterable[tuple[str, str]], done: bool = False) -> list[Row]:
+        """queries.BY_TASK (DONE_BY_TASK when `done`): the instances of these (task, unit) pairs."""
+        out = []
+        for pair in dict.fromkeys(pairs):
+            rid = self._pairs.get(pair)
+            if rid is not None and (not done or self._rows[rid][_STATE] in _DONE):
+                out.append(self._row(rid))
+        return out
+
+    def waiting_on(self, pairs: Iterable[tuple[str, str]]) -> list[Row]:
+        """queries.WAITING_ON for the completed (task, unit) pairs: the instances still waiting
+        on one of them, by task as first completed, then by unit, then by id."""
+        by_task: dict[str, set[str]] = {}
+        for task, unit in pairs:
+            by_task.setdefault(task, set()).add(unit)
+        return [
+            self._row(rid)
+            for task, units in by_task.items()
+            for unit in sorted(units)
+            for rid in self._waiting.get((task, unit), ())
+            if self._still_waiting(rid)
+        ]
+
+    def waiting(self) -> list[Row]:
+        """queries.WAITING_ROWS: every instance still waiting, by prerequisite (none first), then id."""
+        order = sorted(
+            self._waiting, key=lambda p: (p[0] is not None, p[0] or "", p[1] is not None, p[1] or "")
+        )
+        return [self._row(rid) for pair in order for rid in self._waiting[pair] if self._still_waiting(rid)]
+
+    def due(self, now: int) -> list[Row]:
+        """queries.DUE_ROWS: the instances whose next action has come, earliest first."""
+        out, seen = [], set()
+        while self._due and self._due[0][0] <= now:
+            at, rid = heapq.heappop(self._due)
+            if self._rows[rid][_NEXT] == at and rid not in seen:  # (else: an older entry of the row)
+                seen.add(rid)
+                out.append(self._row(rid))
+        return out
+
+    def next_action(self) -> int | None:
+        """queries.NEXT_DUE's first column: the earliest next action of any instance."""
+        while self._due and self._rows[self._due[0][1]][_NEXT] != self._due[0][0]:
+            heapq.heappop(self._due)
+        return self._due[0][0] if self._due else None
+
+    def next_signal(self) -> int | None:
+        """queries.NEXT_DUE's second column: the earliest pending signal's instant."""
+        return self._signals[self._next_signal].at if self._next_signal < len(self._signals) else None
+
+    # ---- after a tick -------------------------------------------------------------------
+
+    def take(self, rows: Iterable[Row]) -> None:
+        """The instances a tick changed, as it wrote them to the store."""
+        dumps = bulk.dumps
+        for row in rows:
+            values = tuple(row[key] for key in KEYS)
+            values = (*values[:_FIELDS], dumps(row["fields"]), *values[_FIELDS + 1 :])
+            self._rows[values[_ID]] = values
+            if values[_NEXT] is not None:
+                heapq.heappush(self._due, (values[_NEXT], values[_ID]))
+
+    # ---- helpers ------------------------------------------------------------------------
+
+    def _row(self, rid: int) -> Row:
+        row = dict(zip(KEYS, self._rows[rid], strict=True))
+        row["fields"] = bulk.loads(row["fields"])
+        return row
+
+    def _still_waiting(self, rid: int) -> bool:
+        values = self._rows[rid]
+        return values[_OPENED_AT] is None and values[_STATE] in _WAITING_STATES

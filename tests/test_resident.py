@@ -1,0 +1,85 @@
+"""A simulation keeps its instances and pending signals in memory between its ticks
+(`cascade.engine.resident`) instead of reading them from the store at every tick. It must leave
+exactly the store that ticks reading the store leave: every event, outbox row, instance and
+applied signal, in the same order."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import pendulum
+import pytest
+from sqlalchemy import Engine, select
+
+from cascade.compile.files import load_plan
+from cascade.engine import store
+from cascade.engine.deploy import deploy
+from cascade.engine.signal_files import load_signals
+from cascade.engine.signals import record
+from cascade.engine.simulate import Simulation, run_until
+from cascade.engine.tick import next_due_in, tick_in
+from cascade.plan.model import Plan
+
+sys.path.insert(0, str(Path(__file__).parent.parent / "bench"))
+from gen_five_levels import generate
+
+
+@pytest.fixture(scope="module")
+def campaign(tmp_path_factory: pytest.TempPathFactory) -> tuple[Plan, Path]:
+    """One province of the five-level national shape: 1,062 units, prerequisites at the parent,
+    `after:` deadlines, a report rolled up over four levels, late, early and missing signals."""
+    campaign_file, _units, signals_file = generate(1, tmp_path_factory.mktemp("five-levels"))
+    return load_plan(campaign_file), signals_file
+
+
+def _store(plan: Plan, signals_file: Path, folder: Path) -> Engine:
+    engine = store.open_store(f"sqlite:///{folder / 'store.db'}", durable=False)
+    issued = plan.campaign.issued_at
+    deploy(engine, plan, "source", issued)
+    signals = load_signals(signals_file, plan.campaign.timezone)
+    record(engine, plan.campaign.id, signals, "simulation", issued, file="signals", allow_future=True)
+    return engine
+
+
+def _tick_by_tick(engine: Engine, campaign: str, tz: str, until: pendulum.DateTime) -> int:
+    """The simulation's clock, every tick reading the store (as a live tick does)."""
+    last, ticks = 0, 0
+    while True:
+        with engine.begin() as conn:
+            due = next_due_in(conn, campaign)
+            if due is None or due > until.timestamp():
+                return ticks
+            last = max(due, last)
+            tick_in(conn, campaign, pendulum.from_timestamp(last, tz=tz))
+            ticks += 1
+
+
+def _contents(engine: Engine) -> dict[str, list[Any]]:
+    tables = (store.events, store.outbox, store.instances, store.signals, store.ticks)
+    with engine.connect() as conn:
+        return {
+            table.name: [tuple(row) for row in conn.execute(select(table).order_by(table.c.id))]
+            for table in tables
+        }
+
+
+def test_a_simulation_in_memory_leaves_the_store_ticks_reading_the_store_leave(
+    campaign: tuple[Plan, Path], tmp_path: Path
+) -> None:
+    plan, signals_file = campaign
+    cid, tz = plan.campaign.id, plan.campaign.timezone
+    until = plan.campaign.summary_at.add(days=14)
+    (tmp_path / "read").mkdir()
+    (tmp_path / "resident").mkdir()
+    read = _store(plan, signals_file, tmp_path / "read")
+    ticks = _tick_by_tick(read, cid, tz, until)
+    resident = _store(plan, signals_file, tmp_path / "resident")
+    result = Simulation(cid)
+    run_until(resident, cid, tz, until, result)
+    assert result.ticks == ticks > 100
+    expected, found = _contents(read), _contents(resident)
+    assert len(expected["events"]) > 10_000 and len(expected["outbox"]) > 5_000
+    for name in expected:
+        assert found[name] == expected[name], name
