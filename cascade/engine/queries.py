@@ -3,10 +3,12 @@ hit SQLAlchemy's compiled cache instead of rebuilding (and re-keying) dozens of 
 
 from __future__ import annotations
 
-from sqlalchemy import and_, bindparam, insert, select, update
+from typing import Any
+
+from sqlalchemy import Connection, and_, bindparam, insert, select, update
 
 from cascade.engine import bulk, store
-from cascade.engine.machine import DONE
+from cascade.engine.machine import DONE, Row
 
 ROW_COLUMNS = (
     store.instances.c.id,
@@ -92,3 +94,37 @@ NEXT_DUE = select(  # the earliest next action and pending signal, in one round 
     .limit(1)
     .scalar_subquery(),
 )
+
+WRITTEN = (  # the instance columns a tick changes, in the order `written` gives them
+    "tick",
+    "state",
+    "opened_at",
+    "deadline",
+    "done_at",
+    "fields",
+    "next_reminder_at",
+    "stage",
+    "next_escalation_at",
+    "next_action_at",
+)
+
+
+def written(tick: int, row: Row) -> tuple[Any, ...]:
+    """What `write_instances` writes of an instance `tick` changed: the WRITTEN columns, then its id."""
+    return (
+        tick,
+        row["state"],
+        row["opened_at"],
+        row["deadline"],
+        row["done_at"],
+        bulk.dumps(row["fields"]),
+        row["next_reminder_at"],
+        row["stage"],
+        row["next_escalation_at"],
+        row["next_action_at"],
+        row["id"],
+    )
+
+
+def write_instances(conn: Connection, values: list[tuple[Any, ...]]) -> None:
+    bulk.update_rows(conn, store.instances, WRITTEN, "id", values)

@@ -5,9 +5,12 @@ from the web, operators amend, workers take turns. A simulation's store is its o
 thousands of ticks run back to back in one process, so it reads every live instance and
 pending signal once, and each tick asks this copy for the rows the store's queries would give
 (fresh dicts, as read, in the order SQLite gives them): the signals due, the instances of some
-(task, unit) pairs, those waiting on a completion, those whose next action has come. Every
-tick still writes what it changed to the store (roll-ups and the summary read it there) and
-hands the same rows to `take`, which keeps this copy what the store holds.
+(task, unit) pairs, those waiting on a completion, those whose next action has come, and a
+roll-up's instances. A tick hands the instances it changed to `take`, which keeps this copy
+what the store will hold and writes them there (`flush`) before the store is read next (by
+the summary) and before the commit that ends a batch of ticks: an instance changed by several
+ticks of a batch is written once. The events, outbox rows and the rest each tick writes as a
+live tick does.
 
 Only the whole-campaign phases are served (a tick run level by level, as the Prefect flow
 runs it, reads the store).
@@ -16,7 +19,7 @@ runs it, reads the store).
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, select
@@ -33,6 +36,7 @@ _PREREQ_TASK, _PREREQ_UNIT, _OPENED_AT, _NEXT = (
     KEYS.index(k) for k in ("prereq_task", "prereq_unit", "opened_at", "next_action_at")
 )
 _FIELDS = KEYS.index("fields")
+_WRITTEN_FIELDS = q.WRITTEN.index("fields")
 _DONE = ("done", "done_late")
 _WAITS = ("prerequisite", "source-signal")  # queries.WAITING, the instances opening on a completion
 _WAITING_STATES = ("held", "overdue")
@@ -58,6 +62,7 @@ class Resident:
         self._pairs: dict[tuple[str, str], int] = {}
         self._waiting: dict[tuple[str, str], list[int]] = {}
         self._due: list[tuple[int, int]] = []
+        self._dirty: dict[int, tuple[Any, ...]] = {}  # taken, not written yet: queries.written's values
         for found in conn.execute(q.ROWS, {"campaign": campaign_id}):
             values = tuple(v if type(v) is not str else shared.setdefault(v, v) for v in found)
             if values[_FIELDS] is not None and type(values[_FIELDS]) is not str:  # (PostgreSQL's: decoded)
@@ -72,6 +77,11 @@ class Resident:
         heapq.heapify(self._due)
         for ids in self._waiting.values():
             ids.sort()
+        i = store.instances.c
+        figures = select(i.id, bulk.as_text(i.computed)).where(
+            i.campaign_id == campaign_id, i.archived.is_(False), i.computed.is_not(None)
+        )
+        self._computed: dict[int, Any] = {rid: text for rid, text in conn.execute(figures)}  # reports'
         s = store.signals.c
         pending = (
             select(s.id, s.task_id, s.unit_id, s.at, s.fields)
@@ -142,17 +152,44 @@ class Resident:
         """queries.NEXT_DUE's second column: the earliest pending signal's instant."""
         return self._signals[self._next_signal].at if self._next_signal < len(self._signals) else None
 
+    def rollup_rows(self, tasks: list[str], units: list[str] | None) -> Iterator[tuple[Any, ...]]:
+        """A roll-up's read (rollup._ALL_UNITS, _SOME_UNITS): (task, unit, state, figures,
+        computed figures) of the tasks' instances of `units` (None: of every unit)."""
+        if units is None:
+            wanted = set(tasks)
+            found: Iterable[int] = (rid for rid, values in self._rows.items() if values[_TASK] in wanted)
+        else:
+            found = (
+                rid for unit in units for task in tasks if (rid := self._pairs.get((task, unit))) is not None
+            )
+        for rid in found:
+            values = self._rows[rid]
+            yield values[_TASK], values[_UNIT], values[_STATE], values[_FIELDS], self._computed.get(rid)
+
     # ---- after a tick -------------------------------------------------------------------
 
-    def take(self, rows: Iterable[Row]) -> None:
-        """The instances a tick changed, as it wrote them to the store."""
-        dumps = bulk.dumps
+    def computed(self, updates: Iterable[tuple[str, str, int]]) -> None:
+        """The figures a tick's roll-ups computed for reports, as written: (computed, figures, id)."""
+        for computed, _fields, rid in updates:
+            self._computed[rid] = computed
+
+    def take(self, rows: Iterable[Row], tick: int) -> None:
+        """The instances `tick` changed: kept here, and written to the store by `flush`."""
         for row in rows:
+            written = q.written(tick, row)
             values = tuple(row[key] for key in KEYS)
-            values = (*values[:_FIELDS], dumps(row["fields"]), *values[_FIELDS + 1 :])
+            values = (*values[:_FIELDS], written[_WRITTEN_FIELDS], *values[_FIELDS + 1 :])
             self._rows[values[_ID]] = values
+            self._dirty[values[_ID]] = written
             if values[_NEXT] is not None:
                 heapq.heappush(self._due, (values[_NEXT], values[_ID]))
+
+    def flush(self, conn: Connection) -> None:
+        """Write the instances taken since the last flush to the store (each once, as last taken),
+        before anything reads them there, and before a batch of ticks commits."""
+        if self._dirty:
+            q.write_instances(conn, list(self._dirty.values()))
+            self._dirty.clear()
 
     # ---- helpers ------------------------------------------------------------------------
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeGuard
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from sqlalchemy import Connection, bindparam, select
 
@@ -32,6 +32,9 @@ from cascade.plan.formulas import compile_formula, formula_names
 from cascade.plan.hierarchy import parent_in
 from cascade.plan.rules import TaskRules
 from cascade.plan.values import COUNTERS, Target
+
+if TYPE_CHECKING:
+    from cascade.engine.resident import Resident
 
 DONE = ("done", "done_late")
 Number = int | float
@@ -210,16 +213,18 @@ def load_for(
     report: TaskRules,
     rules: Mapping[str, TaskRules],
     unit_ids: Iterable[str],
+    resident: Resident | None = None,
 ) -> Rollup:
     """The roll-up as far as these units' figures need it (a tick's reports, a form): their
     own instances, their children's reports, and further down only below children whose
     report is not submitted with every figure (a submitted report settles its subtree). A
     province whose districts reported reads its districts' report rows, not its communes'.
-    `campaign` is the stored campaign row (its hierarchy is read once per deploy)."""
+    `campaign` is the stored campaign row (its hierarchy is read once per deploy); a
+    simulation's `resident` copy of the instances is read instead of the store."""
     figures = figures_of(report, rules)
     tree = hierarchy(conn, campaign)
     roots = [unit for unit in dict.fromkeys(unit_ids) if unit in tree.parent]
-    reader = _Reader(conn, campaign.id, report, figures, tree.parent.keys())
+    reader = _Reader(conn, campaign.id, report, figures, tree.parent.keys(), resident)
     summed = [f.key for f in figures if f.kind != "rate"]
     reader.read(sorted({*reader.sources, report.id}), roots)
     needed = roots
@@ -251,9 +256,16 @@ class _Reader:
     """Instance rows for a roll-up, gathered read by read."""
 
     def __init__(
-        self, conn: Connection, campaign_id: str, report: TaskRules, figures: list[Figure], alive: Any
+        self,
+        conn: Connection,
+        campaign_id: str,
+        report: TaskRules,
+        figures: list[Figure],
+        alive: Any,
+        resident: Resident | None = None,
     ) -> None:
         self.conn, self.campaign_id, self.report, self.alive = conn, campaign_id, report, alive
+        self.resident = resident
         self.sources = sorted({f.task for f in figures})
         self.instances: dict[tuple[str, str], tuple[str, Any]] = {}
         self.reports: dict[str, tuple[str, Any]] = {}
@@ -262,8 +274,10 @@ class _Reader:
     def read(self, tasks: list[str], ids: list[str] | None) -> None:
         """The tasks' instances of the units `ids` (None: of every unit)."""
         params = {"campaign": self.campaign_id, "tasks": tasks}
-        if ids is None or len(ids) > SCAN_ABOVE:
-            rows: Iterable[Any] = self.conn.execute(_ALL_UNITS, params).fetchall()
+        if self.resident is not None:
+            rows: Iterable[Any] = self.resident.rollup_rows(tasks, ids)
+        elif ids is None or len(ids) > SCAN_ABOVE:
+            rows = self.conn.execute(_ALL_UNITS, params).fetchall()
         else:
             rows = (
                 row

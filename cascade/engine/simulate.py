@@ -146,6 +146,7 @@ def run_until(
                 result.counts.update(outcome.counts)
                 if on_tick:
                     on_tick(now)
+            resident.flush(conn)  # the batch commits the instances its ticks changed
 
 
 def _last_tick(engine: Engine, campaign: str) -> int:

@@ -51,20 +51,6 @@ from cascade.engine.summary import state_counts
 
 _CHUNK = 500  # bound on the number of values in one IN (...)
 
-_WRITTEN = (  # the instance columns a tick changes, in the order _write_rows gives them
-    "tick",
-    "state",
-    "opened_at",
-    "deadline",
-    "done_at",
-    "fields",
-    "next_reminder_at",
-    "stage",
-    "next_escalation_at",
-    "next_action_at",
-)
-
-
 _EVENT_COLUMNS = Event._fields
 _OUTBOX_COLUMNS = (
     "campaign_id",
@@ -164,8 +150,8 @@ def finish_tick(t: Tick) -> TickResult:
     _rollups(t)
     _summary(t)
     _write(t)
-    if t.resident is not None:
-        t.resident.take(t.rows.values())
+    if t.resident is not None and t.reports:
+        t.resident.take(t.rows.values(), t.tick_id)  # the figures the roll-ups gave reports
     return TickResult(t.campaign.id, t.now, idle=False, counts=t.counts)
 
 
@@ -279,6 +265,8 @@ def _held(t: Tick, pairs: list[tuple[str, str]], rescan: bool, level: str | None
     those waiting), of the units at `level` (None: all)."""
     if t.resident is not None and level is None:
         return t.resident.waiting() if rescan else t.resident.waiting_on(pairs)
+    if t.resident is not None:
+        t.resident.flush(t.conn)  # a level's rows are read from the store: it holds them all first
     at_level = {} if level is None else {"level": level}
     if rescan:
         return _select_rows(t, q.WAITING_ROWS if level is None else q.WAITING_ROWS_AT, **at_level)
@@ -291,6 +279,8 @@ def _due_rows(t: Tick, level: str | None = None) -> list[Row]:
     elif level is None:
         due = _select_rows(t, q.DUE_ROWS, now=t.now_s)
     else:
+        if t.resident is not None:
+            t.resident.flush(t.conn)
         due = _select_rows(t, q.DUE_ROWS_AT, now=t.now_s, level=level)
     return [r for r in due if r["id"] not in t.rows]
 
@@ -324,25 +314,16 @@ def _summary(t: Tick) -> None:
 
 
 def _write_rows(t: Tick) -> None:
-    """The instances this tick changed (before the summary counts them)."""
-    dumps, tick = bulk.dumps, t.tick_id
-    rows = [
-        (
-            tick,
-            r["state"],
-            r["opened_at"],
-            r["deadline"],
-            r["done_at"],
-            dumps(r["fields"]),
-            r["next_reminder_at"],
-            r["stage"],
-            r["next_escalation_at"],
-            r["next_action_at"],
-            rid,
-        )
-        for rid, r in t.rows.items()
-    ]
-    bulk.update_rows(t.conn, store.instances, _WRITTEN, "id", rows)
+    """The instances this tick changed, before the roll-ups and the summary count them. A
+    simulation's resident copy takes them, serves the roll-ups, and writes them when the store
+    is read next (the summary, the end of a batch of ticks): an instance changed by several
+    ticks of a batch is written once."""
+    if t.resident is None:
+        q.write_instances(t.conn, [q.written(t.tick_id, row) for row in t.rows.values()])
+        return
+    t.resident.take(t.rows.values(), t.tick_id)
+    if summary_due(t.campaign, t.now_s):
+        t.resident.flush(t.conn)
 
 
 def _rollups(t: Tick) -> None:
@@ -358,7 +339,8 @@ def _rollups(t: Tick) -> None:
         rules = t.rules[report_id]
         if not rules.rollup:
             continue
-        rollup = load_rollup(t.conn, t.campaign, rules, t.rules, [row["unit_id"] for row, _ in rows])
+        units = [row["unit_id"] for row, _ in rows]
+        rollup = load_rollup(t.conn, t.campaign, rules, t.rules, units, t.resident)
         for row, notice in rows:
             computed = rollup.computed_of(row["unit_id"])
             if notice is not None:
@@ -371,6 +353,8 @@ def _rollups(t: Tick) -> None:
             updates.append((bulk.dumps(computed), bulk.dumps(row["fields"]), row["id"]))
     if updates:
         bulk.update_rows(t.conn, store.instances, ("computed", "fields"), "id", updates)
+        if t.resident is not None:
+            t.resident.computed(updates)
 
 
 def _write(t: Tick) -> None:
