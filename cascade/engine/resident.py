@@ -19,6 +19,7 @@ runs it, reads the store).
 from __future__ import annotations
 
 import heapq
+import operator
 from collections.abc import Iterable, Iterator
 from typing import Any, NamedTuple
 
@@ -37,6 +38,7 @@ _PREREQ_TASK, _PREREQ_UNIT, _OPENED_AT, _NEXT = (
 )
 _FIELDS = KEYS.index("fields")
 _WRITTEN_FIELDS = q.WRITTEN.index("fields")
+_VALUES = operator.itemgetter(*KEYS)  # a row's values in KEYS order
 _DONE = ("done", "done_late")
 _WAITS = ("prerequisite", "source-signal")  # queries.WAITING, the instances opening on a completion
 _WAITING_STATES = ("held", "overdue")
@@ -63,7 +65,7 @@ class Resident:
         self._waiting: dict[tuple[str, str], list[int]] = {}
         self._due: list[tuple[int, int]] = []
         self._dirty: dict[int, tuple[Any, ...]] = {}  # taken, not written yet: queries.written's values
-        for found in conn.execute(q.ROWS, {"campaign": campaign_id}):
+        for found in conn.execute(q.ROWS, {"campaign": campaign_id}).fetchall():  # one fetch
             values = tuple(v if type(v) is not str else shared.setdefault(v, v) for v in found)
             if values[_FIELDS] is not None and type(values[_FIELDS]) is not str:  # (PostgreSQL's: decoded)
                 values = (*values[:_FIELDS], bulk.dumps(values[_FIELDS]), *values[_FIELDS + 1 :])
@@ -88,7 +90,7 @@ class Resident:
             .where(s.campaign_id == campaign_id, s.applied_tick.is_(None))
             .order_by(s.at, s.id)
         )
-        self._signals = [Pending(*found) for found in conn.execute(pending)]
+        self._signals = [Pending(*found) for found in conn.execute(pending).fetchall()]
         self._next_signal = 0
 
     # ---- the tick's reads ---------------------------------------------------------------
@@ -177,12 +179,12 @@ class Resident:
         """The instances `tick` changed: kept here, and written to the store by `flush`."""
         for row in rows:
             written = q.written(tick, row)
-            values = tuple(row[key] for key in KEYS)
-            values = (*values[:_FIELDS], written[_WRITTEN_FIELDS], *values[_FIELDS + 1 :])
-            self._rows[values[_ID]] = values
-            self._dirty[values[_ID]] = written
-            if values[_NEXT] is not None:
-                heapq.heappush(self._due, (values[_NEXT], values[_ID]))
+            values = _VALUES(row)
+            rid, at = values[_ID], values[_NEXT]
+            self._rows[rid] = (*values[:_FIELDS], written[_WRITTEN_FIELDS], *values[_FIELDS + 1 :])
+            self._dirty[rid] = written
+            if at is not None:
+                heapq.heappush(self._due, (at, rid))
 
     def flush(self, conn: Connection) -> None:
         """Write the instances taken since the last flush to the store (each once, as last taken),

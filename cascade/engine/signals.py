@@ -199,7 +199,7 @@ def read_lookups(conn: Connection, campaign_id: str, unit_ids: set[str]) -> Look
             elif name in unit_ids:
                 found.names.setdefault(name, []).append(unit)
         wanted = found.units | {unit for ids in found.names.values() for unit in ids}
-        rows = conn.execute(state_query)
+        rows = conn.execute(state_query).fetchall()
         found.states.update(((task, unit), state) for task, unit, state in rows if unit in wanted)
         return found
     named = sorted(unit_ids)
@@ -212,19 +212,18 @@ def read_lookups(conn: Connection, campaign_id: str, unit_ids: set[str]) -> Look
             found.names.setdefault(name, []).append(unit)
     wanted_ids = sorted(found.units | {unit for ids in found.names.values() for unit in ids})
     for n in range(0, len(wanted_ids), 900):
-        rows = conn.execute(state_query.where(i.unit_id.in_(wanted_ids[n : n + 900])))
-        found.states.update(((task, unit), state) for task, unit, state in rows)
+        states = conn.execute(state_query.where(i.unit_id.in_(wanted_ids[n : n + 900])))
+        found.states.update(((task, unit), state) for task, unit, state in states)
     return found
 
 
 FUTURE_SLACK = 86_400  # a signal may be dated at most this far past its receipt (clocks, zones)
 
 
-def _when_wrong(campaign: Deployed, signal: Signal, now: int, allow_future: bool) -> str | None:
+def _when_wrong(campaign: Deployed, signal: Signal, at: int, now: int, allow_future: bool) -> str | None:
     """Why a signal's instant cannot be right: before the campaign was issued (a typo of the
     year: 1900, 2002), or more than a day ahead of now (unless the caller means it). The first
-    signal of an instance counts, so a wrong date would stick."""
-    at = int(signal.at.timestamp())
+    signal of an instance counts, so a wrong date would stick. `at`: the signal's instant in epoch seconds."""
     if campaign.issued_at <= at and (allow_future or at <= now + FUTURE_SLACK):
         return None  # (the usual case: no dates to format)
     tz = campaign.timezone
@@ -308,7 +307,8 @@ def checked_rows(
                 _("no task or report `{task}` in `{campaign}`", task=signal.task, campaign=campaign.id)
                 + (_("; {hint}", hint=hint) if (hint := did_you_mean(signal.task, rules)) else "")
             )
-        wrong = _when_wrong(campaign, signal, now, allow_future)
+        at = int(signal.at.timestamp())
+        wrong = _when_wrong(campaign, signal, at, now, allow_future)
         if unit is not None and not errors:
             state = states.get((signal.task, unit))
             if state is None:
@@ -329,7 +329,6 @@ def checked_rows(
             where = f"{signal.unit}/{signal.task}"
             problems += [Problem(file, signal.line, where, e) for e in errors]
             continue
-        at = int(signal.at.timestamp())
         rows.append(
             {
                 "campaign_id": campaign.id,

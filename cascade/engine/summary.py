@@ -223,7 +223,7 @@ def build_in(conn: Connection, campaign_id: str, at: pendulum.DateTime | None = 
     )
     task_order = {task: n for n, task in enumerate(rules)}
     targeted = {task for task, r in rules.items() if any(s.target is not None for s in r.fields.values())}
-    for task, unit_id, kind, state, deadline, done_at, fields in conn.execute(query):
+    for task, unit_id, kind, state, deadline, done_at, fields in conn.execute(query).fetchall():
         if task not in rules:
             continue
         row = units[unit_id]
