@@ -37,7 +37,7 @@ _PREREQ_TASK, _PREREQ_UNIT, _OPENED_AT, _NEXT = (
     KEYS.index(k) for k in ("prereq_task", "prereq_unit", "opened_at", "next_action_at")
 )
 _FIELDS = KEYS.index("fields")
-_WRITTEN_FIELDS = q.WRITTEN.index("fields")
+_WRITTEN = operator.itemgetter(*(KEYS.index(column) for column in q.WRITTEN[1:]))  # but the tick
 _VALUES = operator.itemgetter(*KEYS)  # a row's values in KEYS order
 _DONE = ("done", "done_late")
 _WAITS = ("prerequisite", "source-signal")  # queries.WAITING, the instances opening on a completion
@@ -64,7 +64,7 @@ class Resident:
         self._pairs: dict[tuple[str, str], int] = {}
         self._waiting: dict[tuple[str, str], list[int]] = {}
         self._due: list[tuple[int, int]] = []
-        self._dirty: dict[int, tuple[Any, ...]] = {}  # taken, not written yet: queries.written's values
+        self._dirty: dict[int, int] = {}  # taken, not written yet: the tick that last changed each
         for found in conn.execute(q.ROWS, {"campaign": campaign_id}).fetchall():  # one fetch
             values = tuple(v if type(v) is not str else shared.setdefault(v, v) for v in found)
             if values[_FIELDS] is not None and type(values[_FIELDS]) is not str:  # (PostgreSQL's: decoded)
@@ -177,12 +177,12 @@ class Resident:
 
     def take(self, rows: Iterable[Row], tick: int) -> None:
         """The instances `tick` changed: kept here, and written to the store by `flush`."""
+        dumps = bulk.dumps
         for row in rows:
-            written = q.written(tick, row)
             values = _VALUES(row)
             rid, at = values[_ID], values[_NEXT]
-            self._rows[rid] = (*values[:_FIELDS], written[_WRITTEN_FIELDS], *values[_FIELDS + 1 :])
-            self._dirty[rid] = written
+            self._rows[rid] = (*values[:_FIELDS], dumps(values[_FIELDS]), *values[_FIELDS + 1 :])
+            self._dirty[rid] = tick
             if at is not None:
                 heapq.heappush(self._due, (at, rid))
 
@@ -190,7 +190,8 @@ class Resident:
         """Write the instances taken since the last flush to the store (each once, as last taken),
         before anything reads them there, and before a batch of ticks commits."""
         if self._dirty:
-            q.write_instances(conn, list(self._dirty.values()))
+            rows = self._rows
+            q.write_instances(conn, [(tick, *_WRITTEN(rows[rid]), rid) for rid, tick in self._dirty.items()])
             self._dirty.clear()
 
     # ---- helpers ------------------------------------------------------------------------
