@@ -44,6 +44,7 @@ class Table:
     header: list[str]
     rows: Iterator[tuple[int, list[Any]]]
     comments: list[str]
+    composed: bool = False  # its cells are text already composed (a CSV's): `text` needs only strip them
 
 
 def is_spreadsheet(path: str | Path) -> bool:
@@ -95,7 +96,7 @@ def rows_of(lines: Iterable[str], file: str) -> Table:
             [Problem(file, None, "", _("the file has no header row"), _("the first row names the columns"))]
         )
     dialect = _dialect(raw)
-    reader = csv.reader(_chain(raw, iterator), dialect)
+    reader = csv.reader(map(_composed, _chain(raw, iterator)), dialect)
     try:
         header = [text(h) for h in next(reader)]
     except csv.Error as exc:
@@ -136,7 +137,13 @@ def rows_of(lines: Iterable[str], file: str) -> Table:
                 ]
             ) from None
 
-    return Table(file, header, rows(), comments)
+    return Table(file, header, rows(), comments, composed=True)
+
+
+def _composed(line: str) -> str:
+    """A CSV line as `text` makes its cells (composed, no-break spaces as spaces), a line at a
+    time rather than a cell at a time (no composition crosses a separator or a quote)."""
+    return line if line.isascii() else unicodedata.normalize("NFC", line).replace("\xa0", " ")
 
 
 def _chain(first: str, rest: Iterator[str]) -> Iterator[str]:

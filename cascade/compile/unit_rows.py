@@ -129,16 +129,10 @@ def _read(found: Iterator[Table], file: str) -> Read:
                     Problem(table.file, line, "", message, _("quote cells that contain the separator"))
                 )
                 continue
-            rows.append(  # a CSV's cells are ASCII text but for names: those trimmed here, at once
-                Row(
-                    line,
-                    {
-                        h: c.strip() if type(c) is str and c.isascii() else _cell(c)
-                        for h, c in zip(header, cells, strict=False)
-                        if h
-                    },
-                )
-            )
+            if table.composed:  # a CSV's: text, composed as it was read
+                rows.append(Row(line, {h: c.strip() for h, c in zip(header, cells, strict=False) if h}))
+            else:
+                rows.append(Row(line, {h: _cell(c) for h, c in zip(header, cells, strict=False) if h}))
         if too_long:
             raise CampaignInvalid(too_long)
     if chosen is None:
@@ -148,7 +142,7 @@ def _read(found: Iterator[Table], file: str) -> Read:
 
 
 def _cell(value: Any) -> str:
-    if type(value) is str:  # a CSV's cells, all of them
+    if type(value) is str:
         return value.strip() if value.isascii() else text(value)
     if isinstance(value, float) and value.is_integer():
         value = int(value)  # a number cell: 84912000001.0 is 84912000001
