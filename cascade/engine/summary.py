@@ -22,7 +22,7 @@ from typing import Any
 import pendulum
 from sqlalchemy import Connection, Engine, and_, func, select
 
-from cascade.engine import deployed, store, words
+from cascade.engine import bulk, deployed, store, words
 from cascade.engine.rollup import Figure, Rollup
 from cascade.engine.rollup import load as load_rollup
 from cascade.engine.words import level_name
@@ -217,15 +217,18 @@ def build_in(conn: Connection, campaign_id: str, at: pendulum.DateTime | None = 
     done_times: dict[str, list[int]] = {}
     owed_total: Counter[str] = Counter()
     query = (
-        select(i.c.task_id, i.c.unit_id, i.c.kind, i.c.state, i.c.deadline, i.c.done_at, i.c.fields)
+        select(
+            i.c.task_id, i.c.unit_id, i.c.kind, i.c.state, i.c.deadline, i.c.done_at, bulk.as_text(i.c.fields)
+        )
         .join(u, and_(u.c.campaign_id == i.c.campaign_id, u.c.id == i.c.unit_id))
         .where(i.c.campaign_id == campaign_id, i.c.archived.is_(False), u.c.archived.is_(False))
     )
     task_order = {task: n for n, task in enumerate(rules)}
     targeted = {task for task, r in rules.items() if any(s.target is not None for s in r.fields.values())}
-    for task, unit_id, kind, state, deadline, done_at, fields in conn.execute(query).fetchall():
+    for task, unit_id, kind, state, deadline, done_at, text in conn.execute(query).fetchall():
         if task not in rules:
             continue
+        fields = bulk.loads(text)
         row = units[unit_id]
         row.states[task] = state
         key = (task, row.level)
