@@ -4,8 +4,9 @@ The clock never polls: it asks when anything is next due (the earliest `next_act
 pending signal or summary) and jumps there. Signals from the file are recorded up front,
 each applied by the first tick at or after its instant, exactly as live signals are. The
 instances and pending signals are read from the store once and kept in memory between the
-ticks (`cascade.engine.resident`); every tick writes its changes to the store as a live
-tick does, and leaves the store it would have left reading it (tests/test_resident.py).
+ticks (`cascade.engine.resident`); every tick writes its events and outbox rows as a live
+tick does, the changed instances are written once a batch, and the store is left as ticks
+reading it leave it (tests/test_resident.py).
 """
 
 from __future__ import annotations

@@ -16,7 +16,9 @@ The decisions are `cascade.engine.machine`'s, which never sees the database; thi
 reads the rows due (statements in `cascade.engine.queries`), hands them to it, and writes
 back the changed instances, the events and the outbox rows. Notices wait out quiet hours
 and are written with the events they belong to. A tick with nothing due reads two indexed
-rows and writes nothing.
+rows and writes nothing. A simulation's ticks read the same rows from its copy of the
+instances kept in memory (`cascade.engine.resident`), which writes the changed instances
+once a batch of ticks.
 """
 
 from __future__ import annotations
