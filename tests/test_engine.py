@@ -327,6 +327,7 @@ def test_recipients_resolve_from_the_unit_path() -> None:
         "tu-a",
     ]
     assert recipients("province:tu-a", ["parent", "ancestor:1", "level:district"]) == []
+    assert recipients(path, ("self",)) == ["x-c"] and recipients("province:tu-a", ("self",)) == ["tu-a"]
 
 
 def test_bulk_work_keeps_the_collector_out_of_the_way_and_gives_it_back() -> None:

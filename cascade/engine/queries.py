@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, bindparam, insert, select, update
 
 from cascade.engine import bulk, store
-from cascade.engine.machine import DONE, Row
+from cascade.engine.machine import DONE, Event, Row
 
 ROW_COLUMNS = (
     store.instances.c.id,
@@ -128,3 +128,19 @@ def written(tick: int, row: Row) -> tuple[Any, ...]:
 
 def write_instances(conn: Connection, values: list[tuple[Any, ...]]) -> None:
     bulk.update_rows(conn, store.instances, WRITTEN, "id", values)
+
+
+# the columns of the rows a tick inserts (`write_events`)
+EVENT_COLUMNS = Event._fields
+OUTBOX_COLUMNS = (
+    "campaign_id",
+    "tick",
+    "send_at",
+    "kind",
+    "recipient_unit",
+    "role",
+    "channels",
+    "digest_key",
+    "payload",
+    "status",
+)

@@ -65,6 +65,8 @@ class Resident:
         self._waiting: dict[tuple[str, str], list[int]] = {}
         self._due: list[tuple[int, int]] = []
         self._dirty: dict[int, int] = {}  # taken, not written yet: the tick that last changed each
+        self._events: list[tuple[Any, ...]] = []  # held, not inserted yet (`hold`)
+        self._outbox: list[tuple[Any, ...]] = []
         for found in conn.execute(q.ROWS, {"campaign": campaign_id}).fetchall():  # one fetch
             values = tuple(v if type(v) is not str else shared.setdefault(v, v) for v in found)
             if values[_FIELDS] is not None and type(values[_FIELDS]) is not str:  # (PostgreSQL's: decoded)
@@ -186,9 +188,19 @@ class Resident:
             if at is not None:
                 heapq.heappush(self._due, (at, rid))
 
+    def hold(self, events: list[tuple[Any, ...]], outbox: list[tuple[Any, ...]]) -> None:
+        """A tick's event and outbox rows, inserted by `flush` with the batch's others, in order."""
+        self._events += events
+        self._outbox += outbox
+
     def flush(self, conn: Connection) -> None:
-        """Write the instances taken since the last flush to the store (each once, as last taken),
-        before anything reads them there, and before a batch of ticks commits."""
+        """Write what the ticks since the last flush changed and made: the instances (each once,
+        as last taken), the events and outbox rows (in the ticks' order); before anything reads
+        the store, and before a batch of ticks commits."""
+        if self._events or self._outbox:
+            bulk.insert_rows(conn, store.events, q.EVENT_COLUMNS, self._events)
+            bulk.insert_rows(conn, store.outbox, q.OUTBOX_COLUMNS, self._outbox)
+            self._events, self._outbox = [], []
         if self._dirty:
             rows = self._rows
             q.write_instances(conn, [(tick, *_WRITTEN(rows[rid]), rid) for rid, tick in self._dirty.items()])

@@ -37,7 +37,6 @@ from cascade.engine.deliveries import deliveries
 from cascade.engine.deployed import Deployed
 from cascade.engine.machine import (
     DONE,
-    Event,
     Machine,
     Notice,
     Reports,
@@ -52,20 +51,6 @@ from cascade.engine.summary import build_in as build_summary
 from cascade.engine.summary import state_counts
 
 _CHUNK = 500  # bound on the number of values in one IN (...)
-
-_EVENT_COLUMNS = Event._fields
-_OUTBOX_COLUMNS = (
-    "campaign_id",
-    "tick",
-    "send_at",
-    "kind",
-    "recipient_unit",
-    "role",
-    "channels",
-    "digest_key",
-    "payload",
-    "status",
-)
 
 
 @dataclass
@@ -375,8 +360,11 @@ def write_events(t: Tick) -> None:
     outbox = deliveries(t.conn, t.campaign, t.tick_id, t.notices)
     dumps = bulk.dumps
     events = [(*e[:-1], dumps(e.data)) for e in t.events]
-    bulk.insert_rows(conn, store.events, _EVENT_COLUMNS, events)
-    bulk.insert_rows(conn, store.outbox, _OUTBOX_COLUMNS, outbox)
+    if t.resident is not None:  # a simulation's: inserted with the batch's others, in order
+        t.resident.hold(events, outbox)
+    else:
+        bulk.insert_rows(conn, store.events, q.EVENT_COLUMNS, events)
+        bulk.insert_rows(conn, store.outbox, q.OUTBOX_COLUMNS, outbox)
     t.counts["notices"] += len(outbox)
     conn.execute(q.TICK_COUNTS, {"tick": t.tick_id, "counts": dict(t.counts)})
 

@@ -83,6 +83,8 @@ def parent_of(path: str) -> str | None:
 
 def recipients(path: str, targets: Iterable[str]) -> list[str]:
     """Unit ids named by `targets` for the unit at the end of `path` ("level:id/.../level:id")."""
+    if targets == ("self",):  # most notices (openings, reminders, requests): the unit alone
+        return [path[path.rfind(":") + 1 :]]
     chain = [part.split(":", 1) for part in path.split("/")]
     found: dict[str, None] = {}
     for target in targets:
