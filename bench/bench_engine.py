@@ -31,6 +31,7 @@ CHILD = """
 import json, random, resource, sys, tempfile, time
 from pathlib import Path
 sys.path.insert(0, sys.argv[3])
+sys.path.insert(0, str(Path(sys.argv[3]).parent))  # this checkout's cascade, wherever it is run from
 from gen_national import generate, national_signals
 from cascade.compile.files import load_plan
 from cascade.engine.simulate import simulate
