@@ -11,8 +11,6 @@ from cascade.engine import queries as q
 from cascade.engine.deployed import Deployed, PerDeploy
 from cascade.engine.machine import Notice
 
-_CHUNK = 500  # bound on the number of values in one IN (...)
-
 
 def deliveries(
     conn: Connection, campaign: Deployed, tick: int, notices: list[Notice]
@@ -49,9 +47,9 @@ def _contacts(conn: Connection, campaign: Deployed, units: set[str]) -> dict[str
     ticks notify the same units again and again)."""
     known = _CONTACTS.get(campaign, dict)
     missing = sorted(units.difference(known))
-    for chunk in bulk.chunked(missing, _CHUNK):
+    for chunk in bulk.chunked(missing):
         for unit in chunk:
             known[unit] = []
-        for row in conn.execute(q.CONTACTS, {"campaign": campaign.id, "units": list(chunk)}):
+        for row in conn.execute(q.CONTACTS, {"campaign": campaign.id, "units": chunk}):
             known[row.unit_id].append((row.role, bulk.dumps(row.channels)))
     return known

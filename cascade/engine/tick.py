@@ -50,8 +50,6 @@ from cascade.engine.rollup import load_for as load_rollup
 from cascade.engine.summary import build_in as build_summary
 from cascade.engine.summary import state_counts
 
-_CHUNK = 500  # bound on the number of values in one IN (...)
-
 
 @dataclass
 class TickResult:
@@ -171,14 +169,9 @@ def _rows_for_pairs(t: Tick, statement: Any, pairs: Iterable[tuple[str, str]], *
         by_task.setdefault(task, []).append(unit)
     rows = []
     for task, units in by_task.items():
-        for chunk in _chunks(sorted(set(units))):
-            rows += _select_rows(t, statement, task=task, units=list(chunk), **params)
+        for chunk in bulk.chunked(sorted(set(units))):
+            rows += _select_rows(t, statement, task=task, units=chunk, **params)
     return rows
-
-
-def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
-    for start in range(0, len(items), _CHUNK):
-        yield items[start : start + _CHUNK]
 
 
 def _apply_signals(t: Tick) -> list[Row]:
