@@ -37,10 +37,13 @@ ROWS = (
     .join(_U, and_(_U.c.campaign_id == _I.c.campaign_id, _U.c.id == _I.c.unit_id))
     .where(_I.c.campaign_id == bindparam("campaign"), _I.c.archived.is_(False))
 )
+# an instance waits on a completion while it opens on one, has not opened, and is held or overdue
+OPENS_ON_COMPLETION = ("prerequisite", "source-signal")
+WAITING_STATES = ("held", "overdue")
 WAITING = (
-    _I.c.opens_on.in_(("prerequisite", "source-signal")),
+    _I.c.opens_on.in_(OPENS_ON_COMPLETION),
     _I.c.opened_at.is_(None),
-    _I.c.state.in_(("held", "overdue")),
+    _I.c.state.in_(WAITING_STATES),
 )
 DUE_ROWS = ROWS.where(_I.c.next_action_at <= bindparam("now"))
 BY_TASK = ROWS.where(_I.c.task_id == bindparam("task"), _I.c.unit_id.in_(bindparam("units", expanding=True)))

@@ -27,6 +27,7 @@ from sqlalchemy import Connection, select
 
 from cascade.engine import bulk, store
 from cascade.engine import queries as q
+from cascade.engine.machine import DONE
 
 Row = dict[str, Any]
 KEYS = tuple(column.name for column in q.ROW_COLUMNS)  # a row's columns, as the tick's queries name them
@@ -39,9 +40,6 @@ _PREREQ_TASK, _PREREQ_UNIT, _OPENED_AT, _NEXT = (
 _FIELDS = KEYS.index("fields")
 _WRITTEN = operator.itemgetter(*(KEYS.index(column) for column in q.WRITTEN[1:]))  # but the tick
 _VALUES = operator.itemgetter(*KEYS)  # a row's values in KEYS order
-_DONE = ("done", "done_late")
-_WAITS = ("prerequisite", "source-signal")  # queries.WAITING, the instances opening on a completion
-_WAITING_STATES = ("held", "overdue")
 
 
 class Pending(NamedTuple):
@@ -74,7 +72,7 @@ class Resident:
             rid = values[_ID]
             self._rows[rid] = values
             self._pairs[(values[_TASK], values[_UNIT])] = rid
-            if values[_OPENS_ON] in _WAITS:
+            if values[_OPENS_ON] in q.OPENS_ON_COMPLETION:
                 self._waiting.setdefault((values[_PREREQ_TASK], values[_PREREQ_UNIT]), []).append(rid)
             if values[_NEXT] is not None:
                 self._due.append((values[_NEXT], rid))
@@ -111,7 +109,7 @@ class Resident:
         out = []
         for pair in dict.fromkeys(pairs):
             rid = self._pairs.get(pair)
-            if rid is not None and (not done or self._rows[rid][_STATE] in _DONE):
+            if rid is not None and (not done or self._rows[rid][_STATE] in DONE):
                 out.append(self._row(rid))
         return out
 
@@ -215,4 +213,4 @@ class Resident:
 
     def _still_waiting(self, rid: int) -> bool:
         values = self._rows[rid]
-        return values[_OPENED_AT] is None and values[_STATE] in _WAITING_STATES
+        return values[_OPENED_AT] is None and values[_STATE] in q.WAITING_STATES  # queries.WAITING

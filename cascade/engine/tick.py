@@ -231,7 +231,7 @@ def _open_after_prerequisites(t: Tick, completed: list[Row], rescan: bool, level
     for row in held:
         if row["id"] in t.rows:
             row = t.rows[row["id"]]
-            if row["opened_at"] is not None or row["state"] not in ("held", "overdue"):
+            if row["opened_at"] is not None or row["state"] not in q.WAITING_STATES:
                 continue
         when = done_at.get((row["prereq_task"], row["prereq_unit"]))
         if when is None:
