@@ -29,7 +29,7 @@ from cascade.engine import bulk, store
 from cascade.engine.deployed import Deployed, PerDeploy
 from cascade.engine.words import counter_label
 from cascade.plan.formulas import compile_formula, formula_names
-from cascade.plan.hierarchy import parent_in
+from cascade.plan.hierarchy import parent_of
 from cascade.plan.rules import TaskRules
 from cascade.plan.values import COUNTERS, Target
 
@@ -315,7 +315,7 @@ def hierarchy(conn: Connection, campaign: Deployed) -> Hierarchy:
 def _read_hierarchy(conn: Connection, campaign_id: str) -> Hierarchy:
     u = store.units
     query = select(u.c.id, u.c.path).where(u.c.archived.is_(False), u.c.campaign_id == campaign_id)
-    parent = {unit_id: parent_in(path) for unit_id, path in conn.execute(query)}
+    parent = {unit_id: parent_of(path) for unit_id, path in conn.execute(query)}
     children: dict[str, list[str]] = {}
     for unit_id, up in parent.items():
         if up is not None:

@@ -26,7 +26,7 @@ from cascade.engine import bulk, deployed, store, words
 from cascade.engine.rollup import Figure, Rollup
 from cascade.engine.rollup import load as load_rollup
 from cascade.engine.words import level_name
-from cascade.plan.hierarchy import parent_in
+from cascade.plan.hierarchy import parent_of
 from cascade.plan.rules import TaskRules, campaign_rules, missed_targets
 
 
@@ -206,7 +206,7 @@ def build_in(conn: Connection, campaign_id: str, at: pendulum.DateTime | None = 
             u.c.campaign_id == campaign_id, u.c.archived.is_(False)
         )
     ):
-        units[unit_id] = UnitRow(unit_id, name, level, parent_in(path))
+        units[unit_id] = UnitRow(unit_id, name, level, parent_of(path))
         paths[unit_id] = path
     order = sorted(units, key=lambda uid: paths[uid])
     root = next(uid for uid in order if units[uid].parent is None)

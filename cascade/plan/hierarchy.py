@@ -69,15 +69,9 @@ class Hierarchy:
         return self._by_level.get(level, [])
 
 
-def parent_in(path: str) -> str | None:
-    """The parent's id of the unit at the end of `path` ("level:id/.../level:id"); None for the top."""
-    chain = path.rsplit("/", 2)
-    return chain[-2].split(":", 1)[1] if len(chain) > 1 else None
-
-
 def parent_of(path: str) -> str | None:
     """The parent's id of the unit at the end of `path` ("level:id/.../level:id"); None at the top."""
-    chain = path.split("/")
+    chain = path.rsplit("/", 2)  # (the last two steps are all it needs)
     return chain[-2].split(":", 1)[1] if len(chain) > 1 else None
 
 
