@@ -31,7 +31,7 @@ from cascade.engine.signals import Signal, record
 from cascade.engine.tick import next_due_in, tick_in
 from cascade.plan.model import Plan
 
-BATCH_SECONDS = 0.5  # the most work one commit of a simulation holds
+BATCH_SECONDS = 2.0  # the most work one commit of a simulation holds (a kill redoes at most this)
 
 
 @contextmanager
@@ -120,13 +120,14 @@ def run_until(
     until: pendulum.DateTime,
     result: Simulation,
     on_tick: Callable[[pendulum.DateTime], None] | None = None,
+    batch_seconds: float = BATCH_SECONDS,
 ) -> None:
     """Tick at every due instant up to `until` (resumable: it continues from the store's state).
 
-    Consecutive ticks share a transaction for up to BATCH_SECONDS of work: a tick is still
-    whole or absent (the commit falls between ticks), a killed simulation resumes from the
-    last commit and redoes the same ticks, and the store writes each page once per batch
-    instead of once per tick."""
+    Consecutive ticks share a transaction for up to `batch_seconds` of work (at least one
+    tick; 0: a commit a tick): a tick is still whole or absent (the commit falls between
+    ticks), a killed simulation resumes from the last commit and redoes the same ticks, and
+    the store writes each page once per batch instead of once per tick."""
     limit = int(until.timestamp())
     last = _last_tick(engine, campaign)  # the clock never goes back, also across a restart
     with engine.connect() as conn:
@@ -135,7 +136,7 @@ def run_until(
     while not finished:
         with engine.begin() as conn:
             started = time.monotonic()
-            while time.monotonic() - started < BATCH_SECONDS:
+            while True:
                 due = next_due_in(conn, campaign, resident)
                 if due is None or due > limit:
                     finished = True
@@ -147,6 +148,8 @@ def run_until(
                 result.counts.update(outcome.counts)
                 if on_tick:
                     on_tick(now)
+                if time.monotonic() - started >= batch_seconds:
+                    break
             resident.flush(conn)  # the batch commits the instances its ticks changed
 
 
