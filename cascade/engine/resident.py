@@ -12,6 +12,10 @@ the summary) and before the commit that ends a batch of ticks: an instance chang
 ticks of a batch is written once. The events, outbox rows and the rest each tick writes as a
 live tick does.
 
+The figures (an instance's `fields`, a report's `computed`) are decoded once and shared with
+the rows handed out: the engine replaces an instance's figures, it never edits them in place
+(a tick that did would change this copy before `take`).
+
 Only the whole-campaign phases are served (a tick run level by level, as the Prefect flow
 runs it, reads the store).
 """
@@ -39,6 +43,7 @@ _PREREQ_TASK, _PREREQ_UNIT, _OPENED_AT, _NEXT = (
 )
 _FIELDS = KEYS.index("fields")
 _WRITTEN = operator.itemgetter(*(KEYS.index(column) for column in q.WRITTEN[1:]))  # but the tick
+_WRITTEN_FIELDS = q.WRITTEN[1:].index("fields")
 _VALUES = operator.itemgetter(*KEYS)  # a row's values in KEYS order
 
 
@@ -53,8 +58,8 @@ class Pending(NamedTuple):
 
 
 class Resident:
-    """The live instances of one campaign (values in `KEYS` order, figures as JSON text, as
-    stored) and its pending signals in time order, with the indexes its reads need."""
+    """The live instances of one campaign (values in `KEYS` order, figures decoded) and its
+    pending signals in time order, with the indexes its reads need."""
 
     def __init__(self, conn: Connection, campaign_id: str) -> None:
         shared: dict[Any, Any] = {}  # one string object for each id, state and path repeated
@@ -67,8 +72,8 @@ class Resident:
         self._outbox: list[tuple[Any, ...]] = []
         for found in conn.execute(q.ROWS, {"campaign": campaign_id}).fetchall():  # one fetch
             values = tuple(v if type(v) is not str else shared.setdefault(v, v) for v in found)
-            if values[_FIELDS] is not None and type(values[_FIELDS]) is not str:  # (PostgreSQL's: decoded)
-                values = (*values[:_FIELDS], bulk.dumps(values[_FIELDS]), *values[_FIELDS + 1 :])
+            if type(values[_FIELDS]) is str:  # (SQLite's: text; PostgreSQL's driver decodes it)
+                values = (*values[:_FIELDS], bulk.loads(values[_FIELDS]), *values[_FIELDS + 1 :])
             rid = values[_ID]
             self._rows[rid] = values
             self._pairs[(values[_TASK], values[_UNIT])] = rid
@@ -83,7 +88,7 @@ class Resident:
         figures = select(i.id, bulk.as_text(i.computed)).where(
             i.campaign_id == campaign_id, i.archived.is_(False), i.computed.is_not(None)
         )
-        self._computed: dict[int, Any] = {rid: text for rid, text in conn.execute(figures)}  # reports'
+        self._computed: dict[int, Any] = {rid: bulk.loads(text) for rid, text in conn.execute(figures)}
         s = store.signals.c
         pending = (
             select(s.id, s.task_id, s.unit_id, s.at, s.fields)
@@ -156,7 +161,8 @@ class Resident:
 
     def rollup_rows(self, tasks: list[str], units: list[str] | None) -> Iterator[tuple[Any, ...]]:
         """A roll-up's read (rollup._ALL_UNITS, _SOME_UNITS): (task, unit, state, figures,
-        computed figures) of the tasks' instances of `units` (None: of every unit)."""
+        computed figures) of the tasks' instances of `units` (None: of every unit), the
+        figures decoded (which `bulk.loads` passes through)."""
         if units is None:
             wanted = set(tasks)
             found: Iterable[int] = (rid for rid, values in self._rows.items() if values[_TASK] in wanted)
@@ -170,18 +176,16 @@ class Resident:
 
     # ---- after a tick -------------------------------------------------------------------
 
-    def computed(self, updates: Iterable[tuple[str, str, int]]) -> None:
-        """The figures a tick's roll-ups computed for reports, as written: (computed, figures, id)."""
-        for computed, _fields, rid in updates:
-            self._computed[rid] = computed
+    def computed(self, figures: Iterable[tuple[int, Any]]) -> None:
+        """The figures a tick's roll-ups computed for reports (written by the tick): (id, figures)."""
+        self._computed.update(figures)
 
     def take(self, rows: Iterable[Row], tick: int) -> None:
         """The instances `tick` changed: kept here, and written to the store by `flush`."""
-        dumps = bulk.dumps
         for row in rows:
             values = _VALUES(row)
             rid, at = values[_ID], values[_NEXT]
-            self._rows[rid] = (*values[:_FIELDS], dumps(values[_FIELDS]), *values[_FIELDS + 1 :])
+            self._rows[rid] = values
             self._dirty[rid] = tick
             if at is not None:
                 heapq.heappush(self._due, (at, rid))
@@ -200,16 +204,18 @@ class Resident:
             bulk.insert_rows(conn, store.outbox, q.OUTBOX_COLUMNS, self._outbox)
             self._events, self._outbox = [], []
         if self._dirty:
-            rows = self._rows
-            q.write_instances(conn, [(tick, *_WRITTEN(rows[rid]), rid) for rid, tick in self._dirty.items()])
+            rows, dumps, at = self._rows, bulk.dumps, _WRITTEN_FIELDS
+            written = []
+            for rid, tick in self._dirty.items():
+                values = _WRITTEN(rows[rid])
+                written.append((tick, *values[:at], dumps(values[at]), *values[at + 1 :], rid))
+            q.write_instances(conn, written)
             self._dirty.clear()
 
     # ---- helpers ------------------------------------------------------------------------
 
     def _row(self, rid: int) -> Row:
-        row = dict(zip(KEYS, self._rows[rid], strict=True))
-        row["fields"] = bulk.loads(row["fields"])
-        return row
+        return dict(zip(KEYS, self._rows[rid], strict=True))
 
     def _still_waiting(self, rid: int) -> bool:
         values = self._rows[rid]

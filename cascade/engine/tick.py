@@ -314,7 +314,7 @@ def _rollups(t: Tick) -> None:
     by_report: dict[str, Reports] = {}
     for row, notice in t.reports:
         by_report.setdefault(row["task_id"], []).append((row, notice))
-    updates = []
+    updates, figures = [], []
     for report_id, rows in by_report.items():
         rules = t.rules[report_id]
         if not rules.rollup:
@@ -331,10 +331,11 @@ def _rollups(t: Tick) -> None:
             reported = rollup.reported(row["unit_id"]) or computed
             row["fields"] = {**(row["fields"] or {}), **reported}
             updates.append((bulk.dumps(computed), bulk.dumps(row["fields"]), row["id"]))
+            figures.append((row["id"], computed))
     if updates:
         bulk.update_rows(t.conn, store.instances, ("computed", "fields"), "id", updates)
         if t.resident is not None:
-            t.resident.computed(updates)
+            t.resident.computed(figures)
 
 
 def _write(t: Tick) -> None:
