@@ -66,28 +66,46 @@ def _contents(engine: Engine) -> dict[str, list[Any]]:
         }
 
 
-def test_a_simulation_in_memory_leaves_the_store_ticks_reading_the_store_leave(
-    campaign: tuple[Plan, Path], tmp_path: Path
-) -> None:
+@pytest.fixture(scope="module")
+def reference(
+    campaign: tuple[Plan, Path], tmp_path_factory: pytest.TempPathFactory
+) -> tuple[int, dict[str, list[Any]]]:
+    """What ticks reading the store (SQLite) leave: how many ran, and every row of the store."""
     plan, signals_file = campaign
-    cid, tz = plan.campaign.id, plan.campaign.timezone
+    read = _store(plan, signals_file, tmp_path_factory.mktemp("read"))
     until = plan.campaign.summary_at.add(days=14)
-    (tmp_path / "read").mkdir()
-    (tmp_path / "resident").mkdir()
-    read = _store(plan, signals_file, tmp_path / "read")
-    ticks = _tick_by_tick(read, cid, tz, until)
-    resident = _store(plan, signals_file, tmp_path / "resident")
-    result = Simulation(cid)
-    run_until(resident, cid, tz, until, result)
-    assert result.ticks == ticks > 100
-    expected, found = _contents(read), _contents(resident)
+    ticks = _tick_by_tick(read, plan.campaign.id, plan.campaign.timezone, until)
+    contents = _contents(read)
+    read.dispose()
+    return ticks, contents
+
+
+def _assert_leaves(reference: tuple[int, dict[str, list[Any]]], engine: Engine, ticks: int) -> None:
+    expected_ticks, expected = reference
+    assert ticks == expected_ticks > 100
     assert len(expected["events"]) > 10_000 and len(expected["outbox"]) > 5_000
+    found = _contents(engine)
     for name in expected:
         assert found[name] == expected[name], name
 
 
+def test_a_simulation_in_memory_leaves_the_store_ticks_reading_the_store_leave(
+    campaign: tuple[Plan, Path], reference: tuple[int, dict[str, list[Any]]], tmp_path: Path
+) -> None:
+    plan, signals_file = campaign
+    resident = _store(plan, signals_file, tmp_path)
+    result = Simulation(plan.campaign.id)
+    run_until(
+        resident, plan.campaign.id, plan.campaign.timezone, plan.campaign.summary_at.add(days=14), result
+    )
+    _assert_leaves(reference, resident, result.ticks)
+
+
 def test_on_postgresql_the_copy_in_memory_leaves_what_sqlite_ticks_reading_the_store_leave(
-    campaign: tuple[Plan, Path], tmp_path: Path, postgres_engine: Engine
+    campaign: tuple[Plan, Path],
+    reference: tuple[int, dict[str, list[Any]]],
+    tmp_path: Path,
+    postgres_engine: Engine,
 ) -> None:
     """PostgreSQL's driver hands JSON over decoded (SQLite's store gives text): the copy keeps
     both as decoded figures, and the store it leaves is row for row the one above. Run in two
@@ -95,16 +113,10 @@ def test_on_postgresql_the_copy_in_memory_leaves_what_sqlite_ticks_reading_the_s
     plan, signals_file = campaign
     cid, tz = plan.campaign.id, plan.campaign.timezone
     until = plan.campaign.summary_at.add(days=14)
-    read = _store(plan, signals_file, tmp_path)
-    ticks = _tick_by_tick(read, cid, tz, until)
     resident = _store(plan, signals_file, tmp_path, postgres_engine)
     result = Simulation(cid)
     halfway = plan.campaign.issued_at.add(seconds=(until - plan.campaign.issued_at).in_seconds() // 2)
     run_until(resident, cid, tz, halfway, result)
-    assert 0 < result.ticks < ticks
+    assert 0 < result.ticks < reference[0]
     run_until(resident, cid, tz, until, result)
-    assert result.ticks == ticks > 100
-    expected, found = _contents(read), _contents(resident)
-    assert len(expected["events"]) > 10_000 and len(expected["outbox"]) > 5_000
-    for name in expected:
-        assert found[name] == expected[name], name
+    _assert_leaves(reference, resident, result.ticks)
