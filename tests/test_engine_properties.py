@@ -201,11 +201,11 @@ def test_killed_and_restarted_simulation_gives_the_same_event_log(tmp_path: Path
         deadline = time.monotonic() + 60
         while _ticks(victim) < target and process.poll() is None and time.monotonic() < deadline:
             time.sleep(0.005)
-        if process.poll() is None:
+        killed = process.poll() is None
+        if killed:
             process.send_signal(signals_module.SIGKILL)
-            process.wait(timeout=30)
-            kills += _ticks(victim) < ticks_expected  # killed with ticks still to do
         process.wait(timeout=30)
+        kills += killed and _ticks(victim) < ticks_expected  # killed with ticks still to do
     assert kills >= 1, "the runner finished its ticks before it could be killed"
     subprocess.run([sys.executable, "-c", RUNNER, url, until.isoformat()], env=env, check=True, timeout=120)
     assert event_lines(victim, "test-campaign", TZ) == expected
