@@ -27,6 +27,8 @@ def test_yaml_tree_becomes_a_hierarchy() -> None:
     assert recipients(units.path_of("x-c"), ["level:district"]) == ["hu-b"]
     assert units.children["hu-b"] == ["x-c", "x-d"]
     assert units.units["mttq"].tags == ("mass-org",)
+    assert units.paths() == {unit: units.path_of(unit) for unit in units.units}
+    assert units.paths()["x-c"] == "province:tu-a/district:hu-b/grassroots:x-c"
 
 
 def test_channels_keep_the_written_order_and_numbers_keep_leading_zeros() -> None:
@@ -185,6 +187,7 @@ def test_optional_levels_may_be_skipped() -> None:
     units = read_units(dedent(text), "units.yaml")
     assert units.parent_of("x-c") == "tu-a"
     assert recipients(units.path_of("x-c"), ["level:district"]) == []
+    assert units.paths()["x-d"] == "province:tu-a/district:hu-b/grassroots:x-d"
 
 
 @pytest.mark.parametrize(

@@ -56,6 +56,14 @@ class Hierarchy:
         chain = [unit_id, *self.ancestors(unit_id)]
         return "/".join(f"{self.units[u].level}:{u}" for u in reversed(chain))
 
+    def paths(self) -> dict[str, str]:
+        """Every unit's `path_of`, each from its parent's (the units come parents first)."""
+        out: dict[str, str] = {}
+        for unit in self.units.values():
+            step = f"{unit.level}:{unit.id}"
+            out[unit.id] = step if unit.parent is None else f"{out[unit.parent]}/{step}"
+        return out
+
     def tags(self) -> set[str]:
         return {tag for unit in self.units.values() for tag in unit.tags}
 
