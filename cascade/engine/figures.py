@@ -16,6 +16,7 @@ from cascade.plan.rules import TaskRules, with_formulas
 from cascade.timing.deadlines import parse_date
 
 _GROUPED = re.compile(r"[-+]?\d{1,3}(?:\.\d{3})+")  # 1.234 and 1.234.567, as Vietnamese write them
+_WHOLE = re.compile(r"[-+]?\d+")
 
 
 def _bounded(number: Any, text: str) -> Any:
@@ -120,10 +121,11 @@ def _convert(kind: str | None, raw: Any) -> Any:
         raw = int(raw)  # a spreadsheet's number cell: 40.0 is 40
     text = str(raw).strip()
     if kind == "int":
-        if _GROUPED.fullmatch(text):
-            text = text.replace(".", "")  # 1.234: Vietnamese thousands grouping
-        if isinstance(raw, bool) or not re.fullmatch(r"[-+]?\d+", text):
-            raise ValueError(_("`{text}` is not a whole number", text=text[:40]))
+        if not text.isdecimal():  # (digits alone, the usual, need neither of these)
+            if _GROUPED.fullmatch(text):
+                text = text.replace(".", "")  # 1.234: Vietnamese thousands grouping
+            if isinstance(raw, bool) or not _WHOLE.fullmatch(text):
+                raise ValueError(_("`{text}` is not a whole number", text=text[:40]))
         if len(text.lstrip("+-")) > len(str(LARGEST)):
             raise ValueError(
                 _("`{text}` is too large (at most {largest:,})", text=text[:40], largest=LARGEST)

@@ -199,14 +199,13 @@ def import_table(
             nonlocal stored, total, more
             lookups = read_lookups(conn, campaign.id, {s.unit for s in chunk})
             rows, found = checked_rows(
-                conn, campaign, chunk, chunk_file, lookups, int(now.timestamp()), allow_future
+                conn, campaign, chunk, chunk_file, lookups, int(now.timestamp()), source, allow_future
             )
             room = SHOWN_PROBLEMS - len(problems)
             problems.extend(found[:room])
             more += max(0, len(found) - room)
             if not problems and rows:
-                received = int(now.timestamp())
-                stored += insert_new(conn, [{**r, "received_at": received, "source": source} for r in rows])
+                stored += insert_new(conn, rows)
             total += len(chunk)
             if progress:
                 progress(len(chunk))

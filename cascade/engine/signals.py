@@ -140,13 +140,13 @@ def record_many(engine: Engine, requests: list[Batch]) -> list[tuple[int, int] |
                     request.file,
                     lookups[campaign.id],
                     int(request.now.timestamp()),
+                    request.source,
                     request.allow_future,
                 )
             if problems:
                 answers.append(SignalRefused(problems))
                 continue
-            received = int(request.now.timestamp())
-            accepted.append((n, [{**row, "received_at": received, "source": request.source} for row in rows]))
+            accepted.append((n, rows))
             answers.append((0, 0))  # filled in below
         known = _known(conn, [row for _request, rows in accepted for row in rows])
         new: list[dict[str, Any]] = []
@@ -253,8 +253,11 @@ def checked_rows(
     file: str,
     lookups: Lookups,
     now: int,
+    source: str,
     allow_future: bool = False,
 ) -> tuple[list[dict[str, Any]], list[Problem]]:
+    """The signals' rows for the store (received at `now` from `source`), and the problems of
+    the ones refused."""
     rules = campaign_rules(campaign)
     u = store.units.c
     live = (u.campaign_id == campaign.id, u.archived.is_(False))
@@ -338,19 +341,26 @@ def checked_rows(
                 "fields": values,
                 "digest": digest(signal.task, unit, at, values),
                 "note": signal.note,
+                "received_at": now,
+                "source": source,
             }
         )
     return rows, problems
 
 
 def _known(conn: Connection, rows: list[dict[str, Any]]) -> set[str]:
-    """The digests among `rows` already stored (per campaign)."""
+    """The digests among `rows` already stored (per campaign: a batch of more than
+    WHOLE_CAMPAIGN signals reads the campaign's digests once, not 500 at a time)."""
     s = store.signals
     known: set[str] = set()
     by_campaign: dict[str, list[str]] = {}
     for row in rows:
         by_campaign.setdefault(row["campaign_id"], []).append(row["digest"])
     for campaign, digests in by_campaign.items():
+        if len(digests) > WHOLE_CAMPAIGN:
+            stored = conn.execute(select(s.c.digest).where(s.c.campaign_id == campaign)).scalars()
+            known.update(set(stored).intersection(digests))
+            continue
         for start in range(0, len(digests), 500):
             query = select(s.c.digest).where(
                 s.c.campaign_id == campaign, s.c.digest.in_(digests[start : start + 500])
