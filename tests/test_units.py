@@ -10,6 +10,7 @@ import pytest
 from cascade.compile.units import read_units, read_units_file
 from cascade.errors import CampaignInvalid
 from cascade.plan.hierarchy import recipients
+from cascade.plan.values import Contact
 from tests.conftest import SMALL_UNITS, dedent, hierarchy
 
 
@@ -32,6 +33,7 @@ def test_yaml_tree_becomes_a_hierarchy() -> None:
 
 
 def test_channels_keep_the_written_order_and_numbers_keep_leading_zeros() -> None:
+    assert Contact(role="head", zalo="84912000001", email="vp@example.vn").channels == ("zalo", "email")
     units = hierarchy()
     head = units.units["tu-a"].contacts[0]
     assert head.channels == ("email", "zalo")

@@ -10,10 +10,11 @@ from __future__ import annotations
 import functools
 import types
 import typing
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic.fields import FieldInfo
 
 from cascade.compile.reading import Document, Path, dotted
 from cascade.errors import Problem, did_you_mean, one_of
@@ -23,6 +24,7 @@ from cascade.plan.values import SLUG, SLUG_HINT
 SLUG_PATTERN = SLUG.pattern
 
 M = TypeVar("M", bound=BaseModel)
+T = TypeVar("T", bound=Hashable)  # a model or a pydantic dataclass (frozen)
 
 
 def checked(model: type[M], data: Any, doc: Document, at: Path, problems: list[Problem]) -> M | None:
@@ -50,7 +52,7 @@ def checked_all(
     return valid
 
 
-def all_valid(model: type[M], items: list[Any]) -> list[M] | None:
+def all_valid(model: type[T], items: list[Any]) -> list[T] | None:
     """The items validated as `model` in one call, or None if any of them is not valid (the
     caller then checks them one by one, for their problems)."""
     try:
@@ -60,8 +62,8 @@ def all_valid(model: type[M], items: list[Any]) -> list[M] | None:
 
 
 @functools.cache
-def _adapter(model: type[M]) -> TypeAdapter[list[M]]:
-    return TypeAdapter(list[model])  # type: ignore[valid-type]
+def _adapter(model: Any) -> TypeAdapter[list[Any]]:
+    return TypeAdapter(list[model])
 
 
 def problems_from(exc: ValidationError, model: type[BaseModel], doc: Document, at: Path) -> list[Problem]:
@@ -71,7 +73,7 @@ def problems_from(exc: ValidationError, model: type[BaseModel], doc: Document, a
         path = (*at, *loc)
         kind = error["type"]
         hint = (error.get("ctx") or {}).get("hint")
-        if kind == "extra_forbidden":
+        if kind in ("extra_forbidden", "unexpected_keyword_argument"):  # (a model's, a dataclass's)
             allowed = keys_at(model, loc[:-1])
             message = _("unknown key `{key}`", key=loc[-1])
             hint = did_you_mean(str(loc[-1]), allowed) or (
@@ -99,19 +101,22 @@ def keys_at(model: type[BaseModel], loc: Sequence[str | int]) -> list[str]:
         if expect_key:
             expect_key = False
             continue
-        if not (isinstance(current, type) and issubclass(current, BaseModel)):
-            return []
-        field = _field(current, part)
+        field = _field(_fields(current), part)
         if field is None:
             return []
         current, expect_key = _inner(field.annotation)
-    if isinstance(current, type) and issubclass(current, BaseModel):
-        return [f.alias or name for name, f in current.model_fields.items()]
-    return []
+    return [f.alias or name for name, f in _fields(current).items()]
 
 
-def _field(model: type[BaseModel], key: str) -> Any:
-    for name, field in model.model_fields.items():
+def _fields(model: Any) -> dict[str, FieldInfo]:
+    """A model's fields, or a pydantic dataclass's (`Contact`); none for anything else."""
+    if isinstance(model, type) and issubclass(model, BaseModel):
+        return model.model_fields
+    return getattr(model, "__pydantic_fields__", {}) if isinstance(model, type) else {}
+
+
+def _field(fields: dict[str, FieldInfo], key: str) -> FieldInfo | None:
+    for name, field in fields.items():
         if key in (name, field.alias):
             return field
     return None
@@ -151,6 +156,7 @@ _SAID = {
     "list_type": N_("should be a list, got {value}"),
     "dict_type": N_("should be a mapping (key: value), got {value}"),
     "model_type": N_("should be a mapping (key: value), got {value}"),
+    "dataclass_type": N_("should be a mapping (key: value), got {value}"),
     "model_attributes_type": N_("should be a mapping (key: value), got {value}"),
     "greater_than_equal": N_("should be at least {ge}, got {value}"),
     "greater_than": N_("should be more than {gt}, got {value}"),
