@@ -150,6 +150,23 @@ def test_csv_levels_are_read_off_the_tree_without_a_levels_line() -> None:
             "units.yaml:3: error: units[0].chidren: unknown key `chidren`\n"
             "    hint: did you mean `children`?",
         ),
+        (  # a contact's unknown key
+            """\
+            levels: [province, district]
+            units:
+              - {id: tu-a, name: A, level: province, contacts: [{role: head, emial: vp@example.vn}]}
+            """,
+            "units.yaml:3: error: units[0].contacts[0].emial: unknown key `emial`\n"
+            "    hint: did you mean `email`?",
+        ),
+        (  # a contact that is not a mapping
+            """\
+            levels: [province, district]
+            units:
+              - {id: tu-a, name: A, level: province, contacts: [vp@example.vn]}
+            """,
+            "units.yaml:3: error: units[0].contacts[0]: input should be a",
+        ),
         (  # one level only
             """\
             levels: [province]
