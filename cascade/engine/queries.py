@@ -3,6 +3,7 @@ hit SQLAlchemy's compiled cache instead of rebuilding (and re-keying) dozens of 
 
 from __future__ import annotations
 
+import operator
 from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, insert, select, update
@@ -112,21 +113,21 @@ WRITTEN = (  # the instance columns a tick changes, in the order `written` gives
 )
 
 
+WRITTEN_AND_ID = (*WRITTEN[1:], "id")  # what an instance gives of itself to `written_values`
+_FIGURES_AT = WRITTEN_AND_ID.index("fields")
+_WRITTEN_OF_ROW = operator.itemgetter(*WRITTEN_AND_ID)
+
+
 def written(tick: int, row: Row) -> tuple[Any, ...]:
     """What `write_instances` writes of an instance `tick` changed: the WRITTEN columns, then its id."""
-    return (
-        tick,
-        row["state"],
-        row["opened_at"],
-        row["deadline"],
-        row["done_at"],
-        bulk.dumps(row["fields"]),
-        row["next_reminder_at"],
-        row["stage"],
-        row["next_escalation_at"],
-        row["next_action_at"],
-        row["id"],
-    )
+    return written_values(tick, _WRITTEN_OF_ROW(row))
+
+
+def written_values(tick: int, values: tuple[Any, ...]) -> tuple[Any, ...]:
+    """`written` of an instance's WRITTEN_AND_ID values (a simulation's copy keeps tuples):
+    the tick first, the figures as JSON."""
+    at = _FIGURES_AT
+    return (tick, *values[:at], bulk.dumps(values[at]), *values[at + 1 :])
 
 
 def write_instances(conn: Connection, values: list[tuple[Any, ...]]) -> None:

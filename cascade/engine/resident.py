@@ -42,8 +42,7 @@ _PREREQ_TASK, _PREREQ_UNIT, _OPENED_AT, _NEXT = (
     KEYS.index(k) for k in ("prereq_task", "prereq_unit", "opened_at", "next_action_at")
 )
 _FIELDS = KEYS.index("fields")
-_WRITTEN = operator.itemgetter(*(KEYS.index(column) for column in q.WRITTEN[1:]))  # but the tick
-_WRITTEN_FIELDS = q.WRITTEN[1:].index("fields")
+_WRITTEN = operator.itemgetter(*(KEYS.index(column) for column in q.WRITTEN_AND_ID))
 _VALUES = operator.itemgetter(*KEYS)  # a row's values in KEYS order
 
 
@@ -204,12 +203,8 @@ class Resident:
             bulk.insert_rows(conn, store.outbox, q.OUTBOX_COLUMNS, self._outbox)
             self._events, self._outbox = [], []
         if self._dirty:
-            rows, dumps, at = self._rows, bulk.dumps, _WRITTEN_FIELDS
-            written = []
-            for rid, tick in self._dirty.items():
-                values = _WRITTEN(rows[rid])
-                written.append((tick, *values[:at], dumps(values[at]), *values[at + 1 :], rid))
-            q.write_instances(conn, written)
+            rows, written = self._rows, q.written_values
+            q.write_instances(conn, [written(tick, _WRITTEN(rows[rid])) for rid, tick in self._dirty.items()])
             self._dirty.clear()
 
     # ---- helpers ------------------------------------------------------------------------
