@@ -58,13 +58,12 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _DIGITS = re.compile(r"^\+?[0-9]{6,15}$")
 
 
+# A pydantic dataclass, not a `Model`: the same checks and schema, but a national units file's
+# 66,844 contacts are made in two fifths less time (0.22 -> 0.13 s; validating the whole
+# campaign: 1.47 -> 1.39 s, medians of seven). (The docstring is the JSON Schema's description.)
 @pydantic_dataclass(frozen=True, slots=True, config=ConfigDict(extra="forbid", coerce_numbers_to_str=True))
 class Contact:
-    """One person or office to notify; channels are tried in the order written.
-
-    A pydantic dataclass, not a `Model`: the same checks, but a national units file's 66,844
-    contacts are made in two fifths less time (0.22 -> 0.13 s; validating the whole campaign:
-    1.47 -> 1.39 s, medians of seven)."""
+    """One person or office to notify; channels are tried in the order written."""
 
     role: Annotated[Slug, Field(description="what this contact is for, e.g. head, propaganda")]
     name: str | None = None
