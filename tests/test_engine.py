@@ -233,6 +233,10 @@ def test_good_signals_are_stored_whichever_way_their_units_are_read(
     assert record(deployed, "test-campaign", batch, "test", at("2020-12-01")) == (0, 2)
     later = Signal("tu-a", "hn-tinh", at("2020-11-19"))  # another signal of a known instance
     assert record(deployed, "test-campaign", [later, batch[1]], "test", at("2020-12-01")) == (1, 1)
+    more = [Signal("tu-a", "hn-tinh", at(f"2020-11-{day}")) for day in (20, 21)]
+    assert record(deployed, "test-campaign", more, "test", at("2020-12-01")) == (2, 0)
+    # a batch small beside what the campaign stores (5 signals) is looked up, not read with them
+    assert record(deployed, "test-campaign", [later], "test", at("2020-12-01")) == (0, 1)
 
 
 def test_same_signal_twice_counts_once(deployed: Engine) -> None:

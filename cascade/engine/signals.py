@@ -19,7 +19,7 @@ from typing import Any
 
 import orjson
 import pendulum
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from cascade.engine import bulk, deployed, store
@@ -350,21 +350,23 @@ def checked_rows(
 
 def _known(conn: Connection, rows: list[dict[str, Any]]) -> set[str]:
     """The digests among `rows` already stored (per campaign: a batch of more than
-    WHOLE_CAMPAIGN signals reads the campaign's digests once, not 500 at a time)."""
+    WHOLE_CAMPAIGN signals, if the campaign stores no more than a few times as many, reads
+    the campaign's digests once instead of 500 at a time: a simulation's whole file)."""
     s = store.signals
     known: set[str] = set()
     by_campaign: dict[str, list[str]] = {}
     for row in rows:
         by_campaign.setdefault(row["campaign_id"], []).append(row["digest"])
     for campaign, digests in by_campaign.items():
+        of_campaign = s.c.campaign_id == campaign
         if len(digests) > WHOLE_CAMPAIGN:
-            stored = conn.execute(select(s.c.digest).where(s.c.campaign_id == campaign)).scalars()
-            known.update(set(stored).intersection(digests))
-            continue
+            stored = conn.execute(select(func.count()).select_from(s).where(of_campaign)).scalar_one()
+            if stored <= 4 * len(digests):
+                every = conn.execute(select(s.c.digest).where(of_campaign)).scalars()
+                known.update(set(every).intersection(digests))
+                continue
         for start in range(0, len(digests), 500):
-            query = select(s.c.digest).where(
-                s.c.campaign_id == campaign, s.c.digest.in_(digests[start : start + 500])
-            )
+            query = select(s.c.digest).where(of_campaign, s.c.digest.in_(digests[start : start + 500]))
             known.update(conn.execute(query).scalars())
     return known
 
