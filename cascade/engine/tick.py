@@ -314,7 +314,7 @@ def _rollups(t: Tick) -> None:
     by_report: dict[str, Reports] = {}
     for row, notice in t.reports:
         by_report.setdefault(row["task_id"], []).append((row, notice))
-    updates, figures = [], []
+    submitted: list[tuple[Row, dict[str, Any]]] = []  # each submitted report, with its roll-up
     for report_id, rows in by_report.items():
         rules = t.rules[report_id]
         if not rules.rollup:
@@ -330,12 +330,12 @@ def _rollups(t: Tick) -> None:
                 continue
             reported = rollup.reported(row["unit_id"]) or computed
             row["fields"] = {**(row["fields"] or {}), **reported}
-            updates.append((bulk.dumps(computed), bulk.dumps(row["fields"]), row["id"]))
-            figures.append((row["id"], computed))
-    if updates:
+            submitted.append((row, computed))
+    if submitted:
+        updates = [(bulk.dumps(figures), bulk.dumps(row["fields"]), row["id"]) for row, figures in submitted]
         bulk.update_rows(t.conn, store.instances, ("computed", "fields"), "id", updates)
         if t.resident is not None:
-            t.resident.computed(figures)
+            t.resident.computed((row["id"], figures) for row, figures in submitted)
 
 
 def _write(t: Tick) -> None:
