@@ -337,18 +337,25 @@ def test_recipients_resolve_from_the_unit_path() -> None:
 
 
 def test_bulk_work_keeps_the_collector_out_of_the_way_and_gives_it_back() -> None:
-    """`few_collections` (a simulation's run): what exists is frozen out of the cycle collector's
-    scans and young objects are collected less often; the outermost one restores both."""
+    """`few_collections` (a simulation's run): the cycle collector is off and what exists is
+    frozen out of explicit collections' scans; the outermost one gives both back."""
     import gc
 
-    from cascade.engine.simulate import YOUNG, few_collections
+    from cascade.engine.simulate import few_collections
 
-    before = gc.get_threshold()
+    assert gc.isenabled()
     with few_collections():
-        assert gc.get_freeze_count() > 0 and gc.get_threshold()[0] == max(before[0], YOUNG)
+        assert gc.get_freeze_count() > 0 and not gc.isenabled()
         made_inside = [[] for _ in range(10)]
         with few_collections():  # nested: freezes what the outer one made since
-            assert gc.get_threshold()[0] == max(before[0], YOUNG)
-        assert gc.get_freeze_count() > 0 and gc.get_threshold()[0] == max(before[0], YOUNG)
+            assert not gc.isenabled()
+        assert gc.get_freeze_count() > 0 and not gc.isenabled()
         del made_inside
-    assert gc.get_threshold() == before and gc.get_freeze_count() == 0
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    gc.disable()
+    try:
+        with few_collections():
+            pass
+        assert not gc.isenabled()  # a caller's own choice stays
+    finally:
+        gc.enable()

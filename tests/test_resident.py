@@ -120,3 +120,46 @@ def test_on_postgresql_the_copy_in_memory_leaves_what_sqlite_ticks_reading_the_s
     assert 0 < result.ticks < reference[0]
     run_until(resident, cid, tz, until, result)
     _assert_leaves(reference, resident, result.ticks)
+
+
+CYCLES = """
+import gc, sys
+from pathlib import Path
+from tests.test_resident import Simulation, _store, load_plan, run_until
+plan = load_plan(sys.argv[1])
+cid, tz = plan.campaign.id, plan.campaign.timezone
+until = plan.campaign.summary_at.add(days=14)
+halfway = plan.campaign.issued_at.add(seconds=(until - plan.campaign.issued_at).in_seconds() // 2)
+engine = _store(plan, Path(sys.argv[2]), Path(sys.argv[3]))
+result = Simulation(cid)
+run_until(engine, cid, tz, halfway, result)
+ticked = result.ticks
+gc.collect()
+gc.disable()
+gc.set_debug(gc.DEBUG_SAVEALL)
+run_until(engine, cid, tz, until, result)
+gc.collect()
+print(result.ticks - ticked, result.counts["summary.generated"], len(gc.garbage))
+print(sorted({type(o).__qualname__ for o in gc.garbage}))
+"""
+
+
+def test_a_simulations_ticks_make_no_reference_cycles(tmp_path: Path) -> None:
+    """A simulation runs with the cycle collector off (`simulate.few_collections`), so whatever
+    its ticks put in a reference cycle stays until it ends. The ticks after the first half
+    (statements compiled by then), the summary's included, leave nothing to collect. In a
+    process of its own: this one's other threads (the Prefect test server) make cycles."""
+    import subprocess
+
+    campaign_file, _units, signals_file = generate(1, tmp_path)  # the `campaign` fixture's
+    root = Path(__file__).parent.parent
+    done = subprocess.run(
+        [sys.executable, "-c", CYCLES, str(campaign_file), str(signals_file), str(tmp_path)],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    ticks, summaries, garbage = map(int, done.stdout.splitlines()[0].split())
+    assert ticks > 100 and summaries == 1
+    assert garbage == 0, done.stdout.splitlines()[1]

@@ -74,6 +74,9 @@ INSERT_TICK = insert(store.ticks).values(campaign_id=bindparam("campaign"), now=
 TICK_COUNTS = (
     update(store.ticks).where(store.ticks.c.id == bindparam("tick")).values(counts=bindparam("counts"))
 )
+ROOT_PATH = select(_U.c.path).where(  # the campaign's one unit without a parent
+    _U.c.campaign_id == bindparam("campaign"), _U.c.path.not_like("%/%"), _U.c.archived.is_(False)
+)
 ANY_SIGNAL = select(_S.c.id).where(*PENDING).limit(1)
 ANY_DUE = (
     select(_I.c.id)

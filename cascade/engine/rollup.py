@@ -62,38 +62,43 @@ def figures_of(report: TaskRules, rules: Mapping[str, TaskRules]) -> list[Figure
     """The report's figures in written order, operands added before the rates that need them,
     then the rates its sums make possible."""
     out: dict[str, Figure] = {}
-
-    def add_sum(task: str, name: str) -> None:
-        out.setdefault(f"{task}.{name}", Figure(f"{task}.{name}", task, name, "sum"))
-
-    def add_rate(task: str, name: str) -> None:
-        spec = rules[task].fields[name]
-        assert spec.formula is not None
-        for operand in formula_names(spec.formula):
-            if operand in rules[task].fields and rules[task].fields[operand].formula:
-                add_rate(task, operand)
-            else:
-                add_sum(task, operand)
-        key = f"{task}.{name}"
-        out.setdefault(key, Figure(key, task, name, "rate", spec.formula, spec.target))
-
     for item in report.rollup:
         task, _, name = item.partition(".")
         if task not in rules:
             continue  # a task removed since: the check refuses new files naming one
         spec = rules[task].fields.get(name)
         if spec is not None and spec.formula:
-            add_rate(task, name)
+            _add_rate(out, rules[task], name)
         elif spec is not None:
-            add_sum(task, name)
+            _add_sum(out, task, name)
         elif name in COUNTERS:
             out.setdefault(item, Figure(item, task, name, "counter"))
     summed = {(f.task, f.name) for f in out.values() if f.kind in ("sum", "rate")}
     for task in dict.fromkeys(f.task for f in out.values() if f.kind == "sum"):
         for name, spec in rules[task].fields.items():
             if spec.formula and all((task, n) in summed for n in formula_names(spec.formula)):
-                add_rate(task, name)
+                _add_rate(out, rules[task], name)
     return list(out.values())
+
+
+# figures_of's helpers are not closures over `out`: a recursive closure is a reference cycle,
+# left for the cycle collector, which a simulation keeps off (`simulate.few_collections`)
+
+
+def _add_sum(out: dict[str, Figure], task: str, name: str) -> None:
+    out.setdefault(f"{task}.{name}", Figure(f"{task}.{name}", task, name, "sum"))
+
+
+def _add_rate(out: dict[str, Figure], task: TaskRules, name: str) -> None:
+    spec = task.fields[name]
+    assert spec.formula is not None
+    for operand in formula_names(spec.formula):
+        if operand in task.fields and task.fields[operand].formula:
+            _add_rate(out, task, operand)
+        else:
+            _add_sum(out, task.id, operand)
+    key = f"{task.id}.{name}"
+    out.setdefault(key, Figure(key, task.id, name, "rate", spec.formula, spec.target))
 
 
 def _number(value: Any) -> TypeGuard[Number]:

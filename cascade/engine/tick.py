@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pendulum
-from sqlalchemy import Connection, Engine, select, update
+from sqlalchemy import Connection, Engine, update
 
 from cascade.engine import bulk, deployed, store
 from cascade.engine import queries as q
@@ -268,13 +268,8 @@ def _due_rows(t: Tick, level: str | None = None) -> list[Row]:
 def _summary(t: Tick) -> None:
     if not summary_due(t.campaign, t.now_s):
         return
-    u = store.units
     counts = state_counts(t.conn, t.campaign.id)
-    root_path = t.conn.execute(
-        select(u.c.path).where(
-            u.c.campaign_id == t.campaign.id, ~u.c.path.contains("/"), u.c.archived.is_(False)
-        )
-    ).scalar_one()
+    root_path = t.conn.execute(q.ROOT_PATH, {"campaign": t.campaign.id}).scalar_one()
     roles = tuple(
         dict.fromkeys(r for rules in t.rules.values() if rules.kind == "report" for r in rules.notify)
     ) or (tuple(dict.fromkeys(r for rules in t.rules.values() for r in rules.notify)))
