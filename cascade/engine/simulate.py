@@ -31,7 +31,10 @@ from cascade.engine.signals import Signal, record
 from cascade.engine.tick import next_due_in, tick_in
 from cascade.plan.model import Plan
 
-BATCH_SECONDS = 2.0  # the most work one commit of a simulation holds (a kill redoes at most this)
+# the most work one commit of a simulation holds (a kill redoes at most this): an instance changed
+# by several ticks of a batch is written once, the store checkpoints once a batch. At national
+# scale 8 s against 2 s: the ticks 8% faster, 23 MB more held between commits (30 s: 14%, 370 MB)
+BATCH_SECONDS = 8.0
 
 
 @contextmanager
