@@ -163,3 +163,25 @@ def test_a_simulations_ticks_make_no_reference_cycles(tmp_path: Path) -> None:
     ticks, summaries, garbage = map(int, done.stdout.splitlines()[0].split())
     assert ticks > 100 and summaries == 1
     assert garbage == 0, done.stdout.splitlines()[1]
+
+
+def test_an_instance_id_the_copy_cannot_index_is_refused(tmp_path: Path) -> None:
+    """The copy's due heap packs (instant, id) into one int, ids below 2**40: an id past that
+    (a store that has made a trillion instances) is refused, not mixed up with another."""
+    from sqlalchemy import update
+
+    from cascade.engine.resident import Resident
+    from tests.conftest import compile_text
+
+    plan = compile_text("tasks:\n  - {id: hn, title: Hội nghị, level: province, due: {before: 20/11/2020}}\n")
+    engine = store.open_store(f"sqlite:///{tmp_path / 'store.db'}", durable=False)
+    deploy(engine, plan, "source", plan.campaign.issued_at)
+    with engine.begin() as conn:
+        Resident(conn, plan.campaign.id)  # ids from 1: taken
+        last = conn.execute(select(store.instances.c.id).order_by(store.instances.c.id.desc())).first()
+        assert last is not None
+        conn.execute(update(store.instances).values(id=store.instances.c.id + (2**40 - 1 - last.id)))
+        Resident(conn, plan.campaign.id)  # the last id the heap can hold
+        conn.execute(update(store.instances).values(id=store.instances.c.id + 1))
+        with pytest.raises(OverflowError, match="instance id 1099511627776 "):
+            Resident(conn, plan.campaign.id)

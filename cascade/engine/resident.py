@@ -44,6 +44,10 @@ _PREREQ_TASK, _PREREQ_UNIT, _OPENED_AT, _NEXT = (
 _FIELDS = KEYS.index("fields")
 _WRITTEN = operator.itemgetter(*(KEYS.index(column) for column in q.WRITTEN_AND_ID))
 _VALUES = operator.itemgetter(*KEYS)  # a row's values in KEYS order
+# an entry of the due heap is one int, next_action_at << _SHIFT | id, in (instant, id) order:
+# the heap compares ints instead of tuples (popping a national run's entries: 2.4x faster)
+_SHIFT = 40
+_MASK = (1 << _SHIFT) - 1
 
 
 class Pending(NamedTuple):
@@ -65,7 +69,7 @@ class Resident:
         self._rows: dict[int, tuple[Any, ...]] = {}
         self._pairs: dict[tuple[str, str], int] = {}
         self._waiting: dict[tuple[str, str], list[int]] = {}
-        self._due: list[tuple[int, int]] = []
+        self._due: list[int] = []  # (next_action_at, id), see _SHIFT; an older entry of a row stays
         self._dirty: dict[int, int] = {}  # taken, not written yet: the tick that last changed each
         self._events: list[tuple[Any, ...]] = []  # held, not inserted yet (`hold`)
         self._outbox: list[tuple[Any, ...]] = []
@@ -74,12 +78,14 @@ class Resident:
             if type(values[_FIELDS]) is str:  # (SQLite's: text; PostgreSQL's driver decodes it)
                 values = (*values[:_FIELDS], bulk.loads(values[_FIELDS]), *values[_FIELDS + 1 :])
             rid = values[_ID]
+            if rid > _MASK:
+                raise OverflowError(f"instance id {rid} is beyond what a simulation's copy indexes")
             self._rows[rid] = values
             self._pairs[(values[_TASK], values[_UNIT])] = rid
             if values[_OPENS_ON] in q.OPENS_ON_COMPLETION:
                 self._waiting.setdefault((values[_PREREQ_TASK], values[_PREREQ_UNIT]), []).append(rid)
             if values[_NEXT] is not None:
-                self._due.append((values[_NEXT], rid))
+                self._due.append(values[_NEXT] << _SHIFT | rid)
         heapq.heapify(self._due)
         for ids in self._waiting.values():
             ids.sort()
@@ -140,19 +146,21 @@ class Resident:
 
     def due(self, now: int) -> list[Row]:
         """queries.DUE_ROWS: the instances whose next action has come, earliest first."""
-        out, seen = [], set()
-        while self._due and self._due[0][0] <= now:
-            at, rid = heapq.heappop(self._due)
-            if self._rows[rid][_NEXT] == at and rid not in seen:  # (else: an older entry of the row)
+        out, seen, due, last = [], set(), self._due, now << _SHIFT | _MASK
+        while due and due[0] <= last:
+            entry = heapq.heappop(due)
+            rid = entry & _MASK
+            if self._rows[rid][_NEXT] == entry >> _SHIFT and rid not in seen:  # (else: an older entry)
                 seen.add(rid)
                 out.append(self._row(rid))
         return out
 
     def next_action(self) -> int | None:
         """queries.NEXT_DUE's first column: the earliest next action of any instance."""
-        while self._due and self._rows[self._due[0][1]][_NEXT] != self._due[0][0]:
-            heapq.heappop(self._due)
-        return self._due[0][0] if self._due else None
+        due = self._due
+        while due and self._rows[due[0] & _MASK][_NEXT] != due[0] >> _SHIFT:
+            heapq.heappop(due)
+        return due[0] >> _SHIFT if due else None
 
     def next_signal(self) -> int | None:
         """queries.NEXT_DUE's second column: the earliest pending signal's instant."""
@@ -187,7 +195,7 @@ class Resident:
             self._rows[rid] = values
             self._dirty[rid] = tick
             if at is not None:
-                heapq.heappush(self._due, (at, rid))
+                heapq.heappush(self._due, at << _SHIFT | rid)
 
     def hold(self, events: list[tuple[Any, ...]], outbox: list[tuple[Any, ...]]) -> None:
         """A tick's event and outbox rows, inserted by `flush` with the batch's others, in order."""
