@@ -316,12 +316,11 @@ def _rollups(t: Tick) -> None:
             continue
         units = [row["unit_id"] for row, _ in rows]
         rollup = load_rollup(t.conn, t.campaign, rules, t.rules, units, t.resident)
+        labels = [(f.key, f.label(t.rules)) for f in rollup.figures]
         for row, notice in rows:
             computed = rollup.computed_of(row["unit_id"])
             if notice is not None:
-                notice.payload["figures"] = [
-                    [f.key, f.label(t.rules), computed.get(f.key)] for f in rollup.figures
-                ]
+                notice.payload["figures"] = [[key, label, computed.get(key)] for key, label in labels]
                 continue
             reported = rollup.reported(row["unit_id"]) or computed
             row["fields"] = {**(row["fields"] or {}), **reported}
