@@ -83,7 +83,7 @@ class Machine:
         self.counts: Counter[str] = Counter()
         self._reminders: dict[tuple[str, int, int, int | None], int | None] = {}
         self._escalations: dict[tuple[str, int, int, int | None], int | None] = {}
-        self._send_at: dict[QuietHours, int] = {}
+        self._send_at: dict[str, int] = {}  # task -> when its notices made now go out
         self._instants: dict[tuple[str, str, int, int | None], Any] = {}  # per-tick memo of calendar sums
 
     # ---- helpers --------------------------------------------------------------------------
@@ -93,9 +93,10 @@ class Machine:
 
     def send_at(self, rules: TaskRules) -> int:
         """When a notice made now goes out: now, or the end of the task's quiet hours."""
-        if rules.quiet not in self._send_at:
-            self._send_at[rules.quiet] = int(rules.quiet.release(self.now).timestamp())
-        return self._send_at[rules.quiet]
+        at = self._send_at.get(rules.id)  # by task: hashing the quiet hours was most of the call
+        if at is None:
+            at = self._send_at[rules.id] = int(rules.quiet.release(self.now).timestamp())
+        return at
 
     def event(self, kind: str, at: int, row: Row | None, **data: Any) -> Event:
         """Record an event; its data's `to` is filled when the outbox rows are made."""
