@@ -183,9 +183,15 @@ class Resident:
 
     # ---- after a tick -------------------------------------------------------------------
 
-    def computed(self, figures: Iterable[tuple[int, Any]]) -> None:
-        """The figures a tick's roll-ups computed for reports (written by the tick): (id, figures)."""
-        self._computed.update(figures)
+    def submitted(self, reports: Iterable[tuple[Row, Any]]) -> None:
+        """Submitted reports the tick has taken, with the figures its roll-ups gave them after
+        (the tick writes both to the store): each report's `fields` (as it stands behind
+        them) and `computed` (its children's roll-up)."""
+        for row, computed in reports:
+            rid = row["id"]
+            values = self._rows[rid]
+            self._rows[rid] = (*values[:_FIELDS], row["fields"], *values[_FIELDS + 1 :])
+            self._computed[rid] = computed
 
     def take(self, rows: Iterable[Row], tick: int) -> None:
         """The instances `tick` changed: kept here, and written to the store by `flush`."""

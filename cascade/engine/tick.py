@@ -135,8 +135,6 @@ def finish_tick(t: Tick) -> TickResult:
     _rollups(t)
     _summary(t)
     _write(t)
-    if t.resident is not None and t.reports:
-        t.resident.take(t.rows.values(), t.tick_id)  # the figures the roll-ups gave reports
     return TickResult(t.campaign.id, t.now, idle=False, counts=t.counts)
 
 
@@ -329,7 +327,7 @@ def _rollups(t: Tick) -> None:
         updates = [(bulk.dumps(figures), bulk.dumps(row["fields"]), row["id"]) for row, figures in submitted]
         bulk.update_rows(t.conn, store.instances, ("computed", "fields"), "id", updates)
         if t.resident is not None:
-            t.resident.computed((row["id"], figures) for row, figures in submitted)
+            t.resident.submitted(submitted)
 
 
 def _write(t: Tick) -> None:
