@@ -89,9 +89,19 @@ def _assert_leaves(reference: tuple[int, dict[str, list[Any]]], engine: Engine, 
         assert found[name] == expected[name], name
 
 
+@pytest.mark.parametrize("held", [None, 1_000])
 def test_a_simulation_in_memory_leaves_the_store_ticks_reading_the_store_leave(
-    campaign: tuple[Plan, Path], reference: tuple[int, dict[str, list[Any]]], tmp_path: Path
+    campaign: tuple[Plan, Path],
+    reference: tuple[int, dict[str, list[Any]]],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    held: int | None,
 ) -> None:
+    """Also with the event and outbox rows inserted as soon as `held` are held (within a batch)."""
+    import cascade.engine.resident
+
+    if held is not None:
+        monkeypatch.setattr(cascade.engine.resident, "HELD_ROWS", held)
     plan, signals_file = campaign
     resident = _store(plan, signals_file, tmp_path)
     result = Simulation(plan.campaign.id)

@@ -44,6 +44,9 @@ _PREREQ_TASK, _PREREQ_UNIT, _OPENED_AT, _NEXT = (
 _FIELDS = KEYS.index("fields")
 _WRITTEN = operator.itemgetter(*(KEYS.index(column) for column in q.WRITTEN_AND_ID))
 _VALUES = operator.itemgetter(*KEYS)  # a row's values in KEYS order
+# event and outbox rows held before they are inserted: a batch of ticks (simulate.BATCH_SECONDS)
+# makes up to ~350,000 at national scale, ~100 MiB
+HELD_ROWS = 50_000
 # an entry of the due heap is one int, next_action_at << _SHIFT | id, in (instant, id) order:
 # the heap compares ints instead of tuples (popping a national run's entries: 2.4x faster)
 _SHIFT = 40
@@ -203,25 +206,31 @@ class Resident:
             if at is not None:
                 heapq.heappush(self._due, at << _SHIFT | rid)
 
-    def hold(self, events: list[tuple[Any, ...]], outbox: list[tuple[Any, ...]]) -> None:
-        """A tick's event and outbox rows, inserted by `flush` with the batch's others, in order."""
+    def hold(self, conn: Connection, events: list[tuple[Any, ...]], outbox: list[tuple[Any, ...]]) -> None:
+        """A tick's event and outbox rows, inserted with the batch's others, in order: by `flush`,
+        or as soon as HELD_ROWS are held (into the batch's transaction all the same)."""
         self._events += events
         self._outbox += outbox
+        if len(self._events) + len(self._outbox) >= HELD_ROWS:
+            self._insert(conn)
 
     def flush(self, conn: Connection) -> None:
         """Write what the ticks since the last flush changed and made: the instances (each once,
         as last taken), the events and outbox rows (in the ticks' order); before anything reads
         the store, and before a batch of ticks commits."""
-        if self._events or self._outbox:
-            bulk.insert_rows(conn, store.events, q.EVENT_COLUMNS, self._events)
-            bulk.insert_rows(conn, store.outbox, q.OUTBOX_COLUMNS, self._outbox)
-            self._events, self._outbox = [], []
+        self._insert(conn)
         if self._dirty:
             rows, written = self._rows, q.written_values
             q.write_instances(conn, [written(tick, _WRITTEN(rows[rid])) for rid, tick in self._dirty.items()])
             self._dirty.clear()
 
     # ---- helpers ------------------------------------------------------------------------
+
+    def _insert(self, conn: Connection) -> None:
+        if self._events or self._outbox:
+            bulk.insert_rows(conn, store.events, q.EVENT_COLUMNS, self._events)
+            bulk.insert_rows(conn, store.outbox, q.OUTBOX_COLUMNS, self._outbox)
+            self._events, self._outbox = [], []
 
     def _row(self, rid: int) -> Row:
         # strict=False: the copy's tuples are KEYS long by construction, and checking is a third slower

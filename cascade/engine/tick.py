@@ -347,7 +347,7 @@ def write_events(t: Tick) -> None:
     dumps = bulk.dumps
     events = [(*e[:-1], dumps(e.data)) for e in t.events]
     if t.resident is not None:  # a simulation's: inserted with the batch's others, in order
-        t.resident.hold(events, outbox)
+        t.resident.hold(conn, events, outbox)
     else:
         bulk.insert_rows(conn, store.events, q.EVENT_COLUMNS, events)
         bulk.insert_rows(conn, store.outbox, q.OUTBOX_COLUMNS, outbox)
