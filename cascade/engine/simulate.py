@@ -33,7 +33,8 @@ from cascade.plan.model import Plan
 
 # the most work one commit of a simulation holds (a kill redoes at most this): an instance changed
 # by several ticks of a batch is written once, the store checkpoints once a batch. At national
-# scale 8 s against 2 s: the ticks 8% faster, 23 MB more held between commits (30 s: 14%, 370 MB)
+# scale 8 s against 2 s: the ticks 8% faster (30 s: 14%); what a batch holds in memory
+# meanwhile is bounded (resident.HELD_ROWS)
 BATCH_SECONDS = 8.0
 
 
@@ -44,7 +45,7 @@ def few_collections() -> Iterator[None]:
     scans of anything that collects explicitly; both restored when the outermost one ends.
     Reference counting still frees at once everything that is not in a cycle, and a
     simulation's ticks make no cycles (tests/test_resident.py): the collector, even run every
-    50,000 allocations, spent a tenth of a national simulation's ticks finding nothing."""
+    50,000 allocations, spent a sixth of a national simulation's ticks finding nothing."""
     global _depth, _was_enabled
     gc.freeze()  # also when nested: what the outer one made since (the plan) is frozen too
     if _depth == 0:
