@@ -151,3 +151,9 @@ OUTBOX_COLUMNS = (
     "payload",
     "status",
 )
+
+
+def insert_events(conn: Connection, events: list[tuple[Any, ...]], outbox: list[tuple[Any, ...]]) -> None:
+    """A tick's event and outbox rows (EVENT_COLUMNS and OUTBOX_COLUMNS tuples, JSON encoded)."""
+    bulk.insert_rows(conn, store.events, EVENT_COLUMNS, events)
+    bulk.insert_rows(conn, store.outbox, OUTBOX_COLUMNS, outbox)

@@ -228,8 +228,7 @@ class Resident:
 
     def _insert(self, conn: Connection) -> None:
         if self._events or self._outbox:
-            bulk.insert_rows(conn, store.events, q.EVENT_COLUMNS, self._events)
-            bulk.insert_rows(conn, store.outbox, q.OUTBOX_COLUMNS, self._outbox)
+            q.insert_events(conn, self._events, self._outbox)
             self._events, self._outbox = [], []
 
     def _row(self, rid: int) -> Row:

@@ -349,8 +349,7 @@ def write_events(t: Tick) -> None:
     if t.resident is not None:  # a simulation's: inserted with the batch's others, in order
         t.resident.hold(conn, events, outbox)
     else:
-        bulk.insert_rows(conn, store.events, q.EVENT_COLUMNS, events)
-        bulk.insert_rows(conn, store.outbox, q.OUTBOX_COLUMNS, outbox)
+        q.insert_events(conn, events, outbox)
     t.counts["notices"] += len(outbox)
     conn.execute(q.TICK_COUNTS, {"tick": t.tick_id, "counts": dict(t.counts)})
 
