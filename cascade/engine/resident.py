@@ -44,6 +44,9 @@ _PREREQ_TASK, _PREREQ_UNIT, _OPENED_AT, _NEXT = (
 _FIELDS = KEYS.index("fields")
 _WRITTEN = operator.itemgetter(*(KEYS.index(column) for column in q.WRITTEN_AND_ID))
 _VALUES = operator.itemgetter(*KEYS)  # a row's values in KEYS order
+_SUMMARY = operator.itemgetter(
+    *(KEYS.index(k) for k in ("task_id", "unit_id", "kind", "state", "deadline", "done_at", "fields"))
+)
 # event and outbox rows held before they are inserted (a batch of ticks, simulate.BATCH_SECONDS,
 # makes up to ~350,000 at national scale: held whole, they took 21 provinces from 549 to 675 MiB)
 HELD_ROWS = 50_000
@@ -183,6 +186,12 @@ class Resident:
         for rid in found:
             values = self._rows[rid]
             yield values[_TASK], values[_UNIT], values[_STATE], values[_FIELDS], self._computed.get(rid)
+
+    def summary_rows(self) -> Iterator[tuple[Any, ...]]:
+        """The summary's read (summary.build_in): (task, unit, kind, state, deadline, done_at,
+        figures) of every live instance, the figures decoded."""
+        for values in self._rows.values():
+            yield _SUMMARY(values)
 
     # ---- after a tick -------------------------------------------------------------------
 

@@ -202,12 +202,19 @@ class Rollup:
         return values
 
 
-def load(conn: Connection, campaign: Deployed, report: TaskRules, rules: Mapping[str, TaskRules]) -> Rollup:
+def load(
+    conn: Connection,
+    campaign: Deployed,
+    report: TaskRules,
+    rules: Mapping[str, TaskRules],
+    resident: Resident | None = None,
+) -> Rollup:
     """The report's roll-up over the whole campaign, read in one pass (the summary's).
-    `campaign` is the stored campaign row."""
+    `campaign` is the stored campaign row; a simulation's `resident` copy of the instances is
+    read instead of the store."""
     figures = figures_of(report, rules)
     tree = hierarchy(conn, campaign)
-    reader = _Reader(conn, campaign.id, report, figures, tree.parent.keys())
+    reader = _Reader(conn, campaign.id, report, figures, tree.parent.keys(), resident)
     reader.read(sorted({*reader.sources, report.id}), None)
     return Rollup(figures, tree.children, reader.instances, reader.reports, reader.submitted)
 

@@ -15,9 +15,9 @@ from __future__ import annotations
 import bisect
 import functools
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pendulum
 from sqlalchemy import Connection, Engine, and_, func, select
@@ -28,6 +28,9 @@ from cascade.engine.rollup import load as load_rollup
 from cascade.engine.words import level_name
 from cascade.plan.hierarchy import parent_of
 from cascade.plan.rules import TaskRules, campaign_rules, missed_targets
+
+if TYPE_CHECKING:
+    from cascade.engine.resident import Resident
 
 
 @dataclass
@@ -188,7 +191,14 @@ def build(engine: Engine, campaign_id: str, at: pendulum.DateTime | None = None)
         return build_in(conn, campaign_id, at)
 
 
-def build_in(conn: Connection, campaign_id: str, at: pendulum.DateTime | None = None) -> Summary | None:
+def build_in(
+    conn: Connection,
+    campaign_id: str,
+    at: pendulum.DateTime | None = None,
+    resident: Resident | None = None,
+) -> Summary | None:
+    """`build` on the caller's connection; a simulation's tick passes its `resident` copy of
+    the instances, read instead of the store's (the units are read from the store)."""
     u, i = store.units, store.instances
     campaign = deployed.read(conn, campaign_id)
     if campaign is None:
@@ -216,19 +226,28 @@ def build_in(conn: Connection, campaign_id: str, at: pendulum.DateTime | None = 
     misses: list[Miss] = []
     done_times: dict[str, list[int]] = {}
     owed_total: Counter[str] = Counter()
-    query = (
-        select(
-            i.c.task_id, i.c.unit_id, i.c.kind, i.c.state, i.c.deadline, i.c.done_at, bulk.as_text(i.c.fields)
+    if resident is not None:
+        instances: Iterable[Sequence[Any]] = resident.summary_rows()
+    else:
+        query = (
+            select(
+                i.c.task_id,
+                i.c.unit_id,
+                i.c.kind,
+                i.c.state,
+                i.c.deadline,
+                i.c.done_at,
+                bulk.as_text(i.c.fields),
+            )
+            .join(u, and_(u.c.campaign_id == i.c.campaign_id, u.c.id == i.c.unit_id))
+            .where(i.c.campaign_id == campaign_id, i.c.archived.is_(False), u.c.archived.is_(False))
         )
-        .join(u, and_(u.c.campaign_id == i.c.campaign_id, u.c.id == i.c.unit_id))
-        .where(i.c.campaign_id == campaign_id, i.c.archived.is_(False), u.c.archived.is_(False))
-    )
+        instances = conn.execute(query).fetchall()
     task_order = {task: n for n, task in enumerate(rules)}
     targeted = {task for task, r in rules.items() if any(s.target is not None for s in r.fields.values())}
-    for task, unit_id, kind, state, deadline, done_at, text in conn.execute(query).fetchall():
-        if task not in rules:
+    for task, unit_id, kind, state, deadline, done_at, text in instances:
+        if task not in rules or unit_id not in units:  # (the copy's: an archived unit's is not read)
             continue
-        fields = bulk.loads(text)
         row = units[unit_id]
         row.states[task] = state
         key = (task, row.level)
@@ -241,7 +260,7 @@ def build_in(conn: Connection, campaign_id: str, at: pendulum.DateTime | None = 
             owed_total[row.level] += 1
             if state in ("done", "done_late") and done_at is not None:
                 done_times.setdefault(row.level, []).append(done_at)
-        if task in targeted and state in ("done", "done_late") and fields:
+        if task in targeted and state in ("done", "done_late") and (fields := bulk.loads(text)):
             for name, value, target in missed_targets(rules[task], fields):
                 label = rules[task].fields[name].title or name
                 misses.append(Miss(unit_id, row.name, row.level, task, name, label, value, target))
@@ -250,7 +269,7 @@ def build_in(conn: Connection, campaign_id: str, at: pendulum.DateTime | None = 
     for report in rules.values():
         if report.kind != "report" or not report.rollup:
             continue
-        rollup = load_rollup(conn, campaign, report, rules)
+        rollup = load_rollup(conn, campaign, report, rules, resident)
         reports.append(_report_figures(report, rules, rollup, units, root))
         misses += _rate_misses(report, rules, rollup, units)
         corrections += _corrections(report, rules, rollup, units)

@@ -274,7 +274,7 @@ def _summary(t: Tick) -> None:
     send = int(summary_quiet(t.rules).release(t.now).timestamp())
     root = root_path.split(":", 1)[1]
     ev = t.event("summary.generated", send, {"task_id": None, "unit_id": root}, counts=counts)
-    summary = build_summary(t.conn, t.campaign.id, t.now)  # this tick's changes are written already
+    summary = build_summary(t.conn, t.campaign.id, t.now, t.resident)  # this tick's changes are in
     payload = {
         "kind": "summary.generated",
         "counts": counts,
