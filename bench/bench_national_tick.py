@@ -36,12 +36,13 @@ import pendulum  # noqa: E402
 from gen_five_levels import generate  # noqa: E402
 from sqlalchemy import Engine, create_engine, func, make_url, select, text  # noqa: E402
 
+from cascade import collector  # noqa: E402
 from cascade.compile.files import load_plan  # noqa: E402
 from cascade.engine import store  # noqa: E402
 from cascade.engine.deploy import deploy  # noqa: E402
 from cascade.engine.signal_files import load_signals  # noqa: E402
 from cascade.engine.signals import Signal, record  # noqa: E402
-from cascade.engine.simulate import Simulation, few_collections, run_until  # noqa: E402
+from cascade.engine.simulate import Simulation, run_until  # noqa: E402
 from cascade.engine.tick import tick  # noqa: E402
 from cascade.plan.model import Plan  # noqa: E402
 
@@ -102,7 +103,7 @@ def simulated(url: str, plan: Plan, signals: Path) -> dict[str, float]:
     cid = plan.campaign.id
     batch = load_signals(signals, plan.campaign.timezone)
     start = time.perf_counter()
-    with few_collections():  # as `cascade simulate` runs
+    with collector.paused():  # as `cascade simulate` runs
         deploy(engine, plan, "bench", plan.campaign.issued_at)
         record(engine, cid, batch, "simulation", plan.campaign.issued_at, allow_future=True)
         result = Simulation(cid)

@@ -19,12 +19,13 @@ HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE.parent))
 
 started = time.perf_counter()
+from cascade import collector  # noqa: E402
 from cascade.compile.files import load_plan  # noqa: E402
 from cascade.engine import store  # noqa: E402
 from cascade.engine.deploy import deploy  # noqa: E402
 from cascade.engine.signal_files import load_signals  # noqa: E402
 from cascade.engine.signals import record  # noqa: E402
-from cascade.engine.simulate import Simulation, few_collections, run_until  # noqa: E402
+from cascade.engine.simulate import Simulation, run_until  # noqa: E402
 from cascade.views.eventlog import write_log  # noqa: E402
 
 IMPORTS = time.perf_counter() - started
@@ -48,7 +49,7 @@ def main() -> None:
         last = now
 
     try:
-        with few_collections():  # as `cascade simulate` runs
+        with collector.paused():  # as `cascade simulate` runs
             plan = load_plan(args.campaign)
             lap("compile", f"{len(plan.instances):,} instances")
             signals = load_signals(args.signals, plan.campaign.timezone)

@@ -18,7 +18,7 @@ SOURCES = sorted(
 
 # Lowest first: a module may import its own layer and the layers below it, never one above.
 LAYERS = [
-    ("cascade.i18n",),
+    ("cascade.i18n", "cascade.collector"),
     ("cascade.errors", "cascade.settings"),
     ("cascade.timing",),
     ("cascade.plan",),

@@ -337,25 +337,38 @@ def test_recipients_resolve_from_the_unit_path() -> None:
 
 
 def test_bulk_work_keeps_the_collector_out_of_the_way_and_gives_it_back() -> None:
-    """`few_collections` (a simulation's run): the cycle collector is off and what exists is
-    frozen out of explicit collections' scans; the outermost one gives both back."""
+    """`collector.paused` (a simulation's run, a compile): the cycle collector is off and what
+    exists is frozen out of explicit collections' scans; the outermost one gives both back, what
+    was made inside in the oldest generation, and keeps a freeze made before it."""
     import gc
 
-    from cascade.engine.simulate import few_collections
+    from cascade import collector
 
     assert gc.isenabled()
-    with few_collections():
-        assert gc.get_freeze_count() > 0 and not gc.isenabled()
+    frozen = gc.get_freeze_count()
+    with collector.paused():
+        assert gc.get_freeze_count() > frozen and not gc.isenabled()
         made_inside = [[] for _ in range(10)]
-        with few_collections():  # nested: freezes what the outer one made since
+        with collector.paused():  # nested: freezes what the outer one made since
             assert not gc.isenabled()
         assert gc.get_freeze_count() > 0 and not gc.isenabled()
-        del made_inside
-    assert gc.isenabled() and gc.get_freeze_count() == 0
+        made = [[] for _ in range(1_000)]
+    assert gc.isenabled() and gc.get_freeze_count() == frozen
+    young = {id(x) for x in gc.get_objects(generation=0) + gc.get_objects(generation=1)}
+    assert not young & {id(x) for x in made}
+    del made_inside, made
     gc.disable()
     try:
-        with few_collections():
+        with collector.paused():
             pass
         assert not gc.isenabled()  # a caller's own choice stays
     finally:
         gc.enable()
+    gc.freeze()  # a freeze made before (the web server's, of what it loaded) stays
+    try:
+        kept = gc.get_freeze_count()
+        with collector.paused():
+            pass
+        assert gc.get_freeze_count() >= kept
+    finally:
+        gc.unfreeze()

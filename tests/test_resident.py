@@ -155,7 +155,7 @@ print(sorted({type(o).__qualname__ for o in gc.garbage}))
 
 
 def test_a_simulations_ticks_make_no_reference_cycles(tmp_path: Path) -> None:
-    """A simulation runs with the cycle collector off (`simulate.few_collections`), so whatever
+    """A simulation runs with the cycle collector off (`cascade.collector.paused`), so whatever
     its ticks put in a reference cycle stays until it ends. The ticks after the first half
     (statements compiled by then), the summary's included, leave nothing to collect. In a
     process of its own: this one's other threads (the Prefect test server) make cycles."""

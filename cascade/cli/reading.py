@@ -58,9 +58,9 @@ def simulate(
         Path | None, typer.Option("--out", help=_("write the event log (JSON lines) here"))
     ] = None,
 ) -> None:
-    from cascade.engine.simulate import few_collections
+    from cascade import collector
 
-    with few_collections():  # the whole run: loading the signals, the simulation, its log
+    with collector.paused():  # the whole run: loading the signals, the simulation, its log
         _simulate(file, signals_file, until, out_file)
 
 

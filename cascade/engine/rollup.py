@@ -82,7 +82,7 @@ def figures_of(report: TaskRules, rules: Mapping[str, TaskRules]) -> list[Figure
 
 
 # figures_of's helpers are not closures over `out`: a recursive closure is a reference cycle,
-# left for the cycle collector, which a simulation keeps off (`simulate.few_collections`)
+# left for the cycle collector, which a simulation keeps off (`cascade.collector.paused`)
 
 
 def _add_sum(out: dict[str, Figure], task: str, name: str) -> None:

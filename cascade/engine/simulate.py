@@ -11,19 +11,18 @@ reading it leave it (tests/test_resident.py).
 
 from __future__ import annotations
 
-import gc
 import shutil
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pendulum
 from sqlalchemy import Engine, select
 
+from cascade import collector
 from cascade.engine import store
 from cascade.engine.deploy import deploy
 from cascade.engine.resident import Resident
@@ -36,34 +35,6 @@ from cascade.plan.model import Plan
 # scale 8 s against 2 s: the ticks 8% faster (30 s: 14%); what a batch holds in memory
 # meanwhile is bounded (resident.HELD_ROWS)
 BATCH_SECONDS = 8.0
-
-
-@contextmanager
-def few_collections() -> Iterator[None]:
-    """Bulk work (a simulation, its signals and its log) with Python's cycle collector off,
-    and what exists when it starts (a national plan: millions of objects) frozen out of the
-    scans of anything that collects explicitly; both restored when the outermost one ends.
-    Reference counting still frees at once everything that is not in a cycle, and a
-    simulation's ticks make no cycles (tests/test_resident.py): the collector, even run every
-    50,000 allocations, spent a sixth of a national simulation's ticks finding nothing."""
-    global _depth, _was_enabled
-    gc.freeze()  # also when nested: what the outer one made since (the plan) is frozen too
-    if _depth == 0:
-        _was_enabled = gc.isenabled()
-        gc.disable()
-    _depth += 1
-    try:
-        yield
-    finally:
-        _depth -= 1
-        if _depth == 0:
-            if _was_enabled:
-                gc.enable()
-            gc.unfreeze()
-
-
-_depth = 0
-_was_enabled = True
 
 
 @dataclass
@@ -92,7 +63,7 @@ def simulate(
     signals_file: str = "signals",
 ) -> Simulation:
     """Run the campaign from its issue to `until` on `engine` (default: a fresh temporary SQLite store)."""
-    with few_collections():
+    with collector.paused():  # the ticks make no cycles (tests/test_resident.py)
         return _simulate(plan, source, signals, until, engine, on_tick, signals_file)
 
 
