@@ -15,3 +15,82 @@ def test_the_migrations_build_exactly_the_declared_tables(store_engine: Engine) 
         differences = compare_metadata(context, store.metadata)
     # alembic's own bookkeeping table is not declared; anything else is a migration missing
     assert [d for d in differences if not (d[0] == "remove_table" and d[1].name == "alembic_version")] == []
+
+
+def test_bulk_writes_keep_order_nulls_figures_and_the_last_row_of_a_key(store_engine: Engine) -> None:
+    """The tick's bulk writes (`cascade.engine.bulk`): an executemany on SQLite, one statement of
+    a column's values as an array on PostgreSQL. Rows land in the order given (their ids follow
+    it), NULLs, flags, figures in JSON (quotes, backslashes, Vietnamese) and large instants come
+    back as written, a column of NULLs only included; an update naming a row twice leaves the
+    last of its two."""
+    from sqlalchemy import select
+
+    from cascade.engine import bulk
+
+    figures = {"ghi chú": 'Đảng bộ "xã" \\ Cẩm Xuyên', "n": 450, "rate": 0.8571, "none": None}
+    events = [
+        ("c", 1, 1_783_000_000 + n, "task.opened", None if n % 3 == 0 else "t", f"u{n}", bulk.dumps(figures))
+        for n in range(2_500)
+    ]
+    instances = [
+        ("c", "t", f"u{n}", "task", "held", "prerequisite", None, "t0", f"p{n}", None, None, None, None,
+         bulk.dumps(figures) if n % 2 else None, 0, None, None, n % 5 == 0, None)
+        for n in range(10)
+    ]  # fmt: skip
+    names = (
+        "campaign_id", "task_id", "unit_id", "kind", "state", "opens_on", "open_at", "prereq_task",
+        "prereq_unit", "opened_at", "deadline", "done_at", "next_reminder_at", "fields", "stage",
+        "next_escalation_at", "next_action_at", "archived", "tick",
+    )  # fmt: skip
+    with store_engine.begin() as conn:
+        bulk.insert_rows(
+            conn, store.events, ("campaign_id", "tick", "at", "kind", "task_id", "unit_id", "data"), events
+        )
+        bulk.insert_rows(conn, store.instances, names, instances)
+        ids = conn.execute(select(store.instances.c.id).order_by(store.instances.c.id)).scalars().all()
+        bulk.update_rows(
+            conn,
+            store.instances,
+            ("state", "next_action_at", "fields"),
+            "id",
+            [("open", 1_783_000_000, None, ids[0]), ("done", None, bulk.dumps({"x": 1}), ids[1]),
+             ("overdue", 9_000_000_000, bulk.dumps([]), ids[0])],
+        )  # fmt: skip
+    e, i = store.events.c, store.instances.c
+    with store_engine.connect() as conn:
+        stored = conn.execute(select(e.at, e.task_id, e.unit_id, e.data).order_by(e.id)).all()
+        rows = conn.execute(
+            select(i.unit_id, i.state, i.next_action_at, i.fields, i.archived).order_by(i.id)
+        ).all()
+    assert [(at, task, unit) for at, task, unit, _ in stored] == [(ev[2], ev[4], ev[5]) for ev in events]
+    assert all(data == figures for *_, data in stored)
+    assert rows[0] == ("u0", "overdue", 9_000_000_000, [], True)  # the last row of its two
+    assert rows[1] == ("u1", "done", None, {"x": 1}, False)
+    assert rows[2:] == [(f"u{n}", "held", None, figures if n % 2 else None, n % 5 == 0) for n in range(2, 10)]
+
+
+def test_a_bulk_insert_refused_by_the_store_is_the_store_error_and_writes_nothing(
+    store_engine: Engine,
+) -> None:
+    """PostgreSQL's bulk inserts go by COPY, outside SQLAlchemy's statements: a row the store
+    refuses still raises SQLAlchemy's error (what the commands and the web tell the operator),
+    and the transaction leaves nothing behind."""
+    import pytest
+    from sqlalchemy import func, select
+    from sqlalchemy.exc import IntegrityError
+
+    from cascade.engine import bulk
+
+    names = ("campaign_id", "tick", "at", "kind", "task_id", "unit_id", "data")
+    rows = [
+        ("c", 1, 1_783_000_000 + n, None if n == 700 else "task.opened", "t", f"u{n}", "{}")
+        for n in range(1_000)
+    ]
+    with pytest.raises(IntegrityError), store_engine.begin() as conn:
+        bulk.insert_rows(conn, store.events, names, rows[:10])
+        bulk.insert_rows(conn, store.events, names, rows)  # row 700 has no kind
+    with store_engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(store.events)).scalar_one() == 0
+        bulk.insert_rows(conn, store.events, names, rows[:3])  # the connection still works
+        assert conn.execute(select(func.count()).select_from(store.events)).scalar_one() == 3
+        conn.rollback()

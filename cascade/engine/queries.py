@@ -60,6 +60,13 @@ WAITING_ON = WAITING_ROWS.where(
     _I.c.prereq_task == bindparam("task"), _I.c.prereq_unit.in_(bindparam("units", expanding=True))
 )
 APPLY_SIGNALS = update(_S).where(*PENDING).values(applied_tick=bindparam("tick"))
+# the same signals by id, on PostgreSQL for a simulation's copy, which knows them: there the range
+# above walks every signal applied earlier in the transaction (their old versions stay in the index
+# of those waiting until the commit), a batch of a national simulation's ticks: 18.7 s of its run
+# (SQLite's range is the faster there, by ~3%)
+APPLY_SIGNALS_BY_ID = (
+    update(_S).where(_S.c.id.in_(bindparam("ids", expanding=True))).values(applied_tick=bindparam("tick"))
+)
 AT_LEVEL = _U.c.level == bindparam("level")
 WAITING_ON_AT, WAITING_ROWS_AT, DUE_ROWS_AT = (
     WAITING_ON.where(AT_LEVEL),

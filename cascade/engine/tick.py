@@ -196,7 +196,11 @@ def _apply_signals(t: Tick) -> list[Row]:
         t.rows[row["id"]] = row
         completed.append(row)
         done_at[(row["task_id"], row["unit_id"])] = row["done_at"]
-    t.conn.execute(q.APPLY_SIGNALS, {"campaign": t.campaign.id, "now": t.now_s, "tick": t.tick_id})
+    if t.resident is not None and t.conn.dialect.name == "postgresql":  # (queries.APPLY_SIGNALS_BY_ID)
+        for ids in bulk.chunked([signal.id for signal in pending]):
+            t.conn.execute(q.APPLY_SIGNALS_BY_ID, {"ids": ids, "tick": t.tick_id})
+    else:
+        t.conn.execute(q.APPLY_SIGNALS, {"campaign": t.campaign.id, "now": t.now_s, "tick": t.tick_id})
     t.counts["signals"] += len(pending)
     return completed
 
