@@ -246,8 +246,8 @@ def build_in(
     task_order = {task: n for n, task in enumerate(rules)}
     targeted = {task for task, r in rules.items() if any(s.target is not None for s in r.fields.values())}
     for task, unit_id, kind, state, deadline, done_at, text in instances:
-        if task not in rules or unit_id not in units:  # (the copy's: an archived unit's is not read)
-            continue
+        if task not in rules or unit_id not in units:  # (an archived unit's: the query's join leaves
+            continue  # it out, the copy's rows do not)
         row = units[unit_id]
         row.states[task] = state
         key = (task, row.level)
