@@ -75,7 +75,7 @@ def update_rows(
     `insert_rows`); a key given twice takes its last row."""
     if not rows:
         return
-    quote, mark = conn.dialect.identifier_preparer.quote, _MARKS[conn.dialect.paramstyle]
+    quote = conn.dialect.identifier_preparer.quote
     if conn.dialect.name == "postgresql":
         last = list({row[-1]: row for row in rows}.values())  # (one statement: each row once)
         unnest, values = _columns(conn, table, (*names, key), last)
@@ -86,6 +86,7 @@ def update_rows(
         )
         conn.exec_driver_sql(sql, values)
         return
+    mark = _MARKS[conn.dialect.paramstyle]
     sql = (
         f"UPDATE {quote(table.name)} SET {', '.join(f'{quote(n)} = {mark}' for n in names)} "
         f"WHERE {quote(key)} = {mark}"
