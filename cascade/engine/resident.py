@@ -4,17 +4,19 @@ A live tick reads what it needs from the store, because the store is shared: sig
 from the web, operators amend, workers take turns. A simulation's store is its own and its
 thousands of ticks run back to back in one process, so it reads every live instance and
 pending signal once, and each tick asks this copy for the rows the store's queries would give
-(fresh dicts, as read, in the order SQLite gives them): the signals due, the instances of some
-(task, unit) pairs, those waiting on a completion, those whose next action has come, and a
-roll-up's instances. A tick hands the instances it changed to `take`, which keeps this copy
-what the store will hold and writes them there (`flush`) before the store is read next (by
-the summary) and before the commit that ends a batch of ticks: an instance changed by several
-ticks of a batch is written once. The events, outbox rows and the rest each tick writes as a
-live tick does.
+(in the order SQLite gives them): the signals due, the instances of some (task, unit) pairs,
+those waiting on a completion, those whose next action has come, and a roll-up's instances.
 
-The figures (an instance's `fields`, a report's `computed`) are decoded once and shared with
-the rows handed out: the engine replaces an instance's figures, it never edits them in place
-(a tick that did would change this copy before `take`).
+The rows handed out are the copy's own dicts, not copies of them: the tick changes them in
+place, as it changes the rows it reads from the store, and hands those it changed to `take`,
+which writes them to the store (`flush`) before the store is read next (by the summary) and
+before the commit that ends a batch of ticks: an instance changed by several ticks of a batch
+is written once. (Making a fresh dict for every row handed out, and a tuple of every row taken
+back, was 6% of a national simulation's ticks; the dicts cost ~60 MiB more than tuples did.)
+A tick's reads therefore see its own earlier changes, which the tick's phases already allow
+for: each row it changed is in its `rows`, which the later phases look in first. A tick that
+fails leaves this copy ahead of the store: the simulation ends with the error. The events,
+outbox rows and the rest each tick writes as a live tick does.
 
 Only the whole-campaign phases are served (a tick run level by level, as the Prefect flow
 runs it, reads the store).
@@ -35,18 +37,8 @@ from cascade.engine.machine import DONE
 
 Row = dict[str, Any]
 KEYS = tuple(column.name for column in q.ROW_COLUMNS)  # a row's columns, as the tick's queries name them
-_ID, _TASK, _UNIT, _STATE, _OPENS_ON = (
-    KEYS.index(k) for k in ("id", "task_id", "unit_id", "state", "opens_on")
-)
-_PREREQ_TASK, _PREREQ_UNIT, _OPENED_AT, _NEXT = (
-    KEYS.index(k) for k in ("prereq_task", "prereq_unit", "opened_at", "next_action_at")
-)
-_FIELDS = KEYS.index("fields")
-_WRITTEN = operator.itemgetter(*(KEYS.index(column) for column in q.WRITTEN_AND_ID))
-_VALUES = operator.itemgetter(*KEYS)  # a row's values in KEYS order
-_SUMMARY = operator.itemgetter(
-    *(KEYS.index(k) for k in ("task_id", "unit_id", "kind", "state", "deadline", "done_at", "fields"))
-)
+_WRITTEN = operator.itemgetter(*q.WRITTEN_AND_ID)
+_SUMMARY = operator.itemgetter("task_id", "unit_id", "kind", "state", "deadline", "done_at", "fields")
 # event and outbox rows held before they are inserted (a batch of ticks, simulate.BATCH_SECONDS,
 # makes up to ~350,000 at national scale: held whole, they took 21 provinces from 549 to 675 MiB)
 HELD_ROWS = 50_000
@@ -67,12 +59,12 @@ class Pending(NamedTuple):
 
 
 class Resident:
-    """The live instances of one campaign (values in `KEYS` order, figures decoded) and its
-    pending signals in time order, with the indexes its reads need."""
+    """The live instances of one campaign (dicts of `KEYS`, figures decoded) and its pending
+    signals in time order, with the indexes its reads need."""
 
     def __init__(self, conn: Connection, campaign_id: str) -> None:
         shared: dict[Any, Any] = {}  # one string object for each id, state and path repeated
-        self._rows: dict[int, tuple[Any, ...]] = {}
+        self._rows: dict[int, Row] = {}
         self._pairs: dict[tuple[str, str], int] = {}
         self._waiting: dict[tuple[str, str], list[int]] = {}
         self._due: list[int] = []  # (next_action_at, id), see _SHIFT; an older entry of a row stays
@@ -80,18 +72,20 @@ class Resident:
         self._events: list[tuple[Any, ...]] = []  # held, not inserted yet (`hold`)
         self._outbox: list[tuple[Any, ...]] = []
         for found in conn.execute(q.ROWS, {"campaign": campaign_id}).fetchall():  # one fetch
-            values = tuple(v if type(v) is not str else shared.setdefault(v, v) for v in found)
-            if type(values[_FIELDS]) is str:  # (SQLite's: text; PostgreSQL's driver decodes it)
-                values = (*values[:_FIELDS], bulk.loads(values[_FIELDS]), *values[_FIELDS + 1 :])
-            rid = values[_ID]
+            # strict=False: a row is KEYS long by construction, and checking is a third slower
+            row = dict(
+                zip(KEYS, (v if type(v) is not str else shared.setdefault(v, v) for v in found), strict=False)
+            )
+            row["fields"] = bulk.loads(row["fields"])  # (SQLite's: text; PostgreSQL's driver decodes it)
+            rid = row["id"]
             if rid > _MASK:
                 raise OverflowError(f"instance id {rid} is beyond what a simulation's copy indexes")
-            self._rows[rid] = values
-            self._pairs[(values[_TASK], values[_UNIT])] = rid
-            if values[_OPENS_ON] in q.OPENS_ON_COMPLETION:
-                self._waiting.setdefault((values[_PREREQ_TASK], values[_PREREQ_UNIT]), []).append(rid)
-            if values[_NEXT] is not None:
-                self._due.append(values[_NEXT] << _SHIFT | rid)
+            self._rows[rid] = row
+            self._pairs[(row["task_id"], row["unit_id"])] = rid
+            if row["opens_on"] in q.OPENS_ON_COMPLETION:
+                self._waiting.setdefault((row["prereq_task"], row["prereq_unit"]), []).append(rid)
+            if row["next_action_at"] is not None:
+                self._due.append(row["next_action_at"] << _SHIFT | rid)
         heapq.heapify(self._due)
         for ids in self._waiting.values():
             ids.sort()
@@ -125,8 +119,8 @@ class Resident:
         out = []
         for pair in dict.fromkeys(pairs):
             rid = self._pairs.get(pair)
-            if rid is not None and (not done or self._rows[rid][_STATE] in DONE):
-                out.append(self._row(rid))
+            if rid is not None and (not done or self._rows[rid]["state"] in DONE):
+                out.append(self._rows[rid])
         return out
 
     def waiting_on(self, pairs: Iterable[tuple[str, str]]) -> list[Row]:
@@ -136,7 +130,7 @@ class Resident:
         for task, unit in pairs:
             by_task.setdefault(task, set()).add(unit)
         return [
-            self._row(rid)
+            self._rows[rid]
             for task, units in by_task.items()
             for unit in sorted(units)
             for rid in self._waiting.get((task, unit), ())
@@ -148,7 +142,7 @@ class Resident:
         order = sorted(
             self._waiting, key=lambda p: (p[0] is not None, p[0] or "", p[1] is not None, p[1] or "")
         )
-        return [self._row(rid) for pair in order for rid in self._waiting[pair] if self._still_waiting(rid)]
+        return [self._rows[rid] for pair in order for rid in self._waiting[pair] if self._still_waiting(rid)]
 
     def due(self, now: int) -> list[Row]:
         """queries.DUE_ROWS: the instances whose next action has come, earliest first."""
@@ -156,15 +150,16 @@ class Resident:
         while due and due[0] <= last:
             entry = heapq.heappop(due)
             rid = entry & _MASK
-            if self._rows[rid][_NEXT] == entry >> _SHIFT and rid not in seen:  # (else: an older entry)
+            row = self._rows[rid]
+            if row["next_action_at"] == entry >> _SHIFT and rid not in seen:  # (else: an older entry)
                 seen.add(rid)
-                out.append(self._row(rid))
+                out.append(row)
         return out
 
     def next_action(self) -> int | None:
         """queries.NEXT_DUE's first column: the earliest next action of any instance."""
         due = self._due
-        while due and self._rows[due[0] & _MASK][_NEXT] != due[0] >> _SHIFT:
+        while due and self._rows[due[0] & _MASK]["next_action_at"] != due[0] >> _SHIFT:
             heapq.heappop(due)
         return due[0] >> _SHIFT if due else None
 
@@ -178,20 +173,20 @@ class Resident:
         figures decoded (which `bulk.loads` passes through)."""
         if units is None:
             wanted = set(tasks)
-            found: Iterable[int] = (rid for rid, values in self._rows.items() if values[_TASK] in wanted)
+            found: Iterable[int] = (rid for rid, values in self._rows.items() if values["task_id"] in wanted)
         else:
             found = (
                 rid for unit in units for task in tasks if (rid := self._pairs.get((task, unit))) is not None
             )
         for rid in found:
-            values = self._rows[rid]
-            yield values[_TASK], values[_UNIT], values[_STATE], values[_FIELDS], self._computed.get(rid)
+            row = self._rows[rid]
+            yield row["task_id"], row["unit_id"], row["state"], row["fields"], self._computed.get(rid)
 
     def summary_rows(self) -> Iterator[tuple[Any, ...]]:
         """The summary's read (summary.build_in): (task, unit, kind, state, deadline, done_at,
         figures) of every live instance, the figures decoded."""
-        for values in self._rows.values():
-            yield _SUMMARY(values)
+        for row in self._rows.values():
+            yield _SUMMARY(row)
 
     # ---- after a tick -------------------------------------------------------------------
 
@@ -201,16 +196,14 @@ class Resident:
         them) and `computed` (its children's roll-up)."""
         for row, computed in reports:
             rid = row["id"]
-            values = self._rows[rid]
-            self._rows[rid] = (*values[:_FIELDS], row["fields"], *values[_FIELDS + 1 :])
+            self._rows[rid]["fields"] = row["fields"]
             self._computed[rid] = computed
 
     def take(self, rows: Iterable[Row], tick: int) -> None:
         """The instances `tick` changed: kept here, and written to the store by `flush`."""
         for row in rows:
-            values = _VALUES(row)
-            rid, at = values[_ID], values[_NEXT]
-            self._rows[rid] = values
+            rid, at = row["id"], row["next_action_at"]
+            self._rows[rid] = row
             self._dirty[rid] = tick
             if at is not None:
                 heapq.heappush(self._due, at << _SHIFT | rid)
@@ -240,10 +233,6 @@ class Resident:
             q.insert_events(conn, self._events, self._outbox)
             self._events, self._outbox = [], []
 
-    def _row(self, rid: int) -> Row:
-        # strict=False: the copy's tuples are KEYS long by construction, and checking is a third slower
-        return dict(zip(KEYS, self._rows[rid], strict=False))
-
     def _still_waiting(self, rid: int) -> bool:
-        values = self._rows[rid]
-        return values[_OPENED_AT] is None and values[_STATE] in q.WAITING_STATES  # queries.WAITING
+        row = self._rows[rid]
+        return row["opened_at"] is None and row["state"] in q.WAITING_STATES  # queries.WAITING
