@@ -170,7 +170,7 @@ class Resident:
     def rollup_rows(self, tasks: list[str], units: list[str] | None) -> Iterator[tuple[Any, ...]]:
         """A roll-up's read (rollup._ALL_UNITS, _SOME_UNITS): (task, unit, state, figures,
         computed figures) of the tasks' instances of `units` (None: of every unit), the
-        figures decoded (which `bulk.loads` passes through)."""
+        figures decoded."""
         if units is None:
             wanted = set(tasks)
             found: Iterable[int] = (rid for rid, values in self._rows.items() if values["task_id"] in wanted)

@@ -19,7 +19,7 @@ those not done (held, open or overdue) and not exempt, `exempt` the exempt, `tot
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeGuard
 
@@ -285,28 +285,34 @@ class _Reader:
 
     def read(self, tasks: list[str], ids: list[str] | None) -> None:
         """The tasks' instances of the units `ids` (None: of every unit)."""
-        params = {"campaign": self.campaign_id, "tasks": tasks}
-        if self.resident is not None:
-            rows: Iterable[Any] = self.resident.rollup_rows(tasks, ids)
-        elif ids is None or len(ids) > SCAN_ABOVE:
-            rows = self.conn.execute(_ALL_UNITS, params).fetchall()
-        else:
-            rows = (
-                row
-                for n in range(0, len(ids), 900)
-                for row in self.conn.execute(_SOME_UNITS, {**params, "units": ids[n : n + 900]}).fetchall()
-            )
-        report, sources, alive, loads = self.report.id, self.sources, self.alive, bulk.loads
-        for task, unit, state, text, computed_text in rows:
+        rows = (
+            self.resident.rollup_rows(tasks, ids) if self.resident is not None else self._stored(tasks, ids)
+        )
+        report, sources, alive = self.report.id, set(self.sources), self.alive
+        for task, unit, state, fields, computed in rows:
             if unit not in alive:
                 continue  # an archived unit's instance
-            fields, computed = loads(text), loads(computed_text)
             if task == report:
                 self.reports[unit] = (state, fields)
                 if computed is not None:
                     self.submitted[unit] = computed
             if task in sources:
                 self.instances[(task, unit)] = (state, fields)
+
+    def _stored(self, tasks: list[str], ids: list[str] | None) -> Iterator[tuple[Any, ...]]:
+        """`read`'s rows from the store, as a simulation's copy gives them (figures decoded)."""
+        params = {"campaign": self.campaign_id, "tasks": tasks}
+        if ids is None or len(ids) > SCAN_ABOVE:
+            chunks: Iterable[Sequence[Any]] = [self.conn.execute(_ALL_UNITS, params).fetchall()]
+        else:
+            chunks = (
+                self.conn.execute(_SOME_UNITS, {**params, "units": ids[n : n + 900]}).fetchall()
+                for n in range(0, len(ids), 900)
+            )
+        loads = bulk.loads
+        for chunk in chunks:
+            for task, unit, state, fields, computed in chunk:
+                yield task, unit, state, loads(fields), loads(computed)
 
 
 @dataclass(frozen=True)
