@@ -229,3 +229,46 @@ def test_doctor_and_the_settings_table_speak_vietnamese(
     assert doctor.exit_code == 1
     assert "nơi Cascade giữ kho dữ liệu SQLite, khóa bí mật web và thư mục Prefect cục bộ" in table.stdout
     assert "ngôn ngữ của người vận hành" in table.stdout and "where Cascade keeps" not in table.stdout
+
+
+def test_a_refused_extension_or_exemption_reads_in_vietnamese(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`cascade extend` and `cascade exempt` refused: every fault told in the operator's language
+    (they were told in English, after a Vietnamese "lỗi:")."""
+    monkeypatch.setenv("CASCADE_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("CASCADE_DATABASE_URL", raising=False)
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    runner = CliRunner()
+    campaign = str(ROOT / "campaigns" / "ha-tinh-xix-2020.yaml")
+    try:
+        assert runner.invoke(app, ["deploy", campaign]).exit_code == 0
+        # a deadline long past, an unknown unit, a unit the task is not asked of, no reason
+        extend = [
+            "--lang",
+            "vi",
+            "extend",
+            "ha-tinh-xix-2020",
+            "hn-co-so",
+            "--to",
+            "20/12/2020",
+            "--reason",
+            " ",
+        ]
+        refused = runner.invoke(app, [*extend[:4], "x-khong-co", *extend[4:]], env={"COLUMNS": "200"})
+        assert refused.exit_code == 1, refused.output
+        said = refused.stderr
+        assert "gia hạn: lỗi: cần ghi lý do" in said
+        assert "hạn mới đã qua: hãy cho một ngày muộn hơn" in said
+        assert "ha-tinh-xix-2020 không có đơn vị x-khong-co" in said
+        for english in ("reason is required", "already passed", "no unit", "extension:"):
+            assert english not in said
+        not_asked = runner.invoke(
+            app, ["--lang", "vi", "exempt", "ha-tinh-xix-2020", "tu-ha-tinh", "hn-co-so", "--reason", "Lũ"]
+        )
+        assert not_asked.exit_code == 1, not_asked.output
+        title = "«Hội nghị toàn thể đảng viên cấp cơ sở»"
+        said = " ".join(not_asked.stderr.split())
+        assert f"miễn thực hiện: lỗi: Tỉnh ủy Hà Tĩnh không phải thực hiện {title}" in said
+    finally:
+        i18n.use("en")

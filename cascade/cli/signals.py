@@ -294,7 +294,7 @@ def extend(
             "extension", task, units, reason, by or _login(), int(deadline.timestamp()), named=named
         )
 
-    _decide(campaign, decision_of, "extension")
+    _decide(campaign, decision_of, _("extension"))
 
 
 @app.command(
@@ -318,7 +318,7 @@ def exempt(
         named = unit is not None or units_file is not None
         return decisions.Decision("exemption", task, units, reason, by or _login(), named=named)
 
-    _decide(campaign, decision_of, "exemption")
+    _decide(campaign, decision_of, _("exemption"))
 
 
 def _login() -> str:

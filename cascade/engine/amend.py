@@ -181,8 +181,14 @@ def describe(changes: Changes) -> list[str]:
 
 
 def _names(ids: list[str], names: Mapping[str, str], most: int = 10) -> str:
-    shown = ", ".join(names.get(i, i) for i in ids[:most])
-    return shown + (_(" and {more} more", more=len(ids) - most) if len(ids) > most else "")
+    return listed([names.get(i, i) for i in ids[:most]], most, len(ids))
+
+
+def listed(items: list[str], most: int = 10, count: int | None = None) -> str:
+    """The first `most` of `items` (of `count` in all), and how many more there are."""
+    count = len(items) if count is None else count
+    shown = ", ".join(items[:most])
+    return shown + (_(" and {more} more", more=count - most) if count > most else "")
 
 
 # the instance columns `current` reads (a national redeploy reads them for 300,000 rows: not

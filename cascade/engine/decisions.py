@@ -19,12 +19,14 @@ from cascade.engine.amend import (
     current,
     escalations_sent,
     events_tick,
+    listed,
     pending_signals,
     record,
     write_instances,
 )
 from cascade.engine.lifecycle import Rules, rederive
 from cascade.engine.tick import write_events
+from cascade.i18n import _
 from cascade.plan.hierarchy import parent_of
 from cascade.plan.rules import campaign_rules
 from cascade.timing.workdays import Calendar
@@ -61,26 +63,38 @@ def decide(conn: Connection, campaign_id: str, decision: Decision, now: pendulum
     campaign = conn.execute(select(store.campaigns).where(c.id == campaign_id).with_for_update()).first()
     if campaign is None or campaign.archived_at is not None:
         raise DecisionRefused(
-            [f"no deployed campaign `{campaign_id}`: deploy it first (cascade deploy FILE)"]
+            [
+                _(
+                    "no deployed campaign `{campaign}`: deploy it first (cascade deploy FILE)",
+                    campaign=campaign_id,
+                )
+            ]
         )
     rules = campaign_rules(campaign)
     now_s = int(now.timestamp())
     problems = []
     if not decision.reason.strip():
-        problems.append('a reason is required (--reason "..."): it goes into the audit log and to the unit')
+        problems.append(
+            _('a reason is required (--reason "..."): it goes into the audit log and to the unit')
+        )
     if decision.task not in rules:
         problems.append(
-            f"no task or report `{decision.task}` in {campaign_id}; its tasks: {', '.join(sorted(rules))}"
+            _(
+                "no task or report `{task}` in {campaign}; its tasks: {tasks}",
+                task=decision.task,
+                campaign=campaign_id,
+                tasks=", ".join(sorted(rules)),
+            )
         )
     if decision.kind == "extension":
         if decision.deadline is None:
-            problems.append("an extension needs its new deadline (--to DD/MM/YYYY)")
+            problems.append(_("an extension needs its new deadline (--to DD/MM/YYYY)"))
         elif decision.deadline <= campaign.issued_at:
-            problems.append("the new deadline falls before the campaign was issued")
+            problems.append(_("the new deadline falls before the campaign was issued"))
         elif decision.deadline <= now_s:
-            problems.append("the new deadline has already passed: give a later day")
+            problems.append(_("the new deadline has already passed: give a later day"))
     if not decision.units:
-        problems.append("no unit chosen: name one, or use --under, --level or --units")
+        problems.append(_("no unit chosen: name one, or use --under, --level or --units"))
     if decision.task not in rules:
         raise DecisionRefused(problems)
     u, i = store.units.c, _I.c
@@ -90,7 +104,13 @@ def decide(conn: Connection, campaign_id: str, decision: Decision, now: pendulum
         names.update({unit: name for unit, name in conn.execute(found)})
     unknown = [unit for unit in decision.units if unit not in names]
     if unknown:
-        problems.append(f"no unit {_listed(unknown)} in {campaign_id} (ids as in its units file)")
+        problems.append(
+            _(
+                "no unit {units} in {campaign} (ids as in its units file)",
+                units=listed(unknown),
+                campaign=campaign_id,
+            )
+        )
     rows: dict[str, Any] = {}
     for chunk in bulk.chunked(sorted(names)):
         query = select(_I, store.units.c.path).join(
@@ -108,22 +128,31 @@ def decide(conn: Connection, campaign_id: str, decision: Decision, now: pendulum
         names = {unit: name for unit, name in names.items() if unit in rows}
         untargeted = []
         if not rows:
-            problems.append(f"«{title}» is asked of none of the units chosen")
+            problems.append(_("«{title}» is asked of none of the units chosen", title=title))
     if untargeted:
-        problems.append(f"«{title}» is not asked of {_listed([names[x] for x in untargeted])}")
+        problems.append(
+            _("«{title}» is not asked of {units}", title=title, units=listed([names[x] for x in untargeted]))
+        )
     if decision.kind == "extension" and decision.deadline is not None:
         no_deadline = [names[x] for x, r in rows.items() if r.deadline is None]
         if no_deadline:
             problems.append(
-                f"{_listed(no_deadline)} have no deadline for «{title}» yet (it follows their signal)"
+                _(
+                    "{units} have no deadline for «{title}» yet (it follows their signal)",
+                    units=listed(no_deadline),
+                    title=title,
+                )
             )
         earlier = [
             names[x] for x, r in rows.items() if r.deadline is not None and r.deadline >= decision.deadline
         ]
         if earlier:
             problems.append(
-                f"the new deadline is not later than the current one of {_listed(earlier)}: "
-                "an extension moves a deadline later"
+                _(
+                    "the new deadline is not later than the current one of {units}: "
+                    "an extension moves a deadline later",
+                    units=listed(earlier),
+                )
             )
     if problems:
         raise DecisionRefused(problems)
@@ -166,11 +195,6 @@ def decide(conn: Connection, campaign_id: str, decision: Decision, now: pendulum
     write_instances(conn, changes.amended)
     record(conn, campaign_id, changes, now)
     return changes
-
-
-def _listed(items: list[str], most: int = 10) -> str:
-    shown = ", ".join(items[:most])
-    return shown + (f" and {len(items) - most} more" if len(items) > most else "")
 
 
 def units_under(conn: Connection, campaign_id: str, under: str | None, level: str | None) -> list[str]:
