@@ -11,6 +11,7 @@ import pytest
 from pydantic import SecretStr
 from typer.testing import CliRunner
 
+from cascade import i18n
 from cascade.cli import app
 from cascade.engine.links import MIN_SECRET, Link, SecretInvalid, secret_from, sign
 
@@ -68,3 +69,9 @@ def test_cascade_web_refuses_to_start_with_an_empty_secret(
     assert result.exit_code == 1
     assert "web-secret holds 0 bytes" in result.stderr and "Delete it" in result.stderr
     assert "Traceback" not in result.output
+    try:  # and in the operator's language
+        vietnamese = CliRunner().invoke(app, ["--lang", "vi", "web", "--port", "0"])
+    finally:
+        i18n.use("en")
+    assert vietnamese.exit_code == 1
+    assert "web-secret chỉ có 0 byte" in vietnamese.stderr and "Xóa tệp này" in vietnamese.stderr

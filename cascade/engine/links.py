@@ -27,6 +27,7 @@ from urllib.parse import quote
 
 from pydantic import SecretStr
 
+from cascade.i18n import _
 from cascade.settings import Settings
 
 LINK_DAYS = 60  # a link stays valid this long after its notice (a campaign's reports come late)
@@ -144,9 +145,13 @@ def secret_from(given: SecretStr | None, data_dir: Path) -> bytes:
         secret = given.get_secret_value().strip().encode()
         if len(secret) < MIN_SECRET:
             raise SecretInvalid(
-                f"CASCADE_WEB_SECRET has {len(secret)} bytes; it needs at least {MIN_SECRET}. Make one with "
-                "`python3 -c 'import secrets; print(secrets.token_urlsafe(32))'`, or unset it to have "
-                "DATA_DIR/web-secret made"
+                _(
+                    "CASCADE_WEB_SECRET has {bytes} bytes; it needs at least {least}. Make one with "
+                    "`python3 -c 'import secrets; print(secrets.token_urlsafe(32))'`, or unset it to have "
+                    "DATA_DIR/web-secret made",
+                    bytes=len(secret),
+                    least=MIN_SECRET,
+                )
             )
         return secret
     path = data_dir / "web-secret"
@@ -155,9 +160,14 @@ def secret_from(given: SecretStr | None, data_dir: Path) -> bytes:
     secret = path.read_bytes().strip()
     if len(secret) < MIN_SECRET:
         raise SecretInvalid(
-            f"{path} holds {len(secret)} bytes; a signing secret needs at least {MIN_SECRET} (a crash or a "
-            "full disk while it was written?). Delete it to have a new one made at the next start "
-            "(links already sent stop working), or set CASCADE_WEB_SECRET"
+            _(
+                "{path} holds {bytes} bytes; a signing secret needs at least {least} (a crash or a "
+                "full disk while it was written?). Delete it to have a new one made at the next start "
+                "(links already sent stop working), or set CASCADE_WEB_SECRET",
+                path=path,
+                bytes=len(secret),
+                least=MIN_SECRET,
+            )
         )
     return secret
 
