@@ -181,14 +181,13 @@ def describe(changes: Changes) -> list[str]:
 
 
 def _names(ids: list[str], names: Mapping[str, str], most: int = 10) -> str:
-    return listed([names.get(i, i) for i in ids[:most]], most, len(ids))
+    return listed([names.get(i, i) for i in ids], most)
 
 
-def listed(items: list[str], most: int = 10, count: int | None = None) -> str:
-    """The first `most` of `items` (of `count` in all), and how many more there are."""
-    count = len(items) if count is None else count
+def listed(items: list[str], most: int = 10) -> str:
+    """The first `most` of `items`, and how many more there are."""
     shown = ", ".join(items[:most])
-    return shown + (_(" and {more} more", more=count - most) if count > most else "")
+    return shown + (_(" and {more} more", more=len(items) - most) if len(items) > most else "")
 
 
 # the instance columns `current` reads (a national redeploy reads them for 300,000 rows: not

@@ -191,13 +191,11 @@ class Resident:
     # ---- after a tick -------------------------------------------------------------------
 
     def submitted(self, reports: Iterable[tuple[Row, Any]]) -> None:
-        """Submitted reports the tick has taken, with the figures its roll-ups gave them after
-        (the tick writes both to the store): each report's `fields` (as it stands behind
-        them) and `computed` (its children's roll-up)."""
+        """Submitted reports the tick has taken, with the figures its roll-ups computed from their
+        children after (the tick writes them to the store). The figures each report stands behind
+        are in its row already: `take` made the tick's row the copy's own."""
         for row, computed in reports:
-            rid = row["id"]
-            self._rows[rid]["fields"] = row["fields"]
-            self._computed[rid] = computed
+            self._computed[row["id"]] = computed
 
     def take(self, rows: Iterable[Row], tick: int) -> None:
         """The instances `tick` changed: kept here, and written to the store by `flush`."""

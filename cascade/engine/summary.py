@@ -245,7 +245,7 @@ def build_in(
         instances = conn.execute(query).fetchall()
     task_order = {task: n for n, task in enumerate(rules)}
     targeted = {task for task, r in rules.items() if any(s.target is not None for s in r.fields.values())}
-    for task, unit_id, kind, state, deadline, done_at, text in instances:
+    for task, unit_id, kind, state, deadline, done_at, figures in instances:  # (the store's: JSON text)
         if task not in rules or unit_id not in units:  # (an archived unit's: the query's join leaves
             continue  # it out, the copy's rows do not)
         row = units[unit_id]
@@ -260,7 +260,7 @@ def build_in(
             owed_total[row.level] += 1
             if state in ("done", "done_late") and done_at is not None:
                 done_times.setdefault(row.level, []).append(done_at)
-        if task in targeted and state in ("done", "done_late") and (fields := bulk.loads(text)):
+        if task in targeted and state in ("done", "done_late") and (fields := bulk.loads(figures)):
             for name, value, target in missed_targets(rules[task], fields):
                 label = rules[task].fields[name].title or name
                 misses.append(Miss(unit_id, row.name, row.level, task, name, label, value, target))
