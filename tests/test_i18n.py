@@ -194,6 +194,52 @@ def test_the_plan_speaks_in_words_the_rule_the_file_wrote(vietnamese: None) -> N
     assert rule_words("within Q2/2023") == "within quarter II of 2023"
 
 
+def _plan(*args: str) -> str:
+    result = CliRunner().invoke(app, ["--lang", "vi", "plan", *args], env={"COLUMNS": "400"})
+    i18n.use("en")
+    assert result.exit_code == 0, result.output
+    return " ".join(result.stdout.split())  # a cell's words, however the table wraps them
+
+
+def test_the_plan_names_the_tasks_and_units_its_rules_point_at_by_title() -> None:
+    """The operator's table names another task by its title and a unit by its name, durations
+    in words; the ids stay only under each row's own title, where the operator copies them."""
+    unit = _plan(str(ROOT / "campaigns" / "ha-tinh-xix-2020.yaml"), "--unit", "hu-can-loc")
+    assert "khi «Hội nghị cán bộ chủ chốt toàn tỉnh» hoàn thành ở Tỉnh ủy Hà Tĩnh" in unit
+    assert "1. 01/12/2020 07:00 → Huyện ủy Can Lộc, Tỉnh ủy Hà Tĩnh" in unit
+    assert "→ Tỉnh ủy Hà Tĩnh (mỗi 7 ngày)" in unit
+    # a deadline counted from a signal: its reminders and escalations are offsets, in words
+    assert "khi có tin báo «Hội nghị cốt cán cấp huyện và tương đương»" in unit
+    assert "7 ngày trước hạn" in unit and "1. 1 ngày sau hạn → Huyện ủy Can Lộc" in unit
+    assert "trước ngày 20/01/2021, cấp dưới sớm hơn 3 ngày" in unit
+    tasks = _plan(str(ROOT / "campaigns" / "tra-vinh-hd42-2017.yaml"), "--summary")
+    assert "sau «Hội nghị trực tuyến toàn quốc tại điểm cầu Trà Vinh» ở đơn vị cấp trên" in tasks
+    assert "7 ngày sau «Hội nghị học tập, quán triệt cấp cơ sở»" in tasks
+    assert "cùng «Hội nghị học tập, quán triệt cấp cơ sở»" in tasks
+    assert "từ ngày 29/11/2017 đến ngày 30/11/2017" in tasks
+    assert "mỗi cấp 5 ngày" in tasks and "đề nghị trước 14 ngày" in tasks
+    for said in (unit, tasks):
+        assert not any(f"{word} hn-" in said for word in ("sau", "cùng", "báo", "khi"))
+        assert "→ tu-" not in said and "→ hu-" not in said
+
+
+def test_a_duration_reads_in_words_in_the_unit_the_file_wrote(vietnamese: None) -> None:
+    from cascade.timing.durations import parse_duration
+
+    said = {text: parse_duration(text).words() for text in ("7d", "14d", "2w", "48h", "30m", "5wd", "P7D")}
+    assert said == {
+        "7d": "7 ngày",
+        "14d": "14 ngày",
+        "2w": "2 tuần",
+        "48h": "48 giờ",
+        "30m": "30 phút",
+        "5wd": "5 ngày làm việc",
+        "P7D": "1 tuần",
+    }
+    i18n.use("en")
+    assert parse_duration("1d").words() == "1 day" and parse_duration("3d").words() == "3 days"
+
+
 def test_a_ticks_counts_read_in_words_in_the_order_a_tick_works(vietnamese: None) -> None:
     from cascade.engine.machine import counts_text
 

@@ -13,7 +13,7 @@ from datetime import timedelta
 
 import pendulum
 
-from cascade.i18n import N_, _
+from cascade.i18n import N_, _, _n
 
 _UNITS = {"w": timedelta(weeks=1), "d": timedelta(days=1), "h": timedelta(hours=1), "m": timedelta(minutes=1)}
 _SHORT = re.compile(r"^(?:(\d+)(wd|w|d|h|m))+$")
@@ -44,6 +44,27 @@ class Duration:
             if seconds and seconds % size == 0:
                 return f"{seconds // size}{suffix}"
         return f"{seconds}s"
+
+    def words(self) -> str:
+        """The duration as a person reads it: "7 ngày", "5 ngày làm việc", "2 tuần", "12 giờ", in
+        the unit the file wrote (`14d` is "14 ngày"), else the largest that divides it."""
+        if self.is_working:
+            return _n("{count} working day", "{count} working days", self.working_days)
+        seconds = int(self.calendar.total_seconds())
+        written = _PART.fullmatch(self.text)  # "14d" reads "14 ngày", not "2 tuần"
+        if written and written[2] == "d":
+            return _n("{count} day", "{count} days", int(written[1]))
+        if written and written[2] == "h":
+            return _n("{count} hour", "{count} hours", int(written[1]))
+        if seconds and seconds % 604800 == 0:
+            return _n("{count} week", "{count} weeks", seconds // 604800)
+        if seconds and seconds % 86400 == 0:
+            return _n("{count} day", "{count} days", seconds // 86400)
+        if seconds and seconds % 3600 == 0:
+            return _n("{count} hour", "{count} hours", seconds // 3600)
+        if seconds % 60 == 0:
+            return _n("{count} minute", "{count} minutes", seconds // 60)
+        return _n("{count} second", "{count} seconds", seconds)
 
 
 HINT = N_("write a number and a unit: 7d, 12h, 2w, 30m, 5wd (working days) or ISO P7D")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import IO, Any
 
 import pendulum
@@ -19,6 +19,7 @@ from rich.table import Table
 
 from cascade.engine.words import deadline_short, level_name
 from cascade.i18n import _, language
+from cascade.plan.hierarchy import UnitRecord
 from cascade.plan.model import Instance, Opening, OpensOn, Plan, Schedule, TaskPlan
 from cascade.timing.deadlines import read_period
 
@@ -169,32 +170,36 @@ def instance_table(plan: Plan, instances: Iterator[Instance]) -> Table:
     ):
         table.add_column(column, overflow="fold")
     rows = _Rows(plan)
+    titles = _titles(plan)
+    units = plan.hierarchy.units
     for instance in instances:
         row = rows(instance)
-        task, unit = plan.tasks[instance.task], plan.hierarchy.units[instance.unit]
+        task, unit = plan.tasks[instance.task], units[instance.unit]
         schedule = instance.schedule
         rule = escape(
-            rule_words(task.rule.text)
-            + (_(", {step} earlier a level down", step=task.step) if task.step else "")
+            rule_words(task.rule.text, titles)
+            + (_(", {step} earlier a level down", step=task.step.words()) if task.step else "")
         )
         deadline = (
             f"{_due(schedule.deadline)}\n[dim]{rule}[/dim]"
             if schedule.deadline
             else f"[italic]{rule}[/italic]"
         )
-        reminders = (
-            "\n".join(_short(t) for t in schedule.reminders)
-            if schedule.deadline
-            else (", ".join(row["reminders"]))
-        )
-        times = [_short(t) for t in schedule.escalations] or [e["at"] for e in row["escalations"]]
+        stages = task.notices.escalate
+        if schedule.deadline:
+            reminders = "\n".join(_short(t) for t in schedule.reminders)
+            times = [_short(t) for t in schedule.escalations]
+        else:  # a deadline counted from a signal: the times are offsets until it comes
+            reminders = "\n".join(_("{offset} before", offset=o.words()) for o in task.notices.remind)
+            times = [_("the deadline + {after}", after=stage.after.words()) for stage in stages]
         nobody = _("nobody")
         escalations = "\n".join(
-            f"{e['stage']}. {when} → {', '.join(e['to']) or nobody}"
-            + (_(" (every {repeat})", repeat=e["repeat"]) if e["repeat"] else "")
-            for e, when in zip(row["escalations"], times, strict=True)
+            f"{e['stage']}. {when} → {', '.join(units[to].name for to in e['to']) or nobody}"
+            + (_(" (every {repeat})", repeat=stage.repeat.words()) if stage.repeat else "")
+            for e, stage, when in zip(row["escalations"], stages, times, strict=True)
         )
-        opens = _short(instance.opening.at) if instance.opening.at else _opening_words(instance.opening)
+        opening = instance.opening
+        opens = _short(opening.at) if opening.at else _opening_words(opening, titles, units)
         table.add_row(  # names and rules come from files: text, never markup
             f"{escape(task.title)}\n[dim]{escape(task.id)}[/dim]",  # people read titles; the id to type
             f"{escape(unit.name)}\n[dim]{escape(unit.id)}[/dim]",
@@ -228,6 +233,7 @@ def summary_table(plan: Plan) -> Table:
     )
     for column in (_("Task"), _("Level: units"), _("Deadline (last day)"), _("Rule"), _("Opens")):
         table.add_column(column, overflow="fold")
+    titles = _titles(plan)
     for task in plan.tasks.values():
         per_level = counts.get(task.id, {})
         table.add_row(
@@ -236,20 +242,32 @@ def summary_table(plan: Plan) -> Table:
             or "[red]" + _("none") + "[/red]",
             "\n".join(f"{deadlines[task.id][lv]}" for lv in per_level if lv in deadlines.get(task.id, {}))
             or "[italic]" + _("per unit") + "[/italic]",
-            escape(rule_words(task.rule.text) + (_(", step {step}", step=task.step) if task.step else "")),
-            escape(_opens_text(task)),
+            escape(
+                rule_words(task.rule.text, titles)
+                + (_(", step {step}", step=task.step.words()) if task.step else "")
+            ),
+            escape(_opens_text(task, titles)),
         )
     return table
 
 
-def _opens_text(task: TaskPlan) -> str:
+def _titles(plan: Plan) -> dict[str, str]:
+    return {task.id: task.title for task in plan.tasks.values()}
+
+
+def _titled(task: str, titles: Mapping[str, str]) -> str:
+    """A task another task's rule names, as people read it: its title in «», else the id."""
+    return f"«{titles[task]}»" if task in titles else task
+
+
+def _opens_text(task: TaskPlan, titles: Mapping[str, str]) -> str:
     if task.opens:
-        return _("request {opens} before", opens=task.opens)
-    if task.rule.is_relative:
-        return _("with {task}", task=task.rule.after)
+        return _("request {opens} before", opens=task.opens.words())
+    if task.rule.is_relative and task.rule.after:
+        return _("with {task}", task=_titled(task.rule.after, titles))
     if task.opens_after:
         at = _("its parent") if task.opens_after[1] == "parent" else _("itself")
-        return _("after {task} at {at}", task=task.opens_after[0], at=at)
+        return _("after {task} at {at}", task=_titled(task.opens_after[0], titles), at=at)
     return _("at issue")
 
 
@@ -265,25 +283,26 @@ def operator_level(level: str) -> str:
     return level_name(level) if language() == "vi" else level
 
 
-def rule_words(text: str) -> str:
+def rule_words(text: str, titles: Mapping[str, str] | None = None) -> str:
     """A compiled rule ("before 20/11/2020", "7 days after hn-co-so, latest before 08/12/2017")
-    in the operator's words; the rule text itself stays as the file writes it (the plan's JSON
-    and CSV carry it)."""
+    in the operator's words, a task it names by its title when `titles` has it; the rule text
+    itself stays as the file writes it (the plan's JSON and CSV carry it)."""
     m = _RULE.match(text)
     if m is None:
         return text
     if m["kw"]:
         when = period_words(m["when"])
+        first, _range, last = m["when"].partition("..")  # `on: 29/11/2017..30/11/2017`, days held
         said = {
             "before": _("before {when}", when=when),
             "by": _("by {when}", when=when),
-            "on": _("on {when}", when=when),
+            "on": _("from {first} to {last}", first=first, last=last) if last else _("on {when}", when=when),
             "within": _("within {when}", when=when),
         }[m["kw"]]
     elif m["unit"] == "days":
-        said = _("{count} days after {task}", count=m["n"], task=m["task"])
+        said = _("{count} days after {task}", count=m["n"], task=_titled(m["task"], titles or {}))
     else:
-        said = _("{count} working days after {task}", count=m["n"], task=m["task"])
+        said = _("{count} working days after {task}", count=m["n"], task=_titled(m["task"], titles or {}))
     return said + (_(", latest before {when}", when=m["latest"]) if m["latest"] else "")
 
 
@@ -308,10 +327,13 @@ def period_words(when: str) -> str:
     return _("month {month}", month=month)
 
 
-def _opening_words(opening: Opening) -> str:
-    """When an instance opens, for a person: "khi hn-huyen hoàn thành ở hu-can-loc"."""
-    if opening.on is OpensOn.PREREQUISITE:
-        return _("when {task} is done at {unit}", task=opening.task, unit=opening.unit)
+def _opening_words(opening: Opening, titles: Mapping[str, str], units: Mapping[str, UnitRecord]) -> str:
+    """When an instance opens, for a person: "khi «Hội nghị cốt cán cấp huyện» hoàn thành ở
+    Huyện ủy Can Lộc"."""
+    task = _titled(opening.task, titles) if opening.task else ""
+    if opening.on is OpensOn.PREREQUISITE and opening.unit:
+        unit = units[opening.unit].name if opening.unit in units else opening.unit
+        return _("when {task} is done at {unit}", task=task, unit=unit)
     if opening.on is OpensOn.SOURCE_SIGNAL:
-        return _("with its {task} signal", task=opening.task)
+        return _("with its {task} signal", task=task)
     return str(opening)
