@@ -270,7 +270,7 @@ def test_a_refused_decision_names_every_fault_and_applies_nothing(store_engine: 
     text = " | ".join(refused.value.problems)
     assert "a reason is required" in text
     assert "before the campaign was issued" in text
-    assert "no unit no-such-unit" in text
+    assert "no unit `no-such-unit`" in text
     assert "«Hội nghị cơ sở» is not asked of Huyện ủy B" in text
     with pytest.raises(DecisionRefused, match="no task or report `nope`"):
         extend(store_engine, ("x-c",), "nope", "2020-12-20", "2020-11-20")

@@ -14,6 +14,7 @@ import pendulum
 import pytest
 from typer.testing import CliRunner
 
+from cascade import i18n
 from cascade.cli import SchemaKind, app, schema_of
 from cascade.compile.reading import read_yaml
 from tests.conftest import HEADER, SMALL_UNITS
@@ -488,10 +489,59 @@ def test_dry_run_then_deploy_an_extension_and_per_unit_decisions(any_store: Path
     exempted = runner.invoke(
         app, ["exempt", "ha-tinh-xix-2020", "nope", "hn-co-so", "--reason", "x"], env=env
     )
-    assert exempted.exit_code == 1 and "no unit nope" in exempted.stderr
+    assert exempted.exit_code == 1 and "no unit `nope`" in exempted.stderr
     log = runner.invoke(app, ["events", "ha-tinh-xix-2020", "--kind", "task.amended"], env=env)
     reasons = {json.loads(line).get("reason") for line in log.stdout.splitlines()}
     assert reasons == {None, "Bão số 9"}
+
+
+def test_extend_and_exempt_take_a_unit_by_its_exact_name_as_signal_does(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    """An operator copies names from a spreadsheet: UNIT, --under and a --units file may each
+    name a unit by its id or its exact name, as `signal` and the signals file may."""
+    env = _shift_to("2020-12-20 09:00")
+    assert runner.invoke(app, ["deploy", HA_TINH], env=env).exit_code == 0
+    ext = runner.invoke(
+        app,
+        ["extend", "ha-tinh-xix-2020", "hn-co-so", "--under", "Huyện ủy Can Lộc", "--to", "05/02/2021",
+         "--reason", "Bão số 9"],
+        env=env,
+    )  # fmt: skip
+    assert ext.exit_code == 0, ext.output
+    assert "14/01/2021 → 05/02/2021, 6 units" in ext.stdout
+    one = runner.invoke(
+        app,
+        ["--lang", "vi", "exempt", "ha-tinh-xix-2020", "Đảng ủy xã Tùng Lộc", "hn-co-so", "--reason", "Bão"],
+        env=env,
+    )
+    i18n.use("en")
+    assert one.exit_code == 0, one.output
+    assert "Thông báo do thay đổi này gửi: miễn thực hiện 1" in one.stdout  # words, not `task.exempted`
+    listed = tmp_path / "units.csv"
+    listed.write_text("unit\nHuyện ủy Can Lộc\ntxu-hong-linh\n", encoding="utf-8")
+    many = runner.invoke(
+        app,
+        [
+            "extend",
+            "ha-tinh-xix-2020",
+            "hn-huyen",
+            "--units",
+            str(listed),
+            "--to",
+            "25/12/2020",
+            "--reason",
+            "x",
+        ],
+        env=env,
+    )
+    assert many.exit_code == 0, many.output
+    assert "29/11/2020 → 25/12/2020, 2 units" in many.stdout
+    log = runner.invoke(app, ["events", "ha-tinh-xix-2020", "--kind", "task.amended"], env=env)
+    amended = {(e["task"], e["unit"]) for e in map(json.loads, log.stdout.splitlines())}
+    assert ("hn-co-so", "x-tung-loc") in amended
+    wrong = runner.invoke(app, ["exempt", "ha-tinh-xix-2020", "Huyện ủy Can Lộ", "hn-huyen", "--reason", "x"])
+    assert wrong.exit_code == 1 and "Huyện ủy Can Lộc" in wrong.stderr  # did you mean
 
 
 def test_validating_loads_neither_the_store_nor_the_engine() -> None:

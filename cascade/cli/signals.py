@@ -157,22 +157,36 @@ def _chosen_units(
     level: str | None,
     units_file: Path | None,
 ) -> tuple[str, ...]:
-    """UNIT, or the units --under / --level / --units name (together: the units all of them name)."""
+    """UNIT, or the units --under / --level / --units name (together: the units all of them name);
+    each named by its id or its exact name, as `signal` takes them."""
     from cascade.engine import decisions
 
-    chosen: list[str] | None = [unit] if unit else None
-    if under or level:
-        with engine.connect() as conn:
-            found = decisions.units_under(conn, campaign, under, level)
-        chosen = found if chosen is None else [u for u in chosen if u in set(found)]
+    listed = _read_unit_list(units_file) if units_file is not None else []
+    with engine.connect() as conn:
+        under_id = None
+        if under:
+            found_under, wrong = decisions.unit_ids(conn, campaign, [under])
+            if wrong:
+                fail([Problem("--under", None, "", p) for p in wrong])
+            under_id = found_under[under]
+        # each named by its id or its exact name; one that names no unit goes on as written, for
+        # the decision to refuse along with every other reason at once
+        resolved, _wrong = decisions.unit_ids(conn, campaign, ([unit] if unit else []) + listed)
+        unresolved = {each for each in ([unit] if unit else []) + listed if each not in resolved}
+        chosen: list[str] | None = [resolved.get(unit, unit)] if unit else None
+        if under_id or level:
+            below = decisions.units_under(conn, campaign, under_id, level)
+            found = set(below)
+            chosen = below if chosen is None else [u for u in chosen if u in found or u in unresolved]
     if units_file is not None:
-        listed = _read_unit_list(units_file)
-        chosen = listed if chosen is None else [u for u in chosen if u in set(listed)]
+        in_file = [resolved.get(each, each) for each in listed]
+        chosen = in_file if chosen is None else [u for u in chosen if u in set(in_file)]
     return tuple(chosen or ())
 
 
 def _read_unit_list(path: Path) -> list[str]:
-    """Unit ids, one a line (or the first column of a CSV); blank lines and `#` comments skipped."""
+    """Units, one a line (or the first column of a CSV), each its id or exact name; blank lines and
+    `#` comments skipped."""
     try:
         text = read_text(path, str(path))
     except CampaignInvalid as exc:
@@ -250,7 +264,9 @@ UnderOption = Annotated[str | None, typer.Option("--under", help=_("every unit b
 LevelOption = Annotated[str | None, typer.Option("--level", help=_("every unit of this level"))]
 
 
-UnitsOption = Annotated[Path | None, typer.Option("--units", help=_("a file of unit ids, one a line"))]
+UnitsOption = Annotated[
+    Path | None, typer.Option("--units", help=_("a file of units (ids or exact names), one a line"))
+]
 
 
 ByOption = Annotated[str, typer.Option("--by", help=_("who decided (default: your login)"))]

@@ -81,6 +81,12 @@ class Changes:
         return +out
 
 
+NOTICE_KINDS = {  # the notices a change sends, as the operator reads them (the counts of a tick's)
+    "task.amended": N_("deadline changes"),
+    "task.exempted": N_("exemptions"),
+    "unit.moved": N_("units moved"),
+}
+
 EFFECTS = {  # what a change does to an instance, in the summary's words
     "reopened": N_("reopened (open again until the new deadline)"),
     "held": N_("held (their prerequisite is still missing; they open with it)"),
@@ -163,7 +169,10 @@ def describe(changes: Changes) -> list[str]:
         )
     notices = changes.notices()
     if notices:
-        told = ", ".join(f"{n} {kind}" for kind, n in sorted(notices.items()))
+        told = _(", ").join(
+            _("{what} {number}", what=_(NOTICE_KINDS[kind]), number=num(n))
+            for kind, n in sorted(notices.items())
+        )
         lines.append(_("Notices this change sends: {told}", told=told))
     else:
         lines.append(
