@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 
 from cascade import i18n
 from cascade.cli import app
+from tests.test_hardening import run_main
 
 ROOT = Path(__file__).resolve().parent.parent
 PO = ROOT / "cascade" / "locale" / "vi" / "LC_MESSAGES" / "cascade.po"
@@ -316,5 +317,53 @@ def test_a_refused_extension_or_exemption_reads_in_vietnamese(
         title = "«Hội nghị toàn thể đảng viên cấp cơ sở»"
         said = " ".join(not_asked.stderr.split())
         assert f"miễn thực hiện: lỗi: Tỉnh ủy Hà Tĩnh không phải thực hiện {title}" in said
+        none = runner.invoke(  # nothing below a grassroots unit: said once, not twice over
+            app,
+            [
+                "--lang",
+                "vi",
+                "exempt",
+                "ha-tinh-xix-2020",
+                "hn-co-so",
+                "--under",
+                "x-tung-loc",
+                "--reason",
+                "Lũ",
+            ],
+        )
+        assert none.exit_code == 1, none.output
+        assert none.stderr.count("lỗi:") == 1 and "chưa chọn đơn vị" in none.stderr, none.stderr
+    finally:
+        i18n.use("en")
+
+
+def test_a_missing_store_or_campaign_is_told_in_vietnamese(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What an operator meets first on a fresh machine, and after a typo in a campaign's id."""
+    monkeypatch.setenv("CASCADE_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("CASCADE_DATABASE_URL", raising=False)
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    runner = CliRunner()
+    try:
+        nothing = run_main(["--lang", "vi", "status", "khong-co"], {})
+        assert nothing.returncode == 1
+        assert "lỗi kho dữ liệu: " in nothing.stderr and "Traceback" not in nothing.stderr, nothing.stderr
+        assert (
+            "chưa có kho dữ liệu tại" in nothing.stderr and "hãy triển khai một chiến dịch" in nothing.stderr
+        )
+        deployed = runner.invoke(app, ["deploy", str(ROOT / "campaigns" / "ha-tinh-xix-2020.yaml")])
+        assert deployed.exit_code == 0, deployed.output
+        unknown = runner.invoke(app, ["--lang", "vi", "status", "khong-co"])
+        assert unknown.exit_code == 1
+        said = unknown.stderr
+        assert said.startswith("kho dữ liệu: lỗi: không có chiến dịch"), said
+        assert "store" not in said and "campaign:" not in said
+        (tmp_path / "cascade.db").write_bytes(b"this is not a database" * 100)
+        for wal in tmp_path.glob("cascade.db-*"):
+            wal.unlink()
+        damaged = run_main(["--lang", "vi", "tick", "ha-tinh-xix-2020"], {})
+        assert damaged.returncode == 1 and "Traceback" not in damaged.stderr
+        assert "tệp không phải kho dữ liệu của Cascade, hoặc đã hỏng" in damaged.stderr, damaged.stderr
     finally:
         i18n.use("en")

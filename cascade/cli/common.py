@@ -163,9 +163,9 @@ def campaign_row(engine: Engine, campaign: str) -> Deployed:
         fail(
             [
                 Problem(
-                    "store",
+                    _("store"),
                     None,
-                    "campaign",
+                    "",
                     _("no deployed campaign `{campaign}`", campaign=campaign),
                     _("deploy it first: cascade deploy FILE"),
                 )

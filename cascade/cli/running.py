@@ -146,9 +146,9 @@ def notify_test(
         fail(
             [
                 Problem(
-                    "store",
+                    _("store"),
                     None,
-                    unit,
+                    "",
                     (
                         _("`{unit}` has no contact with role {role}", unit=unit, role=role)
                         if role
@@ -259,9 +259,9 @@ def serve(
         fail(
             [
                 Problem(
-                    "store",
+                    _("store"),
                     None,
-                    "integrity",
+                    "",
                     _("the store fails its integrity check ({damaged})", damaged=escape(damaged[0])),
                     _("stop here, restore the store from a backup; `cascade doctor` lists what it found"),
                 )

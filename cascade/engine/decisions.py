@@ -96,7 +96,9 @@ def decide(conn: Connection, campaign_id: str, decision: Decision, now: pendulum
         elif decision.deadline <= now_s:
             problems.append(_("the new deadline has already passed: give a later day"))
     if not decision.units:
-        problems.append(_("no unit chosen: name one, or use --under, --level or --units"))
+        problems.append(
+            _("no unit chosen: name one (its id or exact name), or use --under, --level or --units")
+        )
     if decision.task not in rules:
         raise DecisionRefused(problems)
     u, i = store.units.c, _I.c
@@ -120,10 +122,10 @@ def decide(conn: Connection, campaign_id: str, decision: Decision, now: pendulum
     title = rules[decision.task].title if decision.task in rules else decision.task
     untargeted = [unit for unit in names if unit not in rows]
     if not decision.named:  # a whole subtree or level: the units the task is asked of
+        if names and not rows:  # (no unit chosen at all is said once, above)
+            problems.append(_("«{title}» is asked of none of the units chosen", title=title))
         names = {unit: name for unit, name in names.items() if unit in rows}
         untargeted = []
-        if not rows:
-            problems.append(_("«{title}» is asked of none of the units chosen", title=title))
     if untargeted:
         problems.append(
             _("«{title}» is not asked of {units}", title=title, units=listed([names[x] for x in untargeted]))

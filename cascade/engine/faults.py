@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from cascade.i18n import N_, _
+
 
 def sqlite_path(url: str) -> Path | None:
     if not url.startswith("sqlite:///") or ":memory:" in url:
@@ -31,43 +33,50 @@ class StoreFault(Exception):
         where, text = shown(url), str(getattr(error, "orig", None) or error).lower()
         for needle, what in _FAULTS:
             if needle in text:
-                return cls(f"{where}: {what}")
-        return cls(f"{where}: the store failed ({str(getattr(error, 'orig', None) or error).strip()})")
+                return cls(f"{where}: {_(what)}")
+        said = str(getattr(error, "orig", None) or error).strip()
+        return cls(f"{where}: " + _("the store failed ({error})", error=said))
 
 
+_FULL = N_("the disk is full; nothing was written. Free space on its disk, then run the command again")
+_NO_ANSWER = N_("PostgreSQL does not answer: check that it runs and CASCADE_DATABASE_URL")
+# what the driver says (lower case) -> what to tell the operator, in the operator's language
 _FAULTS = (
-    (
-        "disk is full",
-        "the disk is full; nothing was written. Free space on its disk, then run the command again",
-    ),
-    (
-        "no space left",
-        "the disk is full; nothing was written. Free space on its disk, then run the command again",
-    ),
+    ("disk is full", _FULL),
+    ("no space left", _FULL),
     (
         "readonly database",
-        "the store is read-only (its file or folder is not writable by this user); fix the permissions, "
-        "or use a read-only command (status, report, events)",
+        N_(
+            "the store is read-only (its file or folder is not writable by this user); fix the "
+            "permissions, or use a read-only command (status, report, events)"
+        ),
     ),
     (
         "database is locked",
-        "the store is locked by another process (a tick, or a long-running command); try again in a minute",
+        N_(
+            "the store is locked by another process (a tick, or a long-running command); try again in "
+            "a minute"
+        ),
     ),
     (
         "not a database",
-        "the file is not a Cascade store, or it is damaged: restore it from a backup "
-        "(`cascade doctor` checks a store)",
+        N_(
+            "the file is not a Cascade store, or it is damaged: restore it from a backup "
+            "(`cascade doctor` checks a store)"
+        ),
     ),
     (
         "malformed",
-        "the store is damaged (its integrity check fails): stop the scheduler and restore it from a "
-        "backup; `cascade doctor` says more",
+        N_(
+            "the store is damaged (its integrity check fails): stop the scheduler and restore it from a "
+            "backup; `cascade doctor` says more"
+        ),
     ),
     (
         "unable to open database file",
-        "the file cannot be opened: check that its folder exists and is readable",
+        N_("the file cannot be opened: check that its folder exists and is readable"),
     ),
-    ("could not connect", "PostgreSQL does not answer: check that it runs and CASCADE_DATABASE_URL"),
-    ("connection refused", "PostgreSQL does not answer: check that it runs and CASCADE_DATABASE_URL"),
-    ("password authentication failed", "PostgreSQL refused the login: check CASCADE_DATABASE_URL"),
+    ("could not connect", _NO_ANSWER),
+    ("connection refused", _NO_ANSWER),
+    ("password authentication failed", N_("PostgreSQL refused the login: check CASCADE_DATABASE_URL")),
 )

@@ -35,6 +35,7 @@ from sqlalchemy import (
 
 from cascade.engine.bulk import dumps
 from cascade.engine.faults import StoreFault, shown, sqlite_path
+from cascade.i18n import _
 
 metadata = MetaData()
 
@@ -323,7 +324,9 @@ def _open(url: str, durable: bool, read_only: bool) -> Engine:
         # (no -shm to create): nothing else may write it meanwhile, true of a copy
         path = sqlite_path(url)
         if path is None or not path.exists():
-            raise StoreFault(f"no store at {path}: deploy a campaign first (cascade deploy FILE)")
+            raise StoreFault(
+                _("no store at {path}: deploy a campaign first (cascade deploy FILE)", path=path)
+            )
         immutable = "&immutable=1" if not os.access(path.parent, os.W_OK) else ""
         target = f"sqlite:///file:{path}?mode=ro{immutable}&uri=true"
     engine = create_engine(
@@ -357,8 +360,13 @@ def _check_revision(engine: Engine, config: Any, url: str) -> None:
         current = MigrationContext.configure(connection).get_current_revision()
     if current != head:
         raise StoreFault(
-            f"the store {shown(url)} is at schema revision {current}, this Cascade reads {head}: "
-            "run a command that writes (cascade deploy, or cascade tick) on the store itself once"
+            _(
+                "the store {store} is at schema revision {current}, this Cascade reads {head}: run a "
+                "command that writes (cascade deploy, or cascade tick) on the store itself once",
+                store=shown(url),
+                current=current,
+                head=head,
+            )
         )
 
 
