@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import re
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -542,6 +543,40 @@ def test_extend_and_exempt_take_a_unit_by_its_exact_name_as_signal_does(
     assert ("hn-co-so", "x-tung-loc") in amended
     wrong = runner.invoke(app, ["exempt", "ha-tinh-xix-2020", "Huyện ủy Can Lộ", "hn-huyen", "--reason", "x"])
     assert wrong.exit_code == 1 and "Huyện ủy Can Lộc" in wrong.stderr  # did you mean
+
+
+def test_a_task_whose_id_changed_is_named_a_new_task_before_it_starts_over(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    """Cascade knows a task by its id: an operator who corrects an id in the file makes a new
+    task (every unit starts it over, its notices go out again) and archives the old one's
+    progress. The deploy's summary says so, by title, before and as it happens."""
+    env = _shift_to("2020-12-05 09:00")
+    assert runner.invoke(app, ["deploy", HA_TINH], env=env).exit_code == 0
+    done = ["signal", "ha-tinh-xix-2020", "hu-can-loc", "hn-huyen", "--at", "27/11/2020 09:00"]
+    assert runner.invoke(app, [*done, "-f", "attendees=120"], env=env).exit_code == 0
+    assert runner.invoke(app, ["tick", "ha-tinh-xix-2020"], env=env).exit_code == 0
+    renamed = tmp_path / "ha-tinh.yaml"
+    text = Path(HA_TINH).read_text(encoding="utf-8")
+    renamed.write_text(re.sub(r"\bhn-huyen\b", "hn-cap-huyen", text), encoding="utf-8")
+    shutil.copytree(ROOT / "campaigns" / "units", tmp_path / "units")
+    dry = runner.invoke(app, ["deploy", "--dry-run", str(renamed)], env=env)
+    assert dry.exit_code == 0, dry.output
+    said = " ".join(dry.stdout.split())
+    title = "«Hội nghị cốt cán cấp huyện và tương đương»"
+    assert f"{title}: its id changed from hn-huyen to hn-cap-huyen" in said, said
+    assert "starts over at 18 units (1 finished under hn-huyen)" in said
+    assert "put hn-huyen back in the file to keep its progress" in said
+    vi = runner.invoke(app, ["--lang", "vi", "deploy", "--dry-run", str(renamed)], env=env)
+    i18n.use("en")
+    assert f"{title}: mã việc đổi từ hn-huyen thành hn-cap-huyen" in " ".join(vi.stdout.split()), vi.stdout
+    mttq = "  - id: mttq\n    title: Học tập, phổ biến Nghị quyết đến đoàn viên, hội viên\n"
+    assert mttq in text
+    removed = tmp_path / "removed.yaml"
+    removed.write_text(text.replace(mttq, "  - id: mttq-removed-x\n    title: Việc khác\n"), encoding="utf-8")
+    gone = " ".join(runner.invoke(app, ["deploy", "--dry-run", str(removed)], env=env).stdout.split())
+    assert "«Học tập, phổ biến Nghị quyết đến đoàn viên, hội viên» (mttq) removed from the file" in gone, gone
+    assert "its id changed" not in gone and "«Việc khác» (mttq-removed-x) added" in gone
 
 
 def test_validating_loads_neither_the_store_nor_the_engine() -> None:

@@ -61,6 +61,9 @@ class Changes:
     removed_units: list[str] = field(default_factory=list)
     added_instances: int = 0
     archived_instances: int = 0
+    added_tasks: list[str] = field(default_factory=list)  # ids new to the file
+    # ids gone from the file -> title, the units it was asked of, how many had finished it
+    removed_tasks: dict[str, tuple[str, int, int]] = field(default_factory=dict)
     units: dict[str, str] = field(default_factory=dict)  # unit ids -> names
     tasks: dict[str, str] = field(default_factory=dict)  # task ids -> titles
     title: str = ""
@@ -101,6 +104,47 @@ EFFECTS = {  # what a change does to an instance, in the summary's words
 def _day(epoch: int | None, tz: str) -> str:
     """A deadline's last day that counts ("06/12/2020" for an instant at 07/12/2020 00:00)."""
     return _("no deadline yet") if epoch is None else deadline_short(epoch, tz)
+
+
+def _task_lines(changes: Changes) -> list[str]:
+    """Tasks new to the file and tasks gone from it; one whose title stays under a new id is said
+    to start over, since a task is known by its id (its progress stays with the old one)."""
+    if not changes.added_tasks and not changes.removed_tasks:
+        return []
+    lines = [_("Tasks:")]
+    titles = {changes.tasks.get(task, task): task for task in changes.added_tasks}
+    renamed = set()
+    for old, (title, units, finished) in sorted(changes.removed_tasks.items()):
+        new = titles.get(title)
+        if new is None:
+            lines.append(
+                _(
+                    "  «{title}» ({task}) removed from the file: {units}, {finished} finished; their "
+                    "progress is archived, and comes back if the id is put back",
+                    title=title,
+                    task=old,
+                    units=_n("{count} unit", "{count} units", units),
+                    finished=num(finished),
+                )
+            )
+            continue
+        renamed.add(new)
+        lines.append(
+            _(
+                "  «{title}»: its id changed from {old} to {new}. A task is known by its id: {new} is a new "
+                "task that starts over at {units} ({finished} finished under {old}), its notices sent "
+                "again; put {old} back in the file to keep its progress",
+                title=title,
+                old=old,
+                new=new,
+                units=_n("{count} unit", "{count} units", units),
+                finished=num(finished),
+            )
+        )
+    for task in changes.added_tasks:
+        if task not in renamed:
+            lines.append(_("  «{title}» ({task}) added", title=changes.tasks.get(task, task), task=task))
+    return lines
 
 
 def describe(changes: Changes) -> list[str]:
@@ -159,6 +203,7 @@ def describe(changes: Changes) -> list[str]:
                     after=after,
                 )
             )
+    lines += _task_lines(changes)
     if changes.added_instances or changes.archived_instances:
         lines.append(
             _(

@@ -24,7 +24,7 @@ from sqlalchemy import Connection, Engine, bindparam, insert, select, update
 
 from cascade.engine import amend, bulk, store
 from cascade.engine.amend import Changes
-from cascade.engine.lifecycle import Rules, rederive
+from cascade.engine.lifecycle import DONE, Rules, rederive
 from cascade.plan.hierarchy import parent_of
 from cascade.plan.model import Instance as PlannedInstance
 from cascade.plan.model import OpensOn, Plan
@@ -295,7 +295,27 @@ def _stage(conn: Connection, plan: Plan, paths: dict[str, str], now: pendulum.Da
             changes.amended.append(amend.Amended(old.id, key[0], key[1], paths[key[1]], outcome))
     staged.gone = [old.id for key, old in existing.items() if key not in seen and not old.archived]
     changes.added_instances, changes.archived_instances = len(staged.new), len(staged.gone)
+    if old_campaign is not None:
+        _stage_tasks(changes, plan, old_rules, existing)
     return staged
+
+
+def _stage_tasks(
+    changes: Changes,
+    plan: Plan,
+    old_rules: dict[str, Any],
+    existing: dict[tuple[str, str], Any],
+) -> None:
+    """The tasks the file adds, and those it drops with what the units had done of them: a
+    task is known by its id, so a corrected id is a new task and the old one's progress stays
+    with the old id (archived; the id put back restores it)."""
+    changes.added_tasks = [task for task in plan.tasks if task not in old_rules]
+    for (task, _unit), old in existing.items():
+        if task in plan.tasks or old.archived:
+            continue
+        title = old_rules[task].title if task in old_rules else task
+        units, finished = changes.removed_tasks.get(task, (title, 0, 0))[1:]
+        changes.removed_tasks[task] = (title, units + 1, finished + (old.state in DONE))
 
 
 def _timing(rules: TaskRules) -> tuple[Any, ...]:
