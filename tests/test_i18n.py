@@ -367,3 +367,45 @@ def test_a_missing_store_or_campaign_is_told_in_vietnamese(
         assert "tệp không phải kho dữ liệu của Cascade, hoặc đã hỏng" in damaged.stderr, damaged.stderr
     finally:
         i18n.use("en")
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["plan"], "Thiếu tham số 'file'."),
+        (["plan", "x.yaml", "--fromat", "json"], "Không có tùy chọn --fromat (có phải là --format?)"),
+        (["plan", "x.yaml", "-f", "xlsx"], "'xlsx' không thuộc các giá trị 'table', 'json', 'csv'."),
+        (["web", "--port", "abc"], "Giá trị không hợp lệ cho '--port': không phải là số nguyên"),
+        (["status", "a", "b", "c"], "Thừa tham số: b c"),
+        (["plan", "x.yaml", "--unit"], "Tùy chọn '--unit' cần một giá trị."),
+    ],
+)
+def test_a_mistyped_command_is_told_in_vietnamese(args: list[str], said: str) -> None:
+    """The parser's own errors, the first thing an operator meets, which Typer writes in
+    English only (cascade/cli/chrome.py)."""
+    result = CliRunner().invoke(app, ["--lang", "vi", *args], env={"COLUMNS": "200"})
+    i18n.use("en")
+    assert result.exit_code == 2
+    assert said in result.stderr and "Lỗi" in result.stderr, result.stderr
+    english = CliRunner().invoke(app, ["--lang", "en", *args], env={"COLUMNS": "200"})
+    assert english.exit_code == 2 and "Lỗi" not in english.stderr and "Error" in english.stderr
+
+
+def test_a_mistyped_command_name_is_told_in_vietnamese() -> None:
+    """Told before the --lang option is read (the command is looked up first): the language
+    comes from the command line as the process starts, as an operator runs it."""
+    result = run_main(["--lang", "vi", "sttus"], {"COLUMNS": "200"})
+    assert result.returncode == 2
+    assert "Không có lệnh 'sttus'. Có phải là 'status', 'settings'?" in result.stderr, result.stderr
+
+
+def test_the_help_panels_read_in_vietnamese() -> None:
+    result = CliRunner().invoke(app, ["--lang", "vi", "report", "--help"], env={"COLUMNS": "200"})
+    i18n.use("en")
+    assert result.exit_code == 0
+    for words in ("Tham số", "Tùy chọn", "[bắt buộc]", "[mặc định: md]", "In hướng dẫn này rồi thoát."):
+        assert words in result.stdout, result.stdout
+    for english in ("Arguments", "Options", "[required]", "[default", "Show this message"):
+        assert english not in result.stdout
+    again = CliRunner().invoke(app, ["--lang", "en", "report", "--help"], env={"COLUMNS": "200"})
+    assert "Arguments" in again.stdout and "Show this message and exit." in again.stdout

@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from cascade import i18n
+from cascade.cli import chrome
 from cascade.compile.files import load_plan
 from cascade.errors import CampaignInvalid, Problem, Severity
 from cascade.i18n import _, _n
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
 
 # the language comes first: the commands' help texts are made in it when their modules load
 i18n.use(i18n.from_argv(sys.argv) or i18n.operator_language())
+chrome.speak()
 
 app = typer.Typer(
     help=_("Cascade: cascading deadlines for resolution campaigns, from province to grassroots."),
@@ -55,6 +57,7 @@ def _language(
     if lang is not None and lang not in i18n.LANGUAGES:
         raise typer.BadParameter(_("`{lang}` is not a language Cascade speaks: vi or en", lang=lang))
     i18n.use(lang or i18n.operator_language())
+    chrome.speak()
 
 
 out = Console(soft_wrap=True)

@@ -1,0 +1,113 @@
+"""The command line's own words in the operator's language: the titles of the help panels,
+"Show this message and exit.", and the parser's usage errors ("Missing argument 'file'.",
+"No such command 'sttus'."), which Typer writes in English only: its panel titles are
+constants made at import, its parser's messages f-strings.
+
+Typer calls two functions of `typer.rich_utils` to print help and usage errors; `speak()`
+wraps them once and sets the titles in the language chosen. An error's message is told again
+from what the exception holds (the missing parameter, the unknown option and its near
+matches), or from the English Typer wrote where only the text says it (an extra argument, a
+value not among the choices); anything not recognised stays as Typer wrote it. Typer is
+pinned (pyproject.toml); tests/test_i18n.py fails if an upgrade moves what this reaches.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from typer import rich_utils
+from typer._click import exceptions as click_errors
+
+from cascade.i18n import _, language
+
+_ORIGINAL: dict[str, Any] = {"error": rich_utils.rich_format_error, "help": rich_utils.rich_format_help}
+
+
+def speak() -> None:
+    """Typer's own words, from now on, in the language `cascade.i18n` speaks."""
+    rich_utils.ARGUMENTS_PANEL_TITLE = _("Arguments")
+    rich_utils.OPTIONS_PANEL_TITLE = _("Options")
+    rich_utils.COMMANDS_PANEL_TITLE = _("Commands")
+    rich_utils.ERRORS_PANEL_TITLE = _("Error")
+    rich_utils.REQUIRED_LONG_STRING = _("[required]")
+    rich_utils.DEFAULT_STRING = _("[default: {}]")
+    rich_utils.ABORTED_TEXT = _("Aborted.")
+    rich_utils.RICH_HELP = _("Try [blue]'{command_path} {help_option}'[/] for help.")
+    rich_utils.rich_format_error = _format_error  # type: ignore[assignment]
+    rich_utils.rich_format_help = _format_help
+
+
+def _format_help(*, obj: Any, ctx: Any, markup_mode: Any) -> None:
+    option = ctx.command.get_help_option(ctx)
+    if option is not None:
+        option.help = _("Show this message and exit.")
+    _ORIGINAL["help"](obj=obj, ctx=ctx, markup_mode=markup_mode)
+
+
+def _format_error(error: click_errors.ClickException) -> None:
+    if language() != "en":
+        said = told(error)
+        error.format_message = lambda: said  # type: ignore[method-assign]
+    _ORIGINAL["error"](error)
+
+
+_EXTRA = re.compile(r"^Got unexpected extra argument\(s\) \((?P<args>.*)\)$", re.S)
+_COMMAND = re.compile(r"^No such command '(?P<name>.*?)'\.(?: Did you mean (?P<near>.*)\?)?$", re.S)
+_NEEDS_VALUE = re.compile(r"^Option '(?P<option>.*)' requires (?:an argument|\d+ arguments)\.$")
+_NO_VALUE = re.compile(r"^Option '(?P<option>.*)' does not take a value\.$")
+_CHOICE = re.compile(r"^(?:Value error, )?(?P<value>'.*') is not one of (?P<choices>.*)\.$", re.S)
+
+
+def told(error: click_errors.ClickException) -> str:
+    """The error's message in the operator's language (Typer's English where not recognised)."""
+    english = error.format_message()
+    if isinstance(error, click_errors.MissingParameter):
+        hint = _hint(error)
+        kind = error.param_type or (error.param.param_type_name if error.param is not None else "")
+        if kind == "argument":
+            return _("Missing argument {name}.", name=hint)
+        if kind == "option":
+            return _("Missing option {name}.", name=hint)
+        return english
+    if isinstance(error, click_errors.NoSuchOption):
+        said = _("No such option: {option}", option=error.option_name)
+        if error.possibilities:
+            said += " " + _("(did you mean {options}?)", options=", ".join(sorted(error.possibilities)))
+        return said
+    if isinstance(error, click_errors.BadParameter):
+        message = _value(error.message)
+        hint = _hint(error)
+        return _("Invalid value for {name}: {message}", name=hint, message=message) if hint else message
+    if found := _EXTRA.match(english):
+        return _("Unexpected extra argument(s): {args}", args=found["args"])
+    if found := _NEEDS_VALUE.match(english):
+        return _("Option '{option}' needs a value.", option=found["option"])
+    if found := _NO_VALUE.match(english):
+        return _("Option '{option}' takes no value.", option=found["option"])
+    found = _COMMAND.match(english)
+    if found:
+        said = _("No such command '{name}'.", name=found["name"])
+        return said + (" " + _("Did you mean {commands}?", commands=found["near"]) if found["near"] else "")
+    if english == "Missing command.":
+        return _("Missing command.")
+    return english
+
+
+def _hint(error: click_errors.BadParameter) -> str:
+    if error.param_hint is not None:
+        hint = error.param_hint
+        return hint if isinstance(hint, str) else " / ".join(f"'{h}'" for h in hint)
+    return error.param.get_error_hint() if error.param is not None else ""
+
+
+def _value(message: str) -> str:
+    """A value's fault as the type check wrote it, in words where it is a usual one."""
+    found = _CHOICE.match(message)
+    if found:
+        return _("{value} is not one of {choices}.", value=found["value"], choices=found["choices"])
+    if message.startswith("Input should be a valid integer"):
+        return _("not a whole number")
+    if message.startswith("Input should be a valid number"):
+        return _("not a number")
+    return message.removeprefix("Value error, ")
