@@ -17,6 +17,7 @@ import pendulum
 import pytest
 from sqlalchemy import Engine, select
 
+from cascade import i18n
 from cascade.compile.files import load_plan
 from cascade.compile.sheets import header_key
 from cascade.engine import store
@@ -317,8 +318,18 @@ def test_the_template_round_trips(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         == 0
     )
     assert openpyxl.load_workbook(one).sheetnames == ["Huyện ủy Can Lộc"]
+    # the district named as the operator reads it, and the refusals in the operator's language
+    by_name = tmp_path / "by-name.xlsx"
+    under = ["template", CID, "--task", "hn-co-so", "--under", "Huyện ủy Can Lộc", "--out", str(by_name)]
+    assert runner.invoke(app, under).exit_code == 0
+    assert openpyxl.load_workbook(by_name).sheetnames == ["Huyện ủy Can Lộc"]
+    status = runner.invoke(app, ["status", CID, "--under", "Huyện ủy Can Lộc", "--format", "json"])
+    assert status.exit_code == 0, status.output
     wrong = runner.invoke(app, ["template", CID, "--task", "hn-co-sp", "--out", str(one)])
     assert wrong.exit_code == 1 and "no task or report `hn-co-sp`" in wrong.stderr
+    told = runner.invoke(app, ["--lang", "vi", "template", CID, "--task", "hn-co-sp", "--out", str(one)])
+    i18n.use("en")
+    assert "không có việc hay báo cáo `hn-co-sp` (các việc có: hn-tinh," in told.stderr, told.stderr
 
 
 def test_sheet_names_keep_to_excel_rules() -> None:

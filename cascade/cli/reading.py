@@ -246,7 +246,7 @@ def status(
 
     engine = open_engine(read_only=True)
     row = campaign_row(engine, campaign)
-    _check_status_filters(engine, row, level, task, under)
+    under = _check_status_filters(engine, row, level, task, under)
     result = campaign_status(engine, campaign, limit, StatusWhere(level, task, under))
     assert result is not None
     tz = result.timezone
@@ -336,31 +336,24 @@ def _not_among(command: str, option: str, message: str, choices: Iterable[str]) 
 
 def _check_status_filters(
     engine: Engine, row: Any, level: str | None, task: str | None, under: str | None
-) -> None:
-    from sqlalchemy import select
-
-    from cascade.engine import store
-
+) -> str | None:
+    """Every filter that names nothing refused at once; the unit --under names (by its id or
+    its exact name), as its id."""
     problems = []
     if level is not None and level not in row.levels:
         problems.append(_not_among("status", "--level", _("no level `{level}`", level=level), row.levels))
     if task is not None and task not in row.tasks:
         problems.append(_not_among("status", "--task", _("no task `{task}`", task=task), row.tasks))
     if under is not None:
-        u = store.units.c
+        from cascade.engine.decisions import unit_ids
+
         with engine.connect() as conn:
-            found = conn.execute(select(u.id).where(u.campaign_id == row.id, u.id == under)).first()
-        if found is None:
-            problems.append(
-                Problem(
-                    "status",
-                    None,
-                    "--under",
-                    _("no unit `{unit}` in {campaign}", unit=under, campaign=row.id),
-                )
-            )
+            found, wrong = unit_ids(conn, row.id, [under])
+        problems += [Problem("status", None, "--under", p) for p in wrong]
+        under = found.get(under)
     if problems:
         fail(problems)
+    return under
 
 
 def _print_scheduler(engine: Engine, campaign: str) -> None:

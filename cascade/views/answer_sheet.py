@@ -9,7 +9,9 @@ from dataclasses import dataclass, field
 from sqlalchemy import Connection, and_, select
 
 from cascade.engine import deployed, store
+from cascade.engine.decisions import unit_ids
 from cascade.engine.words import STATE_WORDS, deadline_short
+from cascade.i18n import _
 from cascade.plan.rules import TaskRules
 
 
@@ -59,14 +61,24 @@ class NotFound(LookupError):
 def answer_sheet(conn: Connection, campaign_id: str, task: str, under: str | None = None) -> AnswerSheet:
     campaign = deployed.read(conn, campaign_id)
     if campaign is None:
-        raise NotFound(f"no deployed campaign `{campaign_id}`")
+        raise NotFound(_("no deployed campaign `{campaign}`", campaign=campaign_id))
     if task not in campaign.tasks:
-        raise NotFound(f"no task or report `{task}` in `{campaign_id}` (one of: {', '.join(campaign.tasks)})")
+        raise NotFound(
+            _(
+                "no task or report `{task}` in `{campaign}` (one of: {tasks})",
+                task=task,
+                campaign=campaign_id,
+                tasks=", ".join(campaign.tasks),
+            )
+        )
     rules = TaskRules.from_json(task, campaign.tasks[task])
     u, i = store.units.c, store.instances.c
     names = {r.id: r.name for r in conn.execute(select(u.id, u.name).where(u.campaign_id == campaign_id))}
-    if under is not None and under not in names:
-        raise NotFound(f"no unit `{under}` in `{campaign_id}`")
+    if under is not None:  # by its id or its exact name, as a signal names its unit
+        found, wrong = unit_ids(conn, campaign_id, [under])
+        if wrong:
+            raise NotFound("; ".join(wrong))
+        under = found[under]
     query = (
         select(u.id, u.name, u.path, i.state, i.deadline)
         .join(store.instances, and_(i.campaign_id == u.campaign_id, i.unit_id == u.id))
