@@ -543,6 +543,13 @@ def test_extend_and_exempt_take_a_unit_by_its_exact_name_as_signal_does(
     assert ("hn-co-so", "x-tung-loc") in amended
     wrong = runner.invoke(app, ["exempt", "ha-tinh-xix-2020", "Huyện ủy Can Lộ", "hn-huyen", "--reason", "x"])
     assert wrong.exit_code == 1 and "Huyện ủy Can Lộc" in wrong.stderr  # did you mean
+    listed.write_text("Xã Không Có\nhu-can-loc\nxa-khong-co\n", encoding="utf-8")
+    unknown = runner.invoke(
+        app, ["exempt", "ha-tinh-xix-2020", "hn-huyen", "--units", str(listed), "--reason", "x"]
+    )
+    assert (
+        unknown.exit_code == 1 and "no units Xã Không Có, xa-khong-co in ha-tinh-xix-2020" in unknown.stderr
+    )
 
 
 def test_a_task_whose_id_changed_is_named_a_new_task_before_it_starts_over(

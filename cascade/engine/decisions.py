@@ -232,7 +232,7 @@ def unit_ids(conn: Connection, campaign_id: str, named: Iterable[str]) -> tuple[
     elif unknown:
         problems.append(
             _(
-                "no unit {units} in {campaign} (ids as in its units file)",
+                "no units {units} in {campaign} (each an id or exact name, as in its units file)",
                 units=listed(unknown),
                 campaign=campaign_id,
             )
