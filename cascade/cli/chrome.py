@@ -4,7 +4,9 @@
 constants made at import, its parser's messages f-strings.
 
 Typer calls two functions of `typer.rich_utils` to print help and usage errors; `speak()`
-wraps them once and sets the titles in the language chosen. An error's message is told again
+wraps them and sets the titles in the language chosen, once that module is imported: Typer
+imports it (38 ms, most of it Rich's Markdown) only to print help or an error, so a command
+that prints neither does not pay for it. An error's message is told again
 from what the exception holds (the missing parameter, the unknown option and its near
 matches), or from the English Typer wrote where only the text says it (an extra argument, a
 value not among the choices); anything not recognised stays as Typer wrote it. Typer is
@@ -13,19 +15,56 @@ pinned (pyproject.toml); tests/test_i18n.py fails if an upgrade moves what this 
 
 from __future__ import annotations
 
+import importlib.abc
+import importlib.util
 import re
+import sys
+from collections.abc import Sequence
+from importlib.machinery import ModuleSpec
+from types import ModuleType
 from typing import Any
 
-from typer import rich_utils
 from typer._click import exceptions as click_errors
 
 from cascade.i18n import _, language
 
-_ORIGINAL: dict[str, Any] = {"error": rich_utils.rich_format_error, "help": rich_utils.rich_format_help}
+RICH_UTILS = "typer.rich_utils"
+_ORIGINAL: dict[str, Any] = {}
 
 
 def speak() -> None:
     """Typer's own words, from now on, in the language `cascade.i18n` speaks."""
+    if RICH_UTILS in sys.modules:
+        _speak_in(sys.modules[RICH_UTILS])
+    elif not any(isinstance(finder, _WhenImported) for finder in sys.meta_path):
+        sys.meta_path.insert(0, _WhenImported())
+
+
+class _WhenImported(importlib.abc.MetaPathFinder):
+    """Finds `typer.rich_utils` as Python would, and has it speak once it is loaded."""
+
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
+    ) -> ModuleSpec | None:
+        if fullname != RICH_UTILS:
+            return None
+        sys.meta_path.remove(self)
+        spec = importlib.util.find_spec(fullname)
+        if spec is None or spec.loader is None:
+            return spec
+        load = spec.loader.exec_module
+
+        def exec_module(module: ModuleType) -> None:
+            load(module)
+            _speak_in(module)
+
+        spec.loader.exec_module = exec_module  # type: ignore[method-assign]
+        return spec
+
+
+def _speak_in(rich_utils: Any) -> None:
+    if not _ORIGINAL:
+        _ORIGINAL.update(error=rich_utils.rich_format_error, help=rich_utils.rich_format_help)
     rich_utils.ARGUMENTS_PANEL_TITLE = _("Arguments")
     rich_utils.OPTIONS_PANEL_TITLE = _("Options")
     rich_utils.COMMANDS_PANEL_TITLE = _("Commands")
@@ -34,7 +73,7 @@ def speak() -> None:
     rich_utils.DEFAULT_STRING = _("[default: {}]")
     rich_utils.ABORTED_TEXT = _("Aborted.")
     rich_utils.RICH_HELP = _("Try [blue]'{command_path} {help_option}'[/] for help.")
-    rich_utils.rich_format_error = _format_error  # type: ignore[assignment]
+    rich_utils.rich_format_error = _format_error
     rich_utils.rich_format_help = _format_help
 
 
