@@ -173,6 +173,20 @@ def test_plan_table_is_readable() -> None:
     assert "23/11/2020 07:00" in result.stdout  # a reminder is an instant, not a last day
 
 
+def test_plan_takes_a_unit_by_its_name_and_a_task_by_its_title() -> None:
+    by_id = runner.invoke(app, ["plan", HA_TINH, "--unit", "hu-can-loc", "--task", "hn-huyen", "-f", "json"])
+    by_words = runner.invoke(
+        app,
+        ["plan", HA_TINH, "--unit", "Huyện ủy Can Lộc", "--task", "Hội nghị cốt cán cấp huyện và tương đương",
+         "-f", "json"],
+    )  # fmt: skip
+    assert by_words.exit_code == 0, by_words.output
+    assert len(json.loads(by_words.stdout)["instances"]) == 1
+    assert by_words.stdout == by_id.stdout
+    near = runner.invoke(app, ["plan", HA_TINH, "--unit", "Huyện ủy Can Lộ"])
+    assert near.exit_code == 1 and "did you mean `Huyện ủy Can Lộc`?" in near.stderr
+
+
 def test_plan_unknown_unit_is_an_error() -> None:
     result = runner.invoke(app, ["plan", HA_TINH, "--unit", "hu-nope"])
     assert result.exit_code == 1

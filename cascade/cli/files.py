@@ -82,8 +82,12 @@ class Format(StrEnum):
 )
 def plan(
     file: Annotated[Path, typer.Argument(help=_("campaign file"))],
-    unit: Annotated[str | None, typer.Option(help=_("only this unit's instances"))] = None,
-    task: Annotated[str | None, typer.Option(help=_("only this task's instances"))] = None,
+    unit: Annotated[
+        str | None, typer.Option(help=_("only this unit's instances (its id or exact name)"))
+    ] = None,
+    task: Annotated[
+        str | None, typer.Option(help=_("only this task's instances (its id or exact title)"))
+    ] = None,
     format: Annotated[Format, typer.Option("--format", "-f", help=_("table, json or csv"))] = Format.table,
     summary: Annotated[bool, typer.Option(help=_("one row a task instead of one an instance"))] = False,
 ) -> None:
@@ -91,16 +95,39 @@ def plan(
 
     compiled = load(file)
     print_problems(compiled.warnings)
-    if unit is not None and unit not in compiled.hierarchy.units:
-        hint = did_you_mean(unit, compiled.hierarchy.units)
-        fail(
-            [Problem(str(file), None, "--unit", _("no unit `{unit}` in {file}", unit=unit, file=file), hint)]
-        )
-    if task is not None and task not in compiled.tasks:
-        hint = did_you_mean(task, compiled.tasks)
-        fail(
-            [Problem(str(file), None, "--task", _("no task `{task}` in {file}", task=task, file=file), hint)]
-        )
+    units, tasks = compiled.hierarchy.units, compiled.tasks
+    if unit is not None and unit not in units:  # or its exact name, as `signal` takes it
+        named = [u.id for u in units.values() if u.name == unit]
+        if len(named) != 1:
+            hint = did_you_mean(unit, [*units, *(u.name for u in units.values())])
+            said = (
+                _(
+                    "{count} units are named `{name}` ({ids}); name it by its id",
+                    count=len(named),
+                    name=unit,
+                    ids=", ".join(named),
+                )
+                if named
+                else _("no unit `{unit}` in {file}", unit=unit, file=file)
+            )
+            fail([Problem(str(file), None, "--unit", said, hint)])
+        unit = named[0]
+    if task is not None and task not in tasks:  # or its exact title
+        titled = [t.id for t in tasks.values() if t.title == task]
+        if len(titled) != 1:
+            hint = did_you_mean(task, [*tasks, *(t.title for t in tasks.values())])
+            said = (
+                _(
+                    "{count} tasks are titled «{title}» ({ids}); name it by its id",
+                    count=len(titled),
+                    title=task,
+                    ids=", ".join(titled),
+                )
+                if titled
+                else _("no task `{task}` in {file}", task=task, file=file)
+            )
+            fail([Problem(str(file), None, "--task", said, hint)])
+        task = titled[0]
     instances = compiled.instances_of(unit=unit, task=task)
     if format is Format.json:
         write_json(compiled, instances, sys.stdout)
