@@ -158,7 +158,7 @@ class Renderer:
 
 
 def test_message(unit: str, campaign: str) -> Message:
-    """`cascade notify-test`'s message to a unit's channels."""
+    """`cascade notify-test`'s message to a unit's channels: `unit` its name, `campaign` its title."""
     text = str(WORDS.test_text(unit, campaign))
     return Message(str(WORDS.test_subject()), text, f"<p>{escape_html(text)}</p>", text)
 

@@ -35,7 +35,7 @@ def test_every_channel_of_the_contact_gets_the_test_message(
 ) -> None:
     configure(monkeypatch, smtp[0], zalo, "good")
     inbox = smtp[1]
-    result = runner.invoke(app, ["notify-test", "ha-tinh-xix-2020", "hu-can-loc", "--role", "head"])
+    result = runner.invoke(app, ["notify-test", "ha-tinh-xix-2020", "Huyện ủy Can Lộc", "--role", "head"])
     assert result.exit_code == 0, result.output
     [message] = inbox.messages
     assert message.rcpt_tos == ["vp.can-loc.hatinh@example.vn"]
@@ -43,7 +43,9 @@ def test_every_channel_of_the_contact_gets_the_test_message(
     assert str(make_header(decode_header(subject))) == "[Cascade] Thư thử kênh thông báo"
     [request] = zalo.requests
     assert request["body"]["recipient"]["user_id"] == "84923900049"
-    assert "Thư thử kênh thông báo của Cascade cho hu-can-loc" in request["body"]["message"]["text"]
+    # the officials read names and titles, not ids
+    said = "Thư thử kênh thông báo của Cascade cho Huyện ủy Can Lộc, chiến dịch «Học tập, quán triệt"
+    assert said in request["body"]["message"]["text"]
 
 
 def test_a_broken_channel_is_reported_and_fails_the_command(

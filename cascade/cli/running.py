@@ -117,7 +117,7 @@ def undeploy(campaign: Annotated[str, typer.Argument(help=_("campaign id"))]) ->
             "[green]✓[/green] {campaign} undeployed; its signals, events and outbox are kept",
             campaign=campaign,
         )
-        + ("; Prefect deployment paused" if paused else "")
+        + (_("; its Prefect deployment paused") if paused else "")
     )
 
 
@@ -127,20 +127,26 @@ def undeploy(campaign: Annotated[str, typer.Argument(help=_("campaign id"))]) ->
 )
 def notify_test(
     campaign: Annotated[str, typer.Argument(help=_("campaign id"))],
-    unit: Annotated[str, typer.Argument(help=_("unit id"))],
+    unit: Annotated[str, typer.Argument(help=_("the unit: its id or exact name"))],
     role: Annotated[str | None, typer.Option(help=_("only this contact role"))] = None,
 ) -> None:
     from sqlalchemy import select
 
     from cascade.engine import store
+    from cascade.engine.decisions import unit_ids
     from notifiers.channels import ChannelConfig, send, with_tokens
     from notifiers.render import test_message
 
     engine = open_engine()
-    campaign_row(engine, campaign)
-    c = store.contacts.c
-    query = select(c.role, c.name, c.channels).where(c.campaign_id == campaign, c.unit_id == unit)
+    deployed = campaign_row(engine, campaign)
+    c, u = store.contacts.c, store.units.c
     with engine.connect() as conn:
+        found, wrong = unit_ids(conn, campaign, [unit])
+        if wrong:
+            fail([Problem("notify-test", None, "", p) for p in wrong])
+        unit = found[unit]
+        name = conn.execute(select(u.name).where(u.campaign_id == campaign, u.id == unit)).scalar_one()
+        query = select(c.role, c.name, c.channels).where(c.campaign_id == campaign, c.unit_id == unit)
         contacts = [r for r in conn.execute(query) if role is None or r.role == role]
     if not contacts:
         fail(
@@ -157,7 +163,7 @@ def notify_test(
                 )
             ]
         )
-    message = test_message(unit, campaign)
+    message = test_message(name, deployed.title)  # what the officials read: names, not ids
     table = Table("role", "channel", "address", "result")
     failed = 0
     for contact in contacts:
