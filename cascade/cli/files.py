@@ -99,7 +99,7 @@ def plan(
     if unit is not None and unit not in units:  # or its exact name, as `signal` takes it
         named = [u.id for u in units.values() if u.name == unit]
         if len(named) != 1:
-            hint = did_you_mean(unit, [*units, *(u.name for u in units.values())])
+            hint = None if named else did_you_mean(unit, [*units, *(u.name for u in units.values())])
             said = (
                 _(
                     "{count} units are named `{name}` ({ids}); name it by its id",
@@ -115,7 +115,7 @@ def plan(
     if task is not None and task not in tasks:  # or its exact title
         titled = [t.id for t in tasks.values() if t.title == task]
         if len(titled) != 1:
-            hint = did_you_mean(task, [*tasks, *(t.title for t in tasks.values())])
+            hint = None if titled else did_you_mean(task, [*tasks, *(t.title for t in tasks.values())])
             said = (
                 _(
                     "{count} tasks are titled «{title}» ({ids}); name it by its id",
