@@ -95,39 +95,12 @@ def plan(
 
     compiled = load(file)
     print_problems(compiled.warnings)
-    units, tasks = compiled.hierarchy.units, compiled.tasks
-    if unit is not None and unit not in units:  # or its exact name, as `signal` takes it
-        named = [u.id for u in units.values() if u.name == unit]
-        if len(named) != 1:
-            hint = None if named else did_you_mean(unit, [*units, *(u.name for u in units.values())])
-            said = (
-                _(
-                    "{count} units are named `{name}` ({ids}); name it by its id",
-                    count=len(named),
-                    name=unit,
-                    ids=", ".join(named),
-                )
-                if named
-                else _("no unit `{unit}` in {file}", unit=unit, file=file)
-            )
-            fail([Problem(str(file), None, "--unit", said, hint)])
-        unit = named[0]
-    if task is not None and task not in tasks:  # or its exact title
-        titled = [t.id for t in tasks.values() if t.title == task]
-        if len(titled) != 1:
-            hint = None if titled else did_you_mean(task, [*tasks, *(t.title for t in tasks.values())])
-            said = (
-                _(
-                    "{count} tasks are titled «{title}» ({ids}); name it by its id",
-                    count=len(titled),
-                    title=task,
-                    ids=", ".join(titled),
-                )
-                if titled
-                else _("no task `{task}` in {file}", task=task, file=file)
-            )
-            fail([Problem(str(file), None, "--task", said, hint)])
-        task = titled[0]
+    if unit is not None:  # its id, or its exact name as `signal` takes it
+        unit = _by_id_or_words(
+            file, "--unit", unit, {u.id: u.name for u in compiled.hierarchy.units.values()}
+        )
+    if task is not None:  # its id, or its exact title
+        task = _by_id_or_words(file, "--task", task, {t.id: t.title for t in compiled.tasks.values()})
     instances = compiled.instances_of(unit=unit, task=task)
     if format is Format.json:
         write_json(compiled, instances, sys.stdout)
@@ -148,6 +121,42 @@ def schema_of(kind: SchemaKind) -> dict[str, object]:
     model = CampaignFile if kind is SchemaKind.campaign else UnitsFile
     schema = model.model_json_schema(by_alias=True)
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}
+
+
+def _by_id_or_words(file: Path, option: str, value: str, words: dict[str, str]) -> str:
+    """The id `value` is, or the one whose words (a unit's name with --unit, a task's title with
+    --task) it is exactly; exit 1 naming what is wrong, with the nearest id or words, when it
+    names none, or several."""
+    if value in words:
+        return value
+    ids = [key for key, said in words.items() if said == value]
+    if len(ids) == 1:
+        return ids[0]
+    unit = option == "--unit"
+    if ids:
+        several = ", ".join(ids)
+        said = (
+            _(
+                "{count} units are named `{name}` ({ids}); name it by its id",
+                count=len(ids),
+                name=value,
+                ids=several,
+            )
+            if unit
+            else _(
+                "{count} tasks are titled «{title}» ({ids}); name it by its id",
+                count=len(ids),
+                title=value,
+                ids=several,
+            )
+        )
+        fail([Problem(str(file), None, option, said)])
+    said = (
+        _("no unit `{unit}` in {file}", unit=value, file=file)
+        if unit
+        else _("no task `{task}` in {file}", task=value, file=file)
+    )
+    fail([Problem(str(file), None, option, said, did_you_mean(value, [*words, *words.values()]))])
 
 
 @app.command(
