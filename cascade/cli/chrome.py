@@ -6,11 +6,12 @@ constants made at import, its parser's messages f-strings.
 Typer calls two functions of `typer.rich_utils` to print help and usage errors; `speak()`
 wraps them and sets the titles in the language chosen, once that module is imported: Typer
 imports it (38 ms, most of it Rich's Markdown) only to print help or an error, so a command
-that prints neither does not pay for it. An error's message is told again
-from what the exception holds (the missing parameter, the unknown option and its near
-matches), or from the English Typer wrote where only the text says it (an extra argument, a
-value not among the choices); anything not recognised stays as Typer wrote it. Typer is
-pinned (pyproject.toml); tests/test_i18n.py fails if an upgrade moves what this reaches.
+that prints neither does not pay for it (tests/test_cli.py checks `validate`). An error's
+message is told again from what the exception holds (the missing parameter, the unknown
+option and its near matches), or from the English Typer wrote where only the text says it (an
+extra argument, a value not among the choices); anything not recognised stays as Typer wrote
+it, and so does the usage line. Typer is pinned (pyproject.toml); tests/test_i18n.py fails if
+an upgrade moves what this reaches.
 """
 
 from __future__ import annotations
