@@ -75,3 +75,9 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
 
 def one_of(choices: Iterable[str]) -> str:
     return ", ".join(f"`{c}`" for c in choices)
+
+
+def listed(items: list[str], most: int = 10) -> str:
+    """The first `most` of `items`, and how many more there are."""
+    shown = ", ".join(items[:most])
+    return shown + (_(" and {more} more", more=len(items) - most) if len(items) > most else "")

@@ -345,12 +345,12 @@ def _check_status_filters(
     if task is not None and task not in row.tasks:
         problems.append(_not_among("status", "--task", _("no task `{task}`", task=task), row.tasks))
     if under is not None:
-        from cascade.engine.decisions import unit_ids
+        from cascade.engine.deployed import units_named
 
         with engine.connect() as conn:
-            found, wrong = unit_ids(conn, row.id, [under])
+            found, wrong = units_named(conn, row.id, [under])
         problems += [Problem("status", None, "--under", p) for p in wrong]
-        under = found.get(under)
+        under = found[under].id if under in found else None
     if problems:
         fail(problems)
     return under

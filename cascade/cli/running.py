@@ -133,19 +133,18 @@ def notify_test(
     from sqlalchemy import select
 
     from cascade.engine import store
-    from cascade.engine.decisions import unit_ids
+    from cascade.engine.deployed import units_named
     from notifiers.channels import ChannelConfig, send, with_tokens
     from notifiers.render import test_message
 
     engine = open_engine()
     deployed = campaign_row(engine, campaign)
-    c, u = store.contacts.c, store.units.c
+    c = store.contacts.c
     with engine.connect() as conn:
-        found, wrong = unit_ids(conn, campaign, [unit])
+        found, wrong = units_named(conn, campaign, [unit])
         if wrong:
             fail([Problem("notify-test", None, "", p) for p in wrong])
-        unit = found[unit]
-        name = conn.execute(select(u.name).where(u.campaign_id == campaign, u.id == unit)).scalar_one()
+        unit, name = found[unit]
         query = select(c.role, c.name, c.channels).where(c.campaign_id == campaign, c.unit_id == unit)
         contacts = [r for r in conn.execute(query) if role is None or r.role == role]
     if not contacts:

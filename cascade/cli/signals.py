@@ -160,26 +160,29 @@ def _chosen_units(
     """UNIT, or the units --under / --level / --units name (together: the units all of them name);
     each named by its id or its exact name, as `signal` takes them."""
     from cascade.engine import decisions
+    from cascade.engine.deployed import units_named
 
     listed = _read_unit_list(units_file) if units_file is not None else []
+    named = ([unit] if unit else []) + listed
     with engine.connect() as conn:
         under_id = None
         if under:
-            found_under, wrong = decisions.unit_ids(conn, campaign, [under])
+            found_under, wrong = units_named(conn, campaign, [under])
             if wrong:
                 fail([Problem("--under", None, "", p) for p in wrong])
-            under_id = found_under[under]
+            under_id = found_under[under].id
         # each named by its id or its exact name; one that names no unit goes on as written, for
         # the decision to refuse along with every other reason at once
-        resolved, _wrong = decisions.unit_ids(conn, campaign, ([unit] if unit else []) + listed)
-        unresolved = {each for each in ([unit] if unit else []) + listed if each not in resolved}
-        chosen: list[str] | None = [resolved.get(unit, unit)] if unit else None
+        found, _wrong = units_named(conn, campaign, named)
+        resolved = {each: found[each].id if each in found else each for each in named}
+        unresolved = {each for each in named if each not in found}
+        chosen: list[str] | None = [resolved[unit]] if unit else None
         if under_id or level:
             below = decisions.units_under(conn, campaign, under_id, level)
-            found = set(below)
-            chosen = below if chosen is None else [u for u in chosen if u in found or u in unresolved]
+            kept = set(below)
+            chosen = below if chosen is None else [u for u in chosen if u in kept or u in unresolved]
     if units_file is not None:
-        in_file = [resolved.get(each, each) for each in listed]
+        in_file = [resolved[each] for each in listed]
         chosen = in_file if chosen is None else [u for u in chosen if u in set(in_file)]
     return tuple(chosen or ())
 

@@ -23,6 +23,7 @@ from cascade.engine.lifecycle import Instance, Outcome
 from cascade.engine.machine import Notice
 from cascade.engine.tick import Tick, write_events
 from cascade.engine.words import deadline_short
+from cascade.errors import listed
 from cascade.i18n import N_, _, _n, num
 
 _I = store.instances
@@ -236,12 +237,6 @@ def describe(changes: Changes) -> list[str]:
 
 def _names(ids: list[str], names: Mapping[str, str], most: int = 10) -> str:
     return listed([names.get(i, i) for i in ids], most)
-
-
-def listed(items: list[str], most: int = 10) -> str:
-    """The first `most` of `items`, and how many more there are."""
-    shown = ", ".join(items[:most])
-    return shown + (_(" and {more} more", more=len(items) - most) if len(items) > most else "")
 
 
 # the instance columns `current` reads (a national redeploy reads them for 300,000 rows: not

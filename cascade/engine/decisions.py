@@ -6,7 +6,6 @@ parent (the web's request and answer links). Each comes down to an amendment
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,14 +19,14 @@ from cascade.engine.amend import (
     current,
     escalations_sent,
     events_tick,
-    listed,
     pending_signals,
     record,
     write_instances,
 )
+from cascade.engine.deployed import units_named
 from cascade.engine.lifecycle import Rules, rederive
 from cascade.engine.tick import write_events
-from cascade.errors import did_you_mean
+from cascade.errors import listed
 from cascade.i18n import _
 from cascade.plan.hierarchy import parent_of
 from cascade.plan.rules import campaign_rules
@@ -101,13 +100,10 @@ def decide(conn: Connection, campaign_id: str, decision: Decision, now: pendulum
         )
     if decision.task not in rules:
         raise DecisionRefused(problems)
-    u, i = store.units.c, _I.c
-    resolved, wrong = unit_ids(conn, campaign_id, decision.units)  # each by its id or its exact name
+    i = _I.c
+    resolved, wrong = units_named(conn, campaign_id, decision.units)  # each by its id or its exact name
     problems.extend(wrong)
-    names: dict[str, str] = {}
-    for chunk in bulk.chunked(sorted(set(resolved.values()))):
-        found = select(u.id, u.name).where(u.campaign_id == campaign_id, u.id.in_(chunk), ~u.archived)
-        names.update({unit: name for unit, name in conn.execute(found)})
+    names = {unit.id: unit.name for unit in resolved.values()}
     rows: dict[str, Any] = {}
     for chunk in bulk.chunked(sorted(names)):
         query = select(_I, store.units.c.path).join(
@@ -192,52 +188,6 @@ def decide(conn: Connection, campaign_id: str, decision: Decision, now: pendulum
     write_instances(conn, changes.amended)
     record(conn, campaign_id, changes, now)
     return changes
-
-
-def unit_ids(conn: Connection, campaign_id: str, named: Iterable[str]) -> tuple[dict[str, str], list[str]]:
-    """The live unit each of `named` names, by its id or its exact name as a signal names its
-    unit (named -> id); and what is wrong with those that name none, or several."""
-    u = store.units.c
-    live = (u.campaign_id == campaign_id, ~u.archived)
-    wanted = sorted(set(named))
-    resolved: dict[str, str] = {}
-    for chunk in bulk.chunked(wanted):  # ids first: what scripts and lists write
-        known = conn.execute(select(u.id).where(*live, u.id.in_(chunk))).scalars()
-        resolved.update((uid, uid) for uid in known)
-    called: dict[str, list[str]] = {}  # a name -> the ids so called
-    for chunk in bulk.chunked([each for each in wanted if each not in resolved]):
-        for uid, name in conn.execute(select(u.id, u.name).where(*live, u.name.in_(chunk))):
-            called.setdefault(name, []).append(uid)
-    problems: list[str] = []
-    for name, ids in called.items():
-        if len(ids) == 1:
-            resolved[name] = ids[0]
-        else:
-            problems.append(
-                _(
-                    "{count} units are named `{name}` ({ids}); name it by its id",
-                    count=len(ids),
-                    name=name,
-                    ids=listed(sorted(ids)),
-                )
-            )
-    unknown = [each for each in wanted if each not in resolved and each not in called]
-    if len(unknown) == 1:  # the campaign's ids and names read only for a hint
-        everyone = [text for pair in conn.execute(select(u.id, u.name).where(*live)) for text in pair]
-        hint = did_you_mean(unknown[0], everyone)
-        problems.append(
-            _("no unit `{unit}` in `{campaign}`", unit=unknown[0], campaign=campaign_id)
-            + (_("; {hint}", hint=hint) if hint else "")
-        )
-    elif unknown:
-        problems.append(
-            _(
-                "no units {units} in {campaign} (each an id or exact name, as in its units file)",
-                units=listed(unknown),
-                campaign=campaign_id,
-            )
-        )
-    return resolved, problems
 
 
 def units_under(conn: Connection, campaign_id: str, under: str | None, level: str | None) -> list[str]:

@@ -1,14 +1,17 @@
-"""A deployed campaign as the store keeps it: its row of `campaigns`, as a typed record."""
+"""A deployed campaign as the store keeps it: its row of `campaigns`, as a typed record; and
+its units as an operator names them (`units_named`: by id, or by exact name)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar
 
 from sqlalchemy import Connection, Row, bindparam, select
 
-from cascade.engine import store
+from cascade.engine import bulk, store
+from cascade.errors import did_you_mean, listed
+from cascade.i18n import _
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +69,61 @@ def must_read(conn: Connection, campaign_id: str, for_update: bool = False) -> D
     if found is None:
         raise LookupError(f"campaign `{campaign_id}` is not deployed")
     return found
+
+
+class Named(NamedTuple):
+    """A live unit as an operator named it: its id, and its name to show."""
+
+    id: str
+    name: str
+
+
+def units_named(
+    conn: Connection, campaign_id: str, named: Iterable[str]
+) -> tuple[dict[str, Named], list[str]]:
+    """The live unit each of `named` names, by its id or its exact name as a signal names its
+    unit (what was named -> the unit); and what is wrong with those that name none, or several."""
+    u = store.units.c
+    live = (u.campaign_id == campaign_id, ~u.archived)
+    wanted = sorted(set(named))
+    resolved: dict[str, Named] = {}
+    for chunk in bulk.chunked(wanted):  # ids first: what scripts and lists write
+        for uid, name in conn.execute(select(u.id, u.name).where(*live, u.id.in_(chunk))):
+            resolved[uid] = Named(uid, name)
+    called: dict[str, list[str]] = {}  # a name -> the ids so called
+    for chunk in bulk.chunked([each for each in wanted if each not in resolved]):
+        for uid, name in conn.execute(select(u.id, u.name).where(*live, u.name.in_(chunk))):
+            called.setdefault(name, []).append(uid)
+    problems: list[str] = []
+    for name, ids in called.items():
+        if len(ids) == 1:
+            resolved[name] = Named(ids[0], name)
+        else:
+            problems.append(
+                _(
+                    "{count} units are named `{name}` ({ids}); name it by its id",
+                    count=len(ids),
+                    name=name,
+                    ids=listed(sorted(ids)),
+                )
+            )
+    unknown = [each for each in wanted if each not in resolved and each not in called]
+    if len(unknown) == 1:  # the campaign's ids and names read only for a hint
+        everyone = [text for pair in conn.execute(select(u.id, u.name).where(*live)) for text in pair]
+        hint = did_you_mean(unknown[0], everyone)
+        problems.append(
+            _("no unit `{unit}` in `{campaign}`", unit=unknown[0], campaign=campaign_id)
+            + (_("; {hint}", hint=hint) if hint else "")
+        )
+    elif unknown:
+        problems.append(
+            _(
+                "no units {units} in {campaign} (each an id or exact name, as in its units file)",
+                units=listed(unknown),
+                campaign=campaign_id,
+            )
+        )
+    return resolved, problems
 
 
 T = TypeVar("T")

@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from sqlalchemy import Connection, and_, select
 
 from cascade.engine import deployed, store
-from cascade.engine.decisions import unit_ids
 from cascade.engine.words import STATE_WORDS, deadline_short
 from cascade.i18n import _
 from cascade.plan.rules import TaskRules
@@ -75,10 +74,10 @@ def answer_sheet(conn: Connection, campaign_id: str, task: str, under: str | Non
     u, i = store.units.c, store.instances.c
     names = {r.id: r.name for r in conn.execute(select(u.id, u.name).where(u.campaign_id == campaign_id))}
     if under is not None:  # by its id or its exact name, as a signal names its unit
-        found, wrong = unit_ids(conn, campaign_id, [under])
+        found, wrong = deployed.units_named(conn, campaign_id, [under])
         if wrong:
             raise NotFound("; ".join(wrong))
-        under = found[under]
+        under = found[under].id
     query = (
         select(u.id, u.name, u.path, i.state, i.deadline)
         .join(store.instances, and_(i.campaign_id == u.campaign_id, i.unit_id == u.id))
