@@ -126,16 +126,36 @@ def fail(problems: list[Problem]) -> NoReturn:
 def whole_file(out_file: Path) -> Iterator[BinaryIO]:
     """`out_file` written whole or not at all: into a `.part` beside it, renamed over it at the
     end; a full disk or a failure on the way leaves no half-written file (and says so)."""
-    part = out_file.with_name(f".{out_file.name}.part")
+    part = _part(out_file)
     try:
         with part.open("wb") as handle:
             yield handle
         part.replace(out_file)
     except OSError as exc:
         part.unlink(missing_ok=True)
-        fail([Problem(str(out_file), None, "", _("cannot write: {reason}", reason=exc.strerror or exc))])
+        _cannot_write(out_file, exc)
     finally:
         part.unlink(missing_ok=True)
+
+
+def writable(out_file: Path) -> None:
+    """Refuse now an `out_file` that `whole_file` could not write (no such folder, no permission):
+    before the minutes of work that make it, not after. Nothing is left there."""
+    part = _part(out_file)
+    try:
+        part.open("wb").close()
+    except OSError as exc:
+        _cannot_write(out_file, exc)
+    finally:
+        part.unlink(missing_ok=True)
+
+
+def _part(out_file: Path) -> Path:
+    return out_file.with_name(f".{out_file.name}.part")
+
+
+def _cannot_write(out_file: Path, exc: OSError) -> NoReturn:
+    fail([Problem(str(out_file), None, "", _("cannot write: {reason}", reason=exc.strerror or exc))])
 
 
 def instant_of(

@@ -31,6 +31,7 @@ from cascade.cli.common import (
     out,
     source_of,
     whole_file,
+    writable,
 )
 from cascade.errors import CampaignInvalid, Problem
 from cascade.i18n import _, num
@@ -83,6 +84,8 @@ def _simulate(file: Path, signals_file: Path | None, until: str | None, out_file
         )
     if until and len(until.strip()) <= 10:
         end = end.end_of("day")
+    if out_file:
+        writable(out_file)
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -105,11 +108,13 @@ def _simulate(file: Path, signals_file: Path | None, until: str | None, out_file
             )
         except CampaignInvalid as exc:
             fail(exc.problems)
-    assert result.engine is not None
-    with result.engine.connect() as conn, whole_file(out_file) if out_file else nullcontext() as stream:
-        kinds = write_log(conn, compiled.campaign.id, tz, stream)
-    _print_simulation(compiled, result, kinds, end, out_file)
-    result.discard()
+    try:
+        assert result.engine is not None
+        with result.engine.connect() as conn, whole_file(out_file) if out_file else nullcontext() as stream:
+            kinds = write_log(conn, compiled.campaign.id, tz, stream)
+        _print_simulation(compiled, result, kinds, end, out_file)
+    finally:
+        result.discard()  # the temporary store, also when the log could not be written
 
 
 def _print_simulation(

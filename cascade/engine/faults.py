@@ -4,6 +4,7 @@ store (its file, or its URL without the password) and says what to do."""
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 
 from cascade.i18n import N_, _
@@ -26,16 +27,31 @@ def shown(url: str) -> str:
 
 
 class StoreFault(Exception):
-    """The store cannot be used: one message that names it and says what to do."""
+    """The store cannot be used: one message that names it and says what to do. `full`: its
+    disk is full."""
+
+    full = False
 
     @classmethod
     def of(cls, error: BaseException, url: str) -> StoreFault:
         where, text = shown(url), str(getattr(error, "orig", None) or error).lower()
         for needle, what in _FAULTS:
             if needle in text:
-                return cls(f"{where}: {_(what)}")
+                fault = cls(f"{where}: {_(what)}")
+                fault.full = what is _FULL
+                return fault
         said = str(getattr(error, "orig", None) or error).strip()
         return cls(f"{where}: " + _("the store failed ({error})", error=said))
+
+
+def is_full(error: BaseException) -> bool:
+    """Whether `error` is a full disk: SQLite's or PostgreSQL's words for it, or the system's."""
+    if isinstance(error, StoreFault):
+        return error.full
+    if isinstance(error, OSError) and error.errno == errno.ENOSPC:
+        return True
+    text = str(getattr(error, "orig", None) or error).lower()
+    return any(needle in text for needle, what in _FAULTS if what is _FULL)
 
 
 _FULL = N_("the disk is full; nothing was written. Free space on its disk, then run the command again")

@@ -21,13 +21,16 @@ from pathlib import Path
 
 import pendulum
 from sqlalchemy import Engine, select
+from sqlalchemy.exc import DatabaseError
 
 from cascade import collector
-from cascade.engine import store
+from cascade.engine import faults, store
 from cascade.engine.deploy import deploy
+from cascade.engine.faults import StoreFault
 from cascade.engine.resident import Resident
 from cascade.engine.signals import Signal, record
 from cascade.engine.tick import next_due_in, tick_in
+from cascade.i18n import _
 from cascade.plan.model import Plan
 
 # the most work one commit of a simulation holds (a kill redoes at most this): an instance changed
@@ -76,17 +79,64 @@ def _simulate(
     on_tick: Callable[[pendulum.DateTime], None] | None,
     signals_file: str,
 ) -> Simulation:
-    folder = None
-    if engine is None:
-        folder = Path(tempfile.mkdtemp(prefix="cascade-sim-"))
+    if engine is not None:
+        return _run(plan, source, signals, until, engine, on_tick, signals_file)
+    folder = _temporary_folder()
+    try:
         engine = store.open_store(f"sqlite:///{folder / 'simulation.db'}", durable=False)
+        result = _run(plan, source, signals, until, engine, on_tick, signals_file)
+    except BaseException as error:  # refused signals, a full disk, Ctrl-C: the store goes too
+        if engine is not None:
+            engine.dispose()
+        shutil.rmtree(folder, ignore_errors=True)
+        fault = temporary_store_fault(error, folder)
+        if fault is not None:
+            raise fault from None
+        raise
+    result.folder = folder
+    return result
+
+
+def _run(
+    plan: Plan,
+    source: str,
+    signals: list[Signal],
+    until: pendulum.DateTime,
+    engine: Engine,
+    on_tick: Callable[[pendulum.DateTime], None] | None,
+    signals_file: str,
+) -> Simulation:
     start = plan.campaign.issued_at
     deploy(engine, plan, source, start)
     if signals:
         record(engine, plan.campaign.id, signals, "simulation", start, file=signals_file, allow_future=True)
-    result = Simulation(plan.campaign.id, engine=engine, folder=folder)
+    result = Simulation(plan.campaign.id, engine=engine)
     run_until(engine, plan.campaign.id, plan.campaign.timezone, until, result, on_tick)
     return result
+
+
+def _temporary_folder() -> Path:
+    try:
+        return Path(tempfile.mkdtemp(prefix="cascade-sim-"))
+    except OSError as error:
+        raise temporary_store_fault(error, Path(tempfile.gettempdir())) or error from None
+
+
+def temporary_store_fault(error: BaseException, folder: Path) -> StoreFault | None:
+    """What to tell the operator when the simulation's own store failed (it is never the
+    operator's store, which a simulation does not touch), or None for any other failure."""
+    if faults.is_full(error):
+        return StoreFault(
+            _(
+                "the disk of the simulation's temporary store ({folder}) is full; the store was "
+                "deleted. Free space there, or set TMPDIR to a folder on a disk with more room (a "
+                "simulation takes about 70 MB for every 100,000 events), then run the command again",
+                folder=folder.parent if folder.name.startswith("cascade-sim-") else folder,
+            )
+        )
+    if isinstance(error, DatabaseError):  # locked, damaged: named as the store it is
+        return StoreFault.of(error, f"sqlite:///{folder / 'simulation.db'}")
+    return None
 
 
 def run_until(

@@ -367,8 +367,8 @@ def next_due(engine: Engine, campaign_id: str) -> int | None:
 def next_due_in(conn: Connection, campaign_id: str, resident: Resident | None = None) -> int | None:
     params = {"campaign": campaign_id}
     campaign = deployed.must_read(conn, campaign_id)
-    if campaign.rescan:
-        return 0
+    if campaign.rescan:  # a deploy that changed the plan: due from then
+        return campaign.deployed_at
     if resident is not None:
         action, signal = resident.next_action(), resident.next_signal()
     else:
