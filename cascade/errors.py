@@ -9,11 +9,12 @@ the only place that turns them into text and exit codes.
 from __future__ import annotations
 
 import difflib
+import errno
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from cascade.i18n import _
+from cascade.i18n import N_, _
 
 
 class Severity(StrEnum):
@@ -81,3 +82,25 @@ def listed(items: list[str], most: int = 10) -> str:
     """The first `most` of `items`, and how many more there are."""
     shown = ", ".join(items[:most])
     return shown + (_(" and {more} more", more=len(items) - most) if len(items) > most else "")
+
+
+# what the system says of a file it could not read or write, in the operator's language
+_OS_REASONS = {
+    errno.ENOENT: N_("its folder does not exist"),
+    errno.EISDIR: N_("it is a folder: name a file in it"),
+    errno.ENOTDIR: N_("a part of its path is a file, not a folder"),
+    errno.EACCES: N_("permission denied (this user may not use it)"),
+    errno.EPERM: N_("permission denied (this user may not use it)"),
+    errno.ENOSPC: N_("the disk is full"),
+    errno.EDQUOT: N_("the disk quota is used up"),
+    errno.EROFS: N_("the disk is read-only"),
+    errno.ENAMETOOLONG: N_("the name is too long"),
+}
+
+
+def os_reason(error: OSError, writing: bool = False) -> str:
+    """Why a file could not be read (or written), in words (the system's own where we have none)."""
+    if error.errno == errno.ENOENT and not writing:
+        return _("no such file")
+    said = _OS_REASONS.get(error.errno or 0)
+    return _(said) if said else str(error.strerror or error)

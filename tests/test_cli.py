@@ -135,6 +135,18 @@ def test_missing_file() -> None:
     assert "nope.yaml: error: no such file" in result.stderr
 
 
+def test_a_folder_or_an_unreadable_file_is_told_in_words(tmp_path: Path) -> None:
+    folder = tmp_path / "c.yaml"
+    folder.mkdir()
+    result = runner.invoke(app, ["--lang", "vi", "validate", str(folder)])
+    assert result.exit_code == 1
+    said = " ".join(result.stderr.split())
+    assert "không đọc được: đây là một thư mục: hãy ghi tên một tệp trong đó" in said, said
+    signals = runner.invoke(app, ["--lang", "vi", "simulate", HA_TINH, "--signals", str(folder / "s.csv")])
+    assert signals.exit_code == 1
+    assert "s.csv: lỗi: không có tệp này" in " ".join(signals.stderr.split()), signals.stderr
+
+
 def test_plan_json_lists_every_instance() -> None:
     result = runner.invoke(app, ["plan", HA_TINH, "--format", "json"])
     assert result.exit_code == 0

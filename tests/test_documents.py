@@ -130,6 +130,94 @@ def test_cascade_report_writes_each_format(tmp_path: Path, monkeypatch: pytest.M
     assert "no deployed campaign `no-such`" in refused.output
 
 
+@pytest.fixture
+def reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    """A store with the test campaign, for `cascade report` to read."""
+    from cascade.engine.store import open_store
+
+    (tmp_path / "store").mkdir()
+    url = f"sqlite:///{tmp_path / 'store' / 'cascade.db'}"
+    run(open_store(url))
+    monkeypatch.setenv("CASCADE_DATABASE_URL", url)
+    return CliRunner()
+
+
+@pytest.mark.parametrize("fmt", ["md", "xlsx", "docx"])
+def test_a_report_to_a_folder_or_a_missing_folder_is_refused_in_words(
+    reported: CliRunner, tmp_path: Path, fmt: str
+) -> None:
+    from cascade.cli import app
+
+    missing = tmp_path / "no-such-folder" / f"s.{fmt}"
+    for out, english, vietnamese in (
+        (tmp_path, "it is a folder: name a file in it", "đây là một thư mục: hãy ghi tên một tệp trong đó"),
+        (missing, "its folder does not exist", "thư mục chứa nó không tồn tại"),
+    ):
+        for lang, said in (("en", english), ("vi", vietnamese)):
+            result = reported.invoke(
+                app, ["--lang", lang, "report", "test-campaign", "-f", fmt, "--out", str(out)]
+            )
+            assert result.exit_code == 1, result.output
+            assert isinstance(result.exception, SystemExit)  # refused in words, not a traceback
+            assert f"{out}: " in result.stderr and said in " ".join(result.stderr.split()), result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["store"]  # nothing written anywhere
+
+
+@pytest.mark.parametrize("fmt", ["md", "xlsx", "docx"])
+def test_a_report_that_fills_the_disk_leaves_the_earlier_file_as_it_was(
+    reported: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt: str
+) -> None:
+    import errno
+
+    import docx.document
+    import xlsxwriter
+
+    import cascade.reports.markdown
+    from cascade.cli import app
+
+    out = tmp_path / f"s.{fmt}"
+    out.write_bytes(b"last week's report")
+    chart = tmp_path / "s-chart.png"
+    chart.write_bytes(b"last week's chart")
+
+    def full(path: object | None = None) -> None:  # the disk fills up half way through the file
+        if path is not None:
+            with open(str(path), "wb") as handle:
+                handle.write(b"PK\x03\x04 half a file")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    if fmt == "md":  # its chart is made first: the text fails after it
+        monkeypatch.setattr(cascade.reports.markdown, "markdown", lambda *a, **k: full())
+    elif fmt == "xlsx":
+        monkeypatch.setattr(xlsxwriter.Workbook, "close", lambda book: full(book.filename))
+    else:
+        monkeypatch.setattr(docx.document.Document, "save", lambda document, path: full(path))
+    result = reported.invoke(app, ["report", "test-campaign", "-f", fmt, "--out", str(out)])
+    assert result.exit_code == 1, result.output
+    assert f"{out}: error: cannot write: the disk is full" in " ".join(result.stderr.split())
+    assert out.read_bytes() == b"last week's report"
+    assert chart.read_bytes() == b"last week's chart"  # the md's chart is replaced with it, or not at all
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s-chart.png", f"s.{fmt}", "store"]
+
+
+def test_a_report_takes_its_format_from_the_file_name(reported: CliRunner, tmp_path: Path) -> None:
+    """`--out bao-cao.xlsx` without --format was Markdown text in a file Excel could not open."""
+    from cascade.cli import app
+
+    for name, opens in (("bao-cao.xlsx", openpyxl.load_workbook), ("bao-cao.docx", docx.Document)):
+        result = reported.invoke(app, ["report", "test-campaign", "--out", str(tmp_path / name)])
+        assert result.exit_code == 0, result.output
+        opens(str(tmp_path / name))  # a real workbook, a real document
+    plain = reported.invoke(app, ["report", "test-campaign", "--out", str(tmp_path / "bao-cao.txt")])
+    assert plain.exit_code == 0 and (tmp_path / "bao-cao.txt").read_text(encoding="utf-8").startswith("# ")
+    clash = reported.invoke(app, ["report", "test-campaign", "-f", "docx", "--out", str(tmp_path / "x.xlsx")])
+    assert clash.exit_code == 1
+    said = " ".join(clash.stderr.split())
+    assert "the file is named .xlsx, the format asked for is docx" in said
+    assert "name the file .docx, or leave out --format" in said
+    assert not (tmp_path / "x.xlsx").exists()
+
+
 def test_libreoffice_renders_the_document_with_its_title_and_tables(summary: Summary, tmp_path: Path) -> None:
     soffice, pdftoppm = shutil.which("soffice"), shutil.which("pdftoppm")
     if not (soffice and pdftoppm):

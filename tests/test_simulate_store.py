@@ -105,7 +105,7 @@ def test_an_unwritable_event_log_is_refused_before_simulating(
     missing = tmp_path / "no-such-folder" / "events.jsonl"
     result = CliRunner().invoke(app, ["simulate", str(CAMPAIGN), "--out", str(missing)])
     assert result.exit_code == 1, result.output
-    assert f"{missing}: error: cannot write: No such file or directory" in " ".join(result.stderr.split())
+    assert f"{missing}: error: cannot write: its folder does not exist" in " ".join(result.stderr.split())
     assert list(temporary.iterdir()) == [] and not missing.parent.exists()
 
 
@@ -121,7 +121,7 @@ def test_a_log_that_fails_after_simulating_leaves_no_store_behind(
     log = tmp_path / "events.jsonl"
     result = CliRunner().invoke(app, ["simulate", str(CAMPAIGN), "--out", str(log)])
     assert result.exit_code == 1, result.output
-    assert "cannot write: No space left on device" in result.stderr
+    assert "cannot write: the disk is full" in result.stderr
     assert list(temporary.iterdir()) == [] and list(tmp_path.glob("*events*")) == []
 
 

@@ -7,6 +7,7 @@ else that escapes is a bug and keeps its traceback.
 
 from __future__ import annotations
 
+import errno
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,7 +22,7 @@ from rich.markup import escape
 from cascade import i18n
 from cascade.cli import chrome
 from cascade.compile.files import load_plan
-from cascade.errors import CampaignInvalid, Problem, Severity
+from cascade.errors import CampaignInvalid, Problem, Severity, os_reason
 from cascade.i18n import _, _n
 from cascade.plan.model import Plan
 
@@ -126,36 +127,33 @@ def fail(problems: list[Problem]) -> NoReturn:
 def whole_file(out_file: Path) -> Iterator[BinaryIO]:
     """`out_file` written whole or not at all: into a `.part` beside it, renamed over it at the
     end; a full disk or a failure on the way leaves no half-written file (and says so)."""
-    part = _part(out_file)
+    from cascade.reports import whole
+
+    if out_file.is_dir():  # found now, not once the work is done and it is to be renamed
+        cannot_write(out_file, IsADirectoryError(errno.EISDIR, "Is a directory"))
     try:
-        with part.open("wb") as handle:
+        with whole(out_file) as part, part.open("wb") as handle:
             yield handle
-        part.replace(out_file)
     except OSError as exc:
-        part.unlink(missing_ok=True)
-        _cannot_write(out_file, exc)
-    finally:
-        part.unlink(missing_ok=True)
+        cannot_write(out_file, exc)
 
 
 def writable(out_file: Path) -> None:
-    """Refuse now an `out_file` that `whole_file` could not write (no such folder, no permission):
-    before the minutes of work that make it, not after. Nothing is left there."""
-    part = _part(out_file)
+    """Refuse now an `out_file` that could not be written (a folder, no such folder, no
+    permission): before the work that makes it, not after. Nothing is left there."""
+    if out_file.is_dir():
+        cannot_write(out_file, IsADirectoryError(errno.EISDIR, "Is a directory"))
+    trial = out_file.with_name(f".{out_file.name}.part")
     try:
-        part.open("wb").close()
+        trial.open("wb").close()
     except OSError as exc:
-        _cannot_write(out_file, exc)
-    finally:
-        part.unlink(missing_ok=True)
+        cannot_write(out_file, exc)
+    trial.unlink()
 
 
-def _part(out_file: Path) -> Path:
-    return out_file.with_name(f".{out_file.name}.part")
-
-
-def _cannot_write(out_file: Path, exc: OSError) -> NoReturn:
-    fail([Problem(str(out_file), None, "", _("cannot write: {reason}", reason=exc.strerror or exc))])
+def cannot_write(out_file: Path, exc: OSError) -> NoReturn:
+    reason = os_reason(exc, writing=True)
+    fail([Problem(str(out_file), None, "", _("cannot write: {reason}", reason=reason))])
 
 
 def instant_of(

@@ -10,7 +10,17 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from cascade.cli.common import app, err, fail, instant_of, open_engine, out, whole_file
+from cascade.cli.common import (
+    app,
+    cannot_write,
+    err,
+    fail,
+    instant_of,
+    open_engine,
+    out,
+    whole_file,
+    writable,
+)
 from cascade.errors import Problem
 from cascade.i18n import _
 
@@ -31,8 +41,9 @@ class ReportFormat(StrEnum):
 def report(
     campaign: Annotated[str, typer.Argument(help=_("campaign id"))],
     format: Annotated[
-        ReportFormat, typer.Option("--format", "-f", help=_("md, xlsx or docx"))
-    ] = ReportFormat.md,
+        ReportFormat | None,
+        typer.Option("--format", "-f", help=_("md, xlsx or docx (default: the --out file's, or md)")),
+    ] = None,
     output: Annotated[
         Path | None,
         typer.Option("--out", "-o", help=_("the file to write (default: CAMPAIGN-summary-DATE.FORMAT here)")),
@@ -42,16 +53,45 @@ def report(
     from cascade.engine.summary import build
     from cascade.reports import write
 
+    fmt = _report_format(format, output)
     engine = open_engine(read_only=True)
     instant = instant_of(engine, campaign, at, "report", "--at")
+    target = output or Path(f"{campaign}-summary-{instant.format('YYYYMMDD')}.{fmt.value}")
+    writable(target)
     with err.status(_("reading the store")):
         summary = build(engine, campaign, instant)
     assert summary is not None  # campaign_tz refused an unknown campaign
-    target = output or Path(f"{campaign}-summary-{instant.format('YYYYMMDD')}.{format.value}")
-    with err.status(_("writing {target}", target=target)):
-        written = write(summary, format.value, target)
+    try:
+        with err.status(_("writing {target}", target=target)):
+            written = write(summary, fmt.value, target)  # whole, or the earlier file as it was
+    except OSError as exc:
+        cannot_write(target, exc)
     for path in written:
         out.print(str(path))
+
+
+def _report_format(given: ReportFormat | None, output: Path | None) -> ReportFormat:
+    """The format asked for, else the one the --out file's name says, else md; a name that
+    says another format is refused (an .xlsx of Markdown text would not open in Excel)."""
+    suffix = output.suffix.lower().lstrip(".") if output else ""
+    named = ReportFormat(suffix) if suffix in ReportFormat.__members__ else None
+    if given is not None and named is not None and given is not named:
+        fail(
+            [
+                Problem(
+                    str(output),
+                    None,
+                    "--format",
+                    _(
+                        "the file is named .{named}, the format asked for is {given}",
+                        named=named.value,
+                        given=given.value,
+                    ),
+                    _("name the file .{given}, or leave out --format", given=given.value),
+                )
+            ]
+        )
+    return given or named or ReportFormat.md
 
 
 @app.command(

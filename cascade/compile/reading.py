@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from cascade.errors import CampaignInvalid, Problem
+from cascade.errors import CampaignInvalid, Problem, os_reason
 from cascade.i18n import _
 
 Path = tuple[str | int, ...]
@@ -180,5 +180,5 @@ def read_text(path: FilePath, shown: str) -> str:
         ) from None
     except OSError as exc:
         raise CampaignInvalid(
-            [Problem(shown, None, "", _("cannot read: {reason}", reason=exc.strerror))]
+            [Problem(shown, None, "", _("cannot read: {reason}", reason=os_reason(exc)))]
         ) from None

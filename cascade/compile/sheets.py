@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cascade.errors import CampaignInvalid, Problem
+from cascade.errors import CampaignInvalid, Problem, os_reason
 from cascade.i18n import _
 
 SPREADSHEETS = (".csv", ".xlsx")
@@ -190,7 +190,7 @@ def _opened(path: Path, shown: str, read: Any) -> Any:
         raise CampaignInvalid([Problem(shown, None, "", _("no such file"))]) from None
     except OSError as exc:
         raise CampaignInvalid(
-            [Problem(shown, None, "", _("cannot read: {reason}", reason=exc.strerror))]
+            [Problem(shown, None, "", _("cannot read: {reason}", reason=os_reason(exc)))]
         ) from None
 
 

@@ -5,9 +5,13 @@ a `cascade.engine.summary.Summary`; nothing writes to the store.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from cascade.engine.summary import Summary
+if TYPE_CHECKING:
+    from cascade.engine.summary import Summary
 
 FORMATS = ("md", "xlsx", "docx")
 
@@ -27,3 +31,16 @@ def write(summary: Summary, fmt: str, out: Path) -> list[Path]:
 
         return [write_docx(summary, out)]
     raise ValueError(f"unknown format `{fmt}`: one of {', '.join(FORMATS)}")
+
+
+@contextmanager
+def whole(out: Path) -> Iterator[Path]:
+    """A path to write `out` to, renamed over `out` once written: a full disk or a failure on
+    the way leaves the earlier file as it was, and nothing half-written beside it."""
+    part = out.with_name(f".{out.name}.part")
+    try:
+        yield part
+        part.replace(out)
+    finally:
+        with suppress(OSError):  # never made (its folder missing, or a file), or renamed
+            part.unlink()

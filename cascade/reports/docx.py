@@ -25,7 +25,7 @@ from docx.shared import Cm, Pt
 
 from cascade.engine.summary import Summary
 from cascade.engine.words import number_text as thousands
-from cascade.reports import tables
+from cascade.reports import tables, whole
 from cascade.reports.charts import completion_png
 from cascade.reports.heading import Heading, heading
 from cascade.reports.layout import CELL_PT, HEADER_PT, layout
@@ -85,7 +85,8 @@ def write_docx(summary: Summary, out: Path) -> Path:
             _table(document, table, LANDSCAPE_CM, lead=1, total=total, limit=limit)
     core = document.core_properties
     core.title, core.author = tables.heading(summary)[0], head.issuer
-    document.save(str(out))
+    with whole(out) as part:
+        document.save(str(part))
     return out
 
 

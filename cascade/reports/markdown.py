@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from cascade.engine.summary import Summary
-from cascade.reports import tables
+from cascade.reports import tables, whole
 from cascade.reports.charts import completion_png
 from cascade.reports.tables import Table
 from cascade.reports.words import W
@@ -16,8 +16,9 @@ from cascade.reports.words import W
 
 def write_markdown(summary: Summary, out: Path) -> list[Path]:
     chart = out.with_name(out.stem + "-chart.png")
-    chart.write_bytes(completion_png(summary))
-    out.write_text(markdown(summary, chart.name), encoding="utf-8")
+    with whole(out) as text, whole(chart) as image:  # both made before either replaces its file
+        image.write_bytes(completion_png(summary))
+        text.write_text(markdown(summary, chart.name), encoding="utf-8")
     return [out, chart]
 
 

@@ -13,7 +13,7 @@ from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
 from cascade.engine.summary import Summary
-from cascade.reports import tables
+from cascade.reports import tables, whole
 from cascade.reports.tables import Rate, Table
 from cascade.reports.words import W
 
@@ -60,6 +60,12 @@ class _Book:
 
 
 def write_xlsx(summary: Summary, out: Path) -> Path:
+    with whole(out) as part:
+        _write(summary, part)
+    return out
+
+
+def _write(summary: Summary, out: Path) -> None:
     book = _Book(out)
     overview = book.sheet(W["sheet_overview"], [48, 16, 12, 12, 12, 16, 12, 10])
     title, asof = tables.heading(summary)
@@ -96,7 +102,6 @@ def write_xlsx(summary: Summary, out: Path) -> Path:
         for n, values in enumerate(table.rows, 1):
             book.row(sheet, n, values)
     book.book.close()
-    return out
 
 
 def _sheet_name(name: str) -> str:
