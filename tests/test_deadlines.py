@@ -138,7 +138,7 @@ def test_roll_applies_to_relative_deadlines() -> None:
         ("29/02/2021", "month 2/2021 has 28 days", "check the day"),
         ("11/20/2020", "has no month 20; did you mean 20/11/2020?", "never mm/dd"),
         ("2020/11/20", "is not a date", "dd/mm/yyyy"),
-        ("20-11-2020", "is not a date", "dd/mm/yyyy"),
+        ("20-11/2020", "is not a date", "dd/mm/yyyy"),
     ],
 )
 def test_bad_dates_say_why(text: str, message: str, hint: str) -> None:
@@ -151,6 +151,8 @@ def test_bad_dates_say_why(text: str, message: str, hint: str) -> None:
 def test_day_first_is_never_read_month_first() -> None:
     assert parse_date("05/12/2017") == date(2017, 12, 5)
     assert parse_date("15/12/2017") == date(2017, 12, 15)
+    # as offices also write it (`cascade extend --to 20-12-2020` was refused)
+    assert parse_date("05-12-2017") == parse_date("05.12.2017") == date(2017, 12, 5)
 
 
 @pytest.mark.parametrize("text", ["13/2020", "Q5/2021", "V/2021", "half 12/2020", "12-2020"])

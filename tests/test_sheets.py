@@ -94,6 +94,45 @@ def test_a_semicolon_csv_with_a_bom_from_vietnamese_excel(campaign: Engine, tmp_
     ]
 
 
+def test_times_as_offices_write_them(campaign: Engine, tmp_path: Path) -> None:
+    """Times typed into the sheet as the districts write them were refused, and the whole file
+    with them: 15h30, 9 giờ, "15 giờ 30 phút ngày 05/12/2020", 27-11-2020, 27.11.2020."""
+    path = tmp_path / "tra-loi.csv"
+    path.write_text(
+        "Thời gian;Đơn vị;Việc;attendees;members\n"
+        "05/12/2020 15h30;p-bac-ha;hn-co-so;40;45\n"
+        "06-12-2020 9 giờ;p-nam-ha;hn-co-so;40;45\n"
+        "15 giờ 30 phút ngày 07/12/2020;x-thien-loc;hn-co-so;40;45\n"
+        "lúc 8g05 ngày 08.12.2020;x-vuong-loc;hn-co-so;40;45\n",
+        encoding="utf-8",
+    )
+    assert import_table(campaign, CID, path, "cli", NOW) == (4, 0)
+    assert [(unit, at) for unit, _, at, _, _ in signals(campaign)] == [
+        ("p-bac-ha", when("2020-12-05 15:30")),
+        ("p-nam-ha", when("2020-12-06 09:00")),
+        ("x-thien-loc", when("2020-12-07 15:30")),
+        ("x-vuong-loc", when("2020-12-08 08:05")),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ("27/11/20 15:00", "is not a time"),  # a two-digit year is not guessed
+        ("27/11/2020 25h", "has no such time of day"),
+        ("27/11/2020 15h60", "has no such time of day"),
+        ("27/11/2020 15:", "is not a time"),
+        ("27/11-2020", "is not a time"),
+        ("31.02.2020 10h", "`31.02.2020` is not a date: month 2/2020 has 29 days"),
+    ],
+)
+def test_a_time_that_is_not_one_is_refused_in_words(text: str, said: str) -> None:
+    from cascade.engine.signals import parse_instant
+
+    with pytest.raises(ValueError, match=said):
+        parse_instant(text, TZ)
+
+
 def test_a_csv_in_the_windows_vietnamese_code_page(campaign: Engine, tmp_path: Path) -> None:
     path = tmp_path / "tra-loi.csv"
     path.write_bytes(cp1258(SEMICOLON.removeprefix("\ufeff")))

@@ -67,7 +67,7 @@ def simulate(
 
 def _simulate(file: Path, signals_file: Path | None, until: str | None, out_file: Path | None) -> None:
     from cascade.engine.signal_files import load_signals
-    from cascade.engine.signals import parse_instant
+    from cascade.engine.signals import names_a_day, parse_instant
     from cascade.engine.simulate import simulate as run_simulation
     from cascade.views.eventlog import write_log
 
@@ -82,7 +82,7 @@ def _simulate(file: Path, signals_file: Path | None, until: str | None, out_file
             if isinstance(exc, CampaignInvalid)
             else [Problem("simulate", None, "--until", str(exc))]
         )
-    if until and len(until.strip()) <= 10:
+    if until and names_a_day(until):  # the whole of that day
         end = end.end_of("day")
     if out_file:
         writable(out_file)
@@ -196,7 +196,7 @@ def events(
     start = None
     if since:
         try:
-            start = int(parse_instant(since if ":" in since else f"{since} 00:00", tz).timestamp())
+            start = int(parse_instant(since, tz).timestamp())  # a day: from its start
         except ValueError as exc:
             fail([Problem("events", None, "--since", str(exc))])
     where = eventlog.Filter(start, kinds, unit)

@@ -7,8 +7,9 @@ day before it. `roll` moves that last day off a non-working day. Relative rules
 (`after: TASK`) have no cutoff until the unit signals TASK; `instant_after` resolves
 them then.
 
-Dates are always day-first (`dd/mm/yyyy`) or ISO (`yyyy-mm-dd`), parsed with explicit
-formats: `pendulum.parse` would read `05/12/2017` as 12 May.
+Dates are always day-first (`dd/mm/yyyy`, or `dd-mm-yyyy`, `dd.mm.yyyy`) or ISO
+(`yyyy-mm-dd`), parsed with explicit formats: `pendulum.parse` would read `05/12/2017` as
+12 May.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from cascade.i18n import N_, _
 from cascade.timing.workdays import Calendar
 
 DATE_HINT = N_("dates are dd/mm/yyyy (e.g. 20/11/2020) or yyyy-mm-dd, never mm/dd")
-_DMY = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
+_DMY = re.compile(r"^(\d{1,2})([/.-])(\d{1,2})\2(\d{4})$")  # 20/11/2020, 20-11-2020, 20.11.2020
 _YMD = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
 _MONTH = re.compile(r"^(?:(first-half|second-half|end)\s+)?(\d{1,2})/(\d{4})$")
 _QUARTER = re.compile(r"^(?:Q([1-4])|(I{1,3}|IV))/(\d{4})$", re.IGNORECASE)
@@ -45,7 +46,7 @@ class Roll(StrEnum):
 
 
 def parse_date(value: object) -> date:
-    """A calendar date from `dd/mm/yyyy`, `yyyy-mm-dd` or a YAML date."""
+    """A calendar date from `dd/mm/yyyy` (or `dd-mm-yyyy`, `dd.mm.yyyy`), `yyyy-mm-dd` or a YAML date."""
     if isinstance(value, datetime):
         raise DateError(_("`{value}` has a time of day; a deadline date is a day", value=value))
     if isinstance(value, date):
@@ -54,7 +55,7 @@ def parse_date(value: object) -> date:
         raise DateError(_("expected a date such as 20/11/2020, got {value}", value=value))
     text = value.strip()
     if m := _DMY.match(text):
-        day, month, year = (int(g) for g in m.groups())
+        day, month, year = int(m[1]), int(m[3]), int(m[4])
     elif m := _YMD.match(text):
         year, month, day = (int(g) for g in m.groups())
     else:
