@@ -400,12 +400,12 @@ def test_a_mistyped_command_name_is_told_in_vietnamese() -> None:
 
 
 def test_the_help_panels_read_in_vietnamese() -> None:
-    result = CliRunner().invoke(app, ["--lang", "vi", "report", "--help"], env={"COLUMNS": "200"})
+    result = CliRunner().invoke(app, ["--lang", "vi", "plan", "--help"], env={"COLUMNS": "200"})
     i18n.use("en")
     assert result.exit_code == 0
-    for words in ("Tham số", "Tùy chọn", "[bắt buộc]", "[mặc định: md]", "In hướng dẫn này rồi thoát."):
+    for words in ("Tham số", "Tùy chọn", "[bắt buộc]", "[mặc định: table]", "In hướng dẫn này rồi thoát."):
         assert words in result.stdout, result.stdout
     for english in ("Arguments", "Options", "[required]", "[default", "Show this message"):
         assert english not in result.stdout
-    again = CliRunner().invoke(app, ["--lang", "en", "report", "--help"], env={"COLUMNS": "200"})
+    again = CliRunner().invoke(app, ["--lang", "en", "plan", "--help"], env={"COLUMNS": "200"})
     assert "Arguments" in again.stdout and "Show this message and exit." in again.stdout
