@@ -337,6 +337,15 @@ def test_deploy_signal_tick_status(data_dir: Path) -> None:
     assert "overdue: 18 instance(s)" in status.stdout
     # the overdue list first, then the progress by level and task, tasks by their titles
     assert status.stdout.index("overdue:") < status.stdout.index("Hội nghị cán bộ chủ chốt toàn tỉnh")
+    # in an 80-column terminal (or a file) the titles were cut to a word a line between nine
+    # columns: the states are said in one column instead
+    narrow = runner.invoke(app, ["status", "ha-tinh-xix-2020", "--limit", "1"], env={"COLUMNS": "80"})
+    lines = narrow.stdout.splitlines()
+    assert max(len(line) for line in lines if "│" in line) <= 80
+    [top] = [line for line in lines if "Hội nghị cán bộ chủ chốt toàn tỉnh" in line]
+    assert "1/1" in top and "on time 1" in top, narrow.stdout
+    [district] = [line for line in lines if "Hội nghị cốt cán cấp huyện" in line]
+    assert "0/18" in district and "overdue 18" in district, narrow.stdout
 
 
 @pytest.mark.parametrize(

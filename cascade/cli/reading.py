@@ -146,18 +146,27 @@ def _print_simulation(
 
 
 def _status_table(status: Status) -> Table:
+    """Progress per level and task: a column a state, or, narrower than 110 columns (an
+    80-column terminal, a file), the states in words in one column, so the titles keep room."""
     from cascade.views.status import STATES
     from cascade.views.tables import operator_level
 
     table = Table(title=escape(status.title), title_justify="left")
-    headers = [_("level"), _("task"), _("progress"), _("on time"), _("late"), _("overdue"), _("open")]
-    for n, column in enumerate([*headers, _("held"), _("exempt")]):
-        table.add_column(column, justify="left" if n < 3 else "right")
+    states = [_("on time"), _("late"), _("overdue"), _("open"), _("held"), _("exempt")]
+    narrow = out.width < 110
+    headers = [_("level"), _("task"), _("progress"), *([_("state")] if narrow else states)]
+    for n, column in enumerate(headers):
+        table.add_column(column, justify="left" if n < 3 or narrow else "right")
     for p in status.progress:
         c = p.counts
-        bar = ProgressBar(total=max(p.total, 1), completed=p.finished, width=20)
-        row = (num(c[s]) if c.get(s) else "" for s in STATES)
-        table.add_row(escape(operator_level(p.level)), escape(p.title), bar, *row)
+        if narrow:
+            done: ProgressBar | str = f"{num(p.finished)}/{num(p.total)}"
+            said = (f"{word} {num(c[s])}" for word, s in zip(states, STATES, strict=True) if c.get(s))
+            counts = [", ".join(said)]
+        else:
+            done = ProgressBar(total=max(p.total, 1), completed=p.finished, width=20)
+            counts = [num(c[s]) if c.get(s) else "" for s in STATES]
+        table.add_row(escape(operator_level(p.level)), escape(p.title), done, *counts)
     return table
 
 
