@@ -378,6 +378,7 @@ def test_a_missing_store_or_campaign_is_told_in_vietnamese(
         (["web", "--port", "abc"], "Giá trị không hợp lệ cho '--port': không phải là số nguyên"),
         (["status", "a", "b", "c"], "Thừa tham số: b c"),
         (["plan", "x.yaml", "--unit"], "Tùy chọn '--unit' cần một giá trị."),
+        (["status", "x", "--limit", "0"], "Giá trị không hợp lệ cho '--limit': phải từ 1 trở lên"),
     ],
 )
 def test_a_mistyped_command_is_told_in_vietnamese(args: list[str], said: str) -> None:

@@ -96,6 +96,10 @@ _EXTRA = re.compile(r"^Got unexpected extra argument\(s\) \((?P<args>.*)\)$", re
 _COMMAND = re.compile(r"^No such command '(?P<name>.*?)'\.(?: Did you mean (?P<near>.*)\?)?$", re.S)
 _NEEDS_VALUE = re.compile(r"^Option '(?P<option>.*)' requires (?:an argument|\d+ arguments)\.$")
 _NO_VALUE = re.compile(r"^Option '(?P<option>.*)' does not take a value\.$")
+_BOUND = re.compile(
+    r"^Input should be (?P<relation>greater than or equal to|less than or equal to|greater than|less than) "
+    r"(?P<bound>\S+)$"
+)
 _CHOICE = re.compile(r"^(?:Value error, )?(?P<value>'.*') is not one of (?P<choices>.*)\.$", re.S)
 
 
@@ -150,4 +154,12 @@ def _value(message: str) -> str:
         return _("not a whole number")
     if message.startswith("Input should be a valid number"):
         return _("not a number")
+    if found := _BOUND.match(message):
+        words = {
+            "greater than or equal to": _("at least {bound}", bound=found["bound"]),
+            "less than or equal to": _("at most {bound}", bound=found["bound"]),
+            "greater than": _("more than {bound}", bound=found["bound"]),
+            "less than": _("less than {bound}", bound=found["bound"]),
+        }
+        return _("must be {bound}", bound=words[found["relation"]])
     return message.removeprefix("Value error, ")
