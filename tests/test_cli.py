@@ -348,6 +348,66 @@ def test_deploy_signal_tick_status(data_dir: Path) -> None:
     assert "0/18" in district and "overdue 18" in district, narrow.stdout
 
 
+def test_a_second_signal_for_a_done_task_says_it_changes_nothing(data_dir: Path, tmp_path: Path) -> None:
+    """An operator correcting a time or a figure by signalling again was told "the next tick
+    applies them"; the tick did not (the first signal counts), and nothing said so."""
+    assert runner.invoke(app, ["deploy", HA_TINH]).exit_code == 0
+    first = [
+        "signal",
+        "ha-tinh-xix-2020",
+        "tu-ha-tinh",
+        "hn-tinh",
+        "--at",
+        "18/11/2020 10:00",
+        "-f",
+        "attendees=450",
+    ]
+    assert runner.invoke(app, first).exit_code == 0
+    assert runner.invoke(app, ["tick", "ha-tinh-xix-2020", "--now", "2020-12-01 08:00"]).exit_code == 0
+    again = runner.invoke(
+        app,
+        [
+            "signal",
+            "ha-tinh-xix-2020",
+            "Tỉnh ủy Hà Tĩnh",
+            "hn-tinh",
+            "--at",
+            "17/11/2020 10:00",
+            "-f",
+            "attendees=400",
+        ],
+    )
+    assert again.exit_code == 0, again.output
+    said = " ".join(again.stderr.split())
+    assert (
+        "warning: Tỉnh ủy Hà Tĩnh: «Hội nghị cán bộ chủ chốt toàn tỉnh» was already done on 18/11/2020 "
+        "10:00; this signal is kept but changes nothing" in said
+    ), said
+    assert "but none changes anything" in said and "the next tick applies" not in said
+    sheet = tmp_path / "tra-loi.csv"
+    sheet.write_text(
+        "at,unit,task,attendees\n"
+        "17/11/2020 11:00,tu-ha-tinh,hn-tinh,401\n"
+        "05/12/2020 10:00,hu-can-loc,hn-huyen,100\n",
+        encoding="utf-8",
+    )
+    mixed = runner.invoke(app, ["signal", "ha-tinh-xix-2020", "--import", str(sheet)])
+    assert mixed.exit_code == 0, mixed.output
+    said = " ".join(mixed.stderr.split())
+    assert said.count("was already done") == 1
+    assert "2 signal(s) recorded for ha-tinh-xix-2020 (1 of them change nothing: already done)" in said, said
+    same = runner.invoke(app, ["signal", "ha-tinh-xix-2020", "--import", str(sheet)])
+    assert "nothing new for ha-tinh-xix-2020: all 2 signal(s) were already recorded" in " ".join(
+        same.stderr.split()
+    )
+    tick = runner.invoke(app, ["tick", "ha-tinh-xix-2020", "--now", "2020-12-06 08:00"])
+    assert "completed 1" in tick.stderr, tick.stderr  # Can Lộc's; the province's stays as it was
+    events = runner.invoke(
+        app, ["events", "ha-tinh-xix-2020", "--unit", "tu-ha-tinh", "--kind", "task.completed"]
+    )
+    assert events.stdout.count("task.completed") == 1 and '"at":"2020-11-18T10:00:00+07:00"' in events.stdout
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

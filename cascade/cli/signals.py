@@ -30,6 +30,8 @@ from cascade.timing.deadlines import parse_date
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
+    from cascade.engine.signals import Unchanged
+
 
 @app.command(
     help=_(
@@ -56,19 +58,21 @@ def signal(
     ] = False,
 ) -> None:
     from cascade.engine.signal_files import load_signals
-    from cascade.engine.signals import Signal, parse_instant, record
+    from cascade.engine.signals import Signal, last_signal_id, parse_instant, record
     from cascade.settings import Settings
 
     engine = open_engine()
     tz = campaign_tz(engine, campaign)
     now = Settings().scheduler.now().in_timezone(tz)
+    with engine.connect() as conn:
+        before = last_signal_id(conn)
     try:
         if import_file is not None and is_spreadsheet(import_file):
             stored, known = _import_table(engine, campaign, import_file, now, allow_future)
             if stored + known == 0:
                 _nothing_in(str(import_file))
             else:
-                _recorded(campaign, stored, known)
+                _recorded(engine, campaign, now, before, stored, known)
             return
         if import_file is not None:
             batch = load_signals(import_file, tz)
@@ -86,16 +90,43 @@ def signal(
         fail(
             exc.problems if isinstance(exc, CampaignInvalid) else [Problem("signal", None, "--at", str(exc))]
         )
-    _recorded(campaign, stored, known)
+    _recorded(engine, campaign, now, before, stored, known)
 
 
 def _nothing_in(where: str) -> None:
     err.print(_("[yellow]warning[/yellow]: {where} holds no signals; nothing recorded", where=escape(where)))
 
 
-def _recorded(campaign: str, stored: int, known: int) -> None:
-    """What was recorded, and the campaign told to tick now (when a Prefect server runs)."""
+def _recorded(
+    engine: Engine, campaign: str, now: pendulum.DateTime, before: int, stored: int, known: int
+) -> None:
+    """What was recorded (the signals after id `before`), what of it will change nothing (its
+    task already done by an earlier signal), and the campaign told to tick now (when a Prefect
+    server runs)."""
+    from cascade.engine.signals import unchanged
+
+    if not stored:
+        said = _("nothing new for {campaign}: all {known} signal(s) were already recorded", campaign=campaign,
+                 known=known)  # fmt: skip
+        err.print(f"[green]✓[/green] {said}")
+        return
+    with engine.connect() as conn:
+        same = unchanged(conn, campaign, before, int(now.timestamp()), "cli")
+    _tell_unchanged(same, now.timezone_name or "UTC")
     note = _(" ({known} already recorded)", known=known) if known else ""
+    if same and len(same) == stored:
+        err.print(
+            _(
+                "[yellow]![/yellow] {stored} signal(s) recorded for {campaign}{note}, but none changes "
+                "anything: their tasks were already done",
+                stored=stored,
+                campaign=campaign,
+                note=note,
+            )
+        )
+        return
+    if same:
+        note += _(" ({count} of them change nothing: already done)", count=len(same))
     err.print(
         _(
             "[green]✓[/green] {stored} signal(s) recorded for {campaign}{note}; the next tick applies them",
@@ -110,6 +141,27 @@ def _recorded(campaign: str, stored: int, known: int) -> None:
         if url := api_url():
             announce_signal(campaign, stored, url)
             err.print(_("  cascade.signal.received sent: the campaign ticks now"))
+
+
+SHOWN_UNCHANGED = 10
+
+
+def _tell_unchanged(same: list[Unchanged], tz: str) -> None:
+    for each in same[:SHOWN_UNCHANGED]:
+        when = pendulum.from_timestamp(each.done_at, tz=tz).format("DD/MM/YYYY HH:mm")
+        late = each.state == "done_late"
+        said = _("done late on {when}", when=when) if late else _("done on {when}", when=when)
+        err.print(
+            _(
+                "[yellow]warning[/yellow]: {unit}: «{title}» was already {said}; this signal is kept "
+                "but changes nothing (the first signal of a task counts)",
+                unit=escape(each.unit_name),
+                title=escape(each.title),
+                said=said,
+            )
+        )
+    if len(same) > SHOWN_UNCHANGED:
+        err.print(_("… and {more:,} more like it", more=len(same) - SHOWN_UNCHANGED))
 
 
 def _import_table(

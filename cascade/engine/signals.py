@@ -179,6 +179,57 @@ def record_many(engine: Engine, requests: list[Batch]) -> list[tuple[int, int] |
     return answers
 
 
+@dataclass(frozen=True)
+class Unchanged:
+    """A signal just stored for an instance an earlier signal already finished: kept, but it
+    changes nothing (the first signal counts)."""
+
+    unit: str
+    unit_name: str
+    task: str
+    title: str
+    state: str  # done or done_late
+    done_at: int
+
+
+def last_signal_id(conn: Connection) -> int:
+    """The newest signal's id (0: none): what a command stores next has a greater one."""
+    return int(conn.execute(select(func.max(store.signals.c.id))).scalar() or 0)
+
+
+def unchanged(
+    conn: Connection, campaign_id: str, after_id: int, received_at: int, source: str
+) -> list[Unchanged]:
+    """The signals `source` stored at `received_at` after signal `after_id` (one command's) that
+    wait for a tick although their instance is already finished: the operator is told, instead
+    of "the next tick applies them", since the tick will not (the first signal counts)."""
+    s, i, u = store.signals.c, store.instances.c, store.units.c
+    rows = conn.execute(
+        select(s.unit_id, u.name, s.task_id, i.state, i.done_at)
+        .join(
+            store.instances,
+            (i.campaign_id == s.campaign_id) & (i.task_id == s.task_id) & (i.unit_id == s.unit_id),
+        )
+        .join(store.units, (u.campaign_id == s.campaign_id) & (u.id == s.unit_id))
+        .where(
+            s.campaign_id == campaign_id,
+            s.id > after_id,
+            s.applied_tick.is_(None),
+            s.received_at == received_at,
+            s.source == source,
+            i.archived.is_(False),
+            i.state.in_(("done", "done_late")),
+        )
+        .order_by(s.task_id, u.name)
+    ).all()
+    campaign = deployed.must_read(conn, campaign_id)
+    titles = {task: rules.get("title", task) for task, rules in campaign.tasks.items()}
+    return [
+        Unchanged(unit, name, task, titles.get(task, task), state, int(done_at))
+        for unit, name, task, state, done_at in rows
+    ]
+
+
 def no_campaign(file: str, campaign_id: str) -> Problem:
     return Problem(
         file,
