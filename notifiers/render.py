@@ -64,6 +64,7 @@ class Renderer:
         self.env = _environment()  # its own: its filters know this campaign's timezone
         self.env.filters.update(
             deadline=self.deadline,
+            moment=self.moment,
             days_left=days_left,
             number=number,
             summary_counts=summary_counts,
@@ -72,6 +73,10 @@ class Renderer:
 
     def deadline(self, epoch: int | None) -> str:
         return str(WORDS.no_deadline()) if epoch is None else deadline_text(epoch, self.tz)
+
+    def moment(self, epoch: int) -> str:
+        """An instant as a notice says it: "10:00 ngày 18/11/2020"."""
+        return pendulum.from_timestamp(epoch, tz=self.tz).format("HH:mm [ngày] DD/MM/YYYY")
 
     def render(
         self,

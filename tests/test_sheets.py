@@ -127,7 +127,7 @@ def test_times_as_offices_write_them(campaign: Engine, tmp_path: Path) -> None:
     ],
 )
 def test_a_time_that_is_not_one_is_refused_in_words(text: str, said: str) -> None:
-    from cascade.engine.signals import parse_instant
+    from cascade.timing.instants import parse_instant
 
     with pytest.raises(ValueError, match=said):
         parse_instant(text, TZ)

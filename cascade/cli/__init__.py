@@ -3,7 +3,8 @@
 - `cascade.cli.files`: validate, plan, schema (files, before anything is deployed)
 - `cascade.cli.running`: deploy, undeploy, notify-test, dispatch, serve, zalo-token, web, tick
 - `cascade.cli.admin`: settings, doctor
-- `cascade.cli.signals`: signal, extend, exempt
+- `cascade.cli.signals`: signal
+- `cascade.cli.decisions`: extend, exempt, withdraw
 - `cascade.cli.reading`: simulate, events, status
 - `cascade.cli.documents`: report, template
 
@@ -12,7 +13,7 @@ of this list, which is the order an operator meets them.
 """
 
 # each module adds its commands to `app`, in the order `--help` lists them
-from cascade.cli import files, running, admin, signals, reading, documents  # noqa: F401, I001
+from cascade.cli import files, running, admin, signals, decisions, reading, documents  # noqa: F401, I001
 from cascade.cli.common import app, main
 from cascade.cli.files import SchemaKind, schema_of
 

@@ -160,8 +160,8 @@ def instant_of(
     engine: Engine, campaign: str, value: str | None, command: str, option: str
 ) -> pendulum.DateTime:
     """`value` (an option's text) as an instant in the campaign's timezone; now if not given."""
-    from cascade.engine.signals import parse_instant
     from cascade.settings import Settings
+    from cascade.timing.instants import parse_instant
 
     tz = campaign_tz(engine, campaign)
     try:

@@ -67,8 +67,8 @@ def simulate(
 
 def _simulate(file: Path, signals_file: Path | None, until: str | None, out_file: Path | None) -> None:
     from cascade.engine.signal_files import load_signals
-    from cascade.engine.signals import names_a_day, parse_instant
     from cascade.engine.simulate import simulate as run_simulation
+    from cascade.timing.instants import names_a_day, parse_instant
     from cascade.views.eventlog import write_log
 
     compiled = load(file)
@@ -184,7 +184,7 @@ def events(
         Path | None, typer.Option("--out", help=_("write to this file (default: stdout)"))
     ] = None,
 ) -> None:
-    from cascade.engine.signals import parse_instant
+    from cascade.timing.instants import parse_instant
     from cascade.views import eventlog
 
     engine = open_engine(read_only=True)

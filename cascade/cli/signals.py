@@ -1,31 +1,20 @@
-"""Commands that tell Cascade what happened: `signal` (one, a file, a CSV import), and the
-operator's decisions `extend` and `exempt`."""
+"""The command that tells Cascade what happened: `signal` (one, a file, a CSV import). The
+operator's decisions about what happened or what is owed are `cascade.cli.decisions`."""
 
 from __future__ import annotations
 
-import getpass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import pendulum
 import typer
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from cascade.cli.common import (
-    app,
-    campaign_row,
-    campaign_tz,
-    err,
-    fail,
-    open_engine,
-    out,
-)
-from cascade.compile.reading import read_text
+from cascade.cli.common import app, campaign_tz, err, fail, open_engine
 from cascade.compile.sheets import is_spreadsheet
 from cascade.errors import CampaignInvalid, Problem
 from cascade.i18n import _
-from cascade.timing.deadlines import parse_date
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -36,8 +25,9 @@ if TYPE_CHECKING:
 @app.command(
     help=_(
         "Record that a unit completed a task or report (or import many at once, all or nothing). A signal "
-        "dated before the campaign's issue is refused, and one more than a day ahead unless --allow-future: "
-        "the first signal of an instance counts, so a wrong date sticks."
+        "dated before the campaign's issue is refused, and one more than a day ahead unless "
+        "--allow-future: the first signal of an instance counts (one recorded by mistake is taken back "
+        "with cascade withdraw)."
     ),
 )
 def signal(
@@ -58,8 +48,9 @@ def signal(
     ] = False,
 ) -> None:
     from cascade.engine.signal_files import load_signals
-    from cascade.engine.signals import Signal, last_signal_id, parse_instant, record
+    from cascade.engine.signals import Signal, last_signal_id, record
     from cascade.settings import Settings
+    from cascade.timing.instants import parse_instant
 
     engine = open_engine()
     tz = campaign_tz(engine, campaign)
@@ -154,7 +145,8 @@ def _tell_unchanged(same: list[Unchanged], tz: str) -> None:
         err.print(
             _(
                 "[yellow]warning[/yellow]: {unit}: «{title}» was already {said}; this signal is kept "
-                "but changes nothing (the first signal of a task counts)",
+                "but changes nothing (the first signal of a task counts; if that one was a mistake, "
+                "`cascade withdraw` takes it back)",
                 unit=escape(each.unit_name),
                 title=escape(each.title),
                 said=said,
@@ -199,201 +191,3 @@ def _fields(pairs: list[str]) -> dict[str, str]:
             )
         out[key.strip()] = value.strip()
     return out
-
-
-def _chosen_units(
-    engine: Engine,
-    campaign: str,
-    unit: str | None,
-    under: str | None,
-    level: str | None,
-    units_file: Path | None,
-) -> tuple[str, ...]:
-    """UNIT, or the units --under / --level / --units name (together: the units all of them name);
-    each named by its id or its exact name, as `signal` takes them."""
-    from cascade.engine import decisions
-    from cascade.engine.deployed import units_named
-
-    listed = _read_unit_list(units_file) if units_file is not None else []
-    named = ([unit] if unit else []) + listed
-    with engine.connect() as conn:
-        under_id = None
-        if under:
-            found_under, wrong = units_named(conn, campaign, [under])
-            if wrong:
-                fail([Problem("--under", None, "", p) for p in wrong])
-            under_id = found_under[under].id
-        # each named by its id or its exact name; one that names no unit goes on as written, for
-        # the decision to refuse along with every other reason at once
-        found, _wrong = units_named(conn, campaign, named)
-        resolved = {each: found[each].id if each in found else each for each in named}
-        unresolved = {each for each in named if each not in found}
-        chosen: list[str] | None = [resolved[unit]] if unit else None
-        if under_id or level:
-            below = decisions.units_under(conn, campaign, under_id, level)
-            kept = set(below)
-            chosen = below if chosen is None else [u for u in chosen if u in kept or u in unresolved]
-    if units_file is not None:
-        in_file = [resolved[each] for each in listed]
-        chosen = in_file if chosen is None else [u for u in chosen if u in set(in_file)]
-    return tuple(chosen or ())
-
-
-def _read_unit_list(path: Path) -> list[str]:
-    """Units, one a line (or the first column of a CSV), each its id or exact name; blank lines and
-    `#` comments skipped."""
-    try:
-        text = read_text(path, str(path))
-    except CampaignInvalid as exc:
-        fail(exc.problems)
-    ids = []
-    for line in text.splitlines():
-        first = line.split("#", 1)[0].split(",", 1)[0].strip()
-        if first and first.lower() not in ("unit", "unit_id", "id"):
-            ids.append(first)
-    return ids
-
-
-def _decide(campaign: str, decision_of: Any, what: str) -> None:
-    from cascade.engine import amend, decisions
-    from cascade.settings import Settings
-
-    engine = open_engine()
-    now = Settings().scheduler.now()
-    decision = decision_of(engine)
-    try:
-        with engine.begin() as conn:
-            changes = decisions.decide(conn, campaign, decision, now)
-    except decisions.DecisionRefused as refused:
-        fail([Problem(what, None, "", p) for p in refused.problems])
-    for line in amend.describe(changes):
-        out.print(escape(line), highlight=False)
-    unchanged = len(changes.units) - len(changes.amended)
-    if unchanged:
-        out.print(
-            _(
-                "{unchanged} unit(s) unchanged (finished, or already so); the decision is recorded for them "
-                "too",
-                unchanged=unchanged,
-            )
-        )
-    err.print(
-        _(
-            "[green]✓[/green] {what} recorded for {units} unit(s) of {campaign}, by {by}",
-            what=what,
-            units=len(changes.units),
-            campaign=campaign,
-            by=escape(decision.by),
-        )
-    )
-
-
-def _target(args: list[str], command: str) -> tuple[str | None, str]:
-    if len(args) == 2:
-        return args[0], args[1]
-    if len(args) == 1:
-        return None, args[0]
-    fail(
-        [
-            Problem(
-                command,
-                None,
-                "",
-                _("expected UNIT TASK or TASK with --under/--level/--units, got {args}", args=" ".join(args)),
-            )
-        ]
-    )
-
-
-UNITS_HELP = _("one unit: UNIT TASK; many: TASK with --under/--level/--units")
-
-
-ReasonOption = Annotated[
-    str, typer.Option("--reason", help=_("why (kept in the audit log, told to the unit)"))
-]
-
-
-UnderOption = Annotated[str | None, typer.Option("--under", help=_("every unit below this one"))]
-
-
-LevelOption = Annotated[str | None, typer.Option("--level", help=_("every unit of this level"))]
-
-
-UnitsOption = Annotated[
-    Path | None, typer.Option("--units", help=_("a file of units (ids or exact names), one a line"))
-]
-
-
-ByOption = Annotated[str, typer.Option("--by", help=_("who decided (default: your login)"))]
-
-
-@app.command(
-    help=_(
-        "Give one unit (or many) a later deadline for a task (spec §7). It is kept in the store, not the "
-        "file: a later redeploy keeps the later of this and the file's deadline."
-    ),
-)
-def extend(
-    campaign: Annotated[str, typer.Argument(help=_("campaign id"))],
-    args: Annotated[list[str], typer.Argument(help=UNITS_HELP, metavar="[UNIT] TASK")],
-    to: Annotated[str, typer.Option("--to", help=_("the new last day that counts, e.g. 20/12/2020"))],
-    reason: ReasonOption = "",
-    under: UnderOption = None,
-    level: LevelOption = None,
-    units_file: UnitsOption = None,
-    by: ByOption = "",
-) -> None:
-    unit, task = _target(args, "extend")
-    from cascade.engine import decisions
-
-    def decision_of(engine: Engine) -> decisions.Decision:
-        tz = campaign_tz(engine, campaign)
-        try:
-            day = parse_date(to)
-        except ValueError as exc:
-            fail(
-                [
-                    Problem(
-                        "extend", None, "--to", str(exc), _("write the last day that counts, e.g. 20/12/2020")
-                    )
-                ]
-            )
-        deadline = pendulum.datetime(day.year, day.month, day.day, tz=tz).add(days=1)  # end of that day
-        units = _chosen_units(engine, campaign, unit, under, level, units_file)
-        named = unit is not None or units_file is not None
-        return decisions.Decision(
-            "extension", task, units, reason, by or _login(), int(deadline.timestamp()), named=named
-        )
-
-    _decide(campaign, decision_of, _("extension"))
-
-
-@app.command(
-    help=_("Exempt one unit (or many) from a task from now on (spec §7); kept across redeploys."),
-)
-def exempt(
-    campaign: Annotated[str, typer.Argument(help=_("campaign id"))],
-    args: Annotated[list[str], typer.Argument(help=UNITS_HELP, metavar="[UNIT] TASK")],
-    reason: ReasonOption = "",
-    under: UnderOption = None,
-    level: LevelOption = None,
-    units_file: UnitsOption = None,
-    by: ByOption = "",
-) -> None:
-    unit, task = _target(args, "exempt")
-    from cascade.engine import decisions
-
-    def decision_of(engine: Engine) -> decisions.Decision:
-        campaign_row(engine, campaign)
-        units = _chosen_units(engine, campaign, unit, under, level, units_file)
-        named = unit is not None or units_file is not None
-        return decisions.Decision("exemption", task, units, reason, by or _login(), named=named)
-
-    _decide(campaign, decision_of, _("exemption"))
-
-
-def _login() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "operator"

@@ -40,6 +40,7 @@ class Amended:
     outcome: Outcome
     reason: str | None = None
     by: str | None = None
+    withdrawn: int | None = None  # `cascade withdraw`: when the completion taken back was
 
 
 @dataclass
@@ -364,7 +365,9 @@ def record(conn: Connection, campaign_id: str, changes: Changes, now: pendulum.D
     for a in told:
         o = a.outcome
         row = {"task_id": a.task, "unit_id": a.unit, "path": a.path, "deadline": o.instance.deadline}
-        extra = {k: v for k, v in (("reason", a.reason), ("by", a.by)) if v is not None}
+        extra = {
+            k: v for k, v in (("reason", a.reason), ("by", a.by), ("withdrawn", a.withdrawn)) if v is not None
+        }
         if o.exempted:
             ev = t.event("task.exempted", now_s, row, **extra)
             t.notify("task.exempted", row, ("self",), ev, **extra)

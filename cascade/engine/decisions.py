@@ -6,11 +6,12 @@ parent (the web's request and answer links). Each comes down to an amendment
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import Any
 
 import pendulum
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, func, insert, null, select, update
 
 from cascade.engine import bulk, store
 from cascade.engine.amend import (
@@ -24,7 +25,7 @@ from cascade.engine.amend import (
     write_instances,
 )
 from cascade.engine.deployed import units_named
-from cascade.engine.lifecycle import Rules, rederive
+from cascade.engine.lifecycle import Rules, rederive, withdrawn
 from cascade.engine.tick import write_events
 from cascade.errors import listed
 from cascade.i18n import _
@@ -188,6 +189,108 @@ def decide(conn: Connection, campaign_id: str, decision: Decision, now: pendulum
     write_instances(conn, changes.amended)
     record(conn, campaign_id, changes, now)
     return changes
+
+
+@dataclass(frozen=True)
+class Withdrawn:
+    """What `withdraw` did: the unit, the completion taken back (None: the signals had not been
+    applied yet), the instance's state now, and how many signals it marked."""
+
+    unit: str
+    unit_name: str
+    title: str
+    done_at: int | None
+    state: str
+    signals: int
+
+
+def withdraw(
+    conn: Connection, campaign_id: str, task: str, unit: str, reason: str, by: str, now: pendulum.DateTime
+) -> Withdrawn:
+    """Take back the signals of one unit's task recorded by mistake, at `now`, in the caller's
+    transaction: they stay in the store, marked withdrawn with the reason, and no tick applies
+    them; the same signal may be recorded again. An instance they finished is as it would be
+    without them (`lifecycle.withdrawn`): its figures and completion gone, `task.amended` with
+    `withdrawn` (the completion's instant), `reason`, `by` and its state now, and its unit told.
+    What it set off stays: units it opened were told to start, and keep their work and deadlines.
+    Raises DecisionRefused naming every fault at once; nothing is written then."""
+    c = store.campaigns.c
+    campaign = conn.execute(select(store.campaigns).where(c.id == campaign_id).with_for_update()).first()
+    if campaign is None or campaign.archived_at is not None:
+        raise DecisionRefused(
+            [
+                _(
+                    "no deployed campaign `{campaign}`: deploy it first (cascade deploy FILE)",
+                    campaign=campaign_id,
+                )
+            ]
+        )
+    rules = campaign_rules(campaign)
+    problems = []
+    if not reason.strip():
+        problems.append(
+            _('a reason is required (--reason "..."): it goes into the audit log and to the unit')
+        )
+    if task not in rules:
+        problems.append(
+            _(
+                "no task or report `{task}` in {campaign}; its tasks: {tasks}",
+                task=task,
+                campaign=campaign_id,
+                tasks=", ".join(sorted(rules)),
+            )
+        )
+    found, wrong = units_named(conn, campaign_id, [unit])
+    problems.extend(wrong)
+    if problems:
+        raise DecisionRefused(problems)
+    named = found[unit]
+    title = rules[task].title
+    i, s = _I.c, store.signals.c
+    row = conn.execute(
+        select(_I, store.units.c.path)
+        .join(store.units, (store.units.c.campaign_id == i.campaign_id) & (store.units.c.id == i.unit_id))
+        .where(i.campaign_id == campaign_id, i.task_id == task, i.unit_id == named.id, ~i.archived)
+    ).first()
+    mine = (s.campaign_id == campaign_id, s.task_id == task, s.unit_id == named.id, s.withdrawn_at.is_(None))
+    signals = conn.execute(select(s.id, s.digest).where(*mine)).all()
+    if row is None:
+        raise DecisionRefused([_("«{title}» is not asked of {unit}", title=title, unit=named.name)])
+    if row.state not in ("done", "done_late") and not signals:
+        raise DecisionRefused(
+            [_("{unit} has no signal for «{title}»: nothing to withdraw", unit=named.name, title=title)]
+        )
+    now_s = int(now.timestamp())
+    for ident, digest in signals:  # a new digest: the same signal, recorded again, counts
+        conn.execute(
+            update(store.signals)
+            .where(s.id == ident)
+            .values(
+                withdrawn_at=now_s,
+                withdrawn_reason=reason.strip(),
+                applied_tick=func.coalesce(s.applied_tick, 0),  # 0: no tick will apply it
+                digest=hashlib.sha256(f"withdrawn:{ident}:{digest}".encode()).hexdigest(),
+            )
+        )
+    if row.state not in ("done", "done_late"):  # not applied yet: the tick will not apply them
+        return Withdrawn(named.id, named.name, title, None, row.state, len(signals))
+    sent = escalations_sent(conn, campaign_id, [task]).get((task, named.id))
+    outcome = withdrawn(
+        current(row), rules[task], now_s, campaign.timezone, Calendar(campaign.calendar), sent
+    )
+    changes = Changes(
+        campaign_id, units={named.id: named.name}, tasks={tid: r.title for tid, r in rules.items()}
+    )
+    changes.title, changes.timezone, changes.at = campaign.title, campaign.timezone, now_s
+    changes.amended.append(
+        Amended(row.id, task, named.id, row.path, outcome, reason.strip(), by, withdrawn=row.done_at)
+    )
+    write_instances(conn, changes.amended)
+    conn.execute(update(_I).where(i.id == row.id).values(done_at=None, fields=null(), computed=null()))
+    if outcome.instance.state == "held":  # its prerequisite may be done: the next tick looks again
+        conn.execute(update(store.campaigns).where(c.id == campaign_id).values(rescan=True))
+    record(conn, campaign_id, changes, now)
+    return Withdrawn(named.id, named.name, title, row.done_at, outcome.instance.state, len(signals))
 
 
 def units_under(conn: Connection, campaign_id: str, under: str | None, level: str | None) -> list[str]:

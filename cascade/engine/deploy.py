@@ -346,7 +346,9 @@ def _store_instances(conn: Connection, cid: str, staged: _Staged) -> None:
         if a.outcome.effect == "unexempted":
             conn.execute(
                 update(store.signals)
-                .where(s.campaign_id == cid, s.task_id == a.task, s.unit_id == a.unit)
+                .where(
+                    s.campaign_id == cid, s.task_id == a.task, s.unit_id == a.unit, s.withdrawn_at.is_(None)
+                )
                 .values(applied_tick=None)
             )
 

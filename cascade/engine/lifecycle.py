@@ -122,6 +122,30 @@ def rederive(
     return Outcome(outcome, effect, old)
 
 
+def withdrawn(
+    current: Instance,
+    timing: Timing,
+    now: int,
+    tz: str,
+    calendar: Calendar,
+    sent: Mapping[int, int] | None = None,
+) -> Outcome:
+    """`current`, finished by a signal recorded by mistake, as it would be had that signal never
+    come: `open` if it had opened, `held` if it never did, `overdue` once its deadline has
+    passed; reminders resume after `now`, and an overdue one's ladder past the stages already
+    sent for this deadline (those that fell due meanwhile fire at the next tick, once each)."""
+    if current.state not in DONE:
+        return Outcome(current, "unchanged", current.deadline)
+    state = "open" if current.opened_at is not None else "held"
+    if current.deadline is not None and current.deadline <= now:
+        state = "overdue"
+    stage = max(current.stage, (sent or {}).get(current.deadline, 0) if current.deadline is not None else 0)
+    undone = replace(current, state=state, done_at=None)
+    outcome = _timed(undone, timing, now, tz, calendar, stage)
+    effect = {"open": "reopened", "held": "held", "overdue": "overdue"}[state]
+    return Outcome(outcome, effect, current.deadline)
+
+
 def _before(done_at: int | None, deadline: int | None) -> bool:
     return done_at is not None and deadline is not None and done_at < deadline
 

@@ -24,11 +24,11 @@ from cascade.engine.signals import (
     checked_rows,
     insert_new,
     no_campaign,
-    parse_instant,
     read_lookups,
 )
 from cascade.errors import CampaignInvalid, Problem, one_of
 from cascade.i18n import _
+from cascade.timing.instants import parse_instant
 
 # Vietnamese headers a district's sheet may use, by the key each means (headers are also read
 # as "Title (key)": the template's own).

@@ -9,12 +9,9 @@ is listed and no row is stored. Signals are applied to instances by the next tic
 
 from __future__ import annotations
 
-import functools
 import hashlib
-import re
 from contextlib import nullcontext
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 import orjson
@@ -29,19 +26,6 @@ from cascade.engine.rollup import figures_of
 from cascade.errors import CampaignInvalid, Problem, did_you_mean, one_of
 from cascade.i18n import _, speaking
 from cascade.plan.rules import campaign_rules
-from cascade.timing.deadlines import parse_date
-
-# A time as Vietnamese offices write it in a spreadsheet: the day first (27/11/2020, 27-11-2020,
-# 27.11.2020, "ngày 27/11/2020"), the time of day after it or before it (15:30, 15:30:00, 15h30,
-# 15h, 15g30, "15 giờ 30 phút", "lúc 15 giờ 30 ngày 27/11/2020")
-_DAY = r"(?:ngày\s*)?(?P<day>\d{1,2}(?P<sep>[/.-])\d{1,2}(?P=sep)\d{4})"
-_TIME = (
-    r"(?:(?:vào\s+)?lúc\s*)?(?P<h>\d{1,2})\s*"
-    r"(?::(?P<mi>\d{2})(?::(?P<s>\d{2}))?|(?:h|g|giờ)\s*(?:(?P<m2>\d{1,2})\s*(?:phút)?)?)"
-)
-_DAY_TIME = re.compile(rf"^{_DAY}(?:\s*[,T]?\s*{_TIME})?$", re.IGNORECASE)
-_TIME_DAY = re.compile(rf"^{_TIME}\s*,?\s*{_DAY}$", re.IGNORECASE)
-_ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 class SignalRefused(CampaignInvalid):
@@ -56,42 +40,6 @@ class Signal:
     fields: dict[str, Any] = field(default_factory=dict)
     line: int | None = None
     note: str | None = None  # how it was learnt: "báo qua điện thoại", "Công văn 45-CV/HU"
-
-
-def parse_instant(value: object, tz: str) -> pendulum.DateTime:
-    """`2020-11-18 10:00`, ISO with or without offset, or the day first as offices write it
-    (`18/11/2020 10:00`, `18-11-2020 10h30`, `10 giờ 30 ngày 18/11/2020`); in `tz` unless offset."""
-    if isinstance(value, datetime):
-        return pendulum.instance(value, tz=tz) if value.tzinfo is None else pendulum.instance(value)
-    return _instant_of_text(str(value).strip(), tz)
-
-
-def names_a_day(value: str) -> bool:
-    """Whether `value` is a day with no time of day (27/11/2020, ngày 27/11/2020, 2020-11-27)."""
-    text = value.strip()
-    m = _DAY_TIME.match(text)
-    return bool(m and m["h"] is None) or bool(_ISO_DAY.match(text))
-
-
-@functools.lru_cache(maxsize=1 << 16)
-def _instant_of_text(text: str, tz: str) -> pendulum.DateTime:
-    """A file's times repeat (a day's half-hour marks, a report's morning): each is parsed once.
-    Not cached: a refusal (lru_cache keeps no exception)."""
-    if m := _DAY_TIME.match(text) or _TIME_DAY.match(text):
-        day = parse_date(m["day"])
-        h, mi, sec = int(m["h"] or 0), int(m["mi"] or m["m2"] or 0), int(m["s"] or 0)
-        if h > 23 or mi > 59 or sec > 59:
-            raise ValueError(_("`{text}` has no such time of day; write 15:30 or 15h30", text=text))
-        return pendulum.datetime(day.year, day.month, day.day, h, mi, sec, tz=tz)
-    try:
-        parsed = pendulum.parse(text.replace(" ", "T", 1), tz=tz, strict=True)
-    except (ValueError, pendulum.parsing.exceptions.ParserError):
-        raise ValueError(
-            _("`{text}` is not a time; write 2020-11-18 10:00 or 18/11/2020 10:00", text=text)
-        ) from None
-    if not isinstance(parsed, pendulum.DateTime):
-        raise ValueError(_("`{text}` is not a time of day; write 2020-11-18 10:00", text=text))
-    return parsed
 
 
 def digest(task: str, unit: str, at: int, fields: dict[str, Any]) -> str:

@@ -142,8 +142,10 @@ signals = Table(
     Column("digest", String(64), nullable=False),  # the same signal twice has the same digest
     Column("received_at", BigInteger, nullable=False),
     Column("source", String(32), nullable=False),
-    Column("applied_tick", Integer),
+    Column("applied_tick", Integer),  # the tick that applied it (0: withdrawn before any did)
     Column("note", Text),  # the operator's note: how the news came ("Công văn 45-CV/HU")
+    Column("withdrawn_at", BigInteger),  # `cascade withdraw`: recorded by mistake, applied by no tick
+    Column("withdrawn_reason", Text),
     UniqueConstraint("campaign_id", "digest", name="uq_signal"),
     Index("ix_signals_pending", "campaign_id", "applied_tick", "at"),
     Index(  # the signals waiting, in time order (revision 0010)

@@ -88,7 +88,7 @@ def _line(
 
 # data keys that hold an instant: the deadline a reminder or stage was for, an amendment's
 # old and new deadline, a request's proposed one, a reminder's planned time
-INSTANT_KEYS = frozenset(("deadline", "old_deadline", "new_deadline", "proposed", "due"))
+INSTANT_KEYS = frozenset(("deadline", "old_deadline", "new_deadline", "proposed", "due", "withdrawn"))
 _LATE_KINDS = frozenset(("task.completed", "report.submitted"))
 
 

@@ -20,8 +20,9 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from cascade.engine.signals import Batch, Signal, parse_instant
+from cascade.engine.signals import Batch, Signal
 from cascade.errors import CampaignInvalid
+from cascade.timing.instants import parse_instant
 from cascade.views import eventlog
 from cascade.views.board import board, campaigns
 from cascade.views.pages import timezone_of
