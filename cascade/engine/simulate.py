@@ -89,7 +89,7 @@ def _simulate(
         if engine is not None:
             engine.dispose()
         shutil.rmtree(folder, ignore_errors=True)
-        fault = temporary_store_fault(error, folder)
+        fault = _temporary_store_fault(error, folder)
         if fault is not None:
             raise fault from None
         raise
@@ -119,10 +119,10 @@ def _temporary_folder() -> Path:
     try:
         return Path(tempfile.mkdtemp(prefix="cascade-sim-"))
     except OSError as error:
-        raise temporary_store_fault(error, Path(tempfile.gettempdir())) or error from None
+        raise _temporary_store_fault(error, Path(tempfile.gettempdir())) or error from None
 
 
-def temporary_store_fault(error: BaseException, folder: Path) -> StoreFault | None:
+def _temporary_store_fault(error: BaseException, folder: Path) -> StoreFault | None:
     """What to tell the operator when the simulation's own store failed (it is never the
     operator's store, which a simulation does not touch), or None for any other failure."""
     if faults.is_full(error):
