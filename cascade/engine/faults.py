@@ -5,6 +5,7 @@ store (its file, or its URL without the password) and says what to do."""
 from __future__ import annotations
 
 import errno
+import shutil
 from pathlib import Path
 
 from cascade.i18n import N_, _
@@ -35,6 +36,10 @@ class StoreFault(Exception):
     @classmethod
     def of(cls, error: BaseException, url: str) -> StoreFault:
         where, text = shown(url), str(getattr(error, "orig", None) or error).lower()
+        if "disk i/o error" in text:  # SQLite's words when a full disk refuses its log (WAL, -shm)
+            fault = cls(f"{where}: {_(_FULL if _no_room(url) else _IO)}")
+            fault.full = _no_room(url)
+            return fault
         for needle, what in _FAULTS:
             if needle in text:
                 fault = cls(f"{where}: {_(what)}")
@@ -55,6 +60,24 @@ def is_full(error: BaseException) -> bool:
 
 
 _FULL = N_("the disk is full; nothing was written. Free space on its disk, then run the command again")
+_IO = N_(
+    "the disk failed to read or write the store (disk I/O error); nothing was written. Check the "
+    "disk (its free space, the system log), then run the command again"
+)
+ROOM = 1 << 20  # less free space than this beside a store is a full disk
+
+
+def _no_room(url: str) -> bool:
+    """Whether the disk of a SQLite store has (next to) no free space left."""
+    path = sqlite_path(url)
+    if path is None:
+        return False
+    try:
+        return shutil.disk_usage(path.parent).free < ROOM
+    except OSError:
+        return False
+
+
 _NO_ANSWER = N_("PostgreSQL does not answer: check that it runs and CASCADE_DATABASE_URL")
 # what the driver says (lower case) -> what to tell the operator, in the operator's language
 _FAULTS = (

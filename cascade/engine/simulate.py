@@ -86,10 +86,10 @@ def _simulate(
         engine = store.open_store(f"sqlite:///{folder / 'simulation.db'}", durable=False)
         result = _run(plan, source, signals, until, engine, on_tick, signals_file)
     except BaseException as error:  # refused signals, a full disk, Ctrl-C: the store goes too
+        fault = _temporary_store_fault(error, folder)  # (its disk looked at while the store is there)
         if engine is not None:
             engine.dispose()
         shutil.rmtree(folder, ignore_errors=True)
-        fault = _temporary_store_fault(error, folder)
         if fault is not None:
             raise fault from None
         raise
@@ -125,6 +125,8 @@ def _temporary_folder() -> Path:
 def _temporary_store_fault(error: BaseException, folder: Path) -> StoreFault | None:
     """What to tell the operator when the simulation's own store failed (it is never the
     operator's store, which a simulation does not touch), or None for any other failure."""
+    if isinstance(error, DatabaseError):  # locked, damaged, full: named as the store it is
+        error = StoreFault.of(error, f"sqlite:///{folder / 'simulation.db'}")
     if faults.is_full(error):
         return StoreFault(
             _(
@@ -134,9 +136,7 @@ def _temporary_store_fault(error: BaseException, folder: Path) -> StoreFault | N
                 folder=folder.parent if folder.name.startswith("cascade-sim-") else folder,
             )
         )
-    if isinstance(error, DatabaseError):  # locked, damaged: named as the store it is
-        return StoreFault.of(error, f"sqlite:///{folder / 'simulation.db'}")
-    return None
+    return error if isinstance(error, StoreFault) else None
 
 
 def run_until(
