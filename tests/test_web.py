@@ -224,6 +224,29 @@ def test_the_api_reports_status_and_records_signals(client: TestClient, campaign
         True,
     )
     assert api(client, "GET", "/api/campaigns/nope/status").status_code == 404
+    # recorded by mistake: taken back, as `cascade withdraw` does
+    path = "/api/campaigns/test-campaign/withdrawals"
+    taken = api(client, "POST", path, json={"unit": "Huyện ủy B", "task": "hn-huyen", "reason": "nhầm huyện"})
+    assert taken.status_code == 200, taken.text
+    assert taken.json() == {
+        "unit": "hu-b",
+        "task": "hn-huyen",
+        "done_at": "2020-12-02T10:00:00+07:00",
+        "state": "overdue",
+        "signals": 1,
+    }
+    status = api(client, "GET", "/api/campaigns/test-campaign/status").json()
+    districts = next(level for level in status["levels"] if level["level"] == "district")
+    assert {u["id"]: u["tasks"] for u in districts["units"]}["hu-b"]["hn-huyen"] == "overdue"
+    again = api(client, "POST", path, json={"unit": "hu-b", "task": "hn-huyen", "reason": ""})
+    assert again.status_code == 422
+    assert again.json()["detail"][0]["message"].startswith("a reason is required")
+    nothing = api(client, "POST", path, json={"unit": "hu-b", "task": "hn-huyen", "reason": "lại"})
+    assert nothing.status_code == 422
+    said = nothing.json()["detail"][0]["message"]
+    assert said == "Huyện ủy B has no signal for «Hội nghị huyện»: nothing to withdraw"
+    elsewhere = {"unit": "hu-b", "task": "hn-huyen", "reason": "x"}
+    assert api(client, "POST", "/api/campaigns/nope/withdrawals", json=elsewhere).status_code == 404
 
 
 def test_api_signal_posts_are_rate_limited_per_token(campaign: Engine) -> None:
@@ -243,6 +266,7 @@ def test_the_openapi_document_describes_the_api_only(client: TestClient) -> None
         "/api/campaigns/{campaign}/status",
         "/api/campaigns/{campaign}/events",
         "/api/campaigns/{campaign}/signals",
+        "/api/campaigns/{campaign}/withdrawals",
     }
 
 

@@ -18,6 +18,7 @@ from cascade.engine.decisions import DecisionRefused, withdraw
 from cascade.engine.deploy import deploy
 from cascade.engine.signals import Signal, record
 from cascade.engine.tick import tick
+from cascade.views.board import board
 from cascade.views.eventlog import event_lines
 from notifiers.render import Renderer
 from tests.conftest import compile_text
@@ -96,6 +97,12 @@ def test_a_completion_withdrawn_after_its_deadline_is_overdue_and_escalates(camp
     )
     assert amended["withdrawn"] == "2020-11-18T10:00:00+07:00"  # an instant, written as §6 writes them
     assert amended["old_deadline"] == amended["new_deadline"] == "2020-11-20T00:00:00+07:00"
+    with campaign.connect() as conn:  # the operator's board says what it was, not "deadline changed"
+        shown = board(conn, CID, int(at("2020-11-25 08:01").timestamp()), events=5)
+    assert shown is not None
+    assert ("Rút lại hoàn thành", "Tỉnh ủy A", "Hội nghị tỉnh") in [
+        (e.what, e.unit, e.task) for e in shown.events
+    ]
     s = store.signals.c
     with campaign.connect() as conn:
         kept = conn.execute(select(s.withdrawn_at, s.withdrawn_reason, s.applied_tick)).one()

@@ -4,9 +4,10 @@
     GET  /api/campaigns/{id}/status              units by level with their state
     GET  /api/campaigns/{id}/events              the log (§6), newest first, paged by Link
     POST /api/campaigns/{id}/signals             record signals, all or nothing
+    POST /api/campaigns/{id}/withdrawals         take back a unit's signals for a task
 
 Signals are recorded as `cascade signal --import` records them: same validation, same
-idempotency, same events.
+idempotency, same events; a withdrawal is `cascade withdraw`'s.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import asyncio
 from typing import Annotated, Any
 from urllib.parse import quote
 
+import pendulum
 from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
@@ -50,6 +52,20 @@ class SignalsIn(BaseModel):
 class Recorded(BaseModel):
     stored: int = Field(description="new signals")
     known: int = Field(description="signals recorded before (the same signal again is stored once)")
+
+
+class WithdrawalIn(BaseModel):
+    unit: str = Field(max_length=200, description="unit id or exact name")
+    task: str = Field(max_length=64, description="task or report id")
+    reason: str = Field(max_length=500, description="why: kept in the audit log, told to the unit")
+
+
+class Withdrawal(BaseModel):
+    unit: str = Field(description="unit id")
+    task: str
+    done_at: str | None = Field(description="the completion taken back (ISO), or null: none was applied yet")
+    state: str = Field(description="the task's state now: open, held or overdue")
+    signals: int = Field(description="signals marked withdrawn")
 
 
 class ProblemOut(BaseModel):
@@ -162,3 +178,27 @@ async def api_signals(campaign: str, body: SignalsIn, caller: ApiCaller) -> Reco
         return JSONResponse({"detail": [{"where": "at", "message": str(exc)}]}, status_code=422)  # type: ignore[return-value]
     w.announce(campaign, stored)
     return Recorded(stored=stored, known=known)
+
+
+@router.post(
+    "/campaigns/{campaign}/withdrawals",
+    tags=["signals"],
+    responses={422: {"model": Refused, "description": "refused, nothing changed"}, **NOT_FOUND},
+)
+def api_withdrawals(campaign: str, body: WithdrawalIn, caller: ApiCaller) -> Withdrawal:
+    """Take back a unit's signals for a task, recorded by mistake, as `cascade withdraw` does:
+    kept and marked, the task as it would be without them, the unit told."""
+    from cascade.engine.decisions import DecisionRefused, withdraw
+
+    w = caller.web
+    tz = timezone_of(w.engine, campaign)
+    if tz is None:
+        raise HTTPException(404, f"no campaign `{campaign}`")
+    try:
+        with w.engine.begin() as conn:
+            taken = withdraw(conn, campaign, body.task, body.unit, body.reason, "api", w.now())
+    except DecisionRefused as refused:
+        problems = [{"where": "request", "message": p} for p in refused.problems]
+        return JSONResponse({"detail": problems}, status_code=422)  # type: ignore[return-value]
+    done = pendulum.from_timestamp(taken.done_at, tz=tz).isoformat() if taken.done_at is not None else None
+    return Withdrawal(unit=taken.unit, task=body.task, done_at=done, state=taken.state, signals=taken.signals)
