@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 )
 def signal(
     campaign: Annotated[str, typer.Argument(help=_("campaign id"))],
-    unit: Annotated[str | None, typer.Argument(help=_("unit id"))] = None,
+    unit: Annotated[str | None, typer.Argument(help=_("unit id or exact name"))] = None,
     task: Annotated[str | None, typer.Argument(help=_("task or report id"))] = None,
     at: Annotated[
         str | None, typer.Option(help=_("when it was done (campaign timezone); default now"))
