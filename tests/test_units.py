@@ -260,6 +260,27 @@ def test_csv_unknown_column_is_named() -> None:
     )
 
 
+def test_a_sheet_as_an_office_types_it_capitals_and_level_words() -> None:
+    """ "Email" was an unknown column ("did you mean `email`?") and "Huyện" no level."""
+    text = (
+        "Mã,Tên đơn vị,Cấp,Đơn vị cấp trên,Email,SĐT\n"
+        "tu,Tỉnh ủy X,Tỉnh,,a@x.vn,0912000001\n"
+        "hu,Huyện ủy Y,cấp huyện,tu,b@x.vn,\n"
+        "xa,Đảng ủy xã Z,Cơ sở,hu,c@x.vn,\n"
+    )
+    units = read_units(text, "units.csv")
+    assert units.levels == ["province", "district", "grassroots"]
+    assert units.units["hu"].level == "district" and units.units["tu"].contacts[0].channels == (
+        "email",
+        "phone",
+    )
+    [problem] = problems_of(text.replace(",Cơ sở,", ",Xã,"), "units.csv")
+    assert problem.startswith(
+        "units.csv:4: error: [2].level: `Xã` is not an id\n    hint: write the level's id"
+    )
+    assert "`Xã` can be a grassroots unit or a commune: write which" in problem
+
+
 def test_a_units_csv_without_rows_is_refused() -> None:
     assert problems_of("# levels: province, district\nid,name,level,parent\n", "units.csv") == [
         "units.csv: error: the units file lists no unit\n    hint: add at least the top unit"

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,9 @@ from cascade.plan.values import CHANNELS, SLUG, Contact
 
 COLUMNS = ("id", "name", "level", "parent", "tags", "role", "contact_name", *CHANNELS)
 ALIASES = {
+    **{column: column for column in COLUMNS},  # a header in any case: "Email", "ID", "Zalo"
+    "e-mail": "email",
+    "sđt": "phone",
     "mã": "id",
     "mã đơn vị": "id",
     "tên": "name",
@@ -48,6 +51,18 @@ ALIASES = {
     "số điện thoại": "phone",
 }
 MAX_ID = 64  # the store's id columns
+# a level written as a sheet says it ("Tỉnh", "cấp huyện"), where the word names one level only:
+# not "xã" (a commune is a grassroots unit in one campaign, a level of its own in another)
+LEVEL_WORDS = {
+    "trung ương": "central",
+    "tỉnh": "province",
+    "cấp tỉnh": "province",
+    "huyện": "district",
+    "cấp huyện": "district",
+    "cơ sở": "grassroots",
+    "cấp cơ sở": "grassroots",
+    "chi bộ": "cell",
+}
 
 
 @dataclass
@@ -203,6 +218,7 @@ def _records(
             written.append([(line, c) for line, c in contacts if c is not None])
         tags = tuple(_split_tags(written_tags)) if (written_tags := values.get("tags")) else ()
         name, level = values.get("name", ""), values.get("level", "")
+        level = LEVEL_WORDS.get(" ".join(level.casefold().split()), level)
         records.append(UnitRecord(uid, name, level, -1, None, tags, (), first.line))
     ids_valid = all(_ID(r.id) and _ID(r.level) for r in records)
     checked = all_valid(Contact, [c for each in written for _line, c in each]) if ids_valid else None
@@ -240,11 +256,24 @@ def _records_by_model(
             }
         )
     by_id = {r.id: r for r in records}
+    before = len(problems)
     units = checked_all(Unit, raw, doc, (), problems)
+    for n in range(before, len(problems)):  # a level that is no id: the words a sheet may use
+        if problems[n].key.endswith("].level"):
+            problems[n] = replace(problems[n], hint=_level_hint())
     return [
         UnitRecord(u.id, u.name, u.level, -1, None, tuple(u.tags), tuple(u.contacts), by_id[u.id].line)
         for u in units
     ]
+
+
+def _level_hint() -> str:
+    words = ", ".join(dict.fromkeys(word.capitalize() for word in LEVEL_WORDS if not word.startswith("cấp ")))
+    return _(
+        "write the level's id (province, district, grassroots, commune, ...) or one of {words}; `Xã` "
+        "can be a grassroots unit or a commune: write which",
+        words=words,
+    )
 
 
 def _give_ids(rows: list[Row], file: str, problems: list[Problem]) -> None:

@@ -30,9 +30,13 @@ from cascade.errors import CampaignInvalid, Problem, one_of
 from cascade.i18n import _
 from cascade.timing.instants import parse_instant
 
+# the columns; the rest are the task's figures. `name`, `state` and `deadline` are the template's,
+# for people
+COLUMNS = ("at", "unit", "name", "task", "note", "state", "deadline")
 # Vietnamese headers a district's sheet may use, by the key each means (headers are also read
 # as "Title (key)": the template's own).
 ALIASES = {
+    **{column: column for column in COLUMNS},  # a header in any case: "Unit", "AT"
     "thời gian": "at",
     "thời điểm": "at",
     "thời gian hoàn thành": "at",
@@ -46,8 +50,6 @@ ALIASES = {
     "nguồn": "note",
     "source": "note",
 }
-# the rest are the task's figures; `name`, `state` and `deadline` are the template's, for people
-COLUMNS = ("at", "unit", "name", "task", "note", "state", "deadline")
 
 
 def read_signals(text: str, file: str, tz: str) -> list[Signal]:
