@@ -53,6 +53,20 @@ def test_unknown_top_level_key() -> None:
     assert (problem.line, problem.key, problem.hint) == (17, "report", "did you mean `reports`?")
 
 
+def test_a_key_one_indent_off_is_told_where_it_belongs() -> None:
+    """`timezone:` written beside `campaign:`, `tasks:` indented under it: "unknown key" with the
+    known keys listed, and for `tasks` also "`tasks` is required", never saying where it goes."""
+    beside = one(GOOD_TASKS + "timezone: Asia/Ho_Chi_Minh\n")
+    assert (beside.key, beside.hint) == (
+        "timezone",
+        "`timezone` belongs under `campaign:` (indent it below it)",
+    )
+    nested = HEADER + "  " + GOOD_TASKS.replace("\n", "\n  ").rstrip() + "\n"
+    under = one("", header=nested)
+    assert (under.key, under.message) == ("campaign.tasks", "unknown key `tasks`")
+    assert under.hint == "`tasks` belongs at the top of the file, not under `campaign:` (no indent)"
+
+
 def test_month_first_date_gets_the_format_hint() -> None:
     problem = one(GOOD_TASKS.replace("before: 20/11/2020", "before: 11/20/2020"))
     assert (problem.line, problem.key) == (11, "tasks[0].due.before")

@@ -7,7 +7,7 @@ that the reference checks do not report them twice.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 from cascade.compile.format import CampaignFile, CampaignHeader, Defaults, Report, Task
@@ -35,23 +35,34 @@ def parse_campaign(doc: Document, problems: list[Problem]) -> ParsedCampaign:
         problems.append(doc.problem((), _("a campaign file is a mapping with `campaign:` and `tasks:`")))
         return ParsedCampaign(doc, None, Defaults())
     known = [f.alias or name for name, f in CampaignFile.model_fields.items()]
+    in_header = [f.alias or name for name, f in CampaignHeader.model_fields.items()]
     for key in data:
         if key not in known:
+            inside = _("`{key}` belongs under `campaign:` (indent it below it)", key=key)
             problems.append(
                 doc.problem(
                     (key,),
                     _("unknown key `{key}`", key=key),
-                    did_you_mean(str(key), known) or _("known keys: {keys}", keys=one_of(known)),
+                    did_you_mean(str(key), known)
+                    or (inside if key in in_header else None)
+                    or _("known keys: {keys}", keys=one_of(known)),
                 )
             )
     for key in ("campaign", "tasks"):
-        if key not in data:
+        if key not in data and not (key == "tasks" and isinstance(data.get("campaign"), dict)
+                                    and "tasks" in data["campaign"]):  # fmt: skip
             problems.append(doc.problem((), _("`{key}` is required at the top of the file", key=key)))
+    before = len(problems)
     header = (
         checked(CampaignHeader, data["campaign"], doc, ("campaign",), problems)
         if "campaign" in data
         else None
     )
+    for n in range(before, len(problems)):  # `tasks:` indented under `campaign:`
+        key = problems[n].key.removeprefix("campaign.")
+        if key in known and problems[n].key == f"campaign.{key}":
+            hint = _("`{key}` belongs at the top of the file, not under `campaign:` (no indent)", key=key)
+            problems[n] = replace(problems[n], hint=hint)
     defaults = checked(Defaults, data.get("defaults") or {}, doc, ("defaults",), problems) or Defaults()
     parsed = ParsedCampaign(doc, header, defaults)
     parsed.tasks = _section(doc, data, "tasks", Task, parsed.broken_ids, problems)
