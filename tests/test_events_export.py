@@ -93,6 +93,17 @@ def test_cascade_events_filters_by_time_kind_and_unit(lived: Engine, monkeypatch
     bad = run(lived, monkeypatch, "--kind", "task.done")
     assert bad.exit_code == 1
     assert "no event kind task.done" in bad.stderr and "task.completed" in bad.stderr
+    # a unit by its exact name, as `signal` takes it; a typo was "0 event(s)", now refused
+    named = run(
+        lived, monkeypatch, "--since", "2020-12-17", "--kind", "task.amended", "--unit", "Đảng ủy xã D"
+    )
+    assert named.stdout == result.stdout
+    typo = run(lived, monkeypatch, "--unit", "x-dd")
+    assert typo.exit_code == 1 and typo.stdout == ""
+    assert "--unit: no unit `x-dd` in `test-campaign`; did you mean `x-d`?" in " ".join(typo.stderr.split())
+    campaign = runner.invoke(app, ["events", "test-campaig"])
+    assert campaign.exit_code == 1
+    assert "hint: did you mean `test-campaign`?" in campaign.stderr
 
 
 def test_the_api_pages_through_the_whole_log(lived: Engine) -> None:

@@ -22,7 +22,7 @@ from rich.markup import escape
 from cascade import i18n
 from cascade.cli import chrome
 from cascade.compile.files import load_plan
-from cascade.errors import CampaignInvalid, Problem, Severity, os_reason
+from cascade.errors import CampaignInvalid, Problem, Severity, did_you_mean, one_of, os_reason
 from cascade.i18n import _, _n
 from cascade.plan.model import Plan
 
@@ -180,19 +180,24 @@ def campaign_row(engine: Engine, campaign: str) -> Deployed:
 
     with engine.connect() as conn:
         row = deployed.read(conn, campaign)
+        others = [] if row is not None else deployed.campaign_ids(conn)
     if row is None:
-        fail(
-            [
-                Problem(
-                    _("store"),
-                    None,
-                    "",
-                    _("no deployed campaign `{campaign}`", campaign=campaign),
-                    _("deploy it first: cascade deploy FILE"),
-                )
-            ]
-        )
+        message = _("no deployed campaign `{campaign}`", campaign=campaign)
+        fail([Problem(_("store"), None, "", message, _campaign_hint(campaign, others))])
     return row
+
+
+def _campaign_hint(campaign: str, deployed_ids: list[str]) -> str:
+    """The deployed campaign meant (one whose id starts so, or the closest), the ones there are,
+    or, with none, to deploy first."""
+    if not deployed_ids:
+        return _("deploy it first: cascade deploy FILE")
+    starting = [c for c in deployed_ids if c.startswith(campaign)]
+    if len(starting) == 1:
+        return _("did you mean `{word}`?", word=starting[0])
+    return did_you_mean(campaign, deployed_ids) or _(
+        "the deployed campaigns: {campaigns}", campaigns=one_of(deployed_ids)
+    )
 
 
 def main() -> None:

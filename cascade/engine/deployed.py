@@ -63,6 +63,12 @@ def read(conn: Connection, campaign_id: str, for_update: bool = False) -> Deploy
     return None if row is None else Deployed.of(row)
 
 
+def campaign_ids(conn: Connection) -> list[str]:
+    """The ids of the campaigns deployed and not stopped, in order."""
+    c = store.campaigns.c
+    return list(conn.execute(select(c.id).where(c.archived_at.is_(None)).order_by(c.id)).scalars())
+
+
 def must_read(conn: Connection, campaign_id: str, for_update: bool = False) -> Deployed:
     """The campaign `campaign_id`; raises LookupError when it is not deployed."""
     found = read(conn, campaign_id, for_update)
