@@ -67,6 +67,21 @@ def test_a_key_one_indent_off_is_told_where_it_belongs() -> None:
     assert under.hint == "`tasks` belongs at the top of the file, not under `campaign:` (no indent)"
 
 
+def test_a_level_may_be_written_as_people_say_it() -> None:
+    """`level: Huyện` was "no level `Huyện` in the units file" (the units sheet may say it so)."""
+    written = GOOD_TASKS.replace("level: province", "level: Tỉnh").replace(
+        "level: district", "level: cấp huyện"
+    )
+    body = written + "reports:\n  - id: bc\n    title: Báo cáo\n    from: [Cơ sở, Huyện]\n"
+    body += "    due: {before: 20/01/2021}\n    step: 3d\n"
+    plan = compile_text(body)
+    level = {uid: unit.level for uid, unit in plan.hierarchy.units.items()}
+    assert sorted({level[i.unit] for i in plan.instances if i.task != "bc"}) == ["district", "province"]
+    assert {level[i.unit] for i in plan.instances if i.task == "bc"} == {"district", "grassroots"}
+    xa = one(GOOD_TASKS.replace("level: district", "level: Xã"))
+    assert (xa.key, xa.message) == ("tasks[1].level", "no level `Xã` in the units file")
+
+
 def test_month_first_date_gets_the_format_hint() -> None:
     problem = one(GOOD_TASKS.replace("before: 20/11/2020", "before: 11/20/2020"))
     assert (problem.line, problem.key) == (11, "tasks[0].due.before")

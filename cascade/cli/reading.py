@@ -186,6 +186,7 @@ def events(
         Path | None, typer.Option("--out", help=_("write to this file (default: stdout)"))
     ] = None,
 ) -> None:
+    from cascade.engine.deployed import unit_ever
     from cascade.timing.instants import parse_instant
     from cascade.views import eventlog
 
@@ -210,8 +211,12 @@ def events(
             start = int(parse_instant(since, tz).timestamp())  # a day: from its start
         except ValueError as exc:
             fail([Problem("events", None, "--since", str(exc))])
-    if unit:
-        unit = _unit_of_log(engine, campaign, unit)
+    if unit:  # by its id (one since removed too) or exact name; a typo read "0 events"
+        with engine.connect() as conn:
+            found, wrong = unit_ever(conn, campaign, unit)
+        if found is None:
+            fail([Problem("events", None, "--unit", p) for p in wrong])
+        unit = found
     where = eventlog.Filter(start, kinds, unit)
     n = 0
     with (
@@ -345,24 +350,6 @@ def status(
             )
     out.print(_status_table(result))
     _print_scheduler(engine, campaign)
-
-
-def _unit_of_log(engine: Engine, campaign: str, unit: str) -> str:
-    """The unit id `--unit` names: an id the campaign has had (a unit since removed keeps its
-    events), or a live unit's exact name; else refused, with the nearest (it read "0 events")."""
-    from sqlalchemy import select
-
-    from cascade.engine import store
-    from cascade.engine.deployed import units_named
-
-    u = store.units.c
-    with engine.connect() as conn:
-        if conn.execute(select(u.id).where(u.campaign_id == campaign, u.id == unit)).first():
-            return unit
-        found, wrong = units_named(conn, campaign, [unit])
-    if wrong:
-        fail([Problem("events", None, "--unit", p) for p in wrong])
-    return found[unit].id
 
 
 def _not_among(command: str, option: str, message: str, choices: Iterable[str]) -> Problem:

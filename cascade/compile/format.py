@@ -34,6 +34,7 @@ from cascade.plan.values import (
     Operator,
     Slug,
     invalid,
+    level_of_word,
 )
 from cascade.timing.deadlines import (
     DateError,
@@ -103,6 +104,23 @@ def _listify(value: object) -> object:
 Names = Annotated[
     list[str],
     BeforeValidator(_listify),
+    WithJsonSchema({"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}),
+]
+
+
+def _levels(value: object) -> object:
+    listed = _listify(value)
+    return (
+        [level_of_word(v) if isinstance(v, str) else v for v in listed]
+        if isinstance(listed, list)
+        else listed
+    )
+
+
+# levels, by id or as people write them (`Huyện`, `cấp tỉnh`: `plan.values.LEVEL_WORDS`)
+LevelNames = Annotated[
+    list[str],
+    BeforeValidator(_levels),
     WithJsonSchema({"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}),
 ]
 
@@ -342,7 +360,7 @@ class _Targeted(Notices):
 
 
 class Task(_Targeted):
-    level: Names = Field([], description="every unit of this level (or levels)")
+    level: LevelNames = Field([], description="every unit of this level (or levels)")
     tags: Names = Field([], description="every unit carrying one of these tags")
     units: list[Slug] = Field([], description="these units")
     opens_after: OpensAfter | None = None
@@ -351,7 +369,7 @@ class Task(_Targeted):
 
 
 class Report(_Targeted):
-    from_: Names = Field(alias="from", min_length=1, description="levels that report to their parent")
+    from_: LevelNames = Field(alias="from", min_length=1, description="levels that report to their parent")
     due: Due = Field(description="deadline of the level just below the top")
     step: DurationValue = Field(description="each level further down reports this much earlier")
     opens: DurationValue = Field(parse_duration("7d"), description="requests go out this long before")

@@ -29,7 +29,7 @@ from cascade.compile.validate import all_valid, checked_all
 from cascade.errors import CampaignInvalid, Problem, did_you_mean, one_of
 from cascade.i18n import _
 from cascade.plan.hierarchy import UnitRecord
-from cascade.plan.values import CHANNELS, SLUG, Contact
+from cascade.plan.values import CHANNELS, LEVEL_WORDS, SLUG, Contact, level_of_word
 
 COLUMNS = ("id", "name", "level", "parent", "tags", "role", "contact_name", *CHANNELS)
 ALIASES = {
@@ -51,18 +51,6 @@ ALIASES = {
     "số điện thoại": "phone",
 }
 MAX_ID = 64  # the store's id columns
-# a level written as a sheet says it ("Tỉnh", "cấp huyện"), where the word names one level only:
-# not "xã" (a commune is a grassroots unit in one campaign, a level of its own in another)
-LEVEL_WORDS = {
-    "trung ương": "central",
-    "tỉnh": "province",
-    "cấp tỉnh": "province",
-    "huyện": "district",
-    "cấp huyện": "district",
-    "cơ sở": "grassroots",
-    "cấp cơ sở": "grassroots",
-    "chi bộ": "cell",
-}
 
 
 @dataclass
@@ -218,7 +206,7 @@ def _records(
             written.append([(line, c) for line, c in contacts if c is not None])
         tags = tuple(_split_tags(written_tags)) if (written_tags := values.get("tags")) else ()
         name, level = values.get("name", ""), values.get("level", "")
-        level = LEVEL_WORDS.get(" ".join(level.casefold().split()), level)
+        level = level_of_word(level)
         records.append(UnitRecord(uid, name, level, -1, None, tags, (), first.line))
     ids_valid = all(_ID(r.id) and _ID(r.level) for r in records)
     checked = all_valid(Contact, [c for each in written for _line, c in each]) if ids_valid else None

@@ -208,3 +208,22 @@ class FieldSpec(Model):
 
 # A report's roll-up counts a task's instances by state under these names (`task.done`, ...).
 COUNTERS = ("done", "late", "missing", "exempt", "total")
+
+
+# a level written as people say it ("Tỉnh", "cấp huyện"), where the word names one level only:
+# not "xã" (a commune is a grassroots unit in one campaign, a level of its own in another)
+LEVEL_WORDS = {
+    "trung ương": "central",
+    "tỉnh": "province",
+    "cấp tỉnh": "province",
+    "huyện": "district",
+    "cấp huyện": "district",
+    "cơ sở": "grassroots",
+    "cấp cơ sở": "grassroots",
+    "chi bộ": "cell",
+}
+
+
+def level_of_word(written: str) -> str:
+    """The level id a written level names (`Huyện` -> district), else the text as written."""
+    return LEVEL_WORDS.get(" ".join(written.casefold().split()), written)
