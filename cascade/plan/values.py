@@ -8,6 +8,7 @@ once, here, so that neither the compiler nor the engine reaches into the other f
 
 from __future__ import annotations
 
+import functools
 import operator
 import re
 from collections.abc import Callable
@@ -224,6 +225,7 @@ LEVEL_WORDS = {
 }
 
 
+@functools.lru_cache(maxsize=256)  # a units sheet writes the same few levels on every row
 def level_of_word(written: str) -> str:
     """The level id a written level names (`Huyện` -> district), else the text as written."""
     return LEVEL_WORDS.get(" ".join(written.casefold().split()), written)
