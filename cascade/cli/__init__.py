@@ -5,7 +5,8 @@
 - `cascade.cli.admin`: settings, doctor
 - `cascade.cli.signals`: signal
 - `cascade.cli.decisions`: extend, exempt, withdraw
-- `cascade.cli.reading`: simulate, events, status
+- `cascade.cli.simulation`: simulate
+- `cascade.cli.reading`: events, status
 - `cascade.cli.documents`: report, template
 
 `cascade.cli.common` holds what they share. Commands are listed in `--help` in the order
@@ -13,7 +14,7 @@ of this list, which is the order an operator meets them.
 """
 
 # each module adds its commands to `app`, in the order `--help` lists them
-from cascade.cli import files, running, admin, signals, decisions, reading, documents  # noqa: F401, I001
+from cascade.cli import files, running, admin, signals, decisions, simulation, reading, documents  # noqa: F401, I001
 from cascade.cli.common import app, main
 from cascade.cli.files import SchemaKind, schema_of
 

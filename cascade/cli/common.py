@@ -23,13 +23,16 @@ from cascade import i18n
 from cascade.cli import chrome
 from cascade.compile.files import load_plan
 from cascade.errors import CampaignInvalid, Problem, Severity, did_you_mean, one_of, os_reason
-from cascade.i18n import _, _n
+from cascade.i18n import _, _n, num
 from cascade.plan.model import Plan
 
 if TYPE_CHECKING:
+    from rich.progress_bar import ProgressBar
+    from rich.table import Table
     from sqlalchemy import Engine
 
     from cascade.engine.deployed import Deployed
+    from cascade.views.status import Status
 
 # the language comes first: the commands' help texts are made in it when their modules load
 i18n.use(i18n.from_argv(sys.argv) or i18n.operator_language())
@@ -235,3 +238,31 @@ def _said(error: Exception) -> list[str] | None:
         found = StoreFault.of(error, Settings().store.url(make_folder=False))
         return ["[red]" + _("store error") + f"[/red]: {escape(str(found))}"]
     return None
+
+
+def status_table(status: Status) -> Table:
+    """Progress per level and task: a column a state, or, narrower than 110 columns (an
+    80-column terminal, a file), the states in words in one column, so the titles keep room."""
+    from rich.progress_bar import ProgressBar
+    from rich.table import Table
+
+    from cascade.views.status import STATES
+    from cascade.views.tables import operator_level
+
+    table = Table(title=escape(status.title), title_justify="left")
+    states = [_("on time"), _("late"), _("overdue"), _("open"), _("held"), _("exempt")]
+    narrow = out.width < 110
+    headers = [_("level"), _("task"), _("progress"), *([_("state")] if narrow else states)]
+    for n, column in enumerate(headers):
+        table.add_column(column, justify="left" if n < 3 or narrow else "right")
+    for p in status.progress:
+        c = p.counts
+        if narrow:
+            done: ProgressBar | str = f"{num(p.finished)}/{num(p.total)}"
+            said = (f"{word} {num(c[s])}" for word, s in zip(states, STATES, strict=True) if c.get(s))
+            counts = [", ".join(said)]
+        else:
+            done = ProgressBar(total=max(p.total, 1), completed=p.finished, width=20)
+            counts = [num(c[s]) if c.get(s) else "" for s in STATES]
+        table.add_row(escape(operator_level(p.level)), escape(p.title), done, *counts)
+    return table

@@ -1,12 +1,11 @@
-"""Commands that read a campaign, never changing it: `status`, `events`, and `simulate` (on a
-copy). The documents it makes are `cascade.cli.documents`."""
+"""Commands that read a campaign, never changing it: `events` and `status`. Its documents are
+`cascade.cli.documents`; a campaign run on a copy, `cascade.cli.simulation`."""
 
 from __future__ import annotations
 
 import csv
 import json
 import sys
-from collections import Counter
 from collections.abc import Iterable
 from contextlib import nullcontext
 from enum import StrEnum
@@ -16,8 +15,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 import pendulum
 import typer
 from rich.markup import escape
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.progress_bar import ProgressBar
 from rich.table import Table
 
 from cascade.cli.common import (
@@ -26,148 +23,16 @@ from cascade.cli.common import (
     campaign_tz,
     err,
     fail,
-    load,
     open_engine,
     out,
-    source_of,
+    status_table,
     whole_file,
-    writable,
 )
-from cascade.errors import CampaignInvalid, Problem
-from cascade.i18n import _, num
-from cascade.plan.model import Plan
+from cascade.errors import Problem
+from cascade.i18n import _
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
-
-    from cascade.engine.simulate import Simulation
-    from cascade.views.status import Status
-
-
-@app.command(
-    help=_("Run the real engine on a virtual clock from issue to --until, notices captured, not sent."),
-)
-def simulate(
-    file: Annotated[Path, typer.Argument(help=_("campaign file"))],
-    signals_file: Annotated[
-        Path | None, typer.Option("--signals", help=_("signals file (CSV, Excel or YAML)"))
-    ] = None,
-    until: Annotated[
-        str | None, typer.Option(help=_("last day to run (default: summary date + 14 days)"))
-    ] = None,
-    out_file: Annotated[
-        Path | None, typer.Option("--out", help=_("write the event log (JSON lines) here"))
-    ] = None,
-) -> None:
-    from cascade import collector
-
-    with collector.paused():  # the whole run: loading the signals, the simulation, its log
-        _simulate(file, signals_file, until, out_file)
-
-
-def _simulate(file: Path, signals_file: Path | None, until: str | None, out_file: Path | None) -> None:
-    from cascade.engine.signal_files import load_signals
-    from cascade.engine.simulate import simulate as run_simulation
-    from cascade.timing.instants import names_a_day, parse_instant
-    from cascade.views.eventlog import write_log
-
-    compiled = load(file)
-    tz = compiled.campaign.timezone
-    try:
-        batch = load_signals(signals_file, tz) if signals_file else []
-        end = parse_instant(until, tz) if until else compiled.campaign.summary_at.add(days=14)
-    except (CampaignInvalid, ValueError) as exc:
-        fail(
-            exc.problems
-            if isinstance(exc, CampaignInvalid)
-            else [Problem("simulate", None, "--until", str(exc))]
-        )
-    if until and names_a_day(until):  # the whole of that day
-        end = end.end_of("day")
-    if out_file:
-        writable(out_file)
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        disable=not err.is_terminal,
-    ) as progress:
-        bar = progress.add_task(
-            _("simulating"), total=max(1, int((end - compiled.campaign.issued_at).total_seconds()))
-        )
-        start = compiled.campaign.issued_at
-        try:
-            result = run_simulation(
-                compiled,
-                source_of(file, compiled),
-                batch,
-                end,
-                on_tick=lambda t: progress.update(bar, completed=(t - start).total_seconds()),
-                signals_file=str(signals_file),
-            )
-        except CampaignInvalid as exc:
-            fail(exc.problems)
-    try:
-        assert result.engine is not None
-        with result.engine.connect() as conn, whole_file(out_file) if out_file else nullcontext() as stream:
-            kinds = write_log(conn, compiled.campaign.id, tz, stream)
-        _print_simulation(compiled, result, kinds, end, out_file)
-    finally:
-        result.discard()  # the temporary store, also when the log could not be written
-
-
-def _print_simulation(
-    plan: Plan, result: Simulation, kinds: Counter[str], end: pendulum.DateTime, out_file: Path | None
-) -> None:
-    from cascade.engine.machine import COUNTED
-    from cascade.views.status import campaign_status
-
-    table = Table(
-        title=_(
-            "{campaign}: simulated to {end}, {ticks} ticks",
-            campaign=plan.campaign.id,
-            end=end.format("DD/MM/YYYY"),
-            ticks=result.ticks,
-        )
-    )
-    table.add_column(_("event"))
-    table.add_column(_("count"), justify="right")
-    for kind, n in sorted(kinds.items()):
-        table.add_row(f"{_(COUNTED[kind])} [dim]{kind}[/dim]" if kind in COUNTED else kind, num(n))
-    table.add_row(_("[dim]notices captured[/dim]"), f"[dim]{num(result.counts['notices'])}[/dim]")
-    out.print(table)
-    assert result.engine is not None
-    status = campaign_status(result.engine, plan.campaign.id)
-    if status:
-        out.print(_status_table(status))
-    if out_file:
-        err.print(_("event log: {out_file} ({lines:,} lines)", out_file=out_file, lines=sum(kinds.values())))
-
-
-def _status_table(status: Status) -> Table:
-    """Progress per level and task: a column a state, or, narrower than 110 columns (an
-    80-column terminal, a file), the states in words in one column, so the titles keep room."""
-    from cascade.views.status import STATES
-    from cascade.views.tables import operator_level
-
-    table = Table(title=escape(status.title), title_justify="left")
-    states = [_("on time"), _("late"), _("overdue"), _("open"), _("held"), _("exempt")]
-    narrow = out.width < 110
-    headers = [_("level"), _("task"), _("progress"), *([_("state")] if narrow else states)]
-    for n, column in enumerate(headers):
-        table.add_column(column, justify="left" if n < 3 or narrow else "right")
-    for p in status.progress:
-        c = p.counts
-        if narrow:
-            done: ProgressBar | str = f"{num(p.finished)}/{num(p.total)}"
-            said = (f"{word} {num(c[s])}" for word, s in zip(states, STATES, strict=True) if c.get(s))
-            counts = [", ".join(said)]
-        else:
-            done = ProgressBar(total=max(p.total, 1), completed=p.finished, width=20)
-            counts = [num(c[s]) if c.get(s) else "" for s in STATES]
-        table.add_row(escape(operator_level(p.level)), escape(p.title), done, *counts)
-    return table
 
 
 @app.command(
@@ -348,7 +213,7 @@ def status(
                     limit=limit,
                 )
             )
-    out.print(_status_table(result))
+    out.print(status_table(result))
     _print_scheduler(engine, campaign)
 
 
