@@ -61,33 +61,10 @@ def decide(conn: Connection, campaign_id: str, decision: Decision, now: pendulum
     rows (kept across redeploys), the instances re-derived (`lifecycle.rederive`, as a
     redeploy does), their events (`task.amended` / `task.exempted` with `reason` and `by`)
     and notices. Raises DecisionRefused naming every unit or value at fault."""
-    c = store.campaigns.c
-    campaign = conn.execute(select(store.campaigns).where(c.id == campaign_id).with_for_update()).first()
-    if campaign is None or campaign.archived_at is not None:
-        raise DecisionRefused(
-            [
-                _(
-                    "no deployed campaign `{campaign}`: deploy it first (cascade deploy FILE)",
-                    campaign=campaign_id,
-                )
-            ]
-        )
+    campaign = _locked(conn, campaign_id)
     rules = campaign_rules(campaign)
     now_s = int(now.timestamp())
-    problems = []
-    if not decision.reason.strip():
-        problems.append(
-            _('a reason is required (--reason "..."): it goes into the audit log and to the unit')
-        )
-    if decision.task not in rules:
-        problems.append(
-            _(
-                "no task or report `{task}` in {campaign}; its tasks: {tasks}",
-                task=decision.task,
-                campaign=campaign_id,
-                tasks=", ".join(sorted(rules)),
-            )
-        )
+    problems = _reason_and_task(decision.reason, decision.task, rules, campaign_id)
     if decision.kind == "extension":
         if decision.deadline is None:
             problems.append(_("an extension needs its new deadline (--to DD/MM/YYYY)"))
@@ -214,32 +191,9 @@ def withdraw(
     `withdrawn` (the completion's instant), `reason`, `by` and its state now, and its unit told.
     What it set off stays: units it opened were told to start, and keep their work and deadlines.
     Raises DecisionRefused naming every fault at once; nothing is written then."""
-    c = store.campaigns.c
-    campaign = conn.execute(select(store.campaigns).where(c.id == campaign_id).with_for_update()).first()
-    if campaign is None or campaign.archived_at is not None:
-        raise DecisionRefused(
-            [
-                _(
-                    "no deployed campaign `{campaign}`: deploy it first (cascade deploy FILE)",
-                    campaign=campaign_id,
-                )
-            ]
-        )
+    campaign = _locked(conn, campaign_id)
     rules = campaign_rules(campaign)
-    problems = []
-    if not reason.strip():
-        problems.append(
-            _('a reason is required (--reason "..."): it goes into the audit log and to the unit')
-        )
-    if task not in rules:
-        problems.append(
-            _(
-                "no task or report `{task}` in {campaign}; its tasks: {tasks}",
-                task=task,
-                campaign=campaign_id,
-                tasks=", ".join(sorted(rules)),
-            )
-        )
+    problems = _reason_and_task(reason, task, rules, campaign_id)
     found, wrong = units_named(conn, campaign_id, [unit])
     problems.extend(wrong)
     if problems:
@@ -288,9 +242,42 @@ def withdraw(
     write_instances(conn, changes.amended)
     conn.execute(update(_I).where(i.id == row.id).values(done_at=None, fields=null(), computed=null()))
     if outcome.instance.state == "held":  # its prerequisite may be done: the next tick looks again
+        c = store.campaigns.c
         conn.execute(update(store.campaigns).where(c.id == campaign_id).values(rescan=True))
     record(conn, campaign_id, changes, now)
     return Withdrawn(named.id, named.name, title, row.done_at, outcome.instance.state, len(signals))
+
+
+def _locked(conn: Connection, campaign_id: str) -> Any:
+    """The campaign's row, locked until the decision commits (PostgreSQL), or DecisionRefused."""
+    c = store.campaigns.c
+    campaign = conn.execute(select(store.campaigns).where(c.id == campaign_id).with_for_update()).first()
+    if campaign is None or campaign.archived_at is not None:
+        message = _(
+            "no deployed campaign `{campaign}`: deploy it first (cascade deploy FILE)", campaign=campaign_id
+        )
+        raise DecisionRefused([message])
+    return campaign
+
+
+def _reason_and_task(reason: str, task: str, rules: dict[str, Any], campaign_id: str) -> list[str]:
+    """What is wrong with a decision's reason and task, both at once."""
+    problems = []
+    if not reason.strip():
+        problems.append(
+            _('a reason is required (--reason "..."): it goes into the audit log and to the unit')
+        )
+    if task not in rules:
+        tasks = ", ".join(sorted(rules))
+        problems.append(
+            _(
+                "no task or report `{task}` in {campaign}; its tasks: {tasks}",
+                task=task,
+                campaign=campaign_id,
+                tasks=tasks,
+            )
+        )
+    return problems
 
 
 def units_under(conn: Connection, campaign_id: str, under: str | None, level: str | None) -> list[str]:
