@@ -550,7 +550,7 @@ def test_dry_run_then_deploy_an_extension_and_per_unit_decisions(any_store: Path
     late = ["signal", "ha-tinh-xix-2020", "x-tung-loc", "hn-co-so", "--at", "16/01/2021 09:00"]
     assert runner.invoke(app, [*late, "-f", "attendees=45", "-f", "members=50"], env=env).exit_code == 0
     assert runner.invoke(app, ["tick", "ha-tinh-xix-2020"], env=env).exit_code == 0
-    edited = tmp_path / "ha-tinh.yaml"
+    edited = tmp_path / "ha-tinh-xix-2020.yaml"  # the operator's file, edited (another name is refused)
     text = (
         Path(HA_TINH)
         .read_text(encoding="utf-8")
@@ -658,7 +658,7 @@ def test_a_task_whose_id_changed_is_named_a_new_task_before_it_starts_over(
     done = ["signal", "ha-tinh-xix-2020", "hu-can-loc", "hn-huyen", "--at", "27/11/2020 09:00"]
     assert runner.invoke(app, [*done, "-f", "attendees=120"], env=env).exit_code == 0
     assert runner.invoke(app, ["tick", "ha-tinh-xix-2020"], env=env).exit_code == 0
-    renamed = tmp_path / "ha-tinh.yaml"
+    renamed = tmp_path / "ha-tinh-xix-2020.yaml"
     text = Path(HA_TINH).read_text(encoding="utf-8")
     renamed.write_text(re.sub(r"\bhn-huyen\b", "hn-cap-huyen", text), encoding="utf-8")
     shutil.copytree(ROOT / "campaigns" / "units", tmp_path / "units")
@@ -674,11 +674,31 @@ def test_a_task_whose_id_changed_is_named_a_new_task_before_it_starts_over(
     assert f"{title}: mã việc đổi từ hn-huyen thành hn-cap-huyen" in " ".join(vi.stdout.split()), vi.stdout
     mttq = "  - id: mttq\n    title: Học tập, phổ biến Nghị quyết đến đoàn viên, hội viên\n"
     assert mttq in text
-    removed = tmp_path / "removed.yaml"
+    (tmp_path / "v3").mkdir()
+    shutil.copytree(ROOT / "campaigns" / "units", tmp_path / "v3" / "units")
+    removed = tmp_path / "v3" / "ha-tinh-xix-2020.yaml"
     removed.write_text(text.replace(mttq, "  - id: mttq-removed-x\n    title: Việc khác\n"), encoding="utf-8")
     gone = " ".join(runner.invoke(app, ["deploy", "--dry-run", str(removed)], env=env).stdout.split())
     assert "«Học tập, phổ biến Nghị quyết đến đoàn viên, hội viên» (mttq) removed from the file" in gone, gone
     assert "its id changed" not in gone and "«Việc khác» (mttq-removed-x) added" in gone
+
+
+def test_a_copy_for_a_new_campaign_with_the_same_id_is_refused(data_dir: Path, tmp_path: Path) -> None:
+    """An operator copies a running campaign's file to start the next one and forgets its `id:`:
+    deploying it updated the running campaign (tasks archived, titles and deadlines rewritten)."""
+    assert runner.invoke(app, ["deploy", HA_TINH]).exit_code == 0
+    shutil.copytree(ROOT / "campaigns" / "units", tmp_path / "units")
+    copy = tmp_path / "nghi-quyet-05.yaml"
+    copy.write_text(Path(HA_TINH).read_text(encoding="utf-8").replace("XIX", "XX"), encoding="utf-8")
+    for args in (["deploy", str(copy)], ["deploy", "--dry-run", str(copy)]):
+        refused = runner.invoke(app, args)
+        assert refused.exit_code == 1, refused.output
+        said = " ".join(refused.stderr.split())
+        assert f"{copy}: error: campaign.id: `ha-tinh-xix-2020` is already deployed, from " in said, said
+        assert "deploy again with --renamed" in said
+    renamed = runner.invoke(app, ["deploy", "--renamed", str(copy)])  # the same campaign's file, renamed
+    assert renamed.exit_code == 0, renamed.output
+    assert runner.invoke(app, ["deploy", str(copy)]).exit_code == 0  # its name from now on
 
 
 def test_validating_loads_neither_the_store_nor_the_engine() -> None:

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import pendulum
 import typer
@@ -27,6 +27,9 @@ from cascade.cli.common import (
 from cascade.errors import Problem
 from cascade.i18n import _
 
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
 
 @app.command(
     help=_(
@@ -39,6 +42,13 @@ def deploy(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help=_("print what deploying FILE would change, and change nothing"))
     ] = False,
+    renamed: Annotated[
+        bool,
+        typer.Option(
+            "--renamed",
+            help=_("FILE is the running campaign's own file, renamed: update the campaign from it"),
+        ),
+    ] = False,
 ) -> None:
     from cascade.engine import health
     from cascade.engine.amend import describe
@@ -48,6 +58,8 @@ def deploy(
     compiled = load(file)
     print_problems(compiled.warnings)
     engine = open_engine()
+    if not renamed:
+        _same_file(engine, compiled.campaign.id, file)
     result = deploy_plan(
         engine, compiled, source_of(file, compiled), Settings().scheduler.now(), dry_run=dry_run
     )
@@ -97,6 +109,28 @@ def deploy(
             url=url,
         )
     )
+
+
+def _same_file(engine: Engine, campaign: str, file: Path) -> None:
+    """Refuse a file of another name than the one `campaign` was deployed from: most often a copy
+    made for a new campaign whose `id:` was left as it was, which would rewrite the running one."""
+    from cascade.engine import deployed
+
+    with engine.connect() as conn:
+        row = deployed.read(conn, campaign)
+    if row is None or Path(row.source_file).name == file.name:
+        return
+    message = _(
+        "`{campaign}` is already deployed, from {deployed}; this file has the same id, so deploying it "
+        "would change that campaign (its tasks, deadlines and units)",
+        campaign=campaign,
+        deployed=row.source_file,
+    )
+    hint = _(
+        "a new campaign: give it its own `id:`; the same campaign's file renamed or moved: deploy again "
+        "with --renamed"
+    )
+    fail([Problem(str(file), None, "campaign.id", message, hint)])
 
 
 @app.command(
