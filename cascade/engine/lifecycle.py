@@ -112,14 +112,9 @@ def rederive(
             return Outcome(replace(base, next_action_at=_held_action(base)), "unchanged", old)
         retimed = _timed(base, rules.timing, now, tz, calendar, base.stage)
         return Outcome(retimed, "retimed", old)
-    state = "open" if current.opened_at is not None else "held"
-    if deadline is not None and deadline <= now and not _before(signalled, deadline):
-        state = "overdue"
-    moved = replace(base, state=state, deadline=deadline)
     stage = (sent or {}).get(deadline, 0) if deadline is not None else 0
-    outcome = _timed(moved, rules.timing, now, tz, calendar, stage)
-    effect = {"open": "reopened", "held": "held", "overdue": "overdue"}[state]
-    return Outcome(outcome, effect, old)
+    moved = replace(base, deadline=deadline)
+    return _unfinished(moved, rules.timing, now, tz, calendar, stage, old, _before(signalled, deadline))
 
 
 def withdrawn(
@@ -136,14 +131,30 @@ def withdrawn(
     sent for this deadline (those that fell due meanwhile fire at the next tick, once each)."""
     if current.state not in DONE:
         return Outcome(current, "unchanged", current.deadline)
-    state = "open" if current.opened_at is not None else "held"
-    if current.deadline is not None and current.deadline <= now:
-        state = "overdue"
     stage = max(current.stage, (sent or {}).get(current.deadline, 0) if current.deadline is not None else 0)
-    undone = replace(current, state=state, done_at=None)
-    outcome = _timed(undone, timing, now, tz, calendar, stage)
+    undone = replace(current, done_at=None)
+    return _unfinished(undone, timing, now, tz, calendar, stage, current.deadline)
+
+
+def _unfinished(
+    row: Instance,
+    timing: Timing,
+    now: int,
+    tz: str,
+    calendar: Calendar,
+    stage: int,
+    old: int | None,
+    done_in_time: bool = False,
+) -> Outcome:
+    """`row` (its deadline already the one in force) as an instance not finished is at `now`:
+    `open` if it had opened, `held` if it never did, `overdue` once its deadline has passed
+    (unless `done_in_time`: a signal before it waits for the tick); timed after `now`."""
+    state = "open" if row.opened_at is not None else "held"
+    if row.deadline is not None and row.deadline <= now and not done_in_time:
+        state = "overdue"
+    outcome = _timed(replace(row, state=state), timing, now, tz, calendar, stage)
     effect = {"open": "reopened", "held": "held", "overdue": "overdue"}[state]
-    return Outcome(outcome, effect, current.deadline)
+    return Outcome(outcome, effect, old)
 
 
 def _before(done_at: int | None, deadline: int | None) -> bool:
