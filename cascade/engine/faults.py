@@ -37,8 +37,9 @@ class StoreFault(Exception):
     def of(cls, error: BaseException, url: str) -> StoreFault:
         where, text = shown(url), str(getattr(error, "orig", None) or error).lower()
         if "disk i/o error" in text:  # SQLite's words when a full disk refuses its log (WAL, -shm)
-            fault = cls(f"{where}: {_(_FULL if _no_room(url) else _IO)}")
-            fault.full = _no_room(url)
+            full = _no_room(url)
+            fault = cls(f"{where}: {_(_FULL if full else _IO)}")
+            fault.full = full
             return fault
         for needle, what in _FAULTS:
             if needle in text:
@@ -50,13 +51,11 @@ class StoreFault(Exception):
 
 
 def is_full(error: BaseException) -> bool:
-    """Whether `error` is a full disk: SQLite's or PostgreSQL's words for it, or the system's."""
+    """Whether `error` is a full disk: a store's fault (`StoreFault.of` read the driver's words)
+    or the system's."""
     if isinstance(error, StoreFault):
         return error.full
-    if isinstance(error, OSError) and error.errno == errno.ENOSPC:
-        return True
-    text = str(getattr(error, "orig", None) or error).lower()
-    return any(needle in text for needle, what in _FAULTS if what is _FULL)
+    return isinstance(error, OSError) and error.errno == errno.ENOSPC
 
 
 _FULL = N_("the disk is full; nothing was written. Free space on its disk, then run the command again")
