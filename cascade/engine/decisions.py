@@ -25,7 +25,7 @@ from cascade.engine.amend import (
     write_instances,
 )
 from cascade.engine.deployed import units_named
-from cascade.engine.lifecycle import Rules, rederive, withdrawn
+from cascade.engine.lifecycle import DONE, Rules, rederive, withdrawn
 from cascade.engine.tick import write_events
 from cascade.errors import listed
 from cascade.i18n import _
@@ -129,8 +129,7 @@ def decide(conn: Connection, campaign_id: str, decision: Decision, now: pendulum
         raise DecisionRefused(problems)
     pending = pending_signals(conn, campaign_id, now_s)
     calendar = Calendar(campaign.calendar)
-    changes = Changes(campaign_id, units=names, tasks={tid: r.title for tid, r in rules.items()})
-    changes.title, changes.timezone, changes.at = campaign.title, campaign.timezone, now_s
+    changes = _changes(campaign, names, rules, now_s)
     sent = escalations_sent(conn, campaign_id, [decision.task])
     records = []
     for unit, row in sorted(rows.items()):
@@ -210,7 +209,7 @@ def withdraw(
     signals = conn.execute(select(s.id, s.digest).where(*mine)).all()
     if row is None:
         raise DecisionRefused([_("«{title}» is not asked of {unit}", title=title, unit=named.name)])
-    if row.state not in ("done", "done_late") and not signals:
+    if row.state not in DONE and not signals:
         raise DecisionRefused(
             [_("{unit} has no signal for «{title}»: nothing to withdraw", unit=named.name, title=title)]
         )
@@ -226,16 +225,13 @@ def withdraw(
                 digest=hashlib.sha256(f"withdrawn:{ident}:{digest}".encode()).hexdigest(),
             )
         )
-    if row.state not in ("done", "done_late"):  # not applied yet: the tick will not apply them
+    if row.state not in DONE:  # not applied yet: the tick will not apply them
         return Withdrawn(named.id, named.name, title, None, row.state, len(signals))
     sent = escalations_sent(conn, campaign_id, [task]).get((task, named.id))
     outcome = withdrawn(
         current(row), rules[task], now_s, campaign.timezone, Calendar(campaign.calendar), sent
     )
-    changes = Changes(
-        campaign_id, units={named.id: named.name}, tasks={tid: r.title for tid, r in rules.items()}
-    )
-    changes.title, changes.timezone, changes.at = campaign.title, campaign.timezone, now_s
+    changes = _changes(campaign, {named.id: named.name}, rules, now_s)
     changes.amended.append(
         Amended(row.id, task, named.id, row.path, outcome, reason.strip(), by, withdrawn=row.done_at)
     )
@@ -246,6 +242,13 @@ def withdraw(
         conn.execute(update(store.campaigns).where(c.id == campaign_id).values(rescan=True))
     record(conn, campaign_id, changes, now)
     return Withdrawn(named.id, named.name, title, row.done_at, outcome.instance.state, len(signals))
+
+
+def _changes(campaign: Any, units: dict[str, str], rules: dict[str, Any], now_s: int) -> Changes:
+    """The record of a decision's changes to `units` (ids -> names), told as a redeploy's are."""
+    changes = Changes(campaign.id, units=units, tasks={tid: r.title for tid, r in rules.items()})
+    changes.title, changes.timezone, changes.at = campaign.title, campaign.timezone, now_s
+    return changes
 
 
 def _locked(conn: Connection, campaign_id: str) -> Any:

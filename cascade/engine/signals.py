@@ -22,6 +22,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from cascade.engine import bulk, deployed, store
 from cascade.engine.deployed import Deployed
 from cascade.engine.figures import check_fields
+from cascade.engine.lifecycle import DONE
 from cascade.engine.rollup import figures_of
 from cascade.errors import CampaignInvalid, Problem, did_you_mean, one_of
 from cascade.i18n import _, speaking
@@ -166,7 +167,7 @@ def unchanged(
             s.received_at == received_at,
             s.source == source,
             i.archived.is_(False),
-            i.state.in_(("done", "done_late")),
+            i.state.in_(DONE),
         )
         .order_by(s.task_id, u.name)
     ).all()
