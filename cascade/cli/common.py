@@ -132,8 +132,7 @@ def whole_file(out_file: Path) -> Iterator[BinaryIO]:
     end; a full disk or a failure on the way leaves no half-written file (and says so)."""
     from cascade.reports import whole
 
-    if out_file.is_dir():  # found now, not once the work is done and it is to be renamed
-        cannot_write(out_file, IsADirectoryError(errno.EISDIR, "Is a directory"))
+    _not_a_folder(out_file)  # found now, not once the work is done and it is to be renamed
     try:
         with whole(out_file) as part, part.open("wb") as handle:
             yield handle
@@ -144,14 +143,18 @@ def whole_file(out_file: Path) -> Iterator[BinaryIO]:
 def writable(out_file: Path) -> None:
     """Refuse now an `out_file` that could not be written (a folder, no such folder, no
     permission): before the work that makes it, not after. Nothing is left there."""
-    if out_file.is_dir():
-        cannot_write(out_file, IsADirectoryError(errno.EISDIR, "Is a directory"))
+    _not_a_folder(out_file)
     trial = out_file.with_name(f".{out_file.name}.part")
     try:
         trial.open("wb").close()
     except OSError as exc:
         cannot_write(out_file, exc)
     trial.unlink()
+
+
+def _not_a_folder(out_file: Path) -> None:
+    if out_file.is_dir():
+        cannot_write(out_file, IsADirectoryError(errno.EISDIR, "Is a directory"))
 
 
 def cannot_write(out_file: Path, exc: OSError) -> NoReturn:
