@@ -59,8 +59,8 @@ def parse_campaign(doc: Document, problems: list[Problem]) -> ParsedCampaign:
         else None
     )
     for n in range(before, len(problems)):  # `tasks:` indented under `campaign:`
-        key = problems[n].key.removeprefix("campaign.")
-        if key in known and problems[n].key == f"campaign.{key}":
+        where, _dot, key = problems[n].key.partition(".")
+        if where == "campaign" and key in known:
             hint = _("`{key}` belongs at the top of the file, not under `campaign:` (no indent)", key=key)
             problems[n] = replace(problems[n], hint=hint)
     defaults = checked(Defaults, data.get("defaults") or {}, doc, ("defaults",), problems) or Defaults()

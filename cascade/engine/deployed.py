@@ -132,6 +132,16 @@ def units_named(
     return resolved, problems
 
 
+def unit_ever(conn: Connection, campaign_id: str, named: str) -> tuple[str | None, list[str]]:
+    """The unit `named` names in a campaign's history: an id it has had (a unit since removed
+    keeps its events), or a live unit's exact name; else None and what is wrong."""
+    u = store.units.c
+    if conn.execute(select(u.id).where(u.campaign_id == campaign_id, u.id == named)).first():
+        return named, []
+    found, wrong = units_named(conn, campaign_id, [named])
+    return (found[named].id, []) if named in found else (None, wrong)
+
+
 T = TypeVar("T")
 
 
@@ -150,13 +160,3 @@ class PerDeploy(Generic[T]):
         if kept is None or kept[0] != key:
             kept = self._kept[campaign.id] = (key, make())
         return kept[1]
-
-
-def unit_ever(conn: Connection, campaign_id: str, named: str) -> tuple[str | None, list[str]]:
-    """The unit `named` names in a campaign's history: an id it has had (a unit since removed
-    keeps its events), or a live unit's exact name; else None and what is wrong."""
-    u = store.units.c
-    if conn.execute(select(u.id).where(u.campaign_id == campaign_id, u.id == named)).first():
-        return named, []
-    found, wrong = units_named(conn, campaign_id, [named])
-    return (found[named].id, []) if named in found else (None, wrong)
