@@ -82,6 +82,18 @@ def test_a_level_may_be_written_as_people_say_it() -> None:
     assert (xa.key, xa.message) == ("tasks[1].level", "no level `Xã` in the units file")
 
 
+def test_a_recipient_level_may_be_written_as_people_say_it() -> None:
+    """`to: [level:Tỉnh]` was "not a recipient", where `level: Tỉnh` on the same task compiles."""
+    escalate = "title: Hội nghị huyện\n    escalate: [{after: 1d, to: [self, 'level:%s']}]"
+    by_id = compile_text(GOOD_TASKS.replace("title: Hội nghị huyện", escalate % "province"))
+    for written in ("Tỉnh", "cấp tỉnh", " Cấp  Tỉnh"):
+        plan = compile_text(GOOD_TASKS.replace("title: Hội nghị huyện", escalate % written))
+        assert plan.tasks["hn-huyen"].notices == by_id.tasks["hn-huyen"].notices
+        assert plan.tasks["hn-huyen"].notices.escalate[0].to == ("self", "level:province")
+    xa = one(GOOD_TASKS.replace("title: Hội nghị huyện", escalate % "Xã"))
+    assert (xa.key, xa.message) == ("tasks[1].escalate[0].to", "no level `Xã` in the units file")
+
+
 def test_month_first_date_gets_the_format_hint() -> None:
     problem = one(GOOD_TASKS.replace("before: 20/11/2020", "before: 11/20/2020"))
     assert (problem.line, problem.key) == (11, "tasks[0].due.before")

@@ -124,10 +124,14 @@ LevelNames = Annotated[
     WithJsonSchema({"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}),
 ]
 
-_RECIPIENT = re.compile(r"^(self|parent|root|ancestor:[1-9][0-9]*|level:[A-Za-z0-9_-]+)$")
+# `level:L` takes L as `level:` does (`level:Tỉnh`); whether the units file has L is checked later
+_RECIPIENT = re.compile(r"^(self|parent|root|ancestor:[1-9][0-9]*|level:\S.*)$")
 
 
 def _recipient(value: str) -> str:
+    kind, colon, level = value.partition(":")
+    if kind == "level" and colon and level.strip():
+        value = f"level:{level_of_word(level.strip())}"
     if not _RECIPIENT.match(value):
         raise invalid(
             _("`{value}` is not a recipient", value=value),
