@@ -23,6 +23,7 @@ from pydantic import SecretStr
 from sqlalchemy import Engine
 
 import notifiers  # noqa: F401  (registers zalo:// and zns://)
+from cascade.plan.values import zns_phone
 from cascade.settings import Settings
 from notifiers.email import send_email
 from notifiers.render import Message
@@ -140,7 +141,8 @@ def _send_zalo(
     elif channel == "phone":
         if not config.zns_template:
             return Result(channel, address, False, "CASCADE_ZNS_TEMPLATE is not set", "channel")
-        url = f"zns://{token}/{quote(config.zns_template, safe='')}/{quote(address, safe='')}"
+        phone = quote(zns_phone(address), safe="")  # 0912000002 as ZNS takes it: 84912000002
+        url = f"zns://{token}/{quote(config.zns_template, safe='')}/{phone}"
         base = config.zns_api
         if key:
             query["track"] = key

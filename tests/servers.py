@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import socket
 import threading
 import warnings
@@ -80,6 +81,9 @@ class ZaloHandler(BaseHTTPRequestHandler):
             answer = {"error": -216, "message": "Access token is invalid"}
         elif token == "limited":
             answer = {"error": -32, "message": "The request exceeded the rate limit"}
+        elif self.path == "/message/template" and not re.fullmatch(r"84[0-9]{9,10}", str(body.get("phone"))):
+            # ZNS takes a phone in its country-code form only: 84912345678, not 0912345678
+            answer = {"error": -108, "message": "Phone number is invalid"}
         else:
             n = len(self.server.requests)
             answer = {"error": 0, "message": "Success", "data": {"message_id": f"m{n}"}}

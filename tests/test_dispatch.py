@@ -145,6 +145,22 @@ def test_a_refused_address_falls_back_to_the_contacts_next_channel(
     assert outcome.alerts == []  # refused addresses are not a broken channel
 
 
+def test_a_phone_goes_to_zns_in_the_form_zalo_takes(
+    campaign: Engine, smtp: tuple[str, Inbox], zalo: FakeZalo
+) -> None:
+    """A phone written as officials write it (0912000002) went to ZNS as written, which Zalo
+    refuses (it takes 84912000002): every ZNS message failed, and a unit with no other channel
+    heard nothing."""
+    url, inbox = smtp
+    inbox.refuse.add("hu.b@example.vn")  # Huyện ủy B: email, then its phone
+    outcome = dispatcher(campaign, config(url, zalo)).run(NOW)
+    assert outcome.digests == {"sent": 4}
+    [zns] = [r for r in zalo.requests if r["path"] == "/message/template"]
+    assert zns["body"]["phone"] == "84912000002" and zns["body"]["template_id"] == "tpl-1"
+    channel, address, attempts, result, _, _ = log(campaign)["hu-b"]
+    assert (channel, address, attempts, result) == ("phone", "0912000002", 2, "sent")  # as written
+
+
 def test_transient_failures_are_retried_with_backoff(
     campaign: Engine, smtp: tuple[str, Inbox], zalo: FakeZalo
 ) -> None:

@@ -181,7 +181,7 @@ def test_csv_levels_are_read_off_the_tree_without_a_levels_line() -> None:
             units:
               - {id: tu-a, name: A, level: province, contacts: [{role: head, phone: 0912-000}]}
             """,
-            "units.yaml:3: error: units[0].contacts[0]: phone `0912-000` is not a number",
+            "units.yaml:3: error: units[0].contacts[0]: phone `0912-000` is not a phone number",
         ),
     ],
 )
@@ -226,11 +226,11 @@ def test_optional_levels_may_be_skipped() -> None:
         ),
         (
             "x-c,C,grassroots,hu-b,,head,,,\n",
-            "units.csv:5: error: [2].contacts[0]: a contact needs at least one channel",
+            "units.csv:5: error: x-c.contacts[0]: a contact needs at least one channel",
         ),
         (  # a unit's further contact, on its own row
             "x-c,C,grassroots,hu-b,,head,c@example.vn,,\n,,,,,deputy,not-an-email,,\n",
-            "units.csv:6: error: [2].contacts[1]: `not-an-email` is not an email address",
+            "units.csv:6: error: x-c.contacts[1]: `not-an-email` is not an email address",
         ),
         ("Xa C,C,grassroots,hu-b,,head,c@example.vn,,\n", "units.csv:5: error: [2].id: `Xa C` is not an id"),
     ],
@@ -276,7 +276,7 @@ def test_a_sheet_as_an_office_types_it_capitals_and_level_words() -> None:
     )
     [problem] = problems_of(text.replace(",Cơ sở,", ",Xã,"), "units.csv")
     assert problem.startswith(
-        "units.csv:4: error: [2].level: `Xã` is not an id\n    hint: write the level's id"
+        "units.csv:4: error: xa.level: `Xã` is not an id\n    hint: write the level's id"
     )
     assert "`Xã` can be a grassroots unit or a commune: write which" in problem
 
@@ -372,3 +372,70 @@ def test_units_from_a_semicolon_csv_with_a_bom_and_from_a_workbook(tmp_path: Pat
     with pytest.raises(CampaignInvalid) as refused:
         read_units_file(path, str(path))
     assert "units are read from one sheet" in refused.value.problems[0].message
+
+
+def test_zalo_ids_and_phones_as_offices_have_them(tmp_path: Path) -> None:
+    """A Zalo follower id is 16 to 19 digits ("2468458835296117922"): it was refused as "not a
+    number" (the phone's 15-digit bound). A phone written as people write it ("0912 345 678",
+    "091.234.5678", "+84 912 345 678", "(0239) 3855 123") was refused, and one whose leading 0 an
+    Excel number cell dropped (912345678) was taken as written, a number ZNS cannot reach."""
+    rows = [
+        ("tu-a", "Tỉnh ủy A", "province", "", "2468458835296117922", "0912 345 678"),
+        ("hu-b", "Huyện ủy B", "district", "tu-a", "", "091.234.5679"),
+        ("hu-c", "Huyện ủy C", "district", "tu-a", "", "+84 912 345 670"),
+        ("hu-d", "Huyện ủy D", "district", "tu-a", "", "(0239) 3855 123"),
+        ("hu-e", "Huyện ủy E", "district", "tu-a", "", 912345671),
+    ]
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["id", "name", "level", "parent", "zalo", "phone"])
+    for row in rows:
+        sheet.append(list(row))
+    path = tmp_path / "don-vi.xlsx"
+    book.save(path)
+    csv = "# levels: province, district\nid,name,level,parent,zalo,phone\n"
+    csv += "".join(",".join(f'"{cell}"' for cell in row) + "\n" for row in rows)
+    expected = {
+        "tu-a": ("2468458835296117922", "0912345678"),
+        "hu-b": (None, "0912345679"),
+        "hu-c": (None, "+84912345670"),
+        "hu-d": (None, "02393855123"),
+        "hu-e": (None, "0912345671"),
+    }
+    for units in (read_units_file(path, str(path)), read_units(csv, "units.csv")):
+        assert {u: (x.contacts[0].zalo, x.contacts[0].phone) for u, x in units.units.items()} == expected
+    yaml_phone = SMALL_UNITS.replace('phone: "0912000002"', "phone: 912000002")  # YAML's number
+    assert hierarchy(yaml_phone).units["hu-b"].contacts[0].phone == "0912000002"
+    short = problems_of(
+        """\
+        levels: [province, district]
+        units:
+          - {id: tu-a, name: A, level: province, contacts: [{role: head, phone: 0912 000}]}
+        """
+    )
+    expected = "units.yaml:3: error: units[0].contacts[0]: phone `0912 000` is not a phone number"
+    assert short[0].startswith(expected)
+    assert "0912 345 678" in short[0]
+
+
+def test_a_long_number_excel_rounded_is_refused_with_the_way_out(tmp_path: Path) -> None:
+    """Excel keeps 15 digits of a number: a Zalo id typed into a number cell became
+    2468458835296110000 (from a workbook) or "2.46846E+18" (its CSV), and the first was taken:
+    every message to that official would go to nobody."""
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["id", "name", "level", "parent", "zalo"])
+    sheet.append(["tu-a", "Tỉnh ủy A", "province", None, 2.46845883529611e18])
+    sheet.append(["hu-b", "Huyện ủy B", "district", "tu-a", "84912000002"])
+    path = tmp_path / "don-vi.xlsx"
+    book.save(path)
+    csv = path.with_suffix(".csv")
+    csv.write_text("id,name,level,parent,zalo\ntu-a,Tỉnh ủy A,province,,2.46846E+18\n", "utf-8")
+    csv.write_text(csv.read_text("utf-8") + "hu-b,Huyện ủy B,district,tu-a,84912000002\n", "utf-8")
+    for file in (path, csv):
+        with pytest.raises(CampaignInvalid) as refused:
+            read_units_file(file, file.name)
+        [problem] = refused.value.problems
+        assert (problem.line, problem.key) == (2, "tu-a.contacts[0]"), str(problem)
+        assert "Excel kept only the first 15 digits" in problem.message
+        assert problem.hint is not None and "Text" in problem.hint

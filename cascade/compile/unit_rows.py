@@ -148,6 +148,8 @@ def _cell(value: Any) -> str:
     if type(value) is str:
         return value.strip() if value.isascii() else text(value)
     if isinstance(value, float) and value.is_integer():
+        if abs(value) >= 1e15:  # Excel kept 15 digits of it: shown as Excel shows it, and refused
+            return f"{value:.15G}"  # as a contact's address ("2.46845883529611E+18")
         value = int(value)  # a number cell: 84912000001.0 is 84912000001
     return text(value)
 
@@ -243,16 +245,26 @@ def _records_by_model(
                 "contacts": [c for _line, c in each],
             }
         )
-    by_id = {r.id: r for r in records}
     before = len(problems)
-    units = checked_all(Unit, raw, doc, (), problems)
-    for n in range(before, len(problems)):  # a level that is no id: the words a sheet may use
-        if problems[n].key.endswith("].level"):
-            problems[n] = replace(problems[n], hint=_level_hint())
-    return [
-        UnitRecord(u.id, u.name, u.level, -1, None, tuple(u.tags), tuple(u.contacts), by_id[u.id].line)
-        for u in units
-    ]
+    units = {u.id: u for u in checked_all(Unit, raw, doc, (), problems)}
+    for n in range(before, len(problems)):
+        problem = problems[n]
+        if problem.key.endswith("].level"):  # a level that is no id: the words a sheet may use
+            problem = replace(problem, hint=_level_hint())
+        index = re.match(r"\[(\d+)\]", problem.key)
+        if index is not None and _ID(uid := records[int(index[1])].id):  # a row's unit by its id
+            problem = replace(problem, key=uid + problem.key[index.end() :])
+        problems[n] = problem
+    kept = []
+    for record in records:
+        if (u := units.get(record.id)) is not None:
+            record.contacts = tuple(u.contacts)
+        elif not (_ID(record.id) and _ID(record.level)):
+            continue
+        # else its contacts are wrong, and said so: it stays in the tree, so that its children
+        # and the levels are not reported wrong as well
+        kept.append(record)
+    return kept
 
 
 def _level_hint() -> str:

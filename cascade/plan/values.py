@@ -56,7 +56,29 @@ Slug = Annotated[str, Field(pattern=SLUG.pattern)]
 
 CHANNELS = ("email", "zalo", "phone")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_DIGITS = re.compile(r"^\+?[0-9]{6,15}$")
+_ZALO_ID = re.compile(r"^[0-9]{6,20}$")  # a follower's id: 16 to 19 digits in practice
+# a phone as Zalo's ZNS reaches it, a Vietnamese number: national (0912345678, 02393855123) or +84
+_PHONE = re.compile(r"^(?:0|\+?84)[0-9]{9,10}$")
+_PHONE_MARKS = str.maketrans("", "", " .-()\u00a0")
+# how Excel writes a number it kept 15 digits of ("2.46846E+18" in a CSV, 2.46845883529611e18 read)
+_ROUNDED = re.compile(r"^[0-9](?:[.,][0-9]+)?E\+?[0-9]+$", re.IGNORECASE)
+
+
+def phone_number(written: str) -> str:
+    """`written` in digits as ZNS takes it, or as written when it is no phone number: spaces,
+    dots, dashes and brackets go ("0912 345 678", "(0239) 3855 123"), and a number of 9 or 10
+    digits gets back the leading 0 that a spreadsheet's number cell (or YAML's) drops."""
+    digits = written.translate(_PHONE_MARKS)
+    if digits.isascii() and digits.isdigit() and len(digits) in (9, 10) and digits[0] != "0":
+        digits = "0" + digits
+    return digits if _PHONE.match(digits) else written
+
+
+def zns_phone(phone: str) -> str:
+    """A contact's phone as Zalo's ZNS API takes it: the country code and no plus (84912345678)."""
+    if phone.startswith("+"):
+        return phone[1:]
+    return "84" + phone[1:] if phone.startswith("0") else phone
 
 
 _VALUE_CONFIG = ConfigDict(extra="forbid", coerce_numbers_to_str=True)  # a `Model`'s, for a dataclass
@@ -84,8 +106,12 @@ class Contact:
     def _written_order(cls, data: Any) -> Any:
         if isinstance(data, ArgsKwargs) and not data.args:  # Contact(role=..., email=...)
             data = data.kwargs or {}
-        if isinstance(data, dict) and "channels" not in data:
-            data = {**data, "channels": tuple(k for k in data if k in CHANNELS and data[k])}
+        if isinstance(data, dict):
+            if "channels" not in data:
+                data = {**data, "channels": tuple(k for k in data if k in CHANNELS and data[k])}
+            phone = data.get("phone")
+            if isinstance(phone, str | int) and not (isinstance(phone, str) and _PHONE.match(phone)):
+                data = {**data, "phone": phone_number(str(phone))}
         return data
 
     @model_validator(mode="after")
@@ -97,14 +123,31 @@ class Contact:
                 raise invalid(_("channel `{channel}` is listed but has no address", channel=channel))
         if self.email and not _EMAIL.match(self.email):
             raise invalid(_("`{email}` is not an email address", email=self.email))
-        for channel in ("zalo", "phone"):
-            value = getattr(self, channel)
-            if value and not _DIGITS.match(value):
-                raise invalid(
-                    _("{channel} `{value}` is not a number", channel=channel, value=value),
-                    _('quote it: "0912000002"'),
-                )
+        if self.zalo and not _ZALO_ID.match(self.zalo):
+            raise _rounded("zalo", self.zalo) or invalid(
+                _("zalo `{value}` is not a follower id", value=self.zalo),
+                _("a Zalo follower id is digits only, as the Official Account lists it"),
+            )
+        if self.phone and not _PHONE.match(self.phone):
+            raise _rounded("phone", self.phone) or invalid(
+                _("phone `{value}` is not a phone number", value=self.phone),
+                _("write it as 0912 345 678 or +84 912 345 678 (ZNS reaches Vietnamese numbers)"),
+            )
         return self
+
+
+def _rounded(channel: str, value: str) -> PydanticCustomError | None:
+    """The error for a number Excel rounded to 15 digits, if `value` is one."""
+    if not _ROUNDED.match(value):
+        return None
+    return invalid(
+        _(
+            "{channel} `{value}`: Excel kept only the first 15 digits of this number",
+            channel=channel,
+            value=value,
+        ),
+        _("format the column as Text in Excel (Format Cells, Text) and type it again"),
+    )
 
 
 @pydantic_dataclass(frozen=True, slots=True, config=_VALUE_CONFIG)
