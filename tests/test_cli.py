@@ -283,6 +283,40 @@ def any_store(store_engine: Any, data_dir: Path, monkeypatch: pytest.MonkeyPatch
     return data_dir
 
 
+def test_serve_stops_its_web_server_before_it_returns(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`cascade serve --for N` told its web server to stop and returned at once: the interpreter
+    then shut down under the server's event loop (uvloop, on its thread), whose next timer
+    crashed the process (SIGSEGV, exit 139) in about one run in fifteen, after the work was done."""
+    import socket
+    import threading
+    import time
+
+    import flows.serve
+    from tests.servers import free_port
+
+    port = free_port()
+    answered: list[bool] = []
+
+    def scheduler(*args: object, **kwargs: object) -> None:  # the scheduler's run: until the web is up
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not answered:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    answered.append(True)
+            except OSError:
+                time.sleep(0.05)
+
+    monkeypatch.setattr(flows.serve, "serve", scheduler)
+    result = runner.invoke(app, ["serve", "--for", "1", "--web-port", str(port)])
+    assert result.exit_code == 0, result.output
+    assert answered == [True]  # the web application was serving
+    assert [t for t in threading.enumerate() if t.name == "cascade-web"] == []  # and has stopped
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+
+
 def test_deploy_without_a_prefect_server_says_serve_will_register_it(data_dir: Path) -> None:
     result = runner.invoke(app, ["deploy", HA_TINH])
     assert result.exit_code == 0, result.output

@@ -306,12 +306,11 @@ def serve(
                 )
             ]
         )
-    server = None
+    web = None
     if web_port:
-        from cascade.web.server import start_in_thread
+        from cascade.web.server import WebThread
 
-        server = _web_server(web_host, web_port)
-        start_in_thread(server)
+        web = WebThread(_web_server(web_host, web_port))
         err.print(
             _(
                 "web: forms and status page on http://{web_host}:{web_port}/status",
@@ -322,8 +321,8 @@ def serve(
     try:
         run_serve(for_seconds, poll, port, say=err.print)
     finally:
-        if server is not None:
-            server.should_exit = True
+        if web is not None:
+            web.stop()
 
 
 @app.command(

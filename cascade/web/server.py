@@ -39,11 +39,35 @@ def make_server(
     # passes, whose pauses over a heap this size were the API's slowest answers
     gc.collect()
     gc.freeze()
-    return uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="info", access_log=True))
+    serving = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level="info",
+        access_log=True,
+        timeout_graceful_shutdown=GRACE,
+    )
+    return uvicorn.Server(serving)
 
 
-def start_in_thread(server: uvicorn.Server) -> threading.Thread:
-    """Serve on a daemon thread; `server.should_exit = True` stops it."""
-    thread = threading.Thread(target=server.run, name="cascade-web", daemon=True)
-    thread.start()
-    return thread
+GRACE = 5  # seconds a request in progress has to finish when the server stops
+
+
+class WebThread:
+    """The web application served on a thread beside the scheduler (`cascade serve`).
+
+    `stop` waits until the server has shut down: returning at once let the interpreter shut
+    down under the server's event loop (uvloop), whose next timer then crashed the process
+    (SIGSEGV) after the work was done."""
+
+    def __init__(self, server: uvicorn.Server) -> None:
+        self.server = server
+        self.thread = threading.Thread(target=server.run, name="cascade-web", daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(GRACE + 5)
+        if self.thread.is_alive():  # past the grace: drop the connections still open, and wait
+            self.server.force_exit = True
+            self.thread.join(5)
