@@ -197,10 +197,12 @@ def test_the_api_reports_status_and_records_signals(client: TestClient, campaign
     assert api(client, "POST", "/api/campaigns/test-campaign/signals", json=body).json() == {
         "stored": 1,
         "known": 0,
+        "unchanged": [],
     }
     assert api(client, "POST", "/api/campaigns/test-campaign/signals", json=body).json() == {
         "stored": 0,
         "known": 1,
+        "unchanged": [],
     }
     refused = api(
         client,
@@ -224,6 +226,16 @@ def test_the_api_reports_status_and_records_signals(client: TestClient, campaign
         True,
     )
     assert api(client, "GET", "/api/campaigns/nope/status").status_code == 404
+    # a second signal for the finished task (a corrected time): kept, and said to change nothing
+    # (it was answered "stored: 1" as if the next tick would apply it)
+    corrected = {"signals": [{"unit": "Huyện ủy B", "task": "hn-huyen", "at": "01/12/2020 16:00"}]}
+    assert api(client, "POST", "/api/campaigns/test-campaign/signals", json=corrected).json() == {
+        "stored": 1,
+        "known": 0,
+        "unchanged": [
+            {"unit": "hu-b", "task": "hn-huyen", "state": "done_late", "done_at": "2020-12-02T10:00:00+07:00"}
+        ],
+    }
     # recorded by mistake: taken back, as `cascade withdraw` does
     path = "/api/campaigns/test-campaign/withdrawals"
     taken = api(client, "POST", path, json={"unit": "Huyện ủy B", "task": "hn-huyen", "reason": "nhầm huyện"})
@@ -233,7 +245,7 @@ def test_the_api_reports_status_and_records_signals(client: TestClient, campaign
         "task": "hn-huyen",
         "done_at": "2020-12-02T10:00:00+07:00",
         "state": "overdue",
-        "signals": 1,
+        "signals": 2,  # the applied one and the correction after it
     }
     status = api(client, "GET", "/api/campaigns/test-campaign/status").json()
     districts = next(level for level in status["levels"] if level["level"] == "district")
