@@ -94,3 +94,36 @@ def test_a_bulk_insert_refused_by_the_store_is_the_store_error_and_writes_nothin
         bulk.insert_rows(conn, store.events, names, rows[:3])  # the connection still works
         assert conn.execute(select(func.count()).select_from(store.events)).scalar_one() == 3
         conn.rollback()
+
+
+def test_a_postgresql_restart_costs_no_tick_and_no_request(postgres_engine: Engine) -> None:
+    """The server restarted (maintenance, a fail-over) while `cascade serve` held pooled
+    connections: the next tick, and the web's next read, each took a dead connection from the
+    pool and failed ("server closed the connection unexpectedly"); now each connection is
+    checked as it is taken, and a dead one replaced."""
+    import pendulum
+    from sqlalchemy import create_engine, func, select, text
+
+    from cascade.engine.deploy import deploy
+    from cascade.engine.tick import tick
+    from tests.conftest import compile_text
+
+    issued = pendulum.datetime(2020, 11, 10, 8, tz="Asia/Ho_Chi_Minh")
+    tasks = "tasks:\n  - {id: hn-tinh, title: Hội nghị tỉnh, level: province, due: {before: 20/11/2020}}\n"
+    deploy(postgres_engine, compile_text(tasks), "source", issued)
+    for _ in range(2):  # the pool holds open connections, as a server's does between ticks
+        with postgres_engine.connect() as conn:
+            conn.execute(select(1))
+    admin = create_engine(postgres_engine.url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:  # what a restart does to every session of the database
+        ended = conn.execute(
+            text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        ).scalar_one()
+    admin.dispose()
+    assert ended >= 1
+    tick(postgres_engine, "test-campaign", issued.add(days=1))
+    with postgres_engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(store.events)).scalar_one() > 0

@@ -332,7 +332,13 @@ def _open(url: str, durable: bool, read_only: bool) -> Engine:
         immutable = "&immutable=1" if not os.access(path.parent, os.W_OK) else ""
         target = f"sqlite:///file:{path}?mode=ro{immutable}&uri=true"
     engine = create_engine(
-        target, json_serializer=dumps, json_deserializer=orjson.loads, connect_args=connect_args
+        target,
+        json_serializer=dumps,
+        json_deserializer=orjson.loads,
+        connect_args=connect_args,
+        # a server restarted (maintenance, a fail-over) leaves the pool's connections dead: each is
+        # checked as it is taken (one round trip) and replaced, instead of failing a tick or a request
+        pool_pre_ping=url.startswith("postgresql"),
     )
     if engine.dialect.name == "sqlite":
         pragmas = (
