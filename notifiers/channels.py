@@ -23,6 +23,7 @@ from pydantic import SecretStr
 from sqlalchemy import Engine
 
 import notifiers  # noqa: F401  (registers zalo:// and zns://)
+from cascade.i18n import _
 from cascade.plan.values import zns_phone
 from cascade.settings import Settings
 from notifiers.email import send_email
@@ -86,12 +87,14 @@ def send(
     config = ChannelConfig.of() if config is None else config
     if channel == "email":
         if not config.smtp_url:
-            return Result(channel, address, False, "CASCADE_SMTP_URL is not set", "channel")
+            return Result(channel, address, False, _("CASCADE_SMTP_URL is not set"), "channel")
         ok, failure, detail = send_email(message, config.smtp_url, address, key)
         return Result(channel, address, ok, detail, failure, key if ok else None)
     if config.tokens is None:
         if not config.zalo_token:
-            why = "no Zalo token: set CASCADE_ZALO_APP_ID and CASCADE_ZALO_SECRET_KEY (or CASCADE_ZALO_TOKEN)"
+            why = _(
+                "no Zalo token: set CASCADE_ZALO_APP_ID and CASCADE_ZALO_SECRET_KEY (or CASCADE_ZALO_TOKEN)"
+            )
             return Result(channel, address, False, why, "channel")
         return _send_zalo(channel, address, message, config, key, config.zalo_token)
     try:
@@ -122,7 +125,7 @@ def logging_channel(logger: logging.Logger | logging.LoggerAdapter[Any]) -> Call
     ) -> Result:
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug("%s to %s: %s", channel, address, message.subject)
-        return Result(channel, address, True, "logged", None, key)
+        return Result(channel, address, True, _("logged"), None, key)
 
     return send_to_log
 
@@ -140,14 +143,14 @@ def _send_zalo(
         base = config.zalo_api
     elif channel == "phone":
         if not config.zns_template:
-            return Result(channel, address, False, "CASCADE_ZNS_TEMPLATE is not set", "channel")
+            return Result(channel, address, False, _("CASCADE_ZNS_TEMPLATE is not set"), "channel")
         phone = quote(zns_phone(address), safe="")  # 0912000002 as ZNS takes it: 84912000002
         url = f"zns://{token}/{quote(config.zns_template, safe='')}/{phone}"
         base = config.zns_api
         if key:
             query["track"] = key
     else:
-        return Result(channel, address, False, f"unknown channel `{channel}`", "channel")
+        return Result(channel, address, False, _("unknown channel `{channel}`", channel=channel), "channel")
     if base:
         query["base"] = base
     if query:
@@ -158,9 +161,11 @@ def _send_zalo(
     plugin = service[0]
     assert isinstance(plugin, NotifyZalo)
     if service.notify(title=message.subject, body=message.short):
-        return Result(channel, address, True, "accepted by Zalo", None, ",".join(plugin.message_ids) or None)
-    kinds = [kind for kind, _ in plugin.failures] or ["transient"]
+        return Result(
+            channel, address, True, _("accepted by Zalo"), None, ",".join(plugin.message_ids) or None
+        )
+    kinds = [kind for kind, _detail in plugin.failures] or ["transient"]
     # the most telling kind: the channel is broken > this address > try again
     failure = next(k for k in ("channel", "address", "transient") if k in kinds)
-    detail = "; ".join(d for _, d in plugin.failures) or "Zalo refused (see the log)"
+    detail = "; ".join(d for _kind, d in plugin.failures) or _("Zalo refused (see the log)")
     return Result(channel, address, False, detail, failure)

@@ -37,6 +37,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import apprise
 import apprise.plugins.email.base as apprise_email
 
+from cascade.i18n import _
 from notifiers.render import Message
 
 KEY_HEADER = "X-Cascade-Key"
@@ -61,11 +62,15 @@ def send_email(
     """Send `message` to `to` through `server`: (sent, failure kind or None, detail)."""
     service = apprise.Apprise()
     if not service.add(email_url(server, to, key)):
-        return False, "channel", f"not a usable SMTP URL: {apprise.URLBase.pprint(server, privacy=True)}"
+        return (
+            False,
+            "channel",
+            _("not a usable SMTP URL: {url}", url=apprise.URLBase.pprint(server, privacy=True)),
+        )
     with _captured() as lines:
         ok = service.notify(title=message.subject, body=message.html, body_format=apprise.NotifyFormat.HTML)
     if ok:
-        return True, None, "accepted by the SMTP server"
+        return True, None, _("accepted by the SMTP server")
     return (False, *classify(lines))
 
 
@@ -82,7 +87,7 @@ def classify(lines: list[str]) -> tuple[str, str]:
     exception = next((line.split(":", 1)[1].strip() for line in lines if "Socket Exception" in line), "")
     if "CERTIFICATE_VERIFY_FAILED" in exception or "WRONG_VERSION_NUMBER" in exception:
         return "channel", exception  # the server's certificate or TLS mode: every send fails alike
-    return "transient", exception or (lines[-1] if lines else "the SMTP server refused")
+    return "transient", exception or (lines[-1] if lines else _("the SMTP server refused"))
 
 
 class _Capture(logging.Filter):

@@ -29,6 +29,7 @@ import requests
 from sqlalchemy import Engine, insert, select, update
 
 from cascade.engine import store
+from cascade.i18n import _
 from cascade.settings import ZaloSettings
 
 OAUTH_URL = "https://oauth.zaloapp.com/v4/oa/access_token"
@@ -87,8 +88,11 @@ class Tokens:
             row = conn.execute(select(_T).where(_T.c.app_id == self.app.app_id)).first()
         if row is None:
             raise TokenRefused(
-                f"no Zalo token stored for app {self.app.app_id}: run `cascade zalo-token` with the "
-                "refresh token from Zalo's developer console"
+                _(
+                    "no Zalo token stored for app {app}: run `cascade zalo-token` with the refresh "
+                    "token from Zalo's developer console",
+                    app=self.app.app_id,
+                )
             )
         if row.expires_at - self.clock() < MARGIN:
             return self.refresh(row.access_token)
@@ -103,7 +107,7 @@ class Tokens:
             row = conn.execute(select(_T).where(_T.c.app_id == self.app.app_id).with_for_update()).first()
             if row is None:
                 raise TokenRefused(
-                    f"no Zalo token stored for app {self.app.app_id}: run `cascade zalo-token`"
+                    _("no Zalo token stored for app {app}: run `cascade zalo-token`", app=self.app.app_id)
                 )
             now = self.clock()
             if row.access_token != stale and row.expires_at - now >= MARGIN:

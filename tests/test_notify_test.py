@@ -64,3 +64,30 @@ def test_a_broken_channel_is_reported_and_fails_the_command(
 def test_a_unit_without_contacts_is_refused(deployed: None) -> None:
     result = runner.invoke(app, ["notify-test", "ha-tinh-xix-2020", "hu-can-loc", "--role", "nobody"])
     assert result.exit_code == 1 and "has no contact with role nobody" in result.stderr
+
+
+def test_the_operator_reads_the_results_in_vietnamese(
+    deployed: None, smtp: tuple[str, Inbox], zalo: FakeZalo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The table's columns and Cascade's own results ("accepted by the SMTP server",
+    "CASCADE_SMTP_URL is not set") were English in a Vietnamese session; what a server said
+    (Zalo's error, an SMTP reply) stays as it said it."""
+    from cascade import i18n
+
+    configure(monkeypatch, smtp[0], zalo, "expired")
+    try:
+        said = runner.invoke(
+            app, ["--lang", "vi", "notify-test", "ha-tinh-xix-2020", "hu-can-loc"], env={"COLUMNS": "200"}
+        )
+        monkeypatch.delenv("CASCADE_SMTP_URL")
+        unset = runner.invoke(
+            app, ["--lang", "vi", "notify-test", "ha-tinh-xix-2020", "hu-can-loc"], env={"COLUMNS": "200"}
+        )
+    finally:
+        i18n.use("en")
+    assert said.exit_code == 1
+    header = said.stdout.splitlines()[1]
+    assert all(word in header for word in ("vai trò", "kênh", "địa chỉ", "kết quả")), said.stdout
+    assert "máy chủ SMTP đã nhận" in said.stdout
+    assert "Zalo error -216: Access token is invalid" in said.stdout  # Zalo's own words
+    assert "chưa đặt CASCADE_SMTP_URL" in unset.stdout

@@ -197,7 +197,7 @@ def notify_test(
             ]
         )
     message = test_message(name, deployed.title)  # what the officials read: names, not ids
-    table = Table("role", "channel", "address", "result")
+    table = Table(_("role"), _("channel"), _("address"), _("result"))
     failed = 0
     for contact in contacts:
         for channel, address in contact.channels:
