@@ -43,14 +43,13 @@ from cascade.engine import tick as core
 from cascade.engine.machine import Event, counts_text
 from cascade.engine.store import open_store
 from cascade.engine.words import LEVEL_WORDS
-from cascade.i18n import N_, _, _n, num
+from cascade.i18n import _, _n, num
 from cascade.settings import Settings
 from notifiers import channels
 from notifiers.channels import ChannelConfig, logging_channel
 from notifiers.dispatch import Dispatcher, Policy
 
 EVENT_PREFIX = "cascade."
-DIGESTS = {"sent": N_("sent"), "pending": N_("pending"), "failed": N_("failed")}  # by status
 Notify = Literal["send", "log"]
 
 
@@ -166,14 +165,7 @@ def dispatch_phase(campaign_id: str, now_s: int, notify: Notify | None = None) -
     else:
         config, send = channel_config(settings), channels.send
     outcome = Dispatcher(_store(), campaign_id, config, policy, send=send).run(now_s)
-    digests = _(", ").join(
-        _("{what} {number}", what=_(DIGESTS.get(k, k)), number=num(v))
-        for k, v in sorted(outcome.digests.items())
-    )
-    sends = _(", ").join(f"{k} {num(v)}" for k, v in sorted(outcome.sends.items()))
-    logger.info(
-        _("digests: {digests}; sends: {sends}", digests=digests or _("none"), sends=sends or _("none"))
-    )
+    logger.info(outcome.in_words())
     if outcome.resent:
         logger.warning(
             _n(

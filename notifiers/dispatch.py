@@ -38,6 +38,7 @@ from sqlalchemy import Engine, delete, func, insert, select, update
 from cascade.engine import store
 from cascade.engine.links import answer_maker, link_maker
 from cascade.engine.outbox import LEASE_SECONDS, Claim, Delivery, Digest
+from cascade.i18n import N_, _, num
 from cascade.settings import DispatchSettings
 from notifiers import channels
 from notifiers.channels import ChannelConfig, Result
@@ -88,6 +89,33 @@ class Outcome:
     alerts: list[Alert] = field(default_factory=list)
     recovered: list[str] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)  # written to the store's event log
+
+    def digests_in_words(self) -> list[tuple[str, str]]:
+        """(status, number) per status, in the operator's language: ("đã gửi", "1.639")."""
+        return [(_(DIGESTS.get(k, k)), num(v)) for k, v in sorted(self.digests.items())]
+
+    def in_words(self) -> str:
+        """The run in a line, in the operator's language: digests by status, then sends by channel
+        and result ("digests: sent 131; sends: email sent 131")."""
+        digests = _(", ").join(
+            _("{what} {number}", what=what, number=n) for what, n in self.digests_in_words()
+        )
+        said = []
+        for key, n in sorted(self.sends.items()):  # "email sent": the channel, then the result
+            channel, _space, result = key.partition(" ")
+            what = _(SENDS.get(result, result))
+            said.append(_("{channel} {what} {number}", channel=channel, what=what, number=num(n)))
+        sends = _(", ").join(said)
+        return _("digests: {digests}; sends: {sends}", digests=digests or _("none"), sends=sends or _("none"))
+
+
+DIGESTS = {"sent": N_("sent"), "pending": N_("pending"), "failed": N_("failed")}  # a digest's status
+SENDS = {  # one send's result (`Result.failure`, or sent)
+    "sent": N_("sent"),
+    "address": N_("address refused"),
+    "transient": N_("to be retried"),
+    "channel": N_("channel broken"),
+}
 
 
 class _Breaker:

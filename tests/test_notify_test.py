@@ -91,3 +91,31 @@ def test_the_operator_reads_the_results_in_vietnamese(
     assert "máy chủ SMTP đã nhận" in said.stdout
     assert "Zalo error -216: Access token is invalid" in said.stdout  # Zalo's own words
     assert "chưa đặt CASCADE_SMTP_URL" in unset.stdout
+
+
+def test_dispatch_tells_its_digests_in_the_operators_language(
+    deployed: None, smtp: tuple[str, Inbox], zalo: FakeZalo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`cascade dispatch` printed "digests | n" and "sent" in a Vietnamese session; the flow's
+    log line read "lượt gửi: email sent 131"."""
+    from cascade import i18n
+    from notifiers.dispatch import Outcome
+
+    configure(monkeypatch, smtp[0], zalo, "good")
+    assert runner.invoke(app, ["tick", "ha-tinh-xix-2020", "--now", "10/11/2020 08:00"]).exit_code == 0
+    try:
+        said = runner.invoke(
+            app, ["--lang", "vi", "dispatch", "ha-tinh-xix-2020", "--now", "10/11/2020 08:00"]
+        )
+        outcome = Outcome()
+        outcome.digests.update({"sent": 1639, "failed": 2})
+        outcome.sends.update({"email sent": 1639, "zalo address": 2, "phone transient": 1})
+        line = outcome.in_words()
+    finally:
+        i18n.use("en")
+    assert said.exit_code == 0, said.output
+    assert "bản tin" in said.stdout and "đã gửi" in said.stdout and "sent" not in said.stdout
+    assert line == (
+        "bản tin: thất bại 2, đã gửi 1.639; "
+        "lượt gửi: email đã gửi 1.639, phone chờ gửi lại 1, zalo địa chỉ bị từ chối 2"
+    )

@@ -240,9 +240,9 @@ def dispatch_command(
     ) as progress:
         bar = progress.add_task("send", total=None)
         outcome = dispatcher.run(int(instant.timestamp()), lambda n: progress.advance(bar, n))
-    table = Table("digests", "n")
-    for status, n in sorted(outcome.digests.items()):
-        table.add_row(status, str(n))
+    table = Table(_("digests"), _("number"))
+    for status, n in outcome.digests_in_words():
+        table.add_row(status, n)
     out.print(table)
     if outcome.resent:
         err.print(
