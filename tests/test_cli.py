@@ -756,3 +756,23 @@ def test_validating_loads_neither_the_store_nor_the_engine() -> None:
     run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == "[]", run.stdout
+
+
+def test_csv_redirected_to_a_file_opens_in_excel_and_a_pipe_gets_plain_csv(tmp_path: Path) -> None:
+    """`cascade plan ... --format csv > ke-hoach.csv`, opened in Excel, showed "Huyá»‡n á»§y":
+    Excel reads a CSV without a byte-order mark in the Windows code page. A file now starts with
+    one (UTF-8 with BOM, Excel's "CSV UTF-8"); a pipe to another program gets the CSV alone."""
+    import subprocess
+    import sys
+
+    command = [str(Path(sys.executable).parent / "cascade"), "plan", HA_TINH, "--format", "csv"]
+    env = {"PATH": "/usr/bin:/bin", "CASCADE_LANG": "en", "HOME": str(tmp_path)}
+    saved = tmp_path / "ke-hoach.csv"
+    with saved.open("wb") as out:
+        assert subprocess.run(command, stdout=out, env=env, check=False).returncode == 0
+    raw = saved.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf") and raw.count(b"\xef\xbb\xbf") == 1
+    rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
+    assert any(r["unit_name"] == "Huyện ủy Can Lộc" for r in rows)
+    piped = subprocess.run(command, stdout=subprocess.PIPE, env=env, check=False)
+    assert piped.returncode == 0 and piped.stdout == raw[3:]

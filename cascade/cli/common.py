@@ -8,11 +8,13 @@ else that escapes is a bug and keeps its traceback.
 from __future__ import annotations
 
 import errno
+import os
+import stat
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, BinaryIO, NoReturn
+from typing import TYPE_CHECKING, Annotated, BinaryIO, NoReturn, TextIO
 
 import pendulum
 import typer
@@ -138,6 +140,20 @@ def whole_file(out_file: Path) -> Iterator[BinaryIO]:
             yield handle
     except OSError as exc:
         cannot_write(out_file, exc)
+
+
+def csv_stdout() -> TextIO:
+    """Standard output, for a CSV. Redirected to a file (`> ke-hoach.csv`), it starts with a
+    byte-order mark: without one Excel reads the file in the Windows code page ("Huyá»‡n á»§y"
+    for "Huyện ủy"). A terminal or a pipe to another program gets the CSV alone."""
+    try:
+        fd = sys.stdout.fileno()
+        to_a_file = stat.S_ISREG(os.fstat(fd).st_mode) and os.lseek(fd, 0, os.SEEK_CUR) == 0
+    except (OSError, ValueError):  # no descriptor (a test's captured output)
+        to_a_file = False
+    if to_a_file:
+        sys.stdout.write("\ufeff")
+    return sys.stdout
 
 
 def writable(out_file: Path) -> None:

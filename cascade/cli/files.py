@@ -13,6 +13,7 @@ import typer
 
 from cascade.cli.common import (
     app,
+    csv_stdout,
     err,
     fail,
     load,
@@ -105,7 +106,7 @@ def plan(
     if format is Format.json:
         write_json(compiled, instances, sys.stdout)
     elif format is Format.csv:
-        write_csv(compiled, instances, sys.stdout)
+        write_csv(compiled, instances, csv_stdout())
     elif summary:
         out.print(summary_table(compiled))
     else:

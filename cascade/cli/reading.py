@@ -21,6 +21,7 @@ from cascade.cli.common import (
     app,
     campaign_row,
     campaign_tz,
+    csv_stdout,
     err,
     fail,
     open_engine,
@@ -156,7 +157,7 @@ def status(
     as_of = pendulum.from_timestamp(result.as_of, tz=tz).format("DD/MM/YYYY HH:mm") if result.as_of else None
     more = result.overdue_total - len(result.overdue)
     if fmt is StatusFormat.csv:
-        writer = csv.DictWriter(sys.stdout, fieldnames=_OVERDUE_COLUMNS, lineterminator="\n")
+        writer = csv.DictWriter(csv_stdout(), fieldnames=_OVERDUE_COLUMNS, lineterminator="\n")
         writer.writeheader()
         writer.writerows({k: csv_cell(v) for k, v in r.items()} for r in records)
         if more:
