@@ -350,7 +350,7 @@ class Dispatcher:
         for channel, address in targets:
             if breaker.is_broken(channel):
                 continue
-            result, _ = self._attempt(channel, address, message, key, breaker)
+            result, _attempts = self._attempt(channel, address, message, key, breaker)
             if result.ok:
                 return result
         log.error("%s: could not tell the operator that %s is failing", self.campaign_id, alert.channel)

@@ -358,3 +358,31 @@ def test_a_compiled_plan_is_not_left_to_the_young_collections() -> None:
     young = len(gc.get_objects(generation=0)) + len(gc.get_objects(generation=1))
     assert plan.instances and made > 1_000
     assert young < made / 10, (young, made)
+
+
+def test_files_saved_as_unicode_by_notepad_are_read(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Notepad's "Unicode" (UTF-16 with its byte-order mark, the choice on older Windows that
+    keeps Vietnamese) was "not UTF-8 text": the campaign, its units file and a signals CSV."""
+    from pathlib import Path
+
+    from cascade.compile.files import load_plan
+    from cascade.compile.units import read_units_file
+    from cascade.engine.signal_files import load_signals
+    from tests.conftest import SMALL_UNITS
+
+    root = Path(__file__).parent.parent
+    campaign = (root / "campaigns" / "ha-tinh-xix-2020.yaml").read_text("utf-8")
+    units = (root / "campaigns" / "units" / "ha-tinh.yaml").read_text("utf-8")
+    (tmp_path / "units").mkdir()
+    (tmp_path / "units" / "ha-tinh.yaml").write_text(units, encoding="utf-16")
+    (tmp_path / "chien-dich.yaml").write_text(campaign, encoding="utf-16")
+    plan = load_plan(tmp_path / "chien-dich.yaml")
+    assert plan.hierarchy.units["tu-ha-tinh"].name == "Tỉnh ủy Hà Tĩnh"
+    assert len(plan.instances) == len(load_plan(root / "campaigns" / "ha-tinh-xix-2020.yaml").instances)
+    (tmp_path / "don-vi.yaml").write_text(SMALL_UNITS, encoding="utf-16-be")  # with its mark too
+    (tmp_path / "don-vi.yaml").write_bytes(b"\xfe\xff" + (tmp_path / "don-vi.yaml").read_bytes())
+    assert read_units_file(tmp_path / "don-vi.yaml", "don-vi.yaml").units["hu-b"].name == "Huyện ủy B"
+    signals = tmp_path / "tin-bao.csv"
+    signals.write_text("unit,task,at\nThành ủy Hà Tĩnh,hn-huyen,25/11/2020 08:00\n", encoding="utf-16")
+    [signal] = load_signals(signals, "Asia/Ho_Chi_Minh")
+    assert signal.unit == "Thành ủy Hà Tĩnh"

@@ -11,6 +11,7 @@ error at `("tasks", 2, "due")` can name the line the operator wrote.
 
 from __future__ import annotations
 
+import codecs
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -161,9 +162,17 @@ def _build(
     return ld.construct_object(node, deep=True)
 
 
+def text_encoding(start: bytes) -> str:
+    """How a text file starting with `start` is read: UTF-16 after its byte-order mark (what
+    Notepad calls "Unicode", the choice on older Windows that keeps Vietnamese), else UTF-8,
+    with or without its mark."""
+    return "utf-16" if start[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE) else "utf-8-sig"
+
+
 def read_text(path: FilePath, shown: str) -> str:
     try:
-        return path.read_text(encoding="utf-8-sig")
+        raw = path.read_bytes()
+        return raw.decode(text_encoding(raw[:2]))
     except FileNotFoundError:
         raise CampaignInvalid([Problem(shown, None, "", _("no such file"))]) from None
     except UnicodeDecodeError as exc:

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cascade.compile.reading import text_encoding
 from cascade.errors import CampaignInvalid, Problem, os_reason
 from cascade.i18n import _
 
@@ -164,9 +165,12 @@ def _dialect(header: str) -> type[csv.Dialect]:
 
 
 def encoding_of(path: Path) -> str:
-    """utf-8-sig if the file's start reads as UTF-8 (with or without a BOM), else cp1258."""
+    """utf-16 after its byte-order mark; utf-8-sig if the file's start reads as UTF-8 (with or
+    without a BOM), else cp1258."""
     with path.open("rb") as raw:
         start = raw.read(1 << 20)
+    if text_encoding(start) == "utf-16":
+        return "utf-16"
     try:
         codecs.getincrementaldecoder("utf-8")().decode(start, final=False)
     except UnicodeDecodeError:
