@@ -289,6 +289,7 @@ def test_serve_stops_its_web_server_before_it_returns(
     """`cascade serve --for N` told its web server to stop and returned at once: the interpreter
     then shut down under the server's event loop (uvloop, on its thread), whose next timer
     crashed the process (SIGSEGV, exit 139) in about one run in fifteen, after the work was done."""
+    import gc
     import socket
     import threading
     import time
@@ -308,8 +309,19 @@ def test_serve_stops_its_web_server_before_it_returns(
             except OSError:
                 time.sleep(0.05)
 
+    class Unwatched:  # the watchdog's thread would outlive the test and its store
+        def __init__(self, *args: object) -> None:
+            pass
+
+        def start(self) -> None:
+            pass
+
     monkeypatch.setattr(flows.serve, "serve", scheduler)
-    result = runner.invoke(app, ["serve", "--for", "1", "--web-port", str(port)])
+    monkeypatch.setattr("cascade.web.server.Watchdog", Unwatched)
+    try:
+        result = runner.invoke(app, ["serve", "--for", "1", "--web-port", str(port)])
+    finally:
+        gc.unfreeze()  # the server froze what it loaded, as it does for good in `cascade serve`
     assert result.exit_code == 0, result.output
     assert answered == [True]  # the web application was serving
     assert [t for t in threading.enumerate() if t.name == "cascade-web"] == []  # and has stopped

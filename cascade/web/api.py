@@ -28,7 +28,7 @@ from cascade.timing.instants import parse_instant
 from cascade.views import eventlog
 from cascade.views.board import board, campaigns
 from cascade.views.pages import timezone_of
-from cascade.web.deps import ApiCaller
+from cascade.web.deps import ApiCaller, Web
 
 router = APIRouter(prefix="/api")
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "no such campaign"}}
@@ -194,12 +194,12 @@ async def api_signals(campaign: str, body: SignalsIn, caller: ApiCaller) -> Reco
     return Recorded(stored=stored, known=known, unchanged=same)
 
 
-def _last_signal_id(w: Any) -> int:
+def _last_signal_id(w: Web) -> int:
     with w.engine.connect() as conn:
         return last_signal_id(conn)
 
 
-def _unchanged(w: Any, posted: Batch, before: int, tz: str) -> list[Unchanged]:
+def _unchanged(w: Web, posted: Batch, before: int, tz: str) -> list[Unchanged]:
     """This post's new signals whose task was already finished (of the signals the API stored
     in the same second after `before`, those this post names: by unit id or exact name)."""
     named = {(s.unit, s.task) for s in posted.batch}
