@@ -26,6 +26,7 @@ from notifiers import channels
 from notifiers.channels import ChannelConfig, Result, with_tokens
 from notifiers.dispatch import operator_of
 from notifiers.render import Message, Renderer
+from notifiers.zalo_tokens import TokenRefused
 
 log = logging.getLogger("cascade.watchdog")
 Send = Callable[..., Result]
@@ -105,3 +106,19 @@ class Watchdog:
                 check(self.engine, self.default_interval)
             except Exception:  # the watchdog must outlive a bad check (a store briefly away)
                 log.exception("watchdog check failed; trying again in %.0f s", self.every)
+            try:
+                keep_zalo_alive(self.engine)
+            except Exception:
+                log.exception("renewing the Zalo tokens failed; trying again in %.0f s", self.every)
+
+
+def keep_zalo_alive(engine: Engine) -> None:
+    """Renew the Zalo OA's token pair when it is old, though nothing was sent (`Tokens.keep_alive`)."""
+    tokens = with_tokens(ChannelConfig(), engine).tokens
+    if tokens is None:  # no OA app set: a fixed token, or no Zalo
+        return
+    try:
+        if tokens.keep_alive():
+            log.info("the Zalo tokens were renewed: nothing was sent on Zalo for 30 days")
+    except TokenRefused as refused:  # the next Zalo send fails too, and the operator is told then
+        log.error("Zalo refused to renew its tokens: %s", refused)

@@ -8,8 +8,10 @@ refresh token lives about 3 months and is single-use. Cascade keeps the pair in 
          form: app_id, grant_type=refresh_token, refresh_token;  header: secret_key
 
 which answers a new access token and a new refresh token. It refreshes an hour before the
-access token expires, and once more when Zalo answers that a token is invalid (-216); a
-refresh Zalo refuses is a channel failure (the operator is alerted). The exchange runs
+access token expires, once more when Zalo answers that a token is invalid (-216), and, with
+nothing to send, once the pair is 30 days old (`keep_alive`, from the web application's
+watchdog), so that the refresh token never lapses; a refresh Zalo refuses is a channel
+failure (the operator is alerted). The exchange runs
 with the row locked (PostgreSQL: FOR UPDATE; SQLite: the write lock), and a dispatcher that
 finds the token already renewed by another uses that one: the refresh token is spent once.
 
@@ -34,6 +36,7 @@ from cascade.settings import ZaloSettings
 
 OAUTH_URL = "https://oauth.zaloapp.com/v4/oa/access_token"
 MARGIN = 3600  # seconds: refresh when the access token has less than this left
+KEEP_ALIVE = 30 * 86_400  # seconds: renew a pair this old though nothing was sent (it lives ~3 months)
 _T = store.zalo_tokens
 
 
@@ -97,6 +100,17 @@ class Tokens:
         if row.expires_at - self.clock() < MARGIN:
             return self.refresh(row.access_token)
         return str(row.access_token)
+
+    def keep_alive(self) -> bool:
+        """Renew the pair if it was last renewed `KEEP_ALIVE` ago or more: the refresh token
+        lapses about 3 months after it was issued, and only a send renews it otherwise. True
+        if it was renewed. Raises TokenRefused when Zalo refuses it."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(_T).where(_T.c.app_id == self.app.app_id)).first()
+        if row is None or self.clock() - row.refreshed_at < KEEP_ALIVE:
+            return False
+        self.refresh(row.access_token)
+        return True
 
     def refresh(self, stale: str) -> str:
         """A new access token in place of `stale` (one Zalo refused, or about to expire): from

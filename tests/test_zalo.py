@@ -190,3 +190,58 @@ def test_a_refused_refresh_is_a_broken_channel_and_the_operator_is_told(
     assert "Zalo refused to refresh the access token (Invalid refresh token)" in alert.detail
     assert alert.delivered is not None and alert.delivered.channel == "email"
     assert any("Zalo" in str(m["Subject"]) for m in inbox.parsed())
+
+
+def test_the_refresh_token_is_renewed_before_it_lapses_though_nothing_is_sent(
+    store_engine: Any, zalo: Any
+) -> None:
+    """Zalo's refresh token lives about 3 months, and Cascade renewed the pair only when a
+    message went out: a campaign with nothing to send for that long (waiting for its summary
+    date, or `cascade serve` between two campaigns) lost Zalo until the operator ran `cascade
+    zalo-token` again. The pair is now renewed once it is 30 days old."""
+    from cascade.engine import store
+
+    zalo.oauth("refresh-0")
+    now = [1_700_000_000.0]
+    tokens = _tokens(store_engine, zalo, lambda: now[0])
+    tokens.keep(None, "refresh-0")
+    assert len(zalo.refreshes) == 1
+    now[0] += 29 * 86_400
+    assert tokens.keep_alive() is False and len(zalo.refreshes) == 1  # young enough: left alone
+    now[0] += 2 * 86_400
+    assert tokens.keep_alive() is True and [r["refresh_token"] for r in zalo.refreshes][-1] == "refresh-1"
+    with store_engine.connect() as conn:
+        row = conn.execute(store.zalo_tokens.select()).one()
+    assert (row.refresh_token, row.refreshed_at) == ("refresh-2", int(now[0]))
+    assert tokens.keep_alive() is False  # renewed just now
+
+
+def test_the_watchdog_keeps_the_zalo_pair_alive(
+    store_engine: Any, zalo: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What renews it: the watchdog of `cascade serve`'s web application, every minute."""
+    import time
+
+    from sqlalchemy import update
+
+    from cascade.engine import store
+    from notifiers.watchdog import Watchdog
+
+    monkeypatch.setenv("CASCADE_ZALO_APP_ID", "app-1")
+    monkeypatch.setenv("CASCADE_ZALO_SECRET_KEY", "app-secret")
+    monkeypatch.setenv("CASCADE_ZALO_OAUTH_URL", f"{zalo.base}/v4/oa/access_token")
+    zalo.oauth("refresh-0")
+    _tokens(store_engine, zalo).keep(None, "refresh-0")
+    with store_engine.begin() as conn:  # renewed 40 days ago, and nothing sent since
+        conn.execute(update(store.zalo_tokens).values(refreshed_at=int(time.time()) - 40 * 86_400))
+    watchdog = Watchdog(store_engine, 600, every=0.05)
+    watchdog.start()
+    try:
+        deadline = time.monotonic() + 10
+        while len(zalo.refreshes) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        watchdog.stop()
+    assert len(zalo.refreshes) == 2
+    with store_engine.connect() as conn:
+        assert conn.execute(store.zalo_tokens.select()).one().refresh_token == "refresh-2"
