@@ -575,3 +575,41 @@ def test_a_large_csv_import_is_streamed_all_or_nothing(store_engine: Engine, tmp
     )
     assert sum(seen) == 2 * IMPORT_CHUNK + 3 and len(seen) == 3
     assert import_table(store_engine, "ha-tinh-xix-2020", good, "cli", now) == (0, 2 * IMPORT_CHUNK + 3)
+
+
+def test_doctor_tells_the_state_of_the_zalo_tokens(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With Zalo on the OA app's token pair and no SMTP, doctor said "no channel configured";
+    it said nothing when the pair was never stored (every Zalo send would fail) or was about
+    to lapse."""
+    import time
+
+    from sqlalchemy import insert, update
+
+    from cascade.engine import store
+    from cascade.engine.store import open_store
+
+    runner, db = _cli_store(tmp_path, monkeypatch)
+    for name in ("CASCADE_SMTP_URL", "CASCADE_SMTP_SECRET", "CASCADE_ZALO_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("CASCADE_ZALO_APP_ID", "app-1")
+    monkeypatch.setenv("CASCADE_ZALO_SECRET_KEY", "app-secret")
+    never = runner.invoke(app, ["doctor"])
+    assert never.exit_code == 1
+    said = "✗ channels: the Zalo app is set but no token pair is stored: run `cascade zalo-token`"
+    assert said in never.stdout
+    engine = open_store(f"sqlite:///{db}")
+    day = 86_400
+    with engine.begin() as conn:
+        now = int(time.time())
+        row = {"access_token": "a", "refresh_token": "r", "expires_at": now + day}
+        row["refreshed_at"] = now - 3 * day
+        conn.execute(insert(store.zalo_tokens).values(app_id="app-1", **row))
+    fresh = runner.invoke(app, ["doctor"])
+    assert fresh.exit_code == 0, fresh.stdout
+    assert "✓ channels: configured: zalo (tokens renewed 3 days ago)" in fresh.stdout
+    with engine.begin() as conn:
+        conn.execute(update(store.zalo_tokens).values(refreshed_at=int(time.time()) - 75 * day))
+    engine.dispose()
+    old = runner.invoke(app, ["doctor"])
+    assert old.exit_code == 1
+    assert "✗ channels: Zalo's tokens were last renewed 75 days ago" in old.stdout

@@ -39,6 +39,34 @@ def show_settings(
     out.print(table)
 
 
+def zalo_tokens(engine: Any, settings: Any) -> tuple[bool, str] | None:
+    """The Zalo OA app's token pair in the store, as doctor tells it (None: no app set)."""
+    import time
+
+    from sqlalchemy import select
+
+    from cascade.engine import store
+    from notifiers.zalo_tokens import KEEP_ALIVE, ZaloApp
+
+    app_set = ZaloApp.of(settings.zalo)
+    if app_set is None:
+        return None
+    t = store.zalo_tokens.c
+    with engine.connect() as conn:
+        renewed = conn.execute(select(t.refreshed_at).where(t.app_id == app_set.app_id)).scalar()
+    if renewed is None:
+        return False, _("the Zalo app is set but no token pair is stored: run `cascade zalo-token`")
+    age = int(time.time()) - int(renewed)
+    days = age // 86_400
+    if age > 2 * KEEP_ALIVE:  # the watchdog renews it at 30 days: it has not run, or Zalo refused
+        return False, _(
+            "Zalo's tokens were last renewed {days} days ago, and the refresh token lapses at about 90: "
+            "the web application's watchdog renews them (is it running?), or Zalo refused (its log says)",
+            days=days,
+        )
+    return True, _("zalo (tokens renewed {days} days ago)", days=days)
+
+
 @app.command(
     help=_(
         "Check what an unattended Cascade depends on: its settings, the store (reachable, its schema "
@@ -101,7 +129,15 @@ def doctor() -> None:
 
     def channels() -> tuple[bool, str]:
         config = ChannelConfig.of()
-        have = [name for name, value in (("email", config.smtp_url), ("zalo", config.zalo_token)) if value]
+        have = ["email"] if config.smtp_url else []
+        if config.zalo_token:
+            have.append("zalo")
+        elif engine is not None and settings is not None:
+            zalo = zalo_tokens(engine, settings)
+            if zalo is not None and not zalo[0]:
+                return zalo
+            if zalo is not None:
+                have.append(zalo[1])
         if not have:
             return False, _("no channel configured (CASCADE_SMTP_URL, Zalo)")
         return True, _("configured: {channels}", channels=", ".join(have))
