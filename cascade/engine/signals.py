@@ -10,6 +10,7 @@ is listed and no row is stored. Signals are applied to instances by the next tic
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any
@@ -171,12 +172,45 @@ def unchanged(
         )
         .order_by(s.task_id, u.name)
     ).all()
+    return _unchanged_rows(conn, campaign_id, rows)
+
+
+def _unchanged_rows(conn: Connection, campaign_id: str, rows: Iterable[Any]) -> list[Unchanged]:
+    """(unit, its name, task, state, done_at) rows as `Unchanged`, with the tasks' titles."""
     campaign = deployed.must_read(conn, campaign_id)
     titles = {task: rules.get("title", task) for task, rules in campaign.tasks.items()}
     return [
         Unchanged(unit, name, task, titles.get(task, task), state, int(done_at))
         for unit, name, task, state, done_at in rows
     ]
+
+
+def finished_before(conn: Connection, campaign_id: str, batch: list[Signal]) -> list[Unchanged]:
+    """The instances of `batch` (its units by id or exact name) that an earlier signal already
+    finished, read before the batch is recorded: its signals for them change nothing (the
+    first signal counts). What the API answers beside what it stored."""
+    found = read_lookups(conn, campaign_id, {signal.unit for signal in batch})
+    pairs: set[tuple[str, str]] = set()
+    for signal in batch:
+        ids = [signal.unit] if signal.unit in found.units else found.names.get(signal.unit, [])
+        if len(ids) == 1 and found.states.get((signal.task, ids[0])) in DONE:
+            pairs.add((ids[0], signal.task))
+    if not pairs:
+        return []
+    i, u = store.instances.c, store.units.c
+    rows = conn.execute(
+        select(i.unit_id, u.name, i.task_id, i.state, i.done_at)
+        .join(store.units, (u.campaign_id == i.campaign_id) & (u.id == i.unit_id))
+        .where(
+            i.campaign_id == campaign_id,
+            i.archived.is_(False),
+            i.unit_id.in_(sorted({unit for unit, _task in pairs})),
+            i.task_id.in_(sorted({task for _unit, task in pairs})),
+            i.state.in_(DONE),
+        )
+        .order_by(i.task_id, u.name)
+    ).all()
+    return _unchanged_rows(conn, campaign_id, (row for row in rows if (row[0], row[2]) in pairs))
 
 
 def no_campaign(file: str, campaign_id: str) -> Problem:

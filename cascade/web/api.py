@@ -22,7 +22,8 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from cascade.engine.signals import Batch, Signal, last_signal_id, unchanged
+from cascade.engine.signals import Batch, Signal, finished_before
+from cascade.engine.signals import Unchanged as Finished
 from cascade.errors import CampaignInvalid
 from cascade.timing.instants import parse_instant
 from cascade.views import eventlog
@@ -61,8 +62,8 @@ class Recorded(BaseModel):
     known: int = Field(description="signals recorded before (the same signal again is stored once)")
     unchanged: list[Unchanged] = Field(
         default_factory=list,
-        description="new signals for a task an earlier signal already finished: kept, but they change "
-        "nothing (the first signal counts; `cascade withdraw` takes back a wrong one)",
+        description="this post's signals for a task an earlier signal had already finished: kept, but "
+        "they change nothing (the first signal counts; `cascade withdraw` takes back a wrong one)",
     )
 
 
@@ -180,7 +181,7 @@ async def api_signals(campaign: str, body: SignalsIn, caller: ApiCaller) -> Reco
             for n, s in enumerate(body.signals, 1)
         ]
         posted = Batch(campaign, batch, "api", when, file="request")
-        before = await run_in_threadpool(_last_signal_id, w)
+        finished = await run_in_threadpool(_finished, w, posted)
         stored, known = await asyncio.wrap_future(w.writer.submit(posted))
     except CampaignInvalid as exc:
         problems = [
@@ -190,32 +191,21 @@ async def api_signals(campaign: str, body: SignalsIn, caller: ApiCaller) -> Reco
     except ValueError as exc:
         return JSONResponse({"detail": [{"where": "at", "message": str(exc)}]}, status_code=422)  # type: ignore[return-value]
     w.announce(campaign, stored)
-    same = await run_in_threadpool(_unchanged, w, posted, before, tz) if stored else []
-    return Recorded(stored=stored, known=known, unchanged=same)
-
-
-def _last_signal_id(w: Web) -> int:
-    with w.engine.connect() as conn:
-        return last_signal_id(conn)
-
-
-def _unchanged(w: Web, posted: Batch, before: int, tz: str) -> list[Unchanged]:
-    """This post's new signals whose task was already finished (of the signals the API stored
-    in the same second after `before`, those this post names: by unit id or exact name)."""
-    named = {(s.unit, s.task) for s in posted.batch}
-    with w.engine.connect() as conn:
-        found = unchanged(conn, posted.campaign_id, before, int(posted.now.timestamp()), posted.source)
-    said = {
-        (u.unit, u.task): Unchanged(
+    unchanged = [
+        Unchanged(
             unit=u.unit,
             task=u.task,
             state=u.state,
             done_at=pendulum.from_timestamp(u.done_at, tz=tz).isoformat(),
         )
-        for u in found
-        if (u.unit, u.task) in named or (u.unit_name, u.task) in named
-    }
-    return list(said.values())
+        for u in finished
+    ]
+    return Recorded(stored=stored, known=known, unchanged=unchanged)
+
+
+def _finished(w: Web, posted: Batch) -> list[Finished]:
+    with w.engine.connect() as conn:
+        return finished_before(conn, posted.campaign_id, posted.batch)
 
 
 @router.post(
