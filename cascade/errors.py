@@ -84,6 +84,17 @@ def listed(items: list[str], most: int = 10) -> str:
     return shown + (_(" and {more} more", more=len(items) - most) if len(items) > most else "")
 
 
+def several_named(name: str, ids: list[str]) -> str:
+    """What is wrong with naming a unit by a name several units share: a signal, an option or
+    a command names it by its id then (a name like "Chi bộ 1" is shared by many cells)."""
+    return _(
+        "{count} units are named `{name}` ({ids}); name it by its id",
+        count=len(ids),
+        name=name,
+        ids=listed([f"`{unit}`" for unit in sorted(ids)]),
+    )
+
+
 # what the system says of a file it could not read or write, in the operator's language
 _OS_REASONS = {
     errno.ENOENT: N_("its folder does not exist"),

@@ -22,7 +22,7 @@ from cascade.cli.common import (
 )
 from cascade.compile.files import is_units_file, load_units
 from cascade.compile.format import CampaignFile, UnitsFile
-from cascade.errors import CampaignInvalid, Problem, did_you_mean
+from cascade.errors import CampaignInvalid, Problem, did_you_mean, one_of, several_named
 from cascade.i18n import _, _n, num
 
 
@@ -135,20 +135,14 @@ def _by_id_or_words(file: Path, option: str, value: str, words: dict[str, str]) 
         return ids[0]
     unit = option == "--unit"
     if ids:
-        several = ", ".join(ids)
         said = (
-            _(
-                "{count} units are named `{name}` ({ids}); name it by its id",
-                count=len(ids),
-                name=value,
-                ids=several,
-            )
+            several_named(value, ids)
             if unit
             else _(
                 "{count} tasks are titled «{title}» ({ids}); name it by its id",
                 count=len(ids),
                 title=value,
-                ids=several,
+                ids=one_of(ids),
             )
         )
         fail([Problem(str(file), None, option, said)])

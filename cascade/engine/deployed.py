@@ -10,7 +10,7 @@ from typing import Any, Generic, NamedTuple, TypeVar
 from sqlalchemy import Connection, Row, bindparam, select
 
 from cascade.engine import bulk, store
-from cascade.errors import did_you_mean, listed
+from cascade.errors import did_you_mean, listed, several_named
 from cascade.i18n import _
 
 
@@ -105,14 +105,7 @@ def units_named(
         if len(ids) == 1:
             resolved[name] = Named(ids[0], name)
         else:
-            problems.append(
-                _(
-                    "{count} units are named `{name}` ({ids}); name it by its id",
-                    count=len(ids),
-                    name=name,
-                    ids=listed(sorted(ids)),
-                )
-            )
+            problems.append(several_named(name, ids))
     unknown = [each for each in wanted if each not in resolved and each not in called]
     if len(unknown) == 1:  # the campaign's ids and names read only for a hint
         everyone = [text for pair in conn.execute(select(u.id, u.name).where(*live)) for text in pair]

@@ -25,7 +25,7 @@ from cascade.engine.deployed import Deployed
 from cascade.engine.figures import check_fields
 from cascade.engine.lifecycle import DONE
 from cascade.engine.rollup import figures_of
-from cascade.errors import CampaignInvalid, Problem, did_you_mean, one_of
+from cascade.errors import CampaignInvalid, Problem, did_you_mean, several_named
 from cascade.i18n import _, speaking
 from cascade.plan.rules import campaign_rules
 
@@ -333,12 +333,7 @@ def checked_rows(
         if len(ids) == 1:
             return ids[0], None
         if ids:
-            return None, _(
-                "{count} units are named `{name}` ({ids}); name it by its id",
-                count=len(ids),
-                name=named,
-                ids=one_of(ids),
-            )
+            return None, several_named(named, ids)
         hint = unit_hint(named)
         return None, _("no unit `{unit}` in `{campaign}`", unit=named, campaign=campaign.id) + (
             _("; {hint}", hint=hint) if hint else ""
