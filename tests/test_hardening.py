@@ -604,12 +604,32 @@ def test_doctor_tells_the_state_of_the_zalo_tokens(tmp_path: Path, monkeypatch: 
         row = {"access_token": "a", "refresh_token": "r", "expires_at": now + day}
         row["refreshed_at"] = now - 3 * day
         conn.execute(insert(store.zalo_tokens).values(app_id="app-1", **row))
-    fresh = runner.invoke(app, ["doctor"])
-    assert fresh.exit_code == 0, fresh.stdout
-    assert "✓ channels: configured: zalo (tokens renewed 3 days ago)" in fresh.stdout
+    fresh = runner.invoke(app, ["doctor"])  # (the units with an email or phone only: `reach` fails)
+    assert "✓ channels: configured: zalo (tokens renewed 3 days ago)" in fresh.stdout, fresh.stdout
     with engine.begin() as conn:
         conn.execute(update(store.zalo_tokens).values(refreshed_at=int(time.time()) - 75 * day))
     engine.dispose()
     old = runner.invoke(app, ["doctor"])
     assert old.exit_code == 1
     assert "✗ channels: Zalo's tokens were last renewed 75 days ago" in old.stdout
+
+
+def test_doctor_names_the_units_no_channel_set_up_reaches(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Channels set up for part of the contacts (Zalo's token, no SMTP, no ZNS template): the
+    units whose contacts have only an email or a phone never got a notice, and doctor passed."""
+    runner, _db = _cli_store(tmp_path, monkeypatch)
+    for name in ("CASCADE_SMTP_URL", "CASCADE_SMTP_SECRET", "CASCADE_ZNS_TEMPLATE", "CASCADE_ZALO_APP_ID"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("CASCADE_ZALO_TOKEN", "a-token")
+    partial = runner.invoke(app, ["doctor"], env={"COLUMNS": "400"})
+    assert partial.exit_code == 1
+    [line] = [line for line in partial.stdout.splitlines() if "reach" in line]
+    assert line.startswith("✗ reach: 98 units have no contact on a channel set up (zalo)")
+    # by name, as officials know them, the upper levels first
+    assert ": Đảng ủy Bộ đội Biên phòng tỉnh, " in line and line.endswith(" and 88 more")
+    assert "Ủy ban Mặt trận Tổ quốc Việt Nam tỉnh Hà Tĩnh" in line and "du-bien-phong" not in line
+    monkeypatch.setenv("CASCADE_SMTP_URL", "mailtos://user:pass@127.0.0.1:9?from=cascade@example.vn")
+    whole = runner.invoke(app, ["doctor"], env={"COLUMNS": "400"})
+    assert "✓ reach: every unit of 1 campaign has a contact on a channel set up" in whole.stdout, whole.stdout

@@ -13,7 +13,8 @@ from cascade.cli.common import (
     app,
     out,
 )
-from cascade.i18n import _
+from cascade.errors import listed
+from cascade.i18n import _, _n
 
 
 @app.command(
@@ -67,11 +68,50 @@ def zalo_tokens(engine: Any, settings: Any) -> tuple[bool, str] | None:
     return True, _("zalo (tokens renewed {days} days ago)", days=days)
 
 
+def reach(engine: Any, usable: set[str]) -> tuple[bool, str]:
+    """Whether every live unit of the deployed campaigns has a contact on a channel set up
+    (`usable`): one that has none never gets a notice. Told by the units' names."""
+    from sqlalchemy import select
+
+    from cascade.engine import store
+
+    k, u, c = store.campaigns.c, store.units.c, store.contacts.c
+    with engine.connect() as conn:
+        live = [row.id for row in conn.execute(select(k.id).where(k.archived_at.is_(None)))]
+        units = conn.execute(  # the upper levels first: the units an operator knows best
+            select(u.campaign_id, u.id, u.name, u.path).where(u.campaign_id.in_(live), u.archived.is_(False))
+        ).all()
+        reached = {
+            (campaign, unit)
+            for campaign, unit, ways in conn.execute(
+                select(c.campaign_id, c.unit_id, c.channels).where(c.campaign_id.in_(live))
+            )
+            if any(channel in usable for channel, _address in ways)
+        }
+    channels = ", ".join(sorted(usable))
+    units.sort(key=lambda row: (row.path.count("/"), row.path))
+    missing = list(dict.fromkeys(row.name for row in units if (row.campaign_id, row.id) not in reached))
+    if not missing:
+        return True, _n(
+            "every unit of {count} campaign has a contact on a channel set up ({channels})",
+            "every unit of {count} campaigns has a contact on a channel set up ({channels})",
+            len(live),
+            channels=channels,
+        )
+    return False, _n(
+        "{count} unit has no contact on a channel set up ({channels}), and gets no notice: {units}",
+        "{count} units have no contact on a channel set up ({channels}), and get no notice: {units}",
+        len(missing),
+        channels=channels,
+        units=listed(missing),
+    )
+
+
 @app.command(
     help=_(
         "Check what an unattended Cascade depends on: its settings, the store (reachable, its schema "
-        "current, its integrity), the web secret, the notification channels' settings and the Prefect API. "
-        "Exit 1 if anything fails."
+        "current, its integrity), the web secret, the notification channels' settings (and that every unit "
+        "has a contact on one of them) and the Prefect API. Exit 1 if anything fails."
     ),
 )
 def doctor() -> None:
@@ -127,6 +167,8 @@ def doctor() -> None:
     check(_("web secret"), web_secret)
     from notifiers.channels import ChannelConfig
 
+    usable: set[str] = set()  # the channels set up: email, zalo, phone
+
     def channels() -> tuple[bool, str]:
         config = ChannelConfig.of()
         have = ["email"] if config.smtp_url else []
@@ -140,9 +182,14 @@ def doctor() -> None:
                 have.append(zalo[1])
         if not have:
             return False, _("no channel configured (CASCADE_SMTP_URL, Zalo)")
+        usable.update(channel.split(" ")[0] for channel in have)
+        if "zalo" in usable and config.zns_template:
+            usable.add("phone")  # ZNS: Zalo's token and the template
         return True, _("configured: {channels}", channels=", ".join(have))
 
     check(_("channels"), channels)
+    if usable and engine is not None:
+        check(_("reach"), lambda: reach(engine, usable))
 
     def prefect() -> tuple[bool, str]:
         from flows.deployments import api_url
