@@ -251,3 +251,41 @@ def test_libreoffice_renders_the_document_with_its_title_and_tables(summary: Sum
     )
     pages = sorted(ARTIFACTS.glob("summary-page-*.png"))
     assert pages and all(p.read_bytes()[:4] == b"\x89PNG" for p in pages)
+
+
+def test_a_report_is_dated_as_of_the_tick_its_figures_come_from(reported: CliRunner, tmp_path: Path) -> None:
+    """Without --at, the report said "Số liệu tính đến" now, over figures the last tick had
+    computed: with the scheduler stopped for days, a filed report gave stale figures today's
+    date. It is now dated as of that tick, and says how old it is when the scheduler is behind."""
+    import os
+    import time
+
+    from sqlalchemy import update
+
+    from cascade import i18n
+    from cascade.cli import app
+    from cascade.engine import store
+    from cascade.engine.store import open_store
+
+    def scheduler_ticked(seconds_ago: int) -> None:  # (the scheduler's ticks stamp it)
+        engine = open_store(os.environ["CASCADE_DATABASE_URL"])
+        with engine.begin() as conn:
+            conn.execute(update(store.campaigns).values(ticked_at=int(time.time()) - seconds_ago))
+        engine.dispose()
+
+    scheduler_ticked(60)
+    out = tmp_path / "bao-cao.md"
+    try:
+        result = reported.invoke(app, ["--lang", "vi", "report", "test-campaign", "--out", str(out)])
+    finally:
+        i18n.use("en")
+    assert result.exit_code == 0, result.output
+    last = at(AS_OF)
+    said = f"Số liệu tính đến {last.format('HH:mm')} ngày {last.format('DD/MM/YYYY')}"
+    assert said in out.read_text("utf-8")
+    assert f"lần xử lý gần nhất: {last.format('HH:mm DD/MM/YYYY')}" in result.stderr
+    assert "cascade serve" not in result.stderr  # it ticks on schedule
+    scheduler_ticked(2 * 86_400)  # the scheduler stopped two days ago
+    behind = reported.invoke(app, ["report", "test-campaign", "--out", str(out)])
+    assert behind.exit_code == 0, behind.output
+    assert "no tick for 48 h 0 min: is `cascade serve` running?" in " ".join(behind.stderr.split())

@@ -26,3 +26,12 @@ def test_every_example_campaign_has_its_own_entry() -> None:
         assert trigger["expect"] == ["cascade.signal.received"]
         assert entry["work_pool"]["name"] == "cascade"
         assert entry["work_pool"]["job_variables"]["env"]["PREFECT_FLOWS_HEARTBEAT_FREQUENCY"] == "30"
+
+
+def test_the_stores_default_interval_is_the_schedules() -> None:
+    """What a command without Prefect (`report`, the watchdog) takes as the tick interval of a
+    campaign whose deployment recorded none is the schedule's."""
+    from cascade.engine import health
+
+    project = yaml.safe_load((ROOT / "prefect.yaml").read_text(encoding="utf-8"))
+    assert project["deployments"][0]["schedules"][0]["interval"] == health.DEFAULT_INTERVAL

@@ -7,11 +7,14 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
+import pendulum
 import typer
 from rich.markup import escape
+from sqlalchemy import Engine
 
 from cascade.cli.common import (
     app,
+    campaign_tz,
     cannot_write,
     err,
     fail,
@@ -48,14 +51,19 @@ def report(
         Path | None,
         typer.Option("--out", "-o", help=_("the file to write (default: CAMPAIGN-summary-DATE.FORMAT here)")),
     ] = None,
-    at: Annotated[str | None, typer.Option(help=_("the date shown as 'as of' (default: now)"))] = None,
+    at: Annotated[
+        str | None,
+        typer.Option(
+            help=_("the date shown as 'as of' (default: the last tick's, which the figures are as of)")
+        ),
+    ] = None,
 ) -> None:
     from cascade.engine.summary import build
     from cascade.reports import write
 
     fmt = _report_format(format, output)
     engine = open_engine(read_only=True)
-    instant = instant_of(engine, campaign, at, "report", "--at")
+    instant = instant_of(engine, campaign, at, "report", "--at") if at else _as_of_last_tick(engine, campaign)
     target = output or Path(f"{campaign}-summary-{instant.format('YYYYMMDD')}.{fmt.value}")
     writable(target)
     with err.status(_("reading the store")):
@@ -68,6 +76,32 @@ def report(
         cannot_write(target, exc)
     for path in written:
         out.print(str(path))
+
+
+def _as_of_last_tick(engine: Engine, campaign: str) -> pendulum.DateTime:
+    """The instant a report's figures are as of: the campaign's last tick, which computed the
+    states it reads (now, when it never ticked). Said on stderr, with a warning when the
+    scheduler has stopped ticking it: the figures are that old."""
+    import time
+
+    from sqlalchemy import func, select
+
+    from cascade.cli.reading import _ago
+    from cascade.engine import health, store
+
+    tz = campaign_tz(engine, campaign)  # (refuses an unknown campaign)
+    t = store.ticks.c
+    with engine.connect() as conn:
+        last = conn.execute(select(func.max(t.now)).where(t.campaign_id == campaign)).scalar()
+    if last is None:
+        return pendulum.now(tz)
+    instant = pendulum.from_timestamp(last, tz=tz)
+    said = _("figures as of the last tick: {at}", at=instant.format("HH:mm DD/MM/YYYY"))
+    for h in health.read(engine, int(time.time()), health.DEFAULT_INTERVAL, campaign):
+        if h.stalled:
+            said += _("; no tick for {age}: is `cascade serve` running?", age=_ago(h.age))
+    err.print(said)
+    return instant
 
 
 def _report_format(given: ReportFormat | None, output: Path | None) -> ReportFormat:

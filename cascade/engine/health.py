@@ -18,6 +18,7 @@ from sqlalchemy import Engine, bindparam, select, update
 from cascade.engine import store
 
 STALLED_AFTER = 3  # tick intervals without a tick
+DEFAULT_INTERVAL = 600  # seconds between ticks when the deployment recorded none (prefect.yaml's)
 _C = store.campaigns.c
 
 

@@ -43,7 +43,7 @@ class WebConfig:
     form_rate: str = "30/60"  # form submissions per client address: 30 a minute
     api_rate: str = "2000/1"  # API signal posts per token
     announce: Announce | None = None  # tells the scheduler a campaign has new signals (best effort)
-    tick_interval: int = 600  # seconds, for campaigns whose deployment recorded none (watchdog)
+    tick_interval: int = health.DEFAULT_INTERVAL  # for campaigns whose deployment recorded none
     https: bool = False  # served behind https (CASCADE_WEB_URL): the session cookie is Secure
     max_body: int = MAX_BODY  # bytes a request body may hold (CASCADE_WEB_MAX_BODY); more: 413
 
