@@ -109,9 +109,9 @@ class Contact:
         if isinstance(data, dict):
             if "channels" not in data:
                 data = {**data, "channels": tuple(k for k in data if k in CHANNELS and data[k])}
-            phone = data.get("phone")
-            if isinstance(phone, str | int) and not (isinstance(phone, str) and _PHONE.match(phone)):
-                data = {**data, "phone": phone_number(str(phone))}
+            phone = data.get("phone")  # as written, in digits from 0 (most): as it is; else in digits
+            if phone is not None and not (type(phone) is str and phone[:1] == "0" and phone.isdigit()):
+                data = {**data, "phone": phone_number(str(phone)) if isinstance(phone, str | int) else phone}
         return data
 
     @model_validator(mode="after")
