@@ -26,7 +26,6 @@ from notifiers import channels
 from notifiers.channels import ChannelConfig, Result, with_tokens
 from notifiers.dispatch import operator_of
 from notifiers.render import Message, Renderer
-from notifiers.zalo_tokens import TokenRefused
 
 log = logging.getLogger("cascade.watchdog")
 Send = Callable[..., Result]
@@ -92,6 +91,7 @@ class Watchdog:
     def __init__(self, engine: Engine, default_interval: int, every: float = 60.0) -> None:
         self.engine, self.default_interval, self.every = engine, default_interval, every
         self._stop = threading.Event()
+        self._zalo_again = 0.0  # (monotonic) after Zalo refused a renewal, not before this
         self._thread = threading.Thread(target=self._loop, name="cascade-watchdog", daemon=True)
 
     def start(self) -> None:
@@ -106,19 +106,18 @@ class Watchdog:
                 check(self.engine, self.default_interval)
             except Exception:  # the watchdog must outlive a bad check (a store briefly away)
                 log.exception("watchdog check failed; trying again in %.0f s", self.every)
+            if time.monotonic() < self._zalo_again:
+                continue
             try:
                 keep_zalo_alive(self.engine)
-            except Exception:
-                log.exception("renewing the Zalo tokens failed; trying again in %.0f s", self.every)
+            except Exception:  # Zalo refused (the next send fails too, and the operator is told)
+                log.exception("renewing the Zalo tokens failed; trying again in an hour")
+                self._zalo_again = time.monotonic() + 3600
 
 
 def keep_zalo_alive(engine: Engine) -> None:
-    """Renew the Zalo OA's token pair when it is old, though nothing was sent (`Tokens.keep_alive`)."""
+    """Renew the Zalo OA's token pair when it is old, though nothing was sent (`Tokens.keep_alive`);
+    raises TokenRefused when Zalo refuses."""
     tokens = with_tokens(ChannelConfig(), engine).tokens
-    if tokens is None:  # no OA app set: a fixed token, or no Zalo
-        return
-    try:
-        if tokens.keep_alive():
-            log.info("the Zalo tokens were renewed: nothing was sent on Zalo for 30 days")
-    except TokenRefused as refused:  # the next Zalo send fails too, and the operator is told then
-        log.error("Zalo refused to renew its tokens: %s", refused)
+    if tokens is not None and tokens.keep_alive():  # (None: no OA app set, a fixed token or no Zalo)
+        log.info("the Zalo tokens were renewed: nothing was sent on Zalo for 30 days")
