@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -15,6 +15,11 @@ from cascade.cli.common import (
 )
 from cascade.errors import listed
 from cascade.i18n import _, _n
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from cascade.settings import Settings
 
 
 @app.command(
@@ -40,7 +45,7 @@ def show_settings(
     out.print(table)
 
 
-def zalo_tokens(engine: Any, settings: Any) -> tuple[bool, str] | None:
+def zalo_tokens(engine: Engine, settings: Settings) -> tuple[bool, str] | None:
     """The Zalo OA app's token pair in the store, as doctor tells it (None: no app set)."""
     import time
 
@@ -68,7 +73,7 @@ def zalo_tokens(engine: Any, settings: Any) -> tuple[bool, str] | None:
     return True, _("zalo (tokens renewed {days} days ago)", days=days)
 
 
-def reach(engine: Any, usable: set[str]) -> tuple[bool, str]:
+def reach(engine: Engine, usable: set[str]) -> tuple[bool, str]:
     """Whether every live unit of the deployed campaigns has a contact on a channel set up
     (`usable`): one that has none never gets a notice. Told by the units' names."""
     from sqlalchemy import select
@@ -78,9 +83,13 @@ def reach(engine: Any, usable: set[str]) -> tuple[bool, str]:
     k, u, c = store.campaigns.c, store.units.c, store.contacts.c
     with engine.connect() as conn:
         live = [row.id for row in conn.execute(select(k.id).where(k.archived_at.is_(None)))]
-        units = conn.execute(  # the upper levels first: the units an operator knows best
-            select(u.campaign_id, u.id, u.name, u.path).where(u.campaign_id.in_(live), u.archived.is_(False))
-        ).all()
+        units = list(
+            conn.execute(
+                select(u.campaign_id, u.id, u.name, u.path).where(
+                    u.campaign_id.in_(live), u.archived.is_(False)
+                )
+            )
+        )
         reached = {
             (campaign, unit)
             for campaign, unit, ways in conn.execute(
@@ -89,7 +98,7 @@ def reach(engine: Any, usable: set[str]) -> tuple[bool, str]:
             if any(channel in usable for channel, _address in ways)
         }
     channels = ", ".join(sorted(usable))
-    units.sort(key=lambda row: (row.path.count("/"), row.path))
+    units.sort(key=lambda row: (row.path.count("/"), row.path))  # the upper levels first: best known
     missing = list(dict.fromkeys(row.name for row in units if (row.campaign_id, row.id) not in reached))
     if not missing:
         return True, _n(
@@ -172,17 +181,19 @@ def doctor() -> None:
     def channels() -> tuple[bool, str]:
         config = ChannelConfig.of()
         have = ["email"] if config.smtp_url else []
+        usable.update(have)
         if config.zalo_token:
             have.append("zalo")
+            usable.add("zalo")
         elif engine is not None and settings is not None:
             zalo = zalo_tokens(engine, settings)
             if zalo is not None and not zalo[0]:
                 return zalo
             if zalo is not None:
                 have.append(zalo[1])
+                usable.add("zalo")
         if not have:
             return False, _("no channel configured (CASCADE_SMTP_URL, Zalo)")
-        usable.update(channel.split(" ")[0] for channel in have)
         if "zalo" in usable and config.zns_template:
             usable.add("phone")  # ZNS: Zalo's token and the template
         return True, _("configured: {channels}", channels=", ".join(have))
