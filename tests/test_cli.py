@@ -189,7 +189,7 @@ def test_plan_takes_a_unit_by_its_name_and_a_task_by_its_title() -> None:
     by_id = runner.invoke(app, ["plan", HA_TINH, "--unit", "hu-can-loc", "--task", "hn-huyen", "-f", "json"])
     by_words = runner.invoke(
         app,
-        ["plan", HA_TINH, "--unit", "Huyện ủy Can Lộc", "--task", "Hội nghị cốt cán cấp huyện và tương đương",
+        ["plan", HA_TINH, "--unit", "Huyện Ủy Can Lộc", "--task", "hội nghị cốt cán cấp huyện và tương đương",
          "-f", "json"],
     )  # fmt: skip
     assert by_words.exit_code == 0, by_words.output
@@ -661,7 +661,7 @@ def test_extend_and_exempt_take_a_unit_by_its_exact_name_as_signal_does(
     assert one.exit_code == 0, one.output
     assert "Thông báo do thay đổi này gửi: miễn thực hiện 1" in one.stdout  # words, not `task.exempted`
     listed = tmp_path / "units.csv"
-    listed.write_text("unit\nHuyện ủy Can Lộc\ntxu-hong-linh\n", encoding="utf-8")
+    listed.write_text("unit\nHuyện Ủy  Can Lộc\ntxu-hong-linh\n", encoding="utf-8")  # capitals, spacing
     many = runner.invoke(
         app,
         [

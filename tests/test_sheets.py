@@ -397,3 +397,36 @@ def test_a_signal_breaking_a_check_between_figures_is_refused(campaign: Engine) 
     assert signals(campaign) == []
     equal = Signal("p-bac-ha", "hn-co-so", when("2020-12-05 09:00"), {"attendees": "45", "members": "45"})
     assert record(campaign, CID, [equal], "cli", NOW) == (1, 0)
+
+
+def test_a_name_in_other_capitals_or_spacing_names_its_unit(campaign: Engine, tmp_path: Path) -> None:
+    """Offices write "Huyện Ủy Can Lộc" as often as "Huyện ủy Can Lộc", and a sheet typed by
+    hand doubles a space: each was "no unit", and the whole import refused. A name that is the
+    unit's but for capitals and spacing names it, when it names one unit only."""
+    path = tmp_path / "tra-loi.csv"
+    path.write_text(
+        "at;unit;task;attendees;members\n"
+        "05/12/2020 09:00;ĐẢNG ỦY PHƯỜNG BẮC HÀ;hn-co-so;40;45\n"
+        "05/12/2020 10:00;đảng ủy  phường Nam Hà ;hn-co-so;30;35\n",
+        encoding="utf-8",
+    )
+    import_table(campaign, CID, path, "cli", NOW)
+    assert [(unit, task) for unit, task, *_rest in signals(campaign)] == [
+        ("p-bac-ha", "hn-co-so"),
+        ("p-nam-ha", "hn-co-so"),
+    ]
+
+
+def test_a_loose_name_two_units_share_must_be_an_id(store_engine: Engine, tmp_path: Path) -> None:
+    from tests.conftest import compile_text
+    from tests.test_summary import TASKS
+
+    units = _small_with_twin().replace("x-c2, name: Đảng ủy xã C,", "x-c2, name: Đảng Ủy Xã C,")
+    twin = compile_text(TASKS, units_yaml=units)
+    deploy(store_engine, twin, "s", twin.campaign.issued_at)
+    path = tmp_path / "s.csv"
+    path.write_text("at,unit,task,attendees,members\n05/12/2020 09:00,đảng ủy xã c,hn-co-so,30,40\n", "utf-8")
+    with pytest.raises(SignalRefused) as refused:
+        import_table(store_engine, twin.campaign.id, path, "cli", NOW)
+    [problem] = refused.value.problems
+    assert problem.message == "2 units are named `đảng ủy xã c` (`x-c`, `x-c2`); name it by its id"

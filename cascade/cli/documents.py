@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import pendulum
 import typer
 from rich.markup import escape
-from sqlalchemy import Engine
 
 from cascade.cli.common import (
     app,
@@ -26,6 +25,9 @@ from cascade.cli.common import (
 )
 from cascade.errors import Problem
 from cascade.i18n import _
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 
 class ReportFormat(StrEnum):

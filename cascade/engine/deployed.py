@@ -12,6 +12,7 @@ from sqlalchemy import Connection, Row, bindparam, select
 from cascade.engine import bulk, store
 from cascade.errors import did_you_mean, listed, several_named
 from cascade.i18n import _
+from cascade.plan.values import loose
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,8 +88,9 @@ class Named(NamedTuple):
 def units_named(
     conn: Connection, campaign_id: str, named: Iterable[str]
 ) -> tuple[dict[str, Named], list[str]]:
-    """The live unit each of `named` names, by its id or its exact name as a signal names its
-    unit (what was named -> the unit); and what is wrong with those that name none, or several."""
+    """The live unit each of `named` names, by its id or its name (exact, else but for capitals
+    and spacing) as a signal names its unit (what was named -> the unit); and what is wrong with
+    those that name none, or several."""
     u = store.units.c
     live = (u.campaign_id == campaign_id, ~u.archived)
     wanted = sorted(set(named))
@@ -100,16 +102,28 @@ def units_named(
     for chunk in bulk.chunked([each for each in wanted if each not in resolved]):
         for uid, name in conn.execute(select(u.id, u.name).where(*live, u.name.in_(chunk))):
             called.setdefault(name, []).append(uid)
+    unknown = [each for each in wanted if each not in resolved and each not in called]
+    everyone = conn.execute(select(u.id, u.name).where(*live)).all() if unknown else []
+    if unknown:  # (rare) a name but for capitals and spacing: the campaign's names, read once
+        by_loose: dict[str, list[tuple[str, str]]] = {}
+        for uid, name in everyone:
+            by_loose.setdefault(loose(name), []).append((uid, name))
+        for each in unknown:
+            if found := by_loose.get(loose(each)):
+                called[each] = [uid for uid, _name in found]
+                if len(found) == 1:
+                    resolved[each] = Named(*found[0])
+        unknown = [each for each in unknown if each not in called]
     problems: list[str] = []
     for name, ids in called.items():
+        if name in resolved:
+            continue
         if len(ids) == 1:
             resolved[name] = Named(ids[0], name)
         else:
             problems.append(several_named(name, ids))
-    unknown = [each for each in wanted if each not in resolved and each not in called]
-    if len(unknown) == 1:  # the campaign's ids and names read only for a hint
-        everyone = [text for pair in conn.execute(select(u.id, u.name).where(*live)) for text in pair]
-        hint = did_you_mean(unknown[0], everyone)
+    if len(unknown) == 1:  # the campaign's ids and names, for a hint
+        hint = did_you_mean(unknown[0], [text for pair in everyone for text in pair])
         problems.append(
             _("no unit `{unit}` in `{campaign}`", unit=unknown[0], campaign=campaign_id)
             + (_("; {hint}", hint=hint) if hint else "")

@@ -28,6 +28,7 @@ from cascade.engine.rollup import figures_of
 from cascade.errors import CampaignInvalid, Problem, did_you_mean, several_named
 from cascade.i18n import _, speaking
 from cascade.plan.rules import campaign_rules
+from cascade.plan.values import loose
 
 
 class SignalRefused(CampaignInvalid):
@@ -247,11 +248,13 @@ def read_lookups(conn: Connection, campaign_id: str, unit_ids: set[str]) -> Look
     )
     found = Lookups(set(), {})
     if len(unit_ids) > WHOLE_CAMPAIGN:
-        for unit, name in conn.execute(select(u.id, u.name).where(*live)):
+        everyone = conn.execute(select(u.id, u.name).where(*live)).all()
+        for unit, name in everyone:
             if unit in unit_ids:
                 found.units.add(unit)
             elif name in unit_ids:
                 found.names.setdefault(name, []).append(unit)
+        _loosely(found, unit_ids, everyone)
         wanted = found.units | {unit for ids in found.names.values() for unit in ids}
         rows = conn.execute(state_query).fetchall()
         found.states.update(((task, unit), state) for task, unit, state in rows if unit in wanted)
@@ -264,11 +267,27 @@ def read_lookups(conn: Connection, campaign_id: str, unit_ids: set[str]) -> Look
     for n in range(0, len(names), 900):
         for unit, name in conn.execute(select(u.id, u.name).where(*live, u.name.in_(names[n : n + 900]))):
             found.names.setdefault(name, []).append(unit)
+    if any(name not in found.names for name in names):  # (rare) the campaign's names, read once
+        _loosely(found, unit_ids, conn.execute(select(u.id, u.name).where(*live)).all())
     wanted_ids = sorted(found.units | {unit for ids in found.names.values() for unit in ids})
     for n in range(0, len(wanted_ids), 900):
         states = conn.execute(state_query.where(i.unit_id.in_(wanted_ids[n : n + 900])))
         found.states.update(((task, unit), state) for task, unit, state in states)
     return found
+
+
+def _loosely(found: Lookups, named: set[str], everyone: Iterable[Any]) -> None:
+    """The units named but for capitals and spacing ("Huyện Ủy Can Lộc"), among `everyone`
+    (id, name): added to `found.names` under the name as written."""
+    unmatched = [each for each in named if each not in found.units and each not in found.names]
+    if not unmatched:
+        return
+    by_loose: dict[str, list[str]] = {}
+    for unit, name in everyone:
+        by_loose.setdefault(loose(name), []).append(unit)
+    for each in unmatched:
+        if ids := by_loose.get(loose(each)):
+            found.names[each] = ids
 
 
 FUTURE_SLACK = 86_400  # a signal may be dated at most this far past its receipt (clocks, zones)

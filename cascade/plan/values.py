@@ -271,4 +271,10 @@ LEVEL_WORDS = {
 @functools.lru_cache(maxsize=256)  # a units sheet writes the same few levels on every row
 def level_of_word(written: str) -> str:
     """The level id a written level names (`Huyện` -> district), else the text as written."""
-    return LEVEL_WORDS.get(" ".join(written.casefold().split()), written)
+    return LEVEL_WORDS.get(loose(written), written)
+
+
+def loose(text: str) -> str:
+    """`text` as a name is matched when it is not found as written: capitals and spacing aside
+    ("Huyện Ủy  Can Lộc" is "Huyện ủy Can Lộc")."""
+    return " ".join(text.casefold().split())
