@@ -19,7 +19,7 @@ from cascade.i18n import _
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
-    from cascade.engine.signals import Unchanged
+    from cascade.engine.repeats import Unchanged
 
 
 @app.command(
@@ -47,8 +47,9 @@ def signal(
         bool, typer.Option("--allow-future", help=_("accept signals dated more than a day from now"))
     ] = False,
 ) -> None:
+    from cascade.engine.repeats import last_signal_id
     from cascade.engine.signal_files import load_signals
-    from cascade.engine.signals import Signal, last_signal_id, record
+    from cascade.engine.signals import Signal, record
     from cascade.settings import Settings
     from cascade.timing.instants import parse_instant
 
@@ -94,7 +95,7 @@ def _recorded(
     """What was recorded (the signals after id `before`), what of it will change nothing (its
     task already done by an earlier signal), and the campaign told to tick now (when a Prefect
     server runs)."""
-    from cascade.engine.signals import unchanged
+    from cascade.engine.repeats import unchanged
 
     if not stored:
         said = _("nothing new for {campaign}: all {known} signal(s) were already recorded", campaign=campaign,

@@ -22,8 +22,9 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from cascade.engine.signals import Batch, Signal, finished_before
-from cascade.engine.signals import Unchanged as Finished
+from cascade.engine.repeats import Unchanged as Finished
+from cascade.engine.repeats import finished_before
+from cascade.engine.signals import Batch, Signal
 from cascade.errors import CampaignInvalid
 from cascade.timing.instants import parse_instant
 from cascade.views import eventlog

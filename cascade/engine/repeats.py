@@ -1,0 +1,99 @@
+"""Signals for an instance that an earlier signal already finished: stored (the record keeps
+every report) but changing nothing, since the first signal counts. The operator and the API
+caller are told so, instead of "the next tick applies them"."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, func, select
+
+from cascade.engine import deployed, store
+from cascade.engine.lifecycle import DONE
+from cascade.engine.signals import Signal, read_lookups
+
+
+@dataclass(frozen=True)
+class Unchanged:
+    """A signal just stored for an instance an earlier signal already finished: kept, but it
+    changes nothing (the first signal counts)."""
+
+    unit: str
+    unit_name: str
+    task: str
+    title: str
+    state: str  # done or done_late
+    done_at: int
+
+
+def last_signal_id(conn: Connection) -> int:
+    """The newest signal's id (0: none): what a command stores next has a greater one."""
+    return int(conn.execute(select(func.max(store.signals.c.id))).scalar() or 0)
+
+
+def unchanged(
+    conn: Connection, campaign_id: str, after_id: int, received_at: int, source: str
+) -> list[Unchanged]:
+    """The signals `source` stored at `received_at` after signal `after_id` (one command's) that
+    wait for a tick although their instance is already finished: the operator is told, instead
+    of "the next tick applies them", since the tick will not (the first signal counts)."""
+    s, i, u = store.signals.c, store.instances.c, store.units.c
+    rows = conn.execute(
+        select(s.unit_id, u.name, s.task_id, i.state, i.done_at)
+        .join(
+            store.instances,
+            (i.campaign_id == s.campaign_id) & (i.task_id == s.task_id) & (i.unit_id == s.unit_id),
+        )
+        .join(store.units, (u.campaign_id == s.campaign_id) & (u.id == s.unit_id))
+        .where(
+            s.campaign_id == campaign_id,
+            s.id > after_id,
+            s.applied_tick.is_(None),
+            s.received_at == received_at,
+            s.source == source,
+            i.archived.is_(False),
+            i.state.in_(DONE),
+        )
+        .order_by(s.task_id, u.name)
+    ).all()
+    return _unchanged_rows(conn, campaign_id, rows)
+
+
+def _unchanged_rows(conn: Connection, campaign_id: str, rows: Iterable[Any]) -> list[Unchanged]:
+    """(unit, its name, task, state, done_at) rows as `Unchanged`, with the tasks' titles."""
+    campaign = deployed.must_read(conn, campaign_id)
+    titles = {task: rules.get("title", task) for task, rules in campaign.tasks.items()}
+    return [
+        Unchanged(unit, name, task, titles.get(task, task), state, int(done_at))
+        for unit, name, task, state, done_at in rows
+    ]
+
+
+def finished_before(conn: Connection, campaign_id: str, batch: list[Signal]) -> list[Unchanged]:
+    """The instances of `batch` (its units by id or exact name) that an earlier signal already
+    finished, read before the batch is recorded: its signals for them change nothing (the
+    first signal counts). What the API answers beside what it stored."""
+    found = read_lookups(conn, campaign_id, {signal.unit for signal in batch})
+    pairs: set[tuple[str, str]] = set()
+    for signal in batch:
+        ids = [signal.unit] if signal.unit in found.units else found.names.get(signal.unit, [])
+        if len(ids) == 1 and found.states.get((signal.task, ids[0])) in DONE:
+            pairs.add((ids[0], signal.task))
+    if not pairs:
+        return []
+    i, u = store.instances.c, store.units.c
+    rows = conn.execute(
+        select(i.unit_id, u.name, i.task_id, i.state, i.done_at)
+        .join(store.units, (u.campaign_id == i.campaign_id) & (u.id == i.unit_id))
+        .where(
+            i.campaign_id == campaign_id,
+            i.archived.is_(False),
+            i.unit_id.in_(sorted({unit for unit, _task in pairs})),
+            i.task_id.in_(sorted({task for _unit, task in pairs})),
+            i.state.in_(DONE),
+        )
+        .order_by(i.task_id, u.name)
+    ).all()
+    return _unchanged_rows(conn, campaign_id, (row for row in rows if (row[0], row[2]) in pairs))
