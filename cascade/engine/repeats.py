@@ -12,7 +12,6 @@ from sqlalchemy import Connection, func, select
 
 from cascade.engine import deployed, store
 from cascade.engine.lifecycle import DONE
-from cascade.engine.signals import Signal, read_lookups
 
 
 @dataclass(frozen=True)
@@ -71,17 +70,11 @@ def _unchanged_rows(conn: Connection, campaign_id: str, rows: Iterable[Any]) -> 
     ]
 
 
-def finished_before(conn: Connection, campaign_id: str, batch: list[Signal]) -> list[Unchanged]:
-    """The instances of `batch` (its units by id or exact name) that an earlier signal already
-    finished, read before the batch is recorded: its signals for them change nothing (the
-    first signal counts). What the API answers beside what it stored."""
-    found = read_lookups(conn, campaign_id, {signal.unit for signal in batch})
-    pairs: set[tuple[str, str]] = set()
-    for signal in batch:
-        ids = [signal.unit] if signal.unit in found.units else found.names.get(signal.unit, [])
-        if len(ids) == 1 and found.states.get((signal.task, ids[0])) in DONE:
-            pairs.add((ids[0], signal.task))
-    if not pairs:
+def finished(conn: Connection, campaign_id: str, pairs: Iterable[tuple[str, str]]) -> list[Unchanged]:
+    """The (unit, task) instances `pairs` names (a batch's `Recorded.finished`: done before it was
+    recorded), as `Unchanged`, with when they were done."""
+    wanted = set(pairs)
+    if not wanted:
         return []
     i, u = store.instances.c, store.units.c
     rows = conn.execute(
@@ -90,10 +83,10 @@ def finished_before(conn: Connection, campaign_id: str, batch: list[Signal]) -> 
         .where(
             i.campaign_id == campaign_id,
             i.archived.is_(False),
-            i.unit_id.in_(sorted({unit for unit, _task in pairs})),
-            i.task_id.in_(sorted({task for _unit, task in pairs})),
+            i.unit_id.in_(sorted({unit for unit, _task in wanted})),
+            i.task_id.in_(sorted({task for _unit, task in wanted})),
             i.state.in_(DONE),
         )
         .order_by(i.task_id, u.name)
     ).all()
-    return _unchanged_rows(conn, campaign_id, (row for row in rows if (row[0], row[2]) in pairs))
+    return _unchanged_rows(conn, campaign_id, (row for row in rows if (row[0], row[2]) in wanted))

@@ -23,6 +23,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from cascade.engine import bulk, deployed, store
 from cascade.engine.deployed import Deployed
 from cascade.engine.figures import check_fields
+from cascade.engine.lifecycle import DONE
 from cascade.engine.rollup import figures_of
 from cascade.errors import CampaignInvalid, Problem, did_you_mean, several_named
 from cascade.i18n import _, speaking
@@ -49,6 +50,19 @@ def digest(task: str, unit: str, at: int, fields: dict[str, Any]) -> str:
     return hashlib.sha256(key).hexdigest()
 
 
+class Recorded(tuple[int, int]):
+    """What recording a batch did: (stored, already known), as a pair; and `finished`, the
+    (unit, task) instances it names that an earlier signal had already finished, as read before
+    it was stored: its signals for them change nothing (the first signal counts)."""
+
+    finished: tuple[tuple[str, str], ...]
+
+    def __new__(cls, stored: int, known: int, finished: tuple[tuple[str, str], ...] = ()) -> Recorded:
+        made = super().__new__(cls, (stored, known))
+        made.finished = finished
+        return made
+
+
 def record(
     engine: Engine,
     campaign_id: str,
@@ -57,7 +71,7 @@ def record(
     now: pendulum.DateTime,
     file: str = "signal",
     allow_future: bool = False,
-) -> tuple[int, int]:
+) -> Recorded:
     """Check every signal, then store all of them or none; returns (stored, already known).
     A signal dated before the campaign's issue is refused, and one more than a day after `now`
     unless `allow_future` (a simulation feeds its whole signals file at the start)."""
@@ -80,12 +94,12 @@ class Batch:
     lang: str | None = None  # the language its problems are told in (None: the operator's)
 
 
-def record_many(engine: Engine, requests: list[Batch]) -> list[tuple[int, int] | SignalRefused]:
+def record_many(engine: Engine, requests: list[Batch]) -> list[Recorded | SignalRefused]:
     """Several callers' batches in one transaction (a web server's concurrent posts: one
     commit for all). Each is checked on its own, as `record` checks one, and stored whole
     or refused whole; the answers come in the requests' order: (stored, already known) or
     the refusal. Two requests carrying the same signal store it once (the first counts it)."""
-    answers: list[tuple[int, int] | SignalRefused] = []
+    answers: list[Recorded | SignalRefused] = []
     accepted: list[tuple[int, list[dict[str, Any]]]] = []
     with engine.begin() as conn:
         campaigns: dict[str, Deployed | None] = {}
@@ -117,14 +131,18 @@ def record_many(engine: Engine, requests: list[Batch]) -> list[tuple[int, int] |
                 answers.append(SignalRefused(problems))
                 continue
             accepted.append((n, rows))
-            answers.append((0, 0))  # filled in below
+            answers.append(Recorded(0, 0))  # filled in below
         known = _known(conn, [row for _request, rows in accepted for row in rows])
         new: list[dict[str, Any]] = []
         for n, rows in accepted:
             fresh = [row for row in {r["digest"]: r for r in rows}.values() if row["digest"] not in known]
             known.update(row["digest"] for row in fresh)
             new += fresh
-            answers[n] = (len(fresh), len(rows) - len(fresh))
+            states = lookups[requests[n].campaign_id].states
+            finished = {
+                (r["unit_id"], r["task_id"]) for r in rows if states.get((r["task_id"], r["unit_id"])) in DONE
+            }
+            answers[n] = Recorded(len(fresh), len(rows) - len(fresh), tuple(sorted(finished)))
         bulk.insert_many(conn, store.signals, new)
     return answers
 

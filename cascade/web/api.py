@@ -23,7 +23,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from cascade.engine.repeats import Unchanged as Finished
-from cascade.engine.repeats import finished_before
+from cascade.engine.repeats import finished
 from cascade.engine.signals import Batch, Signal
 from cascade.errors import CampaignInvalid
 from cascade.timing.instants import parse_instant
@@ -182,8 +182,7 @@ async def api_signals(campaign: str, body: SignalsIn, caller: ApiCaller) -> Reco
             for n, s in enumerate(body.signals, 1)
         ]
         posted = Batch(campaign, batch, "api", when, file="request")
-        finished = await run_in_threadpool(_finished, w, posted)
-        stored, known = await asyncio.wrap_future(w.writer.submit(posted))
+        answer = await asyncio.wrap_future(w.writer.submit(posted))
     except CampaignInvalid as exc:
         problems = [
             {"where": f"signals[{p.line}]" if p.line else p.key, "message": p.message} for p in exc.problems
@@ -191,7 +190,9 @@ async def api_signals(campaign: str, body: SignalsIn, caller: ApiCaller) -> Reco
         return JSONResponse({"detail": problems}, status_code=422)  # type: ignore[return-value]
     except ValueError as exc:
         return JSONResponse({"detail": [{"where": "at", "message": str(exc)}]}, status_code=422)  # type: ignore[return-value]
+    stored, known = answer
     w.announce(campaign, stored)
+    finished = await run_in_threadpool(_finished, w, campaign, answer.finished) if answer.finished else []
     unchanged = [
         Unchanged(
             unit=u.unit,
@@ -204,9 +205,9 @@ async def api_signals(campaign: str, body: SignalsIn, caller: ApiCaller) -> Reco
     return Recorded(stored=stored, known=known, unchanged=unchanged)
 
 
-def _finished(w: Web, posted: Batch) -> list[Finished]:
+def _finished(w: Web, campaign: str, pairs: tuple[tuple[str, str], ...]) -> list[Finished]:
     with w.engine.connect() as conn:
-        return finished_before(conn, posted.campaign_id, posted.batch)
+        return finished(conn, campaign, pairs)
 
 
 @router.post(

@@ -107,7 +107,7 @@ async def submit(
     try:
         # an official reads the form: its problems in Vietnamese, whatever the operator speaks
         posted = Batch(campaign, [Signal(unit, task, when, values)], "web", when, file="form", lang="vi")
-        stored, _ = await asyncio.wrap_future(w.writer.submit(posted))
+        stored = (await asyncio.wrap_future(w.writer.submit(posted)))[0]
     except CampaignInvalid as exc:
         errors = [p.message for p in exc.problems]
         inputs = await run_in_threadpool(form_inputs, w.engine, found, values)

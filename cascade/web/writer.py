@@ -16,7 +16,7 @@ from concurrent.futures import Future
 
 from sqlalchemy import Engine
 
-from cascade.engine.signals import Batch, SignalRefused, record_many
+from cascade.engine.signals import Batch, Recorded, SignalRefused, record_many
 
 MAX_GROUP = 256
 
@@ -24,18 +24,18 @@ MAX_GROUP = 256
 class SignalWriter:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self.queue: queue.Queue[tuple[Batch, Future[tuple[int, int]]]] = queue.Queue()
+        self.queue: queue.Queue[tuple[Batch, Future[Recorded]]] = queue.Queue()
         self.thread = threading.Thread(target=self._run, name="cascade-signal-writer", daemon=True)
         self.thread.start()
 
-    def submit(self, request: Batch) -> Future[tuple[int, int]]:
+    def submit(self, request: Batch) -> Future[Recorded]:
         """A future of (stored, already known), or of SignalRefused, as `cascade.engine.signals.record`
         answers (an async caller awaits it with `asyncio.wrap_future`)."""
-        future: Future[tuple[int, int]] = Future()
+        future: Future[Recorded] = Future()
         self.queue.put((request, future))
         return future
 
-    def record(self, request: Batch, timeout: float = 60.0) -> tuple[int, int]:
+    def record(self, request: Batch, timeout: float = 60.0) -> Recorded:
         return self.submit(request).result(timeout)
 
     def _run(self) -> None:
@@ -47,7 +47,7 @@ class SignalWriter:
                 except queue.Empty:
                     break
             try:
-                answers: list[tuple[int, int] | SignalRefused | Exception] = list(
+                answers: list[Recorded | SignalRefused | Exception] = list(
                     record_many(self.engine, [request for request, _ in group])
                 )
             except Exception:  # nothing of the group was stored: each post again on its own,
@@ -58,7 +58,7 @@ class SignalWriter:
                 else:
                     future.set_result(answer)
 
-    def _alone(self, request: Batch) -> tuple[int, int] | SignalRefused | Exception:
+    def _alone(self, request: Batch) -> Recorded | SignalRefused | Exception:
         try:
             return record_many(self.engine, [request])[0]
         except Exception as exc:  # the store failed for this post (or for every post)
