@@ -425,3 +425,36 @@ def test_a_name_in_other_capitals_or_spacing_names_its_unit(campaign: Engine, tm
         ("p-bac-ha", "hn-co-so"),
         ("p-nam-ha", "hn-co-so"),
     ]
+
+
+def test_a_title_above_the_header_is_passed_over(campaign: Engine, tmp_path: Path) -> None:
+    """An office's sheet opens with its title ("DANH SÁCH ...", merged over the columns) and a
+    blank row: the title was taken for the header, "missing columns unit, task, at"."""
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["BÁO CÁO KẾT QUẢ HỘI NGHỊ CƠ SỞ"])
+    sheet.append([])
+    header = ["Thời gian", "Đơn vị", "Việc", "Số đảng viên dự (attendees)", "Tổng số đảng viên (members)"]
+    sheet.append(header)
+    sheet.append(["05/12/2020 09:00", "Đảng ủy phường Bắc Hà", "hn-co-so", 40, 45])
+    sheet.merge_cells("A1:E1")
+    xlsx = tmp_path / "tra-loi.xlsx"
+    book.save(xlsx)
+    csv = tmp_path / "tra-loi.csv"  # as Excel saves that sheet: the title padded with separators
+    csv.write_text(
+        '"BÁO CÁO KẾT QUẢ HỘI NGHỊ CƠ SỞ, PHƯỜNG NAM HÀ";;;;\n;;;;\n'
+        "Thời gian;Đơn vị;Việc;Số đảng viên dự (attendees);Tổng số đảng viên (members)\n"
+        "06/12/2020 14:30;p-nam-ha;hn-co-so;30;35\n",
+        encoding="utf-8",
+    )
+    import_table(campaign, CID, xlsx, "cli", NOW)
+    import_table(campaign, CID, csv, "cli", NOW)
+    assert [(unit, fields) for unit, _task, _at, fields, _note in signals(campaign)] == [
+        ("p-bac-ha", {"attendees": 40, "members": 45}),
+        ("p-nam-ha", {"attendees": 30, "members": 35}),
+    ]
+    bad = tmp_path / "sai.csv"
+    bad.write_text("DANH SÁCH\nat,unit,task\n05/12/2020 09:00,p-nam-ha,hn-khong-co\n", encoding="utf-8")
+    with pytest.raises(SignalRefused) as refused:
+        import_table(campaign, CID, bad, "cli", NOW)
+    assert refused.value.problems[0].line == 3  # the file's own line, the title counted

@@ -8,7 +8,8 @@ is a comma) or tabs, told from the header line. Leading `#` lines are comments (
 every visible sheet in turn, each with its own header row.
 
 A header cell written "Title (key)" is read as `key`, so a sheet sent to people can carry
-their words and still be read back; callers map other Vietnamese headers with `aliases`.
+their words and still be read back; callers map other Vietnamese headers with `aliases`. Rows
+above the header with one cell filled are a title ("DANH SÁCH ĐƠN VỊ") and passed over.
 """
 
 from __future__ import annotations
@@ -90,8 +91,9 @@ def rows_of(lines: Iterable[str], file: str) -> Table:
         stripped = raw.strip()
         if stripped.startswith("#"):
             comments.append(stripped[1:].strip())
-        elif stripped:
+        elif stripped and _cells(stripped) > 1:
             break
+        # else a blank row, or a title above the header (one cell: "DANH SÁCH ĐƠN VỊ")
     else:
         raise CampaignInvalid(
             [Problem(file, None, "", _("the file has no header row"), _("the first row names the columns"))]
@@ -139,6 +141,14 @@ def rows_of(lines: Iterable[str], file: str) -> Table:
             ) from None
 
     return Table(file, header, rows(), comments, composed=True)
+
+
+def _cells(line: str) -> int:
+    """How many cells of a CSV line hold something (a title row has one: "DANH SÁCH";;;)."""
+    try:
+        return sum(1 for cell in next(csv.reader([line], _dialect(line))) if cell.strip())
+    except (csv.Error, StopIteration):
+        return 2  # not for this to judge: read as the header, and told there
 
 
 def _composed(line: str) -> str:
@@ -241,7 +251,7 @@ def _sheet_table(sheet: Any, file: str) -> Table | None:
         first = text(values[0]) if values else ""
         if first.startswith("#"):
             comments.append(first[1:].strip())
-        elif any(text(v) for v in values):
+        elif sum(1 for v in values if text(v)) > 1:  # (one cell: a title above the header)
             header = [text(v) for v in values]
             break
     if header is None:
