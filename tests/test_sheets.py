@@ -458,3 +458,27 @@ def test_a_title_above_the_header_is_passed_over(campaign: Engine, tmp_path: Pat
     with pytest.raises(SignalRefused) as refused:
         import_table(campaign, CID, bad, "cli", NOW)
     assert refused.value.problems[0].line == 3  # the file's own line, the title counted
+
+
+def test_a_row_number_column_is_passed_over(campaign: Engine, tmp_path: Path) -> None:
+    """Vietnamese tables open with "STT" (số thứ tự, the row's number): a units sheet was refused
+    ("unknown column STT") and a signals sheet stored it as a figure the task does not have."""
+    from cascade.compile.units import read_units_file
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["STT", "Mã", "Tên đơn vị", "Cấp", "Đơn vị cấp trên", "Email"])
+    sheet.append([1, "tu-a", "Tỉnh ủy A", "Tỉnh", None, "a@example.vn"])
+    sheet.append([2, "hu-b", "Huyện ủy B", "Huyện", "tu-a", "b@example.vn"])
+    units = tmp_path / "don-vi.xlsx"
+    book.save(units)
+    assert sorted(read_units_file(units, "don-vi.xlsx").units) == ["hu-b", "tu-a"]
+    signals_csv = tmp_path / "tra-loi.csv"
+    signals_csv.write_text(
+        "Số TT;Thời gian;Đơn vị;Việc;Số đảng viên dự (attendees);Tổng số đảng viên (members)\n"
+        "1;05/12/2020 09:00;Đảng ủy phường Bắc Hà;hn-co-so;40;45\n",
+        encoding="utf-8",
+    )
+    import_table(campaign, CID, signals_csv, "cli", NOW)
+    stored = [fields for _unit, _task, _at, fields, _note in signals(campaign)]
+    assert stored == [{"attendees": 40, "members": 45}]

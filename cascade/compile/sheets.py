@@ -63,14 +63,19 @@ def text(value: Any) -> str:
     return unicodedata.normalize("NFC", written).replace("\xa0", " ").strip()
 
 
+# the column that numbers a Vietnamese table's rows (số thứ tự): read as no column at all
+ROW_NUMBERS = frozenset({"stt", "tt", "số tt", "số thứ tự"})
+
+
 def header_key(cell: Any, aliases: Mapping[str, str] | None = None) -> str:
     """The key a header cell names: `attendees` for "Số đảng viên dự (attendees)", an alias's key
-    for a Vietnamese header ("Đơn vị" -> unit), else the cell as written."""
+    for a Vietnamese header ("Đơn vị" -> unit), "" (a column passed over) for the rows' numbers
+    ("STT"), else the cell as written."""
     written = text(cell)
     if m := _TITLED.search(written):
         written = m.group(1).strip()
     folded = " ".join(written.casefold().split())
-    return (aliases or {}).get(folded, written)
+    return "" if folded in ROW_NUMBERS else (aliases or {}).get(folded, written)
 
 
 def tables(path: Path, shown: str) -> Iterator[Table]:
