@@ -413,18 +413,23 @@ def test_a_name_in_other_capitals_or_spacing_names_its_unit(campaign: Engine, tm
     """Offices write "Huyện Ủy Can Lộc" as often as "Huyện ủy Can Lộc", and a sheet typed by
     hand doubles a space: each was "no unit", and the whole import refused. A name that is the
     unit's but for capitals and spacing names it, when it names one unit only."""
-    path = tmp_path / "tra-loi.csv"
-    path.write_text(
+    written = (
         "at;unit;task;attendees;members\n"
         "05/12/2020 09:00;ĐẢNG ỦY PHƯỜNG BẮC HÀ;hn-co-so;40;45\n"
-        "05/12/2020 10:00;đảng ủy  phường Nam Hà ;hn-co-so;30;35\n",
-        encoding="utf-8",
+        "05/12/2020 10:00;đảng ủy  phường Nam Hà ;hn-co-so;30;35\n"
     )
-    import_table(campaign, CID, path, "cli", NOW)
-    assert [(unit, task) for unit, task, *_rest in signals(campaign)] == [
+    assert [(unit, task) for unit, task, *_rest in imported(campaign, tmp_path, written)] == [
         ("p-bac-ha", "hn-co-so"),
         ("p-nam-ha", "hn-co-so"),
     ]
+
+
+def imported(campaign: Engine, tmp_path: Path, written: str) -> list[tuple[Any, ...]]:
+    """The signals stored once a CSV of `written` is imported."""
+    path = tmp_path / "tra-loi.csv"
+    path.write_text(written, encoding="utf-8")
+    import_table(campaign, CID, path, "cli", NOW)
+    return signals(campaign)
 
 
 def test_a_title_above_the_header_is_passed_over(campaign: Engine, tmp_path: Path) -> None:
@@ -440,16 +445,14 @@ def test_a_title_above_the_header_is_passed_over(campaign: Engine, tmp_path: Pat
     sheet.merge_cells("A1:E1")
     xlsx = tmp_path / "tra-loi.xlsx"
     book.save(xlsx)
-    csv = tmp_path / "tra-loi.csv"  # as Excel saves that sheet: the title padded with separators
-    csv.write_text(
+    import_table(campaign, CID, xlsx, "cli", NOW)
+    as_csv = (  # as Excel saves that sheet: the title padded with separators
         '"BÁO CÁO KẾT QUẢ HỘI NGHỊ CƠ SỞ, PHƯỜNG NAM HÀ";;;;\n;;;;\n'
         "Thời gian;Đơn vị;Việc;Số đảng viên dự (attendees);Tổng số đảng viên (members)\n"
-        "06/12/2020 14:30;p-nam-ha;hn-co-so;30;35\n",
-        encoding="utf-8",
+        "06/12/2020 14:30;p-nam-ha;hn-co-so;30;35\n"
     )
-    import_table(campaign, CID, xlsx, "cli", NOW)
-    import_table(campaign, CID, csv, "cli", NOW)
-    assert [(unit, fields) for unit, _task, _at, fields, _note in signals(campaign)] == [
+    stored = imported(campaign, tmp_path, as_csv)
+    assert [(unit, fields) for unit, _task, _at, fields, _note in stored] == [
         ("p-bac-ha", {"attendees": 40, "members": 45}),
         ("p-nam-ha", {"attendees": 30, "members": 35}),
     ]
