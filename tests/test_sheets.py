@@ -485,3 +485,44 @@ def test_a_row_number_column_is_passed_over(campaign: Engine, tmp_path: Path) ->
     import_table(campaign, CID, signals_csv, "cli", NOW)
     stored = [fields for _unit, _task, _at, fields, _note in signals(campaign)]
     assert stored == [{"attendees": 40, "members": 45}]
+
+
+def test_a_cell_merged_down_rows_holds_its_value_in_each(campaign: Engine, tmp_path: Path) -> None:
+    """Excel keeps a merged cell's value in its first row only: a parent merged over its
+    children's rows, or the task merged down a district's reply, left the rows below with none
+    ("more than one top unit", "missing task"). A cell merged down fills its rows; one merged
+    across (a title over the columns) stays one cell."""
+    from cascade.compile.units import read_units_file
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["DANH SÁCH ĐƠN VỊ"])
+    sheet.append(["Mã", "Tên đơn vị", "Cấp", "Đơn vị cấp trên", "Email"])
+    sheet.append(["tu-a", "Tỉnh ủy A", "Tỉnh", None, "a@example.vn"])
+    sheet.append(["hu-b", "Huyện ủy B", "Huyện", "tu-a", "b@example.vn"])
+    sheet.append(["hu-c", "Huyện ủy C", "Huyện", None, "c@example.vn"])
+    sheet.merge_cells("A1:E1")
+    sheet.merge_cells("D4:D5")
+    units = tmp_path / "don-vi.xlsx"
+    book.save(units)
+    hierarchy = read_units_file(units, "don-vi.xlsx")
+    assert {uid: unit.parent for uid, unit in hierarchy.units.items()} == {
+        "tu-a": None,
+        "hu-b": "tu-a",
+        "hu-c": "tu-a",
+    }
+    reply = openpyxl.Workbook()
+    sheet = reply.active
+    sheet.append(
+        ["Thời gian", "Đơn vị", "Việc", "Số đảng viên dự (attendees)", "Tổng số đảng viên (members)"][:5]
+    )
+    sheet.append(["05/12/2020 09:00", "Đảng ủy phường Bắc Hà", "hn-co-so", 40, 45])
+    sheet.append(["06/12/2020 14:30", "p-nam-ha", None, 30, 35])
+    sheet.merge_cells("C2:C3")
+    path = tmp_path / "tra-loi.xlsx"
+    reply.save(path)
+    import_table(campaign, CID, path, "cli", NOW)
+    assert [(unit, task) for unit, task, *_rest in signals(campaign)] == [
+        ("p-bac-ha", "hn-co-so"),
+        ("p-nam-ha", "hn-co-so"),
+    ]

@@ -235,19 +235,78 @@ def _workbook(path: Path, shown: str) -> Iterator[Table]:
             ) from None
 
     book = _opened(path, shown, load)
+    merged = _merged_down(path)
     try:
         for sheet in book.worksheets:
             if sheet.sheet_state != "visible":
                 continue
-            table = _sheet_table(sheet, f"{shown}, sheet {sheet.title}")
+            rows = sheet.iter_rows(values_only=True)
+            if sheet.title in merged:
+                rows = _filled(rows, merged[sheet.title])
+            table = _sheet_table(rows, f"{shown}, sheet {sheet.title}")
             if table is not None:
                 yield table
     finally:
         book.close()
 
 
-def _sheet_table(sheet: Any, file: str) -> Table | None:
-    cells = sheet.iter_rows(values_only=True)
+_MERGE = re.compile(rb'<(?:\w+:)?mergeCell\b[^>]*?\bref="([A-Z]+)([0-9]+):([A-Z]+)([0-9]+)"')
+_RELATIONSHIP_ID = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+
+
+def _merged_down(path: Path) -> dict[str, list[tuple[int, int, int]]]:
+    """Per sheet title, its cells merged down rows, as (column, first row, last row), 1-based:
+    openpyxl's read-only mode does not read them, so they are read from the workbook's XML
+    (the workbook's sheet list and its relationships parsed; each sheet's merges found by
+    pattern, since a sheet's XML can be large)."""
+    import zipfile
+    from xml.etree import ElementTree
+
+    from openpyxl.utils.cell import column_index_from_string
+
+    out: dict[str, list[tuple[int, int, int]]] = {}
+    try:
+        with zipfile.ZipFile(path) as archive:
+            relations = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
+            targets = {r.get("Id"): r.get("Target", "") for r in relations}
+            book = ElementTree.fromstring(archive.read("xl/workbook.xml"))
+            for sheet in book.iter("{http://schemas.openxmlformats.org/spreadsheetml/2006/main}sheet"):
+                target = targets.get(sheet.get(_RELATIONSHIP_ID), "") or ""
+                member = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+                found = [
+                    (column_index_from_string(left.decode()), int(top), int(bottom))
+                    for left, top, _right, bottom in _MERGE.findall(archive.read(member))
+                    if int(bottom) > int(top)
+                ]
+                if found:
+                    out[sheet.get("name", "")] = found
+    except (KeyError, zipfile.BadZipFile, ValueError, ElementTree.ParseError):  # read as it is
+        return {}
+    return out
+
+
+def _filled(rows: Iterable[tuple[Any, ...]], merged: list[tuple[int, int, int]]) -> Iterator[tuple[Any, ...]]:
+    """`rows` with each cell merged down holding its value in every row it spans (Excel keeps
+    it in the first), in that merge's first column."""
+    starts: dict[int, list[tuple[int, int]]] = {}
+    for column, top, bottom in merged:
+        starts.setdefault(top, []).append((column, bottom))
+    carried: dict[int, tuple[int, Any]] = {}  # column -> (last row, value)
+    for number, row in enumerate(rows, 1):
+        values = list(row)
+        for column, bottom in starts.get(number, ()):
+            carried[column] = (bottom, values[column - 1] if column <= len(values) else None)
+        for column, (bottom, value) in list(carried.items()):
+            if number > bottom:
+                del carried[column]
+                continue
+            values += [None] * (column - len(values))
+            if values[column - 1] in (None, ""):
+                values[column - 1] = value
+        yield tuple(values)
+
+
+def _sheet_table(cells: Iterator[tuple[Any, ...]], file: str) -> Table | None:
     comments: list[str] = []
     header: list[str] | None = None
     line = 0
