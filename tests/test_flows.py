@@ -221,6 +221,35 @@ def test_the_smtp_url_can_come_from_a_prefect_secret_block(
     assert counts["digests_sent"] == len(smtp[1].messages) > 0
 
 
+def test_doctor_reads_the_smtp_url_from_its_prefect_secret_block(
+    prefect_api: None,
+    flow_store: tuple[Engine, Plan],
+    smtp: tuple[str, Inbox],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With the SMTP URL in a Prefect Secret block (CASCADE_SMTP_SECRET, production's way),
+    doctor said "no channel configured"; a block it cannot read was not told either."""
+    from prefect.blocks.system import Secret
+    from prefect.settings import PREFECT_API_URL
+    from typer.testing import CliRunner
+
+    from cascade.cli import app
+
+    Secret(value=smtp[0]).save("cascade-smtp-doctor", overwrite=True)
+    monkeypatch.setenv("PREFECT_API_URL", str(PREFECT_API_URL.value()))
+    for name in ("CASCADE_SMTP_URL", "CASCADE_ZALO_TOKEN", "CASCADE_ZNS_TEMPLATE"):
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("CASCADE_SMTP_SECRET", "cascade-smtp-doctor")
+    runner = CliRunner()
+    read = runner.invoke(app, ["doctor"], env={"COLUMNS": "300"})
+    assert "✓ channels: configured: email (Prefect Secret block `cascade-smtp-doctor`)" in read.stdout
+    assert "✓ reach: every unit of 1 campaign has a contact on a channel set up (email)" in read.stdout
+    monkeypatch.setenv("CASCADE_SMTP_SECRET", "no-such-block")
+    unread = runner.invoke(app, ["doctor"], env={"COLUMNS": "300"})
+    assert unread.exit_code == 1
+    assert "✗ channels: the Prefect Secret block `no-such-block` cannot be read" in unread.stdout
+
+
 def test_a_broken_channel_is_a_prefect_event_and_one_alert(
     prefect_api: None, flow_store: tuple[Engine, Plan], zalo: FakeZalo, monkeypatch: pytest.MonkeyPatch
 ) -> None:

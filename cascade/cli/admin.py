@@ -73,6 +73,37 @@ def zalo_tokens(engine: Engine, settings: Settings) -> tuple[bool, str] | None:
     return True, _("zalo (tokens renewed {days} days ago)", days=days)
 
 
+def smtp_block(block: str) -> tuple[bool, str]:
+    """Whether the Prefect Secret block holding the SMTP URL (CASCADE_SMTP_SECRET, as production
+    workers read it) can be read, from the Prefect API configured or a local `cascade serve`'s."""
+    from prefect.blocks.system import Secret
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from flows.deployments import api_url
+
+    url = api_url()
+    if url is None:
+        return False, _(
+            "the SMTP URL is in the Prefect Secret block `{block}`, and no Prefect API runs to read it "
+            "from (PREFECT_API_URL)",
+            block=block,
+        )
+    try:
+        with temporary_settings({PREFECT_API_URL: url}):
+            secret = Secret.load(block)
+            assert isinstance(secret, Secret)
+            value = str(secret.get())
+    except Exception as error:  # (the block's name unknown, the API refusing, ...)
+        return False, _(
+            "the Prefect Secret block `{block}` cannot be read: {error}",
+            block=block,
+            error=str(error) or type(error).__name__,
+        )
+    if not value.strip():
+        return False, _("the Prefect Secret block `{block}` holds no SMTP URL", block=block)
+    return True, _("email (Prefect Secret block `{block}`)", block=block)
+
+
 def reach(engine: Engine, usable: set[str]) -> tuple[bool, str]:
     """Whether every live unit of the deployed campaigns has a contact on a channel set up
     (`usable`): one that has none never gets a notice. Told by the units' names."""
@@ -181,7 +212,12 @@ def doctor() -> None:
     def channels() -> tuple[bool, str]:
         config = ChannelConfig.of()
         have = ["email"] if config.smtp_url else []
-        usable.update(have)
+        if not have and settings is not None and settings.smtp.secret:
+            block = smtp_block(settings.smtp.secret)
+            if not block[0]:
+                return block
+            have.append(block[1])
+        usable.update(["email"] if have else [])
         if config.zalo_token:
             have.append("zalo")
             usable.add("zalo")
