@@ -105,14 +105,10 @@ def units_named(
     unknown = [each for each in wanted if each not in resolved and each not in called]
     everyone = conn.execute(select(u.id, u.name).where(*live)).all() if unknown else []
     if unknown:  # (rare) a name but for capitals and spacing: the campaign's names, read once
-        by_loose: dict[str, list[tuple[str, str]]] = {}
-        for uid, name in everyone:
-            by_loose.setdefault(loose(name), []).append((uid, name))
-        for each in unknown:
-            if found := by_loose.get(loose(each)):
-                called[each] = [uid for uid, _name in found]
-                if len(found) == 1:
-                    resolved[each] = Named(*found[0])
+        for each, found in loosely_named(unknown, everyone).items():
+            called[each] = [uid for uid, _name in found]
+            if len(found) == 1:
+                resolved[each] = Named(*found[0])
         unknown = [each for each in unknown if each not in called]
     problems: list[str] = []
     for name, ids in called.items():
@@ -137,6 +133,17 @@ def units_named(
             )
         )
     return resolved, problems
+
+
+def loosely_named(
+    written: Iterable[str], everyone: Iterable[Any]
+) -> dict[str, list[tuple[str, str]]]:
+    """Of the names `written`, those that are units' names but for capitals and spacing ("Huyện
+    Ủy  Can Lộc"), each with the (id, name) of every unit of `everyone` (id, name) it names."""
+    by_loose: dict[str, list[tuple[str, str]]] = {}
+    for uid, name in everyone:
+        by_loose.setdefault(loose(name), []).append((uid, name))
+    return {each: found for each in written if (found := by_loose.get(loose(each)))}
 
 
 def unit_ever(conn: Connection, campaign_id: str, named: str) -> tuple[str | None, list[str]]:

@@ -28,7 +28,6 @@ from cascade.engine.rollup import figures_of
 from cascade.errors import CampaignInvalid, Problem, did_you_mean, several_named
 from cascade.i18n import _, speaking
 from cascade.plan.rules import campaign_rules
-from cascade.plan.values import loose
 
 
 class SignalRefused(CampaignInvalid):
@@ -213,14 +212,9 @@ def _loosely(found: Lookups, named: set[str], everyone: Iterable[Any]) -> None:
     """The units named but for capitals and spacing ("Huyện Ủy Can Lộc"), among `everyone`
     (id, name): added to `found.names` under the name as written."""
     unmatched = [each for each in named if each not in found.units and each not in found.names]
-    if not unmatched:
-        return
-    by_loose: dict[str, list[str]] = {}
-    for unit, name in everyone:
-        by_loose.setdefault(loose(name), []).append(unit)
-    for each in unmatched:
-        if ids := by_loose.get(loose(each)):
-            found.names[each] = ids
+    if unmatched:
+        for each, units in deployed.loosely_named(unmatched, everyone).items():
+            found.names[each] = [unit for unit, _name in units]
 
 
 FUTURE_SLACK = 86_400  # a signal may be dated at most this far past its receipt (clocks, zones)
