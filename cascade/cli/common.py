@@ -285,3 +285,12 @@ def status_table(status: Status) -> Table:
             counts = [num(c[s]) if c.get(s) else "" for s in STATES]
         table.add_row(escape(operator_level(p.level)), escape(p.title), done, *counts)
     return table
+
+
+def ago(seconds: int) -> str:
+    """A span of seconds as an operator reads it: 90 s, 45 min, 3 h 5 min."""
+    if seconds < 120:
+        return _("{seconds} s", seconds=seconds)
+    if seconds < 7200:
+        return _("{minutes} min", minutes=seconds // 60)
+    return _("{hours} h {minutes} min", hours=seconds // 3600, minutes=seconds % 3600 // 60)

@@ -12,6 +12,7 @@ import typer
 from rich.markup import escape
 
 from cascade.cli.common import (
+    ago,
     app,
     campaign_tz,
     cannot_write,
@@ -86,22 +87,19 @@ def _as_of_last_tick(engine: Engine, campaign: str) -> pendulum.DateTime:
     scheduler has stopped ticking it: the figures are that old."""
     import time
 
-    from sqlalchemy import func, select
-
-    from cascade.cli.reading import _ago
-    from cascade.engine import health, store
+    from cascade.engine import health
+    from cascade.views.status import last_tick
 
     tz = campaign_tz(engine, campaign)  # (refuses an unknown campaign)
-    t = store.ticks.c
     with engine.connect() as conn:
-        last = conn.execute(select(func.max(t.now)).where(t.campaign_id == campaign)).scalar()
+        last = last_tick(conn, campaign)
     if last is None:
         return pendulum.now(tz)
     instant = pendulum.from_timestamp(last, tz=tz)
     said = _("figures as of the last tick: {at}", at=instant.format("HH:mm DD/MM/YYYY"))
     for h in health.read(engine, int(time.time()), health.DEFAULT_INTERVAL, campaign):
         if h.stalled:
-            said += _("; no tick for {age}: is `cascade serve` running?", age=_ago(h.age))
+            said += _("; no tick for {age}: is `cascade serve` running?", age=ago(h.age))
     err.print(said)
     return instant
 

@@ -18,6 +18,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from cascade.cli.common import (
+    ago,
     app,
     campaign_row,
     campaign_tz,
@@ -255,8 +256,8 @@ def _print_scheduler(engine: Engine, campaign: str) -> None:
     default = int(template().interval.total_seconds())
     wall = int(pendulum.now().timestamp())
     for h in health.read(engine, wall, default, campaign):
-        last = _("never") if h.ticked_at is None else _("{age} ago", age=_ago(h.age))
-        line = _("last tick: {last} (a tick every {interval})", last=last, interval=_ago(h.interval))
+        last = _("never") if h.ticked_at is None else _("{age} ago", age=ago(h.age))
+        line = _("last tick: {last} (a tick every {interval})", last=last, interval=ago(h.interval))
         if h.stalled:
             told = _("; the operator was alerted") if h.alerted_at else ""
             out.print(
@@ -306,11 +307,3 @@ def _print_scheduler(engine: Engine, campaign: str) -> None:
             )
         else:
             out.print(_("ticking now: {describe}", describe=escape(holder.describe())))
-
-
-def _ago(seconds: int) -> str:
-    if seconds < 120:
-        return _("{seconds} s", seconds=seconds)
-    if seconds < 7200:
-        return _("{minutes} min", minutes=seconds // 60)
-    return _("{hours} h {minutes} min", hours=seconds // 3600, minutes=seconds % 3600 // 60)

@@ -135,9 +135,7 @@ def units_named(
     return resolved, problems
 
 
-def loosely_named(
-    written: Iterable[str], everyone: Iterable[Any]
-) -> dict[str, list[tuple[str, str]]]:
+def loosely_named(written: Iterable[str], everyone: Iterable[Any]) -> dict[str, list[tuple[str, str]]]:
     """Of the names `written`, those that are units' names but for capitals and spacing ("Huyện
     Ủy  Can Lộc"), each with the (id, name) of every unit of `everyone` (id, name) it names."""
     by_loose: dict[str, list[tuple[str, str]]] = {}

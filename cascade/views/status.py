@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine, and_, func, select
+from sqlalchemy import Connection, Engine, and_, func, select
 
 from cascade.engine import bulk, store
 from cascade.engine.summary import state_counts
@@ -67,6 +67,12 @@ class Where:
     under: str | None = None  # a unit: those below it
 
 
+def last_tick(conn: Connection, campaign_id: str) -> int | None:
+    """The instant (engine time) of the campaign's last tick: what its states are as of."""
+    t = store.ticks.c
+    return conn.execute(select(func.max(t.now)).where(t.campaign_id == campaign_id)).scalar()
+
+
 def campaign_status(
     engine: Engine, campaign_id: str, limit: int | None = None, where: Where | None = None
 ) -> Status | None:
@@ -79,8 +85,7 @@ def campaign_status(
         campaign = conn.execute(select(c).where(c.c.id == campaign_id)).first()
         if campaign is None:
             return None
-        t = store.ticks.c
-        as_of = conn.execute(select(func.max(t.now)).where(t.campaign_id == campaign_id)).scalar()
+        as_of = last_tick(conn, campaign_id)
         filters: list[Any] = []
         if where.level is not None:
             filters.append(u.c.level == where.level)
