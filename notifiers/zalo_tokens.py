@@ -86,9 +86,14 @@ class Tokens:
         if not access:
             self.refresh("")
 
-    def current(self) -> str:
+    def stored(self) -> Any:
+        """The app's pair as the store holds it (access and refresh token, expires_at,
+        refreshed_at), or None: `cascade zalo-token` was never run."""
         with self.engine.connect() as conn:
-            row = conn.execute(select(_T).where(_T.c.app_id == self.app.app_id)).first()
+            return conn.execute(select(_T).where(_T.c.app_id == self.app.app_id)).first()
+
+    def current(self) -> str:
+        row = self.stored()
         if row is None:
             raise TokenRefused(
                 _(
@@ -105,8 +110,7 @@ class Tokens:
         """Renew the pair if it was last renewed `KEEP_ALIVE` ago or more: the refresh token
         lapses about 3 months after it was issued, and only a send renews it otherwise. True
         if it was renewed. Raises TokenRefused when Zalo refuses it."""
-        with self.engine.connect() as conn:
-            row = conn.execute(select(_T).where(_T.c.app_id == self.app.app_id)).first()
+        row = self.stored()
         if row is None or self.clock() - row.refreshed_at < KEEP_ALIVE:
             return False
         self.refresh(row.access_token)

@@ -49,20 +49,15 @@ def zalo_tokens(engine: Engine, settings: Settings) -> tuple[bool, str] | None:
     """The Zalo OA app's token pair in the store, as doctor tells it (None: no app set)."""
     import time
 
-    from sqlalchemy import select
-
-    from cascade.engine import store
-    from notifiers.zalo_tokens import KEEP_ALIVE, ZaloApp
+    from notifiers.zalo_tokens import KEEP_ALIVE, Tokens, ZaloApp
 
     app_set = ZaloApp.of(settings.zalo)
     if app_set is None:
         return None
-    t = store.zalo_tokens.c
-    with engine.connect() as conn:
-        renewed = conn.execute(select(t.refreshed_at).where(t.app_id == app_set.app_id)).scalar()
-    if renewed is None:
+    pair = Tokens(engine, app_set).stored()
+    if pair is None:
         return False, _("the Zalo app is set but no token pair is stored: run `cascade zalo-token`")
-    age = int(time.time()) - int(renewed)
+    age = int(time.time()) - int(pair.refreshed_at)
     days = age // 86_400
     if age > 2 * KEEP_ALIVE:  # the watchdog renews it at 30 days: it has not run, or Zalo refused
         return False, _(
