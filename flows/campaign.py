@@ -143,12 +143,14 @@ def channel_config(settings: Settings) -> ChannelConfig:
     """The channels as `settings` configure them; the SMTP URL from the Prefect Secret block
     named by CASCADE_SMTP_SECRET when that is set (e.g. `prefect block create secret`)."""
     block = settings.smtp.secret
-    smtp_url = None
-    if block:
-        secret = Secret.load(block)  # a sync task: the block itself, not a coroutine
-        assert isinstance(secret, Secret)
-        smtp_url = str(secret.get())
-    return ChannelConfig.of(settings, smtp_url=smtp_url)
+    return ChannelConfig.of(settings, smtp_url=smtp_url_in(block) if block else None)
+
+
+def smtp_url_in(block: str) -> str:
+    """The SMTP URL the Prefect Secret block `block` holds (`cascade doctor` reads it too)."""
+    secret = Secret.load(block)  # sync: the block itself, not a coroutine
+    assert isinstance(secret, Secret)
+    return str(secret.get())
 
 
 @task(name="dispatch", cache_policy=NO_CACHE)

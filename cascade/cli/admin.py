@@ -71,9 +71,9 @@ def zalo_tokens(engine: Engine, settings: Settings) -> tuple[bool, str] | None:
 def smtp_block(block: str) -> tuple[bool, str]:
     """Whether the Prefect Secret block holding the SMTP URL (CASCADE_SMTP_SECRET, as production
     workers read it) can be read, from the Prefect API configured or a local `cascade serve`'s."""
-    from prefect.blocks.system import Secret
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
+    from flows.campaign import smtp_url_in
     from flows.deployments import api_url
 
     url = api_url()
@@ -85,9 +85,7 @@ def smtp_block(block: str) -> tuple[bool, str]:
         )
     try:
         with temporary_settings({PREFECT_API_URL: url}):
-            secret = Secret.load(block)
-            assert isinstance(secret, Secret)
-            value = str(secret.get())
+            value = smtp_url_in(block)
     except Exception as error:  # (the block's name unknown, the API refusing, ...)
         return False, _(
             "the Prefect Secret block `{block}` cannot be read: {error}",
