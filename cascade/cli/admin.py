@@ -210,7 +210,8 @@ def doctor() -> None:
             if not block[0]:
                 return block
             have.append(block[1])
-        usable.update(["email"] if have else [])
+        if have:
+            usable.add("email")
         if config.zalo_token:
             have.append("zalo")
             usable.add("zalo")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from cascade import collector
 from cascade.compile.build import compile_plan
-from cascade.compile.reading import read_text, read_yaml, text_encoding
+from cascade.compile.reading import decoded, read_text, read_yaml
 from cascade.compile.sheets import is_spreadsheet
 from cascade.compile.units import read_units_file
 from cascade.errors import CampaignInvalid, Problem
@@ -35,8 +35,7 @@ def is_units_file(path: str | Path) -> bool:
     if is_spreadsheet(path):
         return True
     try:
-        raw = path.read_bytes()
-        text = raw.decode(text_encoding(raw[:2]))
+        text = decoded(path.read_bytes())
     except (OSError, UnicodeDecodeError):
         return False  # load_plan reports it
     keys = {line.split(":", 1)[0] for line in text.splitlines() if line[:1].isalpha()}

@@ -169,10 +169,14 @@ def text_encoding(start: bytes) -> str:
     return "utf-16" if start[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE) else "utf-8-sig"
 
 
+def decoded(raw: bytes) -> str:
+    """A text file's bytes as text, in the encoding `text_encoding` tells from its start."""
+    return raw.decode(text_encoding(raw[:2]))
+
+
 def read_text(path: FilePath, shown: str) -> str:
     try:
-        raw = path.read_bytes()
-        return raw.decode(text_encoding(raw[:2]))
+        return decoded(path.read_bytes())
     except FileNotFoundError:
         raise CampaignInvalid([Problem(shown, None, "", _("no such file"))]) from None
     except UnicodeDecodeError as exc:

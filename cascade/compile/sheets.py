@@ -26,6 +26,7 @@ from typing import Any
 from cascade.compile.reading import text_encoding
 from cascade.errors import CampaignInvalid, Problem, os_reason
 from cascade.i18n import _
+from cascade.plan.values import loose
 
 SPREADSHEETS = (".csv", ".xlsx")
 
@@ -74,7 +75,7 @@ def header_key(cell: Any, aliases: Mapping[str, str] | None = None) -> str:
     written = text(cell)
     if m := _TITLED.search(written):
         written = m.group(1).strip()
-    folded = " ".join(written.casefold().split())
+    folded = loose(written)
     return "" if folded in ROW_NUMBERS else (aliases or {}).get(folded, written)
 
 
