@@ -386,3 +386,36 @@ def test_files_saved_as_unicode_by_notepad_are_read(tmp_path) -> None:  # type: 
     signals.write_text("unit,task,at\nThành ủy Hà Tĩnh,hn-huyen,25/11/2020 08:00\n", encoding="utf-16")
     [signal] = load_signals(signals, "Asia/Ho_Chi_Minh")
     assert signal.unit == "Thành ủy Hà Tĩnh"
+
+
+@pytest.mark.parametrize(
+    ("written", "hint"),
+    [
+        ("30/11/2020", "write `{by: 30/11/2020}` if 30/11/2020 is the last day that counts"),
+        ("2020-11-30", "write `{by: 30/11/2020}` if 30/11/2020 is the last day that counts"),
+        ("11/2020", "write `{within: 11/2020}`"),
+        ("Q4/2020", "write `{within: Q4/2020}`"),
+        ("29/11/2020..30/11/2020", "write `{on: 29/11/2020..30/11/2020}`"),
+        ("7 ngày", "e.g. {by: 30/11/2020} or {after: hn-co-so, days: 7}"),
+    ],
+)
+def test_a_deadline_written_bare_is_told_how_to_write_it(written: str, hint: str) -> None:
+    """`due: 30/11/2020`, the way a new operator first writes it, was "should be a mapping (key:
+    value), got '30/11/2020'", with no word of which key: `by` and `before` differ by a day."""
+    problem = one(GOOD_TASKS.replace("due: {before: 30/11/2020}", f"due: {written}"))
+    assert (problem.line, problem.key) == (16, "tasks[1].due")
+    assert problem.message.startswith("a deadline is written as a mapping")
+    assert problem.hint is not None and problem.hint.startswith(hint), problem.hint
+    if hint.startswith("write `{by:"):
+        assert "or `{before: 30/11/2020}` if it must be done before that day" in problem.hint
+
+
+def test_a_missing_key_is_told_what_it_is_for() -> None:
+    """A report without `step:` was "`step` is required here", nothing on what to write."""
+    body = GOOD_TASKS + "reports:\n  - id: bc\n    title: Báo cáo\n    from: [district]\n"
+    problem = one(body + "    due: {before: 20/01/2021}\n")
+    assert (problem.key, problem.message) == ("reports[0].step", "`step` is required here")
+    assert (
+        problem.hint
+        == "each level further down reports this much earlier, e.g. `step: 3d` (`0d`: the same day)"
+    )

@@ -13,171 +13,24 @@ import re
 from datetime import date
 from typing import Annotated, Literal
 
-import pendulum
-from pydantic import (
-    AfterValidator,
-    BeforeValidator,
-    Field,
-    PlainSerializer,
-    PlainValidator,
-    WithJsonSchema,
-    model_validator,
-)
+from pydantic import AfterValidator, BeforeValidator, Field, WithJsonSchema, model_validator
 
+from cascade.compile.scalars import (
+    CalendarName,
+    DateValue,
+    DurationValue,
+    LevelNames,
+    Names,
+    QuietHoursValue,
+    Recipient,
+    Timezone,
+)
 from cascade.i18n import _
 from cascade.plan.formulas import split_check
-from cascade.plan.values import (
-    SLUG,
-    Contact,
-    FieldSpec,
-    Model,
-    Operator,
-    Slug,
-    invalid,
-    level_of_word,
-)
-from cascade.timing.deadlines import (
-    DateError,
-    DeadlineRule,
-    Roll,
-    parse_date,
-    parse_day_range,
-    parse_period,
-)
-from cascade.timing.durations import Duration, DurationError, parse_duration
-from cascade.timing.quiet import CLOCK, QuietError, QuietHours, parse_quiet
-from cascade.timing.workdays import known_calendar
-
-# ---- scalar types ---------------------------------------------------------------------
-
-
-def _date(value: object) -> date:
-    try:
-        return parse_date(value)
-    except DateError as exc:
-        raise invalid(str(exc), exc.hint) from None
-
-
-DateValue = Annotated[
-    date,
-    PlainValidator(_date),
-    PlainSerializer(lambda d: d.strftime("%d/%m/%Y")),
-    WithJsonSchema(
-        {
-            "type": "string",
-            "pattern": r"^(\d{1,2}/\d{1,2}/\d{4}|\d{4}-\d{2}-\d{2})$",
-            "description": "dd/mm/yyyy or yyyy-mm-dd",
-            "examples": ["20/11/2020"],
-        }
-    ),
-]
-
-
-def _duration(value: object) -> Duration:
-    if isinstance(value, Duration):
-        return value
-    try:
-        return parse_duration(value)
-    except DurationError as exc:
-        raise invalid(str(exc)) from None
-
-
-DurationValue = Annotated[
-    Duration,
-    PlainValidator(_duration),
-    PlainSerializer(str),
-    WithJsonSchema(
-        {
-            "type": "string",
-            "pattern": r"^(\d+(wd|w|d|h|m))+$|^P",
-            "description": "7d, 12h, 2w, 30m, 5wd (working days) or ISO-8601 P7D",
-            "examples": ["7d", "5wd"],
-        }
-    ),
-]
-
-
-def _listify(value: object) -> object:
-    return [value] if isinstance(value, str) else value
-
-
-Names = Annotated[
-    list[str],
-    BeforeValidator(_listify),
-    WithJsonSchema({"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}),
-]
-
-
-def _levels(value: object) -> object:
-    listed = _listify(value)
-    return (
-        [level_of_word(v) if isinstance(v, str) else v for v in listed]
-        if isinstance(listed, list)
-        else listed
-    )
-
-
-# levels, by id or as people write them (`Huyện`, `cấp tỉnh`: `plan.values.LEVEL_WORDS`)
-LevelNames = Annotated[
-    list[str],
-    BeforeValidator(_levels),
-    WithJsonSchema({"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}),
-]
-
-# `level:L` takes L as `level:` does (`level:Tỉnh`); whether the units file has L is checked later
-_RECIPIENT = re.compile(r"^(self|parent|root|ancestor:[1-9][0-9]*|level:\S.*)$")
-
-
-def _recipient(value: str) -> str:
-    kind, colon, level = value.partition(":")
-    if kind == "level" and colon and level.strip():
-        value = f"level:{level_of_word(level.strip())}"
-    if not _RECIPIENT.match(value):
-        raise invalid(
-            _("`{value}` is not a recipient", value=value),
-            _("use self, parent, root, ancestor:N (N levels up) or level:L (the ancestor at L)"),
-        )
-    return value
-
-
-Recipient = Annotated[
-    str, AfterValidator(_recipient), Field(json_schema_extra={"pattern": _RECIPIENT.pattern})
-]
-
-
-def _quiet(value: object) -> QuietHours:
-    try:
-        return parse_quiet(value)
-    except QuietError as exc:
-        raise invalid(str(exc), exc.hint) from None
-
-
-QuietHoursValue = Annotated[
-    QuietHours,
-    PlainValidator(_quiet),
-    PlainSerializer(str),
-    WithJsonSchema({"type": "string", "pattern": CLOCK.pattern, "examples": ["21:00-07:00"]}),
-]
-
-
-def _timezone(value: str) -> str:
-    try:
-        pendulum.timezone(value)
-    except Exception:
-        raise invalid(
-            _("`{value}` is not a timezone", value=value), _("use an IANA name such as Asia/Ho_Chi_Minh")
-        ) from None
-    return value
-
-
-def _calendar(value: str) -> str:
-    if not known_calendar(value):
-        raise invalid(
-            _("`{value}` is not a known holiday calendar", value=value),
-            _("use a country code such as VN, or none"),
-        )
-    return value
-
+from cascade.plan.values import SLUG, Contact, FieldSpec, Model, Operator, Slug, invalid
+from cascade.timing.deadlines import DateError, DeadlineRule, Roll, parse_day_range, parse_period, written_out
+from cascade.timing.durations import parse_duration
+from cascade.timing.quiet import parse_quiet
 
 # ---- models ---------------------------------------------------------------------------
 
@@ -241,6 +94,16 @@ class Due(Model):
     working_days: int | None = Field(None, ge=0)
     latest: DateValue | None = Field(None, description="with after: never later than this date (as before)")
     roll: Roll | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _written_as_a_mapping(cls, value: object) -> object:
+        if isinstance(value, dict):
+            return value
+        raise invalid(
+            _("a deadline is written as a mapping that names its kind, got {value!r}", value=value),
+            written_out(value),
+        )
 
     @model_validator(mode="after")
     def _one_form(self) -> Due:
@@ -413,8 +276,8 @@ class CampaignHeader(Model):
     title: str
     issued_by: str | None = None
     issued_on: DateValue
-    timezone: Annotated[str, AfterValidator(_timezone)] = "Asia/Ho_Chi_Minh"
-    calendar: Annotated[str, AfterValidator(_calendar)] = "VN"
+    timezone: Timezone = "Asia/Ho_Chi_Minh"
+    calendar: CalendarName = "VN"
     units: str = Field(description="units file (YAML or CSV), relative to the campaign file")
     summary_date: DateValue
     operator: Operator | None = Field(

@@ -81,6 +81,7 @@ def problems_from(exc: ValidationError, model: type[BaseModel], doc: Document, a
             )
         elif kind == "missing":
             message = _("`{key}` is required here", key=loc[-1])
+            hint = _(_MISSING[loc[-1]]) if loc[-1] in _MISSING else None
         elif kind == "cascade":
             message = error["msg"]
         elif kind == "string_pattern_mismatch" and (error.get("ctx") or {}).get("pattern") == SLUG_PATTERN:
@@ -139,6 +140,21 @@ def _inner(annotation: Any) -> tuple[Any, bool]:
         else:
             return annotation, False
 
+
+# what a required key is for, and how it is written, for the error that it is missing
+_MISSING = {
+    "step": N_("each level further down reports this much earlier, e.g. `step: 3d` (`0d`: the same day)"),
+    "due": N_("the deadline, e.g. `due: {by: 30/11/2020}` (the last day that counts)"),
+    "title": N_("the title people read in notices and reports"),
+    "issued_on": N_("the day the document was issued, e.g. `issued_on: 10/11/2020`"),
+    "summary_date": N_(
+        "the day the top unit must have everything summarised, e.g. `summary_date: 20/01/2021`"
+    ),
+    "units": N_("the units file, relative to this file, e.g. `units: units/ha-tinh.yaml`"),
+    "id": SLUG_HINT,
+    "after": N_("how long after the deadline, e.g. `after: 1d`"),
+    "to": N_("who is told, e.g. `to: [self, parent]`"),
+}
 
 # pydantic's own checks, in the operator's language: its error type -> the message (English keeps
 # pydantic's words, which name the expected values)

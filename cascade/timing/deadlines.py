@@ -143,6 +143,29 @@ _PERIOD_HINT = N_(
 )
 
 
+def written_out(value: object) -> str:
+    """How to write a deadline given bare (`due: 30/11/2020`): the expression it most likely means.
+    A day is `by` or `before`, which differ by a day, so both are offered, each with its words."""
+    try:
+        first, last = parse_day_range(value)
+    except DateError:
+        text = str(value).strip()
+        if read_period(text) is not None:
+            return _('write `{expression}` ("trong {text}")', expression=f"{{within: {text}}}", text=text)
+        return _("e.g. {example}", example="{by: 30/11/2020} or {after: hn-co-so, days: 7}")
+    day = first.strftime("%d/%m/%Y")
+    if first != last:
+        days = f"{day}..{last.strftime('%d/%m/%Y')}"
+        return _('write `{expression}` ("vào các ngày {days}")', expression=f"{{on: {days}}}", days=days)
+    return _(
+        'write `{by}` if {day} is the last day that counts ("chậm nhất ngày {day}"), or `{before}` if '
+        'it must be done before that day ("trước ngày {day}")',
+        by=f"{{by: {day}}}",
+        before=f"{{before: {day}}}",
+        day=day,
+    )
+
+
 def _first_of_next_month(year: int, month: int) -> date:
     return date(year + month // 12, month % 12 + 1, 1)
 
