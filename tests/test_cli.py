@@ -788,3 +788,25 @@ def test_csv_redirected_to_a_file_opens_in_excel_and_a_pipe_gets_plain_csv(tmp_p
     assert any(r["unit_name"] == "Huyện ủy Can Lộc" for r in rows)
     piped = subprocess.run(command, stdout=subprocess.PIPE, env=env, check=False)
     assert piped.returncode == 0 and piped.stdout == raw[3:]
+
+
+def test_vietnamese_is_written_whatever_code_page_the_locale_names(tmp_path: Path) -> None:
+    """A locale whose code page cannot hold Vietnamese (Latin-1 here; a redirect on a Vietnamese
+    Windows uses cp1258, which has no "ệ") made `cascade plan` stop half-way with a traceback
+    (UnicodeEncodeError), and `validate` lose its errors. Cascade writes UTF-8 whatever it names."""
+    import subprocess
+    import sys
+
+    cascade = str(Path(sys.executable).parent / "cascade")
+    env = {"PATH": "/usr/bin:/bin", "CASCADE_LANG": "vi", "HOME": str(tmp_path)}
+    env["PYTHONIOENCODING"] = "latin-1"
+    plan = subprocess.run([cascade, "plan", HA_TINH, "--format", "csv"], capture_output=True, env=env)
+    assert plan.returncode == 0, plan.stderr.decode("utf-8", "replace")[-800:]
+    assert "Huyện ủy Can Lộc" in plan.stdout.decode("utf-8")
+    bad = tmp_path / "c.yaml"
+    campaign = Path(HA_TINH).read_text(encoding="utf-8")
+    bad.write_text(campaign.replace("summary_date:", "summary_day:"), encoding="utf-8")
+    (tmp_path / "units").symlink_to(Path(HA_TINH).parent / "units")
+    checked = subprocess.run([cascade, "validate", str(bad)], capture_output=True, env=env, check=False)
+    assert checked.returncode == 1 and b"Traceback" not in checked.stderr
+    assert "lỗi: campaign.summary_date: cần có `summary_date` ở đây" in checked.stderr.decode("utf-8")

@@ -8,6 +8,7 @@ else that escapes is a bug and keeps its traceback.
 from __future__ import annotations
 
 import errno
+import io
 import os
 import stat
 import sys
@@ -225,6 +226,7 @@ def _campaign_hint(campaign: str, deployed_ids: list[str]) -> str:
 def main() -> None:
     """The `cascade` command: a store that fails (disk full, read-only, locked, damaged, a
     database that does not answer) is one message naming it and what to do, not a traceback."""
+    _utf8_streams()
     try:
         app()
     except Exception as error:
@@ -234,6 +236,16 @@ def main() -> None:
         for line in said:
             err.print(line, highlight=False)
         sys.exit(1)
+
+
+def _utf8_streams() -> None:
+    """Standard output and error in UTF-8 whatever code page the locale names, as Python's UTF-8
+    mode has them: one that cannot hold Vietnamese (a redirect on a Vietnamese Windows uses
+    cp1258, which has no "ệ"; a Latin-1 locale) stopped a command half-way with a traceback."""
+    for stream in (sys.stdout, sys.stderr):
+        encoding = (getattr(stream, "encoding", None) or "").lower().replace("-", "").replace("_", "")
+        if not encoding.startswith("utf8") and isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(encoding="utf-8")
 
 
 def _said(error: Exception) -> list[str] | None:
