@@ -195,6 +195,18 @@ def test_min_window_that_cannot_be_met_is_a_warning() -> None:
     assert "only 10d remain of the 14d min_window" in warning.message
 
 
+def test_a_report_due_after_the_summary_is_a_warning() -> None:
+    """A report due after `summary_date` was let through without a word, where a task so due is
+    warned of: the summary goes out with every report still missing."""
+    report = "reports:\n  - id: bc\n    title: Báo cáo\n    from: [district]\n    step: 3d\n    due: {DUE}\n"
+    on_the_day = compile_text(GOOD_TASKS + report.replace("{DUE}", "{before: 20/01/2021}"))
+    assert on_the_day.warnings == []
+    late = compile_text(GOOD_TASKS + report.replace("{DUE}", "{by: 25/01/2021}"))
+    [warning] = late.warnings
+    assert (warning.severity, warning.line, warning.key) == ("warning", 22, "reports[0].due")
+    assert warning.message == "last day 25/01/2021: the summary, on 20/01/2021, goes out before it has passed"
+
+
 def test_relative_deadline_needs_its_source_at_the_same_unit() -> None:
     body = GOOD_TASKS + "  - {id: ctr, title: CTr, units: [tu-a, hu-b], due: {after: hn-huyen, days: 0}}\n"
     problem = one(body)

@@ -43,7 +43,7 @@ def check_plan(parsed: ParsedCampaign, plan: Plan, problems: list[Problem]) -> N
                     )
                 )
             )
-        if task.kind == "task" and deadline.date() > campaign.summary_date:
+        if deadline.date() > campaign.summary_date:
             problems.append(
                 warning(
                     doc.problem(
