@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 from uuid import UUID
 
 import httpx
@@ -51,6 +51,8 @@ from flows.deployments import (
     url_file,
 )
 
+LOG_BYTES = 10 * 1024 * 1024  # the local Prefect server's log, before it is set aside
+
 
 def free_port(preferred: int = 4200) -> int:
     for port in (preferred, 0):
@@ -76,7 +78,12 @@ def local_server(home: Path, port: int | None = None, timeout: float = 90.0) -> 
         PREFECT_SERVER_API_PORT=str(port),
     )
     env.pop("PREFECT_API_URL", None)
-    log = (home / "server.log").open("ab")
+    # months unattended: the server deletes its finished runs (their task runs and logs) once
+    # they are older than its retention period (90 days unless PREFECT_SERVER_SERVICES_DB_VACUUM_
+    # RETENTION_PERIOD says otherwise), as it does its events; left on, its database grew by every
+    # run of every campaign for as long as serve ran. A campaign's history is Cascade's store.
+    env.setdefault("PREFECT_SERVER_SERVICES_DB_VACUUM_ENABLED", "events,flow_runs")
+    log = server_log(home)
     process = subprocess.Popen(
         [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
         env=env,
@@ -103,6 +110,16 @@ def local_server(home: Path, port: int | None = None, timeout: float = 90.0) -> 
             process.kill()
             process.wait()
         log.close()
+
+
+def server_log(home: Path, keep: int = LOG_BYTES) -> BinaryIO:
+    """The local server's log, appended to; one over `keep` bytes is moved to server.log.1 first
+    (the one before that dropped), so that serve restarted over months keeps two at most."""
+    path = home / "server.log"
+    with contextlib.suppress(FileNotFoundError):
+        if path.stat().st_size > keep:
+            path.replace(path.with_name("server.log.1"))
+    return path.open("ab")
 
 
 def active_campaigns(settings: Settings) -> list[str]:

@@ -633,3 +633,23 @@ def test_doctor_names_the_units_no_channel_set_up_reaches(
     monkeypatch.setenv("CASCADE_SMTP_URL", "mailtos://user:pass@127.0.0.1:9?from=cascade@example.vn")
     whole = runner.invoke(app, ["doctor"], env={"COLUMNS": "400"})
     assert "✓ reach: every unit of 1 campaign has a contact on a channel set up" in whole.stdout, whole.stdout
+
+
+def test_the_local_prefect_servers_log_is_set_aside_before_it_grows_past_its_bound(tmp_path: Path) -> None:
+    """serve's Prefect server appended to one server.log for as long as serve was run, restart
+    after restart. One past the bound is moved to server.log.1 (the one before that dropped)."""
+    from flows.serve import server_log
+
+    log = tmp_path / "server.log"
+    log.write_bytes(b"first start\n")
+    with server_log(tmp_path, keep=100) as out:  # under the bound: appended to
+        out.write(b"second start\n")
+    assert log.read_bytes() == b"first start\nsecond start\n"
+    assert not (tmp_path / "server.log.1").exists()
+    log.write_bytes(b"x" * 101)
+    (tmp_path / "server.log.1").write_bytes(b"the oldest\n")
+    with server_log(tmp_path, keep=100) as out:
+        out.write(b"third start\n")
+    assert log.read_bytes() == b"third start\n"
+    assert (tmp_path / "server.log.1").read_bytes() == b"x" * 101
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["server.log", "server.log.1"]

@@ -131,6 +131,13 @@ def deployed_on_a_prefect_server(tmp_path: Path) -> Iterator[tuple[str, dict[str
 
 def test_a_signal_triggers_a_run_that_opens_the_children(tmp_path: Path) -> None:
     with deployed_on_a_prefect_server(tmp_path) as (url, env):
+        # serve's server deletes its finished runs after its retention period, as it does its
+        # events: its database grew by every run of every campaign for as long as serve ran
+        import httpx
+
+        vacuum = httpx.get(f"{url}/admin/settings", timeout=10).json()["server"]["services"]["db_vacuum"]
+        assert set(vacuum["enabled"]) == {"events", "flow_runs"}
+        assert vacuum["retention_period"] == "P90D"
         serve = start_serve(env)
         try:
             engine = store.open_store(env["CASCADE_DATABASE_URL"])
