@@ -204,6 +204,7 @@ def test_the_production_recipe(tmp_path: Path, databases: tuple[str, str]) -> No
         "PREFECT_API_DATABASE_CONNECTION_URL": prefect_db,
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "PREFECT_HOME": str(tmp_path / "prefect"),
+        "PREFECT_SERVER_SERVICES_DB_VACUUM_ENABLED": "events,flow_runs",
         "CASCADE_DATABASE_URL": store_url,
         "CASCADE_DATA_DIR": str(tmp_path / "data"),
         "CASCADE_HOME": str(ROOT),
@@ -237,6 +238,8 @@ def test_the_production_recipe(tmp_path: Path, databases: tuple[str, str]) -> No
         assert wait_for(lambda: _healthy(env["PREFECT_API_URL"]), timeout=120, step=0.5), (
             tmp_path / "prefect.log"
         ).read_text()[-3000:]
+        settings = httpx.get(f"{env['PREFECT_API_URL']}/admin/settings", timeout=10).json()
+        assert set(settings["server"]["services"]["db_vacuum"]["enabled"]) == {"events", "flow_runs"}
         # -- deployments land on the pool; a scheduled run happens on this server -----------
         files = [ROOT / "campaigns" / f"{cid}.yaml" for cid in EXAMPLES]
         for file in files:
