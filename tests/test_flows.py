@@ -250,6 +250,42 @@ def test_doctor_reads_the_smtp_url_from_its_prefect_secret_block(
     assert "✗ channels: the Prefect Secret block `no-such-block` cannot be read" in unread.stdout
 
 
+def test_cascade_dispatch_reads_the_smtp_url_from_its_prefect_secret_block(
+    prefect_api: None,
+    flow_store: tuple[Engine, Plan],
+    smtp: tuple[str, Inbox],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The flow's dispatch reads the SMTP URL from its Secret block (CASCADE_SMTP_SECRET); `cascade
+    dispatch`, run by hand on the same host, said "CASCADE_SMTP_URL is not set" and sent nothing,
+    and `notify-test`, there to check the channels, said the same of a channel that works."""
+    from prefect.blocks.system import Secret
+    from prefect.settings import PREFECT_API_URL
+    from typer.testing import CliRunner
+
+    from cascade.cli import app
+
+    Secret(value=smtp[0]).save("cascade-smtp-dispatch", overwrite=True)
+    monkeypatch.setenv("PREFECT_API_URL", str(PREFECT_API_URL.value()))
+    monkeypatch.delenv("CASCADE_SMTP_URL")
+    monkeypatch.setenv("CASCADE_SMTP_SECRET", "cascade-smtp-dispatch")
+    runner = CliRunner()
+    assert runner.invoke(app, ["tick", CAMPAIGN, "--now", AFTER_PROVINCE]).exit_code == 0
+    sent = runner.invoke(app, ["dispatch", CAMPAIGN, "--now", AFTER_PROVINCE], env={"COLUMNS": "200"})
+    assert sent.exit_code == 0, sent.output
+    assert len(smtp[1].messages) > 0 and "CASCADE_SMTP_URL is not set" not in sent.output
+    before = len(smtp[1].messages)
+    tested = runner.invoke(
+        app, ["notify-test", CAMPAIGN, "hu-can-loc", "--role", "head"], env={"COLUMNS": "200"}
+    )
+    assert "✓ accepted by the SMTP server" in tested.stdout, tested.output
+    assert len(smtp[1].messages) == before + 1
+    monkeypatch.setenv("CASCADE_SMTP_SECRET", "no-such-block")
+    unread = runner.invoke(app, ["dispatch", CAMPAIGN, "--now", AFTER_PROVINCE])
+    assert unread.exit_code == 1
+    assert "the Prefect Secret block `no-such-block` cannot be read" in unread.stderr
+
+
 def test_a_broken_channel_is_a_prefect_event_and_one_alert(
     prefect_api: None, flow_store: tuple[Engine, Plan], zalo: FakeZalo, monkeypatch: pytest.MonkeyPatch
 ) -> None:

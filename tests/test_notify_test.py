@@ -119,3 +119,27 @@ def test_dispatch_tells_its_digests_in_the_operators_language(
         "bản tin: thất bại 2, đã gửi 1.639; "
         "lượt gửi: email đã gửi 1.639, phone chờ gửi lại 1, zalo địa chỉ bị từ chối 2"
     )
+
+
+def test_dispatch_in_a_drill_sends_nothing(
+    deployed: None, smtp: tuple[str, Inbox], zalo: FakeZalo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With CASCADE_NOTIFY=log (a drill, `./run.sh`'s default) the flow writes its digests to its
+    log, but `cascade dispatch` sent them to the officials all the same, through the channels
+    the environment had set up."""
+    from sqlalchemy import select
+
+    from cascade.cli.common import open_engine
+    from cascade.engine import store
+
+    configure(monkeypatch, smtp[0], zalo, "good")
+    monkeypatch.setenv("CASCADE_NOTIFY", "log")
+    assert runner.invoke(app, ["tick", "ha-tinh-xix-2020", "--now", "10/11/2020 08:00"]).exit_code == 0
+    said = runner.invoke(app, ["dispatch", "ha-tinh-xix-2020", "--now", "10/11/2020 08:00"])
+    assert said.exit_code == 0, said.output
+    assert smtp[1].messages == [] and zalo.requests == []
+    assert "CASCADE_NOTIFY=log: the digests were written to no channel (a drill)" in said.stderr
+    o = store.outbox.c
+    with open_engine().connect() as conn:
+        statuses = set(conn.execute(select(o.status).where(o.campaign_id == "ha-tinh-xix-2020")).scalars())
+    assert statuses == {"sent"}  # as the flow's drill leaves them: done, not waiting for a channel

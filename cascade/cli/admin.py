@@ -68,9 +68,13 @@ def zalo_tokens(engine: Engine, settings: Settings) -> tuple[bool, str] | None:
     return True, _("zalo (tokens renewed {days} days ago)", days=days)
 
 
-def smtp_block(block: str) -> tuple[bool, str]:
-    """Whether the Prefect Secret block holding the SMTP URL (CASCADE_SMTP_SECRET, as production
-    workers read it) can be read, from the Prefect API configured or a local `cascade serve`'s."""
+class BlockUnread(Exception):
+    """The Prefect Secret block holding the SMTP URL cannot be read; the message says why."""
+
+
+def smtp_url_of(block: str) -> str:
+    """The SMTP URL in the Prefect Secret block `block` (CASCADE_SMTP_SECRET, as production
+    workers read it), read through the Prefect API configured or a local `cascade serve`'s."""
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
     from flows.campaign import smtp_url_in
@@ -78,22 +82,35 @@ def smtp_block(block: str) -> tuple[bool, str]:
 
     url = api_url()
     if url is None:
-        return False, _(
-            "the SMTP URL is in the Prefect Secret block `{block}`, and no Prefect API runs to read it "
-            "from (PREFECT_API_URL)",
-            block=block,
+        raise BlockUnread(
+            _(
+                "the SMTP URL is in the Prefect Secret block `{block}`, and no Prefect API runs to read "
+                "it from (PREFECT_API_URL)",
+                block=block,
+            )
         )
     try:
         with temporary_settings({PREFECT_API_URL: url}):
             value = smtp_url_in(block)
     except Exception as error:  # (the block's name unknown, the API refusing, ...)
-        return False, _(
-            "the Prefect Secret block `{block}` cannot be read: {error}",
-            block=block,
-            error=str(error) or type(error).__name__,
-        )
+        raise BlockUnread(
+            _(
+                "the Prefect Secret block `{block}` cannot be read: {error}",
+                block=block,
+                error=str(error) or type(error).__name__,
+            )
+        ) from None
     if not value.strip():
-        return False, _("the Prefect Secret block `{block}` holds no SMTP URL", block=block)
+        raise BlockUnread(_("the Prefect Secret block `{block}` holds no SMTP URL", block=block))
+    return value
+
+
+def smtp_block(block: str) -> tuple[bool, str]:
+    """Whether the Prefect Secret block holding the SMTP URL can be read (`smtp_url_of`)."""
+    try:
+        smtp_url_of(block)
+    except BlockUnread as error:
+        return False, str(error)
     return True, _("email (Prefect Secret block `{block}`)", block=block)
 
 

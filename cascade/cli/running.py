@@ -1,5 +1,5 @@
-"""Commands that run a campaign: `deploy`, `undeploy`, `serve`, `web`, `tick`, `dispatch`,
-`notify-test`, `zalo-token`."""
+"""Commands that run a campaign: `deploy`, `undeploy`, `serve`, `web`, `tick` (the commands that
+reach the officials' channels are `cascade.cli.channels`)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 import pendulum
 import typer
 from rich.markup import escape
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from cascade.cli.common import (
     app,
@@ -156,123 +154,6 @@ def undeploy(campaign: Annotated[str, typer.Argument(help=_("campaign id"))]) ->
 
 
 @app.command(
-    "notify-test",
-    help=_("Send a test message on every channel of a unit's contacts, to check the channel settings."),
-)
-def notify_test(
-    campaign: Annotated[str, typer.Argument(help=_("campaign id"))],
-    unit: Annotated[str, typer.Argument(help=_("the unit: its id or exact name"))],
-    role: Annotated[str | None, typer.Option(help=_("only this contact role"))] = None,
-) -> None:
-    from sqlalchemy import select
-
-    from cascade.engine import store
-    from cascade.engine.deployed import units_named
-    from notifiers.channels import ChannelConfig, send, with_tokens
-    from notifiers.render import test_message
-
-    engine = open_engine()
-    deployed = campaign_row(engine, campaign)
-    c = store.contacts.c
-    with engine.connect() as conn:
-        found, wrong = units_named(conn, campaign, [unit])
-        if wrong:
-            fail([Problem("notify-test", None, "", p) for p in wrong])
-        unit, name = found[unit]
-        query = select(c.role, c.name, c.channels).where(c.campaign_id == campaign, c.unit_id == unit)
-        contacts = [r for r in conn.execute(query) if role is None or r.role == role]
-    if not contacts:
-        fail(
-            [
-                Problem(
-                    _("store"),
-                    None,
-                    "",
-                    (
-                        _("`{unit}` has no contact with role {role}", unit=unit, role=role)
-                        if role
-                        else _("`{unit}` has no contact", unit=unit)
-                    ),
-                )
-            ]
-        )
-    message = test_message(name, deployed.title)  # what the officials read: names, not ids
-    table = Table(_("role"), _("channel"), _("address"), _("result"))
-    failed = 0
-    for contact in contacts:
-        for channel, address in contact.channels:
-            result = send(channel, address, message, with_tokens(ChannelConfig.of(), engine))
-            failed += not result.ok
-            mark = "[green]✓[/green]" if result.ok else "[red]✗[/red]"
-            table.add_row(
-                escape(contact.role),
-                channel,
-                escape(address),
-                _("{mark} {detail}", mark=mark, detail=escape(result.detail)),
-            )
-    out.print(table)
-    if failed:
-        raise typer.Exit(1)
-
-
-@app.command(
-    "dispatch",
-    help=_("Send the campaign's due digests now (the scheduler does this after every tick)."),
-)
-def dispatch_command(
-    campaign: Annotated[str, typer.Argument(help=_("campaign id"))],
-    now: Annotated[
-        str | None, typer.Option(help=_("send what is due at this instant (default: now)"))
-    ] = None,
-) -> None:
-    from cascade.settings import Settings
-    from notifiers.dispatch import Dispatcher, Policy
-
-    engine = open_engine()
-    instant = instant_of(engine, campaign, now, "dispatch", "--now")
-    dispatcher = Dispatcher(engine, campaign, policy=Policy.of(Settings().dispatch))
-    with Progress(
-        TextColumn(_("digests")),
-        BarColumn(),
-        TextColumn("{task.completed}"),
-        TimeElapsedColumn(),
-        console=err,
-    ) as progress:
-        bar = progress.add_task("send", total=None)
-        outcome = dispatcher.run(int(instant.timestamp()), lambda n: progress.advance(bar, n))
-    table = Table(_("digests"), _("number"))
-    for status, n in outcome.digests_in_words():
-        table.add_row(status, n)
-    out.print(table)
-    if outcome.resent:
-        err.print(
-            _(
-                "{resent} digests sent again: an earlier dispatcher stopped before recording them",
-                resent=outcome.resent,
-            )
-        )
-    for alert in outcome.alerts:
-        told = (
-            _("operator alerted")
-            if alert.delivered
-            else (
-                _("operator alerted before") if alert.told_before else _("operator NOT reached yet: retried")
-            )
-        )
-        err.print(
-            _(
-                "[red]channel {channel} failed[/red]: {detail} ({held} waiting; {told})",
-                channel=alert.channel,
-                detail=alert.detail,
-                held=alert.held,
-                told=told,
-            )
-        )
-    if outcome.alerts:
-        raise typer.Exit(1)
-
-
-@app.command(
     help=_(
         "Run every deployed campaign unattended: ticks on schedule and on each signal. Starts a local "
         "Prefect server (data in DATA_DIR/prefect) unless PREFECT_API_URL is set, and the web application "
@@ -323,53 +204,6 @@ def serve(
     finally:
         if web is not None:
             web.stop()
-
-
-@app.command(
-    "zalo-token",
-    help=_(
-        "Store the Zalo Official Account's first token pair; Cascade refreshes it from then on "
-        "(CASCADE_ZALO_APP_ID and CASCADE_ZALO_SECRET_KEY name the app). Prefer passing the refresh token "
-        "in CASCADE_ZALO_REFRESH_TOKEN to keeping it in the shell's history."
-    ),
-)
-def zalo_token(
-    refresh: Annotated[
-        str | None,
-        typer.Option(help=_("the refresh token from Zalo's console (default: CASCADE_ZALO_REFRESH_TOKEN)")),
-    ] = None,
-    access: Annotated[
-        str | None, typer.Option(help=_("its access token, if you have it (else refreshed now)"))
-    ] = None,
-    expires_in: Annotated[int, typer.Option(help=_("seconds the access token has left"))] = 0,
-) -> None:
-    from cascade.settings import Settings
-    from notifiers.zalo_tokens import TokenRefused, Tokens, ZaloApp
-
-    zalo = Settings().zalo
-    app_ = ZaloApp.of(zalo)
-    if app_ is None:
-        fail(
-            [
-                Problem(
-                    "zalo-token", None, "", _("CASCADE_ZALO_APP_ID and CASCADE_ZALO_SECRET_KEY are not set")
-                )
-            ]
-        )
-    if refresh is None and zalo.refresh_token is not None:
-        refresh = zalo.refresh_token.get_secret_value()
-    if not refresh:
-        fail([Problem("zalo-token", None, "", _("give --refresh or set CASCADE_ZALO_REFRESH_TOKEN"))])
-    try:
-        Tokens(open_engine(), app_).keep(access, refresh, expires_in)
-    except TokenRefused as refused:
-        fail([Problem("zalo-token", None, "", str(refused))])
-    err.print(
-        _(
-            "[green]✓[/green] Zalo tokens stored for app {app_id}; Cascade refreshes them from now on",
-            app_id=app_.app_id,
-        )
-    )
 
 
 @app.command(

@@ -1,0 +1,238 @@
+"""Commands that reach the officials' channels: `notify-test`, `dispatch`, `zalo-token`.
+
+Each reads the channels as the flow's dispatch reads them (`channel_config`): the SMTP URL from
+its Prefect Secret block when CASCADE_SMTP_SECRET names one, the Zalo token pair from the store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.markup import escape
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from cascade.cli.common import app, campaign_row, err, fail, instant_of, open_engine, out
+from cascade.errors import Problem
+from cascade.i18n import _
+
+if TYPE_CHECKING:
+    from cascade.settings import Settings
+    from notifiers.channels import ChannelConfig
+    from notifiers.dispatch import Send
+
+
+@app.command(
+    "notify-test",
+    help=_("Send a test message on every channel of a unit's contacts, to check the channel settings."),
+)
+def notify_test(
+    campaign: Annotated[str, typer.Argument(help=_("campaign id"))],
+    unit: Annotated[str, typer.Argument(help=_("the unit: its id or exact name"))],
+    role: Annotated[str | None, typer.Option(help=_("only this contact role"))] = None,
+) -> None:
+    from sqlalchemy import select
+
+    from cascade.engine import store
+    from cascade.engine.deployed import units_named
+    from cascade.settings import Settings
+    from notifiers.channels import send, with_tokens
+    from notifiers.render import test_message
+
+    engine = open_engine()
+    deployed = campaign_row(engine, campaign)
+    c = store.contacts.c
+    with engine.connect() as conn:
+        found, wrong = units_named(conn, campaign, [unit])
+        if wrong:
+            fail([Problem("notify-test", None, "", p) for p in wrong])
+        unit, name = found[unit]
+        query = select(c.role, c.name, c.channels).where(c.campaign_id == campaign, c.unit_id == unit)
+        contacts = [r for r in conn.execute(query) if role is None or r.role == role]
+    if not contacts:
+        fail(
+            [
+                Problem(
+                    _("store"),
+                    None,
+                    "",
+                    (
+                        _("`{unit}` has no contact with role {role}", unit=unit, role=role)
+                        if role
+                        else _("`{unit}` has no contact", unit=unit)
+                    ),
+                )
+            ]
+        )
+    message = test_message(name, deployed.title)  # what the officials read: names, not ids
+    config = with_tokens(channel_config(Settings()), engine)  # real channels, in a drill too
+    table = Table(_("role"), _("channel"), _("address"), _("result"))
+    failed = 0
+    for contact in contacts:
+        for channel, address in contact.channels:
+            result = send(channel, address, message, config)
+            failed += not result.ok
+            mark = "[green]✓[/green]" if result.ok else "[red]✗[/red]"
+            table.add_row(
+                escape(contact.role),
+                channel,
+                escape(address),
+                _("{mark} {detail}", mark=mark, detail=escape(result.detail)),
+            )
+    out.print(table)
+    if failed:
+        raise typer.Exit(1)
+
+
+@app.command(
+    "dispatch",
+    help=_("Send the campaign's due digests now (the scheduler does this after every tick)."),
+)
+def dispatch_command(
+    campaign: Annotated[str, typer.Argument(help=_("campaign id"))],
+    now: Annotated[
+        str | None, typer.Option(help=_("send what is due at this instant (default: now)"))
+    ] = None,
+) -> None:
+    from cascade.settings import Settings
+    from notifiers.dispatch import Dispatcher, Policy
+
+    engine = open_engine()
+    instant = instant_of(engine, campaign, now, "dispatch", "--now")
+    settings = Settings()
+    config, send = _channels(settings)  # as the flow's dispatch has them
+    dispatcher = Dispatcher(engine, campaign, config, Policy.of(settings.dispatch), send=send)
+    with Progress(
+        TextColumn(_("digests")),
+        BarColumn(),
+        TextColumn("{task.completed}"),
+        TimeElapsedColumn(),
+        console=err,
+    ) as progress:
+        bar = progress.add_task("send", total=None)
+        with _told_here():
+            outcome = dispatcher.run(int(instant.timestamp()), lambda n: progress.advance(bar, n))
+    table = Table(_("digests"), _("number"))
+    for status, n in outcome.digests_in_words():
+        table.add_row(status, n)
+    out.print(table)
+    if outcome.resent:
+        err.print(
+            _(
+                "{resent} digests sent again: an earlier dispatcher stopped before recording them",
+                resent=outcome.resent,
+            )
+        )
+    for alert in outcome.alerts:
+        told = (
+            _("operator alerted")
+            if alert.delivered
+            else (
+                _("operator alerted before") if alert.told_before else _("operator NOT reached yet: retried")
+            )
+        )
+        err.print(
+            _(
+                "[red]channel {channel} failed[/red]: {detail} ({held} waiting; {told})",
+                channel=alert.channel,
+                detail=alert.detail,
+                held=alert.held,
+                told=told,
+            )
+        )
+    if settings.dispatch.mode == "log":
+        err.print(_("CASCADE_NOTIFY=log: the digests were written to no channel (a drill)"))
+    if outcome.alerts:
+        raise typer.Exit(1)
+
+
+def _channels(settings: Settings) -> tuple[ChannelConfig, Send]:
+    """The channels and the way to send as the flow's dispatch has them: in a drill
+    (CASCADE_NOTIFY=log) none, the digests recorded as sent; else the SMTP URL from its Prefect
+    Secret block when CASCADE_SMTP_SECRET names one."""
+    import logging
+
+    from notifiers.channels import ChannelConfig, logging_channel, send
+
+    if settings.dispatch.mode == "log":
+        return ChannelConfig(), logging_channel(logging.getLogger("cascade.drill"))
+    return channel_config(settings), send
+
+
+def channel_config(settings: Settings) -> ChannelConfig:
+    """The channels as `settings` set them up, the SMTP URL from its Prefect Secret block when
+    CASCADE_SMTP_SECRET names one (as `flows.campaign.channel_config`, but read through the
+    Prefect API configured or a local `cascade serve`'s, and told as an error if it cannot be)."""
+    from cascade.cli.admin import BlockUnread, smtp_url_of
+    from notifiers.channels import ChannelConfig
+
+    block = settings.smtp.secret
+    try:
+        smtp_url = smtp_url_of(block) if block else None
+    except BlockUnread as error:
+        fail([Problem("CASCADE_SMTP_SECRET", None, "", str(error))])
+    return ChannelConfig.of(settings, smtp_url=smtp_url)
+
+
+@contextmanager
+def _told_here() -> Iterator[None]:
+    """The dispatcher's own log lines (English, for a service's log) held back: this command
+    tells the operator the same in their language."""
+    import logging
+
+    logger = logging.getLogger("notifiers.dispatch")
+    was, logger.disabled = logger.disabled, True
+    try:
+        yield
+    finally:
+        logger.disabled = was
+
+
+@app.command(
+    "zalo-token",
+    help=_(
+        "Store the Zalo Official Account's first token pair; Cascade refreshes it from then on "
+        "(CASCADE_ZALO_APP_ID and CASCADE_ZALO_SECRET_KEY name the app). Prefer passing the refresh token "
+        "in CASCADE_ZALO_REFRESH_TOKEN to keeping it in the shell's history."
+    ),
+)
+def zalo_token(
+    refresh: Annotated[
+        str | None,
+        typer.Option(help=_("the refresh token from Zalo's console (default: CASCADE_ZALO_REFRESH_TOKEN)")),
+    ] = None,
+    access: Annotated[
+        str | None, typer.Option(help=_("its access token, if you have it (else refreshed now)"))
+    ] = None,
+    expires_in: Annotated[int, typer.Option(help=_("seconds the access token has left"))] = 0,
+) -> None:
+    from cascade.settings import Settings
+    from notifiers.zalo_tokens import TokenRefused, Tokens, ZaloApp
+
+    zalo = Settings().zalo
+    app_ = ZaloApp.of(zalo)
+    if app_ is None:
+        fail(
+            [
+                Problem(
+                    "zalo-token", None, "", _("CASCADE_ZALO_APP_ID and CASCADE_ZALO_SECRET_KEY are not set")
+                )
+            ]
+        )
+    if refresh is None and zalo.refresh_token is not None:
+        refresh = zalo.refresh_token.get_secret_value()
+    if not refresh:
+        fail([Problem("zalo-token", None, "", _("give --refresh or set CASCADE_ZALO_REFRESH_TOKEN"))])
+    try:
+        Tokens(open_engine(), app_).keep(access, refresh, expires_in)
+    except TokenRefused as refused:
+        fail([Problem("zalo-token", None, "", str(refused))])
+    err.print(
+        _(
+            "[green]✓[/green] Zalo tokens stored for app {app_id}; Cascade refreshes them from now on",
+            app_id=app_.app_id,
+        )
+    )
