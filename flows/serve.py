@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
+import os
 import socket
 import subprocess
 import sys
@@ -120,6 +122,36 @@ def server_log(home: Path, keep: int = LOG_BYTES) -> BinaryIO:
         if path.stat().st_size > keep:
             path.replace(path.with_name("server.log.1"))
     return path.open("ab")
+
+
+class AlreadyServed(RuntimeError):
+    """Another `cascade serve` holds the data folder; the message is what it wrote there."""
+
+
+@contextlib.contextmanager
+def only_serve(data_dir: Path) -> Iterator[None]:
+    """The data folder served by this process alone, while it lasts. A second serve of one folder
+    started a second Prefect server on the same database, and on its way out deleted the first
+    one's API address (`url_file`). The lock is the kernel's (`flock`): it goes with the process,
+    however it ends, so a killed serve leaves nothing to clean up."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    held = (data_dir / "serve.lock").open("a+", encoding="utf-8")
+    try:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        held.seek(0)
+        holder = held.read().strip()
+        held.close()
+        raise AlreadyServed(holder or "?") from None
+    try:
+        held.seek(0)
+        held.truncate()
+        since = datetime.now(UTC).astimezone().strftime("%d/%m/%Y %H:%M")
+        held.write(f"pid {os.getpid()} on {socket.gethostname()} since {since}\n")
+        held.flush()
+        yield
+    finally:
+        held.close()  # (and with it the lock)
 
 
 def active_campaigns(settings: Settings) -> list[str]:

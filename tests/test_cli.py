@@ -283,6 +283,30 @@ def any_store(store_engine: Any, data_dir: Path, monkeypatch: pytest.MonkeyPatch
     return data_dir
 
 
+def test_a_second_serve_of_one_data_folder_is_refused(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A second `cascade serve` on the same data folder (`./run.sh` started twice, a manual run
+    beside the service) started a second Prefect server on the same database, and on its way out
+    deleted the first one's API address: `cascade signal` no longer reached it, and signals
+    waited for the next scheduled tick. It is refused, naming the serve that holds the folder."""
+    import os
+
+    import flows.serve
+
+    served: list[bool] = []
+    monkeypatch.setattr(flows.serve, "serve", lambda *args, **kwargs: served.append(True))
+    with flows.serve.only_serve(data_dir):  # the first serve
+        second = runner.invoke(app, ["serve", "--for", "1", "--web-port", "0"])
+    assert second.exit_code == 1 and served == []
+    assert f"another `cascade serve` serves this data folder ({data_dir.resolve()}): pid {os.getpid()}" in (
+        second.stderr
+    )
+    assert "stop it first" in second.stderr
+    after = runner.invoke(app, ["serve", "--for", "1", "--web-port", "0"])  # once it has stopped
+    assert after.exit_code == 0 and served == [True], after.output
+
+
 def test_serve_stops_its_web_server_before_it_returns(
     data_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

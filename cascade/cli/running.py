@@ -171,6 +171,35 @@ def serve(
     web_host: Annotated[str, typer.Option(help=_("address of the web forms and status page"))] = "127.0.0.1",
     web_port: Annotated[int, typer.Option(help=_("port of the web application (0: none)"))] = 8080,
 ) -> None:
+    from cascade.settings import Settings
+    from flows.serve import AlreadyServed, only_serve
+
+    folder = Settings().store.data_dir.resolve()
+    try:
+        with only_serve(folder):
+            _serve(for_seconds, poll, port, web_host, web_port)
+    except AlreadyServed as holder:
+        fail(
+            [
+                Problem(
+                    "serve",
+                    None,
+                    "",
+                    _(
+                        "another `cascade serve` serves this data folder ({folder}): {holder}",
+                        folder=folder,
+                        holder=holder,
+                    ),
+                    _(
+                        "stop it first (Ctrl-C where it runs, or kill its pid); to serve at the same time "
+                        "campaigns of another store, give this one another folder with CASCADE_DATA_DIR"
+                    ),
+                )
+            ]
+        )
+
+
+def _serve(for_seconds: float | None, poll: float, port: int | None, web_host: str, web_port: int) -> None:
     from cascade.engine.store import integrity_problems
     from flows.serve import serve as run_serve
 
