@@ -116,6 +116,28 @@ def test_times_as_offices_write_them(campaign: Engine, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "meant"),
+    [
+        ("ngày 07 tháng 12 năm 2020", "2020-12-07 00:00"),
+        ("7 tháng 12 năm 2020", "2020-12-07 00:00"),
+        ("Ngày 07 tháng 12 năm 2020 lúc 15h30", "2020-12-07 15:30"),
+        ("8 giờ 30 phút, ngày 7 tháng 12 năm 2020", "2020-12-07 08:30"),
+    ],
+)
+def test_a_day_in_words_as_documents_date_themselves(text: str, meant: str) -> None:
+    """A day copied from a document's own dating line ("Hà Tĩnh, ngày 07 tháng 12 năm 2020")
+    was "not a time", in a sheet, for `--at` and for a deadline (`extend --to`, a campaign's
+    dates): the words are read as the day they name."""
+    from cascade.timing.deadlines import parse_date
+    from cascade.timing.instants import parse_instant
+
+    assert parse_instant(text, TZ) == when(meant)
+    assert parse_date("ngày 30 tháng 11 năm 2020") == parse_date("30/11/2020")
+    with pytest.raises(ValueError, match="month 2/2021 has 28 days"):
+        parse_date("ngày 29 tháng 2 năm 2021")
+
+
+@pytest.mark.parametrize(
     ("text", "said"),
     [
         ("27/11/20 15:00", "is not a time"),  # a two-digit year is not guessed

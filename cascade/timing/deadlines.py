@@ -27,6 +27,9 @@ from cascade.timing.workdays import Calendar
 DATE_HINT = N_("dates are dd/mm/yyyy (e.g. 20/11/2020) or yyyy-mm-dd, never mm/dd")
 _DMY = re.compile(r"^(\d{1,2})([/.-])(\d{1,2})\2(\d{4})$")  # 20/11/2020, 20-11-2020, 20.11.2020
 _YMD = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
+# as a document dates itself ("Hà Tĩnh, ngày 07 tháng 12 năm 2020"): `instants` reads it in a time too
+IN_WORDS = r"(\d{1,2})\s+tháng\s+(\d{1,2})\s+năm\s+(\d{4})"
+_WORDS = re.compile(rf"^(?:ngày\s+)?{IN_WORDS}$", re.IGNORECASE)
 _MONTH = re.compile(r"^(?:(first-half|second-half|end)\s+)?(\d{1,2})/(\d{4})$")
 _QUARTER = re.compile(r"^(?:Q([1-4])|(I{1,3}|IV))/(\d{4})$", re.IGNORECASE)
 _ROMAN = {"I": 1, "II": 2, "III": 3, "IV": 4}
@@ -46,7 +49,8 @@ class Roll(StrEnum):
 
 
 def parse_date(value: object) -> date:
-    """A calendar date from `dd/mm/yyyy` (or `dd-mm-yyyy`, `dd.mm.yyyy`), `yyyy-mm-dd` or a YAML date."""
+    """A calendar date from `dd/mm/yyyy` (or `dd-mm-yyyy`, `dd.mm.yyyy`), `yyyy-mm-dd`, "ngày dd
+    tháng mm năm yyyy" or a YAML date."""
     if isinstance(value, datetime):
         raise DateError(_("`{value}` has a time of day; a deadline date is a day", value=value))
     if isinstance(value, date):
@@ -56,6 +60,8 @@ def parse_date(value: object) -> date:
     text = value.strip()
     if m := _DMY.match(text):
         day, month, year = int(m[1]), int(m[3]), int(m[4])
+    elif m := _WORDS.match(text):
+        day, month, year = int(m[1]), int(m[2]), int(m[3])
     elif m := _YMD.match(text):
         year, month, day = (int(g) for g in m.groups())
     else:

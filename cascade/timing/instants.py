@@ -1,6 +1,7 @@
 """Instants as operators and offices write them: a signal's time, `--at`, `--since`, `--until`.
 
-The day always comes first (`27/11/2020`, `27-11-2020`, `27.11.2020`, "ngày 27/11/2020"), with
+The day always comes first (`27/11/2020`, `27-11-2020`, `27.11.2020`, "ngày 27/11/2020", "ngày 27
+tháng 11 năm 2020" as a document dates itself), with
 the time of day after it or before it as Vietnamese documents write it (`15:30`, `15h30`,
 `8g05`, "15 giờ 30 phút", "lúc 15 giờ 30 ngày 27/11/2020"), or ISO with or without an offset;
 in the campaign's timezone unless an offset says otherwise. A two-digit year is not guessed.
@@ -15,12 +16,13 @@ from datetime import datetime
 import pendulum
 
 from cascade.i18n import _
-from cascade.timing.deadlines import parse_date
+from cascade.timing.deadlines import IN_WORDS, parse_date
 
+_IN_WORDS = IN_WORDS.replace("(", "(?:")  # (as a day's text, its parts unnamed)
 # A time as Vietnamese offices write it in a spreadsheet: the day first (27/11/2020, 27-11-2020,
-# 27.11.2020, "ngày 27/11/2020"), the time of day after it or before it (15:30, 15:30:00, 15h30,
-# 15h, 15g30, "15 giờ 30 phút", "lúc 15 giờ 30 ngày 27/11/2020")
-_DAY = r"(?:ngày\s*)?(?P<day>\d{1,2}(?P<sep>[/.-])\d{1,2}(?P=sep)\d{4})"
+# 27.11.2020, "ngày 27/11/2020", "ngày 27 tháng 11 năm 2020"), the time of day after it or before
+# it (15:30, 15:30:00, 15h30, 15h, 15g30, "15 giờ 30 phút", "lúc 15 giờ 30 ngày 27/11/2020")
+_DAY = rf"(?:ngày\s*)?(?P<day>\d{{1,2}}(?P<sep>[/.-])\d{{1,2}}(?P=sep)\d{{4}}|{_IN_WORDS})"
 _TIME = (
     r"(?:(?:vào\s+)?lúc\s*)?(?P<h>\d{1,2})\s*"
     r"(?::(?P<mi>\d{2})(?::(?P<s>\d{2}))?|(?:h|g|giờ)\s*(?:(?P<m2>\d{1,2})\s*(?:phút)?)?)"
