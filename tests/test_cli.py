@@ -226,6 +226,34 @@ def test_schema_accepts_the_example_files(kind: SchemaKind, pattern: str) -> Non
         jsonschema.validate(_jsonable(data), schema_of(kind))
 
 
+@pytest.mark.parametrize(
+    "day",
+    [
+        "10/11/2020",
+        "10-11-2020",
+        "10.11.2020",
+        "2020-11-10",
+        "ngày 10 tháng 11 năm 2020",
+        "Ngày 7 tháng 1 năm 2021",
+    ],
+)
+def test_the_schema_takes_every_date_the_validator_takes(day: str) -> None:
+    """An editor checking a campaign with the schema flagged `10-11-2020` and `10.11.2020`, which
+    `cascade validate` takes: the schema and the validator must never disagree."""
+    from cascade.timing.deadlines import parse_date
+
+    parse_date(day)  # the validator's reading
+    data = {
+        "campaign": {"id": "x", "title": "t", "issued_on": day, "units": "u.yaml", "summary_date": day},
+        "tasks": [{"id": "a", "title": "A", "due": {"by": day}}],
+    }
+    jsonschema.validate(data, schema_of(SchemaKind.campaign))
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(
+            {**data, "campaign": {**data["campaign"], "issued_on": "10/11"}}, schema_of(SchemaKind.campaign)
+        )
+
+
 def test_schema_rejects_an_unknown_key() -> None:
     data = {
         "campaign": {
