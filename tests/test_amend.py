@@ -364,3 +364,42 @@ def test_an_after_deadline_follows_the_new_rule_from_its_source_signal(store_eng
     [amended] = events(store_engine, "task.amended", "x-c")
     assert (amended["old_deadline"], amended["new_deadline"]) == (iso("2020-12-09"), iso("2020-12-16"))
     assert events(store_engine, "task.amended", "x-d") == []  # not signalled: no deadline yet
+
+
+def test_the_summary_tells_who_a_new_task_is_opened_to(store_engine: Engine) -> None:
+    """A task added to a running campaign opens at the next tick for every unit whose
+    prerequisite is done, and each of them is told: the summary said "Notices this change sends:
+    none", which is what an operator reads before deploying."""
+    from cascade.engine.amend import describe
+    from cascade.i18n import speaking
+
+    deploy(store_engine, chain(), "v1", at("2020-11-10"))
+    signal(store_engine, "tu-a", "hn-tinh", "2020-11-12 08:00")
+    signal(store_engine, "x-c", "hn-co-so", "2020-11-12 08:00")
+    tick(store_engine, CID, at("2020-11-12 09:00"))
+    added = """\
+  - id: bc-huyen
+    title: Báo cáo nhanh cấp huyện
+    tags: [district-committee]
+    opens_after: {task: hn-tinh, at: parent}
+    due: {before: 30/11/2020}
+  - id: thu-hoach
+    title: Bài thu hoạch
+    level: grassroots
+    due: {after: hn-co-so, days: 7}
+"""
+    result = deploy(store_engine, chain(extra=added), "v2", at("2020-11-13 08:00"), dry_run=True)
+    assert result.changes is not None
+    with speaking("en"):
+        lines = describe(result.changes)
+    # hu-b and hu-e's report (tu-a has held its conference); x-c's essay (it has held its own)
+    assert "  then, at the next tick, 3 units are told of the work this change opens" in lines, lines
+    deploy(store_engine, chain(extra=added), "v2", at("2020-11-13 08:00"))
+    before = len(events(store_engine, "task.opened"))
+    tick(store_engine, CID, at("2020-11-13 08:05"))
+    opened = events(store_engine, "task.opened")[before:]
+    assert sorted((e["task"], e["unit"]) for e in opened) == [
+        ("bc-huyen", "hu-b"),
+        ("bc-huyen", "hu-e"),
+        ("thu-hoach", "x-c"),
+    ]

@@ -71,6 +71,7 @@ class Changes:
     title: str = ""
     timezone: str = "Asia/Ho_Chi_Minh"
     at: int = 0  # the instant the change applies
+    opening: int = 0  # the units the next tick tells of work the change opens (new tasks, new units)
 
     @property
     def told(self) -> list[Amended]:
@@ -231,6 +232,14 @@ def describe(changes: Changes) -> list[str]:
             _(
                 "  then, at the next tick, the escalations of the {overdue} instance(s) now overdue",
                 overdue=overdue,
+            )
+        )
+    if changes.opening:
+        lines.append(
+            _n(
+                "  then, at the next tick, {count} unit is told of the work this change opens",
+                "  then, at the next tick, {count} units are told of the work this change opens",
+                changes.opening,
             )
         )
     return lines

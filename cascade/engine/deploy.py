@@ -297,7 +297,25 @@ def _stage(conn: Connection, plan: Plan, paths: dict[str, str], now: pendulum.Da
     changes.added_instances, changes.archived_instances = len(staged.new), len(staged.gone)
     if old_campaign is not None:
         _stage_tasks(changes, plan, old_rules, existing)
+        changes.opening = _opened_next(staged.new, existing, now_s)
     return staged
+
+
+def _opened_next(new: list[dict[str, Any]], existing: dict[tuple[str, str], Any], now_s: int) -> int:
+    """The units the next tick tells of instances a change adds (a new task, a new unit): those
+    that open at a time now past, and those whose prerequisite or source is done already."""
+    units = set()
+    for row in new:
+        if row["state"] != "held":
+            continue
+        if row["opens_on"] in (OpensOn.ISSUED, OpensOn.REQUEST):
+            opens = row["open_at"] is None or row["open_at"] <= now_s
+        else:
+            before = existing.get((row["prereq_task"], row["prereq_unit"]))
+            opens = before is not None and not before.archived and before.state in DONE
+        if opens:
+            units.add(row["unit_id"])
+    return len(units)
 
 
 def _stage_tasks(
