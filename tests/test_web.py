@@ -352,3 +352,20 @@ def test_a_report_form_is_pre_filled_with_the_roll_up_and_keeps_a_correction(sto
             select(i.fields, i.computed).where(i.task_id == "bc", i.unit_id == "hu-b")
         ).one()
     assert (reported["hn-co-so.attendees"], computed["hn-co-so.attendees"]) == (78, 76)
+
+
+def test_a_stopped_campaign_says_so_on_its_forms(client: TestClient, campaign: Engine) -> None:
+    """After `cascade undeploy` an official's link still opened the form as if all ran: a
+    confirmation or a request for more time was taken and then waited, unsaid, for the campaign
+    to be deployed again. The page says the campaign is stopped and what becomes of them."""
+    from cascade.engine.deploy import undeploy
+
+    paused = "Chiến dịch đang tạm dừng từ ngày 05/12/2020"
+    assert paused not in client.get(link()).text
+    undeploy(campaign, "test-campaign", at("2020-12-05 08:30"))
+    page = client.get(link())
+    assert page.status_code == 200
+    assert paused in page.text and "được xử lý khi chiến dịch chạy lại" in page.text
+    done = client.post(link(), data={"csrf": csrf(page.text), "attendees": "44", "members": "50"})
+    assert done.status_code == 200 and paused in done.text
+    assert state(campaign, "x-c", "hn-co-so") == ("signalled", [{"attendees": 44, "members": 50}])  # kept

@@ -57,6 +57,12 @@ def page_context(found: Found) -> dict[str, Any]:
         "unit_name": found.unit.name,
         "deadline": deadline_text(row.deadline, campaign.timezone) if row.deadline is not None else None,
         "report": task.kind == "report",
+        # undeployed: what is posted is kept, and acted on when it is deployed again
+        "paused": (
+            pendulum.from_timestamp(campaign.archived_at, tz=campaign.timezone).format("DD/MM/YYYY")
+            if campaign.archived_at is not None
+            else None
+        ),
     }
 
 
