@@ -862,3 +862,44 @@ def test_vietnamese_is_written_whatever_code_page_the_locale_names(tmp_path: Pat
     checked = subprocess.run([cascade, "validate", str(bad)], capture_output=True, env=env, check=False)
     assert checked.returncode == 1 and b"Traceback" not in checked.stderr
     assert "lỗi: campaign.summary_date: cần có `summary_date` ở đây" in checked.stderr.decode("utf-8")
+
+
+def test_campaigns_from_workbooks_and_other_encodings_deploy_and_simulate(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    """`validate` takes a units workbook, a units CSV in the Windows code page and a campaign
+    saved as Notepad's "Unicode", but `deploy` and `simulate` then failed with a traceback:
+    they read both files once more as UTF-8 text, to fingerprint them (FileNotFoundError on
+    "units.xlsx, sheet Sheet", UnicodeDecodeError on the others)."""
+    import openpyxl
+
+    from tests.test_sheets import cp1258
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["id", "name", "level", "parent", "email"])
+    for row in [
+        ["tu-a", "Tỉnh ủy A", "province", "", "vp@example.vn"],
+        ["hu-b", "Huyện ủy B", "district", "tu-a", "hu.b@example.vn"],
+    ]:
+        sheet.append(row)
+    book.save(tmp_path / "units.xlsx")
+    (tmp_path / "units.csv").write_bytes(
+        cp1258(
+            "id,name,level,parent,email\ntu-a,Tỉnh ủy A,province,,vp@example.vn\n"
+            "hu-b,Huyện ủy B,district,tu-a,hu.b@example.vn\n"
+        )
+    )
+    tasks = "tasks:\n  - {id: hn-tinh, title: Hội nghị tỉnh, level: province, due: {before: 20/11/2020}}\n"
+    cases = {
+        "workbook.yaml": (HEADER.replace("units.yaml", "units.xlsx"), "utf-8"),
+        "code-page.yaml": (HEADER.replace("units.yaml", "units.csv"), "utf-8"),
+        "unicode.yaml": (HEADER.replace("units.yaml", "units.csv"), "utf-16"),
+    }
+    for name, (header, encoding) in cases.items():
+        campaign = tmp_path / name
+        campaign.write_text(header.replace("test-campaign", name.removesuffix(".yaml")) + tasks, encoding)
+        for command in (["validate"], ["simulate"], ["deploy"], ["deploy"]):  # (the second: no change)
+            done = runner.invoke(app, [*command, str(campaign)])
+            assert done.exit_code == 0 and done.exception is None, (name, command, done.output)

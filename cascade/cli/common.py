@@ -119,9 +119,14 @@ def open_engine(read_only: bool = False) -> Engine:
 
 
 def source_of(file: Path, plan: Plan) -> str:
-    """The campaign and units texts together: their hash tells a re-deploy what changed."""
-    units = Path(plan.hierarchy.file)
-    return file.read_text(encoding="utf-8") + "\n---\n" + units.read_text(encoding="utf-8")
+    """The campaign and units files' fingerprint: it tells a re-deploy what changed. Their bytes,
+    as each is (a workbook, UTF-16, the Windows code page: reading them again as UTF-8 text
+    failed where the compiler had read them)."""
+    import hashlib
+
+    digest = hashlib.sha256(file.read_bytes())
+    digest.update(b"\n---\n" + Path(plan.hierarchy.file).read_bytes())
+    return digest.hexdigest()
 
 
 def fail(problems: list[Problem]) -> NoReturn:

@@ -28,9 +28,12 @@ def read_units(text: str, file: str) -> Hierarchy:
 
 
 def read_units_file(path: Path, shown: str) -> Hierarchy:
-    """A units file on disk: YAML, CSV (however Excel saved it) or an Excel workbook."""
+    """A units file on disk: YAML, CSV (however Excel saved it) or an Excel workbook; its
+    hierarchy's `file` is the file (a workbook's problems name their sheet too)."""
     if is_spreadsheet(path):
-        return _from_rows(read_file_rows(path, shown))
+        hierarchy = _from_rows(read_file_rows(path, shown))
+        hierarchy.file = shown
+        return hierarchy
     return read_units(read_text(path, shown), shown)
 
 
