@@ -745,6 +745,39 @@ def test_extend_and_exempt_take_a_unit_by_its_exact_name_as_signal_does(
     )
 
 
+def test_a_list_of_units_may_be_a_sheet_as_offices_keep_it(data_dir: Path, tmp_path: Path) -> None:
+    """`--units FILE` took one unit a line (or a CSV's first column, split at commas): the list as
+    an office keeps it, a workbook with a numbered column of names, or a CSV saved by a
+    Vietnamese Excel (separated by `;`), was "not UTF-8 text" or a list of unknown units."""
+    import openpyxl
+
+    env = _shift_to("2020-12-20 09:00")
+    assert runner.invoke(app, ["deploy", HA_TINH], env=env).exit_code == 0
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["DANH SÁCH ĐƠN VỊ ĐƯỢC GIA HẠN"])
+    sheet.append(["STT", "Tên đơn vị", "Ghi chú"])
+    sheet.append([1, "Huyện ủy Can Lộc", "Bão số 9"])
+    sheet.append([2, "Thị ủy Hồng Lĩnh", None])
+    book.save(tmp_path / "gia-han.xlsx")
+    (tmp_path / "gia-han.csv").write_text(
+        "STT;Mã đơn vị;Tên đơn vị\n1;hu-can-loc;Huyện ủy Can Lộc\n2;txu-hong-linh;Thị ủy Hồng Lĩnh\n", "utf-8"
+    )
+    for listed, before, to in (
+        ("gia-han.xlsx", "29/11/2020", "25/12/2020"),
+        ("gia-han.csv", "25/12/2020", "30/12/2020"),
+    ):
+        done = runner.invoke(
+            app,
+            ["extend", "ha-tinh-xix-2020", "hn-huyen", "--units", str(tmp_path / listed), "--to", to,
+             "--reason", "Bão số 9"],
+            env=env,
+        )  # fmt: skip
+        assert done.exit_code == 0, (listed, done.output)
+        assert f"{before} → {to}, 2 units" in done.stdout, (listed, done.stdout)
+
+
 def test_a_task_whose_id_changed_is_named_a_new_task_before_it_starts_over(
     data_dir: Path, tmp_path: Path
 ) -> None:

@@ -68,9 +68,13 @@ def _chosen_units(
 
 
 def _read_unit_list(path: Path) -> list[str]:
-    """Units, one a line (or the first column of a CSV), each its id or exact name; blank lines and
-    `#` comments skipped."""
+    """Units, each its id or exact name: one a line (blank lines and `#` comments skipped), or a
+    sheet as an office keeps the list (a workbook, or a CSV with a separator Excel writes): its
+    unit column (`unit`, `Mã đơn vị`, `Đơn vị`), else its names (`name`, `Tên đơn vị`), else its
+    first column; a title above the header and a row-number column are passed over."""
     try:
+        if path.suffix.lower() == ".xlsx" or _is_table(path):
+            return _units_in_sheets(path)
         text = read_text(path, str(path))
     except CampaignInvalid as exc:
         fail(exc.problems)
@@ -80,6 +84,35 @@ def _read_unit_list(path: Path) -> list[str]:
         if first and first.lower() not in ("unit", "unit_id", "id"):
             ids.append(first)
     return ids
+
+
+_LIST_COLUMNS = {"unit": "unit", "unit_id": "unit", "id": "unit", "name": "name"}
+
+
+def _is_table(path: Path) -> bool:
+    """A CSV whose lines have more than one cell (a one-column list is read a line at a time)."""
+    if path.suffix.lower() != ".csv":
+        return False
+    text = read_text(path, str(path))
+    return any(sep in line for line in text.splitlines()[:5] for sep in (",", ";", "\t"))
+
+
+def _units_in_sheets(path: Path) -> list[str]:
+    from cascade.compile.sheets import header_key, tables, text
+    from cascade.engine.signal_files import ALIASES
+
+    aliases = {**ALIASES, **_LIST_COLUMNS}
+    units = []
+    for table in tables(path, str(path)):
+        keys = [header_key(cell, aliases) for cell in table.header]
+        column = next(
+            (keys.index(k) for k in ("unit", "name") if k in keys),
+            next((i for i, k in enumerate(keys) if k), 0),  # its first column but the rows' numbers
+        )
+        for _line, cells in table.rows:
+            if column < len(cells) and (written := text(cells[column])):
+                units.append(written)
+    return units
 
 
 def _decide(campaign: str, decision_of: Any, what: str) -> None:
