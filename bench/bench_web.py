@@ -8,7 +8,10 @@ HTTP/1.1 on keep-alive connections) keeps `--connections` requests in flight for
 with the operator's token. Every answer must
 be 201. Target (issue 7): at least 500 requests/s with p99 under 200 ms.
 
-    .venv/bin/python bench/bench_web.py [--seconds 10] [--connections 32] [--postgres URL]
+    .venv/bin/python bench/bench_web.py [--seconds 10] [--connections 32] [--postgres URL] [--grassroots N]
+
+`--grassroots 60000` puts 60,000 grassroots units with three tasks each below the districts: the
+posts still name districts, in a store the size of a national campaign's.
 
 PostgreSQL: `bash -c 'source scripts/postgres.sh && start_throwaway_postgres &&
 .venv/bin/python bench/bench_web.py --postgres "$CASCADE_TEST_POSTGRES_URL"'`.
@@ -57,13 +60,29 @@ tasks:
 """
 
 
-def units() -> str:
-    lines = [
-        "levels: [province, district]",
-        "units:",
-        "  - {id: tu, name: Tỉnh ủy, level: province, children: [",
-    ]
-    lines += [f"      {{id: hu-{i}, name: Huyện ủy số {i}, level: district}}," for i in range(DISTRICTS)]
+# `--grassroots N`: N grassroots units below the districts, with three tasks each, so that the
+# store holds a national campaign's instances (N=60000: ~182,000) while the posts name districts
+GRASSROOTS_TASKS = """\
+  - {id: hn-co-so, title: Hội nghị cơ sở, level: grassroots, due: {before: 15/12/2020}}
+  - {id: thu-hoach, title: Bài thu hoạch, level: grassroots, due: {before: 20/12/2020}}
+  - {id: tuyen-truyen, title: Tuyên truyền, level: grassroots, due: {within: Q1/2021}}
+"""
+
+
+def campaign(grassroots: int) -> str:
+    return CAMPAIGN + (GRASSROOTS_TASKS if grassroots else "")
+
+
+def units(grassroots: int = 0) -> str:
+    levels = "[province, district, grassroots]" if grassroots else "[province, district]"
+    lines = [f"levels: {levels}", "units:", "  - {id: tu, name: Tỉnh ủy, level: province, children: ["]
+    for i in range(DISTRICTS):
+        below = [
+            f"{{id: x-{i}-{j}, name: Xã {j} huyện {i}, level: grassroots}}"
+            for j in range(grassroots // DISTRICTS)
+        ]
+        children = f", children: [{', '.join(below)}]" if below else ""
+        lines.append(f"      {{id: hu-{i}, name: Huyện ủy số {i}, level: district{children}}},")
     return "\n".join(lines) + "\n  ]}\n"
 
 
@@ -129,9 +148,11 @@ async def load(base: str, seconds: float, connections: int) -> tuple[int, list[f
     return int(len(latencies) / elapsed), latencies, codes
 
 
-def run(label: str, url: str, seconds: float, connections: int, folder: Path) -> None:
+def run(label: str, url: str, seconds: float, connections: int, folder: Path, grassroots: int = 0) -> None:
     engine = open_store(url)
-    plan = compile_plan(read_yaml(CAMPAIGN, "bench.yaml"), read_units(units(), "units.yaml"))
+    plan = compile_plan(
+        read_yaml(campaign(grassroots), "bench.yaml"), read_units(units(grassroots), "units.yaml")
+    )
     deploy(engine, plan, "bench", pendulum.datetime(2020, 11, 10, 8, tz="Asia/Ho_Chi_Minh"))
     engine.dispose()
     port = free_port()
@@ -175,7 +196,7 @@ def run(label: str, url: str, seconds: float, connections: int, folder: Path) ->
     assert set(codes) == {201}, codes
     print(
         f"{label:<10} {rate:>5} req/s   p50 {pct(0.50):6.1f} ms   p99 {pct(0.99):6.1f} ms   "
-        f"({len(latencies)} signals, {connections} connections)"
+        f"({len(latencies)} signals, {connections} connections, {len(plan.instances):,} instances)"
     )
 
 
@@ -186,11 +207,15 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--postgres", help="a PostgreSQL URL (an empty database) to measure as well")
+    parser.add_argument(
+        "--grassroots", type=int, default=0, help="grassroots units below the districts (60000: national)"
+    )
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="cascade-bench-web-"))
-    run("SQLite", f"sqlite:///{folder / 'store.db'}", args.seconds, args.connections, folder)
+    sqlite = f"sqlite:///{folder / 'store.db'}"
+    run("SQLite", sqlite, args.seconds, args.connections, folder, args.grassroots)
     if args.postgres:
-        run("PostgreSQL", args.postgres, args.seconds, args.connections, folder)
+        run("PostgreSQL", args.postgres, args.seconds, args.connections, folder, args.grassroots)
 
 
 if __name__ == "__main__":

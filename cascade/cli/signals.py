@@ -14,7 +14,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from cascade.cli.common import app, campaign_tz, err, fail, open_engine
 from cascade.compile.sheets import is_spreadsheet
 from cascade.errors import CampaignInvalid, Problem
-from cascade.i18n import _
+from cascade.i18n import _, num
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -99,30 +99,30 @@ def _recorded(
 
     if not stored:
         said = _("nothing new for {campaign}: all {known} signal(s) were already recorded", campaign=campaign,
-                 known=known)  # fmt: skip
+                 known=num(known))  # fmt: skip
         err.print(f"[green]✓[/green] {said}")
         return
     with engine.connect() as conn:
         same = unchanged(conn, campaign, before, int(now.timestamp()), "cli")
     _tell_unchanged(same, now.timezone_name or "UTC")
-    note = _(" ({known} already recorded)", known=known) if known else ""
+    note = _(" ({known} already recorded)", known=num(known)) if known else ""
     if same and len(same) == stored:
         err.print(
             _(
                 "[yellow]![/yellow] {stored} signal(s) recorded for {campaign}{note}, but none changes "
                 "anything: their tasks were already done",
-                stored=stored,
+                stored=num(stored),
                 campaign=campaign,
                 note=note,
             )
         )
         return
     if same:
-        note += _(" ({count} of them change nothing: already done)", count=len(same))
+        note += _(" ({count} of them change nothing: already done)", count=num(len(same)))
     err.print(
         _(
             "[green]✓[/green] {stored} signal(s) recorded for {campaign}{note}; the next tick applies them",
-            stored=stored,
+            stored=num(stored),
             campaign=campaign,
             note=note,
         )

@@ -199,7 +199,7 @@ def import_table(
 
         def flush() -> None:
             nonlocal stored, total, more
-            lookups = read_lookups(conn, campaign.id, {s.unit for s in chunk})
+            lookups = read_lookups(conn, campaign.id, {s.unit for s in chunk}, {s.task for s in chunk})
             rows, found = checked_rows(
                 conn, campaign, chunk, chunk_file, lookups, int(now.timestamp()), source, allow_future
             )
