@@ -185,6 +185,22 @@ def test_plan_table_is_readable() -> None:
     assert "23/11/2020 07:00" in result.stdout  # a reminder is an instant, not a last day
 
 
+def test_a_plan_too_long_for_a_table_is_shown_a_row_a_task(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`cascade plan` of a national campaign drew a table of its 247,087 instances: 334 s and
+    4.3 GB of memory for a table nobody reads. Past TABLE_ROWS it shows one row a task and says
+    how to see every instance; one unit's or one task's instances stay a table."""
+    import cascade.cli.files
+
+    monkeypatch.setattr(cascade.cli.files, "TABLE_ROWS", 100)
+    whole = runner.invoke(app, ["plan", HA_TINH], env={"COLUMNS": "200"})
+    assert whole.exit_code == 0, whole.output
+    assert whole.stdout == runner.invoke(app, ["plan", HA_TINH, "--summary"], env={"COLUMNS": "200"}).stdout
+    assert "241 instances, too many to read in a table: one row a task above." in whole.stderr
+    assert "--format csv > ke-hoach.csv" in whole.stderr
+    one = runner.invoke(app, ["plan", HA_TINH, "--unit", "hu-can-loc"], env={"COLUMNS": "200"})
+    assert "Huyện ủy Can Lộc" in one.stdout and "too many" not in one.stderr
+
+
 def test_plan_takes_a_unit_by_its_name_and_a_task_by_its_title() -> None:
     by_id = runner.invoke(app, ["plan", HA_TINH, "--unit", "hu-can-loc", "--task", "hn-huyen", "-f", "json"])
     by_words = runner.invoke(

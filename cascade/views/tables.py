@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import IO, Any
 
 import pendulum
@@ -156,7 +156,7 @@ def write_csv(plan: Plan, instances: Iterator[Instance], out: IO[str]) -> None:
         writer.writerow([csv_cell(row[c]) if row[c] is not None else "" for c in CSV_COLUMNS])
 
 
-def instance_table(plan: Plan, instances: Iterator[Instance]) -> Table:
+def instance_table(plan: Plan, instances: Iterable[Instance]) -> Table:
     table = Table(
         title=f"{escape(plan.campaign.title)}\n[dim]{escape(plan.campaign.id)}[/dim]", show_lines=True
     )
