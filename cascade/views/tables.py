@@ -18,7 +18,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from cascade.engine.words import deadline_short, level_name
-from cascade.i18n import _, language
+from cascade.i18n import _, language, num
 from cascade.plan.hierarchy import UnitRecord
 from cascade.plan.model import Instance, Opening, OpensOn, Plan, Schedule, TaskPlan
 from cascade.timing.deadlines import read_period
@@ -238,7 +238,7 @@ def summary_table(plan: Plan) -> Table:
         per_level = counts.get(task.id, {})
         table.add_row(
             f"{escape(task.title)}\n[dim]{escape(task.id)}[/dim]",
-            "\n".join(f"{operator_level(level)}: {n}" for level, n in per_level.items())
+            "\n".join(f"{operator_level(level)}: {num(n)}" for level, n in per_level.items())
             or "[red]" + _("none") + "[/red]",
             "\n".join(f"{deadlines[task.id][lv]}" for lv in per_level if lv in deadlines.get(task.id, {}))
             or "[italic]" + _("per unit") + "[/italic]",
