@@ -649,6 +649,29 @@ def test_status_lists_every_overdue_unit_with_its_parent_days_and_stage(any_stor
     assert bad.exit_code == 1 and "no level `commune`" in bad.stderr and "grassroots" in bad.stderr
 
 
+def test_a_level_option_takes_the_level_as_the_operator_reads_it(data_dir: Path) -> None:
+    """`status` shows levels as "cơ sở", "cấp huyện"; `--level "cơ sở"` was "no level", and `extend
+    --level "Cơ sở"` said only that no unit was chosen (and to use --level), a level it did not
+    know passing in silence. Both take a level by its id, as people write it, or as shown."""
+    env = _shift_to("2020-12-20 09:00")
+    assert runner.invoke(app, ["deploy", HA_TINH], env=env).exit_code == 0
+    by_id = runner.invoke(
+        app, ["status", "ha-tinh-xix-2020", "--level", "grassroots", "--format", "json"], env=env
+    )
+    for written in ("cơ sở", "Cấp cơ sở", "CƠ SỞ"):
+        said = runner.invoke(
+            app, ["status", "ha-tinh-xix-2020", "--level", written, "--format", "json"], env=env
+        )
+        assert said.exit_code == 0 and said.stdout == by_id.stdout, (written, said.output)
+    ext = ["extend", "ha-tinh-xix-2020", "hn-huyen", "--to", "25/12/2020", "--reason", "x"]
+    done = runner.invoke(app, [*ext, "--level", "Cấp huyện"], env=env)
+    assert done.exit_code == 0, done.output
+    assert "units" in done.stdout and "→ 25/12/2020" in done.stdout
+    unknown = runner.invoke(app, [*ext, "--level", "cấp xã"], env=env)
+    assert unknown.exit_code == 1 and "no level `cấp xã`" in unknown.stderr, unknown.output
+    assert "province, district, grassroots" in unknown.stderr
+
+
 def _shift_to(instant: str) -> dict[str, str]:
     """The environment that makes commands act at `instant` (the drill clock shift)."""
     shift = pendulum.parse(instant, tz="Asia/Ho_Chi_Minh").timestamp() - pendulum.now().timestamp()  # type: ignore[union-attr]

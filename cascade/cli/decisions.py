@@ -41,9 +41,16 @@ def _chosen_units(
     each named by its id or its exact name, as `signal` takes them."""
     from cascade.engine import decisions
     from cascade.engine.deployed import units_named
+    from cascade.engine.words import level_named
 
     listed = _read_unit_list(units_file) if units_file is not None else []
     named = ([unit] if unit else []) + listed
+    if level is not None:  # its id, or as people write it or the tables show it
+        levels = campaign_row(engine, campaign).levels
+        if (level_id := level_named(level, levels)) is None:
+            hint = _("one of: {choices}", choices=", ".join(levels))
+            fail([Problem("--level", None, "", _("no level `{level}`", level=level), hint)])
+        level = level_id
     with engine.connect() as conn:
         under_id = None
         if under:

@@ -136,7 +136,7 @@ def status(
 
     engine = open_engine(read_only=True)
     row = campaign_row(engine, campaign)
-    under = _check_status_filters(engine, row, level, task, under)
+    level, under = _check_status_filters(engine, row, level, task, under)
     result = campaign_status(engine, campaign, limit, StatusWhere(level, task, under))
     assert result is not None
     tz = result.timezone
@@ -226,11 +226,14 @@ def _not_among(command: str, option: str, message: str, choices: Iterable[str]) 
 
 def _check_status_filters(
     engine: Engine, row: Any, level: str | None, task: str | None, under: str | None
-) -> str | None:
-    """Every filter that names nothing refused at once; the unit --under names (by its id or
-    its exact name), as its id."""
+) -> tuple[str | None, str | None]:
+    """Every filter that names nothing refused at once; the level --level names (its id, or as
+    people write or the tables show it) and the unit --under names (by its id or its exact
+    name), as their ids."""
+    from cascade.engine.words import level_named
+
     problems = []
-    if level is not None and level not in row.levels:
+    if level is not None and level_named(level, row.levels) is None:
         problems.append(_not_among("status", "--level", _("no level `{level}`", level=level), row.levels))
     if task is not None and task not in row.tasks:
         problems.append(_not_among("status", "--task", _("no task `{task}`", task=task), row.tasks))
@@ -243,7 +246,7 @@ def _check_status_filters(
         under = found[under].id if under in found else None
     if problems:
         fail(problems)
-    return under
+    return (level_named(level, row.levels) if level is not None else None), under
 
 
 def _print_scheduler(engine: Engine, campaign: str) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 
 import jinja2
 
-from cascade.plan.values import Target
+from cascade.plan.values import Target, level_of_word, loose
 from cascade.timing.deadlines import last_moment
 
 TEMPLATES = jinja2.Environment(
@@ -28,6 +28,16 @@ COUNTER_WORDS: dict[str, str] = dict(_VOCABULARY.counters)
 
 def level_name(level: str) -> str:
     return LEVEL_WORDS.get(level, level)
+
+
+def level_named(written: str, levels: list[str]) -> str | None:
+    """The one of `levels` that `written` names: its id, a word people write for it (`Huyện`,
+    `Chi bộ`), or its name as the tables show it (`cấp xã`), capitals and spacing aside; None."""
+    if written in levels:
+        return written
+    if (word := level_of_word(written)) in levels:
+        return word
+    return {loose(level_name(level)): level for level in levels}.get(loose(written))
 
 
 def counter_label(counter: str, task: str) -> str:
