@@ -22,7 +22,7 @@ from cascade.cli.common import (
 )
 from cascade.compile.reading import read_text
 from cascade.errors import CampaignInvalid, Problem
-from cascade.i18n import N_, _
+from cascade.i18n import N_, _, num
 from cascade.timing.deadlines import parse_date
 
 if TYPE_CHECKING:
@@ -142,14 +142,14 @@ def _decide(campaign: str, decision_of: Any, what: str) -> None:
             _(
                 "{unchanged} unit(s) unchanged (finished, or already so); the decision is recorded for them "
                 "too",
-                unchanged=unchanged,
+                unchanged=num(unchanged),
             )
         )
     err.print(
         _(
             "[green]✓[/green] {what} recorded for {units} unit(s) of {campaign}, by {by}",
             what=what,
-            units=len(changes.units),
+            units=num(len(changes.units)),
             campaign=campaign,
             by=escape(decision.by),
         )
