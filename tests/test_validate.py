@@ -431,3 +431,29 @@ def test_a_missing_key_is_told_what_it_is_for() -> None:
         problem.hint
         == "each level further down reports this much earlier, e.g. `step: 3d` (`0d`: the same day)"
     )
+
+
+@pytest.mark.parametrize(
+    ("replace", "message", "hint"),
+    [
+        (
+            ("    title: Hội nghị tỉnh", "\ttitle: Hội nghị tỉnh"),
+            "not valid YAML: a tab in the indentation",
+            "YAML indents with spaces only: put two spaces for each level where the tab is",
+        ),
+        (
+            ("    title: Hội nghị tỉnh", "    title: Hội nghị: tỉnh"),
+            "not valid YAML: a second `: ` on this line",
+            'a value with ": " in it, a title such as «Học tập: Nghị quyết», goes in quotes: '
+            'title: "Học tập: Nghị quyết"',
+        ),
+    ],
+)
+def test_the_yaml_mistakes_people_make_most_are_told_with_their_fix(
+    replace: tuple[str, str], message: str, hint: str
+) -> None:
+    """A tab typed for the indentation and a title with `: ` in it were "not valid YAML: found a
+    tab character that violates indentation" / "mapping values are not allowed in this context",
+    with "check indentation, colons and quotes here": the parser's words, not the fix."""
+    problem = one(GOOD_TASKS.replace(*replace, 1))
+    assert (problem.line, problem.message, problem.hint) == (9, message, hint)

@@ -104,18 +104,32 @@ def read_yaml(text: str, file: str) -> Document:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
-        message = _("not valid YAML: {context}", context=exc.problem or exc.context)
-        hint = (
-            _("campaign files use plain YAML: no !! tags")
-            if "constructor" in str(exc.problem)
-            else (_("check indentation, colons and quotes here"))
-        )
+        message, hint = _yaml_said(exc)
         raise CampaignInvalid([Problem(file, line, "", message, hint)]) from None
     except yaml.YAMLError as exc:
         raise CampaignInvalid([Problem(file, None, "", _("not valid YAML: {error}", error=exc))]) from None
     if problems:
         raise CampaignInvalid(problems)
     return doc
+
+
+def _yaml_said(exc: yaml.MarkedYAMLError) -> tuple[str, str]:
+    """A YAML syntax error in words, with the fix for the mistakes people make most: a tab in
+    the indentation (Notepad's Tab key), and a value with `: ` in it left unquoted (a title)."""
+    problem = str(exc.problem or exc.context)
+    message = _("not valid YAML: {context}", context=problem)
+    if "constructor" in problem:
+        return message, _("campaign files use plain YAML: no !! tags")
+    if "tab" in problem:
+        return _("not valid YAML: a tab in the indentation"), _(
+            "YAML indents with spaces only: put two spaces for each level where the tab is"
+        )
+    if problem.startswith("mapping values are not allowed"):
+        return _("not valid YAML: a second `: ` on this line"), _(
+            'a value with ": " in it, a title such as «Học tập: Nghị quyết», goes in quotes: '
+            'title: "Học tập: Nghị quyết"'
+        )
+    return message, _("check indentation, colons and quotes here")
 
 
 def _node_budget(text: str) -> int:
