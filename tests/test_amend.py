@@ -370,8 +370,8 @@ def test_the_summary_tells_who_a_new_task_is_opened_to(store_engine: Engine) -> 
     """A task added to a running campaign opens at the next tick for every unit whose
     prerequisite is done, and each of them is told: the summary said "Notices this change sends:
     none", which is what an operator reads before deploying."""
-    from cascade.engine.amend import describe
     from cascade.i18n import speaking
+    from cascade.views.changes import describe
 
     deploy(store_engine, chain(), "v1", at("2020-11-10"))
     signal(store_engine, "tu-a", "hn-tinh", "2020-11-12 08:00")
@@ -403,3 +403,30 @@ def test_the_summary_tells_who_a_new_task_is_opened_to(store_engine: Engine) -> 
         ("bc-huyen", "hu-e"),
         ("thu-hoach", "x-c"),
     ]
+
+
+def test_a_unit_whose_id_changed_is_named_a_new_unit_before_it_starts_over(store_engine: Engine) -> None:
+    """A unit's id corrected in the units file read "added: Đảng ủy xã C; removed: Đảng ủy xã C":
+    the unit starts over under its new id (its finished work stays with the old one), which the
+    summary did not say, as it says it of a task whose id changed."""
+    from cascade.i18n import speaking
+    from cascade.views.changes import describe
+    from tests.conftest import SMALL_UNITS
+
+    deploy(store_engine, chain(), "v1", at("2020-11-10"))
+    signal(store_engine, "x-c", "hn-co-so", "2020-11-12 08:00")
+    tick(store_engine, CID, at("2020-11-12 09:00"))
+    renamed = SMALL_UNITS.replace("{id: x-c,", "{id: xa-c,")
+    edited = compile_text(
+        CHAIN.replace("DISTRICT", "23/11/2020").replace("GRASSROOTS", "15/12/2020"), renamed
+    )
+    result = deploy(store_engine, edited, "v2", at("2020-11-13 08:00"), dry_run=True)
+    assert result.changes is not None
+    with speaking("en"):
+        lines = describe(result.changes)
+    assert (
+        "  «Đảng ủy xã C»: its id changed from x-c to xa-c. A unit is known by its id: xa-c is a new unit "
+        "that starts over (1 task finished under x-c), its notices sent again; put x-c back in the units "
+        "file to keep its progress"
+    ) in lines, lines
+    assert not any(line.startswith(("  added", "  removed")) for line in lines), lines

@@ -123,8 +123,9 @@ def _units_in_sheets(path: Path) -> list[str]:
 
 
 def _decide(campaign: str, decision_of: Any, what: str) -> None:
-    from cascade.engine import amend, decisions
+    from cascade.engine import decisions
     from cascade.settings import Settings
+    from cascade.views.changes import describe
 
     engine = open_engine()
     now = Settings().scheduler.now()
@@ -134,7 +135,7 @@ def _decide(campaign: str, decision_of: Any, what: str) -> None:
             changes = decisions.decide(conn, campaign, decision, now)
     except decisions.DecisionRefused as refused:
         fail([Problem(what, None, "", p) for p in refused.problems])
-    for line in amend.describe(changes):
+    for line in describe(changes):
         out.print(escape(line), highlight=False)
     unchanged = len(changes.units) - len(changes.amended)
     if unchanged:

@@ -49,9 +49,9 @@ def deploy(
     ] = False,
 ) -> None:
     from cascade.engine import health
-    from cascade.engine.amend import describe
     from cascade.engine.deploy import deploy as deploy_plan
     from cascade.settings import Settings
+    from cascade.views.changes import describe
 
     compiled = load(file)
     print_problems(compiled.warnings)

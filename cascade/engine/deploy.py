@@ -294,6 +294,11 @@ def _stage(conn: Connection, plan: Plan, paths: dict[str, str], now: pendulum.Da
         if outcome.effect != "unchanged" and not old.archived:
             changes.amended.append(amend.Amended(old.id, key[0], key[1], paths[key[1]], outcome))
     staged.gone = [old.id for key, old in existing.items() if key not in seen and not old.archived]
+    if changes.removed_units:  # what each had finished, which a unit whose id changed starts over
+        removed = set(changes.removed_units)
+        for (_task, unit), old in existing.items():
+            if unit in removed and not old.archived and old.state in DONE:
+                changes.finished_by[unit] = changes.finished_by.get(unit, 0) + 1
     changes.added_instances, changes.archived_instances = len(staged.new), len(staged.gone)
     if old_campaign is not None:
         _stage_tasks(changes, plan, old_rules, existing)

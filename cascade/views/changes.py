@@ -1,0 +1,209 @@
+"""A change to a running campaign in the operator's words: the summary `cascade deploy` (and
+`--dry-run` alone), `extend` and `exempt` print from `cascade.engine.amend.Changes`: per task
+each deadline moved and what it did to the units, exemptions, units added, removed, moved or
+given a new id, tasks added, removed or given a new id, the instances added and archived, and
+the notices the change sends (spec §7).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+
+import pendulum
+
+from cascade.engine.amend import Changes
+from cascade.engine.words import deadline_short
+from cascade.errors import listed
+from cascade.i18n import N_, _, _n, num
+
+NOTICE_KINDS = {  # the notices a change sends, as the operator reads them (the counts of a tick's)
+    "task.amended": N_("deadline changes"),
+    "task.exempted": N_("exemptions"),
+    "unit.moved": N_("units moved"),
+}
+
+EFFECTS = {  # what a change does to an instance, in the summary's words
+    "reopened": N_("reopened (open again until the new deadline)"),
+    "held": N_("held (their prerequisite is still missing; they open with it)"),
+    "overdue": N_("turned overdue (the new deadline has passed; escalations start at the next tick)"),
+    "rejudged": N_("re-judged on time (finished before the new deadline)"),
+    "retimed": N_("reminders and escalations re-planned after now"),
+    "exempted": N_("exempted"),
+    "unexempted": N_("no longer exempt (held, then opened as the rules say)"),
+}
+
+
+def _day(epoch: int | None, tz: str) -> str:
+    """A deadline's last day that counts ("06/12/2020" for an instant at 07/12/2020 00:00)."""
+    return _("no deadline yet") if epoch is None else deadline_short(epoch, tz)
+
+
+def _task_lines(changes: Changes) -> list[str]:
+    """Tasks new to the file and tasks gone from it; one whose title stays under a new id is said
+    to start over, since a task is known by its id (its progress stays with the old one)."""
+    if not changes.added_tasks and not changes.removed_tasks:
+        return []
+    lines = [_("Tasks:")]
+    titles = {changes.tasks.get(task, task): task for task in changes.added_tasks}
+    renamed = set()
+    for old, (title, units, finished) in sorted(changes.removed_tasks.items()):
+        new = titles.get(title)
+        if new is None:
+            lines.append(
+                _(
+                    "  «{title}» ({task}) removed from the file: {units}, {finished} finished; their "
+                    "progress is archived, and comes back if the id is put back",
+                    title=title,
+                    task=old,
+                    units=_n("{count} unit", "{count} units", units),
+                    finished=num(finished),
+                )
+            )
+            continue
+        renamed.add(new)
+        lines.append(
+            _(
+                "  «{title}»: its id changed from {old} to {new}. A task is known by its id: {new} is a new "
+                "task that starts over at {units} ({finished} finished under {old}), its notices sent "
+                "again; put {old} back in the file to keep its progress",
+                title=title,
+                old=old,
+                new=new,
+                units=_n("{count} unit", "{count} units", units),
+                finished=num(finished),
+            )
+        )
+    for task in changes.added_tasks:
+        if task not in renamed:
+            lines.append(_("  «{title}» ({task}) added", title=changes.tasks.get(task, task), task=task))
+    return lines
+
+
+def _renamed_units(changes: Changes) -> dict[str, str]:
+    """Units gone and units added under one name, one each: an id corrected in the units file
+    (old id -> new id), which starts the unit over, as a task's does."""
+    added: dict[str, list[str]] = {}
+    for unit in changes.added_units:
+        added.setdefault(changes.units.get(unit, unit), []).append(unit)
+    gone: dict[str, list[str]] = {}
+    for unit in changes.removed_units:
+        gone.setdefault(changes.units.get(unit, unit), []).append(unit)
+    return {
+        olds[0]: added[name][0] for name, olds in gone.items() if len(olds) == 1 == len(added.get(name, ()))
+    }
+
+
+def describe(changes: Changes) -> list[str]:
+    """The summary a deploy prints (and `deploy --dry-run` prints alone), one line each."""
+    tz, u, t = changes.timezone, changes.units, changes.tasks
+    when = pendulum.from_timestamp(changes.at, tz=tz).format("DD/MM/YYYY HH:mm")
+    lines = [
+        _(
+            "Changes to «{title}» ({campaign}) at {when}:",
+            title=changes.title,
+            campaign=changes.campaign,
+            when=when,
+        )
+    ]
+    moved_deadlines: dict[tuple[str, int | None, int | None], Counter[str]] = {}
+    exemptions: dict[str, list[str]] = {}
+    for a in changes.amended:
+        o = a.outcome
+        if o.effect in ("exempted", "unexempted"):
+            effect = _("exempted") if o.effect == "exempted" else _("no longer exempt")
+            exemptions.setdefault(a.task, []).append(f"{u.get(a.unit, a.unit)} {effect}")
+            continue
+        key = (a.task, o.old_deadline, o.instance.deadline)
+        moved_deadlines.setdefault(key, Counter())[o.effect] += 1
+    if moved_deadlines:
+        lines.append(_("Deadlines (the last day that counts):"))
+        for (task, old, new), effects in sorted(
+            moved_deadlines.items(), key=lambda kv: (kv[0][0], kv[0][1] or 0, kv[0][2] or 0)
+        ):
+            n = sum(effects.values())
+            change = _("timing rules changed") if old == new else f"{_day(old, tz)} → {_day(new, tz)}"
+            counted = _n("{count} unit", "{count} units", n)
+            lines.append(f"  «{t.get(task, task)}»: {change}, {counted}:")
+            lines += [f"      {count} {_(EFFECTS[effect])}" for effect, count in effects.most_common()]
+    if exemptions:
+        lines.append(_("Exemptions:"))
+        for task, items in sorted(exemptions.items()):
+            shown = sorted(items)
+            more = _(" and {more} more", more=len(shown) - 10) if len(shown) > 10 else ""
+            lines.append(f"  «{t.get(task, task)}» ({len(shown)}): {', '.join(shown[:10])}{more}")
+    if changes.added_units or changes.removed_units or changes.moved:
+        lines.append(_("Units:"))
+        renamed = _renamed_units(changes)
+        for was, now in renamed.items():
+            lines.append(
+                _n(
+                    "  «{name}»: its id changed from {old} to {new}. A unit is known by its id: {new} is a "
+                    "new unit that starts over ({count} task finished under {old}), its notices sent again; "
+                    "put {old} back in the units file to keep its progress",
+                    "  «{name}»: its id changed from {old} to {new}. A unit is known by its id: {new} is a "
+                    "new unit that starts over ({count} tasks finished under {old}), its notices sent again; "
+                    "put {old} back in the units file to keep its progress",
+                    changes.finished_by.get(was, 0),
+                    name=u.get(now, now),
+                    old=was,
+                    new=now,
+                )
+            )
+        if added_units := [unit for unit in changes.added_units if unit not in renamed.values()]:
+            lines.append(
+                _("  added ({count}): {units}", count=len(added_units), units=_names(added_units, u))
+            )
+        if removed := [unit for unit in changes.removed_units if unit not in renamed]:
+            lines.append(_("  removed ({count}): {units}", count=len(removed), units=_names(removed, u)))
+        for m in changes.moved:
+            before, after = u.get(m.old_parent or "", m.old_parent), u.get(m.new_parent or "", m.new_parent)
+            lines.append(
+                _(
+                    "  moved: {unit}: {before} → {after}",
+                    unit=u.get(m.unit, m.unit),
+                    before=before,
+                    after=after,
+                )
+            )
+    lines += _task_lines(changes)
+    if changes.added_instances or changes.archived_instances:
+        lines.append(
+            _(
+                "Instances: {added} added, {archived} archived (their history kept)",
+                added=num(changes.added_instances),
+                archived=num(changes.archived_instances),
+            )
+        )
+    notices = changes.notices()
+    if notices:
+        told = _(", ").join(
+            _("{what} {number}", what=_(NOTICE_KINDS[kind]), number=num(n))
+            for kind, n in sorted(notices.items())
+        )
+        lines.append(_("Notices this change sends: {told}", told=told))
+    else:
+        lines.append(
+            _("Notices this change sends: none (nothing that changed touches a running instance's timing)")
+        )
+    overdue = sum(1 for a in changes.amended if a.outcome.effect == "overdue")
+    if overdue:
+        lines.append(
+            _(
+                "  then, at the next tick, the escalations of the {overdue} instance(s) now overdue",
+                overdue=overdue,
+            )
+        )
+    if changes.opening:
+        lines.append(
+            _n(
+                "  then, at the next tick, {count} unit is told of the work this change opens",
+                "  then, at the next tick, {count} units are told of the work this change opens",
+                changes.opening,
+            )
+        )
+    return lines
+
+
+def _names(ids: list[str], names: Mapping[str, str], most: int = 10) -> str:
+    return listed([names.get(i, i) for i in ids], most)
