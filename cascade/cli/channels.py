@@ -17,7 +17,7 @@ from rich.table import Table
 
 from cascade.cli.common import app, campaign_row, err, fail, instant_of, open_engine, out
 from cascade.errors import Problem
-from cascade.i18n import _
+from cascade.i18n import _, num
 
 if TYPE_CHECKING:
     from cascade.settings import Settings
@@ -123,7 +123,7 @@ def dispatch_command(
         err.print(
             _(
                 "{resent} digests sent again: an earlier dispatcher stopped before recording them",
-                resent=outcome.resent,
+                resent=num(outcome.resent),
             )
         )
     for alert in outcome.alerts:
@@ -139,7 +139,7 @@ def dispatch_command(
                 "[red]channel {channel} failed[/red]: {detail} ({held} waiting; {told})",
                 channel=alert.channel,
                 detail=alert.detail,
-                held=alert.held,
+                held=num(alert.held),
                 told=told,
             )
         )
