@@ -548,3 +548,26 @@ def test_a_cell_merged_down_rows_holds_its_value_in_each(campaign: Engine, tmp_p
         ("p-bac-ha", "hn-co-so"),
         ("p-nam-ha", "hn-co-so"),
     ]
+
+
+def test_a_task_may_be_named_by_its_title_as_a_district_writes_it(campaign: Engine, tmp_path: Path) -> None:
+    """A district's own sheet writes the task as people know it, by its title ("Hội nghị toàn thể
+    đảng viên cấp cơ sở"), not its id: the whole file was refused, "no task or report". A title
+    names its task when it names one (capitals and spacing aside), as a unit's name does."""
+    path = tmp_path / "tra-loi.csv"
+    path.write_text(
+        "Thời gian;Đơn vị;Việc;attendees;members\n"
+        "05/12/2020 09:00;p-bac-ha;Hội nghị toàn thể đảng viên cấp cơ sở;40;45\n"
+        "06/12/2020 09:00;p-nam-ha;hội nghị  toàn thể Đảng viên cấp cơ sở;41;45\n",
+        encoding="utf-8",
+    )
+    assert import_table(campaign, CID, path, "cli", NOW) == (2, 0)
+    assert [(unit, task) for unit, task, *_rest in signals(campaign)] == [
+        ("p-bac-ha", "hn-co-so"),
+        ("p-nam-ha", "hn-co-so"),
+    ]
+    wrong = tmp_path / "sai.csv"
+    wrong.write_text("Thời gian;Đơn vị;Việc\n05/12/2020 09:00;p-bac-ha;Hội nghị cơ sở\n", encoding="utf-8")
+    with pytest.raises(SignalRefused) as refused:
+        import_table(campaign, CID, wrong, "cli", NOW)
+    assert "no task or report `Hội nghị cơ sở`" in refused.value.problems[0].message

@@ -21,6 +21,7 @@ from cascade.engine import deployed
 from cascade.engine.signals import (
     Signal,
     SignalRefused,
+    by_task_id,
     checked_rows,
     insert_new,
     no_campaign,
@@ -199,9 +200,10 @@ def import_table(
 
         def flush() -> None:
             nonlocal stored, total, more
-            lookups = read_lookups(conn, campaign.id, {s.unit for s in chunk}, {s.task for s in chunk})
+            named = by_task_id(campaign, chunk)  # a task by its title, as a district's own sheet writes it
+            lookups = read_lookups(conn, campaign.id, {s.unit for s in named}, {s.task for s in named})
             rows, found = checked_rows(
-                conn, campaign, chunk, chunk_file, lookups, int(now.timestamp()), source, allow_future
+                conn, campaign, named, chunk_file, lookups, int(now.timestamp()), source, allow_future
             )
             room = SHOWN_PROBLEMS - len(problems)
             problems.extend(found[:room])

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from contextlib import nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import orjson
@@ -28,6 +28,7 @@ from cascade.engine.rollup import figures_of
 from cascade.errors import CampaignInvalid, Problem, did_you_mean, several_named
 from cascade.i18n import _, speaking
 from cascade.plan.rules import campaign_rules
+from cascade.plan.values import loose
 
 
 class SignalRefused(CampaignInvalid):
@@ -106,6 +107,10 @@ def record_many(engine: Engine, requests: list[Batch]) -> list[Recorded | Signal
         for request in requests:
             if request.campaign_id not in campaigns:
                 campaigns[request.campaign_id] = deployed.read(conn, request.campaign_id)
+        requests = [  # a task named by its title, by its id from here on
+            replace(r, batch=by_task_id(c, r.batch)) if (c := campaigns[r.campaign_id]) else r
+            for r in requests
+        ]
         for campaign_id, campaign in campaigns.items():
             if campaign is not None:
                 batches = [r.batch for r in requests if r.campaign_id == campaign_id]
@@ -168,6 +173,23 @@ class Lookups:
 
 
 WHOLE_CAMPAIGN = 5_000  # a batch naming more units than this reads the campaign once
+
+
+def by_task_id(campaign: Deployed, batch: list[Signal]) -> list[Signal]:
+    """The batch with a task named by its title (a district's own sheet: "Hội nghị toàn thể đảng
+    viên cấp cơ sở", capitals and spacing aside) named by its id, where the title is one task's;
+    any other name is left as written, for the checks to refuse."""
+    rules = campaign_rules(campaign)
+    if all(signal.task in rules for signal in batch):
+        return batch
+    titles: dict[str, list[str]] = {}
+    for task in rules.values():
+        titles.setdefault(loose(task.title), []).append(task.id)
+    out = []
+    for signal in batch:
+        ids = [] if signal.task in rules else titles.get(loose(signal.task), [])
+        out.append(replace(signal, task=ids[0]) if len(ids) == 1 else signal)
+    return out
 
 
 def read_lookups(conn: Connection, campaign_id: str, unit_ids: set[str], tasks: set[str]) -> Lookups:
