@@ -672,6 +672,38 @@ def test_a_level_option_takes_the_level_as_the_operator_reads_it(data_dir: Path)
     assert "province, district, grassroots" in unknown.stderr
 
 
+def test_a_command_takes_a_task_by_its_title(data_dir: Path, tmp_path: Path) -> None:
+    """`plan --task` and the signals take a task by its title; `extend`, `exempt`, `withdraw`,
+    `status --task` and `template --task` said "no task" to the title the operator reads on
+    every page and notice."""
+    env = _shift_to("2020-12-20 09:00")
+    assert runner.invoke(app, ["deploy", HA_TINH], env=env).exit_code == 0
+    title = "Hội nghị cốt cán cấp huyện và tương đương"  # hn-huyen
+    by_id = runner.invoke(
+        app, ["status", "ha-tinh-xix-2020", "--task", "hn-huyen", "--format", "json"], env=env
+    )
+    by_title = runner.invoke(
+        app, ["status", "ha-tinh-xix-2020", "--task", title, "--format", "json"], env=env
+    )
+    assert by_title.exit_code == 0 and by_title.stdout == by_id.stdout, by_title.output
+    sheet = tmp_path / "mau.xlsx"
+    made = runner.invoke(app, ["template", "ha-tinh-xix-2020", "--task", title, "--out", str(sheet)], env=env)
+    assert made.exit_code == 0 and sheet.exists(), made.output
+    ext = ["extend", "ha-tinh-xix-2020", "hu-can-loc", title.upper(), "--to", "25/12/2020", "--reason", "x"]
+    assert runner.invoke(app, ext, env=env).exit_code == 0
+    signalled = ["signal", "ha-tinh-xix-2020", "hu-can-loc", title, "--at", "20/12/2020 08:00"]
+    assert runner.invoke(app, [*signalled, "--field", "attendees=30"], env=env).exit_code == 0
+    assert runner.invoke(app, ["tick", "ha-tinh-xix-2020"], env=env).exit_code == 0
+    taken = runner.invoke(
+        app, ["withdraw", "ha-tinh-xix-2020", "hu-can-loc", title, "--reason", "x"], env=env
+    )
+    assert taken.exit_code == 0, taken.output
+    gone = runner.invoke(app, ["exempt", "ha-tinh-xix-2020", "hu-nghi-xuan", title, "--reason", "x"], env=env)
+    assert gone.exit_code == 0, gone.output
+    log = runner.invoke(app, ["events", "ha-tinh-xix-2020", "--kind", "task.exempted"], env=env)
+    assert [json.loads(line)["task"] for line in log.stdout.splitlines()] == ["hn-huyen"]
+
+
 def _shift_to(instant: str) -> dict[str, str]:
     """The environment that makes commands act at `instant` (the drill clock shift)."""
     shift = pendulum.parse(instant, tz="Asia/Ho_Chi_Minh").timestamp() - pendulum.now().timestamp()  # type: ignore[union-attr]

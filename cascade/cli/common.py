@@ -215,6 +215,15 @@ def campaign_row(engine: Engine, campaign: str) -> Deployed:
     return row
 
 
+def task_of(engine: Engine, campaign: str, written: str) -> str:
+    """The task or report `written` names in a deployed campaign: its id, or its title as the
+    operator reads it on every page and notice (capitals and spacing aside); else `written` as it
+    is, for the command to refuse with the campaign's tasks."""
+    from cascade.engine.deployed import task_named
+
+    return task_named(campaign_row(engine, campaign), written) or written
+
+
 def _campaign_hint(campaign: str, deployed_ids: list[str]) -> str:
     """The deployed campaign meant (one whose id starts so, or the closest), the ones there are,
     or, with none, to deploy first."""

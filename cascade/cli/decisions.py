@@ -19,6 +19,7 @@ from cascade.cli.common import (
     fail,
     open_engine,
     out,
+    task_of,
 )
 from cascade.compile.reading import read_text
 from cascade.errors import CampaignInvalid, Problem
@@ -230,8 +231,9 @@ def extend(
         deadline = pendulum.datetime(day.year, day.month, day.day, tz=tz).add(days=1)  # end of that day
         units = _chosen_units(engine, campaign, unit, under, level, units_file)
         named = unit is not None or units_file is not None
+        task_id = task_of(engine, campaign, task)  # (or its title)
         return decisions.Decision(
-            "extension", task, units, reason, by or _login(), int(deadline.timestamp()), named=named
+            "extension", task_id, units, reason, by or _login(), int(deadline.timestamp()), named=named
         )
 
     _decide(campaign, decision_of, _("extension"))
@@ -256,7 +258,8 @@ def exempt(
         campaign_row(engine, campaign)
         units = _chosen_units(engine, campaign, unit, under, level, units_file)
         named = unit is not None or units_file is not None
-        return decisions.Decision("exemption", task, units, reason, by or _login(), named=named)
+        task_id = task_of(engine, campaign, task)  # (or its title)
+        return decisions.Decision("exemption", task_id, units, reason, by or _login(), named=named)
 
     _decide(campaign, decision_of, _("exemption"))
 
@@ -281,6 +284,7 @@ def withdraw(
     engine = open_engine()
     tz = campaign_tz(engine, campaign)
     now = Settings().scheduler.now().in_timezone(tz)
+    task = task_of(engine, campaign, task)  # (or its title)
     try:
         with engine.begin() as conn:
             taken = decisions.withdraw(conn, campaign, task, unit, reason, by or _login(), now)

@@ -21,6 +21,7 @@ from cascade.cli.common import (
     instant_of,
     open_engine,
     out,
+    task_of,
     whole_file,
     writable,
 )
@@ -157,6 +158,7 @@ def template(
             ]
         )
     engine = open_engine()
+    task = task_of(engine, campaign, task)  # (or its title)
     try:
         with engine.connect() as conn:
             sheet = answer_sheet(conn, campaign, task, under)

@@ -136,7 +136,7 @@ def status(
 
     engine = open_engine(read_only=True)
     row = campaign_row(engine, campaign)
-    level, under = _check_status_filters(engine, row, level, task, under)
+    level, task, under = _check_status_filters(engine, row, level, task, under)
     result = campaign_status(engine, campaign, limit, StatusWhere(level, task, under))
     assert result is not None
     tz = result.timezone
@@ -226,15 +226,18 @@ def _not_among(command: str, option: str, message: str, choices: Iterable[str]) 
 
 def _check_status_filters(
     engine: Engine, row: Any, level: str | None, task: str | None, under: str | None
-) -> tuple[str | None, str | None]:
+) -> tuple[str | None, str | None, str | None]:
     """Every filter that names nothing refused at once; the level --level names (its id, or as
-    people write or the tables show it) and the unit --under names (by its id or its exact
-    name), as their ids."""
+    people write or the tables show it), the task --task names (its id or title) and the unit
+    --under names (by its id or its exact name), as their ids."""
+    from cascade.engine.deployed import task_named
     from cascade.engine.words import level_named
 
     problems = []
     if level is not None and level_named(level, row.levels) is None:
         problems.append(_not_among("status", "--level", _("no level `{level}`", level=level), row.levels))
+    if task is not None:
+        task = task_named(row, task) or task  # (or its title)
     if task is not None and task not in row.tasks:
         problems.append(_not_among("status", "--task", _("no task `{task}`", task=task), row.tasks))
     if under is not None:
@@ -246,7 +249,7 @@ def _check_status_filters(
         under = found[under].id if under in found else None
     if problems:
         fail(problems)
-    return (level_named(level, row.levels) if level is not None else None), under
+    return (level_named(level, row.levels) if level is not None else None), task, under
 
 
 def _print_scheduler(engine: Engine, campaign: str) -> None:

@@ -135,6 +135,18 @@ def units_named(
     return resolved, problems
 
 
+def task_named(campaign: Deployed, written: str) -> str | None:
+    """The task or report `written` names: its id, or the title of one of them, capitals and
+    spacing aside (a district's own sheet writes "Hội nghị toàn thể đảng viên cấp cơ sở"); None."""
+    from cascade.plan.rules import campaign_rules
+
+    rules = campaign_rules(campaign)
+    if written in rules:
+        return written
+    ids = [task.id for task in rules.values() if loose(task.title) == loose(written)]
+    return ids[0] if len(ids) == 1 else None
+
+
 def loosely_named(written: Iterable[str], everyone: Iterable[Any]) -> dict[str, list[tuple[str, str]]]:
     """Of the names `written`, those that are units' names but for capitals and spacing ("Huyện
     Ủy  Can Lộc"), each with the (id, name) of every unit of `everyone` (id, name) it names."""

@@ -28,7 +28,6 @@ from cascade.engine.rollup import figures_of
 from cascade.errors import CampaignInvalid, Problem, did_you_mean, several_named
 from cascade.i18n import _, speaking
 from cascade.plan.rules import campaign_rules
-from cascade.plan.values import loose
 
 
 class SignalRefused(CampaignInvalid):
@@ -176,20 +175,13 @@ WHOLE_CAMPAIGN = 5_000  # a batch naming more units than this reads the campaign
 
 
 def by_task_id(campaign: Deployed, batch: list[Signal]) -> list[Signal]:
-    """The batch with a task named by its title (a district's own sheet: "Hội nghị toàn thể đảng
-    viên cấp cơ sở", capitals and spacing aside) named by its id, where the title is one task's;
-    any other name is left as written, for the checks to refuse."""
+    """The batch with a task named by its title (a district's own sheet) named by its id
+    (`deployed.task_named`); any other name left as written, for the checks to refuse."""
     rules = campaign_rules(campaign)
     if all(signal.task in rules for signal in batch):
         return batch
-    titles: dict[str, list[str]] = {}
-    for task in rules.values():
-        titles.setdefault(loose(task.title), []).append(task.id)
-    out = []
-    for signal in batch:
-        ids = [] if signal.task in rules else titles.get(loose(signal.task), [])
-        out.append(replace(signal, task=ids[0]) if len(ids) == 1 else signal)
-    return out
+    named = {task: deployed.task_named(campaign, task) for task in {s.task for s in batch}}
+    return [replace(s, task=named[s.task] or s.task) for s in batch]
 
 
 def read_lookups(conn: Connection, campaign_id: str, unit_ids: set[str], tasks: set[str]) -> Lookups:
