@@ -457,3 +457,23 @@ def test_the_yaml_mistakes_people_make_most_are_told_with_their_fix(
     with "check indentation, colons and quotes here": the parser's words, not the fix."""
     problem = one(GOOD_TASKS.replace(*replace, 1))
     assert (problem.line, problem.message, problem.hint) == (9, message, hint)
+
+
+def test_a_title_cut_short_by_a_hash_is_warned_of() -> None:
+    """`title: Hội nghị #1 - đợt 1`: YAML reads ` #` as the start of a comment, so the title was
+    "Hội nghị", silently, in every notice and in the summary. It is warned of, with the fix."""
+    plan = compile_text(GOOD_TASKS.replace("title: Hội nghị tỉnh", "title: Hội nghị tỉnh #1 - đợt 1"))
+    assert plan.tasks["hn-tinh"].title == "Hội nghị tỉnh"  # (what YAML reads)
+    [warning] = plan.warnings
+    assert (warning.severity, warning.line, warning.key) == ("warning", 9, "tasks[0].title")
+    assert warning.message == "the title ends at ` #`, which starts a comment: it reads «Hội nghị tỉnh»"
+    assert warning.hint == 'to keep what follows, put the title in quotes: title: "Hội nghị tỉnh #1 - đợt 1"'
+    quoted = compile_text(GOOD_TASKS.replace("title: Hội nghị tỉnh", 'title: Hội nghị tỉnh #1 "đợt 1"'))
+    assert (
+        quoted.warnings[0].hint
+        == "to keep what follows, put the title in quotes: title: 'Hội nghị tỉnh #1 \"đợt 1\"'"
+    )
+    commented = compile_text(
+        GOOD_TASKS.replace("due: {before: 20/11/2020}", "due: {before: 20/11/2020}  # KH 01")
+    )
+    assert commented.warnings == []  # a comment after anything else is a comment

@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from cascade.errors import CampaignInvalid, Problem, os_reason
+from cascade.errors import CampaignInvalid, Problem, Severity, os_reason
 from cascade.i18n import _
 
 Path = tuple[str | int, ...]
@@ -59,6 +59,7 @@ class Document:
     file: str
     data: Any
     lines: dict[Path, int] = field(default_factory=dict)
+    warnings: list[Problem] = field(default_factory=list)  # found in reading it (`_cut_by_a_comment`)
 
     def line_of(self, path: Sequence[str | int]) -> int | None:
         """The line of the longest prefix of `path` that was written in the file."""
@@ -88,7 +89,12 @@ def read_yaml(text: str, file: str) -> Document:
         root = yaml.compose(text, Loader=_Loader)
         if root is None:
             raise CampaignInvalid([Problem(file, 1, "", _("the file is empty"))])
-        doc.data = _build(root, (), doc, problems, _Loader(""), [_node_budget(text)])
+        words: list[tuple[Any, Path, str]] = []  # the values `_cut_by_a_comment` looks at
+        doc.data = _build(root, (), doc, problems, _Loader(""), [_node_budget(text)], words)
+        if words:
+            lines = text.splitlines()
+            for node, path, value in words:
+                _cut_by_a_comment(lines, node, path, value, doc)
     except (RecursionError, _TooLarge):
         raise CampaignInvalid(
             [
@@ -143,7 +149,13 @@ class _TooLarge(Exception):
 
 
 def _build(
-    node: yaml.Node, path: Path, doc: Document, problems: list[Problem], ld: Any, budget: list[int]
+    node: yaml.Node,
+    path: Path,
+    doc: Document,
+    problems: list[Problem],
+    ld: Any,
+    budget: list[int],
+    words: list[tuple[Any, Path, str]],
 ) -> Any:
     budget[0] -= 1
     if budget[0] < 0:
@@ -169,11 +181,42 @@ def _build(
                 )
                 continue
             doc.lines[child] = key_node.start_mark.line + 1
-            out[key] = _build(value_node, child, doc, problems, ld, budget)
+            out[key] = _build(value_node, child, doc, problems, ld, budget, words)
         return out
     if isinstance(node, yaml.SequenceNode):
-        return [_build(item, (*path, i), doc, problems, ld, budget) for i, item in enumerate(node.value)]
-    return ld.construct_object(node, deep=True)
+        return [
+            _build(item, (*path, i), doc, problems, ld, budget, words) for i, item in enumerate(node.value)
+        ]
+    value = ld.construct_object(node, deep=True)
+    plain = isinstance(node, yaml.ScalarNode) and not node.style  # (libyaml: "", PyYAML: None)
+    if plain and path and path[-1] in _WORDS_KEYS and isinstance(value, str):
+        words.append((node, path, value))
+    return value
+
+
+# keys whose values are words people write, where a ` #` is more likely theirs than a comment's
+_WORDS_KEYS = frozenset({"title", "name", "issued_by", "description"})
+_COMMENT_AFTER = re.compile(r"[ \t]+#")
+
+
+def _cut_by_a_comment(lines: list[str], node: Any, path: Path, value: str, doc: Document) -> None:
+    """A warning for a title that YAML ended at ` #` (the start of a comment): "Hội nghị #1"
+    reads "Hội nghị", silently, in every notice and the summary."""
+    end = node.end_mark
+    if end.line >= len(lines) or not _COMMENT_AFTER.match(rest := lines[end.line][end.column :]):
+        return
+    key, written = path[-1], (value + rest).strip()
+    quoted = f"'{written.replace(chr(39), chr(39) * 2)}'" if '"' in written else f'"{written}"'
+    doc.warnings.append(
+        Problem(
+            doc.file,
+            node.start_mark.line + 1,
+            dotted(path),
+            _("the {key} ends at ` #`, which starts a comment: it reads «{value}»", key=key, value=value),
+            _("to keep what follows, put the {key} in quotes: {key}: {quoted}", key=key, quoted=quoted),
+            Severity.WARNING,
+        )
+    )
 
 
 def text_encoding(start: bytes) -> str:
