@@ -704,6 +704,27 @@ def test_a_command_takes_a_task_by_its_title(data_dir: Path, tmp_path: Path) -> 
     assert [json.loads(line)["task"] for line in log.stdout.splitlines()] == ["hn-huyen"]
 
 
+def test_a_stopped_campaign_is_said_to_be_stopped(data_dir: Path) -> None:
+    """After `cascade undeploy`, `status` dropped its last-tick line and said nothing of the stop,
+    and `signal` answered "the next tick applies them", when no tick comes until it is deployed
+    again. Both now say it is stopped, since when, and what brings it back."""
+    env = _shift_to("2020-12-20 09:00")
+    assert runner.invoke(app, ["deploy", HA_TINH], env=env).exit_code == 0
+    assert runner.invoke(app, ["undeploy", "ha-tinh-xix-2020"], env=env).exit_code == 0
+    stopped = "stopped since 20/12/2020 09:00 (cascade undeploy): no tick until it is deployed again"
+    status = runner.invoke(app, ["status", "ha-tinh-xix-2020"], env=env)
+    assert status.exit_code == 0 and stopped in " ".join(status.stdout.split()), status.stdout
+    said = runner.invoke(
+        app, ["signal", "ha-tinh-xix-2020", "tu-ha-tinh", "hn-tinh", "-f", "attendees=300"], env=env
+    )
+    assert said.exit_code == 0, said.output
+    assert "the next tick applies them" not in said.stderr
+    assert (
+        "ha-tinh-xix-2020 is stopped since 20/12/2020 09:00: they apply once it is deployed again"
+        in " ".join(said.stderr.split())
+    )
+
+
 def _shift_to(instant: str) -> dict[str, str]:
     """The environment that makes commands act at `instant` (the drill clock shift)."""
     shift = pendulum.parse(instant, tz="Asia/Ho_Chi_Minh").timestamp() - pendulum.now().timestamp()  # type: ignore[union-attr]

@@ -252,6 +252,10 @@ def _check_status_filters(
     return (level_named(level, row.levels) if level is not None else None), task, under
 
 
+def _stopped_since(row: Any) -> str:
+    return str(pendulum.from_timestamp(row.archived_at, tz=row.timezone).format("DD/MM/YYYY HH:mm"))
+
+
 def _print_scheduler(engine: Engine, campaign: str) -> None:
     """When the campaign last ticked (stalled or not), and which tick holds it now."""
     from sqlalchemy import select
@@ -259,6 +263,15 @@ def _print_scheduler(engine: Engine, campaign: str) -> None:
     from cascade.engine import health, locks, store
     from flows.deployments import template
 
+    stopped = campaign_row(engine, campaign)
+    if stopped.archived_at is not None:  # undeployed: no tick comes, and none is late
+        out.print(
+            _(
+                "stopped since {since} (cascade undeploy): no tick until it is deployed again "
+                "(cascade deploy FILE)",
+                since=_stopped_since(stopped),
+            )
+        )
     default = int(template().interval.total_seconds())
     wall = int(pendulum.now().timestamp())
     for h in health.read(engine, wall, default, campaign):

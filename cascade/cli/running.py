@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
-import pendulum
 import typer
 from rich.markup import escape
 
@@ -136,9 +135,10 @@ def _same_file(engine: Engine, campaign: str, file: Path) -> None:
 )
 def undeploy(campaign: Annotated[str, typer.Argument(help=_("campaign id"))]) -> None:
     from cascade.engine.deploy import undeploy as undeploy_campaign
+    from cascade.settings import Settings
 
     engine = open_engine()
-    if not undeploy_campaign(engine, campaign, pendulum.now("UTC")):
+    if not undeploy_campaign(engine, campaign, Settings().scheduler.now()):  # (as deploy: a drill's clock)
         campaign_row(engine, campaign)  # fails with "no deployed campaign" and its hint
     from flows.deployments import api_url, pause
 
