@@ -140,10 +140,9 @@ def task_named(campaign: Deployed, written: str) -> str | None:
     spacing aside (a district's own sheet writes "Hội nghị toàn thể đảng viên cấp cơ sở"); None."""
     from cascade.plan.rules import campaign_rules
 
-    rules = campaign_rules(campaign)
-    if written in rules:
+    if written in campaign.tasks:
         return written
-    ids = [task.id for task in rules.values() if loose(task.title) == loose(written)]
+    ids = [task.id for task in campaign_rules(campaign).values() if loose(task.title) == loose(written)]
     return ids[0] if len(ids) == 1 else None
 
 
