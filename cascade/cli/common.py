@@ -215,6 +215,13 @@ def campaign_row(engine: Engine, campaign: str) -> Deployed:
     return row
 
 
+def stopped_since(row: Deployed) -> str | None:
+    """When an undeployed campaign stopped, as the operator reads it; None while it runs."""
+    if row.archived_at is None:
+        return None
+    return str(pendulum.from_timestamp(row.archived_at, tz=row.timezone).format("DD/MM/YYYY HH:mm"))
+
+
 def task_of(engine: Engine, campaign: str, written: str) -> str:
     """The task or report `written` names in a deployed campaign: its id, or its title as the
     operator reads it on every page and notice (capitals and spacing aside); else `written` as it

@@ -28,6 +28,7 @@ from cascade.cli.common import (
     open_engine,
     out,
     status_table,
+    stopped_since,
     whole_file,
 )
 from cascade.errors import Problem
@@ -234,7 +235,8 @@ def _check_status_filters(
     from cascade.engine.words import level_named
 
     problems = []
-    if level is not None and level_named(level, row.levels) is None:
+    level_id = level_named(level, row.levels) if level is not None else None
+    if level is not None and level_id is None:
         problems.append(_not_among("status", "--level", _("no level `{level}`", level=level), row.levels))
     if task is not None:
         task = task_named(row, task) or task  # (or its title)
@@ -249,11 +251,7 @@ def _check_status_filters(
         under = found[under].id if under in found else None
     if problems:
         fail(problems)
-    return (level_named(level, row.levels) if level is not None else None), task, under
-
-
-def _stopped_since(row: Any) -> str:
-    return str(pendulum.from_timestamp(row.archived_at, tz=row.timezone).format("DD/MM/YYYY HH:mm"))
+    return level_id, task, under
 
 
 def _print_scheduler(engine: Engine, campaign: str) -> None:
@@ -263,13 +261,12 @@ def _print_scheduler(engine: Engine, campaign: str) -> None:
     from cascade.engine import health, locks, store
     from flows.deployments import template
 
-    stopped = campaign_row(engine, campaign)
-    if stopped.archived_at is not None:  # undeployed: no tick comes, and none is late
+    if since := stopped_since(campaign_row(engine, campaign)):  # undeployed: no tick comes, none is late
         out.print(
             _(
                 "stopped since {since} (cascade undeploy): no tick until it is deployed again "
                 "(cascade deploy FILE)",
-                since=_stopped_since(stopped),
+                since=since,
             )
         )
     default = int(template().interval.total_seconds())

@@ -11,7 +11,7 @@ import typer
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from cascade.cli.common import app, campaign_row, campaign_tz, err, fail, open_engine
+from cascade.cli.common import app, campaign_row, campaign_tz, err, fail, open_engine, stopped_since
 from cascade.compile.sheets import is_spreadsheet
 from cascade.errors import CampaignInvalid, Problem
 from cascade.i18n import _, num
@@ -119,9 +119,7 @@ def _recorded(
         return
     if same:
         note += _(" ({count} of them change nothing: already done)", count=num(len(same)))
-    row = campaign_row(engine, campaign)
-    if row.archived_at is not None:  # undeployed: no tick comes until it is deployed again
-        since = pendulum.from_timestamp(row.archived_at, tz=row.timezone).format("DD/MM/YYYY HH:mm")
+    if since := stopped_since(campaign_row(engine, campaign)):  # undeployed: no tick comes till deployed
         err.print(
             _(
                 "[green]✓[/green] {stored} signal(s) recorded for {campaign}{note}; {campaign} is stopped "
