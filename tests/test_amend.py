@@ -405,6 +405,47 @@ def test_the_summary_tells_who_a_new_task_is_opened_to(store_engine: Engine) -> 
     ]
 
 
+def test_the_summary_counts_waiting_work_a_change_lets_open(store_engine: Engine) -> None:
+    """Dropping the district level (2025: communes moved under the province, their conference
+    now waiting on the province's) opened every commune's conference at the next tick, and the
+    summary said "6 units are told of the work this change opens", counting only instances the
+    change added. An instance that was waiting and whose wait the change settles (a unit moved
+    under a parent that is done, an `opens_after` changed or dropped) is told too."""
+    from cascade.i18n import speaking
+    from cascade.views.changes import describe
+    from tests.conftest import MOVED_UNITS
+
+    plain = CHAIN.replace("DISTRICT", "23/11/2020").replace("GRASSROOTS", "15/12/2020")
+    waits = "    due: {before: 15/12/2020}\n    opens_after: {task: hn-huyen, at: parent}\n"
+    v1 = plain.replace("    due: {before: 15/12/2020}\n", waits)
+    deploy(store_engine, compile_text(v1), "v1", at("2020-11-10"))
+    signal(store_engine, "tu-a", "hn-tinh", "2020-11-12 08:00")
+    signal(store_engine, "hu-e", "hn-huyen", "2020-11-13 08:00")
+    tick(store_engine, CID, at("2020-11-13 09:00"))  # x-f's conference opens; x-c's and x-d's wait on hu-b
+    assert states(store_engine)[("hn-co-so", "x-d")] == "held"
+
+    # x-d moves under hu-e (done); x-c stays under hu-b (not done): it still waits
+    v2 = compile_text(v1, units_yaml=MOVED_UNITS)
+    result = deploy(store_engine, v2, "v2", at("2020-11-14 08:00"), dry_run=True)
+    assert result.changes is not None
+    with speaking("en"):
+        lines = describe(result.changes)
+    assert "  then, at the next tick, 1 unit is told of the work this change opens" in lines, lines
+
+    # the wait dropped: x-c and x-d open (x-f has long been open)
+    v3 = compile_text(plain, units_yaml=MOVED_UNITS)
+    result = deploy(store_engine, v3, "v3", at("2020-11-14 08:00"), dry_run=True)
+    assert result.changes is not None
+    with speaking("en"):
+        lines = describe(result.changes)
+    assert "  then, at the next tick, 2 units are told of the work this change opens" in lines, lines
+    deploy(store_engine, v3, "v3", at("2020-11-14 08:00"))
+    before = {(e["task"], e["unit"]) for e in events(store_engine, "task.opened")}
+    tick(store_engine, CID, at("2020-11-14 08:05"))
+    opened = {(e["task"], e["unit"]) for e in events(store_engine, "task.opened")} - before
+    assert sorted(opened) == [("hn-co-so", "x-c"), ("hn-co-so", "x-d")]
+
+
 def test_a_unit_whose_id_changed_is_named_a_new_unit_before_it_starts_over(store_engine: Engine) -> None:
     """A unit's id corrected in the units file read "added: Đảng ủy xã C; removed: Đảng ủy xã C":
     the unit starts over under its new id (its finished work stays with the old one), which the

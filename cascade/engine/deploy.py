@@ -221,6 +221,7 @@ class _Staged:
     new: list[dict[str, Any]] = field(default_factory=list)
     changed: list[tuple[Any, ...]] = field(default_factory=list)  # _UPDATED values, then the id
     gone: list[int] = field(default_factory=list)
+    rewaiting: list[dict[str, Any]] = field(default_factory=list)  # waiting, on another rule now
 
 
 def _stage(conn: Connection, plan: Plan, paths: dict[str, str], now: pendulum.DateTime) -> _Staged:
@@ -240,7 +241,8 @@ def _stage(conn: Connection, plan: Plan, paths: dict[str, str], now: pendulum.Da
         changes.units.setdefault(unit.id, unit.name)  # the removed ones keep their names in the summary
     _stage_units(changes, old_paths, paths)
     t = store.instances
-    columns = [t.c[name] for name in ("id", "task_id", "unit_id", "archived", *amend.STATE_READ)]
+    read = ("id", "task_id", "unit_id", "archived", "prereq_task", "prereq_unit", *amend.STATE_READ)
+    columns = [t.c[name] for name in read]
     existing = {
         (r.task_id, r.unit_id): r for r in conn.execute(select(*columns).where(t.c.campaign_id == cid))
     }
@@ -291,6 +293,8 @@ def _stage(conn: Connection, plan: Plan, paths: dict[str, str], now: pendulum.Da
         )
         values = {**{k: row[k] for k in _RULE_COLUMNS}, **amend.instance_values(outcome), "archived": False}
         staged.changed.append((*(values[k] for k in _UPDATED), old.id))
+        if _waits_otherwise(old, values):
+            staged.rewaiting.append({**values, "unit_id": key[1]})
         if outcome.effect != "unchanged" and not old.archived:
             changes.amended.append(amend.Amended(old.id, key[0], key[1], paths[key[1]], outcome))
     staged.gone = [old.id for key, old in existing.items() if key not in seen and not old.archived]
@@ -302,15 +306,30 @@ def _stage(conn: Connection, plan: Plan, paths: dict[str, str], now: pendulum.Da
     changes.added_instances, changes.archived_instances = len(staged.new), len(staged.gone)
     if old_campaign is not None:
         _stage_tasks(changes, plan, old_rules, existing)
-        changes.opening = _opened_next(staged.new, existing, now_s)
+        changes.opening = _opened_next([*staged.new, *staged.rewaiting], existing, now_s)
     return staged
 
 
-def _opened_next(new: list[dict[str, Any]], existing: dict[tuple[str, str], Any], now_s: int) -> int:
-    """The units the next tick tells of instances a change adds (a new task, a new unit): those
-    that open at a time now past, and those whose prerequisite or source is done already."""
+_OPENING = ("opens_on", "open_at", "prereq_task", "prereq_unit")
+
+
+def _waits_otherwise(old: Any, values: dict[str, Any]) -> bool:
+    """An instance still waiting to open, whose wait the change alters: its unit moved (`at:
+    parent` is another unit now), its `opens_after` changed or was dropped."""
+    return (
+        not old.archived
+        and old.opened_at is None
+        and values["state"] == "held"
+        and any(getattr(old, k) != values[k] for k in _OPENING)
+    )
+
+
+def _opened_next(rows: list[dict[str, Any]], existing: dict[tuple[str, str], Any], now_s: int) -> int:
+    """The units the next tick tells of work a change opens: of the instances it adds (a new
+    task, a new unit) and of those whose wait it alters, those that open at a time now past and
+    those whose prerequisite or source is done already."""
     units = set()
-    for row in new:
+    for row in rows:
         if row["state"] != "held":
             continue
         if row["opens_on"] in (OpensOn.ISSUED, OpensOn.REQUEST):
