@@ -42,8 +42,14 @@ tasks:
 """
 
 
-def chain(district: str = "23/11/2020", grassroots: str = "15/12/2020", extra: str = "") -> Any:
-    return compile_text(CHAIN.replace("DISTRICT", district).replace("GRASSROOTS", grassroots) + extra)
+def chain(
+    district: str = "23/11/2020",
+    grassroots: str = "15/12/2020",
+    extra: str = "",
+    units_yaml: str | None = None,
+) -> Any:
+    text = CHAIN.replace("DISTRICT", district).replace("GRASSROOTS", grassroots) + extra
+    return compile_text(text) if units_yaml is None else compile_text(text, units_yaml=units_yaml)
 
 
 def at(text: str) -> pendulum.DateTime:
@@ -471,3 +477,28 @@ def test_a_unit_whose_id_changed_is_named_a_new_unit_before_it_starts_over(store
         "file to keep its progress"
     ) in lines, lines
     assert not any(line.startswith(("  added", "  removed")) for line in lines), lines
+
+
+def test_units_moved_together_are_one_line_of_the_summary(store_engine: Engine) -> None:
+    """A merger moves a district's communes together: dropping Hà Tĩnh's district level printed
+    87 lines of "moved: Đảng ủy xã …: Huyện ủy … → Tỉnh ủy Hà Tĩnh". One line per old and new
+    parent, the units named in the file's order; a unit moved alone keeps its line."""
+    from cascade.i18n import speaking
+    from cascade.views.changes import describe
+    from tests.conftest import SMALL_UNITS
+
+    deploy(store_engine, chain(), "v1", at("2020-11-10"))
+    x_c = next(line + "\n" for line in SMALL_UNITS.splitlines() if "id: x-c," in line)
+    x_d = next(line + "\n" for line in SMALL_UNITS.splitlines() if "id: x-d," in line)
+    x_f = next(line + "\n" for line in SMALL_UNITS.splitlines() if "id: x-f," in line)
+    # B's two communes go to E; E's one goes to B
+    swapped = SMALL_UNITS.replace(x_c + x_d, "{X_F}").replace(x_f, x_c + x_d).replace("{X_F}", x_f)
+    result = deploy(store_engine, chain(units_yaml=swapped), "v2", at("2020-11-13 08:00"), dry_run=True)
+    assert result.changes is not None
+    with speaking("en"):
+        lines = describe(result.changes)
+    moved = [line for line in lines if line.startswith("  moved")]
+    assert moved == [  # in the units file's order
+        "  moved: Đảng ủy xã F: Huyện ủy E → Huyện ủy B",
+        "  moved from Huyện ủy B to Huyện ủy E (2): Đảng ủy xã C, Đảng ủy xã D",
+    ], lines

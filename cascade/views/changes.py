@@ -156,16 +156,7 @@ def describe(changes: Changes) -> list[str]:
             )
         if removed := [unit for unit in changes.removed_units if unit not in renamed]:
             lines.append(_("  removed ({count}): {units}", count=len(removed), units=_names(removed, u)))
-        for m in changes.moved:
-            before, after = u.get(m.old_parent or "", m.old_parent), u.get(m.new_parent or "", m.new_parent)
-            lines.append(
-                _(
-                    "  moved: {unit}: {before} → {after}",
-                    unit=u.get(m.unit, m.unit),
-                    before=before,
-                    after=after,
-                )
-            )
+        lines += _moved_lines(changes)
     lines += _task_lines(changes)
     if changes.added_instances or changes.archived_instances:
         lines.append(
@@ -200,6 +191,40 @@ def describe(changes: Changes) -> list[str]:
                 "  then, at the next tick, {count} unit is told of the work this change opens",
                 "  then, at the next tick, {count} units are told of the work this change opens",
                 changes.opening,
+            )
+        )
+    return lines
+
+
+def _moved_lines(changes: Changes) -> list[str]:
+    """The units moved, a line per old and new parent, in the units file's order: a merger
+    moves a district's communes together (dropping the district level moved 87 units of Hà
+    Tĩnh, 87 lines alike)."""
+    u = changes.units
+    order = {unit: n for n, unit in enumerate(u)}  # the new units file's order, then the removed
+    moves: dict[tuple[str, str], list[str]] = {}
+    for m in sorted(changes.moved, key=lambda m: order.get(m.unit, len(order))):
+        before, after = u.get(m.old_parent or "", m.old_parent), u.get(m.new_parent or "", m.new_parent)
+        moves.setdefault((str(before), str(after)), []).append(m.unit)
+    lines = []
+    for (before, after), units in moves.items():
+        if len(units) == 1:
+            lines.append(
+                _(
+                    "  moved: {unit}: {before} → {after}",
+                    unit=u.get(units[0], units[0]),
+                    before=before,
+                    after=after,
+                )
+            )
+            continue
+        lines.append(
+            _(
+                "  moved from {before} to {after} ({count}): {units}",
+                before=before,
+                after=after,
+                count=len(units),
+                units=_names(units, u),
             )
         )
     return lines
