@@ -228,7 +228,8 @@ def test_doctor_reads_the_smtp_url_from_its_prefect_secret_block(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """With the SMTP URL in a Prefect Secret block (CASCADE_SMTP_SECRET, production's way),
-    doctor said "no channel configured"; a block it cannot read was not told either."""
+    doctor said "no channel configured"; a block it cannot read was not told either. Nor that
+    the watchdog's stall alerts, which never read the block, then go nowhere."""
     from prefect.blocks.system import Secret
     from prefect.settings import PREFECT_API_URL
     from typer.testing import CliRunner
@@ -244,6 +245,15 @@ def test_doctor_reads_the_smtp_url_from_its_prefect_secret_block(
     read = runner.invoke(app, ["doctor"], env={"COLUMNS": "300"})
     assert "✓ channels: configured: email (Prefect Secret block `cascade-smtp-doctor`)" in read.stdout
     assert "✓ reach: every unit of 1 campaign has a contact on a channel set up (email)" in read.stdout
+    # the watchdog does not read the block (it speaks when Prefect has stopped): with no Zalo
+    # either, a stopped scheduler would be silent, and doctor said everything was fine
+    assert "✗ stall alerts: the web application's watchdog" in read.stdout, read.stdout
+    assert "Set CASCADE_SMTP_URL in the web application's environment too" in read.stdout
+    assert read.exit_code == 1
+    monkeypatch.setenv("CASCADE_SMTP_URL", smtp[0])
+    both = runner.invoke(app, ["doctor"], env={"COLUMNS": "300"})
+    assert "✓ stall alerts: on email" in both.stdout, both.stdout
+    monkeypatch.delenv("CASCADE_SMTP_URL")
     monkeypatch.setenv("CASCADE_SMTP_SECRET", "no-such-block")
     unread = runner.invoke(app, ["doctor"], env={"COLUMNS": "300"})
     assert unread.exit_code == 1

@@ -114,6 +114,25 @@ def smtp_block(block: str) -> tuple[bool, str]:
     return True, _("email (Prefect Secret block `{block}`)", block=block)
 
 
+def stall_alerts(usable: set[str]) -> tuple[bool, str]:
+    """The channels the watchdog can tell the operator on that a campaign stopped ticking. It
+    runs in the web application and never reads a Prefect Secret block: it must speak when
+    Prefect has stopped, so email needs CASCADE_SMTP_URL itself (notifiers/watchdog.py)."""
+    from notifiers.channels import ChannelConfig
+
+    on = [name for name in ("email", "zalo") if name in usable]
+    if not ChannelConfig.of().smtp_url:
+        on = [name for name in on if name != "email"]
+    if not on:
+        return False, _(
+            "the web application's watchdog, which tells the operator when a campaign stops ticking, "
+            "sends email only with CASCADE_SMTP_URL (it does not read the Prefect Secret block: it must "
+            "speak when Prefect has stopped) and there is no Zalo: a stopped scheduler would be silent. "
+            "Set CASCADE_SMTP_URL in the web application's environment too, or set up Zalo"
+        )
+    return True, _("on {channels}", channels=", ".join(on))
+
+
 def reach(engine: Engine, usable: set[str]) -> tuple[bool, str]:
     """Whether every live unit of the deployed campaigns has a contact on a channel set up
     (`usable`): one that has none never gets a notice. Told by the units' names."""
@@ -248,6 +267,8 @@ def doctor() -> None:
     check(_("channels"), channels)
     if usable and engine is not None:
         check(_("reach"), lambda: reach(engine, usable))
+    if usable:
+        check(_("stall alerts"), lambda: stall_alerts(usable))
 
     def prefect() -> tuple[bool, str]:
         from flows.deployments import api_url
