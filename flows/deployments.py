@@ -2,20 +2,14 @@
 
 Its schedule and trigger come from `prefect.yaml` (the project's first deployment is
 the template: every campaign gets the same interval and the same event trigger, matched
-to its own campaign resource), so `prefect deploy` and `cascade deploy` agree.
-
-Where the Prefect API is: `PREFECT_API_URL` when set, else the local server that
-`cascade serve` started (its URL is kept in DATA_DIR/prefect/api-url while it runs).
+to its own campaign resource), so `prefect deploy` and `cascade deploy` agree. Reading
+them, and finding the Prefect API, needs no Prefect: `flows.project`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 
-import httpx
-import yaml
 from prefect import get_client
 from prefect.deployments.runner import RunnerDeployment
 from prefect.events import emit_event
@@ -25,28 +19,10 @@ from prefect.exceptions import ObjectNotFound
 from prefect.settings import PREFECT_API_URL, temporary_settings
 from prefect.types.entrypoint import EntrypointType
 
-from cascade.settings import Settings
 from flows.campaign import campaign_flow, campaign_resource
+from flows.project import Template, api_url, template
 
-PROJECT = Path(__file__).resolve().parent.parent
 SIGNAL_EVENT = "cascade.signal.received"
-
-
-@dataclass(frozen=True)
-class Template:
-    interval: timedelta
-    expect: frozenset[str]
-
-
-def template(project_file: Path = PROJECT / "prefect.yaml") -> Template:
-    """The schedule and trigger of prefect.yaml's first deployment; CASCADE_TICK_INTERVAL
-    (seconds) overrides the interval."""
-    spec = yaml.safe_load(project_file.read_text(encoding="utf-8"))
-    first = spec["deployments"][0]
-    seconds = float(Settings().scheduler.tick_interval or first["schedules"][0]["interval"])
-    expect = frozenset(first["triggers"][0]["expect"])
-    return Template(timedelta(seconds=seconds), expect)
-
 
 # Flow runs send a heartbeat every 30 s (Prefect's minimum); the automation below marks a run
 # whose heartbeats stop (its process or host died mid-tick) Crashed instead of Running for good.
@@ -83,35 +59,6 @@ def campaign_deployment(
     )
     assert isinstance(deployment, RunnerDeployment)  # called synchronously
     return deployment
-
-
-def url_file(settings: Settings | None = None) -> Path:
-    return (settings or Settings()).store.data_dir.resolve() / "prefect" / "api-url"
-
-
-def api_url() -> str | None:
-    """The Prefect API to use, if one is configured or a local `cascade serve` runs."""
-    if url := Settings().prefect.api_url:
-        return url
-    path = url_file()
-    if path.exists():
-        url = path.read_text(encoding="utf-8").strip()
-        if healthy(url):
-            return url
-    return None
-
-
-def healthy(url: str, timeout: float = 2.0) -> bool:
-    try:
-        return httpx.get(f"{url.rstrip('/')}/health", timeout=timeout).status_code == 200
-    except httpx.HTTPError:
-        return False
-
-
-def production_url() -> bool:
-    """Whether the Prefect API is the operator's own server (PREFECT_API_URL), where workers of
-    a work pool run the campaigns, rather than a local `cascade serve`'s."""
-    return bool(Settings().prefect.api_url) and not url_file().exists()
 
 
 def register(campaign_id: str, url: str, work_pool: str | None = None) -> timedelta:

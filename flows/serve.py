@@ -44,14 +44,8 @@ from sqlalchemy import select
 
 from cascade.engine import health, store
 from cascade.settings import Settings, environment, export, export_default
-from flows.deployments import (
-    HEARTBEAT_ENV,
-    campaign_deployment,
-    ensure_crash_automation,
-    healthy,
-    template,
-    url_file,
-)
+from flows.deployments import HEARTBEAT_ENV, campaign_deployment, ensure_crash_automation
+from flows.project import healthy, template, url_file
 
 LOG_BYTES = 10 * 1024 * 1024  # the local Prefect server's log, before it is set aside
 

@@ -425,7 +425,7 @@ def _ancestors(pid: int) -> list[int]:
 
 
 def _healthy(url: str) -> bool:
-    from flows.deployments import healthy
+    from flows.project import healthy
 
     return healthy(url)
 

@@ -78,7 +78,7 @@ def smtp_url_of(block: str) -> str:
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
     from flows.campaign import smtp_url_in
-    from flows.deployments import api_url
+    from flows.project import api_url
 
     url = api_url()
     if url is None:
@@ -271,7 +271,7 @@ def doctor() -> None:
         check(_("stall alerts"), lambda: stall_alerts(usable))
 
     def prefect() -> tuple[bool, str]:
-        from flows.deployments import api_url
+        from flows.project import api_url
 
         url = api_url()
         return (

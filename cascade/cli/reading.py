@@ -259,7 +259,7 @@ def _print_scheduler(engine: Engine, campaign: str) -> None:
     from sqlalchemy import select
 
     from cascade.engine import health, locks, store
-    from flows.deployments import template
+    from flows.project import template
 
     if since := stopped_since(campaign_row(engine, campaign)):  # undeployed: no tick comes, none is late
         out.print(

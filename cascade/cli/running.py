@@ -86,12 +86,14 @@ def deploy(
             archived=result.archived,
         )
     )
-    from flows.deployments import api_url, production_url, register
+    from flows.project import api_url, production_url
 
     url = api_url()
     if url is None:
         err.print(_("  no Prefect server is running: `cascade serve` creates its deployment when it starts"))
         return
+    from flows.deployments import register
+
     pool = Settings().prefect.work_pool if production_url() else None
     every = int(register(result.campaign, url, pool).total_seconds())
     health.record_interval(engine, result.campaign, every)
@@ -140,10 +142,13 @@ def undeploy(campaign: Annotated[str, typer.Argument(help=_("campaign id"))]) ->
     engine = open_engine()
     if not undeploy_campaign(engine, campaign, Settings().scheduler.now()):  # (as deploy: a drill's clock)
         campaign_row(engine, campaign)  # fails with "no deployed campaign" and its hint
-    from flows.deployments import api_url, pause
+    from flows.project import api_url
 
-    url = api_url()
-    paused = url is not None and pause(campaign, url)
+    url, paused = api_url(), False
+    if url is not None:  # (Prefect is imported only to speak to a server that is there)
+        from flows.deployments import pause
+
+        paused = pause(campaign, url)
     err.print(
         _(
             "[green]✓[/green] {campaign} undeployed; its signals, events and outbox are kept",
@@ -252,7 +257,8 @@ def _web_server(host: str, port: int) -> Any:
     """The web application's server, or a clear refusal when its signing secret is unusable."""
     from cascade.engine.links import SecretInvalid
     from cascade.web.server import make_server
-    from flows.deployments import announce, template
+    from flows.deployments import announce
+    from flows.project import template
 
     try:
         return make_server(

@@ -140,9 +140,11 @@ def _recorded(
         )
     )
     if stored:
-        from flows.deployments import announce_signal, api_url
+        from flows.project import api_url
 
-        if url := api_url():
+        if url := api_url():  # (Prefect is imported only to speak to a server that is there)
+            from flows.deployments import announce_signal
+
             announce_signal(campaign, stored, url)
             err.print(_("  cascade.signal.received sent: the campaign ticks now"))
 
