@@ -502,3 +502,55 @@ def test_units_moved_together_are_one_line_of_the_summary(store_engine: Engine) 
         "  moved: Đảng ủy xã F: Huyện ủy E → Huyện ủy B",
         "  moved from Huyện ủy B to Huyện ủy E (2): Đảng ủy xã C, Đảng ủy xã D",
     ], lines
+
+
+
+def test_a_moved_summary_date_is_in_the_summary_and_the_summary_follows_it(store_engine: Engine) -> None:
+    """Hà Tĩnh's summary date moved to a day already past: the next tick sent the summary to the
+    province while deploy said "Notices this change sends: none" and named no change at all.
+    The summary date's change is told with what it does; a summary that went out and whose date
+    moves later goes out again at the new date (the campaign was extended)."""
+    from cascade.i18n import speaking
+    from cascade.views.changes import describe
+    from tests.conftest import HEADER
+
+    def dated(summary: str) -> Any:
+        text = CHAIN.replace("DISTRICT", "23/11/2020").replace("GRASSROOTS", "15/12/2020")
+        return compile_text(text, header=HEADER.replace("20/01/2021", summary))
+
+    def told(summary: str, when: str) -> list[str]:
+        result = deploy(store_engine, dated(summary), "v", at(when), dry_run=True)
+        assert result.changes is not None
+        with speaking("en"):
+            return describe(result.changes)
+
+    deploy(store_engine, dated("20/01/2021"), "v1", at("2020-11-10"))
+    tick(store_engine, CID, at("2020-12-20 09:00"))
+    lines = told("18/12/2020", "2020-12-20 10:00")
+    assert "Summary date: 20/01/2021 → 18/12/2020: it has passed, the next tick sends the summary" in lines
+    assert "  then, at the next tick, the summary to Tỉnh ủy A" in lines, lines
+    assert told("25/01/2021", "2020-12-20 10:00")[1:] == [
+        "Summary date: 20/01/2021 → 25/01/2021",
+        "Notices this change sends: none (nothing that changed touches a running instance's timing)",
+    ]
+    deploy(store_engine, dated("18/12/2020"), "v2", at("2020-12-20 10:00"))
+    tick(store_engine, CID, at("2020-12-20 10:05"))
+    assert len(events(store_engine, "summary.generated")) == 1
+
+    # extended: the summary went out on 18/12; at the new date it goes again, with the figures then
+    lines = told("20/02/2021", "2020-12-21 10:00")
+    assert (
+        "Summary date: 18/12/2020 → 20/02/2021: the summary that went out on 20/12/2020 goes out again "
+        "at the new date"
+    ) in lines, lines
+    deploy(store_engine, dated("20/02/2021"), "v3", at("2020-12-21 10:00"))
+    tick(store_engine, CID, at("2021-01-10 09:00"))
+    assert len(events(store_engine, "summary.generated")) == 1
+    tick(store_engine, CID, at("2021-02-20 09:00"))
+    summaries = events(store_engine, "summary.generated")
+    assert [e["at"] for e in summaries] == [iso("2020-12-20 10:05"), iso("2021-02-20 09:00")]
+    # moved earlier once it went out: nothing more is sent
+    lines = told("10/02/2021", "2021-02-21 10:00")
+    assert (
+        "Summary date: 20/02/2021 → 10/02/2021: the summary went out on 20/02/2021; nothing more is sent"
+    ) in lines, lines

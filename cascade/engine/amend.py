@@ -48,6 +48,21 @@ class Moved:
     new_parent: str | None
 
 
+@dataclass(frozen=True)
+class SummaryMoved:
+    """The campaign's summary date changed (the starts of the old and new dates), and when its
+    summary went out (None: not yet)."""
+
+    old: int
+    new: int
+    sent_at: int | None
+
+    @property
+    def again(self) -> bool:
+        """A summary that went out goes out again at a later date (the campaign was extended)."""
+        return self.sent_at is not None and self.new > self.old
+
+
 @dataclass
 class Changes:
     """What a redeploy (or a decision) does to a campaign: the summary it prints, what `record` writes."""
@@ -70,6 +85,8 @@ class Changes:
     at: int = 0  # the instant the change applies
     opening: int = 0  # the units the next tick tells of work the change opens (new tasks, new units)
     finished_by: dict[str, int] = field(default_factory=dict)  # a removed unit -> the tasks it had finished
+    summary: SummaryMoved | None = None  # the summary date changed
+    root: str = ""  # the top unit, who the summary goes to
 
     @property
     def told(self) -> list[Amended]:

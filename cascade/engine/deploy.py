@@ -67,7 +67,7 @@ def deploy(
         return _result(plan, staged)
     with engine.begin() as conn:
         staged = _stage(conn, plan, paths, now)
-        _upsert_campaign(conn, plan, plan_hash(source, paths), now)
+        _upsert_campaign(conn, plan, plan_hash(source, paths), now, staged.changes.summary)
         _store_units(conn, plan, paths)
         _store_instances(conn, plan.campaign.id, staged)
         amend.record(conn, plan.campaign.id, staged.changes, now)
@@ -93,9 +93,11 @@ def _result(plan: Plan, staged: _Staged) -> DeployResult:
     )
 
 
-def _upsert_campaign(conn: Connection, plan: Plan, fingerprint: str, now: pendulum.DateTime) -> bool:
+def _upsert_campaign(
+    conn: Connection, plan: Plan, fingerprint: str, now: pendulum.DateTime, summary: amend.SummaryMoved | None
+) -> bool:
     c = plan.campaign
-    row = {
+    row: dict[str, Any] = {
         "title": c.title,
         "timezone": c.timezone,
         "calendar": c.calendar.code,
@@ -112,6 +114,8 @@ def _upsert_campaign(conn: Connection, plan: Plan, fingerprint: str, now: pendul
         "issued_by": c.issued_by,
         "document": c.document,
     }
+    if summary is not None and summary.again:
+        row["summary_sent_at"] = None  # extended: the summary goes out again at its new date
     exists = conn.execute(select(store.campaigns.c.id).where(store.campaigns.c.id == c.id)).first()
     if exists:
         conn.execute(update(store.campaigns).where(store.campaigns.c.id == c.id).values(**row))
@@ -232,6 +236,11 @@ def _stage(conn: Connection, plan: Plan, paths: dict[str, str], now: pendulum.Da
     changes.tasks = {t.id: t.title for t in plan.tasks.values()}
     changes.title, changes.timezone, changes.at = c.title, c.timezone, int(now.timestamp())
     staged = _Staged(changes)
+    if old_campaign is not None and old_campaign.summary_at != epoch(c.summary_at):
+        changes.summary = amend.SummaryMoved(
+            old_campaign.summary_at, int(c.summary_at.timestamp()), old_campaign.summary_sent_at
+        )
+    changes.root = plan.hierarchy.root.name
     u = store.units
     old_units = conn.execute(
         select(u.c.id, u.c.name, u.c.path).where(u.c.campaign_id == cid, ~u.c.archived)

@@ -106,6 +106,7 @@ def describe(changes: Changes) -> list[str]:
             when=when,
         )
     ]
+    lines += _summary_lines(changes)
     moved_deadlines: dict[tuple[str, int | None, int | None], Counter[str]] = {}
     exemptions: dict[str, list[str]] = {}
     for a in changes.amended:
@@ -193,7 +194,40 @@ def describe(changes: Changes) -> list[str]:
                 changes.opening,
             )
         )
+    moved = changes.summary
+    if moved is not None and (moved.sent_at is None or moved.again) and moved.new <= changes.at:
+        lines.append(_("  then, at the next tick, the summary to {root}", root=changes.root))
     return lines
+
+
+def _summary_lines(changes: Changes) -> list[str]:
+    """The summary date's change, and what it does to the summary."""
+    moved = changes.summary
+    if moved is None:
+        return []
+    tz = changes.timezone
+    line = _("Summary date: {old} → {new}", old=_date(moved.old, tz), new=_date(moved.new, tz))
+    if moved.again:
+        sent = _date(moved.sent_at, tz)
+        if moved.new <= changes.at:
+            return [_("{line}: the summary that went out on {sent} goes out again now", line=line, sent=sent)]
+        return [
+            _(
+                "{line}: the summary that went out on {sent} goes out again at the new date",
+                line=line,
+                sent=sent,
+            )
+        ]
+    if moved.sent_at is not None:
+        sent = _date(moved.sent_at, tz)
+        return [_("{line}: the summary went out on {sent}; nothing more is sent", line=line, sent=sent)]
+    if moved.new <= changes.at:
+        return [_("{line}: it has passed, the next tick sends the summary", line=line)]
+    return [line]
+
+
+def _date(at: int | None, tz: str) -> str:
+    return "" if at is None else pendulum.from_timestamp(at, tz=tz).format("DD/MM/YYYY")
 
 
 def _moved_lines(changes: Changes) -> list[str]:
