@@ -416,7 +416,9 @@ def test_the_summary_counts_waiting_work_a_change_lets_open(store_engine: Engine
     now waiting on the province's) opened every commune's conference at the next tick, and the
     summary said "6 units are told of the work this change opens", counting only instances the
     change added. An instance that was waiting and whose wait the change settles (a unit moved
-    under a parent that is done, an `opens_after` changed or dropped) is told too."""
+    under a parent that is done, an `opens_after` changed or dropped) is told too. One that went
+    overdue while it waited and whose `opens_after` is dropped never opened at all: it opens
+    now, told it may start (late), as one whose prerequisite is done late is."""
     from cascade.i18n import speaking
     from cascade.views.changes import describe
     from tests.conftest import MOVED_UNITS
@@ -438,16 +440,19 @@ def test_the_summary_counts_waiting_work_a_change_lets_open(store_engine: Engine
         lines = describe(result.changes)
     assert "  then, at the next tick, 1 unit is told of the work this change opens" in lines, lines
 
-    # the wait dropped: x-c and x-d open (x-f has long been open)
+    # past their deadline still waiting (overdue, never opened), the wait dropped: x-c and x-d
+    # open (x-f has long been open)
+    tick(store_engine, CID, at("2020-12-20 09:00"))
+    assert states(store_engine)[("hn-co-so", "x-c")] == "overdue"
     v3 = compile_text(plain, units_yaml=MOVED_UNITS)
-    result = deploy(store_engine, v3, "v3", at("2020-11-14 08:00"), dry_run=True)
+    result = deploy(store_engine, v3, "v3", at("2020-12-20 10:00"), dry_run=True)
     assert result.changes is not None
     with speaking("en"):
         lines = describe(result.changes)
     assert "  then, at the next tick, 2 units are told of the work this change opens" in lines, lines
-    deploy(store_engine, v3, "v3", at("2020-11-14 08:00"))
+    deploy(store_engine, v3, "v3", at("2020-12-20 10:00"))
     before = {(e["task"], e["unit"]) for e in events(store_engine, "task.opened")}
-    tick(store_engine, CID, at("2020-11-14 08:05"))
+    tick(store_engine, CID, at("2020-12-20 10:05"))
     opened = {(e["task"], e["unit"]) for e in events(store_engine, "task.opened")} - before
     assert sorted(opened) == [("hn-co-so", "x-c"), ("hn-co-so", "x-d")]
 
@@ -502,7 +507,6 @@ def test_units_moved_together_are_one_line_of_the_summary(store_engine: Engine) 
         "  moved: Đảng ủy xã F: Huyện ủy E → Huyện ủy B",
         "  moved from Huyện ủy B to Huyện ủy E (2): Đảng ủy xã C, Đảng ủy xã D",
     ], lines
-
 
 
 def test_a_moved_summary_date_is_in_the_summary_and_the_summary_follows_it(store_engine: Engine) -> None:

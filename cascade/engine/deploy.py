@@ -25,6 +25,7 @@ from sqlalchemy import Connection, Engine, bindparam, insert, select, update
 from cascade.engine import amend, bulk, store
 from cascade.engine.amend import Changes
 from cascade.engine.lifecycle import DONE, Rules, rederive
+from cascade.engine.queries import WAITING_STATES
 from cascade.plan.hierarchy import parent_of
 from cascade.plan.model import Instance as PlannedInstance
 from cascade.plan.model import OpensOn, Plan
@@ -328,7 +329,7 @@ def _waits_otherwise(old: Any, values: dict[str, Any]) -> bool:
     return (
         not old.archived
         and old.opened_at is None
-        and values["state"] == "held"
+        and values["state"] in WAITING_STATES
         and any(getattr(old, k) != values[k] for k in _OPENING)
     )
 
@@ -339,7 +340,7 @@ def _opened_next(rows: list[dict[str, Any]], existing: dict[tuple[str, str], Any
     those whose prerequisite or source is done already."""
     units = set()
     for row in rows:
-        if row["state"] != "held":
+        if row["state"] not in WAITING_STATES:  # (an instance may wait on past its deadline)
             continue
         if row["opens_on"] in (OpensOn.ISSUED, OpensOn.REQUEST):
             opens = row["open_at"] is None or row["open_at"] <= now_s

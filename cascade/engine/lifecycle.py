@@ -166,8 +166,9 @@ def _stopped(current: Instance, state: str) -> Instance:
 
 
 def _held_action(row: Instance) -> int | None:
-    """A held instance's next action follows its (possibly new) opening time; others keep theirs."""
-    return next_action(row) if row.state == "held" else row.next_action_at
+    """A waiting instance's next action follows its (possibly new) opening time; others keep theirs."""
+    waiting = row.state == "held" or (row.state == "overdue" and row.opened_at is None)
+    return next_action(row) if waiting else row.next_action_at
 
 
 def _timed(row: Instance, timing: Timing, now: int, tz: str, calendar: Calendar, stage: int) -> Instance:
@@ -195,7 +196,13 @@ def _timed(row: Instance, timing: Timing, now: int, tz: str, calendar: Calendar,
 def next_action(row: Instance) -> int | None:
     """The next instant a tick must look at the instance (the engine's index)."""
     return action_at(
-        row.state, row.opens_on, row.open_at, row.deadline, row.next_reminder_at, row.next_escalation_at
+        row.state,
+        row.opens_on,
+        row.open_at,
+        row.deadline,
+        row.next_reminder_at,
+        row.next_escalation_at,
+        row.opened_at is not None,
     )
 
 
@@ -206,14 +213,17 @@ def action_at(
     deadline: int | None,
     next_reminder_at: int | None,
     next_escalation_at: int | None,
+    opened: bool,
 ) -> int | None:
-    """`next_action` from the columns (the engine calls it for every row it changes)."""
+    """`next_action` from the columns (the engine calls it for every row it changes). An
+    instance overdue before it ever opened still opens at its time (told it may start, late)."""
+    timed = opens_on in ("issued", "request")
     if state == "held":
-        times = [deadline, open_at] if opens_on in ("issued", "request") else [deadline]
+        times = [deadline, open_at] if timed else [deadline]
     elif state == "open":
         times = [next_reminder_at, deadline]
     elif state == "overdue":
-        times = [next_escalation_at]
+        times = [next_escalation_at, open_at] if timed and not opened else [next_escalation_at]
     else:
         return None
     present = [t for t in times if t is not None]

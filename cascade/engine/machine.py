@@ -287,9 +287,10 @@ class Machine:
         """Everything due for this instance up to `now`, in the order it fell due."""
         now = self.now_s
         if (
-            row["state"] == "held"
-            and row["opens_on"] in ("issued", "request")
+            row["opens_on"] in ("issued", "request")
             and (row["open_at"] or 0) <= now
+            and row["opened_at"] is None
+            and row["state"] in ("held", "overdue")  # (overdue before it opened: told it may start)
         ):
             self.open(row, row["open_at"] or self.campaign.issued_at)
         if row["state"] in ("held", "open") and row["deadline"] is not None and row["deadline"] <= now:
@@ -310,6 +311,7 @@ def next_action(row: Row) -> int | None:
         row["deadline"],
         row["next_reminder_at"],
         row["next_escalation_at"],
+        row["opened_at"] is not None,
     )
 
 
