@@ -704,6 +704,44 @@ def test_a_command_takes_a_task_by_its_title(data_dir: Path, tmp_path: Path) -> 
     assert [json.loads(line)["task"] for line in log.stdout.splitlines()] == ["hn-huyen"]
 
 
+def test_vietnamese_typed_with_combining_marks_names_what_it_writes(data_dir: Path, tmp_path: Path) -> None:
+    """Unikey's "Unicode tổ hợp" (and macOS, and some exports) write "ả" as "a" and a combining
+    hook: the same letters, other code points. `signal "Đảng ủy xã Hà Linh"` typed so said "no
+    unit `Đảng ủy xã Hà Linh`; did you mean `Đảng ủy xã Hà Linh`?", a task's title the same; a
+    units file saved so kept names that no name typed the usual way matched. Text is taken
+    composed (NFC) wherever it comes in."""
+    import unicodedata
+
+    def decomposed(text: str) -> str:
+        return unicodedata.normalize("NFD", text)
+
+    env = _shift_to("2020-12-20 09:00")
+    assert runner.invoke(app, ["deploy", HA_TINH], env=env).exit_code == 0
+    unit, task = decomposed("Huyện ủy Can Lộc"), decomposed("Hội nghị cốt cán cấp huyện và tương đương")
+    assert unit != "Huyện ủy Can Lộc"
+    said = runner.invoke(
+        app,
+        ["signal", "ha-tinh-xix-2020", unit, task, "--at", "18/12/2020 08:00", "-f", "attendees=30"],
+        env=env,
+    )
+    assert said.exit_code == 0, said.output
+    assert runner.invoke(app, ["tick", "ha-tinh-xix-2020"], env=env).exit_code == 0
+    log = runner.invoke(app, ["events", "ha-tinh-xix-2020", "--kind", "task.completed"], env=env)
+    assert ("hn-huyen", "hu-can-loc") in [
+        (e["task"], e["unit"]) for e in map(json.loads, log.stdout.splitlines())
+    ]
+
+    # a units file written with combining marks compiles to the names as they are usually typed
+    from cascade.compile.files import load_plan
+
+    folder = tmp_path / "nfd"
+    shutil.copytree(ROOT / "campaigns", folder)
+    units = folder / "units" / "ha-tinh.yaml"
+    units.write_text(decomposed(units.read_text(encoding="utf-8")), encoding="utf-8")
+    plan = load_plan(folder / "ha-tinh-xix-2020.yaml")
+    assert plan.hierarchy.units["hu-can-loc"].name == "Huyện ủy Can Lộc"
+
+
 def test_a_stopped_campaign_is_said_to_be_stopped(data_dir: Path) -> None:
     """After `cascade undeploy`, `status` dropped its last-tick line and said nothing of the stop,
     and `signal` answered "the next tick applies them", when no tick comes until it is deployed

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import codecs
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path as FilePath
@@ -227,8 +228,15 @@ def text_encoding(start: bytes) -> str:
 
 
 def decoded(raw: bytes) -> str:
-    """A text file's bytes as text, in the encoding `text_encoding` tells from its start."""
-    return raw.decode(text_encoding(raw[:2]))
+    """A text file's bytes as text, in the encoding `text_encoding` tells from its start, its
+    letters composed (NFC): a file typed with combining marks (Unikey's "Unicode tổ hợp", macOS)
+    holds the names everyone else types."""
+    text = raw.decode(text_encoding(raw[:2]))
+    return (
+        text
+        if text.isascii() or unicodedata.is_normalized("NFC", text)
+        else unicodedata.normalize("NFC", text)
+    )
 
 
 def read_text(path: FilePath, shown: str) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import operator
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
@@ -275,6 +276,7 @@ def level_of_word(written: str) -> str:
 
 
 def loose(text: str) -> str:
-    """`text` as a name is matched when it is not found as written: capitals and spacing aside
-    ("Huyện Ủy  Can Lộc" is "Huyện ủy Can Lộc")."""
-    return " ".join(text.casefold().split())
+    """`text` as a name is matched when it is not found as written: capitals, spacing and the
+    way its marks are coded aside ("Huyện Ủy  Can Lộc" is "Huyện ủy Can Lộc", and so is the
+    same typed with combining marks, Unikey's "Unicode tổ hợp")."""
+    return " ".join(unicodedata.normalize("NFC", unicodedata.normalize("NFC", text).casefold()).split())
