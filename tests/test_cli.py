@@ -270,6 +270,33 @@ def test_the_schema_takes_every_date_the_validator_takes(day: str) -> None:
         )
 
 
+@pytest.mark.parametrize(
+    "duration", ["7d", "1d12h", "5wd", "P7D", "7 ngày", "Ngày", "5 ngày làm việc", "2 tuần", "12 giờ"]
+)
+def test_the_schema_takes_every_duration_the_validator_takes(duration: str) -> None:
+    """As for dates: a duration in words (`remind: [7 ngày]`) is taken by both or by neither."""
+    from cascade.timing.durations import DurationError, parse_duration
+
+    data = {
+        "campaign": {
+            "id": "x",
+            "title": "t",
+            "issued_on": "10/11/2020",
+            "units": "u.yaml",
+            "summary_date": "20/01/2021",
+        },
+        "defaults": {"remind": [duration]},
+        "tasks": [{"id": "a", "title": "A", "due": {"by": "20/11/2020"}}],
+    }
+    try:
+        parse_duration(duration)
+    except DurationError:
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate(data, schema_of(SchemaKind.campaign))
+    else:
+        jsonschema.validate(data, schema_of(SchemaKind.campaign))
+
+
 def test_schema_rejects_an_unknown_key() -> None:
     data = {
         "campaign": {

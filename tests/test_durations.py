@@ -43,3 +43,37 @@ def test_durations_parse(text: str, expected: Duration) -> None:
 def test_bad_durations_say_how_to_write_one(value: object, message: str) -> None:
     with pytest.raises(DurationError, match=message):
         parse_duration(value)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected", "compact", "words"),
+    [
+        ("7 ngày", Duration(timedelta(days=7)), "7d", "7 ngày"),
+        ("14 ngày", Duration(timedelta(days=14)), "14d", "14 ngày"),
+        ("5 ngày làm việc", Duration(working_days=5), "5wd", "5 ngày làm việc"),
+        ("2 tuần", Duration(timedelta(weeks=2)), "2w", "2 tuần"),
+        ("12 giờ", Duration(timedelta(hours=12)), "12h", "12 giờ"),
+        ("12 tiếng", Duration(timedelta(hours=12)), "12h", "12 giờ"),
+        ("30 phút", Duration(timedelta(minutes=30)), "30m", "30 phút"),
+        ("1 ngày 12 giờ", Duration(timedelta(days=1, hours=12)), "1d12h", "36 giờ"),
+        ("3 Ngày", Duration(timedelta(days=3)), "3d", "3 ngày"),
+    ],
+)
+def test_durations_are_taken_as_offices_write_them(
+    text: str, expected: Duration, compact: str, words: str
+) -> None:
+    """ "7 ngày" (the seeds' "trong 7 ngày") was "not a duration; write 7d": an operator who does
+    not program writes the words. They mean what the short form means, and read back the same."""
+    from cascade.i18n import speaking
+
+    parsed = parse_duration(text)
+    assert parsed == expected and str(parsed) == compact
+    with speaking("vi"):
+        assert parsed.words() == words
+
+
+def test_a_duration_in_words_that_mixes_working_days_is_refused() -> None:
+    with pytest.raises(DurationError, match="mixes working days"):
+        parse_duration("5 ngày làm việc 2 giờ")
+    with pytest.raises(DurationError, match="is not a duration"):
+        parse_duration("7 hôm")

@@ -16,6 +16,7 @@ from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer, Pl
 from cascade.i18n import _
 from cascade.plan.values import invalid, level_of_word
 from cascade.timing.deadlines import DateError, parse_date
+from cascade.timing.durations import WORDS as DURATION_WORDS
 from cascade.timing.durations import Duration, DurationError, parse_duration
 from cascade.timing.quiet import CLOCK, QuietError, QuietHours, parse_quiet
 from cascade.timing.workdays import known_calendar
@@ -54,6 +55,15 @@ def _duration(value: object) -> Duration:
         raise invalid(str(exc)) from None
 
 
+# the duration words (`durations.WORDS`) as the schema's pattern takes them: as written, capitalised,
+# in capitals (a JSON Schema pattern has no flag for "any case")
+_DURATION_WORDS = "|".join(
+    dict.fromkeys(
+        form
+        for word in sorted(DURATION_WORDS, key=len, reverse=True)
+        for form in (word, word.capitalize(), word.title(), word.upper())
+    )
+)
 DurationValue = Annotated[
     Duration,
     PlainValidator(_duration),
@@ -61,9 +71,9 @@ DurationValue = Annotated[
     WithJsonSchema(
         {
             "type": "string",
-            "pattern": r"^(\d+(wd|w|d|h|m))+$|^P",
-            "description": "7d, 12h, 2w, 30m, 5wd (working days) or ISO-8601 P7D",
-            "examples": ["7d", "5wd"],
+            "pattern": rf"^(\d+(wd|w|d|h|m))+$|^P|^\s*(\d+\s*({_DURATION_WORDS})\s*)+$",
+            "description": '7d, 12h, 2w, 30m, 5wd (working days), "7 ngày", "5 ngày làm việc", ISO P7D',
+            "examples": ["7d", "5wd", "7 ngày"],
         }
     ),
 ]

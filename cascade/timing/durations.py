@@ -1,4 +1,5 @@
-"""Durations as campaign files write them: `7d`, `12h`, `2w`, `30m`, `5wd`, ISO `P7D`.
+"""Durations as campaign files write them: `7d`, `12h`, `2w`, `30m`, `5wd`, ISO `P7D`, or in
+words as offices write them: "7 ngày", "5 ngày làm việc", "2 tuần", "12 giờ", "30 phút".
 
 A duration is either calendar time (a timedelta) or a count of working days, which only
 makes sense against a calendar (see `cascade.timing.workdays`). The two never mix in one value:
@@ -8,6 +9,7 @@ makes sense against a calendar (see `cascade.timing.workdays`). The two never mi
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -18,6 +20,11 @@ from cascade.i18n import N_, _, _n
 _UNITS = {"w": timedelta(weeks=1), "d": timedelta(days=1), "h": timedelta(hours=1), "m": timedelta(minutes=1)}
 _SHORT = re.compile(r"^(?:(\d+)(wd|w|d|h|m))+$")
 _PART = re.compile(r"(\d+)(wd|w|d|h|m)")
+# as offices write them ("trong 7 ngày", "5 ngày làm việc"): each word, its short unit
+WORDS = {"ngày làm việc": "wd", "ngày": "d", "tuần": "w", "giờ": "h", "tiếng": "h", "phút": "m"}
+_WORD = "|".join(sorted(WORDS, key=len, reverse=True))
+_IN_WORDS = re.compile(rf"^\s*(?:\d+\s*(?:{_WORD})\s*)+$")
+_WORD_PART = re.compile(rf"(\d+)\s*({_WORD})")
 
 
 class DurationError(ValueError):
@@ -67,7 +74,10 @@ class Duration:
         return _n("{count} second", "{count} seconds", seconds)
 
 
-HINT = N_("write a number and a unit: 7d, 12h, 2w, 30m, 5wd (working days) or ISO P7D")
+HINT = N_(
+    'write a number and a unit: 7d, 12h, 2w, 30m, 5wd (working days), in words ("7 ngày", "5 ngày làm '
+    'việc", "2 tuần", "12 giờ") or ISO P7D'
+)
 
 
 def parse_duration(value: object) -> Duration:
@@ -80,6 +90,8 @@ def parse_duration(value: object) -> Duration:
     if text.upper().startswith("P"):
         return _iso(text)
     compact = text.replace(" ", "").lower()
+    if _IN_WORDS.match(words := unicodedata.normalize("NFC", text.lower())):
+        compact = "".join(f"{n}{WORDS[word]}" for n, word in _WORD_PART.findall(words))
     if not _SHORT.match(compact):
         raise DurationError(_("`{value}` is not a duration; {hint}", value=value, hint=_(HINT)))
     parts = _PART.findall(compact)
