@@ -77,3 +77,29 @@ def test_a_duration_in_words_that_mixes_working_days_is_refused() -> None:
         parse_duration("5 ngày làm việc 2 giờ")
     with pytest.raises(DurationError, match="is not a duration"):
         parse_duration("7 hôm")
+
+
+@pytest.mark.parametrize(
+    ("text", "start", "end"),
+    [
+        ("21:00-07:00", 21 * 60, 7 * 60),
+        ("21h-7h", 21 * 60, 7 * 60),
+        ("21h00 - 7h00", 21 * 60, 7 * 60),
+        ("21h30-6h", 21 * 60 + 30, 6 * 60),
+        ("21 giờ - 7 giờ", 21 * 60, 7 * 60),
+        ("12h-13h30", 12 * 60, 13 * 60 + 30),
+    ],
+)
+def test_quiet_hours_are_taken_as_offices_write_them(text: str, start: int, end: int) -> None:
+    """`quiet_hours: "21h-7h"`, as Vietnamese write the hours, was "not a time window"."""
+    from cascade.timing.quiet import QuietHours, parse_quiet
+
+    assert parse_quiet(text) == QuietHours(start, end)
+
+
+@pytest.mark.parametrize("text", ["21-7", "25h-7h", "21h60-7h", "9pm-7am", "21h-21h"])
+def test_what_is_not_a_time_window_is_refused(text: str) -> None:
+    from cascade.timing.quiet import QuietError, parse_quiet
+
+    with pytest.raises(QuietError):
+        parse_quiet(text)

@@ -124,7 +124,7 @@ BAD = {
     "viec-khong-co.yaml": GOOD.replace("task: hn-tinh", "task: hn-tnh"),
     "cap-sai.yaml": GOOD.replace("level: district", "level: distrct"),
     "khoang-thoi-gian.yaml": GOOD.replace("level: district", "level: district\n    min_window: 3"),
-    "gio-yen-lang.yaml": GOOD.replace("level: province", "level: province\n    quiet_hours: 21h-7h"),
+    "gio-yen-lang.yaml": GOOD.replace("level: province", "level: province\n    quiet_hours: từ 21h đến 7h"),
     "kieu-so-lieu.yaml": GOOD.replace("level: province", "level: province\n    fields: {n: {type: integer}}"),
     "chi-tieu.yaml": GOOD.replace(
         "level: province", "level: province\n    fields: {r: {type: int, target: 85%}}"

@@ -297,9 +297,9 @@ def test_a_check_may_be_one_or_a_list() -> None:
             "no level `ward` in the units file",
         ),
         (
-            ("title: Hội nghị tỉnh", "title: Hội nghị tỉnh\n    quiet_hours: 21h-7h"),
+            ("title: Hội nghị tỉnh", "title: Hội nghị tỉnh\n    quiet_hours: 9pm-7am"),
             "tasks[0].quiet_hours",
-            "`21h-7h` is not a time window",
+            "`9pm-7am` is not a time window",
         ),
         (
             ("title: Hội nghị tỉnh", "title: Hội nghị tỉnh\n    fields: {n: {type: integer}}"),

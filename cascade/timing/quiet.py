@@ -16,7 +16,9 @@ import pendulum
 from cascade.i18n import _
 from cascade.timing.workdays import Calendar
 
-CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)\s*-\s*([01]?\d|2[0-3]):([0-5]\d)$")
+# a time of day as written: 21:00, or as Vietnamese write the hours, 21h, 21h30, 21 giờ
+_TIME = r"([01]?\d|2[0-3])(?::([0-5]\d)|\s*(?:h|giờ)\s*([0-5]\d)?)"
+CLOCK = re.compile(rf"^{_TIME}\s*-\s*{_TIME}$")
 MORNING = 7 * 60  # when notices held by a holiday go out, if there are no quiet hours to end
 
 
@@ -78,7 +80,7 @@ def _holiday_calendar(code: str) -> Calendar:
 
 
 def parse_quiet(value: object) -> QuietHours:
-    """ "HH:MM-HH:MM" (may wrap midnight) or "none"; raises QuietError."""
+    """ "HH:MM-HH:MM" (may wrap midnight; "21h-7h" as Vietnamese write it) or "none"; raises QuietError."""
     if isinstance(value, QuietHours):
         return value
     if str(value).strip().lower() == "none":
@@ -87,9 +89,10 @@ def parse_quiet(value: object) -> QuietHours:
     if not m:
         raise QuietError(
             _("`{value}` is not a time window", value=value),
-            _('write "HH:MM-HH:MM", e.g. "21:00-07:00", or "none"'),
+            _('write "HH:MM-HH:MM", e.g. "21:00-07:00" (or "21h-7h"), or "none"'),
         )
-    h1, m1, h2, m2 = (int(g) for g in m.groups())
+    h1, a1, b1, h2, a2, b2 = m.groups()
+    h1, m1, h2, m2 = int(h1), int(a1 or b1 or 0), int(h2), int(a2 or b2 or 0)
     if (h1, m1) == (h2, m2):
         raise QuietError(
             _("`{value}` starts and ends at the same time", value=value), _('write "none" for no quiet hours')
