@@ -23,9 +23,12 @@ _IN_WORDS = IN_WORDS.replace("(", "(?:")  # (as a day's text, its parts unnamed)
 # 27.11.2020, "ngày 27/11/2020", "ngày 27 tháng 11 năm 2020"), the time of day after it or before
 # it (15:30, 15:30:00, 15h30, 15h, 15g30, "15 giờ 30 phút", "lúc 15 giờ 30 ngày 27/11/2020")
 _DAY = rf"(?:ngày\s*)?(?P<day>\d{{1,2}}(?P<sep>[/.-])\d{{1,2}}(?P=sep)\d{{4}}|{_IN_WORDS})"
+# (minutes after `8h` are not the start of the day that follows: "8h 20/12/2020" is 8:00 on the 20th;
+# Excel in the Vietnamese locale writes 12-hour times "8:30 SA" (sáng) and "2:30 CH" (chiều))
 _TIME = (
     r"(?:(?:vào\s+)?lúc\s*)?(?P<h>\d{1,2})\s*"
-    r"(?::(?P<mi>\d{2})(?::(?P<s>\d{2}))?|(?:h|g|giờ)\s*(?:(?P<m2>\d{1,2})\s*(?:phút)?)?)"
+    r"(?::(?P<mi>\d{2})(?::(?P<s>\d{2}))?|(?:h|g|giờ)\s*(?:(?P<m2>\d{1,2})(?![\d/.-])\s*(?:phút)?)?)"
+    r"(?:\s*(?P<half>SA|CH|AM|PM)\b)?"
 )
 _DAY_TIME = re.compile(rf"^{_DAY}(?:\s*[,T]?\s*{_TIME})?$", re.IGNORECASE)
 _TIME_DAY = re.compile(rf"^{_TIME}\s*,?\s*{_DAY}$", re.IGNORECASE)
@@ -54,6 +57,10 @@ def _instant_of_text(text: str, tz: str) -> pendulum.DateTime:
     if m := _DAY_TIME.match(text) or _TIME_DAY.match(text):
         day = parse_date(m["day"])
         h, mi, sec = int(m["h"] or 0), int(m["mi"] or m["m2"] or 0), int(m["s"] or 0)
+        if m["half"]:  # 12-hour: 12:15 SA is 00:15, 12:15 CH 12:15, 2:30 CH 14:30
+            if not 1 <= h <= 12:
+                raise ValueError(_("`{text}` has no such time of day; write 15:30 or 15h30", text=text))
+            h = h % 12 + (12 if m["half"].upper() in ("CH", "PM") else 0)
         if h > 23 or mi > 59 or sec > 59:
             raise ValueError(_("`{text}` has no such time of day; write 15:30 or 15h30", text=text))
         return pendulum.datetime(day.year, day.month, day.day, h, mi, sec, tz=tz)
