@@ -151,7 +151,7 @@ def test_a_day_in_words_as_documents_date_themselves(text: str, meant: str) -> N
     ],
 )
 def test_a_time_as_vietnamese_excel_and_offices_write_it(text: str, meant: str) -> None:
-    """"8h 20/12/2020" (the hour first, no minutes) was read as 8:02 on day "0/12/2020" and
+    """ "8h 20/12/2020" (the hour first, no minutes) was read as 8:02 on day "0/12/2020" and
     refused as such; a CSV saved by Excel in the Vietnamese locale writes times "8:30 SA" (sáng)
     and "2:30 CH" (chiều), which were "not a time"."""
     from cascade.timing.instants import parse_instant
@@ -594,3 +594,42 @@ def test_a_task_may_be_named_by_its_title_as_a_district_writes_it(campaign: Engi
     with pytest.raises(SignalRefused) as refused:
         import_table(campaign, CID, wrong, "cli", NOW)
     assert "no task or report `Hội nghị cơ sở`" in refused.value.problems[0].message
+
+
+@pytest.mark.parametrize(
+    ("written", "meant"),
+    [
+        ("45", 45),
+        ("1.234", 1234),
+        ("45,0", 45),  # Excel in the Vietnamese locale writes a number cell 45 so, formatted with a decimal
+        ("45.0", 45),
+        ("1 234", 1234),  # grouped with spaces, as some offices type them
+        ("1\u00a0234", 1234),  # (Excel's no-break space)
+        ("1.234,0", 1234),
+        ("1.000", 1000),
+        ("45.00", 45),
+    ],
+)
+def test_a_whole_number_as_vietnamese_offices_and_excel_write_it(written: str, meant: int) -> None:
+    """ "45,0" (a number cell formatted with one decimal, saved by Vietnamese Excel) and "1 234"
+    were "not a whole number"; what is not whole stays refused."""
+    from cascade.engine.figures import check_fields
+    from cascade.plan.rules import TaskRules
+    from tests.conftest import compile_text
+
+    plan = compile_text(
+        """
+        tasks:
+          - id: hn
+            title: Hội nghị
+            level: grassroots
+            due: {before: 15/12/2020}
+            fields:
+              attendees: {type: int}
+        """
+    )
+    rules = TaskRules.of(plan.tasks["hn"])
+    assert check_fields(rules, {"attendees": written}) == ({"attendees": meant}, [])
+    for wrong in ("45,5", "1,234", "45 người", "4 5 6 7", "1 23"):
+        values, errors = check_fields(rules, {"attendees": wrong})
+        assert not values and errors, wrong

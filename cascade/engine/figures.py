@@ -16,6 +16,10 @@ from cascade.plan.rules import TaskRules, with_formulas
 from cascade.timing.deadlines import parse_date
 
 _GROUPED = re.compile(r"[-+]?\d{1,3}(?:\.\d{3})+")  # 1.234 and 1.234.567, as Vietnamese write them
+_SPACED = re.compile(r"[-+]?\d{1,3}(?:[ \u00a0\u202f]\d{3})+")  # 1 234, and Excel's no-break spaces
+# 45,0 (a number cell with a decimal, as Vietnamese Excel saves it) and 45.0 or 45.00 (never 1.000,
+# which is grouped: one thousand)
+_NO_FRACTION = re.compile(r",0+$|(?<!\.\d{3})\.0{1,2}$")
 _WHOLE = re.compile(r"[-+]?\d+")
 
 
@@ -121,7 +125,10 @@ def _convert(kind: str | None, raw: Any) -> Any:
         raw = int(raw)  # a spreadsheet's number cell: 40.0 is 40
     text = str(raw).strip()
     if kind == "int":
-        if not text.isdecimal():  # (digits alone, the usual, need neither of these)
+        if not text.isdecimal():  # (digits alone, the usual, need none of these)
+            text = _NO_FRACTION.sub("", text)
+            if _SPACED.fullmatch(text):
+                text = re.sub(r"[ \u00a0\u202f]", "", text)
             if _GROUPED.fullmatch(text):
                 text = text.replace(".", "")  # 1.234: Vietnamese thousands grouping
             if isinstance(raw, bool) or not _WHOLE.fullmatch(text):
