@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from cascade.errors import CampaignInvalid, Problem
@@ -477,3 +479,34 @@ def test_a_title_cut_short_by_a_hash_is_warned_of() -> None:
         GOOD_TASKS.replace("due: {before: 20/11/2020}", "due: {before: 20/11/2020}  # KH 01")
     )
     assert commented.warnings == []  # a comment after anything else is a comment
+
+
+def test_a_unit_name_cut_short_by_a_hash_is_warned_of(tmp_path: Path) -> None:
+    """The same in a units file (`name: Chi bộ #1`, a name offices write so): the warning was
+    made and dropped, so the unit was "Chi bộ", silently, in every notice. `validate` of the
+    units file and of its campaign tell it, naming the units file and its line."""
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from cascade.cli import app
+
+    root = Path(__file__).parent.parent / "campaigns"
+    folder = tmp_path / "c"
+    shutil.copytree(root, folder)
+    units = folder / "units" / "ha-tinh.yaml"
+    text = units.read_text(encoding="utf-8")
+    assert "name: Đảng ủy phường Bắc Hà\n" in text
+    units.write_text(
+        text.replace("name: Đảng ủy phường Bắc Hà\n", "name: Đảng ủy phường Bắc Hà #1\n"), "utf-8"
+    )
+    line = text[: text.index("name: Đảng ủy phường Bắc Hà\n")].count("\n") + 1
+    runner = CliRunner()
+    for target in (units, folder / "ha-tinh-xix-2020.yaml"):
+        said = runner.invoke(app, ["validate", str(target)], env={"CASCADE_LANG": "en", "COLUMNS": "300"})
+        assert said.exit_code == 0, said.output
+        assert f"{units}:{line}: warning: " in said.stderr, said.stderr
+        assert (
+            "the name ends at ` #`, which starts a comment: it reads «Đảng ủy phường Bắc Hà»" in said.stderr
+        )
+        assert "1 warning" in said.stderr

@@ -34,10 +34,13 @@ def _validate_units(file: Path) -> bool:
         print_problems(exc.problems)
         err.print(f"[red]✗[/red] {file}: " + _n("{count} error", "{count} errors", len(exc.errors)))
         return False
+    print_problems(units.warnings)
     levels = ", ".join(f"{lv}: {num(n)}" for lv, n in Counter(u.level for u in units.units.values()).items())
     shown = _(
         "{file}: units file, {units} units ({levels})", file=file, units=num(len(units.units)), levels=levels
     )
+    if units.warnings:
+        shown += ", " + _n("{count} warning", "{count} warnings", len(units.warnings))
     err.print(f"[green]✓[/green] {shown}")
     return True
 

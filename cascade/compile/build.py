@@ -41,7 +41,7 @@ from cascade.timing.workdays import Calendar
 
 def compile_plan(doc: Document, hierarchy: Hierarchy | None, problems: list[Problem] | None = None) -> Plan:
     """The plan for a campaign document over its units; raises CampaignInvalid on any error."""
-    problems = [*(problems or []), *doc.warnings]
+    problems = [*(problems or []), *doc.warnings, *(hierarchy.warnings if hierarchy is not None else ())]
     parsed = parse_campaign(doc, problems)
     if hierarchy is not None:
         checks.check_references(parsed, hierarchy, problems)

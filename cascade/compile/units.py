@@ -65,7 +65,9 @@ def _from_yaml(doc: Document) -> Hierarchy:
 
     for i, top in enumerate(spec.units):
         walk(top, None, ("units", i))
-    return _hierarchy(doc.file, list(spec.levels), [r for r, _path in records], problems)
+    hierarchy = _hierarchy(doc.file, list(spec.levels), [r for r, _path in records], problems)
+    hierarchy.warnings = doc.warnings  # (a name cut at ` #`)
+    return hierarchy
 
 
 def _hierarchy(

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
+from cascade.errors import Problem
 from cascade.plan.values import Contact
 
 
@@ -35,6 +36,8 @@ class Hierarchy:
     units: dict[str, UnitRecord]
     children: dict[str, list[str]] = field(default_factory=dict)
     _by_level: dict[str, list[str]] | None = field(default=None, repr=False, compare=False)
+    # what its file says that is likely a mistake (a name YAML cut at ` #`): told, not refused
+    warnings: list[Problem] = field(default_factory=list, repr=False, compare=False)
 
     @property
     def root(self) -> UnitRecord:
