@@ -935,6 +935,49 @@ def test_a_list_of_units_may_be_a_sheet_as_offices_keep_it(data_dir: Path, tmp_p
         assert f"{before} → {to}, 2 units" in done.stdout, (listed, done.stdout)
 
 
+def test_a_list_of_units_takes_names_that_hold_a_comma_or_a_hash(data_dir: Path, tmp_path: Path) -> None:
+    """A plain list (`--units FILE`, one unit a line) was cut at the first `,` and `#`, for a
+    second column and a comment: "Đảng ủy xã Đồng Lộc, Can Lộc" was read "Đảng ủy xã Đồng Lộc"
+    and refused as no unit. A line names a unit whole where it does; else, as before, what comes
+    before a comment or a second column."""
+    folder = tmp_path / "c"
+    shutil.copytree(ROOT / "campaigns", folder)
+    units = folder / "units" / "ha-tinh.yaml"
+    text = units.read_text(encoding="utf-8")
+    for old, new in (
+        ("name: Đảng ủy xã Đồng Lộc\n", "name: 'Đảng ủy xã Đồng Lộc, Can Lộc'\n"),
+        ("name: Đảng ủy xã Tùng Lộc\n", "name: 'Đảng ủy xã Tùng Lộc #2'\n"),
+    ):
+        assert old in text
+        text = text.replace(old, new)
+    units.write_text(text, encoding="utf-8")
+    env = _shift_to("2020-12-20 09:00")
+    assert runner.invoke(app, ["deploy", str(folder / "ha-tinh-xix-2020.yaml")], env=env).exit_code == 0
+    listed = tmp_path / "gia-han.txt"
+    listed.write_text(
+        "# các đơn vị được gia hạn\nĐảng ủy xã Đồng Lộc, Can Lộc\nĐảng ủy xã Tùng Lộc #2\n"
+        "x-thien-loc  # báo qua điện thoại\nx-vuong-loc, Đảng ủy xã Vượng Lộc\n",
+        encoding="utf-8",
+    )
+    done = runner.invoke(
+        app,
+        [
+            "extend",
+            "ha-tinh-xix-2020",
+            "hn-co-so",
+            "--units",
+            str(listed),
+            "--to",
+            "30/01/2021",
+            "--reason",
+            "Bão",
+        ],
+        env=env,
+    )
+    assert done.exit_code == 0, done.output
+    assert "14/01/2021 → 30/01/2021, 4 units" in done.stdout, done.stdout
+
+
 def test_a_task_whose_id_changed_is_named_a_new_task_before_it_starts_over(
     data_dir: Path, tmp_path: Path
 ) -> None:

@@ -45,7 +45,10 @@ def _chosen_units(
     from cascade.engine.words import level_named
 
     listed = _read_unit_list(units_file) if units_file is not None else []
-    named = ([unit] if unit else []) + listed
+    # a list's line names a unit whole ("Đảng ủy xã Đồng Lộc, Can Lộc", "Chi bộ #2") where it
+    # does; else what comes before a comment or a second column (`hu-can-loc  # bão`)
+    shorter = {line: cut for line in listed if (cut := _before_comment_or_column(line)) != line}
+    named = ([unit] if unit else []) + listed + list(shorter.values())
     if level is not None:  # its id, or as people write it or the tables show it
         levels = campaign_row(engine, campaign).levels
         if (level_id := level_named(level, levels)) is None:
@@ -62,6 +65,7 @@ def _chosen_units(
         # each named by its id or its exact name; one that names no unit goes on as written, for
         # the decision to refuse along with every other reason at once
         found, _wrong = units_named(conn, campaign, named)
+        listed = [line if line in found else shorter.get(line, line) for line in listed]
         resolved = {each: found[each].id if each in found else each for each in named}
         unresolved = {each for each in named if each not in found}
         chosen: list[str] | None = [resolved[unit]] if unit else None
@@ -76,7 +80,7 @@ def _chosen_units(
 
 
 def _read_unit_list(path: Path) -> list[str]:
-    """Units, each its id or exact name: one a line (blank lines and `#` comments skipped), or a
+    """Units, each its id or exact name: one a line (blank lines and `#` comment lines skipped), or a
     sheet as an office keeps the list (a workbook, or a CSV with a separator Excel writes): its
     unit column (`unit`, `Mã đơn vị`, `Đơn vị`), else its names (`name`, `Tên đơn vị`), else its
     first column; a title above the header and a row-number column are passed over."""
@@ -86,12 +90,16 @@ def _read_unit_list(path: Path) -> list[str]:
         text = read_text(path, str(path))
     except CampaignInvalid as exc:
         fail(exc.problems)
-    ids = []
+    lines = []
     for line in text.splitlines():
-        first = line.split("#", 1)[0].split(",", 1)[0].strip()
-        if first and first.lower() not in ("unit", "unit_id", "id"):
-            ids.append(first)
-    return ids
+        whole = line.strip()
+        if whole and not whole.startswith("#") and whole.lower() not in ("unit", "unit_id", "id"):
+            lines.append(whole)
+    return lines
+
+
+def _before_comment_or_column(line: str) -> str:
+    return line.split("#", 1)[0].split(",", 1)[0].strip()
 
 
 _LIST_COLUMNS = {"unit": "unit", "unit_id": "unit", "id": "unit", "name": "name"}
