@@ -558,3 +558,32 @@ def test_a_moved_summary_date_is_in_the_summary_and_the_summary_follows_it(store
     assert (
         "Summary date: 20/02/2021 → 10/02/2021: the summary went out on 20/02/2021; nothing more is sent"
     ) in lines, lines
+
+
+def test_the_campaigns_own_lines_changed_are_in_the_summary(store_engine: Engine) -> None:
+    """A file whose issue date, issuer or title changed deployed with "Notices this change
+    sends: none" and nothing else: the operator could not see that the change was taken."""
+    from cascade.i18n import speaking
+    from cascade.views.changes import describe
+    from tests.conftest import HEADER
+
+    deploy(store_engine, chain(), "v1", at("2020-11-10"))
+    header = HEADER.replace("issued_on: 10/11/2020", "issued_on: 12/11/2020").replace(
+        "title: Chiến dịch thử", "title: Chiến dịch thử (sửa đổi)\n  issued_by: Ban Thường vụ Tỉnh ủy"
+    )
+    text = CHAIN.replace("DISTRICT", "23/11/2020").replace("GRASSROOTS", "15/12/2020")
+    result = deploy(
+        store_engine, compile_text(text, header=header), "v2", at("2020-11-13 08:00"), dry_run=True
+    )
+    assert result.changes is not None
+    with speaking("en"):
+        lines = describe(result.changes)
+    assert lines[1:5] == [
+        "Campaign:",
+        "  title: Chiến dịch thử → Chiến dịch thử (sửa đổi)",
+        "  issued on: 10/11/2020 → 12/11/2020",
+        "  issued by: — → Ban Thường vụ Tỉnh ủy",
+    ], lines
+    assert "Campaign:" not in describe(
+        deploy(store_engine, chain(), "v1", at("2020-11-13"), dry_run=True).changes
+    )  # type: ignore[arg-type]

@@ -86,6 +86,8 @@ class Changes:
     opening: int = 0  # the units the next tick tells of work the change opens (new tasks, new units)
     finished_by: dict[str, int] = field(default_factory=dict)  # a removed unit -> the tasks it had finished
     summary: SummaryMoved | None = None  # the summary date changed
+    # the campaign's own lines that changed: title, issued_at, issued_by, timezone, calendar -> (old, new)
+    header: dict[str, tuple[Any, Any]] = field(default_factory=dict)
     root: str = ""  # the top unit, who the summary goes to
 
     @property

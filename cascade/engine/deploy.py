@@ -242,6 +242,12 @@ def _stage(conn: Connection, plan: Plan, paths: dict[str, str], now: pendulum.Da
             old_campaign.summary_at, int(c.summary_at.timestamp()), old_campaign.summary_sent_at
         )
     changes.root = plan.hierarchy.root.name
+    if old_campaign is not None:
+        now_header = {"title": c.title, "issued_at": epoch(c.issued_at), "issued_by": c.issued_by}
+        now_header.update(timezone=c.timezone, calendar=c.calendar.code)
+        changes.header = {
+            k: (old_campaign._mapping[k], v) for k, v in now_header.items() if old_campaign._mapping[k] != v
+        }
     u = store.units
     old_units = conn.execute(
         select(u.c.id, u.c.name, u.c.path).where(u.c.campaign_id == cid, ~u.c.archived)

@@ -106,7 +106,7 @@ def describe(changes: Changes) -> list[str]:
             when=when,
         )
     ]
-    lines += _summary_lines(changes)
+    lines += _summary_lines(changes) + _header_lines(changes)
     moved_deadlines: dict[tuple[str, int | None, int | None], Counter[str]] = {}
     exemptions: dict[str, list[str]] = {}
     for a in changes.amended:
@@ -224,6 +224,30 @@ def _summary_lines(changes: Changes) -> list[str]:
     if moved.new <= changes.at:
         return [_("{line}: it has passed, the next tick sends the summary", line=line)]
     return [line]
+
+
+HEADER = {
+    "title": N_("title"),
+    "issued_at": N_("issued on"),
+    "issued_by": N_("issued by"),
+    "timezone": N_("time zone"),
+    "calendar": N_("calendar"),
+}
+
+
+def _header_lines(changes: Changes) -> list[str]:
+    """The campaign's own lines the file changed (its title, issue, issuer, time zone,
+    calendar), each old → new; they send nothing by themselves."""
+    if not changes.header:
+        return []
+    lines = [_("Campaign:")]
+    for key, label in HEADER.items():
+        if key in changes.header:
+            old, new = changes.header[key]
+            if key == "issued_at":
+                old, new = _date(old, changes.timezone), _date(new, changes.timezone)
+            lines.append(f"  {_(label)}: {old or '—'} → {new or '—'}")
+    return lines
 
 
 def _date(at: int | None, tz: str) -> str:
