@@ -56,6 +56,32 @@ def email_url(server: str, to: str, key: str | None = None) -> str:
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
+def smtp_url_problem(server: str) -> str | None:
+    """What makes the SMTP URL `server` another URL than the one meant, or None. A password
+    holding `@` or `#` must be written percent-encoded: as it is, `#` ends the address and the
+    last `@` but one is taken for the server's start (`cascade:p@ss#w0rd@smtp.example.vn` is
+    the server `ss` with the password `p`)."""
+    parts = urlsplit(server)
+    if parts.scheme not in ("mailto", "mailtos"):
+        return _("it must start with mailto:// or mailtos://, not `{scheme}://`", scheme=parts.scheme)
+    if parts.fragment or "#" in server:
+        return _(
+            "it holds a `#` (write it %23 in the password): as it is, the address ends there, and the "
+            "server would be `{host}`",
+            host=parts.hostname or "",
+        )
+    if parts.netloc.count("@") > 1:
+        return _(
+            "its password holds a `@` (write it %40): as it is, the server would be `{host}`",
+            host=parts.hostname,
+        )
+    if not parts.hostname:
+        return _("it names no SMTP server: write mailtos://user:password@smtp.example.vn?from=address")
+    if not apprise.Apprise().add(server):
+        return _("Apprise does not take it: write mailtos://user:password@smtp.example.vn?from=address")
+    return None
+
+
 def send_email(
     message: Message, server: str, to: str, key: str | None = None
 ) -> tuple[bool, str | None, str]:

@@ -166,3 +166,27 @@ def test_tls_asked_of_a_server_without_it_is_a_broken_channel(smtp: tuple[str, I
     assert (ok, failure) == (False, "channel"), detail
     assert "WRONG_VERSION_NUMBER" in detail
     assert inbox.messages == []
+
+
+@pytest.mark.parametrize(
+    ("url", "said"),
+    [
+        (
+            "mailtos://cascade:p@ss#w0rd@smtp.example.vn?from=a@example.vn",
+            "a `#` (write it %23 in the password)",
+        ),
+        ("mailtos://cascade:p@ss@smtp.example.vn?from=a@example.vn", "`@` (write it %40)"),
+        ("smtp://cascade:pw@smtp.example.vn", "must start with mailto:// or mailtos://"),
+        ("mailtos://", "names no SMTP server"),
+    ],
+)
+def test_an_smtp_url_that_cannot_be_what_was_meant_is_told_with_its_fix(url: str, said: str) -> None:
+    """A password holding `@` or `#`, written as it is, makes another URL: Apprise read
+    `mailtos://cascade:p@ss#w0rd@smtp.example.vn` as the server `ss` with the password `p`, and
+    `cascade doctor` said "configured: email"; the first digest failed, days later."""
+    from notifiers.email import smtp_url_problem
+
+    problem = smtp_url_problem(url)
+    assert problem is not None and said in problem, problem
+    assert smtp_url_problem("mailtos://cascade:p%40ss%23w0rd@smtp.example.vn?from=a@example.vn") is None
+    assert smtp_url_problem("mailto://127.0.0.1:2525?from=cascade@example.vn&mode=insecure") is None

@@ -633,6 +633,11 @@ def test_doctor_names_the_units_no_channel_set_up_reaches(
     monkeypatch.setenv("CASCADE_SMTP_URL", "mailtos://user:pass@127.0.0.1:9?from=cascade@example.vn")
     whole = runner.invoke(app, ["doctor"], env={"COLUMNS": "400"})
     assert "✓ reach: every unit of 1 campaign has a contact on a channel set up" in whole.stdout, whole.stdout
+    # a password holding `#`, written as it is: Apprise took the server `pa`, and doctor passed
+    monkeypatch.setenv("CASCADE_SMTP_URL", "mailtos://user:pa#ss@127.0.0.1:9?from=cascade@example.vn")
+    hashed = runner.invoke(app, ["doctor"], env={"COLUMNS": "400"})
+    assert hashed.exit_code == 1
+    assert "✗ channels: CASCADE_SMTP_URL: it holds a `#` (write it %23 in the password)" in hashed.stdout
 
 
 def test_the_local_prefect_servers_log_is_set_aside_before_it_grows_past_its_bound(tmp_path: Path) -> None:

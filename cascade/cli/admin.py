@@ -107,10 +107,16 @@ def smtp_url_of(block: str) -> str:
 
 def smtp_block(block: str) -> tuple[bool, str]:
     """Whether the Prefect Secret block holding the SMTP URL can be read (`smtp_url_of`)."""
+    from notifiers.email import smtp_url_problem
+
     try:
-        smtp_url_of(block)
+        url = smtp_url_of(block)
     except BlockUnread as error:
         return False, str(error)
+    if problem := smtp_url_problem(url):
+        return False, _(
+            "the SMTP URL in the Prefect Secret block `{block}`: {problem}", block=block, problem=problem
+        )
     return True, _("email (Prefect Secret block `{block}`)", block=block)
 
 
@@ -239,7 +245,11 @@ def doctor() -> None:
     usable: set[str] = set()  # the channels set up: email, zalo, phone
 
     def channels() -> tuple[bool, str]:
+        from notifiers.email import smtp_url_problem
+
         config = ChannelConfig.of()
+        if config.smtp_url and (problem := smtp_url_problem(config.smtp_url)):
+            return False, "CASCADE_SMTP_URL: " + problem
         have = ["email"] if config.smtp_url else []
         if not have and settings is not None and settings.smtp.secret:
             block = smtp_block(settings.smtp.secret)
