@@ -94,10 +94,11 @@ class Renderer:
         )
         subject = subject_of(notices, campaign)
         line = self.env.get_template("notices.j2").module.line  # type: ignore[attr-defined]
+        shown = _moves_together(notices)
         ctx = {
             # plain strings, so that the HTML part escapes the names in them
-            "lines": [str(line(_Notice(n), units, now)) for n in notices],
-            "links": [self._links(n, recipient_unit, now) for n in notices],
+            "lines": [str(line(_Notice(n), units, now)) for n in shown],
+            "links": [self._links(n, recipient_unit, now) for n in shown],
             "recipient": recipient,
             "units": units,
             "campaign": campaign,
@@ -173,6 +174,25 @@ CHANNEL_NAMES = {
     "zalo": ("Zalo OA", "CASCADE_ZALO_TOKEN"),
     "phone": ("Zalo ZNS", "CASCADE_ZALO_TOKEN, CASCADE_ZNS_TEMPLATE"),
 }
+
+
+def _moves_together(notices: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """The notices as the digest lists them: units moved from one parent to another together
+    (a merger, a level dropped) are one notice, `units.moved`, where the first of them stood."""
+    groups: dict[tuple[Any, Any], list[Any]] = {}
+    for n in notices:
+        if n.get("kind") == "unit.moved":
+            groups.setdefault((n.get("from"), n.get("moved_to")), []).append(n.get("unit"))
+    out: list[Mapping[str, Any]] = []
+    listed = set()
+    for n in notices:
+        key = (n.get("from"), n.get("moved_to"))
+        if n.get("kind") != "unit.moved" or len(groups[key]) < 2:
+            out.append(n)
+        elif key not in listed:
+            listed.add(key)
+            out.append({"kind": "units.moved", "units": groups[key], "from": key[0], "moved_to": key[1]})
+    return out
 
 
 class _Notice(dict[str, Any]):
