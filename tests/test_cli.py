@@ -270,6 +270,15 @@ def test_the_schema_takes_every_date_the_validator_takes(day: str) -> None:
         )
 
 
+SCHEMA_HEADER = {
+    "id": "x",
+    "title": "t",
+    "issued_on": "10/11/2020",
+    "units": "u.yaml",
+    "summary_date": "20/01/2021",
+}
+
+
 @pytest.mark.parametrize(
     "duration", ["7d", "1d12h", "5wd", "P7D", "7 ngày", "Ngày", "5 ngày làm việc", "2 tuần", "12 giờ"]
 )
@@ -278,13 +287,7 @@ def test_the_schema_takes_every_duration_the_validator_takes(duration: str) -> N
     from cascade.timing.durations import DurationError, parse_duration
 
     data = {
-        "campaign": {
-            "id": "x",
-            "title": "t",
-            "issued_on": "10/11/2020",
-            "units": "u.yaml",
-            "summary_date": "20/01/2021",
-        },
+        "campaign": SCHEMA_HEADER,
         "defaults": {"remind": [duration]},
         "tasks": [{"id": "a", "title": "A", "due": {"by": "20/11/2020"}}],
     }
@@ -299,13 +302,7 @@ def test_the_schema_takes_every_duration_the_validator_takes(duration: str) -> N
 
 def test_schema_rejects_an_unknown_key() -> None:
     data = {
-        "campaign": {
-            "id": "x",
-            "title": "t",
-            "issued_on": "10/11/2020",
-            "units": "u.yaml",
-            "summary_date": "20/01/2021",
-        },
+        "campaign": SCHEMA_HEADER,
         "tasks": [{"id": "a", "title": "A", "due": {"bef": 1}}],
     }
     with pytest.raises(jsonschema.ValidationError):

@@ -109,8 +109,8 @@ def test_units_moved_together_are_one_line_of_the_new_parents_digest() -> None:
     m = Renderer(TZ).render(notices, "Tỉnh ủy A", units, "ha-tinh-xix-2020", epoch("2020-12-03T07:00:00"))
     lines = [line for line in m.text.splitlines() if line.startswith("- ")]
     assert lines == [
-        "- 2 đơn vị chuyển sang trực thuộc Tỉnh ủy A (trước đây thuộc Huyện ủy B): Đảng ủy xã C, Đảng ủy xã D;"
-        " từ nay đôn đốc của các đơn vị này gửi về Tỉnh ủy A.",
+        "- 2 đơn vị chuyển sang trực thuộc Tỉnh ủy A (trước đây thuộc Huyện ủy B): Đảng ủy xã C, "
+        "Đảng ủy xã D; từ nay đôn đốc của các đơn vị này gửi về Tỉnh ủy A.",
         "- Đảng ủy xã F chuyển sang trực thuộc Tỉnh ủy A (trước đây thuộc Huyện ủy <E> & Co); từ nay đôn đốc"
         " của đơn vị này gửi về Tỉnh ủy A.",
     ], m.text
