@@ -91,8 +91,9 @@ def parse_quiet(value: object) -> QuietHours:
             _("`{value}` is not a time window", value=value),
             _('write "HH:MM-HH:MM", e.g. "21:00-07:00" (or "21h-7h"), or "none"'),
         )
-    h1, a1, b1, h2, a2, b2 = m.groups()
-    h1, m1, h2, m2 = int(h1), int(a1 or b1 or 0), int(h2), int(a2 or b2 or 0)
+    start_h, start_m, start_hm, end_h, end_m, end_hm = m.groups()  # (minutes after `:`, or after `h`)
+    h1, m1 = int(start_h), int(start_m or start_hm or 0)
+    h2, m2 = int(end_h), int(end_m or end_hm or 0)
     if (h1, m1) == (h2, m2):
         raise QuietError(
             _("`{value}` starts and ends at the same time", value=value), _('write "none" for no quiet hours')
