@@ -130,6 +130,10 @@ def test_a_title_only_redeploy_sends_nothing(store_engine: Engine) -> None:
     tick(store_engine, CID, at("2020-11-22 09:00"))
     assert len(events(store_engine)) == before  # no reminder again, no task.amended
     assert result.changes is not None and result.changes.amended == []
+    # and no instance rewritten: a redeploy said "6 updated" of a title, changing none
+    assert (result.added, result.updated, result.archived) == (0, 0, 0)
+    moved = deploy(store_engine, chain(grassroots="22/12/2020"), "v3", at("2020-11-22 10:00"))
+    assert moved.updated == 3  # the three communes' conferences, their deadline moved
 
 
 def test_moving_a_deadline_later_rejudges_late_work_on_time(store_engine: Engine) -> None:

@@ -450,8 +450,8 @@ def test_deploy_signal_tick_status(data_dir: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "deployed ha-tinh-xix-2020: 241 instances added" in result.stderr
     assert (data_dir / "cascade.db").exists()
-    again = runner.invoke(app, ["deploy", HA_TINH])
-    assert "updated ha-tinh-xix-2020: 0 instances added, 241 updated, 0 archived" in again.stderr
+    again = runner.invoke(app, ["deploy", HA_TINH])  # the same file: it said "241 updated", changing none
+    assert "updated ha-tinh-xix-2020: 0 instances added, 0 updated, 0 archived" in again.stderr
     ok = runner.invoke(
         app,
         [

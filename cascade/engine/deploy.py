@@ -257,7 +257,7 @@ def _stage(conn: Connection, plan: Plan, paths: dict[str, str], now: pendulum.Da
         changes.units.setdefault(unit.id, unit.name)  # the removed ones keep their names in the summary
     _stage_units(changes, old_paths, paths)
     t = store.instances
-    read = ("id", "task_id", "unit_id", "archived", "prereq_task", "prereq_unit", *amend.STATE_READ)
+    read = ("id", "task_id", "unit_id", "archived", "kind", "prereq_task", "prereq_unit", *amend.STATE_READ)
     columns = [t.c[name] for name in read]
     existing = {
         (r.task_id, r.unit_id): r for r in conn.execute(select(*columns).where(t.c.campaign_id == cid))
@@ -308,7 +308,8 @@ def _stage(conn: Connection, plan: Plan, paths: dict[str, str], now: pendulum.Da
             amend.current(old), rules, now_s, c.timezone, calendar, sent.get(key), pending.get(key)
         )
         values = {**{k: row[k] for k in _RULE_COLUMNS}, **amend.instance_values(outcome), "archived": False}
-        staged.changed.append((*(values[k] for k in _UPDATED), old.id))
+        if any(values[k] != getattr(old, k) for k in _UPDATED):  # (a redeploy rewrites only what changes)
+            staged.changed.append((*(values[k] for k in _UPDATED), old.id))
         if _waits_otherwise(old, values):
             staged.rewaiting.append({**values, "unit_id": key[1]})
         if outcome.effect != "unchanged" and not old.archived:
