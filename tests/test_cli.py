@@ -932,6 +932,55 @@ def test_a_list_of_units_may_be_a_sheet_as_offices_keep_it(data_dir: Path, tmp_p
         assert f"{before} → {to}, 2 units" in done.stdout, (listed, done.stdout)
 
 
+def test_a_folder_of_returned_workbooks_is_imported_whole_or_not_at_all(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    """The districts send back the workbooks `cascade template` made, one each: an operator saved
+    them in one folder and had to import them one by one (`--import tra-loi/*.xlsx` is refused: a
+    second file is no option's value). `--import FOLDER` takes every workbook and CSV in it, in one
+    transaction (one refused row stores none), passing over Excel's `~$` lock files."""
+    import openpyxl
+
+    env = _shift_to("2020-12-20 09:00")
+    assert runner.invoke(app, ["deploy", HA_TINH], env=env).exit_code == 0
+    folder = tmp_path / "tra-loi"
+    folder.mkdir()
+    for district in ("hu-can-loc", "hu-nghi-xuan"):
+        made = runner.invoke(
+            app,
+            ["template", "ha-tinh-xix-2020", "--task", "hn-co-so", "--under", district, "--out",
+             str(folder / f"{district}.xlsx")],
+            env=env,
+        )  # fmt: skip
+        assert made.exit_code == 0, made.output
+    (folder / "~$hu-can-loc.xlsx").write_bytes(b"\x0bExcel's owner file")  # the workbook is open in Excel
+    (folder / "ghi-chu.txt").write_text("gửi kèm công văn", encoding="utf-8")
+
+    def fill(district: str, attendees: object) -> None:
+        book = openpyxl.load_workbook(folder / f"{district}.xlsx")
+        sheet = book.worksheets[0]
+        header = next(r for r in range(1, 10) if sheet.cell(r, 1).value == "Mã đơn vị (unit)")
+        sheet.cell(header + 1, 6, "18/12/2020 08:00")
+        sheet.cell(header + 1, 7, attendees)
+        sheet.cell(header + 1, 8, 50)
+        book.save(folder / f"{district}.xlsx")
+
+    fill("hu-can-loc", 45)
+    fill("hu-nghi-xuan", "bốn mươi")  # refused: neither file is stored
+    refused = runner.invoke(app, ["signal", "ha-tinh-xix-2020", "--import", str(folder)], env=env)
+    assert refused.exit_code == 1, refused.output
+    assert f"{folder / 'hu-nghi-xuan.xlsx'}" in refused.stderr and "is not a whole number" in refused.stderr
+    log = runner.invoke(app, ["events", "ha-tinh-xix-2020", "--kind", "task.completed"], env=env)
+    fill("hu-nghi-xuan", 40)
+    taken = runner.invoke(app, ["signal", "ha-tinh-xix-2020", "--import", str(folder)], env=env)
+    assert taken.exit_code == 0, taken.output
+    assert "2 signal(s) recorded for ha-tinh-xix-2020" in taken.stderr, taken.stderr
+    assert runner.invoke(app, ["tick", "ha-tinh-xix-2020"], env=env).exit_code == 0
+    after = runner.invoke(app, ["events", "ha-tinh-xix-2020", "--kind", "task.completed"], env=env)
+    done = [json.loads(line)["unit"] for line in after.stdout.splitlines()]
+    assert len(done) == len(log.stdout.splitlines()) + 2
+
+
 def test_a_list_of_units_takes_names_that_hold_a_comma_or_a_hash(data_dir: Path, tmp_path: Path) -> None:
     """A plain list (`--units FILE`, one unit a line) was cut at the first `,` and `#`, for a
     second column and a comment: "Đảng ủy xã Đồng Lộc, Can Lộc" was read "Đảng ủy xã Đồng Lộc"

@@ -41,7 +41,14 @@ def signal(
         list[str] | None, typer.Option("--field", "-f", help=_("a figure, k=v (repeatable)"))
     ] = None,
     import_file: Annotated[
-        Path | None, typer.Option("--import", help=_("a signals file: CSV, Excel (.xlsx) or YAML"))
+        Path | None,
+        typer.Option(
+            "--import",
+            help=_(
+                "a signals file: CSV, Excel (.xlsx) or YAML; or a folder, every workbook and CSV in it "
+                "(the replies the districts sent back), all or none"
+            ),
+        ),
     ] = None,
     allow_future: Annotated[
         bool, typer.Option("--allow-future", help=_("accept signals dated more than a day from now"))
@@ -59,7 +66,7 @@ def signal(
     with engine.connect() as conn:
         before = last_signal_id(conn)
     try:
-        if import_file is not None and is_spreadsheet(import_file):
+        if import_file is not None and (import_file.is_dir() or is_spreadsheet(import_file)):
             stored, known = _import_table(engine, campaign, import_file, now, allow_future)
             if stored + known == 0:
                 _nothing_in(str(import_file))
@@ -174,18 +181,24 @@ def _tell_unchanged(same: list[Unchanged], tz: str) -> None:
 def _import_table(
     engine: Engine, campaign: str, path: Path, now: pendulum.DateTime, allow_future: bool
 ) -> tuple[int, int]:
-    """A CSV or Excel import, streamed (memory flat in its size), with a progress bar on a terminal."""
+    """A CSV or Excel import (or every one in a folder), streamed (memory flat in its size), with a
+    progress bar on a terminal."""
     from cascade.engine.signal_files import import_table
 
     if not path.exists():
         fail([Problem(str(path), None, "", _("no such file"))])
+    paths = [path]
+    if path.is_dir():  # Excel's `~$` owner files, left while a workbook is open, are no replies
+        paths = sorted(p for p in path.iterdir() if is_spreadsheet(p) and not p.name.startswith("~$"))
+        if not paths:
+            fail([Problem(str(path), None, "", _("the folder holds no workbook (.xlsx) or CSV file"))])
     with Progress(
         TextColumn(_("importing")), BarColumn(), TextColumn(_("{rows} rows", rows="{task.completed}")),
         TimeElapsedColumn(),
         console=err, disable=not err.is_terminal,
     ) as bar:  # fmt: skip
         job = bar.add_task("import", total=None)
-        return import_table(engine, campaign, path, "cli", now, allow_future, lambda n: bar.advance(job, n))
+        return import_table(engine, campaign, paths, "cli", now, allow_future, lambda n: bar.advance(job, n))
 
 
 def _fields(pairs: list[str]) -> dict[str, str]:

@@ -8,7 +8,7 @@ note (`note` / "Ghi chú") kept with the signal."""
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -179,24 +179,26 @@ def _signal_of(line: int, item: dict[str, Any], file: str, tz: str) -> Signal | 
 def import_table(
     engine: Engine,
     campaign_id: str,
-    path: Path,
+    path: Path | Sequence[Path],
     source: str,
     now: pendulum.DateTime,
     allow_future: bool = False,
     progress: Callable[[int], None] | None = None,
 ) -> tuple[int, int]:
-    """A CSV file or an Excel workbook of signals, read and stored `IMPORT_CHUNK` rows at a time
-    in one transaction: all of it or, if any row is refused, none (every problem listed, up to
-    SHOWN_PROBLEMS). Memory stays flat in the file's size: no row is kept once stored, and a
-    signal already known is left to the store's unique key. Returns (stored, already known)."""
+    """A CSV file or an Excel workbook of signals (or several: the workbooks the districts sent
+    back), read and stored `IMPORT_CHUNK` rows at a time in one transaction: all of it or, if any
+    row is refused, none (every problem listed, up to SHOWN_PROBLEMS). Memory stays flat in the
+    files' size: no row is kept once stored, and a signal already known is left to the store's
+    unique key. Returns (stored, already known)."""
+    paths = [path] if isinstance(path, Path) else list(path)
     problems: list[Problem] = []
     more = stored = total = 0
     with engine.begin() as conn:
         campaign = deployed.read(conn, campaign_id)
         if campaign is None:
-            raise SignalRefused([no_campaign(str(path), campaign_id)])
+            raise SignalRefused([no_campaign(str(paths[0]), campaign_id)])
         chunk: list[Signal] = []
-        chunk_file = str(path)
+        chunk_file = str(paths[0])
 
         def flush() -> None:
             nonlocal stored, total, more
@@ -215,7 +217,8 @@ def import_table(
                 progress(len(chunk))
             chunk.clear()
 
-        for file, entry in sheet_items(tables(path, str(path))):
+        every = (item for each in paths for item in sheet_items(tables(each, str(each))))
+        for file, entry in every:
             if file != chunk_file and chunk:
                 flush()  # a chunk's problems name one sheet
             chunk_file = file
@@ -234,7 +237,9 @@ def import_table(
         if problems:
             if more:
                 problems.append(
-                    Problem(str(path), None, "", _("and {more:,} more problems (fix these first)", more=more))
+                    Problem(
+                        str(paths[-1]), None, "", _("and {more:,} more problems (fix these first)", more=more)
+                    )
                 )
             raise SignalRefused(problems)  # (the transaction rolls back: nothing stored)
     return stored, total - stored
