@@ -257,7 +257,8 @@ def _stage(conn: Connection, plan: Plan, paths: dict[str, str], now: pendulum.Da
         changes.units.setdefault(unit.id, unit.name)  # the removed ones keep their names in the summary
     _stage_units(changes, old_paths, paths)
     t = store.instances
-    read = ("id", "task_id", "unit_id", "archived", "kind", "prereq_task", "prereq_unit", *amend.STATE_READ)
+    # the row's [3:3 + n] are its _UPDATED values, then what else `amend.current` reads
+    read = ("id", "task_id", "unit_id", *_UPDATED, *(k for k in amend.STATE_READ if k not in _UPDATED))
     columns = [t.c[name] for name in read]
     existing = {
         (r.task_id, r.unit_id): r for r in conn.execute(select(*columns).where(t.c.campaign_id == cid))
@@ -308,10 +309,11 @@ def _stage(conn: Connection, plan: Plan, paths: dict[str, str], now: pendulum.Da
             amend.current(old), rules, now_s, c.timezone, calendar, sent.get(key), pending.get(key)
         )
         values = {**{k: row[k] for k in _RULE_COLUMNS}, **amend.instance_values(outcome), "archived": False}
-        if any(values[k] != getattr(old, k) for k in _UPDATED):  # (a redeploy rewrites only what changes)
-            staged.changed.append((*(values[k] for k in _UPDATED), old.id))
-        if _waits_otherwise(old, values):
-            staged.rewaiting.append({**values, "unit_id": key[1]})
+        written, was = tuple(values[k] for k in _UPDATED), tuple(old[3 : 3 + len(_UPDATED)])
+        if written != was:  # (a redeploy rewrites only what changes)
+            staged.changed.append((*written, old.id))
+            if _waits_otherwise(was, written):
+                staged.rewaiting.append({**values, "unit_id": key[1]})
         if outcome.effect != "unchanged" and not old.archived:
             changes.amended.append(amend.Amended(old.id, key[0], key[1], paths[key[1]], outcome))
     staged.gone = [old.id for key, old in existing.items() if key not in seen and not old.archived]
@@ -330,14 +332,18 @@ def _stage(conn: Connection, plan: Plan, paths: dict[str, str], now: pendulum.Da
 _OPENING = ("opens_on", "open_at", "prereq_task", "prereq_unit")
 
 
-def _waits_otherwise(old: Any, values: dict[str, Any]) -> bool:
-    """An instance still waiting to open, whose wait the change alters: its unit moved (`at:
-    parent` is another unit now), its `opens_after` changed or was dropped."""
+_AT = {name: n for n, name in enumerate(_UPDATED)}
+
+
+def _waits_otherwise(was: tuple[Any, ...], written: tuple[Any, ...]) -> bool:
+    """An instance still waiting to open (its _UPDATED values `was`, now `written`) whose wait the
+    change alters: its unit moved (`at: parent` is another unit now), its `opens_after` changed
+    or was dropped."""
     return (
-        not old.archived
-        and old.opened_at is None
-        and values["state"] in WAITING_STATES
-        and any(getattr(old, k) != values[k] for k in _OPENING)
+        written[_AT["state"]] in WAITING_STATES
+        and written[_AT["opened_at"]] is None
+        and not was[_AT["archived"]]
+        and any(was[_AT[k]] != written[_AT[k]] for k in _OPENING)
     )
 
 

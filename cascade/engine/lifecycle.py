@@ -101,15 +101,23 @@ def rederive(
         fresh = Instance("held", rules.opens_on, rules.open_at, None, rules.deadline, None, sent_before)
         return Outcome(replace(fresh, next_action_at=next_action(fresh)), "unexempted", old)
     deadline = rules.deadline  # (an `after:` deadline: the caller resolves it from the source's signal)
+    # (an instance the change leaves as it was is returned as it is: a national redeploy of the same
+    # file re-derives 250,000 of them)
     if current.state in DONE:
-        kept = replace(current, deadline=deadline)
+        kept = current if deadline == old else replace(current, deadline=deadline)
         if current.state == "done_late" and _before(current.done_at, deadline):
             return Outcome(replace(kept, state="done"), "rejudged", old)
         return Outcome(kept, "unchanged", old)
-    base = replace(current, opens_on=rules.opens_on, open_at=rules.open_at)
+    same_opening = (current.opens_on, current.open_at) == (rules.opens_on, rules.open_at)
+    base = current if same_opening else replace(current, opens_on=rules.opens_on, open_at=rules.open_at)
     if deadline == old:
         if not rules.timing_changed:
-            return Outcome(replace(base, next_action_at=_held_action(base)), "unchanged", old)
+            action = _held_action(base)
+            return Outcome(
+                base if action == base.next_action_at else replace(base, next_action_at=action),
+                "unchanged",
+                old,
+            )
         retimed = _timed(base, rules.timing, now, tz, calendar, base.stage)
         return Outcome(retimed, "retimed", old)
     stage = (sent or {}).get(deadline, 0) if deadline is not None else 0
