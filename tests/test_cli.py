@@ -981,6 +981,23 @@ def test_a_folder_of_returned_workbooks_is_imported_whole_or_not_at_all(
     assert len(done) == len(log.stdout.splitlines()) + 2
 
 
+def test_a_tick_before_the_last_one_is_told(data_dir: Path) -> None:
+    """`cascade tick --now 01/12/2020` after the campaign ticked on 24/12 said "nothing" and left
+    the operator to wonder: a tick before the last finds nothing that tick did not do."""
+    env = _shift_to("2020-12-24 09:00")
+    assert runner.invoke(app, ["deploy", HA_TINH], env=env).exit_code == 0
+    assert runner.invoke(app, ["tick", "ha-tinh-xix-2020"], env=env).exit_code == 0
+    early = runner.invoke(app, ["tick", "ha-tinh-xix-2020", "--now", "01/12/2020 10:00"], env=env)
+    assert early.exit_code == 0, early.output
+    said = " ".join(early.stderr.split())
+    assert (
+        "warning: ha-tinh-xix-2020 last ticked at 24/12/2020 09:00, after 01/12/2020 10:00: what fell due "
+        "before then was done by that tick" in said
+    ), said
+    later = runner.invoke(app, ["tick", "ha-tinh-xix-2020", "--now", "25/12/2020 10:00"], env=env)
+    assert later.exit_code == 0 and "last ticked" not in later.stderr
+
+
 def test_a_list_of_units_takes_names_that_hold_a_comma_or_a_hash(data_dir: Path, tmp_path: Path) -> None:
     """A plain list (`--units FILE`, one unit a line) was cut at the first `,` and `#`, for a
     second column and a comment: "Đảng ủy xã Đồng Lộc, Can Lộc" was read "Đảng ủy xã Đồng Lộc"

@@ -25,6 +25,7 @@ from cascade.errors import Problem
 from cascade.i18n import _
 
 if TYPE_CHECKING:
+    import pendulum
     from sqlalchemy import Engine
 
 
@@ -268,6 +269,30 @@ def _web_server(host: str, port: int) -> Any:
         fail([Problem("web", None, "secret", str(exc))])
 
 
+def _told_if_before_the_last_tick(engine: Engine, campaign: str, instant: pendulum.DateTime) -> None:
+    """A tick at an instant before the campaign's last one (a `--now` mistyped, a drill's clock
+    behind) finds nothing that tick did not do: the operator is told, the tick still runs (a
+    signal recorded for before it is applied)."""
+    import pendulum
+
+    from cascade.views.status import last_tick
+
+    with engine.connect() as conn:
+        last = last_tick(conn, campaign)
+    if last is not None and int(instant.timestamp()) < last:
+        err.print(
+            _(
+                "[yellow]warning[/yellow]: {campaign} last ticked at {last}, after {mm}: what fell due "
+                "before then was done by that tick",
+                campaign=campaign,
+                last=pendulum.from_timestamp(last, tz=instant.timezone_name or "UTC").format(
+                    "DD/MM/YYYY HH:mm"
+                ),
+                mm=instant.format("DD/MM/YYYY HH:mm"),
+            )
+        )
+
+
 @app.command(
     "tick",
     help=_("Run one tick: open, remind, mark overdue, escalate, request reports, summarise."),
@@ -284,6 +309,7 @@ def tick_command(
     engine = open_engine()
     instant = instant_of(engine, campaign, now, "tick", "--now")
     settings = Settings()
+    _told_if_before_the_last_tick(engine, campaign, instant)
 
     def waiting(holder: locks.Holder | None) -> None:
         err.print(escape(locks.waiting(campaign, holder, settings.store.lock_wait)))
