@@ -546,6 +546,12 @@ def test_a_moved_summary_date_is_in_the_summary_and_the_summary_follows_it(store
     tick(store_engine, CID, at("2021-02-20 09:00"))
     summaries = events(store_engine, "summary.generated")
     assert [e["at"] for e in summaries] == [iso("2020-12-20 10:05"), iso("2021-02-20 09:00")]
+    # moved later to a day already past: it goes out again at the next tick
+    lines = told(store_engine, dated("21/02/2021"), "2021-02-22 10:00")
+    assert (
+        "Summary date: 20/02/2021 → 21/02/2021: the summary that went out on 20/02/2021 goes out again now"
+    ) in lines, lines
+    assert "  then, at the next tick, the summary to Tỉnh ủy A" in lines
     # moved earlier once it went out: nothing more is sent
     lines = told(store_engine, dated("10/02/2021"), "2021-02-21 10:00")
     assert (

@@ -630,6 +630,7 @@ def test_a_whole_number_as_vietnamese_offices_and_excel_write_it(written: str, m
     )
     rules = TaskRules.of(plan.tasks["hn"])
     assert check_fields(rules, {"attendees": written}) == ({"attendees": meant}, [])
-    for wrong in ("45,5", "1,234", "45 người", "4 5 6 7", "1 23"):
+    for wrong in ("45,5", "1,234", "45 người", "4 5 6 7", "1 23", "bốn mươi,0"):
         values, errors = check_fields(rules, {"attendees": wrong})
         assert not values and errors, wrong
+        assert f"`{wrong}` is not a whole number" in errors[0], errors  # as written

@@ -126,13 +126,13 @@ def _convert(kind: str | None, raw: Any) -> Any:
     text = str(raw).strip()
     if kind == "int":
         if not text.isdecimal():  # (digits alone, the usual, need none of these)
-            text = _NO_FRACTION.sub("", text)
+            written, text = text, _NO_FRACTION.sub("", text)
             if _SPACED.fullmatch(text):
                 text = re.sub(r"[ \u00a0\u202f]", "", text)
             if _GROUPED.fullmatch(text):
                 text = text.replace(".", "")  # 1.234: Vietnamese thousands grouping
             if isinstance(raw, bool) or not _WHOLE.fullmatch(text):
-                raise ValueError(_("`{text}` is not a whole number", text=text[:40]))
+                raise ValueError(_("`{text}` is not a whole number", text=written[:40]))
         if len(text.lstrip("+-")) > len(str(LARGEST)):
             raise ValueError(
                 _("`{text}` is too large (at most {largest:,})", text=text[:40], largest=LARGEST)
