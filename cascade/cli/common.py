@@ -12,7 +12,7 @@ import io
 import os
 import stat
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, BinaryIO, NoReturn, TextIO
@@ -213,6 +213,11 @@ def campaign_row(engine: Engine, campaign: str) -> Deployed:
         message = _("no deployed campaign `{campaign}`", campaign=campaign)
         fail([Problem(_("store"), None, "", message, _campaign_hint(campaign, others))])
     return row
+
+
+def not_among(command: str, option: str, message: str, choices: Iterable[str]) -> Problem:
+    """An option's value that is none of `choices`, with them as the hint."""
+    return Problem(command, None, option, message, _("one of: {choices}", choices=", ".join(choices)))
 
 
 def stopped_since(row: Deployed) -> str | None:

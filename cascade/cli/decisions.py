@@ -17,6 +17,7 @@ from cascade.cli.common import (
     campaign_tz,
     err,
     fail,
+    not_among,
     open_engine,
     out,
     task_of,
@@ -52,8 +53,7 @@ def _chosen_units(
     if level is not None:  # its id, or as people write it or the tables show it
         levels = campaign_row(engine, campaign).levels
         if (level_id := level_named(level, levels)) is None:
-            hint = _("one of: {choices}", choices=", ".join(levels))
-            fail([Problem("--level", None, "", _("no level `{level}`", level=level), hint)])
+            fail([not_among("--level", "", _("no level `{level}`", level=level), levels)])
         level = level_id
     with engine.connect() as conn:
         under_id = None
@@ -85,9 +85,11 @@ def _read_unit_list(path: Path) -> list[str]:
     unit column (`unit`, `Mã đơn vị`, `Đơn vị`), else its names (`name`, `Tên đơn vị`), else its
     first column; a title above the header and a row-number column are passed over."""
     try:
-        if path.suffix.lower() == ".xlsx" or _is_table(path):
+        if path.suffix.lower() == ".xlsx":
             return _units_in_sheets(path)
         text = read_text(path, str(path))
+        if _is_table(path, text):
+            return _units_in_sheets(path)
     except CampaignInvalid as exc:
         fail(exc.problems)
     lines = []
@@ -105,11 +107,11 @@ def _before_comment_or_column(line: str) -> str:
 _LIST_COLUMNS = {"unit": "unit", "unit_id": "unit", "id": "unit", "name": "name"}
 
 
-def _is_table(path: Path) -> bool:
-    """A CSV whose lines have more than one cell (a one-column list is read a line at a time)."""
+def _is_table(path: Path, text: str) -> bool:
+    """A CSV (its `text`) whose lines have more than one cell (a one-column list is read a line at
+    a time)."""
     if path.suffix.lower() != ".csv":
         return False
-    text = read_text(path, str(path))
     return any(sep in line for line in text.splitlines()[:5] for sep in (",", ";", "\t"))
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import json
 import sys
-from collections.abc import Iterable
 from contextlib import nullcontext
 from enum import StrEnum
 from pathlib import Path
@@ -25,6 +24,7 @@ from cascade.cli.common import (
     csv_stdout,
     err,
     fail,
+    not_among,
     open_engine,
     out,
     status_table,
@@ -65,7 +65,7 @@ def events(
     if unknown:
         fail(
             [
-                _not_among(
+                not_among(
                     "events",
                     "--kind",
                     _("no event kind {unknown}", unknown=", ".join(unknown)),
@@ -220,11 +220,6 @@ def status(
     _print_scheduler(engine, campaign)
 
 
-def _not_among(command: str, option: str, message: str, choices: Iterable[str]) -> Problem:
-    """An option's value that is none of `choices`, with them as the hint."""
-    return Problem(command, None, option, message, _("one of: {choices}", choices=", ".join(choices)))
-
-
 def _check_status_filters(
     engine: Engine, row: Any, level: str | None, task: str | None, under: str | None
 ) -> tuple[str | None, str | None, str | None]:
@@ -237,11 +232,11 @@ def _check_status_filters(
     problems = []
     level_id = level_named(level, row.levels) if level is not None else None
     if level is not None and level_id is None:
-        problems.append(_not_among("status", "--level", _("no level `{level}`", level=level), row.levels))
+        problems.append(not_among("status", "--level", _("no level `{level}`", level=level), row.levels))
     if task is not None:
         task = task_named(row, task) or task  # (or its title)
     if task is not None and task not in row.tasks:
-        problems.append(_not_among("status", "--task", _("no task `{task}`", task=task), row.tasks))
+        problems.append(not_among("status", "--task", _("no task `{task}`", task=task), row.tasks))
     if under is not None:
         from cascade.engine.deployed import units_named
 

@@ -237,17 +237,14 @@ def _stage(conn: Connection, plan: Plan, paths: dict[str, str], now: pendulum.Da
     changes.tasks = {t.id: t.title for t in plan.tasks.values()}
     changes.title, changes.timezone, changes.at = c.title, c.timezone, int(now.timestamp())
     staged = _Staged(changes)
-    if old_campaign is not None and old_campaign.summary_at != epoch(c.summary_at):
-        changes.summary = amend.SummaryMoved(
-            old_campaign.summary_at, int(c.summary_at.timestamp()), old_campaign.summary_sent_at
-        )
     changes.root = plan.hierarchy.root.name
-    if old_campaign is not None:
-        now_header = {"title": c.title, "issued_at": epoch(c.issued_at), "issued_by": c.issued_by}
-        now_header.update(timezone=c.timezone, calendar=c.calendar.code)
-        changes.header = {
-            k: (old_campaign._mapping[k], v) for k, v in now_header.items() if old_campaign._mapping[k] != v
-        }
+    if old_campaign is not None:  # the campaign's own lines the file changes
+        stored, summary_at = old_campaign._mapping, int(c.summary_at.timestamp())
+        if stored["summary_at"] != summary_at:
+            changes.summary = amend.SummaryMoved(stored["summary_at"], summary_at, stored["summary_sent_at"])
+        header = {"title": c.title, "issued_at": epoch(c.issued_at), "issued_by": c.issued_by}
+        header.update(timezone=c.timezone, calendar=c.calendar.code)
+        changes.header = {k: (stored[k], v) for k, v in header.items() if stored[k] != v}
     u = store.units
     old_units = conn.execute(
         select(u.c.id, u.c.name, u.c.path).where(u.c.campaign_id == cid, ~u.c.archived)
