@@ -37,6 +37,8 @@ from cascade.i18n import _
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
+    from cascade.engine.deployed import Deployed
+
 
 @app.command(
     help=_("The campaign's audit log: every event, one JSON object a line, in time order (spec §6)."),
@@ -217,7 +219,7 @@ def status(
                 )
             )
     out.print(status_table(result))
-    _print_scheduler(engine, campaign)
+    _print_scheduler(engine, row)
 
 
 def _check_status_filters(
@@ -249,14 +251,15 @@ def _check_status_filters(
     return level_id, task, under
 
 
-def _print_scheduler(engine: Engine, campaign: str) -> None:
-    """When the campaign last ticked (stalled or not), and which tick holds it now."""
+def _print_scheduler(engine: Engine, row: Deployed) -> None:
+    """When the campaign (its stored `row`) last ticked (stalled or not), and which tick holds it now."""
     from sqlalchemy import select
 
     from cascade.engine import health, locks, store
     from flows.project import template
 
-    if since := stopped_since(campaign_row(engine, campaign)):  # undeployed: no tick comes, none is late
+    campaign, tz = row.id, row.timezone
+    if since := stopped_since(row):  # undeployed: no tick comes, none is late
         out.print(
             _(
                 "stopped since {since} (cascade undeploy): no tick until it is deployed again "
@@ -284,26 +287,26 @@ def _print_scheduler(engine: Engine, campaign: str) -> None:
     a = store.channel_alerts.c
     with engine.connect() as conn:
         broken = conn.execute(select(store.channel_alerts).where(a.campaign_id == campaign)).all()
-        tz = campaign_tz(engine, campaign)
-    for row in broken:
-        since = pendulum.from_timestamp(row.since, tz=tz).format("DD/MM/YYYY HH:mm")
+    for alert in broken:
+        since = pendulum.from_timestamp(alert.since, tz=tz).format("DD/MM/YYYY HH:mm")
         told = (
             _(
                 "operator told {mm} ({delivered_by})",
-                mm=pendulum.from_timestamp(row.delivered_at, tz=tz).format("DD/MM/YYYY HH:mm"),
-                delivered_by=escape(row.delivered_by or ""),
+                mm=pendulum.from_timestamp(alert.delivered_at, tz=tz).format("DD/MM/YYYY HH:mm"),
+                delivered_by=escape(alert.delivered_by or ""),
             )
-            if row.delivered_at
+            if alert.delivered_at
             else _(
-                "[red]operator NOT told yet[/red] ({tries} tries; retried at every dispatch)", tries=row.tries
+                "[red]operator NOT told yet[/red] ({tries} tries; retried at every dispatch)",
+                tries=alert.tries,
             )
         )
         out.print(
             _(
                 "[red]channel {channel} broken[/red] since {since}: {detail}; {told}",
-                channel=row.channel,
+                channel=alert.channel,
                 since=since,
-                detail=escape(row.detail),
+                detail=escape(alert.detail),
                 told=told,
             )
         )
