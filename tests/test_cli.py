@@ -728,6 +728,60 @@ def test_a_command_takes_a_task_by_its_title(data_dir: Path, tmp_path: Path) -> 
     assert [json.loads(line)["task"] for line in log.stdout.splitlines()] == ["hn-huyen"]
 
 
+def test_a_command_takes_the_campaign_by_its_title_and_status_lists_them_all(data_dir: Path) -> None:
+    """Every notice, document and page names a campaign by its title; every command took only its
+    id, and `cascade status` without one said "missing argument", not which campaigns there
+    are. A campaign is named by its id or its title (capitals, spacing and marks aside), and
+    `status` alone lists every campaign in the store, stopped ones too."""
+    import unicodedata
+
+    ha_tinh = (
+        "Học tập, quán triệt, tuyên truyền và triển khai thực hiện Nghị quyết Đại hội đại biểu Đảng bộ "
+        "tỉnh lần thứ XIX, nhiệm kỳ 2020 - 2025"
+    )
+    tra_vinh = str(ROOT / "campaigns" / "tra-vinh-ct01-2020.yaml")
+    env = _shift_to("2020-12-20 09:00")
+    empty = runner.invoke(app, ["status"], env=env)  # no store yet: said so (by main()), as for a campaign
+    assert empty.exit_code == 1 and "deploy a campaign first" in str(empty.exception), empty.output
+    for file in (HA_TINH, tra_vinh):
+        assert runner.invoke(app, ["deploy", file], env=env).exit_code == 0
+    typed = unicodedata.normalize("NFD", "  " + ha_tinh.upper().replace(", ", ",  ") + " ")
+    ticked = runner.invoke(app, ["tick", typed, "--now", "2020-12-20 08:00"], env=env)
+    assert ticked.exit_code == 0 and "ha-tinh-xix-2020: opened" in ticked.stderr, ticked.output
+    signalled = ["signal", ha_tinh, "Huyện ủy Can Lộc", "hn-huyen", "--at", "19/12/2020 08:00"]
+    assert runner.invoke(app, [*signalled, "--field", "attendees=30"], env=env).exit_code == 0
+    assert runner.invoke(app, ["tick", ha_tinh], env=env).exit_code == 0
+    by_title = runner.invoke(app, ["status", ha_tinh, "--format", "json"], env=env)
+    by_id = runner.invoke(app, ["status", "ha-tinh-xix-2020", "--format", "json"], env=env)
+    assert by_title.exit_code == 0 and by_title.stdout == by_id.stdout, by_title.output
+    log = runner.invoke(app, ["events", ha_tinh.lower(), "--kind", "task.completed"], env=env)
+    assert [json.loads(line)["unit"] for line in log.stdout.splitlines()] == ["hu-can-loc"], log.output
+    assert runner.invoke(app, ["undeploy", "Chỉ thị 01-CT/TU về học tập, quán triệt, tuyên truyền, triển "
+                                           "khai thực hiện Nghị quyết Đại hội Đảng bộ tỉnh lần thứ XI, nhiệm kỳ "
+                                           "2020 - 2025"], env=env).exit_code == 0  # fmt: skip
+    listed = runner.invoke(app, ["status"], env={**env, "COLUMNS": "250"})
+    assert listed.exit_code == 0, listed.output
+    lines = listed.stdout.splitlines()
+    assert lines[0] == "campaigns in the store: 2"
+    first = lines[1]
+    assert first.startswith("ha-tinh-xix-2020  running · as of the last tick: 20/12/2020 09:00 · overdue: ")
+    assert first.endswith(" · summary due 20/01/2021") and lines[2] == "  " + ha_tinh
+    assert lines[3].startswith("tra-vinh-ct01-2020  stopped since 20/12/2020 09:00 · not ticked yet")
+    body = json.loads(runner.invoke(app, ["status", "--format", "json"], env=env).stdout)
+    overdue = json.loads(by_id.stdout)["overdue_total"]
+    assert overdue > 0 and f"overdue: {overdue} ·" in first  # as many as the campaign's own status counts
+    assert [(c["campaign"], c["running"], c["overdue"]) for c in body] == [
+        ("ha-tinh-xix-2020", True, overdue),
+        ("tra-vinh-ct01-2020", False, 0),
+    ]
+    assert body[1]["stopped_at"] == "20/12/2020 09:00" and body[0]["summary_at"] == "20/01/2021"
+    unknown = runner.invoke(app, ["status", "Học tập Nghị quyết XIX"], env=env)
+    assert unknown.exit_code == 1 and "no deployed campaign `Học tập Nghị quyết XIX`" in unknown.stderr
+    assert "`ha-tinh-xix-2020`" in unknown.stderr  # the ones there are
+    of_one = runner.invoke(app, ["status", "--level", "grassroots"], env=env)
+    assert of_one.exit_code == 1 and "name it: cascade status CAMPAIGN" in of_one.stderr, of_one.output
+
+
 def test_vietnamese_typed_with_combining_marks_names_what_it_writes(data_dir: Path, tmp_path: Path) -> None:
     """Unikey's "Unicode tổ hợp" (and macOS, and some exports) write "ả" as "a" and a combining
     hook: the same letters, other code points. `signal "Đảng ủy xã Hà Linh"` typed so said "no

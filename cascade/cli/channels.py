@@ -15,7 +15,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from cascade.cli.common import app, campaign_row, err, fail, instant_of, open_engine, out
+from cascade.cli.common import app, campaign_id, campaign_row, err, fail, instant_of, open_engine, out
 from cascade.errors import Problem
 from cascade.i18n import _, num
 
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     help=_("Send a test message on every channel of a unit's contacts, to check the channel settings."),
 )
 def notify_test(
-    campaign: Annotated[str, typer.Argument(help=_("campaign id"))],
+    campaign: Annotated[str, typer.Argument(help=_("the campaign: its id or its title"))],
     unit: Annotated[str, typer.Argument(help=_("the unit: its id or exact name"))],
     role: Annotated[str | None, typer.Option(help=_("only this contact role"))] = None,
 ) -> None:
@@ -43,6 +43,7 @@ def notify_test(
     from notifiers.render import test_message
 
     engine = open_engine()
+    campaign = campaign_id(engine, campaign)  # (or its title)
     deployed = campaign_row(engine, campaign)
     c = store.contacts.c
     with engine.connect() as conn:
@@ -92,7 +93,7 @@ def notify_test(
     help=_("Send the campaign's due digests now (the scheduler does this after every tick)."),
 )
 def dispatch_command(
-    campaign: Annotated[str, typer.Argument(help=_("campaign id"))],
+    campaign: Annotated[str, typer.Argument(help=_("the campaign: its id or its title"))],
     now: Annotated[
         str | None, typer.Option(help=_("send what is due at this instant (default: now)"))
     ] = None,
@@ -101,6 +102,7 @@ def dispatch_command(
     from notifiers.dispatch import Dispatcher, Policy
 
     engine = open_engine()
+    campaign = campaign_id(engine, campaign)  # (or its title)
     instant = instant_of(engine, campaign, now, "dispatch", "--now")
     settings = Settings()
     config, send = _channels(settings)  # as the flow's dispatch has them

@@ -204,15 +204,38 @@ def campaign_tz(engine: Engine, campaign: str) -> str:
 
 
 def campaign_row(engine: Engine, campaign: str) -> Deployed:
+    """The deployed campaign `campaign` names (its id), or exit 1 with the ones there are."""
     from cascade.engine import deployed
 
     with engine.connect() as conn:
         row = deployed.read(conn, campaign)
-        others = [] if row is not None else deployed.campaign_ids(conn)
     if row is None:
-        message = _("no deployed campaign `{campaign}`", campaign=campaign)
-        fail([Problem(_("store"), None, "", message, _campaign_hint(campaign, others))])
+        _no_campaign(engine, campaign)
     return row
+
+
+def campaign_id(engine: Engine, written: str) -> str:
+    """The id of the deployed campaign `written` names: its id, or its title as the notices and
+    documents show it (capitals and spacing aside); else exit 1 with the ones there are."""
+    from cascade.engine import deployed
+
+    with engine.connect() as conn:
+        found = deployed.campaigns_named(conn, written)
+    if len(found) > 1:
+        message = _("{count} campaigns have the title «{title}»", count=len(found), title=written)
+        fail([Problem(_("store"), None, "", message, _("name it by its id: {ids}", ids=one_of(found)))])
+    if not found:
+        _no_campaign(engine, written)
+    return found[0]
+
+
+def _no_campaign(engine: Engine, written: str) -> NoReturn:
+    from cascade.engine import deployed
+
+    with engine.connect() as conn:
+        others = deployed.campaign_ids(conn)
+    message = _("no deployed campaign `{campaign}`", campaign=written)
+    fail([Problem(_("store"), None, "", message, _campaign_hint(written, others))])
 
 
 def not_among(command: str, option: str, message: str, choices: Iterable[str]) -> Problem:

@@ -13,6 +13,7 @@ from rich.markup import escape
 
 from cascade.cli.common import (
     app,
+    campaign_id,
     campaign_row,
     campaign_tz,
     err,
@@ -139,8 +140,9 @@ def _decide(campaign: str, decision_of: Any, what: str) -> None:
     from cascade.views.changes import describe
 
     engine = open_engine()
+    campaign = campaign_id(engine, campaign)  # (or its title)
     now = Settings().scheduler.now()
-    decision = decision_of(engine)
+    decision = decision_of(engine, campaign)
     try:
         with engine.begin() as conn:
             changes = decisions.decide(conn, campaign, decision, now)
@@ -214,7 +216,7 @@ ByOption = Annotated[str, typer.Option("--by", help=_("who decided (default: you
     ),
 )
 def extend(
-    campaign: Annotated[str, typer.Argument(help=_("campaign id"))],
+    campaign: Annotated[str, typer.Argument(help=_("the campaign: its id or its title"))],
     args: Annotated[list[str], typer.Argument(help=UNITS_HELP, metavar="[UNIT] TASK")],
     to: Annotated[str, typer.Option("--to", help=_("the new last day that counts, e.g. 20/12/2020"))],
     reason: ReasonOption = "",
@@ -226,7 +228,7 @@ def extend(
     unit, task = _target(args, "extend")
     from cascade.engine import decisions
 
-    def decision_of(engine: Engine) -> decisions.Decision:
+    def decision_of(engine: Engine, campaign: str) -> decisions.Decision:
         tz = campaign_tz(engine, campaign)
         try:
             day = parse_date(to)
@@ -253,7 +255,7 @@ def extend(
     help=_("Exempt one unit (or many) from a task from now on (spec §7); kept across redeploys."),
 )
 def exempt(
-    campaign: Annotated[str, typer.Argument(help=_("campaign id"))],
+    campaign: Annotated[str, typer.Argument(help=_("the campaign: its id or its title"))],
     args: Annotated[list[str], typer.Argument(help=UNITS_HELP, metavar="[UNIT] TASK")],
     reason: ReasonOption = "",
     under: UnderOption = None,
@@ -264,8 +266,7 @@ def exempt(
     unit, task = _target(args, "exempt")
     from cascade.engine import decisions
 
-    def decision_of(engine: Engine) -> decisions.Decision:
-        campaign_row(engine, campaign)
+    def decision_of(engine: Engine, campaign: str) -> decisions.Decision:
         units = _chosen_units(engine, campaign, unit, under, level, units_file)
         named = unit is not None or units_file is not None
         task_id = task_of(engine, campaign, task)  # (or its title)
@@ -282,7 +283,7 @@ def exempt(
     ),
 )
 def withdraw(
-    campaign: Annotated[str, typer.Argument(help=_("campaign id"))],
+    campaign: Annotated[str, typer.Argument(help=_("the campaign: its id or its title"))],
     unit: Annotated[str, typer.Argument(help=_("unit id or exact name"))],
     task: Annotated[str, typer.Argument(help=_("task or report id"))],
     reason: ReasonOption = "",
@@ -292,6 +293,7 @@ def withdraw(
     from cascade.settings import Settings
 
     engine = open_engine()
+    campaign = campaign_id(engine, campaign)  # (or its title)
     tz = campaign_tz(engine, campaign)
     now = Settings().scheduler.now().in_timezone(tz)
     task = task_of(engine, campaign, task)  # (or its title)

@@ -14,6 +14,7 @@ from rich.markup import escape
 from cascade.cli.common import (
     ago,
     app,
+    campaign_id,
     campaign_tz,
     cannot_write,
     err,
@@ -46,7 +47,7 @@ class ReportFormat(StrEnum):
     ),
 )
 def report(
-    campaign: Annotated[str, typer.Argument(help=_("campaign id"))],
+    campaign: Annotated[str, typer.Argument(help=_("the campaign: its id or its title"))],
     format: Annotated[
         ReportFormat | None,
         typer.Option("--format", "-f", help=_("md, xlsx or docx (default: the --out file's, or md)")),
@@ -67,6 +68,7 @@ def report(
 
     fmt = _report_format(format, output)
     engine = open_engine(read_only=True)
+    campaign = campaign_id(engine, campaign)  # (or its title)
     instant = instant_of(engine, campaign, at, "report", "--at") if at else _as_of_last_tick(engine, campaign)
     target = output or Path(f"{campaign}-summary-{instant.format('YYYYMMDD')}.{fmt.value}")
     writable(target)
@@ -137,7 +139,7 @@ def _report_format(given: ReportFormat | None, output: Path | None) -> ReportFor
     ),
 )
 def template(
-    campaign: Annotated[str, typer.Argument(help=_("campaign id"))],
+    campaign: Annotated[str, typer.Argument(help=_("the campaign: its id or its title"))],
     task: Annotated[str, typer.Option("--task", help=_("the task or report the districts answer for"))],
     out_file: Annotated[Path, typer.Option("--out", help=_("the workbook to write (.xlsx)"))],
     under: Annotated[str | None, typer.Option(help=_("only the units below this one"))] = None,
@@ -158,6 +160,7 @@ def template(
             ]
         )
     engine = open_engine()
+    campaign = campaign_id(engine, campaign)  # (or its title)
     task = task_of(engine, campaign, task)  # (or its title)
     try:
         with engine.connect() as conn:

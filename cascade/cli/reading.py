@@ -19,6 +19,7 @@ from rich.table import Table
 from cascade.cli.common import (
     ago,
     app,
+    campaign_id,
     campaign_row,
     campaign_tz,
     csv_stdout,
@@ -32,7 +33,7 @@ from cascade.cli.common import (
     whole_file,
 )
 from cascade.errors import Problem
-from cascade.i18n import _
+from cascade.i18n import _, num
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -44,7 +45,7 @@ if TYPE_CHECKING:
     help=_("The campaign's audit log: every event, one JSON object a line, in time order (spec §6)."),
 )
 def events(
-    campaign: Annotated[str, typer.Argument(help=_("campaign id"))],
+    campaign: Annotated[str, typer.Argument(help=_("the campaign: its id or its title"))],
     since: Annotated[
         str | None, typer.Option(help=_("only events at or after this time, e.g. 2020-12-01"))
     ] = None,
@@ -61,6 +62,7 @@ def events(
     from cascade.views import eventlog
 
     engine = open_engine(read_only=True)
+    campaign = campaign_id(engine, campaign)  # (or its title)
     tz = campaign_tz(engine, campaign)
     kinds = list(kind or ())
     unknown = eventlog.unknown_kinds(kinds)
@@ -121,7 +123,10 @@ _OVERDUE_COLUMNS = (
     ),
 )
 def status(
-    campaign: Annotated[str, typer.Argument(help=_("campaign id"))],
+    campaign: Annotated[
+        str | None,
+        typer.Argument(help=_("the campaign: its id or its title (none: every campaign, a line each)")),
+    ] = None,
     limit: Annotated[
         int | None, typer.Option(min=1, help=_("list at most N overdue instances (default: all of them)"))
     ] = None,
@@ -138,6 +143,13 @@ def status(
     from cascade.views.tables import csv_cell, operator_level
 
     engine = open_engine(read_only=True)
+    if campaign is None:
+        if level or task or under or limit:
+            message = _("--level, --task, --under and --limit are of one campaign")
+            fail([Problem("status", None, "CAMPAIGN", message, _("name it: cascade status CAMPAIGN"))])
+        _print_overview(engine, fmt)
+        return
+    campaign = campaign_id(engine, campaign)  # (or its title)
     row = campaign_row(engine, campaign)
     level, task, under = _check_status_filters(engine, row, level, task, under)
     result = campaign_status(engine, campaign, limit, StatusWhere(level, task, under))
@@ -220,6 +232,62 @@ def status(
             )
     out.print(status_table(result))
     _print_scheduler(engine, row)
+
+
+def _print_overview(engine: Engine, fmt: StatusFormat) -> None:
+    """Every campaign in the store, a line each: the ones there are to name, and how each stands."""
+    from cascade.views.status import overview
+
+    def when(at: int | None, tz: str) -> str | None:
+        if at is None:
+            return None
+        moment = pendulum.from_timestamp(at, tz=tz)
+        return moment.format("DD/MM/YYYY" if moment.hour == moment.minute == 0 else "DD/MM/YYYY HH:mm")
+
+    items = overview(engine)
+    records = [
+        {
+            "campaign": o.campaign,
+            "title": o.title,
+            "running": o.stopped_at is None,
+            "stopped_at": when(o.stopped_at, o.timezone),
+            "as_of": when(o.as_of, o.timezone),
+            "overdue": o.overdue,
+            "summary_at": when(o.summary_at, o.timezone),
+            "summary_sent": o.summary_sent_at is not None,
+        }
+        for o in items
+    ]
+    if fmt is StatusFormat.json:
+        sys.stdout.write(json.dumps(records, ensure_ascii=False, indent=1) + "\n")
+        return
+    if fmt is StatusFormat.csv:
+        writer = csv.DictWriter(csv_stdout(), fieldnames=list(_OVERVIEW_COLUMNS), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(records)
+        return
+    if not items:
+        out.print(_("no campaign deployed yet: cascade deploy FILE"))
+        return
+    out.print(_("campaigns in the store: {count}", count=len(items)), highlight=False)
+    for o in items:  # two lines each: a title runs to 150 characters, a table cell wraps it to 15 lines
+        stopped, ticked = when(o.stopped_at, o.timezone), when(o.as_of, o.timezone)
+        facts = [
+            _("running") if stopped is None else _("stopped since {since}", since=stopped),
+            _("as of the last tick: {as_of}", as_of=ticked) if ticked else _("not ticked yet"),
+            _("overdue: {count}", count=num(o.overdue)),
+            _("summary sent")
+            if o.summary_sent_at is not None
+            else _("summary due {at}", at=when(o.summary_at, o.timezone)),
+        ]
+        out.print(f"[bold]{escape(o.campaign)}[/bold]  " + escape(" · ".join(facts)), highlight=False)
+        out.print(f"  {escape(o.title)}", highlight=False)
+    out.print(_("one campaign whole: cascade status CAMPAIGN (its id or its title)"), highlight=False)
+
+
+_OVERVIEW_COLUMNS = (
+    "campaign", "title", "running", "stopped_at", "as_of", "overdue", "summary_at", "summary_sent",
+)  # fmt: skip
 
 
 def _check_status_filters(

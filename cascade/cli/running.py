@@ -11,6 +11,7 @@ from rich.markup import escape
 
 from cascade.cli.common import (
     app,
+    campaign_id,
     campaign_row,
     err,
     fail,
@@ -136,11 +137,12 @@ def _same_file(engine: Engine, campaign: str, file: Path) -> None:
 @app.command(
     help=_("Stop a campaign: no more ticks, its Prefect deployment paused; its history is kept."),
 )
-def undeploy(campaign: Annotated[str, typer.Argument(help=_("campaign id"))]) -> None:
+def undeploy(campaign: Annotated[str, typer.Argument(help=_("the campaign: its id or its title"))]) -> None:
     from cascade.engine.deploy import undeploy as undeploy_campaign
     from cascade.settings import Settings
 
     engine = open_engine()
+    campaign = campaign_id(engine, campaign)  # (or its title)
     if not undeploy_campaign(engine, campaign, Settings().scheduler.now()):  # (as deploy: a drill's clock)
         campaign_row(engine, campaign)  # fails with "no deployed campaign" and its hint
     from flows.project import api_url
@@ -298,7 +300,7 @@ def _told_if_before_the_last_tick(engine: Engine, campaign: str, instant: pendul
     help=_("Run one tick: open, remind, mark overdue, escalate, request reports, summarise."),
 )
 def tick_command(
-    campaign: Annotated[str, typer.Argument(help=_("campaign id"))],
+    campaign: Annotated[str, typer.Argument(help=_("the campaign: its id or its title"))],
     now: Annotated[str | None, typer.Option(help=_("the instant to tick at (default: now)"))] = None,
 ) -> None:
     from cascade.engine import locks
@@ -307,6 +309,7 @@ def tick_command(
     from cascade.settings import Settings
 
     engine = open_engine()
+    campaign = campaign_id(engine, campaign)  # (or its title)
     instant = instant_of(engine, campaign, now, "tick", "--now")
     settings = Settings()
     _told_if_before_the_last_tick(engine, campaign, instant)

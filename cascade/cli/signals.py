@@ -11,7 +11,16 @@ import typer
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from cascade.cli.common import app, campaign_row, campaign_tz, err, fail, open_engine, stopped_since
+from cascade.cli.common import (
+    app,
+    campaign_id,
+    campaign_row,
+    campaign_tz,
+    err,
+    fail,
+    open_engine,
+    stopped_since,
+)
 from cascade.compile.sheets import is_spreadsheet
 from cascade.errors import CampaignInvalid, Problem
 from cascade.i18n import _, num
@@ -31,7 +40,7 @@ if TYPE_CHECKING:
     ),
 )
 def signal(
-    campaign: Annotated[str, typer.Argument(help=_("campaign id"))],
+    campaign: Annotated[str, typer.Argument(help=_("the campaign: its id or its title"))],
     unit: Annotated[str | None, typer.Argument(help=_("unit id or exact name"))] = None,
     task: Annotated[str | None, typer.Argument(help=_("task or report id"))] = None,
     at: Annotated[
@@ -61,6 +70,7 @@ def signal(
     from cascade.timing.instants import parse_instant
 
     engine = open_engine()
+    campaign = campaign_id(engine, campaign)  # (or its title)
     tz = campaign_tz(engine, campaign)
     now = Settings().scheduler.now().in_timezone(tz)
     with engine.connect() as conn:

@@ -70,6 +70,23 @@ def campaign_ids(conn: Connection) -> list[str]:
     return list(conn.execute(select(c.id).where(c.archived_at.is_(None)).order_by(c.id)).scalars())
 
 
+def campaigns_named(conn: Connection, written: str) -> list[str]:
+    """The campaigns `written` names, stopped ones too: its id, else every campaign whose title
+    it is as notices and documents show it (capitals, spacing and the way its marks are coded
+    aside); none when it names none."""
+    c = store.campaigns.c
+    if conn.execute(select(c.id).where(c.id == written)).first():
+        return [written]
+    wanted = loose(written)
+    titles = conn.execute(select(c.id, c.title).order_by(c.id))
+    return [cid for cid, title in titles if loose(title) == wanted]
+
+
+def campaigns(conn: Connection) -> list[Deployed]:
+    """Every campaign in the store, stopped ones too, by id."""
+    return [Deployed.of(row) for row in conn.execute(select(store.campaigns).order_by(store.campaigns.c.id))]
+
+
 def must_read(conn: Connection, campaign_id: str, for_update: bool = False) -> Deployed:
     """The campaign `campaign_id`; raises LookupError when it is not deployed."""
     found = read(conn, campaign_id, for_update)
