@@ -510,6 +510,25 @@ def test_units_moved_together_are_one_line_of_the_summary(store_engine: Engine) 
     ], lines
 
 
+def test_units_added_and_removed_are_named_in_the_order_the_operator_reads_them(store_engine: Engine) -> None:
+    """The summary named the units added and removed sorted by their ids, a district's communes
+    scattered among the others: the added are named in the units file's order, the removed by
+    where they stood (each district's together, in the tree's order)."""
+    from tests.conftest import SMALL_UNITS
+
+    deploy(store_engine, chain(), "v1", at("2020-11-10"))
+    x_d = next(line + "\n" for line in SMALL_UNITS.splitlines() if "id: x-d," in line)
+    x_f = next(line + "\n" for line in SMALL_UNITS.splitlines() if "id: x-f," in line)
+    grown = SMALL_UNITS.replace(x_d, x_d + x_d.replace("x-d", "x-z").replace("xã D", "xã Z")).replace(
+        x_f, x_f + x_f.replace("x-f", "x-a").replace("xã F", "xã A")
+    )
+    lines = told(store_engine, chain(units_yaml=grown), "2020-11-13 08:00")
+    assert "  added (2): Đảng ủy xã Z, Đảng ủy xã A" in lines, lines  # (by id: A, Z)
+    deploy(store_engine, chain(units_yaml=grown), "v2", at("2020-11-13 08:00"))
+    lines = told(store_engine, chain(), "2020-11-14 08:00")
+    assert "  removed (2): Đảng ủy xã Z, Đảng ủy xã A" in lines, lines  # Huyện ủy B's, then E's
+
+
 def test_a_moved_summary_date_is_in_the_summary_and_the_summary_follows_it(store_engine: Engine) -> None:
     """Hà Tĩnh's summary date moved to a day already past: the next tick sent the summary to the
     province while deploy said "Notices this change sends: none" and named no change at all.

@@ -756,9 +756,11 @@ def test_a_command_takes_the_campaign_by_its_title_and_status_lists_them_all(dat
     assert by_title.exit_code == 0 and by_title.stdout == by_id.stdout, by_title.output
     log = runner.invoke(app, ["events", ha_tinh.lower(), "--kind", "task.completed"], env=env)
     assert [json.loads(line)["unit"] for line in log.stdout.splitlines()] == ["hu-can-loc"], log.output
-    assert runner.invoke(app, ["undeploy", "Chỉ thị 01-CT/TU về học tập, quán triệt, tuyên truyền, triển "
-                                           "khai thực hiện Nghị quyết Đại hội Đảng bộ tỉnh lần thứ XI, nhiệm kỳ "
-                                           "2020 - 2025"], env=env).exit_code == 0  # fmt: skip
+    tra_vinh_title = (
+        "Chỉ thị 01-CT/TU về học tập, quán triệt, tuyên truyền, triển khai thực hiện Nghị quyết Đại hội "
+        "Đảng bộ tỉnh lần thứ XI, nhiệm kỳ 2020 - 2025"
+    )
+    assert runner.invoke(app, ["undeploy", tra_vinh_title], env=env).exit_code == 0
     listed = runner.invoke(app, ["status"], env={**env, "COLUMNS": "250"})
     assert listed.exit_code == 0, listed.output
     lines = listed.stdout.splitlines()

@@ -387,8 +387,10 @@ def _timing(rules: TaskRules) -> tuple[Any, ...]:
 def _stage_units(changes: Changes, old_paths: dict[str, str], paths: dict[str, str]) -> None:
     if changes.created:
         return
-    changes.added_units = sorted(set(paths) - set(old_paths))
-    changes.removed_units = sorted(set(old_paths) - set(paths))
+    # as an operator reads them: the added in the units file's order, the removed by where they
+    # stood (a district's communes together, after it)
+    changes.added_units = [unit for unit in paths if unit not in old_paths]
+    changes.removed_units = sorted(set(old_paths) - set(paths), key=lambda unit: old_paths[unit].split("/"))
     for unit in sorted(set(paths) & set(old_paths)):
         old_parent, new_parent = parent_of(old_paths[unit]), parent_of(paths[unit])
         if old_parent != new_parent:
