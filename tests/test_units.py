@@ -99,7 +99,9 @@ def test_csv_levels_are_read_off_the_tree_without_a_levels_line() -> None:
                   - {id: x-c, name: C, level: grassroots}
             """,
             "units.yaml:7: error: x-c.level: `x-c` is at level `grassroots` under `tu-a` (province)\n"
-            "    hint: a unit sits one level below its parent: `district`",
+            "    hint: a unit sits one level below its parent: `district`; or, where units skip `district` "
+            "(a level dropped), mark it optional, `{name: district, optional: true}` in `levels`, or take it "
+            "out of the levels",
         ),
         (  # unknown level, with a suggestion
             """\
@@ -207,6 +209,36 @@ def test_optional_levels_may_be_skipped() -> None:
     assert units.parent_of("x-c") == "tu-a"
     assert recipients(units.path_of("x-c"), ["level:district"]) == []
     assert units.paths()["x-d"] == "province:tu-a/district:hu-b/grassroots:x-d"
+
+
+def test_communes_moved_up_when_a_level_is_dropped_are_told_the_fix_that_keeps_them_there() -> None:
+    """The 2025 reform dropped the district level and moved the communes under the province. The
+    units file saying so, with its levels line left as it was, got 87 errors each hinting that a
+    commune "sits one level below its parent: `district`", as if each should become a district.
+    The hint names the other fix too, in the file's own writing, and that fix is accepted."""
+    sheet = (
+        "# levels: province, district, grassroots\n"
+        "id,name,level,parent,tags,role,email,zalo,phone\n"
+        "tu-a,Tỉnh ủy A,province,,,head,vp@example.vn,,\n"
+        "x-c,Đảng ủy xã C,grassroots,tu-a,,head,c@example.vn,,\n"
+        "x-d,Đảng ủy xã D,grassroots,tu-a,,head,d@example.vn,,\n"
+    )
+    problems = problems_of(sheet, "don-vi.csv")
+    assert [p.split("\n")[0] for p in problems] == [
+        "don-vi.csv:4: error: x-c.level: `x-c` is at level `grassroots` under `tu-a` (province)",
+        "don-vi.csv:5: error: x-d.level: `x-d` is at level `grassroots` under `tu-a` (province)",
+    ]
+    assert problems[0].split("\n")[1] == (
+        "    hint: a unit sits one level below its parent: `district`; or, where units skip `district` (a "
+        "level dropped), mark it optional, `district?` in the `# levels:` line, or take it out of the levels"
+    )
+    for levels in ("# levels: province, district?, grassroots", "# levels: province, grassroots"):
+        units = read_units(sheet.replace("# levels: province, district, grassroots", levels), "don-vi.csv")
+        assert units.parent_of("x-d") == "tu-a", levels
+    level_up = problems_of(
+        sheet.replace("x-c,Đảng ủy xã C,grassroots", "x-c,Đảng ủy xã C,province"), "don-vi.csv"
+    )
+    assert level_up[0].endswith("hint: a unit sits one level below its parent: `district`")  # skips none
 
 
 @pytest.mark.parametrize(

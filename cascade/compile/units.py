@@ -161,11 +161,31 @@ def _check_level_step(
                     parent=parent.id,
                     parent_level=parent.level,
                 ),
-                _("a unit sits one level below its parent: `{expected}`", expected=expected)
+                _skip_hint(expected, [name for name in skipped if name not in optional], file)
                 if expected
                 else _("`{level}` is the lowest level; it can have no children", level=parent.level),
             )
         )
+
+
+def _skip_hint(expected: str, skipped: list[str], file: str) -> str:
+    """Where to put a unit, and, for one that skips levels, the other fix: the levels skipped
+    may be what changed (a merger dropped the district level and its communes moved up; the
+    hint alone told each commune to be a district)."""
+    hint = _("a unit sits one level below its parent: `{expected}`", expected=expected)
+    if not skipped:
+        return hint
+    first = skipped[0]
+    if file.lower().endswith((".csv", ".xlsx", ".xls")):
+        marked = _("`{level}?` in the `# levels:` line", level=first)
+    else:
+        marked = _("`{{name: {level}, optional: true}}` in `levels`", level=first)
+    return hint + _(
+        "; or, where units skip {levels} (a level dropped), mark it optional, {marked}, or take it out of "
+        "the levels",
+        levels=", ".join(f"`{name}`" for name in skipped),
+        marked=marked,
+    )
 
 
 def _check_roots(roots: list[UnitRecord], names: list[str], file: str, problems: list[Problem]) -> None:
