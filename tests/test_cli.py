@@ -65,6 +65,34 @@ def test_validate_reports_every_error_with_file_line_and_hint(write) -> None:  #
     assert "Traceback" not in result.output
 
 
+def test_a_hint_several_errors_in_a_row_share_is_printed_once_under_them(tmp_path: Path) -> None:
+    """A units file whose communes moved under the province printed the same two-line hint under
+    each of its 87 errors. Every error is still listed, each with its line; a hint shared by
+    errors in a row is printed once, under the last, saying for how many."""
+    sheet = tmp_path / "don-vi.csv"
+    rows = "".join(f"x-{n},Đảng ủy xã {n},grassroots,tu-a,,head,x{n}@example.vn,,\n" for n in range(1, 4))
+    sheet.write_text(
+        "# levels: province, district, grassroots\nid,name,level,parent,tags,role,email,zalo,phone\n"
+        "tu-a,Tỉnh ủy A,province,,,head,vp@example.vn,,\n"
+        + rows
+        + "x-9,Đảng ủy xã 9,grassroots,tu-a,,head,,,\n",
+        encoding="utf-8",
+    )
+    result = runner.invoke(app, ["validate", str(sheet)], env={"COLUMNS": "400"})
+    assert result.exit_code == 1
+    said = result.stderr.splitlines()
+    assert [line.split(": ")[0] for line in said[:4]] == [f"{sheet}:{n}" for n in (4, 5, 6)] + [
+        "    hint for the 3 above"
+    ], said
+    assert said[3].endswith("or take it out of the levels")
+    assert (
+        said[4].startswith(f"{sheet}:7: error: x-9.contacts[0]")
+        and said[5] == "    hint: add email, zalo or phone"
+    )
+    assert said[6].startswith(f"{sheet}:7: error: x-9.level") and said[7].startswith("    hint: a unit sits")
+    assert said[8].endswith("5 errors")
+
+
 def test_validate_warnings_exit_0(write) -> None:  # type: ignore[no-untyped-def]
     path = write(HEADER + TASKS.replace("20/11/2020", "20/02/2021"))
     result = runner.invoke(app, ["validate", path])

@@ -72,7 +72,9 @@ err = Console(stderr=True, soft_wrap=True)
 
 
 def print_problems(problems: list[Problem]) -> None:
-    for problem in problems:
+    """Each problem a line, its hint under it; a hint that several problems in a row share is
+    printed once, under the last of them (87 communes moved up a level were 87 hints alike)."""
+    for n, problem in enumerate(problems):
         colour = "red" if problem.severity is Severity.ERROR else "yellow"
         where = f"{problem.file}:{problem.line}" if problem.line else problem.file
         key = _(" [bold]{key}[/bold]:", key=problem.key) if problem.key else ""
@@ -88,9 +90,15 @@ def print_problems(problems: list[Problem]) -> None:
             ),
             highlight=False,
         )
-        if problem.hint:
-            hint = _("hint")
-            err.print(f"    [dim]{hint}: {problem.hint}[/dim]", highlight=False)
+        if not problem.hint:
+            continue
+        shared = 1
+        while shared <= n and problems[n - shared].hint == problem.hint:
+            shared += 1
+        if n + 1 < len(problems) and problems[n + 1].hint == problem.hint:
+            continue  # said under the last of them
+        hint = _("hint") if shared == 1 else _("hint for the {count} above", count=shared)
+        err.print(f"    [dim]{hint}: {problem.hint}[/dim]", highlight=False)
 
 
 def load(file: Path) -> Plan:
