@@ -373,6 +373,7 @@ def test_a_missing_store_or_campaign_is_told_in_vietnamese(
     ("args", "said"),
     [
         (["plan"], "Thiếu tham số 'file'."),
+        (["signal"], "Thiếu tham số 'campaign'. `cascade status` liệt kê các chiến dịch."),
         (["plan", "x.yaml", "--fromat", "json"], "Không có tùy chọn --fromat (có phải là --format?)"),
         (["plan", "x.yaml", "-f", "xlsx"], "'xlsx' không thuộc các giá trị 'table', 'json', 'csv'."),
         (["web", "--port", "abc"], "Giá trị không hợp lệ cho '--port': không phải là số nguyên"),
@@ -390,6 +391,14 @@ def test_a_mistyped_command_is_told_in_vietnamese(args: list[str], said: str) ->
     assert said in result.stderr and "Lỗi" in result.stderr, result.stderr
     english = CliRunner().invoke(app, ["--lang", "en", *args], env={"COLUMNS": "200"})
     assert english.exit_code == 2 and "Lỗi" not in english.stderr and "Error" in english.stderr
+
+
+def test_a_command_run_without_its_campaign_says_where_the_campaigns_are_listed() -> None:
+    """Told only "Missing argument 'campaign'.", an operator who had not kept the id had to guess it."""
+    for args in (["signal"], ["report"], ["extend"]):
+        result = CliRunner().invoke(app, ["--lang", "en", *args], env={"COLUMNS": "200"})
+        assert result.exit_code == 2, result.output
+        assert "Missing argument 'campaign'. `cascade status` lists the campaigns." in result.stderr
 
 
 def test_a_mistyped_command_name_is_told_in_vietnamese() -> None:

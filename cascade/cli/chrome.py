@@ -86,10 +86,17 @@ def _format_help(*, obj: Any, ctx: Any, markup_mode: Any) -> None:
 
 
 def _format_error(error: click_errors.ClickException) -> None:
-    if language() != "en":
+    if language() != "en" or _names_no_campaign(error):
         said = told(error)
         error.format_message = lambda: said  # type: ignore[method-assign]
     _ORIGINAL["error"](error)
+
+
+def _names_no_campaign(error: click_errors.ClickException) -> bool:
+    """A command run without its campaign: told where to find the ones there are."""
+    if not isinstance(error, click_errors.MissingParameter):
+        return False
+    return error.param is not None and error.param.name == "campaign"
 
 
 _EXTRA = re.compile(r"^Got unexpected extra argument\(s\) \((?P<args>.*)\)$", re.S)
@@ -109,6 +116,8 @@ def told(error: click_errors.ClickException) -> str:
     if isinstance(error, click_errors.MissingParameter):
         hint = _hint(error)
         kind = error.param_type or (error.param.param_type_name if error.param is not None else "")
+        if kind == "argument" and _names_no_campaign(error):
+            return _("Missing argument {name}.", name=hint) + " " + _("`cascade status` lists the campaigns.")
         if kind == "argument":
             return _("Missing argument {name}.", name=hint)
         if kind == "option":
