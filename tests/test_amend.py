@@ -529,6 +529,39 @@ def test_units_added_and_removed_are_named_in_the_order_the_operator_reads_them(
     assert "  removed (2): Đảng ủy xã Z, Đảng ủy xã A" in lines, lines  # Huyện ủy B's, then E's
 
 
+def test_a_task_or_unit_put_back_is_said_so_and_what_it_opens_is_counted(store_engine: Engine) -> None:
+    """A task taken out of the file and put back, its prerequisite done meanwhile: the summary
+    said "«Hội nghị huyện» added" and "Notices this change sends: none", and the next tick told
+    every district it may start. It is said to be put back with its progress, and the units the
+    next tick tells are counted; a unit put back is said so too."""
+    from tests.conftest import SMALL_UNITS
+
+    gone = CHAIN.split("  - id: hn-huyen")[0] + "  - id: hn-co-so" + CHAIN.split("  - id: hn-co-so")[1]
+    deploy(store_engine, chain(), "v1", at("2020-11-10"))
+    deploy(store_engine, compile_text(gone.replace("GRASSROOTS", "15/12/2020")), "v2", at("2020-11-11"))
+    signal(store_engine, "tu-a", "hn-tinh", "2020-11-12 08:00")
+    tick(store_engine, CID, at("2020-11-12 09:00"))  # the province's done: nothing of the districts opens
+    districts = [unit for (task, unit) in states(store_engine) if task == "hn-huyen"]
+    assert districts and not events(store_engine, "task.opened", districts[0])
+    lines = told(store_engine, chain(), "2020-11-13 08:00")
+    count = len(districts)
+    assert (
+        f"  «Hội nghị huyện» (hn-huyen) put back: its progress comes back, {count} units, 0 finished" in lines
+    )
+    assert f"Instances: 0 added, {count} put back (as they stood), 0 archived (their history kept)" in lines
+    assert f"  then, at the next tick, {count} units are told of the work this change opens" in lines, lines
+    deploy(store_engine, chain(), "v3", at("2020-11-13 08:00"))
+    tick(store_engine, CID, at("2020-11-13 09:00"))
+    assert sorted(
+        e["unit"] for e in events(store_engine, "task.opened") if e["task"] == "hn-huyen"
+    ) == sorted(districts)
+    x_d = next(line + "\n" for line in SMALL_UNITS.splitlines() if "id: x-d," in line)
+    deploy(store_engine, chain(units_yaml=SMALL_UNITS.replace(x_d, "")), "v4", at("2020-11-14 08:00"))
+    lines = told(store_engine, chain(), "2020-11-15 08:00")
+    assert "  put back, their progress with them (1): Đảng ủy xã D" in lines, lines
+    assert not any(line.startswith("  added") for line in lines), lines
+
+
 def test_a_moved_summary_date_is_in_the_summary_and_the_summary_follows_it(store_engine: Engine) -> None:
     """Hà Tĩnh's summary date moved to a day already past: the next tick sent the summary to the
     province while deploy said "Notices this change sends: none" and named no change at all.

@@ -131,6 +131,31 @@ def test_unknown_task_reference() -> None:
     assert (problem.message, problem.hint) == ("no task `hn-tnh`", "did you mean `hn-tinh`?")
 
 
+def test_a_rollup_over_a_task_taken_out_of_the_file_names_the_fix() -> None:
+    """Taking the grassroots conference out of Hà Tĩnh's file left its report's `rollup` naming
+    it five times, each "no task or report `hn-co-so`" with no hint at all."""
+    report = """\
+reports:
+  - id: bc
+    title: Báo cáo
+    from: [district]
+    due: {before: 10/01/2021}
+    step: 3d
+    rollup: [hn-co-so.attendees, hn-co-so.done]
+"""
+    found = problems(GOOD_TASKS + report)
+    assert [(p.key, p.message) for p in found] == [
+        ("reports[0].rollup[0]", "no task or report `hn-co-so`"),
+        ("reports[0].rollup[1]", "no task or report `hn-co-so`"),
+    ]
+    assert found[0].hint == (
+        "the tasks and reports: `hn-tinh`, `hn-huyen`, `bc`; a task taken out of the file goes out of "
+        "`rollup` too"
+    )
+    typo = problems(GOOD_TASKS + report.replace("hn-co-so.done", "hn-huyn.done"))[1]
+    assert typo.hint == "did you mean `hn-huyen`?"  # a near name: that, as before
+
+
 def test_unknown_unit_and_level_and_tag_references() -> None:
     body = """\
     tasks:

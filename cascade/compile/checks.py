@@ -337,7 +337,12 @@ def _check_report(
                     doc.problem(
                         (*at, "rollup", r),
                         _("no task or report `{source}`", source=source),
-                        did_you_mean(source, [*tasks, *reports]),
+                        did_you_mean(source, [*tasks, *reports])
+                        or _(
+                            "the tasks and reports: {ids}; a task taken out of the file goes out of "
+                            "`rollup` too",
+                            ids=one_of([*tasks, *reports]),
+                        ),
                     )
                 )
         elif name not in spec.fields and name not in COUNTERS:

@@ -311,7 +311,9 @@ def _stage(conn: Connection, plan: Plan, paths: dict[str, str], now: pendulum.Da
             staged.changed.append((*written, old.id))
             if _waits_otherwise(was, written):
                 staged.rewaiting.append({**values, "unit_id": key[1]})
-        if outcome.effect != "unchanged" and not old.archived:
+        if old.archived:  # its task or unit back in the file: its progress with it
+            changes.restored.append((key[0], key[1], old.state in DONE))
+        elif outcome.effect != "unchanged":
             changes.amended.append(amend.Amended(old.id, key[0], key[1], paths[key[1]], outcome))
     staged.gone = [old.id for key, old in existing.items() if key not in seen and not old.archived]
     if changes.removed_units:  # what each had finished, which a unit whose id changed starts over
@@ -335,12 +337,12 @@ _AT = {name: n for n, name in enumerate(_UPDATED)}
 def _waits_otherwise(was: tuple[Any, ...], written: tuple[Any, ...]) -> bool:
     """An instance still waiting to open (its _UPDATED values `was`, now `written`) whose wait the
     change alters: its unit moved (`at: parent` is another unit now), its `opens_after` changed
-    or was dropped."""
+    or was dropped; or put back (its task or unit back in the file), its prerequisite maybe done
+    meanwhile."""
     return (
         written[_AT["state"]] in WAITING_STATES
         and written[_AT["opened_at"]] is None
-        and not was[_AT["archived"]]
-        and any(was[_AT[k]] != written[_AT[k]] for k in _OPENING)
+        and (was[_AT["archived"]] or any(was[_AT[k]] != written[_AT[k]] for k in _OPENING))
     )
 
 

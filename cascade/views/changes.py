@@ -74,9 +74,23 @@ def _task_lines(changes: Changes) -> list[str]:
                 finished=num(finished),
             )
         )
+    back: dict[str, list[bool]] = {}  # a task put back: whether each of its units had finished it
+    for task, _unit, finished in changes.restored:
+        back.setdefault(task, []).append(finished)
     for task in changes.added_tasks:
-        if task not in renamed:
-            lines.append(_("  «{title}» ({task}) added", title=changes.tasks.get(task, task), task=task))
+        title = changes.tasks.get(task, task)
+        if task in back:
+            lines.append(
+                _(
+                    "  «{title}» ({task}) put back: its progress comes back, {units}, {finished} finished",
+                    title=title,
+                    task=task,
+                    units=_n("{count} unit", "{count} units", len(back[task])),
+                    finished=num(sum(back[task])),
+                )
+            )
+        elif task not in renamed:
+            lines.append(_("  «{title}» ({task}) added", title=title, task=task))
     return lines
 
 
@@ -151,7 +165,17 @@ def describe(changes: Changes) -> list[str]:
                     new=now,
                 )
             )
-        if added_units := [unit for unit in changes.added_units if unit not in renamed.values()]:
+        back = {unit for _task, unit, _finished in changes.restored}
+        added_units = [unit for unit in changes.added_units if unit not in renamed.values()]
+        if put_back := [unit for unit in added_units if unit in back]:
+            lines.append(
+                _(
+                    "  put back, their progress with them ({count}): {units}",
+                    count=len(put_back),
+                    units=_names(put_back, u),
+                )
+            )
+        if added_units := [unit for unit in added_units if unit not in back]:
             lines.append(
                 _("  added ({count}): {units}", count=len(added_units), units=_names(added_units, u))
             )
@@ -159,7 +183,17 @@ def describe(changes: Changes) -> list[str]:
             lines.append(_("  removed ({count}): {units}", count=len(removed), units=_names(removed, u)))
         lines += _moved_lines(changes)
     lines += _task_lines(changes)
-    if changes.added_instances or changes.archived_instances:
+    if changes.restored:
+        lines.append(
+            _(
+                "Instances: {added} added, {restored} put back (as they stood), {archived} archived (their "
+                "history kept)",
+                added=num(changes.added_instances),
+                restored=num(len(changes.restored)),
+                archived=num(changes.archived_instances),
+            )
+        )
+    elif changes.added_instances or changes.archived_instances:
         lines.append(
             _(
                 "Instances: {added} added, {archived} archived (their history kept)",
