@@ -562,6 +562,40 @@ def test_a_task_or_unit_put_back_is_said_so_and_what_it_opens_is_counted(store_e
     assert not any(line.startswith("  added") for line in lines), lines
 
 
+def test_work_put_back_while_open_goes_on_from_where_it_stood(store_engine: Engine) -> None:
+    """A commune taken out of the units file while its conference was open and put back after
+    the deadline was never heard of again: archiving had cleared its next action, and nothing
+    set it when it came back, so it was neither turned overdue nor escalated (its neighbour
+    was). A task taken out and put back stalled the same. Work put back resumes from now, as
+    after downtime: overdue since its deadline, the stages due since then sent once."""
+    from tests.conftest import SMALL_UNITS
+
+    x_d = next(line + "\n" for line in SMALL_UNITS.splitlines() if "id: x-d," in line)
+    deploy(store_engine, chain(), "v1", at("2020-11-10"))
+    tick(store_engine, CID, at("2020-11-22 09:00"))  # the communes' conferences open
+    assert states(store_engine)[("hn-co-so", "x-d")] == states(store_engine)[("hn-co-so", "x-c")] == "open"
+    deploy(store_engine, chain(units_yaml=SMALL_UNITS.replace(x_d, "")), "v2", at("2020-11-23"))
+    gone = CHAIN.split("  - id: hn-co-so")[0].replace("DISTRICT", "23/11/2020")
+    deploy(store_engine, compile_text(gone), "v3", at("2020-12-01"))  # x-c's conference out too
+    tick(store_engine, CID, at("2020-12-16 09:00"))
+    deploy(store_engine, chain(), "v4", at("2020-12-17 08:00"))  # both back, the deadline (15/12) past
+    tick(store_engine, CID, at("2020-12-17 09:00"))
+    tick(store_engine, CID, at("2020-12-22 09:00"))
+    for unit in ("x-c", "x-d"):
+        told = [
+            (e["kind"], e["at"], e["stage"])
+            for e in events(store_engine, unit=unit)
+            if e["task"] == "hn-co-so"
+        ]
+        assert told == [
+            ("task.opened", iso("2020-11-10 00:00"), None),
+            ("task.overdue", iso("2020-12-15 00:00"), None),
+            ("escalation.sent", iso("2020-12-17 09:00"), 1),
+            ("escalation.sent", iso("2020-12-22 09:00"), 2),
+        ], (unit, told)
+    assert states(store_engine)[("hn-co-so", "x-d")] == "overdue"
+
+
 def test_a_moved_summary_date_is_in_the_summary_and_the_summary_follows_it(store_engine: Engine) -> None:
     """Hà Tĩnh's summary date moved to a day already past: the next tick sent the summary to the
     province while deploy said "Notices this change sends: none" and named no change at all.

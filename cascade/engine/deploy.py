@@ -300,7 +300,7 @@ def _stage(conn: Connection, plan: Plan, paths: dict[str, str], now: pendulum.Da
             timing[row["task_id"]],
             row["opens_on"],
             row["open_at"],
-            timing_changed=row["task_id"] in retimed,
+            timing_changed=row["task_id"] in retimed or bool(old.archived),  # (put back: resumed from now)
         )
         outcome = rederive(
             amend.current(old), rules, now_s, c.timezone, calendar, sent.get(key), pending.get(key)
