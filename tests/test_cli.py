@@ -701,6 +701,23 @@ def test_status_lists_every_overdue_unit_with_its_parent_days_and_stage(any_stor
     assert bad.exit_code == 1 and "no level `commune`" in bad.stderr and "grassroots" in bad.stderr
 
 
+def test_an_extension_past_the_summary_date_is_warned_of(data_dir: Path) -> None:
+    """`validate` warns of a file's deadline the summary goes out before; an extension to
+    10/02/2021, past Hà Tĩnh's summary on 20/01/2021, went in without a word, and the summary
+    then counted those communes as not done."""
+    env = _shift_to("2020-12-20 09:00")
+    assert runner.invoke(app, ["deploy", HA_TINH], env=env).exit_code == 0
+    ext = ["extend", "ha-tinh-xix-2020", "--under", "Huyện ủy Can Lộc", "hn-co-so", "--reason", "lũ lụt"]
+    late = runner.invoke(app, [*ext, "--to", "10/02/2021"], env={**env, "COLUMNS": "300"})
+    assert late.exit_code == 0, late.output
+    assert (
+        "warning: the summary goes out on 20/01/2021, before the last day 10/02/2021 has passed: it counts "
+        "these units as not done unless they finish before; move `summary_date` in the file to wait for them"
+    ) in late.stderr
+    sooner = runner.invoke(app, [*ext[:3], "Huyện ủy Nghi Xuân", *ext[4:], "--to", "19/01/2021"], env=env)
+    assert sooner.exit_code == 0 and "warning" not in sooner.stderr, sooner.output  # before it: nothing
+
+
 def test_a_level_option_takes_the_level_as_the_operator_reads_it(data_dir: Path) -> None:
     """`status` shows levels as "cơ sở", "cấp huyện"; `--level "cơ sở"` was "no level", and `extend
     --level "Cơ sở"` said only that no unit was chosen (and to use --level), a level it did not

@@ -159,6 +159,7 @@ def _decide(campaign: str, decision_of: Any, what: str) -> None:
                 unchanged=num(unchanged),
             )
         )
+    _after_the_summary(engine, campaign, decision)
     err.print(
         _(
             "[green]✓[/green] {what} recorded for {units} unit(s) of {campaign}, by {by}",
@@ -167,6 +168,26 @@ def _decide(campaign: str, decision_of: Any, what: str) -> None:
             campaign=campaign,
             by=escape(decision.by),
         )
+    )
+
+
+def _after_the_summary(engine: Engine, campaign: str, decision: Any) -> None:
+    """An extension past the summary date, warned of (as `validate` warns of a file's): the
+    summary goes out while those units may still do it, and counts them as not done."""
+    row = campaign_row(engine, campaign)
+    if decision.deadline is None or decision.deadline <= row.summary_at or row.summary_sent_at is not None:
+        return
+    day = pendulum.from_timestamp(decision.deadline - 1, tz=row.timezone).format("DD/MM/YYYY")
+    summary = pendulum.from_timestamp(row.summary_at, tz=row.timezone).format("DD/MM/YYYY")
+    err.print(
+        _(
+            "[yellow]warning[/yellow]: the summary goes out on {summary}, before the last day {day} has "
+            "passed: it counts these units as not done unless they finish before; move `summary_date` in "
+            "the file to wait for them",
+            day=day,
+            summary=summary,
+        ),
+        highlight=False,
     )
 
 
