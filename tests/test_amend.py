@@ -562,6 +562,31 @@ def test_a_task_or_unit_put_back_is_said_so_and_what_it_opens_is_counted(store_e
     assert not any(line.startswith("  added") for line in lines), lines
 
 
+def test_an_id_corrected_back_is_said_to_bring_its_progress_back(store_engine: Engine) -> None:
+    """`hn-huyen` renamed `hn-cap-huyen` (told: a new task that starts over), then the operator
+    put the old id back: the summary said again that `hn-huyen` was a new task starting over,
+    when its progress comes back with it."""
+    deploy(store_engine, chain(), "v1", at("2020-11-10"))
+    signal(store_engine, "tu-a", "hn-tinh", "2020-11-12 08:00")
+    signal(store_engine, "hu-b", "hn-huyen", "2020-11-13 08:00")
+    tick(store_engine, CID, at("2020-11-13 09:00"))
+    renamed = compile_text(CHAIN.replace("id: hn-huyen", "id: hn-cap-huyen").replace("DISTRICT", "23/11/2020")
+                           .replace("GRASSROOTS", "15/12/2020"))  # fmt: skip
+    assert any(
+        "its id changed from hn-huyen to hn-cap-huyen" in line
+        for line in told(store_engine, renamed, "2020-11-14")
+    )
+    deploy(store_engine, renamed, "v2", at("2020-11-14"))
+    lines = told(store_engine, chain(), "2020-11-15")
+    assert not any("its id changed" in line for line in lines), lines
+    assert any(line.startswith("  «Hội nghị huyện» (hn-cap-huyen) removed from the file: ") for line in lines)
+    assert any(
+        line.startswith("  «Hội nghị huyện» (hn-huyen) put back: its progress comes back, ")
+        and line.endswith(", 1 finished")
+        for line in lines
+    ), lines
+
+
 def test_work_put_back_while_open_goes_on_from_where_it_stood(store_engine: Engine) -> None:
     """A commune taken out of the units file while its conference was open and put back after
     the deadline was never heard of again: archiving had cleared its next action, and nothing

@@ -46,10 +46,13 @@ def _task_lines(changes: Changes) -> list[str]:
         return []
     lines = [_("Tasks:")]
     titles = {changes.tasks.get(task, task): task for task in changes.added_tasks}
+    back: dict[str, list[bool]] = {}  # a task put back: whether each of its units had finished it
+    for task, _unit, done in changes.restored:
+        back.setdefault(task, []).append(done)
     renamed = set()
     for old, (title, units, finished) in sorted(changes.removed_tasks.items()):
         new = titles.get(title)
-        if new is None:
+        if new is None or new in back:  # (an id corrected back: its progress comes back, said below)
             lines.append(
                 _(
                     "  «{title}» ({task}) removed from the file: {units}, {finished} finished; their "
@@ -74,9 +77,6 @@ def _task_lines(changes: Changes) -> list[str]:
                 finished=num(finished),
             )
         )
-    back: dict[str, list[bool]] = {}  # a task put back: whether each of its units had finished it
-    for task, _unit, finished in changes.restored:
-        back.setdefault(task, []).append(finished)
     for task in changes.added_tasks:
         title = changes.tasks.get(task, task)
         if task in back:
