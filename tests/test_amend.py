@@ -488,6 +488,11 @@ def test_a_unit_whose_id_changed_is_named_a_new_unit_before_it_starts_over(store
         "file to keep its progress"
     ) in lines, lines
     assert not any(line.startswith(("  added", "  removed")) for line in lines), lines
+    deploy(store_engine, edited, "v2", at("2020-11-13 08:00"))
+    lines = told(store_engine, chain(), "2020-11-14 08:00")  # x-c put back: no rename, its progress back
+    assert not any("its id changed" in line for line in lines), lines
+    assert "  put back, their progress with them (1): Đảng ủy xã C" in lines
+    assert "  removed (1): Đảng ủy xã C" in lines  # (xa-c)
 
 
 def test_units_moved_together_are_one_line_of_the_summary(store_engine: Engine) -> None:

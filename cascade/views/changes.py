@@ -149,7 +149,9 @@ def describe(changes: Changes) -> list[str]:
             lines.append(f"  «{t.get(task, task)}» ({len(shown)}): {', '.join(shown[:10])}{more}")
     if changes.added_units or changes.removed_units or changes.moved:
         lines.append(_("Units:"))
-        renamed = _renamed_units(changes)
+        back = {unit for _task, unit, _finished in changes.restored}
+        # (an id corrected back is no rename: its progress comes back with it)
+        renamed = {was: now for was, now in _renamed_units(changes).items() if now not in back}
         for was, now in renamed.items():
             lines.append(
                 _n(
@@ -165,7 +167,6 @@ def describe(changes: Changes) -> list[str]:
                     new=now,
                 )
             )
-        back = {unit for _task, unit, _finished in changes.restored}
         added_units = [unit for unit in changes.added_units if unit not in renamed.values()]
         if put_back := [unit for unit in added_units if unit in back]:
             lines.append(
