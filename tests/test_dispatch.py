@@ -385,3 +385,55 @@ def test_a_repeated_escalation_reaches_its_recipients_each_time(
         ("07/12", "sent"),
     ]
     assert len([m for m in sent if m.startswith("email to vp@example.vn: [Cascade] Đôn đốc")]) >= 4
+
+
+def test_an_address_corrected_in_the_units_file_gets_what_has_not_gone_out(
+    campaign: Engine, smtp: tuple[str, Inbox], zalo: FakeZalo
+) -> None:
+    """Huyện ủy E's address was mistyped: its digest was refused and `failed`. The operator
+    corrected it in the units file and redeployed, and nothing more reached Huyện ủy E: the
+    outbox keeps the addresses of the tick that wrote it, so what was refused stayed refused,
+    and what was waiting went to the old address too. A redeploy sends what has not gone out
+    to the new addresses, and says so."""
+    from cascade.i18n import speaking
+    from cascade.views.changes import describe
+
+    url, inbox = smtp
+    inbox.refuse.add("hu.e@example.vn")
+    assert dispatcher(campaign, config(url, zalo)).run(NOW).digests == {"sent": 3, "failed": 1}
+    later = ISSUED.add(days=13)  # 23/11 08:00: Huyện ủy B's reminder, 7 days before its deadline
+    tick(campaign, "test-campaign", later)
+    assert statuses(campaign)["hu-b"] == "pending"
+    fixed = UNITS.replace("hu.e@example.vn", "vp.hue@example.vn").replace(
+        "hu.b@example.vn", "vp.hub@example.vn"
+    )
+    plan = compile_text(TASKS, fixed, HEADER)
+    dry = deploy(campaign, plan, "source v2", later, dry_run=True)
+    assert dry.changes is not None
+    with speaking("en"):
+        lines = describe(dry.changes)
+    assert "Contacts changed (2): Huyện ủy B, Huyện ủy E" in lines, lines
+    assert "  2 notice(s) not sent yet go to the new addresses" in lines  # both reminders of 23/11
+    assert any(
+        line.startswith("  1 notice(s) the old addresses refused go again, to the new ones") for line in lines
+    )
+    o = store.outbox.c
+    with campaign.connect() as conn:
+        hu_e_rows = select(o.status, o.channels).where(o.recipient_unit == "hu-e").order_by(o.id)
+        assert [tuple(r) for r in conn.execute(hu_e_rows)] == [  # (a dry run changes nothing)
+            ("failed", [["email", "hu.e@example.vn"]]),
+            ("pending", [["email", "hu.e@example.vn"]]),
+        ]
+    deploy(campaign, plan, "source v2", later)
+    inbox.messages.clear()
+    outcome = dispatcher(campaign, config(url, zalo)).run(int(later.timestamp()))
+    assert outcome.digests == {"sent": 4}, outcome.digests
+    to = sorted(m.rcpt_tos[0] for m in inbox.messages)  # and the province's escalation, to its own
+    assert to == ["vp.hub@example.vn", "vp.hue@example.vn", "vp.hue@example.vn", "vp@example.vn"], to
+    d = store.deliveries.c
+    with campaign.connect() as conn:
+        hu_e = conn.execute(
+            select(o.status, d.address, d.attempts).join(store.deliveries, d.outbox_id == o.id)
+            .where(o.recipient_unit == "hu-e").order_by(o.id)
+        ).all()  # fmt: skip
+    assert [tuple(r) for r in hu_e] == [("sent", "vp.hue@example.vn", 2), ("sent", "vp.hue@example.vn", 1)]

@@ -78,6 +78,8 @@ class Changes:
     added_tasks: list[str] = field(default_factory=list)  # ids new to the file
     # instances put back (task, unit, finished): their task or unit back in the file, archived since
     restored: list[tuple[str, str, bool]] = field(default_factory=list)
+    recontacted: list[str] = field(default_factory=list)  # units whose contacts changed, in file order
+    readdressed: Counter[str] = field(default_factory=Counter)  # notices sent to new addresses, by status
     # ids gone from the file -> title, the units it was asked of, how many had finished it
     removed_tasks: dict[str, tuple[str, int, int]] = field(default_factory=dict)
     units: dict[str, str] = field(default_factory=dict)  # unit ids -> names

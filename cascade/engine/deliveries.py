@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
 
-from cascade.engine import bulk
+from cascade.engine import bulk, store
 from cascade.engine import queries as q
 from cascade.engine.deployed import Deployed, PerDeploy
 from cascade.engine.machine import Notice
@@ -53,3 +53,45 @@ def _contacts(conn: Connection, campaign: Deployed, units: set[str]) -> dict[str
         for row in conn.execute(q.CONTACTS, {"campaign": campaign.id, "units": chunk}):
             known[row.unit_id].append((row.role, bulk.dumps(row.channels)))
     return known
+
+
+Channels = list[list[str]]
+
+
+def readdressed(
+    conn: Connection, campaign_id: str, contacts: dict[tuple[str, str], list[Channels]]
+) -> tuple[set[str], list[tuple[int, Channels, str]]]:
+    """What a redeploy's units file does to the notices not gone out yet: the units whose
+    contacts changed (their `contacts` now: (unit, role) -> each contact's channels, in file
+    order), and the outbox rows to send to the new addresses, (id, channels, status before). A
+    notice waiting stays so; one every address refused for good (`failed`: the address the
+    operator has just corrected) waits again, for the next dispatch, which passes over those
+    whose work was settled meanwhile."""
+    c, o = store.contacts.c, store.outbox.c
+    before: dict[tuple[str, str], list[Channels]] = {}
+    for unit, role, channels in conn.execute(
+        select(c.unit_id, c.role, c.channels).where(c.campaign_id == campaign_id).order_by(c.id)
+    ):
+        before.setdefault((unit, role), []).append(channels)
+    changed = {key for key in before.keys() | contacts.keys() if before.get(key) != contacts.get(key)}
+    units = {unit for unit, _role in changed}
+    rows: list[tuple[int, Channels, str]] = []
+    for chunk in bulk.chunked(sorted(units)):
+        waiting = select(o.id, o.recipient_unit, o.role, o.channels, o.status).where(
+            o.campaign_id == campaign_id, o.status.in_(("pending", "failed")), o.recipient_unit.in_(chunk)
+        )
+        for oid, unit, role, channels, status in conn.execute(waiting):
+            old, new = before.get((unit, role), []), contacts.get((unit, role), [])
+            if (unit, role) not in changed or not new:
+                continue  # (a role no longer in the file: its notices go where they were meant)
+            at = old.index(channels) if channels in old else 0
+            now = new[min(at, len(new) - 1)]
+            if now != channels:
+                rows.append((oid, now, status))
+    return units, rows
+
+
+def readdress(conn: Connection, rows: list[tuple[int, Channels, str]]) -> None:
+    """Write `readdressed`'s rows: their new addresses, each waiting for the next dispatch."""
+    values = [(bulk.dumps(channels), "pending", oid) for oid, channels, _was in rows]
+    bulk.update_rows(conn, store.outbox, ("channels", "status"), "id", values)

@@ -24,6 +24,7 @@ from sqlalchemy import Connection, Engine, bindparam, insert, select, update
 
 from cascade.engine import amend, bulk, store
 from cascade.engine.amend import Changes
+from cascade.engine.deliveries import readdress, readdressed
 from cascade.engine.lifecycle import DONE, Rules, rederive
 from cascade.engine.queries import WAITING_STATES
 from cascade.plan.hierarchy import parent_of
@@ -71,6 +72,7 @@ def deploy(
         _upsert_campaign(conn, plan, plan_hash(source, paths), now, staged.changes.summary)
         _store_units(conn, plan, paths)
         _store_instances(conn, plan.campaign.id, staged)
+        readdress(conn, staged.readdressed)
         amend.record(conn, plan.campaign.id, staged.changes, now)
     if engine.dialect.name == "postgresql":
         # fresh statistics for the tables a deploy just filled: without them PostgreSQL plans the
@@ -156,17 +158,23 @@ def _store_units(conn: Connection, plan: Plan, paths: dict[str, str]) -> None:
             conn.execute(update(t).where(t.c.campaign_id == cid, t.c.id.in_(ids)).values(archived=True))
     conn.execute(store.contacts.delete().where(store.contacts.c.campaign_id == cid))
     contacts = [
-        {
-            "campaign_id": cid,
-            "unit_id": u.id,
-            "role": c.role,
-            "name": c.name,
-            "channels": [[channel, getattr(c, channel)] for channel in c.channels],
-        }
+        {"campaign_id": cid, "unit_id": u.id, "role": c.role, "name": c.name, "channels": _channels(c)}
         for u in plan.hierarchy.units.values()
         for c in u.contacts
     ]
     bulk.insert_many(conn, store.contacts, contacts)
+
+
+def _channels(contact: Any) -> list[list[str]]:
+    return [[channel, getattr(contact, channel)] for channel in contact.channels]
+
+
+def _contacts_of(plan: Plan) -> dict[tuple[str, str], list[list[list[str]]]]:
+    out: dict[tuple[str, str], list[list[list[str]]]] = {}
+    for unit in plan.hierarchy.units.values():
+        for contact in unit.contacts:
+            out.setdefault((unit.id, contact.role), []).append(_channels(contact))
+    return out
 
 
 def _instance_rows(plan: Plan) -> Iterator[dict[str, Any]]:
@@ -227,6 +235,7 @@ class _Staged:
     changed: list[tuple[Any, ...]] = field(default_factory=list)  # _UPDATED values, then the id
     gone: list[int] = field(default_factory=list)
     rewaiting: list[dict[str, Any]] = field(default_factory=list)  # waiting, on another rule now
+    readdressed: list[tuple[int, Any, str]] = field(default_factory=list)  # outbox rows, new addresses
 
 
 def _stage(conn: Connection, plan: Plan, paths: dict[str, str], now: pendulum.DateTime) -> _Staged:
@@ -253,6 +262,10 @@ def _stage(conn: Connection, plan: Plan, paths: dict[str, str], now: pendulum.Da
     for unit in old_units:
         changes.units.setdefault(unit.id, unit.name)  # the removed ones keep their names in the summary
     _stage_units(changes, old_paths, paths)
+    if old_campaign is not None:  # contacts changed: what has not gone out yet goes to the new ones
+        recontacted, staged.readdressed = readdressed(conn, cid, _contacts_of(plan))
+        changes.recontacted = [unit for unit in paths if unit in old_paths and unit in recontacted]
+        changes.readdressed.update(was for _id, _channels, was in staged.readdressed)
     t = store.instances
     # the row's [3:3 + n] are its _UPDATED values, then what else `amend.current` reads
     read = ("id", "task_id", "unit_id", *_UPDATED, *(k for k in amend.STATE_READ if k not in _UPDATED))

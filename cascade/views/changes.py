@@ -39,6 +39,31 @@ def _day(epoch: int | None, tz: str) -> str:
     return _("no deadline yet") if epoch is None else deadline_short(epoch, tz)
 
 
+def _contact_lines(changes: Changes) -> list[str]:
+    """Units whose contacts the units file changed, and the notices not gone out yet that go to
+    their new addresses (a corrected address: those it refused go again)."""
+    if not changes.recontacted:
+        return []
+    lines = [
+        _(
+            "Contacts changed ({count}): {units}",
+            count=len(changes.recontacted),
+            units=_names(changes.recontacted, changes.units),
+        )
+    ]
+    if waiting := changes.readdressed.get("pending", 0):
+        lines.append(_("  {count} notice(s) not sent yet go to the new addresses", count=num(waiting)))
+    if refused := changes.readdressed.get("failed", 0):
+        lines.append(
+            _(
+                "  {count} notice(s) the old addresses refused go again, to the new ones, at the next "
+                "dispatch (those whose work is done or moved meanwhile are passed over)",
+                count=num(refused),
+            )
+        )
+    return lines
+
+
 def _task_lines(changes: Changes) -> list[str]:
     """Tasks new to the file and tasks gone from it; one whose title stays under a new id is said
     to start over, since a task is known by its id (its progress stays with the old one)."""
@@ -183,6 +208,7 @@ def describe(changes: Changes) -> list[str]:
         if removed := [unit for unit in changes.removed_units if unit not in renamed]:
             lines.append(_("  removed ({count}): {units}", count=len(removed), units=_names(removed, u)))
         lines += _moved_lines(changes)
+    lines += _contact_lines(changes)
     lines += _task_lines(changes)
     if changes.restored:
         lines.append(
