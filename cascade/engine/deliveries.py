@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Text, cast, select
 
 from cascade.engine import bulk, store
 from cascade.engine import queries as q
@@ -55,43 +56,42 @@ def _contacts(conn: Connection, campaign: Deployed, units: set[str]) -> dict[str
     return known
 
 
-Channels = list[list[str]]
-
-
 def readdressed(
-    conn: Connection, campaign_id: str, contacts: dict[tuple[str, str], list[Channels]]
-) -> tuple[set[str], list[tuple[int, Channels, str]]]:
+    conn: Connection, campaign_id: str, contacts: Iterable[tuple[Any, ...]]
+) -> tuple[set[str], list[tuple[int, str, str]]]:
     """What a redeploy's units file does to the notices not gone out yet: the units whose
-    contacts changed (their `contacts` now: (unit, role) -> each contact's channels, in file
-    order), and the outbox rows to send to the new addresses, (id, channels, status before). A
+    contacts changed (`contacts` now: unit, role, name, channels as JSON, in file order), and
+    the outbox rows to send to the new addresses, (id, channels, status before). A
     notice waiting stays so; one every address refused for good (`failed`: the address the
     operator has just corrected) waits again, for the next dispatch, which passes over those
-    whose work was settled meanwhile."""
+    whose work was settled meanwhile. Channels are compared as the JSON text the store keeps
+    (decoding a nation's contacts took a second a redeploy)."""
     c, o = store.contacts.c, store.outbox.c
-    before: dict[tuple[str, str], list[Channels]] = {}
-    for unit, role, channels in conn.execute(
-        select(c.unit_id, c.role, c.channels).where(c.campaign_id == campaign_id).order_by(c.id)
-    ):
+    after: dict[tuple[str, str], list[str]] = {}
+    for unit, role, _name, channels in contacts:
+        after.setdefault((unit, role), []).append(channels)
+    before: dict[tuple[str, str], list[str]] = {}
+    stored = select(c.unit_id, c.role, cast(c.channels, Text)).where(c.campaign_id == campaign_id)
+    for unit, role, channels in conn.execute(stored.order_by(c.id)):
         before.setdefault((unit, role), []).append(channels)
-    changed = {key for key in before.keys() | contacts.keys() if before.get(key) != contacts.get(key)}
+    changed = {key for key in before.keys() | after.keys() if before.get(key) != after.get(key)}
     units = {unit for unit, _role in changed}
-    rows: list[tuple[int, Channels, str]] = []
+    rows: list[tuple[int, str, str]] = []
     for chunk in bulk.chunked(sorted(units)):
-        waiting = select(o.id, o.recipient_unit, o.role, o.channels, o.status).where(
+        waiting = select(o.id, o.recipient_unit, o.role, cast(o.channels, Text), o.status).where(
             o.campaign_id == campaign_id, o.status.in_(("pending", "failed")), o.recipient_unit.in_(chunk)
         )
         for oid, unit, role, channels, status in conn.execute(waiting):
-            old, new = before.get((unit, role), []), contacts.get((unit, role), [])
+            old, new = before.get((unit, role), []), after.get((unit, role), [])
             if (unit, role) not in changed or not new:
                 continue  # (a role no longer in the file: its notices go where they were meant)
-            at = old.index(channels) if channels in old else 0
-            now = new[min(at, len(new) - 1)]
+            now = new[min(old.index(channels) if channels in old else 0, len(new) - 1)]
             if now != channels:
                 rows.append((oid, now, status))
     return units, rows
 
 
-def readdress(conn: Connection, rows: list[tuple[int, Channels, str]]) -> None:
+def readdress(conn: Connection, rows: list[tuple[int, str, str]]) -> None:
     """Write `readdressed`'s rows: their new addresses, each waiting for the next dispatch."""
-    values = [(bulk.dumps(channels), "pending", oid) for oid, channels, _was in rows]
+    values = [(channels, "pending", oid) for oid, channels, _was in rows]
     bulk.update_rows(conn, store.outbox, ("channels", "status"), "id", values)

@@ -62,15 +62,15 @@ def deploy(
     """Store `plan` (compiled from `source`, the campaign and units text) in one transaction.
     A running campaign's instances are re-derived under the new rules at `now` (spec §7), its
     amendments logged and told; `dry_run` computes the same changes and stores nothing."""
-    paths = plan.hierarchy.paths()
+    paths, contacts = plan.hierarchy.paths(), _contacts_of(plan)
     if dry_run:
         with engine.connect() as conn:
-            staged = _stage(conn, plan, paths, now)
+            staged = _stage(conn, plan, paths, now, contacts)
         return _result(plan, staged)
     with engine.begin() as conn:
-        staged = _stage(conn, plan, paths, now)
+        staged = _stage(conn, plan, paths, now, contacts)
         _upsert_campaign(conn, plan, plan_hash(source, paths), now, staged.changes.summary)
-        _store_units(conn, plan, paths)
+        _store_units(conn, plan, paths, contacts)
         _store_instances(conn, plan.campaign.id, staged)
         readdress(conn, staged.readdressed)
         amend.record(conn, plan.campaign.id, staged.changes, now)
@@ -127,7 +127,7 @@ def _upsert_campaign(
     return exists is None
 
 
-def _store_units(conn: Connection, plan: Plan, paths: dict[str, str]) -> None:
+def _store_units(conn: Connection, plan: Plan, paths: dict[str, str], contacts: list[StoredContact]) -> None:
     cid = plan.campaign.id
     t = store.units
     known = {row.id for row in conn.execute(select(t.c.id).where(t.c.campaign_id == cid))}
@@ -157,24 +157,21 @@ def _store_units(conn: Connection, plan: Plan, paths: dict[str, str]) -> None:
         for ids in bulk.chunked(sorted(gone)):
             conn.execute(update(t).where(t.c.campaign_id == cid, t.c.id.in_(ids)).values(archived=True))
     conn.execute(store.contacts.delete().where(store.contacts.c.campaign_id == cid))
-    contacts = [
-        {"campaign_id": cid, "unit_id": u.id, "role": c.role, "name": c.name, "channels": _channels(c)}
+    bulk.insert_rows(conn, store.contacts, _CONTACT_COLUMNS, [(cid, *row) for row in contacts])
+
+
+_CONTACT_COLUMNS = ("campaign_id", "unit_id", "role", "name", "channels")
+StoredContact = tuple[str, str, str | None, str]  # a contact as stored: unit, role, name, channels (JSON)
+
+
+def _contacts_of(plan: Plan) -> list[StoredContact]:
+    """Every contact as the store keeps it, in file order: unit, role, name, channels (JSON)."""
+    dumps = bulk.dumps
+    return [
+        (u.id, c.role, c.name, dumps([[channel, getattr(c, channel)] for channel in c.channels]))
         for u in plan.hierarchy.units.values()
         for c in u.contacts
     ]
-    bulk.insert_many(conn, store.contacts, contacts)
-
-
-def _channels(contact: Any) -> list[list[str]]:
-    return [[channel, getattr(contact, channel)] for channel in contact.channels]
-
-
-def _contacts_of(plan: Plan) -> dict[tuple[str, str], list[list[list[str]]]]:
-    out: dict[tuple[str, str], list[list[list[str]]]] = {}
-    for unit in plan.hierarchy.units.values():
-        for contact in unit.contacts:
-            out.setdefault((unit.id, contact.role), []).append(_channels(contact))
-    return out
 
 
 def _instance_rows(plan: Plan) -> Iterator[dict[str, Any]]:
@@ -235,10 +232,12 @@ class _Staged:
     changed: list[tuple[Any, ...]] = field(default_factory=list)  # _UPDATED values, then the id
     gone: list[int] = field(default_factory=list)
     rewaiting: list[dict[str, Any]] = field(default_factory=list)  # waiting, on another rule now
-    readdressed: list[tuple[int, Any, str]] = field(default_factory=list)  # outbox rows, new addresses
+    readdressed: list[tuple[int, str, str]] = field(default_factory=list)  # outbox rows, new addresses
 
 
-def _stage(conn: Connection, plan: Plan, paths: dict[str, str], now: pendulum.DateTime) -> _Staged:
+def _stage(
+    conn: Connection, plan: Plan, paths: dict[str, str], now: pendulum.DateTime, contacts: list[StoredContact]
+) -> _Staged:
     cid, c = plan.campaign.id, plan.campaign
     old_campaign = conn.execute(select(store.campaigns).where(store.campaigns.c.id == cid)).first()
     changes = Changes(cid, created=old_campaign is None)
@@ -263,7 +262,7 @@ def _stage(conn: Connection, plan: Plan, paths: dict[str, str], now: pendulum.Da
         changes.units.setdefault(unit.id, unit.name)  # the removed ones keep their names in the summary
     _stage_units(changes, old_paths, paths)
     if old_campaign is not None:  # contacts changed: what has not gone out yet goes to the new ones
-        recontacted, staged.readdressed = readdressed(conn, cid, _contacts_of(plan))
+        recontacted, staged.readdressed = readdressed(conn, cid, contacts)
         changes.recontacted = [unit for unit in paths if unit in old_paths and unit in recontacted]
         changes.readdressed.update(was for _id, _channels, was in staged.readdressed)
     t = store.instances
