@@ -37,7 +37,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.events import emit_event
 from sqlalchemy import Engine
 
-from cascade import i18n
+from cascade import collector, i18n
 from cascade.engine import locks
 from cascade.engine import tick as core
 from cascade.engine.machine import Event, counts_text
@@ -104,15 +104,16 @@ def tick_task(campaign_id: str, now_iso: str) -> TickReport:
     try:
         with locks.ticking(_store(), campaign_id, me, wait, waiting) as conn:
             locked = time.monotonic()
-            t = core.begin_tick(conn, campaign_id, at)
-            if t is not None:
-                report.phases.append((_("signals"), _counted(t, core.apply_signals)))
-                for level in t.campaign.levels:
-                    phase = _level(level)
-                    report.phases.append((phase, _counted(t, core.open_and_advance, level)))
-                report.phases.append((_("write"), _counted(t, core.finish_tick)))
-                report.ticked, report.now, report.tz = True, t.now.isoformat(), t.tz
-                report.counts, report.events = dict(t.counts), t.events
+            with collector.held():  # as `cascade tick` holds it off (engine.tick.tick_in)
+                t = core.begin_tick(conn, campaign_id, at)
+                if t is not None:
+                    report.phases.append((_("signals"), _counted(t, core.apply_signals)))
+                    for level in t.campaign.levels:
+                        phase = _level(level)
+                        report.phases.append((phase, _counted(t, core.open_and_advance, level)))
+                    report.phases.append((_("write"), _counted(t, core.finish_tick)))
+                    report.ticked, report.now, report.tz = True, t.now.isoformat(), t.tz
+                    report.counts, report.events = dict(t.counts), t.events
     except locks.Busy as busy:
         log.warning(_("{busy}; this run skips its tick (the holder's tick does the work)", busy=busy))
         return TickReport(busy=str(busy))

@@ -336,6 +336,68 @@ def test_recipients_resolve_from_the_unit_path() -> None:
     assert recipients(path, ("self",)) == ["x-c"] and recipients("province:tu-a", ("self",)) == ["tu-a"]
 
 
+def test_a_live_tick_runs_with_the_collector_held_off(
+    deployed: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The district wave's tick took 0.50 s or 0.75 s by chance: a full pass of the cycle
+    collector over the process's objects fell inside it or not. A tick makes no cycles worth
+    one: the collector is held off while it runs, and given back after (`collector.held`)."""
+    import gc
+
+    import cascade.engine.tick as engine_tick
+
+    passes: list[str] = []
+    during: list[int] = []
+
+    def counted(phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            passes.append(phase)
+
+    def watched(*args: Any, **kwargs: Any) -> Any:  # the tick's work, its passes counted
+        before = len(passes)
+        try:
+            return tick_in(*args, **kwargs)
+        finally:
+            during.append(len(passes) - before)
+
+    tick_in = engine_tick.tick_in
+    monkeypatch.setattr(engine_tick, "tick_in", watched)
+    threshold = gc.get_threshold()
+    gc.set_threshold(1)  # a pass at every allocation the collector may take one at
+    gc.callbacks.append(counted)
+    try:
+        tick(deployed, "test-campaign", at("2020-11-12 08:00"))
+    finally:
+        gc.callbacks.remove(counted)
+        gc.set_threshold(*threshold)
+    assert during == [0] and gc.isenabled()
+    assert passes  # (after it, the collector works again)
+    assert events(deployed, "task.opened")  # (the tick did its work)
+
+
+def test_the_collector_held_off_is_given_back_and_nests() -> None:
+    import gc
+
+    from cascade import collector
+
+    with collector.held():
+        assert not gc.isenabled()
+        with collector.held():
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    with collector.paused(), collector.held():  # (a simulation's ticks: nothing to do)
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with collector.held():
+            pass
+        assert not gc.isenabled()  # a caller's own choice stays
+    finally:
+        gc.enable()
+
+
 def test_bulk_work_keeps_the_collector_out_of_the_way_and_gives_it_back() -> None:
     """`collector.paused` (a simulation's run, a compile): the cycle collector is off and what
     exists is frozen out of explicit collections' scans; the outermost one gives both back, what
