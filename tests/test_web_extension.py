@@ -88,6 +88,7 @@ def test_a_unit_asks_and_its_parent_approves_once(campaign: Engine) -> None:
         assert "Đã đề nghị gia hạn đến hết ngày 24/12/2020; đang chờ Huyện ủy B trả lời" in again.text
         preview = client.get(answer_link(req.id, "approve"))
         assert "Đồng ý cho Đảng ủy xã C gia hạn đến hết ngày 24/12/2020?" in preview.text
+        assert 'id="past-summary"' not in preview.text  # (before the summary: nothing to warn of)
         assert requests(campaign)[0].status == "pending"  # opening the link changes nothing
         done = answer(client, req.id, "approve")
         assert "Đã đồng ý gia hạn; Đảng ủy xã C sẽ được thông báo." in done.text
@@ -106,6 +107,21 @@ def test_a_unit_asks_and_its_parent_approves_once(campaign: Engine) -> None:
     )
     assert amended["reason"] == "Bão lũ, chưa tổ chức được hội nghị" and amended["to"] == ["x-c"]
     assert log(campaign, "extension.denied") == []
+
+
+def test_the_parent_is_warned_of_a_day_past_the_summary_before_it_answers(campaign: Engine) -> None:
+    """`cascade extend` past the summary date is warned of; the parent answering a unit's
+    request for a day past it, on the page its link opens, was told nothing."""
+    with client_for(campaign) as client:
+        assert ask(client, "2021-02-10", "Sáp nhập đơn vị").status_code == 200
+        [req] = requests(campaign)
+        preview = client.get(answer_link(req.id, "approve"))
+        assert (
+            "Lưu ý: báo cáo tổng hợp gửi ngày 20/01/2021, trước khi hết ngày 10/02/2021; nếu Đảng ủy xã C "
+            "chưa hoàn thành trước đó, báo cáo tổng hợp sẽ tính là chưa hoàn thành."
+        ) in preview.text
+        done = answer(client, req.id, "approve")
+        assert 'id="past-summary"' not in done.text  # answered: said before, not again
 
 
 def test_a_denied_request_tells_the_unit_and_keeps_the_deadline(campaign: Engine) -> None:

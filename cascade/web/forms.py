@@ -213,7 +213,13 @@ async def ask(
 def answer_context(req: Row[Any], found: Found, just: bool = False) -> dict[str, Any]:
     tz = found.campaign.timezone
     context = page_context(found)
-    context.update(proposed=last_day_of(req.deadline, tz).format("DD/MM/YYYY"), reason=req.reason)
+    proposed = last_day_of(req.deadline, tz).format("DD/MM/YYYY")
+    context.update(proposed=proposed, reason=req.reason)
+    c = found.campaign
+    if req.status == "pending" and c.summary_sent_at is None and req.deadline > c.summary_at:
+        # as `cascade extend` warns: the summary goes out before the day asked for has passed
+        summary = pendulum.from_timestamp(c.summary_at, tz=tz).format("DD/MM/YYYY")
+        context["past_summary"] = words("past_summary", when=summary, day=proposed, name=found.unit.name)
     if req.status != "pending":
         when = pendulum.from_timestamp(req.answered_at, tz=tz).format("HH:mm DD/MM/YYYY")
         approved = req.status == "approved"
