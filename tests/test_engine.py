@@ -389,11 +389,19 @@ def test_the_collector_held_off_is_given_back_and_nests() -> None:
     with collector.paused(), collector.held():  # (a simulation's ticks: nothing to do)
         assert not gc.isenabled()
     assert gc.isenabled()
+
+
+@pytest.mark.parametrize("hold", ["paused", "held"])
+def test_a_callers_own_choice_to_keep_the_collector_off_stays(hold: str) -> None:
+    import gc
+
+    from cascade import collector
+
     gc.disable()
     try:
-        with collector.held():
+        with getattr(collector, hold)():
             pass
-        assert not gc.isenabled()  # a caller's own choice stays
+        assert not gc.isenabled()
     finally:
         gc.enable()
 
@@ -419,13 +427,6 @@ def test_bulk_work_keeps_the_collector_out_of_the_way_and_gives_it_back() -> Non
     young = {id(x) for x in gc.get_objects(generation=0) + gc.get_objects(generation=1)}
     assert not young & {id(x) for x in made}
     del made_inside, made
-    gc.disable()
-    try:
-        with collector.paused():
-            pass
-        assert not gc.isenabled()  # a caller's own choice stays
-    finally:
-        gc.enable()
     gc.freeze()  # a freeze made before (the web server's, of what it loaded) stays
     try:
         kept = gc.get_freeze_count()
