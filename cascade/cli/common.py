@@ -74,7 +74,9 @@ err = Console(stderr=True, soft_wrap=True)
 def print_problems(problems: list[Problem]) -> None:
     """Each problem a line, its hint under it; a hint that several problems in a row share is
     printed once, under the last of them (87 communes moved up a level were 87 hints alike)."""
+    shared = 0  # the problems in a row, up to this one, with its hint
     for n, problem in enumerate(problems):
+        shared = shared + 1 if n and problems[n - 1].hint == problem.hint else 1
         colour = "red" if problem.severity is Severity.ERROR else "yellow"
         where = f"{problem.file}:{problem.line}" if problem.line else problem.file
         key = _(" [bold]{key}[/bold]:", key=problem.key) if problem.key else ""
@@ -92,9 +94,6 @@ def print_problems(problems: list[Problem]) -> None:
         )
         if not problem.hint:
             continue
-        shared = 1
-        while shared <= n and problems[n - shared].hint == problem.hint:
-            shared += 1
         if n + 1 < len(problems) and problems[n + 1].hint == problem.hint:
             continue  # said under the last of them
         hint = _("hint") if shared == 1 else _("hint for the {count} above", count=shared)

@@ -174,8 +174,10 @@ def _decide(campaign: str, decision_of: Any, what: str) -> None:
 def _after_the_summary(engine: Engine, campaign: str, decision: Any) -> None:
     """An extension past the summary date, warned of (as `validate` warns of a file's): the
     summary goes out while those units may still do it, and counts them as not done."""
+    from cascade.engine.machine import summary_before
+
     row = campaign_row(engine, campaign)
-    if decision.deadline is None or decision.deadline <= row.summary_at or row.summary_sent_at is not None:
+    if decision.deadline is None or not summary_before(row, decision.deadline):
         return
     day = pendulum.from_timestamp(decision.deadline - 1, tz=row.timezone).format("DD/MM/YYYY")
     summary = pendulum.from_timestamp(row.summary_at, tz=row.timezone).format("DD/MM/YYYY")

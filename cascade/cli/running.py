@@ -12,7 +12,6 @@ from rich.markup import escape
 from cascade.cli.common import (
     app,
     campaign_id,
-    campaign_row,
     err,
     fail,
     instant_of,
@@ -142,9 +141,8 @@ def undeploy(campaign: Annotated[str, typer.Argument(help=_("the campaign: its i
     from cascade.settings import Settings
 
     engine = open_engine()
-    campaign = campaign_id(engine, campaign)  # (or its title)
-    if not undeploy_campaign(engine, campaign, Settings().scheduler.now()):  # (as deploy: a drill's clock)
-        campaign_row(engine, campaign)  # fails with "no deployed campaign" and its hint
+    campaign = campaign_id(engine, campaign)  # (or its title; refuses one not in the store, with its hint)
+    undeploy_campaign(engine, campaign, Settings().scheduler.now())  # (as deploy: a drill's clock)
     from flows.project import api_url
 
     url, paused = api_url(), False

@@ -82,11 +82,6 @@ def campaigns_named(conn: Connection, written: str) -> list[str]:
     return [cid for cid, title in titles if loose(title) == wanted]
 
 
-def campaigns(conn: Connection) -> list[Deployed]:
-    """Every campaign in the store, stopped ones too, by id."""
-    return [Deployed.of(row) for row in conn.execute(select(store.campaigns).order_by(store.campaigns.c.id))]
-
-
 def must_read(conn: Connection, campaign_id: str, for_update: bool = False) -> Deployed:
     """The campaign `campaign_id`; raises LookupError when it is not deployed."""
     found = read(conn, campaign_id, for_update)

@@ -322,6 +322,12 @@ def summary_due(campaign: Deployed, now_s: int) -> bool:
     return campaign.summary_sent_at is None and summary_instant(campaign) <= now_s
 
 
+def summary_before(campaign: Deployed, deadline: int) -> bool:
+    """The summary, not sent yet, goes out before `deadline` has passed: it counts a unit that
+    finishes by then as not done (an extension or a unit's request for one past it is warned of)."""
+    return campaign.summary_sent_at is None and campaign.summary_at < deadline
+
+
 def summary_instant(campaign: Deployed) -> int:
     """The summary goes out at the start of summary_date, once the quiet hours end."""
     return _summary_instant(campaign.summary_at, campaign.timezone, summary_quiet(campaign_rules(campaign)))

@@ -24,6 +24,7 @@ from starlette.concurrency import run_in_threadpool
 
 from cascade.engine import decisions
 from cascade.engine.links import AnswerLink, Link, LinkRefused, verify
+from cascade.engine.machine import summary_before
 from cascade.engine.signals import Batch, Signal
 from cascade.errors import CampaignInvalid
 from cascade.plan.hierarchy import parent_of
@@ -215,10 +216,8 @@ def answer_context(req: Row[Any], found: Found, just: bool = False) -> dict[str,
     context = page_context(found)
     proposed = last_day_of(req.deadline, tz).format("DD/MM/YYYY")
     context.update(proposed=proposed, reason=req.reason)
-    c = found.campaign
-    if req.status == "pending" and c.summary_sent_at is None and req.deadline > c.summary_at:
-        # as `cascade extend` warns: the summary goes out before the day asked for has passed
-        summary = pendulum.from_timestamp(c.summary_at, tz=tz).format("DD/MM/YYYY")
+    if req.status == "pending" and summary_before(found.campaign, req.deadline):  # (as `extend` warns)
+        summary = pendulum.from_timestamp(found.campaign.summary_at, tz=tz).format("DD/MM/YYYY")
         context["past_summary"] = words("past_summary", when=summary, day=proposed, name=found.unit.name)
     if req.status != "pending":
         when = pendulum.from_timestamp(req.answered_at, tz=tz).format("HH:mm DD/MM/YYYY")
