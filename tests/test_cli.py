@@ -1196,6 +1196,41 @@ def test_a_copy_for_a_new_campaign_with_the_same_id_is_refused(data_dir: Path, t
     assert runner.invoke(app, ["deploy", str(copy)]).exit_code == 0  # its name from now on
 
 
+def test_a_campaign_whose_id_changed_in_its_file_is_not_started_a_second_time(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    """An operator "corrects" the `id:` of a running campaign's file and deploys it again: a second
+    campaign of the same title started beside the first, every official got each notice twice, and
+    the title named no campaign any more. The same for a new file keeping a running one's title."""
+    shutil.copytree(ROOT / "campaigns", tmp_path / "campaigns")
+    file = tmp_path / "campaigns" / "ha-tinh-xix-2020.yaml"
+    assert runner.invoke(app, ["deploy", str(file)]).exit_code == 0
+    text = file.read_text(encoding="utf-8")
+    file.write_text(text.replace("id: ha-tinh-xix-2020", "id: ha-tinh-19-2020", 1), encoding="utf-8")
+    for args in (["deploy", str(file)], ["deploy", "--dry-run", str(file)]):
+        refused = runner.invoke(app, args)
+        assert refused.exit_code == 1, refused.output
+        said = " ".join(refused.stderr.split())
+        head = f"{file}: error: campaign.id: `ha-tinh-xix-2020` runs from this file, under the same title"
+        assert head in said, said
+        assert "deploying it as `ha-tinh-19-2020` would start a second campaign beside it" in said, said
+        assert "put its id back (`id: ha-tinh-xix-2020`)" in said and "--beside" in said, said
+    listed = runner.invoke(app, ["status", "--format", "json"])
+    assert [c["campaign"] for c in json.loads(listed.stdout)] == ["ha-tinh-xix-2020"], listed.output
+
+    other = tmp_path / "campaigns" / "nghi-quyet-moi.yaml"  # a new campaign's file, its title kept
+    other.write_text(text.replace("id: ha-tinh-xix-2020", "id: nq-moi", 1), encoding="utf-8")
+    said = " ".join(runner.invoke(app, ["deploy", str(other)]).stderr.split())
+    assert "`ha-tinh-xix-2020` runs under the same title" in said and "give this one its own `title:`" in said
+
+    beside = runner.invoke(app, ["deploy", "--beside", str(file)])  # both, as the operator chose
+    assert beside.exit_code == 0, beside.output
+    assert runner.invoke(app, ["undeploy", "ha-tinh-xix-2020"]).exit_code == 0
+    assert runner.invoke(app, ["deploy", str(other)]).exit_code == 1  # ha-tinh-19-2020 still runs
+    assert runner.invoke(app, ["undeploy", "ha-tinh-19-2020"]).exit_code == 0
+    assert runner.invoke(app, ["deploy", str(other)]).exit_code == 0  # only stopped ones share it now
+
+
 def test_validating_loads_neither_the_store_nor_the_engine() -> None:
     """`cascade validate` and `plan` start in the time their own work takes: the store's and
     the engine's modules (SQLAlchemy: 0.4 s of imports), the settings (pydantic-settings) and
@@ -1338,7 +1373,8 @@ def test_campaigns_from_workbooks_and_other_encodings_deploy_and_simulate(
     }
     for name, (header, encoding) in cases.items():
         campaign = tmp_path / name
-        campaign.write_text(header.replace("test-campaign", name.removesuffix(".yaml")) + tasks, encoding)
+        own = header.replace("test-campaign", name.removesuffix(".yaml")).replace("thử", f"thử {name}")
+        campaign.write_text(own + tasks, encoding)
         for command in (["validate"], ["simulate"], ["deploy"], ["deploy"]):  # (the second: no change)
             done = runner.invoke(app, [*command, str(campaign)])
             assert done.exit_code == 0 and done.exception is None, (name, command, done.output)

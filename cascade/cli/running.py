@@ -47,6 +47,15 @@ def deploy(
             help=_("FILE is the running campaign's own file, renamed: update the campaign from it"),
         ),
     ] = False,
+    beside: Annotated[
+        bool,
+        typer.Option(
+            "--beside",
+            help=_(
+                "FILE is a new campaign to run beside one deployed from the same file or under the same title"
+            ),
+        ),
+    ] = False,
 ) -> None:
     from cascade.engine import health
     from cascade.engine.deploy import deploy as deploy_plan
@@ -58,6 +67,8 @@ def deploy(
     engine = open_engine()
     if not renamed:
         _same_file(engine, compiled.campaign.id, file)
+    if not beside:
+        _not_beside(engine, compiled.campaign.id, compiled.campaign.title, file)
     result = deploy_plan(
         engine, compiled, source_of(file, compiled), Settings().scheduler.now(), dry_run=dry_run
     )
@@ -131,6 +142,52 @@ def _same_file(engine: Engine, campaign: str, file: Path) -> None:
         "with --renamed"
     )
     fail([Problem(str(file), None, "campaign.id", message, hint)])
+
+
+def _not_beside(engine: Engine, campaign: str, title: str, file: Path) -> None:
+    """Refuse a new campaign from the file a running one was deployed from, or under its title:
+    most often the running campaign's `id:` changed in its file, which would start a second
+    campaign beside it, every notice sent twice and the title naming neither."""
+    from cascade.engine import deployed
+
+    with engine.connect() as conn:
+        if deployed.read(conn, campaign) is not None:
+            return  # an update of `campaign` (or one stopped, deployed again)
+        others = deployed.running_beside(conn, title, str(file))
+    problems = []
+    for other, same_file, same_title in others:
+        if same_file:
+            message = (
+                _("`{other}` runs from this file, under the same title", other=other)
+                if same_title
+                else _("`{other}` runs from this file", other=other)
+            ) + _(
+                "; deploying it as `{campaign}` would start a second campaign beside it, and its "
+                "officials would get every notice twice",
+                campaign=campaign,
+            )
+            hint = _(
+                "a campaign keeps its id while it runs: to change `{other}`, put its id back "
+                "(`id: {other}`); to replace it, `cascade undeploy {other}` first; to run both, deploy "
+                "again with --beside",
+                other=other,
+            )
+            problems.append(Problem(str(file), None, "campaign.id", message, hint))
+        else:
+            message = _(
+                "`{other}` runs under the same title; deploying this file as `{campaign}` would start a "
+                "second campaign its officials could not tell from it",
+                other=other,
+                campaign=campaign,
+            )
+            hint = _(
+                "a new campaign: give this one its own `title:`; one that replaces `{other}`: "
+                "`cascade undeploy {other}` first; to run both, deploy again with --beside",
+                other=other,
+            )
+            problems.append(Problem(str(file), None, "campaign.title", message, hint))
+    if problems:
+        fail(problems)
 
 
 @app.command(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields
+from pathlib import Path
 from typing import Any, Generic, NamedTuple, TypeVar
 
 from sqlalchemy import Connection, Row, bindparam, select
@@ -80,6 +81,22 @@ def campaigns_named(conn: Connection, written: str) -> list[str]:
     wanted = loose(written)
     titles = conn.execute(select(c.id, c.title).order_by(c.id))
     return [cid for cid, title in titles if loose(title) == wanted]
+
+
+def running_beside(conn: Connection, title: str, file: str) -> list[tuple[str, bool, bool]]:
+    """The running campaigns a new campaign of `title` deployed from `file` would run beside
+    unnoticed: those deployed from the same file, or under the same title as a person reads it;
+    each as (its id, from the same file, under the same title)."""
+    c = store.campaigns.c
+    here, wanted = Path(file).resolve(), loose(title)
+    found = []
+    for cid, their_title, their_file in conn.execute(
+        select(c.id, c.title, c.source_file).where(c.archived_at.is_(None)).order_by(c.id)
+    ):
+        same_file, same_title = Path(their_file).resolve() == here, loose(their_title) == wanted
+        if same_file or same_title:
+            found.append((cid, same_file, same_title))
+    return found
 
 
 def must_read(conn: Connection, campaign_id: str, for_update: bool = False) -> Deployed:
