@@ -369,3 +369,41 @@ def test_a_stopped_campaign_says_so_on_its_forms(client: TestClient, campaign: E
     done = client.post(link(), data={"csrf": csrf(page.text), "attendees": "44", "members": "50"})
     assert done.status_code == 200 and paused in done.text
     assert state(campaign, "x-c", "hn-co-so") == ("signalled", [{"attendees": 44, "members": 50}])  # kept
+
+
+def test_in_a_drill_the_web_application_acts_on_the_drills_clock(
+    campaign: Engine, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With CASCADE_CLOCK_SHIFT, `cascade serve` ticks, mints links and takes `cascade signal` on
+    the drill's clock, but its web application read the wall clock: a link minted in the drill
+    opened as expired, and a completion made through it would be recorded at another time than
+    the drill's."""
+    from cascade.web import server
+
+    monkeypatch.setenv("CASCADE_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("CASCADE_DATABASE_URL", campaign.url.render_as_string(hide_password=False))
+    monkeypatch.setenv("CASCADE_WEB_SECRET", SECRET.decode())
+    monkeypatch.setenv("CASCADE_CLOCK_SHIFT", str(int(NOW.timestamp() - pendulum.now().timestamp())))
+    monkeypatch.setattr(server.Watchdog, "start", lambda self: None)  # (no thread left behind)
+    monkeypatch.setattr(server.gc, "freeze", lambda: None)  # (nor the test process frozen)
+    app = server.make_server(tick_interval=600).config.app
+    with TestClient(app, base_url="https://testserver") as client:  # type: ignore[arg-type]
+        expires = NOW.add(days=2)  # two days into the drill's future, years before the wall clock
+        page = client.get(link(expires=expires))
+        assert page.status_code == 200, page.text
+        done = client.post(
+            link(expires=expires), data={"csrf": csrf(page.text), "attendees": "44", "members": "50"}
+        )
+        assert done.status_code == 200, done.text
+        assert "Đã ghi nhận: Đảng ủy xã C hoàn thành lúc 09:00 05/12/2020" in done.text, done.text
+
+
+def test_a_server_on_utc_tells_the_official_the_campaigns_time(campaign: Engine) -> None:
+    """The page after a completion said the time in the server's own zone: on a server kept in
+    UTC, as most are, an official in Hà Tĩnh who confirmed at 09:00 read "02:00"."""
+    config = WebConfig(secret=SECRET, operator_token=TOKEN)
+    app = create_app(campaign, config, clock=lambda: NOW.in_timezone("UTC"))
+    with TestClient(app, base_url="https://testserver") as client:
+        page = client.get(link())
+        done = client.post(link(), data={"csrf": csrf(page.text), "attendees": "44", "members": "50"})
+        assert "Đã ghi nhận: Đảng ủy xã C hoàn thành lúc 09:00 05/12/2020" in done.text, done.text

@@ -115,7 +115,7 @@ async def submit(
         csrf = str(data.get("csrf", ""))
         return page(request, "form.html", 422, csrf=csrf, errors=errors, inputs=inputs, **page_context(found))
     w.announce(campaign, stored)
-    done = when.format("HH:mm DD/MM/YYYY")
+    done = when.in_timezone(found.campaign.timezone).format("HH:mm DD/MM/YYYY")  # (not the server's zone)
     return page(request, "done.html", already=False, done=done, **page_context(found))
 
 

@@ -32,7 +32,7 @@ def make_server(
     secret = secret_from(settings.web.secret, settings.store.data_dir)
     config = WebConfig.of(settings.web, secret, tick_interval, announce)
     quiet_access_log()
-    app = create_app(engine, config)
+    app = create_app(engine, config, clock=settings.scheduler.now)  # (a drill's clock, as the ticks')
     # the operator hears when a campaign stops ticking, from outside the scheduler it watches
     Watchdog(engine, config.tick_interval).start()
     # what is loaded by now lives as long as the server: keep it out of the collector's full
