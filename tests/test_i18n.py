@@ -419,3 +419,39 @@ def test_the_help_panels_read_in_vietnamese() -> None:
         assert english not in result.stdout
     again = CliRunner().invoke(app, ["--lang", "en", "plan", "--help"], env={"COLUMNS": "200"})
     assert "Arguments" in again.stdout and "Show this message and exit." in again.stdout
+
+
+def test_units_waiting_on_a_task_their_parent_lacks_are_told_in_one_sentence(tmp_path: Path) -> None:
+    """The warning was spliced from two translations: "... nhưng đơn vị cấp trên của chúng có
+    không có `hn-huyen`" (their parent "has has no")."""
+    (tmp_path / "units.yaml").write_text(
+        "levels: [province, {name: district, optional: true}, grassroots]\n"
+        "units:\n"
+        "  - {id: tu-a, name: Tỉnh ủy A, level: province, children: [\n"
+        "      {id: hu-b, name: Huyện ủy B, level: district,\n"
+        "       children: [{id: x-c, name: Xã C, level: grassroots}]},\n"
+        "      {id: x-d, name: Xã D, level: grassroots}]}\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "c.yaml").write_text(
+        "campaign: {id: c, title: Chiến dịch, issued_on: 10/11/2020, units: units.yaml,\n"
+        "           summary_date: 20/01/2021}\n"
+        "tasks:\n"
+        "  - {id: hn-huyen, title: Hội nghị huyện, level: district, due: {before: 30/11/2020}}\n"
+        "  - id: hn-co-so\n"
+        "    title: Hội nghị cơ sở\n"
+        "    level: grassroots\n"
+        "    opens_after: {task: hn-huyen, at: parent}\n"
+        "    due: {before: 15/12/2020}\n",
+        encoding="utf-8",
+    )
+    said = {}
+    for lang in ("vi", "en"):
+        result = CliRunner().invoke(app, ["--lang", lang, "validate", str(tmp_path / "c.yaml")])
+        i18n.use("en")
+        assert result.exit_code == 0, result.output
+        said[lang] = " ".join(result.stderr.split())
+    assert "1 đơn vị chờ `hn-huyen` nhưng đơn vị cấp trên của chúng không có `hn-huyen`: x-d" in said["vi"], (
+        said
+    )
+    assert "1 unit(s) wait for `hn-huyen` but their parent has no `hn-huyen`: x-d" in said["en"], said

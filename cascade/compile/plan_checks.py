@@ -179,23 +179,21 @@ def _check_unreachable(
 
 def orphan_warning(plan: Plan, task: TaskPlan, prereq: str, at: str, units: Iterable[str]) -> Problem:
     units = list(units)
-    where = _("their parent has") if at == "parent" else _("they have")
-    return warning(
-        Problem(
-            plan.campaign.file,
-            task.line,
-            f"{task.id}.opens_after",
-            _(
-                "{count} unit(s) wait for `{prereq}` but {where} no `{prereq}`: {sample}; "
-                "they open when the campaign is issued",
-                count=len(units),
-                prereq=prereq,
-                where=where,
-                sample=sample(units),
-            ),
-            _("target those units with `{prereq}`, or exclude them here", prereq=prereq),
+    words = {"count": len(units), "prereq": prereq, "sample": sample(units)}
+    if at == "parent":  # (whole sentences: a translation spliced from two read "has has no")
+        message = _(
+            "{count} unit(s) wait for `{prereq}` but their parent has no `{prereq}`: {sample}; "
+            "they open when the campaign is issued",
+            **words,
         )
-    )
+    else:
+        message = _(
+            "{count} unit(s) wait for `{prereq}` but they have no `{prereq}`: {sample}; "
+            "they open when the campaign is issued",
+            **words,
+        )
+    hint = _("target those units with `{prereq}`, or exclude them here", prereq=prereq)
+    return warning(Problem(plan.campaign.file, task.line, f"{task.id}.opens_after", message, hint))
 
 
 def _when(t: pendulum.DateTime) -> str:
