@@ -211,6 +211,27 @@ def test_optional_levels_may_be_skipped() -> None:
     assert units.paths()["x-d"] == "province:tu-a/district:hu-b/grassroots:x-d"
 
 
+def test_a_yaml_levels_list_takes_the_optional_mark_a_spreadsheet_writes() -> None:
+    """`district?` marks an optional level in a spreadsheet's `# levels:` line; written so in a
+    YAML units file it was refused as "`district?` is not a valid id", with a hint on ids."""
+    text = """\
+        levels: [province, district?, grassroots]
+        units:
+          - id: tu-a
+            name: A
+            level: province
+            children:
+              - {id: x-c, name: C, level: grassroots}
+              - {id: hu-b, name: B, level: district, children: [{id: x-d, name: D, level: grassroots}]}
+        """
+    units = read_units(dedent(text), "units.yaml")
+    assert units.parent_of("x-c") == "tu-a" and units.parent_of("x-d") == "hu-b"
+    refused = problems_of("levels: [province, district??]\nunits: [{id: tu-a, name: A, level: province}]\n")
+    assert [p.splitlines()[0] for p in refused] == [
+        "units.yaml:1: error: levels[1].name: `district?` is not an id"
+    ]
+
+
 def test_communes_moved_up_when_a_level_is_dropped_are_told_the_fix_that_keeps_them_there() -> None:
     """The 2025 reform dropped the district level and moved the communes under the province. The
     units file saying so, with its levels line left as it was, got 87 errors each hinting that a

@@ -41,7 +41,11 @@ class Level(Model):
 
 
 def _level(value: object) -> object:
-    return {"name": value} if isinstance(value, str) else value
+    """A level written as its name; `district?` is an optional one, as a spreadsheet's `# levels:`
+    line writes it."""
+    if not isinstance(value, str):
+        return value
+    return {"name": value[:-1], "optional": True} if value.endswith("?") else {"name": value}
 
 
 LevelDecl = Annotated[
@@ -50,7 +54,7 @@ LevelDecl = Annotated[
     WithJsonSchema(
         {
             "anyOf": [
-                {"type": "string", "pattern": SLUG.pattern},
+                {"type": "string", "pattern": SLUG.pattern.removesuffix("$") + r"\??$"},
                 {
                     "type": "object",
                     "properties": {
