@@ -1231,6 +1231,23 @@ def test_a_campaign_whose_id_changed_in_its_file_is_not_started_a_second_time(
     assert runner.invoke(app, ["deploy", str(other)]).exit_code == 0  # only stopped ones share it now
 
 
+def test_a_problem_on_line_100_is_not_printed_as_an_emoji(write) -> None:  # type: ignore[no-untyped-def]
+    """The terminal printer read `campaign.yaml:100:` as the emoji code `:100:` and printed
+    "campaign.yaml💯 error"; `:1234:` likewise."""
+    padding = "".join(f"# {n}\n" for n in range(99 - HEADER.count("\n") - 1))
+    for line, extra in ((100, ""), (1234, "".join(f"# {n}\n" for n in range(1134)))):
+        text = (
+            HEADER
+            + padding
+            + extra
+            + "tasks:\n  - {id: hn-tinh, title: T, level: nowhere, due: {before: 20/11/2020}}\n"
+        )
+        path = write(text)
+        assert text.splitlines()[line - 1].startswith("  - {id: hn-tinh"), line
+        said = runner.invoke(app, ["validate", path]).stderr
+        assert f"{path}:{line}: error: tasks[0].level" in said, said
+
+
 def test_validating_loads_neither_the_store_nor_the_engine() -> None:
     """`cascade validate` and `plan` start in the time their own work takes: the store's and
     the engine's modules (SQLAlchemy: 0.4 s of imports), the settings (pydantic-settings) and

@@ -67,8 +67,8 @@ def _language(
     chrome.speak()
 
 
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
+out = Console(soft_wrap=True, emoji=False)  # ("units.yaml:100:" is no emoji code)
+err = Console(stderr=True, soft_wrap=True, emoji=False)
 
 
 def print_problems(problems: list[Problem]) -> None:
