@@ -634,3 +634,38 @@ def test_a_whole_number_as_vietnamese_offices_and_excel_write_it(written: str, m
         values, errors = check_fields(rules, {"attendees": wrong})
         assert not values and errors, wrong
         assert f"`{wrong}` is not a whole number" in errors[0], errors  # as written
+
+
+def test_a_row_a_district_added_without_its_task_is_told_the_task_of_the_rows_above(
+    campaign: Engine, tmp_path: Path
+) -> None:
+    """A district adds a row under the template's for a unit it left out, and fills in the time
+    and figures but not the task: "missing `task`", with no hint. The rows above name it."""
+    reply = openpyxl.Workbook()
+    sheet = reply.active
+    assert sheet is not None
+    sheet.append(["Mã đơn vị (unit)", "Việc (task)", "Thời gian hoàn thành (at)", "attendees", "members"])
+    sheet.append(["p-bac-ha", "hn-co-so", "05/12/2020 09:00", 40, 45])
+    sheet.append(["p-nam-ha", None, "06/12/2020 14:30", 30, 35])  # added, its task left blank
+    sheet.append(["p-tan-giang", "hn-co-so", None, 30, 35])  # figures, but no time
+    path = tmp_path / "tra-loi.xlsx"
+    reply.save(path)
+    with pytest.raises(SignalRefused) as refused:
+        import_table(campaign, CID, path, "cli", NOW)
+    said = [(p.line, p.key, p.message, p.hint) for p in refused.value.problems]
+    assert said == [
+        (
+            3,
+            "task",
+            "this row names no task",
+            "write its task in the task column, as the rows above do: `hn-co-so`",
+        ),
+        (
+            4,
+            "",
+            "missing `at`",
+            "write when the unit did it, e.g. 18/11/2020 10:00; a unit that has not done it yet: leave its "
+            "row blank",
+        ),
+    ], said
+    assert signals(campaign) == []  # nothing stored

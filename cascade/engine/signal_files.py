@@ -139,6 +139,7 @@ def _table_items(table: Table) -> Iterator[tuple[str, tuple[int, dict[str, Any]]
             ),
         )
         return
+    above: dict[str, None] = {}  # the tasks this table's rows name, in order
     for line, cells in table.rows:
         if len(cells) > len(keys) and any(text(c) for c in cells[len(keys) :]):
             hint = _("quote cells that hold the separator, or add the column's name to the header")
@@ -151,20 +152,38 @@ def _table_items(table: Table) -> Iterator[tuple[str, tuple[int, dict[str, Any]]
         fields = {k: v for k, v in row.items() if k and k not in COLUMNS and text(v)}
         if not text(row.get("at")) and not fields:
             continue
+        task = text(row.get("task"))
         item = {
             "at": row.get("at"),
             "unit": text(row.get("unit")) or text(row.get("name")),
-            "task": text(row.get("task")),
+            "task": task,
             "note": text(row.get("note")) or None,
             "fields": {k: v.strip() if isinstance(v, str) else v for k, v in fields.items()},
         }
+        if task:
+            above.setdefault(task, None)
+        elif above:  # a row the district added under the template's, its task left blank
+            hint = _("write its task in the task column, as the rows above do: {tasks}", tasks=one_of(above))
+            yield table.file, Problem(table.file, line, "task", _("this row names no task"), hint)
+            continue
         yield table.file, (line, item)
+
+
+_MISSING: dict[str, Callable[[], str]] = {  # the hint for a signal without its first missing key
+    "at": lambda: _(
+        "write when the unit did it, e.g. 18/11/2020 10:00; a unit that has not done it yet: leave its row "
+        "blank"
+    ),
+    "unit": lambda: _("write the unit: its id or its exact name"),
+    "task": lambda: _("write the task: its id or its title"),
+}
 
 
 def _signal_of(line: int, item: dict[str, Any], file: str, tz: str) -> Signal | Problem:
     missing = [k for k in ("at", "unit", "task") if item.get(k) in (None, "")]
     if missing:
-        return Problem(file, line, "", _("missing {missing}", missing=one_of(missing)))
+        hint = _MISSING[missing[0]]()
+        return Problem(file, line, "", _("missing {missing}", missing=one_of(missing)), hint)
     try:
         at = parse_instant(item["at"], tz)
     except ValueError as exc:
