@@ -463,7 +463,7 @@ def test_undeploy_stops_ticks_and_keeps_the_history(data_dir: Path) -> None:
     assert done.exit_code == 0, done.output
     assert "ha-tinh-xix-2020 undeployed; its signals, events and outbox are kept" in done.stderr
     later = runner.invoke(app, ["tick", "ha-tinh-xix-2020", "--now", "2020-12-20 08:00"])
-    assert "nothing due" in later.stderr
+    assert later.exit_code == 1 and "is stopped since" in later.stderr, later.stderr  # (not "nothing due")
     status = runner.invoke(app, ["status", "ha-tinh-xix-2020"], env={"COLUMNS": "200"})
     assert status.exit_code == 0 and "Hội nghị cán bộ chủ chốt toàn tỉnh" in status.stdout  # history kept
     assert runner.invoke(app, ["deploy", HA_TINH]).exit_code == 0  # deploying again resumes it
@@ -1395,3 +1395,39 @@ def test_campaigns_from_workbooks_and_other_encodings_deploy_and_simulate(
         for command in (["validate"], ["simulate"], ["deploy"], ["deploy"]):  # (the second: no change)
             done = runner.invoke(app, [*command, str(campaign)])
             assert done.exit_code == 0 and done.exception is None, (name, command, done.output)
+
+
+def test_a_stopped_campaign_deployed_again_is_said_to_start_again_and_what_it_catches_up(
+    data_dir: Path,
+) -> None:
+    """A campaign undeployed on 25/11 and deployed again on 10/12: the summary said "Notices this
+    change sends: none" and "updated", then the next tick sent 51 escalations for the fortnight
+    it had been stopped. `cascade tick` of the stopped campaign meanwhile said "nothing due"."""
+    stopped = _shift_to("2020-11-25 09:00")
+    assert runner.invoke(app, ["deploy", HA_TINH], env=stopped).exit_code == 0
+    assert runner.invoke(app, ["tick", "ha-tinh-xix-2020"], env=stopped).exit_code == 0
+    assert runner.invoke(app, ["undeploy", "ha-tinh-xix-2020"], env=stopped).exit_code == 0
+    later = _shift_to("2020-12-10 09:00")
+    ticked = runner.invoke(app, ["tick", "ha-tinh-xix-2020"], env=later)
+    assert ticked.exit_code == 1, ticked.output
+    said = " ".join(ticked.stderr.split())
+    assert (
+        "ha-tinh-xix-2020 is stopped since 25/11/2020 09:00 (cascade undeploy): nothing ticks it" in said
+    ), said
+    assert "`cascade deploy FILE` starts it again" in said, said
+    for args in (["deploy", "--dry-run", HA_TINH], ["deploy", HA_TINH]):
+        done = runner.invoke(app, args, env=later)
+        assert done.exit_code == 0, done.output
+        told = " ".join(done.stdout.split())
+        assert "Stopped since 25/11/2020 09:00 (cascade undeploy): deploying starts it again." in told, told
+        fell = re.search(
+            r"While it was stopped, (\d+) instances had a deadline, reminder or escalation fall due", told
+        )
+        assert fell and int(fell.group(1)) > 0, told
+        assert (
+            "the next tick does it (one reminder however many fell due, each escalation stage once)" in told
+        )
+    assert "✓ started again ha-tinh-xix-2020" in " ".join(done.stderr.split()), done.stderr
+    again = runner.invoke(app, ["deploy", "--dry-run", HA_TINH], env=later)
+    assert "Stopped since" not in again.stdout  # running now
+    assert runner.invoke(app, ["tick", "ha-tinh-xix-2020"], env=later).exit_code == 0

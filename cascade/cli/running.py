@@ -20,6 +20,7 @@ from cascade.cli.common import (
     out,
     print_problems,
     source_of,
+    stopped_since,
 )
 from cascade.errors import Problem
 from cascade.i18n import _
@@ -86,7 +87,8 @@ def deploy(
             )
         err.print(_("dry run: nothing was changed"))
         return
-    verb = _("deployed") if result.created else _("updated")
+    restarted = result.changes is not None and result.changes.stopped_at is not None
+    verb = _("deployed") if result.created else _("started again") if restarted else _("updated")
     err.print(
         _(
             "[green]✓[/green] {verb} {campaign}: {added:,} instances added, {updated:,} updated, "
@@ -350,6 +352,22 @@ def _told_if_before_the_last_tick(engine: Engine, campaign: str, instant: pendul
         )
 
 
+def _not_stopped(engine: Engine, campaign: str) -> None:
+    """Refuse to tick an undeployed campaign: no tick changes it (it said "nothing due")."""
+    from cascade.engine import deployed
+
+    with engine.connect() as conn:
+        row = deployed.read(conn, campaign)
+    if row is None or (since := stopped_since(row)) is None:
+        return
+    message = _(
+        "{campaign} is stopped since {since} (cascade undeploy): nothing ticks it",
+        campaign=campaign,
+        since=since,
+    )
+    fail([Problem("tick", None, "", message, _("`cascade deploy FILE` starts it again"))])
+
+
 @app.command(
     "tick",
     help=_("Run one tick: open, remind, mark overdue, escalate, request reports, summarise."),
@@ -366,6 +384,7 @@ def tick_command(
     engine = open_engine()
     campaign = campaign_id(engine, campaign)  # (or its title)
     instant = instant_of(engine, campaign, now, "tick", "--now")
+    _not_stopped(engine, campaign)
     settings = Settings()
     _told_if_before_the_last_tick(engine, campaign, instant)
 

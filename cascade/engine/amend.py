@@ -93,6 +93,8 @@ class Changes:
     # the campaign's own lines that changed: title, issued_at, issued_by, timezone, calendar -> (old, new)
     header: dict[str, tuple[Any, Any]] = field(default_factory=dict)
     root: str = ""  # the top unit, who the summary goes to
+    stopped_at: int | None = None  # deployed again after `cascade undeploy` at this instant
+    fallen_due: int = 0  # then: the instances with something due that the next tick catches up on
 
     @property
     def told(self) -> list[Amended]:
@@ -160,6 +162,19 @@ def escalations_sent(
             sent = out.setdefault((task, unit), {})
             sent[deadline] = max(stage, sent.get(deadline, 0))
     return out
+
+
+def fallen_due(conn: Connection, campaign: str, now: int) -> int:
+    """The live instances with something due by `now` that no tick has done (a deadline, a
+    reminder, an escalation stage): a stopped campaign's, what its next tick catches up on."""
+    i = store.instances.c
+    due = (
+        i.campaign_id == campaign,
+        ~i.archived,
+        i.next_action_at <= now,
+        i.state.not_in(("done", "done_late", "exempt")),
+    )
+    return int(conn.execute(select(func.count()).where(*due)).scalar_one())
 
 
 def pending_signals(conn: Connection, campaign: str, now: int) -> dict[tuple[str, str], int]:

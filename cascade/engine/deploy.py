@@ -253,6 +253,9 @@ def _stage(
         header = {"title": c.title, "issued_at": epoch(c.issued_at), "issued_by": c.issued_by}
         header.update(timezone=c.timezone, calendar=c.calendar.code)
         changes.header = {k: (stored[k], v) for k, v in header.items() if stored[k] != v}
+        changes.stopped_at = stored["archived_at"]
+        if changes.stopped_at is not None:  # undeployed: it starts again
+            changes.fallen_due = amend.fallen_due(conn, cid, int(now.timestamp()))
     u = store.units
     old_units = conn.execute(
         select(u.c.id, u.c.name, u.c.path).where(u.c.campaign_id == cid, ~u.c.archived)

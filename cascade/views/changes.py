@@ -133,6 +133,23 @@ def _renamed_units(changes: Changes) -> dict[str, str]:
     }
 
 
+def _stopped_lines(changes: Changes) -> list[str]:
+    """A campaign undeployed, deployed again: it starts again, and catches up."""
+    if changes.stopped_at is None:
+        return []
+    since = pendulum.from_timestamp(changes.stopped_at, tz=changes.timezone).format("DD/MM/YYYY HH:mm")
+    lines = [_("Stopped since {since} (cascade undeploy): deploying starts it again.", since=since)]
+    if changes.fallen_due:
+        lines.append(
+            _(
+                "  While it was stopped, {count} instances had a deadline, reminder or escalation fall due: "
+                "the next tick does it (one reminder however many fell due, each escalation stage once)",
+                count=num(changes.fallen_due),
+            )
+        )
+    return lines
+
+
 def describe(changes: Changes) -> list[str]:
     """The summary a deploy prints (and `deploy --dry-run` prints alone), one line each."""
     tz, u, t = changes.timezone, changes.units, changes.tasks
@@ -145,7 +162,7 @@ def describe(changes: Changes) -> list[str]:
             when=when,
         )
     ]
-    lines += _summary_lines(changes) + _header_lines(changes)
+    lines += _stopped_lines(changes) + _summary_lines(changes) + _header_lines(changes)
     moved_deadlines: dict[tuple[str, int | None, int | None], Counter[str]] = {}
     exemptions: dict[str, list[str]] = {}
     for a in changes.amended:
