@@ -215,7 +215,8 @@ def test_the_api_reports_status_and_records_signals(client: TestClient, campaign
     tick(campaign, "test-campaign", NOW.add(minutes=1))
     status = api(client, "GET", "/api/campaigns/test-campaign/status").json()
     districts = next(level for level in status["levels"] if level["level"] == "district")
-    assert {u["id"]: u["state"] for u in districts["units"]}["hu-b"] == "open"  # done late; bc still open
+    # done late; its report not open yet (what is left waits: not "at work")
+    assert {u["id"]: u["state"] for u in districts["units"]}["hu-b"] == "held"
     assert {u["id"]: u["tasks"] for u in districts["units"]}["hu-b"]["hn-huyen"] == "done_late"
     events = api(client, "GET", "/api/campaigns/test-campaign/events?limit=50").json()
     assert [e["at"] for e in events] == sorted((e["at"] for e in events), reverse=True)  # newest first
@@ -407,3 +408,28 @@ def test_a_server_on_utc_tells_the_official_the_campaigns_time(campaign: Engine)
         page = client.get(link())
         done = client.post(link(), data={"csrf": csrf(page.text), "attendees": "44", "members": "50"})
         assert "Đã ghi nhận: Đảng ủy xã C hoàn thành lúc 09:00 05/12/2020" in done.text, done.text
+
+
+def test_the_board_tells_units_still_waiting_from_those_at_work(store_engine: Engine) -> None:
+    """Communes held until their district's conference were shown "đang thực hiện" (at work) on
+    the board's map and counts, as if they had been told to start; `cascade status` says "chưa
+    mở" (not open yet) of them."""
+    from tests.test_amend import CHAIN
+
+    chained = CHAIN.replace("DISTRICT", "30/11/2020").replace("GRASSROOTS", "15/12/2020")
+    chained = chained.replace(
+        "    level: grassroots\n", "    level: grassroots\n    opens_after: {task: hn-huyen, at: parent}\n"
+    )
+    deploy(store_engine, compile_text(chained), "source", at("2020-11-10 08:00"))
+    tick(store_engine, "test-campaign", at("2020-11-12 09:00"))  # the province has not met yet
+    with client_for(store_engine) as client:
+        login = client.get("/status/test-campaign")
+        client.post("/login", data={"csrf": csrf(login.text), "token": TOKEN, "next": "/status"})
+        page = client.get("/status/test-campaign").text
+        status = api(client, "GET", "/api/campaigns/test-campaign/status").json()
+    grassroots = next(level for level in status["levels"] if level["level"] == "grassroots")
+    assert {u["id"]: u["state"] for u in grassroots["units"]} == {"x-c": "held", "x-d": "held", "x-f": "held"}
+    assert grassroots["counts"]["held"] == 3 and grassroots["counts"]["open"] == 0
+    assert '<i class="cell s-held" data-unit="x-c" title="Đảng ủy xã C: chưa mở">' in page, page
+    assert '<span class="count-held">3 chưa mở</span>' in page, page
+    assert '<span class="count-open">' in page  # the province, at work on its conference

@@ -1,8 +1,9 @@
 """The operator's board: the whole cascade at a glance, read from the store only.
 
 Each unit gets one state across its tasks and reports — `overdue` if anything is overdue,
-else `open` while anything is open or held, else `late` if anything was done late, else
-`done` (`none` for a unit with nothing to do) — shown by level as a heat map; beside it
+else `open` while anything is open, else `held` while anything waits to open (its
+prerequisite not done yet: the unit has not been told to start), else `late` if anything was
+done late, else `done` (`none` for a unit with nothing to do) — shown by level as a heat map; beside it
 each task's progress over time and the latest events.
 """
 
@@ -18,7 +19,7 @@ from cascade.engine import store
 from cascade.engine.words import event_text
 from cascade.views.eventlog import LOG_KINDS
 
-UNIT_STATES = ("overdue", "open", "late", "done", "none")
+UNIT_STATES = ("overdue", "open", "held", "late", "done", "none")
 
 
 def unit_state(states: list[str]) -> str:
@@ -27,8 +28,10 @@ def unit_state(states: list[str]) -> str:
         return "none"
     if "overdue" in live:
         return "overdue"
-    if "open" in live or "held" in live:
+    if "open" in live:
         return "open"
+    if "held" in live:
+        return "held"
     return "late" if "done_late" in live else "done"
 
 
