@@ -433,3 +433,12 @@ def test_the_board_tells_units_still_waiting_from_those_at_work(store_engine: En
     assert '<i class="cell s-held" data-unit="x-c" title="Đảng ủy xã C: chưa mở">' in page, page
     assert '<span class="count-held">3 chưa mở</span>' in page, page
     assert '<span class="count-open">' in page  # the province, at work on its conference
+
+
+def test_the_sites_address_and_the_login_address_lead_to_the_board(client: TestClient) -> None:
+    """An operator typing the web application's address got `{"detail":"Not Found"}`, and one
+    opening /login (bookmarked, or typed after logging out) `{"detail":"Method Not Allowed"}`."""
+    for path in ("/", "/login"):
+        went = client.get(path, follow_redirects=False)
+        assert went.status_code == 303 and went.headers["location"] == "/status", (path, went.text)
+        assert 'name="token"' in client.get(path).text  # the login form, then the board

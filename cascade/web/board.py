@@ -1,6 +1,6 @@
 """The operator's pages: logging in with the operator's token, and the status board.
 
-GET  /status, /status/{campaign}     the board (after logging in)
+GET  /status, /status/{campaign}     the board (after logging in; / and /login lead there)
 POST /login, /logout                 a session cookie derived from CASCADE_WEB_TOKEN
 """
 
@@ -30,6 +30,14 @@ from cascade.web.security import csrf_ok, same
 SESSION_SECONDS = 12 * 3600  # an operator's login lasts a working day
 
 router = APIRouter(include_in_schema=False)
+
+
+@router.get("/")
+@router.get("/login")
+def to_status() -> Response:
+    """The site's address, or the login form's, typed or bookmarked: the board (its login form
+    first), not a bare "Not Found" or "Method Not Allowed" in JSON."""
+    return RedirectResponse("/status", status_code=303)
 
 
 @router.get("/status", response_class=HTMLResponse)
