@@ -442,3 +442,14 @@ def test_the_sites_address_and_the_login_address_lead_to_the_board(client: TestC
         went = client.get(path, follow_redirects=False)
         assert went.status_code == 303 and went.headers["location"] == "/status", (path, went.text)
         assert 'name="token"' in client.get(path).text  # the login form, then the board
+
+
+def test_a_link_cut_short_gets_a_page_in_words_and_the_api_keeps_its_json(client: TestClient) -> None:
+    """A signed link cut short when copied (its task and signature lost) answered an official
+    `{"detail":"Not Found"}`."""
+    cut = client.get("/l/test-campaign/x-c")
+    assert cut.status_code == 404 and cut.headers["content-type"].startswith("text/html"), cut.text
+    assert "Không có trang này" in cut.text and "đường dẫn đầy đủ trong thông báo" in cut.text
+    unknown = api(client, "GET", "/api/nothing-here")
+    assert unknown.status_code == 404 and unknown.json() == {"detail": "Not Found"}
+    assert client.post("/status").status_code == 405  # other refusals as they were

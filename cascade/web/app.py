@@ -17,14 +17,16 @@ from typing import Any
 
 import pendulum
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import Response
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
+from starlette.exceptions import HTTPException
 
 from cascade.engine import health
 from cascade.engine.faults import StoreFault
 from cascade.web import api, board, forms
-from cascade.web.deps import Announce, Announcer, Web, WebConfig, WebDep, words
+from cascade.web.deps import Announce, Announcer, Web, WebConfig, WebDep, refused, words
 from cascade.web.security import HEADERS, BodyLimit, SecurityHeaders
 
 __all__ = ["Announce", "Announcer", "WebConfig", "create_app"]
@@ -79,6 +81,15 @@ def create_app(
             words("store_unavailable"), 503, headers={"Retry-After": "30"}, media_type="text/plain"
         )
 
+    async def no_such_page(request: Request, exc: Exception) -> Response:
+        """A page that is not there (a link cut short when copied, a mistyped address): a page
+        in words an official reads; the API keeps its JSON."""
+        assert isinstance(exc, HTTPException)
+        if exc.status_code != 404 or request.url.path.startswith("/api/"):
+            return await http_exception_handler(request, exc)
+        return refused(request, words("no_such_page"), 404)
+
+    app.add_exception_handler(HTTPException, no_such_page)
     app.add_exception_handler(OperationalError, store_unavailable)
     app.add_exception_handler(Exception, server_error)
     app.add_middleware(BodyLimit, limit=config.max_body)
