@@ -8,7 +8,7 @@ import threading
 import time
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from cascade.engine import locks, store
 from cascade.engine.deploy import deploy
@@ -100,3 +100,43 @@ def test_a_note_left_by_a_dead_holder_is_told_apart(postgres_engine: Engine) -> 
         )
     held = locks.holder(store_engine, "test-campaign")
     assert held is not None and held.run == dead.run and held.alive is False
+
+
+def test_a_deploy_during_a_tick_keeps_what_the_tick_did(store_engine: Engine) -> None:
+    """A redeploy read the instances while `cascade serve`'s tick was applying a completion, then
+    waited for the tick's lock and wrote them back as it had read them: Xã C's conference, done
+    in the tick, was open again, its signal spent (applied) and never applied again. A deploy
+    (and a decision) now takes the campaign's lock before it reads."""
+    from cascade.engine.signals import Signal, record
+
+    deployed(store_engine)
+    with locks.ticking(store_engine, "test-campaign", locks.me("first")) as conn:
+        tick_in(conn, "test-campaign", at("2020-12-05 09:00"))
+    done = Signal("x-c", "hn-co-so", at("2020-12-05 10:00"), {"attendees": 44, "members": 50})
+    record(store_engine, "test-campaign", [done], "cli", at("2020-12-05 10:00"))
+    holding, release = threading.Event(), threading.Event()
+
+    def ticking() -> None:
+        with locks.ticking(store_engine, "test-campaign", locks.me("the scheduler's tick")) as conn:
+            tick_in(conn, "test-campaign", at("2020-12-05 10:05"))  # applies Xã C's completion
+            holding.set()
+            release.wait(30)  # (its commit comes while the deploy is under way)
+
+    later = compile_text(TASKS.replace("due: {before: 15/12/2020}", "due: {before: 31/12/2020}"))
+    thread = threading.Thread(target=ticking)
+    thread.start()
+    assert holding.wait(30)
+    deploying = threading.Thread(target=deploy, args=(store_engine, later, "v2", at("2020-12-05 10:06")))
+    deploying.start()
+    time.sleep(1.0)  # the deploy reads, and waits to write
+    release.set()
+    thread.join()
+    deploying.join(60)
+    assert not deploying.is_alive()
+    i = store.instances.c
+    with store_engine.connect() as conn:
+        state = conn.execute(
+            select(i.state, i.done_at, i.deadline).where(i.unit_id == "x-c", i.task_id == "hn-co-so")
+        ).one()
+    assert state.state == "done" and state.done_at == int(at("2020-12-05 10:00").timestamp()), state
+    assert state.deadline == int(at("2020-12-31 00:00").timestamp())  # and the deploy's change kept

@@ -13,7 +13,7 @@ from typing import Any
 import pendulum
 from sqlalchemy import Connection, func, insert, null, select, update
 
-from cascade.engine import bulk, store
+from cascade.engine import bulk, locks, store
 from cascade.engine.amend import (
     Amended,
     Changes,
@@ -252,8 +252,10 @@ def _changes(campaign: Any, units: dict[str, str], rules: dict[str, Any], now_s:
 
 
 def _locked(conn: Connection, campaign_id: str) -> Any:
-    """The campaign's row, locked until the decision commits (PostgreSQL), or DecisionRefused."""
+    """The campaign's row, locked until the decision commits (a tick under way ends first), or
+    DecisionRefused."""
     c = store.campaigns.c
+    locks.hold(conn, campaign_id)
     campaign = conn.execute(select(store.campaigns).where(c.id == campaign_id).with_for_update()).first()
     if campaign is None or campaign.archived_at is not None:
         message = _(

@@ -22,7 +22,7 @@ from typing import Any
 import pendulum
 from sqlalchemy import Connection, Engine, bindparam, insert, select, update
 
-from cascade.engine import amend, bulk, store
+from cascade.engine import amend, bulk, locks, store
 from cascade.engine.amend import Changes
 from cascade.engine.deliveries import readdress, readdressed
 from cascade.engine.lifecycle import DONE, Rules, rederive
@@ -68,6 +68,7 @@ def deploy(
             staged = _stage(conn, plan, paths, now, contacts)
         return _result(plan, staged)
     with engine.begin() as conn:
+        locks.hold(conn, plan.campaign.id)  # a tick under way first: its writes are read, not undone
         staged = _stage(conn, plan, paths, now, contacts)
         _upsert_campaign(conn, plan, plan_hash(source, paths), now, staged.changes.summary)
         _store_units(conn, plan, paths, contacts)

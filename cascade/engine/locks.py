@@ -119,6 +119,22 @@ def ticking(
             conn.execute(delete(_H).where(_H.c.campaign_id == campaign, _H.c.token == me.token))
 
 
+_HOLD = update(_C).where(_C.c.id == bindparam("campaign")).values(rescan=_C.c.rescan)
+
+
+def hold(conn: Connection, campaign: str) -> None:
+    """Take `campaign`'s lock in the caller's transaction before it reads what it will write
+    back (a redeploy, an operator's decision), until it commits: a tick under way ends first,
+    and what it wrote is what is read, not written over. PostgreSQL: the campaign row's lock,
+    which a tick takes; SQLite: the database's write lock, taken by a write that changes
+    nothing (SQLite opens a transaction at the first write, not at a read: the reads before it
+    saw the store as it was before a tick that then committed)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(_LOCK, {"campaign": campaign}).first()
+    else:
+        conn.execute(_HOLD, {"campaign": campaign})
+
+
 def _lock(
     conn: Connection, campaign: str, wait: float, on_wait: Callable[[Holder | None], None] | None
 ) -> None:
