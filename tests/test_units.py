@@ -67,6 +67,28 @@ def test_csv_rows_become_the_same_hierarchy() -> None:
     assert units.units["x-c"].line == 6
 
 
+def test_a_levels_line_in_the_words_people_say_them() -> None:
+    """`# levels: Tỉnh, Huyện, Cơ sở`, as the rows write their levels: `validate` stopped on
+    "setting error: a setting: String should match pattern", naming neither file nor fix."""
+    sheet = (
+        "# levels: Tỉnh, Huyện?, Cơ sở\n"
+        "id,name,level,parent,email\n"
+        "tu-a,Tỉnh ủy A,Tỉnh,,a@example.vn\n"
+        "hu-b,Huyện ủy B,Huyện,tu-a,b@example.vn\n"
+        "x-c,Đảng ủy xã C,Cơ sở,hu-b,c@example.vn\n"
+        "x-d,Đảng ủy xã D,Cơ sở,tu-a,d@example.vn\n"
+    )
+    units = read_units(sheet, "don-vi.csv")
+    assert units.levels == ["province", "district", "grassroots"]
+    assert units.parent_of("x-d") == "tu-a"  # `Huyện?`: an optional level, as `district?`
+    said = problems_of(sheet.replace("Huyện?", "Quận huyện"), "don-vi.csv")
+    assert said[0].splitlines() == [
+        "don-vi.csv:1: error: levels: `Quận huyện` is not a level id",
+        "    hint: write the level's id (province, district, grassroots, commune, ...) or one of Trung ương, "
+        "Tỉnh, Huyện, Cơ sở, Chi bộ; `Xã` can be a grassroots unit or a commune: write which",
+    ], said
+
+
 def test_csv_levels_are_read_off_the_tree_without_a_levels_line() -> None:
     units = read_units(CSV.split("\n", 1)[1], "units.csv")
     assert units.levels == ["province", "district", "grassroots"]

@@ -311,11 +311,14 @@ def _said(error: Exception) -> list[str] | None:
     from pydantic import ValidationError
 
     from cascade.engine.faults import StoreFault
-    from cascade.settings import Settings, unreadable
+    from cascade.settings import GROUPS, Settings, unreadable
 
     if isinstance(error, StoreFault):
         return ["[red]" + _("store error") + f"[/red]: {escape(str(error))}"]
-    if isinstance(error, ValidationError):  # a CASCADE_* setting that cannot be read
+    # a CASCADE_* setting that cannot be read (another model's refusal escaping is a bug: it was
+    # said as "setting error: a setting", naming neither the file nor the fix)
+    settings = {Settings.__name__, *(group.__name__ for group in GROUPS)}
+    if isinstance(error, ValidationError) and error.title in settings:
         return [
             _("[red]setting error[/red]: {name}: {message}", name=name, message=escape(message))
             for name, message in unreadable(error)

@@ -24,12 +24,12 @@ from typing import Any
 from cascade.compile.format import Level, Unit
 from cascade.compile.reading import Document
 from cascade.compile.sheets import Table, header_key, rows_of, tables, text
-from cascade.compile.unit_tree import levels_of, parents_first, parents_of
+from cascade.compile.unit_tree import level_hint, levels_of, parents_first, parents_of
 from cascade.compile.validate import all_valid, checked_all
 from cascade.errors import CampaignInvalid, Problem, did_you_mean, one_of
 from cascade.i18n import _
 from cascade.plan.hierarchy import UnitRecord
-from cascade.plan.values import CHANNELS, LEVEL_WORDS, SLUG, Contact, level_of_word
+from cascade.plan.values import CHANNELS, SLUG, Contact, level_of_word
 
 COLUMNS = ("id", "name", "level", "parent", "tags", "role", "contact_name", *CHANNELS)
 ALIASES = {
@@ -250,7 +250,7 @@ def _records_by_model(
     for n in range(before, len(problems)):
         problem = problems[n]
         if problem.key.endswith("].level"):  # a level that is no id: the words a sheet may use
-            problem = replace(problem, hint=_level_hint())
+            problem = replace(problem, hint=level_hint())
         index = re.match(r"\[(\d+)\]", problem.key)
         if index is not None and _ID(uid := records[int(index[1])].id):  # a row's unit by its id
             problem = replace(problem, key=uid + problem.key[index.end() :])
@@ -265,15 +265,6 @@ def _records_by_model(
         # and the levels are not reported wrong as well
         kept.append(record)
     return kept
-
-
-def _level_hint() -> str:
-    words = ", ".join(dict.fromkeys(word.capitalize() for word in LEVEL_WORDS if not word.startswith("cấp ")))
-    return _(
-        "write the level's id (province, district, grassroots, commune, ...) or one of {words}; `Xã` "
-        "can be a grassroots unit or a commune: write which",
-        words=words,
-    )
 
 
 def _give_ids(rows: list[Row], file: str, problems: list[Problem]) -> None:

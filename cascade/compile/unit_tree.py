@@ -12,6 +12,7 @@ from cascade.compile.format import Level
 from cascade.errors import Problem, one_of
 from cascade.i18n import _
 from cascade.plan.hierarchy import UnitRecord
+from cascade.plan.values import LEVEL_WORDS, SLUG, level_of_word
 
 
 def parents_of(
@@ -76,6 +77,31 @@ def parents_first(
     return [by_id[uid] for uid in placed if uid not in broken]
 
 
+def level_hint() -> str:
+    words = ", ".join(dict.fromkeys(word.capitalize() for word in LEVEL_WORDS if not word.startswith("cấp ")))
+    return _(
+        "write the level's id (province, district, grassroots, commune, ...) or one of {words}; `Xã` "
+        "can be a grassroots unit or a commune: write which",
+        words=words,
+    )
+
+
+def _levels_line(written: str, file: str, problems: list[Problem]) -> list[Level]:
+    """`# levels: province, district?, grassroots`, each level by its id or as the rows may
+    write it (`Tỉnh, Huyện?, Cơ sở`); `?` marks an optional one."""
+    levels = []
+    for name in (n.strip() for n in written.replace(";", ",").split(",")):
+        if not name:
+            continue
+        level = level_of_word(name.removesuffix("?").strip())
+        if SLUG.fullmatch(level):
+            levels.append(Level(name=level, optional=name.endswith("?")))
+        else:
+            message = _("`{level}` is not a level id", level=name)
+            problems.append(Problem(file, 1, "levels", message, level_hint()))
+    return levels
+
+
 def levels_of(
     comments: list[str],
     units: list[UnitRecord],
@@ -86,8 +112,7 @@ def levels_of(
     for comment in comments:
         key, _sep, rest = comment.partition(":")
         if key.strip().lower() in ("levels", "cấp"):
-            names = [n.strip() for n in rest.replace(";", ",").split(",") if n.strip()]
-            return [Level(name=n.rstrip("?"), optional=n.endswith("?")) for n in names]
+            return _levels_line(rest, file, problems)
     # No levels line: order levels by the deepest place each occurs, so that one unit
     # wrongly placed higher up is reported by the level-step check, not here.
     depth: dict[str, int] = {}
