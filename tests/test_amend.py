@@ -693,3 +693,23 @@ def test_the_campaigns_own_lines_changed_are_in_the_summary(store_engine: Engine
         "  issued by: — → Ban Thường vụ Tỉnh ủy",
     ], lines
     assert "Campaign:" not in told(store_engine, chain(), "2020-11-13 08:00")
+
+
+def test_a_title_or_a_units_name_corrected_is_said_in_the_summary(store_engine: Engine) -> None:
+    """A unit renamed in the units file (a district made a town) or a task's title corrected:
+    the summary said only "Notices this change sends: none", so the operator could not tell
+    whether the correction had been read at all."""
+    from tests.conftest import SMALL_UNITS
+
+    deploy(store_engine, chain(), "v1", at("2020-11-10"))
+    renamed = SMALL_UNITS.replace("name: Huyện ủy B", "name: Thị ủy B")
+    retitled = CHAIN.replace("title: Hội nghị huyện", "title: Hội nghị cán bộ chủ chốt cấp huyện")
+    plan = compile_text(
+        retitled.replace("DISTRICT", "23/11/2020").replace("GRASSROOTS", "15/12/2020"), renamed
+    )
+    lines = told(store_engine, plan, "2020-11-13 08:00")
+    assert "Names corrected (2):" in lines, lines
+    assert "  unit: «Huyện ủy B» → «Thị ủy B»" in lines, lines
+    assert "  task: «Hội nghị huyện» → «Hội nghị cán bộ chủ chốt cấp huyện»" in lines, lines
+    assert lines[-1].startswith("Notices this change sends: none")  # (a name changes no timing)
+    assert not any("Names corrected" in line for line in told(store_engine, chain(), "2020-11-13 08:00"))

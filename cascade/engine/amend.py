@@ -93,6 +93,7 @@ class Changes:
     # the campaign's own lines that changed: title, issued_at, issued_by, timezone, calendar -> (old, new)
     header: dict[str, tuple[Any, Any]] = field(default_factory=dict)
     root: str = ""  # the top unit, who the summary goes to
+    renamed: list[tuple[str, str, str]] = field(default_factory=list)  # ("unit" | "task", old, new name)
     stopped_at: int | None = None  # deployed again after `cascade undeploy` at this instant
     fallen_due: int = 0  # then: the instances with something due that the next tick catches up on
 

@@ -264,6 +264,8 @@ def _stage(
     old_paths = {row.id: row.path for row in old_units}
     for unit in old_units:
         changes.units.setdefault(unit.id, unit.name)  # the removed ones keep their names in the summary
+        if unit.name != changes.units[unit.id]:
+            changes.renamed.append(("unit", unit.name, changes.units[unit.id]))
     _stage_units(changes, old_paths, paths)
     if old_campaign is not None:  # contacts changed: what has not gone out yet goes to the new ones
         recontacted, staged.readdressed = readdressed(conn, cid, contacts)
@@ -390,6 +392,8 @@ def _stage_tasks(
     task is known by its id, so a corrected id is a new task and the old one's progress stays
     with the old id (archived; the id put back restores it)."""
     changes.added_tasks = [task for task in plan.tasks if task not in old_rules]
+    titled = ((old_rules[t].title, task.title) for t, task in plan.tasks.items() if t in old_rules)
+    changes.renamed += [("task", old, new) for old, new in titled if old != new]  # (corrected titles)
     for (task, _unit), old in existing.items():
         if task in plan.tasks or old.archived:
             continue

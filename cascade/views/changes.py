@@ -150,6 +150,19 @@ def _stopped_lines(changes: Changes) -> list[str]:
     return lines
 
 
+def _name_lines(changes: Changes) -> list[str]:
+    """Units' names and tasks' titles corrected in the files: nothing else changes with them."""
+    if not changes.renamed:
+        return []
+    lines = [_("Names corrected ({count}):", count=len(changes.renamed))]
+    for kind, old, new in changes.renamed:
+        if kind == "unit":
+            lines.append(_("  unit: «{old}» → «{new}»", old=old, new=new))
+        else:
+            lines.append(_("  task: «{old}» → «{new}»", old=old, new=new))
+    return lines
+
+
 def describe(changes: Changes) -> list[str]:
     """The summary a deploy prints (and `deploy --dry-run` prints alone), one line each."""
     tz, u, t = changes.timezone, changes.units, changes.tasks
@@ -225,7 +238,7 @@ def describe(changes: Changes) -> list[str]:
         if removed := [unit for unit in changes.removed_units if unit not in renamed]:
             lines.append(_("  removed ({count}): {units}", count=len(removed), units=_names(removed, u)))
         lines += _moved_lines(changes)
-    lines += _contact_lines(changes)
+    lines += _name_lines(changes) + _contact_lines(changes)
     lines += _task_lines(changes)
     if changes.restored:
         lines.append(
