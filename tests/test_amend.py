@@ -713,3 +713,23 @@ def test_a_title_or_a_units_name_corrected_is_said_in_the_summary(store_engine: 
     assert "  task: «Hội nghị huyện» → «Hội nghị cán bộ chủ chốt cấp huyện»" in lines, lines
     assert lines[-1].startswith("Notices this change sends: none")  # (a name changes no timing)
     assert not any("Names corrected" in line for line in told(store_engine, chain(), "2020-11-13 08:00"))
+
+
+def test_units_a_task_is_asked_of_or_no_longer_are_named(store_engine: Engine) -> None:
+    """`exclude:` added to a task, or its targets widened: the summary said "Instances: 0 added,
+    1 archived" and no more, not which units of which task."""
+    deploy(store_engine, chain(), "v1", at("2020-11-10"))
+    tags = "    tags: [district-committee]\n"
+    excluded = CHAIN.replace(tags, tags + "    exclude: [hu-e]\n")
+    lines = told(store_engine, compile_text(_dated(excluded)), "2020-11-13 08:00")
+    assert "Who a task is asked of:" in lines, lines
+    dropped = "  «Hội nghị huyện»: no longer asked of (1): Huyện ủy E; what they had done is kept (archived)"
+    assert dropped in lines, lines
+    widened = CHAIN.replace(tags, "    level: district\n")
+    lines = told(store_engine, compile_text(_dated(widened)), "2020-11-13 08:00")
+    assert "  «Hội nghị huyện»: now asked of (1): Ủy ban MTTQ tỉnh" in lines, lines
+    assert not any("Who a task" in line for line in told(store_engine, chain(), "2020-11-13 08:00"))
+
+
+def _dated(text: str) -> str:
+    return text.replace("DISTRICT", "23/11/2020").replace("GRASSROOTS", "15/12/2020")

@@ -19,9 +19,11 @@ import pendulum
 from sqlalchemy import Connection, func, insert, select
 
 from cascade.engine import bulk, deployed, store
-from cascade.engine.lifecycle import Instance, Outcome
+from cascade.engine.lifecycle import DONE, Instance, Outcome
 from cascade.engine.machine import Notice
 from cascade.engine.tick import Tick, write_events
+from cascade.plan.hierarchy import parent_of
+from cascade.plan.model import Plan
 
 _I = store.instances
 
@@ -94,6 +96,8 @@ class Changes:
     header: dict[str, tuple[Any, Any]] = field(default_factory=dict)
     root: str = ""  # the top unit, who the summary goes to
     renamed: list[tuple[str, str, str]] = field(default_factory=list)  # ("unit" | "task", old, new name)
+    # a task that stays -> the units it is now asked of, and no longer asked of
+    retargeted: dict[str, tuple[list[str], list[str]]] = field(default_factory=dict)
     stopped_at: int | None = None  # deployed again after `cascade undeploy` at this instant
     fallen_due: int = 0  # then: the instances with something due that the next tick catches up on
 
@@ -291,3 +295,52 @@ def write_instances(conn: Connection, amended: list[Amended]) -> None:
         values = instance_values(a.outcome)
         rows.append((*(values[n] for n in WRITTEN), a.id))
     bulk.update_rows(conn, _I, WRITTEN, "id", rows)
+
+
+def stage_tasks(
+    changes: Changes,
+    plan: Plan,
+    old_rules: dict[str, Any],
+    existing: dict[tuple[str, str], Any],
+) -> None:
+    """The tasks the file adds, and those it drops with what the units had done of them: a
+    task is known by its id, so a corrected id is a new task and the old one's progress stays
+    with the old id (archived; the id put back restores it)."""
+    changes.added_tasks = [task for task in plan.tasks if task not in old_rules]
+    titled = ((old_rules[t].title, task.title) for t, task in plan.tasks.items() if t in old_rules)
+    changes.renamed += [("task", old, new) for old, new in titled if old != new]  # (corrected titles)
+    for (task, _unit), old in existing.items():
+        if task in plan.tasks or old.archived:
+            continue
+        title = old_rules[task].title if task in old_rules else task
+        units, finished = changes.removed_tasks.get(task, (title, 0, 0))[1:]
+        changes.removed_tasks[task] = (title, units + 1, finished + (old.state in DONE))
+
+
+def stage_units(changes: Changes, old_paths: dict[str, str], paths: dict[str, str]) -> None:
+    if changes.created:
+        return
+    # as an operator reads them: the added in the units file's order, the removed by where they
+    # stood (a district's communes together, after it)
+    changes.added_units = [unit for unit in paths if unit not in old_paths]
+    changes.removed_units = sorted(set(old_paths) - set(paths), key=lambda unit: old_paths[unit].split("/"))
+    for unit in sorted(set(paths) & set(old_paths)):
+        old_parent, new_parent = parent_of(old_paths[unit]), parent_of(paths[unit])
+        if old_parent != new_parent:
+            changes.moved.append(Moved(unit, paths[unit], old_parent, new_parent))
+
+
+def stage_targets(
+    changes: Changes, plan: Plan, added: list[tuple[str, str]], gone: list[tuple[str, str]]
+) -> None:
+    """The units a task that stays is now asked of, or no longer (its `level`, `tags`, `units`
+    or `exclude` changed): not those of a task or unit added or removed, said as such."""
+    new_units, old_units = set(changes.added_units), set(changes.removed_units)
+    for key, units, left in ((0, added, new_units), (1, gone, old_units)):
+        for task, unit in units:
+            if task in plan.tasks and task not in changes.added_tasks and unit not in left:
+                changes.retargeted.setdefault(task, ([], []))[key].append(unit)
+    place = {unit: n for n, unit in enumerate(plan.hierarchy.units)}  # as the units file has them
+    for asked, dropped in changes.retargeted.values():
+        asked.sort(key=place.__getitem__)
+        dropped.sort(key=place.__getitem__)

@@ -27,7 +27,6 @@ from cascade.engine.amend import Changes
 from cascade.engine.deliveries import readdress, readdressed
 from cascade.engine.lifecycle import DONE, Rules, rederive
 from cascade.engine.queries import WAITING_STATES
-from cascade.plan.hierarchy import parent_of
 from cascade.plan.model import Instance as PlannedInstance
 from cascade.plan.model import OpensOn, Plan
 from cascade.plan.rules import TaskRules, campaign_rules, rules_of
@@ -266,7 +265,7 @@ def _stage(
         changes.units.setdefault(unit.id, unit.name)  # the removed ones keep their names in the summary
         if unit.name != changes.units[unit.id]:
             changes.renamed.append(("unit", unit.name, changes.units[unit.id]))
-    _stage_units(changes, old_paths, paths)
+    amend.stage_units(changes, old_paths, paths)
     if old_campaign is not None:  # contacts changed: what has not gone out yet goes to the new ones
         recontacted, staged.readdressed = readdressed(conn, cid, contacts)
         changes.recontacted = [unit for unit in paths if unit in old_paths and unit in recontacted]
@@ -333,7 +332,8 @@ def _stage(
             changes.restored.append((key[0], key[1], old.state in DONE))
         elif outcome.effect != "unchanged":
             changes.amended.append(amend.Amended(old.id, key[0], key[1], paths[key[1]], outcome))
-    staged.gone = [old.id for key, old in existing.items() if key not in seen and not old.archived]
+    gone = [key for key, old in existing.items() if key not in seen and not old.archived]
+    staged.gone = [existing[key].id for key in gone]
     if changes.removed_units:  # what each had finished, which a unit whose id changed starts over
         removed = set(changes.removed_units)
         for (_task, unit), old in existing.items():
@@ -341,7 +341,8 @@ def _stage(
                 changes.finished_by[unit] = changes.finished_by.get(unit, 0) + 1
     changes.added_instances, changes.archived_instances = len(staged.new), len(staged.gone)
     if old_campaign is not None:
-        _stage_tasks(changes, plan, old_rules, existing)
+        amend.stage_tasks(changes, plan, old_rules, existing)
+        amend.stage_targets(changes, plan, [(row["task_id"], row["unit_id"]) for row in staged.new], gone)
         changes.opening = _opened_next([*staged.new, *staged.rewaiting], existing, now_s)
     return staged
 
@@ -382,41 +383,8 @@ def _opened_next(rows: list[dict[str, Any]], existing: dict[tuple[str, str], Any
     return len(units)
 
 
-def _stage_tasks(
-    changes: Changes,
-    plan: Plan,
-    old_rules: dict[str, Any],
-    existing: dict[tuple[str, str], Any],
-) -> None:
-    """The tasks the file adds, and those it drops with what the units had done of them: a
-    task is known by its id, so a corrected id is a new task and the old one's progress stays
-    with the old id (archived; the id put back restores it)."""
-    changes.added_tasks = [task for task in plan.tasks if task not in old_rules]
-    titled = ((old_rules[t].title, task.title) for t, task in plan.tasks.items() if t in old_rules)
-    changes.renamed += [("task", old, new) for old, new in titled if old != new]  # (corrected titles)
-    for (task, _unit), old in existing.items():
-        if task in plan.tasks or old.archived:
-            continue
-        title = old_rules[task].title if task in old_rules else task
-        units, finished = changes.removed_tasks.get(task, (title, 0, 0))[1:]
-        changes.removed_tasks[task] = (title, units + 1, finished + (old.state in DONE))
-
-
 def _timing(rules: TaskRules) -> tuple[Any, ...]:
     return (rules.remind, rules.quiet, rules.escalate)
-
-
-def _stage_units(changes: Changes, old_paths: dict[str, str], paths: dict[str, str]) -> None:
-    if changes.created:
-        return
-    # as an operator reads them: the added in the units file's order, the removed by where they
-    # stood (a district's communes together, after it)
-    changes.added_units = [unit for unit in paths if unit not in old_paths]
-    changes.removed_units = sorted(set(old_paths) - set(paths), key=lambda unit: old_paths[unit].split("/"))
-    for unit in sorted(set(paths) & set(old_paths)):
-        old_parent, new_parent = parent_of(old_paths[unit]), parent_of(paths[unit])
-        if old_parent != new_parent:
-            changes.moved.append(amend.Moved(unit, paths[unit], old_parent, new_parent))
 
 
 def _store_instances(conn: Connection, cid: str, staged: _Staged) -> None:

@@ -150,6 +150,30 @@ def _stopped_lines(changes: Changes) -> list[str]:
     return lines
 
 
+def _target_lines(changes: Changes) -> list[str]:
+    """The units a task that stays is now asked of, or no longer (its targets changed)."""
+    lines = []
+    for task, (asked, dropped) in changes.retargeted.items():
+        title = changes.tasks.get(task, task)
+        if asked:
+            units = _names(asked, changes.units)
+            lines.append(
+                _("  «{title}»: now asked of ({count}): {units}", title=title, count=len(asked), units=units)
+            )
+        if dropped:
+            units = _names(dropped, changes.units)
+            lines.append(
+                _(
+                    "  «{title}»: no longer asked of ({count}): {units}; what they had done is kept "
+                    "(archived)",
+                    title=title,
+                    count=len(dropped),
+                    units=units,
+                )
+            )
+    return [_("Who a task is asked of:"), *lines] if lines else []
+
+
 def _name_lines(changes: Changes) -> list[str]:
     """Units' names and tasks' titles corrected in the files: nothing else changes with them."""
     if not changes.renamed:
@@ -239,7 +263,7 @@ def describe(changes: Changes) -> list[str]:
             lines.append(_("  removed ({count}): {units}", count=len(removed), units=_names(removed, u)))
         lines += _moved_lines(changes)
     lines += _name_lines(changes) + _contact_lines(changes)
-    lines += _task_lines(changes)
+    lines += _task_lines(changes) + _target_lines(changes)
     if changes.restored:
         lines.append(
             _(
