@@ -1431,3 +1431,51 @@ def test_a_stopped_campaign_deployed_again_is_said_to_start_again_and_what_it_ca
     again = runner.invoke(app, ["deploy", "--dry-run", HA_TINH], env=later)
     assert "Stopped since" not in again.stdout  # running now
     assert runner.invoke(app, ["tick", "ha-tinh-xix-2020"], env=later).exit_code == 0
+
+
+def test_a_decision_for_many_units_can_be_seen_before_it_is_made(data_dir: Path) -> None:
+    """`cascade exempt ... --level "cấp huyện"` exempted every district at once, their notices
+    queued, with no way to look first (as `deploy --dry-run` looks) and none back."""
+    env = _shift_to("2020-11-25 09:00")
+    assert runner.invoke(app, ["deploy", HA_TINH], env=env).exit_code == 0
+    assert runner.invoke(app, ["tick", "ha-tinh-xix-2020"], env=env).exit_code == 0
+
+    from sqlalchemy import func, select
+
+    from cascade.engine import store
+    from cascade.engine.store import open_store
+
+    def stored() -> tuple[int, int, int]:
+        engine = open_store(f"sqlite:///{data_dir / 'cascade.db'}")
+        with engine.connect() as conn:
+            counts = tuple(
+                conn.execute(select(func.count()).select_from(table)).scalar_one()
+                for table in (store.decisions, store.events, store.outbox)
+            )
+        engine.dispose()
+        return counts  # type: ignore[return-value]
+
+    before = stored()
+    exempt = ["exempt", "ha-tinh-xix-2020", "hn-huyen", "--level", "cấp huyện", "--reason", "Thử"]
+    extend = [
+        "extend",
+        "ha-tinh-xix-2020",
+        "hn-huyen",
+        "--level",
+        "cấp huyện",
+        "--to",
+        "20/12/2020",
+        "--reason",
+        "Thử",
+    ]
+    for args, summary in (
+        (exempt, "«Hội nghị cốt cán cấp huyện và tương đương» (18): "),
+        (extend, "«Hội nghị cốt cán cấp huyện và tương đương»: 29/11/2020 → 20/12/2020, 18 units:"),
+    ):
+        looked = runner.invoke(app, [*args, "--dry-run"], env=env)
+        assert looked.exit_code == 0, looked.output
+        assert summary in " ".join(looked.stdout.split()), looked.stdout
+        assert "dry run: nothing was changed" in looked.stderr and "recorded for" not in looked.stderr
+        assert stored() == before  # no decision, event or notice
+    made = runner.invoke(app, exempt, env=env)
+    assert made.exit_code == 0 and stored()[0] == before[0] + 18, made.output

@@ -134,7 +134,7 @@ def _units_in_sheets(path: Path) -> list[str]:
     return units
 
 
-def _decide(campaign: str, decision_of: Any, what: str) -> None:
+def _decide(campaign: str, decision_of: Any, what: str, dry_run: bool = False) -> None:
     from cascade.engine import decisions
     from cascade.settings import Settings
     from cascade.views.changes import describe
@@ -144,14 +144,24 @@ def _decide(campaign: str, decision_of: Any, what: str) -> None:
     now = Settings().scheduler.now()
     decision = decision_of(engine, campaign)
     try:
-        with engine.begin() as conn:
+        with engine.connect() as conn, conn.begin() as transaction:
             changes = decisions.decide(conn, campaign, decision, now)
+            if dry_run:  # worked out, told, and undone whole (a mistyped --level: 18 units)
+                transaction.rollback()
     except decisions.DecisionRefused as refused:
         fail([Problem(what, None, "", p) for p in refused.problems])
     for line in describe(changes):
         out.print(escape(line), highlight=False)
     unchanged = len(changes.units) - len(changes.amended)
-    if unchanged:
+    if unchanged and dry_run:
+        out.print(
+            _(
+                "{unchanged} unit(s) unchanged (finished, or already so); the decision would be recorded for "
+                "them too",
+                unchanged=num(unchanged),
+            )
+        )
+    elif unchanged:
         out.print(
             _(
                 "{unchanged} unit(s) unchanged (finished, or already so); the decision is recorded for them "
@@ -160,6 +170,9 @@ def _decide(campaign: str, decision_of: Any, what: str) -> None:
             )
         )
     _after_the_summary(engine, campaign, decision)
+    if dry_run:
+        err.print(_("dry run: nothing was changed"))
+        return
     err.print(
         _(
             "[green]✓[/green] {what} recorded for {units} unit(s) of {campaign}, by {by}",
@@ -230,6 +243,9 @@ UnitsOption = Annotated[
 
 
 ByOption = Annotated[str, typer.Option("--by", help=_("who decided (default: your login)"))]
+DryRunOption = Annotated[
+    bool, typer.Option("--dry-run", help=_("print what the decision would do, and change nothing"))
+]
 
 
 @app.command(
@@ -247,6 +263,7 @@ def extend(
     level: LevelOption = None,
     units_file: UnitsOption = None,
     by: ByOption = "",
+    dry_run: DryRunOption = False,
 ) -> None:
     unit, task = _target(args, "extend")
     from cascade.engine import decisions
@@ -271,7 +288,7 @@ def extend(
             "extension", task_id, units, reason, by or _login(), int(deadline.timestamp()), named=named
         )
 
-    _decide(campaign, decision_of, _("extension"))
+    _decide(campaign, decision_of, _("extension"), dry_run)
 
 
 @app.command(
@@ -285,6 +302,7 @@ def exempt(
     level: LevelOption = None,
     units_file: UnitsOption = None,
     by: ByOption = "",
+    dry_run: DryRunOption = False,
 ) -> None:
     unit, task = _target(args, "exempt")
     from cascade.engine import decisions
@@ -295,7 +313,7 @@ def exempt(
         task_id = task_of(engine, campaign, task)  # (or its title)
         return decisions.Decision("exemption", task_id, units, reason, by or _login(), named=named)
 
-    _decide(campaign, decision_of, _("exemption"))
+    _decide(campaign, decision_of, _("exemption"), dry_run)
 
 
 @app.command(
