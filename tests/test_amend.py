@@ -733,3 +733,72 @@ def test_units_a_task_is_asked_of_or_no_longer_are_named(store_engine: Engine) -
 
 def _dated(text: str) -> str:
     return text.replace("DISTRICT", "23/11/2020").replace("GRASSROOTS", "15/12/2020")
+
+
+def test_an_exemption_made_by_mistake_is_lifted_and_the_unit_asked_again(store_engine: Engine) -> None:
+    """`cascade exempt` could not be taken back: a unit exempted by mistake (a mistyped --level
+    exempts a whole level) stayed exempt through every redeploy. A lift asks the unit again,
+    tells it, logs it with its reason, and a signal the unit sent meanwhile counts."""
+    deploy(store_engine, chain(), "v1", at("2020-11-10"))
+    done = Signal("x-c", "hn-co-so", at("2020-11-21 08:00"), {})  # told in advance: the unit did it
+    record(store_engine, CID, [done], "test", at("2020-11-20 12:00"))
+    with store_engine.begin() as conn:
+        exempt = Decision("exemption", "hn-co-so", ("x-c", "x-d"), "nhầm", "op")
+        decide(conn, CID, exempt, at("2020-11-20 13:00"))
+    tick(store_engine, CID, at("2020-11-22"))  # (the signal passed over: x-c is exempt)
+    assert states(store_engine)[("hn-co-so", "x-c")] == "exempt"
+    lift = Decision("lifted", "hn-co-so", ("x-c", "x-d"), "Miễn nhầm", "Ban Tuyên giáo")
+    with store_engine.begin() as conn:
+        changes = decide(conn, CID, lift, at("2020-11-23 09:00"))
+    assert [a.outcome.effect for a in changes.amended] == ["unexempted", "unexempted"]
+    lifted = events(store_engine, "task.amended", "x-d")
+    assert [(e["lifted"], e["state"], e["reason"], e["by"]) for e in lifted] == [
+        (True, "held", "Miễn nhầm", "Ban Tuyên giáo")
+    ]
+    o = store.outbox.c
+    with store_engine.connect() as conn:  # the unit is told, in words
+        [told] = conn.execute(
+            select(o.payload).where(o.kind == "task.amended", o.recipient_unit == "x-d")
+        ).scalars()
+    from notifiers.render import Renderer
+
+    text = (
+        Renderer(TZ)
+        .render([told], "Đảng ủy xã D", {"x-d": "Đảng ủy xã D"}, "Chiến dịch", told["deadline"])
+        .text
+    )
+    assert (
+        "Đảng ủy xã D không còn được miễn «Hội nghị cơ sở» (Ban Tuyên giáo quyết định); lý do: Miễn nhầm. "
+        "Việc được giao lại; hạn chót: hết ngày 14/12/2020"
+    ) in text, text
+    deploy(store_engine, chain(), "v2", at("2020-11-24"))  # a redeploy keeps the lift
+    tick(store_engine, CID, at("2020-12-16 09:00"))
+    assert states(store_engine)[("hn-co-so", "x-c")] == "done"  # its signal counted
+    assert states(store_engine)[("hn-co-so", "x-d")] == "overdue"
+    assert events(store_engine, "escalation.sent", "x-d")  # asked again, and chased
+
+
+def test_only_an_exemption_a_decision_made_is_lifted(store_engine: Engine) -> None:
+    from cascade.engine.decisions import DecisionRefused
+
+    in_file = CHAIN.replace("DISTRICT", "23/11/2020").replace(
+        "due: {before: GRASSROOTS}", "due: {before: 15/12/2020}\n    exempt: [x-c]"
+    )
+    deploy(store_engine, compile_text(in_file), "v1", at("2020-11-10"))
+    with pytest.raises(DecisionRefused) as refused, store_engine.begin() as conn:
+        decide(conn, CID, Decision("lifted", "hn-co-so", ("x-c", "x-d"), "r", "op"), at("2020-11-20"))
+    assert refused.value.problems == [
+        "Đảng ủy xã C are exempt from «Hội nghị cơ sở» in the campaign file: take them out of the task's "
+        "`exempt:` there and deploy it again",
+        "Đảng ủy xã D are not exempt from «Hội nghị cơ sở»",
+    ]
+    with pytest.raises(DecisionRefused) as refused, store_engine.begin() as conn:  # a whole subtree
+        decide(
+            conn,
+            CID,
+            Decision("lifted", "hn-co-so", ("x-c", "x-d"), "r", "op", named=False),
+            at("2020-11-20"),
+        )
+    assert refused.value.problems == [
+        "none of the units chosen is exempt from «Hội nghị cơ sở» by a decision"
+    ]

@@ -1479,3 +1479,18 @@ def test_a_decision_for_many_units_can_be_seen_before_it_is_made(data_dir: Path)
         assert stored() == before  # no decision, event or notice
     made = runner.invoke(app, exempt, env=env)
     assert made.exit_code == 0 and stored()[0] == before[0] + 18, made.output
+
+
+def test_an_exemption_is_lifted_from_the_command_line(data_dir: Path) -> None:
+    env = _shift_to("2020-11-25 09:00")
+    assert runner.invoke(app, ["deploy", HA_TINH], env=env).exit_code == 0
+    exempt = ["exempt", "ha-tinh-xix-2020", "Huyện ủy Kỳ Anh", "hn-huyen", "--reason", "nhầm"]
+    assert runner.invoke(app, exempt, env=env).exit_code == 0
+    lift = [*exempt[:4], "--lift", "--reason", "Miễn nhầm"]
+    looked = runner.invoke(app, [*lift, "--dry-run"], env=env)
+    assert looked.exit_code == 0 and "Huyện ủy Kỳ Anh no longer exempt" in looked.stdout, looked.output
+    done = runner.invoke(app, lift, env=env)
+    assert done.exit_code == 0, done.output
+    assert "exemption lifted recorded for 1 unit(s) of ha-tinh-xix-2020" in " ".join(done.stderr.split())
+    again = runner.invoke(app, lift, env=env)
+    assert again.exit_code == 1 and "Huyện ủy Kỳ Anh are not exempt from «Hội nghị cốt cán" in again.stderr

@@ -303,6 +303,15 @@ def exempt(
     units_file: UnitsOption = None,
     by: ByOption = "",
     dry_run: DryRunOption = False,
+    lift: Annotated[
+        bool,
+        typer.Option(
+            "--lift",
+            help=_(
+                "take back the exemption an earlier `cascade exempt` made: the unit is asked the task again"
+            ),
+        ),
+    ] = False,
 ) -> None:
     unit, task = _target(args, "exempt")
     from cascade.engine import decisions
@@ -311,9 +320,10 @@ def exempt(
         units = _chosen_units(engine, campaign, unit, under, level, units_file)
         named = unit is not None or units_file is not None
         task_id = task_of(engine, campaign, task)  # (or its title)
-        return decisions.Decision("exemption", task_id, units, reason, by or _login(), named=named)
+        kind = "lifted" if lift else "exemption"
+        return decisions.Decision(kind, task_id, units, reason, by or _login(), named=named)
 
-    _decide(campaign, decision_of, _("exemption"), dry_run)
+    _decide(campaign, decision_of, _("exemption lifted") if lift else _("exemption"), dry_run)
 
 
 @app.command(

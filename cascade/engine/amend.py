@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pendulum
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import Connection, func, insert, select, update
 
 from cascade.engine import bulk, deployed, store
 from cascade.engine.lifecycle import DONE, Instance, Outcome
@@ -103,7 +103,9 @@ class Changes:
 
     @property
     def told(self) -> list[Amended]:
-        return [a for a in self.amended if a.outcome.amended or a.outcome.exempted]
+        """The amended instances logged and told: an exemption a decision lifts too (a redeploy's
+        is the file's: the unit hears of it when the instance opens)."""
+        return [a for a in self.amended if a.outcome.amended or a.outcome.exempted or _lifted(a)]
 
     def notices(self) -> Counter[str]:
         """The notices the change sends at once (escalations of instances it turns overdue
@@ -129,6 +131,10 @@ STATE_READ = (
     "next_escalation_at",
     "next_action_at",
 )
+
+
+def _lifted(a: Amended) -> bool:
+    return a.outcome.effect == "unexempted" and a.by is not None
 
 
 def current(row: Any) -> Instance:
@@ -195,7 +201,7 @@ def pending_signals(conn: Connection, campaign: str, now: int) -> dict[tuple[str
 
 def decisions_of(conn: Connection, campaign: str) -> tuple[dict[tuple[str, str], int], set[tuple[str, str]]]:
     """The units' standing decisions: each instance's latest extension (its deadline), and the
-    instances exempted by decision."""
+    instances exempted by decision (and not lifted since)."""
     d = store.decisions
     extensions: dict[tuple[str, str], int] = {}
     exempt: set[tuple[str, str]] = set()
@@ -209,6 +215,8 @@ def decisions_of(conn: Connection, campaign: str) -> tuple[dict[tuple[str, str],
             extensions[(task, unit)] = deadline
         elif kind == "exemption":
             exempt.add((task, unit))
+        elif kind == "lifted":  # an exemption taken back (`cascade exempt --lift`)
+            exempt.discard((task, unit))
     return extensions, exempt
 
 
@@ -264,6 +272,7 @@ def record(conn: Connection, campaign_id: str, changes: Changes, now: pendulum.D
             "old_deadline": o.old_deadline,
             "new_deadline": o.instance.deadline,
             "state": o.instance.state,
+            **({"lifted": True} if _lifted(a) else {}),  # an exemption taken back
         }
         ev = t.event("task.amended", now_s, row, **data, **extra)
         t.notify("task.amended", row, ("self",), ev, **data, **extra)
@@ -286,6 +295,19 @@ def events_tick(conn: Connection, campaign_id: str, now: pendulum.DateTime) -> T
     now_s = int(now.timestamp())
     inserted = conn.execute(insert(store.ticks).values(campaign_id=campaign_id, now=now_s, counts={}))
     return Tick(conn, campaign, now, int(inserted.inserted_primary_key[0]))  # type: ignore[index]
+
+
+def signals_count_again(conn: Connection, campaign_id: str, amended: Iterable[Amended]) -> None:
+    """A signal that came while its instance was exempt was passed over: no longer exempt (the
+    file's `exempt:` or a decision lifted), the instance takes it at the next tick (the unit did
+    the work: nothing that happened is lost)."""
+    s = store.signals.c
+    for a in amended:
+        if a.outcome.effect == "unexempted":
+            mine = (s.campaign_id == campaign_id, s.task_id == a.task, s.unit_id == a.unit)
+            conn.execute(
+                update(store.signals).where(*mine, s.withdrawn_at.is_(None)).values(applied_tick=None)
+            )
 
 
 def write_instances(conn: Connection, amended: list[Amended]) -> None:

@@ -18,10 +18,12 @@ from cascade.engine.amend import (
     Amended,
     Changes,
     current,
+    decisions_of,
     escalations_sent,
     events_tick,
     pending_signals,
     record,
+    signals_count_again,
     write_instances,
 )
 from cascade.engine.deployed import units_named
@@ -104,6 +106,8 @@ def decide(conn: Connection, campaign_id: str, decision: Decision, now: pendulum
         problems.append(
             _("«{title}» is not asked of {units}", title=title, units=listed([names[x] for x in untargeted]))
         )
+    if decision.kind == "lifted":  # an exemption taken back: only one a decision made
+        names, rows = _exempt_by_decision(conn, campaign_id, decision, names, rows, title, problems)
     if decision.kind == "extension" and decision.deadline is not None:
         no_deadline = [names[x] for x, r in rows.items() if r.deadline is None]
         if no_deadline:
@@ -135,7 +139,7 @@ def decide(conn: Connection, campaign_id: str, decision: Decision, now: pendulum
     for unit, row in sorted(rows.items()):
         now_rules = Rules(
             decision.deadline if decision.kind == "extension" else row.deadline,
-            decision.kind == "exemption" or row.state == "exempt",
+            decision.kind == "exemption" or (row.state == "exempt" and decision.kind != "lifted"),
             rules[decision.task],
             row.opens_on,
             row.open_at,
@@ -163,8 +167,43 @@ def decide(conn: Connection, campaign_id: str, decision: Decision, now: pendulum
             )
     bulk.insert_many(conn, store.decisions, records)
     write_instances(conn, changes.amended)
+    signals_count_again(conn, campaign_id, changes.amended)  # (an exemption lifted: a signal sent meanwhile)
     record(conn, campaign_id, changes, now)
     return changes
+
+
+def _exempt_by_decision(
+    conn: Connection,
+    campaign_id: str,
+    decision: Decision,
+    names: dict[str, str],
+    rows: dict[str, Any],
+    title: str,
+    problems: list[str],
+) -> tuple[dict[str, str], dict[str, Any]]:
+    """Of the units chosen, those exempt from the task by a decision (`cascade exempt`, whose
+    exemption a lift takes back); each named unit that is not, a problem: one exempt in the
+    campaign file is lifted there."""
+    _extensions, exempt = decisions_of(conn, campaign_id)
+    mine = {unit for unit in rows if (decision.task, unit) in exempt}
+    if not decision.named:
+        if rows and not mine:
+            problems.append(_("none of the units chosen is exempt from «{title}» by a decision", title=title))
+        return {u: n for u, n in names.items() if u in mine}, {u: r for u, r in rows.items() if u in mine}
+    in_file = [names[u] for u, r in rows.items() if u not in mine and r.state == "exempt"]
+    if in_file:
+        problems.append(
+            _(
+                "{units} are exempt from «{title}» in the campaign file: take them out of the task's "
+                "`exempt:` there and deploy it again",
+                units=listed(in_file),
+                title=title,
+            )
+        )
+    not_exempt = [names[u] for u, r in rows.items() if u not in mine and r.state != "exempt"]
+    if not_exempt:
+        problems.append(_("{units} are not exempt from «{title}»", units=listed(not_exempt), title=title))
+    return names, rows
 
 
 @dataclass(frozen=True)

@@ -393,18 +393,7 @@ def _store_instances(conn: Connection, cid: str, staged: _Staged) -> None:
     bulk.update_rows(conn, t, _UPDATED, "id", staged.changed)
     for ids in bulk.chunked(staged.gone):
         conn.execute(update(t).where(t.c.id.in_(ids)).values(archived=True, next_action_at=None))
-    # a signal that came while its instance was exempt was passed over; no longer exempt, the
-    # instance takes it at the next tick (the unit did the work: nothing that happened is lost)
-    s = store.signals.c
-    for a in staged.changes.amended:
-        if a.outcome.effect == "unexempted":
-            conn.execute(
-                update(store.signals)
-                .where(
-                    s.campaign_id == cid, s.task_id == a.task, s.unit_id == a.unit, s.withdrawn_at.is_(None)
-                )
-                .values(applied_tick=None)
-            )
+    amend.signals_count_again(conn, cid, staged.changes.amended)
 
 
 def undeploy(engine: Engine, campaign_id: str, now: pendulum.DateTime) -> bool:

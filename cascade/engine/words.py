@@ -89,10 +89,14 @@ def below_target(figure: str, value: float, target: str | Target) -> str:
     return str(_VOCABULARY.below_target(figure, measured_text(value, target), target_text(target)))
 
 
-def event_text(kind: str, stage: int | None = None, late: bool = False, withdrawn: bool = False) -> str:
+def event_text(
+    kind: str, stage: int | None = None, late: bool = False, withdrawn: bool = False, lifted: bool = False
+) -> str:
     """An event of the log in words: "Đôn đốc lần 2", "Hoàn thành (muộn)"; a `task.amended` that
-    took a completion back (`cascade withdraw`) is "Rút lại hoàn thành"."""
-    shown = "task.withdrawn" if kind == "task.amended" and withdrawn else kind
+    took a completion back (`cascade withdraw`) is "Rút lại hoàn thành", one that lifted an
+    exemption (`cascade exempt --lift`) "Thôi miễn thực hiện"."""
+    amended = kind == "task.amended"
+    shown = "task.withdrawn" if amended and withdrawn else "task.lifted" if amended and lifted else kind
     return str(_VOCABULARY.event_text(shown, stage, late))
 
 

@@ -162,7 +162,11 @@ def board(conn: Connection, campaign_id: str, now: int, events: int = 30, points
             BoardEvent(
                 pendulum.from_timestamp(row.at, tz=tz).format("HH:mm DD/MM/YYYY"),
                 event_text(
-                    row.kind, row.data.get("stage"), bool(row.data.get("late")), "withdrawn" in row.data
+                    row.kind,
+                    row.data.get("stage"),
+                    bool(row.data.get("late")),
+                    "withdrawn" in row.data,
+                    bool(row.data.get("lifted")),
                 ),
                 names.get(row.unit_id, row.unit_id or ""),
                 str(campaign.tasks.get(row.task_id, {}).get("title", row.task_id or "")),
