@@ -2,8 +2,9 @@
 
 `cascade.engine.lifecycle.rederive` says what becomes of one instance; this module reads what it
 needs from the store (the instances, the escalation stages sent per deadline, the units'
-decisions), collects the outcomes into `Changes` (what `cascade deploy --dry-run` prints),
-and writes them: instance rows, the §7 events (`task.amended`, `task.exempted`,
+decisions), collects the outcomes into `Changes` (what `cascade deploy --dry-run` prints:
+with the tasks and units a file adds, removes, moves or renames, `stage_tasks`, `stage_units`,
+`stage_targets`), and writes them: instance rows, the §7 events (`task.amended`, `task.exempted`,
 `unit.moved`) and the notices they cause, in the caller's transaction, as one record in
 the ticks table (the events' tick), so the audit log shows when and why.
 """
