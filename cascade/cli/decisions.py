@@ -292,7 +292,10 @@ def extend(
 
 
 @app.command(
-    help=_("Exempt one unit (or many) from a task from now on (spec §7); kept across redeploys."),
+    help=_(
+        "Exempt one unit (or many) from a task from now on (spec §7); kept across redeploys. --lift takes "
+        "an exemption back, --dry-run shows what it would do."
+    ),
 )
 def exempt(
     campaign: Annotated[str, typer.Argument(help=_("the campaign: its id or its title"))],
