@@ -153,22 +153,22 @@ def _decide(campaign: str, decision_of: Any, what: str, dry_run: bool = False) -
     for line in describe(changes):
         out.print(escape(line), highlight=False)
     unchanged = len(changes.units) - len(changes.amended)
-    if unchanged and dry_run:
-        out.print(
+    if unchanged:
+        count = num(unchanged)
+        said = (
             _(
                 "{unchanged} unit(s) unchanged (finished, or already so); the decision would be recorded for "
                 "them too",
-                unchanged=num(unchanged),
+                unchanged=count,
             )
-        )
-    elif unchanged:
-        out.print(
-            _(
+            if dry_run
+            else _(
                 "{unchanged} unit(s) unchanged (finished, or already so); the decision is recorded for them "
                 "too",
-                unchanged=num(unchanged),
+                unchanged=count,
             )
         )
+        out.print(said)
     _after_the_summary(engine, campaign, decision)
     if dry_run:
         err.print(_("dry run: nothing was changed"))

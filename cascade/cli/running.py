@@ -12,6 +12,7 @@ from rich.markup import escape
 from cascade.cli.common import (
     app,
     campaign_id,
+    campaign_row,
     err,
     fail,
     instant_of,
@@ -158,15 +159,21 @@ def _not_beside(engine: Engine, campaign: str, title: str, file: Path) -> None:
         others = deployed.running_beside(conn, title, str(file))
     problems = []
     for other, same_file, same_title in others:
-        if same_file:
+        if same_file:  # (whole sentences: a translation is not spliced from two)
             message = (
-                _("`{other}` runs from this file, under the same title", other=other)
+                _(
+                    "`{other}` runs from this file, under the same title; deploying it as `{campaign}` would "
+                    "start a second campaign beside it, and its officials would get every notice twice",
+                    other=other,
+                    campaign=campaign,
+                )
                 if same_title
-                else _("`{other}` runs from this file", other=other)
-            ) + _(
-                "; deploying it as `{campaign}` would start a second campaign beside it, and its "
-                "officials would get every notice twice",
-                campaign=campaign,
+                else _(
+                    "`{other}` runs from this file; deploying it as `{campaign}` would start a second "
+                    "campaign beside it, and its officials would get every notice twice",
+                    other=other,
+                    campaign=campaign,
+                )
             )
             hint = _(
                 "a campaign keeps its id while it runs: to change `{other}`, put its id back "
@@ -354,11 +361,7 @@ def _told_if_before_the_last_tick(engine: Engine, campaign: str, instant: pendul
 
 def _not_stopped(engine: Engine, campaign: str) -> None:
     """Refuse to tick an undeployed campaign: no tick changes it (it said "nothing due")."""
-    from cascade.engine import deployed
-
-    with engine.connect() as conn:
-        row = deployed.read(conn, campaign)
-    if row is None or (since := stopped_since(row)) is None:
+    if (since := stopped_since(campaign_row(engine, campaign))) is None:
         return
     message = _(
         "{campaign} is stopped since {since} (cascade undeploy): nothing ticks it",

@@ -184,7 +184,7 @@ def fallen_due(conn: Connection, campaign: str, now: int) -> int:
         i.campaign_id == campaign,
         ~i.archived,
         i.next_action_at <= now,
-        i.state.not_in(("done", "done_late", "exempt")),
+        i.state.not_in((*DONE, "exempt")),
     )
     return int(conn.execute(select(func.count()).where(*due)).scalar_one())
 

@@ -295,7 +295,7 @@ def _locked(conn: Connection, campaign_id: str) -> Any:
     DecisionRefused."""
     c = store.campaigns.c
     locks.hold(conn, campaign_id)
-    campaign = conn.execute(select(store.campaigns).where(c.id == campaign_id).with_for_update()).first()
+    campaign = conn.execute(select(store.campaigns).where(c.id == campaign_id)).first()
     if campaign is None or campaign.archived_at is not None:
         message = _(
             "no deployed campaign `{campaign}`: deploy it first (cascade deploy FILE)", campaign=campaign_id
