@@ -11,10 +11,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 
 from cascade.engine import store
-from cascade.engine.decisions import AlreadyAnswered, answer_request
 from cascade.engine.deploy import deploy
 from cascade.engine.links import AnswerLink
 from cascade.engine.outbox import due_digests
+from cascade.engine.requests import AlreadyAnswered, answer_request
 from cascade.engine.tick import tick
 from cascade.views.eventlog import event_lines
 from notifiers.render import Renderer

@@ -22,7 +22,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import Row
 from starlette.concurrency import run_in_threadpool
 
-from cascade.engine import decisions
+from cascade.engine import decisions, requests
 from cascade.engine.links import AnswerLink, Link, LinkRefused, verify
 from cascade.engine.machine import summary_before
 from cascade.engine.signals import Batch, Signal
@@ -137,7 +137,7 @@ def extension_box(
         return None
     tz = campaign.timezone
     with w.engine.connect() as conn:
-        pending = decisions.pending_request(conn, campaign.id, row.task_id, row.unit_id)
+        pending = requests.pending_request(conn, campaign.id, row.task_id, row.unit_id)
     box: dict[str, Any] = {"parent": unit_name_of(w.engine, campaign.id, parent)}
     if pending is not None:
         box["pending"] = last_day_of(pending.deadline, tz).format("DD/MM/YYYY")
@@ -203,7 +203,7 @@ async def ask(
 
     def store_request() -> None:
         with w.engine.begin() as conn:
-            decisions.request_extension(conn, campaign, task, unit, proposed, values["reason"], w.now())
+            requests.request_extension(conn, campaign, task, unit, proposed, values["reason"], w.now())
 
     await run_in_threadpool(store_request)
     w.announce(campaign, 1)
@@ -260,8 +260,8 @@ async def answer(
     def apply() -> str | None:
         try:
             with w.engine.begin() as conn:
-                decisions.answer_request(conn, campaign, request_id, action == "approve", w.now())
-        except decisions.AlreadyAnswered:
+                requests.answer_request(conn, campaign, request_id, action == "approve", w.now())
+        except requests.AlreadyAnswered:
             return None
         except decisions.DecisionRefused:
             return words("cannot_extend")
