@@ -802,3 +802,111 @@ def test_only_an_exemption_a_decision_made_is_lifted(store_engine: Engine) -> No
     assert refused.value.problems == [
         "none of the units chosen is exempt from «Hội nghị cơ sở» by a decision"
     ]
+
+
+def deadlines(engine: Engine, task: str = "hn-co-so") -> dict[str, int]:
+    i = store.instances.c
+    with engine.connect() as conn:
+        return dict(conn.execute(select(i.unit_id, i.deadline).where(i.task_id == task)).all())  # type: ignore[arg-type]
+
+
+def test_an_extension_made_by_mistake_is_corrected_to_an_earlier_day(store_engine: Engine) -> None:
+    """A mistyped `--to` (31/01/2021 for 31/12/2020) could not be undone: a later correction was
+    refused as "not later than the current one", so the unit kept a month it was never given.
+    A correction moves the deadline earlier, down to the campaign file's and no further; the
+    unit is told, and a redeploy keeps the corrected day."""
+    deploy(store_engine, chain(grassroots="15/12/2020"), "v1", at("2020-11-10"))
+    extend(store_engine, ("x-c", "x-d"), "hn-co-so", "2021-02-01", "2020-11-20 09:00", reason="Bão lũ")
+    changes = extend(
+        store_engine, ("x-c", "x-d"), "hn-co-so", "2021-01-01", "2020-11-20 10:00", reason="Sửa ngày gõ nhầm"
+    )
+    assert [(a.unit, a.outcome.amended) for a in changes.amended] == [("x-c", True), ("x-d", True)]
+    assert deadlines(store_engine)["x-c"] == int(at("2021-01-01").timestamp())
+    corrected = events(store_engine, "task.amended", "x-c")[-1]
+    assert (corrected["old_deadline"], corrected["new_deadline"], corrected["reason"]) == (
+        iso("2021-02-01"),
+        iso("2021-01-01"),
+        "Sửa ngày gõ nhầm",
+    )
+    with pytest.raises(DecisionRefused) as refused:  # not before the file's deadline: that is a lift
+        extend(store_engine, ("x-c",), "hn-co-so", "2020-12-10", "2020-11-20 11:00")
+    assert refused.value.problems == [
+        "the new deadline is not later than the campaign file's for Đảng ủy xã C: "
+        "`cascade extend --lift` takes their extension back"
+    ]
+    deploy(store_engine, chain(grassroots="15/12/2020"), "v1 again", at("2020-11-21"))
+    assert deadlines(store_engine)["x-d"] == int(at("2021-01-01").timestamp())  # the corrected day holds
+
+
+def test_a_units_request_cannot_shorten_its_extension(store_engine: Engine) -> None:
+    """A correction is the operator's: a parent approving a unit's request for a day earlier than
+    the unit has already been given would take time from it."""
+    deploy(store_engine, chain(grassroots="15/12/2020"), "v1", at("2020-11-10"))
+    extend(store_engine, ("x-c",), "hn-co-so", "2021-01-01", "2020-11-20 09:00")
+    with pytest.raises(DecisionRefused, match="not later than the current one"):
+        extend(store_engine, ("x-c",), "hn-co-so", "2020-12-25", "2020-11-20 10:00", request_id=1)
+
+
+def lift(engine: Engine, units: tuple[str, ...], when: str, named: bool = True) -> Any:
+    decision = Decision("unextended", "hn-co-so", units, "Gia hạn nhầm", "Ban Tuyên giáo", named=named)
+    with engine.begin() as conn:
+        return decide(conn, CID, decision, at(when))
+
+
+def test_an_extension_is_taken_back_to_the_files_deadline_as_it_reads_now(store_engine: Engine) -> None:
+    """`cascade extend --lift`: the unit's deadline is the campaign file's again (as the file reads
+    at the last deploy, not when it was extended), a redeploy no longer brings the extension
+    back, and a unit past that deadline is overdue and chased."""
+    deploy(store_engine, chain(grassroots="15/12/2020"), "v1", at("2020-11-10"))
+    extend(store_engine, ("x-c", "x-d"), "hn-co-so", "2021-01-01", "2020-11-20 09:00")
+    deploy(store_engine, chain(grassroots="20/12/2020"), "v2", at("2020-11-21"))  # the file moves too
+    assert deadlines(store_engine)["x-c"] == int(at("2021-01-01").timestamp())
+    changes = lift(store_engine, ("x-c",), "2020-11-22 09:00")
+    assert [(a.unit, a.outcome.amended) for a in changes.amended] == [("x-c", True)]
+    assert deadlines(store_engine)["x-c"] == int(at("2020-12-20").timestamp())
+    [*_, taken_back] = events(store_engine, "task.amended", "x-c")
+    assert (taken_back["old_deadline"], taken_back["new_deadline"], taken_back["by"]) == (
+        iso("2021-01-01"),
+        iso("2020-12-20"),
+        "Ban Tuyên giáo",
+    )
+    deploy(store_engine, chain(grassroots="20/12/2020"), "v2 again", at("2020-11-23"))
+    assert deadlines(store_engine)["x-c"] == int(at("2020-12-20").timestamp())  # the lift holds
+    assert deadlines(store_engine)["x-d"] == int(at("2021-01-01").timestamp())  # the other's stands
+    tick(store_engine, CID, at("2020-12-21 09:00"))
+    assert states(store_engine)[("hn-co-so", "x-c")] == "overdue"
+    assert events(store_engine, "escalation.sent", "x-c")
+    assert states(store_engine)[("hn-co-so", "x-d")] == "open"
+
+
+def test_only_an_extension_that_stands_is_taken_back(store_engine: Engine) -> None:
+    deploy(store_engine, chain(), "v1", at("2020-11-10"))
+    extend(store_engine, ("x-c",), "hn-co-so", "2021-01-01", "2020-11-20 09:00")
+    with pytest.raises(DecisionRefused) as refused:
+        lift(store_engine, ("x-c", "x-d"), "2020-11-20 10:00")
+    assert refused.value.problems == ["Đảng ủy xã D have no extension of «Hội nghị cơ sở» to take back"]
+    lift(store_engine, ("x-c",), "2020-11-20 11:00")
+    with pytest.raises(DecisionRefused) as refused:  # taken back already; a whole level
+        lift(store_engine, ("x-c", "x-d"), "2020-11-20 12:00", named=False)
+    assert refused.value.problems == ["none of the units chosen has an extension of «Hội nghị cơ sở»"]
+
+
+def test_an_extension_from_before_the_files_deadline_was_kept_is_taken_back_after_a_deploy(
+    store_engine: Engine,
+) -> None:
+    """A store upgraded from a version that kept no file deadline beside an extension: the lift
+    says how to let it be known (a deploy of the file), and works after it."""
+    deploy(store_engine, chain(grassroots="15/12/2020"), "v1", at("2020-11-10"))
+    extend(store_engine, ("x-c",), "hn-co-so", "2021-01-01", "2020-11-20 09:00")
+    i = store.instances.c
+    with store_engine.begin() as conn:  # as revision 0012 leaves an extension made before it
+        conn.execute(store.instances.update().where(i.unit_id == "x-c").values(file_deadline=None))
+    with pytest.raises(DecisionRefused) as refused:
+        lift(store_engine, ("x-c",), "2020-11-20 10:00")
+    assert refused.value.problems == [
+        "the campaign file's deadline for Đảng ủy xã C was not kept when they were extended (an earlier "
+        "version of Cascade): deploy the campaign file again, then take the extension back"
+    ]
+    deploy(store_engine, chain(grassroots="15/12/2020"), "v1 again", at("2020-11-20 11:00"))
+    lift(store_engine, ("x-c",), "2020-11-20 12:00")
+    assert deadlines(store_engine)["x-c"] == int(at("2020-12-15").timestamp())

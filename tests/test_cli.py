@@ -1494,3 +1494,36 @@ def test_an_exemption_is_lifted_from_the_command_line(data_dir: Path) -> None:
     assert "exemption lifted recorded for 1 unit(s) of ha-tinh-xix-2020" in " ".join(done.stderr.split())
     again = runner.invoke(app, lift, env=env)
     assert again.exit_code == 1 and "Huyện ủy Kỳ Anh are not exempt from «Hội nghị cốt cán" in again.stderr
+
+
+def test_an_extension_given_by_mistake_is_corrected_or_taken_back(data_dir: Path) -> None:
+    """`cascade extend --to 20/12/2020` typed for 02/12 could not be undone: an earlier --to was
+    refused ("an extension moves a deadline later") and there was no way back to the file's
+    deadline. An earlier --to corrects it, down to the file's last day; --lift takes it back."""
+    env = _shift_to("2020-11-25 09:00")
+    assert runner.invoke(app, ["deploy", HA_TINH], env=env).exit_code == 0
+    ext = ["extend", "ha-tinh-xix-2020", "Huyện ủy Kỳ Anh", "hn-huyen", "--reason", "Công văn 12"]
+    assert runner.invoke(app, [*ext, "--to", "20/12/2020"], env=env).exit_code == 0
+    corrected = runner.invoke(app, [*ext, "--to", "02/12/2020"], env=env)
+    assert corrected.exit_code == 0, corrected.output
+    assert "20/12/2020 → 02/12/2020" in corrected.stdout, corrected.output
+    under = runner.invoke(app, [*ext, "--to", "28/11/2020"], env=env)
+    assert under.exit_code == 1, under.output
+    assert (
+        "the new deadline is not later than the campaign file's for Huyện ủy Kỳ Anh: "
+        "`cascade extend --lift` takes their extension back"
+    ) in " ".join(under.stderr.split())
+    lift = [*ext, "--lift"]
+    looked = runner.invoke(app, [*lift, "--dry-run"], env=env)
+    assert looked.exit_code == 0 and "02/12/2020 → 29/11/2020" in looked.stdout, looked.output
+    done = runner.invoke(app, lift, env=env)
+    assert done.exit_code == 0, done.output
+    said = " ".join(done.stderr.split())
+    assert "extension taken back recorded for 1 unit(s) of ha-tinh-xix-2020" in said, said
+    again = runner.invoke(app, lift, env=env)
+    assert again.exit_code == 1
+    assert "Huyện ủy Kỳ Anh have no extension of «Hội nghị cốt cán" in " ".join(again.stderr.split())
+    neither = runner.invoke(app, ext, env=env)
+    assert neither.exit_code == 1 and "the new deadline is missing" in neither.stderr, neither.output
+    both = runner.invoke(app, [*lift, "--to", "02/12/2020"], env=env)
+    assert both.exit_code == 1 and "give --to or --lift, not both" in both.stderr, both.output

@@ -251,24 +251,44 @@ DryRunOption = Annotated[
 @app.command(
     help=_(
         "Give one unit (or many) a later deadline for a task (spec §7). It is kept in the store, not the "
-        "file: a later redeploy keeps the later of this and the file's deadline."
+        "file: a later redeploy keeps the later of this and the file's deadline. An extension given by "
+        "mistake is corrected with an earlier --to (not before the file's deadline), or taken back with "
+        "--lift."
     ),
 )
 def extend(
     campaign: Annotated[str, typer.Argument(help=_("the campaign: its id or its title"))],
     args: Annotated[list[str], typer.Argument(help=UNITS_HELP, metavar="[UNIT] TASK")],
-    to: Annotated[str, typer.Option("--to", help=_("the new last day that counts, e.g. 20/12/2020"))],
+    to: Annotated[
+        str | None, typer.Option("--to", help=_("the new last day that counts, e.g. 20/12/2020"))
+    ] = None,
     reason: ReasonOption = "",
     under: UnderOption = None,
     level: LevelOption = None,
     units_file: UnitsOption = None,
     by: ByOption = "",
     dry_run: DryRunOption = False,
+    lift: Annotated[
+        bool,
+        typer.Option(
+            "--lift",
+            help=_("take back the extension an earlier `cascade extend` gave: the file's deadline again"),
+        ),
+    ] = False,
 ) -> None:
     unit, task = _target(args, "extend")
+    if (to is None) == (not lift):  # exactly one of them
+        said = _("give --to or --lift, not both") if lift else _("the new deadline is missing")
+        hint = _("--to 20/12/2020 gives the last day that counts; --lift takes the extension back")
+        fail([Problem("extend", None, "--to", said, hint)])
     from cascade.engine import decisions
 
     def decision_of(engine: Engine, campaign: str) -> decisions.Decision:
+        units = _chosen_units(engine, campaign, unit, under, level, units_file)
+        named = unit is not None or units_file is not None
+        task_id = task_of(engine, campaign, task)  # (or its title)
+        if to is None:
+            return decisions.Decision("unextended", task_id, units, reason, by or _login(), named=named)
         tz = campaign_tz(engine, campaign)
         try:
             day = parse_date(to)
@@ -281,14 +301,11 @@ def extend(
                 ]
             )
         deadline = pendulum.datetime(day.year, day.month, day.day, tz=tz).add(days=1)  # end of that day
-        units = _chosen_units(engine, campaign, unit, under, level, units_file)
-        named = unit is not None or units_file is not None
-        task_id = task_of(engine, campaign, task)  # (or its title)
         return decisions.Decision(
             "extension", task_id, units, reason, by or _login(), int(deadline.timestamp()), named=named
         )
 
-    _decide(campaign, decision_of, _("extension"), dry_run)
+    _decide(campaign, decision_of, _("extension taken back") if lift else _("extension"), dry_run)
 
 
 @app.command(

@@ -201,8 +201,8 @@ def pending_signals(conn: Connection, campaign: str, now: int) -> dict[tuple[str
 
 
 def decisions_of(conn: Connection, campaign: str) -> tuple[dict[tuple[str, str], int], set[tuple[str, str]]]:
-    """The units' standing decisions: each instance's latest extension (its deadline), and the
-    instances exempted by decision (and not lifted since)."""
+    """The units' standing decisions: each instance's latest extension (its deadline; none once
+    taken back), and the instances exempted by decision (and not lifted since)."""
     d = store.decisions
     extensions: dict[tuple[str, str], int] = {}
     exempt: set[tuple[str, str]] = set()
@@ -218,6 +218,8 @@ def decisions_of(conn: Connection, campaign: str) -> tuple[dict[tuple[str, str],
             exempt.add((task, unit))
         elif kind == "lifted":  # an exemption taken back (`cascade exempt --lift`)
             exempt.discard((task, unit))
+        elif kind == "unextended":  # an extension taken back (`cascade extend --lift`)
+            extensions.pop((task, unit), None)
     return extensions, exempt
 
 

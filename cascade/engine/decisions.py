@@ -45,7 +45,7 @@ class DecisionRefused(Exception):
 
 @dataclass(frozen=True)
 class Decision:
-    kind: str  # extension | exemption
+    kind: str  # extension | exemption | lifted (an exemption taken back) | unextended (an extension)
     task: str
     units: tuple[str, ...]
     reason: str
@@ -105,27 +105,9 @@ def decide(conn: Connection, campaign_id: str, decision: Decision, now: pendulum
         )
     if decision.kind == "lifted":  # an exemption taken back: only one a decision made
         names, rows = _exempt_by_decision(conn, campaign_id, decision, names, rows, title, problems)
-    if decision.kind == "extension" and decision.deadline is not None:
-        no_deadline = [names[x] for x, r in rows.items() if r.deadline is None]
-        if no_deadline:
-            problems.append(
-                _(
-                    "{units} have no deadline for «{title}» yet (it follows their signal)",
-                    units=listed(no_deadline),
-                    title=title,
-                )
-            )
-        earlier = [
-            names[x] for x, r in rows.items() if r.deadline is not None and r.deadline >= decision.deadline
-        ]
-        if earlier:
-            problems.append(
-                _(
-                    "the new deadline is not later than the current one of {units}: "
-                    "an extension moves a deadline later",
-                    units=listed(earlier),
-                )
-            )
+    files: dict[str, int | None] = {}  # the deadline the file gives each unit, where it is known
+    if decision.kind in ("extension", "unextended"):
+        names, rows, files = _extended(conn, campaign_id, decision, names, rows, title, problems)
     if problems:
         raise DecisionRefused(problems)
     pending = pending_signals(conn, campaign_id, now_s)
@@ -134,8 +116,9 @@ def decide(conn: Connection, campaign_id: str, decision: Decision, now: pendulum
     sent = escalations_sent(conn, campaign_id, [decision.task])
     records = []
     for unit, row in sorted(rows.items()):
+        deadline = {"extension": decision.deadline, "unextended": files.get(unit)}
         now_rules = Rules(
-            decision.deadline if decision.kind == "extension" else row.deadline,
+            deadline.get(decision.kind, row.deadline),
             decision.kind == "exemption" or (row.state == "exempt" and decision.kind != "lifted"),
             rules[decision.task],
             row.opens_on,
@@ -164,6 +147,10 @@ def decide(conn: Connection, campaign_id: str, decision: Decision, now: pendulum
             )
     bulk.insert_many(conn, store.decisions, records)
     write_instances(conn, changes.amended)
+    if decision.kind in ("extension", "unextended"):  # kept beside a standing extension, for its lift
+        kept = files if decision.kind == "extension" else dict.fromkeys(rows)
+        moved = [(kept[unit], row.id) for unit, row in rows.items() if row.file_deadline != kept[unit]]
+        bulk.update_rows(conn, _I, ("file_deadline",), "id", moved)
     signals_count_again(conn, campaign_id, changes.amended)  # (an exemption lifted: a signal sent meanwhile)
     record(conn, campaign_id, changes, now)
     return changes
@@ -201,6 +188,94 @@ def _exempt_by_decision(
     if not_exempt:
         problems.append(_("{units} are not exempt from «{title}»", units=listed(not_exempt), title=title))
     return names, rows
+
+
+def _extended(
+    conn: Connection,
+    campaign_id: str,
+    decision: Decision,
+    names: dict[str, str],
+    rows: dict[str, Any],
+    title: str,
+    problems: list[str],
+) -> tuple[dict[str, str], dict[str, Any], dict[str, int | None]]:
+    """An extension's or its lift's units and each one's deadline as the campaign file gives it
+    (None where an extension made before it was kept stands). A later day extends; an earlier
+    one corrects a standing extension (the operator's, not a unit's request) down to the file's
+    deadline and no further; a lift takes a standing extension back to it."""
+    extensions, _exempt = decisions_of(conn, campaign_id)
+    standing = {unit for unit in rows if (decision.task, unit) in extensions}
+    files = {unit: row.file_deadline if unit in standing else row.deadline for unit, row in rows.items()}
+    if decision.kind == "unextended":
+        if not decision.named:
+            if rows and not standing:
+                problems.append(_("none of the units chosen has an extension of «{title}»", title=title))
+            names = {u: n for u, n in names.items() if u in standing}
+            rows = {u: r for u, r in rows.items() if u in standing}
+        missing = [names[u] for u in rows if u not in standing]
+        if missing:
+            problems.append(
+                _("{units} have no extension of «{title}» to take back", units=listed(missing), title=title)
+            )
+        unknown = [names[u] for u in standing if u in rows and files[u] is None]
+        if unknown:
+            problems.append(
+                _(
+                    "the campaign file's deadline for {units} was not kept when they were extended (an "
+                    "earlier version of Cascade): deploy the campaign file again, then take the extension "
+                    "back",
+                    units=listed(unknown),
+                )
+            )
+        return names, rows, files
+    if decision.deadline is None:
+        return names, rows, files
+    no_deadline = [names[u] for u, r in rows.items() if r.deadline is None]
+    if no_deadline:
+        problems.append(
+            _(
+                "{units} have no deadline for «{title}» yet (it follows their signal)",
+                units=listed(no_deadline),
+                title=title,
+            )
+        )
+    earlier, under_file, unknown = [], [], []
+    for unit, row in rows.items():
+        if row.deadline is None or decision.deadline > row.deadline:
+            continue
+        correcting = unit in standing and decision.request_id is None and decision.deadline < row.deadline
+        file = files[unit]
+        if not correcting:
+            earlier.append(names[unit])
+        elif file is None:
+            unknown.append(names[unit])
+        elif decision.deadline <= file:
+            under_file.append(names[unit])
+    if earlier:
+        problems.append(
+            _(
+                "the new deadline is not later than the current one of {units}: "
+                "an extension moves a deadline later",
+                units=listed(earlier),
+            )
+        )
+    if under_file:
+        problems.append(
+            _(
+                "the new deadline is not later than the campaign file's for {units}: "
+                "`cascade extend --lift` takes their extension back",
+                units=listed(under_file),
+            )
+        )
+    if unknown:
+        problems.append(
+            _(
+                "the campaign file's deadline for {units} was not kept when they were extended (an earlier "
+                "version of Cascade): deploy the campaign file again, then correct the extension",
+                units=listed(unknown),
+            )
+        )
+    return names, rows, files
 
 
 @dataclass(frozen=True)

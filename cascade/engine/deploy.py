@@ -219,7 +219,7 @@ def _row(plan: Plan, instance: PlannedInstance) -> dict[str, Any]:
     }
 
 
-_RULE_COLUMNS = ("kind", "prereq_task", "prereq_unit")  # what the file says, kept as it says
+_RULE_COLUMNS = ("kind", "prereq_task", "prereq_unit", "file_deadline")  # what the file says, as it says it
 _UPDATED = (*_RULE_COLUMNS, *amend.WRITTEN, "archived")
 
 
@@ -304,7 +304,9 @@ def _stage(
             signalled = pendulum.from_timestamp(old.opened_at, tz=c.timezone)
             rule = plan.tasks[row["task_id"]].rule
             row["deadline"] = int(rule.instant_after(signalled, c.timezone, calendar).timestamp())
+        row["file_deadline"] = None  # (kept beside an extension, which `cascade extend --lift` restores)
         if key in extensions and row["deadline"] is not None:
+            row["file_deadline"] = row["deadline"]
             row["deadline"] = max(row["deadline"], extensions[key])  # the unit keeps its extension
         if old is None:
             if key in exempt:

@@ -116,6 +116,8 @@ instances = Table(
     Column("prereq_unit", String(64)),
     Column("opened_at", BigInteger),
     Column("deadline", BigInteger),
+    # an extension standing (`cascade extend`): the deadline the file gives, which its lift restores
+    Column("file_deadline", BigInteger),
     Column("done_at", BigInteger),
     Column("fields", JSON),  # a report's: the figures the unit stands behind (computed, or corrected)
     Column("computed", JSON),  # a report's roll-up of its children when it was submitted
@@ -256,7 +258,7 @@ decisions = Table(
     Column("campaign_id", String(64), nullable=False),
     Column("task_id", String(64), nullable=False),
     Column("unit_id", String(64), nullable=False),
-    Column("kind", String(12), nullable=False),  # extension | exemption
+    Column("kind", String(12), nullable=False),  # extension | exemption | lifted | unextended
     Column("deadline", BigInteger),  # an extension's new deadline
     Column("reason", Text, nullable=False),
     Column("by", Text, nullable=False),  # the operator, or the parent unit that approved a request
