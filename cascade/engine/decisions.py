@@ -116,9 +116,9 @@ def decide(conn: Connection, campaign_id: str, decision: Decision, now: pendulum
     sent = escalations_sent(conn, campaign_id, [decision.task])
     records = []
     for unit, row in sorted(rows.items()):
-        deadline = {"extension": decision.deadline, "unextended": files.get(unit)}
+        deadlines = {"extension": decision.deadline, "unextended": files.get(unit)}  # else: as it is
         now_rules = Rules(
-            deadline.get(decision.kind, row.deadline),
+            deadlines.get(decision.kind, row.deadline),
             decision.kind == "exemption" or (row.state == "exempt" and decision.kind != "lifted"),
             rules[decision.task],
             row.opens_on,
@@ -200,9 +200,9 @@ def _extended(
     problems: list[str],
 ) -> tuple[dict[str, str], dict[str, Any], dict[str, int | None]]:
     """An extension's or its lift's units and each one's deadline as the campaign file gives it
-    (None where an extension made before it was kept stands). A later day extends; an earlier
-    one corrects a standing extension (the operator's, not a unit's request) down to the file's
-    deadline and no further; a lift takes a standing extension back to it."""
+    (None for a standing extension made before the store kept it, revision 0012). A later day
+    extends; an earlier one corrects a standing extension (the operator's, not a unit's request)
+    down to the file's deadline and no further; a lift takes a standing extension back to it."""
     extensions, _exempt = decisions_of(conn, campaign_id)
     standing = {unit for unit in rows if (decision.task, unit) in extensions}
     files = {unit: row.file_deadline if unit in standing else row.deadline for unit, row in rows.items()}
