@@ -910,3 +910,18 @@ def test_an_extension_from_before_the_files_deadline_was_kept_is_taken_back_afte
     deploy(store_engine, chain(grassroots="15/12/2020"), "v1 again", at("2020-11-20 11:00"))
     lift(store_engine, ("x-c",), "2020-11-20 12:00")
     assert deadlines(store_engine)["x-c"] == int(at("2020-12-15").timestamp())
+
+
+def test_taking_an_extension_back_never_makes_finished_work_late(store_engine: Engine) -> None:
+    """Spec §7: a deadline moved earlier never makes a finished instance late; so too the
+    extension a unit finished under, taken back."""
+    deploy(store_engine, chain(grassroots="15/12/2020"), "v1", at("2020-11-10"))
+    extend(store_engine, ("x-c",), "hn-co-so", "2021-01-01", "2020-11-20 09:00")
+    signal(store_engine, "x-c", "hn-co-so", "2020-12-20 08:00")
+    tick(store_engine, CID, at("2020-12-20 09:00"))
+    assert states(store_engine)[("hn-co-so", "x-c")] == "done"
+    changes = lift(store_engine, ("x-c",), "2020-12-21 09:00")
+    assert changes.amended == []  # nothing to tell: the decision is recorded, the work stays on time
+    assert states(store_engine)[("hn-co-so", "x-c")] == "done"
+    deploy(store_engine, chain(grassroots="15/12/2020"), "v1 again", at("2020-12-22"))  # nor a redeploy
+    assert states(store_engine)[("hn-co-so", "x-c")] == "done"
