@@ -925,3 +925,22 @@ def test_taking_an_extension_back_never_makes_finished_work_late(store_engine: E
     assert states(store_engine)[("hn-co-so", "x-c")] == "done"
     deploy(store_engine, chain(grassroots="15/12/2020"), "v1 again", at("2020-12-22"))  # nor a redeploy
     assert states(store_engine)[("hn-co-so", "x-c")] == "done"
+
+
+def test_the_decision_recorded_last_stands_though_the_clock_stepped_back(store_engine: Engine) -> None:
+    """Seen with the drill clock (and a machine whose clock is corrected backwards): a lift
+    recorded after an exemption, at an instant the clock read as earlier, was taken as the older
+    of the two, and the next redeploy exempted the unit again. Decisions stand in the order they
+    were recorded."""
+    deploy(store_engine, chain(), "v1", at("2020-11-10"))
+    with store_engine.begin() as conn:
+        decide(conn, CID, Decision("exemption", "hn-co-so", ("x-c",), "nhầm", "op"), at("2020-11-20 10:00"))
+    with store_engine.begin() as conn:  # the clock set back an hour
+        decide(conn, CID, Decision("lifted", "hn-co-so", ("x-c",), "Miễn nhầm", "op"), at("2020-11-20 09:00"))
+    deploy(store_engine, chain(), "v1 again", at("2020-11-21"))
+    assert states(store_engine)[("hn-co-so", "x-c")] != "exempt"
+    extend(store_engine, ("x-c",), "hn-co-so", "2021-01-10", "2020-11-21 10:00")
+    lift(store_engine, ("x-c",), "2020-11-21 09:00")
+    extend(store_engine, ("x-c",), "hn-co-so", "2021-01-05", "2020-11-21 08:00")
+    deploy(store_engine, chain(), "v1 again", at("2020-11-22"))
+    assert deadlines(store_engine)["x-c"] == int(at("2021-01-05").timestamp())

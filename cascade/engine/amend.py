@@ -209,7 +209,7 @@ def decisions_of(conn: Connection, campaign: str) -> tuple[dict[tuple[str, str],
     rows = conn.execute(
         select(d.c.task_id, d.c.unit_id, d.c.kind, d.c.deadline)
         .where(d.c.campaign_id == campaign)
-        .order_by(d.c.at, d.c.id)
+        .order_by(d.c.id)  # as recorded (under the campaign's lock), whatever the clock read
     )
     for task, unit, kind, deadline in rows:
         if kind == "extension":
