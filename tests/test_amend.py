@@ -944,3 +944,33 @@ def test_the_decision_recorded_last_stands_though_the_clock_stepped_back(store_e
     extend(store_engine, ("x-c",), "hn-co-so", "2021-01-05", "2020-11-21 08:00")
     deploy(store_engine, chain(), "v1 again", at("2020-11-22"))
     assert deadlines(store_engine)["x-c"] == int(at("2021-01-05").timestamp())
+
+
+def test_an_approved_request_is_listed_as_the_parents_decision_at_the_units_request(
+    store_engine: Engine,
+) -> None:
+    from cascade.engine.requests import answer_request, request_extension
+    from cascade.views.decisions import Where, standing
+
+    deploy(store_engine, chain(), "v1", at("2020-11-10"))
+    with store_engine.begin() as conn:
+        asked = request_extension(
+            conn, CID, "hn-co-so", "x-c", int(at("2020-12-30").timestamp()), "Lũ", at("2020-11-20 08:00")
+        )
+    with store_engine.begin() as conn:
+        answer_request(conn, CID, asked, True, at("2020-11-20 09:00"))
+    extend(store_engine, ("x-d",), "hn-co-so", "2020-12-25", "2020-11-20 10:00")
+    lift(store_engine, ("x-d",), "2020-11-20 11:00")
+    with store_engine.connect() as conn:
+        [found] = standing(conn, CID, {"hn-co-so": "Hội nghị cơ sở"}, Where(kind="extension"))
+    assert (found.name, found.title, found.by, found.requested, found.reason) == (
+        "Đảng ủy xã C",
+        "Hội nghị cơ sở",
+        "Huyện ủy B",  # x-c's parent
+        True,
+        "Lũ",
+    )
+    assert (found.deadline, found.file_deadline) == (
+        int(at("2020-12-30").timestamp()),
+        int(at("2020-12-15").timestamp()),
+    )

@@ -1527,3 +1527,56 @@ def test_an_extension_given_by_mistake_is_corrected_or_taken_back(data_dir: Path
     assert neither.exit_code == 1 and "the new deadline is missing" in neither.stderr, neither.output
     both = runner.invoke(app, [*lift, "--to", "02/12/2020"], env=env)
     assert both.exit_code == 1 and "give --to or --lift, not both" in both.stderr, both.output
+
+
+def test_the_decisions_in_force_are_listed_without_those_taken_back(data_dir: Path) -> None:
+    """Which units were given more time, to when and why, and which are exempt: the operator had
+    only the audit log's JSON to grep (and needs the list before a lift, or to file it)."""
+    env = _shift_to("2020-11-25 09:00")
+    assert runner.invoke(app, ["deploy", HA_TINH], env=env).exit_code == 0
+    storm = ["hn-co-so", "--under", "Huyện ủy Can Lộc", "--to", "20/01/2021", "--reason", "Bão số 9"]
+    assert (
+        runner.invoke(
+            app, ["extend", "ha-tinh-xix-2020", *storm, "--by", "Ban Tuyên giáo"], env=env
+        ).exit_code
+        == 0
+    )
+    merged = ["exempt", "ha-tinh-xix-2020", "Đảng ủy xã Đồng Lộc", "hn-co-so", "--reason", "Sáp nhập"]
+    assert runner.invoke(app, merged, env=env).exit_code == 0
+    ky_anh = ["extend", "ha-tinh-xix-2020", "Huyện ủy Kỳ Anh", "hn-huyen", "--reason", "x"]
+    assert runner.invoke(app, [*ky_anh, "--to", "20/12/2020"], env=env).exit_code == 0
+    assert runner.invoke(app, [*ky_anh, "--lift"], env=env).exit_code == 0  # taken back: not listed
+    listed = runner.invoke(app, ["decisions", "ha-tinh-xix-2020", "--format", "json"], env=env)
+    assert listed.exit_code == 0, listed.output
+    records = json.loads(listed.stdout)["decisions"]
+    assert {r["unit"] for r in records if r["decision"] == "extension"} == {
+        "Đảng ủy thị trấn Nghèn", "Đảng ủy xã Đồng Lộc", "Đảng ủy xã Kim Song Trường",
+        "Đảng ủy xã Thiên Lộc", "Đảng ủy xã Tùng Lộc", "Đảng ủy xã Vượng Lộc",
+    }  # fmt: skip
+    [first, *_] = records
+    assert {k: first[k] for k in ("last_day", "file_last_day", "reason", "by", "at")} == {
+        "last_day": "20/01/2021",
+        "file_last_day": "14/01/2021",
+        "reason": "Bão số 9",
+        "by": "Ban Tuyên giáo",
+        "at": "25/11/2020 09:00",
+    }
+    [exempt] = [r for r in records if r["decision"] == "exemption"]
+    assert (exempt["unit"], exempt["reason"], exempt["state"]) == (
+        "Đảng ủy xã Đồng Lộc",
+        "Sáp nhập",
+        "exempt",
+    )
+    assert "6 extension(s) and 1 exemption(s) in force" in listed.stderr
+    title = "Hội nghị toàn thể đảng viên cấp cơ sở"  # the task by its title
+    only = runner.invoke(
+        app,
+        ["decisions", "ha-tinh-xix-2020", "--kind", "exemption", "--task", title],
+        env={**env, "COLUMNS": "200"},
+    )
+    assert only.exit_code == 0, only.output
+    assert "Đảng ủy xã Đồng Lộc" in only.stdout and "Nghèn" not in only.stdout
+    table = runner.invoke(app, ["decisions", "ha-tinh-xix-2020"], env={**env, "COLUMNS": "200"})
+    assert "extended to 20/01/2021" in table.stdout and "Ban Tuyên giáo on 25/11/2020 09:00" in table.stdout, table.output
+    wrong = runner.invoke(app, ["decisions", "ha-tinh-xix-2020", "--under", "Huyện ủy Không Có"], env=env)
+    assert wrong.exit_code == 1 and "--under" in wrong.stderr, wrong.output

@@ -15,7 +15,7 @@ import sys
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, BinaryIO, NoReturn, TextIO
+from typing import TYPE_CHECKING, Annotated, Any, BinaryIO, NoReturn, TextIO
 
 import pendulum
 import typer
@@ -264,6 +264,35 @@ def task_of(engine: Engine, campaign: str, written: str) -> str:
     from cascade.engine.deployed import task_named
 
     return task_named(campaign_row(engine, campaign), written) or written
+
+
+def checked_filters(
+    engine: Engine, row: Any, level: str | None, task: str | None, under: str | None, command: str
+) -> tuple[str | None, str | None, str | None]:
+    """Every filter that names nothing refused at once; the level --level names (its id, or as
+    people write or the tables show it), the task --task names (its id or title) and the unit
+    --under names (by its id or its exact name), as their ids."""
+    from cascade.engine.deployed import task_named
+    from cascade.engine.words import level_named
+
+    problems = []
+    level_id = level_named(level, row.levels) if level is not None else None
+    if level is not None and level_id is None:
+        problems.append(not_among(command, "--level", _("no level `{level}`", level=level), row.levels))
+    if task is not None:
+        task = task_named(row, task) or task  # (or its title)
+    if task is not None and task not in row.tasks:
+        problems.append(not_among(command, "--task", _("no task `{task}`", task=task), row.tasks))
+    if under is not None:
+        from cascade.engine.deployed import units_named
+
+        with engine.connect() as conn:
+            found, wrong = units_named(conn, row.id, [under])
+        problems += [Problem(command, None, "--under", p) for p in wrong]
+        under = found[under].id if under in found else None
+    if problems:
+        fail(problems)
+    return level_id, task, under
 
 
 def _campaign_hint(campaign: str, deployed_ids: list[str]) -> str:

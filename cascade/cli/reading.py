@@ -1,5 +1,6 @@
-"""Commands that read a campaign, never changing it: `events` and `status`. Its documents are
-`cascade.cli.documents`; a campaign run on a copy, `cascade.cli.simulation`."""
+"""Commands that read a campaign's record, never changing it: `events` (the audit log) and
+`decisions` (the extensions and exemptions in force). Its progress is `cascade.cli.status`, its
+documents `cascade.cli.documents`; a campaign run on a copy, `cascade.cli.simulation`."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import sys
 from contextlib import nullcontext
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import pendulum
 import typer
@@ -17,28 +18,21 @@ from rich.markup import escape
 from rich.table import Table
 
 from cascade.cli.common import (
-    ago,
     app,
     campaign_id,
     campaign_row,
     campaign_tz,
+    checked_filters,
     csv_stdout,
     err,
     fail,
     not_among,
     open_engine,
     out,
-    status_table,
-    stopped_since,
     whole_file,
 )
 from cascade.errors import Problem
 from cascade.i18n import _, num
-
-if TYPE_CHECKING:
-    from sqlalchemy import Engine
-
-    from cascade.engine.deployed import Deployed
 
 
 @app.command(
@@ -105,287 +99,109 @@ def events(
     )
 
 
-class StatusFormat(StrEnum):
+class DecisionsFormat(StrEnum):
     table = "table"
     csv = "csv"
     json = "json"
 
 
-_OVERDUE_COLUMNS = (
-    "unit_id", "unit", "level", "parent", "task_id", "task", "last_day", "days_overdue", "stage", "stages",
+class DecisionKind(StrEnum):
+    extension = "extension"
+    exemption = "exemption"
+
+
+_DECISION_COLUMNS = (
+    "unit_id", "unit", "task_id", "task", "decision", "last_day", "file_last_day", "state", "reason", "by",
+    "at", "requested",
 )  # fmt: skip
 
 
 @app.command(
     help=_(
-        "Progress per level and task, and every overdue instance, most overdue first, with its parent, days "
-        "overdue and escalation stage, as of the last tick."
+        "The decisions in force: each unit's extension (its last day, the file's, why, who decided and "
+        "when) and exemption, without those taken back (--lift). A list to check before a lift, or to "
+        "file."
     ),
 )
-def status(
-    campaign: Annotated[
-        str | None,
-        typer.Argument(help=_("the campaign: its id or its title (none: every campaign, a line each)")),
-    ] = None,
-    limit: Annotated[
-        int | None, typer.Option(min=1, help=_("list at most N overdue instances (default: all of them)"))
-    ] = None,
-    level: Annotated[str | None, typer.Option(help=_("only units of this level"))] = None,
+def decisions(
+    campaign: Annotated[str, typer.Argument(help=_("the campaign: its id or its title"))],
     task: Annotated[str | None, typer.Option(help=_("only this task or report"))] = None,
     under: Annotated[str | None, typer.Option(help=_("only the units below this one"))] = None,
-    fmt: Annotated[
-        StatusFormat, typer.Option("--format", help=_("table; csv (the overdue list); json (everything)"))
-    ] = StatusFormat.table,
+    kind: Annotated[
+        DecisionKind | None, typer.Option("--kind", help=_("only extensions, or only exemptions"))
+    ] = None,
+    fmt: Annotated[DecisionsFormat, typer.Option("--format", help=_("table, csv or json"))] = (
+        DecisionsFormat.table
+    ),
 ) -> None:
     from cascade.engine.words import deadline_short
-    from cascade.views.status import Where as StatusWhere
-    from cascade.views.status import campaign_status
-    from cascade.views.tables import csv_cell, operator_level
+    from cascade.plan.rules import campaign_rules
+    from cascade.views import decisions as standing
+    from cascade.views.tables import csv_cell
 
     engine = open_engine(read_only=True)
-    if campaign is None:
-        if level or task or under or limit:
-            message = _("--level, --task, --under and --limit are of one campaign")
-            fail([Problem("status", None, "CAMPAIGN", message, _("name it: cascade status CAMPAIGN"))])
-        _print_overview(engine, fmt)
-        return
     campaign = campaign_id(engine, campaign)  # (or its title)
     row = campaign_row(engine, campaign)
-    level, task, under = _check_status_filters(engine, row, level, task, under)
-    result = campaign_status(engine, campaign, limit, StatusWhere(level, task, under))
-    assert result is not None
-    tz = result.timezone
-    records = [
+    _level, task, under = checked_filters(engine, row, None, task, under, "decisions")
+    titles = {tid: rules.title for tid, rules in campaign_rules(row).items()}
+    where = standing.Where(task, under, str(kind) if kind else None)
+    with engine.connect() as conn:
+        found = standing.standing(conn, campaign, titles, where)
+    tz = row.timezone
+
+    def day(epoch: int | None) -> str:
+        return deadline_short(epoch, tz) if epoch is not None else ""
+
+    records: list[dict[str, Any]] = [
         {
-            "unit_id": o.unit,
-            "unit": o.name,
-            "level": o.level,
-            "parent": o.parent,
-            "task_id": o.task,
-            "task": o.title,
-            "last_day": deadline_short(o.deadline, tz),
-            "days_overdue": o.days,
-            "stage": o.stage,
-            "stages": o.stages,
+            "unit_id": s.unit,
+            "unit": s.name,
+            "task_id": s.task,
+            "task": s.title,
+            "decision": s.kind,
+            "last_day": day(s.deadline),
+            "file_last_day": day(s.file_deadline),
+            "state": s.state,
+            "reason": s.reason,
+            "by": s.by,
+            "at": pendulum.from_timestamp(s.at, tz=tz).format("DD/MM/YYYY HH:mm"),
+            "requested": s.requested,
         }
-        for o in result.overdue
+        for s in found
     ]
-    as_of = pendulum.from_timestamp(result.as_of, tz=tz).format("DD/MM/YYYY HH:mm") if result.as_of else None
-    more = result.overdue_total - len(result.overdue)
-    if fmt is StatusFormat.csv:
-        writer = csv.DictWriter(csv_stdout(), fieldnames=_OVERDUE_COLUMNS, lineterminator="\n")
+    if fmt is DecisionsFormat.csv:
+        writer = csv.DictWriter(csv_stdout(), fieldnames=_DECISION_COLUMNS, lineterminator="\n")
         writer.writeheader()
         writer.writerows({k: csv_cell(v) for k, v in r.items()} for r in records)
-        if more:
-            err.print(_("and {more:,} more overdue (without --limit: all of them)", more=more))
-        return
-    if fmt is StatusFormat.json:
-        body = {
-            "campaign": campaign,
-            "title": result.title,
-            "as_of": pendulum.from_timestamp(result.as_of, tz=tz).isoformat() if result.as_of else None,
-            "progress": [
-                {"level": p.level, "task": p.task, "title": p.title, "total": p.total, **p.counts}
-                for p in result.progress
-            ],
-            "overdue_total": result.overdue_total,
-            "overdue": records,
-        }
+    elif fmt is DecisionsFormat.json:
+        body = {"campaign": campaign, "title": row.title, "decisions": records}
         sys.stdout.write(json.dumps(body, ensure_ascii=False, indent=1) + "\n")
-        return
-    out.print(
-        _("as of the last tick: {as_of}", as_of=as_of) if as_of else _("not ticked yet"), highlight=False
+    elif records:
+        _print_decisions(records)
+    extended = sum(1 for s in found if s.kind == "extension")
+    err.print(
+        _(
+            "{extended} extension(s) and {exempt} exemption(s) in force",
+            extended=num(extended),
+            exempt=num(len(found) - extended),
+        )
     )
-    if records:
-        table = Table(
-            title=_("overdue: {overdue_total:,} instance(s)", overdue_total=result.overdue_total),
-            title_justify="left",
+
+
+def _print_decisions(records: list[dict[str, Any]]) -> None:
+    table = Table()
+    for column in (_("unit"), _("task"), _("decision"), _("the file's last day"), _("reason"), _("decided by")):
+        table.add_column(column)
+    for r in records:
+        extended = r["decision"] == "extension"
+        decided = _("extended to {day}", day=r["last_day"]) if extended else _("exemption")
+        by = _("{by}, asked by the unit", by=r["by"]) if r["requested"] else r["by"]
+        table.add_row(
+            escape(r["unit"]),
+            escape(r["task"]),
+            decided,
+            r["file_last_day"],
+            escape(r["reason"]),
+            escape(_("{by} on {at}", by=by, at=r["at"])),
         )
-        for column, right in (
-            (_("unit"), False),
-            (_("level"), False),
-            (_("parent"), False),
-            (_("task"), False),
-            (_("last day"), False),
-            (_("days overdue"), True),
-            (_("stage"), True),
-        ):
-            table.add_column(column, justify="right" if right else "left")
-        for r in records:
-            table.add_row(
-                escape(str(r["unit"])),
-                escape(operator_level(str(r["level"]))),
-                escape(str(r["parent"] or "")),
-                escape(str(r["task"])),
-                str(r["last_day"]),
-                str(r["days_overdue"]),
-                f"{r['stage']}/{r['stages']}",
-            )
-        out.print(table)
-        if more:
-            out.print(
-                _(
-                    "… and {more:,} more overdue (--limit {limit}; leave it out to list all)",
-                    more=more,
-                    limit=limit,
-                )
-            )
-    out.print(status_table(result))
-    _print_scheduler(engine, row)
-
-
-def _print_overview(engine: Engine, fmt: StatusFormat) -> None:
-    """Every campaign in the store, a line each: the ones there are to name, and how each stands."""
-    from cascade.views.status import overview
-
-    def when(at: int | None, tz: str) -> str | None:
-        if at is None:
-            return None
-        moment = pendulum.from_timestamp(at, tz=tz)
-        return moment.format("DD/MM/YYYY" if moment.hour == moment.minute == 0 else "DD/MM/YYYY HH:mm")
-
-    items = overview(engine)
-    records = [
-        {
-            "campaign": o.campaign,
-            "title": o.title,
-            "running": o.stopped_at is None,
-            "stopped_at": when(o.stopped_at, o.timezone),
-            "as_of": when(o.as_of, o.timezone),
-            "overdue": o.overdue,
-            "summary_at": when(o.summary_at, o.timezone),
-            "summary_sent": o.summary_sent_at is not None,
-        }
-        for o in items
-    ]
-    if fmt is StatusFormat.json:
-        sys.stdout.write(json.dumps(records, ensure_ascii=False, indent=1) + "\n")
-        return
-    if fmt is StatusFormat.csv:
-        writer = csv.DictWriter(csv_stdout(), fieldnames=list(_OVERVIEW_COLUMNS), lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(records)
-        return
-    if not items:
-        out.print(_("no campaign deployed yet: cascade deploy FILE"))
-        return
-    out.print(_("campaigns in the store: {count}", count=len(items)), highlight=False)
-    for o in items:  # two lines each: a title runs to 150 characters, a table cell wraps it to 15 lines
-        stopped, ticked = when(o.stopped_at, o.timezone), when(o.as_of, o.timezone)
-        facts = [
-            _("running") if stopped is None else _("stopped since {since}", since=stopped),
-            _("as of the last tick: {as_of}", as_of=ticked) if ticked else _("not ticked yet"),
-            _("overdue: {count}", count=num(o.overdue)),
-            _("summary sent")
-            if o.summary_sent_at is not None
-            else _("summary due {at}", at=when(o.summary_at, o.timezone)),
-        ]
-        out.print(f"[bold]{escape(o.campaign)}[/bold]  " + escape(" · ".join(facts)), highlight=False)
-        out.print(f"  {escape(o.title)}", highlight=False)
-    out.print(_("one campaign whole: cascade status CAMPAIGN (its id or its title)"), highlight=False)
-
-
-_OVERVIEW_COLUMNS = (
-    "campaign", "title", "running", "stopped_at", "as_of", "overdue", "summary_at", "summary_sent",
-)  # fmt: skip
-
-
-def _check_status_filters(
-    engine: Engine, row: Any, level: str | None, task: str | None, under: str | None
-) -> tuple[str | None, str | None, str | None]:
-    """Every filter that names nothing refused at once; the level --level names (its id, or as
-    people write or the tables show it), the task --task names (its id or title) and the unit
-    --under names (by its id or its exact name), as their ids."""
-    from cascade.engine.deployed import task_named
-    from cascade.engine.words import level_named
-
-    problems = []
-    level_id = level_named(level, row.levels) if level is not None else None
-    if level is not None and level_id is None:
-        problems.append(not_among("status", "--level", _("no level `{level}`", level=level), row.levels))
-    if task is not None:
-        task = task_named(row, task) or task  # (or its title)
-    if task is not None and task not in row.tasks:
-        problems.append(not_among("status", "--task", _("no task `{task}`", task=task), row.tasks))
-    if under is not None:
-        from cascade.engine.deployed import units_named
-
-        with engine.connect() as conn:
-            found, wrong = units_named(conn, row.id, [under])
-        problems += [Problem("status", None, "--under", p) for p in wrong]
-        under = found[under].id if under in found else None
-    if problems:
-        fail(problems)
-    return level_id, task, under
-
-
-def _print_scheduler(engine: Engine, row: Deployed) -> None:
-    """When the campaign (its stored `row`) last ticked (stalled or not), and which tick holds it now."""
-    from sqlalchemy import select
-
-    from cascade.engine import health, locks, store
-    from flows.project import template
-
-    campaign, tz = row.id, row.timezone
-    if since := stopped_since(row):  # undeployed: no tick comes, none is late
-        out.print(
-            _(
-                "stopped since {since} (cascade undeploy): no tick until it is deployed again "
-                "(cascade deploy FILE)",
-                since=since,
-            )
-        )
-    default = int(template().interval.total_seconds())
-    wall = int(pendulum.now().timestamp())
-    for h in health.read(engine, wall, default, campaign):
-        last = _("never") if h.ticked_at is None else _("{age} ago", age=ago(h.age))
-        line = _("last tick: {last} (a tick every {interval})", last=last, interval=ago(h.interval))
-        if h.stalled:
-            told = _("; the operator was alerted") if h.alerted_at else ""
-            out.print(
-                _(
-                    "[red]STALLED[/red]: {line}: no tick for over {STALLED_AFTER} intervals{told}",
-                    line=line,
-                    STALLED_AFTER=health.STALLED_AFTER,
-                    told=told,
-                )
-            )
-        else:
-            out.print(line)
-    a = store.channel_alerts.c
-    with engine.connect() as conn:
-        broken = conn.execute(select(store.channel_alerts).where(a.campaign_id == campaign)).all()
-    for alert in broken:
-        since = pendulum.from_timestamp(alert.since, tz=tz).format("DD/MM/YYYY HH:mm")
-        told = (
-            _(
-                "operator told {mm} ({delivered_by})",
-                mm=pendulum.from_timestamp(alert.delivered_at, tz=tz).format("DD/MM/YYYY HH:mm"),
-                delivered_by=escape(alert.delivered_by or ""),
-            )
-            if alert.delivered_at
-            else _(
-                "[red]operator NOT told yet[/red] ({tries} tries; retried at every dispatch)",
-                tries=alert.tries,
-            )
-        )
-        out.print(
-            _(
-                "[red]channel {channel} broken[/red] since {since}: {detail}; {told}",
-                channel=alert.channel,
-                since=since,
-                detail=escape(alert.detail),
-                told=told,
-            )
-        )
-    holder = locks.holder(engine, campaign)
-    if holder is not None:
-        if holder.alive is False:
-            out.print(
-                _(
-                    "last holder {describe} stopped without finishing (the lock is free)",
-                    describe=escape(holder.describe()),
-                )
-            )
-        else:
-            out.print(_("ticking now: {describe}", describe=escape(holder.describe())))
+    out.print(table)

@@ -405,6 +405,3 @@ def units_under(conn: Connection, campaign_id: str, under: str | None, level: st
     if level is not None:
         query = query.where(u.level == level)
     return list(conn.execute(query.order_by(u.path)).scalars())
-
-
-# ---- a unit asks for more time; its parent answers --------------------------------------------

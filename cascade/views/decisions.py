@@ -1,0 +1,103 @@
+"""The decisions standing on a running campaign (`cascade decisions`): each unit's extension
+and exemption in force, as the store keeps them (`cascade extend`, `cascade exempt`, a
+parent's answer to a unit's request), without the ones taken back since (`--lift`). Read
+only; the decisions themselves are `cascade.engine.decisions`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from cascade.engine import store
+
+# a decision kind -> the standing decision it makes ("extension", "exemption"), or takes back
+_MAKES = {"extension": "extension", "exemption": "exemption"}
+_TAKES_BACK = {"unextended": "extension", "lifted": "exemption"}
+
+
+@dataclass(frozen=True)
+class Standing:
+    """One decision in force: an extension (to `deadline`; the file gives `file_deadline`, None
+    where it was not kept) or an exemption, of one unit's task, with its reason, who decided
+    (an operator, or the parent unit that approved the unit's request) and when."""
+
+    kind: str  # extension | exemption
+    task: str
+    title: str
+    unit: str
+    name: str
+    path: str
+    deadline: int | None
+    file_deadline: int | None
+    state: str  # the instance's state now
+    reason: str
+    by: str
+    at: int
+    requested: bool  # approved from the unit's own request
+
+
+@dataclass(frozen=True)
+class Where:
+    task: str | None = None
+    under: str | None = None  # only the units below this one
+    kind: str | None = None  # extension | exemption
+
+
+def standing(
+    conn: Connection, campaign: str, titles: dict[str, str], where: Where = Where()
+) -> list[Standing]:
+    """The decisions in force, in the tree's order (then by task), of the units and tasks still
+    in the campaign: each (task, unit)'s latest extension and exemption not taken back."""
+    where = where or Where()
+    d = store.decisions.c
+    found: dict[tuple[str, str, str], Any] = {}
+    query = select(store.decisions).where(d.campaign_id == campaign).order_by(d.id)  # as recorded
+    if where.task is not None:
+        query = query.where(d.task_id == where.task)
+    for row in conn.execute(query):
+        if row.kind in _MAKES:
+            found[(_MAKES[row.kind], row.task_id, row.unit_id)] = row
+        elif row.kind in _TAKES_BACK:
+            found.pop((_TAKES_BACK[row.kind], row.task_id, row.unit_id), None)
+    if where.kind is not None:
+        found = {key: row for key, row in found.items() if key[0] == where.kind}
+    if not found:
+        return []
+    i, u = store.instances.c, store.units.c
+    live = (
+        select(i.task_id, i.unit_id, i.state, i.file_deadline, u.name, u.path)
+        .join(store.units, (u.campaign_id == i.campaign_id) & (u.id == i.unit_id))
+        .where(i.campaign_id == campaign, ~i.archived, ~u.archived)
+    )
+    if where.task is not None:
+        live = live.where(i.task_id == where.task)
+    if where.under is not None:
+        live = live.where(u.path.contains(f":{where.under}/"))
+    instances = {(r.task_id, r.unit_id): r for r in conn.execute(live)}
+    names = {r.id: r.name for r in conn.execute(select(u.id, u.name).where(u.campaign_id == campaign))}
+    out = []
+    for (kind, task, unit), decision in found.items():
+        instance = instances.get((task, unit))
+        if instance is None:  # its unit or task no longer in the file, or not under `where.under`
+            continue
+        out.append(
+            Standing(
+                kind,
+                task,
+                titles.get(task, task),
+                unit,
+                instance.name,
+                instance.path,
+                decision.deadline if kind == "extension" else None,
+                instance.file_deadline if kind == "extension" else None,
+                instance.state,
+                decision.reason,
+                names.get(decision.by, decision.by),
+                decision.at,
+                decision.request_id is not None,
+            )
+        )
+    return sorted(out, key=lambda s: (s.path, s.task, s.kind))
