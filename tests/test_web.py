@@ -453,3 +453,33 @@ def test_a_link_cut_short_gets_a_page_in_words_and_the_api_keeps_its_json(client
     unknown = api(client, "GET", "/api/nothing-here")
     assert unknown.status_code == 404 and unknown.json() == {"detail": "Not Found"}
     assert client.post("/status").status_code == 405  # other refusals as they were
+
+
+def test_the_board_lists_the_decisions_in_force(campaign: Engine) -> None:
+    """The operator who works from the board saw no extension or exemption anywhere on it: which
+    units have more time, to when and why, was only in the audit log."""
+    from cascade.engine.decisions import Decision, decide
+
+    with campaign.begin() as conn:
+        more = Decision(
+            "extension",
+            "hn-co-so",
+            ("x-c",),
+            "Bão <số 9>",
+            "Ban Tuyên giáo",
+            int(at("2020-12-31").timestamp()),
+        )
+        decide(conn, "test-campaign", more, NOW)
+        decide(
+            conn, "test-campaign", Decision("exemption", "hn-co-so", ("x-d",), "Sáp nhập", "Ban Tổ chức"), NOW
+        )
+    with client_for(campaign) as client:
+        login = client.get("/status/test-campaign")
+        client.post("/login", data={"csrf": csrf(login.text), "token": TOKEN, "next": "/status"})
+        page = client.get("/status/test-campaign").text
+    section = page[page.index('id="decisions"') :]
+    assert "Quyết định đang có hiệu lực: 1 gia hạn, 1 miễn thực hiện" in section, section
+    row = re.sub(r"\s+", " ", section[section.index('data-unit="x-c"') :].split("</tr>")[0])
+    assert "<td>Đảng ủy xã C</td>" in row and "Gia hạn đến 30/12/2020</td> <td>14/12/2020</td>" in row, row
+    assert "Bão &lt;số 9&gt;" in row and "Ban Tuyên giáo, 05/12/2020 09:00" in row, row
+    assert "Miễn thực hiện" in section[section.index('data-unit="x-d"') :]

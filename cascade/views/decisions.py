@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from cascade.engine import store
+from cascade.engine import bulk, store
 
 # a decision kind -> the standing decision it makes ("extension", "exemption"), or takes back
 _MAKES = {"extension": "extension", "exemption": "exemption"}
@@ -67,17 +67,23 @@ def standing(
     if not found:
         return []
     i, u = store.instances.c, store.units.c
-    live = (
-        select(i.task_id, i.unit_id, i.state, i.file_deadline, u.name, u.path)
-        .join(store.units, (u.campaign_id == i.campaign_id) & (u.id == i.unit_id))
-        .where(i.campaign_id == campaign, ~i.archived, ~u.archived)
-    )
-    if where.task is not None:
-        live = live.where(i.task_id == where.task)
-    if where.under is not None:
-        live = live.where(u.path.contains(f":{where.under}/"))
-    instances = {(r.task_id, r.unit_id): r for r in conn.execute(live)}
-    names = {r.id: r.name for r in conn.execute(select(u.id, u.name).where(u.campaign_id == campaign))}
+    tasks = sorted({task for _kind, task, _unit in found})
+    instances = {}  # read by the units decided on (the whole campaign's on a board's every view: no)
+    for chunk in bulk.chunked(sorted({unit for _kind, _task, unit in found})):
+        live = (
+            select(i.task_id, i.unit_id, i.state, i.file_deadline, u.name, u.path)
+            .join(store.units, (u.campaign_id == i.campaign_id) & (u.id == i.unit_id))
+            .where(i.campaign_id == campaign, i.task_id.in_(tasks), i.unit_id.in_(chunk), ~i.archived)
+        )
+        if where.under is not None:
+            live = live.where(u.path.contains(f":{where.under}/"))
+        instances.update({(r.task_id, r.unit_id): r for r in conn.execute(live)})
+    deciders = sorted({row.by for row in found.values()})  # a parent unit that approved a request
+    names = {
+        r.id: r.name
+        for chunk in bulk.chunked(deciders)
+        for r in conn.execute(select(u.id, u.name).where(u.campaign_id == campaign, u.id.in_(chunk)))
+    }
     out = []
     for (kind, task, unit), decision in found.items():
         instance = instances.get((task, unit))

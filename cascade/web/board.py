@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
+import pendulum
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from cascade.engine.words import level_name
+from cascade.engine.words import deadline_short, level_name
 from cascade.views.board import UNIT_STATES, board, campaigns, focus
+from cascade.views.decisions import standing
 from cascade.views.pages import broken_channels
 from cascade.web.deps import (
     LOGIN_CSRF_COOKIE,
@@ -92,8 +94,11 @@ def status_page(
         return login_page(request, w, next_url=f"/status/{quote(campaign)}")
     with w.engine.connect() as conn:
         data = board(conn, campaign, int(w.now().timestamp()))
+        titles = {t.task: t.title for t in data.tasks} if data is not None else {}
+        decided = standing(conn, campaign, titles) if data is not None else []
     if data is None:
         return refused(request, words("no_campaign", name=campaign), 404)
+    tz = data.timezone
     if task and task in {t.task for t in data.tasks}:
         data = focus(data, task)
     else:
@@ -107,8 +112,11 @@ def status_page(
         task=task,
         words=state_words(),
         states=UNIT_STATES,
-        tz=data.timezone,
+        tz=tz,
         limit=3000,
+        decisions=decided,  # in force: the extensions and exemptions of `cascade decisions`
+        day=lambda epoch: deadline_short(epoch, tz),
+        moment=lambda epoch: pendulum.from_timestamp(epoch, tz=tz).format("DD/MM/YYYY HH:mm"),
         level_name=level_name,
         stalled=w.stalled(campaign),
         channel_alerts=broken_channels(w.engine, campaign),
