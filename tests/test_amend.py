@@ -974,3 +974,29 @@ def test_an_approved_request_is_listed_as_the_parents_decision_at_the_units_requ
         int(at("2020-12-30").timestamp()),
         int(at("2020-12-15").timestamp()),
     )
+
+
+def test_a_whole_level_extended_leaves_a_later_deadline_as_it_is(store_engine: Engine) -> None:
+    """A province-wide extension to 31/12 (`--level`) after one commune was given 10/01 by its own
+    decision was refused whole ("not later than the current one"), and the operator had to list
+    every other unit by hand. Chosen by --under or --level, a unit whose deadline is already that
+    day or later keeps it (nothing is recorded for it: a redeploy keeps its later extension);
+    named one by one, it is still refused, or, earlier than an extension, a correction."""
+    deploy(store_engine, chain(grassroots="15/12/2020"), "v1", at("2020-11-10"))
+    extend(store_engine, ("x-c",), "hn-co-so", "2021-01-11", "2020-11-20 09:00", reason="Bão")
+    changes = extend(
+        store_engine, ("x-c", "x-d", "x-f"), "hn-co-so", "2021-01-01", "2020-11-21 09:00", named=False
+    )
+    assert changes.passed_over == ["Đảng ủy xã C"]
+    assert sorted(a.unit for a in changes.amended) == ["x-d", "x-f"]
+    deploy(store_engine, chain(grassroots="15/12/2020"), "v1 again", at("2020-11-22"))
+    assert deadlines(store_engine) == {
+        "x-c": int(at("2021-01-11").timestamp()),
+        "x-d": int(at("2021-01-01").timestamp()),
+        "x-f": int(at("2021-01-01").timestamp()),
+    }
+    with pytest.raises(DecisionRefused) as refused:  # every one of them already has it, or later
+        extend(store_engine, ("x-c", "x-d"), "hn-co-so", "2021-01-01", "2020-11-23 09:00", named=False)
+    assert refused.value.problems == [
+        "every unit chosen has «Hội nghị cơ sở» due that day or later already: nothing to extend"
+    ]

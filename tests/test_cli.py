@@ -1577,6 +1577,35 @@ def test_the_decisions_in_force_are_listed_without_those_taken_back(data_dir: Pa
     assert only.exit_code == 0, only.output
     assert "Đảng ủy xã Đồng Lộc" in only.stdout and "Nghèn" not in only.stdout
     table = runner.invoke(app, ["decisions", "ha-tinh-xix-2020"], env={**env, "COLUMNS": "200"})
-    assert "extended to 20/01/2021" in table.stdout and "Ban Tuyên giáo on 25/11/2020 09:00" in table.stdout, table.output
+    assert "extended to 20/01/2021" in table.stdout, table.output
+    assert "Ban Tuyên giáo on 25/11/2020 09:00" in table.stdout, table.output
     wrong = runner.invoke(app, ["decisions", "ha-tinh-xix-2020", "--under", "Huyện ủy Không Có"], env=env)
     assert wrong.exit_code == 1 and "--under" in wrong.stderr, wrong.output
+
+
+def test_a_province_wide_extension_keeps_a_later_one_and_says_so(data_dir: Path) -> None:
+    env = _shift_to("2020-12-20 09:00")
+    assert runner.invoke(app, ["deploy", HA_TINH], env=env).exit_code == 0
+    storm = ["extend", "ha-tinh-xix-2020", "hn-co-so", "--reason", "Bão số 9"]
+    assert (
+        runner.invoke(app, [*storm, "--under", "Huyện ủy Can Lộc", "--to", "05/02/2021"], env=env).exit_code
+        == 0
+    )
+    everyone = [
+        "extend",
+        "ha-tinh-xix-2020",
+        "hn-co-so",
+        "--level",
+        "cơ sở",
+        "--to",
+        "20/01/2021",
+        "--reason",
+        "CV 9",
+    ]
+    done = runner.invoke(app, everyone, env={**env, "COLUMNS": "300"})
+    assert done.exit_code == 0, done.output
+    assert "6 unit(s) keep their deadline, due that day or later already" in done.stdout, done.stdout
+    assert "Đảng ủy thị trấn Nghèn" in done.stdout.split("keep their deadline")[1]
+    listed = runner.invoke(app, ["decisions", "ha-tinh-xix-2020", "--format", "json"], env=env)
+    nghen = [r for r in json.loads(listed.stdout)["decisions"] if r["unit"] == "Đảng ủy thị trấn Nghèn"]
+    assert [r["last_day"] for r in nghen] == ["05/02/2021"]  # its storm extension stands

@@ -24,7 +24,7 @@ from cascade.cli.common import (
     task_of,
 )
 from cascade.compile.reading import read_text
-from cascade.errors import CampaignInvalid, Problem
+from cascade.errors import CampaignInvalid, Problem, listed
 from cascade.i18n import N_, _, num
 from cascade.timing.deadlines import parse_date
 
@@ -46,11 +46,11 @@ def _chosen_units(
     from cascade.engine.deployed import units_named
     from cascade.engine.words import level_named
 
-    listed = _read_unit_list(units_file) if units_file is not None else []
+    lines = _read_unit_list(units_file) if units_file is not None else []
     # a list's line names a unit whole ("Đảng ủy xã Đồng Lộc, Can Lộc", "Chi bộ #2") where it
     # does; else what comes before a comment or a second column (`hu-can-loc  # bão`)
-    shorter = {line: cut for line in listed if (cut := _before_comment_or_column(line)) != line}
-    named = ([unit] if unit else []) + listed + list(shorter.values())
+    shorter = {line: cut for line in lines if (cut := _before_comment_or_column(line)) != line}
+    named = ([unit] if unit else []) + lines + list(shorter.values())
     if level is not None:  # its id, or as people write it or the tables show it
         levels = campaign_row(engine, campaign).levels
         if (level_id := level_named(level, levels)) is None:
@@ -66,7 +66,7 @@ def _chosen_units(
         # each named by its id or its exact name; one that names no unit goes on as written, for
         # the decision to refuse along with every other reason at once
         found, _wrong = units_named(conn, campaign, named)
-        listed = [line if line in found else shorter.get(line, line) for line in listed]
+        lines = [line if line in found else shorter.get(line, line) for line in lines]
         resolved = {each: found[each].id if each in found else each for each in named}
         unresolved = {each for each in named if each not in found}
         chosen: list[str] | None = [resolved[unit]] if unit else None
@@ -75,7 +75,7 @@ def _chosen_units(
             kept = set(below)
             chosen = below if chosen is None else [u for u in chosen if u in kept or u in unresolved]
     if units_file is not None:
-        in_file = [resolved[each] for each in listed]
+        in_file = [resolved[each] for each in lines]
         chosen = in_file if chosen is None else [u for u in chosen if u in set(in_file)]
     return tuple(chosen or ())
 
@@ -169,6 +169,24 @@ def _decide(campaign: str, decision_of: Any, what: str, dry_run: bool = False) -
             )
         )
         out.print(said)
+    if changes.passed_over:  # (a subtree or level extended: those already due that day or later)
+        count, units = num(len(changes.passed_over)), escape(listed(changes.passed_over))
+        left = (
+            _(
+                "{count} unit(s) would keep their deadline, due that day or later already, or not due yet "
+                "(it follows their signal): {units}",
+                count=count,
+                units=units,
+            )
+            if dry_run
+            else _(
+                "{count} unit(s) keep their deadline, due that day or later already, or not due yet (it "
+                "follows their signal): {units}",
+                count=count,
+                units=units,
+            )
+        )
+        out.print(left, highlight=False)
     _after_the_summary(engine, campaign, decision)
     if dry_run:
         err.print(_("dry run: nothing was changed"))

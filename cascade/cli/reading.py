@@ -190,7 +190,8 @@ def decisions(
 
 def _print_decisions(records: list[dict[str, Any]]) -> None:
     table = Table()
-    for column in (_("unit"), _("task"), _("decision"), _("the file's last day"), _("reason"), _("decided by")):
+    headers = (_("unit"), _("task"), _("decision"), _("the file's last day"), _("reason"), _("decided by"))
+    for column in headers:
         table.add_column(column)
     for r in records:
         extended = r["decision"] == "extension"

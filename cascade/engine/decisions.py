@@ -106,13 +106,15 @@ def decide(conn: Connection, campaign_id: str, decision: Decision, now: pendulum
     if decision.kind == "lifted":  # an exemption taken back: only one a decision made
         names, rows = _exempt_by_decision(conn, campaign_id, decision, names, rows, title, problems)
     files: dict[str, int | None] = {}  # the deadline the file gives each unit, where it is known
+    passed: list[str] = []
     if decision.kind in ("extension", "unextended"):
-        names, rows, files = _extended(conn, campaign_id, decision, names, rows, title, problems)
+        names, rows, files, passed = _extended(conn, campaign_id, decision, names, rows, title, problems)
     if problems:
         raise DecisionRefused(problems)
     pending = pending_signals(conn, campaign_id, now_s)
     calendar = Calendar(campaign.calendar)
     changes = _changes(campaign, names, rules, now_s)
+    changes.passed_over = passed
     sent = escalations_sent(conn, campaign_id, [decision.task])
     records = []
     for unit, row in sorted(rows.items()):
@@ -198,11 +200,13 @@ def _extended(
     rows: dict[str, Any],
     title: str,
     problems: list[str],
-) -> tuple[dict[str, str], dict[str, Any], dict[str, int | None]]:
+) -> tuple[dict[str, str], dict[str, Any], dict[str, int | None], list[str]]:
     """An extension's or its lift's units and each one's deadline as the campaign file gives it
     (None for a standing extension made before the store kept it, revision 0012). A later day
     extends; an earlier one corrects a standing extension (the operator's, not a unit's request)
-    down to the file's deadline and no further; a lift takes a standing extension back to it."""
+    down to the file's deadline and no further; a lift takes a standing extension back to it.
+    Of a subtree or level (not named one by one), the units already due that day or later, or
+    not due yet (an `after:` deadline still to come), are passed over, and named."""
     extensions, _exempt = decisions_of(conn, campaign_id)
     standing = {unit for unit in rows if (decision.task, unit) in extensions}
     files = {unit: row.file_deadline if unit in standing else row.deadline for unit, row in rows.items()}
@@ -227,9 +231,25 @@ def _extended(
                     units=listed(unknown),
                 )
             )
-        return names, rows, files
+        return names, rows, files, []
     if decision.deadline is None:
-        return names, rows, files
+        return names, rows, files, []
+    passed: list[str] = []
+    if not decision.named:  # never shortened, nor extended before it is set, by a whole subtree or level
+        later = [u for u, r in rows.items() if r.deadline is not None and r.deadline >= decision.deadline]
+        unset = [u for u, r in rows.items() if r.deadline is None]
+        if rows and len(later) + len(unset) < len(rows):
+            passed = [names[u] for u in names if u in later or u in unset]
+            names = {u: n for u, n in names.items() if u not in later and u not in unset}
+            rows = {u: r for u, r in rows.items() if u in names}
+        elif later:  # (and those with none yet: said below)
+            problems.append(
+                _(
+                    "every unit chosen has «{title}» due that day or later already: nothing to extend",
+                    title=title,
+                )
+            )
+            rows = {u: r for u, r in rows.items() if u in unset}
     no_deadline = [names[u] for u, r in rows.items() if r.deadline is None]
     if no_deadline:
         problems.append(
@@ -275,7 +295,7 @@ def _extended(
                 units=listed(unknown),
             )
         )
-    return names, rows, files
+    return names, rows, files, passed
 
 
 @dataclass(frozen=True)
