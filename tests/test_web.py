@@ -278,6 +278,7 @@ def test_the_openapi_document_describes_the_api_only(client: TestClient) -> None
         "/api/campaigns",
         "/api/campaigns/{campaign}/status",
         "/api/campaigns/{campaign}/events",
+        "/api/campaigns/{campaign}/decisions",
         "/api/campaigns/{campaign}/signals",
         "/api/campaigns/{campaign}/withdrawals",
     }
@@ -477,6 +478,12 @@ def test_the_board_lists_the_decisions_in_force(campaign: Engine) -> None:
         login = client.get("/status/test-campaign")
         client.post("/login", data={"csrf": csrf(login.text), "token": TOKEN, "next": "/status"})
         page = client.get("/status/test-campaign").text
+        listed = api(client, "GET", "/api/campaigns/test-campaign/decisions").json()
+        assert api(client, "GET", "/api/campaigns/nope/decisions").status_code == 404
+    assert [(d["unit"], d["decision"], d["deadline"], d["file_deadline"], d["by"]) for d in listed] == [
+        ("x-c", "extension", "2020-12-31T00:00:00+07:00", "2020-12-15T00:00:00+07:00", "Ban Tuyên giáo"),
+        ("x-d", "exemption", None, None, "Ban Tổ chức"),
+    ]
     section = page[page.index('id="decisions"') :]
     assert "Quyết định đang có hiệu lực: 1 gia hạn, 1 miễn thực hiện" in section, section
     row = re.sub(r"\s+", " ", section[section.index('data-unit="x-c"') :].split("</tr>")[0])

@@ -3,6 +3,7 @@
     GET  /api/campaigns                          the deployed campaigns
     GET  /api/campaigns/{id}/status              units by level with their state
     GET  /api/campaigns/{id}/events              the log (§6), newest first, paged by Link
+    GET  /api/campaigns/{id}/decisions           the extensions and exemptions in force
     POST /api/campaigns/{id}/signals             record signals, all or nothing
     POST /api/campaigns/{id}/withdrawals         take back a unit's signals for a task
 
@@ -22,6 +23,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
+from cascade.engine import deployed
 from cascade.engine.repeats import Unchanged as Finished
 from cascade.engine.repeats import finished
 from cascade.engine.signals import Batch, Signal
@@ -29,6 +31,7 @@ from cascade.errors import CampaignInvalid
 from cascade.timing.instants import parse_instant
 from cascade.views import eventlog
 from cascade.views.board import board, campaigns
+from cascade.views.decisions import standing
 from cascade.views.pages import timezone_of
 from cascade.web.deps import ApiCaller, Web
 
@@ -80,6 +83,21 @@ class Withdrawal(BaseModel):
     done_at: str | None = Field(description="the completion taken back (ISO), or null: none was applied yet")
     state: str = Field(description="the task's state now: open, held or overdue")
     signals: int = Field(description="signals marked withdrawn")
+
+
+class DecisionOut(BaseModel):
+    unit: str = Field(description="unit id")
+    unit_name: str
+    task: str = Field(description="task or report id")
+    task_title: str
+    decision: str = Field(description="extension or exemption")
+    deadline: str | None = Field(description="an extension's deadline (ISO; the end of its last day)")
+    file_deadline: str | None = Field(description="the deadline the campaign file gives (ISO), if kept")
+    state: str = Field(description="the task's state now")
+    reason: str
+    by: str = Field(description="the operator, or the parent unit's name that approved the unit's request")
+    at: str = Field(description="when it was decided (ISO)")
+    requested: bool = Field(description="approved from the unit's own request")
 
 
 class ProblemOut(BaseModel):
@@ -153,6 +171,39 @@ def api_events(
         nxt = f"{path}?limit={limit}&before={cursor[0]}:{cursor[1]}"
         response.headers["Link"] = f'<{nxt}>; rel="next"'
     return lines
+
+
+@router.get("/campaigns/{campaign}/decisions", tags=["status"], responses=NOT_FOUND)
+def api_decisions(campaign: str, caller: ApiCaller) -> list[DecisionOut]:
+    """The decisions in force, as `cascade decisions` lists them: each unit's extension and
+    exemption, without those taken back, in the tree's order."""
+    with caller.web.engine.connect() as conn:
+        row = deployed.read(conn, campaign)
+        if row is None:
+            raise HTTPException(404, f"no campaign `{campaign}`")
+        titles = {tid: rules.get("title", tid) for tid, rules in row.tasks.items()}
+        found = standing(conn, campaign, titles)
+
+    def iso(epoch: int | None) -> str | None:
+        return None if epoch is None else pendulum.from_timestamp(epoch, tz=row.timezone).isoformat()
+
+    return [
+        DecisionOut(
+            unit=s.unit,
+            unit_name=s.name,
+            task=s.task,
+            task_title=s.title,
+            decision=s.kind,
+            deadline=iso(s.deadline),
+            file_deadline=iso(s.file_deadline),
+            state=s.state,
+            reason=s.reason,
+            by=s.by,
+            at=iso(s.at) or "",
+            requested=s.requested,
+        )
+        for s in found
+    ]
 
 
 @router.post(
