@@ -100,9 +100,9 @@ class Changes:
     # a task that stays -> the units it is now asked of, and no longer asked of
     retargeted: dict[str, tuple[list[str], list[str]]] = field(default_factory=dict)
     stopped_at: int | None = None  # deployed again after `cascade undeploy` at this instant
+    fallen_due: int = 0  # then: the instances with something due that the next tick catches up on
     # an extension of a subtree or level: the units it leaves as they were (due that day or later)
     passed_over: list[str] = field(default_factory=list)
-    fallen_due: int = 0  # then: the instances with something due that the next tick catches up on
 
     @property
     def told(self) -> list[Amended]:
