@@ -870,6 +870,22 @@ def test_an_extension_is_taken_back_to_the_files_deadline_as_it_reads_now(store_
         iso("2020-12-20"),
         "Ban Tuyên giáo",
     )
+    assert taken_back["unextended"] is True  # the log says what it was, as an exemption's lift does
+    o = store.outbox.c
+    with store_engine.connect() as conn:  # the unit is told, in words
+        *_, told = conn.execute(
+            select(o.payload).where(o.kind == "task.amended", o.recipient_unit == "x-c").order_by(o.id)
+        ).scalars()
+    from cascade.engine.words import event_text
+    from notifiers.render import Renderer
+
+    names = {"x-c": "Đảng ủy xã C"}
+    text = Renderer(TZ).render([told], "Đảng ủy xã C", names, "Chiến dịch", told["deadline"]).text
+    assert (
+        "Thôi gia hạn «Hội nghị cơ sở» cho Đảng ủy xã C (Ban Tuyên giáo quyết định); lý do: Gia hạn nhầm. "
+        "Hạn chót trở lại theo kế hoạch: hết ngày 19/12/2020"
+    ) in text, text
+    assert event_text("task.amended", unextended=True) == "Thôi gia hạn"
     deploy(store_engine, chain(grassroots="20/12/2020"), "v2 again", at("2020-11-23"))
     assert deadlines(store_engine)["x-c"] == int(at("2020-12-20").timestamp())  # the lift holds
     assert deadlines(store_engine)["x-d"] == int(at("2021-01-01").timestamp())  # the other's stands

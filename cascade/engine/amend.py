@@ -41,6 +41,7 @@ class Amended:
     reason: str | None = None
     by: str | None = None
     withdrawn: int | None = None  # `cascade withdraw`: when the completion taken back was
+    taken_back: bool = False  # an extension taken back (`cascade extend --lift`)
 
 
 @dataclass
@@ -278,6 +279,7 @@ def record(conn: Connection, campaign_id: str, changes: Changes, now: pendulum.D
             "new_deadline": o.instance.deadline,
             "state": o.instance.state,
             **({"lifted": True} if _lifted(a) else {}),  # an exemption taken back
+            **({"unextended": True} if a.taken_back else {}),  # an extension taken back
         }
         ev = t.event("task.amended", now_s, row, **data, **extra)
         t.notify("task.amended", row, ("self",), ev, **data, **extra)

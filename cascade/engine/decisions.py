@@ -145,7 +145,16 @@ def decide(conn: Connection, campaign_id: str, decision: Decision, now: pendulum
         )
         if outcome.effect != "unchanged":
             changes.amended.append(
-                Amended(row.id, decision.task, unit, row.path, outcome, decision.reason.strip(), decision.by)
+                Amended(
+                    row.id,
+                    decision.task,
+                    unit,
+                    row.path,
+                    outcome,
+                    decision.reason.strip(),
+                    decision.by,
+                    taken_back=decision.kind == "unextended",
+                )
             )
     bulk.insert_many(conn, store.decisions, records)
     write_instances(conn, changes.amended)

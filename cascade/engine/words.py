@@ -90,13 +90,21 @@ def below_target(figure: str, value: float, target: str | Target) -> str:
 
 
 def event_text(
-    kind: str, stage: int | None = None, late: bool = False, withdrawn: bool = False, lifted: bool = False
+    kind: str,
+    stage: int | None = None,
+    late: bool = False,
+    withdrawn: bool = False,
+    lifted: bool = False,
+    unextended: bool = False,
 ) -> str:
     """An event of the log in words: "Đôn đốc lần 2", "Hoàn thành (muộn)"; a `task.amended` that
     took a completion back (`cascade withdraw`) is "Rút lại hoàn thành", one that lifted an
-    exemption (`cascade exempt --lift`) "Thôi miễn thực hiện"."""
+    exemption (`cascade exempt --lift`) "Thôi miễn thực hiện", one that took an extension back
+    (`cascade extend --lift`) "Thôi gia hạn"."""
     amended = kind == "task.amended"
-    shown = "task.withdrawn" if amended and withdrawn else "task.lifted" if amended and lifted else kind
+    shown = kind
+    if amended and (withdrawn or lifted or unextended):
+        shown = "task.withdrawn" if withdrawn else "task.lifted" if lifted else "task.unextended"
     return str(_VOCABULARY.event_text(shown, stage, late))
 
 

@@ -167,6 +167,7 @@ def board(conn: Connection, campaign_id: str, now: int, events: int = 30, points
                     bool(row.data.get("late")),
                     "withdrawn" in row.data,
                     bool(row.data.get("lifted")),
+                    bool(row.data.get("unextended")),
                 ),
                 names.get(row.unit_id, row.unit_id or ""),
                 str(campaign.tasks.get(row.task_id, {}).get("title", row.task_id or "")),
