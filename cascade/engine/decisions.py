@@ -7,7 +7,7 @@ parent (the web's request and answer links). Each comes down to an amendment
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pendulum
@@ -53,6 +53,26 @@ class Decision:
     deadline: int | None = None  # an extension's new deadline (epoch seconds)
     request_id: int | None = None  # the unit's request it answers
     named: bool = True  # the units were named one by one (not chosen by --under/--level): each must fit
+
+
+@dataclass
+class _Chosen:
+    """The units a decision is about as its checks narrow them (id -> name, id -> instance row),
+    what the checks find (each unit's deadline as the file gives it, for an extension; the units
+    a subtree's or level's extension passes over) and every problem."""
+
+    title: str  # the task's
+    names: dict[str, str]
+    rows: dict[str, Any]
+    problems: list[str]
+    files: dict[str, int | None] = field(default_factory=dict)
+    passed: list[str] = field(default_factory=list)
+
+    def keep(self, units: set[str]) -> tuple[dict[str, str], dict[str, Any]]:
+        """Only `units` of those chosen, from now on; the names and rows kept."""
+        self.names = {u: n for u, n in self.names.items() if u in units}
+        self.rows = {u: r for u, r in self.rows.items() if u in units}
+        return self.names, self.rows
 
 
 def decide(conn: Connection, campaign_id: str, decision: Decision, now: pendulum.DateTime) -> Changes:
@@ -103,18 +123,18 @@ def decide(conn: Connection, campaign_id: str, decision: Decision, now: pendulum
         problems.append(
             _("«{title}» is not asked of {units}", title=title, units=listed([names[x] for x in untargeted]))
         )
+    chosen = _Chosen(title, names, rows, problems)
     if decision.kind == "lifted":  # an exemption taken back: only one a decision made
-        names, rows = _exempt_by_decision(conn, campaign_id, decision, names, rows, title, problems)
-    files: dict[str, int | None] = {}  # the deadline the file gives each unit, where it is known
-    passed: list[str] = []
+        _exempt_by_decision(conn, campaign_id, decision, chosen)
     if decision.kind in ("extension", "unextended"):
-        names, rows, files, passed = _extended(conn, campaign_id, decision, names, rows, title, problems)
+        _extended(conn, campaign_id, decision, chosen)
+    names, rows, files = chosen.names, chosen.rows, chosen.files
     if problems:
         raise DecisionRefused(problems)
     pending = pending_signals(conn, campaign_id, now_s)
     calendar = Calendar(campaign.calendar)
     changes = _changes(campaign, names, rules, now_s)
-    changes.passed_over = passed
+    changes.passed_over = chosen.passed
     sent = escalations_sent(conn, campaign_id, [decision.task])
     records = []
     for unit, row in sorted(rows.items()):
@@ -167,24 +187,18 @@ def decide(conn: Connection, campaign_id: str, decision: Decision, now: pendulum
     return changes
 
 
-def _exempt_by_decision(
-    conn: Connection,
-    campaign_id: str,
-    decision: Decision,
-    names: dict[str, str],
-    rows: dict[str, Any],
-    title: str,
-    problems: list[str],
-) -> tuple[dict[str, str], dict[str, Any]]:
+def _exempt_by_decision(conn: Connection, campaign_id: str, decision: Decision, chosen: _Chosen) -> None:
     """Of the units chosen, those exempt from the task by a decision (`cascade exempt`, whose
     exemption a lift takes back); each named unit that is not, a problem: one exempt in the
     campaign file is lifted there."""
     _extensions, exempt = decisions_of(conn, campaign_id)
+    names, rows, title, problems = chosen.names, chosen.rows, chosen.title, chosen.problems
     mine = {unit for unit in rows if (decision.task, unit) in exempt}
     if not decision.named:
         if rows and not mine:
             problems.append(_("none of the units chosen is exempt from «{title}» by a decision", title=title))
-        return {u: n for u, n in names.items() if u in mine}, {u: r for u, r in rows.items() if u in mine}
+        chosen.keep(mine)
+        return
     in_file = [names[u] for u, r in rows.items() if u not in mine and r.state == "exempt"]
     if in_file:
         problems.append(
@@ -198,18 +212,9 @@ def _exempt_by_decision(
     not_exempt = [names[u] for u, r in rows.items() if u not in mine and r.state != "exempt"]
     if not_exempt:
         problems.append(_("{units} are not exempt from «{title}»", units=listed(not_exempt), title=title))
-    return names, rows
 
 
-def _extended(
-    conn: Connection,
-    campaign_id: str,
-    decision: Decision,
-    names: dict[str, str],
-    rows: dict[str, Any],
-    title: str,
-    problems: list[str],
-) -> tuple[dict[str, str], dict[str, Any], dict[str, int | None], list[str]]:
+def _extended(conn: Connection, campaign_id: str, decision: Decision, chosen: _Chosen) -> None:
     """An extension's or its lift's units and each one's deadline as the campaign file gives it
     (None for a standing extension made before the store kept it, revision 0012). A later day
     extends; an earlier one corrects a standing extension (the operator's, not a unit's request)
@@ -217,14 +222,15 @@ def _extended(
     Of a subtree or level (not named one by one), the units already due that day or later, or
     not due yet (an `after:` deadline still to come), are passed over, and named."""
     extensions, _exempt = decisions_of(conn, campaign_id)
+    names, rows, title, problems = chosen.names, chosen.rows, chosen.title, chosen.problems
     standing = {unit for unit in rows if (decision.task, unit) in extensions}
     files = {unit: row.file_deadline if unit in standing else row.deadline for unit, row in rows.items()}
+    chosen.files = files
     if decision.kind == "unextended":
         if not decision.named:
             if rows and not standing:
                 problems.append(_("none of the units chosen has an extension of «{title}»", title=title))
-            names = {u: n for u, n in names.items() if u in standing}
-            rows = {u: r for u, r in rows.items() if u in standing}
+            names, rows = chosen.keep(standing)
         missing = [names[u] for u in rows if u not in standing]
         if missing:
             problems.append(
@@ -240,17 +246,15 @@ def _extended(
                     units=listed(unknown),
                 )
             )
-        return names, rows, files, []
+        return
     if decision.deadline is None:
-        return names, rows, files, []
-    passed: list[str] = []
+        return
     if not decision.named:  # never shortened, nor extended before it is set, by a whole subtree or level
-        later = [u for u, r in rows.items() if r.deadline is not None and r.deadline >= decision.deadline]
-        unset = [u for u, r in rows.items() if r.deadline is None]
+        later = {u for u, r in rows.items() if r.deadline is not None and r.deadline >= decision.deadline}
+        unset = {u for u, r in rows.items() if r.deadline is None}
         if rows and len(later) + len(unset) < len(rows):
-            passed = [names[u] for u in names if u in later or u in unset]
-            names = {u: n for u, n in names.items() if u not in later and u not in unset}
-            rows = {u: r for u, r in rows.items() if u in names}
+            chosen.passed = [name for u, name in names.items() if u in later or u in unset]
+            names, rows = chosen.keep(set(rows) - later - unset)
         elif later:  # (and those with none yet: said below)
             problems.append(
                 _(
@@ -258,7 +262,7 @@ def _extended(
                     title=title,
                 )
             )
-            rows = {u: r for u, r in rows.items() if u in unset}
+            rows = {u: r for u, r in rows.items() if u in unset}  # (for the problems only)
     no_deadline = [names[u] for u, r in rows.items() if r.deadline is None]
     if no_deadline:
         problems.append(
@@ -304,7 +308,6 @@ def _extended(
                 units=listed(unknown),
             )
         )
-    return names, rows, files, passed
 
 
 @dataclass(frozen=True)

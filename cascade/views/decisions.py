@@ -47,7 +47,7 @@ class Where:
 
 
 def standing(
-    conn: Connection, campaign: str, titles: dict[str, str], where: Where = Where()
+    conn: Connection, campaign: str, titles: dict[str, str], where: Where | None = None
 ) -> list[Standing]:
     """The decisions in force, in the tree's order (then by task), of the units and tasks still
     in the campaign: each (task, unit)'s latest extension and exemption not taken back."""
