@@ -167,7 +167,7 @@ def campaign_status(
     order = {level: n for n, level in enumerate(campaign.levels)}
     progress = sorted(
         (
-            TaskProgress(task, tasks[task]["title"], level, states)
+            TaskProgress(task, tasks[task]["title"], level, _in_reading_order(states))
             for task, levels in counts.items()
             for level, states in levels.items()
         ),
@@ -176,3 +176,11 @@ def campaign_status(
     return Status(
         campaign_id, campaign.title, campaign.timezone, campaign.levels, progress, overdue, total, as_of
     )
+
+
+def _in_reading_order(states: dict[str, int]) -> dict[str, int]:
+    """A task's counts in the order its table reads them (`STATES`), whatever order the store's
+    grouping gave them in (PostgreSQL's depends on its plan: two reads of an unchanged store
+    differed once its statistics were refreshed between them)."""
+    rank = {state: n for n, state in enumerate(STATES)}
+    return dict(sorted(states.items(), key=lambda item: rank.get(item[0], len(STATES))))
