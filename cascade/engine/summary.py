@@ -178,6 +178,7 @@ def state_counts(
         .join(u, and_(u.c.campaign_id == i.c.campaign_id, u.c.id == i.c.unit_id))
         .where(i.c.campaign_id == campaign_id, i.c.archived.is_(False), *filters)
         .group_by(i.c.task_id, u.c.level, i.c.state)
+        .order_by(i.c.task_id, u.c.level, i.c.state)  # (the summary event's counts: one order, any store)
     )
     counts: dict[str, dict[str, dict[str, int]]] = {}
     for task, level, state, n in conn.execute(query):
