@@ -135,7 +135,6 @@ def decisions(
     ),
 ) -> None:
     from cascade.engine.words import deadline_short
-    from cascade.plan.rules import campaign_rules
     from cascade.views import decisions as standing
     from cascade.views.tables import csv_cell
 
@@ -143,10 +142,9 @@ def decisions(
     campaign = campaign_id(engine, campaign)  # (or its title)
     row = campaign_row(engine, campaign)
     _level, task, under = checked_filters(engine, row, None, task, under, "decisions")
-    titles = {tid: rules.title for tid, rules in campaign_rules(row).items()}
     where = standing.Where(task, under, str(kind) if kind else None)
     with engine.connect() as conn:
-        found = standing.standing(conn, campaign, titles, where)
+        found = standing.standing(conn, campaign, where)
     tz = row.timezone
 
     def day(epoch: int | None) -> str:

@@ -203,26 +203,38 @@ def pending_signals(conn: Connection, campaign: str, now: int) -> dict[tuple[str
     return {(task, unit): at for task, unit, at in rows}
 
 
+# a decision's kind -> the decision in force it makes, or (a lift) takes back
+_MAKES = {"extension": "extension", "exemption": "exemption"}
+_TAKES_BACK = {"unextended": "extension", "lifted": "exemption"}
+
+
+def standing_decisions(
+    conn: Connection, campaign: str, task: str | None = None
+) -> dict[tuple[str, str, str], Any]:
+    """The decision rows in force: (kind, task, unit) -> its latest extension or exemption, not
+    taken back since (`--lift`), read in the order they were recorded (under the campaign's
+    lock), whatever the clock read."""
+    d = store.decisions.c
+    query = select(store.decisions).where(d.campaign_id == campaign).order_by(d.id)
+    if task is not None:
+        query = query.where(d.task_id == task)
+    found: dict[tuple[str, str, str], Any] = {}
+    for row in conn.execute(query):
+        if row.kind in _MAKES:
+            found[(_MAKES[row.kind], row.task_id, row.unit_id)] = row
+        elif row.kind in _TAKES_BACK:
+            found.pop((_TAKES_BACK[row.kind], row.task_id, row.unit_id), None)
+    return found
+
+
 def decisions_of(conn: Connection, campaign: str) -> tuple[dict[tuple[str, str], int], set[tuple[str, str]]]:
     """The units' standing decisions: each instance's latest extension (its deadline; none once
     taken back), and the instances exempted by decision (and not lifted since)."""
-    d = store.decisions
-    extensions: dict[tuple[str, str], int] = {}
-    exempt: set[tuple[str, str]] = set()
-    rows = conn.execute(
-        select(d.c.task_id, d.c.unit_id, d.c.kind, d.c.deadline)
-        .where(d.c.campaign_id == campaign)
-        .order_by(d.c.id)  # as recorded (under the campaign's lock), whatever the clock read
-    )
-    for task, unit, kind, deadline in rows:
-        if kind == "extension":
-            extensions[(task, unit)] = deadline
-        elif kind == "exemption":
-            exempt.add((task, unit))
-        elif kind == "lifted":  # an exemption taken back (`cascade exempt --lift`)
-            exempt.discard((task, unit))
-        elif kind == "unextended":  # an extension taken back (`cascade extend --lift`)
-            extensions.pop((task, unit), None)
+    found = standing_decisions(conn, campaign)
+    extensions = {
+        (task, unit): row.deadline for (kind, task, unit), row in found.items() if kind == "extension"
+    }
+    exempt = {(task, unit) for kind, task, unit in found if kind == "exemption"}
     return extensions, exempt
 
 

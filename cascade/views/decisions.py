@@ -7,15 +7,11 @@ only; the decisions themselves are `cascade.engine.decisions`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import Connection, select
 
 from cascade.engine import bulk, store
-
-# a decision kind -> the standing decision it makes ("extension", "exemption"), or takes back
-_MAKES = {"extension": "extension", "exemption": "exemption"}
-_TAKES_BACK = {"unextended": "extension", "lifted": "exemption"}
+from cascade.engine.amend import standing_decisions
 
 
 @dataclass(frozen=True)
@@ -46,34 +42,25 @@ class Where:
     kind: str | None = None  # extension | exemption
 
 
-def standing(
-    conn: Connection, campaign: str, titles: dict[str, str], where: Where | None = None
-) -> list[Standing]:
+def standing(conn: Connection, campaign: str, where: Where | None = None) -> list[Standing]:
     """The decisions in force, in the tree's order (then by task), of the units and tasks still
     in the campaign: each (task, unit)'s latest extension and exemption not taken back."""
     where = where or Where()
-    d = store.decisions.c
-    found: dict[tuple[str, str, str], Any] = {}
-    query = select(store.decisions).where(d.campaign_id == campaign).order_by(d.id)  # as recorded
-    if where.task is not None:
-        query = query.where(d.task_id == where.task)
-    for row in conn.execute(query):
-        if row.kind in _MAKES:
-            found[(_MAKES[row.kind], row.task_id, row.unit_id)] = row
-        elif row.kind in _TAKES_BACK:
-            found.pop((_TAKES_BACK[row.kind], row.task_id, row.unit_id), None)
+    found = standing_decisions(conn, campaign, where.task)
     if where.kind is not None:
         found = {key: row for key, row in found.items() if key[0] == where.kind}
     if not found:
         return []
+    c = store.campaigns.c
+    tasks = conn.execute(select(c.tasks).where(c.id == campaign)).scalar_one_or_none() or {}
     i, u = store.instances.c, store.units.c
-    tasks = sorted({task for _kind, task, _unit in found})
+    decided = sorted({task for _kind, task, _unit in found})
     instances = {}  # read by the units decided on (the whole campaign's on a board's every view: no)
     for chunk in bulk.chunked(sorted({unit for _kind, _task, unit in found})):
         live = (
             select(i.task_id, i.unit_id, i.state, i.file_deadline, u.name, u.path)
             .join(store.units, (u.campaign_id == i.campaign_id) & (u.id == i.unit_id))
-            .where(i.campaign_id == campaign, i.task_id.in_(tasks), i.unit_id.in_(chunk), ~i.archived)
+            .where(i.campaign_id == campaign, i.task_id.in_(decided), i.unit_id.in_(chunk), ~i.archived)
         )
         if where.under is not None:
             live = live.where(u.path.contains(f":{where.under}/"))
@@ -93,7 +80,7 @@ def standing(
             Standing(
                 kind,
                 task,
-                titles.get(task, task),
+                tasks.get(task, {}).get("title", task),
                 unit,
                 instance.name,
                 instance.path,

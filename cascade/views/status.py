@@ -12,6 +12,7 @@ from cascade.engine.summary import state_counts
 from cascade.plan.hierarchy import parent_of
 
 STATES = ("done", "done_late", "overdue", "open", "held", "exempt")
+_RANK = {state: n for n, state in enumerate(STATES)}
 
 
 @dataclass
@@ -182,5 +183,4 @@ def _in_reading_order(states: dict[str, int]) -> dict[str, int]:
     """A task's counts in the order its table reads them (`STATES`), whatever order the store's
     grouping gave them in (PostgreSQL's depends on its plan: two reads of an unchanged store
     differed once its statistics were refreshed between them)."""
-    rank = {state: n for n, state in enumerate(STATES)}
-    return dict(sorted(states.items(), key=lambda item: rank.get(item[0], len(STATES))))
+    return dict(sorted(states.items(), key=lambda item: _RANK.get(item[0], len(STATES))))

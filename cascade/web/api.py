@@ -181,8 +181,7 @@ def api_decisions(campaign: str, caller: ApiCaller) -> list[DecisionOut]:
         row = deployed.read(conn, campaign)
         if row is None:
             raise HTTPException(404, f"no campaign `{campaign}`")
-        titles = {tid: rules.get("title", tid) for tid, rules in row.tasks.items()}
-        found = standing(conn, campaign, titles)
+        found = standing(conn, campaign)
 
     def iso(epoch: int | None) -> str | None:
         return None if epoch is None else pendulum.from_timestamp(epoch, tz=row.timezone).isoformat()

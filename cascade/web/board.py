@@ -94,8 +94,7 @@ def status_page(
         return login_page(request, w, next_url=f"/status/{quote(campaign)}")
     with w.engine.connect() as conn:
         data = board(conn, campaign, int(w.now().timestamp()))
-        titles = {t.task: t.title for t in data.tasks} if data is not None else {}
-        decided = standing(conn, campaign, titles) if data is not None else []
+        decided = standing(conn, campaign)  # (none: no such campaign, said below)
     if data is None:
         return refused(request, words("no_campaign", name=campaign), 404)
     tz = data.timezone
