@@ -514,3 +514,52 @@ def test_a_long_number_excel_rounded_is_refused_with_the_way_out(tmp_path: Path)
         assert (problem.line, problem.key) == (2, "tu-a.contacts[0]"), str(problem)
         assert "Excel kept only the first 15 digits" in problem.message
         assert problem.hint is not None and "Text" in problem.hint
+
+
+def test_a_phone_number_in_the_zalo_column_is_refused_with_where_it_goes(tmp_path: Path) -> None:
+    """Offices say "số Zalo" for the phone their Zalo account is on, and write it in the Zalo
+    column: `0912345678`, `0912 345 678`, `+84 912 345 678`, or 912345678 from a number cell. The
+    first was taken as a follower id, so every message the Official Account sent there went to
+    nobody; the others were refused as "not a follower id", with no word of the phone column."""
+    rows = [
+        ("tu-a", "Tỉnh ủy A", "province", "", "0912345678"),
+        ("hu-b", "Huyện ủy B", "district", "tu-a", "0912 345 679"),
+        ("hu-c", "Huyện ủy C", "district", "tu-a", "+84 912 345 670"),
+        ("hu-d", "Huyện ủy D", "district", "tu-a", 912345671),
+        ("hu-e", "Huyện ủy E", "district", "tu-a", "2468458835296117922"),  # a follower id
+        ("hu-f", "Huyện ủy F", "district", "tu-a", "84912000006"),  # as spec §2 writes one
+    ]
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["id", "name", "level", "parent", "zalo"])
+    for row in rows:
+        sheet.append(list(row))
+    path = tmp_path / "don-vi.xlsx"
+    book.save(path)
+    with pytest.raises(CampaignInvalid) as refused:
+        read_units_file(path, str(path))
+    said = {(p.line, p.message): p.hint for p in refused.value.problems}
+    assert sorted(said) == [
+        (2, "zalo `0912345678` is a phone number, not a Zalo follower id"),
+        (3, "zalo `0912 345 679` is a phone number, not a Zalo follower id"),
+        (4, "zalo `+84 912 345 670` is a phone number, not a Zalo follower id"),
+        (5, "zalo `912345671` is a phone number, not a Zalo follower id"),
+    ], said
+    for hint in said.values():
+        assert hint is not None and "phone" in hint and "follower" in hint, hint
+    kept = [row for row in rows if row[0] in ("tu-a", "hu-e", "hu-f")]
+    text = "id,name,level,parent,zalo\n" + "".join(",".join(map(str, row)) + "\n" for row in kept)
+    units = read_units(text.replace(",0912345678", ",2468458835296117920"), "don-vi.csv")
+    zalo = [units.units[u].contacts[0].zalo for u in ("hu-e", "hu-f")]
+    assert zalo == ["2468458835296117922", "84912000006"]
+    [problem] = problems_of(
+        """\
+        levels: [province, district]
+        units:
+          - {id: tu-a, name: A, level: province, contacts: [{role: head, zalo: "0912 345 678"}]}
+        """
+    )
+    assert problem.startswith(
+        "units.yaml:3: error: units[0].contacts[0]: zalo `0912 345 678` is a phone number, not a Zalo "
+        "follower id\n    hint: "
+    ), problem

@@ -124,6 +124,15 @@ class Contact:
                 raise invalid(_("channel `{channel}` is listed but has no address", channel=channel))
         if self.email and not _EMAIL.match(self.email):
             raise invalid(_("`{email}` is not an email address", email=self.email))
+        if self.zalo and _phone_not_follower(self.zalo):
+            raise invalid(
+                _("zalo `{value}` is a phone number, not a Zalo follower id", value=self.zalo),
+                _(
+                    "the Official Account writes to a follower by the id its follower list shows (16 to "
+                    "19 digits), never to a phone: write the number under phone (a ZNS message), and the "
+                    "office's follower id under zalo"
+                ),
+            )
         if self.zalo and not _ZALO_ID.match(self.zalo):
             raise _rounded("zalo", self.zalo) or invalid(
                 _("zalo `{value}` is not a follower id", value=self.zalo),
@@ -135,6 +144,15 @@ class Contact:
                 _("write it as 0912 345 678 or +84 912 345 678 (ZNS reaches Vietnamese numbers)"),
             )
         return self
+
+
+def _phone_not_follower(zalo: str) -> bool:
+    """Whether `zalo` is a phone number written where a follower id goes, as offices say "số
+    Zalo" for the phone their account is on: from 0 (`0912 345 678`), with +84, or a number cell
+    that dropped the 0. Digits from 84 are let be, as spec §2 writes a follower id so."""
+    if zalo.isdigit() and zalo.startswith("84"):
+        return False
+    return bool(_PHONE.match(phone_number(zalo)))
 
 
 def _rounded(channel: str, value: str) -> PydanticCustomError | None:
