@@ -92,6 +92,7 @@ class Renderer:
         lagging = sorted(
             {units.get(n["lagging"], n["lagging"]) for n in notices if n.get("kind") == "escalation.sent"}
         )
+        notices = _reminders_said_by_their_opening(notices)
         subject = subject_of(notices, campaign)
         line = self.env.get_template("notices.j2").module.line  # type: ignore[attr-defined]
         shown = _moves_together(notices)
@@ -174,6 +175,22 @@ CHANNEL_NAMES = {
     "zalo": ("Zalo OA", "CASCADE_ZALO_TOKEN"),
     "phone": ("Zalo ZNS", "CASCADE_ZALO_TOKEN, CASCADE_ZNS_TEMPLATE"),
 }
+
+
+_OPENINGS = ("task.opened", "report.requested")
+
+
+def _reminders_said_by_their_opening(notices: Sequence[Mapping[str, Any]]) -> Sequence[Mapping[str, Any]]:
+    """The notices less each reminder of work whose opening (or report request) the same digest
+    carries: that line says the same deadline and days left, with the same link (an essay due 7
+    days after a conference, reminded 7 days before, opens with its reminder due). The reminder
+    is still sent, in the opening's words."""
+    opened = {(n.get("unit"), n.get("task")) for n in notices if n.get("kind") in _OPENINGS}
+    if not opened:
+        return notices
+    return [
+        n for n in notices if n.get("kind") != "reminder.sent" or (n.get("unit"), n.get("task")) not in opened
+    ]
 
 
 def _moves_together(notices: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:

@@ -32,7 +32,7 @@ def test_the_deadline_is_written_as_its_last_day() -> None:
 def test_a_digest_words_every_notice_and_lists_the_lagging_units() -> None:
     notices = [
         {**BASE, "kind": "task.opened", "unit": "hu-b"},
-        {**BASE, "kind": "reminder.sent", "unit": "hu-b"},
+        {**BASE, "kind": "reminder.sent", "unit": "hu-e"},
         {**BASE, "kind": "escalation.sent", "unit": "hu-e", "stage": 2, "lagging": "hu-e"},
         {
             **BASE,
@@ -89,6 +89,39 @@ def test_the_summary_digest_counts_states_in_words() -> None:
     m = Renderer(TZ).render(notices, "Tỉnh ủy A", UNITS, "ha-tinh-xix-2020", DEADLINE)
     assert m.subject == "[Cascade] Tổng hợp kết quả — ha-tinh-xix-2020"
     assert "Đã có tổng hợp kết quả chiến dịch: hoàn thành 100, quá hạn 3." in m.text
+
+
+def test_a_reminder_beside_the_opening_of_the_same_work_is_said_once() -> None:
+    """A cell's essay (due 7 days after its conference, reminded 7 days before) opened with the
+    conference's signal recorded the next day, and its reminder fell due at once: the digest
+    said "Đã mở việc «Bài thu hoạch» ...; hạn chót: hết ngày 25/04/2026 (còn 6 ngày)" and then
+    "Nhắc việc «Bài thu hoạch» ...: hạn chót: hết ngày 25/04/2026 (còn 6 ngày)", the same link
+    under each, in 9,011 digests of a national campaign. The opening says all the reminder
+    does; a reminder of other work, or of the same work elsewhere, keeps its line."""
+    essay = {"task": "thu-hoach", "task_title": "Bài thu hoạch", "deadline": DEADLINE}
+    report = {"task": "bc", "task_title": "Báo cáo tiến độ", "deadline": DEADLINE}
+    notices = [
+        {**essay, "kind": "task.opened", "unit": "hu-b"},
+        {**BASE, "kind": "reminder.sent", "unit": "hu-b"},
+        {**essay, "kind": "reminder.sent", "unit": "hu-b"},
+        {**essay, "kind": "reminder.sent", "unit": "hu-e"},
+        {**report, "kind": "report.requested", "unit": "hu-b"},
+        {**report, "kind": "reminder.sent", "unit": "hu-b"},
+    ]
+    links = Renderer(TZ, link=lambda unit, task, now: f"https://cascade.example.vn/l/{unit}/{task}")
+    m = links.render(notices, "Huyện ủy B", UNITS, "c", epoch("2020-11-25T08:00:00"), "hu-b")
+    lines = [line for line in m.text.splitlines() if line.startswith("- ")]
+    assert lines == [
+        "- Đã mở việc «Bài thu hoạch» cho Huyện ủy B; hạn chót: hết ngày 29/11/2020 (còn 5 ngày).",
+        "- Nhắc việc «Hội nghị cấp huyện» (Huyện ủy B): hạn chót: hết ngày 29/11/2020 (còn 5 ngày).",
+        "- Nhắc việc «Bài thu hoạch» (Huyện ủy <E> & Co): hạn chót: hết ngày 29/11/2020 (còn 5 ngày).",
+        "- Đề nghị Huyện ủy B gửi báo cáo «Báo cáo tiến độ»; hạn chót: hết ngày 29/11/2020 (còn 5 ngày).",
+    ], m.text
+    assert m.text.count("/l/hu-b/thu-hoach") == 1 and m.text.count("/l/hu-b/bc") == 1
+    assert m.html.count("<li>") == 4 and m.short.count("\n- ") == 4
+    assert m.subject == "[Cascade] Nhắc hạn chót: 2 việc — c"
+    alone = links.render(notices[:1] + notices[2:3], "Huyện ủy B", UNITS, "c", DEADLINE - 86400, "hu-b")
+    assert alone.subject == "[Cascade] 1 thông báo — c" and alone.text.count("\n- ") == 1
 
 
 def test_subjects_follow_the_most_pressing_kind() -> None:
