@@ -935,6 +935,8 @@ def test_dry_run_then_deploy_an_extension_and_per_unit_decisions(any_store: Path
     )  # fmt: skip
     assert ext.exit_code == 0, ext.output
     assert "28/01/2021 → 05/02/2021" in ext.stdout
+    # they were open, so they are not "reopened": the summary said so of work never closed
+    assert "3 still open, until the new deadline" in ext.stdout and "reopened" not in ext.stdout
     exempted = runner.invoke(
         app, ["exempt", "ha-tinh-xix-2020", "nope", "hn-co-so", "--reason", "x"], env=env
     )

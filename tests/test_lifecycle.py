@@ -83,6 +83,17 @@ def test_rederive_keeps_history_and_follows_the_new_deadline(
     if new.deadline <= now:
         expected = "overdue"
     assert got.state == expected and got.deadline == new.deadline and out.amended
+    # the summary's words for it: an open one was never closed, an overdue one never on time
+    was = "still" if current.state == expected else "turned"
+    words = {
+        ("open", "still"): "still_open",
+        ("open", "turned"): "reopened",
+        ("overdue", "still"): "still_overdue",
+        ("overdue", "turned"): "overdue",
+        ("held", "still"): "held",
+        ("held", "turned"): "held",
+    }
+    assert out.effect == words[expected, was], (current.state, expected, out.effect)
     assert got.opened_at == current.opened_at  # when it opened is history
     if got.next_reminder_at is not None:  # reminders resume strictly after now, before the deadline
         assert now < got.next_reminder_at < new.deadline and got.state == "open"

@@ -63,13 +63,15 @@ class Rules:
 @dataclass(frozen=True)
 class Outcome:
     instance: Instance
-    effect: str  # unchanged, reopened, held, overdue, rejudged, exempted, unexempted, retimed
+    # unchanged, reopened, still_open, held, overdue, still_overdue, rejudged, exempted, unexempted,
+    # retimed
+    effect: str
     old_deadline: int | None
 
     @property
     def amended(self) -> bool:
         """Whether the change is logged (`task.amended`) and told to the unit."""
-        return self.effect in ("reopened", "held", "overdue", "rejudged")
+        return self.effect in ("reopened", "still_open", "held", "overdue", "still_overdue", "rejudged")
 
     @property
     def exempted(self) -> bool:
@@ -162,6 +164,8 @@ def _unfinished(
         state = "overdue"
     outcome = _timed(replace(row, state=state), timing, now, tz, calendar, stage)
     effect = {"open": "reopened", "held": "held", "overdue": "overdue"}[state]
+    if state == row.state and state != "held":  # open all along, or overdue under both deadlines
+        effect = f"still_{state}"
     return Outcome(outcome, effect, old)
 
 

@@ -25,8 +25,12 @@ NOTICE_KINDS = {  # the notices a change sends, as the operator reads them (the 
 
 EFFECTS = {  # what a change does to an instance, in the summary's words
     "reopened": N_("reopened (open again until the new deadline)"),
+    "still_open": N_("still open, until the new deadline"),
     "held": N_("held (their prerequisite is still missing; they open with it)"),
     "overdue": N_("turned overdue (the new deadline has passed; escalations start at the next tick)"),
+    "still_overdue": N_(
+        "still overdue (the new deadline has passed too; escalations start again from it at the next tick)"
+    ),
     "rejudged": N_("re-judged on time (finished before the new deadline)"),
     "retimed": N_("reminders and escalations re-planned after now"),
     "exempted": N_("exempted"),
@@ -219,13 +223,13 @@ def describe(changes: Changes) -> list[str]:
             change = _("timing rules changed") if old == new else f"{_day(old, tz)} → {_day(new, tz)}"
             counted = _n("{count} unit", "{count} units", n)
             lines.append(f"  «{t.get(task, task)}»: {change}, {counted}:")
-            lines += [f"      {count} {_(EFFECTS[effect])}" for effect, count in effects.most_common()]
+            lines += [f"      {num(count)} {_(EFFECTS[effect])}" for effect, count in effects.most_common()]
     if exemptions:
         lines.append(_("Exemptions:"))
         for task, items in sorted(exemptions.items()):
             shown = sorted(items)
             more = _(" and {more} more", more=len(shown) - 10) if len(shown) > 10 else ""
-            lines.append(f"  «{t.get(task, task)}» ({len(shown)}): {', '.join(shown[:10])}{more}")
+            lines.append(f"  «{t.get(task, task)}» ({num(len(shown))}): {', '.join(shown[:10])}{more}")
     if changes.added_units or changes.removed_units or changes.moved:
         lines.append(_("Units:"))
         back = {unit for _task, unit, _finished in changes.restored}
@@ -293,12 +297,12 @@ def describe(changes: Changes) -> list[str]:
         lines.append(
             _("Notices this change sends: none (nothing that changed touches a running instance's timing)")
         )
-    overdue = sum(1 for a in changes.amended if a.outcome.effect == "overdue")
+    overdue = sum(1 for a in changes.amended if a.outcome.effect in ("overdue", "still_overdue"))
     if overdue:
         lines.append(
             _(
                 "  then, at the next tick, the escalations of the {overdue} instance(s) now overdue",
-                overdue=overdue,
+                overdue=num(overdue),
             )
         )
     if changes.opening:
