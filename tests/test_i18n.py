@@ -251,6 +251,26 @@ def test_a_ticks_counts_read_in_words_in_the_order_a_tick_works(vietnamese: None
     assert counts_text(counts) == "opened 630, reminders 9,450, notices queued 10,080"
 
 
+def test_a_changes_counts_are_grouped_as_the_language_groups_them(vietnamese: None) -> None:
+    """A national extension's summary read "47.666 đơn vị:" then "38652 chưa mở" and "9014 mở lại"
+    under it: the counts of what the change does to the units were written bare."""
+    from cascade.engine.amend import Amended, Changes
+    from cascade.engine.lifecycle import Instance, Outcome
+    from cascade.views.changes import describe
+
+    old, new = 1_779_642_000, 1_780_160_400  # 24/05/2026 and 30/05/2026 (last days)
+    held = Instance("held", "prerequisite", None, None, new, None)
+    opened = Instance("open", "prerequisite", None, 1_776_646_800, new, None)
+    waiting, going = Outcome(held, "held", old), Outcome(opened, "still_open", old)
+    amended = [Amended(i, "hn-chi-bo", f"c{i}", "", waiting) for i in range(38_652)]
+    amended += [Amended(i, "hn-chi-bo", f"c{i}", "", going) for i in range(9_014)]
+    changes = Changes("c", amended=amended, tasks={"hn-chi-bo": "Hội nghị chi bộ"}, at=1_776_646_800)
+    lines = describe(changes)
+    assert "  «Hội nghị chi bộ»: 24/05/2026 → 30/05/2026, 47.666 đơn vị:" in lines, lines
+    assert "      38.652 chưa mở (việc phải làm trước vẫn chưa xong; sẽ mở cùng việc đó)" in lines, lines
+    assert "      9.014 vẫn đang thực hiện, đến hạn mới" in lines, lines
+
+
 def test_doctor_and_the_settings_table_speak_vietnamese(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
