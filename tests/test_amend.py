@@ -515,6 +515,36 @@ def test_units_moved_together_are_one_line_of_the_summary(store_engine: Engine) 
     ], lines
 
 
+def test_a_level_dropped_nationwide_is_summed_up_after_the_first_moves() -> None:
+    """Dropping the district level of a national campaign (9,450 communes from 630 districts to
+    their 63 provinces) printed 630 lines of "moved from Huyện ủy … to Tỉnh ủy … (15): …", the
+    rest of the summary out of sight. Past 20 pairs of parents, the first 10 are shown and the
+    rest summed up, saying where each one is listed; Hà Tĩnh's 18 districts still show whole."""
+    from cascade.engine.amend import Changes, Moved
+    from cascade.views.changes import describe
+
+    names = {"tw": "Ban Chấp hành Trung ương"}
+    moved = []
+    for p in range(1, 64):
+        names[f"t{p}"] = f"Tỉnh ủy {p}"
+        for d in range(1, 11):
+            names[f"h{p}.{d}"] = f"Huyện ủy {p}.{d}"
+            for c in range(1, 16):
+                names[f"x{p}.{d}.{c}"] = f"Đảng ủy xã {p}.{d}.{c}"
+                moved.append(Moved(f"x{p}.{d}.{c}", "", f"h{p}.{d}", f"t{p}"))
+    lines = describe(Changes("five-levels", moved=moved, units=names, at=1_776_646_800))
+    shown = [line for line in lines if line.startswith("  moved")]
+    assert len(shown) == 10 and shown[0].startswith("  moved from Huyện ủy 1.1 to Tỉnh ủy 1 (15): ")
+    assert shown[9].startswith("  moved from Huyện ủy 1.10 to Tỉnh ủy 1 (15): ")
+    rest = lines[lines.index(shown[9]) + 1]
+    assert rest == (
+        "  and 620 more alike: 9,300 units moved from 620 units to 62 "
+        "(`cascade events five-levels --kind unit.moved` lists each one once it is deployed)"
+    ), lines
+    lines = describe(Changes("ha-tinh", moved=moved[: 18 * 15], units=names, at=1_776_646_800))
+    assert sum(line.startswith("  moved") for line in lines) == 18 and not any("alike" in x for x in lines)
+
+
 def test_units_added_and_removed_are_named_in_the_order_the_operator_reads_them(store_engine: Engine) -> None:
     """The summary named the units added and removed sorted by their ids, a district's communes
     scattered among the others: the added are named in the units file's order, the removed by

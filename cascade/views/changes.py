@@ -373,6 +373,9 @@ def _date(at: int | None, tz: str) -> str:
     return "" if at is None else pendulum.from_timestamp(at, tz=tz).format("DD/MM/YYYY")
 
 
+_MOVES_WHOLE, _MOVES_SHOWN = 20, 10  # pairs of parents listed whole (Hà Tĩnh's 18), else the first
+
+
 def _moved_lines(changes: Changes) -> list[str]:
     """The units moved, a line per old and new parent, in the units file's order: a merger
     moves a district's communes together (dropping the district level moved 87 units of Hà
@@ -384,7 +387,10 @@ def _moved_lines(changes: Changes) -> list[str]:
         before, after = u.get(m.old_parent or "", m.old_parent), u.get(m.new_parent or "", m.new_parent)
         moves.setdefault((str(before), str(after)), []).append(m.unit)
     lines = []
-    for (before, after), units in moves.items():
+    shown = list(moves.items())
+    if len(shown) > _MOVES_WHOLE:  # a level dropped nationwide: 630 pairs of parents
+        shown = shown[:_MOVES_SHOWN]
+    for (before, after), units in shown:
         if len(units) == 1:
             lines.append(
                 _(
@@ -402,6 +408,19 @@ def _moved_lines(changes: Changes) -> list[str]:
                 after=after,
                 count=len(units),
                 units=_names(units, u),
+            )
+        )
+    if len(shown) < len(moves):
+        rest = list(moves.items())[len(shown) :]
+        lines.append(
+            _(
+                "  and {more} more alike: {units} units moved from {before} units to {after} (`cascade "
+                "events {campaign} --kind unit.moved` lists each one once it is deployed)",
+                more=num(len(rest)),
+                units=num(sum(len(units) for _pair, units in rest)),
+                before=num(len({before for (before, _after), _units in rest})),
+                after=num(len({after for (_before, after), _units in rest})),
+                campaign=changes.campaign,
             )
         )
     return lines
