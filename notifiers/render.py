@@ -19,7 +19,7 @@ from typing import Any
 import jinja2
 import pendulum
 
-from cascade.engine.words import below_target, deadline_text
+from cascade.engine.words import below_target, deadline_text, number_text
 
 
 def _environment() -> jinja2.Environment:
@@ -240,9 +240,10 @@ def days_left(epoch: int | None, now: int) -> str:
 
 
 def number(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.2f}".rstrip("0").rstrip(".").replace(".", ",")
-    return str(value)
+    """A figure as the documents write it: 1.234.567, 0,84."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return str(value)
+    return number_text(value)
 
 
 def summary_counts(counts: Mapping[str, Mapping[str, Mapping[str, int]]]) -> str:
@@ -251,4 +252,5 @@ def summary_counts(counts: Mapping[str, Mapping[str, Mapping[str, int]]]) -> str
     for levels in counts.values():
         for states in levels.values():
             totals.update(states)
-    return ", ".join(f"{STATES.get(s, s)} {n}" for s, n in totals.most_common()) or str(WORDS.no_figures())
+    shown = ", ".join(f"{STATES.get(s, s)} {number_text(n)}" for s, n in totals.most_common())
+    return shown or str(WORDS.no_figures())

@@ -148,3 +148,16 @@ def test_units_moved_together_are_one_line_of_the_new_parents_digest() -> None:
         " của đơn vị này gửi về Tỉnh ủy A.",
     ], m.text
     assert "87" not in m.subject and m.subject.startswith("[Cascade] 3 thông báo")
+
+
+def test_figures_and_counts_in_a_notice_are_grouped_as_vietnamese_writes_numbers() -> None:
+    """A province's report request carried its roll-up as "Số đảng viên dự: 1234567", and the
+    nation's summary notice "hoàn thành 56700", where the summary document writes 1.234.567."""
+    figures = [["x.attendees", "Số đảng viên dự", 1234567], ["x.rate", "Tỷ lệ", 0.8444]]
+    figures.append(["x.n", "Số lớp", None])
+    request = {**BASE, "kind": "report.requested", "unit": "tu-a", "figures": figures}
+    counts = {"hn": {"cell": {"done": 56700, "overdue": 1234}}}
+    notices = [request, {"kind": "summary.generated", "counts": counts}]
+    m = Renderer(TZ).render(notices, "Tỉnh ủy A", UNITS, "c", epoch("2020-11-25T08:00:00"))
+    assert "Số đảng viên dự: 1.234.567; Tỷ lệ: 0,84; Số lớp: chưa có." in m.text, m.text
+    assert "Đã có tổng hợp kết quả chiến dịch: hoàn thành 56.700, quá hạn 1.234." in m.text, m.text

@@ -490,3 +490,32 @@ def test_the_board_lists_the_decisions_in_force(campaign: Engine) -> None:
     assert "<td>Đảng ủy xã C</td>" in row and "Gia hạn đến 30/12/2020</td> <td>14/12/2020</td>" in row, row
     assert "Bão &lt;số 9&gt;" in row and "Ban Tuyên giáo, 05/12/2020 09:00" in row, row
     assert "Miễn thực hiện" in section[section.index('data-unit="x-d"') :]
+
+
+def test_the_boards_counts_are_grouped_as_vietnamese_writes_numbers(store_engine: Engine) -> None:
+    """A national board read "Cấp xã: 9450 không có việc", "9014 đang thực hiện, 38652 chưa mở",
+    "… và 53700 đơn vị khác" and "3008/9450", where `cascade status` and the summary write 9.450."""
+    communes = "".join(
+        f"          - {{id: x-{n}, name: Đảng ủy xã {n}, level: grassroots, contacts: [{{role: head, "
+        f"email: x{n}@example.vn}}]}}\n"
+        for n in range(3_100)
+    )
+    units = (
+        "levels: [province, district, grassroots]\n"
+        "units:\n"
+        "  - id: tu-a\n    name: Tỉnh ủy A\n    level: province\n"
+        "    contacts: [{role: head, email: a@example.vn}]\n    children:\n"
+        "      - id: hu-b\n        name: Huyện ủy B\n        level: district\n"
+        "        contacts: [{role: head, email: b@example.vn}]\n        children:\n" + communes
+    )
+    tasks = "tasks:\n  - {id: hn-co-so, title: Hội nghị cơ sở, level: grassroots, due: {before: 15/12/2020}}"
+    deploy(store_engine, compile_text(tasks, units), "source", at("2020-11-10 08:00"))
+    tick(store_engine, "test-campaign", NOW)
+    with client_for(store_engine) as client:
+        login = client.get("/status/test-campaign")
+        client.post("/login", data={"csrf": csrf(login.text), "token": TOKEN, "next": "/status"})
+        page = client.get("/status/test-campaign").text
+    assert '<span class="count-open">3.100 đang thực hiện</span>' in page, page[:3000]
+    assert "… và 100 đơn vị khác" in page  # the map draws the first 3.000
+    assert '<td class="progress">0/3.100</td>' in page
+    assert "3100" not in page

@@ -25,11 +25,13 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy import Engine
 
 from cascade.engine import health
+from cascade.engine.words import number_text
 from cascade.settings import WebSettings
 from cascade.web.security import MAX_BODY, RateLimit, csrf_token, new_nonce, same
 from cascade.web.writer import SignalWriter
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+TEMPLATES.env.filters["n"] = number_text  # counts as Vietnamese writes them: 9.450
 SESSION_COOKIE = "cascade_operator"
 LOGIN_CSRF_COOKIE = "cascade_csrf_login"  # the login form's (path /login)
 
