@@ -356,6 +356,44 @@ def test_headers_are_read_by_their_key_or_their_vietnamese_name() -> None:
 # ---- the answer workbook: sent out, filled in, imported back ---------------------------------
 
 
+def test_a_template_under_a_unit_has_a_sheet_for_each_unit_just_below_it(store_engine: Engine) -> None:
+    """`cascade template … --under "Tỉnh ủy 6"` of a five-level campaign put the province's 900
+    cells on one sheet: the sheets were the units at the second level, the province itself. The
+    sheets are the units just below the one chosen (a province's districts), so that each is sent
+    its own; units right below it share its sheet, as a district's communes do. Here, four levels:
+    under a district, a sheet per commune."""
+    from cascade.views.answer_sheet import answer_sheet
+    from tests.conftest import compile_text
+
+    def unit(uid: str, level: str, children: str = "", pad: str = "") -> str:
+        head = f"{pad}- id: {uid}\n{pad}  name: Đảng ủy {uid}\n{pad}  level: {level}\n"
+        head += f"{pad}  contacts: [{{role: head, email: {uid}@example.vn}}]\n"
+        return head + (f"{pad}  children:\n{children}" if children else "")
+
+    def cells(commune: str, pad: str) -> str:
+        return "".join(unit(f"{commune}-c{n}", "cell", pad=pad) for n in (1, 2))
+
+    def communes(district: str, pad: str) -> str:
+        return "".join(
+            unit(f"{district}-x{n}", "commune", cells(f"{district}-x{n}", pad + "    "), pad) for n in (1, 2)
+        )
+
+    districts = "".join(unit(f"h{n}", "district", communes(f"h{n}", "        "), "      ") for n in (1, 2, 3))
+    units = "levels: [province, district, commune, cell]\nunits:\n" + unit("t", "province", districts, "  ")
+    tasks = "tasks:\n  - {id: hn, title: Hội nghị chi bộ, level: cell, due: {before: 15/12/2020}}"
+    deploy(store_engine, compile_text(tasks, units), "source", pendulum.datetime(2020, 11, 10, 8, tz=TZ))
+    with store_engine.connect() as conn:
+        whole = answer_sheet(conn, "test-campaign", "hn")
+        district = answer_sheet(conn, "test-campaign", "hn", "h2")
+        commune = answer_sheet(conn, "test-campaign", "hn", "h2-x1")
+    assert [(g.id, len(g.units)) for g in whole.groups] == [("h1", 4), ("h2", 4), ("h3", 4)]
+    assert [(g.id, [u.id for u in g.units]) for g in district.groups] == [
+        ("h2-x1", ["h2-x1-c1", "h2-x1-c2"]),
+        ("h2-x2", ["h2-x2-c1", "h2-x2-c2"]),
+    ]
+    assert [(g.id, g.name, len(g.units)) for g in commune.groups] == [("h2-x1", "Đảng ủy h2-x1", 2)]
+
+
 def test_the_template_round_trips(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from typer.testing import CliRunner
 

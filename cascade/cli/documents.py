@@ -133,9 +133,10 @@ def _report_format(given: ReportFormat | None, output: Path | None) -> ReportFor
 
 @app.command(
     help=_(
-        "Write the workbook to send out for a task: a sheet per district listing its units, a column for "
-        "when each did it and one per figure. Filled in and sent back, it is imported unchanged: cascade "
-        "signal CAMPAIGN --import FILE.xlsx (rows left blank are units not done)."
+        "Write the workbook to send out for a task: a sheet per district listing its units (with --under, "
+        "a sheet per unit just below that one), a column for when each did it and one per figure. Filled "
+        "in and sent back, it is imported unchanged: cascade signal CAMPAIGN --import FILE.xlsx (rows left "
+        "blank are units not done)."
     ),
 )
 def template(

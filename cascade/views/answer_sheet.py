@@ -34,8 +34,9 @@ class UnitLine:
 
 @dataclass
 class Group:
-    """A district (the unit at the second level, or the top unit for units above that) and the
-    units under it that owe the task, in tree order."""
+    """A district (a unit just below the top unit, or below the unit the sheets are made under;
+    that unit itself for the units right below it) and the units under it that owe the task, in
+    tree order."""
 
     id: str
     name: str
@@ -95,7 +96,9 @@ def answer_sheet(conn: Connection, campaign_id: str, task: str, under: str | Non
     groups: dict[str, Group] = {}
     for row in conn.execute(query):
         chain = [step.split(":", 1)[1] for step in row.path.split("/")]
-        head = chain[1] if len(chain) > 2 else chain[0]  # the district, or the top unit
+        top = chain.index(under) if under is not None else 0  # the unit the sheets are under
+        # the unit just below it (its district), or itself for the units right below it and its own
+        head = chain[top + 1] if len(chain) > top + 2 else chain[top]
         group = groups.setdefault(head, Group(head, names.get(head, head)))
         deadline = deadline_short(row.deadline, campaign.timezone) if row.deadline is not None else ""
         group.units.append(UnitLine(row.id, row.name, STATE_WORDS.get(row.state, row.state), deadline))
