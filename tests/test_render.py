@@ -161,3 +161,35 @@ def test_figures_and_counts_in_a_notice_are_grouped_as_vietnamese_writes_numbers
     m = Renderer(TZ).render(notices, "Tỉnh ủy A", UNITS, "c", epoch("2020-11-25T08:00:00"))
     assert "Số đảng viên dự: 1.234.567; Tỷ lệ: 0,84; Số lớp: chưa có." in m.text, m.text
     assert "Đã có tổng hợp kết quả chiến dịch: hoàn thành 56.700, quá hạn 1.234." in m.text, m.text
+
+
+def test_escalations_of_many_units_for_one_deadline_are_one_line_naming_them() -> None:
+    """The Central Committee's digest after a national catch-up held 717 lines alike, "[Đôn đốc
+    lần 2] Đảng ủy xã … chưa hoàn thành «Hội nghị cấp xã»; hạn chót đã qua: hết ngày 28/04/2026
+    (đã quá 21 ngày)", then the 717 names again: 104 KB of email and 46 Zalo messages. The units
+    lagging on one task, stage and deadline are one line naming them; an escalation about the
+    recipient's own work keeps its line and its link."""
+    names = {f"x{n}": f"Đảng ủy xã {n}" for n in range(717)} | {"tw": "Ban Chấp hành Trung ương"}
+    lagging = [
+        {**BASE, "kind": "escalation.sent", "stage": 2, "unit": f"x{n}", "lagging": f"x{n}"}
+        for n in range(717)
+    ]
+    lagging.insert(
+        3, {**BASE, "kind": "escalation.sent", "stage": 2, "unit": "hu-b", "lagging": "hu-b", "repeated": 1}
+    )
+    own = {**BASE, "kind": "escalation.sent", "stage": 1, "unit": "tw", "lagging": "tw"}
+    links = Renderer(TZ, link=lambda unit, task, now: f"https://cascade.example.vn/l/{unit}/{task}")
+    m = links.render(
+        [own, *lagging], "Ban Chấp hành Trung ương", names | UNITS, "c", epoch("2020-12-20T08:00:00"), "tw"
+    )
+    lines = [line for line in m.text.splitlines() if line.startswith("- ")]
+    assert lines[0].startswith("- [Quá hạn] Ban Chấp hành Trung ương chưa hoàn thành «Hội nghị cấp huyện»")
+    assert lines[1] == (
+        "- [Đôn đốc lần 2] 717 đơn vị chưa hoàn thành «Hội nghị cấp huyện»; hạn chót đã qua: hết ngày "
+        "29/11/2020 (đã quá 20 ngày): " + ", ".join(f"Đảng ủy xã {n}" for n in range(717)) + "."
+    ), lines[1][:300]
+    assert lines[2].startswith("- [Đôn đốc lần 2, nhắc lại] Huyện ủy B chưa hoàn thành «Hội nghị cấp huyện»")
+    assert len(lines) == 3 and m.text.count("/l/tw/hn-huyen") == 1
+    assert m.subject == "[Cascade] Đôn đốc: 719 việc quá hạn — c"
+    assert m.text.count("Đảng ủy xã 716") == 1  # not listed again below
+    assert len(m.short) < 16_000 and m.html.count("<li>") == 3
