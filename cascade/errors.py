@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import difflib
 import errno
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -72,6 +72,27 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
     """A hint naming the closest known word, or None when nothing is close."""
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return _("did you mean `{word}`?", word=close[0]) if close else None
+
+
+class Suggestions:
+    """`did_you_mean` for many unknown words among many choices: once a word, and for the first
+    `most` words only (a search of a national campaign's 133,000 unit ids and names takes 0.3 s:
+    a units file whose 9,450 communes named districts gone took ten minutes to refuse). The
+    choices are made at the first search."""
+
+    def __init__(self, choices: Callable[[], Iterable[str]], most: int = 10) -> None:
+        self._choices = choices
+        self._most = most
+        self._made: list[str] | None = None
+        self._said: dict[str, str | None] = {}
+
+    def __call__(self, word: str) -> str | None:
+        if word in self._said or len(self._said) >= self._most:
+            return self._said.get(word)
+        if self._made is None:
+            self._made = list(self._choices())
+        self._said[word] = did_you_mean(word, self._made)
+        return self._said[word]
 
 
 def one_of(choices: Iterable[str]) -> str:

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import Engine, select
 
 import cascade.engine.signals
+import cascade.errors
 from cascade.engine import store
 from cascade.engine.deploy import deploy
 from cascade.engine.signals import Signal, SignalRefused, record
@@ -300,7 +301,7 @@ def test_a_signal_for_a_unit_taken_out_of_the_units_file_says_so(
         looked.append(word)
         return None
 
-    monkeypatch.setattr(cascade.engine.signals, "did_you_mean", counted)
+    monkeypatch.setattr(cascade.errors, "did_you_mean", counted)
     gone = [
         Signal(unit, "hn-co-so", at("2020-12-01"), {"attendees": 5, "members": 6})
         for unit in ("x-c", "Đảng ủy xã C")

@@ -563,3 +563,36 @@ def test_a_phone_number_in_the_zalo_column_is_refused_with_where_it_goes(tmp_pat
         "units.yaml:3: error: units[0].contacts[0]: zalo `0912 345 678` is a phone number, not a Zalo "
         "follower id\n    hint: "
     ), problem
+
+
+def test_units_under_a_refused_row_are_not_refused_for_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The district rows deleted from a national units file, the communes' parent column left as
+    it was: 9,450 communes named a parent gone, and each of their 56,700 cells was refused too,
+    "parent `xa-00-0-00` is not a unit of this file", though that commune stood on the line
+    above. A unit whose parent is unknown is still placed, so that its children are checked
+    against it; one whose level is unknown is left out with its children, its error theirs."""
+    sheet = (
+        "# levels: province, district, commune\n"
+        "id,name,level,parent,email\n"
+        "t,Tỉnh ủy T,province,,t@example.vn\n"
+        "x1,Đảng ủy xã 1,district,h-gone,x1@example.vn\n"
+        "c1,Chi bộ 1,commune,x1,c1@example.vn\n"
+        "c2,Chi bộ 2,commune,x1,c2@example.vn\n"
+        "x2,Đảng ủy xã 2,Quận,t,x2@example.vn\n"
+        "c3,Chi bộ 3,commune,x2,c3@example.vn\n"
+        "x3,Đảng ủy xã 3,district,t,x3@example.vn\n"
+        "c4,Chi bộ 4,district,x3,c4@example.vn\n"
+    )
+    said = problems_of(sheet, "don-vi.csv")
+    assert [p.split(": error: ")[1].split("\n")[0] for p in said] == [
+        "x1.parent: parent `h-gone` is not a unit of this file",
+        "x2.level: `Quận` is not an id",
+        "c4.level: `c4` is at level `district` under `x3` (district)",
+    ], said
+    # close names are looked for once a name, for the first ten: placed, the 9,450 communes made
+    # each search one of 66,000 ids (validate took ten minutes to refuse the file)
+    looked: list[str] = []
+    monkeypatch.setattr("cascade.errors.did_you_mean", lambda word, choices: looked.append(word))
+    rows = "".join(f"x{n},Đảng ủy xã {n},district,h{n % 15},x{n}@example.vn\n" for n in range(60))
+    said = problems_of(sheet.split("x1,")[0] + rows, "don-vi.csv")
+    assert len(said) == 60 and looked == [f"h{n}" for n in range(10)], looked

@@ -67,6 +67,7 @@ class Read:
     levels: list[Level]
     records: list[UnitRecord]
     problems: list[Problem]
+    refused: frozenset[str] = frozenset()  # the units whose rows are refused, left out of `records`
 
 
 def read_text_rows(text_: str, file: str) -> Read:
@@ -183,7 +184,7 @@ def _units(table: Table, header: list[str], rows: list[Row], problems: list[Prob
     levels = levels_of(table.comments, ordered, parents, file, problems)
     for record in ordered:
         record.parent = parents[record.id]
-    return Read(file, levels, ordered, problems)
+    return Read(file, levels, ordered, problems, frozenset(grouped) - {r.id for r in records})
 
 
 def _records(
