@@ -179,10 +179,11 @@ CHANNEL_NAMES = {
 }
 
 
+Payload = Mapping[str, Any]  # a notice as the outbox keeps it
 _OPENINGS = ("task.opened", "report.requested")
 
 
-def _reminders_said_by_their_opening(notices: Sequence[Mapping[str, Any]]) -> Sequence[Mapping[str, Any]]:
+def _reminders_said_by_their_opening(notices: Sequence[Payload]) -> Sequence[Payload]:
     """The notices less each reminder of work whose opening (or report request) the same digest
     carries: that line says the same deadline and days left, with the same link (an essay due 7
     days after a conference, reminded 7 days before, opens with its reminder due). The reminder
@@ -195,21 +196,18 @@ def _reminders_said_by_their_opening(notices: Sequence[Mapping[str, Any]]) -> Se
     ]
 
 
-def _escalations_together(
-    notices: Sequence[Mapping[str, Any]], recipient_unit: str | None
-) -> Sequence[Mapping[str, Any]]:
-    """The notices with the escalations about other units lagging on one task, stage and deadline
-    as one notice, `escalations.grouped`, naming them where the first stood: the top unit of a
-    national campaign was sent 717 lines alike (104 KB; 46 Zalo messages). One about the
-    recipient's own work keeps its line, and its link."""
-    key = _escalation_key(recipient_unit)
-    groups: dict[tuple[Any, ...], list[Any]] = {}
+def _gathered(
+    notices: Sequence[Payload],
+    key: Callable[[Payload], tuple[Any, ...] | None],
+    gather: Callable[[list[Payload]], Payload],
+) -> list[Payload]:
+    """The notices with those of one `key` (None: a notice that stands alone), two or more, made
+    one notice by `gather`, where the first of them stood."""
+    groups: dict[tuple[Any, ...], list[Payload]] = {}
     for n in notices:
         if (k := key(n)) is not None:
-            groups.setdefault(k, []).append(n.get("lagging"))
-    if all(len(units) < 2 for units in groups.values()):
-        return notices
-    out: list[Mapping[str, Any]] = []
+            groups.setdefault(k, []).append(n)
+    out: list[Payload] = []
     listed = set()
     for n in notices:
         k = key(n)
@@ -217,44 +215,45 @@ def _escalations_together(
             out.append(n)
         elif k not in listed:
             listed.add(k)
-            out.append({**n, "kind": "escalations.grouped", "units": groups[k]})
+            out.append(gather(groups[k]))
     return out
 
 
-def _escalation_key(recipient_unit: str | None) -> Callable[[Mapping[str, Any]], tuple[Any, ...] | None]:
-    """What makes escalations one line: about another unit, the same task, stage and deadline."""
+def _escalations_together(notices: Sequence[Payload], recipient_unit: str | None) -> list[Payload]:
+    """The notices with the escalations about other units lagging on one task, stage and deadline
+    as one notice, `escalations.grouped`, naming them where the first stood: the top unit of a
+    national campaign was sent 717 lines alike (104 KB; 46 Zalo messages). One about the
+    recipient's own work keeps its line, and its link."""
 
-    def key(n: Mapping[str, Any]) -> tuple[Any, ...] | None:
+    def key(n: Payload) -> tuple[Any, ...] | None:
         if n.get("kind") != "escalation.sent" or n.get("lagging") == recipient_unit:
             return None
-        return (
-            n.get("task"),
-            n.get("task_title"),
-            n.get("stage"),
-            bool(n.get("repeated")),
-            n.get("deadline"),
-        )
+        return n.get("task"), n.get("task_title"), n.get("stage"), bool(n.get("repeated")), n.get("deadline")
 
-    return key
+    def gather(alike: list[Payload]) -> Payload:
+        return {**alike[0], "kind": "escalations.grouped", "units": [n.get("lagging") for n in alike]}
+
+    return _gathered(notices, key, gather)
 
 
-def _moves_together(notices: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+def _moves_together(notices: Sequence[Payload]) -> list[Payload]:
     """The notices as the digest lists them: units moved from one parent to another together
     (a merger, a level dropped) are one notice, `units.moved`, where the first of them stood."""
-    groups: dict[tuple[Any, Any], list[Any]] = {}
-    for n in notices:
-        if n.get("kind") == "unit.moved":
-            groups.setdefault((n.get("from"), n.get("moved_to")), []).append(n.get("unit"))
-    out: list[Mapping[str, Any]] = []
-    listed = set()
-    for n in notices:
-        key = (n.get("from"), n.get("moved_to"))
-        if n.get("kind") != "unit.moved" or len(groups[key]) < 2:
-            out.append(n)
-        elif key not in listed:
-            listed.add(key)
-            out.append({"kind": "units.moved", "units": groups[key], "from": key[0], "moved_to": key[1]})
-    return out
+
+    def key(n: Payload) -> tuple[Any, ...] | None:
+        return (n.get("from"), n.get("moved_to")) if n.get("kind") == "unit.moved" else None
+
+    def gather(alike: list[Payload]) -> Payload:
+        first = alike[0]
+        units = [n.get("unit") for n in alike]
+        return {
+            "kind": "units.moved",
+            "units": units,
+            "from": first.get("from"),
+            "moved_to": first.get("moved_to"),
+        }
+
+    return _gathered(notices, key, gather)
 
 
 class _Notice(dict[str, Any]):
