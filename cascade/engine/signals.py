@@ -9,6 +9,7 @@ is listed and no row is stored. Signals are applied to instances by the next tic
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Iterable, Iterator
 from contextlib import nullcontext
@@ -281,8 +282,6 @@ def checked_rows(
     u = store.units.c
     live = (u.campaign_id == campaign.id, u.archived.is_(False))
     units, states = lookups.units, lookups.states
-    gone: dict[str, tuple[str, str]] = {}  # a unit taken out of the units file, by id and name
-    read_gone: list[bool] = []
 
     def every_unit() -> Iterator[str]:
         """The campaign's unit ids and names, read only for an unknown one's closest."""
@@ -291,15 +290,19 @@ def checked_rows(
 
     unit_hint = Suggestions(every_unit)
 
+    @functools.cache
+    def gone() -> dict[str, tuple[str, str]]:
+        """The units the units file left out, by id and by name (read once, for an unknown one)."""
+        found: dict[str, tuple[str, str]] = {}
+        taken = select(u.id, u.name).where(u.campaign_id == campaign.id, u.archived.is_(True))
+        for uid, name in conn.execute(taken):
+            found[uid] = (uid, name)
+            found.setdefault(name, (uid, name))
+        return found
+
     def removed(named: str) -> tuple[str, str] | None:
         """The unit `named` (id or exact name) if the units file had it and left it out."""
-        if not read_gone:
-            read_gone.append(True)
-            taken = select(u.id, u.name).where(u.campaign_id == campaign.id, u.archived.is_(True))
-            for uid, name in conn.execute(taken):
-                gone[uid] = (uid, name)
-                gone.setdefault(name, (uid, name))
-        return gone.get(named)
+        return gone().get(named)
 
     def unit_of(named: str) -> tuple[str | None, Said | None]:
         """The unit id a signal names (its id, or its exact name), or why there is none."""

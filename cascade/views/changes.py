@@ -387,9 +387,9 @@ def _moved_lines(changes: Changes) -> list[str]:
         before, after = u.get(m.old_parent or "", m.old_parent), u.get(m.new_parent or "", m.new_parent)
         moves.setdefault((str(before), str(after)), []).append(m.unit)
     lines = []
-    shown = list(moves.items())
-    if len(shown) > _MOVES_WHOLE:  # a level dropped nationwide: 630 pairs of parents
-        shown = shown[:_MOVES_SHOWN]
+    pairs = list(moves.items())
+    cut = _MOVES_SHOWN if len(pairs) > _MOVES_WHOLE else len(pairs)  # a level dropped nationwide: 630
+    shown, rest = pairs[:cut], pairs[cut:]
     for (before, after), units in shown:
         if len(units) == 1:
             lines.append(
@@ -410,8 +410,7 @@ def _moved_lines(changes: Changes) -> list[str]:
                 units=_names(units, u),
             )
         )
-    if len(shown) < len(moves):
-        rest = list(moves.items())[len(shown) :]
+    if rest:
         lines.append(
             _(
                 "  and {more} more alike: {units} units moved from {before} units to {after} (`cascade "
