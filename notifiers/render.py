@@ -45,6 +45,9 @@ class Message:
     short: str  # for Zalo: the same notices, without greeting and footer
 
 
+# units named in the line of escalations alike; past it the line counts the rest, the email lists
+# them all at its end, and a Zalo message (a chat line, not a register) points there
+NAMED_IN_A_LINE = 20
 LINKED = ("task.opened", "reminder.sent", "escalation.sent", "report.requested", "task.at_risk")
 
 
@@ -93,8 +96,12 @@ class Renderer:
         subject = subject_of(notices, campaign)
         line = self.env.get_template("notices.j2").module.line  # type: ignore[attr-defined]
         shown = _moves_together(_escalations_together(notices, recipient_unit))
-        lagging: list[str] = []  # gathered from lines naming one unit each (a grouped line names them)
-        if not any(n.get("kind") == "escalations.grouped" for n in shown):
+        # the units lagging, listed at the end of an email: gathered from lines naming one unit
+        # each, and from grouped lines naming some (a list of all their names would only repeat them)
+        grouped = [len(n["units"]) for n in shown if n.get("kind") == "escalations.grouped"]
+        cut = any(count > NAMED_IN_A_LINE for count in grouped)
+        lagging: list[str] = []
+        if cut or not grouped:
             lagging = sorted(
                 {units.get(n["lagging"], n["lagging"]) for n in notices if n.get("kind") == "escalation.sent"}
             )
@@ -107,6 +114,7 @@ class Renderer:
             "campaign": campaign,
             "now": now,
             "lagging": lagging,
+            "cut": cut,
             "subject": subject,
         }
         return Message(
@@ -231,7 +239,8 @@ def _escalations_together(notices: Sequence[Payload], recipient_unit: str | None
         return n.get("task"), n.get("task_title"), n.get("stage"), bool(n.get("repeated")), n.get("deadline")
 
     def gather(alike: list[Payload]) -> Payload:
-        return {**alike[0], "kind": "escalations.grouped", "units": [n.get("lagging") for n in alike]}
+        units = [n.get("lagging") for n in alike]
+        return {**alike[0], "kind": "escalations.grouped", "units": units, "named": NAMED_IN_A_LINE}
 
     return _gathered(notices, key, gather)
 

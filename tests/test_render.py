@@ -186,10 +186,31 @@ def test_escalations_of_many_units_for_one_deadline_are_one_line_naming_them() -
     assert lines[0].startswith("- [Quá hạn] Ban Chấp hành Trung ương chưa hoàn thành «Hội nghị cấp huyện»")
     assert lines[1] == (
         "- [Đôn đốc lần 2] 717 đơn vị chưa hoàn thành «Hội nghị cấp huyện»; hạn chót đã qua: hết ngày "
-        "29/11/2020 (đã quá 20 ngày): " + ", ".join(f"Đảng ủy xã {n}" for n in range(717)) + "."
+        "29/11/2020 (đã quá 20 ngày): "
+        + ", ".join(f"Đảng ủy xã {n}" for n in range(20))
+        + " và 697 đơn vị khác."
     ), lines[1][:300]
     assert lines[2].startswith("- [Đôn đốc lần 2, nhắc lại] Huyện ủy B chưa hoàn thành «Hội nghị cấp huyện»")
     assert len(lines) == 3 and m.text.count("/l/tw/hn-huyen") == 1
     assert m.subject == "[Cascade] Đôn đốc: 719 việc quá hạn — c"
-    assert m.text.count("Đảng ủy xã 716") == 1  # not listed again below
-    assert len(m.short) < 16_000 and m.html.count("<li>") == 3
+    # the whole list once, at the end of the email, for the names the line leaves out
+    assert m.text.count("Đảng ủy xã 716") == 1 and m.html.count("Đảng ủy xã 716") == 1
+    assert m.text.count("Đảng ủy xã 3,") == 2  # in the line's first twenty, and in the list
+    assert m.html.count("<li>") == 3
+    # a Zalo message is a chat line, not a register: the twenty names and the count, one message
+    assert "Đảng ủy xã 716" not in m.short and "697 đơn vị khác" in m.short
+    assert "Danh sách đầy đủ các đơn vị chưa hoàn thành có trong thư điện tử" in m.short
+    assert len(m.short) < 2_000, len(m.short)
+
+
+def test_a_few_units_lagging_alike_are_all_named_in_their_line_and_not_listed_again() -> None:
+    """Twenty names or fewer are the whole line; the list at the end would only repeat them."""
+    names = {f"x{n}": f"Đảng ủy xã {n}" for n in range(20)}
+    lagging = [
+        {**BASE, "kind": "escalation.sent", "stage": 2, "unit": f"x{n}", "lagging": f"x{n}"}
+        for n in range(20)
+    ]
+    m = Renderer(TZ).render(lagging, "Huyện ủy A", names | UNITS, "c", epoch("2020-12-20T08:00:00"))
+    (line,) = [line for line in m.text.splitlines() if line.startswith("- ")]
+    assert line.endswith(", ".join(f"Đảng ủy xã {n}" for n in range(20)) + "."), line[-200:]
+    assert m.text.count("Đảng ủy xã 19") == 1 and "khác" not in m.text and "Danh sách" not in m.short
