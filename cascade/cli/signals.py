@@ -28,6 +28,7 @@ from cascade.i18n import _, num
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
+    from cascade.engine.early import Early
     from cascade.engine.repeats import Unchanged
 
 
@@ -112,6 +113,7 @@ def _recorded(
     """What was recorded (the signals after id `before`), what of it will change nothing (its
     task already done by an earlier signal), and the campaign told to tick now (when a Prefect
     server runs)."""
+    from cascade.engine.early import early
     from cascade.engine.repeats import unchanged
 
     if not stored:
@@ -121,7 +123,9 @@ def _recorded(
         return
     with engine.connect() as conn:
         same = unchanged(conn, campaign, before, int(now.timestamp()), "cli")
+        ahead = early(conn, campaign, before, int(now.timestamp()), "cli")
     _tell_unchanged(same, now.timezone_name or "UTC")
+    _tell_early(ahead, now.timezone_name or "UTC")
     note = _(" ({known} already recorded)", known=num(known)) if known else ""
     if same and len(same) == stored:
         err.print(
@@ -186,6 +190,41 @@ def _tell_unchanged(same: list[Unchanged], tz: str) -> None:
         )
     if len(same) > SHOWN_UNCHANGED:
         err.print(_("… and {more:,} more like it", more=len(same) - SHOWN_UNCHANGED))
+
+
+def _tell_early(ahead: list[Early], tz: str) -> None:
+    """The signals dated before their work opened: kept as dated, and said, so that a wrong date
+    is put right while it is fresh."""
+
+    def day(epoch: int) -> str:
+        return pendulum.from_timestamp(epoch, tz=tz).format("DD/MM/YYYY HH:mm")
+
+    for each in ahead[:SHOWN_UNCHANGED]:
+        names = {
+            "unit": escape(each.unit_name),
+            "title": escape(each.title),
+            "when": day(each.at),
+            "opener": escape(each.opener_name),
+            "opener_title": escape(each.opener_title),
+        }
+        if each.opener_at is None:
+            said = _(
+                "[yellow]warning[/yellow]: {unit}: «{title}» is dated {when}, but {opener}'s "
+                "«{opener_title}», which opens it, is not recorded yet; it is kept as dated: record "
+                "{opener}'s when it is known, and check this date",
+                **names,
+            )
+        else:
+            said = _(
+                "[yellow]warning[/yellow]: {unit}: «{title}» is dated {when}, before {opener}'s "
+                "«{opener_title}» ({opened}), which opens it; it is kept as dated: check the two "
+                "dates (`cascade withdraw` takes a wrong signal back)",
+                **names,
+                opened=day(each.opener_at),
+            )
+        err.print(said)
+    if len(ahead) > SHOWN_UNCHANGED:
+        err.print(_("… and {more:,} more like it", more=len(ahead) - SHOWN_UNCHANGED))
 
 
 def _import_table(

@@ -1,0 +1,115 @@
+"""Signals dated before their work opened: a unit's conference dated before its parent's, which
+opens it (a wrong month typed, or the parent's signal not recorded yet). The engine takes them
+as dated (the first signal counts, and a lower level may truly have gone first), so they are
+stored; the operator is told, while the date can still be put right with `cascade withdraw`,
+instead of learning it from a summary whose order of conferences reads wrong."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, func, select
+
+from cascade.engine import deployed, store
+from cascade.engine.lifecycle import DONE
+
+OPENED_BY_WORK = ("prerequisite", "source-signal")  # (a report opens on its own dates: early is fine)
+
+
+@dataclass(frozen=True)
+class Early:
+    """A signal just stored, dated `at`, before the work it completes opened.
+
+    `opener_at`: when the work that opens it (`opener_title` of `opener_name`) was done or is
+    dated by a signal waiting for a tick; None: nothing is recorded for it yet."""
+
+    unit_name: str
+    title: str
+    at: int
+    opener_name: str
+    opener_title: str
+    opener_at: int | None
+
+
+def early(conn: Connection, campaign_id: str, after_id: int, received_at: int, source: str) -> list[Early]:
+    """The signals `source` stored at `received_at` after signal `after_id` (one command's) dated
+    before their instance opened, or before the work that opens it was done (or, not done yet,
+    before the earliest signal for it waiting for a tick). One query that returns only those (a
+    national import names 219,327 signals, most of them waiting on work not done yet); their
+    units' names read after."""
+    s, i = store.signals.c, store.instances.c
+    opener = store.instances.alias("opener")
+    o = opener.c
+    campaign = deployed.must_read(conn, campaign_id)
+    pending = (  # the earliest signal waiting for a tick of each (task, unit) that opens work
+        select(s.task_id, s.unit_id, func.min(s.at).label("first"))
+        .where(
+            s.campaign_id == campaign_id, s.applied_tick.is_(None), s.task_id.in_(_openers(conn, campaign_id))
+        )
+        .group_by(s.task_id, s.unit_id)
+        .subquery("pending")
+    )
+    p = pending.c
+    opens = func.coalesce(i.opened_at, o.done_at, p.first)  # when it opened, or would open
+    rows = conn.execute(
+        select(s.unit_id, s.task_id, s.at, i.prereq_unit, i.prereq_task, opens)
+        .select_from(store.signals)
+        .join(
+            store.instances,
+            (i.campaign_id == s.campaign_id) & (i.task_id == s.task_id) & (i.unit_id == s.unit_id),
+        )
+        .join(
+            opener,
+            (o.campaign_id == s.campaign_id) & (o.task_id == i.prereq_task) & (o.unit_id == i.prereq_unit),
+        )
+        .outerjoin(pending, (p.task_id == i.prereq_task) & (p.unit_id == i.prereq_unit))
+        .where(
+            s.campaign_id == campaign_id,
+            s.id > after_id,
+            s.applied_tick.is_(None),
+            s.received_at == received_at,
+            s.source == source,
+            i.archived.is_(False),
+            i.opens_on.in_(OPENED_BY_WORK),
+            i.state.not_in(DONE),  # (one already done is told as changing nothing)
+            o.archived.is_(False),
+            o.state != "exempt",  # (an exempt prerequisite holds nothing back)
+            opens.is_(None) | (s.at < opens),
+        )
+    ).all()
+    if not rows:
+        return []
+    names = _names(conn, campaign_id, {unit for row in rows for unit in (row[0], row[3])})
+    titles = {task: rules.get("title", task) for task, rules in campaign.tasks.items()}
+    found = [
+        Early(
+            names.get(unit, unit),
+            titles.get(task, task),
+            int(at),
+            names.get(opener_unit, opener_unit),
+            titles.get(opener_task, opener_task),
+            None if opens_at is None else int(opens_at),
+        )
+        for unit, task, at, opener_unit, opener_task, opens_at in rows
+    ]
+    return sorted(found, key=lambda e: (e.title, e.unit_name))
+
+
+def _openers(conn: Connection, campaign_id: str) -> list[str]:
+    """The tasks whose completion opens other work (`opens_after`, or a deadline `after:` them)."""
+    i = store.instances.c
+    return list(
+        conn.execute(
+            select(i.prereq_task).where(i.campaign_id == campaign_id, i.prereq_task.is_not(None)).distinct()
+        ).scalars()
+    )
+
+
+def _names(conn: Connection, campaign_id: str, ids: set[str]) -> dict[str, str]:
+    u = store.units.c
+    named = sorted(ids)
+    names: dict[str, str] = {}
+    for n in range(0, len(named), 900):
+        chunk = select(u.id, u.name).where(u.campaign_id == campaign_id, u.id.in_(named[n : n + 900]))
+        names.update((unit, name) for unit, name in conn.execute(chunk))
+    return names

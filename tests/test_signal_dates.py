@@ -1,0 +1,133 @@
+"""A signal dated before its work opened: recorded as dated (the first signal counts), and the
+operator told, while a wrong date can still be taken back."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from cascade.cli import app
+
+ROOT = Path(__file__).resolve().parents[1]
+HA_TINH = str(ROOT / "campaigns" / "ha-tinh-xix-2020.yaml")
+runner = CliRunner()
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("CASCADE_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("CASCADE_DATABASE_URL", raising=False)
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)  # no Prefect server for these
+    return tmp_path / "data"
+
+
+def said(args: list[str]) -> str:
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    return " ".join(result.stderr.split())
+
+
+def test_a_signal_dated_before_its_work_opened_is_kept_and_said(data_dir: Path, tmp_path: Path) -> None:
+    """A district's conference dated two days before the province's, which opens it (a month or a
+    day typed wrong), was recorded with "the next tick applies them", and the summary later
+    had the district studying the resolution before the province had: nothing said why."""
+    assert runner.invoke(app, ["deploy", HA_TINH]).exit_code == 0
+    said(
+        [
+            "signal",
+            "ha-tinh-xix-2020",
+            "tu-ha-tinh",
+            "hn-tinh",
+            "--at",
+            "18/11/2020 10:00",
+            "-f",
+            "attendees=450",
+        ]
+    )
+    assert runner.invoke(app, ["tick", "ha-tinh-xix-2020", "--now", "2020-11-20 08:00"]).exit_code == 0
+
+    # opened on 18/11 10:00, when the province's conference was done
+    district = said(
+        [
+            "signal",
+            "ha-tinh-xix-2020",
+            "hu-can-loc",
+            "hn-huyen",
+            "--at",
+            "16/11/2020 09:00",
+            "-f",
+            "attendees=90",
+        ]
+    )
+    assert (
+        "warning: Huyện ủy Can Lộc: «Hội nghị cốt cán cấp huyện và tương đương» is dated 16/11/2020 09:00, "
+        "before Tỉnh ủy Hà Tĩnh's «Hội nghị cán bộ chủ chốt toàn tỉnh» (18/11/2020 10:00), which opens it; "
+        "it is kept as dated: check the two dates (`cascade withdraw` takes a wrong signal back)" in district
+    ), district
+    assert "1 signal(s) recorded for ha-tinh-xix-2020; the next tick applies them" in district
+
+    # an import: the communes wait on their districts' conferences, none of them done yet
+    sheet = tmp_path / "tra-loi.csv"
+    sheet.write_text(
+        "at,unit,task,attendees,members\n"
+        "20/11/2020 08:00,x-thien-loc,hn-co-so,40,45\n"  # after Can Lộc's (waiting for a tick): fine
+        "10/11/2020 08:00,tt-nghen,hn-co-so,40,45\n"  # before it
+        "21/11/2020 08:00,tt-xuan-an,hn-co-so,40,45\n"  # Nghi Xuân's: nothing recorded
+        "21/11/2020 08:00,hu-duc-tho,hn-huyen,70,\n"  # Đức Thọ's own conference, after the province's
+        "22/11/2020 08:00,hu-duc-tho,ctr-hanh-dong,,\n"  # its programme, after that conference: fine
+        "15/11/2020 08:00,hu-can-loc,ctr-hanh-dong,,\n",  # Can Lộc's, before its conference (16/11)
+        encoding="utf-8",
+    )
+    imported = said(["signal", "ha-tinh-xix-2020", "--import", str(sheet)])
+    assert imported.count("warning:") == 3, imported
+    assert (
+        "warning: Đảng ủy thị trấn Nghèn: «Hội nghị toàn thể đảng viên cấp cơ sở» is dated 10/11/2020 08:00, "
+        "before Huyện ủy Can Lộc's «Hội nghị cốt cán cấp huyện và tương đương» (16/11/2020 09:00)" in imported
+    )
+    assert (
+        "warning: Đảng ủy thị trấn Xuân An: «Hội nghị toàn thể đảng viên cấp cơ sở» is dated 21/11/2020 "
+        "08:00, but Huyện ủy Nghi Xuân's «Hội nghị cốt cán cấp huyện và tương đương», which opens it, is not "
+        "recorded yet; it is kept as dated: record Huyện ủy Nghi Xuân's when it is known" in imported
+    )
+    assert (
+        "warning: Huyện ủy Can Lộc: «Chương trình hành động thực hiện Nghị quyết của cấp ủy» is dated "
+        "15/11/2020 08:00, before Huyện ủy Can Lộc's «Hội nghị cốt cán cấp huyện và tương đương» "
+        "(16/11/2020 09:00)" in imported
+    )
+    assert "Thiên Lộc" not in imported and "Đức Thọ" not in imported
+    assert "6 signal(s) recorded for ha-tinh-xix-2020; the next tick applies them" in imported
+
+    # kept as dated: the tick applies every one of them
+    tick = runner.invoke(app, ["tick", "ha-tinh-xix-2020", "--now", "2020-11-25 08:00"])
+    assert "completed 7" in tick.stderr, tick.stderr
+
+
+def test_a_signal_dated_after_its_work_opened_says_nothing_more(data_dir: Path) -> None:
+    assert runner.invoke(app, ["deploy", HA_TINH]).exit_code == 0
+    said(
+        [
+            "signal",
+            "ha-tinh-xix-2020",
+            "tu-ha-tinh",
+            "hn-tinh",
+            "--at",
+            "18/11/2020 10:00",
+            "-f",
+            "attendees=450",
+        ]
+    )
+    district = said(
+        [
+            "signal",
+            "ha-tinh-xix-2020",
+            "hu-can-loc",
+            "hn-huyen",
+            "--at",
+            "19/11/2020 09:00",
+            "-f",
+            "attendees=90",
+        ]
+    )
+    assert "warning" not in district, district
