@@ -51,6 +51,13 @@ def test_every_message_is_translated_with_its_placeholders() -> None:
     assert changed == {}
 
 
+def test_a_translation_cites_the_spec_in_vietnamese() -> None:
+    """`cascade --help` read "Gia hạn một việc … (spec §7)" beside "Miễn … (đặc tả §7)"."""
+    cited = [said for source, said in entries() if "spec §" in source]
+    assert len(cited) >= 4
+    assert [said for said in cited if "đặc tả §" not in said or "spec §" in said] == []
+
+
 def test_the_catalogue_holds_every_message_the_code_marks(tmp_path: Path) -> None:
     pot = tmp_path / "cascade.pot"
     subprocess.run(
