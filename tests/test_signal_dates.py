@@ -77,11 +77,13 @@ def test_a_signal_dated_before_its_work_opened_is_kept_and_said(data_dir: Path, 
         "21/11/2020 08:00,tt-xuan-an,hn-co-so,40,45\n"  # Nghi Xuân's: nothing recorded
         "21/11/2020 08:00,hu-duc-tho,hn-huyen,70,\n"  # Đức Thọ's own conference, after the province's
         "22/11/2020 08:00,hu-duc-tho,ctr-hanh-dong,,\n"  # its programme, after that conference: fine
-        "15/11/2020 08:00,hu-can-loc,ctr-hanh-dong,,\n",  # Can Lộc's, before its conference (16/11)
+        "15/11/2020 08:00,hu-can-loc,ctr-hanh-dong,,\n"  # Can Lộc's, before its conference (16/11)
+        "18/11/2020,hu-huong-son,hn-huyen,70,\n"  # the province's day, no hour: which came first is unknown
+        "17/11/2020,hu-vu-quang,hn-huyen,60,\n",  # the day before: early, hour or not
         encoding="utf-8",
     )
     imported = said(["signal", "ha-tinh-xix-2020", "--import", str(sheet)])
-    assert imported.count("warning:") == 3, imported
+    assert imported.count("warning:") == 4, imported
     assert (
         "warning: Đảng ủy thị trấn Nghèn: «Hội nghị toàn thể đảng viên cấp cơ sở» is dated 10/11/2020 08:00, "
         "before Huyện ủy Can Lộc's «Hội nghị cốt cán cấp huyện và tương đương» (16/11/2020 09:00)" in imported
@@ -96,12 +98,16 @@ def test_a_signal_dated_before_its_work_opened_is_kept_and_said(data_dir: Path, 
         "15/11/2020 08:00, before Huyện ủy Can Lộc's «Hội nghị cốt cán cấp huyện và tương đương» "
         "(16/11/2020 09:00)" in imported
     )
-    assert "Thiên Lộc" not in imported and "Đức Thọ" not in imported
-    assert "6 signal(s) recorded for ha-tinh-xix-2020; the next tick applies them" in imported
+    assert (
+        "warning: Huyện ủy Vũ Quang: «Hội nghị cốt cán cấp huyện và tương đương» is dated 17/11/2020 00:00"
+        in imported
+    )
+    assert "Thiên Lộc" not in imported and "Đức Thọ" not in imported and "Hương Sơn" not in imported
+    assert "8 signal(s) recorded for ha-tinh-xix-2020; the next tick applies them" in imported
 
     # kept as dated: the tick applies every one of them
     tick = runner.invoke(app, ["tick", "ha-tinh-xix-2020", "--now", "2020-11-25 08:00"])
-    assert "completed 7" in tick.stderr, tick.stderr
+    assert "completed 9" in tick.stderr, tick.stderr
 
 
 def test_a_signal_dated_after_its_work_opened_says_nothing_more(data_dir: Path) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import pendulum
 from sqlalchemy import Connection, func, select
 
 from cascade.engine import deployed, store
@@ -77,6 +78,7 @@ def early(conn: Connection, campaign_id: str, after_id: int, received_at: int, s
             opens.is_(None) | (s.at < opens),
         )
     ).all()
+    rows = [row for row in rows if not _same_day_unknown_hour(row[2], row[5], campaign.timezone)]
     if not rows:
         return []
     names = _names(conn, campaign_id, {unit for row in rows for unit in (row[0], row[3])})
@@ -93,6 +95,16 @@ def early(conn: Connection, campaign_id: str, after_id: int, received_at: int, s
         for unit, task, at, opener_unit, opener_task, opens_at in rows
     ]
     return sorted(found, key=lambda e: (e.title, e.unit_name))
+
+
+def _same_day_unknown_hour(at: int, opens: int | None, tz: str) -> bool:
+    """A signal dated by its day alone (`--at 18/11/2020`, a sheet's date cell: read as 00:00) on
+    the day its work opened: which came first that day is unknown, so it is not said early (the
+    district that held its conference the afternoon of the province's was)."""
+    if opens is None:
+        return False
+    day = pendulum.from_timestamp(at, tz=tz)
+    return day == day.start_of("day") and day.date() == pendulum.from_timestamp(opens, tz=tz).date()
 
 
 def _openers(conn: Connection, campaign_id: str) -> list[str]:
