@@ -495,6 +495,39 @@ def test_a_unit_whose_id_changed_is_named_a_new_unit_before_it_starts_over(store
     assert "  removed (1): Đảng ủy xã C" in lines  # (xa-c)
 
 
+def test_units_under_a_parent_whose_id_changed_follow_it_without_being_told_they_moved(
+    store_engine: Engine,
+) -> None:
+    """A district's id corrected in the units file (hu-b to huyen-b, the name as it was) moved
+    its communes "from Huyện ủy B to Huyện ủy B": so the summary said, and the district was sent
+    "2 đơn vị chuyển sang trực thuộc Huyện ủy B (trước đây thuộc Huyện ủy B)". Nothing moved for
+    the people: the summary says the units follow their parent to its new id, and nobody is told;
+    the log keeps the move, with nobody in its `to`."""
+    from tests.conftest import SMALL_UNITS
+
+    deploy(store_engine, chain(), "v1", at("2020-11-10"))
+    tick(store_engine, CID, at("2020-11-10 09:00"))
+    renamed = SMALL_UNITS.replace("- id: hu-b\n", "- id: huyen-b\n")
+    assert renamed != SMALL_UNITS
+    edited = compile_text(
+        CHAIN.replace("DISTRICT", "23/11/2020").replace("GRASSROOTS", "15/12/2020"), renamed
+    )
+    lines = told(store_engine, edited, "2020-11-13 08:00")
+    assert (
+        "  the units under Huyện ủy B follow it to its new id (2), nobody told: Đảng ủy xã C, Đảng ủy xã D"
+        in lines
+    ), lines
+    assert not any("moved from" in line for line in lines), lines
+    assert not any(line.startswith("Notices this change sends:") and "moved" in line for line in lines), lines
+    deploy(store_engine, edited, "v2", at("2020-11-13 08:00"))
+    moves = events(store_engine, "unit.moved")
+    assert sorted((e["unit"], e["from"], e["moved_to"], tuple(e["to"])) for e in moves) == [
+        ("x-c", "hu-b", "huyen-b", ()),
+        ("x-d", "hu-b", "huyen-b", ()),
+    ]
+    assert "unit.moved" not in outbox_kinds(store_engine, "huyen-b")
+
+
 def test_units_moved_together_are_one_line_of_the_summary(store_engine: Engine) -> None:
     """A merger moves a district's communes together: dropping Hà Tĩnh's district level printed
     87 lines of "moved: Đảng ủy xã …: Huyện ủy … → Tỉnh ủy Hà Tĩnh". One line per old and new

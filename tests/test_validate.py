@@ -182,7 +182,9 @@ def test_many_units_gone_from_the_units_file_are_each_refused_and_the_first_ten_
     gone = [f"hu-b{n}" for n in range(12)]
     body = GOOD_TASKS.replace("level: district\n", f"level: district\n    exempt: [{', '.join(gone[:8])}]\n")
     body += "reports:\n  - id: bc\n    title: Báo cáo\n    from: [district]\n"
-    body += f"    due: {{before: 20/01/2021}}\n    step: 3d\n    exclude: [{', '.join([*gone[6:], 'hu-b0'])}]\n"
+    body += (
+        f"    due: {{before: 20/01/2021}}\n    step: 3d\n    exclude: [{', '.join([*gone[6:], 'hu-b0'])}]\n"
+    )
     found = problems(body)
     assert [(p.key, p.message) for p in found] == [
         *[("tasks[1].exempt", f"no unit `{unit}` in the units file") for unit in gone[:8]],

@@ -117,8 +117,18 @@ class Changes:
         out: Counter[str] = Counter()
         for a in self.told:
             out["task.exempted" if a.outcome.exempted else "task.amended"] += 1
-        out["unit.moved"] += sum(1 for m in self.moved if m.new_parent)
+        out["unit.moved"] += sum(1 for m in self.moved if m.new_parent and not self.follows_its_parent(m))
         return +out
+
+    def follows_its_parent(self, m: Moved) -> bool:
+        """A unit moved only because its parent's id changed in the units file (the one removed,
+        the other added, under one name): nothing moved for the people, who are not told of it
+        ("from Huyện ủy B to Huyện ủy B"); the log keeps the move."""
+        if m.old_parent is None or m.new_parent is None:
+            return False
+        if m.old_parent not in self.removed_units or m.new_parent not in self.added_units:
+            return False
+        return self.units.get(m.old_parent) == self.units.get(m.new_parent)
 
 
 # the instance columns `current` reads (a national redeploy reads them for 300,000 rows: not
@@ -302,7 +312,8 @@ def record(conn: Connection, campaign_id: str, changes: Changes, now: pendulum.D
         ev = t.event("unit.moved", now_s, {"task_id": None, "unit_id": m.unit}, **data)
         send = t.send_at(next(iter(t.rules.values()))) if t.rules else now_s
         payload = {"kind": "unit.moved", "unit": m.unit, **data}
-        t.notices.append(Notice("unit.moved", [str(m.new_parent)], roles, send, payload, ev))
+        if not changes.follows_its_parent(m):  # (one that only follows its parent's new id: logged, not told)
+            t.notices.append(Notice("unit.moved", [str(m.new_parent)], roles, send, payload, ev))
     write_events(t)
     return int(t.tick_id)
 

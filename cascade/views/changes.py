@@ -383,10 +383,22 @@ def _moved_lines(changes: Changes) -> list[str]:
     u = changes.units
     order = {unit: n for n, unit in enumerate(u)}  # the new units file's order, then the removed
     moves: dict[tuple[str, str], list[str]] = {}
+    following: dict[str, list[str]] = {}  # a parent whose id changed -> the units that follow it
     for m in sorted(changes.moved, key=lambda m: order.get(m.unit, len(order))):
         before, after = u.get(m.old_parent or "", m.old_parent), u.get(m.new_parent or "", m.new_parent)
+        if changes.follows_its_parent(m):
+            following.setdefault(str(after), []).append(m.unit)
+            continue
         moves.setdefault((str(before), str(after)), []).append(m.unit)
-    lines = []
+    lines = [
+        _(
+            "  the units under {parent} follow it to its new id ({count}), nobody told: {units}",
+            parent=parent,
+            count=num(len(units)),
+            units=_names(units, u),
+        )
+        for parent, units in following.items()
+    ]
     pairs = list(moves.items())
     cut = _MOVES_SHOWN if len(pairs) > _MOVES_WHOLE else len(pairs)  # a level dropped nationwide: 630
     shown, rest = pairs[:cut], pairs[cut:]
