@@ -58,6 +58,14 @@ def test_a_translation_cites_the_spec_in_vietnamese() -> None:
     assert [said for said in cited if "đặc tả §" not in said or "spec §" in said] == []
 
 
+def test_a_signal_has_one_name_in_vietnamese() -> None:
+    """A tick's counts read "tín hiệu đã ghi nhận 15.074" (signals recorded) beside "đã ghi nhận
+    219.327 tin báo" from the import that recorded them: two words for one thing, and the tick
+    had applied them, not recorded them."""
+    assert [said for _source, said in entries() if "tín hiệu" in said] == []
+    assert dict(entries())["signals applied"] == "tin báo đã áp dụng"
+
+
 def test_the_catalogue_holds_every_message_the_code_marks(tmp_path: Path) -> None:
     pot = tmp_path / "cascade.pot"
     subprocess.run(
