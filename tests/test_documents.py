@@ -111,6 +111,31 @@ def test_the_markdown_embeds_its_chart(summary: Summary, tmp_path: Path) -> None
     assert "| x-d | Đảng ủy xã D | muộn | đúng hạn | 32 | 40 | 1 | 0 | 80% |" in text
 
 
+def test_the_markdown_shows_the_first_rows_of_a_long_table_and_says_how_many(
+    summary: Summary, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A national campaign's Markdown listed its 66,844 units and the 232,013 tasks they owed:
+    32 MB and 14 s, for a file nobody could read. Its tables stop where the docx's do (ROWS)
+    and say how many rows they show; the xlsx has them all."""
+    import cascade.reports.markdown
+
+    monkeypatch.setattr(cascade.reports.markdown, "ROWS", 1)
+    md, _chart = write(summary, "md", tmp_path / "summary.md")
+    text = md.read_text(encoding="utf-8")
+    grassroots = len(summary.units_at("grassroots"))
+    assert grassroots > 1
+    note = f"*(Bảng trên nêu 1/{grassroots} dòng; đầy đủ trong tệp xlsx: cascade report --format xlsx.)*"
+    assert note in text
+    owed = f"*(Bảng trên nêu 1/{len(summary.owed)} dòng; đầy đủ trong tệp xlsx: cascade report --format xlsx.)*"
+    assert len(summary.owed) > 1 and owed in text
+    table = text[text.index("Từng đơn vị cơ sở") :].split("\n\n")[1].splitlines()
+    assert len(table) == 3, table  # the header, its rule, one row
+    assert table[2].startswith("| x-c | Đảng ủy xã C |"), table  # the first; not x-d, x-f
+    whole = write(summary, "xlsx", tmp_path / "summary.xlsx")[0]
+    cells = [c.value for row in openpyxl.load_workbook(whole).worksheets[0].iter_rows() for c in row]
+    assert "(Bảng trên nêu" not in " ".join(str(c) for c in cells)
+
+
 def test_cascade_report_writes_each_format(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from cascade.cli import app
     from cascade.engine.store import open_store

@@ -29,10 +29,9 @@ from cascade.reports import tables, whole
 from cascade.reports.charts import completion_png
 from cascade.reports.heading import Heading, heading
 from cascade.reports.layout import CELL_PT, HEADER_PT, layout
-from cascade.reports.tables import Table
+from cascade.reports.tables import ROWS, Table
 from cascade.reports.words import W, said
 
-ROWS = 300
 ROMAN = ("I", "II", "III", "IV", "V", "VI", "VII")
 PORTRAIT_CM, LANDSCAPE_CM = 16.0, 24.7  # A4 less the margins (3 cm left, 2 cm right)
 

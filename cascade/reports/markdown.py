@@ -1,4 +1,5 @@
-"""The summary as Markdown, the chart beside it as a PNG file."""
+"""The summary as Markdown, the chart beside it as a PNG file. Unit-by-unit tables stop at `ROWS`
+rows, as the docx's do, and say how many they show (the xlsx has them all)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,11 @@ from pathlib import Path
 from typing import Any
 
 from cascade.engine.summary import Summary
+from cascade.engine.words import number_text as thousands
 from cascade.reports import tables, whole
 from cascade.reports.charts import completion_png
-from cascade.reports.tables import Table
-from cascade.reports.words import W
+from cascade.reports.tables import ROWS, Table
+from cascade.reports.words import W, said
 
 
 def write_markdown(summary: Summary, out: Path) -> list[Path]:
@@ -40,22 +42,26 @@ def markdown(s: Summary, chart: str | None = None) -> str:
         lines += _table(tables.level_counts(s, level), 4)
         for table in tables.level_figures(s, level):
             lines += _table(table, 4)
-        lines += _table(tables.unit_table(s, level), 4)
+        lines += _table(tables.unit_table(s, level, ROWS), 4, len(s.units_at(level)))
     lines += [f"## III. {W['missed']}", ""]
-    lines += _table(tables.misses(s)) if s.misses else [W["all_met_short"], ""]
+    lines += _table(tables.misses(s), total=len(s.misses)) if s.misses else [W["all_met_short"], ""]
     lines += [f"## IV. {W['owed']}", ""]
-    lines += _table(tables.owed(s)) if s.owed else [W["nothing_owed"], ""]
+    lines += _table(tables.owed(s, ROWS), total=len(s.owed)) if s.owed else [W["nothing_owed"], ""]
     if s.corrections:
         lines += [f"## V. {W['corrected']}", ""]
-        lines += _table(tables.corrections(s))
+        lines += _table(tables.corrections(s), total=len(s.corrections))
     return "\n".join(lines)
 
 
-def _table(table: Table, depth: int = 3) -> list[str]:
+def _table(table: Table, depth: int = 3, total: int | None = None) -> list[str]:
+    """The table, its first `ROWS` rows, and then, when `total` rows were more, how many it shows."""
+    rows = table.rows[:ROWS]
     out = [f"{'#' * depth} {escape(table.title)}", ""]
     out.append("| " + " | ".join(_cell(h) for h in table.headers) + " |")
     out.append("|" + "|".join(" --- " for _ in table.headers) + "|")
-    out += ["| " + " | ".join(_cell(v) for v in row) + " |" for row in table.rows]
+    out += ["| " + " | ".join(_cell(v) for v in row) + " |" for row in rows]
+    if total is not None and total > len(rows):
+        out += ["", f"*{escape(said('rows_shown', thousands(len(rows)), thousands(total)))}*"]
     return [*out, ""]
 
 
