@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import textwrap
+from pathlib import Path
 
 os.environ["CASCADE_LANG"] = "en"
 
@@ -88,6 +89,15 @@ def compile_text(body: str, units_yaml: str = SMALL_UNITS, header: str = HEADER)
     """Compile `header` + `body` (dedented YAML) over the units; the file is `campaign.yaml`."""
     doc = read_yaml(header + dedent(body), "campaign.yaml")
     return compile_plan(doc, hierarchy(units_yaml))
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A data folder of its own for the commands: their SQLite store, no Prefect server."""
+    monkeypatch.setenv("CASCADE_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("CASCADE_DATABASE_URL", raising=False)
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)  # no Prefect server for these
+    return tmp_path / "data"
 
 
 @pytest.fixture

@@ -365,14 +365,6 @@ def test_validate_a_bad_units_csv(tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("CASCADE_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.delenv("CASCADE_DATABASE_URL", raising=False)
-    monkeypatch.delenv("PREFECT_API_URL", raising=False)  # no Prefect server for these
-    return tmp_path / "data"
-
-
-@pytest.fixture
 def any_store(store_engine: Any, data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """`data_dir`, with the commands on the store under test (SQLite, then PostgreSQL)."""
     monkeypatch.setenv("CASCADE_DATABASE_URL", store_engine.url.render_as_string(hide_password=False))

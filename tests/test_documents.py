@@ -126,7 +126,9 @@ def test_the_markdown_shows_the_first_rows_of_a_long_table_and_says_how_many(
     assert grassroots > 1
     note = f"*(Bảng trên nêu 1/{grassroots} dòng; đầy đủ trong tệp xlsx: cascade report --format xlsx.)*"
     assert note in text
-    owed = f"*(Bảng trên nêu 1/{len(summary.owed)} dòng; đầy đủ trong tệp xlsx: cascade report --format xlsx.)*"
+    owed = (
+        f"*(Bảng trên nêu 1/{len(summary.owed)} dòng; đầy đủ trong tệp xlsx: cascade report --format xlsx.)*"
+    )
     assert len(summary.owed) > 1 and owed in text
     table = text[text.index("Từng đơn vị cơ sở") :].split("\n\n")[1].splitlines()
     assert len(table) == 3, table  # the header, its rule, one row

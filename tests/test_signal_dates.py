@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from typer.testing import CliRunner
 
 from cascade.cli import app
@@ -15,18 +14,15 @@ HA_TINH = str(ROOT / "campaigns" / "ha-tinh-xix-2020.yaml")
 runner = CliRunner()
 
 
-@pytest.fixture
-def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("CASCADE_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.delenv("CASCADE_DATABASE_URL", raising=False)
-    monkeypatch.delenv("PREFECT_API_URL", raising=False)  # no Prefect server for these
-    return tmp_path / "data"
-
-
 def said(args: list[str]) -> str:
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     return " ".join(result.stderr.split())
+
+
+def signal(unit: str, task: str, when: str, *figures: str) -> list[str]:
+    """`cascade signal` of Hà Tĩnh's campaign, as an operator types it."""
+    return ["signal", "ha-tinh-xix-2020", unit, task, "--at", when, *[a for f in figures for a in ("-f", f)]]
 
 
 def test_a_signal_dated_before_its_work_opened_is_kept_and_said(data_dir: Path, tmp_path: Path) -> None:
@@ -34,33 +30,11 @@ def test_a_signal_dated_before_its_work_opened_is_kept_and_said(data_dir: Path, 
     day typed wrong), was recorded with "the next tick applies them", and the summary later
     had the district studying the resolution before the province had: nothing said why."""
     assert runner.invoke(app, ["deploy", HA_TINH]).exit_code == 0
-    said(
-        [
-            "signal",
-            "ha-tinh-xix-2020",
-            "tu-ha-tinh",
-            "hn-tinh",
-            "--at",
-            "18/11/2020 10:00",
-            "-f",
-            "attendees=450",
-        ]
-    )
+    said(signal("tu-ha-tinh", "hn-tinh", "18/11/2020 10:00", "attendees=450"))
     assert runner.invoke(app, ["tick", "ha-tinh-xix-2020", "--now", "2020-11-20 08:00"]).exit_code == 0
 
     # opened on 18/11 10:00, when the province's conference was done
-    district = said(
-        [
-            "signal",
-            "ha-tinh-xix-2020",
-            "hu-can-loc",
-            "hn-huyen",
-            "--at",
-            "16/11/2020 09:00",
-            "-f",
-            "attendees=90",
-        ]
-    )
+    district = said(signal("hu-can-loc", "hn-huyen", "16/11/2020 09:00", "attendees=90"))
     assert (
         "warning: Huyện ủy Can Lộc: «Hội nghị cốt cán cấp huyện và tương đương» is dated 16/11/2020 09:00, "
         "before Tỉnh ủy Hà Tĩnh's «Hội nghị cán bộ chủ chốt toàn tỉnh» (18/11/2020 10:00), which opens it; "
@@ -112,28 +86,6 @@ def test_a_signal_dated_before_its_work_opened_is_kept_and_said(data_dir: Path, 
 
 def test_a_signal_dated_after_its_work_opened_says_nothing_more(data_dir: Path) -> None:
     assert runner.invoke(app, ["deploy", HA_TINH]).exit_code == 0
-    said(
-        [
-            "signal",
-            "ha-tinh-xix-2020",
-            "tu-ha-tinh",
-            "hn-tinh",
-            "--at",
-            "18/11/2020 10:00",
-            "-f",
-            "attendees=450",
-        ]
-    )
-    district = said(
-        [
-            "signal",
-            "ha-tinh-xix-2020",
-            "hu-can-loc",
-            "hn-huyen",
-            "--at",
-            "19/11/2020 09:00",
-            "-f",
-            "attendees=90",
-        ]
-    )
+    said(signal("tu-ha-tinh", "hn-tinh", "18/11/2020 10:00", "attendees=450"))
+    district = said(signal("hu-can-loc", "hn-huyen", "19/11/2020 09:00", "attendees=90"))
     assert "warning" not in district, district

@@ -13,6 +13,7 @@ from sqlalchemy import Connection, func, select
 
 from cascade.engine import deployed, store
 from cascade.engine.lifecycle import DONE
+from cascade.engine.repeats import ITS_INSTANCE, stored_by
 
 OPENED_BY_WORK = ("prerequisite", "source-signal")  # (a report opens on its own dates: early is fine)
 
@@ -55,22 +56,14 @@ def early(conn: Connection, campaign_id: str, after_id: int, received_at: int, s
     rows = conn.execute(
         select(s.unit_id, s.task_id, s.at, i.prereq_unit, i.prereq_task, opens)
         .select_from(store.signals)
-        .join(
-            store.instances,
-            (i.campaign_id == s.campaign_id) & (i.task_id == s.task_id) & (i.unit_id == s.unit_id),
-        )
+        .join(store.instances, ITS_INSTANCE)
         .join(
             opener,
             (o.campaign_id == s.campaign_id) & (o.task_id == i.prereq_task) & (o.unit_id == i.prereq_unit),
         )
         .outerjoin(pending, (p.task_id == i.prereq_task) & (p.unit_id == i.prereq_unit))
         .where(
-            s.campaign_id == campaign_id,
-            s.id > after_id,
-            s.applied_tick.is_(None),
-            s.received_at == received_at,
-            s.source == source,
-            i.archived.is_(False),
+            *stored_by(campaign_id, after_id, received_at, source),
             i.opens_on.in_(OPENED_BY_WORK),
             i.state.not_in(DONE),  # (one already done is told as changing nothing)
             o.archived.is_(False),

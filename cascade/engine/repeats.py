@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import ColumnElement, Connection, func, select
 
 from cascade.engine import deployed, store
 from cascade.engine.lifecycle import DONE
@@ -27,6 +27,30 @@ class Unchanged:
     done_at: int
 
 
+# a signal's instance, joined to `signals` (archived ones left out by `stored_by`)
+ITS_INSTANCE = (
+    (store.instances.c.campaign_id == store.signals.c.campaign_id)
+    & (store.instances.c.task_id == store.signals.c.task_id)
+    & (store.instances.c.unit_id == store.signals.c.unit_id)
+)
+
+
+def stored_by(
+    campaign_id: str, after_id: int, received_at: int, source: str
+) -> tuple[ColumnElement[bool], ...]:
+    """One command's signals still waiting for a tick, `signals` joined to their live instances:
+    those `source` stored at `received_at` after signal `after_id`."""
+    s = store.signals.c
+    return (
+        s.campaign_id == campaign_id,
+        s.id > after_id,
+        s.applied_tick.is_(None),
+        s.received_at == received_at,
+        s.source == source,
+        store.instances.c.archived.is_(False),
+    )
+
+
 def last_signal_id(conn: Connection) -> int:
     """The newest signal's id (0: none): what a command stores next has a greater one."""
     return int(conn.execute(select(func.max(store.signals.c.id))).scalar() or 0)
@@ -41,20 +65,9 @@ def unchanged(
     s, i, u = store.signals.c, store.instances.c, store.units.c
     rows = conn.execute(
         select(s.unit_id, u.name, s.task_id, i.state, i.done_at)
-        .join(
-            store.instances,
-            (i.campaign_id == s.campaign_id) & (i.task_id == s.task_id) & (i.unit_id == s.unit_id),
-        )
+        .join(store.instances, ITS_INSTANCE)
         .join(store.units, (u.campaign_id == s.campaign_id) & (u.id == s.unit_id))
-        .where(
-            s.campaign_id == campaign_id,
-            s.id > after_id,
-            s.applied_tick.is_(None),
-            s.received_at == received_at,
-            s.source == source,
-            i.archived.is_(False),
-            i.state.in_(DONE),
-        )
+        .where(*stored_by(campaign_id, after_id, received_at, source), i.state.in_(DONE))
         .order_by(s.task_id, u.name)
     ).all()
     return _unchanged_rows(conn, campaign_id, rows)
