@@ -15,6 +15,7 @@ os.environ["CASCADE_LANG"] = "en"
 
 import pytest
 from hypothesis import settings
+from sqlalchemy import Engine
 
 from cascade import i18n
 from cascade.compile.build import compile_plan
@@ -146,6 +147,13 @@ def store_engine(request: pytest.FixtureRequest, tmp_path):  # type: ignore[no-u
         engine = _fresh_postgres()
     yield engine
     engine.dispose()
+
+
+@pytest.fixture
+def any_store(store_engine: Engine, data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """`data_dir`, with the commands on the store under test (SQLite, then PostgreSQL)."""
+    monkeypatch.setenv("CASCADE_DATABASE_URL", store_engine.url.render_as_string(hide_password=False))
+    return data_dir
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ import json
 import re
 import shutil
 from pathlib import Path
-from typing import Any
 
 import jsonschema
 import pendulum
@@ -362,13 +361,6 @@ def test_validate_a_bad_units_csv(tmp_path: Path) -> None:
 
 
 # ---- engine commands ------------------------------------------------------------------------
-
-
-@pytest.fixture
-def any_store(store_engine: Any, data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """`data_dir`, with the commands on the store under test (SQLite, then PostgreSQL)."""
-    monkeypatch.setenv("CASCADE_DATABASE_URL", store_engine.url.render_as_string(hide_password=False))
-    return data_dir
 
 
 def test_a_second_serve_of_one_data_folder_is_refused(

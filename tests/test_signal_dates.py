@@ -25,7 +25,7 @@ def signal(unit: str, task: str, when: str, *figures: str) -> list[str]:
     return ["signal", "ha-tinh-xix-2020", unit, task, "--at", when, *[a for f in figures for a in ("-f", f)]]
 
 
-def test_a_signal_dated_before_its_work_opened_is_kept_and_said(data_dir: Path, tmp_path: Path) -> None:
+def test_a_signal_dated_before_its_work_opened_is_kept_and_said(any_store: Path, tmp_path: Path) -> None:
     """A district's conference dated two days before the province's, which opens it (a month or a
     day typed wrong), was recorded with "the next tick applies them", and the summary later
     had the district studying the resolution before the province had: nothing said why."""
