@@ -190,6 +190,43 @@ def api(client: TestClient, method: str, path: str, **kwargs: Any) -> Any:
     return client.request(method, path, headers={"Authorization": f"Bearer {TOKEN}"}, **kwargs)
 
 
+def test_the_api_says_which_signals_are_dated_before_their_work_opened(store_engine: Engine) -> None:
+    """`cascade signal` warns of a signal dated before the work that opens its task; a district's
+    app posting the same signal was answered "stored: 1" and nothing more."""
+    from tests.test_engine import TASKS as WAITING  # the districts wait on the province
+
+    deploy(store_engine, compile_text(WAITING), "source", at("2020-11-10 08:00"))
+    path = "/api/campaigns/test-campaign/signals"
+    with client_for(store_engine) as client:
+        alone = {"signals": [{"unit": "hu-b", "task": "hn-huyen", "at": "16/11/2020 09:00"}]}
+        [said] = api(client, "POST", path, json=alone).json()["early"]
+        assert (said["opened_by_unit"], said["opened_by_task"], said["opened_at"]) == (
+            "tu-a",
+            "hn-tinh",
+            None,
+        )
+        province = {"signals": [{"unit": "tu-a", "task": "hn-tinh", "at": "18/11/2020 10:00"}]}
+        assert api(client, "POST", path, json=province).json()["early"] == []  # (opened at the issue)
+        posted = {
+            "signals": [
+                {"unit": "hu-b", "task": "hn-huyen", "at": "16/11/2020 09:30"},  # before the province's
+                {"unit": "hu-e", "task": "hn-huyen", "at": "19/11/2020 09:00"},  # after it: nothing said
+            ]
+        }
+        answer = api(client, "POST", path, json=posted).json()
+    assert answer["stored"] == 2
+    assert answer["early"] == [
+        {
+            "unit": "hu-b",
+            "task": "hn-huyen",
+            "at": "2020-11-16T09:30:00+07:00",
+            "opened_by_unit": "tu-a",
+            "opened_by_task": "hn-tinh",
+            "opened_at": "2020-11-18T10:00:00+07:00",
+        }
+    ]
+
+
 def test_the_api_reports_status_and_records_signals(client: TestClient, campaign: Engine) -> None:
     assert client.get("/api/campaigns").status_code == 401
     assert api(client, "GET", "/api/campaigns").json() == [{"id": "test-campaign", "title": "Chiến dịch thử"}]
@@ -198,11 +235,13 @@ def test_the_api_reports_status_and_records_signals(client: TestClient, campaign
         "stored": 1,
         "known": 0,
         "unchanged": [],
+        "early": [],  # (this campaign opens every task at its issue)
     }
     assert api(client, "POST", "/api/campaigns/test-campaign/signals", json=body).json() == {
         "stored": 0,
         "known": 1,
         "unchanged": [],
+        "early": [],
     }
     refused = api(
         client,
@@ -236,6 +275,7 @@ def test_the_api_reports_status_and_records_signals(client: TestClient, campaign
         "unchanged": [
             {"unit": "hu-b", "task": "hn-huyen", "state": "done_late", "done_at": "2020-12-02T10:00:00+07:00"}
         ],
+        "early": [],
     }
     # recorded by mistake: taken back, as `cascade withdraw` does
     path = "/api/campaigns/test-campaign/withdrawals"

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pendulum
-from sqlalchemy import Connection, func, select
+from sqlalchemy import ColumnElement, Connection, func, select
 
 from cascade.engine import deployed, store
 from cascade.engine.lifecycle import DONE
@@ -25,9 +25,13 @@ class Early:
     `opener_at`: when the work that opens it (`opener_title` of `opener_name`) was done or is
     dated by a signal waiting for a tick; None: nothing is recorded for it yet."""
 
+    unit: str
+    task: str
     unit_name: str
     title: str
     at: int
+    opener_unit: str
+    opener_task: str
     opener_name: str
     opener_title: str
     opener_at: int | None
@@ -36,9 +40,25 @@ class Early:
 def early(conn: Connection, campaign_id: str, after_id: int, received_at: int, source: str) -> list[Early]:
     """The signals `source` stored at `received_at` after signal `after_id` (one command's) dated
     before their instance opened, or before the work that opens it was done (or, not done yet,
-    before the earliest signal for it waiting for a tick). One query that returns only those (a
-    national import names 219,327 signals, most of them waiting on work not done yet); their
-    units' names read after."""
+    before the earliest signal for it waiting for a tick)."""
+    return _early(conn, campaign_id, stored_by(campaign_id, after_id, received_at, source))
+
+
+def early_of(conn: Connection, campaign_id: str, digests: tuple[str, ...]) -> list[Early]:
+    """The same for the signals of these digests (`Recorded.digests`: a web API post's, committed
+    with other callers' posts), still waiting for a tick."""
+    s = store.signals.c
+    found = []
+    for n in range(0, len(digests), 900):
+        chunk = (s.campaign_id == campaign_id, s.digest.in_(digests[n : n + 900]), s.applied_tick.is_(None))
+        found += _early(conn, campaign_id, (*chunk, store.instances.c.archived.is_(False)))
+    return sorted(found, key=lambda e: (e.title, e.unit_name))
+
+
+def _early(conn: Connection, campaign_id: str, which: tuple[ColumnElement[bool], ...]) -> list[Early]:
+    """The signals `which` picks (joined to their live instances), dated before their work opened.
+    One query that returns only those (a national import names 219,327 signals, most of them
+    waiting on work not done yet); their units' names read after."""
     s, i = store.signals.c, store.instances.c
     opener = store.instances.alias("opener")
     o = opener.c
@@ -63,7 +83,7 @@ def early(conn: Connection, campaign_id: str, after_id: int, received_at: int, s
         )
         .outerjoin(pending, (p.task_id == i.prereq_task) & (p.unit_id == i.prereq_unit))
         .where(
-            *stored_by(campaign_id, after_id, received_at, source),
+            *which,
             i.opens_on.in_(OPENED_BY_WORK),
             i.state.not_in(DONE),  # (one already done is told as changing nothing)
             o.archived.is_(False),
@@ -78,9 +98,13 @@ def early(conn: Connection, campaign_id: str, after_id: int, received_at: int, s
     titles = {task: rules.get("title", task) for task, rules in campaign.tasks.items()}
     found = [
         Early(
+            unit,
+            task,
             names.get(unit, unit),
             titles.get(task, task),
             int(at),
+            opener_unit,
+            opener_task,
             names.get(opener_unit, opener_unit),
             titles.get(opener_task, opener_task),
             None if opens_at is None else int(opens_at),

@@ -51,15 +51,23 @@ def digest(task: str, unit: str, at: int, fields: dict[str, Any]) -> str:
 
 
 class Recorded(tuple[int, int]):
-    """What recording a batch did: (stored, already known), as a pair; and `finished`, the
-    (unit, task) instances it names that an earlier signal had already finished, as read before
-    it was stored: its signals for them change nothing (the first signal counts)."""
+    """What recording a batch did: (stored, already known), as a pair; `finished`, the (unit,
+    task) instances it names that an earlier signal had already finished, as read before it was
+    stored: its signals for them change nothing (the first signal counts); and `digests`, those
+    of the signals it stored (`early.early_of` reads them back)."""
 
     finished: tuple[tuple[str, str], ...]
+    digests: tuple[str, ...]
 
-    def __new__(cls, stored: int, known: int, finished: tuple[tuple[str, str], ...] = ()) -> Recorded:
+    def __new__(
+        cls,
+        stored: int,
+        known: int,
+        finished: tuple[tuple[str, str], ...] = (),
+        digests: tuple[str, ...] = (),
+    ) -> Recorded:
         made = super().__new__(cls, (stored, known))
-        made.finished = finished
+        made.finished, made.digests = finished, digests
         return made
 
 
@@ -147,7 +155,8 @@ def record_many(engine: Engine, requests: list[Batch]) -> list[Recorded | Signal
             finished = {
                 (r["unit_id"], r["task_id"]) for r in rows if states.get((r["task_id"], r["unit_id"])) in DONE
             }
-            answers[n] = Recorded(len(fresh), len(rows) - len(fresh), tuple(sorted(finished)))
+            stored = tuple(row["digest"] for row in fresh)
+            answers[n] = Recorded(len(fresh), len(rows) - len(fresh), tuple(sorted(finished)), stored)
         bulk.insert_many(conn, store.signals, new)
     return answers
 

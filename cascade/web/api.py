@@ -24,6 +24,8 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from cascade.engine import deployed
+from cascade.engine.early import Early as EarlySignal
+from cascade.engine.early import early_of
 from cascade.engine.repeats import Unchanged as Finished
 from cascade.engine.repeats import finished
 from cascade.engine.signals import Batch, Signal
@@ -61,6 +63,18 @@ class Unchanged(BaseModel):
     done_at: str = Field(description="when it was done, by that earlier signal (ISO)")
 
 
+class Early(BaseModel):
+    unit: str = Field(description="unit id")
+    task: str
+    at: str = Field(description="when the signal says it was done (ISO)")
+    opened_by_unit: str = Field(description="the unit whose work opens this task (its parent, or itself)")
+    opened_by_task: str
+    opened_at: str | None = Field(
+        description="when that work was done, or is dated by a signal waiting for a tick (ISO); "
+        "null: nothing is recorded for it yet"
+    )
+
+
 class Recorded(BaseModel):
     stored: int = Field(description="new signals")
     known: int = Field(description="signals recorded before (the same signal again is stored once)")
@@ -68,6 +82,11 @@ class Recorded(BaseModel):
         default_factory=list,
         description="this post's signals for a task an earlier signal had already finished: kept, but "
         "they change nothing (the first signal counts; `cascade withdraw` takes back a wrong one)",
+    )
+    early: list[Early] = Field(
+        default_factory=list,
+        description="this post's signals dated before the work that opens their task (a district's "
+        "conference before its province's): kept as dated; a wrong date is taken back with a withdrawal",
     )
 
 
@@ -252,7 +271,25 @@ async def api_signals(campaign: str, body: SignalsIn, caller: ApiCaller) -> Reco
         )
         for u in finished
     ]
-    return Recorded(stored=stored, known=known, unchanged=unchanged)
+    ahead = await run_in_threadpool(_early, w, campaign, answer.digests) if answer.digests else []
+    return Recorded(stored=stored, known=known, unchanged=unchanged, early=[_early_out(e, tz) for e in ahead])
+
+
+def _early(w: Web, campaign: str, digests: tuple[str, ...]) -> list[EarlySignal]:
+    with w.engine.connect() as conn:
+        return early_of(conn, campaign, digests)
+
+
+def _early_out(e: EarlySignal, tz: str) -> Early:
+    opened = None if e.opener_at is None else pendulum.from_timestamp(e.opener_at, tz=tz).isoformat()
+    return Early(
+        unit=e.unit,
+        task=e.task,
+        at=pendulum.from_timestamp(e.at, tz=tz).isoformat(),
+        opened_by_unit=e.opener_unit,
+        opened_by_task=e.opener_task,
+        opened_at=opened,
+    )
 
 
 def _finished(w: Web, campaign: str, pairs: tuple[tuple[str, str], ...]) -> list[Finished]:
