@@ -114,6 +114,16 @@ class Named(NamedTuple):
     name: str
 
 
+def unit_names(conn: Connection, campaign_id: str, ids: Iterable[str]) -> dict[str, str]:
+    """The names of the units `ids` (those the units file left out too), by id."""
+    u = store.units.c
+    names: dict[str, str] = {}
+    for chunk in bulk.chunked(sorted(set(ids))):
+        found = select(u.id, u.name).where(u.campaign_id == campaign_id, u.id.in_(chunk))
+        names.update((uid, name) for uid, name in conn.execute(found))
+    return names
+
+
 def units_named(
     conn: Connection, campaign_id: str, named: Iterable[str]
 ) -> tuple[dict[str, Named], list[str]]:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import pendulum
 from sqlalchemy import ColumnElement, Connection, func, select
 
-from cascade.engine import deployed, store
+from cascade.engine import bulk, deployed, store
 from cascade.engine.lifecycle import DONE
 from cascade.engine.repeats import ITS_INSTANCE, stored_by
 
@@ -49,9 +49,9 @@ def early_of(conn: Connection, campaign_id: str, digests: tuple[str, ...]) -> li
     with other callers' posts), still waiting for a tick."""
     s = store.signals.c
     found = []
-    for n in range(0, len(digests), 900):
-        chunk = (s.campaign_id == campaign_id, s.digest.in_(digests[n : n + 900]), s.applied_tick.is_(None))
-        found += _early(conn, campaign_id, (*chunk, store.instances.c.archived.is_(False)))
+    for chunk in bulk.chunked(digests):
+        which = (s.campaign_id == campaign_id, s.digest.in_(chunk), s.applied_tick.is_(None))
+        found += _early(conn, campaign_id, (*which, store.instances.c.archived.is_(False)))
     return sorted(found, key=lambda e: (e.title, e.unit_name))
 
 
@@ -94,7 +94,7 @@ def _early(conn: Connection, campaign_id: str, which: tuple[ColumnElement[bool],
     rows = [row for row in rows if not _same_day_unknown_hour(row[2], row[5], campaign.timezone)]
     if not rows:
         return []
-    names = _names(conn, campaign_id, {unit for row in rows for unit in (row[0], row[3])})
+    names = deployed.unit_names(conn, campaign_id, {unit for row in rows for unit in (row[0], row[3])})
     titles = {task: rules.get("title", task) for task, rules in campaign.tasks.items()}
     found = [
         Early(
@@ -132,13 +132,3 @@ def _openers(conn: Connection, campaign_id: str) -> list[str]:
             select(i.prereq_task).where(i.campaign_id == campaign_id, i.prereq_task.is_not(None)).distinct()
         ).scalars()
     )
-
-
-def _names(conn: Connection, campaign_id: str, ids: set[str]) -> dict[str, str]:
-    u = store.units.c
-    named = sorted(ids)
-    names: dict[str, str] = {}
-    for n in range(0, len(named), 900):
-        chunk = select(u.id, u.name).where(u.campaign_id == campaign_id, u.id.in_(named[n : n + 900]))
-        names.update((unit, name) for unit, name in conn.execute(chunk))
-    return names

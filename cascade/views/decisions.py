@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, select
 
-from cascade.engine import bulk, store
+from cascade.engine import bulk, deployed, store
 from cascade.engine.amend import standing_decisions
 
 
@@ -66,11 +66,7 @@ def standing(conn: Connection, campaign: str, where: Where | None = None) -> lis
             live = live.where(u.path.contains(f":{where.under}/"))
         instances.update({(r.task_id, r.unit_id): r for r in conn.execute(live)})
     deciders = sorted({row.by for row in found.values()})  # a parent unit that approved a request
-    names = {
-        r.id: r.name
-        for chunk in bulk.chunked(deciders)
-        for r in conn.execute(select(u.id, u.name).where(u.campaign_id == campaign, u.id.in_(chunk)))
-    }
+    names = deployed.unit_names(conn, campaign, deciders)
     out = []
     for (kind, task, unit), decision in found.items():
         instance = instances.get((task, unit))

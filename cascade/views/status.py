@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, func, select
 
-from cascade.engine import bulk, store
+from cascade.engine import deployed, store
 from cascade.engine.summary import state_counts
 from cascade.plan.hierarchy import parent_of
 
@@ -143,11 +143,8 @@ def campaign_status(
         ordered = overdue_q.order_by(i.c.deadline, u.c.path, i.c.task_id)
         rows = conn.execute(ordered if limit is None else ordered.limit(limit)).all()
         total = conn.execute(select(func.count()).select_from(overdue_q.subquery())).scalar_one()
-        parents = {parent_of(r.path) for r in rows} - {None}
-        names: dict[str, str] = {}
-        for chunk in bulk.chunked(sorted(parents)):
-            found = select(u.c.id, u.c.name).where(u.c.campaign_id == campaign_id, u.c.id.in_(chunk))
-            names.update({unit: name for unit, name in conn.execute(found)})
+        parents = [parent for r in rows if (parent := parent_of(r.path)) is not None]
+        names = deployed.unit_names(conn, campaign_id, parents)
     tasks = campaign.tasks
     at = as_of if as_of is not None else campaign.issued_at
     overdue = [
