@@ -89,3 +89,18 @@ def test_a_signal_dated_after_its_work_opened_says_nothing_more(data_dir: Path) 
     said(signal("tu-ha-tinh", "hn-tinh", "18/11/2020 10:00", "attendees=450"))
     district = said(signal("hu-can-loc", "hn-huyen", "19/11/2020 09:00", "attendees=90"))
     assert "warning" not in district, district
+
+
+def test_the_first_ten_early_signals_are_named_and_the_rest_counted(data_dir: Path, tmp_path: Path) -> None:
+    """A district's whole reply dated before its conference is recorded: ten warnings, then a count."""
+    assert runner.invoke(app, ["deploy", HA_TINH]).exit_code == 0
+    units = "p-bac-ha p-nam-ha p-tan-giang p-thach-quy p-tran-phu x-thach-trung x-dong-mon p-bac-hong"
+    units += " p-nam-hong p-trung-luong p-duc-thuan x-thuan-loc"
+    sheet = tmp_path / "tra-loi.csv"
+    lines = [f"20/11/2020 08:00,{unit},hn-co-so,40,45" for unit in units.split()]
+    sheet.write_text("at,unit,task,attendees,members\n" + "\n".join(lines) + "\n", encoding="utf-8")
+    imported = said(["signal", "ha-tinh-xix-2020", "--import", str(sheet)])
+    assert imported.count("warning:") == 10, imported
+    assert imported.count("is not recorded yet") == 10
+    assert "… and 2 more like it" in imported
+    assert "12 signal(s) recorded" in imported

@@ -3,8 +3,9 @@ operator's decisions about what happened or what is owed are `cascade.cli.decisi
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import pendulum
 import typer
@@ -170,26 +171,33 @@ def _recorded(
             err.print(_("  cascade.signal.received sent: the campaign ticks now"))
 
 
-SHOWN_UNCHANGED = 10
+SHOWN_UNCHANGED = 10  # warnings said one by one, then counted
+T = TypeVar("T")
+
+
+def _tell_first(items: Sequence[T], say: Callable[[T], str]) -> None:
+    """The first SHOWN_UNCHANGED warnings `say` makes of `items`, and how many more there are."""
+    for each in items[:SHOWN_UNCHANGED]:
+        err.print(say(each))
+    if len(items) > SHOWN_UNCHANGED:
+        err.print(_("… and {more:,} more like it", more=len(items) - SHOWN_UNCHANGED))
 
 
 def _tell_unchanged(same: list[Unchanged], tz: str) -> None:
-    for each in same[:SHOWN_UNCHANGED]:
+    def say(each: Unchanged) -> str:
         when = pendulum.from_timestamp(each.done_at, tz=tz).format("DD/MM/YYYY HH:mm")
         late = each.state == "done_late"
         said = _("done late on {when}", when=when) if late else _("done on {when}", when=when)
-        err.print(
-            _(
-                "[yellow]warning[/yellow]: {unit}: «{title}» was already {said}; this signal is kept "
-                "but changes nothing (the first signal of a task counts; if that one was a mistake, "
-                "`cascade withdraw` takes it back)",
-                unit=escape(each.unit_name),
-                title=escape(each.title),
-                said=said,
-            )
+        return _(
+            "[yellow]warning[/yellow]: {unit}: «{title}» was already {said}; this signal is kept "
+            "but changes nothing (the first signal of a task counts; if that one was a mistake, "
+            "`cascade withdraw` takes it back)",
+            unit=escape(each.unit_name),
+            title=escape(each.title),
+            said=said,
         )
-    if len(same) > SHOWN_UNCHANGED:
-        err.print(_("… and {more:,} more like it", more=len(same) - SHOWN_UNCHANGED))
+
+    _tell_first(same, say)
 
 
 def _tell_early(ahead: list[Early], tz: str) -> None:
@@ -199,7 +207,7 @@ def _tell_early(ahead: list[Early], tz: str) -> None:
     def day(epoch: int) -> str:
         return pendulum.from_timestamp(epoch, tz=tz).format("DD/MM/YYYY HH:mm")
 
-    for each in ahead[:SHOWN_UNCHANGED]:
+    def say(each: Early) -> str:
         names = {
             "unit": escape(each.unit_name),
             "title": escape(each.title),
@@ -208,23 +216,21 @@ def _tell_early(ahead: list[Early], tz: str) -> None:
             "opener_title": escape(each.opener_title),
         }
         if each.opener_at is None:
-            said = _(
+            return _(
                 "[yellow]warning[/yellow]: {unit}: «{title}» is dated {when}, but {opener}'s "
                 "«{opener_title}», which opens it, is not recorded yet; it is kept as dated: record "
                 "{opener}'s when it is known, and check this date",
                 **names,
             )
-        else:
-            said = _(
-                "[yellow]warning[/yellow]: {unit}: «{title}» is dated {when}, before {opener}'s "
-                "«{opener_title}» ({opened}), which opens it; it is kept as dated: check the two "
-                "dates (`cascade withdraw` takes a wrong signal back)",
-                **names,
-                opened=day(each.opener_at),
-            )
-        err.print(said)
-    if len(ahead) > SHOWN_UNCHANGED:
-        err.print(_("… and {more:,} more like it", more=len(ahead) - SHOWN_UNCHANGED))
+        return _(
+            "[yellow]warning[/yellow]: {unit}: «{title}» is dated {when}, before {opener}'s "
+            "«{opener_title}» ({opened}), which opens it; it is kept as dated: check the two "
+            "dates (`cascade withdraw` takes a wrong signal back)",
+            **names,
+            opened=day(each.opener_at),
+        )
+
+    _tell_first(ahead, say)
 
 
 def _import_table(

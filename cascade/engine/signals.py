@@ -309,10 +309,6 @@ def checked_rows(
             found.setdefault(name, (uid, name))
         return found
 
-    def removed(named: str) -> tuple[str, str] | None:
-        """The unit `named` (id or exact name) if the units file had it and left it out."""
-        return gone().get(named)
-
     def unit_of(named: str) -> tuple[str | None, Said | None]:
         """The unit id a signal names (its id, or its exact name), or why there is none."""
         if named in units:
@@ -322,7 +318,7 @@ def checked_rows(
             return ids[0], None
         if ids:
             return None, several_named(named, ids)
-        if (was := removed(named)) is not None:
+        if (was := gone().get(named)) is not None:  # the units file had it and left it out
             return None, (
                 _(
                     "`{unit}` ({name}) is no longer in `{campaign}`: its units file left it out",
