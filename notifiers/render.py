@@ -21,15 +21,21 @@ import pendulum
 
 from cascade.engine.words import below_target, deadline_text, number_text
 
+# units named in the line of escalations alike; past it the line counts the rest, the email lists
+# them all at its end, and a Zalo message (a chat line, not a register) points there
+NAMED_IN_A_LINE = 20
+
 
 def _environment() -> jinja2.Environment:
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.PackageLoader("notifiers", "templates"),
         autoescape=lambda name: name is not None and name.endswith(".html.j2"),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         keep_trailing_newline=True,
     )
+    env.globals["named_in_a_line"] = NAMED_IN_A_LINE
+    return env
 
 
 WORDS: Any = _environment().get_template("words.j2").module  # the vocabulary and short messages
@@ -45,9 +51,6 @@ class Message:
     short: str  # for Zalo: the same notices, without greeting and footer
 
 
-# units named in the line of escalations alike; past it the line counts the rest, the email lists
-# them all at its end, and a Zalo message (a chat line, not a register) points there
-NAMED_IN_A_LINE = 20
 LINKED = ("task.opened", "reminder.sent", "escalation.sent", "report.requested", "task.at_risk")
 
 
@@ -240,7 +243,7 @@ def _escalations_together(notices: Sequence[Payload], recipient_unit: str | None
 
     def gather(alike: list[Payload]) -> Payload:
         units = [n.get("lagging") for n in alike]
-        return {**alike[0], "kind": "escalations.grouped", "units": units, "named": NAMED_IN_A_LINE}
+        return {**alike[0], "kind": "escalations.grouped", "units": units}
 
     return _gathered(notices, key, gather)
 
