@@ -41,24 +41,33 @@ def early(conn: Connection, campaign_id: str, after_id: int, received_at: int, s
     """The signals `source` stored at `received_at` after signal `after_id` (one command's) dated
     before their instance opened, or before the work that opens it was done (or, not done yet,
     before the earliest signal for it waiting for a tick)."""
-    return _early(conn, campaign_id, stored_by(campaign_id, after_id, received_at, source))
+    return _early(conn, campaign_id, [stored_by(campaign_id, after_id, received_at, source)])
 
 
 def early_of(conn: Connection, campaign_id: str, digests: tuple[str, ...]) -> list[Early]:
     """The same for the signals of these digests (`Recorded.digests`: a web API post's, committed
     with other callers' posts), still waiting for a tick."""
-    s = store.signals.c
-    found = []
-    for chunk in bulk.chunked(digests):
-        which = (s.campaign_id == campaign_id, s.digest.in_(chunk), s.applied_tick.is_(None))
-        found += _early(conn, campaign_id, (*which, store.instances.c.archived.is_(False)))
-    return sorted(found, key=lambda e: (e.title, e.unit_name))
+    s, i = store.signals.c, store.instances.c
+    return _early(
+        conn,
+        campaign_id,
+        [
+            (
+                s.campaign_id == campaign_id,
+                s.digest.in_(chunk),
+                s.applied_tick.is_(None),
+                i.archived.is_(False),
+            )
+            for chunk in bulk.chunked(digests)
+        ],
+    )
 
 
-def _early(conn: Connection, campaign_id: str, which: tuple[ColumnElement[bool], ...]) -> list[Early]:
-    """The signals `which` picks (joined to their live instances), dated before their work opened.
-    One query that returns only those (a national import names 219,327 signals, most of them
-    waiting on work not done yet); their units' names read after."""
+def _early(conn: Connection, campaign_id: str, picks: list[tuple[ColumnElement[bool], ...]]) -> list[Early]:
+    """The signals each of `picks` picks (joined to their live instances; a pick a query, under
+    the databases' parameter limits), dated before their work opened. A query that returns only
+    those (a national import names 219,327 signals, most of them waiting on work not done yet);
+    their units' names read after."""
     s, i = store.signals.c, store.instances.c
     opener = store.instances.alias("opener")
     o = opener.c
@@ -73,7 +82,7 @@ def _early(conn: Connection, campaign_id: str, which: tuple[ColumnElement[bool],
     )
     p = pending.c
     opens = func.coalesce(i.opened_at, o.done_at, p.first)  # when it opened, or would open
-    rows = conn.execute(
+    query = (
         select(s.unit_id, s.task_id, s.at, i.prereq_unit, i.prereq_task, opens)
         .select_from(store.signals)
         .join(store.instances, ITS_INSTANCE)
@@ -83,15 +92,19 @@ def _early(conn: Connection, campaign_id: str, which: tuple[ColumnElement[bool],
         )
         .outerjoin(pending, (p.task_id == i.prereq_task) & (p.unit_id == i.prereq_unit))
         .where(
-            *which,
             i.opens_on.in_(OPENED_BY_WORK),
             i.state.not_in(DONE),  # (one already done is told as changing nothing)
             o.archived.is_(False),
             o.state != "exempt",  # (an exempt prerequisite holds nothing back)
             opens.is_(None) | (s.at < opens),
         )
-    ).all()
-    rows = [row for row in rows if not _same_day_unknown_hour(row[2], row[5], campaign.timezone)]
+    )
+    rows = [
+        row
+        for which in picks
+        for row in conn.execute(query.where(*which))
+        if not _same_day_unknown_hour(row[2], row[5], campaign.timezone)
+    ]
     if not rows:
         return []
     names = deployed.unit_names(conn, campaign_id, {unit for row in rows for unit in (row[0], row[3])})
