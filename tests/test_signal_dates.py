@@ -3,8 +3,13 @@ operator told, while a wrong date can still be taken back."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import pendulum
+import pytest
+from sqlalchemy import Engine
 from typer.testing import CliRunner
 
 from cascade.cli import app
@@ -104,3 +109,49 @@ def test_the_first_ten_early_signals_are_named_and_the_rest_counted(data_dir: Pa
     assert imported.count("is not recorded yet") == 10
     assert "… and 2 more like it" in imported
     assert "12 signal(s) recorded" in imported
+
+
+def test_a_tick_between_storing_signals_and_telling_of_them_silences_nothing(
+    any_store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`cascade signal` read what to tell of its signals (dated early, or changing nothing) after
+    their commit, as those still waiting for a tick. A tick committing in between (the
+    scheduler's, every few minutes; or the one the command sets off) applied them first, and the
+    warnings read nothing: the operator heard "recorded" and no more."""
+    from cascade.engine import signal_files, signals, tick
+
+    assert runner.invoke(app, ["deploy", HA_TINH]).exit_code == 0
+    said(signal("tu-ha-tinh", "hn-tinh", "18/11/2020 10:00", "attendees=450"))
+    assert runner.invoke(app, ["tick", "ha-tinh-xix-2020", "--now", "2020-11-20 08:00"]).exit_code == 0
+    ticked: list[int] = []
+
+    def then_a_tick(stores: Callable[..., Any]) -> Callable[..., Any]:
+        def stored(engine: Engine, *args: Any, **kwargs: Any) -> Any:
+            answer = stores(engine, *args, **kwargs)
+            after = pendulum.datetime(2020, 11, 25, 8 + len(ticked), tz="Asia/Ho_Chi_Minh")
+            ticked.append(tick.tick(engine, "ha-tinh-xix-2020", after).counts["signals"])
+            return answer
+
+        return stored
+
+    monkeypatch.setattr(signals, "record", then_a_tick(signals.record))
+    monkeypatch.setattr(signal_files, "import_table", then_a_tick(signal_files.import_table))
+
+    district = said(signal("hu-can-loc", "hn-huyen", "16/11/2020 09:00", "attendees=90"))
+    assert "«Hội nghị cốt cán cấp huyện và tương đương» is dated 16/11/2020 09:00, before" in district
+    again = said(signal("tu-ha-tinh", "hn-tinh", "19/11/2020 10:00", "attendees=452"))
+    assert "warning: Tỉnh ủy Hà Tĩnh: «Hội nghị cán bộ chủ chốt toàn tỉnh» was already done" in again
+    assert "none changes anything" in again
+
+    sheet = tmp_path / "tra-loi.csv"
+    sheet.write_text(
+        "at,unit,task,attendees,members\n"
+        "10/11/2020 08:00,tt-nghen,hn-co-so,40,45\n"  # before Can Lộc's conference
+        "17/11/2020 08:00,hu-can-loc,hn-huyen,91,\n",  # Can Lộc's again: changes nothing
+        encoding="utf-8",
+    )
+    imported = said(["signal", "ha-tinh-xix-2020", "--import", str(sheet)])
+    assert imported.count("warning:") == 2, imported
+    assert "Đảng ủy thị trấn Nghèn: «Hội nghị toàn thể đảng viên cấp cơ sở» is dated 10/11/2020" in imported
+    assert "Huyện ủy Can Lộc: «Hội nghị cốt cán cấp huyện và tương đương» was already done" in imported
+    assert ticked == [1, 1, 2]  # each tick applied what the command had just stored

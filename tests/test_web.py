@@ -227,6 +227,39 @@ def test_the_api_says_which_signals_are_dated_before_their_work_opened(store_eng
     ]
 
 
+def test_the_api_tells_of_its_signals_though_the_tick_it_sets_off_applies_them_first(
+    store_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A post announces its signals, and the campaign ticks at once (`serve`, a Prefect server):
+    the API read its `early` after that announcement, as signals still waiting for a tick, and a
+    tick quicker than the read had applied them: the district's app was told nothing."""
+    from cascade.web.deps import Web
+    from tests.test_engine import TASKS as WAITING  # the districts wait on the province
+
+    deploy(store_engine, compile_text(WAITING), "source", at("2020-11-10 08:00"))
+    ticks: list[int] = []
+
+    def tick_now(w: Web, campaign: str, stored: int) -> None:  # the tick wins the race
+        then = at("2020-11-20 08:00").add(minutes=len(ticks))
+        ticks.append(tick(w.engine, campaign, then).counts["signals"])
+
+    monkeypatch.setattr(Web, "announce", tick_now)
+    path = "/api/campaigns/test-campaign/signals"
+    with client_for(store_engine) as client:
+        province = {"signals": [{"unit": "tu-a", "task": "hn-tinh", "at": "18/11/2020 10:00"}]}
+        assert api(client, "POST", path, json=province).status_code == 201
+        posted = {
+            "signals": [
+                {"unit": "hu-b", "task": "hn-huyen", "at": "16/11/2020 09:30"},  # before the province's
+                {"unit": "tu-a", "task": "hn-tinh", "at": "19/11/2020 10:00"},  # the province's again
+            ]
+        }
+        answer = api(client, "POST", path, json=posted).json()
+    assert ticks == [1, 2]  # each post's signals applied before its answer was written
+    assert [(e["unit"], e["opened_at"]) for e in answer["early"]] == [("hu-b", "2020-11-18T10:00:00+07:00")]
+    assert [(u["unit"], u["done_at"]) for u in answer["unchanged"]] == [("tu-a", "2020-11-18T10:00:00+07:00")]
+
+
 def test_the_api_reports_status_and_records_signals(client: TestClient, campaign: Engine) -> None:
     assert client.get("/api/campaigns").status_code == 401
     assert api(client, "GET", "/api/campaigns").json() == [{"id": "test-campaign", "title": "Chiến dịch thử"}]

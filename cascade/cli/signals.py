@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
     from cascade.engine.early import Early
     from cascade.engine.repeats import Unchanged
+    from cascade.engine.signals import Recorded
 
 
 @app.command(
@@ -65,7 +66,6 @@ def signal(
         bool, typer.Option("--allow-future", help=_("accept signals dated more than a day from now"))
     ] = False,
 ) -> None:
-    from cascade.engine.repeats import last_signal_id
     from cascade.engine.signal_files import load_signals
     from cascade.engine.signals import Signal, record
     from cascade.settings import Settings
@@ -75,15 +75,13 @@ def signal(
     campaign = campaign_id(engine, campaign)  # (or its title)
     tz = campaign_tz(engine, campaign)
     now = Settings().scheduler.now().in_timezone(tz)
-    with engine.connect() as conn:
-        before = last_signal_id(conn)
     try:
         if import_file is not None and (import_file.is_dir() or is_spreadsheet(import_file)):
-            stored, known = _import_table(engine, campaign, import_file, now, allow_future)
-            if stored + known == 0:
+            answer = _import_table(engine, campaign, import_file, now, allow_future)
+            if sum(answer) == 0:
                 _nothing_in(str(import_file))
             else:
-                _recorded(engine, campaign, now, before, stored, known)
+                _recorded(engine, campaign, now, answer)
             return
         if import_file is not None:
             batch = load_signals(import_file, tz)
@@ -96,37 +94,31 @@ def signal(
                 fail([Problem("signal", None, "", _("name the UNIT and the TASK, or give --import FILE"))])
             batch = [Signal(unit, task, parse_instant(at, tz) if at else now, _fields(field or []))]
             where = "signal"
-        stored, known = record(engine, campaign, batch, "cli", now, file=where, allow_future=allow_future)
+        answer = record(engine, campaign, batch, "cli", now, file=where, allow_future=allow_future, tell=True)
     except (CampaignInvalid, ValueError) as exc:
         fail(
             exc.problems if isinstance(exc, CampaignInvalid) else [Problem("signal", None, "--at", str(exc))]
         )
-    _recorded(engine, campaign, now, before, stored, known)
+    _recorded(engine, campaign, now, answer)
 
 
 def _nothing_in(where: str) -> None:
     err.print(_("[yellow]warning[/yellow]: {where} holds no signals; nothing recorded", where=escape(where)))
 
 
-def _recorded(
-    engine: Engine, campaign: str, now: pendulum.DateTime, before: int, stored: int, known: int
-) -> None:
-    """What was recorded (the signals after id `before`), what of it will change nothing (its
-    task already done by an earlier signal), and the campaign told to tick now (when a Prefect
-    server runs)."""
-    from cascade.engine.early import early
-    from cascade.engine.repeats import unchanged
-
+def _recorded(engine: Engine, campaign: str, now: pendulum.DateTime, answer: Recorded) -> None:
+    """What was recorded, what of it will change nothing (its task already done by an earlier
+    signal) or is dated before its work opened, and the campaign told to tick now (when a
+    Prefect server runs)."""
+    stored, known = answer
     if not stored:
         said = _("nothing new for {campaign}: all {known} signal(s) were already recorded", campaign=campaign,
                  known=num(known))  # fmt: skip
         err.print(f"[green]✓[/green] {said}")
         return
-    with engine.connect() as conn:
-        same = unchanged(conn, campaign, before, int(now.timestamp()), "cli")
-        ahead = early(conn, campaign, before, int(now.timestamp()), "cli")
+    same = answer.unchanged
     _tell_unchanged(same, now.timezone_name or "UTC")
-    _tell_early(ahead, now.timezone_name or "UTC")
+    _tell_early(answer.early, now.timezone_name or "UTC")
     note = _(" ({known} already recorded)", known=num(known)) if known else ""
     if same and len(same) == stored:
         err.print(
@@ -183,7 +175,7 @@ def _tell_first(items: Sequence[T], say: Callable[[T], str]) -> None:
         err.print(_("… and {more:,} more like it", more=len(items) - SHOWN_UNCHANGED))
 
 
-def _tell_unchanged(same: list[Unchanged], tz: str) -> None:
+def _tell_unchanged(same: Sequence[Unchanged], tz: str) -> None:
     def say(each: Unchanged) -> str:
         when = pendulum.from_timestamp(each.done_at, tz=tz).format("DD/MM/YYYY HH:mm")
         late = each.state == "done_late"
@@ -200,7 +192,7 @@ def _tell_unchanged(same: list[Unchanged], tz: str) -> None:
     _tell_first(same, say)
 
 
-def _tell_early(ahead: list[Early], tz: str) -> None:
+def _tell_early(ahead: Sequence[Early], tz: str) -> None:
     """The signals dated before their work opened: kept as dated, and said, so that a wrong date
     is put right while it is fresh."""
 
@@ -235,7 +227,7 @@ def _tell_early(ahead: list[Early], tz: str) -> None:
 
 def _import_table(
     engine: Engine, campaign: str, path: Path, now: pendulum.DateTime, allow_future: bool
-) -> tuple[int, int]:
+) -> Recorded:
     """A CSV or Excel import (or every one in a folder), streamed (memory flat in its size), with a
     progress bar on a terminal."""
     from cascade.engine.signal_files import import_table
@@ -253,7 +245,9 @@ def _import_table(
         console=err, disable=not err.is_terminal,
     ) as bar:  # fmt: skip
         job = bar.add_task("import", total=None)
-        return import_table(engine, campaign, paths, "cli", now, allow_future, lambda n: bar.advance(job, n))
+        return import_table(
+            engine, campaign, paths, "cli", now, allow_future, lambda n: bar.advance(job, n), tell=True
+        )
 
 
 def _fields(pairs: list[str]) -> dict[str, str]:

@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pendulum
-from sqlalchemy import ColumnElement, Connection, func, select
+from sqlalchemy import Connection, func, select
 
-from cascade.engine import bulk, deployed, store
+from cascade.engine import deployed, store
 from cascade.engine.lifecycle import DONE
 from cascade.engine.repeats import ITS_INSTANCE, stored_by
 
@@ -38,36 +38,11 @@ class Early:
 
 
 def early(conn: Connection, campaign_id: str, after_id: int, received_at: int, source: str) -> list[Early]:
-    """The signals `source` stored at `received_at` after signal `after_id` (one command's) dated
-    before their instance opened, or before the work that opens it was done (or, not done yet,
-    before the earliest signal for it waiting for a tick)."""
-    return _early(conn, campaign_id, [stored_by(campaign_id, after_id, received_at, source)])
-
-
-def early_of(conn: Connection, campaign_id: str, digests: tuple[str, ...]) -> list[Early]:
-    """The same for the signals of these digests (`Recorded.digests`: a web API post's, committed
-    with other callers' posts), still waiting for a tick."""
-    s, i = store.signals.c, store.instances.c
-    return _early(
-        conn,
-        campaign_id,
-        [
-            (
-                s.campaign_id == campaign_id,
-                s.digest.in_(chunk),
-                s.applied_tick.is_(None),
-                i.archived.is_(False),
-            )
-            for chunk in bulk.chunked(digests)
-        ],
-    )
-
-
-def _early(conn: Connection, campaign_id: str, picks: list[tuple[ColumnElement[bool], ...]]) -> list[Early]:
-    """The signals each of `picks` picks (joined to their live instances; a pick a query, under
-    the databases' parameter limits), dated before their work opened. A query that returns only
-    those (a national import names 219,327 signals, most of them waiting on work not done yet);
-    their units' names read after."""
+    """The signals `source` stored at `received_at` after signal `after_id` (one caller's, read in
+    the transaction that stores them) dated before their instance opened, or before the work that
+    opens it was done (or, not done yet, before the earliest signal for it waiting for a tick).
+    One query that returns only those (a national import names 219,327 signals, most of them
+    waiting on work not done yet); their units' names read after."""
     s, i = store.signals.c, store.instances.c
     opener = store.instances.alias("opener")
     o = opener.c
@@ -101,8 +76,7 @@ def _early(conn: Connection, campaign_id: str, picks: list[tuple[ColumnElement[b
     )
     rows = [
         row
-        for which in picks
-        for row in conn.execute(query.where(*which))
+        for row in conn.execute(query.where(*stored_by(campaign_id, after_id, received_at, source)))
         if not _same_day_unknown_hour(row[2], row[5], campaign.timezone)
     ]
     if not rows:

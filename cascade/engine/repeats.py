@@ -81,25 +81,3 @@ def _unchanged_rows(conn: Connection, campaign_id: str, rows: Iterable[Any]) -> 
         Unchanged(unit, name, task, titles.get(task, task), state, int(done_at))
         for unit, name, task, state, done_at in rows
     ]
-
-
-def finished(conn: Connection, campaign_id: str, pairs: Iterable[tuple[str, str]]) -> list[Unchanged]:
-    """The (unit, task) instances `pairs` names (a batch's `Recorded.finished`: done before it was
-    recorded), as `Unchanged`, with when they were done."""
-    wanted = set(pairs)
-    if not wanted:
-        return []
-    i, u = store.instances.c, store.units.c
-    rows = conn.execute(
-        select(i.unit_id, u.name, i.task_id, i.state, i.done_at)
-        .join(store.units, (u.campaign_id == i.campaign_id) & (u.id == i.unit_id))
-        .where(
-            i.campaign_id == campaign_id,
-            i.archived.is_(False),
-            i.unit_id.in_(sorted({unit for unit, _task in wanted})),
-            i.task_id.in_(sorted({task for _unit, task in wanted})),
-            i.state.in_(DONE),
-        )
-        .order_by(i.task_id, u.name)
-    ).all()
-    return _unchanged_rows(conn, campaign_id, (row for row in rows if (row[0], row[2]) in wanted))

@@ -18,7 +18,9 @@ from sqlalchemy import Engine
 from cascade.compile.reading import read_text, read_yaml
 from cascade.compile.sheets import Table, header_key, is_spreadsheet, rows_of, tables, text
 from cascade.engine import deployed
+from cascade.engine.repeats import last_signal_id
 from cascade.engine.signals import (
+    Recorded,
     Signal,
     SignalRefused,
     by_task_id,
@@ -26,6 +28,7 @@ from cascade.engine.signals import (
     insert_new,
     no_campaign,
     read_lookups,
+    told,
 )
 from cascade.errors import CampaignInvalid, Problem, one_of
 from cascade.i18n import _
@@ -203,12 +206,13 @@ def import_table(
     now: pendulum.DateTime,
     allow_future: bool = False,
     progress: Callable[[int], None] | None = None,
-) -> tuple[int, int]:
+    tell: bool = False,
+) -> Recorded:
     """A CSV file or an Excel workbook of signals (or several: the workbooks the districts sent
     back), read and stored `IMPORT_CHUNK` rows at a time in one transaction: all of it or, if any
     row is refused, none (every problem listed, up to SHOWN_PROBLEMS). Memory stays flat in the
     files' size: no row is kept once stored, and a signal already known is left to the store's
-    unique key. Returns (stored, already known)."""
+    unique key. Returns (stored, already known), and what to tell of them when `tell`."""
     paths = [path] if isinstance(path, Path) else list(path)
     problems: list[Problem] = []
     more = stored = total = 0
@@ -216,6 +220,7 @@ def import_table(
         campaign = deployed.read(conn, campaign_id)
         if campaign is None:
             raise SignalRefused([no_campaign(str(paths[0]), campaign_id)])
+        before = last_signal_id(conn) if tell else 0
         chunk: list[Signal] = []
         chunk_file = str(paths[0])
 
@@ -261,4 +266,5 @@ def import_table(
                     )
                 )
             raise SignalRefused(problems)  # (the transaction rolls back: nothing stored)
-    return stored, total - stored
+        counts = (stored, total - stored)
+        return told(conn, campaign_id, before, now, source, *counts) if tell else Recorded(*counts)

@@ -23,8 +23,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from cascade.engine import bulk, deployed, store
 from cascade.engine.deployed import Deployed
+from cascade.engine.early import Early, early
 from cascade.engine.figures import check_fields
-from cascade.engine.lifecycle import DONE
+from cascade.engine.repeats import Unchanged, last_signal_id, unchanged
 from cascade.engine.rollup import figures_of
 from cascade.errors import CampaignInvalid, Problem, Suggestions, did_you_mean, several_named
 from cascade.i18n import _, speaking
@@ -51,24 +52,33 @@ def digest(task: str, unit: str, at: int, fields: dict[str, Any]) -> str:
 
 
 class Recorded(tuple[int, int]):
-    """What recording a batch did: (stored, already known), as a pair; `finished`, the (unit,
-    task) instances it names that an earlier signal had already finished, as read before it was
-    stored: its signals for them change nothing (the first signal counts); and `digests`, those
-    of the signals it stored (`early.early_of` reads them back)."""
+    """What recording a batch did: (stored, already known), as a pair; and, when its caller asked
+    (`Batch.tell`), what of the signals it stored the caller is told, read in the transaction that
+    stored them (a tick committing in between would apply them, and a read after the commit
+    would no longer see them waiting): `unchanged`, those for an instance an earlier signal had
+    finished (the first signal counts), and `early`, those dated before their work opened."""
 
-    finished: tuple[tuple[str, str], ...]
-    digests: tuple[str, ...]
+    unchanged: tuple[Unchanged, ...]
+    early: tuple[Early, ...]
 
     def __new__(
-        cls,
-        stored: int,
-        known: int,
-        finished: tuple[tuple[str, str], ...] = (),
-        digests: tuple[str, ...] = (),
+        cls, stored: int, known: int, unchanged: Iterable[Unchanged] = (), early: Iterable[Early] = ()
     ) -> Recorded:
         made = super().__new__(cls, (stored, known))
-        made.finished, made.digests = finished, digests
+        made.unchanged, made.early = tuple(unchanged), tuple(early)
         return made
+
+
+def told(
+    conn: Connection, campaign_id: str, after_id: int, now: pendulum.DateTime, source: str, *counts: int
+) -> Recorded:
+    """(stored, known), with what to tell of the signals `source` just stored at `now` after signal
+    `after_id` (one caller's), read in the transaction that stores them."""
+    stored, known = counts
+    if not stored:
+        return Recorded(stored, known)
+    mine = (campaign_id, after_id, int(now.timestamp()), source)
+    return Recorded(stored, known, unchanged(conn, *mine), early(conn, *mine))
 
 
 def record(
@@ -79,11 +89,13 @@ def record(
     now: pendulum.DateTime,
     file: str = "signal",
     allow_future: bool = False,
+    tell: bool = False,
 ) -> Recorded:
-    """Check every signal, then store all of them or none; returns (stored, already known).
-    A signal dated before the campaign's issue is refused, and one more than a day after `now`
-    unless `allow_future` (a simulation feeds its whole signals file at the start)."""
-    [answer] = record_many(engine, [Batch(campaign_id, batch, source, now, file, allow_future)])
+    """Check every signal, then store all of them or none; returns (stored, already known), and
+    what to tell of them when `tell` (see `Recorded`). A signal dated before the campaign's issue
+    is refused, and one more than a day after `now` unless `allow_future` (a simulation feeds its
+    whole signals file at the start)."""
+    [answer] = record_many(engine, [Batch(campaign_id, batch, source, now, file, allow_future, tell=tell)])
     if isinstance(answer, SignalRefused):
         raise answer
     return answer
@@ -100,6 +112,7 @@ class Batch:
     file: str = "signal"
     allow_future: bool = False  # signals dated more than a day after `now` (a simulation's)
     lang: str | None = None  # the language its problems are told in (None: the operator's)
+    tell: bool = False  # read what its stored signals should tell (`Recorded.unchanged`, `.early`)
 
 
 def record_many(engine: Engine, requests: list[Batch]) -> list[Recorded | SignalRefused]:
@@ -146,18 +159,15 @@ def record_many(engine: Engine, requests: list[Batch]) -> list[Recorded | Signal
             accepted.append((n, rows))
             answers.append(Recorded(0, 0))  # filled in below
         known = _known(conn, [row for _request, rows in accepted for row in rows])
-        new: list[dict[str, Any]] = []
-        for n, rows in accepted:
+        for n, rows in accepted:  # each request's signals stored apart, to be told apart by id
             fresh = [row for row in {r["digest"]: r for r in rows}.values() if row["digest"] not in known]
             known.update(row["digest"] for row in fresh)
-            new += fresh
-            states = lookups[requests[n].campaign_id].states
-            finished = {
-                (r["unit_id"], r["task_id"]) for r in rows if states.get((r["task_id"], r["unit_id"])) in DONE
-            }
-            stored = tuple(row["digest"] for row in fresh)
-            answers[n] = Recorded(len(fresh), len(rows) - len(fresh), tuple(sorted(finished)), stored)
-        bulk.insert_many(conn, store.signals, new)
+            r, counts = requests[n], (len(fresh), len(rows) - len(fresh))
+            before = last_signal_id(conn) if r.tell else 0
+            bulk.insert_many(conn, store.signals, fresh)
+            answers[n] = (
+                told(conn, r.campaign_id, before, r.now, r.source, *counts) if r.tell else Recorded(*counts)
+            )
     return answers
 
 

@@ -25,9 +25,6 @@ from starlette.concurrency import run_in_threadpool
 
 from cascade.engine import deployed
 from cascade.engine.early import Early as EarlySignal
-from cascade.engine.early import early_of
-from cascade.engine.repeats import Unchanged as Finished
-from cascade.engine.repeats import finished
 from cascade.engine.signals import Batch, Signal
 from cascade.errors import CampaignInvalid
 from cascade.timing.instants import parse_instant
@@ -35,7 +32,7 @@ from cascade.views import eventlog
 from cascade.views.board import board, campaigns
 from cascade.views.decisions import standing
 from cascade.views.pages import timezone_of
-from cascade.web.deps import ApiCaller, Web
+from cascade.web.deps import ApiCaller
 
 router = APIRouter(prefix="/api")
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "no such campaign"}}
@@ -250,7 +247,7 @@ async def api_signals(campaign: str, body: SignalsIn, caller: ApiCaller) -> Reco
             Signal(s.unit, s.task, parse_instant(s.at, tz) if s.at else when, dict(s.fields), n)
             for n, s in enumerate(body.signals, 1)
         ]
-        posted = Batch(campaign, batch, "api", when, file="request")
+        posted = Batch(campaign, batch, "api", when, file="request", tell=True)
         answer = await asyncio.wrap_future(w.writer.submit(posted))
     except CampaignInvalid as exc:
         problems = [
@@ -260,8 +257,7 @@ async def api_signals(campaign: str, body: SignalsIn, caller: ApiCaller) -> Reco
     except ValueError as exc:
         return JSONResponse({"detail": [{"where": "at", "message": str(exc)}]}, status_code=422)  # type: ignore[return-value]
     stored, known = answer
-    w.announce(campaign, stored)
-    finished = await run_in_threadpool(_finished, w, campaign, answer.finished) if answer.finished else []
+    w.announce(campaign, stored)  # (what it tells was read in the transaction that stored them)
     unchanged = [
         Unchanged(
             unit=u.unit,
@@ -269,15 +265,10 @@ async def api_signals(campaign: str, body: SignalsIn, caller: ApiCaller) -> Reco
             state=u.state,
             done_at=pendulum.from_timestamp(u.done_at, tz=tz).isoformat(),
         )
-        for u in finished
+        for u in answer.unchanged
     ]
-    ahead = await run_in_threadpool(_early, w, campaign, answer.digests) if answer.digests else []
-    return Recorded(stored=stored, known=known, unchanged=unchanged, early=[_early_out(e, tz) for e in ahead])
-
-
-def _early(w: Web, campaign: str, digests: tuple[str, ...]) -> list[EarlySignal]:
-    with w.engine.connect() as conn:
-        return early_of(conn, campaign, digests)
+    early = [_early_out(e, tz) for e in answer.early]
+    return Recorded(stored=stored, known=known, unchanged=unchanged, early=early)
 
 
 def _early_out(e: EarlySignal, tz: str) -> Early:
@@ -290,11 +281,6 @@ def _early_out(e: EarlySignal, tz: str) -> Early:
         opened_by_task=e.opener_task,
         opened_at=opened,
     )
-
-
-def _finished(w: Web, campaign: str, pairs: tuple[tuple[str, str], ...]) -> list[Finished]:
-    with w.engine.connect() as conn:
-        return finished(conn, campaign, pairs)
 
 
 @router.post(
