@@ -16,6 +16,7 @@ from cascade.engine.amend import Changes
 from cascade.engine.words import deadline_short
 from cascade.errors import listed
 from cascade.i18n import N_, _, _n, num
+from cascade.views.campaign_changes import campaign_lines
 
 NOTICE_KINDS = {  # the notices a change sends, as the operator reads them (the counts of a tick's)
     "task.amended": N_("deadline changes"),
@@ -137,23 +138,6 @@ def _renamed_units(changes: Changes) -> dict[str, str]:
     }
 
 
-def _stopped_lines(changes: Changes) -> list[str]:
-    """A campaign undeployed, deployed again: it starts again, and catches up."""
-    if changes.stopped_at is None:
-        return []
-    since = pendulum.from_timestamp(changes.stopped_at, tz=changes.timezone).format("DD/MM/YYYY HH:mm")
-    lines = [_("Stopped since {since} (cascade undeploy): deploying starts it again.", since=since)]
-    if changes.fallen_due:
-        lines.append(
-            _(
-                "  While it was stopped, {count} instances had a deadline, reminder or escalation fall due: "
-                "the next tick does it (one reminder however many fell due, each escalation stage once)",
-                count=num(changes.fallen_due),
-            )
-        )
-    return lines
-
-
 def _target_lines(changes: Changes) -> list[str]:
     """The units a task that stays is now asked of, or no longer (its targets changed)."""
     lines = []
@@ -203,7 +187,7 @@ def describe(changes: Changes) -> list[str]:
             when=when,
         )
     ]
-    lines += _stopped_lines(changes) + _summary_lines(changes) + _header_lines(changes)
+    lines += campaign_lines(changes)
     moved_deadlines: dict[tuple[str, int | None, int | None], Counter[str]] = {}
     exemptions: dict[str, list[str]] = {}
     for a in changes.amended:
@@ -317,60 +301,6 @@ def describe(changes: Changes) -> list[str]:
     if moved is not None and (moved.sent_at is None or moved.again) and moved.new <= changes.at:
         lines.append(_("  then, at the next tick, the summary to {root}", root=changes.root))
     return lines
-
-
-def _summary_lines(changes: Changes) -> list[str]:
-    """The summary date's change, and what it does to the summary."""
-    moved = changes.summary
-    if moved is None:
-        return []
-    tz = changes.timezone
-    line = _("Summary date: {old} → {new}", old=_date(moved.old, tz), new=_date(moved.new, tz))
-    if moved.again:
-        sent = _date(moved.sent_at, tz)
-        if moved.new <= changes.at:
-            return [_("{line}: the summary that went out on {sent} goes out again now", line=line, sent=sent)]
-        return [
-            _(
-                "{line}: the summary that went out on {sent} goes out again at the new date",
-                line=line,
-                sent=sent,
-            )
-        ]
-    if moved.sent_at is not None:
-        sent = _date(moved.sent_at, tz)
-        return [_("{line}: the summary went out on {sent}; nothing more is sent", line=line, sent=sent)]
-    if moved.new <= changes.at:
-        return [_("{line}: it has passed, the next tick sends the summary", line=line)]
-    return [line]
-
-
-HEADER = {
-    "title": N_("title"),
-    "issued_at": N_("issued on"),
-    "issued_by": N_("issued by"),
-    "timezone": N_("time zone"),
-    "calendar": N_("calendar"),
-}
-
-
-def _header_lines(changes: Changes) -> list[str]:
-    """The campaign's own lines the file changed (its title, issue, issuer, time zone,
-    calendar), each old → new; they send nothing by themselves."""
-    if not changes.header:
-        return []
-    lines = [_("Campaign:")]
-    for key, label in HEADER.items():
-        if key in changes.header:
-            old, new = changes.header[key]
-            if key == "issued_at":
-                old, new = _date(old, changes.timezone), _date(new, changes.timezone)
-            lines.append(f"  {_(label)}: {old or '—'} → {new or '—'}")
-    return lines
-
-
-def _date(at: int | None, tz: str) -> str:
-    return "" if at is None else pendulum.from_timestamp(at, tz=tz).format("DD/MM/YYYY")
 
 
 _MOVES_WHOLE, _MOVES_SHOWN = 20, 10  # pairs of parents listed whole (Hà Tĩnh's 18), else the first
