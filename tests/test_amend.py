@@ -758,6 +758,40 @@ def test_the_campaigns_own_lines_changed_are_in_the_summary(store_engine: Engine
     assert "Campaign:" not in told(store_engine, chain(), "2020-11-13 08:00")
 
 
+def test_moving_the_issue_date_past_recorded_signals_names_them(store_engine: Engine) -> None:
+    """The issue date moved from 10/11 to 15/11 in a running campaign whose province had recorded
+    its conference on 11/11: deployed with "issued on: 10/11/2020 → 15/11/2020" and nothing more,
+    though such a signal is refused from then on and the record now has the province studying
+    the resolution before it was issued."""
+    from cascade.engine.decisions import withdraw
+    from tests.conftest import HEADER
+
+    deploy(store_engine, chain(), "v1", at("2020-11-10"))
+    signal(store_engine, "tu-a", "hn-tinh", "2020-11-11 09:00")
+    tick(store_engine, CID, at("2020-11-12 08:00"))
+    signal(store_engine, "hu-b", "hn-huyen", "2020-11-13 09:00")  # waiting for a tick
+    signal(store_engine, "hu-e", "hn-huyen", "2020-11-14 09:00")
+    with store_engine.begin() as conn:
+        withdraw(conn, CID, "hn-huyen", "hu-e", "nhầm huyện", "cli", at("2020-11-14 10:00"))
+    signal(store_engine, "x-d", "hn-co-so", "2020-11-16 09:00")  # after the new date: fine
+    text = CHAIN.replace("DISTRICT", "23/11/2020").replace("GRASSROOTS", "15/12/2020")
+    later = compile_text(text, header=HEADER.replace("issued_on: 10/11/2020", "issued_on: 15/11/2020"))
+    lines = told(store_engine, later, "2020-11-17 08:00")
+    assert lines[1:4] == [
+        "Campaign:",
+        "  issued on: 10/11/2020 → 15/11/2020",
+        "  2 signal(s) recorded are dated before the new issue date: Tỉnh ủy A «Hội nghị tỉnh» 11/11/2020 "
+        "09:00, Huyện ủy B «Hội nghị huyện» 13/11/2020 09:00; they are kept as recorded: check the new "
+        "date, and take a wrong signal back with `cascade withdraw`",
+    ], lines
+    deploy(store_engine, later, "v2", at("2020-11-17 08:00"))
+    earlier = compile_text(text, header=HEADER.replace("issued_on: 10/11/2020", "issued_on: 12/11/2020"))
+    assert told(store_engine, earlier, "2020-11-17 09:00")[1:3] == [  # moved back: nothing to check
+        "Campaign:",
+        "  issued on: 15/11/2020 → 12/11/2020",
+    ]
+
+
 def test_a_title_or_a_units_name_corrected_is_said_in_the_summary(store_engine: Engine) -> None:
     """A unit renamed in the units file (a district made a town) or a task's title corrected:
     the summary said only "Notices this change sends: none", so the operator could not tell

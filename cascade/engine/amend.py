@@ -104,6 +104,8 @@ class Changes:
     fallen_due: int = 0  # then: the instances with something due that the next tick catches up on
     # an extension of a subtree or level: the units it leaves as they were (due that day or later)
     passed_over: list[str] = field(default_factory=list)
+    # the issue date moved later: the signals recorded dated before it, (unit, task, at), oldest first
+    before_issue: list[tuple[str, str, int]] = field(default_factory=list)
 
     @property
     def told(self) -> list[Amended]:
@@ -211,6 +213,19 @@ def pending_signals(conn: Connection, campaign: str, now: int) -> dict[tuple[str
         .group_by(s.task_id, s.unit_id)
     )
     return {(task, unit): at for task, unit, at in rows}
+
+
+def signals_before(conn: Connection, campaign: str, at: int) -> list[tuple[str, str, int]]:
+    """The signals recorded, and not withdrawn, dated before `at` (a later issue date, before which
+    a signal is refused from then on): (unit, task, at), oldest first. They stay as recorded
+    (nothing that happened is rewritten); the operator is told which they are."""
+    s = store.signals.c
+    rows = conn.execute(
+        select(s.unit_id, s.task_id, s.at)
+        .where(s.campaign_id == campaign, s.at < at, s.withdrawn_at.is_(None))
+        .order_by(s.at, s.id)
+    )
+    return [(unit, task, int(when)) for unit, task, when in rows]
 
 
 # a decision's kind -> the decision in force it makes, or (a lift) takes back

@@ -253,6 +253,8 @@ def _stage(
         header = {"title": c.title, "issued_at": epoch(c.issued_at), "issued_by": c.issued_by}
         header.update(timezone=c.timezone, calendar=c.calendar.code)
         changes.header = {k: (stored[k], v) for k, v in header.items() if stored[k] != v}
+        if (issued := changes.header.get("issued_at")) and issued[1] > (issued[0] or 0):
+            changes.before_issue = amend.signals_before(conn, cid, issued[1])
         changes.stopped_at = stored["archived_at"]
         if changes.stopped_at is not None:  # undeployed: it starts again
             changes.fallen_due = amend.fallen_due(conn, cid, int(now.timestamp()))

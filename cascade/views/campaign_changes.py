@@ -7,6 +7,7 @@ from __future__ import annotations
 import pendulum
 
 from cascade.engine.amend import Changes
+from cascade.errors import listed
 from cascade.i18n import N_, _, num
 
 
@@ -78,7 +79,26 @@ def _header_lines(changes: Changes) -> list[str]:
             if key == "issued_at":
                 old, new = _date(old, changes.timezone), _date(new, changes.timezone)
             lines.append(f"  {_(label)}: {old or '—'} → {new or '—'}")
+            if key == "issued_at" and changes.before_issue:
+                lines.append(_before_issue_line(changes))
     return lines
+
+
+def _before_issue_line(changes: Changes) -> str:
+    """The signals recorded before a later issue date: such a signal is refused from now on, and
+    these read as work done before the resolution was issued. Kept; the operator checks them."""
+    tz = changes.timezone
+    signals = [
+        f"{changes.units.get(unit, unit)} «{changes.tasks.get(task, task)}» "
+        + pendulum.from_timestamp(at, tz=tz).format("DD/MM/YYYY HH:mm")
+        for unit, task, at in changes.before_issue
+    ]
+    return _(
+        "  {count} signal(s) recorded are dated before the new issue date: {signals}; they are kept as "
+        "recorded: check the new date, and take a wrong signal back with `cascade withdraw`",
+        count=num(len(signals)),
+        signals=listed(signals),
+    )
 
 
 def _date(at: int | None, tz: str) -> str:
