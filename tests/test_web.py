@@ -80,6 +80,33 @@ def test_a_signed_link_opens_the_form_and_records_the_signal(client: TestClient,
     assert "đã xác nhận hoàn thành lúc 09:00 05/12/2020" in again.text  # nothing to submit twice
 
 
+def test_a_form_sent_after_the_task_was_done_says_the_first_signal_counts(
+    client: TestClient, campaign: Engine
+) -> None:
+    """A commune's form, opened before the district recorded its conference from a phone call and
+    sent after: "Recorded: done at 09:00. Thank you", though its figures changed nothing."""
+    from cascade.engine.signals import Signal, record
+
+    page = client.get(link())
+    phoned = at("2020-12-04 16:00")
+    record(
+        campaign,
+        "test-campaign",
+        [Signal("x-c", "hn-co-so", phoned, {"attendees": 40, "members": 50})],
+        "cli",
+        NOW,
+    )
+    tick(campaign, "test-campaign", NOW.add(minutes=1))
+    sent = client.post(link(), data={"csrf": csrf(page.text), "attendees": "44", "members": "50"})
+    assert sent.status_code == 200, sent.text
+    recorded = sent.text.split('id="recorded">')[1].split("</p>")[0]
+    assert recorded.startswith(
+        "Đảng ủy xã C đã xác nhận hoàn thành lúc 16:00 04/12/2020. Nội dung vừa gửi"
+    ), recorded
+    assert "không thay đổi kết quả đã ghi (tin báo đầu tiên được tính)" in recorded
+    assert "Xin cảm ơn" not in recorded
+
+
 def test_bad_figures_are_shown_on_the_form_and_nothing_is_recorded(
     client: TestClient, campaign: Engine
 ) -> None:

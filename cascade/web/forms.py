@@ -107,15 +107,21 @@ async def submit(
     when = w.now()
     try:
         # an official reads the form: its problems in Vietnamese, whatever the operator speaks
-        posted = Batch(campaign, [Signal(unit, task, when, values)], "web", when, file="form", lang="vi")
-        stored = (await asyncio.wrap_future(w.writer.submit(posted)))[0]
+        posted = Batch(
+            campaign, [Signal(unit, task, when, values)], "web", when, file="form", lang="vi", tell=True
+        )
+        answer = await asyncio.wrap_future(w.writer.submit(posted))
     except CampaignInvalid as exc:
         errors = [p.message for p in exc.problems]
         inputs = await run_in_threadpool(form_inputs, w.engine, found, values)
         csrf = str(data.get("csrf", ""))
         return page(request, "form.html", 422, csrf=csrf, errors=errors, inputs=inputs, **page_context(found))
-    w.announce(campaign, stored)
-    done = when.in_timezone(found.campaign.timezone).format("HH:mm DD/MM/YYYY")  # (not the server's zone)
+    w.announce(campaign, answer[0])
+    tz = found.campaign.timezone  # (not the server's zone)
+    if answer.unchanged:  # done by an earlier signal (a phone call, another browser): the first counts
+        first = pendulum.from_timestamp(answer.unchanged[0].done_at, tz=tz).format("HH:mm DD/MM/YYYY")
+        return page(request, "done.html", already=True, kept=True, done=first, **page_context(found))
+    done = when.in_timezone(tz).format("HH:mm DD/MM/YYYY")
     return page(request, "done.html", already=False, done=done, **page_context(found))
 
 
