@@ -267,4 +267,4 @@ def import_table(
                 )
             raise SignalRefused(problems)  # (the transaction rolls back: nothing stored)
         counts = (stored, total - stored)
-        return told(conn, campaign_id, before, now, source, *counts) if tell else Recorded(*counts)
+        return told(conn, campaign_id, before, now, source, counts) if tell else Recorded(*counts)

@@ -70,10 +70,15 @@ class Recorded(tuple[int, int]):
 
 
 def told(
-    conn: Connection, campaign_id: str, after_id: int, now: pendulum.DateTime, source: str, *counts: int
+    conn: Connection,
+    campaign_id: str,
+    after_id: int,
+    now: pendulum.DateTime,
+    source: str,
+    counts: tuple[int, int],
 ) -> Recorded:
-    """(stored, known), with what to tell of the signals `source` just stored at `now` after signal
-    `after_id` (one caller's), read in the transaction that stores them."""
+    """`counts` (stored, known), with what to tell of the signals `source` just stored at `now`
+    after signal `after_id` (one caller's), read in the transaction that stores them."""
     stored, known = counts
     if not stored:
         return Recorded(stored, known)
@@ -166,7 +171,7 @@ def record_many(engine: Engine, requests: list[Batch]) -> list[Recorded | Signal
             before = last_signal_id(conn) if r.tell else 0
             bulk.insert_many(conn, store.signals, fresh)
             answers[n] = (
-                told(conn, r.campaign_id, before, r.now, r.source, *counts) if r.tell else Recorded(*counts)
+                told(conn, r.campaign_id, before, r.now, r.source, counts) if r.tell else Recorded(*counts)
             )
     return answers
 
