@@ -9,13 +9,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pendulum
-from sqlalchemy import Connection, func, select
+from sqlalchemy import ColumnElement, Connection, func, select
 
 from cascade.engine import deployed, store
 from cascade.engine.lifecycle import DONE
-from cascade.engine.repeats import ITS_INSTANCE, stored_by
 
 OPENED_BY_WORK = ("prerequisite", "source-signal")  # (a report opens on its own dates: early is fine)
+# a signal's instance, joined to `signals` (archived ones left out by `_stored_by`)
+_ITS_INSTANCE = (
+    (store.instances.c.campaign_id == store.signals.c.campaign_id)
+    & (store.instances.c.task_id == store.signals.c.task_id)
+    & (store.instances.c.unit_id == store.signals.c.unit_id)
+)
 
 
 @dataclass(frozen=True)
@@ -60,7 +65,7 @@ def early(conn: Connection, campaign_id: str, after_id: int, received_at: int, s
     query = (
         select(s.unit_id, s.task_id, s.at, i.prereq_unit, i.prereq_task, opens)
         .select_from(store.signals)
-        .join(store.instances, ITS_INSTANCE)
+        .join(store.instances, _ITS_INSTANCE)
         .join(
             opener,
             (o.campaign_id == s.campaign_id) & (o.task_id == i.prereq_task) & (o.unit_id == i.prereq_unit),
@@ -76,7 +81,7 @@ def early(conn: Connection, campaign_id: str, after_id: int, received_at: int, s
     )
     rows = [
         row
-        for row in conn.execute(query.where(*stored_by(campaign_id, after_id, received_at, source)))
+        for row in conn.execute(query.where(*_stored_by(campaign_id, after_id, received_at, source)))
         if not _same_day_unknown_hour(row[2], row[5], campaign.timezone)
     ]
     if not rows:
@@ -118,4 +123,20 @@ def _openers(conn: Connection, campaign_id: str) -> list[str]:
         conn.execute(
             select(i.prereq_task).where(i.campaign_id == campaign_id, i.prereq_task.is_not(None)).distinct()
         ).scalars()
+    )
+
+
+def _stored_by(
+    campaign_id: str, after_id: int, received_at: int, source: str
+) -> tuple[ColumnElement[bool], ...]:
+    """One caller's signals still waiting for a tick, `signals` joined to their live instances:
+    those `source` stored at `received_at` after signal `after_id`."""
+    s = store.signals.c
+    return (
+        s.campaign_id == campaign_id,
+        s.id > after_id,
+        s.applied_tick.is_(None),
+        s.received_at == received_at,
+        s.source == source,
+        store.instances.c.archived.is_(False),
     )

@@ -13,19 +13,19 @@ from pathlib import Path
 from typing import Any
 
 import pendulum
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
+from sqlalchemy.dialects import postgresql, sqlite
 
 from cascade.compile.reading import read_text, read_yaml
 from cascade.compile.sheets import Table, header_key, is_spreadsheet, rows_of, tables, text
-from cascade.engine import deployed
-from cascade.engine.repeats import last_signal_id
+from cascade.engine import bulk, deployed, store
+from cascade.engine.repeats import done_before, last_signal_id
 from cascade.engine.signals import (
     Recorded,
     Signal,
     SignalRefused,
     by_task_id,
     checked_rows,
-    insert_new,
     no_campaign,
     read_lookups,
     told,
@@ -221,6 +221,7 @@ def import_table(
         if campaign is None:
             raise SignalRefused([no_campaign(str(paths[0]), campaign_id)])
         before = last_signal_id(conn) if tell else 0
+        finished: list[tuple[str, str]] = []  # stored for an instance already done
         chunk: list[Signal] = []
         chunk_file = str(paths[0])
 
@@ -235,7 +236,11 @@ def import_table(
             problems.extend(found[:room])
             more += max(0, len(found) - room)
             if not problems and rows:
-                stored += insert_new(conn, rows)
+                new = insert_new(conn, rows)
+                stored += len(new)
+                if tell:  # (a signal twice in a chunk: stored once, told once)
+                    fresh = {r["digest"]: r for r in rows if r["digest"] in new}
+                    finished.extend(done_before(fresh.values(), lookups.states))
             total += len(chunk)
             if progress:
                 progress(len(chunk))
@@ -267,4 +272,18 @@ def import_table(
                 )
             raise SignalRefused(problems)  # (the transaction rolls back: nothing stored)
         counts = (stored, total - stored)
-        return told(conn, campaign_id, before, now, source, counts) if tell else Recorded(*counts)
+        return told(conn, campaign_id, before, now, source, counts, finished) if tell else Recorded(*counts)
+
+
+def insert_new(conn: Connection, rows: list[dict[str, Any]]) -> set[str]:
+    """Insert the signals not yet stored (the unique digest decides); the digests of the new."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    new: set[str] = set()
+    for chunk in bulk.chunked(rows, 500):
+        statement = (
+            dialect.insert(store.signals)
+            .on_conflict_do_nothing(index_elements=["campaign_id", "digest"])
+            .returning(store.signals.c.digest)  # (an executemany's rowcount: -1 on psycopg)
+        )
+        new.update(conn.execute(statement, chunk).scalars())
+    return new

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -19,13 +19,12 @@ from typing import Any
 import orjson
 import pendulum
 from sqlalchemy import Connection, Engine, func, select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from cascade.engine import bulk, deployed, store
 from cascade.engine.deployed import Deployed
 from cascade.engine.early import Early, early
 from cascade.engine.figures import check_fields
-from cascade.engine.repeats import Unchanged, last_signal_id, unchanged
+from cascade.engine.repeats import Unchanged, done_before, last_signal_id, unchanged_of
 from cascade.engine.rollup import figures_of
 from cascade.errors import CampaignInvalid, Problem, Suggestions, did_you_mean, several_named
 from cascade.i18n import _, speaking
@@ -76,14 +75,16 @@ def told(
     now: pendulum.DateTime,
     source: str,
     counts: tuple[int, int],
+    finished: Sequence[tuple[str, str]],
 ) -> Recorded:
     """`counts` (stored, known), with what to tell of the signals `source` just stored at `now`
-    after signal `after_id` (one caller's), read in the transaction that stores them."""
+    after signal `after_id` (one caller's), read in the transaction that stores them; `finished`,
+    the (unit, task) of those whose instance was done when they were checked."""
     stored, known = counts
     if not stored:
         return Recorded(stored, known)
     mine = (campaign_id, after_id, int(now.timestamp()), source)
-    return Recorded(stored, known, unchanged(conn, *mine), early(conn, *mine))
+    return Recorded(stored, known, unchanged_of(conn, campaign_id, finished), early(conn, *mine))
 
 
 def record(
@@ -170,9 +171,11 @@ def record_many(engine: Engine, requests: list[Batch]) -> list[Recorded | Signal
             r, counts = requests[n], (len(fresh), len(rows) - len(fresh))
             before = last_signal_id(conn) if r.tell else 0
             bulk.insert_many(conn, store.signals, fresh)
-            answers[n] = (
-                told(conn, r.campaign_id, before, r.now, r.source, counts) if r.tell else Recorded(*counts)
-            )
+            if r.tell:
+                finished = done_before(fresh, lookups[r.campaign_id].states)
+                answers[n] = told(conn, r.campaign_id, before, r.now, r.source, counts, finished)
+            else:
+                answers[n] = Recorded(*counts)
     return answers
 
 
@@ -431,17 +434,3 @@ def _known(conn: Connection, rows: list[dict[str, Any]]) -> set[str]:
             query = select(s.c.digest).where(of_campaign, s.c.digest.in_(digests[start : start + 500]))
             known.update(conn.execute(query).scalars())
     return known
-
-
-def insert_new(conn: Connection, rows: list[dict[str, Any]]) -> int:
-    """Insert the signals not yet stored (the unique digest decides); how many were new."""
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    new = 0
-    for chunk in bulk.chunked(rows, 500):
-        statement = (
-            dialect.insert(store.signals)
-            .on_conflict_do_nothing(index_elements=["campaign_id", "digest"])
-            .returning(store.signals.c.id)  # (an executemany's rowcount: -1 on psycopg)
-        )
-        new += len(conn.execute(statement, chunk).all())
-    return new
