@@ -49,19 +49,20 @@ def early(conn: Connection, campaign_id: str, after_id: int, received_at: int, s
     One query that returns only those (a national import names 219,327 signals, most of them
     waiting on work not done yet); their units' names read after."""
     s, i = store.signals.c, store.instances.c
-    opener = store.instances.alias("opener")
-    o = opener.c
+    opener, waiting = store.instances.alias("opener"), store.signals.alias("waiting")
+    o, w = opener.c, waiting.c
     campaign = deployed.must_read(conn, campaign_id)
-    pending = (  # the earliest signal waiting for a tick of each (task, unit) that opens work
-        select(s.task_id, s.unit_id, func.min(s.at).label("first"))
+    first = (  # the earliest signal waiting for a tick of the work that opens it (an index seek)
+        select(func.min(w.at))
         .where(
-            s.campaign_id == campaign_id, s.applied_tick.is_(None), s.task_id.in_(_openers(conn, campaign_id))
+            w.campaign_id == campaign_id,
+            w.task_id == i.prereq_task,
+            w.unit_id == i.prereq_unit,
+            w.applied_tick.is_(None),
         )
-        .group_by(s.task_id, s.unit_id)
-        .subquery("pending")
+        .scalar_subquery()
     )
-    p = pending.c
-    opens = func.coalesce(i.opened_at, o.done_at, p.first)  # when it opened, or would open
+    opens = func.coalesce(i.opened_at, o.done_at, first)  # when it opened, or would open (lazily)
     query = (
         select(s.unit_id, s.task_id, s.at, i.prereq_unit, i.prereq_task, opens)
         .select_from(store.signals)
@@ -70,7 +71,6 @@ def early(conn: Connection, campaign_id: str, after_id: int, received_at: int, s
             opener,
             (o.campaign_id == s.campaign_id) & (o.task_id == i.prereq_task) & (o.unit_id == i.prereq_unit),
         )
-        .outerjoin(pending, (p.task_id == i.prereq_task) & (p.unit_id == i.prereq_unit))
         .where(
             i.opens_on.in_(OPENED_BY_WORK),
             i.state.not_in(DONE),  # (one already done is told as changing nothing)
@@ -114,16 +114,6 @@ def _same_day_unknown_hour(at: int, opens: int | None, tz: str) -> bool:
         return False
     day = pendulum.from_timestamp(at, tz=tz)
     return day == day.start_of("day") and day.date() == pendulum.from_timestamp(opens, tz=tz).date()
-
-
-def _openers(conn: Connection, campaign_id: str) -> list[str]:
-    """The tasks whose completion opens other work (`opens_after`, or a deadline `after:` them)."""
-    i = store.instances.c
-    return list(
-        conn.execute(
-            select(i.prereq_task).where(i.campaign_id == campaign_id, i.prereq_task.is_not(None)).distinct()
-        ).scalars()
-    )
 
 
 def _stored_by(

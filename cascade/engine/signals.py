@@ -76,6 +76,7 @@ def told(
     source: str,
     counts: tuple[int, int],
     finished: Sequence[tuple[str, str]],
+    early_too: bool = True,
 ) -> Recorded:
     """`counts` (stored, known), with what to tell of the signals `source` just stored at `now`
     after signal `after_id` (one caller's), read in the transaction that stores them; `finished`,
@@ -83,8 +84,8 @@ def told(
     stored, known = counts
     if not stored:
         return Recorded(stored, known)
-    mine = (campaign_id, after_id, int(now.timestamp()), source)
-    return Recorded(stored, known, unchanged_of(conn, campaign_id, finished), early(conn, *mine))
+    ahead = early(conn, campaign_id, after_id, int(now.timestamp()), source) if early_too else ()
+    return Recorded(stored, known, unchanged_of(conn, campaign_id, finished), ahead)
 
 
 def record(
@@ -119,6 +120,7 @@ class Batch:
     allow_future: bool = False  # signals dated more than a day after `now` (a simulation's)
     lang: str | None = None  # the language its problems are told in (None: the operator's)
     tell: bool = False  # read what its stored signals should tell (`Recorded.unchanged`, `.early`)
+    tell_early: bool = True  # (with `tell`; a web form shows only what changes nothing)
 
 
 def record_many(engine: Engine, requests: list[Batch]) -> list[Recorded | SignalRefused]:
@@ -173,7 +175,9 @@ def record_many(engine: Engine, requests: list[Batch]) -> list[Recorded | Signal
             bulk.insert_many(conn, store.signals, fresh)
             if r.tell:
                 finished = done_before(fresh, lookups[r.campaign_id].states)
-                answers[n] = told(conn, r.campaign_id, before, r.now, r.source, counts, finished)
+                answers[n] = told(
+                    conn, r.campaign_id, before, r.now, r.source, counts, finished, r.tell_early
+                )
             else:
                 answers[n] = Recorded(*counts)
     return answers

@@ -157,6 +157,15 @@ signals = Table(
         sqlite_where=text("applied_tick IS NULL"),
         postgresql_where=text("applied_tick IS NULL"),
     ),
+    Index(  # the signals waiting for each instance, earliest first (revision 0013)
+        "ix_signals_waiting_by_instance",
+        "campaign_id",
+        "task_id",
+        "unit_id",
+        "at",
+        sqlite_where=text("applied_tick IS NULL"),
+        postgresql_where=text("applied_tick IS NULL"),
+    ),
 )
 
 events = Table(

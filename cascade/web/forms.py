@@ -108,7 +108,14 @@ async def submit(
     try:
         # an official reads the form: its problems in Vietnamese, whatever the operator speaks
         posted = Batch(
-            campaign, [Signal(unit, task, when, values)], "web", when, file="form", lang="vi", tell=True
+            campaign,
+            [Signal(unit, task, when, values)],
+            "web",
+            when,
+            file="form",
+            lang="vi",
+            tell=True,
+            tell_early=False,  # (its page says when its task was done already; no more)
         )
         answer = await asyncio.wrap_future(w.writer.submit(posted))
     except CampaignInvalid as exc:
