@@ -6,16 +6,18 @@ instead of learning it from a summary whose order of conferences reads wrong."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
+from typing import Any
 
 import pendulum
-from sqlalchemy import ColumnElement, Connection, func, select
+from sqlalchemy import BindParameter, Connection, Select, bindparam, func, select
 
 from cascade.engine import deployed, store
 from cascade.engine.lifecycle import DONE
 
 OPENED_BY_WORK = ("prerequisite", "source-signal")  # (a report opens on its own dates: early is fine)
-# a signal's instance, joined to `signals` (archived ones left out by `_stored_by`)
+# a signal's instance, joined to `signals`
 _ITS_INSTANCE = (
     (store.instances.c.campaign_id == store.signals.c.campaign_id)
     & (store.instances.c.task_id == store.signals.c.task_id)
@@ -48,42 +50,12 @@ def early(conn: Connection, campaign_id: str, after_id: int, received_at: int, s
     opens it was done (or, not done yet, before the earliest signal for it waiting for a tick).
     One query that returns only those (a national import names 219,327 signals, most of them
     waiting on work not done yet); their units' names read after."""
-    s, i = store.signals.c, store.instances.c
-    opener, waiting = store.instances.alias("opener"), store.signals.alias("waiting")
-    o, w = opener.c, waiting.c
+    mine = {"campaign": campaign_id, "after": after_id, "received": received_at, "source": source}
+    rows = conn.execute(_query(), mine).all()
+    if not rows:  # (the campaign read only then: a web post's question, asked in the one writer)
+        return []
     campaign = deployed.must_read(conn, campaign_id)
-    first = (  # the earliest signal waiting for a tick of the work that opens it (an index seek)
-        select(func.min(w.at))
-        .where(
-            w.campaign_id == campaign_id,
-            w.task_id == i.prereq_task,
-            w.unit_id == i.prereq_unit,
-            w.applied_tick.is_(None),
-        )
-        .scalar_subquery()
-    )
-    opens = func.coalesce(i.opened_at, o.done_at, first)  # when it opened, or would open (lazily)
-    query = (
-        select(s.unit_id, s.task_id, s.at, i.prereq_unit, i.prereq_task, opens)
-        .select_from(store.signals)
-        .join(store.instances, _ITS_INSTANCE)
-        .join(
-            opener,
-            (o.campaign_id == s.campaign_id) & (o.task_id == i.prereq_task) & (o.unit_id == i.prereq_unit),
-        )
-        .where(
-            i.opens_on.in_(OPENED_BY_WORK),
-            i.state.not_in(DONE),  # (one already done is told as changing nothing)
-            o.archived.is_(False),
-            o.state != "exempt",  # (an exempt prerequisite holds nothing back)
-            opens.is_(None) | (s.at < opens),
-        )
-    )
-    rows = [
-        row
-        for row in conn.execute(query.where(*_stored_by(campaign_id, after_id, received_at, source)))
-        if not _same_day_unknown_hour(row[2], row[5], campaign.timezone)
-    ]
+    rows = [row for row in rows if not _same_day_unknown_hour(row[2], row[5], campaign.timezone)]
     if not rows:
         return []
     names = deployed.unit_names(conn, campaign_id, {unit for row in rows for unit in (row[0], row[3])})
@@ -116,17 +88,45 @@ def _same_day_unknown_hour(at: int, opens: int | None, tz: str) -> bool:
     return day == day.start_of("day") and day.date() == pendulum.from_timestamp(opens, tz=tz).date()
 
 
-def _stored_by(
-    campaign_id: str, after_id: int, received_at: int, source: str
-) -> tuple[ColumnElement[bool], ...]:
-    """One caller's signals still waiting for a tick, `signals` joined to their live instances:
-    those `source` stored at `received_at` after signal `after_id`."""
-    s = store.signals.c
+@functools.cache
+def _query() -> Select[Any]:
+    """`early`'s query, built once (a web post asks it in the one writer, where building it cost
+    more than running it): the signals one caller stored (`:campaign`, after signal `:after`, at
+    `:received`, by `:source`), joined to their live instances, dated before their work opened."""
+    s, i = store.signals.c, store.instances.c
+    opener, waiting = store.instances.alias("opener"), store.signals.alias("waiting")
+    o, w = opener.c, waiting.c
+    campaign: BindParameter[str] = bindparam("campaign")
+    first = (  # the earliest signal waiting for a tick of the work that opens it (an index seek)
+        select(func.min(w.at))
+        .where(
+            w.campaign_id == campaign,
+            w.task_id == i.prereq_task,
+            w.unit_id == i.prereq_unit,
+            w.applied_tick.is_(None),
+        )
+        .scalar_subquery()
+    )
+    opens = func.coalesce(i.opened_at, o.done_at, first)  # when it opened, or would open (lazily)
     return (
-        s.campaign_id == campaign_id,
-        s.id > after_id,
-        s.applied_tick.is_(None),
-        s.received_at == received_at,
-        s.source == source,
-        store.instances.c.archived.is_(False),
+        select(s.unit_id, s.task_id, s.at, i.prereq_unit, i.prereq_task, opens)
+        .select_from(store.signals)
+        .join(store.instances, _ITS_INSTANCE)
+        .join(
+            opener,
+            (o.campaign_id == s.campaign_id) & (o.task_id == i.prereq_task) & (o.unit_id == i.prereq_unit),
+        )
+        .where(
+            s.campaign_id == campaign,
+            s.id > bindparam("after"),
+            s.applied_tick.is_(None),
+            s.received_at == bindparam("received"),
+            s.source == bindparam("source"),
+            i.archived.is_(False),
+            i.opens_on.in_(OPENED_BY_WORK),
+            i.state.not_in(DONE),  # (one already done is told as changing nothing)
+            o.archived.is_(False),
+            o.state != "exempt",  # (an exempt prerequisite holds nothing back)
+            opens.is_(None) | (s.at < opens),
+        )
     )
