@@ -68,6 +68,9 @@ class Recorded(tuple[int, int]):
         return made
 
 
+ANALYZED_FROM = 10_000  # signals stored at once, from which PostgreSQL reads them anew (`told`)
+
+
 def told(
     conn: Connection,
     campaign_id: str,
@@ -84,6 +87,8 @@ def told(
     stored, known = counts
     if not stored:
         return Recorded(stored, known)
+    if stored >= ANALYZED_FROM and conn.dialect.name == "postgresql":  # statistics with the new rows
+        conn.exec_driver_sql("ANALYZE signals")  # (a nation's first import ran its question for hours)
     ahead = early(conn, campaign_id, after_id, int(now.timestamp()), source) if early_too else ()
     return Recorded(stored, known, unchanged_of(conn, campaign_id, finished), ahead)
 
