@@ -88,7 +88,7 @@ def told(
     if not stored:
         return Recorded(stored, known)
     if stored >= ANALYZED_FROM and conn.dialect.name == "postgresql":  # statistics with the new rows
-        conn.exec_driver_sql("ANALYZE signals")  # (a nation's first import ran its question for hours)
+        conn.exec_driver_sql("ANALYZE signals")  # (a nation's first import: minutes without)
     ahead = early(conn, campaign_id, after_id, int(now.timestamp()), source) if early_too else ()
     return Recorded(stored, known, unchanged_of(conn, campaign_id, finished), ahead)
 
