@@ -117,7 +117,9 @@ def _query() -> Select[Any]:
             (o.campaign_id == s.campaign_id) & (o.task_id == i.prereq_task) & (o.unit_id == i.prereq_unit),
         )
         .where(
-            s.campaign_id == campaign,
+            # (an expression, not the column: one caller's signals are read by their ids, not through
+            # the campaign's indexes of every waiting signal, which a nation's import fills)
+            s.campaign_id.concat("") == campaign,
             s.id > bindparam("after"),
             s.applied_tick.is_(None),
             s.received_at == bindparam("received"),
