@@ -163,16 +163,16 @@ def _recorded(engine: Engine, campaign: str, now: pendulum.DateTime, answer: Rec
             err.print(_("  cascade.signal.received sent: the campaign ticks now"))
 
 
-SHOWN_UNCHANGED = 10  # warnings said one by one, then counted
+SHOWN_WARNINGS = 10  # warnings said one by one, then counted
 T = TypeVar("T")
 
 
 def _tell_first(items: Sequence[T], say: Callable[[T], str]) -> None:
-    """The first SHOWN_UNCHANGED warnings `say` makes of `items`, and how many more there are."""
-    for each in items[:SHOWN_UNCHANGED]:
+    """The first SHOWN_WARNINGS warnings `say` makes of `items`, and how many more there are."""
+    for each in items[:SHOWN_WARNINGS]:
         err.print(say(each))
-    if len(items) > SHOWN_UNCHANGED:
-        err.print(_("… and {more:,} more like it", more=len(items) - SHOWN_UNCHANGED))
+    if len(items) > SHOWN_WARNINGS:
+        err.print(_("… and {more:,} more like it", more=len(items) - SHOWN_WARNINGS))
 
 
 def _tell_unchanged(same: Sequence[Unchanged], tz: str) -> None:

@@ -17,12 +17,6 @@ from cascade.engine import deployed, store
 from cascade.engine.lifecycle import DONE
 
 OPENED_BY_WORK = ("prerequisite", "source-signal")  # (a report opens on its own dates: early is fine)
-# a signal's instance, joined to `signals`
-_ITS_INSTANCE = (
-    (store.instances.c.campaign_id == store.signals.c.campaign_id)
-    & (store.instances.c.task_id == store.signals.c.task_id)
-    & (store.instances.c.unit_id == store.signals.c.unit_id)
-)
 
 
 @dataclass(frozen=True)
@@ -111,7 +105,10 @@ def _query() -> Select[Any]:
     return (
         select(s.unit_id, s.task_id, s.at, i.prereq_unit, i.prereq_task, opens)
         .select_from(store.signals)
-        .join(store.instances, _ITS_INSTANCE)
+        .join(
+            store.instances,
+            (i.campaign_id == s.campaign_id) & (i.task_id == s.task_id) & (i.unit_id == s.unit_id),
+        )
         .join(
             opener,
             (o.campaign_id == s.campaign_id) & (o.task_id == i.prereq_task) & (o.unit_id == i.prereq_unit),
