@@ -8,6 +8,7 @@ import pendulum
 import pytest
 from sqlalchemy import Engine, select
 
+import cascade.engine.lookups
 import cascade.engine.signals
 import cascade.errors
 from cascade.engine import store
@@ -225,7 +226,7 @@ def test_good_signals_are_stored_whichever_way_their_units_are_read(
     deployed: Engine, whole_campaign: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     if whole_campaign:
-        monkeypatch.setattr(cascade.engine.signals, "WHOLE_CAMPAIGN", 0)
+        monkeypatch.setattr(cascade.engine.lookups, "WHOLE_CAMPAIGN", 0)
     batch = [
         Signal("tu-a", "hn-tinh", at("2020-11-18")),
         Signal("x-c", "hn-co-so", at("2020-12-01"), {"attendees": 5, "members": 6}),
@@ -274,7 +275,7 @@ def test_bad_signals_are_refused_and_nothing_is_written(
     deployed: Engine, sig: Signal, message: str, whole_campaign: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     if whole_campaign:  # as for an import naming over WHOLE_CAMPAIGN units
-        monkeypatch.setattr(cascade.engine.signals, "WHOLE_CAMPAIGN", 0)
+        monkeypatch.setattr(cascade.engine.lookups, "WHOLE_CAMPAIGN", 0)
     good = Signal("tu-a", "hn-tinh", at("2020-11-18"))
     with pytest.raises(SignalRefused) as caught:
         record(deployed, "test-campaign", [good, sig], "test", at("2020-11-18"))

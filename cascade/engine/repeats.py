@@ -4,14 +4,15 @@ caller are told so, instead of "the next tick applies them"."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, func, select
 
-from cascade.engine import bulk, deployed, store
+from cascade.engine import deployed, store
 from cascade.engine.lifecycle import DONE
+from cascade.engine.lookups import Lookups
 
 
 @dataclass(frozen=True)
@@ -32,40 +33,32 @@ def last_signal_id(conn: Connection) -> int:
     return int(conn.execute(select(func.max(store.signals.c.id))).scalar() or 0)
 
 
-def done_before(
-    rows: Iterable[dict[str, Any]], states: Mapping[tuple[str, str], str]
-) -> list[tuple[str, str]]:
-    """The (unit, task) of the signal `rows` whose instance was done when they were checked
-    (`states`: (task, unit) -> state, as `signals.Lookups` read them)."""
-    return [(r["unit_id"], r["task_id"]) for r in rows if states.get((r["task_id"], r["unit_id"])) in DONE]
+# a signal stored for an instance already done: (unit, task, state, done_at)
+Finished = tuple[str, str, str, int]
 
 
-def unchanged_of(conn: Connection, campaign_id: str, signals: Sequence[tuple[str, str]]) -> list[Unchanged]:
-    """The signals just stored, as (unit, task), whose instance an earlier signal had finished
-    when they were checked (`Lookups.states`: no query over the whole batch, which a national
-    import of 219,327 signals spent a second on to find none): as `Unchanged`, with when it was
-    done, by task and unit name."""
+def done_before(rows: Iterable[dict[str, Any]], checked: Lookups) -> list[Finished]:
+    """The signal `rows` whose instance was done when they were checked, with since when."""
+    found: list[Finished] = []
+    for r in rows:
+        key = (r["task_id"], r["unit_id"])
+        state = checked.states.get(key)
+        if state in DONE:
+            found.append((r["unit_id"], r["task_id"], state, checked.done_at[key]))
+    return found
+
+
+def unchanged_of(conn: Connection, campaign_id: str, signals: Sequence[Finished]) -> list[Unchanged]:
+    """The signals just stored for an instance an earlier signal had finished (`done_before`: read
+    with their checks, no query over the whole batch, which a national import of 219,327 signals
+    spent a second on to find none), as `Unchanged`, by task and unit name."""
     if not signals:
         return []
-    i = store.instances.c
-    by_task: dict[str, set[str]] = {}
-    for unit, task in signals:
-        by_task.setdefault(task, set()).add(unit)
-    done: dict[tuple[str, str], tuple[str, int]] = {}
-    for task, units in by_task.items():
-        for chunk in bulk.chunked(sorted(units)):
-            rows = conn.execute(
-                select(i.unit_id, i.state, i.done_at).where(
-                    i.campaign_id == campaign_id, i.task_id == task, i.unit_id.in_(chunk), ~i.archived
-                )
-            )
-            done.update(((unit, task), (state, int(at))) for unit, state, at in rows if state in DONE)
-    names = deployed.unit_names(conn, campaign_id, {unit for unit, _task in signals})
+    names = deployed.unit_names(conn, campaign_id, {unit for unit, *_rest in signals})
     campaign = deployed.must_read(conn, campaign_id)
     titles = {task: rules.get("title", task) for task, rules in campaign.tasks.items()}
     found = [
-        Unchanged(unit, names.get(unit, unit), task, titles.get(task, task), *done[unit, task])
-        for unit, task in signals
-        if (unit, task) in done
+        Unchanged(unit, names.get(unit, unit), task, titles.get(task, task), state, done_at)
+        for unit, task, state, done_at in signals
     ]
     return sorted(found, key=lambda u: (u.task, u.unit_name))

@@ -19,7 +19,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from cascade.compile.reading import read_text, read_yaml
 from cascade.compile.sheets import Table, header_key, is_spreadsheet, rows_of, tables, text
 from cascade.engine import bulk, deployed, store
-from cascade.engine.repeats import done_before, last_signal_id
+from cascade.engine.lookups import read_lookups
+from cascade.engine.repeats import Finished, done_before, last_signal_id
 from cascade.engine.signals import (
     Recorded,
     Signal,
@@ -27,7 +28,6 @@ from cascade.engine.signals import (
     by_task_id,
     checked_rows,
     no_campaign,
-    read_lookups,
     told,
 )
 from cascade.errors import CampaignInvalid, Problem, one_of
@@ -221,7 +221,7 @@ def import_table(
         if campaign is None:
             raise SignalRefused([no_campaign(str(paths[0]), campaign_id)])
         before = last_signal_id(conn) if tell else 0
-        finished: list[tuple[str, str]] = []  # stored for an instance already done
+        finished: list[Finished] = []  # stored for an instance already done
         chunk: list[Signal] = []
         chunk_file = str(paths[0])
 
@@ -240,7 +240,7 @@ def import_table(
                 stored += len(new)
                 if tell:  # (a signal twice in a chunk: stored once, told once)
                     fresh = {r["digest"]: r for r in rows if r["digest"] in new}
-                    finished.extend(done_before(fresh.values(), lookups.states))
+                    finished.extend(done_before(fresh.values(), lookups))
             total += len(chunk)
             if progress:
                 progress(len(chunk))

@@ -21,10 +21,12 @@ import pendulum
 from sqlalchemy import Connection, Engine, func, select
 
 from cascade.engine import bulk, deployed, store
+from cascade.engine import lookups as batch_reads
 from cascade.engine.deployed import Deployed
 from cascade.engine.early import Early, early
 from cascade.engine.figures import check_fields
-from cascade.engine.repeats import Unchanged, done_before, last_signal_id, unchanged_of
+from cascade.engine.lookups import Lookups, read_lookups
+from cascade.engine.repeats import Finished, Unchanged, done_before, last_signal_id, unchanged_of
 from cascade.engine.rollup import figures_of
 from cascade.errors import CampaignInvalid, Problem, Suggestions, did_you_mean, several_named
 from cascade.i18n import _, speaking
@@ -78,12 +80,12 @@ def told(
     now: pendulum.DateTime,
     source: str,
     counts: tuple[int, int],
-    finished: Sequence[tuple[str, str]],
+    finished: Sequence[Finished],
     early_too: bool = True,
 ) -> Recorded:
     """`counts` (stored, known), with what to tell of the signals `source` just stored at `now`
     after signal `after_id` (one caller's), read in the transaction that stores them; `finished`,
-    the (unit, task) of those whose instance was done when they were checked."""
+    those whose instance was done when they were checked (`repeats.done_before`)."""
     stored, known = counts
     if not stored:
         return Recorded(stored, known)
@@ -179,7 +181,7 @@ def record_many(engine: Engine, requests: list[Batch]) -> list[Recorded | Signal
             before = last_signal_id(conn) if r.tell else 0
             bulk.insert_many(conn, store.signals, fresh)
             if r.tell:
-                finished = done_before(fresh, lookups[r.campaign_id].states)
+                finished = done_before(fresh, lookups[r.campaign_id])
                 answers[n] = told(
                     conn, r.campaign_id, before, r.now, r.source, counts, finished, r.tell_early
                 )
@@ -198,19 +200,6 @@ def no_campaign(file: str, campaign_id: str) -> Problem:
     )
 
 
-@dataclass
-class Lookups:
-    """What a batch's checks need from the store: the live units it names (by id, or by their
-    exact name: name -> the ids so called) and their instances' states."""
-
-    units: set[str]
-    states: dict[tuple[str, str], str]  # (task, unit) -> state
-    names: dict[str, list[str]] = field(default_factory=dict)
-
-
-WHOLE_CAMPAIGN = 5_000  # a batch naming more units than this reads the campaign once
-
-
 def by_task_id(campaign: Deployed, batch: list[Signal]) -> list[Signal]:
     """The batch with a task named by its title (a district's own sheet) named by its id
     (`deployed.task_named`); any other name left as written, for the checks to refuse."""
@@ -218,56 +207,6 @@ def by_task_id(campaign: Deployed, batch: list[Signal]) -> list[Signal]:
         return batch
     named = {task: deployed.task_named(campaign, task) for task in {s.task for s in batch}}
     return [replace(s, task=named[s.task] or s.task) for s in batch]
-
-
-def read_lookups(conn: Connection, campaign_id: str, unit_ids: set[str], tasks: set[str]) -> Lookups:
-    """The named units that exist, and the states of their instances of `tasks` (an import names
-    thousands: in chunks; past WHOLE_CAMPAIGN units, one read of the campaign costs less than
-    lookups). A name that is no unit's id is looked up as a unit's name. The tasks are part of
-    the lookup because the instances' index begins (campaign, task, unit): by unit alone, each
-    read went through every instance of the campaign (32 ms a signal on a national one)."""
-    u, i = store.units.c, store.instances.c
-    live = (u.campaign_id == campaign_id, u.archived.is_(False))
-    state_query = select(i.task_id, i.unit_id, i.state).where(
-        i.campaign_id == campaign_id, i.archived.is_(False), i.task_id.in_(sorted(tasks))
-    )
-    found = Lookups(set(), {})
-    if len(unit_ids) > WHOLE_CAMPAIGN:
-        everyone = conn.execute(select(u.id, u.name).where(*live)).all()
-        for unit, name in everyone:
-            if unit in unit_ids:
-                found.units.add(unit)
-            elif name in unit_ids:
-                found.names.setdefault(name, []).append(unit)
-        _loosely(found, unit_ids, everyone)
-        wanted = found.units | {unit for ids in found.names.values() for unit in ids}
-        rows = conn.execute(state_query).fetchall()
-        found.states.update(((task, unit), state) for task, unit, state in rows if unit in wanted)
-        return found
-    named = sorted(unit_ids)
-    for n in range(0, len(named), 900):
-        chunk = named[n : n + 900]
-        found.units.update(conn.execute(select(u.id).where(*live, u.id.in_(chunk))).scalars())
-    names = [name for name in named if name not in found.units]
-    for n in range(0, len(names), 900):
-        for unit, name in conn.execute(select(u.id, u.name).where(*live, u.name.in_(names[n : n + 900]))):
-            found.names.setdefault(name, []).append(unit)
-    if any(name not in found.names for name in names):  # (rare) the campaign's names, read once
-        _loosely(found, unit_ids, conn.execute(select(u.id, u.name).where(*live)).all())
-    wanted_ids = sorted(found.units | {unit for ids in found.names.values() for unit in ids})
-    for n in range(0, len(wanted_ids), 900):
-        states = conn.execute(state_query.where(i.unit_id.in_(wanted_ids[n : n + 900])))
-        found.states.update(((task, unit), state) for task, unit, state in states)
-    return found
-
-
-def _loosely(found: Lookups, named: set[str], everyone: Iterable[Any]) -> None:
-    """The units named but for capitals and spacing ("Huyện Ủy Can Lộc"), among `everyone`
-    (id, name): added to `found.names` under the name as written."""
-    unmatched = [each for each in named if each not in found.units and each not in found.names]
-    if unmatched:
-        for each, units in deployed.loosely_named(unmatched, everyone).items():
-            found.names[each] = [unit for unit, _name in units]
 
 
 FUTURE_SLACK = 86_400  # a signal may be dated at most this far past its receipt (clocks, zones)
@@ -433,7 +372,7 @@ def _known(conn: Connection, rows: list[dict[str, Any]]) -> set[str]:
         by_campaign.setdefault(row["campaign_id"], []).append(row["digest"])
     for campaign, digests in by_campaign.items():
         of_campaign = s.c.campaign_id == campaign
-        if len(digests) > WHOLE_CAMPAIGN:
+        if len(digests) > batch_reads.WHOLE_CAMPAIGN:  # (the bound its units are read by, too)
             stored = conn.execute(select(func.count()).select_from(s).where(of_campaign)).scalar_one()
             if stored <= 4 * len(digests):
                 every = conn.execute(select(s.c.digest).where(of_campaign)).scalars()
