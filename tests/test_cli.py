@@ -685,6 +685,41 @@ def test_status_lists_every_overdue_unit_with_its_parent_days_and_stage(any_stor
     assert bad.exit_code == 1 and "no level `commune`" in bad.stderr and "grassroots" in bad.stderr
 
 
+def test_an_overdue_list_too_long_for_a_table_is_cut_and_says_how_to_see_it_all(
+    any_store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`cascade status` of a national campaign drew all its 20,888 overdue instances as a table:
+    15 s (on PostgreSQL) of rows scrolling past the progress an operator ran it for. Past TABLE_ROWS
+    the table lists the most overdue and says how many more there are and how to see them; the
+    CSV and JSON list every one, and an explicit --limit is kept."""
+    import cascade.cli.status
+
+    monkeypatch.setattr(cascade.cli.status, "TABLE_ROWS", 10, raising=False)  # (not on older code)
+    assert runner.invoke(app, ["deploy", HA_TINH]).exit_code == 0
+    assert runner.invoke(app, ["tick", "ha-tinh-xix-2020", "--now", "2021-01-18 08:00"]).exit_code == 0
+    wide = {"COLUMNS": "400"}
+    as_csv = runner.invoke(app, ["status", "ha-tinh-xix-2020", "--format", "csv"])
+    rows = list(csv.DictReader(io.StringIO(as_csv.stdout)))
+    assert len(rows) > 30
+    table = runner.invoke(app, ["status", "ha-tinh-xix-2020"], env=wide)
+    assert table.exit_code == 0, table.output
+    assert f"overdue: {len(rows)} instance(s)" in table.stdout
+    overdue_table = table.stdout.split("… and")[0]
+    body = [line for line in overdue_table.splitlines() if line.startswith("│")]
+    assert len(body) == 10  # the ten most overdue (the header is ┃)
+    assert all(r["unit"] in overdue_table for r in rows[:10])
+    assert (
+        f"… and {len(rows) - 10} more overdue, too many to read in a table. Every one: cascade status "
+        "ha-tinh-xix-2020 --format csv > qua-han.csv (it opens in Excel); fewer: --level, --task, --under; "
+        "more here: --limit N"
+    ) in " ".join(table.stdout.split()), table.stdout
+    assert "progress" in table.stdout.split("… and")[1]  # the progress per level and task follows
+    asked = runner.invoke(app, ["status", "ha-tinh-xix-2020", "--limit", "20"], env=wide)
+    assert f"… and {len(rows) - 20} more overdue (--limit 20" in asked.stdout
+    whole = json.loads(runner.invoke(app, ["status", "ha-tinh-xix-2020", "--format", "json"]).stdout)
+    assert len(whole["overdue"]) == whole["overdue_total"] == len(rows)
+
+
 def test_an_extension_past_the_summary_date_is_warned_of(data_dir: Path) -> None:
     """`validate` warns of a file's deadline the summary goes out before; an extension to
     10/02/2021, past Hà Tĩnh's summary on 20/01/2021, went in without a word, and the summary

@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from cascade.cli.common import (
+    TABLE_ROWS,
     app,
     csv_stdout,
     err,
@@ -128,12 +129,6 @@ def plan(
             )
     else:
         out.print(instance_table(compiled, listed))
-
-
-# the most instances `plan` draws as a table (Rich lays a table out whole: ~1 ms a row here, and a
-# national campaign's 247,087 took 334 s and 4.3 GB, for a table nobody reads); a province's
-# conferences and reports, a thousand or two, stay a table
-TABLE_ROWS = 2_000
 
 
 class SchemaKind(StrEnum):

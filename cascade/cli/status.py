@@ -15,6 +15,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from cascade.cli.common import (
+    TABLE_ROWS,
     ago,
     app,
     campaign_id,
@@ -60,7 +61,14 @@ def status(
         typer.Argument(help=_("the campaign: its id or its title (none: every campaign, a line each)")),
     ] = None,
     limit: Annotated[
-        int | None, typer.Option(min=1, help=_("list at most N overdue instances (default: all of them)"))
+        int | None,
+        typer.Option(
+            min=1,
+            help=_(
+                "list at most N overdue instances (default: all of them; a table, the first {rows:,})",
+                rows=TABLE_ROWS,
+            ),
+        ),
     ] = None,
     level: Annotated[str | None, typer.Option(help=_("only units of this level"))] = None,
     task: Annotated[str | None, typer.Option(help=_("only this task or report"))] = None,
@@ -84,7 +92,9 @@ def status(
     campaign = campaign_id(engine, campaign)  # (or its title)
     row = campaign_row(engine, campaign)
     level, task, under = checked_filters(engine, row, level, task, under, "status")
-    result = campaign_status(engine, campaign, limit, StatusWhere(level, task, under))
+    cut = limit is None and fmt is StatusFormat.table  # a table at most TABLE_ROWS long, unless asked
+    shown = TABLE_ROWS if cut else limit
+    result = campaign_status(engine, campaign, shown, StatusWhere(level, task, under))
     assert result is not None
     tz = result.timezone
     records = [
@@ -154,7 +164,18 @@ def status(
                 f"{r['stage']}/{r['stages']}",
             )
         out.print(table)
-        if more:
+        if more and cut:
+            out.print(
+                _(
+                    "… and {more:,} more overdue, too many to read in a table. Every one: cascade status "
+                    "{campaign} --format csv > qua-han.csv (it opens in Excel); fewer: --level, --task, "
+                    "--under; more here: --limit N",
+                    more=more,
+                    campaign=escape(campaign),
+                ),
+                highlight=False,
+            )
+        elif more:
             out.print(
                 _(
                     "… and {more:,} more overdue (--limit {limit}; leave it out to list all)",
