@@ -245,6 +245,32 @@ def test_a_report_takes_its_format_from_the_file_name(reported: CliRunner, tmp_p
     assert not (tmp_path / "x.xlsx").exists()
 
 
+def test_a_report_named_for_a_format_it_is_not_in_is_refused(reported: CliRunner, tmp_path: Path) -> None:
+    """`--out bao-cao.xls` (or .doc, .pdf, .html) wrote the summary's Markdown text under that name:
+    a file Excel, Word or a browser shows as garbage or will not open. It is refused, naming the
+    file to write instead; nothing is written. A name that says no format (a date in it) is md."""
+    from cascade.cli import app
+
+    for name, instead in (
+        ("bao-cao.xls", "bao-cao.xlsx"),
+        ("bao-cao.DOC", "bao-cao.docx"),
+        ("bao-cao.pdf", "bao-cao.docx"),
+        ("bao-cao.html", "bao-cao.md"),
+    ):
+        refused = reported.invoke(app, ["report", "test-campaign", "--out", str(tmp_path / name)])
+        assert refused.exit_code == 1, refused.output
+        said = " ".join(refused.stderr.split())
+        suffix = name.rsplit(".", 1)[1].lower()
+        assert f"a summary is written as md (text), xlsx (Excel) or docx (Word), not .{suffix}" in said, said
+        assert f"name it {tmp_path / instead}" in said, said
+    asked = reported.invoke(app, ["report", "test-campaign", "-f", "docx", "--out", str(tmp_path / "bc.doc")])
+    assert asked.exit_code == 1 and f"name it {tmp_path / 'bc.docx'}" in " ".join(asked.stderr.split())
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name != "store") == []
+    dated = reported.invoke(app, ["report", "test-campaign", "--out", str(tmp_path / "bao-cao-20.01.2021")])
+    assert dated.exit_code == 0, dated.output
+    assert (tmp_path / "bao-cao-20.01.2021").read_text(encoding="utf-8").startswith("# ")
+
+
 def test_libreoffice_renders_the_document_with_its_title_and_tables(summary: Summary, tmp_path: Path) -> None:
     soffice, pdftoppm = shutil.which("soffice"), shutil.which("pdftoppm")
     if not (soffice and pdftoppm):

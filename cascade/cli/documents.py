@@ -107,10 +107,36 @@ def _as_of_last_tick(engine: Engine, campaign: str) -> pendulum.DateTime:
     return instant
 
 
+# the names of documents a summary is not written as, and the format to write instead: such a
+# file of Markdown text would not open (Excel, Word) or would show as garbage (a browser)
+OTHER_FORMATS = {
+    **dict.fromkeys(("xls", "xlsm", "xlsb", "ods", "csv"), ReportFormat.xlsx),
+    **dict.fromkeys(("doc", "docm", "odt", "rtf", "pdf"), ReportFormat.docx),
+    **dict.fromkeys(("htm", "html"), ReportFormat.md),
+}
+
+
 def _report_format(given: ReportFormat | None, output: Path | None) -> ReportFormat:
     """The format asked for, else the one the --out file's name says, else md; a name that
-    says another format is refused (an .xlsx of Markdown text would not open in Excel)."""
+    says another format is refused (an .xlsx of Markdown text would not open in Excel), and so
+    is one of a format no summary is written in (.xls, .doc, .pdf...), naming the file instead."""
     suffix = output.suffix.lower().lstrip(".") if output else ""
+    if output is not None and suffix in OTHER_FORMATS:
+        instead = output.with_suffix(f".{(given or OTHER_FORMATS[suffix]).value}")
+        fail(
+            [
+                Problem(
+                    str(output),
+                    None,
+                    "--out",
+                    _(
+                        "a summary is written as md (text), xlsx (Excel) or docx (Word), not .{suffix}",
+                        suffix=suffix,
+                    ),
+                    _("name it {instead}", instead=instead),
+                )
+            ]
+        )
     named = ReportFormat(suffix) if suffix in ReportFormat.__members__ else None
     if given is not None and named is not None and given is not named:
         fail(
