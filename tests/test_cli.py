@@ -652,6 +652,30 @@ def test_an_event_log_that_cannot_be_written_whole_is_not_written_at_all(tmp_pat
     assert (tmp_path / "log.jsonl").read_text("utf-8").startswith('{"at":')
 
 
+def test_an_event_log_named_for_a_spreadsheet_or_document_is_refused(data_dir: Path, tmp_path: Path) -> None:
+    """`cascade events --out nhat-ky.xlsx` (or `simulate --out` a .csv) wrote JSON lines under a
+    name Excel then failed to open, or opened as a column of braces. The log is JSON lines: such
+    a name is refused before anything runs, naming the file to write instead."""
+    assert runner.invoke(app, ["deploy", HA_TINH]).exit_code == 0
+    assert runner.invoke(app, ["tick", "ha-tinh-xix-2020", "--now", "2020-11-20 08:00"]).exit_code == 0
+    for command, name in (
+        (["events", "ha-tinh-xix-2020"], "nhat-ky.xlsx"),
+        (["events", "ha-tinh-xix-2020"], "nhat-ky.CSV"),
+        (["simulate", HA_TINH, "--until", "20/11/2020"], "log.csv"),
+        (["simulate", HA_TINH, "--until", "20/11/2020"], "log.docx"),
+    ):
+        refused = runner.invoke(app, [*command, "--out", str(tmp_path / name)], env={"COLUMNS": "300"})
+        assert refused.exit_code == 1, refused.output
+        said = " ".join(refused.stderr.split())
+        suffix = name.rsplit(".", 1)[1].lower()
+        assert f"the event log is written as JSON lines (one event a line), not .{suffix}" in said, said
+        assert f"name it {tmp_path / name.rsplit('.', 1)[0]}.jsonl" in said, said
+    assert [p.name for p in tmp_path.iterdir()] == ["data"]  # (the store's folder) and nothing written
+    kept = runner.invoke(app, ["events", "ha-tinh-xix-2020", "--out", str(tmp_path / "nhat-ky.log")])
+    assert kept.exit_code == 0, kept.output
+    assert (tmp_path / "nhat-ky.log").read_text("utf-8").startswith('{"at":')
+
+
 def test_status_lists_every_overdue_unit_with_its_parent_days_and_stage(any_store: Path) -> None:
     assert runner.invoke(app, ["deploy", HA_TINH]).exit_code == 0
     assert runner.invoke(app, ["tick", "ha-tinh-xix-2020", "--now", "2021-01-18 08:00"]).exit_code == 0

@@ -187,6 +187,33 @@ def writable(out_file: Path) -> None:
     trial.unlink()
 
 
+# names of documents opened in another program (a spreadsheet, a word processor), under which
+# a JSON-lines log would not open, or would open as a column of braces
+DOCUMENT_NAMES = frozenset(
+    ("xlsx", "xls", "xlsm", "xlsb", "ods", "csv", "docx", "doc", "docm", "odt", "rtf", "pdf")
+)
+
+
+def json_lines_named(out_file: Path) -> None:
+    """Refuse an event log's --out named as a spreadsheet or a document, naming it .jsonl instead."""
+    suffix = out_file.suffix.lower().lstrip(".")
+    if suffix in DOCUMENT_NAMES:
+        fail(
+            [
+                Problem(
+                    str(out_file),
+                    None,
+                    "--out",
+                    _(
+                        "the event log is written as JSON lines (one event a line), not .{suffix}",
+                        suffix=suffix,
+                    ),
+                    _("name it {instead}", instead=out_file.with_suffix(".jsonl")),
+                )
+            ]
+        )
+
+
 def _not_a_folder(out_file: Path) -> None:
     if out_file.is_dir():
         cannot_write(out_file, IsADirectoryError(errno.EISDIR, "Is a directory"))

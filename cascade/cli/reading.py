@@ -26,6 +26,7 @@ from cascade.cli.common import (
     csv_stdout,
     err,
     fail,
+    json_lines_named,
     not_among,
     open_engine,
     out,
@@ -55,6 +56,8 @@ def events(
     from cascade.timing.instants import parse_instant
     from cascade.views import eventlog
 
+    if out_file:
+        json_lines_named(out_file)
     engine = open_engine(read_only=True)
     campaign = campaign_id(engine, campaign)  # (or its title)
     tz = campaign_tz(engine, campaign)

@@ -17,6 +17,7 @@ from cascade.cli.common import (
     app,
     err,
     fail,
+    json_lines_named,
     load,
     out,
     source_of,
@@ -59,6 +60,8 @@ def _simulate(file: Path, signals_file: Path | None, until: str | None, out_file
     from cascade.timing.instants import names_a_day, parse_instant
     from cascade.views.eventlog import write_log
 
+    if out_file:
+        json_lines_named(out_file)
     compiled = load(file)
     tz = compiled.campaign.timezone
     try:
