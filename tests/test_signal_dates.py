@@ -155,3 +155,36 @@ def test_a_tick_between_storing_signals_and_telling_of_them_silences_nothing(
     assert "Đảng ủy thị trấn Nghèn: «Hội nghị toàn thể đảng viên cấp cơ sở» is dated 10/11/2020" in imported
     assert "Huyện ủy Can Lộc: «Hội nghị cốt cán cấp huyện và tương đương» was already done" in imported
     assert ticked == [1, 1, 2]  # each tick applied what the command had just stored
+
+
+def test_a_simulation_names_the_signals_of_its_file_dated_before_their_work_opened(tmp_path: Path) -> None:
+    """`cascade simulate --signals` is how an operator tries a replies file before importing it;
+    the import then warned of rows dated before their work opened, but the simulation ran the
+    same rows without a word. It names them as the import does, and says they are kept as dated."""
+    sheet = tmp_path / "tra-loi.csv"
+    sheet.write_text(
+        "at,unit,task,attendees,members\n"
+        "18/11/2020 10:00,tu-ha-tinh,hn-tinh,450,\n"
+        "16/11/2020 09:00,hu-can-loc,hn-huyen,90,\n"  # before the province's, which opens it
+        "19/11/2020 09:00,hu-duc-tho,hn-huyen,70,\n"  # after it: fine
+        "21/11/2020 08:00,tt-xuan-an,hn-co-so,40,45\n",  # Nghi Xuân's conference is not in the file
+        encoding="utf-8",
+    )
+    result = runner.invoke(
+        app, ["simulate", HA_TINH, "--signals", str(sheet), "--until", "30/11/2020"], env={"COLUMNS": "300"}
+    )
+    assert result.exit_code == 0, result.output
+    told = " ".join(result.stderr.split())
+    assert told.count("warning:") == 2, told
+    assert (
+        "warning: Huyện ủy Can Lộc: «Hội nghị cốt cán cấp huyện và tương đương» is dated 16/11/2020 09:00, "
+        "before Tỉnh ủy Hà Tĩnh's «Hội nghị cán bộ chủ chốt toàn tỉnh» (18/11/2020 10:00), which opens it; "
+        "the simulation kept it as dated, as an import would: check the two dates in the file"
+    ) in told
+    assert (
+        "warning: Đảng ủy thị trấn Xuân An: «Hội nghị toàn thể đảng viên cấp cơ sở» is dated 21/11/2020 "
+        "08:00, but the file has no signal of Huyện ủy Nghi Xuân's «Hội nghị cốt cán cấp huyện và tương "
+        "đương», which opens it; the simulation kept it as dated, as an import would"
+    ) in told
+    assert "Đức Thọ" not in told
+    assert "simulated to 30/11/2020" in result.stdout

@@ -118,7 +118,7 @@ def _recorded(engine: Engine, campaign: str, now: pendulum.DateTime, answer: Rec
         return
     same = answer.unchanged
     _tell_unchanged(same, now.timezone_name or "UTC")
-    _tell_early(answer.early, now.timezone_name or "UTC")
+    tell_early(answer.early, now.timezone_name or "UTC")
     note = _(" ({known} already recorded)", known=num(known)) if known else ""
     if same and len(same) == stored:
         err.print(
@@ -192,9 +192,9 @@ def _tell_unchanged(same: Sequence[Unchanged], tz: str) -> None:
     _tell_first(same, say)
 
 
-def _tell_early(ahead: Sequence[Early], tz: str) -> None:
+def tell_early(ahead: Sequence[Early], tz: str, simulated: bool = False) -> None:
     """The signals dated before their work opened: kept as dated, and said, so that a wrong date
-    is put right while it is fresh."""
+    is put right while it is fresh (`simulated`: a simulation's file, put right before the import)."""
 
     def day(epoch: int) -> str:
         return pendulum.from_timestamp(epoch, tz=tz).format("DD/MM/YYYY HH:mm")
@@ -207,6 +207,8 @@ def _tell_early(ahead: Sequence[Early], tz: str) -> None:
             "opener": escape(each.opener_name),
             "opener_title": escape(each.opener_title),
         }
+        if simulated:
+            return _early_in_file(each, names, day)
         if each.opener_at is None:
             return _(
                 "[yellow]warning[/yellow]: {unit}: «{title}» is dated {when}, but {opener}'s "
@@ -223,6 +225,24 @@ def _tell_early(ahead: Sequence[Early], tz: str) -> None:
         )
 
     _tell_first(ahead, say)
+
+
+def _early_in_file(each: Early, names: dict[str, str], day: Callable[[int], str]) -> str:
+    """What a simulation says of a signal of its file dated before its work opened."""
+    if each.opener_at is None:  # (at a simulation's start, a signal waiting is one of the file)
+        return _(
+            "[yellow]warning[/yellow]: {unit}: «{title}» is dated {when}, but the file has no "
+            "signal of {opener}'s «{opener_title}», which opens it; the simulation kept it as "
+            "dated, as an import would",
+            **names,
+        )
+    return _(
+        "[yellow]warning[/yellow]: {unit}: «{title}» is dated {when}, before {opener}'s "
+        "«{opener_title}» ({opened}), which opens it; the simulation kept it as dated, as an "
+        "import would: check the two dates in the file",
+        **names,
+        opened=day(each.opener_at),
+    )
 
 
 def _import_table(

@@ -99,6 +99,10 @@ def _simulate(file: Path, signals_file: Path | None, until: str | None, out_file
             )
         except CampaignInvalid as exc:
             fail(exc.problems)
+    if result.early:
+        from cascade.cli.signals import tell_early
+
+        tell_early(result.early, tz, simulated=True)
     try:
         assert result.engine is not None
         with result.engine.connect() as conn, whole_file(out_file) if out_file else nullcontext() as stream:
