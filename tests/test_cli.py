@@ -1628,6 +1628,32 @@ def test_the_decisions_in_force_are_listed_without_those_taken_back(data_dir: Pa
     assert wrong.exit_code == 1 and "--under" in wrong.stderr, wrong.output
 
 
+def test_decisions_too_many_for_a_table_are_cut_and_say_how_to_see_them_all(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`cascade decisions` after a nation's cells were given a week more (56,700 extensions) drew
+    them all as a table: 46 s (on PostgreSQL). Past TABLE_ROWS the table lists the first, in the
+    tree's order, and says how many more and how to see them; the count, CSV and JSON hold all."""
+    import cascade.cli.reading
+
+    monkeypatch.setattr(cascade.cli.reading, "TABLE_ROWS", 4, raising=False)  # (not on older code)
+    env = _shift_to("2020-11-25 09:00")
+    assert runner.invoke(app, ["deploy", HA_TINH], env=env).exit_code == 0
+    storm = ["hn-co-so", "--under", "Huyện ủy Can Lộc", "--to", "20/01/2021", "--reason", "Bão số 9"]
+    assert runner.invoke(app, ["extend", "ha-tinh-xix-2020", *storm], env=env).exit_code == 0
+    table = runner.invoke(app, ["decisions", "ha-tinh-xix-2020"], env={**env, "COLUMNS": "300"})
+    assert table.exit_code == 0, table.output
+    body = [line for line in table.stdout.splitlines() if line.startswith("│")]
+    assert len(body) == 4, table.stdout
+    assert (
+        "… and 2 more, too many to read in a table. Every one: cascade decisions ha-tinh-xix-2020 --format "
+        "csv > quyet-dinh.csv (it opens in Excel); fewer: --task, --under, --kind"
+    ) in " ".join(table.stdout.split()), table.stdout
+    assert "6 extension(s) and 0 exemption(s) in force" in table.stderr
+    listed = runner.invoke(app, ["decisions", "ha-tinh-xix-2020", "--format", "csv"], env=env)
+    assert len(list(csv.DictReader(io.StringIO(listed.stdout)))) == 6
+
+
 def test_a_province_wide_extension_keeps_a_later_one_and_says_so(data_dir: Path) -> None:
     env = _shift_to("2020-12-20 09:00")
     assert runner.invoke(app, ["deploy", HA_TINH], env=env).exit_code == 0

@@ -18,6 +18,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from cascade.cli.common import (
+    TABLE_ROWS,
     app,
     campaign_id,
     campaign_row,
@@ -178,7 +179,18 @@ def decisions(
         body = {"campaign": campaign, "title": row.title, "decisions": records}
         sys.stdout.write(json.dumps(body, ensure_ascii=False, indent=1) + "\n")
     elif records:
-        _print_decisions(records)
+        _print_decisions(records[:TABLE_ROWS])
+        if len(records) > TABLE_ROWS:
+            out.print(
+                _(
+                    "… and {more:,} more, too many to read in a table. Every one: cascade decisions "
+                    "{campaign} --format csv > quyet-dinh.csv (it opens in Excel); fewer: --task, "
+                    "--under, --kind",
+                    more=len(records) - TABLE_ROWS,
+                    campaign=escape(campaign),
+                ),
+                highlight=False,
+            )
     extended = sum(1 for s in found if s.kind == "extension")
     err.print(
         _(
