@@ -20,6 +20,7 @@ import jinja2
 import pendulum
 
 from cascade.engine.words import below_target, deadline_text, number_text
+from cascade.timing.deadlines import zone
 
 # units named in the line of escalations alike; past it the line counts the rest, the email lists
 # them all at its end, and a Zalo message (a chat line, not a register) points there
@@ -82,7 +83,7 @@ class Renderer:
 
     def moment(self, epoch: int) -> str:
         """An instant as a notice says it: "10:00 ngày 18/11/2020"."""
-        return pendulum.from_timestamp(epoch, tz=self.tz).format("HH:mm [ngày] DD/MM/YYYY")
+        return pendulum.from_timestamp(epoch, tz=zone(self.tz)).format("HH:mm [ngày] DD/MM/YYYY")
 
     def render(
         self,

@@ -5,6 +5,7 @@ documents `cascade.cli.documents`; a campaign run on a copy, `cascade.cli.simula
 from __future__ import annotations
 
 import csv
+import functools
 import json
 import sys
 from contextlib import nullcontext
@@ -139,6 +140,7 @@ def decisions(
     ),
 ) -> None:
     from cascade.engine.words import deadline_short
+    from cascade.timing.deadlines import zone
     from cascade.views import decisions as standing
     from cascade.views.tables import csv_cell
 
@@ -154,6 +156,10 @@ def decisions(
     def day(epoch: int | None) -> str:
         return deadline_short(epoch, tz) if epoch is not None else ""
 
+    @functools.cache
+    def moment(epoch: int) -> str:  # (one a decision taken: a command's thousands share it)
+        return pendulum.from_timestamp(epoch, tz=zone(tz)).format("DD/MM/YYYY HH:mm")
+
     records: list[dict[str, Any]] = [
         {
             "unit_id": s.unit,
@@ -166,7 +172,7 @@ def decisions(
             "state": s.state,
             "reason": s.reason,
             "by": s.by,
-            "at": pendulum.from_timestamp(s.at, tz=tz).format("DD/MM/YYYY HH:mm"),
+            "at": moment(s.at),
             "requested": s.requested,
         }
         for s in found

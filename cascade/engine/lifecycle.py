@@ -26,6 +26,7 @@ from dataclasses import dataclass, replace
 
 import pendulum
 
+from cascade.timing.deadlines import zone
 from cascade.timing.reminders import Timing, next_escalation, next_reminder, stage_time
 from cascade.timing.workdays import Calendar
 
@@ -186,11 +187,11 @@ def _held_action(row: Instance) -> int | None:
 def _timed(row: Instance, timing: Timing, now: int, tz: str, calendar: Calendar, stage: int) -> Instance:
     """Reminders and escalations of `row` resumed strictly after `now`: none already due is sent."""
     reminder = escalation = None
-    at = pendulum.from_timestamp(now, tz=tz)
+    at = pendulum.from_timestamp(now, tz=zone(tz))
     if row.deadline is not None:
-        deadline = pendulum.from_timestamp(row.deadline, tz=tz)
+        deadline = pendulum.from_timestamp(row.deadline, tz=zone(tz))
         if row.state == "open" and row.opened_at is not None:
-            opened = pendulum.from_timestamp(row.opened_at, tz=tz)
+            opened = pendulum.from_timestamp(row.opened_at, tz=zone(tz))
             nxt = next_reminder(timing, deadline, calendar, not_before=opened, after=at)
             reminder = int(nxt.timestamp()) if nxt else None
         if row.state == "overdue":

@@ -28,6 +28,7 @@ from cascade.engine.lifecycle import action_at
 from cascade.i18n import N_, _, num
 from cascade.plan.hierarchy import recipients
 from cascade.plan.rules import TaskRules, campaign_rules, missed_targets, with_formulas
+from cascade.timing.deadlines import zone
 from cascade.timing.quiet import QuietHours
 from cascade.timing.reminders import next_escalation, next_reminder, stage_time
 from cascade.timing.workdays import Calendar
@@ -89,7 +90,7 @@ class Machine:
     # ---- helpers --------------------------------------------------------------------------
 
     def dt(self, seconds: int) -> pendulum.DateTime:
-        return pendulum.from_timestamp(seconds, tz=self.tz)
+        return pendulum.from_timestamp(seconds, tz=zone(self.tz))
 
     def send_at(self, rules: TaskRules) -> int:
         """When a notice made now goes out: now, or the end of the task's quiet hours."""

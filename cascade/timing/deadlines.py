@@ -14,6 +14,7 @@ Dates are always day-first (`dd/mm/yyyy`, or `dd-mm-yyyy`, `dd.mm.yyyy`) or ISO
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -230,10 +231,21 @@ def last_day_of(epoch: int, tz: str) -> pendulum.Date:
     return last_moment(epoch, tz)[0]
 
 
+@functools.cache
+def zone(name: str) -> pendulum.Timezone:
+    """The timezone `name`, read once. Given a name, pendulum reads the zone's file anew for every
+    instant it makes (35 µs an instant, against 7 µs given the zone): a nation's 57,600 decisions
+    listed spent 13 of their 14 s there. Per-row code makes its instants with this."""
+    return pendulum.Timezone(name)
+
+
+@functools.lru_cache(maxsize=1 << 14)
 def last_moment(epoch: int, tz: str) -> tuple[pendulum.Date, pendulum.Time | None]:
     """A deadline as people read it: the last day that counts, and the hour before which the
-    work is due on it (None for a midnight deadline: that whole day counts)."""
-    t = pendulum.from_timestamp(epoch, tz=tz)
+    work is due on it (None for a midnight deadline: that whole day counts). Made once a
+    deadline: a campaign's thousands of instances share a few of them (pendulum's values are
+    immutable)."""
+    t = pendulum.from_timestamp(epoch, tz=zone(tz))
     if (t.hour, t.minute, t.second) == (0, 0, 0):
         return t.subtract(days=1).date(), None
     return t.date(), t.time()

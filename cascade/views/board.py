@@ -17,6 +17,7 @@ from sqlalchemy import Connection, and_, select
 
 from cascade.engine import store
 from cascade.engine.words import event_text
+from cascade.timing.deadlines import zone
 from cascade.views.eventlog import LOG_KINDS
 
 UNIT_STATES = ("overdue", "open", "held", "late", "done", "none")
@@ -160,7 +161,7 @@ def board(conn: Connection, campaign_id: str, now: int, events: int = 30, points
         lines,
         [
             BoardEvent(
-                pendulum.from_timestamp(row.at, tz=tz).format("HH:mm DD/MM/YYYY"),
+                pendulum.from_timestamp(row.at, tz=zone(tz)).format("HH:mm DD/MM/YYYY"),
                 event_text(
                     row.kind,
                     row.data.get("stage"),

@@ -20,6 +20,7 @@ import pendulum
 from sqlalchemy import Connection, Engine, Select, Text, literal, select, tuple_, type_coerce
 
 from cascade.engine import store
+from cascade.timing.deadlines import zone
 
 # The kinds of the campaign's event log (§6 of the format). The store's events table also
 # keeps the dispatcher's operational events (`channel.failed`, `channel.recovered`), which
@@ -54,7 +55,7 @@ def event_lines(engine: Engine, campaign: str, tz: str) -> list[dict[str, Any]]:
 def _iso(epoch: int, tz: str) -> str:
     """An instant as the log writes it; a campaign's events share a few thousand instants (its
     ticks and deadlines), so each is made once, not once per event."""
-    return pendulum.from_timestamp(epoch, tz=tz).isoformat()
+    return pendulum.from_timestamp(epoch, tz=zone(tz)).isoformat()
 
 
 def format_event(row: Any, campaign: str, tz: str) -> dict[str, Any]:
