@@ -1628,6 +1628,28 @@ def test_the_decisions_in_force_are_listed_without_those_taken_back(data_dir: Pa
     assert wrong.exit_code == 1 and "--under" in wrong.stderr, wrong.output
 
 
+def test_decisions_read_the_same_by_units_or_by_whole_tasks(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past WHOLE_CAMPAIGN units decided on (a nation's cells extended), the decisions' tasks are
+    read at once instead of in chunks of units: the same list, filters included."""
+    import cascade.views.decisions
+
+    env = _shift_to("2020-11-25 09:00")
+    assert runner.invoke(app, ["deploy", HA_TINH], env=env).exit_code == 0
+    storm = ["hn-co-so", "--under", "Huyện ủy Can Lộc", "--to", "20/01/2021", "--reason", "Bão số 9"]
+    assert runner.invoke(app, ["extend", "ha-tinh-xix-2020", *storm], env=env).exit_code == 0
+    merged = ["exempt", "ha-tinh-xix-2020", "Đảng ủy xã Cẩm Bình", "hn-co-so", "--reason", "Sáp nhập"]
+    assert runner.invoke(app, merged, env=env).exit_code == 0
+    asks = (["--format", "json"], ["--format", "json", "--under", "Huyện ủy Can Lộc"])
+    by_units = [runner.invoke(app, ["decisions", "ha-tinh-xix-2020", *a], env=env).stdout for a in asks]
+    monkeypatch.setattr(cascade.views.decisions, "WHOLE_CAMPAIGN", 0, raising=False)
+    by_tasks = [runner.invoke(app, ["decisions", "ha-tinh-xix-2020", *a], env=env).stdout for a in asks]
+    assert by_tasks == by_units
+    whole, under = (json.loads(text)["decisions"] for text in by_units)
+    assert len(whole) == 7 and len(under) == 6
+
+
 def test_decisions_too_many_for_a_table_are_cut_and_say_how_to_see_them_all(
     data_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

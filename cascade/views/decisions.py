@@ -12,6 +12,7 @@ from sqlalchemy import Connection, select
 
 from cascade.engine import bulk, deployed, store
 from cascade.engine.amend import standing_decisions
+from cascade.engine.lookups import WHOLE_CAMPAIGN
 
 
 @dataclass(frozen=True)
@@ -55,16 +56,20 @@ def standing(conn: Connection, campaign: str, where: Where | None = None) -> lis
     tasks = conn.execute(select(c.tasks).where(c.id == campaign)).scalar_one_or_none() or {}
     i, u = store.instances.c, store.units.c
     decided = sorted({task for _kind, task, _unit in found})
-    instances = {}  # read by the units decided on (the whole campaign's on a board's every view: no)
-    for chunk in bulk.chunked(sorted({unit for _kind, _task, unit in found})):
-        live = (
-            select(i.task_id, i.unit_id, i.state, i.file_deadline, u.name, u.path)
-            .join(store.units, (u.campaign_id == i.campaign_id) & (u.id == i.unit_id))
-            .where(i.campaign_id == campaign, i.task_id.in_(decided), i.unit_id.in_(chunk), ~i.archived)
-        )
-        if where.under is not None:
-            live = live.where(u.path.contains(f":{where.under}/"))
-        instances.update({(r.task_id, r.unit_id): r for r in conn.execute(live)})
+    live = (
+        select(i.task_id, i.unit_id, i.state, i.file_deadline, u.name, u.path)
+        .join(store.units, (u.campaign_id == i.campaign_id) & (u.id == i.unit_id))
+        .where(i.campaign_id == campaign, i.task_id.in_(decided), ~i.archived)
+    )
+    if where.under is not None:
+        live = live.where(u.path.contains(f":{where.under}/"))
+    units = sorted({unit for _kind, _task, unit in found})
+    if len(units) > WHOLE_CAMPAIGN:  # a nation's cells extended: their tasks read at once, not
+        rows = conn.execute(live).all()  # in 57 chunks of units, row by row
+    else:  # read by the units decided on (the whole campaign's on a board's every view: no)
+        by_units = (live.where(i.unit_id.in_(chunk)) for chunk in bulk.chunked(units))
+        rows = [r for query in by_units for r in conn.execute(query).all()]
+    instances = {(r.task_id, r.unit_id): r for r in rows}
     deciders = sorted({row.by for row in found.values()})  # a parent unit that approved a request
     names = deployed.unit_names(conn, campaign, deciders)
     out = []
