@@ -1126,6 +1126,13 @@ def test_a_folder_of_returned_workbooks_is_imported_whole_or_not_at_all(
     done = [json.loads(line)["unit"] for line in after.stdout.splitlines()]
     assert len(done) == len(log.stdout.splitlines()) + 2
 
+    # a third district's reply, saved as an Excel 97-2003 workbook: it was passed over in silence
+    (folder / "hu-ky-anh.xls").write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504))
+    old = runner.invoke(app, ["signal", "ha-tinh-xix-2020", "--import", str(folder)], env=env)
+    assert old.exit_code == 1, old.output
+    said = " ".join(old.stderr.split())
+    assert f"{folder / 'hu-ky-anh.xls'}: error: an Excel 97-2003 workbook (.xls), which Cascade" in said, said
+
 
 def test_a_tick_before_the_last_one_is_told(data_dir: Path) -> None:
     """`cascade tick --now 01/12/2020` after the campaign ticked on 24/12 said "nothing" and left

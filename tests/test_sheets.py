@@ -346,6 +346,47 @@ def test_a_file_that_is_not_what_its_name_says_is_a_clear_error(tmp_path: Path) 
     assert problem.key == "header" and "missing column(s) `at`, `unit`, `task`" in problem.message
 
 
+OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504)  # Microsoft's compound file: .xls, or a locked .xlsx
+
+
+def refusal(path: Path) -> tuple[str, str]:
+    with pytest.raises(SignalRefused) as refused:
+        load_signals(path, TZ)
+    [problem] = refused.value.problems
+    assert problem.file == str(path) and problem.hint
+    return problem.message, problem.hint
+
+
+def test_workbooks_it_cannot_read_are_refused_with_the_fix(tmp_path: Path) -> None:
+    """A district's reply saved as an Excel 97-2003 .xls was read as YAML ("expected `signals:`
+    with a list of signals") or "not UTF-8 text: save the file as UTF-8"; one with a password,
+    "not an Excel workbook"; and an import of a folder passed the .xls over without a word. Each
+    is refused, saying what the file is and how to save it; a macro-enabled .xlsm is read."""
+    old = tmp_path / "tra-loi.xls"
+    old.write_bytes(OLE2)
+    message, hint = refusal(old)
+    assert "an Excel 97-2003 workbook (.xls), which Cascade does not read" in message
+    assert "open it in Excel and save it as an Excel Workbook (.xlsx)" in hint
+    renamed = tmp_path / "doi-ten.xls"
+    workbook(renamed)
+    message, hint = refusal(renamed)
+    assert "an Excel workbook (.xlsx) named .xls" in message
+    assert f"rename it {tmp_path / 'doi-ten.xlsx'}" in hint
+    locked = tmp_path / "co-mat-khau.xlsx"
+    locked.write_bytes(OLE2)
+    message, hint = refusal(locked)
+    assert "the workbook is protected by a password" in message and "remove the password" in hint
+    calc = tmp_path / "libreoffice.ods"
+    calc.write_bytes(b"PK\x03\x04" + bytes(100))
+    message, hint = refusal(calc)
+    assert "an OpenDocument spreadsheet (.ods), which Cascade does not read" in message
+    assert "save it from LibreOffice Calc as an Excel workbook (.xlsx)" in hint
+    macros = tmp_path / "macro.xlsm"
+    workbook(macros)
+    read = [s.unit for s in load_signals(macros, TZ)]
+    assert read == ["p-bac-ha", "Đảng ủy phường Tân Giang", "x-thien-loc"]
+
+
 def test_headers_are_read_by_their_key_or_their_vietnamese_name() -> None:
     assert header_key("Số đảng viên dự (attendees)", ALIASES) == "attendees"
     assert header_key("  Đơn  vị ", ALIASES) == "unit"

@@ -85,8 +85,10 @@ def _read_unit_list(path: Path) -> list[str]:
     sheet as an office keeps the list (a workbook, or a CSV with a separator Excel writes): its
     unit column (`unit`, `Mã đơn vị`, `Đơn vị`), else its names (`name`, `Tên đơn vị`), else its
     first column; a title above the header and a row-number column are passed over."""
+    from cascade.compile.sheets import is_workbook
+
     try:
-        if path.suffix.lower() == ".xlsx":
+        if is_workbook(path):  # (an .xls or .ods refused, saying how to save it)
             return _units_in_sheets(path)
         text = read_text(path, str(path))
         if _is_table(path, text):

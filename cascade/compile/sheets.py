@@ -28,7 +28,12 @@ from cascade.errors import CampaignInvalid, Problem, os_reason
 from cascade.i18n import _
 from cascade.plan.values import loose
 
-SPREADSHEETS = (".csv", ".xlsx")
+# .xls and .ods are taken as spreadsheets to be refused with the fix (read as YAML or text, an
+# .xls was "not UTF-8 text", and an import of a folder passed it over in silence)
+WORKBOOKS = (".xlsx", ".xlsm", ".xls", ".ods")
+SPREADSHEETS = (".csv", *WORKBOOKS)
+_OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # Microsoft's compound file: an .xls, or an .xlsx with a password
+_ZIP = b"PK\x03\x04"  # an .xlsx (or an .ods)
 
 
 def save_hint() -> str:
@@ -52,6 +57,10 @@ class Table:
 
 def is_spreadsheet(path: str | Path) -> bool:
     return Path(path).suffix.lower() in SPREADSHEETS
+
+
+def is_workbook(path: str | Path) -> bool:
+    return Path(path).suffix.lower() in WORKBOOKS
 
 
 def text(value: Any) -> str:
@@ -81,7 +90,8 @@ def header_key(cell: Any, aliases: Mapping[str, str] | None = None) -> str:
 
 def tables(path: Path, shown: str) -> Iterator[Table]:
     """The tables of a CSV file (one) or an .xlsx workbook (one per visible sheet, non-empty)."""
-    if path.suffix.lower() == ".xlsx":
+    if is_workbook(path):
+        _readable(path, shown)
         yield from _workbook(path, shown)
     else:
         yield from _csv_file(path, shown)
@@ -212,6 +222,40 @@ def _opened(path: Path, shown: str, read: Any) -> Any:
         raise CampaignInvalid(
             [Problem(shown, None, "", _("cannot read: {reason}", reason=os_reason(exc)))]
         ) from None
+
+
+def _readable(path: Path, shown: str) -> None:
+    """Refuse, saying what it is and how to save it, a workbook openpyxl cannot read: Excel
+    97-2003's .xls, a workbook with a password, LibreOffice's .ods, an .xlsx renamed .xls."""
+
+    def head(p: Path) -> bytes:
+        with p.open("rb") as f:
+            return f.read(len(_OLE2))
+
+    start, suffix = _opened(path, shown, head), path.suffix.lower()
+    if start.startswith(_OLE2) and suffix in (".xlsx", ".xlsm"):
+        said = (
+            _("the workbook is protected by a password, which Cascade cannot open"),
+            _("open it in Excel, remove the password (File > Info > Protect Workbook), and save it"),
+        )
+    elif suffix == ".ods":
+        said = (
+            _("an OpenDocument spreadsheet (.ods), which Cascade does not read"),
+            _("save it from LibreOffice Calc as an Excel workbook (.xlsx) or as CSV UTF-8"),
+        )
+    elif suffix == ".xls" and start.startswith(_ZIP):
+        said = (
+            _("an Excel workbook (.xlsx) named .xls"),
+            _("rename it {name}", name=path.with_suffix(".xlsx")),
+        )
+    elif suffix == ".xls":
+        said = (
+            _("an Excel 97-2003 workbook (.xls), which Cascade does not read"),
+            _("open it in Excel and save it as an Excel Workbook (.xlsx) or as CSV UTF-8"),
+        )
+    else:
+        return
+    raise CampaignInvalid([Problem(shown, None, "", *said)])
 
 
 def _workbook(path: Path, shown: str) -> Iterator[Table]:
