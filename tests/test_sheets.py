@@ -387,6 +387,24 @@ def test_workbooks_it_cannot_read_are_refused_with_the_fix(tmp_path: Path) -> No
     assert read == ["p-bac-ha", "Đảng ủy phường Tân Giang", "x-thien-loc"]
 
 
+def test_excel_text_exports_are_read_as_tables(campaign: Engine, tmp_path: Path) -> None:
+    """Excel's "Unicode Text (*.txt)" (UTF-16, tab-separated) and "Text (Tab delimited)" saved
+    as .tsv were read as YAML: "expected `signals:` with a list of signals"."""
+    sheet = SEMICOLON.replace(";", "\t").lstrip("\ufeff")
+    unicode_text = tmp_path / "tra-loi.txt"
+    unicode_text.write_bytes(sheet.encode("utf-16"))  # with its byte-order mark, as Excel writes it
+    tabbed = tmp_path / "tra-loi.tsv"
+    tabbed.write_bytes(sheet.encode("utf-8"))
+    for path in (unicode_text, tabbed):
+        read = load_signals(path, TZ)
+        assert [(s.unit, s.fields) for s in read] == [
+            ("Đảng ủy phường Bắc Hà", {"attendees": "40", "members": "45"}),
+            ("p-nam-ha", {"attendees": "1.234", "members": "1.300"}),
+        ], read
+    assert import_table(campaign, CID, unicode_text, "cli", NOW) == (2, 0)  # as `signal --import` reads it
+    assert import_table(campaign, CID, tabbed, "cli", NOW) == (0, 2)
+
+
 def test_headers_are_read_by_their_key_or_their_vietnamese_name() -> None:
     assert header_key("Số đảng viên dự (attendees)", ALIASES) == "attendees"
     assert header_key("  Đơn  vị ", ALIASES) == "unit"

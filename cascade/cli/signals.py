@@ -66,7 +66,7 @@ def signal(
         bool, typer.Option("--allow-future", help=_("accept signals dated more than a day from now"))
     ] = False,
 ) -> None:
-    from cascade.engine.signal_files import load_signals
+    from cascade.engine.signal_files import is_table, load_signals
     from cascade.engine.signals import Signal, record
     from cascade.settings import Settings
     from cascade.timing.instants import parse_instant
@@ -76,7 +76,7 @@ def signal(
     tz = campaign_tz(engine, campaign)
     now = Settings().scheduler.now().in_timezone(tz)
     try:
-        if import_file is not None and (import_file.is_dir() or is_spreadsheet(import_file)):
+        if import_file is not None and (import_file.is_dir() or is_table(import_file)):
             answer = _import_table(engine, campaign, import_file, now, allow_future)
             if sum(answer) == 0:
                 _nothing_in(str(import_file))

@@ -89,9 +89,21 @@ def read_signals(text: str, file: str, tz: str) -> list[Signal]:
     return out
 
 
+# Excel's text exports: "Unicode Text (*.txt)" (UTF-16, tabs) and "Text (Tab delimited)", read
+# as the CSV they are (as YAML they were "expected `signals:`"); not among a folder's replies,
+# where a .txt is a note sent with them
+TEXT_TABLES = (".txt", ".tsv")
+
+
+def is_table(path: Path) -> bool:
+    """A signals file read as a table: CSV, Excel's text exports, a workbook (else YAML)."""
+    return is_spreadsheet(path) or path.suffix.lower() in TEXT_TABLES
+
+
 def load_signals(path: Path, tz: str) -> list[Signal]:
-    """A signals file read whole: YAML, CSV or an Excel workbook (every sheet)."""
-    if is_spreadsheet(path):
+    """A signals file read whole: YAML, CSV (or Excel's text export) or an Excel workbook
+    (every sheet)."""
+    if is_table(path):
         return _whole(tables(path, str(path)), tz)
     return read_signals(read_text(path, str(path)), str(path), tz)
 
