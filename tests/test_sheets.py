@@ -405,6 +405,32 @@ def test_excel_text_exports_are_read_as_tables(campaign: Engine, tmp_path: Path)
     assert import_table(campaign, CID, tabbed, "cli", NOW) == (0, 2)
 
 
+def test_a_sheet_of_no_signals_in_a_reply_says_how_to_leave_it_out(tmp_path: Path) -> None:
+    """A district's reply with a summary sheet of its own ("Tổng hợp") was refused with "missing
+    column(s) `at`, `unit`, `task`" and the hint to name them, which fits a sheet of signals.
+    A sheet with none of the three is told how to leave it out: hidden, it is not read."""
+    path = tmp_path / "tra-loi.xlsx"
+    workbook(path)
+    book = openpyxl.load_workbook(path)
+    summary = book.create_sheet("Tổng hợp")
+    summary.append(["BÁO CÁO TỔNG HỢP"])
+    summary.append(["Tổng số cơ sở", "Đã tổ chức", "Tỷ lệ"])
+    summary.append([25, 1, "4%"])
+    book.save(path)
+    with pytest.raises(SignalRefused) as refused:
+        load_signals(path, TZ)
+    [problem] = refused.value.problems
+    assert problem.file == f"{path}, sheet Tổng hợp"
+    assert "missing column(s)" in problem.message
+    assert problem.hint == (
+        "a sheet of signals names its columns at, unit, task; a sheet that holds none (a summary "
+        "added to the reply) is left out when hidden (right-click its tab: Hide) or deleted"
+    )
+    summary.sheet_state = "hidden"
+    book.save(path)
+    assert [s.unit for s in load_signals(path, TZ)] == ["p-bac-ha", "Đảng ủy phường Tân Giang", "x-thien-loc"]
+
+
 def test_headers_are_read_by_their_key_or_their_vietnamese_name() -> None:
     assert header_key("Số đảng viên dự (attendees)", ALIASES) == "attendees"
     assert header_key("  Đơn  vị ", ALIASES) == "unit"

@@ -53,6 +53,7 @@ class Table:
     rows: Iterator[tuple[int, list[Any]]]
     comments: list[str]
     composed: bool = False  # its cells are text already composed (a CSV's): `text` needs only strip them
+    sheet: bool = False  # one sheet of a workbook (which may hold others)
 
 
 def is_spreadsheet(path: str | Path) -> bool:
@@ -376,4 +377,4 @@ def _sheet_table(cells: Iterator[tuple[Any, ...]], file: str) -> Table | None:
             if any(v not in (None, "") for v in row):
                 yield n, row + [None] * (width - len(row))
 
-    return Table(file, header, rows(), comments)
+    return Table(file, header, rows(), comments, sheet=True)

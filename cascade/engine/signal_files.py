@@ -147,6 +147,11 @@ def _table_items(table: Table) -> Iterator[tuple[str, tuple[int, dict[str, Any]]
         missing.insert(1, "unit")
     if missing:
         hint = _("the first row names the columns: at, unit, task, then the figures (e.g. attendees)")
+        if table.sheet and len(missing) == 3:  # none of them: a district's own summary, likely
+            hint = _(
+                "a sheet of signals names its columns at, unit, task; a sheet that holds none (a summary "
+                "added to the reply) is left out when hidden (right-click its tab: Hide) or deleted"
+            )
         yield (
             table.file,
             Problem(
