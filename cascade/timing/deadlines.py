@@ -234,8 +234,8 @@ def last_day_of(epoch: int, tz: str) -> pendulum.Date:
 @functools.cache
 def zone(name: str) -> pendulum.Timezone:
     """The timezone `name`, read once. Given a name, pendulum reads the zone's file anew for every
-    instant it makes (35 µs an instant, against 7 µs given the zone): a nation's 57,600 decisions
-    listed spent 13 of their 14 s there. Per-row code makes its instants with this."""
+    instant it makes (35 µs an instant, against 7 µs given the zone): listing a nation's 57,600
+    decisions took 13.7 s, 7.8 s with the zone read once. Per-row code makes its instants with this."""
     return pendulum.Timezone(name)
 
 
