@@ -188,11 +188,12 @@ def writable(out_file: Path) -> None:
     trial.unlink()
 
 
-# names of documents opened in another program (a spreadsheet, a word processor), under which
-# a JSON-lines log would not open, or would open as a column of braces
-DOCUMENT_NAMES = frozenset(
-    ("xlsx", "xls", "xlsm", "xlsb", "ods", "csv", "docx", "doc", "docm", "odt", "rtf", "pdf")
-)
+# the names of documents opened in another program: a spreadsheet's (besides .xlsx) and a word
+# processor's (besides .docx); a summary (`report`) is written as .xlsx or .docx instead
+SHEET_NAMES = ("xls", "xlsm", "xlsb", "ods", "csv")
+PAGE_NAMES = ("doc", "docm", "odt", "rtf", "pdf")
+# under which a JSON-lines log would not open, or would open as a column of braces
+DOCUMENT_NAMES = frozenset(("xlsx", "docx", *SHEET_NAMES, *PAGE_NAMES))
 
 
 def json_lines_named(out_file: Path) -> None:

@@ -12,6 +12,8 @@ import typer
 from rich.markup import escape
 
 from cascade.cli.common import (
+    PAGE_NAMES,
+    SHEET_NAMES,
     ago,
     app,
     campaign_id,
@@ -110,8 +112,8 @@ def _as_of_last_tick(engine: Engine, campaign: str) -> pendulum.DateTime:
 # the names of documents a summary is not written as, and the format to write instead: such a
 # file of Markdown text would not open (Excel, Word) or would show as garbage (a browser)
 OTHER_FORMATS = {
-    **dict.fromkeys(("xls", "xlsm", "xlsb", "ods", "csv"), ReportFormat.xlsx),
-    **dict.fromkeys(("doc", "docm", "odt", "rtf", "pdf"), ReportFormat.docx),
+    **dict.fromkeys(SHEET_NAMES, ReportFormat.xlsx),
+    **dict.fromkeys(PAGE_NAMES, ReportFormat.docx),
     **dict.fromkeys(("htm", "html"), ReportFormat.md),
 }
 
