@@ -22,7 +22,7 @@ from cascade.compile.files import load_plan
 from cascade.compile.sheets import header_key
 from cascade.engine import store
 from cascade.engine.deploy import deploy
-from cascade.engine.signal_files import ALIASES, import_table, load_signals
+from cascade.engine.signal_files import ALIASES, import_table, is_table, load_signals
 from cascade.engine.signals import SignalRefused
 
 CAMPAIGN = Path(__file__).parent.parent / "campaigns" / "ha-tinh-xix-2020.yaml"
@@ -403,6 +403,24 @@ def test_excel_text_exports_are_read_as_tables(campaign: Engine, tmp_path: Path)
         ], read
     assert import_table(campaign, CID, unicode_text, "cli", NOW) == (2, 0)  # as `signal --import` reads it
     assert import_table(campaign, CID, tabbed, "cli", NOW) == (0, 2)
+
+
+def test_a_text_file_of_yaml_signals_is_still_read_as_yaml(tmp_path: Path) -> None:
+    """Since Excel's text exports are read as tables, a .txt that an operator typed in YAML
+    (`signals:` and its list, as §5 writes them) was read as a table: "missing column(s)". Its
+    text tells which it is."""
+    typed = tmp_path / "tin-hieu.txt"
+    typed.write_text(
+        "# gửi từ huyện\nsignals:\n"
+        "  - {at: 2020-11-18 10:00, unit: p-bac-ha, task: conference, fields: {attendees: 40}}\n",
+        encoding="utf-8",
+    )
+    assert not is_table(typed)
+    [signal] = load_signals(typed, TZ)
+    assert (signal.unit, signal.task, signal.fields) == ("p-bac-ha", "conference", {"attendees": 40})
+    tabbed = tmp_path / "tra-loi.txt"
+    tabbed.write_bytes(SEMICOLON.replace(";", "\t").lstrip("\ufeff").encode("utf-16"))
+    assert is_table(tabbed)
 
 
 def test_a_sheet_of_no_signals_in_a_reply_says_how_to_leave_it_out(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ note (`note` / "Ghi chú") kept with the signal."""
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ import pendulum
 from sqlalchemy import Connection, Engine
 from sqlalchemy.dialects import postgresql, sqlite
 
-from cascade.compile.reading import read_text, read_yaml
+from cascade.compile.reading import decoded, read_text, read_yaml
 from cascade.compile.sheets import Table, header_key, is_spreadsheet, rows_of, tables, text
 from cascade.engine import bulk, deployed, store
 from cascade.engine.lookups import read_lookups
@@ -93,11 +94,19 @@ def read_signals(text: str, file: str, tz: str) -> list[Signal]:
 # as the CSV they are (as YAML they were "expected `signals:`"); not among a folder's replies,
 # where a .txt is a note sent with them
 TEXT_TABLES = (".txt", ".tsv")
+_YAML_START = re.compile(r"^signals\s*:", re.MULTILINE)  # §5's YAML, typed into a .txt
 
 
 def is_table(path: Path) -> bool:
-    """A signals file read as a table: CSV, Excel's text exports, a workbook (else YAML)."""
-    return is_spreadsheet(path) or path.suffix.lower() in TEXT_TABLES
+    """A signals file read as a table: CSV, Excel's text exports, a workbook (else YAML). A .txt
+    is told by its text: YAML when a line starts `signals:`."""
+    suffix = path.suffix.lower()
+    if suffix == ".txt":
+        try:
+            return not _YAML_START.search(decoded(path.read_bytes()[:65_536]))
+        except (OSError, UnicodeDecodeError):  # told, naming the file, as the table is read
+            return True
+    return is_spreadsheet(path) or suffix in TEXT_TABLES
 
 
 def load_signals(path: Path, tz: str) -> list[Signal]:
