@@ -163,11 +163,12 @@ def dispatch_phase(campaign_id: str, now_s: int, notify: Notify | None = None) -
     settings = Settings()
     i18n.use(settings.ui.lang)
     policy = Policy.of(settings.dispatch)
-    if (notify or settings.dispatch.mode) == "log":  # no channel settings (no Secret block) needed
+    drill = (notify or settings.dispatch.mode) == "log"
+    if drill:  # no channel settings (no Secret block) needed
         config, send = ChannelConfig(), logging_channel(logger)
     else:
         config, send = channel_config(settings), channels.send
-    outcome = Dispatcher(_store(), campaign_id, config, policy, send=send).run(now_s)
+    outcome = Dispatcher(_store(), campaign_id, config, policy, send=send, drill=drill).run(now_s)
     logger.info(outcome.in_words())
     if outcome.resent:
         logger.warning(

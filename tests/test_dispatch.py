@@ -317,6 +317,48 @@ def test_an_alert_nobody_could_take_is_retried_until_delivered(
     assert len(told) == 1
 
 
+def test_a_drill_leaves_a_broken_channels_alert_as_it_was(
+    campaign: Engine, smtp_auth: tuple[int, Inbox], zalo: FakeZalo
+) -> None:
+    """A drill (`CASCADE_NOTIFY=log cascade dispatch`) on a store whose email had really failed
+    "told" the operator of it through the log and recorded the channel recovered: the alert was
+    gone, and the operator never heard. A drill sends through no channel, so it says nothing of
+    their health: the alert waits for the next real dispatch."""
+    from typer.testing import CliRunner
+
+    from cascade.cli import app
+
+    port, _ = smtp_auth
+    wrong = f"mailto://cascade:wrong@127.0.0.1:{port}?from=cascade@example.vn&mode=insecure"
+    dispatcher(campaign, config(wrong, zalo, token="expired")).run(NOW)  # the operator unreachable
+
+    def alerts() -> dict[str, tuple[Any, ...]]:
+        with campaign.connect() as conn:
+            rows = conn.execute(select(store.channel_alerts)).all()
+        return {r.channel: (r.since, r.delivered_at, r.tries) for r in rows}
+
+    before = alerts()
+    assert set(before) == {"email", "phone", "zalo"} and before["email"][1] is None
+    env = {
+        "CASCADE_DATABASE_URL": campaign.url.render_as_string(hide_password=False),
+        "CASCADE_NOTIFY": "log",
+        "COLUMNS": "250",
+    }
+    drill = CliRunner().invoke(app, ["dispatch", "test-campaign", "--now", "2020-11-10 08:00"], env=env)
+    assert drill.exit_code == 0, drill.output
+    assert "written to no channel (a drill)" in drill.stderr
+    told = [line for line in drill.stderr.splitlines() if line.startswith("channel email broken since ")]
+    assert len(told) == 1 and told[0].endswith(": a drill does not try it; the next real dispatch does")
+    assert alerts() == before
+    assert events(campaign, "channel.recovered") == []
+    assert set(statuses(campaign).values()) == {"sent"}  # what waited went to the drill's log
+
+    # the next real dispatch, Zalo working again: the operator hears of email
+    again = dispatcher(campaign, config(wrong, zalo)).run(NOW)
+    [email] = [a for a in again.alerts if a.channel == "email"]
+    assert email.delivered is not None and email.delivered.channel == "zalo"
+
+
 def test_the_logging_channel_goes_through_the_same_dispatcher(
     campaign: Engine, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -106,7 +106,8 @@ def dispatch_command(
     instant = instant_of(engine, campaign, now, "dispatch", "--now")
     settings = Settings()
     config, send = _channels(settings)  # as the flow's dispatch has them
-    dispatcher = Dispatcher(engine, campaign, config, Policy.of(settings.dispatch), send=send)
+    drill = settings.dispatch.mode == "log"
+    dispatcher = Dispatcher(engine, campaign, config, Policy.of(settings.dispatch), send=send, drill=drill)
     with Progress(
         TextColumn(_("digests")),
         BarColumn(),
@@ -145,8 +146,19 @@ def dispatch_command(
                 told=told,
             )
         )
-    if settings.dispatch.mode == "log":
+    if drill:
         err.print(_("CASCADE_NOTIFY=log: the digests were written to no channel (a drill)"))
+        from cascade.views.pages import broken_channels
+
+        for broken in broken_channels(engine, campaign):
+            err.print(
+                _(
+                    "channel {channel} broken since {since}: a drill does not try it; the next real "
+                    "dispatch does",
+                    channel=broken["channel"],
+                    since=broken["since"],
+                )
+            )
     if outcome.alerts:
         raise typer.Exit(1)
 
