@@ -758,6 +758,57 @@ def test_the_campaigns_own_lines_changed_are_in_the_summary(store_engine: Engine
     assert "Campaign:" not in told(store_engine, chain(), "2020-11-13 08:00")
 
 
+def test_a_moved_deadline_counts_every_unit_it_moves_for_done_ones_too(store_engine: Engine) -> None:
+    """A redeploy moving one deadline printed "87 updated" under a summary of "55 units": the units
+    that had finished had their deadline moved too, and the summary left them out. It names them
+    (judged as before), so its count and the deploy's agree."""
+    deploy(store_engine, chain(), "v1", at("2020-11-10"))
+    signal(store_engine, "x-c", "hn-co-so", "2020-11-20 09:00")
+    tick(store_engine, CID, at("2020-11-21 08:00"))
+    later = chain(grassroots="22/12/2020")
+    lines = told(store_engine, later, "2020-11-22 08:00")
+    at_task = lines.index("  «Hội nghị cơ sở»: 14/12/2020 → 21/12/2020, 3 units:")
+    assert lines[at_task + 1 : at_task + 3] == [
+        "      2 still open, until the new deadline",
+        "      1 already done on time: judged as before",
+    ], lines
+    assert deploy(store_engine, later, "v2", at("2020-11-22 08:00")).updated == 3
+    assert states(store_engine)[("hn-co-so", "x-c")] == "done"
+    signal(store_engine, "x-d", "hn-co-so", "2020-12-22 10:00")
+    tick(store_engine, CID, at("2020-12-23 08:00"))  # x-d done late, x-f overdue
+    lines = told(store_engine, chain(grassroots="18/12/2020"), "2020-12-23 09:00")
+    at_task = lines.index("  «Hội nghị cơ sở»: 21/12/2020 → 17/12/2020, 3 units:")
+    assert sorted(lines[at_task + 1 : at_task + 4]) == [
+        "      1 already done on time: judged as before",
+        "      1 done late: late under the new deadline too",
+        "      1 still overdue (the new deadline has passed too; escalations start again from it at the next "
+        "tick)",
+    ], lines
+
+
+def test_moving_the_issue_date_rewrites_no_work_already_open(store_engine: Engine) -> None:
+    """Moving the issue date a day printed "Notices this change sends: none" and then "6 updated":
+    the work open since the issue had its opening time rewritten, which nothing reads once it
+    has opened. Work not yet open opens at the new date."""
+    from tests.conftest import HEADER
+
+    text = CHAIN.replace("DISTRICT", "23/11/2020").replace("GRASSROOTS", "15/12/2020")
+
+    def issued(day: str) -> Any:
+        return compile_text(text, header=HEADER.replace("issued_on: 10/11/2020", f"issued_on: {day}"))
+
+    deploy(store_engine, chain(), "v1", at("2020-11-09 08:00"))  # deployed the day before the issue
+    result = deploy(store_engine, issued("12/11/2020"), "v2", at("2020-11-09 09:00"))
+    assert result.updated == 4  # the province's conference and the three communes': not open yet
+    tick(store_engine, CID, at("2020-11-11 09:00"))
+    assert states(store_engine)[("hn-tinh", "tu-a")] == "held"
+    tick(store_engine, CID, at("2020-11-12 09:00"))
+    assert states(store_engine)[("hn-tinh", "tu-a")] == "open"
+    result = deploy(store_engine, issued("11/11/2020"), "v3", at("2020-11-13 08:00"))
+    assert (result.added, result.updated, result.archived) == (0, 0, 0)
+    assert result.changes is not None and result.changes.header == {"issued_at": (1605114000, 1605027600)}
+
+
 def test_moving_the_issue_date_past_recorded_signals_names_them(store_engine: Engine) -> None:
     """The issue date moved from 10/11 to 15/11 in a running campaign whose province had recorded
     its conference on 11/11: deployed with "issued on: 10/11/2020 → 15/11/2020" and nothing more,

@@ -963,8 +963,9 @@ def test_dry_run_then_deploy_an_extension_and_per_unit_decisions(any_store: Path
     before = runner.invoke(app, ["status", "ha-tinh-xix-2020", "--format", "json"], env=env).stdout
     dry = runner.invoke(app, ["deploy", "--dry-run", str(edited)], env=env)
     assert dry.exit_code == 0, dry.output
-    assert "«Hội nghị toàn thể đảng viên cấp cơ sở»: 14/01/2021 → 28/01/2021, 85 units:" in dry.stdout
+    assert "«Hội nghị toàn thể đảng viên cấp cơ sở»: 14/01/2021 → 28/01/2021, 87 units:" in dry.stdout
     assert "1 re-judged on time" in dry.stdout and "reopened" in dry.stdout
+    assert "2 already done on time: judged as before" in dry.stdout  # (not told: nothing changes for them)
     assert "Notices this change sends:" in dry.stdout
     assert "dry run: nothing was changed" in dry.stderr
     assert runner.invoke(app, ["status", "ha-tinh-xix-2020", "--format", "json"], env=env).stdout == before

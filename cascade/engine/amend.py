@@ -106,6 +106,8 @@ class Changes:
     passed_over: list[str] = field(default_factory=list)
     # the issue date moved later: the signals recorded dated before it, (unit, task, at), oldest first
     before_issue: list[tuple[str, str, int]] = field(default_factory=list)
+    # done instances whose deadline moved, judged as before: (task, old, new deadline, effect) -> count
+    kept: Counter[tuple[str, int | None, int | None, str]] = field(default_factory=Counter)
 
     @property
     def told(self) -> list[Amended]:

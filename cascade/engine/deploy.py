@@ -336,6 +336,9 @@ def _stage(
             changes.restored.append((key[0], key[1], old.state in DONE))
         elif outcome.effect != "unchanged":
             changes.amended.append(amend.Amended(old.id, key[0], key[1], paths[key[1]], outcome))
+        elif old.state in DONE and outcome.instance.deadline != old.deadline:  # (for the summary's count)
+            kept = "kept_on_time" if old.state == "done" else "kept_late"
+            changes.kept[(key[0], old.deadline, outcome.instance.deadline, kept)] += 1
     gone = [key for key, old in existing.items() if key not in seen and not old.archived]
     staged.gone = [existing[key].id for key in gone]
     if changes.removed_units:  # what each had finished, which a unit whose id changed starts over

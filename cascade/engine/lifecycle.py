@@ -111,8 +111,13 @@ def rederive(
         if current.state == "done_late" and _before(current.done_at, deadline):
             return Outcome(replace(kept, state="done"), "rejudged", old)
         return Outcome(kept, "unchanged", old)
+    # (work already open keeps its opening: nothing reads it again, and a moved issue date
+    # rewrote every instance open since the issue)
     same_opening = (current.opens_on, current.open_at) == (rules.opens_on, rules.open_at)
-    base = current if same_opening else replace(current, opens_on=rules.opens_on, open_at=rules.open_at)
+    if same_opening or current.opened_at is not None:
+        base = current
+    else:
+        base = replace(current, opens_on=rules.opens_on, open_at=rules.open_at)
     if deadline == old:
         if not rules.timing_changed:
             action = _held_action(base)

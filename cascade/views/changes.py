@@ -34,6 +34,8 @@ EFFECTS = {  # what a change does to an instance, in the summary's words
     ),
     "rejudged": N_("re-judged on time (finished before the new deadline)"),
     "retimed": N_("reminders and escalations re-planned after now"),
+    "kept_on_time": N_("already done on time: judged as before"),
+    "kept_late": N_("done late: late under the new deadline too"),
     "exempted": N_("exempted"),
     "unexempted": N_("no longer exempt (held, then opened as the rules say)"),
 }
@@ -198,6 +200,8 @@ def describe(changes: Changes) -> list[str]:
             continue
         key = (a.task, o.old_deadline, o.instance.deadline)
         moved_deadlines.setdefault(key, Counter())[o.effect] += 1
+    for (task, old, new, effect), count in changes.kept.items():
+        moved_deadlines.setdefault((task, old, new), Counter())[effect] += count
     if moved_deadlines:
         lines.append(_("Deadlines (the last day that counts):"))
         for (task, old, new), effects in sorted(
