@@ -709,6 +709,38 @@ def test_status_lists_every_overdue_unit_with_its_parent_days_and_stage(any_stor
     assert bad.exit_code == 1 and "no level `commune`" in bad.stderr and "grassroots" in bad.stderr
 
 
+def test_status_says_when_the_summary_goes_out_and_that_the_campaign_runs_on_after_it(
+    any_store: Path,
+) -> None:
+    """A campaign ticked a year past its summary escalated its 223 overdue units at every repeat,
+    and `cascade status` said nothing of the summary: an operator could not see that the campaign
+    was over but still sending, nor how to end it."""
+    assert runner.invoke(app, ["deploy", HA_TINH]).exit_code == 0
+    wide = {"COLUMNS": "250"}
+    assert runner.invoke(app, ["tick", "ha-tinh-xix-2020", "--now", "2021-01-18 08:00"]).exit_code == 0
+    before = runner.invoke(app, ["status", "ha-tinh-xix-2020"], env=wide)
+    assert "summary due 20/01/2021 07:00" in before.stdout, before.stdout
+    assert "runs on" not in before.stdout
+    assert runner.invoke(app, ["tick", "ha-tinh-xix-2020", "--now", "2021-01-25 09:00"]).exit_code == 0
+    assert runner.invoke(app, ["tick", "ha-tinh-xix-2020", "--now", "2022-01-03 09:00"]).exit_code == 0
+    after = runner.invoke(app, ["status", "ha-tinh-xix-2020"], env=wide)
+    overdue = len(
+        list(
+            csv.DictReader(
+                io.StringIO(runner.invoke(app, ["status", "ha-tinh-xix-2020", "--format", "csv"]).stdout)
+            )
+        )
+    )
+    assert "summary sent 25/01/2021 09:00" in after.stdout, after.stdout
+    assert (
+        f"the campaign runs on: its {overdue} overdue are escalated as the file says until their signals "
+        "come; once it is over, `cascade undeploy ha-tinh-xix-2020` ends it (its history is kept)"
+    ) in after.stdout
+    assert runner.invoke(app, ["undeploy", "ha-tinh-xix-2020"]).exit_code == 0
+    stopped = runner.invoke(app, ["status", "ha-tinh-xix-2020"], env=wide)
+    assert "summary sent 25/01/2021 09:00" in stopped.stdout and "runs on" not in stopped.stdout
+
+
 def test_an_overdue_list_too_long_for_a_table_is_cut_and_says_how_to_see_it_all(
     any_store: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

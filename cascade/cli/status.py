@@ -184,7 +184,33 @@ def status(
                 )
             )
     out.print(status_table(result))
+    whole = level is None and task is None and under is None
+    _print_summary(row, result.overdue_total if whole else None)
     _print_scheduler(engine, row)
+
+
+def _print_summary(row: Deployed, overdue: int | None) -> None:
+    """When the summary goes (or went) out; once it has, that the campaign runs on: its overdue
+    units escalated (`repeat`) until their signals come, until the operator ends it."""
+    from cascade.engine.machine import summary_instant
+
+    tz = row.timezone
+    if row.summary_sent_at is None:
+        due = pendulum.from_timestamp(summary_instant(row), tz=tz).format("DD/MM/YYYY HH:mm")
+        out.print(_("summary due {at}", at=due), highlight=False)
+        return
+    sent = pendulum.from_timestamp(row.summary_sent_at, tz=tz).format("DD/MM/YYYY HH:mm")
+    out.print(_("summary sent {at}", at=sent), highlight=False)
+    if overdue and stopped_since(row) is None:
+        out.print(
+            _(
+                "the campaign runs on: its {count} overdue are escalated as the file says until their "
+                "signals come; once it is over, `cascade undeploy {campaign}` ends it (its history is kept)",
+                count=num(overdue),
+                campaign=escape(row.id),
+            ),
+            highlight=False,
+        )
 
 
 def _print_overview(engine: Engine, fmt: StatusFormat) -> None:
