@@ -969,6 +969,57 @@ def _shift_to(instant: str) -> dict[str, str]:
     return {"CASCADE_CLOCK_SHIFT": str(int(shift)), "COLUMNS": "250"}
 
 
+def test_a_decision_without_by_is_the_campaigns_not_the_login_of_whoever_typed_it(
+    any_store: Path, tmp_path: Path
+) -> None:
+    """`cascade extend` without --by recorded the shell's login as the decider: the commune's
+    notice read "(root quyết định)" and the board's decisions "Người quyết định: root". It is the
+    campaign's operator, else the body that issued the campaign."""
+    import getpass
+    import os
+
+    from sqlalchemy import create_engine, select
+
+    from cascade.engine import store
+
+    env = _shift_to("2021-01-18 09:00")
+    assert runner.invoke(app, ["deploy", HA_TINH], env=env).exit_code == 0
+    assert runner.invoke(app, ["tick", "ha-tinh-xix-2020"], env=env).exit_code == 0
+    storm = ["ha-tinh-xix-2020", "x-tung-loc", "hn-co-so", "--reason", "Bão số 9"]
+    extended = runner.invoke(app, ["extend", *storm, "--to", "25/01/2021"], env=env)
+    assert extended.exit_code == 0, extended.output
+    log = runner.invoke(app, ["events", "ha-tinh-xix-2020", "--kind", "task.amended"], env=env)
+    [amended] = [json.loads(line) for line in log.stdout.splitlines()]
+    assert amended["by"] == "Ban Thường vụ Tỉnh ủy Hà Tĩnh"  # the file's issued_by
+    engine = create_engine(os.environ["CASCADE_DATABASE_URL"])
+    with engine.connect() as conn:
+        [notice] = conn.execute(
+            select(store.outbox.c.payload).where(store.outbox.c.kind == "task.amended")
+        ).all()
+    assert getpass.getuser() not in json.dumps(notice.payload, ensure_ascii=False)
+    listed = runner.invoke(app, ["decisions", "ha-tinh-xix-2020", "--format", "csv"], env=env)
+    assert "Ban Thường vụ Tỉnh ủy Hà Tĩnh" in listed.stdout
+    # a campaign with an operator: theirs
+    text = Path(HA_TINH).read_text(encoding="utf-8")
+    anchor = "  issued_by: Ban Thường vụ Tỉnh ủy Hà Tĩnh\n"
+    assert anchor in text
+    edited = tmp_path / "ha-tinh-xix-2020.yaml"
+    edited.write_text(
+        text.replace(anchor, anchor + "  operator: {name: Ban Tuyên giáo Tỉnh ủy, email: btg@hatinh.vn}\n"),
+        encoding="utf-8",
+    )
+    (tmp_path / "units").mkdir()
+    for units in (ROOT / "campaigns" / "units").iterdir():
+        (tmp_path / "units" / units.name).write_text(units.read_text(encoding="utf-8"), encoding="utf-8")
+    assert runner.invoke(app, ["deploy", str(edited)], env=env).exit_code == 0
+    exempted = runner.invoke(
+        app, ["exempt", "ha-tinh-xix-2020", "x-thien-loc", "hn-co-so", "--reason", "Sáp nhập"], env=env
+    )
+    assert exempted.exit_code == 0, exempted.output
+    log = runner.invoke(app, ["events", "ha-tinh-xix-2020", "--kind", "task.exempted"], env=env)
+    assert [json.loads(line)["by"] for line in log.stdout.splitlines()] == ["Ban Tuyên giáo Tỉnh ủy"]
+
+
 def test_dry_run_then_deploy_an_extension_and_per_unit_decisions(any_store: Path, tmp_path: Path) -> None:
     """The README's worked example: the grassroots conference extended by two weeks."""
     env = _shift_to("2021-01-18 09:00")

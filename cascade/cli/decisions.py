@@ -3,7 +3,6 @@ owes), and `withdraw` (a signal recorded by mistake, taken back)."""
 
 from __future__ import annotations
 
-import getpass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -262,7 +261,13 @@ UnitsOption = Annotated[
 ]
 
 
-ByOption = Annotated[str, typer.Option("--by", help=_("who decided (default: your login)"))]
+ByOption = Annotated[
+    str,
+    typer.Option(
+        "--by",
+        help=_("who decided, as the units are told (default: the campaign's operator, else its issuer)"),
+    ),
+]
 DryRunOption = Annotated[
     bool, typer.Option("--dry-run", help=_("print what the decision would do, and change nothing"))
 ]
@@ -308,7 +313,9 @@ def extend(
         named = unit is not None or units_file is not None
         task_id = task_of(engine, campaign, task)  # (or its title)
         if to is None:
-            return decisions.Decision("unextended", task_id, units, reason, by or _login(), named=named)
+            return decisions.Decision(
+                "unextended", task_id, units, reason, by or _decider(engine, campaign), named=named
+            )
         tz = campaign_tz(engine, campaign)
         try:
             day = parse_date(to)
@@ -322,7 +329,13 @@ def extend(
             )
         deadline = pendulum.datetime(day.year, day.month, day.day, tz=tz).add(days=1)  # end of that day
         return decisions.Decision(
-            "extension", task_id, units, reason, by or _login(), int(deadline.timestamp()), named=named
+            "extension",
+            task_id,
+            units,
+            reason,
+            by or _decider(engine, campaign),
+            int(deadline.timestamp()),
+            named=named,
         )
 
     _decide(campaign, decision_of, _("extension taken back") if lift else _("extension"), dry_run)
@@ -361,7 +374,7 @@ def exempt(
         named = unit is not None or units_file is not None
         task_id = task_of(engine, campaign, task)  # (or its title)
         kind = "lifted" if lift else "exemption"
-        return decisions.Decision(kind, task_id, units, reason, by or _login(), named=named)
+        return decisions.Decision(kind, task_id, units, reason, by or _decider(engine, campaign), named=named)
 
     _decide(campaign, decision_of, _("exemption lifted") if lift else _("exemption"), dry_run)
 
@@ -390,7 +403,9 @@ def withdraw(
     task = task_of(engine, campaign, task)  # (or its title)
     try:
         with engine.begin() as conn:
-            taken = decisions.withdraw(conn, campaign, task, unit, reason, by or _login(), now)
+            taken = decisions.withdraw(
+                conn, campaign, task, unit, reason, by or _decider(engine, campaign), now
+            )
     except decisions.DecisionRefused as refused:
         fail([Problem(_("withdrawal"), None, "", p) for p in refused.problems])
     state = _(STATE_WORDS.get(taken.state, taken.state))
@@ -426,8 +441,8 @@ STATE_WORDS = {
 }
 
 
-def _login() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "operator"
+def _decider(engine: Engine, campaign: str) -> str:
+    from cascade.engine.deployed import decider
+
+    with engine.connect() as conn:
+        return decider(conn, campaign)

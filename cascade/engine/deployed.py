@@ -114,6 +114,20 @@ class Named(NamedTuple):
     name: str
 
 
+def decider(conn: Connection, campaign_id: str) -> str:
+    """Who an operator's decision is told as coming from when they name nobody (`--by`): the
+    campaign's operator, else the body that issued it, else its top unit (never the shell's
+    login: the officials' notices read "(root quyết định)")."""
+    row = must_read(conn, campaign_id)
+    if row.operator and row.operator.get("name"):
+        return str(row.operator["name"])
+    if row.issued_by:
+        return row.issued_by
+    u = store.units.c
+    top = select(u.name).where(u.campaign_id == campaign_id, u.level == row.levels[0]).order_by(u.id)
+    return conn.execute(top).scalar() or campaign_id
+
+
 def unit_names(conn: Connection, campaign_id: str, ids: Iterable[str]) -> dict[str, str]:
     """The names of the units `ids` (those the units file left out too), by id."""
     u = store.units.c
