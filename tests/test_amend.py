@@ -786,6 +786,25 @@ def test_a_moved_deadline_counts_every_unit_it_moves_for_done_ones_too(store_eng
     ], lines
 
 
+def test_a_redeploy_after_an_extension_of_finished_units_moves_nothing_more(store_engine: Engine) -> None:
+    """`cascade extend` of a whole level left the units already done at the file's deadline (no
+    notice: nothing changes for them), and the next redeploy, of an unrelated change, moved
+    them: its summary listed 35,331 units of a task nobody had touched. The extension gives
+    them its deadline at once, told to nobody."""
+    deploy(store_engine, chain(), "v1", at("2020-11-10"))
+    signal(store_engine, "x-c", "hn-co-so", "2020-11-20 09:00")
+    tick(store_engine, CID, at("2020-11-21 08:00"))
+    changes = extend(store_engine, ("x-c", "x-d", "x-f"), "hn-co-so", "2020-12-21 00:00", "2020-11-22 08:00")
+    assert len(changes.told) == 2  # x-d and x-f; x-c had finished
+    result = deploy(store_engine, chain(), "v2", at("2020-11-23 08:00"))
+    assert result.changes is not None and result.changes.kept == {} and result.changes.amended == []
+    assert (result.added, result.updated, result.archived) == (0, 0, 0)
+    extend(
+        store_engine, ("x-c", "x-d", "x-f"), "hn-co-so", "2020-12-20 00:00", "2020-11-24 08:00"
+    )  # corrected
+    assert deploy(store_engine, chain(), "v3", at("2020-11-25 08:00")).updated == 0
+
+
 def test_moving_the_issue_date_rewrites_no_work_already_open(store_engine: Engine) -> None:
     """Moving the issue date a day printed "Notices this change sends: none" and then "6 updated":
     the work open since the issue had its opening time rewritten, which nothing reads once it

@@ -136,7 +136,7 @@ def decide(conn: Connection, campaign_id: str, decision: Decision, now: pendulum
     changes = _changes(campaign, names, rules, now_s)
     changes.passed_over = chosen.passed
     sent = escalations_sent(conn, campaign_id, [decision.task])
-    records = []
+    records, quiet = [], []
     for unit, row in sorted(rows.items()):
         deadlines = {"extension": decision.deadline, "unextended": files.get(unit)}  # else: as it is
         now_rules = Rules(
@@ -163,7 +163,9 @@ def decide(conn: Connection, campaign_id: str, decision: Decision, now: pendulum
                 "request_id": decision.request_id,
             }
         )
-        if outcome.effect != "unchanged":
+        if outcome.effect == "unchanged" and outcome.instance.deadline != row.deadline:
+            quiet.append((outcome.instance.deadline, row.id))  # finished: its deadline, told to nobody
+        elif outcome.effect != "unchanged":
             changes.amended.append(
                 Amended(
                     row.id,
@@ -178,6 +180,7 @@ def decide(conn: Connection, campaign_id: str, decision: Decision, now: pendulum
             )
     bulk.insert_many(conn, store.decisions, records)
     write_instances(conn, changes.amended)
+    bulk.update_rows(conn, _I, ("deadline",), "id", quiet)  # (a redeploy would move it, out of the blue)
     if decision.kind in ("extension", "unextended"):  # kept beside a standing extension, for its lift
         kept = files if decision.kind == "extension" else dict.fromkeys(rows)
         moved = [(kept[unit], row.id) for unit, row in rows.items() if row.file_deadline != kept[unit]]
