@@ -405,6 +405,46 @@ def test_excel_text_exports_are_read_as_tables(campaign: Engine, tmp_path: Path)
     assert import_table(campaign, CID, tabbed, "cli", NOW) == (0, 2)
 
 
+def test_a_file_that_writes_its_dates_month_first_is_refused_whole(campaign: Engine, tmp_path: Path) -> None:
+    """A CSV saved by Excel in a US region writes 7 December as 12/7/2020: the rows whose day is
+    past 12 were refused ("no month 15; 15/12/2020?"), and those that read both ways were taken
+    day first, 12 July, without a word; fixing the refused rows as told imported the others
+    wrong. Once a file shows it writes the month first, every date that reads both ways is
+    refused with it, named, so that the file is saved again rather than patched."""
+    us = tmp_path / "tra-loi.csv"
+    us.write_text(
+        "at,unit,task,attendees,members\n"
+        "12/7/2020 9:00,p-bac-ha,hn-co-so,40,45\n"
+        "12/15/2020 14:30,p-nam-ha,hn-co-so,50,60\n"
+        "12/12/2020 8:00,x-thien-loc,hn-co-so,30,31\n",  # (the same day either way)
+        encoding="utf-8",
+    )
+    for read in (lambda: load_signals(us, TZ), lambda: import_table(campaign, CID, us, "cli", NOW)):
+        with pytest.raises(SignalRefused) as refused:
+            read()
+        said = {(p.line, p.message) for p in refused.value.problems}
+        assert said == {
+            (3, "`12/15/2020` has no month 15; did you mean 15/12/2020?"),
+            (
+                2,
+                "`12/7/2020` would be read day first, 12/07/2020, but this file writes the month first "
+                "(line 3: `12/15/2020`): did you mean 07/12/2020?",
+            ),
+        }, said
+        [hint] = {p.hint for p in refused.value.problems if p.line == 2}
+        assert hint == (
+            "write every date of the file day first, dd/mm/yyyy (in Excel: select the column, Format Cells, "
+            "Date, locale Vietnamese), or send the workbook (.xlsx) itself"
+        )
+    day_first = tmp_path / "dung.csv"  # a file that writes the day first, one date past 12: as it was
+    day_first.write_text(
+        "at,unit,task,attendees,members\n07/12/2020 9:00,p-bac-ha,hn-co-so,40,45\n"
+        "15/12/2020 14:30,p-nam-ha,hn-co-so,50,60\n",
+        encoding="utf-8",
+    )
+    assert [s.at.day for s in load_signals(day_first, TZ)] == [7, 15]
+
+
 def test_a_text_file_of_yaml_signals_is_still_read_as_yaml(tmp_path: Path) -> None:
     """Since Excel's text exports are read as tables, a .txt that an operator typed in YAML
     (`signals:` and its list, as §5 writes them) was read as a table: "missing column(s)". Its

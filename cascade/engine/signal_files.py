@@ -120,15 +120,83 @@ def load_signals(path: Path, tz: str) -> list[Signal]:
 def _whole(found: Iterator[Table], tz: str) -> list[Signal]:
     out: list[Signal] = []
     problems: list[Problem] = []
+    order = DateOrder()
     for file, entry in sheet_items(found):
+        if not isinstance(entry, Problem):
+            order.see(file, entry[0], entry[1]["at"])
         signal = entry if isinstance(entry, Problem) else _signal_of(*entry, file, tz)
         if isinstance(signal, Problem):
             problems.append(signal)
         elif signal is not None:
             out.append(signal)
+    problems = order.with_problems(problems)
     if problems:
         raise SignalRefused(problems)
     return out
+
+
+def _dates_in(message: str) -> list[str]:
+    return re.findall(r"\d{2}/\d{2}/\d{4}", message)
+
+
+_SLASHED = re.compile(r"^\s*(\d{1,2})([/.-])(\d{1,2})\2(\d{4})\b")  # "12/7/2020 9:00"
+
+
+class DateOrder:
+    """Whether each file writes its dates month first (12/15/2020: Excel saving a CSV in a US
+    region). Such a row is refused as it is read ("no month 15"); once a file shows it, its dates
+    that read both ways (12/7/2020: 12 July day first) are refused too, since day first each would
+    be another day (a file patched row by row would import them wrong)."""
+
+    def __init__(self) -> None:
+        self.month_first: dict[str, tuple[int, str]] = {}  # file -> its first proof (line, date)
+        self.day_first: set[str] = set()  # files with a date day first past 12 (25/12/2020): as read
+        self.both_ways: dict[str, list[tuple[int, re.Match[str]]]] = {}  # the first SHOWN_PROBLEMS
+
+    def see(self, file: str, line: int, value: Any) -> None:
+        if not isinstance(value, str) or not (m := _SLASHED.match(value)):
+            return  # (a workbook's date cell, an ISO date: one way only)
+        first, second = int(m.group(1)), int(m.group(3))
+        if first <= 12 < second:
+            self.month_first.setdefault(file, (line, m.group(0).strip()))
+        elif second <= 12 < first:
+            self.day_first.add(file)
+        elif first != second and len(kept := self.both_ways.setdefault(file, [])) < SHOWN_PROBLEMS:
+            kept.append((line, m))
+
+    def with_problems(self, problems: list[Problem]) -> list[Problem]:
+        """`problems` and the dates that read both ways in a file written month first, each in
+        place of what its row was refused for by that date read day first (before the issue)."""
+        mine = self._problems()
+        read_wrong = {(p.file, p.line, day_first) for p, day_first in mine}
+        kept = [
+            p for p in problems if not any((p.file, p.line, d) in read_wrong for d in _dates_in(p.message))
+        ]
+        return kept + [p for p, _day_first in mine]
+
+    def _problems(self) -> list[tuple[Problem, str]]:
+        out = []
+        hint = _(
+            "write every date of the file day first, dd/mm/yyyy (in Excel: select the column, Format Cells, "
+            "Date, locale Vietnamese), or send the workbook (.xlsx) itself"
+        )
+        for file, (proof_line, proof) in self.month_first.items():
+            if file in self.day_first:  # both orders in one file: each row as it reads
+                continue
+            for line, m in self.both_ways.get(file, []):
+                first, second, year = m.group(1), m.group(3), m.group(4)
+                day_first = f"{int(first):02d}/{int(second):02d}/{year}"
+                message = _(
+                    "`{written}` would be read day first, {day_first}, but this file writes the month first "
+                    "(line {line}: `{proof}`): did you mean {month_first}?",
+                    written=m.group(0).strip(),
+                    day_first=day_first,
+                    line=proof_line,
+                    proof=proof,
+                    month_first=f"{int(second):02d}/{int(first):02d}/{year}",
+                )
+                out.append((Problem(file, line, "at", message, hint), day_first))
+        return out
 
 
 # ---- a large CSV import, streamed ---------------------------------------------------------------
@@ -273,10 +341,13 @@ def import_table(
             chunk.clear()
 
         every = (item for each in paths for item in sheet_items(tables(each, str(each))))
+        order = DateOrder()
         for file, entry in every:
             if file != chunk_file and chunk:
                 flush()  # a chunk's problems name one sheet
             chunk_file = file
+            if not isinstance(entry, Problem):
+                order.see(file, entry[0], entry[1]["at"])
             signal = entry if isinstance(entry, Problem) else _signal_of(*entry, file, campaign.timezone)
             if isinstance(signal, Problem):
                 if len(problems) < SHOWN_PROBLEMS:
@@ -289,6 +360,7 @@ def import_table(
                 flush()
         if chunk:
             flush()
+        problems = order.with_problems(problems)[: SHOWN_PROBLEMS + 1]
         if problems:
             if more:
                 problems.append(
