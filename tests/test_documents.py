@@ -15,7 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cascade.engine.summary import Summary, build
-from cascade.reports import write
+from cascade.reports import tables, write
 from tests.test_summary import AS_OF, at, run
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
@@ -65,6 +65,32 @@ def test_the_workbook_has_a_sheet_per_level_with_frozen_headers_and_the_totals(
     assert corrections[1] == ("x-d", "Đảng ủy xã D", "Số đảng viên dự («Hội nghị cơ sở»)", 30, 32)
     assert book["Chưa hoàn thành"].freeze_panes == "A2"
     assert book["Chưa hoàn thành"].max_row == 1 + 3
+
+
+def test_the_workbooks_lists_filter_and_sort_as_excel_does(summary: Summary, tmp_path: Path) -> None:
+    """The owed work's last days were text ("27/11/2020"): Excel sorted them by their day of the
+    month, across months, and could not filter them by date; and no sheet had its filter buttons,
+    which an office adds first to find a district's rows. The last day is a date cell shown as
+    the seeds write it, and every list sheet filters from its header."""
+    import datetime
+
+    [path] = write(summary, "xlsx", tmp_path / "summary.xlsx")
+    book = openpyxl.load_workbook(path)
+    owed = book["Chưa hoàn thành"]
+    header = [c.value for c in owed[1]]
+    column = header.index("Hạn chót") + 1
+    days = [owed.cell(row, column) for row in range(2, owed.max_row + 1)]
+    assert days and all(isinstance(c.value, datetime.datetime) for c in days), [c.value for c in days]
+    assert {c.number_format for c in days} == {"dd/mm/yyyy"}
+    assert [c.value.date() for c in days] == [
+        datetime.datetime.strptime(o_day, "%d/%m/%Y").date()
+        for o_day in (tables.text(row[5]) for row in tables.owed(summary).rows)
+    ]
+    for name in ("Cơ sở", "Chưa hoàn thành"):
+        assert (
+            book[name].auto_filter.ref
+            == f"A1:{book[name].cell(1, book[name].max_column).column_letter}{book[name].max_row}"
+        )
 
 
 def test_the_document_reads_like_an_office_report(summary: Summary, tmp_path: Path) -> None:

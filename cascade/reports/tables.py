@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
 from cascade.engine.summary import Owed, Summary
@@ -26,6 +28,20 @@ class Table:
 
 class Rate(float):
     """A share (0.8444): shown as a percentage (84,4%), kept as a number in xlsx."""
+
+
+class Day(str):
+    """A last day that counts, as the seeds write it ("27/11/2020"): text in md and docx, a date
+    cell in xlsx (sorted and filtered as a date)."""
+
+    day: date
+
+    @classmethod
+    @functools.lru_cache(maxsize=4096)  # (a nation owes 232,013 tasks over a few dozen deadlines)
+    def of(cls, epoch: int, tz: str) -> Day:
+        shown = cls(deadline_short(epoch, tz))
+        shown.day = datetime.strptime(shown, "%d/%m/%Y").date()
+        return shown
 
 
 def figure_value(value: Any, rate: bool) -> Any:
@@ -128,7 +144,7 @@ def owed(s: Summary, limit: int | None = None) -> Table:
             s.unit_level(o.unit, o.level),
             o.title,
             STATE_WORDS.get(o.state, o.state),
-            deadline_short(o.deadline, tz) if o.deadline is not None else "",
+            Day.of(o.deadline, tz) if o.deadline is not None else "",
         ]
         for o in items
     ]
