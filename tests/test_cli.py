@@ -709,6 +709,24 @@ def test_status_lists_every_overdue_unit_with_its_parent_days_and_stage(any_stor
     assert bad.exit_code == 1 and "no level `commune`" in bad.stderr and "grassroots" in bad.stderr
 
 
+def test_a_campaign_named_in_capitals_or_by_the_start_of_its_title_is_found_or_named(any_store: Path) -> None:
+    """`cascade status HA-TINH-XIX-2020` (the id in capitals, as a document cites it) was "no
+    deployed campaign", and so was the beginning of its title, whose hint listed ids only: the
+    operator knows a campaign by its title. Capitals aside, the id is found; a title's beginning
+    is answered with the campaign it begins, by id and title."""
+    assert runner.invoke(app, ["deploy", HA_TINH]).exit_code == 0
+    shouted = runner.invoke(app, ["status", "HA-TINH-XIX-2020"], env={"COLUMNS": "250"})
+    assert shouted.exit_code == 0, shouted.output
+    assert "not ticked yet" in shouted.stdout
+    begun = runner.invoke(app, ["status", "học tập, quán triệt"])
+    assert begun.exit_code == 1
+    assert "no deployed campaign `học tập, quán triệt`" in begun.stderr
+    assert (
+        "did you mean `ha-tinh-xix-2020` («Học tập, quán triệt, tuyên truyền và triển khai thực hiện Nghị "
+        "quyết Đại hội đại biểu Đảng bộ tỉnh lần thứ XIX, nhiệm kỳ 2020 - 2025»)?"
+    ) in " ".join(begun.stderr.split()), begun.stderr
+
+
 def test_status_says_when_the_summary_goes_out_and_that_the_campaign_runs_on_after_it(
     any_store: Path,
 ) -> None:

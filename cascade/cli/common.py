@@ -276,8 +276,13 @@ def _no_campaign(engine: Engine, written: str) -> NoReturn:
 
     with engine.connect() as conn:
         others = deployed.campaign_ids(conn)
+        begun = deployed.campaigns_begun(conn, written)
     message = _("no deployed campaign `{campaign}`", campaign=written)
-    fail([Problem(_("store"), None, "", message, _campaign_hint(written, others))])
+    if len(begun) == 1:  # the beginning of its title
+        hint = _("did you mean `{campaign}` («{title}»)?", campaign=begun[0][0], title=begun[0][1])
+    else:
+        hint = _campaign_hint(written, others)
+    fail([Problem(_("store"), None, "", message, hint)])
 
 
 def not_among(command: str, option: str, message: str, choices: Iterable[str]) -> Problem:

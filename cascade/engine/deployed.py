@@ -79,8 +79,18 @@ def campaigns_named(conn: Connection, written: str) -> list[str]:
     if conn.execute(select(c.id).where(c.id == written)).first():
         return [written]
     wanted = loose(written)
-    titles = conn.execute(select(c.id, c.title).order_by(c.id))
-    return [cid for cid, title in titles if loose(title) == wanted]
+    titles = conn.execute(select(c.id, c.title).order_by(c.id)).all()
+    by_title = [cid for cid, title in titles if loose(title) == wanted]
+    return by_title or [cid for cid, _title in titles if cid == wanted]  # (an id in capitals)
+
+
+def campaigns_begun(conn: Connection, written: str) -> list[tuple[str, str]]:
+    """The running campaigns whose title begins as `written` does (capitals and spacing aside),
+    as (id, title): what an operator who knows a campaign by its title most likely meant."""
+    c = store.campaigns.c
+    wanted = loose(written)
+    titles = conn.execute(select(c.id, c.title).where(c.archived_at.is_(None)).order_by(c.id))
+    return [(cid, title) for cid, title in titles if wanted and loose(title).startswith(wanted)]
 
 
 def running_beside(conn: Connection, title: str, file: str) -> list[tuple[str, bool, bool]]:
