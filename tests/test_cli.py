@@ -727,6 +727,35 @@ def test_a_campaign_named_in_capitals_or_by_the_start_of_its_title_is_found_or_n
     ) in " ".join(begun.stderr.split()), begun.stderr
 
 
+def test_a_task_named_in_capitals_or_by_the_start_of_its_title_is_found_or_named(any_store: Path) -> None:
+    """`cascade extend ... HN-CO-SO` and `... "Hội nghị toàn thể"` were "no task or report" with
+    the campaign's task ids listed, which the operator, who knows each task by its title, cannot
+    match. Capitals aside, the id is the task; a title's beginning that fits one task is
+    answered with it, and otherwise every task is listed with its title."""
+    env = _shift_to("2021-01-18 09:00")
+    assert runner.invoke(app, ["deploy", HA_TINH], env=env).exit_code == 0
+    assert runner.invoke(app, ["tick", "ha-tinh-xix-2020"], env=env).exit_code == 0
+    extend = ["extend", "ha-tinh-xix-2020", "x-tung-loc"]
+    shouted = runner.invoke(
+        app, [*extend, "HN-CO-SO", "--to", "25/01/2021", "--reason", "Bão", "--dry-run"], env=env
+    )
+    assert shouted.exit_code == 0, shouted.output
+    assert "«Hội nghị toàn thể đảng viên cấp cơ sở»: 14/01/2021 → 25/01/2021" in shouted.stdout
+    for command in (
+        [*extend, "Hội nghị toàn thể", "--to", "25/01/2021", "--reason", "Bão", "--dry-run"],
+        ["status", "ha-tinh-xix-2020", "--task", "Hội nghị toàn thể"],
+        ["template", "ha-tinh-xix-2020", "--task", "Hội nghị toàn thể", "--out", str(any_store / "t.xlsx")],
+    ):
+        begun = runner.invoke(app, command, env=env)
+        assert begun.exit_code == 1, begun.output
+        said = " ".join(begun.stderr.split())
+        assert "did you mean `hn-co-so` («Hội nghị toàn thể đảng viên cấp cơ sở»)?" in said, (command, said)
+    nothing = runner.invoke(app, ["status", "ha-tinh-xix-2020", "--task", "Báo cáo quý"], env=env)
+    said = " ".join(nothing.stderr.split())
+    assert nothing.exit_code == 1 and "`hn-tinh` («Hội nghị cán bộ chủ chốt toàn tỉnh»)" in said, said
+    assert "`bc-tien-do` («Báo cáo tiến độ học tập, quán triệt Nghị quyết»)" in said
+
+
 def test_status_says_when_the_summary_goes_out_and_that_the_campaign_runs_on_after_it(
     any_store: Path,
 ) -> None:

@@ -312,7 +312,7 @@ def checked_filters(
     """Every filter that names nothing refused at once; the level --level names (its id, or as
     people write or the tables show it), the task --task names (its id or title) and the unit
     --under names (by its id or its exact name), as their ids."""
-    from cascade.engine.deployed import task_named
+    from cascade.engine.deployed import task_choices, task_named
     from cascade.engine.words import level_named
 
     problems = []
@@ -322,7 +322,10 @@ def checked_filters(
     if task is not None:
         task = task_named(row, task) or task  # (or its title)
     if task is not None and task not in row.tasks:
-        problems.append(not_among(command, "--task", _("no task `{task}`", task=task), row.tasks))
+        titles = {t: rules.get("title", t) for t, rules in row.tasks.items()}
+        begun, tasks = task_choices(titles, task)
+        hint = _("did you mean {choice}?", choice=begun) if begun else _("one of: {choices}", choices=tasks)
+        problems.append(Problem(command, None, "--task", _("no task `{task}`", task=task), hint))
     if under is not None:
         from cascade.engine.deployed import units_named
 

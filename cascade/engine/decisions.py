@@ -25,7 +25,7 @@ from cascade.engine.amend import (
     signals_count_again,
     write_instances,
 )
-from cascade.engine.deployed import units_named
+from cascade.engine.deployed import task_choices, units_named
 from cascade.engine.lifecycle import DONE, Rules, rederive, withdrawn
 from cascade.errors import listed
 from cascade.i18n import _
@@ -419,14 +419,12 @@ def _reason_and_task(reason: str, task: str, rules: dict[str, Any], campaign_id:
             _('a reason is required (--reason "..."): it goes into the audit log and to the unit')
         )
     if task not in rules:
-        tasks = ", ".join(sorted(rules))
+        begun, tasks = task_choices({t: r.title for t, r in rules.items()}, task)
+        said = dict(task=task, campaign=campaign_id)
         problems.append(
-            _(
-                "no task or report `{task}` in {campaign}; its tasks: {tasks}",
-                task=task,
-                campaign=campaign_id,
-                tasks=tasks,
-            )
+            _("no task or report `{task}` in {campaign}; did you mean {choice}?", **said, choice=begun)
+            if begun
+            else _("no task or report `{task}` in {campaign}; its tasks: {tasks}", **said, tasks=tasks)
         )
     return problems
 

@@ -3,6 +3,7 @@ its units as an operator names them (`units_named`: by id, or by exact name)."""
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -205,8 +206,27 @@ def task_named(campaign: Deployed, written: str) -> str | None:
 
     if written in campaign.tasks:
         return written
-    ids = [task.id for task in campaign_rules(campaign).values() if loose(task.title) == loose(written)]
+    wanted = loose(written)
+    ids = [task.id for task in campaign_rules(campaign).values() if loose(task.title) == wanted]
+    if not ids and wanted in campaign.tasks:  # its id in capitals
+        return wanted
     return ids[0] if len(ids) == 1 else None
+
+
+def task_choices(titles: dict[str, str], written: str) -> tuple[str | None, str]:
+    """For a task `written` names none of, of the tasks (id -> title): the one whose title (or
+    id) it begins, if one alone, and all of them, each as "`id` («title»)" (an operator knows a
+    task by its title)."""
+    wanted = loose(written)
+    begun = [
+        t
+        for t, title in titles.items()
+        if wanted and (loose(title).startswith(wanted) or t.startswith(wanted))
+    ]
+    if len(begun) != 1:  # else an id mistyped (hn-co-sp)
+        begun = difflib.get_close_matches(written, list(titles), n=1, cutoff=0.75)
+    shown = {t: f"`{t}` («{title}»)" for t, title in sorted(titles.items())}
+    return (shown[begun[0]] if begun else None), ", ".join(shown.values())
 
 
 def loosely_named(written: Iterable[str], everyone: Iterable[Any]) -> dict[str, list[tuple[str, str]]]:
