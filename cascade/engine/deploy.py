@@ -30,6 +30,7 @@ from cascade.engine.queries import WAITING_STATES
 from cascade.plan.model import Instance as PlannedInstance
 from cascade.plan.model import OpensOn, Plan
 from cascade.plan.rules import TaskRules, campaign_rules, rules_of
+from cascade.timing.deadlines import zone
 
 
 def epoch(t: pendulum.DateTime | None) -> int | None:
@@ -303,7 +304,7 @@ def _stage(
         if old is not None and row["opens_on"] == str(OpensOn.SOURCE_SIGNAL) and old.opened_at is not None:
             # an `after:` deadline counts from its source's signal (when the instance opened):
             # under the file's rule as it now reads (7 days after may have become 14)
-            signalled = pendulum.from_timestamp(old.opened_at, tz=c.timezone)
+            signalled = pendulum.from_timestamp(old.opened_at, tz=zone(c.timezone))
             rule = plan.tasks[row["task_id"]].rule
             row["deadline"] = int(rule.instant_after(signalled, c.timezone, calendar).timestamp())
         row["file_deadline"] = None  # (kept beside an extension, which `cascade extend --lift` restores)

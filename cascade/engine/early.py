@@ -15,6 +15,7 @@ from sqlalchemy import BindParameter, Connection, Select, bindparam, func, selec
 
 from cascade.engine import deployed, store
 from cascade.engine.lifecycle import DONE
+from cascade.timing.deadlines import zone
 
 OPENED_BY_WORK = ("prerequisite", "source-signal")  # (a report opens on its own dates: early is fine)
 
@@ -78,8 +79,8 @@ def _same_day_unknown_hour(at: int, opens: int | None, tz: str) -> bool:
     district that held its conference the afternoon of the province's was)."""
     if opens is None:
         return False
-    day = pendulum.from_timestamp(at, tz=tz)
-    return day == day.start_of("day") and day.date() == pendulum.from_timestamp(opens, tz=tz).date()
+    day = pendulum.from_timestamp(at, tz=zone(tz))
+    return day == day.start_of("day") and day.date() == pendulum.from_timestamp(opens, tz=zone(tz)).date()
 
 
 @functools.cache

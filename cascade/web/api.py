@@ -27,6 +27,7 @@ from cascade.engine import deployed
 from cascade.engine.early import Early as EarlySignal
 from cascade.engine.signals import Batch, Signal
 from cascade.errors import CampaignInvalid
+from cascade.timing.deadlines import zone
 from cascade.timing.instants import parse_instant
 from cascade.views import eventlog
 from cascade.views.board import board, campaigns
@@ -199,8 +200,14 @@ def api_decisions(campaign: str, caller: ApiCaller) -> list[DecisionOut]:
             raise HTTPException(404, f"no campaign `{campaign}`")
         found = standing(conn, campaign)
 
+    tz, said = zone(row.timezone), {}  # (a nation's 56,700 extensions share a few instants)
+
     def iso(epoch: int | None) -> str | None:
-        return None if epoch is None else pendulum.from_timestamp(epoch, tz=row.timezone).isoformat()
+        if epoch is None:
+            return None
+        if epoch not in said:
+            said[epoch] = pendulum.from_timestamp(epoch, tz=tz).isoformat()
+        return said[epoch]
 
     return [
         DecisionOut(
@@ -237,10 +244,10 @@ async def api_signals(campaign: str, body: SignalsIn, caller: ApiCaller) -> Reco
         raise HTTPException(429, "too many requests", {"Retry-After": "1"})
     when = w.now()
     if campaign not in w.zones:
-        zone = await run_in_threadpool(timezone_of, w.engine, campaign)
-        if zone is None:
+        found = await run_in_threadpool(timezone_of, w.engine, campaign)
+        if found is None:
             raise HTTPException(404, f"no campaign `{campaign}`")
-        w.zones[campaign] = zone
+        w.zones[campaign] = found
     try:
         tz = w.zones[campaign]
         batch = [
@@ -263,7 +270,7 @@ async def api_signals(campaign: str, body: SignalsIn, caller: ApiCaller) -> Reco
             unit=u.unit,
             task=u.task,
             state=u.state,
-            done_at=pendulum.from_timestamp(u.done_at, tz=tz).isoformat(),
+            done_at=pendulum.from_timestamp(u.done_at, tz=zone(tz)).isoformat(),
         )
         for u in answer.unchanged
     ]
@@ -272,11 +279,11 @@ async def api_signals(campaign: str, body: SignalsIn, caller: ApiCaller) -> Reco
 
 
 def _early_out(e: EarlySignal, tz: str) -> Early:
-    opened = None if e.opener_at is None else pendulum.from_timestamp(e.opener_at, tz=tz).isoformat()
+    opened = None if e.opener_at is None else pendulum.from_timestamp(e.opener_at, tz=zone(tz)).isoformat()
     return Early(
         unit=e.unit,
         task=e.task,
-        at=pendulum.from_timestamp(e.at, tz=tz).isoformat(),
+        at=pendulum.from_timestamp(e.at, tz=zone(tz)).isoformat(),
         opened_by_unit=e.opener_unit,
         opened_by_task=e.opener_task,
         opened_at=opened,
