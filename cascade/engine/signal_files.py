@@ -360,7 +360,9 @@ def import_table(
                 flush()
         if chunk:
             flush()
-        problems = order.with_problems(problems)[: SHOWN_PROBLEMS + 1]
+        problems = order.with_problems(problems)
+        more += max(0, len(problems) - SHOWN_PROBLEMS)
+        problems = problems[:SHOWN_PROBLEMS]
         if problems:
             if more:
                 problems.append(
