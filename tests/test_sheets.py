@@ -627,9 +627,10 @@ def test_a_signal_breaking_a_check_between_figures_is_refused(campaign: Engine) 
     with pytest.raises(SignalRefused) as refused:
         record(campaign, CID, [too_many], "cli", NOW)
     [problem] = refused.value.problems
+    # (it read "the check `attendees <= members` fails: ...": the campaign file's expression, in its
+    # ids, on the form an official fills in)
     assert problem.message == (
-        "the check `attendees <= members` fails: "
-        "Số đảng viên dự (attendees) is 50, Tổng số đảng viên (members) is 45"
+        "Số đảng viên dự (attendees) cannot be more than Tổng số đảng viên (members): 50 against 45"
     )
     assert signals(campaign) == []
     equal = Signal("p-bac-ha", "hn-co-so", when("2020-12-05 09:00"), {"attendees": "45", "members": "45"})

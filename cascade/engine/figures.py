@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from typing import Any
 
 from cascade.errors import did_you_mean, one_of
@@ -94,18 +94,26 @@ def _failed_checks(rules: TaskRules, values: dict[str, Any]) -> list[str]:
     for check in rules.checks:
         holds, left, right = check_holds(check, computed)
         if not holds:
-            a, _op, b = split_check(check)
-            failed.append(
-                _(
-                    "the check `{check}` fails: {left_side} is {left:g}, {right_side} is {right:g}",
-                    check=check,
-                    left_side=_side(rules, a),
-                    left=left,
-                    right_side=_side(rules, b),
-                    right=right,
-                )
-            )
+            a, op, b = split_check(check)
+            sides = {
+                "left_side": _side(rules, a),
+                "left": left,
+                "right_side": _side(rules, b),
+                "right": right,
+            }
+            failed.append(_BROKEN[op](sides))  # (`split_check` knows these six comparisons)
     return failed
+
+
+# a broken check in words, by its comparison (the campaign file's `attendees <= members` is ids)
+_BROKEN: dict[str, Callable[[dict[str, Any]], str]] = {
+    "<=": lambda s: _("{left_side} cannot be more than {right_side}: {left:g} against {right:g}", **s),
+    ">=": lambda s: _("{left_side} cannot be less than {right_side}: {left:g} against {right:g}", **s),
+    "<": lambda s: _("{left_side} must be less than {right_side}: {left:g} against {right:g}", **s),
+    ">": lambda s: _("{left_side} must be more than {right_side}: {left:g} against {right:g}", **s),
+    "==": lambda s: _("{left_side} must equal {right_side}: {left:g} against {right:g}", **s),
+    "!=": lambda s: _("{left_side} must differ from {right_side}: both are {left:g}", **s),
+}
 
 
 def _side(rules: TaskRules, formula: str) -> str:
