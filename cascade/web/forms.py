@@ -32,6 +32,7 @@ from cascade.timing.deadlines import last_day_of, parse_date
 from cascade.views.pages import Found, extension_request, form_inputs, instance, page_context, unit_name_of
 from cascade.web.deps import Web, WebDep, client, page, refused, words
 from cascade.web.security import CSRF_COOKIE, csrf_ok, csrf_token, new_nonce
+from notifiers.render import days_left
 
 ANSWER_CSRF_COOKIE = "cascade_csrf_answer"  # the answer pages' (path /x/)
 MAX_EXTENSION_DAYS = 366  # the latest day a unit may ask for, counted from today
@@ -77,7 +78,7 @@ def form(
     found = instance(w.engine, campaign, unit, task)
     if found is None:
         return refused(request, words("gone"), 404)
-    context = page_context(found)
+    context = page_context(found) | {"left": _left(w, found)}
     if found.row.state in ("done", "done_late"):
         done = pendulum.from_timestamp(found.row.done_at, tz=found.campaign.timezone).format(
             "HH:mm DD/MM/YYYY"
@@ -90,6 +91,13 @@ def form(
     response = page(request, "form.html", csrf=csrf, errors=[], inputs=inputs, extension=extension, **context)
     response.set_cookie(CSRF_COOKIE, nonce, httponly=True, samesite="strict", path="/l/")
     return response
+
+
+def _left(w: Web, found: Found) -> str:
+    """How long is left before the deadline, or how late it is, as the unit's notices say it."""
+    if found.row.deadline is None or found.row.state in ("done", "done_late", "exempt"):
+        return ""
+    return days_left(found.row.deadline, int(w.now().timestamp()))
 
 
 @router.post("/l/{campaign}/{unit}/{task}", response_class=HTMLResponse)
@@ -122,7 +130,8 @@ async def submit(
         errors = [p.message for p in exc.problems]
         inputs = await run_in_threadpool(form_inputs, w.engine, found, values)
         csrf = str(data.get("csrf", ""))
-        return page(request, "form.html", 422, csrf=csrf, errors=errors, inputs=inputs, **page_context(found))
+        context = page_context(found) | {"left": _left(w, found)}
+        return page(request, "form.html", 422, csrf=csrf, errors=errors, inputs=inputs, **context)
     w.announce(campaign, answer[0])
     tz = found.campaign.timezone  # (not the server's zone)
     if answer.unchanged:  # done by an earlier signal (a phone call, another browser): the first counts
