@@ -1067,6 +1067,55 @@ def test_a_decision_without_by_is_the_campaigns_not_the_login_of_whoever_typed_i
     assert [json.loads(line)["by"] for line in log.stdout.splitlines()] == ["Ban Tuyên giáo Tỉnh ủy"]
 
 
+def test_a_field_renamed_in_a_running_campaign_is_said_before_its_figures_go_uncounted(
+    any_store: Path, tmp_path: Path
+) -> None:
+    """A field's id changed in the file (`attendees` to `dang_vien_du`, a Vietnamese id) deployed
+    with "Notices this change sends: none", and the summary then read "Số đảng viên dự: 0" and a
+    0% attendance for every commune that had reported: the figures were recorded under the old
+    id. The summary says which field went with how many recorded figures, and which came empty."""
+    env = _shift_to("2021-01-18 09:00")
+    assert runner.invoke(app, ["deploy", HA_TINH], env=env).exit_code == 0
+    signals = str(ROOT / "tests" / "scenarios" / "ha-tinh-xix-2020.signals.yaml")
+    assert runner.invoke(app, ["signal", "ha-tinh-xix-2020", "--import", signals], env=env).exit_code == 0
+    assert runner.invoke(app, ["tick", "ha-tinh-xix-2020"], env=env).exit_code == 0
+    done = json.loads(runner.invoke(app, ["status", "ha-tinh-xix-2020", "--format", "json"], env=env).stdout)
+    [conferences] = [p for p in done["progress"] if p["task"] == "hn-co-so"]
+    finished = conferences.get("done", 0) + conferences.get("done_late", 0)
+    assert finished > 0
+    text = Path(HA_TINH).read_text(encoding="utf-8")
+    renamed = (
+        text.replace(
+            "      attendees: {type: int, title: Số đảng viên dự,",
+            "      dang_vien_du: {type: int, title: Số đảng viên dự,",
+        )
+        .replace("formula: attendees / members", "formula: dang_vien_du / members")
+        .replace("check: attendees <= members", "check: dang_vien_du <= members")
+        .replace("hn-co-so.attendees,", "hn-co-so.dang_vien_du,")
+    )
+    assert renamed.count("dang_vien_du") == 4
+    edited = tmp_path / "ha-tinh-xix-2020.yaml"
+    edited.write_text(renamed, encoding="utf-8")
+    (tmp_path / "units").mkdir()
+    for units in (ROOT / "campaigns" / "units").iterdir():
+        (tmp_path / "units" / units.name).write_text(units.read_text(encoding="utf-8"), encoding="utf-8")
+    dry = runner.invoke(app, ["deploy", "--dry-run", str(edited)], env=env)
+    assert dry.exit_code == 0, dry.output
+    lines = dry.stdout.splitlines()
+    at = lines.index("Fields:")
+    assert lines[at + 1] == (
+        f"  «Hội nghị toàn thể đảng viên cấp cơ sở»: `attendees` (Số đảng viên dự) is no longer in the file: "
+        f"{finished} signal(s) recorded it. Their figures are kept and no longer counted; a field renamed "
+        "starts empty (to rename it for people, change its `title:` and keep its id)"
+    ), lines
+    assert lines[at + 2] == (
+        f"  «Hội nghị toàn thể đảng viên cấp cơ sở»: `dang_vien_du` (Số đảng viên dự) is new: the {finished} "
+        "unit(s) that finished the task have no figure for it, and count as none in the roll-ups"
+    ), lines
+    same = runner.invoke(app, ["deploy", "--dry-run", HA_TINH], env=env)  # (the file as deployed)
+    assert "Fields:" not in same.stdout
+
+
 def test_dry_run_then_deploy_an_extension_and_per_unit_decisions(any_store: Path, tmp_path: Path) -> None:
     """The README's worked example: the grassroots conference extended by two weeks."""
     env = _shift_to("2021-01-18 09:00")

@@ -108,6 +108,7 @@ class Changes:
     before_issue: list[tuple[str, str, int]] = field(default_factory=list)
     # done instances whose deadline moved, judged as before: (task, old, new deadline, effect) -> count
     kept: Counter[tuple[str, int | None, int | None, str]] = field(default_factory=Counter)
+    fields: list[Any] = field(default_factory=list)  # figures gone from or new to a task (`field_changes`)
 
     @property
     def told(self) -> list[Amended]:

@@ -15,6 +15,7 @@ every held instance (`rescan`), since opening rules may have changed.
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,6 +26,7 @@ from sqlalchemy import Connection, Engine, bindparam, insert, select, update
 from cascade.engine import amend, bulk, locks, store
 from cascade.engine.amend import Changes
 from cascade.engine.deliveries import readdress, readdressed
+from cascade.engine.field_changes import fields_changed
 from cascade.engine.lifecycle import DONE, Rules, rederive
 from cascade.engine.queries import WAITING_STATES
 from cascade.plan.model import Instance as PlannedInstance
@@ -296,6 +298,9 @@ def _stage(
     retimed = {
         tid for tid, rules in timing.items() if tid in old_rules and _timing(old_rules[tid]) != _timing(rules)
     }
+    if old_campaign is not None:  # a field's id renamed leaves its figures uncounted: said
+        finished = Counter(r.task_id for r in existing.values() if r.state in DONE and not r.archived)
+        changes.fields = fields_changed(conn, cid, old_rules, timing, finished)
     seen = set()
     for row in rows:
         key = (row["task_id"], row["unit_id"])

@@ -101,5 +101,30 @@ def _before_issue_line(changes: Changes) -> str:
     )
 
 
+def field_lines(changes: Changes) -> list[str]:
+    """The figures a task no longer asks with some recorded, and those new to a task some units
+    had finished: a field's id renamed in the file is both, its figures left uncounted."""
+    if not changes.fields:
+        return []
+    lines = [_("Fields:")]
+    for f in changes.fields:
+        said = dict(task=changes.tasks.get(f.task, f.task), field=f.field, title=f.title, count=num(f.count))
+        if f.gone:
+            line = _(
+                "  «{task}»: `{field}` ({title}) is no longer in the file: {count} signal(s) recorded it. "
+                "Their figures are kept and no longer counted; a field renamed starts empty (to rename it "
+                "for people, change its `title:` and keep its id)",
+                **said,
+            )
+        else:
+            line = _(
+                "  «{task}»: `{field}` ({title}) is new: the {count} unit(s) that finished the task have no "
+                "figure for it, and count as none in the roll-ups",
+                **said,
+            )
+        lines.append(line)
+    return lines
+
+
 def _date(at: int | None, tz: str) -> str:
     return "" if at is None else pendulum.from_timestamp(at, tz=tz).format("DD/MM/YYYY")

@@ -16,7 +16,7 @@ from cascade.engine.amend import Changes
 from cascade.engine.words import deadline_short
 from cascade.errors import listed
 from cascade.i18n import N_, _, _n, num
-from cascade.views.campaign_changes import campaign_lines
+from cascade.views.campaign_changes import campaign_lines, field_lines
 
 NOTICE_KINDS = {  # the notices a change sends, as the operator reads them (the counts of a tick's)
     "task.amended": N_("deadline changes"),
@@ -255,7 +255,7 @@ def describe(changes: Changes) -> list[str]:
             lines.append(_("  removed ({count}): {units}", count=len(removed), units=_names(removed, u)))
         lines += _moved_lines(changes)
     lines += _name_lines(changes) + _contact_lines(changes)
-    lines += _task_lines(changes) + _target_lines(changes)
+    lines += _task_lines(changes) + _target_lines(changes) + field_lines(changes)
     if changes.restored:
         lines.append(
             _(
