@@ -498,6 +498,37 @@ def test_a_missing_key_is_told_what_it_is_for() -> None:
             'a value with ": " in it, a title such as «Học tập: Nghị quyết», goes in quotes: '
             'title: "Học tập: Nghị quyết"',
         ),
+        (
+            ("    title: Hội nghị tỉnh", '    title: "Hội nghị tỉnh'),
+            "not valid YAML: the quote opened on this line is not closed",
+            "close it with the same quote mark before the line ends",
+        ),
+        (  # (the parser gave up on the line after, in English: "expected ',' or '}', but got ':'")
+            ("    title: Hội nghị tỉnh", "    title: {Hội nghị tỉnh"),
+            "not valid YAML: the `{` opened on this line is not closed",
+            "close it with `}` on the same line, e.g. due: {before: 20/11/2020}",
+        ),
+        (
+            ("    title: Hội nghị tỉnh", "    title: [Hội nghị tỉnh"),
+            "not valid YAML: the `[` opened on this line is not closed",
+            "close it with `]` on the same line, e.g. remind: [7d, 1d]",
+        ),
+        (  # ("mapping values are not allowed here": it read as the title's rest, then a second colon)
+            ("    level: province", "     level: province"),
+            "not valid YAML: this line is indented further than the key above it",
+            "line it up with the key above (the same number of spaces): it reads as the rest of that line",
+        ),
+        (  # ("expected <block end>, but found '<block mapping start>'")
+            ("    level: province", "   level: province"),
+            "not valid YAML: this line does not line up with the lines above it",
+            "the keys of one item, and the `- ` of a list's items, start in the same column as those "
+            "above: line it up with spaces",
+        ),
+        (  # ("could not find expected ':'", on the line after)
+            ("    level: province", "    level province"),
+            "not valid YAML: this line has no `:` after its key",
+            "write the key, a colon and a space, then the value, e.g. level: district",
+        ),
     ],
 )
 def test_the_yaml_mistakes_people_make_most_are_told_with_their_fix(
@@ -505,9 +536,12 @@ def test_the_yaml_mistakes_people_make_most_are_told_with_their_fix(
 ) -> None:
     """A tab typed for the indentation and a title with `: ` in it were "not valid YAML: found a
     tab character that violates indentation" / "mapping values are not allowed in this context",
-    with "check indentation, colons and quotes here": the parser's words, not the fix."""
+    with "check indentation, colons and quotes here": the parser's words, not the fix. So were a
+    `{`, `[` or quote left open (on the line after, where the parser gave up), a line indented a
+    space off either way and a key without its colon, in English."""
     problem = one(GOOD_TASKS.replace(*replace, 1))
-    assert (problem.line, problem.message, problem.hint) == (9, message, hint)
+    line = 10 if "level" in replace[0] else 9
+    assert (problem.line, problem.message, problem.hint) == (line, message, hint)
 
 
 def test_a_title_cut_short_by_a_hash_is_warned_of() -> None:

@@ -109,9 +109,8 @@ def read_yaml(text: str, file: str) -> Document:
             ]
         ) from None
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
+        message, hint, mark = _yaml_said(exc, text)
         line = mark.line + 1 if mark else None
-        message, hint = _yaml_said(exc)
         raise CampaignInvalid([Problem(file, line, "", message, hint)]) from None
     except yaml.YAMLError as exc:
         raise CampaignInvalid([Problem(file, None, "", _("not valid YAML: {error}", error=exc))]) from None
@@ -120,23 +119,86 @@ def read_yaml(text: str, file: str) -> Document:
     return doc
 
 
-def _yaml_said(exc: yaml.MarkedYAMLError) -> tuple[str, str]:
-    """A YAML syntax error in words, with the fix for the mistakes people make most: a tab in
-    the indentation (Notepad's Tab key), and a value with `: ` in it left unquoted (a title)."""
-    problem = str(exc.problem or exc.context)
+def _yaml_said(exc: yaml.MarkedYAMLError, text: str) -> tuple[str, str, yaml.Mark | None]:
+    """A YAML syntax error in words, with the fix for the mistakes people make most, and the line
+    to show: a tab in the indentation (Notepad's Tab key), a value with `: ` in it left unquoted
+    (a title), a line indented one space off, a `{`, `[` or quote left open (shown on the line it
+    opened on, not the line where the parser gave up), a key without its colon."""
+    problem, context = str(exc.problem or exc.context), str(exc.context or "")
+    mark = exc.problem_mark or exc.context_mark
+    opened = exc.context_mark or mark
     message = _("not valid YAML: {context}", context=problem)
     if "constructor" in problem:
-        return message, _("campaign files use plain YAML: no !! tags")
+        return message, _("campaign files use plain YAML: no !! tags"), mark
     if "tab" in problem:
-        return _("not valid YAML: a tab in the indentation"), _(
-            "YAML indents with spaces only: put two spaces for each level where the tab is"
+        return (
+            _("not valid YAML: a tab in the indentation"),
+            _("YAML indents with spaces only: put two spaces for each level where the tab is"),
+            mark,
+        )
+    if context.startswith("while parsing a flow mapping"):
+        return (
+            _("not valid YAML: the `{` opened on this line is not closed"),
+            _("close it with `}` on the same line, e.g. due: {before: 20/11/2020}"),
+            opened,
+        )
+    if context.startswith("while parsing a flow sequence"):
+        return (
+            _("not valid YAML: the `[` opened on this line is not closed"),
+            _("close it with `]` on the same line, e.g. remind: [7d, 1d]"),
+            opened,
+        )
+    if context.startswith("while scanning a quoted scalar"):
+        return (
+            _("not valid YAML: the quote opened on this line is not closed"),
+            _("close it with the same quote mark before the line ends"),
+            opened,
+        )
+    if context.startswith("while scanning a simple key"):
+        return (
+            _("not valid YAML: this line has no `:` after its key"),
+            _("write the key, a colon and a space, then the value, e.g. level: district"),
+            opened,
+        )
+    if problem.startswith("expected <block end>") or problem in _OFF_COLUMN:
+        return (
+            _("not valid YAML: this line does not line up with the lines above it"),
+            _(
+                "the keys of one item, and the `- ` of a list's items, start in the same column as those "
+                "above: line it up with spaces"
+            ),
+            mark,
         )
     if problem.startswith("mapping values are not allowed"):
-        return _("not valid YAML: a second `: ` on this line"), _(
-            'a value with ": " in it, a title such as «Học tập: Nghị quyết», goes in quotes: '
-            'title: "Học tập: Nghị quyết"'
+        written = _written(mark, text)
+        if written.count(": ") + written.rstrip().endswith(":") == 1:  # one key: indented too far
+            return (
+                _("not valid YAML: this line is indented further than the key above it"),
+                _(
+                    "line it up with the key above (the same number of spaces): it reads as the rest of "
+                    "that line"
+                ),
+                mark,
+            )
+        return (
+            _("not valid YAML: a second `: ` on this line"),
+            _(
+                'a value with ": " in it, a title such as «Học tập: Nghị quyết», goes in quotes: '
+                'title: "Học tập: Nghị quyết"'
+            ),
+            mark,
         )
-    return message, _("check indentation, colons and quotes here")
+    return message, _("check indentation, colons and quotes here"), mark
+
+
+# libyaml's words for a line that does not line up (PyYAML's: "expected <block end>, but found ...")
+_OFF_COLUMN = ("did not find expected '-' indicator", "did not find expected key")
+
+
+def _written(mark: yaml.Mark | None, text: str) -> str:
+    """The line of `text` a mark is on, as written."""
+    lines = text.splitlines()
+    return lines[mark.line] if mark is not None and mark.line < len(lines) else ""
 
 
 def _node_budget(text: str) -> int:
