@@ -756,6 +756,27 @@ def test_a_task_named_in_capitals_or_by_the_start_of_its_title_is_found_or_named
     assert "`bc-tien-do` («Báo cáo tiến độ học tập, quán triệt Nghị quyết»)" in said
 
 
+def test_events_take_a_kind_in_the_words_a_tick_prints_it(any_store: Path) -> None:
+    """`cascade tick` says "đôn đốc 54, quá hạn 18"; `cascade events --kind "đôn đốc"` was "no event
+    kind", with a list of `escalation.sent`-style ids to choose from. A kind is taken in those
+    words too (either language), and the list names each kind with its words."""
+    assert runner.invoke(app, ["deploy", HA_TINH]).exit_code == 0
+    assert runner.invoke(app, ["tick", "ha-tinh-xix-2020", "--now", "2020-12-20 09:00"]).exit_code == 0
+    by_id = runner.invoke(app, ["events", "ha-tinh-xix-2020", "--kind", "escalation.sent"])
+    assert by_id.exit_code == 0 and by_id.stdout.count("\n") > 0
+    for words in (["--lang", "vi"], []):
+        said = "đôn đốc" if words else "escalations"
+        by_word = runner.invoke(app, [*words, "events", "ha-tinh-xix-2020", "--kind", said.upper()])
+        i18n.use("en")
+        assert by_word.exit_code == 0, by_word.output
+        assert by_word.stdout == by_id.stdout
+    unknown = runner.invoke(app, ["--lang", "vi", "events", "ha-tinh-xix-2020", "--kind", "gia hạn"])
+    i18n.use("en")
+    said = " ".join(unknown.stderr.split())
+    assert unknown.exit_code == 1 and "`task.amended` («điều chỉnh hạn chót»)" in said, said
+    assert "`escalation.sent` («đôn đốc»)" in said
+
+
 def test_status_says_when_the_summary_goes_out_and_that_the_campaign_runs_on_after_it(
     any_store: Path,
 ) -> None:

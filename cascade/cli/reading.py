@@ -29,13 +29,38 @@ from cascade.cli.common import (
     err,
     fail,
     json_lines_named,
-    not_among,
     open_engine,
     out,
     whole_file,
 )
 from cascade.errors import Problem
-from cascade.i18n import _, num
+from cascade.i18n import N_, _, num
+
+
+@functools.cache
+def _kind_words() -> dict[str, str]:
+    """Each kind of the log in the words `cascade tick` and a deploy's summary count it in."""
+    from cascade.engine.machine import COUNTED
+    from cascade.views.changes import NOTICE_KINDS
+    from cascade.views.eventlog import LOG_KINDS
+
+    return {
+        **{k: v for k, v in COUNTED.items() if k in LOG_KINDS},
+        **NOTICE_KINDS,
+        "extension.requested": N_("extension requests"),
+        "extension.denied": N_("extensions denied"),
+    }
+
+
+def _kind_of(written: str) -> str:
+    """A kind of the log, written as its id or its words in either language ("đôn đốc", "escalations")."""
+    from cascade.plan.values import loose
+
+    wanted = loose(written)
+    for kind, words in _kind_words().items():
+        if wanted in (loose(words), loose(_(words))):
+            return kind
+    return written
 
 
 @app.command(
@@ -63,19 +88,12 @@ def events(
     engine = open_engine(read_only=True)
     campaign = campaign_id(engine, campaign)  # (or its title)
     tz = campaign_tz(engine, campaign)
-    kinds = list(kind or ())
+    kinds = [_kind_of(k) for k in kind or ()]  # (or in the words `cascade tick` prints it)
     unknown = eventlog.unknown_kinds(kinds)
     if unknown:
-        fail(
-            [
-                not_among(
-                    "events",
-                    "--kind",
-                    _("no event kind {unknown}", unknown=", ".join(unknown)),
-                    eventlog.LOG_KINDS,
-                )
-            ]
-        )
+        message = _("no event kind {unknown}", unknown=", ".join(unknown))
+        shown = ", ".join(f"`{k}` («{_(_kind_words()[k])}»)" for k in eventlog.LOG_KINDS)
+        fail([Problem("events", None, "--kind", message, _("one of: {choices}", choices=shown))])
     start = None
     if since:
         try:
