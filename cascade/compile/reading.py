@@ -136,18 +136,13 @@ def _yaml_said(exc: yaml.MarkedYAMLError, text: str) -> tuple[str, str, yaml.Mar
             _("YAML indents with spaces only: put two spaces for each level where the tab is"),
             mark,
         )
-    if context.startswith("while parsing a flow mapping"):
-        return (
-            _("not valid YAML: the `{` opened on this line is not closed"),
-            _("close it with `}` on the same line, e.g. due: {before: 20/11/2020}"),
-            opened,
-        )
-    if context.startswith("while parsing a flow sequence"):
-        return (
-            _("not valid YAML: the `[` opened on this line is not closed"),
-            _("close it with `]` on the same line, e.g. remind: [7d, 1d]"),
-            opened,
-        )
+    for flow, (left, right, example) in _FLOWS.items():
+        if context.startswith(flow):
+            return (
+                _("not valid YAML: the `{left}` opened on this line is not closed", left=left),
+                _("close it with `{right}` on the same line, e.g. {example}", right=right, example=example),
+                opened,
+            )
     if context.startswith("while scanning a quoted scalar"):
         return (
             _("not valid YAML: the quote opened on this line is not closed"),
@@ -191,6 +186,11 @@ def _yaml_said(exc: yaml.MarkedYAMLError, text: str) -> tuple[str, str, yaml.Mar
     return message, _("check indentation, colons and quotes here"), mark
 
 
+# a `{` or `[` left open, by the parser's words for it: its brackets and how one is written
+_FLOWS = {
+    "while parsing a flow mapping": ("{", "}", "due: {before: 20/11/2020}"),
+    "while parsing a flow sequence": ("[", "]", "remind: [7d, 1d]"),
+}
 # libyaml's words for a line that does not line up (PyYAML's: "expected <block end>, but found ...")
 _OFF_COLUMN = ("did not find expected '-' indicator", "did not find expected key")
 
