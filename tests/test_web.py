@@ -93,7 +93,8 @@ def test_the_form_says_how_long_is_left_or_how_late_it_is(client: TestClient, ca
     assert wrong.status_code == 422 and "(còn 10 ngày)" in wrong.text  # (the page shown again)
     record(campaign, "test-campaign", [Signal("hu-e", "hn-huyen", NOW, {})], "cli", NOW)
     tick(campaign, "test-campaign", NOW.add(minutes=1))
-    assert "đã quá" not in client.get(link("hu-e", "hn-huyen")).text  # done: its page says when
+    done = client.get(link("hu-e", "hn-huyen")).text
+    assert "đã xác nhận hoàn thành lúc 09:00 05/12/2020" in done and "đã quá" not in done  # done: when
 
 
 def test_a_form_sent_after_the_task_was_done_says_the_first_signal_counts(
