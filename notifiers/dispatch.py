@@ -35,7 +35,7 @@ from typing import Any
 
 from sqlalchemy import Engine, delete, func, insert, select, update
 
-from cascade.engine import store
+from cascade.engine import deployed, store
 from cascade.engine.links import answer_maker, link_maker
 from cascade.engine.outbox import LEASE_SECONDS, Claim, Delivery, Digest
 from cascade.i18n import N_, _, num
@@ -387,16 +387,14 @@ class Dispatcher:
 def operator_of(engine: Engine, campaign_id: str) -> tuple[str, list[list[str]]]:
     """Who hears about the system itself (broken channels, a campaign that stopped ticking): the
     campaign's `operator` (name, channels), else the top unit's first contact; ("", []) if none."""
-    c, u, k = store.campaigns.c, store.units.c, store.contacts.c
+    c, k = store.campaigns.c, store.contacts.c
     with engine.connect() as conn:
         row = conn.execute(select(c.operator, c.levels).where(c.id == campaign_id)).one_or_none()
         if row is None:
             return "", []
         if row.operator:
             return row.operator.get("name") or str(WORDS.operator()), row.operator["channels"]
-        root = conn.execute(
-            select(u.id, u.name).where(u.campaign_id == campaign_id, u.level == row.levels[0]).order_by(u.id)
-        ).first()
+        root = deployed.top_unit(conn, campaign_id, row.levels)
         if root is None:
             return "", []
         contact = conn.execute(

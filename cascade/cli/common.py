@@ -322,8 +322,7 @@ def checked_filters(
     if task is not None:
         task = task_named(row, task) or task  # (or its title)
     if task is not None and task not in row.tasks:
-        titles = {t: rules.get("title", t) for t, rules in row.tasks.items()}
-        begun, tasks = task_choices(titles, task)
+        begun, tasks = task_choices(row, task)
         hint = _("did you mean {choice}?", choice=begun) if begun else _("one of: {choices}", choices=tasks)
         problems.append(Problem(command, None, "--task", _("no task `{task}`", task=task), hint))
     if under is not None:

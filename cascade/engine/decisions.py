@@ -25,7 +25,7 @@ from cascade.engine.amend import (
     signals_count_again,
     write_instances,
 )
-from cascade.engine.deployed import task_choices, units_named
+from cascade.engine.deployed import Deployed, task_choices, units_named
 from cascade.engine.lifecycle import DONE, Rules, rederive, withdrawn
 from cascade.errors import listed
 from cascade.i18n import _
@@ -83,7 +83,7 @@ def decide(conn: Connection, campaign_id: str, decision: Decision, now: pendulum
     campaign = _locked(conn, campaign_id)
     rules = campaign_rules(campaign)
     now_s = int(now.timestamp())
-    problems = _reason_and_task(decision.reason, decision.task, rules, campaign_id)
+    problems = _reason_and_task(decision.reason, decision.task, campaign)
     if decision.kind == "extension":
         if decision.deadline is None:
             problems.append(_("an extension needs its new deadline (--to DD/MM/YYYY)"))
@@ -338,7 +338,7 @@ def withdraw(
     Raises DecisionRefused naming every fault at once; nothing is written then."""
     campaign = _locked(conn, campaign_id)
     rules = campaign_rules(campaign)
-    problems = _reason_and_task(reason, task, rules, campaign_id)
+    problems = _reason_and_task(reason, task, campaign)
     found, wrong = units_named(conn, campaign_id, [unit])
     problems.extend(wrong)
     if problems:
@@ -411,16 +411,16 @@ def _locked(conn: Connection, campaign_id: str) -> Any:
     return campaign
 
 
-def _reason_and_task(reason: str, task: str, rules: dict[str, Any], campaign_id: str) -> list[str]:
+def _reason_and_task(reason: str, task: str, campaign: Deployed) -> list[str]:
     """What is wrong with a decision's reason and task, both at once."""
     problems = []
     if not reason.strip():
         problems.append(
             _('a reason is required (--reason "..."): it goes into the audit log and to the unit')
         )
-    if task not in rules:
-        begun, tasks = task_choices({t: r.title for t, r in rules.items()}, task)
-        said = dict(task=task, campaign=campaign_id)
+    if task not in campaign.tasks:
+        begun, tasks = task_choices(campaign, task)
+        said = dict(task=task, campaign=campaign.id)
         problems.append(
             _("no task or report `{task}` in {campaign}; did you mean {choice}?", **said, choice=begun)
             if begun

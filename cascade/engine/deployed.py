@@ -134,9 +134,17 @@ def decider(conn: Connection, campaign_id: str) -> str:
         return str(row.operator["name"])
     if row.issued_by:
         return row.issued_by
+    top = top_unit(conn, campaign_id, row.levels)
+    return top.name if top is not None else campaign_id
+
+
+def top_unit(conn: Connection, campaign_id: str, levels: list[str]) -> Named | None:
+    """The campaign's unit at its first level (`levels`, as stored): who the summary goes to,
+    and who hears of the system itself when the campaign names no operator."""
     u = store.units.c
-    top = select(u.name).where(u.campaign_id == campaign_id, u.level == row.levels[0]).order_by(u.id)
-    return conn.execute(top).scalar() or campaign_id
+    top = select(u.id, u.name).where(u.campaign_id == campaign_id, u.level == levels[0]).order_by(u.id)
+    found = conn.execute(top).first()
+    return None if found is None else Named(found.id, found.name)
 
 
 def unit_names(conn: Connection, campaign_id: str, ids: Iterable[str]) -> dict[str, str]:
@@ -213,10 +221,13 @@ def task_named(campaign: Deployed, written: str) -> str | None:
     return ids[0] if len(ids) == 1 else None
 
 
-def task_choices(titles: dict[str, str], written: str) -> tuple[str | None, str]:
-    """For a task `written` names none of, of the tasks (id -> title): the one whose title (or
-    id) it begins, if one alone, and all of them, each as "`id` («title»)" (an operator knows a
-    task by its title)."""
+def task_choices(campaign: Deployed, written: str) -> tuple[str | None, str]:
+    """For a task `written` names none of, of the campaign's tasks: the one whose title (or id)
+    it begins, if one alone, and all of them, each as "`id` («title»)" (an operator knows a task
+    by its title)."""
+    from cascade.plan.rules import campaign_rules
+
+    titles = {task.id: task.title for task in campaign_rules(campaign).values()}
     wanted = loose(written)
     begun = [
         t

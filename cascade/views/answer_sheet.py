@@ -63,8 +63,7 @@ def answer_sheet(conn: Connection, campaign_id: str, task: str, under: str | Non
     if campaign is None:
         raise NotFound(_("no deployed campaign `{campaign}`", campaign=campaign_id))
     if task not in campaign.tasks:
-        titles = {t: rules.get("title", t) for t, rules in campaign.tasks.items()}
-        begun, tasks = deployed.task_choices(titles, task)
+        begun, tasks = deployed.task_choices(campaign, task)
         said = dict(task=task, campaign=campaign_id)
         raise NotFound(
             _("no task or report `{task}` in `{campaign}`; did you mean {choice}?", **said, choice=begun)
