@@ -20,6 +20,7 @@ import pendulum
 from sqlalchemy import Connection, func, insert, select, update
 
 from cascade.engine import bulk, deployed, store
+from cascade.engine.field_changes import FieldChange
 from cascade.engine.lifecycle import DONE, Instance, Outcome
 from cascade.engine.machine import Notice
 from cascade.engine.tick import Tick, write_events
@@ -108,7 +109,7 @@ class Changes:
     before_issue: list[tuple[str, str, int]] = field(default_factory=list)
     # done instances whose deadline moved, judged as before: (task, old, new deadline, effect) -> count
     kept: Counter[tuple[str, int | None, int | None, str]] = field(default_factory=Counter)
-    fields: list[Any] = field(default_factory=list)  # figures gone from or new to a task (`field_changes`)
+    fields: list[FieldChange] = field(default_factory=list)  # figures gone from or new to a task
 
     @property
     def told(self) -> list[Amended]:
