@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from cascade.i18n import N_, _
+from cascade.i18n import N_, _, num
 
 
 class Severity(StrEnum):
@@ -102,7 +102,7 @@ def one_of(choices: Iterable[str]) -> str:
 def listed(items: list[str], most: int = 10) -> str:
     """The first `most` of `items`, and how many more there are."""
     shown = ", ".join(items[:most])
-    return shown + (_(" and {more} more", more=len(items) - most) if len(items) > most else "")
+    return shown + (_(" and {more} more", more=num(len(items) - most)) if len(items) > most else "")
 
 
 def several_named(name: str, ids: list[str]) -> str:

@@ -286,6 +286,26 @@ def test_a_changes_counts_are_grouped_as_the_language_groups_them(vietnamese: No
     assert "      9.014 vẫn đang thực hiện, đến hạn mới" in lines, lines
 
 
+def test_a_long_lists_count_of_the_rest_is_grouped_too(vietnamese: None) -> None:
+    """A national extension said "6.895 đơn vị giữ hạn ...: Chi bộ 5 xã 1.1.2, ... và 6885 đơn vị
+    khác": the list's count grouped, the rest's written bare (and so the units a redeploy adds)."""
+    from cascade.compile.checks import sample
+    from cascade.engine.amend import Changes
+    from cascade.errors import listed
+    from cascade.views.changes import describe
+
+    cells = [f"Chi bộ {n}" for n in range(6_895)]
+    assert listed(cells).endswith("Chi bộ 9 và 6.885 đơn vị khác"), listed(cells)
+    assert sample(cells).endswith(" và 6.890 đơn vị khác"), sample(cells)
+    added = Changes("c", added_units=[f"c{n}" for n in range(1_500)], at=1_776_646_800)
+    assert any(
+        line.startswith("  thêm (1.500): c0, ") and line.endswith(" và 1.490 đơn vị khác")
+        for line in describe(added)
+    ), describe(added)
+    i18n.use("en")
+    assert listed(cells).endswith("Chi bộ 9 and 6,885 more"), listed(cells)
+
+
 def test_doctor_and_the_settings_table_speak_vietnamese(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

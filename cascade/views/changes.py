@@ -148,7 +148,12 @@ def _target_lines(changes: Changes) -> list[str]:
         if asked:
             units = _names(asked, changes.units)
             lines.append(
-                _("  «{title}»: now asked of ({count}): {units}", title=title, count=len(asked), units=units)
+                _(
+                    "  «{title}»: now asked of ({count}): {units}",
+                    title=title,
+                    count=num(len(asked)),
+                    units=units,
+                )
             )
         if dropped:
             units = _names(dropped, changes.units)
@@ -168,7 +173,7 @@ def _name_lines(changes: Changes) -> list[str]:
     """Units' names and tasks' titles corrected in the files: nothing else changes with them."""
     if not changes.renamed:
         return []
-    lines = [_("Names corrected ({count}):", count=len(changes.renamed))]
+    lines = [_("Names corrected ({count}):", count=num(len(changes.renamed)))]
     for kind, old, new in changes.renamed:
         if kind == "unit":
             lines.append(_("  unit: «{old}» → «{new}»", old=old, new=new))
@@ -216,7 +221,7 @@ def describe(changes: Changes) -> list[str]:
         lines.append(_("Exemptions:"))
         for task, items in sorted(exemptions.items()):
             shown = sorted(items)
-            more = _(" and {more} more", more=len(shown) - 10) if len(shown) > 10 else ""
+            more = _(" and {more} more", more=num(len(shown) - 10)) if len(shown) > 10 else ""
             lines.append(f"  «{t.get(task, task)}» ({num(len(shown))}): {', '.join(shown[:10])}{more}")
     if changes.added_units or changes.removed_units or changes.moved:
         lines.append(_("Units:"))
@@ -243,16 +248,16 @@ def describe(changes: Changes) -> list[str]:
             lines.append(
                 _(
                     "  put back, their progress with them ({count}): {units}",
-                    count=len(put_back),
+                    count=num(len(put_back)),
                     units=_names(put_back, u),
                 )
             )
         if added_units := [unit for unit in added_units if unit not in back]:
             lines.append(
-                _("  added ({count}): {units}", count=len(added_units), units=_names(added_units, u))
+                _("  added ({count}): {units}", count=num(len(added_units)), units=_names(added_units, u))
             )
         if removed := [unit for unit in changes.removed_units if unit not in renamed]:
-            lines.append(_("  removed ({count}): {units}", count=len(removed), units=_names(removed, u)))
+            lines.append(_("  removed ({count}): {units}", count=num(len(removed)), units=_names(removed, u)))
         lines += _moved_lines(changes)
     lines += _name_lines(changes) + _contact_lines(changes)
     lines += _task_lines(changes) + _target_lines(changes) + field_lines(changes)
