@@ -621,6 +621,41 @@ def test_the_board_lists_the_decisions_in_force(campaign: Engine) -> None:
     assert "Miễn thực hiện" in section[section.index('data-unit="x-d"') :]
 
 
+def test_the_board_shows_the_first_decisions_and_counts_them_all(
+    campaign: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A nation's 49,805 extensions were each made a record for a board that shows 200 of them
+    (1-2 s of its page): the first ones are made, in the tree's order, and all are counted."""
+    from cascade.engine.decisions import Decision, decide
+    from cascade.views.decisions import first_standing, standing
+    from cascade.web import board
+
+    with campaign.begin() as conn:
+        later = int(at("2020-12-31").timestamp())
+        decide(
+            conn, "test-campaign", Decision("extension", "hn-co-so", ("x-d", "x-c"), "Bão", "BTG", later), NOW
+        )
+        decide(conn, "test-campaign", Decision("exemption", "hn-co-so", ("x-f",), "Sáp nhập", "BTC"), NOW)
+    with campaign.connect() as conn:
+        every = standing(conn, "test-campaign")
+        first = first_standing(conn, "test-campaign", 2)
+        assert first_standing(conn, "nope", 2).shown == []
+    assert [(s.unit, s.kind) for s in every] == [
+        ("x-c", "extension"),
+        ("x-d", "extension"),
+        ("x-f", "exemption"),
+    ]
+    assert (first.shown, first.extensions, first.exemptions) == (every[:2], 2, 1)
+    monkeypatch.setattr(board, "SHOWN_DECISIONS", 1)
+    with client_for(campaign) as client:
+        login = client.get("/status/test-campaign")
+        client.post("/login", data={"csrf": csrf(login.text), "token": TOKEN, "next": "/status"})
+        section = client.get("/status/test-campaign").text.split('id="decisions"')[1].split("</section>")[0]
+    assert "Quyết định đang có hiệu lực: 2 gia hạn, 1 miễn thực hiện" in section, section
+    assert [unit for unit in re.findall(r'data-unit="([^"]+)"', section)] == ["x-c"], section
+    assert "… và 2 quyết định khác" in section, section
+
+
 def test_the_boards_counts_are_grouped_as_vietnamese_writes_numbers(store_engine: Engine) -> None:
     """A national board read "Cấp xã: 9450 không có việc", "9014 đang thực hiện, 38652 chưa mở",
     "… và 53700 đơn vị khác" and "3008/9450", where `cascade status` and the summary write 9.450."""

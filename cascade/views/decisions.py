@@ -6,7 +6,9 @@ only; the decisions themselves are `cascade.engine.decisions`.
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Connection, select
 
@@ -46,12 +48,70 @@ class Where:
 def standing(conn: Connection, campaign: str, where: Where | None = None) -> list[Standing]:
     """The decisions in force, in the tree's order (then by task), of the units and tasks still
     in the campaign: each (task, unit)'s latest extension and exemption not taken back."""
-    where = where or Where()
+    in_force = _in_force(conn, campaign, where or Where())
+    return [in_force.made(key) for key in sorted(in_force.keys, key=in_force.order)]
+
+
+@dataclass(frozen=True)
+class FirstStanding:
+    """The board's card: the first decisions in force, and how many there are of each kind."""
+
+    shown: list[Standing]
+    extensions: int
+    exemptions: int
+
+
+def first_standing(conn: Connection, campaign: str, most: int) -> FirstStanding:
+    """The first `most` decisions of `standing`, and the counts of all: a board shows 200 of a
+    nation's 49,805 extensions, and made each of them as a record to show it (1-2 s a page)."""
+    in_force = _in_force(conn, campaign, Where())
+    first = heapq.nsmallest(most, in_force.keys, key=in_force.order)
+    extensions = sum(1 for kind, _task, _unit in in_force.keys if kind == "extension")
+    return FirstStanding([in_force.made(key) for key in first], extensions, len(in_force.keys) - extensions)
+
+
+@dataclass(frozen=True)
+class _InForce:
+    """The decision rows in force, each with its instance as it stands (the ones whose unit or
+    task left the file, or that are not under `Where.under`, left out)."""
+
+    keys: list[tuple[str, str, str]]  # (kind, task, unit)
+    found: dict[tuple[str, str, str], Any]
+    instances: dict[tuple[str, str], Any]
+    titles: dict[str, str]
+    names: dict[str, str]  # the parent units that approved a request
+
+    def order(self, key: tuple[str, str, str]) -> tuple[str, str, str]:
+        kind, task, unit = key
+        return self.instances[(task, unit)].path, task, kind
+
+    def made(self, key: tuple[str, str, str]) -> Standing:
+        kind, task, unit = key
+        decision, instance = self.found[key], self.instances[(task, unit)]
+        extension = kind == "extension"
+        return Standing(
+            kind,
+            task,
+            self.titles.get(task, task),
+            unit,
+            instance.name,
+            instance.path,
+            decision.deadline if extension else None,
+            instance.file_deadline if extension else None,
+            instance.state,
+            decision.reason,
+            self.names.get(decision.by, decision.by),
+            decision.at,
+            decision.request_id is not None,
+        )
+
+
+def _in_force(conn: Connection, campaign: str, where: Where) -> _InForce:
     found = standing_decisions(conn, campaign, where.task)
     if where.kind is not None:
         found = {key: row for key, row in found.items() if key[0] == where.kind}
     if not found:
-        return []
+        return _InForce([], {}, {}, {}, {})
     c = store.campaigns.c
     tasks = conn.execute(select(c.tasks).where(c.id == campaign)).scalar_one_or_none() or {}
     i, u = store.instances.c, store.units.c
@@ -70,28 +130,9 @@ def standing(conn: Connection, campaign: str, where: Where | None = None) -> lis
         by_units = (live.where(i.unit_id.in_(chunk)) for chunk in bulk.chunked(units))
         rows = [r for query in by_units for r in conn.execute(query).all()]
     instances = {(r.task_id, r.unit_id): r for r in rows}
-    deciders = sorted({row.by for row in found.values()})  # a parent unit that approved a request
+    # (its unit or task no longer in the file, or not under `where.under`: left out)
+    keys = [key for key in found if (key[1], key[2]) in instances]
+    deciders = sorted({found[key].by for key in keys})  # a parent unit that approved a request
     names = deployed.unit_names(conn, campaign, deciders)
-    out = []
-    for (kind, task, unit), decision in found.items():
-        instance = instances.get((task, unit))
-        if instance is None:  # its unit or task no longer in the file, or not under `where.under`
-            continue
-        out.append(
-            Standing(
-                kind,
-                task,
-                tasks.get(task, {}).get("title", task),
-                unit,
-                instance.name,
-                instance.path,
-                decision.deadline if kind == "extension" else None,
-                instance.file_deadline if kind == "extension" else None,
-                instance.state,
-                decision.reason,
-                names.get(decision.by, decision.by),
-                decision.at,
-                decision.request_id is not None,
-            )
-        )
-    return sorted(out, key=lambda s: (s.path, s.task, s.kind))
+    titles = {task: rules.get("title", task) for task, rules in tasks.items()}
+    return _InForce(keys, found, instances, titles, names)

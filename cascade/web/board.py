@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from cascade.engine.words import deadline_short, level_name
 from cascade.views.board import UNIT_STATES, board, campaigns, focus
-from cascade.views.decisions import standing
+from cascade.views.decisions import first_standing
 from cascade.views.pages import broken_channels
 from cascade.web.deps import (
     LOGIN_CSRF_COOKIE,
@@ -30,6 +30,7 @@ from cascade.web.deps import (
 from cascade.web.security import csrf_ok, same
 
 SESSION_SECONDS = 12 * 3600  # an operator's login lasts a working day
+SHOWN_DECISIONS = 200  # the board's first decisions in force; `cascade decisions` lists them all
 
 router = APIRouter(include_in_schema=False)
 
@@ -94,7 +95,7 @@ def status_page(
         return login_page(request, w, next_url=f"/status/{quote(campaign)}")
     with w.engine.connect() as conn:
         data = board(conn, campaign, int(w.now().timestamp()))
-        decided = standing(conn, campaign)  # (none: no such campaign, said below)
+        decided = first_standing(conn, campaign, SHOWN_DECISIONS)  # (none: no such campaign, said below)
     if data is None:
         return refused(request, words("no_campaign", name=campaign), 404)
     tz = data.timezone
