@@ -167,8 +167,14 @@ def decisions(
     row = campaign_row(engine, campaign)
     _level, task, under = checked_filters(engine, row, None, task, under, "decisions")
     where = standing.Where(task, under, str(kind) if kind else None)
-    with engine.connect() as conn:
-        found = standing.standing(conn, campaign, where)
+    with engine.connect() as conn:  # (a table: its first rows made, the rest counted)
+        if fmt is DecisionsFormat.table:
+            first = standing.first_standing(conn, campaign, TABLE_ROWS, where)
+            found, extended, exempt = first.shown, first.extensions, first.exemptions
+        else:
+            found = standing.standing(conn, campaign, where)
+            extended = sum(1 for s in found if s.kind == "extension")
+            exempt = len(found) - extended
     tz = row.timezone
 
     def day(epoch: int | None) -> str:
@@ -203,24 +209,23 @@ def decisions(
         body = {"campaign": campaign, "title": row.title, "decisions": records}
         sys.stdout.write(json.dumps(body, ensure_ascii=False, indent=1) + "\n")
     elif records:
-        _print_decisions(records[:TABLE_ROWS])
-        if len(records) > TABLE_ROWS:
+        _print_decisions(records)
+        if extended + exempt > TABLE_ROWS:
             out.print(
                 _(
                     "… and {more:,} more, too many to read in a table. Every one: cascade decisions "
                     "{campaign} --format csv > quyet-dinh.csv (it opens in Excel); fewer: --task, "
                     "--under, --kind",
-                    more=len(records) - TABLE_ROWS,
+                    more=extended + exempt - TABLE_ROWS,
                     campaign=escape(campaign),
                 ),
                 highlight=False,
             )
-    extended = sum(1 for s in found if s.kind == "extension")
     err.print(
         _(
             "{extended} extension(s) and {exempt} exemption(s) in force",
             extended=num(extended),
-            exempt=num(len(found) - extended),
+            exempt=num(exempt),
         )
     )
 

@@ -61,10 +61,10 @@ class FirstStanding:
     exemptions: int
 
 
-def first_standing(conn: Connection, campaign: str, most: int) -> FirstStanding:
+def first_standing(conn: Connection, campaign: str, most: int, where: Where | None = None) -> FirstStanding:
     """The first `most` decisions of `standing`, and the counts of all: a board shows 200 of a
-    nation's 49,805 extensions, and made each of them as a record to show it (1-2 s a page)."""
-    in_force = _in_force(conn, campaign, Where())
+    nation's 49,805 extensions (a table 2,000), and made each of them as a record to show it."""
+    in_force = _in_force(conn, campaign, where or Where())
     first = heapq.nsmallest(most, in_force.keys, key=in_force.order)
     extensions = sum(1 for kind, _task, _unit in in_force.keys if kind == "extension")
     return FirstStanding([in_force.made(key) for key in first], extensions, len(in_force.keys) - extensions)
