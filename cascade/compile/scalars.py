@@ -37,9 +37,10 @@ DateValue = Annotated[
         {
             "type": "string",
             # every form parse_date reads (tests/test_cli.py: the schema and the validator agree)
-            "pattern": r"^(\d{1,2}([/.-])\d{1,2}\2\d{4}|\d{4}-\d{1,2}-\d{1,2}"
+            "pattern": r"^((?:[Nn]gày\s+)?\d{1,2}([/.-])\d{1,2}\2\d{4}|\d{4}-\d{1,2}-\d{1,2}"
             r"|([Nn]gày\s+)?\d{1,2}\s+tháng\s+\d{1,2}\s+năm\s+\d{4})$",
-            "description": "dd/mm/yyyy (or dd-mm-yyyy, dd.mm.yyyy, ngày dd tháng mm năm yyyy) or yyyy-mm-dd",
+            "description": "dd/mm/yyyy (or dd-mm-yyyy, dd.mm.yyyy, ngày dd/mm/yyyy, "
+            "ngày dd tháng mm năm yyyy) or yyyy-mm-dd",
             "examples": ["20/11/2020"],
         }
     ),

@@ -26,7 +26,8 @@ from cascade.i18n import N_, _
 from cascade.timing.workdays import Calendar
 
 DATE_HINT = N_("dates are dd/mm/yyyy (e.g. 20/11/2020) or yyyy-mm-dd, never mm/dd")
-_DMY = re.compile(r"^(\d{1,2})([/.-])(\d{1,2})\2(\d{4})$")  # 20/11/2020, 20-11-2020, 20.11.2020
+# 20/11/2020, 20-11-2020, 20.11.2020, and as the documents write it: "trước ngày 20/11/2020"
+_DMY = re.compile(r"^(?:ngày\s+)?(\d{1,2})([/.-])(\d{1,2})\2(\d{4})$", re.IGNORECASE)
 _YMD = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
 # as a document dates itself ("Hà Tĩnh, ngày 07 tháng 12 năm 2020"): `instants` reads it in a time too
 IN_WORDS = r"(\d{1,2})\s+tháng\s+(\d{1,2})\s+năm\s+(\d{4})"
@@ -50,8 +51,8 @@ class Roll(StrEnum):
 
 
 def parse_date(value: object) -> date:
-    """A calendar date from `dd/mm/yyyy` (or `dd-mm-yyyy`, `dd.mm.yyyy`), `yyyy-mm-dd`, "ngày dd
-    tháng mm năm yyyy" or a YAML date."""
+    """A calendar date from `dd/mm/yyyy` (or `dd-mm-yyyy`, `dd.mm.yyyy`; "ngày dd/mm/yyyy" as it
+    is copied from a document), `yyyy-mm-dd`, "ngày dd tháng mm năm yyyy" or a YAML date."""
     if isinstance(value, datetime):
         raise DateError(_("`{value}` has a time of day; a deadline date is a day", value=value))
     if isinstance(value, date):
