@@ -6,8 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from cascade import i18n
 from cascade.errors import CampaignInvalid, Problem
 from cascade.plan.model import Plan
+from cascade.timing.deadlines import written_out
 from tests.conftest import HEADER, compile_text
 
 GOOD_TASKS = """\
@@ -471,6 +473,27 @@ def test_a_deadline_written_bare_is_told_how_to_write_it(written: str, hint: str
     assert problem.hint is not None and problem.hint.startswith(hint), problem.hint
     if hint.startswith("write `{by:"):
         assert "or `{before: 30/11/2020}` if it must be done before that day" in problem.hint
+
+
+@pytest.mark.parametrize(
+    ("written", "hint"),
+    [
+        ("trước ngày 30/11/2020", "write `{before: 30/11/2020}`"),
+        ("Hoàn thành trước ngày 30.11.2020", "write `{before: 30/11/2020}`"),
+        ("chậm nhất ngày 29/11/2020", "write `{by: 29/11/2020}`"),
+        ("hạn chót 29/11/2020", "write `{by: 29/11/2020}`"),
+        ("trong quý IV/2020", "write `{within: IV/2020}`"),
+        ("trong tháng 11/2020", "write `{within: 11/2020}`"),
+    ],
+)
+def test_a_deadline_in_the_documents_words_is_told_the_expression_they_mean(written: str, hint: str) -> None:
+    """`due: trước ngày 30/11/2020`, copied from the plan, was told "e.g. {by: 30/11/2020} or {after:
+    hn-co-so, days: 7}": the one form of the two that is a day late for a "before"."""
+    problem = one(GOOD_TASKS.replace("due: {before: 30/11/2020}", f"due: {written}"))
+    assert (problem.line, problem.key) == (16, "tasks[1].due")
+    assert problem.hint == hint
+    with i18n.speaking("vi"):  # and the example's "or" in the operator's language
+        assert written_out("sau hội nghị") == "ví dụ {by: 30/11/2020} hoặc {after: hn-co-so, days: 7}"
 
 
 def test_a_missing_key_is_told_what_it_is_for() -> None:

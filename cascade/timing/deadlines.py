@@ -151,16 +151,32 @@ _PERIOD_HINT = N_(
 )
 
 
+# a deadline as the documents word it, copied whole into `due:` ("trước ngày 20/11/2020")
+_IN_WORDS = (
+    (re.compile(r"^(?:hoàn thành\s+|xong\s+)?trước\s+(.+)$", re.IGNORECASE), "before"),
+    (
+        re.compile(r"^(?:chậm nhất|muộn nhất|hạn chót|đến hết|hết)\s+(?:là\s+|vào\s+)?(.+)$", re.IGNORECASE),
+        "by",
+    ),
+    (re.compile(r"^trong\s+(?:tháng\s+|quý\s+)?(.+)$", re.IGNORECASE), "within"),
+)
+
+
 def written_out(value: object) -> str:
     """How to write a deadline given bare (`due: 30/11/2020`): the expression it most likely means.
-    A day is `by` or `before`, which differ by a day, so both are offered, each with its words."""
+    A day is `by` or `before`, which differ by a day, so both are offered, each with its words;
+    the document's own words ("trước ngày 20/11/2020", "chậm nhất ngày 19/11/2020", "trong quý
+    I/2021") name the one they mean."""
+    text = str(value).strip()
+    for words, kind in _IN_WORDS:
+        if (m := words.match(text)) and (meant := _meant(kind, m.group(1).strip())):
+            return _("write `{expression}`", expression=meant)
     try:
         first, last = parse_day_range(value)
     except DateError:
-        text = str(value).strip()
         if read_period(text) is not None:
             return _('write `{expression}` ("trong {text}")', expression=f"{{within: {text}}}", text=text)
-        return _("e.g. {example}", example="{by: 30/11/2020} or {after: hn-co-so, days: 7}")
+        return _("e.g. {by} or {after}", by="{by: 30/11/2020}", after="{after: hn-co-so, days: 7}")
     day = first.strftime("%d/%m/%Y")
     if first != last:
         days = f"{day}..{last.strftime('%d/%m/%Y')}"
@@ -172,6 +188,16 @@ def written_out(value: object) -> str:
         before=f"{{before: {day}}}",
         day=day,
     )
+
+
+def _meant(kind: str, rest: str) -> str | None:
+    """`{kind: D}` for the day or period `rest` names (the rest of the document's words), or None."""
+    if kind == "within":
+        return f"{{within: {rest}}}" if read_period(rest) is not None else None
+    try:
+        return f"{{{kind}: {parse_date(rest).strftime('%d/%m/%Y')}}}"
+    except DateError:
+        return None
 
 
 def _first_of_next_month(year: int, month: int) -> date:
