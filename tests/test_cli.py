@@ -884,7 +884,32 @@ def test_a_level_option_takes_the_level_as_the_operator_reads_it(data_dir: Path)
     assert "units" in done.stdout and "→ 25/12/2020" in done.stdout
     unknown = runner.invoke(app, [*ext, "--level", "cấp xã"], env=env)
     assert unknown.exit_code == 1 and "no level `cấp xã`" in unknown.stderr, unknown.output
-    assert "province, district, grassroots" in unknown.stderr
+    assert "cấp tỉnh (province), cấp huyện (district), cơ sở (grassroots)" in unknown.stderr
+
+
+def test_a_level_is_taken_by_its_short_word_where_the_campaign_makes_it_one(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    """A national campaign's status took `--level huyện` but not `--level xã` ("no level `xã`; one
+    of: central, province, district, commune, cell"): the levels' ids, not as the tables show them.
+    "xã" is not a level everywhere (a commune is a grassroots unit in some campaigns), but in one
+    whose levels show "cấp xã" it names that level; the choices read as the tables show them."""
+    (tmp_path / "units.yaml").write_text(
+        SMALL_UNITS.replace("grassroots", "commune").replace("Đảng ủy xã", "Xã"), "utf-8"
+    )
+    tasks = "tasks:\n  - {id: hn, title: Hội nghị, level: commune, due: {before: 15/12/2020}}\n"
+    (tmp_path / "c.yaml").write_text(HEADER + tasks, "utf-8")
+    env = _shift_to("2020-12-20 09:00")
+    assert runner.invoke(app, ["deploy", str(tmp_path / "c.yaml")], env=env).exit_code == 0
+    status = ["status", "test-campaign", "--format", "json", "--level"]
+    by_id = runner.invoke(app, [*status, "commune"], env=env)
+    assert by_id.exit_code == 0 and {p["level"] for p in json.loads(by_id.stdout)["progress"]} == {"commune"}
+    for written in ("xã", "Xã", "cấp xã"):
+        said = runner.invoke(app, [*status, written], env=env)
+        assert said.exit_code == 0 and said.stdout == by_id.stdout, (written, said.output)
+    unknown = runner.invoke(app, [*status, "ấp"], env=env)
+    assert unknown.exit_code == 1, unknown.output
+    assert "one of: cấp tỉnh (province), cấp huyện (district), cấp xã (commune)" in unknown.stderr
 
 
 def test_a_command_takes_a_task_by_its_title(data_dir: Path, tmp_path: Path) -> None:

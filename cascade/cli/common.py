@@ -313,12 +313,13 @@ def checked_filters(
     people write or the tables show it), the task --task names (its id or title) and the unit
     --under names (by its id or its exact name), as their ids."""
     from cascade.engine.deployed import task_choices, task_named
-    from cascade.engine.words import level_named
+    from cascade.engine.words import level_choices, level_named
 
     problems = []
     level_id = level_named(level, row.levels) if level is not None else None
     if level is not None and level_id is None:
-        problems.append(not_among(command, "--level", _("no level `{level}`", level=level), row.levels))
+        no_level = _("no level `{level}`", level=level)
+        problems.append(not_among(command, "--level", no_level, level_choices(row.levels)))
     if task is not None:
         task = task_named(row, task) or task  # (or its title)
     if task is not None and task not in row.tasks:

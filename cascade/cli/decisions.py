@@ -43,7 +43,7 @@ def _chosen_units(
     each named by its id or its exact name, as `signal` takes them."""
     from cascade.engine import decisions
     from cascade.engine.deployed import units_named
-    from cascade.engine.words import level_named
+    from cascade.engine.words import level_choices, level_named
 
     lines = _read_unit_list(units_file) if units_file is not None else []
     # a list's line names a unit whole ("Đảng ủy xã Đồng Lộc, Can Lộc", "Chi bộ #2") where it
@@ -53,7 +53,7 @@ def _chosen_units(
     if level is not None:  # its id, or as people write it or the tables show it
         levels = campaign_row(engine, campaign).levels
         if (level_id := level_named(level, levels)) is None:
-            fail([not_among("--level", "", _("no level `{level}`", level=level), levels)])
+            fail([not_among("--level", "", _("no level `{level}`", level=level), level_choices(levels))])
         level = level_id
     with engine.connect() as conn:
         under_id = None

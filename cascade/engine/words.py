@@ -37,7 +37,15 @@ def level_named(written: str, levels: list[str]) -> str | None:
         return written
     if (word := level_of_word(written)) in levels:
         return word
-    return {loose(level_name(level)): level for level in levels}.get(loose(written))
+    shown = {loose(level_name(level)): level for level in levels}
+    # "xã" for "cấp xã": a word a campaign's own levels make one (not in LEVEL_WORDS, where a
+    # commune is a grassroots unit in one campaign and a level of its own in another)
+    return shown.get(loose(written)) or shown.get(loose(f"cấp {written}"))
+
+
+def level_choices(levels: list[str]) -> list[str]:
+    """Each level as the tables show it, with its id: "cấp xã (commune)"."""
+    return [level if level_name(level) == level else f"{level_name(level)} ({level})" for level in levels]
 
 
 def counter_label(counter: str, task: str) -> str:
