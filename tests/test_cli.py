@@ -193,6 +193,15 @@ def test_plan_json_lists_every_instance() -> None:
     assert row["escalations"][2]["repeat"] == "7d"
 
 
+def sheet(text: str) -> list[dict[str, str]]:
+    """A CSV as Cascade heads one for Excel ("Đơn vị (unit)"), each row keyed by its columns' keys."""
+    from cascade.compile.sheets import header_key
+
+    reader = csv.reader(io.StringIO(text))
+    keys = [header_key(cell) for cell in next(reader)]
+    return [dict(zip(keys, row, strict=True)) for row in reader]
+
+
 def test_plan_csv_for_one_unit() -> None:
     result = runner.invoke(app, ["plan", HA_TINH, "--unit", "x-thien-loc", "--format", "csv"])
     assert result.exit_code == 0
@@ -685,7 +694,7 @@ def test_status_lists_every_overdue_unit_with_its_parent_days_and_stage(any_stor
     wide = {"COLUMNS": "250"}
     as_csv = runner.invoke(app, ["status", "ha-tinh-xix-2020", "--format", "csv"])
     assert as_csv.exit_code == 0, as_csv.output
-    rows = list(csv.DictReader(io.StringIO(as_csv.stdout)))
+    rows = sheet(as_csv.stdout)
     assert len(rows) > 30  # the trial's status showed 30 of them and said nothing of the rest
     overdue = runner.invoke(app, ["status", "ha-tinh-xix-2020"], env=wide)
     assert f"overdue: {len(rows)} instance(s)" in overdue.stdout
@@ -706,7 +715,7 @@ def test_status_lists_every_overdue_unit_with_its_parent_days_and_stage(any_stor
     assert body["as_of"] == "2021-01-18T08:00:00+07:00"
     parent = grassroots[0]["parent"]
     under = runner.invoke(app, ["status", "ha-tinh-xix-2020", "--under", "tu-ha-tinh", "--format", "csv"])
-    assert len(list(csv.DictReader(io.StringIO(under.stdout)))) == len(rows) - 1  # all but the province
+    assert len(sheet(under.stdout)) == len(rows) - 1  # all but the province
     assert parent
     bad = runner.invoke(app, ["status", "ha-tinh-xix-2020", "--level", "commune"])
     assert bad.exit_code == 1 and "no level `commune`" in bad.stderr and "grassroots" in bad.stderr
@@ -795,13 +804,7 @@ def test_status_says_when_the_summary_goes_out_and_that_the_campaign_runs_on_aft
     assert runner.invoke(app, ["tick", "ha-tinh-xix-2020", "--now", "2021-01-25 09:00"]).exit_code == 0
     assert runner.invoke(app, ["tick", "ha-tinh-xix-2020", "--now", "2022-01-03 09:00"]).exit_code == 0
     after = runner.invoke(app, ["status", "ha-tinh-xix-2020"], env=wide)
-    overdue = len(
-        list(
-            csv.DictReader(
-                io.StringIO(runner.invoke(app, ["status", "ha-tinh-xix-2020", "--format", "csv"]).stdout)
-            )
-        )
-    )
+    overdue = len(sheet(runner.invoke(app, ["status", "ha-tinh-xix-2020", "--format", "csv"]).stdout))
     assert "summary sent 25/01/2021 09:00" in after.stdout, after.stdout
     assert (
         f"the campaign runs on: its {overdue} overdue are escalated as the file says until their signals "
@@ -826,7 +829,7 @@ def test_an_overdue_list_too_long_for_a_table_is_cut_and_says_how_to_see_it_all(
     assert runner.invoke(app, ["tick", "ha-tinh-xix-2020", "--now", "2021-01-18 08:00"]).exit_code == 0
     wide = {"COLUMNS": "400"}
     as_csv = runner.invoke(app, ["status", "ha-tinh-xix-2020", "--format", "csv"])
-    rows = list(csv.DictReader(io.StringIO(as_csv.stdout)))
+    rows = sheet(as_csv.stdout)
     assert len(rows) > 30
     table = runner.invoke(app, ["status", "ha-tinh-xix-2020"], env=wide)
     assert table.exit_code == 0, table.output
@@ -1909,7 +1912,56 @@ def test_decisions_too_many_for_a_table_are_cut_and_say_how_to_see_them_all(
     ) in " ".join(table.stdout.split()), table.stdout
     assert "6 extension(s) and 0 exemption(s) in force" in table.stderr
     listed = runner.invoke(app, ["decisions", "ha-tinh-xix-2020", "--format", "csv"], env=env)
-    assert len(list(csv.DictReader(io.StringIO(listed.stdout)))) == 6
+    assert len(sheet(listed.stdout)) == 6
+
+
+def test_the_overdue_and_decisions_sheets_read_in_words_and_are_read_back_by_key(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    """`status --format csv > qua-han.csv`, opened in Excel, was headed `unit_id,unit,level,...`,
+    its rows reading "grassroots"; `decisions`' read "extension", "done", "False": the keys and ids
+    scripts use (JSON keeps them), not the words of the operator's tables. Each column is headed
+    in words with its key, as the templates are, its cells in words; kept and sent back to
+    `extend --units`, the sheet still names its units."""
+    env = {**_shift_to("2020-12-20 09:00"), "CASCADE_LANG": "vi"}
+    assert runner.invoke(app, ["deploy", HA_TINH], env=env).exit_code == 0
+    province = [
+        "signal",
+        "ha-tinh-xix-2020",
+        "tu-ha-tinh",
+        "hn-tinh",
+        "--at",
+        "18/11/2020 09:00",
+        "-f",
+        "attendees=400",
+    ]
+    assert runner.invoke(app, province, env=env).exit_code == 0
+    assert runner.invoke(app, ["tick", "ha-tinh-xix-2020"], env=env).exit_code == 0
+    status = ["status", "ha-tinh-xix-2020", "--task", "hn-huyen", "--format", "csv"]
+    overdue = runner.invoke(app, status, env=env)
+    assert overdue.exit_code == 0, overdue.output
+    header = overdue.stdout.splitlines()[0]
+    assert header.startswith("Mã đơn vị (unit_id),Đơn vị (unit),Cấp (level),Cấp trên (parent),Mã việc"), (
+        header
+    )
+    rows = sheet(overdue.stdout)
+    assert len(rows) > 10 and {r["level"] for r in rows} == {"cấp huyện"}, rows
+    saved = tmp_path / "qua-han.csv"
+    saved.write_text(overdue.stdout, "utf-8")
+    extend = ["extend", "ha-tinh-xix-2020", "hn-huyen", "--units", str(saved), "--to", "31/12/2020"]
+    done = runner.invoke(app, [*extend, "--reason", "Bão số 9"], env=env)
+    assert done.exit_code == 0, done.output
+    assert f"{len(rows)} đơn vị" in done.stdout, done.stdout
+    decided = runner.invoke(app, ["decisions", "ha-tinh-xix-2020", "--format", "csv"], env=env)
+    assert decided.stdout.splitlines()[0].startswith("Mã đơn vị (unit_id),Đơn vị (unit),Mã việc (task_id)")
+    listed = sheet(decided.stdout)
+    assert {r["unit_id"] for r in listed} == {r["unit_id"] for r in rows}
+    assert {(r["decision"], r["last_day"], r["requested"]) for r in listed} == {("gia hạn", "31/12/2020", "")}
+    assert {r["state"] for r in listed} == {"đang thực hiện"}, listed
+    as_json = json.loads(
+        runner.invoke(app, ["decisions", "ha-tinh-xix-2020", "--format", "json"], env=env).stdout
+    )
+    assert {d["decision"] for d in as_json["decisions"]} == {"extension"}  # (scripts keep the ids)
 
 
 def test_a_province_wide_extension_keeps_a_later_one_and_says_so(data_dir: Path) -> None:

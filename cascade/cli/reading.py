@@ -133,9 +133,12 @@ class DecisionKind(StrEnum):
     exemption = "exemption"
 
 
+# the decisions as a sheet (`--format csv > quyet-dinh.csv`): its key, and its header in words
 _DECISION_COLUMNS = (
-    "unit_id", "unit", "task_id", "task", "decision", "last_day", "file_last_day", "state", "reason", "by",
-    "at", "requested",
+    ("unit_id", N_("unit id")), ("unit", N_("unit")), ("task_id", N_("task id")), ("task", N_("task")),
+    ("decision", N_("decision")), ("last_day", N_("last day")), ("file_last_day", N_("the file's last day")),
+    ("state", N_("state")), ("reason", N_("reason")), ("by", N_("decided by")), ("at", N_("decided at")),
+    ("requested", N_("asked by the unit")),
 )  # fmt: skip
 
 
@@ -160,7 +163,7 @@ def decisions(
     from cascade.engine.words import deadline_short
     from cascade.timing.deadlines import zone
     from cascade.views import decisions as standing
-    from cascade.views.tables import csv_cell
+    from cascade.views.tables import csv_cell, headed
 
     engine = open_engine(read_only=True)
     campaign = campaign_id(engine, campaign)  # (or its title)
@@ -202,9 +205,9 @@ def decisions(
         for s in found
     ]
     if fmt is DecisionsFormat.csv:
-        writer = csv.DictWriter(csv_stdout(), fieldnames=_DECISION_COLUMNS, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows({k: csv_cell(v) for k, v in r.items()} for r in records)
+        writer = csv.writer(csv_stdout(), lineterminator="\n")  # (its values in words, as a table's)
+        writer.writerow(headed(_DECISION_COLUMNS))
+        writer.writerows([csv_cell(_in_words(k, r[k])) for k, _words in _DECISION_COLUMNS] for r in records)
     elif fmt is DecisionsFormat.json:
         body = {"campaign": campaign, "title": row.title, "decisions": records}
         sys.stdout.write(json.dumps(body, ensure_ascii=False, indent=1) + "\n")
@@ -228,6 +231,23 @@ def decisions(
             exempt=num(exempt),
         )
     )
+
+
+_DECISION_WORDS = {"extension": N_("extension"), "exemption": N_("exemption")}
+
+
+def _in_words(key: str, value: Any) -> Any:
+    """A decision's cell as the operator reads it: the decision, the state and whether the unit
+    asked in words ("gia hạn", "quá hạn", "có"); the rest as it is."""
+    from cascade.cli.decisions import STATE_WORDS
+
+    if key == "decision":
+        return _(_DECISION_WORDS.get(value, value))
+    if key == "state":
+        return _(STATE_WORDS.get(value, value))
+    if key == "requested":
+        return _("yes") if value else ""
+    return value
 
 
 def _print_decisions(records: list[dict[str, Any]]) -> None:

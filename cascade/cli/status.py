@@ -30,7 +30,7 @@ from cascade.cli.common import (
     stopped_since,
 )
 from cascade.errors import Problem
-from cascade.i18n import _, num
+from cascade.i18n import N_, _, num
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -44,8 +44,12 @@ class StatusFormat(StrEnum):
     json = "json"
 
 
+# the overdue list as a sheet (`--format csv > qua-han.csv`): its key, and its header in words
 _OVERDUE_COLUMNS = (
-    "unit_id", "unit", "level", "parent", "task_id", "task", "last_day", "days_overdue", "stage", "stages",
+    ("unit_id", N_("unit id")), ("unit", N_("unit")), ("level", N_("level")), ("parent", N_("parent")),
+    ("task_id", N_("task id")), ("task", N_("task")), ("last_day", N_("last day")),
+    ("days_overdue", N_("days overdue")), ("stage", N_("escalations sent")),
+    ("stages", N_("escalations in all")),
 )  # fmt: skip
 
 
@@ -80,7 +84,7 @@ def status(
     from cascade.engine.words import deadline_short
     from cascade.views.status import Where as StatusWhere
     from cascade.views.status import campaign_status
-    from cascade.views.tables import csv_cell, operator_level
+    from cascade.views.tables import csv_cell, headed, operator_level
 
     engine = open_engine(read_only=True)
     if campaign is None:
@@ -114,10 +118,13 @@ def status(
     ]
     as_of = pendulum.from_timestamp(result.as_of, tz=tz).format("DD/MM/YYYY HH:mm") if result.as_of else None
     more = result.overdue_total - len(result.overdue)
-    if fmt is StatusFormat.csv:
-        writer = csv.DictWriter(csv_stdout(), fieldnames=_OVERDUE_COLUMNS, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows({k: csv_cell(v) for k, v in r.items()} for r in records)
+    if fmt is StatusFormat.csv:  # (a level in words, as the table shows it)
+        writer = csv.writer(csv_stdout(), lineterminator="\n")
+        writer.writerow(headed(_OVERDUE_COLUMNS))
+        keys = [key for key, _words in _OVERDUE_COLUMNS]
+        writer.writerows(
+            [csv_cell(r[k] if k != "level" else operator_level(str(r[k]))) for k in keys] for r in records
+        )
         if more:
             err.print(_("and {more:,} more overdue (without --limit: all of them)", more=more))
         return

@@ -278,6 +278,13 @@ _RULE = re.compile(
 )
 
 
+def headed(columns: Iterable[tuple[str, str]]) -> list[str]:
+    """A CSV's header for Excel: each column in the operator's words with its key, as the
+    templates head theirs ("Mã đơn vị (unit_id)"), so that a sheet kept and sent back is read by
+    its keys (`cascade extend --units FILE`)."""
+    return [f"{_(words)[:1].upper()}{_(words)[1:]} ({key})" for key, words in columns]
+
+
 def operator_level(level: str) -> str:
     """A level as the operator reads it: "cấp huyện" in Vietnamese, the id in English."""
     return level_name(level) if language() == "vi" else level
