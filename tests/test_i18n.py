@@ -306,6 +306,23 @@ def test_a_long_lists_count_of_the_rest_is_grouped_too(vietnamese: None) -> None
     assert listed(cells).endswith("Chi bộ 9 and 6,885 more"), listed(cells)
 
 
+def test_a_progress_bars_count_is_grouped_as_the_language_groups_it(vietnamese: None) -> None:
+    """A national dispatch's bar counted "bản tin ━━━━ 49208": Rich writes the count bare."""
+    import io
+
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from cascade.cli.chrome import count_column
+
+    for language, said in (("vi", "49.208 49.208 dòng"), ("en", "49,208 49,208 rows")):
+        i18n.use(language)
+        console = Console(file=io.StringIO(), force_terminal=True, width=80)
+        with Progress(count_column(), count_column(i18n.N_("{rows} rows")), console=console) as bar:
+            bar.advance(bar.add_task("x", total=None), 49_208)
+        assert said in console.file.getvalue(), console.file.getvalue()
+
+
 def test_doctor_and_the_settings_table_speak_vietnamese(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -15,6 +15,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from cascade.cli.chrome import count_column
 from cascade.cli.common import app, campaign_id, campaign_row, err, fail, instant_of, open_engine, out
 from cascade.errors import Problem
 from cascade.i18n import _, num
@@ -111,7 +112,7 @@ def dispatch_command(
     with Progress(
         TextColumn(_("digests")),
         BarColumn(),
-        TextColumn("{task.completed}"),
+        count_column(),
         TimeElapsedColumn(),
         console=err,
     ) as progress:

@@ -27,7 +27,7 @@ from typing import Any
 
 from typer._click import exceptions as click_errors
 
-from cascade.i18n import _, language
+from cascade.i18n import _, language, num
 
 RICH_UTILS = "typer.rich_utils"
 _ORIGINAL: dict[str, Any] = {}
@@ -172,3 +172,17 @@ def _value(message: str) -> str:
         }
         return _("must be {bound}", bound=words[found["relation"]])
     return message.removeprefix("Value error, ")
+
+
+def count_column(words: str | None = None) -> Any:
+    """A progress bar's count as the operator's language groups it ("49.208", "12.000 dòng"; Rich
+    writes 49208): `words` holds it as `{rows}`."""
+    from rich.progress import ProgressColumn, Task
+    from rich.text import Text
+
+    class Count(ProgressColumn):
+        def render(self, task: Task) -> Text:
+            count = num(int(task.completed))
+            return Text(_(words, rows=count) if words else count)
+
+    return Count()

@@ -12,6 +12,7 @@ import typer
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from cascade.cli.chrome import count_column
 from cascade.cli.common import (
     app,
     campaign_id,
@@ -24,7 +25,7 @@ from cascade.cli.common import (
 )
 from cascade.compile.sheets import is_spreadsheet
 from cascade.errors import CampaignInvalid, Problem
-from cascade.i18n import _, num
+from cascade.i18n import N_, _, num
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -260,7 +261,7 @@ def _import_table(
         if not paths:
             fail([Problem(str(path), None, "", _("the folder holds no workbook (.xlsx) or CSV file"))])
     with Progress(
-        TextColumn(_("importing")), BarColumn(), TextColumn(_("{rows} rows", rows="{task.completed}")),
+        TextColumn(_("importing")), BarColumn(), count_column(N_("{rows} rows")),
         TimeElapsedColumn(),
         console=err, disable=not err.is_terminal,
     ) as bar:  # fmt: skip
