@@ -156,3 +156,20 @@ def test_requests_are_checked_and_forged_answers_refused(campaign: Engine) -> No
         assert 'id="ask"' not in province.text  # the top unit has nobody to ask
     assert requests(campaign)[0].status == "pending"
     assert urlsplit(answer_link(1, "deny")).path == f"/x/{CID}/1/deny"
+
+
+def test_a_form_shown_again_after_a_mistake_keeps_all_it_said(campaign: Engine) -> None:
+    """A cell's form said "Hạn chót: hết ngày 30/06/2026 (đã quá 159 ngày)" and offered "Xin gia
+    hạn"; a request for more time with a mistake in it drew the form again without "(đã quá ...)",
+    and a figure typed wrong drew it without the request for more time at all."""
+    with client_for(campaign) as client:
+        first = client.get(link()).text
+        assert "(còn 10 ngày)" in first and 'id="ask"' in first
+        asked_early = ask(client, "2020-12-10", "Bão")
+        assert asked_early.status_code == 422 and "(còn 10 ngày)" in asked_early.text, asked_early.text
+        again = client.get(link()).text  # (its session: each page opened starts one)
+        wrong = client.post(link(), data={"csrf": csrf(again), "attendees": "x", "members": "50"})
+        assert wrong.status_code == 422 and "(còn 10 ngày)" in wrong.text, wrong.text
+        assert 'id="ask"' in wrong.text, wrong.text  # (still offered)
+        assert ask(client, "2020-12-24", "Bão").status_code == 200  # and still taken
+    assert [r.status for r in requests(campaign)] == ["pending"]

@@ -78,7 +78,7 @@ def form(
     found = instance(w.engine, campaign, unit, task)
     if found is None:
         return refused(request, words("gone"), 404)
-    context = page_context(found) | {"left": _left(w, found)}
+    context = _form_context(w, found)
     if found.row.state in ("done", "done_late"):
         done = pendulum.from_timestamp(found.row.done_at, tz=found.campaign.timezone).format(
             "HH:mm DD/MM/YYYY"
@@ -93,11 +93,13 @@ def form(
     return response
 
 
-def _left(w: Web, found: Found) -> str:
-    """How long is left before the deadline, or how late it is, as the unit's notices say it."""
-    if found.row.deadline is None or found.row.state in ("done", "done_late", "exempt"):
-        return ""
-    return days_left(found.row.deadline, int(w.now().timestamp()))
+def _form_context(w: Web, found: Found) -> dict[str, Any]:
+    """The form's page as every answer draws it again: its task and unit, and how long is left
+    before the deadline or how late it is, as the unit's notices say it."""
+    left = ""
+    if found.row.deadline is not None and found.row.state not in ("done", "done_late", "exempt"):
+        left = days_left(found.row.deadline, int(w.now().timestamp()))
+    return page_context(found) | {"left": left}
 
 
 @router.post("/l/{campaign}/{unit}/{task}", response_class=HTMLResponse)
@@ -130,8 +132,11 @@ async def submit(
         errors = [p.message for p in exc.problems]
         inputs = await run_in_threadpool(form_inputs, w.engine, found, values)
         csrf = str(data.get("csrf", ""))
-        context = page_context(found) | {"left": _left(w, found)}
-        return page(request, "form.html", 422, csrf=csrf, errors=errors, inputs=inputs, **context)
+        box = await run_in_threadpool(extension_box, w, request, found)  # (still offered)
+        context = _form_context(w, found)
+        return page(
+            request, "form.html", 422, csrf=csrf, errors=errors, inputs=inputs, extension=box, **context
+        )
     w.announce(campaign, answer[0])
     tz = found.campaign.timezone  # (not the server's zone)
     if answer.unchanged:  # done by an earlier signal (a phone call, another browser): the first counts
@@ -220,7 +225,7 @@ async def ask(
         box = await run_in_threadpool(extension_box, w, request, found, errors, values)
         return page(
             request, "form.html", 422, csrf=str(data.get("csrf", "")), errors=[], inputs=inputs,
-            extension=box, **page_context(found),
+            extension=box, **_form_context(w, found),
         )  # fmt: skip
 
     def store_request() -> None:
