@@ -110,7 +110,7 @@ def several_named(name: str, ids: list[str]) -> str:
     a command names it by its id then (a name like "Chi bộ 1" is shared by many cells)."""
     return _(
         "{count} units are named `{name}` ({ids}); name it by its id",
-        count=len(ids),
+        count=num(len(ids)),
         name=name,
         ids=listed([f"`{unit}`" for unit in sorted(ids)]),
     )

@@ -306,6 +306,23 @@ def test_a_long_lists_count_of_the_rest_is_grouped_too(vietnamese: None) -> None
     assert listed(cells).endswith("Chi bộ 9 and 6,885 more"), listed(cells)
 
 
+def test_a_files_warnings_count_many_units_as_the_language_groups_them(vietnamese: None) -> None:
+    """A task added to a running nation warned "56700 đơn vị chờ `sh-quy` ...: cb-00-0-00-0, ... và
+    56.695 đơn vị khác": the count of the units it names written bare, the rest's grouped."""
+    from types import SimpleNamespace
+
+    from cascade.compile.plan_checks import orphan_warning
+    from cascade.errors import several_named
+
+    plan = SimpleNamespace(campaign=SimpleNamespace(file="c.yaml"))
+    task = SimpleNamespace(id="bao-cao-nhanh", line=49)
+    cells = [f"cb-{n}" for n in range(56_700)]
+    warned = orphan_warning(plan, task, "sh-quy", "parent", cells)  # type: ignore[arg-type]
+    assert warned.message.startswith("56.700 đơn vị chờ `sh-quy`"), warned.message
+    assert warned.message.endswith(" và 56.695 đơn vị khác; việc sẽ mở ngay khi ban hành chiến dịch")
+    assert several_named("Chi bộ 1", cells[:1_200]).startswith("1.200 đơn vị cùng tên `Chi bộ 1`")
+
+
 def test_a_progress_bars_count_is_grouped_as_the_language_groups_it(vietnamese: None) -> None:
     """A national dispatch's bar counted "bản tin ━━━━ 49208": Rich writes the count bare."""
     import io

@@ -162,7 +162,7 @@ def _by_id_or_words(file: Path, option: str, value: str, words: dict[str, str]) 
             if unit
             else _(
                 "{count} tasks are titled «{title}» ({ids}); name it by its id",
-                count=len(ids),
+                count=num(len(ids)),
                 title=value,
                 ids=one_of(ids),
             )

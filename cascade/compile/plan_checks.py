@@ -15,7 +15,7 @@ from cascade.compile.checks import entries, sample, warning
 from cascade.compile.parse import ParsedCampaign
 from cascade.compile.reading import Document, Path
 from cascade.errors import Problem
-from cascade.i18n import _
+from cascade.i18n import _, num
 from cascade.plan.model import Plan, TaskPlan
 from cascade.timing.deadlines import last_moment
 
@@ -129,7 +129,7 @@ def _check_relative_sources(
                     ("tasks", i, "due", "after"),
                     _(
                         "{count} unit(s) have `{id}` but no `{source}` to count from: {sample}",
-                        count=len(missing),
+                        count=num(len(missing)),
                         id=spec.id,
                         source=source,
                         sample=sample(missing),
@@ -166,7 +166,7 @@ def _check_unreachable(
                     _(
                         "{count} unit(s) have no `{roles}` contact, "
                         "so `{task_id}` notices reach nobody there: {sample}",
-                        count=len(units),
+                        count=num(len(units)),
                         roles=roles,
                         task_id=task_id,
                         sample=sample(units),
@@ -179,7 +179,7 @@ def _check_unreachable(
 
 def orphan_warning(plan: Plan, task: TaskPlan, prereq: str, at: str, units: Iterable[str]) -> Problem:
     units = list(units)
-    words = {"count": len(units), "prereq": prereq, "sample": sample(units)}
+    words = {"count": num(len(units)), "prereq": prereq, "sample": sample(units)}
     if at == "parent":  # (whole sentences: a translation spliced from two read "has has no")
         message = _(
             "{count} unit(s) wait for `{prereq}` but their parent has no `{prereq}`: {sample}; "

@@ -10,7 +10,7 @@ import itertools
 
 from cascade.compile.format import Level
 from cascade.errors import Problem, one_of
-from cascade.i18n import _
+from cascade.i18n import _, num
 from cascade.plan.hierarchy import UnitRecord
 from cascade.plan.values import LEVEL_WORDS, SLUG, level_of_word
 
@@ -33,7 +33,7 @@ def parents_of(
         if len(named) > 1:
             message = _(
                 "{count} units are named `{name}` ({ids})",
-                count=len(named),
+                count=num(len(named)),
                 name=written,
                 ids=one_of(named),
             )

@@ -54,7 +54,7 @@ def _contact_lines(changes: Changes) -> list[str]:
     lines = [
         _(
             "Contacts changed ({count}): {units}",
-            count=len(changes.recontacted),
+            count=num(len(changes.recontacted)),
             units=_names(changes.recontacted, changes.units),
         )
     ]
@@ -162,7 +162,7 @@ def _target_lines(changes: Changes) -> list[str]:
                     "  «{title}»: no longer asked of ({count}): {units}; what they had done is kept "
                     "(archived)",
                     title=title,
-                    count=len(dropped),
+                    count=num(len(dropped)),
                     units=units,
                 )
             )
@@ -357,7 +357,7 @@ def _moved_lines(changes: Changes) -> list[str]:
                 "  moved from {before} to {after} ({count}): {units}",
                 before=before,
                 after=after,
-                count=len(units),
+                count=num(len(units)),
                 units=_names(units, u),
             )
         )
