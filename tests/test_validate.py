@@ -237,6 +237,26 @@ def test_child_deadline_before_parent_is_a_warning() -> None:
     assert "earlier than `hn-tinh` (19/11/2020)" in warning.message  # last days, as people read them
 
 
+def test_waiting_for_a_units_own_task_without_at_self_is_told_how_to_write_it() -> None:
+    """A task added to a running nation, `opens_after: {task: sh-quy}` (each cell after its own
+    quarterly meeting), warned that 56,700 cells' parents have no `sh-quy` and hinted "target those
+    units with `sh-quy`": they have it. `at:` is `parent` unless written; the hint says so."""
+    essay = (
+        "  - id: bai-viet\n    title: Bài viết\n    level: district\n"
+        "    opens_after: {task: hn-huyen}\n    due: {before: 10/12/2020}\n"
+    )
+    [warning] = compile_text(GOOD_TASKS + essay).warnings
+    assert warning.key == "bai-viet.opens_after" and "their parent has no `hn-huyen`" in warning.message
+    assert warning.hint == (
+        "they have `hn-huyen` themselves: to wait for their own, write "
+        "`opens_after: {task: hn-huyen, at: self}`"
+    )
+    assert (
+        compile_text(GOOD_TASKS + essay.replace("{task: hn-huyen}", "{task: hn-huyen, at: self}")).warnings
+        == []
+    )
+
+
 def test_min_window_that_cannot_be_met_is_a_warning() -> None:
     plan = compile_text(
         GOOD_TASKS.replace(

@@ -216,7 +216,8 @@ def _task_instances(
                 orphans.append(unit)
         instances.append(Instance(task.id, unit, opening, from_issue))
     if orphans:
-        problems.append(plan_checks.orphan_warning(plan, task, prereq_task, at, orphans))
+        own = all(unit in has_prereq for unit in orphans)  # (`at: parent` written for `at: self`)
+        problems.append(plan_checks.orphan_warning(plan, task, prereq_task, at, orphans, own))
     return instances
 
 

@@ -177,7 +177,11 @@ def _check_unreachable(
         )
 
 
-def orphan_warning(plan: Plan, task: TaskPlan, prereq: str, at: str, units: Iterable[str]) -> Problem:
+def orphan_warning(
+    plan: Plan, task: TaskPlan, prereq: str, at: str, units: Iterable[str], their_own: bool = False
+) -> Problem:
+    """Units waiting for `prereq` where none comes; `their_own`: each has `prereq` itself (the
+    default `at: parent` written where `at: self` was meant)."""
     units = list(units)
     words = {"count": num(len(units)), "prereq": prereq, "sample": sample(units)}
     if at == "parent":  # (whole sentences: a translation spliced from two read "has has no")
@@ -193,6 +197,12 @@ def orphan_warning(plan: Plan, task: TaskPlan, prereq: str, at: str, units: Iter
             **words,
         )
     hint = _("target those units with `{prereq}`, or exclude them here", prereq=prereq)
+    if their_own and at == "parent":
+        hint = _(
+            "they have `{prereq}` themselves: to wait for their own, write `{written}`",
+            prereq=prereq,
+            written=f"opens_after: {{task: {prereq}, at: self}}",
+        )
     return warning(Problem(plan.campaign.file, task.line, f"{task.id}.opens_after", message, hint))
 
 
