@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.markup import escape
 
+from cascade.cli.chrome import working
 from cascade.cli.common import (
     app,
     campaign_id,
@@ -66,14 +67,16 @@ def deploy(
 
     compiled = load(file)
     print_problems(compiled.warnings)
-    engine = open_engine()
+    engine, cid = open_engine(), compiled.campaign.id
     if not renamed:
-        _same_file(engine, compiled.campaign.id, file)
+        _same_file(engine, cid, file)
     if not beside:
-        _not_beside(engine, compiled.campaign.id, compiled.campaign.title, file)
-    result = deploy_plan(
-        engine, compiled, source_of(file, compiled), Settings().scheduler.now(), dry_run=dry_run
-    )
+        _not_beside(engine, cid, compiled.campaign.title, file)
+    doing = _("deploying {campaign}", campaign=cid)
+    if dry_run:
+        doing = _("reading what deploying {campaign} would change", campaign=cid)
+    with working(err, doing):
+        result = deploy_plan(engine, compiled, source_of(file, compiled), Settings().scheduler.now(), dry_run)
     if result.changes is not None:
         for line in describe(result.changes):
             out.print(escape(line), highlight=False)
@@ -395,9 +398,12 @@ def tick_command(
         err.print(escape(locks.waiting(campaign, holder, settings.store.lock_wait)))
 
     try:
-        with locks.ticking(
-            engine, campaign, locks.me(_("cascade tick")), settings.store.lock_wait, waiting
-        ) as conn:
+        with (
+            locks.ticking(
+                engine, campaign, locks.me(_("cascade tick")), settings.store.lock_wait, waiting
+            ) as conn,
+            working(err, _("ticking {campaign}", campaign=campaign)),
+        ):
             result = tick_in(conn, campaign, instant)
     except locks.Busy as busy:
         fail([Problem("tick", None, "", str(busy), _("the holder's tick does this work; try again later"))])
