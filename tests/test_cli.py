@@ -1643,6 +1643,9 @@ def test_deploy_and_tick_say_what_they_are_doing_on_a_terminal(tmp_path: Path) -
     assert "deploying ha-tinh-xix-2020" in _on_a_terminal(["deploy", HA_TINH], env)
     ticked = _on_a_terminal(["tick", "ha-tinh-xix-2020", "--now", "2020-11-25 09:00"], env)
     assert "ticking ha-tinh-xix-2020" in ticked and "notices queued" in ticked, ticked
+    extend = ["extend", "ha-tinh-xix-2020", "hn-huyen", "--level", "district", "--to", "10/12/2020"]
+    extended = _on_a_terminal([*extend, "--reason", "Bão"], env | _shift_to("2020-11-25 09:00"))
+    assert "working out the decision for ha-tinh-xix-2020" in extended and "extension recorded" in extended
 
 
 def test_csv_redirected_to_a_file_opens_in_excel_and_a_pipe_gets_plain_csv(tmp_path: Path) -> None:
