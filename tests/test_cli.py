@@ -2013,6 +2013,16 @@ def test_the_overdue_and_decisions_sheets_read_in_words_and_are_read_back_by_key
         runner.invoke(app, ["decisions", "ha-tinh-xix-2020", "--format", "json"], env=env).stdout
     )
     assert {d["decision"] for d in as_json["decisions"]} == {"extension"}  # (scripts keep the ids)
+    every = runner.invoke(app, ["status", "--format", "csv"], env=env).stdout
+    assert every.splitlines()[0].startswith(
+        "Mã chiến dịch (campaign),Tên (title),Đang chạy (running),Dừng lúc"
+    )
+    [campaign] = sheet(every)
+    assert (campaign["campaign"], campaign["running"], campaign["summary_sent"]) == (
+        "ha-tinh-xix-2020",
+        "có",
+        "không",
+    )
 
 
 def test_a_province_wide_extension_keeps_a_later_one_and_says_so(data_dir: Path) -> None:

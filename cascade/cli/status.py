@@ -247,10 +247,19 @@ def _print_overview(engine: Engine, fmt: StatusFormat) -> None:
     if fmt is StatusFormat.json:
         sys.stdout.write(json.dumps(records, ensure_ascii=False, indent=1) + "\n")
         return
-    if fmt is StatusFormat.csv:
-        writer = csv.DictWriter(csv_stdout(), fieldnames=list(_OVERVIEW_COLUMNS), lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(records)
+    if fmt is StatusFormat.csv:  # (a sheet, as the overdue list is; yes or no in words)
+        from cascade.views.tables import csv_cell, headed
+
+        writer = csv.writer(csv_stdout(), lineterminator="\n")
+        writer.writerow(headed(_OVERVIEW_COLUMNS))
+        yes_no = ("running", "summary_sent")  # (an overdue count of 1 is no "yes")
+        writer.writerows(
+            [
+                csv_cell((_("yes") if r[k] else _("no")) if k in yes_no else r[k])
+                for k, _w in _OVERVIEW_COLUMNS
+            ]
+            for r in records
+        )
         return
     if not items:
         out.print(_("no campaign deployed yet: cascade deploy FILE"))
@@ -272,7 +281,9 @@ def _print_overview(engine: Engine, fmt: StatusFormat) -> None:
 
 
 _OVERVIEW_COLUMNS = (
-    "campaign", "title", "running", "stopped_at", "as_of", "overdue", "summary_at", "summary_sent",
+    ("campaign", N_("campaign id")), ("title", N_("title")), ("running", N_("running")),
+    ("stopped_at", N_("stopped at")), ("as_of", N_("as of the last tick")), ("overdue", N_("overdue")),
+    ("summary_at", N_("summary due")), ("summary_sent", N_("summary sent")),
 )  # fmt: skip
 
 
