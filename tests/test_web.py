@@ -242,6 +242,32 @@ def test_the_board_wants_the_operator_token(client: TestClient) -> None:
     assert 'data-unit="x-c"' not in overdue.text
 
 
+def test_the_boards_overdue_list_names_tasks_by_title_and_says_how_many_more(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A nation's overdue list (`?overdue=1`) gave each cell's overdue work as `sh-quy`,
+    `hn-chi-bo`, and stopped at 3,000 of 14,999 overdue cells without a word of the rest."""
+    from cascade.web import board
+
+    login = client.get("/status/test-campaign")
+    client.post("/login", data={"csrf": csrf(login.text), "token": TOKEN, "next": "/status"})
+    overdue = client.get("/status/test-campaign?overdue=1").text
+    row = re.search(r'<tr class="unit-overdue" data-unit="hu-b">(.*?)</tr>', overdue)
+    assert row and row.group(1) == "<td>Huyện ủy B</td><td>Hội nghị huyện</td>", row
+    assert "đơn vị quá hạn khác" not in overdue
+    monkeypatch.setattr(board, "SHOWN_UNITS", 1)
+    cut = (
+        client.get("/status/test-campaign?overdue=1")
+        .text.split('id="level-district"')[1]
+        .split("</section>")[0]
+    )
+    assert len(re.findall(r'class="unit-overdue"', cut)) == 1, cut  # of its 2
+    assert (
+        "… và 1 đơn vị quá hạn khác; danh sách đầy đủ: <code>cascade status test-campaign --level district "
+        "--format csv &gt; qua-han.csv</code>"
+    ) in cut, cut
+
+
 def api(client: TestClient, method: str, path: str, **kwargs: Any) -> Any:
     return client.request(method, path, headers={"Authorization": f"Bearer {TOKEN}"}, **kwargs)
 

@@ -31,6 +31,7 @@ from cascade.web.security import csrf_ok, same
 
 SESSION_SECONDS = 12 * 3600  # an operator's login lasts a working day
 SHOWN_DECISIONS = 200  # the board's first decisions in force; `cascade decisions` lists them all
+SHOWN_UNITS = 3000  # a level's units drawn (a nation has 56,700 cells); `cascade status` lists them all
 
 router = APIRouter(include_in_schema=False)
 
@@ -113,7 +114,8 @@ def status_page(
         words=state_words(),
         states=UNIT_STATES,
         tz=tz,
-        limit=3000,
+        limit=SHOWN_UNITS,
+        titles={t.task: t.title for t in data.tasks},  # (the overdue list names tasks as people do)
         decisions=decided,  # in force: the extensions and exemptions of `cascade decisions`
         day=lambda epoch: deadline_short(epoch, tz),
         moment=lambda epoch: pendulum.from_timestamp(epoch, tz=tz).format("DD/MM/YYYY HH:mm"),
