@@ -175,10 +175,11 @@ class Dispatcher:
             if row is None:
                 raise LookupError(f"no campaign `{campaign_id}` in the store: deploy it first")
             u = store.units.c
-            names = conn.execute(select(u.id, u.name).where(u.campaign_id == campaign_id))
+            names = conn.execute(select(u.id, u.name).where(u.campaign_id == campaign_id).order_by(u.path))
             self.names: dict[str, str] = {unit: name for unit, name in names}
         self.title = row.title
-        self.renderer = Renderer(row.timezone, link_maker(campaign_id), answer_maker(campaign_id))
+        place = {unit: n for n, unit in enumerate(self.names)}  # (read in the tree's order)
+        self.renderer = Renderer(row.timezone, link_maker(campaign_id), answer_maker(campaign_id), place)
         self.progress: Callable[[int], None] | None = None
 
     def run(self, now: int, progress: Callable[[int], None] | None = None) -> Outcome:

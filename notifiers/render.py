@@ -64,10 +64,12 @@ class Renderer:
         tz: str,
         link: Callable[[str, str, int], str] | None = None,
         answer: Callable[[int, str, int], str] | None = None,
+        place: Mapping[str, int] | None = None,
     ) -> None:
         self.tz = tz
         self.link = link
         self.answer = answer  # a request's approve / deny links (cascade.engine.links.answer_maker)
+        self.place = place  # each unit's place in the tree's order: the lagging units listed so
         self.env = _environment()  # its own: its filters know this campaign's timezone
         self.env.filters.update(
             deadline=self.deadline,
@@ -105,10 +107,14 @@ class Renderer:
         grouped = [len(n["units"]) for n in shown if n.get("kind") == "escalations.grouped"]
         cut = any(count > NAMED_IN_A_LINE for count in grouped)
         lagging: list[str] = []
-        if cut or not grouped:
-            lagging = sorted(
-                {units.get(n["lagging"], n["lagging"]) for n in notices if n.get("kind") == "escalation.sent"}
-            )
+        if cut or not grouped:  # in the tree's order, as the lines above name them (by name: "Chi bộ 1 xã
+            # 2.8.1, Chi bộ 1 xã 2.8.10, ... Chi bộ 1 xã 2.8.2", and every "Đảng ủy" after the "Chi bộ")
+            ids = {n["lagging"] for n in notices if n.get("kind") == "escalation.sent"}
+            place = self.place or {}
+            lagging = [
+                units.get(u, u)
+                for u in sorted(ids, key=lambda u: (place.get(u, len(place)), units.get(u, u)))
+            ]
         ctx = {
             # plain strings, so that the HTML part escapes the names in them
             "lines": [str(line(_Notice(n), units, now)) for n in shown],

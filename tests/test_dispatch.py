@@ -479,3 +479,16 @@ def test_an_address_corrected_in_the_units_file_gets_what_has_not_gone_out(
             .where(o.recipient_unit == "hu-e").order_by(o.id)
         ).all()  # fmt: skip
     assert [tuple(r) for r in hu_e] == [("sent", "vp.hue@example.vn", 2), ("sent", "vp.hue@example.vn", 1)]
+
+
+def test_the_dispatcher_renders_with_the_units_in_the_trees_order(campaign: Engine, zalo: FakeZalo) -> None:
+    """The renderer lists a digest's lagging units in the tree's order (tests/test_render.py): the
+    dispatcher reads the units in that order and gives the renderer each one's place."""
+    u = store.units.c
+    with campaign.connect() as conn:
+        in_order = conn.execute(
+            select(u.id).where(u.campaign_id == "test-campaign").order_by(u.path)
+        ).scalars()
+        tree = list(in_order)
+    renderer = dispatcher(campaign, config(None, zalo)).renderer
+    assert renderer.place is not None and sorted(renderer.place, key=renderer.place.__getitem__) == tree

@@ -29,6 +29,22 @@ def test_the_deadline_is_written_as_its_last_day() -> None:
     assert days_left(DEADLINE, epoch("2020-12-03T07:00:00")) == " (đã quá 3 ngày)"
 
 
+def test_the_lagging_units_are_listed_in_the_trees_order_as_the_lines_name_them() -> None:
+    """A district's digest ended "Các đơn vị chưa hoàn thành: Chi bộ 1 xã 2.8.1, Chi bộ 1 xã 2.8.10,
+    Chi bộ 1 xã 2.8.11, ..., Chi bộ 1 xã 2.8.2, ...", sorted as text: each commune's cells strewn
+    over the list (and every "Đảng ủy" after every "Chi bộ"), where its lines name them commune
+    by commune. The list keeps the tree's order the dispatcher reads the units in."""
+    units = {"xa-1": "Đảng ủy xã 2.8.1"}
+    units |= {f"cb-{c}-{n}": f"Chi bộ {n} xã 2.8.{c}" for c in (1, 2, 10) for n in range(1, 9)}
+    notices = [{**BASE, "kind": "escalation.sent", "unit": u, "stage": 1, "lagging": u} for u in units]
+    place = {unit: n for n, unit in enumerate(units)}
+    at = epoch("2020-12-03T07:00:00")
+    text = Renderer(TZ, place=place).render(notices, "Huyện ủy 2.8", units, "c", at).text
+    listed = text.split("Các đơn vị chưa hoàn thành: ")[1].split(".\n")[0]
+    assert listed == ", ".join(units.values()), listed  # (25 units: a line names 20, the list all)
+    assert listed.startswith("Đảng ủy xã 2.8.1, Chi bộ 1 xã 2.8.1, Chi bộ 2 xã 2.8.1")
+
+
 def test_a_digest_words_every_notice_and_lists_the_lagging_units() -> None:
     notices = [
         {**BASE, "kind": "task.opened", "unit": "hu-b"},
