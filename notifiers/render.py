@@ -19,7 +19,7 @@ from typing import Any
 import jinja2
 import pendulum
 
-from cascade.engine.words import below_target, deadline_text, number_text
+from cascade.engine.words import below_target, deadline_text, number_text, percent_text
 from cascade.timing.deadlines import zone
 
 # units named in the line of escalations alike; past it the line counts the rest, the email lists
@@ -76,6 +76,7 @@ class Renderer:
             moment=self.moment,
             days_left=days_left,
             number=number,
+            percent=percent_text,  # a rate rolled up: 0.8 is "80%", as the summary writes it
             summary_counts=summary_counts,
             below_target=below_target,
         )

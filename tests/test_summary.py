@@ -211,7 +211,7 @@ def test_a_request_carries_the_units_figures_to_confirm(store_engine: Engine) ->
     run(store_engine, until="2021-01-11 08:00")
     [request] = outbox_payloads(store_engine, "report.requested", "hu-b")
     # on 10/01 its communes had not reported yet: their own signals, 44 + 30 of 50 + 40
-    figures = {key: value for key, _, value in request["figures"]}
+    figures = {key: value for key, _, value, _kind in request["figures"]}
     assert figures == {
         "hn-co-so.attendees": 74,
         "hn-co-so.members": 90,
@@ -219,7 +219,7 @@ def test_a_request_carries_the_units_figures_to_confirm(store_engine: Engine) ->
         "hn-co-so.missing": 0,
         "hn-co-so.rate": round(74 / 90, 4),
     }
-    labels = [label for _, label, _ in request["figures"]]
+    labels = [label for _, label, _, _kind in request["figures"]]
     assert labels[0] == "Số đảng viên dự («Hội nghị cơ sở»)"
     assert labels[2] == "Số đơn vị đã hoàn thành «Hội nghị cơ sở»"
     # hu-b's communes had theirs on 07/01
@@ -230,10 +230,19 @@ def test_a_request_carries_the_units_figures_to_confirm(store_engine: Engine) ->
         [request], "Huyện ủy B", {}, "test-campaign", int(at("2021-01-10").timestamp())
     )
     assert "Đề nghị hu-b gửi báo cáo «Báo cáo kết quả»; hạn chót: hết ngày 19/01/2021" in message.text
+    said = " ".join(message.text.split())
     assert (
         "Số liệu tổng hợp từ các đơn vị trực thuộc (xác nhận hoặc sửa khi gửi báo cáo): "
         "Số đảng viên dự («Hội nghị cơ sở»): 74; Tổng số đảng viên («Hội nghị cơ sở»): 90;"
-    ) in " ".join(message.text.split())
+    ) in said
+    # a rate as the summary writes it (it read "0,8222"), and a unit with none below asked to
+    # confirm its own figures (a cell was told they were "from the units under it")
+    assert "; Tỷ lệ tham dự («Hội nghị cơ sở»): 82,2%. " in said, said
+    [own] = outbox_payloads(store_engine, "report.requested", "x-c")
+    commune = Renderer(TZ).render([own], "Đảng ủy xã C", {}, "c", int(at("2021-01-10").timestamp())).text
+    assert "Số liệu đã ghi nhận của đơn vị (xác nhận hoặc sửa khi gửi báo cáo):" in " ".join(commune.split())
+    older = {**request, "figures": [f[:3] for f in request["figures"]]}  # (queued before rates were told)
+    assert "82,2%" not in Renderer(TZ).render([older], "Huyện ủy B", {}, "c", 0).text
 
 
 def test_a_report_refuses_a_figure_it_does_not_roll_up(store_engine: Engine) -> None:

@@ -322,11 +322,14 @@ def _rollups(t: Tick) -> None:
             continue
         units = [row["unit_id"] for row, _ in rows]
         rollup = load_rollup(t.conn, t.campaign, rules, t.rules, units, t.resident)
-        labels = [(f.key, f.label(t.rules)) for f in rollup.figures]
+        labels = [(f.key, f.label(t.rules), f.kind) for f in rollup.figures]
         for row, notice in rows:
             computed = rollup.computed_of(row["unit_id"])
-            if notice is not None:
-                notice.payload["figures"] = [[key, label, computed.get(key)] for key, label in labels]
+            if notice is not None:  # (a rate's kind: said as a percentage; a unit with no units below
+                # it is asked to confirm its own figures, not theirs)
+                figures = [[key, label, computed.get(key), kind] for key, label, kind in labels]
+                notice.payload["figures"] = figures
+                notice.payload["own"] = not rollup.children.get(row["unit_id"])
                 continue
             reported = rollup.reported(row["unit_id"]) or computed
             row["fields"] = {**(row["fields"] or {}), **reported}
