@@ -119,7 +119,7 @@ class Renderer:
         ctx = {
             # plain strings, so that the HTML part escapes the names in them
             "lines": [str(line(_Notice(n), units, now)) for n in shown],
-            "links": [self._links(n, recipient_unit, now) for n in shown],
+            "links": _each_once([self._links(n, recipient_unit, now) for n in shown]),
             "recipient": recipient,
             "units": units,
             "campaign": campaign,
@@ -200,6 +200,18 @@ CHANNEL_NAMES = {
 
 Payload = Mapping[str, Any]  # a notice as the outbox keeps it
 _OPENINGS = ("task.opened", "report.requested")
+
+
+def _each_once(links: list[list[tuple[str, str]]]) -> list[list[tuple[str, str]]]:
+    """Each notice's links, a form's link under the last line about its task only: work opened
+    already overdue (its parent done late, a catch-up after an outage) had its form's link under
+    "Đã mở việc ... (đã quá 3 ngày)" and again under "[Quá hạn] ..." just below."""
+    seen: set[str] = set()
+    kept: list[list[tuple[str, str]]] = []
+    for pairs in reversed(links):
+        kept.append([(label, url) for label, url in pairs if url not in seen])
+        seen.update(url for _label, url in pairs)
+    return kept[::-1]
 
 
 def _reminders_said_by_their_opening(notices: Sequence[Payload]) -> Sequence[Payload]:

@@ -45,6 +45,23 @@ def test_the_lagging_units_are_listed_in_the_trees_order_as_the_lines_name_them(
     assert listed.startswith("Đảng ủy xã 2.8.1, Chi bộ 1 xã 2.8.1, Chi bộ 2 xã 2.8.1")
 
 
+def test_work_opened_already_overdue_has_its_forms_link_once() -> None:
+    """A cell whose conference was signalled late got "Đã mở việc «Bài thu hoạch» ...; (đã quá 3
+    ngày)" with its form's link, then "[Quá hạn] ... «Bài thu hoạch»" with the same link again;
+    a report requested and overdue the same. The link is under the last line about its task."""
+    opened = {**BASE, "kind": "task.opened", "unit": "hu-b"}
+    overdue = {**BASE, "kind": "escalation.sent", "unit": "hu-b", "stage": 1, "lagging": "hu-b"}
+    other = {**BASE, "task": "bc", "task_title": "Báo cáo", "kind": "report.requested", "unit": "hu-b"}
+    renderer = Renderer(TZ, link=lambda unit, task, _now: f"https://cascade.example/l/{unit}/{task}")
+    at = epoch("2020-12-03T07:00:00")
+    text = renderer.render([opened, overdue, other], "Huyện ủy B", UNITS, "c", at, recipient_unit="hu-b").text
+    assert text.count("https://cascade.example/l/hu-b/hn-huyen") == 1, text
+    lines = text.split("\n- ")
+    assert lines[1].startswith("Đã mở việc «Hội nghị cấp huyện»") and "https://" not in lines[1], lines
+    assert lines[2].startswith("[Quá hạn] Huyện ủy B") and "/l/hu-b/hn-huyen" in lines[2], lines
+    assert "/l/hu-b/bc" in lines[3]  # (another task's link stays where it is)
+
+
 def test_a_digest_words_every_notice_and_lists_the_lagging_units() -> None:
     notices = [
         {**BASE, "kind": "task.opened", "unit": "hu-b"},
