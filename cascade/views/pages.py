@@ -90,11 +90,13 @@ def form_inputs(engine: Engine, found: Found, values: dict[str, Any]) -> list[di
             if figure.kind == "rate":
                 continue
             value = values.get(figure.key, computed.get(figure.key))
+            summed = rules[figure.task].fields.get(figure.name) if figure.task in rules else None
+            whole = figure.kind == "counter" or (summed is not None and summed.type == "int")
             inputs.append(
                 {
                     "name": figure.key,
                     "label": figure.label(rules),
-                    "type": "float",
+                    "type": "int" if whole else "float",  # (a count of units or members: the number pad)
                     "required": False,
                     "value": "" if value is None else value,
                     "computed": computed.get(figure.key),
