@@ -593,7 +593,7 @@ def test_a_second_signal_for_a_done_task_says_it_changes_nothing(data_dir: Path,
         ),
         (["signal", "nope", "hu-can-loc", "hn-huyen"], "no deployed campaign `nope`"),
         (["signal", "ha-tinh-xix-2020", "hu-can-loc"], "name the UNIT and the TASK"),
-        (["tick", "ha-tinh-xix-2020", "--now", "yesterday"], "is not a time"),
+        (["tick", "ha-tinh-xix-2020", "--now", "last week"], "is not a time"),
     ],
 )
 def test_engine_commands_refuse_bad_input_clearly(data_dir: Path, args: list[str], message: str) -> None:
@@ -1629,6 +1629,30 @@ def _on_a_terminal(args: list[str], env: dict[str, str]) -> str:
     os.close(main)
     assert done.returncode == 0, b"".join(chunks).decode("utf-8", "replace")
     return b"".join(chunks).decode("utf-8", "replace")
+
+
+def test_a_signal_typed_as_yesterday_is_the_commands_yesterday(data_dir: Path) -> None:
+    """`--at "hôm qua 15:30"` after a phone call was "not a time"; `--at 15:30` was 15:30 of the
+    machine's day, not of the day the command acts on (the drill clock's 25/11/2020)."""
+    from sqlalchemy import create_engine, text
+
+    env = _shift_to("2020-11-25 09:00")
+    assert runner.invoke(app, ["deploy", HA_TINH], env=env).exit_code == 0
+    province = ["signal", "ha-tinh-xix-2020", "tu-ha-tinh", "hn-tinh", "-f", "attendees=400"]
+    said = runner.invoke(app, [*province, "--at", "hôm qua 15:30"], env=env)
+    assert said.exit_code == 0, said.output
+    district = ["signal", "ha-tinh-xix-2020", "Huyện ủy Can Lộc", "hn-huyen", "-f", "attendees=50"]
+    assert runner.invoke(app, [*district, "--at", "8h30"], env=env).exit_code == 0
+    store = create_engine(f"sqlite:///{data_dir / 'cascade.db'}")
+    with store.connect() as conn:
+        recorded = conn.execute(text("SELECT at FROM signals ORDER BY id")).scalars().all()
+    store.dispose()
+    assert [
+        pendulum.from_timestamp(at, tz="Asia/Ho_Chi_Minh").format("DD/MM/YYYY HH:mm") for at in recorded
+    ] == [
+        "24/11/2020 15:30",
+        "25/11/2020 08:30",
+    ]
 
 
 def test_deploy_and_tick_say_what_they_are_doing_on_a_terminal(tmp_path: Path) -> None:

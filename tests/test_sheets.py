@@ -178,6 +178,36 @@ def test_a_time_that_is_not_one_is_refused_in_words(text: str, said: str) -> Non
         parse_instant(text, TZ)
 
 
+@pytest.mark.parametrize(
+    ("text", "meant"),
+    [
+        ("hôm qua 15:30", "2020-11-24 15:30"),
+        ("Hôm qua lúc 15 giờ 30", "2020-11-24 15:30"),
+        ("15h hôm nay", "2020-11-25 15:00"),
+        ("hôm kia 8h30", "2020-11-23 08:30"),
+        ("hôm nay", "2020-11-25 00:00"),
+        ("yesterday 9:00", "2020-11-24 09:00"),
+        ("15:30", "2020-11-25 15:30"),
+        ("lúc 8 giờ 05", "2020-11-25 08:05"),
+        ("24/11/2020 15:30", "2020-11-24 15:30"),  # (a day written is that day)
+    ],
+)
+def test_a_time_typed_after_a_phone_call_is_of_the_commands_day(text: str, meant: str) -> None:
+    """`cascade signal ... --at "hôm qua 15:30"`, typed after a phone call, was "not a time", and
+    `--at 15:30` was the machine's today at 15:30, whatever day the command acts on (a drill's
+    clock: 07/12/2026 for a campaign of 2020). Typed at the command line a day may be said from
+    the command's today, and a time alone is today's; in a file a time has its day."""
+    from datetime import date
+
+    from cascade.timing.instants import names_a_day, parse_instant
+
+    assert parse_instant(text, TZ, today=date(2020, 11, 25)) == when(meant)
+    assert names_a_day("hôm qua") and not names_a_day("hôm qua 15:30")
+    if "/" not in text:
+        with pytest.raises(ValueError):
+            parse_instant(text, TZ)  # (a signals file's row: its day is written)
+
+
 def test_a_csv_in_the_windows_vietnamese_code_page(campaign: Engine, tmp_path: Path) -> None:
     path = tmp_path / "tra-loi.csv"
     path.write_bytes(cp1258(SEMICOLON.removeprefix("\ufeff")))

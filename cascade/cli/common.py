@@ -234,8 +234,9 @@ def instant_of(
     from cascade.timing.instants import parse_instant
 
     tz = campaign_tz(engine, campaign)
+    now = Settings().scheduler.now().in_timezone(tz)
     try:
-        return parse_instant(value, tz) if value else Settings().scheduler.now().in_timezone(tz)
+        return parse_instant(value, tz, now.date()) if value else now
     except ValueError as exc:
         fail([Problem(command, None, option, str(exc))])
 

@@ -80,6 +80,7 @@ def events(
     ] = None,
 ) -> None:
     from cascade.engine.deployed import unit_ever
+    from cascade.settings import Settings
     from cascade.timing.instants import parse_instant
     from cascade.views import eventlog
 
@@ -97,7 +98,8 @@ def events(
     start = None
     if since:
         try:
-            start = int(parse_instant(since, tz).timestamp())  # a day: from its start
+            today = Settings().scheduler.now().in_timezone(tz).date()  # ("hôm qua": the command's)
+            start = int(parse_instant(since, tz, today).timestamp())  # a day: from its start
         except ValueError as exc:
             fail([Problem("events", None, "--since", str(exc))])
     if unit:  # by its id (one since removed too) or exact name; a typo read "0 events"

@@ -93,7 +93,9 @@ def signal(
         else:
             if unit is None or task is None:
                 fail([Problem("signal", None, "", _("name the UNIT and the TASK, or give --import FILE"))])
-            batch = [Signal(unit, task, parse_instant(at, tz) if at else now, _fields(field or []))]
+            batch = [
+                Signal(unit, task, parse_instant(at, tz, now.date()) if at else now, _fields(field or []))
+            ]
             where = "signal"
         answer = record(engine, campaign, batch, "cli", now, file=where, allow_future=allow_future, tell=True)
     except (CampaignInvalid, ValueError) as exc:

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import functools
 import re
-from datetime import datetime
+import unicodedata
+from datetime import date, datetime, timedelta
 
 import pendulum
 
@@ -35,19 +36,63 @@ _TIME_DAY = re.compile(rf"^{_TIME}\s*,?\s*{_DAY}$", re.IGNORECASE)
 _ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
-def parse_instant(value: object, tz: str) -> pendulum.DateTime:
+def parse_instant(value: object, tz: str, today: date | None = None) -> pendulum.DateTime:
     """`2020-11-18 10:00`, ISO with or without offset, or the day first as offices write it
-    (`18/11/2020 10:00`, `18-11-2020 10h30`, `10 giờ 30 ngày 18/11/2020`); in `tz` unless offset."""
+    (`18/11/2020 10:00`, `18-11-2020 10h30`, `10 giờ 30 ngày 18/11/2020`); in `tz` unless offset.
+    Given `today` (an option typed at the command line: the command's clock), also a day said as
+    an operator says it after a phone call, "hôm qua 15:30", "15h hôm nay", or a time alone
+    (`15:30`: today); in a file a time has its day."""
     if isinstance(value, datetime):
         return pendulum.instance(value, tz=tz) if value.tzinfo is None else pendulum.instance(value)
-    return _instant_of_text(str(value).strip(), tz)
+    text = str(value).strip()
+    if today is not None and (said := _said_day(text)) is not None:
+        back, clock = said
+        day = today - timedelta(days=back)
+        h, mi, sec = _clock(clock, text) if clock else (0, 0, 0)
+        return pendulum.datetime(day.year, day.month, day.day, h, mi, sec, tz=tz)
+    if _TIME_ALONE.match(text):  # (pendulum reads it as the machine's today, whatever the clock)
+        raise ValueError(_("`{text}` has no day; write 18/11/2020 {text}", text=text))
+    return _instant_of_text(text, tz)
+
+
+# the days an operator names by their distance from today, and a time alone (`15:30`) is today's
+_DAYS_BACK = {"hôm nay": 0, "today": 0, "hôm qua": 1, "yesterday": 1, "hôm kia": 2}
+_TIME_ALONE = re.compile(rf"^{_TIME}$", re.IGNORECASE)
+
+
+def _said_day(text: str) -> tuple[int, re.Match[str] | None] | None:
+    """(days back from today, the time of day) of "hôm qua 15:30", "15h hôm nay", `15:30`; None."""
+    folded = unicodedata.normalize("NFC", text).casefold()
+    back, rest = 0, folded
+    for word, days in _DAYS_BACK.items():
+        if folded.startswith(word) or folded.endswith(word):
+            back, rest = days, folded.removeprefix(word).removesuffix(word)
+            break
+    rest = rest.strip(" ,")
+    if not rest:
+        return (back, None) if rest != folded else None
+    return (back, m) if (m := _TIME_ALONE.match(rest)) else None
+
+
+def _clock(m: re.Match[str], text: str) -> tuple[int, int, int]:
+    """The hour, minute and second a match of `_TIME` holds (12-hour ones made 24-hour)."""
+    h, mi, sec = int(m["h"] or 0), int(m["mi"] or m["m2"] or 0), int(m["s"] or 0)
+    if m["half"]:  # 12-hour: 12:15 SA is 00:15, 12:15 CH 12:15, 2:30 CH 14:30
+        if not 1 <= h <= 12:
+            raise ValueError(_("`{text}` has no such time of day; write 15:30 or 15h30", text=text))
+        h = h % 12 + (12 if m["half"].upper() in ("CH", "PM") else 0)
+    if h > 23 or mi > 59 or sec > 59:
+        raise ValueError(_("`{text}` has no such time of day; write 15:30 or 15h30", text=text))
+    return h, mi, sec
 
 
 def names_a_day(value: str) -> bool:
-    """Whether `value` is a day with no time of day (27/11/2020, ngày 27/11/2020, 2020-11-27)."""
+    """Whether `value` is a day with no time of day (27/11/2020, ngày 27/11/2020, 2020-11-27,
+    "hôm qua")."""
     text = value.strip()
     m = _DAY_TIME.match(text)
-    return bool(m and m["h"] is None) or bool(_ISO_DAY.match(text))
+    said = _said_day(text)
+    return bool(m and m["h"] is None) or bool(_ISO_DAY.match(text)) or (said is not None and said[1] is None)
 
 
 @functools.lru_cache(maxsize=1 << 16)
@@ -56,13 +101,7 @@ def _instant_of_text(text: str, tz: str) -> pendulum.DateTime:
     Not cached: a refusal (lru_cache keeps no exception)."""
     if m := _DAY_TIME.match(text) or _TIME_DAY.match(text):
         day = parse_date(m["day"])
-        h, mi, sec = int(m["h"] or 0), int(m["mi"] or m["m2"] or 0), int(m["s"] or 0)
-        if m["half"]:  # 12-hour: 12:15 SA is 00:15, 12:15 CH 12:15, 2:30 CH 14:30
-            if not 1 <= h <= 12:
-                raise ValueError(_("`{text}` has no such time of day; write 15:30 or 15h30", text=text))
-            h = h % 12 + (12 if m["half"].upper() in ("CH", "PM") else 0)
-        if h > 23 or mi > 59 or sec > 59:
-            raise ValueError(_("`{text}` has no such time of day; write 15:30 or 15h30", text=text))
+        h, mi, sec = _clock(m, text)
         return pendulum.datetime(day.year, day.month, day.day, h, mi, sec, tz=tz)
     try:
         parsed = pendulum.parse(text.replace(" ", "T", 1), tz=tz, strict=True)
