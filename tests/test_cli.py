@@ -1631,6 +1631,18 @@ def _on_a_terminal(args: list[str], env: dict[str, str]) -> str:
     return b"".join(chunks).decode("utf-8", "replace")
 
 
+def test_status_lists_each_levels_tasks_in_the_files_order(data_dir: Path) -> None:
+    """A level's progress was sorted by task id: a district read "Báo cáo kết quả" above its
+    conference, a cell its quarterly meeting before its essay. The file's order: its tasks as
+    written, then its report."""
+    env = _shift_to("2020-12-20 09:00")
+    assert runner.invoke(app, ["deploy", HA_TINH], env=env).exit_code == 0
+    assert runner.invoke(app, ["tick", "ha-tinh-xix-2020"], env=env).exit_code == 0
+    body = json.loads(runner.invoke(app, ["status", "ha-tinh-xix-2020", "--format", "json"], env=env).stdout)
+    district = [p["task"] for p in body["progress"] if p["level"] == "district"]
+    assert district == ["hn-huyen", "ctr-hanh-dong", "mttq", "bc-tien-do"], district
+
+
 def test_a_signal_typed_as_yesterday_is_the_commands_yesterday(data_dir: Path) -> None:
     """`--at "hôm qua 15:30"` after a phone call was "not a time"; `--at 15:30` was 15:30 of the
     machine's day, not of the day the command acts on (the drill clock's 25/11/2020)."""

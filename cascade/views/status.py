@@ -163,13 +163,14 @@ def campaign_status(
         for r in rows
     ]
     order = {level: n for n, level in enumerate(campaign.levels)}
+    written = {task: n for n, task in enumerate(tasks)}  # the file's order (a level's report last)
     progress = sorted(
         (
             TaskProgress(task, tasks[task]["title"], level, _in_reading_order(states))
             for task, levels in counts.items()
             for level, states in levels.items()
         ),
-        key=lambda p: (order.get(p.level, 99), p.task),
+        key=lambda p: (order.get(p.level, 99), written.get(p.task, len(written)), p.task),
     )
     return Status(
         campaign_id, campaign.title, campaign.timezone, campaign.levels, progress, overdue, total, as_of
