@@ -15,8 +15,8 @@ from cascade.compile.format import DocumentSpec, Report, Task
 from cascade.compile.format import Notices as NoticesSpec
 from cascade.compile.parse import ParsedCampaign
 from cascade.compile.reading import Document, Path
-from cascade.errors import Problem, Severity, Suggestions, did_you_mean, one_of
-from cascade.i18n import _, num
+from cascade.errors import Problem, Severity, Suggestions, did_you_mean, listed, one_of
+from cascade.i18n import _
 from cascade.plan.formulas import formula_names, split_check
 from cascade.plan.hierarchy import Hierarchy, UnitRecord
 from cascade.plan.values import COUNTERS, FieldSpec
@@ -42,8 +42,7 @@ def targeted_units(spec: Task, hierarchy: Hierarchy) -> list[str]:
 
 
 def sample(ids: Sequence[str], n: int = 5) -> str:
-    shown = ", ".join(ids[:n])
-    return shown + (_(" and {more} more", more=num(len(ids) - n)) if len(ids) > n else "")
+    return listed(list(ids), n)
 
 
 def check_references(parsed: ParsedCampaign, hierarchy: Hierarchy, problems: list[Problem]) -> None:
