@@ -28,6 +28,7 @@ from cascade.cli.common import (
     csv_stdout,
     err,
     fail,
+    instant_of,
     json_lines_named,
     open_engine,
     out,
@@ -80,8 +81,6 @@ def events(
     ] = None,
 ) -> None:
     from cascade.engine.deployed import unit_ever
-    from cascade.settings import Settings
-    from cascade.timing.instants import parse_instant
     from cascade.views import eventlog
 
     if out_file:
@@ -96,12 +95,8 @@ def events(
         shown = ", ".join(f"`{k}` («{_(_kind_words()[k])}»)" for k in eventlog.LOG_KINDS)
         fail([Problem("events", None, "--kind", message, _("one of: {choices}", choices=shown))])
     start = None
-    if since:
-        try:
-            today = Settings().scheduler.now().in_timezone(tz).date()  # ("hôm qua": the command's)
-            start = int(parse_instant(since, tz, today).timestamp())  # a day: from its start
-        except ValueError as exc:
-            fail([Problem("events", None, "--since", str(exc))])
+    if since:  # a day: from its start ("hôm qua": the command's)
+        start = int(instant_of(engine, campaign, since, "events", "--since").timestamp())
     if unit:  # by its id (one since removed too) or exact name; a typo read "0 events"
         with engine.connect() as conn:
             found, wrong = unit_ever(conn, campaign, unit)
