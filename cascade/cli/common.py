@@ -110,10 +110,8 @@ def print_problems(problems: list[Problem]) -> None:
 def load(file: Path) -> Plan:
     """The plan, or every problem printed and exit 1."""
     try:
-        if err.is_terminal:
-            with err.status(_("compiling {file}", file=file)):
-                return load_plan(file)
-        return load_plan(file)
+        with chrome.working(err, _("compiling {file}", file=file)):
+            return load_plan(file)
     except CampaignInvalid as exc:
         print_problems(exc.problems)
         errors, warnings = len(exc.errors), len(exc.warnings)
