@@ -50,8 +50,6 @@ def parse_instant(value: object, tz: str, today: date | None = None) -> pendulum
         day = today - timedelta(days=back)
         h, mi, sec = _clock(clock, text) if clock else (0, 0, 0)
         return pendulum.datetime(day.year, day.month, day.day, h, mi, sec, tz=tz)
-    if _TIME_ALONE.match(text):  # (pendulum reads it as the machine's today, whatever the clock)
-        raise ValueError(_("`{text}` has no day; write 18/11/2020 {text}", text=text))
     return _instant_of_text(text, tz)
 
 
@@ -103,6 +101,8 @@ def _instant_of_text(text: str, tz: str) -> pendulum.DateTime:
         day = parse_date(m["day"])
         h, mi, sec = _clock(m, text)
         return pendulum.datetime(day.year, day.month, day.day, h, mi, sec, tz=tz)
+    if _TIME_ALONE.match(text):  # (pendulum reads it as the machine's today, whatever the clock)
+        raise ValueError(_("`{text}` has no day; write 18/11/2020 {text}", text=text))
     try:
         parsed = pendulum.parse(text.replace(" ", "T", 1), tz=tz, strict=True)
     except (ValueError, pendulum.parsing.exceptions.ParserError):
