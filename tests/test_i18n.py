@@ -498,6 +498,19 @@ def test_a_mistyped_command_name_is_told_in_vietnamese() -> None:
     assert "Không có lệnh 'sttus'. Có phải là 'status', 'settings'?" in result.stderr, result.stderr
 
 
+def test_the_language_may_be_named_after_the_command() -> None:
+    """`cascade validate FILE --lang vi` was "Không có tùy chọn --lang": the option is the
+    program's, and was taken only before the command."""
+    campaign = str(ROOT / "campaigns" / "ha-tinh-xix-2020.yaml")
+    for args in (["validate", campaign, "--lang", "en"], ["validate", "--lang=en", campaign]):
+        result = run_main(args, {"COLUMNS": "200", "CASCADE_LANG": "vi"})
+        assert result.returncode == 0, result.stderr
+        assert "ha-tinh-xix-2020.yaml: 3 levels," in result.stderr, result.stderr
+    # a value typed after `--` is the command's own, left where it is
+    result = run_main(["plan", "--lang", "en", "--", "--lang"], {"COLUMNS": "200", "CASCADE_LANG": "vi"})
+    assert result.returncode != 0 and "--lang" in result.stderr, result.stderr
+
+
 def test_the_help_panels_read_in_vietnamese() -> None:
     result = CliRunner().invoke(app, ["--lang", "vi", "plan", "--help"], env={"COLUMNS": "200"})
     i18n.use("en")

@@ -354,6 +354,7 @@ def main() -> None:
     """The `cascade` command: a store that fails (disk full, read-only, locked, damaged, a
     database that does not answer) is one message naming it and what to do, not a traceback."""
     _utf8_streams()
+    sys.argv[1:] = _language_first(sys.argv[1:])
     try:
         app()
     except Exception as error:
@@ -363,6 +364,17 @@ def main() -> None:
         for line in said:
             err.print(line, highlight=False)
         sys.exit(1)
+
+
+def _language_first(args: list[str]) -> list[str]:
+    """`--lang` put before the command, wherever it was typed: `cascade validate f.yaml --lang
+    vi` was "No such option: --lang", the option being the whole program's."""
+    for n, arg in enumerate(args[: args.index("--") if "--" in args else len(args)]):
+        if arg.startswith("--lang="):
+            return [arg, *args[:n], *args[n + 1 :]]
+        if arg == "--lang" and n + 1 < len(args):
+            return [arg, args[n + 1], *args[:n], *args[n + 2 :]]
+    return args
 
 
 def _utf8_streams() -> None:
