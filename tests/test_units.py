@@ -84,8 +84,8 @@ def test_a_levels_line_in_the_words_people_say_them() -> None:
     said = problems_of(sheet.replace("Huyện?", "Quận huyện"), "don-vi.csv")
     assert said[0].splitlines() == [
         "don-vi.csv:1: error: levels: `Quận huyện` is not a level id",
-        "    hint: write the level's id (province, district, grassroots, commune, ...) or one of Trung ương, "
-        "Tỉnh, Huyện, Cơ sở, Chi bộ; `Xã` can be a grassroots unit or a commune: write which",
+        "    hint: write the level's id (province, district, commune, grassroots, ...) or one of Trung ương, "
+        "Tỉnh, Huyện, Xã, Cơ sở, Chi bộ",
     ], said
 
 
@@ -349,11 +349,36 @@ def test_a_sheet_as_an_office_types_it_capitals_and_level_words() -> None:
         "email",
         "phone",
     )
-    [problem] = problems_of(text.replace(",Cơ sở,", ",Xã,"), "units.csv")
-    assert problem.startswith(
-        "units.csv:4: error: xa.level: `Xã` is not an id\n    hint: write the level's id"
+    # "Xã" is the commune level; where communes are grassroots units among others, it says so
+    communes = text.replace(",Cơ sở,", ",Xã,")
+    assert read_units(communes, "units.csv").units["xa"].level == "commune"
+    [problem] = problems_of(communes + "cq,Đảng ủy Cơ quan,Cơ sở,hu,d@x.vn,\n", "units.csv")
+    assert problem.splitlines() == [
+        "units.csv:1: error: levels: communes (`Xã`) and grassroots units (`Cơ sở`) at the same depth "
+        "of the tree",
+        "    hint: where communes are grassroots units like the others, write `Cơ sở` for them too",
+    ]
+
+
+def test_a_province_of_communes_writes_its_levels_as_it_says_them() -> None:
+    """Since local government has two levels (07/2025) a province's sheet lists Tỉnh, Xã, Chi bộ:
+    "Xã" was "not an id, `Xã` can be a grassroots unit or a commune: write which", on every
+    commune's row, and a campaign's `level: xã` had no level to name."""
+    sheet = (
+        "Mã đơn vị,Tên đơn vị,Cấp,Đơn vị cấp trên,Email\n"
+        "tu,Tỉnh ủy Quảng Trị,Tỉnh,,vp@tu.vn\n"
+        "x1,Đảng ủy xã Số 1,Xã,tu,x1@tu.vn\n"
+        "x1-cb1,Chi bộ thôn 1,Chi bộ,x1,cb1@tu.vn\n"
+        "x2,Đảng ủy phường Số 2,cấp xã,tu,x2@tu.vn\n"
     )
-    assert "`Xã` can be a grassroots unit or a commune: write which" in problem
+    units = read_units(sheet, "don-vi.csv")
+    assert units.levels == ["province", "commune", "cell"]
+    assert {uid: unit.level for uid, unit in units.units.items()} == {
+        "tu": "province",
+        "x1": "commune",
+        "x1-cb1": "cell",
+        "x2": "commune",
+    }
 
 
 def test_a_units_csv_without_rows_is_refused() -> None:

@@ -82,8 +82,10 @@ def test_a_level_may_be_written_as_people_say_it() -> None:
     level = {uid: unit.level for uid, unit in plan.hierarchy.units.items()}
     assert sorted({level[i.unit] for i in plan.instances if i.task != "bc"}) == ["district", "province"]
     assert {level[i.unit] for i in plan.instances if i.task == "bc"} == {"district", "grassroots"}
+    # "Xã" is the commune level, which these units (communes among the grassroots) have not
     xa = one(GOOD_TASKS.replace("level: district", "level: Xã"))
-    assert (xa.key, xa.message) == ("tasks[1].level", "no level `Xã` in the units file")
+    assert (xa.key, xa.message) == ("tasks[1].level", "no level `commune` in the units file")
+    assert xa.hint == "levels: `province` (Tỉnh), `district` (Huyện), `grassroots` (Cơ sở)"
 
 
 def test_a_recipient_level_may_be_written_as_people_say_it() -> None:
@@ -95,7 +97,7 @@ def test_a_recipient_level_may_be_written_as_people_say_it() -> None:
         assert plan.tasks["hn-huyen"].notices == by_id.tasks["hn-huyen"].notices
         assert plan.tasks["hn-huyen"].notices.escalate[0].to == ("self", "level:province")
     xa = one(GOOD_TASKS.replace("title: Hội nghị huyện", escalate % "Xã"))
-    assert (xa.key, xa.message) == ("tasks[1].escalate[0].to", "no level `Xã` in the units file")
+    assert (xa.key, xa.message) == ("tasks[1].escalate[0].to", "no level `commune` in the units file")
 
 
 def test_month_first_date_gets_the_format_hint() -> None:
@@ -517,13 +519,30 @@ def test_a_deadline_in_the_documents_words_is_told_the_expression_they_mean(writ
 
 
 def test_a_missing_key_is_told_what_it_is_for() -> None:
-    """A report without `step:` was "`step` is required here", nothing on what to write."""
+    """A report without `due:` is told what the key is for and how it is written."""
     body = GOOD_TASKS + "reports:\n  - id: bc\n    title: Báo cáo\n    from: [district]\n"
-    problem = one(body + "    due: {before: 20/01/2021}\n")
-    assert (problem.key, problem.message) == ("reports[0].step", "`step` is required here")
-    assert (
-        problem.hint
-        == "each level further down reports this much earlier, e.g. `step: 3d` (`0d`: the same day)"
+    problem = one(body + "    step: 3d\n")
+    assert (problem.key, problem.message) == ("reports[0].due", "`due` is required here")
+    assert problem.hint == "the deadline, e.g. `due: {by: 30/11/2020}` (the last day that counts)"
+
+
+def test_a_report_from_the_level_under_the_top_needs_no_step() -> None:
+    """`from: [xã]` in a province of communes was "`step` is required here": a step is how much
+    earlier each level further down reports, and no level of this report is further down."""
+    body = GOOD_TASKS + "reports:\n  - id: bc\n    title: Báo cáo\n    from: [district]\n"
+    plan = compile_text(body + "    due: {before: 20/01/2021}\n")
+    reports = [i for i in plan.instances if i.task == "bc"]
+    assert {i.unit for i in reports} == {"hu-b", "hu-e", "mttq"}
+    assert {str(i.schedule.deadline) for i in reports} == {"2021-01-20 00:00:00+07:00"}
+    # a level further down than `due` is for still needs it, and is told why
+    problem = one(body.replace("[district]", "[Cơ sở, district]") + "    due: {before: 20/01/2021}\n")
+    assert (problem.line, problem.key) == (18, "reports[0].step")
+    assert problem.message == (
+        "`due` is the deadline of the level just below the top, and `grassroots` (Cơ sở) reports from "
+        "further down: how much earlier it reports is `step`"
+    )
+    assert problem.hint == (
+        "each level further down reports this much earlier, e.g. `step: 3d` (`0d`: the same day)"
     )
 
 

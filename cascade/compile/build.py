@@ -224,7 +224,7 @@ def _task_instances(
 def _report_instances(plan: Plan, task: TaskPlan, report: Report) -> list[Instance]:
     """One report per unit of the `from` levels, due `step` earlier for each level further down."""
     campaign, hierarchy = plan.campaign, plan.hierarchy
-    assert task.step is not None and task.opens is not None
+    assert task.opens is not None
     top_due = task.rule.instant(campaign.timezone, campaign.calendar)
     skip = set(report.exclude) | set(report.exempt)
     schedules: dict[int, tuple[Schedule, Opening]] = {}
@@ -234,7 +234,8 @@ def _report_instances(plan: Plan, task: TaskPlan, report: Report) -> list[Instan
             continue
         if unit.depth not in schedules:
             deadline = top_due
-            for _ in range(unit.depth - 1):
+            for _ in range(unit.depth - 1):  # (a report from further down has its `step`: checked)
+                assert task.step is not None
                 deadline = campaign.calendar.shift(deadline, task.step, -1)
             cutoff = rolled(deadline.date(), task.rule.roll, campaign.calendar)
             deadline = midnight(cutoff, campaign.timezone) if deadline.time() == time() else deadline

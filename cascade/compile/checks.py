@@ -19,7 +19,7 @@ from cascade.errors import Problem, Severity, Suggestions, did_you_mean, listed,
 from cascade.i18n import _
 from cascade.plan.formulas import formula_names, split_check
 from cascade.plan.hierarchy import Hierarchy, UnitRecord
-from cascade.plan.values import COUNTERS, FieldSpec
+from cascade.plan.values import COUNTERS, FieldSpec, level_with_word, levels_hint
 from cascade.timing.durations import Duration
 
 
@@ -114,7 +114,7 @@ def _check_document(
     at = ("campaign", "document")
     for level in spec.levels:
         if level not in levels:
-            hint = did_you_mean(level, levels) or _("levels: {levels}", levels=one_of(levels))
+            hint = levels_hint(level, levels)
             message = _("no level `{level}` in the units file", level=level)
             problems.append(doc.problem((*at, "levels", level), message, hint))
     for tag in spec.groups:
@@ -159,7 +159,7 @@ def _check_target(
                 doc.problem(
                     (*at, "level"),
                     _("no level `{level}` in the units file", level=level),
-                    did_you_mean(level, levels) or _("levels: {levels}", levels=one_of(levels)),
+                    levels_hint(level, levels),
                 )
             )
     for tag in spec.tags:
@@ -245,7 +245,7 @@ def _check_notices(
                     doc.problem(
                         (*base, "escalate", s, "to"),
                         _("no level `{arg}` in the units file", arg=arg),
-                        did_you_mean(arg, levels) or _("levels: {levels}", levels=one_of(levels)),
+                        levels_hint(arg, levels),
                     )
                 )
             if kind == "ancestor" and int(arg) >= len(levels):
@@ -302,7 +302,7 @@ def _check_report(
                 doc.problem(
                     (*at, "from"),
                     _("no level `{level}` in the units file", level=level),
-                    did_you_mean(level, levels) or _("levels: {levels}", levels=one_of(levels)),
+                    levels_hint(level, levels),
                 )
             )
         elif level == levels[0]:
@@ -313,10 +313,21 @@ def _check_report(
                     _("the top unit receives the summary instead"),
                 )
             )
+    below = [level for level in report.from_ if level in levels[2:]]
+    if report.step is None and below:
+        message = _(
+            "`due` is the deadline of the level just below the top, and {level} reports from "
+            "further down: how much earlier it reports is `step`",
+            level=level_with_word(below[0]),
+        )
+        hint = _("each level further down reports this much earlier, e.g. `step: 3d` (`0d`: the same day)")
+        problems.append(doc.problem((*at, "step"), message, hint))
     if report.due.after:
         problems.append(
             doc.problem(
-                (*at, "due"), "a report deadline is a date, not `after` a task", "e.g. {before: 20/01/2021}"
+                (*at, "due"),
+                _("a report deadline is a date, not `after` a task"),
+                _("e.g. `{before: 20/01/2021}`"),
             )
         )
     for key in ("exclude", "exempt"):

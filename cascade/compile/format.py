@@ -242,7 +242,9 @@ class Task(_Targeted):
 class Report(_Targeted):
     from_: LevelNames = Field(alias="from", min_length=1, description="levels that report to their parent")
     due: Due = Field(description="deadline of the level just below the top")
-    step: DurationValue = Field(description="each level further down reports this much earlier")
+    step: DurationValue | None = Field(
+        None, description="each level further down reports this much earlier (needed when one does)"
+    )
     opens: DurationValue = Field(parse_duration("7d"), description="requests go out this long before")
     rollup: list[Annotated[str, Field(pattern=r"^[a-z0-9-]+\.[a-z][a-z0-9_]*$")]] = []
 

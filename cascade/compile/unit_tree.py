@@ -80,8 +80,7 @@ def parents_first(
 def level_hint() -> str:
     words = ", ".join(dict.fromkeys(word.capitalize() for word in LEVEL_WORDS if not word.startswith("cấp ")))
     return _(
-        "write the level's id (province, district, grassroots, commune, ...) or one of {words}; `Xã` "
-        "can be a grassroots unit or a commune: write which",
+        "write the level's id (province, district, commune, grassroots, ...) or one of {words}",
         words=words,
     )
 
@@ -126,8 +125,14 @@ def levels_of(
         depth[unit.id] = depth[parent] + 1 if parent is not None else 0
         deepest[unit.level] = max(deepest.get(unit.level, 0), depth[unit.id])
     order = sorted(deepest, key=deepest.__getitem__)
+    alike: set[str] = set()  # the upper of two levels told apart here, not again on each row
     for upper, lower in itertools.pairwise(order):
-        if deepest[upper] == deepest[lower]:
+        if deepest[upper] == deepest[lower] and {upper, lower} == {"commune", "grassroots"}:
+            message = _("communes (`Xã`) and grassroots units (`Cơ sở`) at the same depth of the tree")
+            hint = _("where communes are grassroots units like the others, write `Cơ sở` for them too")
+            problems.append(Problem(file, 1, "levels", message, hint))
+            alike.add(upper)
+        elif deepest[upper] == deepest[lower]:
             problems.append(
                 Problem(
                     file,
@@ -142,4 +147,4 @@ def levels_of(
                 )
             )
     order += [level for level in orphans if level not in deepest]
-    return [Level(name=name) for name in order]
+    return [Level(name=name, optional=name in alike) for name in order]

@@ -15,9 +15,10 @@ from cascade.compile.reading import Document, read_text, read_yaml
 from cascade.compile.sheets import is_spreadsheet
 from cascade.compile.unit_rows import Read, read_file_rows, read_text_rows
 from cascade.compile.validate import checked
-from cascade.errors import CampaignInvalid, Problem, Suggestions, did_you_mean, one_of
+from cascade.errors import CampaignInvalid, Problem, Suggestions
 from cascade.i18n import _
 from cascade.plan.hierarchy import Hierarchy, UnitRecord
+from cascade.plan.values import levels_hint
 
 
 def read_units(text: str, file: str) -> Hierarchy:
@@ -115,7 +116,7 @@ def _hierarchy(
                     record.line,
                     f"{record.id}.level",
                     _("`{level}` is not a level", level=record.level),
-                    did_you_mean(record.level, names) or _("levels: {levels}", levels=one_of(names)),
+                    levels_hint(record.level, names),
                 )
             )
             refused.add(record.id)

@@ -12,7 +12,7 @@ import functools
 import operator
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
@@ -29,6 +29,7 @@ from pydantic import (
 from pydantic.dataclasses import dataclass as pydantic_dataclass
 from pydantic_core import ArgsKwargs, PydanticCustomError
 
+from cascade.errors import did_you_mean
 from cascade.i18n import N_, _
 from cascade.plan.formulas import formula_names
 
@@ -273,14 +274,19 @@ class FieldSpec(Model):
 COUNTERS = ("done", "late", "missing", "exempt", "total")
 
 
-# a level written as people say it ("Tỉnh", "cấp huyện"), where the word names one level only:
-# not "xã" (a commune is a grassroots unit in one campaign, a level of its own in another)
+# a level written as people say it ("Tỉnh", "cấp huyện"). "Xã" is the commune level: the level
+# under the province since local government has two levels (07/2025), and under the district
+# in the five-level nation; where communes are grassroots units among others (the 2020
+# campaigns), the units file writes "Cơ sở" for them, and a sheet writing both at one depth is
+# told so (`compile.unit_tree`).
 LEVEL_WORDS = {
     "trung ương": "central",
     "tỉnh": "province",
     "cấp tỉnh": "province",
     "huyện": "district",
     "cấp huyện": "district",
+    "xã": "commune",
+    "cấp xã": "commune",
     "cơ sở": "grassroots",
     "cấp cơ sở": "grassroots",
     "chi bộ": "cell",
@@ -291,6 +297,19 @@ LEVEL_WORDS = {
 def level_of_word(written: str) -> str:
     """The level id a written level names (`Huyện` -> district), else the text as written."""
     return LEVEL_WORDS.get(loose(written), written)
+
+
+def level_with_word(level: str) -> str:
+    """A level's id with the word a units sheet writes for it: "`commune` (Xã)"."""
+    word = next((w for w, named in LEVEL_WORDS.items() if named == level and not w.startswith("cấp ")), None)
+    return f"`{level}` ({word[0].upper()}{word[1:]})" if word else f"`{level}`"
+
+
+def levels_hint(written: str, levels: Iterable[str]) -> str:
+    """The hint for a level the units file has not: the one meant, else every level with its word."""
+    levels = list(levels)
+    words = ", ".join(map(level_with_word, levels))
+    return did_you_mean(written, levels) or _("levels: {levels}", levels=words)
 
 
 def loose(text: str) -> str:
