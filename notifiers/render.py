@@ -296,13 +296,24 @@ class _Notice(dict[str, Any]):
 
 
 def subject_of(notices: Sequence[Mapping[str, Any]], campaign: str) -> str:
+    """The digest's most pressing kind, and what it is about: a unit told of its new work read
+    "[Cascade] 1 thông báo — <the campaign>", which an inbox cuts before the campaign's title ends."""
     kinds = Counter(n.get("kind") for n in notices)
-    escalations, reminders, summary = (
-        kinds["escalation.sent"],
-        kinds["reminder.sent"],
-        kinds["summary.generated"],
+    requested, opened = kinds["report.requested"], kinds["task.opened"]
+    titles = {n.get("task_title") for n in notices if n.get("kind") in ("report.requested", "task.opened")}
+    title = next(iter(titles)) if len(titles) == 1 and requested + opened == len(notices) else None
+    return str(
+        WORDS.subject(
+            kinds["escalation.sent"],
+            kinds["reminder.sent"],
+            kinds["summary.generated"],
+            requested,
+            opened,
+            len(notices),
+            campaign,
+            title if requested <= 1 and opened <= 1 else None,
+        )
     )
-    return str(WORDS.subject(escalations, reminders, summary, len(notices), campaign))
 
 
 def days_left(epoch: int | None, now: int) -> str:

@@ -154,12 +154,26 @@ def test_a_reminder_beside_the_opening_of_the_same_work_is_said_once() -> None:
     assert m.html.count("<li>") == 4 and m.short.count("\n- ") == 4
     assert m.subject == "[Cascade] Nhắc hạn chót: 2 việc — c"
     alone = links.render(notices[:1] + notices[2:3], "Huyện ủy B", UNITS, "c", DEADLINE - 86400, "hu-b")
-    assert alone.subject == "[Cascade] 1 thông báo — c" and alone.text.count("\n- ") == 1
+    assert alone.subject.startswith("[Cascade] Việc mới: «") and alone.text.count("\n- ") == 1
 
 
 def test_subjects_follow_the_most_pressing_kind() -> None:
     assert subject_of([{"kind": "reminder.sent"}] * 2, "c") == "[Cascade] Nhắc hạn chót: 2 việc — c"
-    assert subject_of([{"kind": "task.opened"}], "c") == "[Cascade] 1 thông báo — c"
+    assert subject_of([{"kind": "task.amended"}], "c") == "[Cascade] 1 thông báo — c"
+
+
+def test_a_subject_says_what_is_new_and_which_work_it_is() -> None:
+    """A unit told of its new work, or asked for its report, read "[Cascade] 1 thông báo — Học
+    tập, quán triệt Nghị quyết Đại hội đại biểu toàn quốc lần thứ XIV của Đảng", which an inbox
+    cuts before it says anything: what it is, and which work, come first."""
+    opened = {"kind": "task.opened", "task": "hn-xa", "task_title": "Hội nghị cấp xã"}
+    asked = {"kind": "report.requested", "task": "bc", "task_title": "Báo cáo kết quả"}
+    other = {**opened, "task": "hn-2", "task_title": "Hội nghị lần 2"}
+    assert subject_of([opened], "c") == "[Cascade] Việc mới: «Hội nghị cấp xã» — c"
+    assert subject_of([opened, other], "c") == "[Cascade] Việc mới: 2 việc — c"
+    assert subject_of([asked], "c") == "[Cascade] Đề nghị gửi báo cáo «Báo cáo kết quả» — c"
+    assert subject_of([asked, opened], "c") == "[Cascade] Đề nghị gửi 1 báo cáo — c"
+    assert subject_of([opened, {"kind": "reminder.sent"}], "c") == "[Cascade] Nhắc hạn chót: 1 việc — c"
 
 
 def test_units_moved_together_are_one_line_of_the_new_parents_digest() -> None:
