@@ -161,8 +161,10 @@ class Dispatcher:
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.time,
         drill: bool = False,
+        observe: Callable[[Digest, str, str, Message], None] | None = None,
     ) -> None:
         self.engine, self.campaign_id = engine, campaign_id
+        self.observe = observe  # hears each digest sent: its channel, address and message
         # a drill (CASCADE_NOTIFY=log) sends through no channel: it leaves their health as it was
         # (a broken channel's alert neither told nor recovered by it)
         self.drill = drill
@@ -257,6 +259,8 @@ class Dispatcher:
             attempts += n
             tries.append(_try(channel, address, n, result.ok, result.failure, result.detail))
             if result.ok:
+                if self.observe is not None:
+                    self.observe(digest, channel, address, message)
                 return digest, Delivery("sent", channel, address, attempts, result.provider_id, tries)
             if result.failure != "address":
                 waiting.add(channel)

@@ -143,3 +143,42 @@ def test_dispatch_in_a_drill_sends_nothing(
     with open_engine().connect() as conn:
         statuses = set(conn.execute(select(o.status).where(o.campaign_id == "ha-tinh-xix-2020")).scalars())
     assert statuses == {"sent"}  # as the flow's drill leaves them: done, not waiting for a channel
+
+
+def test_a_drill_at_the_command_line_shows_what_it_wrote(
+    deployed: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A drill said only that nothing was sent: the operator trying the campaign's notices saw
+    neither who is told nor in which words. It lists the digests it wrote (the first 20, then how
+    many more) and prints the first whole."""
+    monkeypatch.setenv("CASCADE_NOTIFY", "log")
+    monkeypatch.setenv("COLUMNS", "250")
+    assert runner.invoke(app, ["tick", "ha-tinh-xix-2020", "--now", "10/11/2020 08:00"]).exit_code == 0
+    assert (
+        runner.invoke(
+            app,
+            [
+                "signal",
+                "ha-tinh-xix-2020",
+                "tu-ha-tinh",
+                "hn-tinh",
+                "--at",
+                "12/11/2020 10:00",
+                "--field",
+                "attendees=450",
+            ],
+        ).exit_code
+        == 0
+    )
+    assert runner.invoke(app, ["tick", "ha-tinh-xix-2020", "--now", "12/11/2020 10:05"]).exit_code == 0
+    said = runner.invoke(app, ["dispatch", "ha-tinh-xix-2020", "--now", "12/11/2020 10:05"])
+    assert said.exit_code == 0, said.output
+    rows = [line for line in said.stdout.splitlines() if "[Cascade] Việc mới: «" in line]
+    assert len(rows) == 20, said.stdout  # 18 districts' committees and mass organisations, each
+    name, address = (cell.strip() for cell in rows[0].split("│")[1:3])
+    assert (name, address) == ("Đảng ủy Bộ đội Biên phòng tỉnh", "email vp.bien-phong.hatinh@example.vn")
+    more = [line for line in said.stdout.splitlines() if line.startswith("… and ")]
+    assert len(more) == 1 and int(more[0].split()[2]) > 0, said.stdout
+    first = said.stdout[said.stdout.index("The first, to ") :]
+    assert first.startswith(f"The first, to {name}:\nKính gửi {name},"), first
+    assert f"Đã mở việc «Hội nghị cốt cán cấp huyện và tương đương» cho {name}" in first

@@ -6,6 +6,7 @@ its Prefect Secret block when CASCADE_SMTP_SECRET names one, the Zalo token pair
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated
@@ -21,9 +22,11 @@ from cascade.errors import Problem
 from cascade.i18n import _, num
 
 if TYPE_CHECKING:
+    from cascade.engine.outbox import Digest
     from cascade.settings import Settings
     from notifiers.channels import ChannelConfig
     from notifiers.dispatch import Send
+    from notifiers.render import Message
 
 
 @app.command(
@@ -108,7 +111,10 @@ def dispatch_command(
     settings = Settings()
     config, send = _channels(settings)  # as the flow's dispatch has them
     drill = settings.dispatch.mode == "log"
-    dispatcher = Dispatcher(engine, campaign, config, Policy.of(settings.dispatch), send=send, drill=drill)
+    policy = Policy.of(settings.dispatch)
+    dispatcher = Dispatcher(engine, campaign, config, policy, send=send, drill=drill)
+    if drill:
+        dispatcher.observe = shown = _Shown(dispatcher.names)
     with Progress(
         TextColumn(_("digests")),
         BarColumn(),
@@ -148,6 +154,7 @@ def dispatch_command(
             )
         )
     if drill:
+        shown.print()
         err.print(_("CASCADE_NOTIFY=log: the digests were written to no channel (a drill)"))
         from cascade.views.pages import broken_channels
 
@@ -251,3 +258,38 @@ def zalo_token(
             app_id=app_.app_id,
         )
     )
+
+
+class _Shown:
+    """What a drill wrote, for `dispatch` to print (a drill at the command line said only that
+    nothing was sent: the operator trying the campaign's notices saw neither who is told nor in
+    which words): the first `SHOWN` digests written, in the tree's order, and how many in all."""
+
+    SHOWN = 20
+
+    def __init__(self, names: dict[str, str]) -> None:
+        self.place = {unit: n for n, unit in enumerate(names)}  # (the dispatcher's: the tree's order)
+        self.names, self.written = names, 0
+        self.rows: list[tuple[int, str, str, str, Message]] = []
+        self.lock = threading.Lock()
+
+    def __call__(self, digest: Digest, channel: str, address: str, message: Message) -> None:
+        with self.lock:  # (the dispatcher's threads send)
+            self.written += 1
+            if len(self.rows) < self.SHOWN:
+                place = self.place.get(digest.unit, len(self.place))
+                self.rows.append((place, self.names.get(digest.unit, digest.unit), channel, address, message))
+
+    def print(self) -> None:
+        rows = sorted(self.rows, key=lambda row: row[:2])
+        if not rows:
+            return
+        table = Table(_("to"), _("channel, address"), _("subject"), title=_("Written in the drill"))
+        for _place, name, channel, address, message in rows:
+            table.add_row(escape(name), escape(f"{channel} {address}"), escape(message.subject))
+        out.print(table)
+        if self.written > len(rows):
+            out.print(_("… and {count} more", count=num(self.written - len(rows))))
+        _place, name, channel, _address, message = rows[0]
+        out.print(_("The first, to {name}:", name=escape(name)), style="bold", highlight=False)
+        out.print(escape(message.short if channel == "zalo" else message.text), highlight=False)
