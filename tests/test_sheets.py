@@ -821,11 +821,16 @@ def test_a_task_may_be_named_by_its_title_as_a_district_writes_it(campaign: Engi
         ("1.234,0", 1234),
         ("1.000", 1000),
         ("45.00", 45),
+        ("45 đ/c", 45),  # a count and what it counts, as a district's reply types it
+        ("45 Đồng chí", 45),
+        ("1.234 đảng viên", 1234),
+        ("45 người", 45),
     ],
 )
 def test_a_whole_number_as_vietnamese_offices_and_excel_write_it(written: str, meant: int) -> None:
     """ "45,0" (a number cell formatted with one decimal, saved by Vietnamese Excel) and "1 234"
-    were "not a whole number"; what is not whole stays refused."""
+    were "not a whole number", and so was "45 đ/c" (đồng chí: 45 comrades attended); what is not
+    whole stays refused, and so does a count with more words than what it counts."""
     from cascade.engine.figures import check_fields
     from cascade.plan.rules import TaskRules
     from tests.conftest import compile_text
@@ -843,7 +848,7 @@ def test_a_whole_number_as_vietnamese_offices_and_excel_write_it(written: str, m
     )
     rules = TaskRules.of(plan.tasks["hn"])
     assert check_fields(rules, {"attendees": written}) == ({"attendees": meant}, [])
-    for wrong in ("45,5", "1,234", "45 người", "4 5 6 7", "1 23", "bốn mươi,0"):
+    for wrong in ("45,5", "1,234", "45 người vắng", "45/50", "đ/c", "4 5 6 7", "1 23", "bốn mươi,0"):
         values, errors = check_fields(rules, {"attendees": wrong})
         assert not values and errors, wrong
         assert f"`{wrong}` is not a whole number" in errors[0], errors  # as written

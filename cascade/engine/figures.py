@@ -21,6 +21,9 @@ _SPACED = re.compile(r"[-+]?\d{1,3}(?:[ \u00a0\u202f]\d{3})+")  # 1 234, and Exc
 # which is grouped: one thousand)
 _NO_FRACTION = re.compile(r",0+$|(?<!\.\d{3})\.0{1,2}$")
 _WHOLE = re.compile(r"[-+]?\d+")
+# a count followed by what it counts, as a district's reply types it: "45 đ/c", "45 đồng chí",
+# "45 đảng viên", "45 ĐV", "45 người"
+_COUNTED = re.compile(r"(.*\d)\s*(?:đ/c|đồng chí|đảng viên|đv|người)\.?", re.IGNORECASE)
 
 
 def _bounded(number: Any, text: str) -> Any:
@@ -134,7 +137,8 @@ def _convert(kind: str | None, raw: Any) -> Any:
     text = str(raw).strip()
     if kind == "int":
         if not text.isdecimal():  # (digits alone, the usual, need none of these)
-            written, text = text, _NO_FRACTION.sub("", text)
+            written = text
+            text = _NO_FRACTION.sub("", counted[1] if (counted := _COUNTED.fullmatch(text)) else text)
             if _SPACED.fullmatch(text):
                 text = re.sub(r"[ \u00a0\u202f]", "", text)
             if _GROUPED.fullmatch(text):
