@@ -655,3 +655,83 @@ def test_a_unit_name_cut_short_by_a_hash_is_warned_of(tmp_path: Path) -> None:
             "the name ends at ` #`, which starts a comment: it reads «Đảng ủy phường Bắc Hà»" in said.stderr
         )
         assert "1 warning" in said.stderr
+
+
+CANONICAL = """\
+defaults:
+  notify: [head]
+  remind: [3d]
+  escalate:
+    - {after: 1d, to: [parent]}
+tasks:
+  - id: hn-tinh
+    title: Hội nghị tỉnh
+    level: province
+    due: {before: 20/11/2020}
+  - id: hn-huyen
+    title: Hội nghị huyện
+    level: district
+    opens_after: {task: hn-tinh}
+    due: {before: 30/11/2020}
+  - id: hn-co-so
+    title: Hội nghị cơ sở
+    level: grassroots
+    opens_after: {task: hn-huyen}
+    due: {before: 15/01/2021}
+    fields:
+      attendees: {type: int}
+      members: {type: int}
+      rate: {formula: attendees / members, target: ">= 90%"}
+  - id: thu-hoach
+    title: Bài thu hoạch
+    level: grassroots
+    due: {after: hn-co-so, days: 7}
+"""
+
+# each pair: the form the format writes, the shorter one a first campaign file wrote
+SHORT_FORMS = [
+    ("notify: [head]", "notify: head"),
+    ("remind: [3d]", "remind: 3 ngày"),
+    ("escalate:\n    - {after: 1d, to: [parent]}", "escalate: {after: 1d, to: parent}"),
+    ("opens_after: {task: hn-tinh}", "opens_after: hn-tinh"),
+    ("days: 7}", "days: 7 ngày}"),
+    ('target: ">= 90%"', 'target: "≥ 90%"'),
+    ('target: ">= 90%"', 'target: ">= 90,0%"'),
+]
+
+
+def test_a_campaign_written_in_the_short_forms_people_write_compiles_as_the_long() -> None:
+    """A first campaign file wrote `notify: head`, one stage for `escalate:`, `opens_after:
+    hn-tinh`, `days: 7 ngày`, `target: "≥ 90%"`, `timezone: GMT+7` and `calendar: Việt Nam`: each
+    was an error ("must be a list", "must be a mapping", "not a timezone"...) though it can mean
+    one thing only. Each compiles as the format's own form, and the schema takes both."""
+    import jsonschema
+    import yaml
+
+    from cascade.cli import SchemaKind, schema_of
+
+    def compiled(plan: Plan) -> tuple[object, ...]:
+        return (
+            [(t.id, t.notices, t.rule, t.opens_after, t.fields) for t in plan.tasks.values()],
+            [(i.key, i.schedule) for i in plan.instances],
+            plan.campaign.timezone,
+            plan.campaign.calendar.code,
+        )
+
+    canonical = compiled(compile_text(CANONICAL))
+    schema = schema_of(SchemaKind.campaign)
+    for long, short in SHORT_FORMS:
+        assert long in CANONICAL, long
+        body = CANONICAL.replace(long, short)
+        assert compiled(compile_text(body)) == canonical, short
+        jsonschema.validate(yaml.safe_load(HEADER + body), schema)
+    header = HEADER + "  timezone: GMT+7\n  calendar: Việt Nam\n"
+    assert compiled(compile_text(CANONICAL, header=header)) == canonical
+    jsonschema.validate(yaml.safe_load(header + CANONICAL), schema)
+    # what is still not one thing is still told
+    for body in (
+        CANONICAL.replace("days: 7}", "days: 7 tuần}"),
+        CANONICAL.replace("opens_after: {task: hn-tinh}", "opens_after: [hn-tinh]"),
+    ):
+        assert problems(body), body
+    assert one(CANONICAL, header=HEADER + "  timezone: GMT+8\n").key == "campaign.timezone"

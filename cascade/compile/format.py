@@ -11,11 +11,21 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BeforeValidator, Field, WithJsonSchema, model_validator
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
 from cascade.compile.scalars import (
+    DURATION_SCHEMA,
+    RECIPIENT,
     CalendarName,
     DateValue,
     DurationValue,
@@ -86,7 +96,59 @@ class UnitsFile(Model):
     units: list[Unit] = Field(min_length=1)
 
 
-class Due(Model):
+# What a campaign file may write in a shorter form than the model's, as people write it: one
+# value where a list goes (`notify: head`, `remind: 3d`, `to: parent`), one stage for
+# `escalate:`, a task alone for `opens_after: hn-tinh` (at the parent), `days: 7 ngày`. Each
+# model's validator takes it; the schema takes it too (an editor must not flag what `validate`
+# takes), by this alternative beside the property's own.
+_DAYS = re.compile(r"\s*(\d+)\s*(?:ngày|Ngày|days?)\s*")  # (no flag: a schema's pattern has none)
+_ALSO: dict[str, dict[str, Any]] = {
+    "notify": {"type": "string", "pattern": SLUG.pattern},
+    "remind": DURATION_SCHEMA,
+    "escalate": {},  # (its list's item: one stage)
+    "to": {"type": "string", "pattern": RECIPIENT.pattern},
+    "opens_after": {"type": "string", "pattern": SLUG.pattern},
+    "days": {"type": "string", "pattern": f"^{_DAYS.pattern}$"},
+    "working_days": {"type": "string", "pattern": f"^{_DAYS.pattern}$"},
+}
+
+
+def _also_the_short_forms(schema: dict[str, Any]) -> None:
+    for name, prop in schema.get("properties", {}).items():
+        if name not in _ALSO:
+            continue
+        if "anyOf" not in prop:  # (a required property: its own schema becomes the first choice)
+            own = {k: prop.pop(k) for k in list(prop) if k not in ("title", "description", "default")}
+            prop["anyOf"] = [own]
+        also = _ALSO[name] or next(a["items"] for a in prop["anyOf"] if a.get("type") == "array")
+        prop["anyOf"].insert(-1 if prop["anyOf"][-1] == {"type": "null"} else len(prop["anyOf"]), dict(also))
+
+
+class _Forgiving(Model):
+    model_config = ConfigDict(json_schema_extra=_also_the_short_forms)
+
+    @field_validator("notify", "remind", "to", mode="before", check_fields=False)
+    @classmethod
+    def _one_of_a_list(cls, value: object) -> object:
+        return [value] if isinstance(value, str) else value
+
+    @field_validator("escalate", mode="before", check_fields=False)
+    @classmethod
+    def _one_stage(cls, value: object) -> object:
+        return [value] if isinstance(value, dict) else value
+
+    @field_validator("opens_after", mode="before", check_fields=False)
+    @classmethod
+    def _a_task_alone(cls, value: object) -> object:
+        return {"task": value} if isinstance(value, str) else value
+
+    @field_validator("days", "working_days", mode="before", check_fields=False)
+    @classmethod
+    def _days_in_words(cls, value: object) -> object:
+        return int(m.group(1)) if isinstance(value, str) and (m := _DAYS.fullmatch(value)) else value
+
+
+class Due(_Forgiving):
     """One deadline expression (§3.1); exactly one of before/by/on/within/after."""
 
     before: DateValue | None = None
@@ -163,13 +225,13 @@ def _next_day(day: date) -> date:
     return date.fromordinal(day.toordinal() + 1)
 
 
-class Stage(Model):
+class Stage(_Forgiving):
     after: DurationValue = Field(description="time after the deadline")
     to: list[Recipient] = Field(min_length=1)
     repeat: DurationValue | None = Field(None, description="re-send this stage at this period")
 
 
-class Notices(Model):
+class Notices(_Forgiving):
     """Who is told, when and how; on `defaults` and, to override, on a task or report."""
 
     notify: list[Slug] | None = Field(None, description="contact roles that receive a unit's notices")

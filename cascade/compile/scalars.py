@@ -14,7 +14,7 @@ import pendulum
 from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer, PlainValidator, WithJsonSchema
 
 from cascade.i18n import _
-from cascade.plan.values import invalid, level_of_word
+from cascade.plan.values import invalid, level_of_word, loose
 from cascade.timing.deadlines import DateError, parse_date
 from cascade.timing.durations import WORDS as DURATION_WORDS
 from cascade.timing.durations import Duration, DurationError, parse_duration
@@ -65,18 +65,14 @@ _DURATION_WORDS = "|".join(
         for form in (word, word.capitalize(), word.title(), word.upper())
     )
 )
+DURATION_SCHEMA = {
+    "type": "string",
+    "pattern": rf"^(\d+(wd|w|d|h|m))+$|^P|^\s*(\d+\s*({_DURATION_WORDS})\s*)+$",
+    "description": '7d, 12h, 2w, 30m, 5wd (working days), "7 ngày", "5 ngày làm việc", ISO P7D',
+    "examples": ["7d", "5wd", "7 ngày"],
+}
 DurationValue = Annotated[
-    Duration,
-    PlainValidator(_duration),
-    PlainSerializer(str),
-    WithJsonSchema(
-        {
-            "type": "string",
-            "pattern": rf"^(\d+(wd|w|d|h|m))+$|^P|^\s*(\d+\s*({_DURATION_WORDS})\s*)+$",
-            "description": '7d, 12h, 2w, 30m, 5wd (working days), "7 ngày", "5 ngày làm việc", ISO P7D',
-            "examples": ["7d", "5wd", "7 ngày"],
-        }
-    ),
+    Duration, PlainValidator(_duration), PlainSerializer(str), WithJsonSchema(DURATION_SCHEMA)
 ]
 
 
@@ -108,7 +104,7 @@ LevelNames = Annotated[
 ]
 
 # `level:L` takes L as `level:` does (`level:Tỉnh`); whether the units file has L is checked later
-_RECIPIENT = re.compile(r"^(self|parent|root|ancestor:[1-9][0-9]*|level:\S.*)$")
+RECIPIENT = _RECIPIENT = re.compile(r"^(self|parent|root|ancestor:[1-9][0-9]*|level:\S.*)$")
 
 
 def _recipient(value: str) -> str:
@@ -143,7 +139,15 @@ QuietHoursValue = Annotated[
 ]
 
 
+# Vietnam's time as people write it: the campaign's timezone is Asia/Ho_Chi_Minh
+_VIETNAM_TIME = re.compile(
+    r"(gmt|utc)\s*\+\s*0?7(:00)?|\+07:?00|ict|giờ việt nam|vietnam|việt nam", re.IGNORECASE
+)
+
+
 def _timezone(value: str) -> str:
+    if _VIETNAM_TIME.fullmatch(value.strip()):
+        return "Asia/Ho_Chi_Minh"
     try:
         pendulum.timezone(value)
     except Exception:
@@ -154,6 +158,8 @@ def _timezone(value: str) -> str:
 
 
 def _calendar(value: str) -> str:
+    if loose(value) in ("việt nam", "viet nam", "vietnam"):
+        return "VN"
     if not known_calendar(value):
         raise invalid(
             _("`{value}` is not a known holiday calendar", value=value),

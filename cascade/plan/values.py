@@ -186,7 +186,8 @@ _OPS: dict[str, Callable[[float, float], bool]] = {
     "<": operator.lt,
     "==": operator.eq,
 }
-_TARGET = re.compile(r"^(>=|<=|==|>|<)\s*(-?\d+(?:\.\d+)?)\s*(%?)$")
+# (`≥ 90%` and `85,5%` as a document writes them, too)
+_TARGET = re.compile(r"^(>=|<=|==|>|<|≥|≤)\s*(-?\d+(?:[.,]\d+)?)\s*(%?)$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,8 +217,8 @@ def _target(value: object) -> Target:
         raise invalid(
             _("`{value}` is not a target", value=value), _('write a comparison, e.g. ">= 0.85" or ">= 85%"')
         )
-    number = float(m.group(2)) / (100 if m.group(3) else 1)
-    return Target(m.group(1), number, bool(m.group(3)))
+    number = float(m.group(2).replace(",", ".")) / (100 if m.group(3) else 1)
+    return Target({"≥": ">=", "≤": "<="}.get(m.group(1), m.group(1)), number, bool(m.group(3)))
 
 
 TargetValue = Annotated[
