@@ -671,6 +671,7 @@ tasks:
   - id: hn-huyen
     title: Hội nghị huyện
     level: district
+    exclude: [mttq]
     opens_after: {task: hn-tinh}
     due: {before: 30/11/2020}
   - id: hn-co-so
@@ -691,6 +692,7 @@ tasks:
 # each pair: the form the format writes, the shorter one a first campaign file wrote
 SHORT_FORMS = [
     ("notify: [head]", "notify: head"),
+    ("exclude: [mttq]", "exclude: mttq"),
     ("remind: [3d]", "remind: 3 ngày"),
     ("escalate:\n    - {after: 1d, to: [parent]}", "escalate: {after: 1d, to: parent}"),
     ("opens_after: {task: hn-tinh}", "opens_after: hn-tinh"),

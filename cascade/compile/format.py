@@ -97,13 +97,16 @@ class UnitsFile(Model):
 
 
 # What a campaign file may write in a shorter form than the model's, as people write it: one
-# value where a list goes (`notify: head`, `remind: 3d`, `to: parent`), one stage for
+# value where a list goes (`notify: head`, `remind: 3d`, `to: parent`, `exclude: x-d`), one stage for
 # `escalate:`, a task alone for `opens_after: hn-tinh` (at the parent), `days: 7 ngày`. Each
 # model's validator takes it; the schema takes it too (an editor must not flag what `validate`
 # takes), by this alternative beside the property's own.
 _DAYS = re.compile(r"\s*(\d+)\s*(?:ngày|Ngày|days?)\s*")  # (no flag: a schema's pattern has none)
 _ALSO: dict[str, dict[str, Any]] = {
     "notify": {"type": "string", "pattern": SLUG.pattern},
+    "units": {"type": "string", "pattern": SLUG.pattern},
+    "exclude": {"type": "string", "pattern": SLUG.pattern},
+    "exempt": {"type": "string", "pattern": SLUG.pattern},
     "remind": DURATION_SCHEMA,
     "escalate": {},  # (its list's item: one stage)
     "to": {"type": "string", "pattern": RECIPIENT.pattern},
@@ -124,10 +127,13 @@ def _also_the_short_forms(schema: dict[str, Any]) -> None:
         prop["anyOf"].insert(-1 if prop["anyOf"][-1] == {"type": "null"} else len(prop["anyOf"]), dict(also))
 
 
+_LISTS = ("notify", "remind", "to", "units", "exclude", "exempt")
+
+
 class _Forgiving(Model):
     model_config = ConfigDict(json_schema_extra=_also_the_short_forms)
 
-    @field_validator("notify", "remind", "to", mode="before", check_fields=False)
+    @field_validator(*_LISTS, mode="before", check_fields=False)
     @classmethod
     def _one_of_a_list(cls, value: object) -> object:
         return [value] if isinstance(value, str) else value
