@@ -1068,6 +1068,21 @@ def _shift_to(instant: str) -> dict[str, str]:
     return {"CASCADE_CLOCK_SHIFT": str(int(shift)), "COLUMNS": "250"}
 
 
+def test_a_new_last_day_said_without_its_year_is_the_next_such_day(data_dir: Path) -> None:
+    """`extend ... --to 15/1`, as a deadline is said on the phone in December, was "`15/1` is not
+    a date". It is the next 15 January from the command's today: next year's, in December."""
+    env = _shift_to("2020-12-20 09:00")
+    assert runner.invoke(app, ["deploy", HA_TINH], env=env).exit_code == 0
+    assert runner.invoke(app, ["tick", "ha-tinh-xix-2020"], env=env).exit_code == 0
+    storm = ["ha-tinh-xix-2020", "hu-can-loc", "hn-huyen", "--reason", "Bão số 9", "--dry-run"]
+    for said, meant in (("15/1", "15/01/2021"), ("ngày 25-1", "25/01/2021"), ("28/12", "28/12/2020")):
+        told = runner.invoke(app, ["extend", *storm, "--to", said], env=env)
+        assert told.exit_code == 0, told.output
+        assert f"29/11/2020 → {meant}, 1 unit" in told.stdout, told.stdout
+    wrong = runner.invoke(app, ["extend", *storm, "--to", "31/2"], env=env)
+    assert wrong.exit_code == 1 and "`31/2` is not a date: month 2/2021 has 28 days" in wrong.stderr
+
+
 def test_a_decision_without_by_is_the_campaigns_not_the_login_of_whoever_typed_it(
     any_store: Path, tmp_path: Path
 ) -> None:

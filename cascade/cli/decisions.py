@@ -26,7 +26,7 @@ from cascade.cli.common import (
 from cascade.compile.reading import read_text
 from cascade.errors import CampaignInvalid, Problem, listed
 from cascade.i18n import N_, _, num
-from cascade.timing.deadlines import parse_date
+from cascade.timing.deadlines import parse_day_ahead
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -309,6 +309,7 @@ def extend(
         hint = _("--to 20/12/2020 gives the last day that counts; --lift takes the extension back")
         fail([Problem("extend", None, "--to", said, hint)])
     from cascade.engine import decisions
+    from cascade.settings import Settings
 
     def decision_of(engine: Engine, campaign: str) -> decisions.Decision:
         units = _chosen_units(engine, campaign, unit, under, level, units_file)
@@ -319,16 +320,11 @@ def extend(
                 "unextended", task_id, units, reason, by or _decider(engine, campaign), named=named
             )
         tz = campaign_tz(engine, campaign)
-        try:
-            day = parse_date(to)
+        try:  # (`15/1`: the next 15 January from the command's today)
+            day = parse_day_ahead(to, Settings().scheduler.now().in_timezone(tz).date())
         except ValueError as exc:
-            fail(
-                [
-                    Problem(
-                        "extend", None, "--to", str(exc), _("write the last day that counts, e.g. 20/12/2020")
-                    )
-                ]
-            )
+            hint = _("write the last day that counts, e.g. 20/12/2020")
+            fail([Problem("extend", None, "--to", str(exc), hint)])
         deadline = pendulum.datetime(day.year, day.month, day.day, tz=tz).add(days=1)  # end of that day
         return decisions.Decision(
             "extension",

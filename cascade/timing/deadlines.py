@@ -14,6 +14,7 @@ Dates are always day-first (`dd/mm/yyyy`, or `dd-mm-yyyy`, `dd.mm.yyyy`) or ISO
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import re
 from dataclasses import dataclass
@@ -69,6 +70,23 @@ def parse_date(value: object) -> date:
     else:
         raise DateError(_("`{text}` is not a date", text=text))
     return _checked_date(text, year, month, day)
+
+
+_DAY_MONTH = re.compile(r"^(?:ngày\s+)?(\d{1,2})[/.-](\d{1,2})$", re.IGNORECASE)
+
+
+def parse_day_ahead(value: str, today: date) -> date:
+    """A new last day as an operator says it after a phone call: a date, or a day and month
+    without the year (`15/1`), which is the next such day from `today` (said in December,
+    January's is the next year's)."""
+    if m := _DAY_MONTH.match(value.strip()):
+        day, month = int(m[1]), int(m[2])
+        for year in (today.year, today.year + 1):
+            with contextlib.suppress(ValueError):
+                if (found := date(year, month, day)) >= today:
+                    return found
+        return _checked_date(value.strip(), today.year + 1, month, day)  # (what is wrong with it)
+    return parse_date(value)
 
 
 def _checked_date(text: str, year: int, month: int, day: int) -> date:
