@@ -85,7 +85,7 @@ def test_a_levels_line_in_the_words_people_say_them() -> None:
     assert said[0].splitlines() == [
         "don-vi.csv:1: error: levels: `Quận huyện` is not a level id",
         "    hint: write the level's id (province, district, commune, grassroots, ...) or one of Trung ương, "
-        "Tỉnh, Huyện, Xã, Cơ sở, Chi bộ",
+        "Tỉnh, Huyện, Xã, Phường, Đặc khu, Thị trấn, Quận, Thị xã, Cơ sở, Chi bộ",
     ], said
 
 
@@ -354,9 +354,9 @@ def test_a_sheet_as_an_office_types_it_capitals_and_level_words() -> None:
     assert read_units(communes, "units.csv").units["xa"].level == "commune"
     [problem] = problems_of(communes + "cq,Đảng ủy Cơ quan,Cơ sở,hu,d@x.vn,\n", "units.csv")
     assert problem.splitlines() == [
-        "units.csv:1: error: levels: communes (`Xã`) and grassroots units (`Cơ sở`) at the same depth "
-        "of the tree",
-        "    hint: where communes are grassroots units like the others, write `Cơ sở` for them too",
+        "units.csv:1: error: levels: communes and wards (`Xã`, `Phường`) and grassroots units (`Cơ sở`) "
+        "at the same depth of the tree",
+        "    hint: where communes and wards are grassroots units like the others, write `Cơ sở` for them too",
     ]
 
 
@@ -369,7 +369,9 @@ def test_a_province_of_communes_writes_its_levels_as_it_says_them() -> None:
         "tu,Tỉnh ủy Quảng Trị,Tỉnh,,vp@tu.vn\n"
         "x1,Đảng ủy xã Số 1,Xã,tu,x1@tu.vn\n"
         "x1-cb1,Chi bộ thôn 1,Chi bộ,x1,cb1@tu.vn\n"
-        "x2,Đảng ủy phường Số 2,cấp xã,tu,x2@tu.vn\n"
+        "x2,Đảng ủy phường Số 2,Phường,tu,x2@tu.vn\n"
+        "x3,Đảng ủy đặc khu Số 3,Đặc khu,tu,x3@tu.vn\n"
+        "x4,Đảng ủy xã Số 4,cấp xã,tu,x4@tu.vn\n"
     )
     units = read_units(sheet, "don-vi.csv")
     assert units.levels == ["province", "commune", "cell"]
@@ -378,6 +380,8 @@ def test_a_province_of_communes_writes_its_levels_as_it_says_them() -> None:
         "x1": "commune",
         "x1-cb1": "cell",
         "x2": "commune",
+        "x3": "commune",
+        "x4": "commune",
     }
 
 
@@ -603,7 +607,7 @@ def test_units_under_a_refused_row_are_not_refused_for_it(monkeypatch: pytest.Mo
         "x1,Đảng ủy xã 1,district,h-gone,x1@example.vn\n"
         "c1,Chi bộ 1,commune,x1,c1@example.vn\n"
         "c2,Chi bộ 2,commune,x1,c2@example.vn\n"
-        "x2,Đảng ủy xã 2,Quận,t,x2@example.vn\n"
+        "x2,Đảng ủy xã 2,Khối,t,x2@example.vn\n"
         "c3,Chi bộ 3,commune,x2,c3@example.vn\n"
         "x3,Đảng ủy xã 3,district,t,x3@example.vn\n"
         "c4,Chi bộ 4,district,x3,c4@example.vn\n"
@@ -611,7 +615,7 @@ def test_units_under_a_refused_row_are_not_refused_for_it(monkeypatch: pytest.Mo
     said = problems_of(sheet, "don-vi.csv")
     assert [p.split(": error: ")[1].split("\n")[0] for p in said] == [
         "x1.parent: parent `h-gone` is not a unit of this file",
-        "x2.level: `Quận` is not an id",
+        "x2.level: `Khối` is not an id",
         "c4.level: `c4` is at level `district` under `x3` (district)",
     ], said
     # close names are looked for once a name, for the first ten: placed, the 9,450 communes made

@@ -128,8 +128,13 @@ def levels_of(
     alike: set[str] = set()  # the upper of two levels told apart here, not again on each row
     for upper, lower in itertools.pairwise(order):
         if deepest[upper] == deepest[lower] and {upper, lower} == {"commune", "grassroots"}:
-            message = _("communes (`Xã`) and grassroots units (`Cơ sở`) at the same depth of the tree")
-            hint = _("where communes are grassroots units like the others, write `Cơ sở` for them too")
+            message = _(
+                "communes and wards (`Xã`, `Phường`) and grassroots units (`Cơ sở`) at the same depth of "
+                "the tree"
+            )
+            hint = _(
+                "where communes and wards are grassroots units like the others, write `Cơ sở` for them too"
+            )
             problems.append(Problem(file, 1, "levels", message, hint))
             alike.add(upper)
         elif deepest[upper] == deepest[lower]:

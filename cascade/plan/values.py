@@ -275,7 +275,8 @@ class FieldSpec(Model):
 COUNTERS = ("done", "late", "missing", "exempt", "total")
 
 
-# a level written as people say it ("Tỉnh", "cấp huyện"). "Xã" is the commune level: the level
+# a level written as people say it ("Tỉnh", "cấp huyện", a unit's kind: "Phường", "Quận"). "Xã"
+# is the commune level (with its wards, "Phường", and special zones, "Đặc khu"): the level
 # under the province since local government has two levels (07/2025), and under the district
 # in the five-level nation; where communes are grassroots units among others (the 2020
 # campaigns), the units file writes "Cơ sở" for them, and a sheet writing both at one depth is
@@ -288,6 +289,11 @@ LEVEL_WORDS = {
     "cấp huyện": "district",
     "xã": "commune",
     "cấp xã": "commune",
+    "phường": "commune",  # (the commune level holds communes, wards and special zones alike)
+    "đặc khu": "commune",
+    "thị trấn": "commune",
+    "quận": "district",
+    "thị xã": "district",
     "cơ sở": "grassroots",
     "cấp cơ sở": "grassroots",
     "chi bộ": "cell",
