@@ -301,19 +301,8 @@ def subject_of(notices: Sequence[Mapping[str, Any]], campaign: str) -> str:
     kinds = Counter(n.get("kind") for n in notices)
     requested, opened = kinds["report.requested"], kinds["task.opened"]
     titles = {n.get("task_title") for n in notices if n.get("kind") in ("report.requested", "task.opened")}
-    title = next(iter(titles)) if len(titles) == 1 and requested + opened == len(notices) else None
-    return str(
-        WORDS.subject(
-            kinds["escalation.sent"],
-            kinds["reminder.sent"],
-            kinds["summary.generated"],
-            requested,
-            opened,
-            len(notices),
-            campaign,
-            title if requested <= 1 and opened <= 1 else None,
-        )
-    )
+    one = len(titles) == 1 and requested + opened == len(notices) and requested <= 1 and opened <= 1
+    return str(WORDS.subject(kinds, len(notices), campaign, next(iter(titles)) if one else None))
 
 
 def days_left(epoch: int | None, now: int) -> str:

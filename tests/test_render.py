@@ -159,13 +159,14 @@ def test_a_reminder_beside_the_opening_of_the_same_work_is_said_once() -> None:
 
 def test_subjects_follow_the_most_pressing_kind() -> None:
     assert subject_of([{"kind": "reminder.sent"}] * 2, "c") == "[Cascade] Nhắc hạn chót: 2 việc — c"
-    assert subject_of([{"kind": "task.amended"}], "c") == "[Cascade] 1 thông báo — c"
+    assert subject_of([{"kind": "unit.moved"}], "c") == "[Cascade] 1 thông báo — c"
 
 
 def test_a_subject_says_what_is_new_and_which_work_it_is() -> None:
-    """A unit told of its new work, or asked for its report, read "[Cascade] 1 thông báo — Học
-    tập, quán triệt Nghị quyết Đại hội đại biểu toàn quốc lần thứ XIV của Đảng", which an inbox
-    cuts before it says anything: what it is, and which work, come first."""
+    """A unit told of its new work, asked for its report or for its answer to a request for more
+    time, or told of a deadline moved, read "[Cascade] 1 thông báo — Học tập, quán triệt Nghị
+    quyết Đại hội đại biểu toàn quốc lần thứ XIV của Đảng", which an inbox cuts before it says
+    anything: what it is, and which work, come first."""
     opened = {"kind": "task.opened", "task": "hn-xa", "task_title": "Hội nghị cấp xã"}
     asked = {"kind": "report.requested", "task": "bc", "task_title": "Báo cáo kết quả"}
     other = {**opened, "task": "hn-2", "task_title": "Hội nghị lần 2"}
@@ -174,6 +175,11 @@ def test_a_subject_says_what_is_new_and_which_work_it_is() -> None:
     assert subject_of([asked], "c") == "[Cascade] Đề nghị gửi báo cáo «Báo cáo kết quả» — c"
     assert subject_of([asked, opened], "c") == "[Cascade] Đề nghị gửi 1 báo cáo — c"
     assert subject_of([opened, {"kind": "reminder.sent"}], "c") == "[Cascade] Nhắc hạn chót: 1 việc — c"
+    # a parent asked for more time, and a unit whose deadline moved, are told what it is too
+    wants = [{"kind": "extension.requested", "unit": u} for u in ("x-c", "x-d")]
+    assert subject_of([*wants, asked], "c") == "[Cascade] Đề nghị gia hạn: 2 đơn vị chờ ý kiến — c"
+    moved = [{"kind": "task.amended"}, {"kind": "extension.denied"}]
+    assert subject_of(moved, "c") == "[Cascade] Điều chỉnh hạn chót: 2 việc — c"
 
 
 def test_units_moved_together_are_one_line_of_the_new_parents_digest() -> None:
