@@ -854,6 +854,38 @@ def test_a_whole_number_as_vietnamese_offices_and_excel_write_it(written: str, m
         assert f"`{wrong}` is not a whole number" in errors[0], errors  # as written
 
 
+def test_a_figure_named_by_its_title_is_its_field() -> None:
+    """`--field "Số đảng viên dự=45"`, the figure as the official reads it, was "no field `Số đảng
+    viên dự` (fields: `attendees`, `members`)": it is the field so titled, capitals and spacing
+    aside, and a name that is no field's is told the fields by title and key."""
+    from cascade.engine.figures import check_fields
+    from cascade.plan.rules import TaskRules
+    from tests.conftest import compile_text
+
+    plan = compile_text(
+        """
+        tasks:
+          - id: hn
+            title: Hội nghị
+            level: grassroots
+            due: {before: 15/12/2020}
+            fields:
+              attendees: {type: int, title: Số đảng viên dự}
+              members: {type: int, title: Tổng số đảng viên}
+              rate: {formula: attendees / members, title: Tỷ lệ tham dự}
+        """
+    )
+    rules = TaskRules.of(plan.tasks["hn"])
+    given = {"Số đảng viên dự": "45", " tổng số  Đảng viên ": 50}
+    assert check_fields(rules, given) == ({"attendees": 45, "members": 50}, [])
+    values, [error] = check_fields(rules, {"Tỷ lệ tham dự": "0,9"})  # (computed, not given)
+    assert not values and error.startswith("`hn` has no field `rate`"), error
+    values, [error] = check_fields(rules, {"số vắng": "3"})
+    assert error == (
+        "`hn` has no field `số vắng` (fields: Số đảng viên dự (attendees), Tổng số đảng viên (members))"
+    )
+
+
 def test_a_row_a_district_added_without_its_task_is_told_the_task_of_the_rows_above(
     campaign: Engine, tmp_path: Path
 ) -> None:

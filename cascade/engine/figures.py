@@ -9,10 +9,11 @@ import re
 from collections.abc import Callable, Collection
 from typing import Any
 
-from cascade.errors import did_you_mean, one_of
+from cascade.errors import did_you_mean
 from cascade.i18n import _
 from cascade.plan.formulas import check_holds, split_check
 from cascade.plan.rules import TaskRules, with_formulas
+from cascade.plan.values import loose
 from cascade.timing.deadlines import parse_date
 
 _GROUPED = re.compile(r"[-+]?\d{1,3}(?:\.\d{3})+")  # 1.234 and 1.234.567, as Vietnamese write them
@@ -39,7 +40,8 @@ def check_fields(
     also takes its roll-up `figures` (e.g. `hn-co-so.attendees`), numbers that correct the
     computed ones."""
     errors, values = [], {}
-    for name, raw in given.items():
+    for written, raw in given.items():
+        name = written if written in rules.fields or written in figures else _titled(rules, written)
         if name in figures:
             try:
                 number = _convert("float", raw)
@@ -54,13 +56,14 @@ def check_fields(
         spec = rules.fields.get(name)
         if spec is None or spec.formula is not None:
             hint = did_you_mean(name, [*rules.fields, *figures])
-            known = [n for n, s in rules.fields.items() if s.formula is None] + list(figures)
+            known = [_side(rules, n) for n, s in rules.fields.items() if s.formula is None]
+            known += [f"`{figure}`" for figure in figures]
             errors.append(
                 _("`{id}` has no field `{name}`", id=rules.id, name=name)
                 + (
                     f"; {hint}"
                     if hint
-                    else _(" (fields: {fields})", fields=one_of(known))
+                    else _(" (fields: {fields})", fields=", ".join(known))
                     if known
                     else _(" (it takes no figures)")
                 )
@@ -88,6 +91,13 @@ def check_fields(
     if rules.checks and not errors:
         errors += _failed_checks(rules, values)
     return values, errors
+
+
+def _titled(rules: TaskRules, written: str) -> str:
+    """The field a figure's title names, as the official reads it (`--field "Số đảng viên dự=45"`),
+    capitals and spacing aside; else the name as written."""
+    wanted = loose(written)
+    return next((k for k, s in rules.fields.items() if s.title and loose(s.title) == wanted), written)
 
 
 def _failed_checks(rules: TaskRules, values: dict[str, Any]) -> list[str]:
