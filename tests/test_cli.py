@@ -1068,6 +1068,24 @@ def _shift_to(instant: str) -> dict[str, str]:
     return {"CASCADE_CLOCK_SHIFT": str(int(shift)), "COLUMNS": "250"}
 
 
+def test_a_campaign_deployed_before_its_issue_says_when_it_starts(data_dir: Path) -> None:
+    """A campaign deployed a week ahead of its issue showed every task "held" and its tick said
+    "nothing due", as though it were stuck; `status` and `tick` now say when it starts."""
+    env = _shift_to("2020-11-05 09:00")
+    assert runner.invoke(app, ["deploy", HA_TINH], env=env).exit_code == 0
+    ticked = runner.invoke(app, ["tick", "ha-tinh-xix-2020"], env=env)
+    assert ticked.exit_code == 0, ticked.output
+    assert "it is issued on 10/11/2020: its work opens then" in ticked.stderr, ticked.stderr
+    one = runner.invoke(app, ["status", "ha-tinh-xix-2020"], env=env)
+    assert "issued on 10/11/2020: its work opens then" in one.stdout, one.stdout
+    every = runner.invoke(app, ["status"], env=env)
+    assert "ha-tinh-xix-2020  issued on 10/11/2020 · as of the last tick: 05/11/2020 09:00" in every.stdout
+    # once issued, it runs, and says nothing of it
+    later = _shift_to("2020-11-10 09:00")
+    assert "issued on" not in runner.invoke(app, ["status", "ha-tinh-xix-2020"], env=later).stdout
+    assert "  running · " in runner.invoke(app, ["status"], env=later).stdout
+
+
 def test_a_new_last_day_said_without_its_year_is_the_next_such_day(data_dir: Path) -> None:
     """`extend ... --to 15/1`, as a deadline is said on the phone in December, was "`15/1` is not
     a date". It is the next 15 January from the command's today: next year's, in December."""

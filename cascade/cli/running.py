@@ -413,3 +413,6 @@ def tick_command(
         )
     else:
         err.print(_("{campaign}: {counts}", campaign=campaign, counts=counts_text(dict(result.counts))))
+    if instant.timestamp() < (issued := campaign_row(engine, campaign).issued_at):  # deployed ahead
+        day = instant.add(seconds=issued - int(instant.timestamp())).format("DD/MM/YYYY")
+        err.print(_("it is issued on {day}: its work opens then", day=day))

@@ -200,8 +200,12 @@ def _print_summary(row: Deployed, overdue: int | None) -> None:
     """When the summary goes (or went) out; once it has, that the campaign runs on: its overdue
     units escalated (`repeat`) until their signals come, until the operator ends it."""
     from cascade.engine.machine import summary_instant
+    from cascade.settings import Settings
 
     tz = row.timezone
+    if Settings().scheduler.now().timestamp() < row.issued_at:  # (deployed ahead of its issue)
+        issued = pendulum.from_timestamp(row.issued_at, tz=tz).format("DD/MM/YYYY")
+        out.print(_("issued on {day}: its work opens then", day=issued), highlight=False)
     if row.summary_sent_at is None:
         due = pendulum.from_timestamp(summary_instant(row), tz=tz).format("DD/MM/YYYY HH:mm")
         out.print(_("summary due {at}", at=due), highlight=False)
@@ -222,6 +226,7 @@ def _print_summary(row: Deployed, overdue: int | None) -> None:
 
 def _print_overview(engine: Engine, fmt: StatusFormat) -> None:
     """Every campaign in the store, a line each: the ones there are to name, and how each stands."""
+    from cascade.settings import Settings
     from cascade.views.status import overview
 
     def when(at: int | None, tz: str) -> str | None:
@@ -231,6 +236,7 @@ def _print_overview(engine: Engine, fmt: StatusFormat) -> None:
         return moment.format("DD/MM/YYYY" if moment.hour == moment.minute == 0 else "DD/MM/YYYY HH:mm")
 
     items = overview(engine)
+    now = Settings().scheduler.now().timestamp()
     records = [
         {
             "campaign": o.campaign,
@@ -267,8 +273,13 @@ def _print_overview(engine: Engine, fmt: StatusFormat) -> None:
     out.print(_("campaigns in the store: {count}", count=len(items)), highlight=False)
     for o in items:  # two lines each: a title runs to 150 characters, a table cell wraps it to 15 lines
         stopped, ticked = when(o.stopped_at, o.timezone), when(o.as_of, o.timezone)
+        ahead = o.issued_at > now  # deployed before its issue: nothing opens until then
         facts = [
-            _("running") if stopped is None else _("stopped since {since}", since=stopped),
+            _("stopped since {since}", since=stopped)
+            if stopped is not None
+            else _("issued on {day}", day=when(o.issued_at, o.timezone))
+            if ahead
+            else _("running"),
             _("as of the last tick: {as_of}", as_of=ticked) if ticked else _("not ticked yet"),
             _("overdue: {count}", count=num(o.overdue)),
             _("summary sent")

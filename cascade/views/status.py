@@ -80,6 +80,7 @@ class Overview:
     overdue: int  # instances overdue as of then
     summary_at: int
     summary_sent_at: int | None
+    issued_at: int
 
 
 def overview(engine: Engine) -> list[Overview]:
@@ -97,12 +98,14 @@ def overview(engine: Engine) -> list[Overview]:
             )
         }
         rows = conn.execute(
-            select(c.id, c.title, c.timezone, c.archived_at, c.summary_at, c.summary_sent_at).order_by(c.id)
+            select(
+                c.id, c.title, c.timezone, c.archived_at, c.summary_at, c.summary_sent_at, c.issued_at
+            ).order_by(c.id)
         ).all()
     return [
         Overview(
             r.id, r.title, r.timezone, r.archived_at, ticked.get(r.id), overdue.get(r.id, 0), r.summary_at,
-            r.summary_sent_at,
+            r.summary_sent_at, r.issued_at,
         )
         for r in rows
     ]  # fmt: skip
