@@ -202,15 +202,36 @@ def sheet(text: str) -> list[dict[str, str]]:
     return [dict(zip(keys, row, strict=True)) for row in reader]
 
 
-def test_plan_csv_for_one_unit() -> None:
-    result = runner.invoke(app, ["plan", HA_TINH, "--unit", "x-thien-loc", "--format", "csv"])
+def test_plan_csv_for_one_unit_is_a_sheet_in_the_operators_words() -> None:
+    """`plan --format csv` "opens in Excel", but read as a script's file: English keys for headers,
+    "2021-01-15T00:00:00+07:00" for a deadline whose last day is 14/01/2021, "when hn-huyen is
+    done at hu-can-loc" in English under a Vietnamese operator, escalations as
+    "1@2021-01-16T07:00:00+07:00>x-thien-loc+hu-can-loc". It reads as the table does now, each
+    column headed in words with its key; the JSON keeps instants and ids for scripts."""
+    result = runner.invoke(app, ["--lang", "vi", "plan", HA_TINH, "--unit", "x-thien-loc", "--format", "csv"])
     assert result.exit_code == 0
-    rows = list(csv.DictReader(io.StringIO(result.stdout)))
-    assert [(r["task"], r["deadline"]) for r in rows] == [
-        ("hn-co-so", "2021-01-15T00:00:00+07:00"),
-        ("bc-tien-do", "2021-01-17T00:00:00+07:00"),
+    assert result.stdout.startswith("Mã việc (task),Việc (task_title),Loại (kind),Mã đơn vị (unit),")
+    rows = sheet(result.stdout)
+    assert [(r["task"], r["task_title"], r["last_day"], r["rule"]) for r in rows] == [
+        ("hn-co-so", "Hội nghị toàn thể đảng viên cấp cơ sở", "14/01/2021", "trước ngày 15/01/2021"),
+        (
+            "bc-tien-do",
+            "Báo cáo tiến độ học tập, quán triệt Nghị quyết",
+            "16/01/2021",
+            "trước ngày 20/01/2021, cấp dưới sớm hơn 3 ngày",
+        ),
     ]
-    assert rows[1]["report_to"] == "hu-can-loc"
+    conference, report = rows
+    assert (conference["unit_name"], conference["level"]) == ("Đảng ủy xã Thiên Lộc", "cơ sở")
+    assert (
+        conference["opens"] == "khi «Hội nghị cốt cán cấp huyện và tương đương» hoàn thành ở Huyện ủy Can Lộc"
+    )
+    assert conference["escalations"].startswith(
+        "1. 16/01/2021 07:00 → Đảng ủy xã Thiên Lộc, Huyện ủy Can Lộc; 2. "
+    )
+    assert (report["kind"], report["report_to"]) == ("báo cáo", "Huyện ủy Can Lộc")
+    scripts = runner.invoke(app, ["plan", HA_TINH, "--unit", "x-thien-loc", "--format", "json"])
+    assert json.loads(scripts.stdout)["instances"][0]["deadline"] == "2021-01-15T00:00:00+07:00"
 
 
 def test_plan_table_is_readable() -> None:
@@ -1731,7 +1752,7 @@ def test_csv_redirected_to_a_file_opens_in_excel_and_a_pipe_gets_plain_csv(tmp_p
         assert subprocess.run(command, stdout=out, env=env, check=False).returncode == 0
     raw = saved.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf") and raw.count(b"\xef\xbb\xbf") == 1
-    rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
+    rows = sheet(raw.decode("utf-8-sig"))
     assert any(r["unit_name"] == "Huyện ủy Can Lộc" for r in rows)
     piped = subprocess.run(command, stdout=subprocess.PIPE, env=env, check=False)
     assert piped.returncode == 0 and piped.stdout == raw[3:]

@@ -1,8 +1,9 @@
 """A plan as people and scripts read it: a Rich table, JSON or CSV, one row an instance.
 
-Instants are ISO-8601 with offset in JSON and CSV, `dd/mm/yyyy HH:MM` in tables (the way
-the documents write dates). A relative deadline reads "7 days after hn-co-so" until the
-engine resolves it. Output streams row by row: a national plan has ~300,000 instances.
+Instants are ISO-8601 with offset in JSON (for scripts), `dd/mm/yyyy HH:MM` in tables and in the
+CSV (a sheet for Excel, the way the documents write dates; a deadline as its last day). A
+relative deadline reads "7 days after hn-co-so" until the engine resolves it. Output streams row
+by row: a national plan has ~300,000 instances.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from cascade.engine.words import deadline_short, level_name
-from cascade.i18n import _, language, num
+from cascade.i18n import N_, _, language, num
 from cascade.plan.hierarchy import UnitRecord
 from cascade.plan.model import Instance, Opening, OpensOn, Plan, Schedule, TaskPlan
 from cascade.timing.deadlines import read_period
@@ -116,21 +117,6 @@ def write_json(plan: Plan, instances: Iterator[Instance], out: IO[str]) -> None:
     out.write("\n]}\n")
 
 
-CSV_COLUMNS = (
-    "task",
-    "kind",
-    "unit",
-    "unit_name",
-    "level",
-    "opens",
-    "deadline",
-    "rule",
-    "reminders",
-    "escalations",
-    "report_to",
-)
-
-
 # A cell a spreadsheet would read as a formula (OWASP, CSV injection): text starting with one
 # of these is written with a leading apostrophe, which spreadsheets show as plain text.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -144,16 +130,76 @@ def csv_cell(value: Any) -> Any:
 
 
 def write_csv(plan: Plan, instances: Iterator[Instance], out: IO[str]) -> None:
+    """The plan as a sheet for Excel, one row an instance, as the table reads it: each column in the
+    operator's words with its key (`Mã đơn vị (unit)`), titles and names beside the ids, the last
+    day that counts, times as the documents write them (the JSON keeps ISO instants for scripts).
+    What a row shares with others (its task's, its schedule's, its level's words) is said once."""
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
-    rows = _Rows(plan)
+    writer.writerow(headed(SHEET_COLUMNS))
+    titles, units, nobody = _titles(plan), plan.hierarchy.units, _("nobody")
+    kinds = {"report": _("report"), "task": _("task")}
+    tasks = {
+        t.id: (t.id, csv_cell(t.title), kinds.get(str(t.kind), str(t.kind))) for t in plan.tasks.values()
+    }
+    levels = {level: operator_level(level) for level in plan.hierarchy.levels}
+    said: dict[tuple[int, Opening], tuple[str, str, str, str, list[str]]] = {}  # per schedule, opening
     for instance in instances:
-        row = rows(instance)
-        row["reminders"] = " ".join(row["reminders"])
-        row["escalations"] = " ".join(
-            f"{e['stage']}@{e['at']}>{'+'.join(e['to']) or '-'}" for e in row["escalations"]
+        task, unit, schedule = plan.tasks[instance.task], units[instance.unit], instance.schedule
+        key = (id(schedule), instance.opening)
+        if key not in said:
+            said[key] = _sheet_times(task, schedule, instance.opening, titles, units)
+        opens, last_day, rule, reminders, times = said[key]
+        escalations = "; ".join(
+            f"{stage.number}. {when} → "
+            + (", ".join(units[to].name for to in plan.recipients(unit.id, stage.to)) or nobody)
+            for stage, when in zip(task.notices.escalate, times, strict=True)
         )
-        writer.writerow([csv_cell(row[c]) if row[c] is not None else "" for c in CSV_COLUMNS])
+        parent = units[unit.parent].name if task.kind == "report" and unit.parent else ""
+        writer.writerow(
+            (
+                *tasks[task.id],
+                unit.id,
+                csv_cell(unit.name),
+                levels.get(unit.level, unit.level),
+                opens,
+                last_day,
+                rule,
+                reminders,
+                csv_cell(escalations),
+                csv_cell(parent),
+            )
+        )
+
+
+# the plan's sheet: (key, the operator's words), as `status`'s and `decisions`' sheets are headed
+SHEET_COLUMNS = (
+    ("task", N_("task id")), ("task_title", N_("task")), ("kind", N_("kind")), ("unit", N_("unit id")),
+    ("unit_name", N_("unit")), ("level", N_("level")), ("opens", N_("opens")),
+    ("last_day", N_("last day")), ("rule", N_("rule")), ("reminders", N_("reminders")),
+    ("escalations", N_("escalations")), ("report_to", N_("reports to")),
+)  # fmt: skip
+
+
+def _sheet_times(
+    task: TaskPlan,
+    schedule: Schedule,
+    opening: Opening,
+    titles: Mapping[str, str],
+    units: Mapping[str, UnitRecord],
+) -> tuple[str, str, str, str, list[str]]:
+    """An instance's opening, last day, rule, reminders and escalation times in words, as the
+    table writes them (shared by the instances that share its schedule and opening)."""
+    rule = rule_words(task.rule.text, titles) + (
+        _(", {step} earlier a level down", step=task.step.words()) if task.step else ""
+    )
+    opens = _short(opening.at) if opening.at else _opening_words(opening, titles, units)
+    if schedule.deadline:
+        reminders = "; ".join(_short(t) for t in schedule.reminders)
+        times = [_short(t) for t in schedule.escalations]
+        return csv_cell(opens), _due(schedule.deadline), csv_cell(rule), reminders, times
+    reminders = "; ".join(_("{offset} before", offset=o.words()) for o in task.notices.remind)
+    times = [_("the deadline + {after}", after=stage.after.words()) for stage in task.notices.escalate]
+    return csv_cell(opens), _("per unit"), csv_cell(rule), reminders, times
 
 
 def instance_table(plan: Plan, instances: Iterable[Instance]) -> Table:
