@@ -142,18 +142,24 @@ def write_csv(plan: Plan, instances: Iterator[Instance], out: IO[str]) -> None:
         t.id: (t.id, csv_cell(t.title), kinds.get(str(t.kind), str(t.kind))) for t in plan.tasks.values()
     }
     levels = {level: operator_level(level) for level in plan.hierarchy.levels}
-    said: dict[tuple[int, Opening], tuple[str, str, str, str, list[str]]] = {}  # per schedule, opening
+    said: dict[int, tuple[str, str, str, list[str]]] = {}  # per schedule (shared by instances)
+    opened: dict[Opening, str] = {}
+    named: dict[tuple[str, tuple[str, ...]], str] = {}  # whom a stage tells, per unit
     for instance in instances:
         task, unit, schedule = plan.tasks[instance.task], units[instance.unit], instance.schedule
-        key = (id(schedule), instance.opening)
-        if key not in said:
-            said[key] = _sheet_times(task, schedule, instance.opening, titles, units)
-        opens, last_day, rule, reminders, times = said[key]
-        escalations = "; ".join(
-            f"{stage.number}. {when} → "
-            + (", ".join(units[to].name for to in plan.recipients(unit.id, stage.to)) or nobody)
-            for stage, when in zip(task.notices.escalate, times, strict=True)
-        )
+        if (timed := said.get(id(schedule))) is None:
+            timed = said[id(schedule)] = _sheet_times(task, schedule, titles)
+        last_day, rule, reminders, times = timed
+        if (opens := opened.get(opening := instance.opening)) is None:
+            words = _short(opening.at) if opening.at else _opening_words(opening, titles, units)
+            opens = opened[opening] = csv_cell(words)
+        told = []
+        for stage, when in zip(task.notices.escalate, times, strict=True):
+            if (whom := named.get((unit.id, stage.to))) is None:  # (a unit's tasks share their stages)
+                recipients = plan.recipients(unit.id, stage.to)
+                whom = named[unit.id, stage.to] = ", ".join(units[to].name for to in recipients) or nobody
+            told.append(f"{stage.number}. {when} → {whom}")
+        escalations = "; ".join(told)
         parent = units[unit.parent].name if task.kind == "report" and unit.parent else ""
         writer.writerow(
             (
@@ -181,25 +187,20 @@ SHEET_COLUMNS = (
 
 
 def _sheet_times(
-    task: TaskPlan,
-    schedule: Schedule,
-    opening: Opening,
-    titles: Mapping[str, str],
-    units: Mapping[str, UnitRecord],
-) -> tuple[str, str, str, str, list[str]]:
-    """An instance's opening, last day, rule, reminders and escalation times in words, as the
-    table writes them (shared by the instances that share its schedule and opening)."""
+    task: TaskPlan, schedule: Schedule, titles: Mapping[str, str]
+) -> tuple[str, str, str, list[str]]:
+    """A schedule's last day, rule, reminders and escalation times in words, as the table writes
+    them (shared by the instances that share the schedule)."""
     rule = rule_words(task.rule.text, titles) + (
         _(", {step} earlier a level down", step=task.step.words()) if task.step else ""
     )
-    opens = _short(opening.at) if opening.at else _opening_words(opening, titles, units)
     if schedule.deadline:
         reminders = "; ".join(_short(t) for t in schedule.reminders)
         times = [_short(t) for t in schedule.escalations]
-        return csv_cell(opens), _due(schedule.deadline), csv_cell(rule), reminders, times
+        return _due(schedule.deadline), csv_cell(rule), reminders, times
     reminders = "; ".join(_("{offset} before", offset=o.words()) for o in task.notices.remind)
     times = [_("the deadline + {after}", after=stage.after.words()) for stage in task.notices.escalate]
-    return csv_cell(opens), _("per unit"), csv_cell(rule), reminders, times
+    return _("per unit"), csv_cell(rule), reminders, times
 
 
 def instance_table(plan: Plan, instances: Iterable[Instance]) -> Table:
