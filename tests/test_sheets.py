@@ -567,6 +567,51 @@ def test_a_template_under_a_unit_has_a_sheet_for_each_unit_just_below_it(store_e
     assert [(g.id, g.name, len(g.units)) for g in commune.groups] == [("h2-x1", "Đảng ủy h2-x1", 2)]
 
 
+def test_a_reports_template_has_a_column_for_each_figure_it_rolls_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The report's workbook had no column for its figures (the conference's attendees and
+    members, the counts of units done): a district could send back when it reported, not what it
+    counted. Each roll-up figure but the rates has its column, headed with its key; a figure
+    filled in is the report's, one left blank leaves the rolled-up figure to stand."""
+    from typer.testing import CliRunner
+
+    from cascade.cli import app
+
+    monkeypatch.setenv("CASCADE_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("CASCADE_DATABASE_URL", raising=False)
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    runner = CliRunner()
+    assert runner.invoke(app, ["deploy", str(CAMPAIGN)]).exit_code == 0
+    out = tmp_path / "bao-cao.xlsx"
+    made = runner.invoke(
+        app, ["template", CID, "--task", "bc-tien-do", "--under", "hu-can-loc", "--out", str(out)]
+    )
+    assert made.exit_code == 0, made.output
+    sheet = openpyxl.load_workbook(out)["Huyện ủy Can Lộc"]
+    header = [c.value for c in sheet[3]]
+    assert header[5:] == [
+        "Thời gian gửi báo cáo (at)",
+        "Số đảng viên dự («Hội nghị toàn thể đảng viên cấp cơ sở») (hn-co-so.attendees)",
+        "Tổng số đảng viên («Hội nghị toàn thể đảng viên cấp cơ sở») (hn-co-so.members)",
+        "Số đơn vị đã hoàn thành «Hội nghị toàn thể đảng viên cấp cơ sở» (hn-co-so.done)",
+        "Số đơn vị hoàn thành muộn «Hội nghị toàn thể đảng viên cấp cơ sở» (hn-co-so.late)",
+        "Số đơn vị chưa hoàn thành «Hội nghị toàn thể đảng viên cấp cơ sở» (hn-co-so.missing)",
+        "Ghi chú (note)",
+    ], header
+    assert "để trống thì dùng số liệu tổng hợp" in sheet["A2"].value
+    first = next(r for r in sheet.iter_rows(min_row=4) if r[0].value)
+    first[5].value, first[6].value = "15/01/2021 09:00", "1.234"
+    sheet.parent.save(out)
+    filled = runner.invoke(app, ["signal", CID, "--import", str(out)])
+    assert filled.exit_code == 0, filled.output
+    engine = store.open_store(f"sqlite:///{tmp_path / 'data' / 'cascade.db'}")
+    [(unit, task, *_rest)] = signals(engine)
+    with engine.connect() as conn:
+        [figures] = conn.execute(select(store.signals.c.fields)).scalars()
+    assert (unit, task, figures) == (first[0].value, "bc-tien-do", {"hn-co-so.attendees": 1234})
+
+
 def test_the_template_round_trips(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from typer.testing import CliRunner
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from cascade.errors import did_you_mean
@@ -34,17 +34,18 @@ def _bounded(number: Any, text: str) -> Any:
 
 
 def check_fields(
-    rules: TaskRules, given: dict[str, Any], figures: Collection[str] = ()
+    rules: TaskRules, given: dict[str, Any], figures: Mapping[str, str] | None = None
 ) -> tuple[dict[str, Any], list[str]]:
     """The values converted to their declared types, and what is wrong with them. A report
-    also takes its roll-up `figures` (e.g. `hn-co-so.attendees`), numbers that correct the
-    computed ones."""
+    also takes its roll-up `figures` (e.g. `hn-co-so.attendees`, with its type: `int` for a
+    count or a sum of whole numbers), numbers that correct the computed ones."""
+    figures = figures or {}
     errors, values = [], {}
     for written, raw in given.items():
         name = written if written in rules.fields or written in figures else _titled(rules, written)
         if name in figures:
-            try:
-                number = _convert("float", raw)
+            try:  # (a count's "1.234" is one thousand two hundred thirty-four, as a field's is)
+                number = _convert(figures[name], raw)
             except ValueError as exc:
                 errors.append(f"{name}: {exc}")
                 continue

@@ -58,6 +58,13 @@ class Figure:
         return f"{spec.title if spec is not None and spec.title else self.name} («{task}»)"
 
 
+def figure_type(figure: Figure, rules: Mapping[str, TaskRules]) -> str:
+    """How a figure given with a report is read: `int` for a count, or a sum of whole numbers."""
+    spec = rules[figure.task].fields.get(figure.name) if figure.task in rules else None
+    whole = figure.kind == "counter" or (figure.kind == "sum" and spec is not None and spec.type == "int")
+    return "int" if whole else "float"
+
+
 def figures_of(report: TaskRules, rules: Mapping[str, TaskRules]) -> list[Figure]:
     """The report's figures in written order, operands added before the rates that need them,
     then the rates its sums make possible."""

@@ -27,7 +27,7 @@ from cascade.engine.early import Early, early
 from cascade.engine.figures import check_fields
 from cascade.engine.lookups import Lookups, read_lookups
 from cascade.engine.repeats import Finished, Unchanged, done_before, last_signal_id, unchanged_of
-from cascade.engine.rollup import figures_of
+from cascade.engine.rollup import figure_type, figures_of
 from cascade.errors import CampaignInvalid, Problem, Suggestions, did_you_mean, several_named
 from cascade.i18n import _, speaking
 from cascade.plan.rules import campaign_rules
@@ -302,13 +302,16 @@ def checked_rows(
             _("; {hint}", hint=hint) if hint else ""
         )
 
-    corrected: dict[str, set[str]] = {}
+    corrected: dict[str, dict[str, str]] = {}
 
-    def figures(task: str) -> set[str]:
-        """The roll-up figures a report's signal may correct (not rates: they follow their sums)."""
+    def figures(task: str) -> dict[str, str]:
+        """The roll-up figures a report's signal may correct (not rates: they follow their sums),
+        each with its type (`figure_type`)."""
         if task not in corrected:
             report = rules[task]
-            corrected[task] = {f.key for f in figures_of(report, rules) if f.kind != "rate"}
+            corrected[task] = {
+                f.key: figure_type(f, rules) for f in figures_of(report, rules) if f.kind != "rate"
+            }
         return corrected[task]
 
     rows, problems = [], []

@@ -48,7 +48,8 @@ def write_answer_book(sheet: AnswerSheet, out: Path | BinaryIO) -> int:
     when = book.add_format({"num_format": "dd/mm/yyyy hh:mm", "bg_color": "#FFFBE6"})
     blank = book.add_format({"bg_color": "#FFFBE6"})  # the cells to fill in
     keys = ["unit", "name", "task", "state", "deadline", "at"]
-    titles = [COLUMNS[k] for k in keys] + [f"{f.title} ({f.key})" for f in sheet.figures] + [COLUMNS["note"]]
+    columns = {**COLUMNS, "at": COLUMNS["at_report"]} if sheet.kind == "report" else COLUMNS
+    titles = [columns[k] for k in keys] + [f"{f.title} ({f.key})" for f in sheet.figures] + [COLUMNS["note"]]
     widths = [16, 34, 14, 16, 14, 20] + [max(12, min(30, len(f.title) + 6)) for f in sheet.figures] + [30]
     rows = 0
     for group, name in zip(sheet.groups, sheet_names([g.name for g in sheet.groups]), strict=True):

@@ -4,11 +4,14 @@ workbook whose every sheet `cascade signal --import` reads back."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import Connection, and_, select
 
 from cascade.engine import deployed, store
+from cascade.engine.rollup import figure_type, figures_of
 from cascade.engine.words import STATE_WORDS, deadline_short
 from cascade.i18n import _
 from cascade.plan.rules import TaskRules
@@ -106,6 +109,21 @@ def answer_sheet(conn: Connection, campaign_id: str, task: str, under: str | Non
         for key, spec in rules.fields.items()
         if spec.formula is None
     ]
+    if rules.kind == "report":
+        figures += _rolled_up(rules, campaign.tasks)
     return AnswerSheet(
         campaign.id, campaign.title, task, rules.title, rules.kind, figures, list(groups.values())
     )
+
+
+def _rolled_up(report: TaskRules, tasks: Mapping[str, Any]) -> list[Figure]:
+    """A report's roll-up figures a unit may give with it (not its rates, which are worked out):
+    the report's sheet had no column for them, so the figures a commune counted could not be sent
+    back with its report. Left blank, the figures rolled up from its units stand."""
+    rules = {task: TaskRules.from_json(task, data) for task, data in tasks.items()}
+    out = []
+    for figure in figures_of(report, rules):
+        if figure.kind == "rate":
+            continue
+        out.append(Figure(figure.key, figure.label(rules), figure_type(figure, rules), False, 0, None))
+    return out
