@@ -610,6 +610,21 @@ def test_a_reports_template_has_a_column_for_each_figure_it_rolls_up(
     with engine.connect() as conn:
         [figures] = conn.execute(select(store.signals.c.fields)).scalars()
     assert (unit, task, figures) == (first[0].value, "bc-tien-do", {"hn-co-so.attendees": 1234})
+    # a figure named by its title, as the official reads it, as a field is
+    by_title = ["signal", CID, "hu-can-loc", "bc-tien-do", "--at", "16/01/2021 09:00"]
+    by_title += [
+        "-f",
+        "Số đảng viên dự=2.345",
+        "-f",
+        "số đơn vị đã hoàn thành «hội nghị toàn thể đảng viên cấp cơ sở»=12",
+    ]
+    told = runner.invoke(app, by_title)
+    assert told.exit_code == 0, told.output
+    with engine.connect() as conn:
+        fields = conn.execute(
+            select(store.signals.c.fields).where(store.signals.c.unit_id == "hu-can-loc")
+        ).scalar_one()
+    assert fields == {"hn-co-so.attendees": 2345, "hn-co-so.done": 12}
 
 
 def test_the_template_round_trips(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

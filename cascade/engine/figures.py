@@ -34,15 +34,21 @@ def _bounded(number: Any, text: str) -> Any:
 
 
 def check_fields(
-    rules: TaskRules, given: dict[str, Any], figures: Mapping[str, str] | None = None
+    rules: TaskRules,
+    given: dict[str, Any],
+    figures: Mapping[str, str] | None = None,
+    named: Mapping[str, str] | None = None,
 ) -> tuple[dict[str, Any], list[str]]:
     """The values converted to their declared types, and what is wrong with them. A report
     also takes its roll-up `figures` (e.g. `hn-co-so.attendees`, with its type: `int` for a
-    count or a sum of whole numbers), numbers that correct the computed ones."""
+    count or a sum of whole numbers), numbers that correct the computed ones; `named` gives the
+    figure each of their titles names, loosely written ("số đảng viên dự": hn-co-so.attendees)."""
     figures = figures or {}
     errors, values = [], {}
     for written, raw in given.items():
-        name = written if written in rules.fields or written in figures else _titled(rules, written)
+        name = written
+        if written not in rules.fields and written not in figures:
+            name = (named or {}).get(loose(written)) or _titled(rules, written)
         if name in figures:
             try:  # (a count's "1.234" is one thousand two hundred thirty-four, as a field's is)
                 number = _convert(figures[name], raw)

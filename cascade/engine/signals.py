@@ -27,7 +27,7 @@ from cascade.engine.early import Early, early
 from cascade.engine.figures import check_fields
 from cascade.engine.lookups import Lookups, read_lookups
 from cascade.engine.repeats import Finished, Unchanged, done_before, last_signal_id, unchanged_of
-from cascade.engine.rollup import figure_type, figures_of
+from cascade.engine.rollup import figure_names, figure_type, figures_of
 from cascade.errors import CampaignInvalid, Problem, Suggestions, did_you_mean, several_named
 from cascade.i18n import _, speaking
 from cascade.plan.rules import campaign_rules
@@ -302,16 +302,14 @@ def checked_rows(
             _("; {hint}", hint=hint) if hint else ""
         )
 
-    corrected: dict[str, dict[str, str]] = {}
+    corrected: dict[str, tuple[dict[str, str], dict[str, str]]] = {}
 
-    def figures(task: str) -> dict[str, str]:
+    def figures(task: str) -> tuple[dict[str, str], dict[str, str]]:
         """The roll-up figures a report's signal may correct (not rates: they follow their sums),
-        each with its type (`figure_type`)."""
+        each with its type (`figure_type`), and the figure each title names (`figure_names`)."""
         if task not in corrected:
-            report = rules[task]
-            corrected[task] = {
-                f.key: figure_type(f, rules) for f in figures_of(report, rules) if f.kind != "rate"
-            }
+            given = [f for f in figures_of(rules[task], rules) if f.kind != "rate"]
+            corrected[task] = ({f.key: figure_type(f, rules) for f in given}, figure_names(given, rules))
         return corrected[task]
 
     rows, problems = [], []
@@ -339,7 +337,7 @@ def checked_rows(
                 )
             elif state == "exempt":
                 errors.append(_("`{unit}` is exempt from `{task}`", unit=unit, task=signal.task))
-            values, field_errors = check_fields(rules[signal.task], signal.fields, figures(signal.task))
+            values, field_errors = check_fields(rules[signal.task], signal.fields, *figures(signal.task))
             errors += field_errors
         if wrong is not None:
             errors.append(wrong)
