@@ -180,6 +180,10 @@ def test_a_subject_says_what_is_new_and_which_work_it_is() -> None:
     assert subject_of([*wants, asked], "c") == "[Cascade] Đề nghị gia hạn: 2 đơn vị chờ ý kiến — c"
     moved = [{"kind": "task.amended"}, {"kind": "extension.denied"}]
     assert subject_of(moved, "c") == "[Cascade] Điều chỉnh hạn chót: 2 việc — c"
+    # (a figure under its target, and work opened with too little time left, said so too)
+    assert subject_of([{"kind": "task.below_target"}], "c") == "[Cascade] Chưa đạt chỉ tiêu: 1 việc — c"
+    risky = [{"kind": "task.at_risk"}] * 2
+    assert subject_of(risky, "c") == "[Cascade] Cảnh báo thời gian thực hiện: 2 việc — c"
 
 
 def test_units_moved_together_are_one_line_of_the_new_parents_digest() -> None:
