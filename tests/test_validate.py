@@ -423,6 +423,30 @@ def test_missing_units_file_is_named_at_its_key(tmp_path) -> None:  # type: igno
     assert "nope.yaml` not found" in problem.message
 
 
+def test_a_units_path_written_as_windows_writes_it(tmp_path: Path) -> None:
+    """`units: units\\don-vi.csv`, the path as the operator's Windows wrote it, was "not found" on
+    the server; a path on the operator's own computer (`C:\\Users\\...`) was told only that paths
+    are relative to the campaign file."""
+    from cascade.compile.files import load_plan
+    from tests.conftest import SMALL_UNITS
+
+    (tmp_path / "units").mkdir()
+    (tmp_path / "units" / "don-vi.yaml").write_text(SMALL_UNITS, encoding="utf-8")
+    campaign = tmp_path / "c.yaml"
+    campaign.write_text(HEADER.replace("units.yaml", "units\\don-vi.yaml") + GOOD_TASKS, encoding="utf-8")
+    assert len(load_plan(campaign).instances) == 1 + 3
+    mine = HEADER.replace("units.yaml", "'C:\\Users\\vp\\Desktop\\don-vi.yaml'")
+    campaign.write_text(mine + GOOD_TASKS, encoding="utf-8")
+    with pytest.raises(CampaignInvalid) as caught:
+        load_plan(campaign)
+    [problem] = caught.value.problems
+    assert problem.message == "units file `C:\\Users\\vp\\Desktop\\don-vi.yaml` not found"
+    assert problem.hint == (
+        "`C:\\Users\\vp\\Desktop\\don-vi.yaml` is a path on a Windows computer: put the units file "
+        "beside the campaign file and write its name, `units: don-vi.yaml`"
+    )
+
+
 def test_a_good_campaign_has_no_warnings() -> None:
     plan: Plan = compile_text(GOOD_TASKS)
     assert plan.warnings == []
@@ -590,6 +614,11 @@ def test_a_report_from_the_level_under_the_top_needs_no_step() -> None:
             ("    level: province", "    level province"),
             "not valid YAML: this line has no `:` after its key",
             "write the key, a colon and a space, then the value, e.g. level: district",
+        ),
+        (  # ("did not find expected hexdecimal number": `\U` of "C:\Users" read as an escape)
+            ("    title: Hội nghị tỉnh", '    description: "C:\\Users\\vp\\ke-hoach.docx"'),
+            "not valid YAML: a `\\` in double quotes starts an escape (such as `\\n`)",
+            "write a path with `/` (units/don-vi.xlsx), or put it in single quotes: 'C:\\...'",
         ),
     ],
 )

@@ -6,7 +6,8 @@ file are gathered with those of the campaign file, so one `cascade validate` sho
 
 from __future__ import annotations
 
-from pathlib import Path
+import re
+from pathlib import Path, PureWindowsPath
 
 from cascade import collector
 from cascade.compile.build import compile_plan
@@ -55,16 +56,20 @@ def _units_of(path: Path, data: object, line: int | None, problems: list[Problem
     if not isinstance(name, str):
         return None  # the shape check reports the missing key
     units_path = path.parent / name
+    if not units_path.is_file() and (path.parent / name.replace("\\", "/")).is_file():
+        units_path = path.parent / name.replace("\\", "/")  # `units\don-vi.xlsx`, as Windows writes it
     shown = str(units_path)
     if not units_path.is_file():
+        windows = re.match(r"^[A-Za-z]:[\\/]", name)  # a path on the operator's own computer
+        shown = name if windows else shown
+        hint = (
+            _("`{name}` is a path on a Windows computer: put the units file beside the campaign file "
+              "and write its name, `units: {file}`", name=name, file=PureWindowsPath(name).name)
+            if windows
+            else _("the path is relative to the campaign file")
+        )  # fmt: skip
         problems.append(
-            Problem(
-                str(path),
-                line,
-                "campaign.units",
-                _("units file `{shown}` not found", shown=shown),
-                _("the path is relative to the campaign file"),
-            )
+            Problem(str(path), line, "campaign.units", _("units file `{shown}` not found", shown=shown), hint)
         )
         return None
     try:

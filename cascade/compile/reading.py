@@ -149,6 +149,13 @@ def _yaml_said(exc: yaml.MarkedYAMLError, text: str) -> tuple[str, str, yaml.Mar
             _("close it with the same quote mark before the line ends"),
             opened,
         )
+    if "quoted scalar" in context and ("escape" in problem or "hexdecimal" in problem):
+        # a Windows path in double quotes, "C:\Users\...": `\U` reads as an escape
+        return (
+            _("not valid YAML: a `\\` in double quotes starts an escape (such as `\\n`)"),
+            _("write a path with `/` (units/don-vi.xlsx), or put it in single quotes: 'C:\\...'"),
+            mark,
+        )
     if context.startswith("while scanning a simple key"):
         return (
             _("not valid YAML: this line has no `:` after its key"),
