@@ -511,8 +511,9 @@ def test_a_sheet_of_no_signals_in_a_reply_says_how_to_leave_it_out(tmp_path: Pat
     assert problem.file == f"{path}, sheet Tổng hợp"
     assert "missing column(s)" in problem.message
     assert problem.hint == (
-        "a sheet of signals names its columns at, unit, task; a sheet that holds none (a summary "
-        "added to the reply) is left out when hidden (right-click its tab: Hide) or deleted"
+        "a sheet of signals names its columns Thời gian (at), Đơn vị (unit) or Tên đơn vị, Việc (task); a "
+        "sheet that holds none (a summary added to the reply) is left out when hidden (right-click its "
+        "tab: Hide) or deleted"
     )
     summary.sheet_state = "hidden"
     book.save(path)
@@ -781,6 +782,46 @@ def test_a_title_above_the_header_is_passed_over(campaign: Engine, tmp_path: Pat
     assert refused.value.problems[0].line == 3  # the file's own line, the title counted
 
 
+def test_a_districts_own_sheet_is_read_by_the_headers_it_writes(campaign: Engine, tmp_path: Path) -> None:
+    """A commune's own reply, headed as its office heads a table ("Tên chi bộ", "Nội dung", "Ngày
+    tổ chức", "Số ĐV dự"), was "missing column(s) `at`, `unit`, `task`", and the hint named the
+    columns only by their English keys."""
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["STT", "Tên chi bộ", "Nội dung", "Ngày tổ chức", "Số ĐV dự", "Tổng số ĐV", "Ghi chú"])
+    sheet.append(
+        [
+            1,
+            "Đảng ủy phường Bắc Hà",
+            "Hội nghị toàn thể đảng viên cấp cơ sở",
+            datetime(2020, 12, 5, 9),
+            40,
+            45,
+            "",
+        ]
+    )
+    reply = tmp_path / "tra-loi.xlsx"
+    book.save(reply)
+    assert import_table(campaign, CID, reply, "cli", NOW) == (1, 0)
+    [(unit, task, at, fields, _note)] = signals(campaign)
+    assert (unit, task, at, fields) == (
+        "p-bac-ha",
+        "hn-co-so",
+        when("2020-12-05 09:00"),
+        {"attendees": 40, "members": 45},
+    )
+    sheet["B1"] = "Chi bộ"  # (no such header: told the columns it may have, in words)
+    book.save(reply)
+    with pytest.raises(SignalRefused) as refused:
+        import_table(campaign, CID, reply, "cli", NOW)
+    [problem] = refused.value.problems
+    assert problem.message == "missing column(s) `unit`"
+    assert problem.hint == (
+        "the first row names the columns: Thời gian (at), Đơn vị (unit) or Tên đơn vị, Việc (task), then "
+        "the figures (e.g. Số đảng viên dự)"
+    )
+
+
 def test_a_row_number_column_is_passed_over(campaign: Engine, tmp_path: Path) -> None:
     """Vietnamese tables open with "STT" (số thứ tự, the row's number): a units sheet was refused
     ("unknown column STT") and a signals sheet stored it as a figure the task does not have."""
@@ -930,17 +971,19 @@ def test_a_figure_named_by_its_title_is_its_field() -> None:
             level: grassroots
             due: {before: 15/12/2020}
             fields:
-              attendees: {type: int, title: Số đảng viên dự}
+              attendees: {type: int, title: Số đảng viên dự, required: true}
               members: {type: int, title: Tổng số đảng viên}
               rate: {formula: attendees / members, title: Tỷ lệ tham dự}
         """
     )
     rules = TaskRules.of(plan.tasks["hn"])
-    given = {"Số đảng viên dự": "45", " tổng số  Đảng viên ": 50}
+    given = {"Số đảng viên dự": "45", " tổng số  Đảng viên ": 50}  # (a required figure, by its title)
     assert check_fields(rules, given) == ({"attendees": 45, "members": 50}, [])
-    values, [error] = check_fields(rules, {"Tỷ lệ tham dự": "0,9"})  # (computed, not given)
+    assert check_fields(rules, {"Số ĐV dự": 45}) == ({"attendees": 45}, [])  # ("ĐV": đảng viên)
+    values, [error, required] = check_fields(rules, {"Tỷ lệ tham dự": "0,9"})  # (computed, not given)
     assert not values and error.startswith("`hn` has no field `rate`"), error
-    values, [error] = check_fields(rules, {"số vắng": "3"})
+    assert required == "Số đảng viên dự (attendees) is required for «Hội nghị»"
+    values, [error, _required] = check_fields(rules, {"số vắng": "3"})
     assert error == (
         "`hn` has no field `số vắng` (fields: Số đảng viên dự (attendees), Tổng số đảng viên (members))"
     )

@@ -45,10 +45,12 @@ def check_fields(
     figure each of their titles names, loosely written ("số đảng viên dự": hn-co-so.attendees)."""
     figures = figures or {}
     errors, values = [], {}
+    seen: dict[str, Any] = {}  # each figure given, by the field it names (its key, or its title)
     for written, raw in given.items():
         name = written
         if written not in rules.fields and written not in figures:
             name = (named or {}).get(loose(written)) or _titled(rules, written)
+        seen[name] = raw
         if name in figures:
             try:  # (a count's "1.234" is one thousand two hundred thirty-four, as a field's is)
                 number = _convert(figures[name], raw)
@@ -93,7 +95,7 @@ def check_fields(
                     _("{name}: {value} is above the maximum {max:g}", name=label, value=value, max=spec.max)
                 )
     for name, spec in rules.fields.items():
-        if spec.required and given.get(name) in (None, ""):
+        if spec.required and seen.get(name) in (None, ""):
             errors.append(_("{name} is required for «{task}»", name=_side(rules, name), task=rules.title))
     if rules.checks and not errors:
         errors += _failed_checks(rules, values)
@@ -103,8 +105,15 @@ def check_fields(
 def _titled(rules: TaskRules, written: str) -> str:
     """The field a figure's title names, as the official reads it (`--field "Số đảng viên dự=45"`),
     capitals and spacing aside; else the name as written."""
-    wanted = loose(written)
-    return next((k for k, s in rules.fields.items() if s.title and loose(s.title) == wanted), written)
+    wanted = _spelled_out(loose(written))
+    titled = (k for k, s in rules.fields.items() if s.title and _spelled_out(loose(s.title)) == wanted)
+    return next(titled, written)
+
+
+def _spelled_out(title: str) -> str:
+    """A figure's title with the abbreviation Party documents use spelled out ("số đv dự": "số
+    đảng viên dự")."""
+    return re.sub(r"\bđv\b", "đảng viên", title)
 
 
 def _failed_checks(rules: TaskRules, values: dict[str, Any]) -> list[str]:

@@ -46,11 +46,28 @@ ALIASES = {
     "thời điểm": "at",
     "thời gian hoàn thành": "at",
     "ngày hoàn thành": "at",
+    # as a district's own sheet heads them: when it held the conference, which cell, what it did
+    "ngày": "at",
+    "ngày tổ chức": "at",
+    "thời gian tổ chức": "at",
+    "ngày thực hiện": "at",
+    "thời gian thực hiện": "at",
+    "ngày gửi": "at",
+    "ngày gửi báo cáo": "at",
+    "thời gian gửi báo cáo": "at",
     "đơn vị": "unit",
     "mã đơn vị": "unit",
     "tên đơn vị": "name",
+    "đơn vị thực hiện": "name",
+    "tên chi bộ": "name",
+    "tên đảng bộ": "name",
+    "tên tổ chức đảng": "name",
     "việc": "task",
     "mã việc": "task",
+    "tên việc": "task",
+    "nội dung": "task",
+    "nội dung công việc": "task",
+    "công việc": "task",
     "ghi chú": "note",
     "nguồn": "note",
     "source": "note",
@@ -223,11 +240,15 @@ def _table_items(table: Table) -> Iterator[tuple[str, tuple[int, dict[str, Any]]
     if "unit" not in keys and "name" not in keys:
         missing.insert(1, "unit")
     if missing:
-        hint = _("the first row names the columns: at, unit, task, then the figures (e.g. attendees)")
+        hint = _(
+            "the first row names the columns: Thời gian (at), Đơn vị (unit) or Tên đơn vị, Việc (task), "
+            "then the figures (e.g. Số đảng viên dự)"
+        )
         if table.sheet and len(missing) == 3:  # none of them: a district's own summary, likely
             hint = _(
-                "a sheet of signals names its columns at, unit, task; a sheet that holds none (a summary "
-                "added to the reply) is left out when hidden (right-click its tab: Hide) or deleted"
+                "a sheet of signals names its columns Thời gian (at), Đơn vị (unit) or Tên đơn vị, Việc "
+                "(task); a sheet that holds none (a summary added to the reply) is left out when hidden "
+                "(right-click its tab: Hide) or deleted"
             )
         yield (
             table.file,
