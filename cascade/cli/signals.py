@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
     from cascade.engine.early import Early
     from cascade.engine.repeats import Unchanged
-    from cascade.engine.signals import Recorded
+    from cascade.engine.signals import Recorded, Signal
 
 
 @app.command(
@@ -103,6 +103,24 @@ def signal(
             exc.problems if isinstance(exc, CampaignInvalid) else [Problem("signal", None, "--at", str(exc))]
         )
     _recorded(engine, campaign, now, answer)
+    if import_file is None and answer[0]:  # (stored: not one already recorded)
+        _said_back(engine, campaign, batch[0])
+
+
+def _said_back(engine: Engine, campaign: str, signal: Signal) -> None:
+    """The one signal typed, as it was read: the unit and the work by name, the time in full (a
+    unit by its name, the work by its title, "hôm qua 15:30": the operator sees what they mean)."""
+    from cascade.engine.deployed import task_named, units_named
+
+    row = campaign_row(engine, campaign)
+    with engine.connect() as conn:
+        found, _wrong = units_named(conn, campaign, [signal.unit])
+    unit = found[signal.unit].name if signal.unit in found else signal.unit
+    task = task_named(row, signal.task) or signal.task
+    title = str(row.tasks.get(task, {}).get("title", task))
+    moment = signal.at.in_timezone(row.timezone).format("HH:mm DD/MM/YYYY")
+    said = _("  {unit}: «{task}», {at}", unit=escape(unit), task=escape(title), at=moment)
+    err.print(said, highlight=False)
 
 
 def _nothing_in(where: str) -> None:
