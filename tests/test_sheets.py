@@ -568,13 +568,8 @@ def test_a_template_under_a_unit_has_a_sheet_for_each_unit_just_below_it(store_e
     assert [(g.id, g.name, len(g.units)) for g in commune.groups] == [("h2-x1", "Đảng ủy h2-x1", 2)]
 
 
-def test_a_reports_template_has_a_column_for_each_figure_it_rolls_up(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The report's workbook had no column for its figures (the conference's attendees and
-    members, the counts of units done): a district could send back when it reported, not what it
-    counted. Each roll-up figure but the rates has its column, headed with its key; a figure
-    filled in is the report's, one left blank leaves the rolled-up figure to stand."""
+def _deployed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """A command runner over a data folder of its own, Hà Tĩnh's campaign deployed in it."""
     from typer.testing import CliRunner
 
     from cascade.cli import app
@@ -584,6 +579,19 @@ def test_a_reports_template_has_a_column_for_each_figure_it_rolls_up(
     monkeypatch.delenv("PREFECT_API_URL", raising=False)
     runner = CliRunner()
     assert runner.invoke(app, ["deploy", str(CAMPAIGN)]).exit_code == 0
+    return runner
+
+
+def test_a_reports_template_has_a_column_for_each_figure_it_rolls_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The report's workbook had no column for its figures (the conference's attendees and
+    members, the counts of units done): a district could send back when it reported, not what it
+    counted. Each roll-up figure but the rates has its column, headed with its key; a figure
+    filled in is the report's, one left blank leaves the rolled-up figure to stand."""
+    from cascade.cli import app
+
+    runner = _deployed(tmp_path, monkeypatch)
     out = tmp_path / "bao-cao.xlsx"
     made = runner.invoke(
         app, ["template", CID, "--task", "bc-tien-do", "--under", "hu-can-loc", "--out", str(out)]
@@ -629,15 +637,9 @@ def test_a_reports_template_has_a_column_for_each_figure_it_rolls_up(
 
 
 def test_the_template_round_trips(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from typer.testing import CliRunner
-
     from cascade.cli import app
 
-    monkeypatch.setenv("CASCADE_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.delenv("CASCADE_DATABASE_URL", raising=False)
-    monkeypatch.delenv("PREFECT_API_URL", raising=False)
-    runner = CliRunner()
-    assert runner.invoke(app, ["deploy", str(CAMPAIGN)]).exit_code == 0
+    runner = _deployed(tmp_path, monkeypatch)
     out = tmp_path / "hn-co-so.xlsx"
     made = runner.invoke(app, ["template", CID, "--task", "hn-co-so", "--out", str(out)])
     assert made.exit_code == 0, made.output
@@ -910,6 +912,16 @@ def test_a_task_may_be_named_by_its_title_as_a_district_writes_it(campaign: Engi
     assert "no task or report `Hội nghị cơ sở`" in refused.value.problems[0].message
 
 
+def _conference(*fields: str) -> Any:
+    """The rules of a grassroots conference with these figures (each `name: {spec}`)."""
+    from cascade.plan.rules import TaskRules
+    from tests.conftest import compile_text
+
+    body = "tasks:\n  - {id: hn, title: Hội nghị, level: grassroots, due: {before: 15/12/2020}, fields: {"
+    plan = compile_text(body + ", ".join(fields) + "}}\n")
+    return TaskRules.of(plan.tasks["hn"])
+
+
 @pytest.mark.parametrize(
     ("written", "meant"),
     [
@@ -933,21 +945,8 @@ def test_a_whole_number_as_vietnamese_offices_and_excel_write_it(written: str, m
     were "not a whole number", and so was "45 đ/c" (đồng chí: 45 comrades attended); what is not
     whole stays refused, and so does a count with more words than what it counts."""
     from cascade.engine.figures import check_fields
-    from cascade.plan.rules import TaskRules
-    from tests.conftest import compile_text
 
-    plan = compile_text(
-        """
-        tasks:
-          - id: hn
-            title: Hội nghị
-            level: grassroots
-            due: {before: 15/12/2020}
-            fields:
-              attendees: {type: int}
-        """
-    )
-    rules = TaskRules.of(plan.tasks["hn"])
+    rules = _conference("attendees: {type: int}")
     assert check_fields(rules, {"attendees": written}) == ({"attendees": meant}, [])
     for wrong in ("45,5", "1,234", "45 người vắng", "45/50", "đ/c", "4 5 6 7", "1 23", "bốn mươi,0"):
         values, errors = check_fields(rules, {"attendees": wrong})
@@ -960,23 +959,12 @@ def test_a_figure_named_by_its_title_is_its_field() -> None:
     viên dự` (fields: `attendees`, `members`)": it is the field so titled, capitals and spacing
     aside, and a name that is no field's is told the fields by title and key."""
     from cascade.engine.figures import check_fields
-    from cascade.plan.rules import TaskRules
-    from tests.conftest import compile_text
 
-    plan = compile_text(
-        """
-        tasks:
-          - id: hn
-            title: Hội nghị
-            level: grassroots
-            due: {before: 15/12/2020}
-            fields:
-              attendees: {type: int, title: Số đảng viên dự, required: true}
-              members: {type: int, title: Tổng số đảng viên}
-              rate: {formula: attendees / members, title: Tỷ lệ tham dự}
-        """
+    rules = _conference(
+        "attendees: {type: int, title: Số đảng viên dự, required: true}",
+        "members: {type: int, title: Tổng số đảng viên}",
+        "rate: {formula: attendees / members, title: Tỷ lệ tham dự}",
     )
-    rules = TaskRules.of(plan.tasks["hn"])
     given = {"Số đảng viên dự": "45", " tổng số  Đảng viên ": 50}  # (a required figure, by its title)
     assert check_fields(rules, given) == ({"attendees": 45, "members": 50}, [])
     assert check_fields(rules, {"Số ĐV dự": 45}) == ({"attendees": 45}, [])  # ("ĐV": đảng viên)

@@ -686,23 +686,12 @@ def test_a_unit_name_cut_short_by_a_hash_is_warned_of(tmp_path: Path) -> None:
         assert "1 warning" in said.stderr
 
 
-CANONICAL = """\
-defaults:
-  notify: [head]
-  remind: [3d]
-  escalate:
-    - {after: 1d, to: [parent]}
-tasks:
-  - id: hn-tinh
-    title: Hội nghị tỉnh
-    level: province
-    due: {before: 20/11/2020}
-  - id: hn-huyen
-    title: Hội nghị huyện
-    level: district
-    exclude: [mttq]
-    opens_after: {task: hn-tinh}
-    due: {before: 30/11/2020}
+CANONICAL = (
+    "defaults:\n  notify: [head]\n  remind: [3d]\n  escalate:\n    - {after: 1d, to: [parent]}\n"
+    + GOOD_TASKS.replace("level: district\n", "level: district\n    exclude: [mttq]\n").replace(
+        "{task: hn-tinh, at: parent}", "{task: hn-tinh}"
+    )
+    + """\
   - id: hn-co-so
     title: Hội nghị cơ sở
     level: grassroots
@@ -717,6 +706,7 @@ tasks:
     level: grassroots
     due: {after: hn-co-so, days: 7}
 """
+)
 
 # each pair: the form the format writes, the shorter one a first campaign file wrote
 SHORT_FORMS = [
