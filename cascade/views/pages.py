@@ -13,6 +13,7 @@ from sqlalchemy import Engine, Row, select
 
 from cascade.engine import deployed, store
 from cascade.engine.deployed import Deployed
+from cascade.engine.rollup import figure_type
 from cascade.engine.rollup import load_for as load_rollup
 from cascade.engine.words import deadline_text
 from cascade.plan.rules import campaign_rules
@@ -90,13 +91,11 @@ def form_inputs(engine: Engine, found: Found, values: dict[str, Any]) -> list[di
             if figure.kind == "rate":
                 continue
             value = values.get(figure.key, computed.get(figure.key))
-            summed = rules[figure.task].fields.get(figure.name) if figure.task in rules else None
-            whole = figure.kind == "counter" or (summed is not None and summed.type == "int")
             inputs.append(
                 {
                     "name": figure.key,
                     "label": figure.label(rules),
-                    "type": "int" if whole else "float",  # (a count of units or members: the number pad)
+                    "type": figure_type(figure, rules),  # (a count of units or members: the number pad)
                     "required": False,
                     "value": "" if value is None else value,
                     "computed": computed.get(figure.key),
