@@ -634,6 +634,23 @@ def test_a_reports_template_has_a_column_for_each_figure_it_rolls_up(
             select(store.signals.c.fields).where(store.signals.c.unit_id == "hu-can-loc")
         ).scalar_one()
     assert fields == {"hn-co-so.attendees": 2345, "hn-co-so.done": 12}
+    # ("Số ĐV dự", the abbreviation, names it as it names a task's own field)
+    abbreviated = [
+        "signal",
+        CID,
+        "hu-nghi-xuan",
+        "bc-tien-do",
+        "--at",
+        "16/01/2021 09:00",
+        "-f",
+        "Số ĐV dự=7",
+    ]
+    assert runner.invoke(app, abbreviated).exit_code == 0
+    with engine.connect() as conn:
+        fields = conn.execute(
+            select(store.signals.c.fields).where(store.signals.c.unit_id == "hu-nghi-xuan")
+        ).scalar_one()
+    assert fields == {"hn-co-so.attendees": 7}
 
 
 def test_the_template_round_trips(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -13,7 +13,7 @@ from cascade.errors import did_you_mean
 from cascade.i18n import _
 from cascade.plan.formulas import check_holds, split_check
 from cascade.plan.rules import TaskRules, with_formulas
-from cascade.plan.values import loose
+from cascade.plan.values import title_key
 from cascade.timing.deadlines import parse_date
 
 _GROUPED = re.compile(r"[-+]?\d{1,3}(?:\.\d{3})+")  # 1.234 and 1.234.567, as Vietnamese write them
@@ -42,14 +42,14 @@ def check_fields(
     """The values converted to their declared types, and what is wrong with them. A report
     also takes its roll-up `figures` (e.g. `hn-co-so.attendees`, with its type: `int` for a
     count or a sum of whole numbers), numbers that correct the computed ones; `named` gives the
-    figure each of their titles names, loosely written ("số đảng viên dự": hn-co-so.attendees)."""
+    figure each of their titles names, by `title_key` ("số đảng viên dự": hn-co-so.attendees)."""
     figures = figures or {}
     errors, values = [], {}
     seen: dict[str, Any] = {}  # each figure given, by the field it names (its key, or its title)
     for written, raw in given.items():
         name = written
         if written not in rules.fields and written not in figures:
-            name = (named or {}).get(loose(written)) or _titled(rules, written)
+            name = (named or {}).get(title_key(written)) or _titled(rules, written)
         seen[name] = raw
         if name in figures:
             try:  # (a count's "1.234" is one thousand two hundred thirty-four, as a field's is)
@@ -104,16 +104,9 @@ def check_fields(
 
 def _titled(rules: TaskRules, written: str) -> str:
     """The field a figure's title names, as the official reads it (`--field "Số đảng viên dự=45"`),
-    capitals and spacing aside; else the name as written."""
-    wanted = _spelled_out(loose(written))
-    titled = (k for k, s in rules.fields.items() if s.title and _spelled_out(loose(s.title)) == wanted)
-    return next(titled, written)
-
-
-def _spelled_out(title: str) -> str:
-    """A figure's title with the abbreviation Party documents use spelled out ("số đv dự": "số
-    đảng viên dự")."""
-    return re.sub(r"\bđv\b", "đảng viên", title)
+    matched by `title_key`; else the name as written."""
+    wanted = title_key(written)
+    return next((k for k, s in rules.fields.items() if s.title and title_key(s.title) == wanted), written)
 
 
 def _failed_checks(rules: TaskRules, values: dict[str, Any]) -> list[str]:

@@ -31,7 +31,7 @@ from cascade.engine.words import counter_label
 from cascade.plan.formulas import compile_formula, formula_names
 from cascade.plan.hierarchy import parent_of
 from cascade.plan.rules import TaskRules
-from cascade.plan.values import COUNTERS, Target, loose
+from cascade.plan.values import COUNTERS, Target, title_key
 
 if TYPE_CHECKING:
     from cascade.engine.resident import Resident
@@ -66,15 +66,15 @@ def figure_type(figure: Figure, rules: Mapping[str, TaskRules]) -> str:
 
 
 def figure_names(figures: Iterable[Figure], rules: Mapping[str, TaskRules]) -> dict[str, str]:
-    """The figure each title names, loosely written (`plan.values.loose`): its label, "Số đảng viên
-    dự («Hội nghị cơ sở»)", and its field's own title, "Số đảng viên dự", where one figure has it."""
+    """The figure each title names, by `plan.values.title_key`: its label, "Số đảng viên dự («Hội
+    nghị cơ sở»)", and its field's own title, "Số đảng viên dự", where one figure has it."""
     named: dict[str, str] = {}
     alike: dict[str, list[str]] = {}
     for figure in figures:
-        named[loose(figure.label(rules))] = figure.key
+        named[title_key(figure.label(rules))] = figure.key
         spec = rules[figure.task].fields.get(figure.name) if figure.task in rules else None
         if spec is not None and spec.title:
-            alike.setdefault(loose(spec.title), []).append(figure.key)
+            alike.setdefault(title_key(spec.title), []).append(figure.key)
     return {**{title: keys[0] for title, keys in alike.items() if len(keys) == 1}, **named}
 
 

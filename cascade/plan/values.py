@@ -319,6 +319,12 @@ def levels_hint(written: str, levels: Iterable[str]) -> str:
     return did_you_mean(written, levels) or _("levels: {levels}", levels=words)
 
 
+def title_key(title: str) -> str:
+    """A figure's title as it is matched when written by hand: loosely (`loose`), the abbreviation
+    Party documents use spelled out ("Số ĐV dự" is "số đảng viên dự")."""
+    return re.sub(r"\bđv\b", "đảng viên", loose(title))
+
+
 def loose(text: str) -> str:
     """`text` as a name is matched when it is not found as written: capitals, spacing and the
     way its marks are coded aside ("Huyện Ủy  Can Lộc" is "Huyện ủy Can Lộc", and so is the
