@@ -151,8 +151,7 @@ def write_csv(plan: Plan, instances: Iterator[Instance], out: IO[str]) -> None:
             timed = said[id(schedule)] = _sheet_times(task, schedule, titles)
         last_day, rule, reminders, times = timed
         if (opens := opened.get(opening := instance.opening)) is None:
-            words = _short(opening.at) if opening.at else _opening_words(opening, titles, units)
-            opens = opened[opening] = csv_cell(words)
+            opens = opened[opening] = csv_cell(_opens_words(opening, titles, units))
         told = []
         for stage, when in zip(task.notices.escalate, times, strict=True):
             if (whom := named.get((unit.id, stage.to))) is None:  # (a unit's tasks share their stages)
@@ -189,18 +188,31 @@ SHEET_COLUMNS = (
 def _sheet_times(
     task: TaskPlan, schedule: Schedule, titles: Mapping[str, str]
 ) -> tuple[str, str, str, list[str]]:
-    """A schedule's last day, rule, reminders and escalation times in words, as the table writes
-    them (shared by the instances that share the schedule)."""
+    """A schedule's last day, rule, reminders and escalation times as the sheet writes them (shared
+    by the instances that share the schedule)."""
+    rule, reminders, times = _schedule_words(task, schedule, titles)
+    last_day = _due(schedule.deadline) if schedule.deadline else _("per unit")
+    return last_day, csv_cell(rule), "; ".join(reminders), times
+
+
+def _schedule_words(
+    task: TaskPlan, schedule: Schedule, titles: Mapping[str, str]
+) -> tuple[str, list[str], list[str]]:
+    """A schedule's rule, reminders and escalation times in words, for the table and the sheet: a
+    deadline counted from a signal has offsets for times until it comes."""
     rule = rule_words(task.rule.text, titles) + (
         _(", {step} earlier a level down", step=task.step.words()) if task.step else ""
     )
     if schedule.deadline:
-        reminders = "; ".join(_short(t) for t in schedule.reminders)
-        times = [_short(t) for t in schedule.escalations]
-        return _due(schedule.deadline), csv_cell(rule), reminders, times
-    reminders = "; ".join(_("{offset} before", offset=o.words()) for o in task.notices.remind)
+        return rule, [_short(t) for t in schedule.reminders], [_short(t) for t in schedule.escalations]
+    reminders = [_("{offset} before", offset=o.words()) for o in task.notices.remind]
     times = [_("the deadline + {after}", after=stage.after.words()) for stage in task.notices.escalate]
-    return _("per unit"), csv_cell(rule), reminders, times
+    return rule, reminders, times
+
+
+def _opens_words(opening: Opening, titles: Mapping[str, str], units: Mapping[str, UnitRecord]) -> str:
+    """When an instance opens, for a person: its instant, or what it waits for."""
+    return _short(opening.at) if opening.at else _opening_words(opening, titles, units)
 
 
 def instance_table(plan: Plan, instances: Iterable[Instance]) -> Table:
@@ -223,30 +235,22 @@ def instance_table(plan: Plan, instances: Iterable[Instance]) -> Table:
         row = rows(instance)
         task, unit = plan.tasks[instance.task], units[instance.unit]
         schedule = instance.schedule
-        rule = escape(
-            rule_words(task.rule.text, titles)
-            + (_(", {step} earlier a level down", step=task.step.words()) if task.step else "")
-        )
+        written, reminded, times = _schedule_words(task, schedule, titles)
+        rule = escape(written)
         deadline = (
             f"{_due(schedule.deadline)}\n[dim]{rule}[/dim]"
             if schedule.deadline
             else f"[italic]{rule}[/italic]"
         )
         stages = task.notices.escalate
-        if schedule.deadline:
-            reminders = "\n".join(_short(t) for t in schedule.reminders)
-            times = [_short(t) for t in schedule.escalations]
-        else:  # a deadline counted from a signal: the times are offsets until it comes
-            reminders = "\n".join(_("{offset} before", offset=o.words()) for o in task.notices.remind)
-            times = [_("the deadline + {after}", after=stage.after.words()) for stage in stages]
+        reminders = "\n".join(reminded)
         nobody = _("nobody")
         escalations = "\n".join(
             f"{e['stage']}. {when} → {', '.join(units[to].name for to in e['to']) or nobody}"
             + (_(" (every {repeat})", repeat=stage.repeat.words()) if stage.repeat else "")
             for e, stage, when in zip(row["escalations"], stages, times, strict=True)
         )
-        opening = instance.opening
-        opens = _short(opening.at) if opening.at else _opening_words(opening, titles, units)
+        opens = _opens_words(instance.opening, titles, units)
         table.add_row(  # names and rules come from files: text, never markup
             f"{escape(task.title)}\n[dim]{escape(task.id)}[/dim]",  # people read titles; the id to type
             f"{escape(unit.name)}\n[dim]{escape(unit.id)}[/dim]",
