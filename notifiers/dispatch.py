@@ -161,10 +161,11 @@ class Dispatcher:
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.time,
         drill: bool = False,
-        observe: Callable[[Digest, str, str, Message], None] | None = None,
     ) -> None:
         self.engine, self.campaign_id = engine, campaign_id
-        self.observe = observe  # hears each digest sent: its channel, address and message
+        # hears each digest sent, its channel, address and message (a drill's listing sets it,
+        # once the dispatcher has read the units' names it orders them by)
+        self.observe: Callable[[Digest, str, str, Message], None] | None = None
         # a drill (CASCADE_NOTIFY=log) sends through no channel: it leaves their health as it was
         # (a broken channel's alert neither told nor recovered by it)
         self.drill = drill

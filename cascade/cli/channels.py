@@ -111,8 +111,7 @@ def dispatch_command(
     settings = Settings()
     config, send = _channels(settings)  # as the flow's dispatch has them
     drill = settings.dispatch.mode == "log"
-    policy = Policy.of(settings.dispatch)
-    dispatcher = Dispatcher(engine, campaign, config, policy, send=send, drill=drill)
+    dispatcher = Dispatcher(engine, campaign, config, Policy.of(settings.dispatch), send=send, drill=drill)
     if drill:
         dispatcher.observe = shown = _Shown(dispatcher.names)
     with Progress(

@@ -382,6 +382,8 @@ def tick_command(
     campaign: Annotated[str, typer.Argument(help=_("the campaign: its id or its title"))],
     now: Annotated[str | None, typer.Option(help=_("the instant to tick at (default: now)"))] = None,
 ) -> None:
+    import pendulum
+
     from cascade.engine import locks
     from cascade.engine.machine import counts_text
     from cascade.engine.tick import tick_in
@@ -414,5 +416,5 @@ def tick_command(
     else:
         err.print(_("{campaign}: {counts}", campaign=campaign, counts=counts_text(dict(result.counts))))
     if instant.timestamp() < (issued := campaign_row(engine, campaign).issued_at):  # deployed ahead
-        day = instant.add(seconds=issued - int(instant.timestamp())).format("DD/MM/YYYY")
+        day = pendulum.from_timestamp(issued, tz=instant.timezone_name or "UTC").format("DD/MM/YYYY")
         err.print(_("it is issued on {day}: its work opens then", day=day))

@@ -56,8 +56,8 @@ def _units_of(path: Path, data: object, line: int | None, problems: list[Problem
     if not isinstance(name, str):
         return None  # the shape check reports the missing key
     units_path = path.parent / name
-    if not units_path.is_file() and (path.parent / name.replace("\\", "/")).is_file():
-        units_path = path.parent / name.replace("\\", "/")  # `units\don-vi.xlsx`, as Windows writes it
+    if not units_path.is_file() and (slashed := path.parent / name.replace("\\", "/")).is_file():
+        units_path = slashed  # `units\don-vi.xlsx`, as Windows writes it
     shown = str(units_path)
     if not units_path.is_file():
         windows = re.match(r"^[A-Za-z]:[\\/]", name)  # a path on the operator's own computer
