@@ -229,6 +229,8 @@ def test_plan_csv_for_one_unit_is_a_sheet_in_the_operators_words() -> None:
     assert conference["escalations"].startswith(
         "1. 16/01/2021 07:00 → Đảng ủy xã Thiên Lộc, Huyện ủy Can Lộc; 2. "
     )
+    # the weekly stage says it repeats, as the table does (the sheet said its first time only)
+    assert conference["escalations"].endswith("3. 22/01/2021 07:00 → Tỉnh ủy Hà Tĩnh (mỗi 7 ngày)")
     assert (report["kind"], report["report_to"]) == ("báo cáo", "Huyện ủy Can Lộc")
     scripts = runner.invoke(app, ["plan", HA_TINH, "--unit", "x-thien-loc", "--format", "json"])
     assert json.loads(scripts.stdout)["instances"][0]["deadline"] == "2021-01-15T00:00:00+07:00"

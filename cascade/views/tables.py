@@ -21,7 +21,7 @@ from rich.table import Table
 from cascade.engine.words import deadline_short, level_name
 from cascade.i18n import N_, _, language, num
 from cascade.plan.hierarchy import UnitRecord
-from cascade.plan.model import Instance, Opening, OpensOn, Plan, Schedule, TaskPlan
+from cascade.plan.model import Instance, Opening, OpensOn, Plan, Schedule, Stage, TaskPlan
 from cascade.timing.deadlines import read_period
 
 
@@ -157,7 +157,7 @@ def write_csv(plan: Plan, instances: Iterator[Instance], out: IO[str]) -> None:
             if (whom := named.get((unit.id, stage.to))) is None:  # (a unit's tasks share their stages)
                 recipients = plan.recipients(unit.id, stage.to)
                 whom = named[unit.id, stage.to] = ", ".join(units[to].name for to in recipients) or nobody
-            told.append(f"{stage.number}. {when} → {whom}")
+            told.append(_stage_words(stage, when, whom))
         escalations = "; ".join(told)
         parent = units[unit.parent].name if task.kind == "report" and unit.parent else ""
         writer.writerow(
@@ -210,6 +210,12 @@ def _schedule_words(
     return rule, reminders, times
 
 
+def _stage_words(stage: Stage, when: str, whom: str) -> str:
+    """An escalation stage of an instance, for a person: "2. 23/11/2020 → Tỉnh ủy (every 7 days)"."""
+    repeat = _(" (every {repeat})", repeat=stage.repeat.words()) if stage.repeat else ""
+    return f"{stage.number}. {when} → {whom}{repeat}"
+
+
 def _opens_words(opening: Opening, titles: Mapping[str, str], units: Mapping[str, UnitRecord]) -> str:
     """When an instance opens, for a person: its instant, or what it waits for."""
     return _short(opening.at) if opening.at else _opening_words(opening, titles, units)
@@ -246,8 +252,7 @@ def instance_table(plan: Plan, instances: Iterable[Instance]) -> Table:
         reminders = "\n".join(reminded)
         nobody = _("nobody")
         escalations = "\n".join(
-            f"{e['stage']}. {when} → {', '.join(units[to].name for to in e['to']) or nobody}"
-            + (_(" (every {repeat})", repeat=stage.repeat.words()) if stage.repeat else "")
+            _stage_words(stage, when, ", ".join(units[to].name for to in e["to"]) or nobody)
             for e, stage, when in zip(row["escalations"], stages, times, strict=True)
         )
         opens = _opens_words(instance.opening, titles, units)
