@@ -26,7 +26,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -298,24 +298,28 @@ def test_the_production_recipe(tmp_path: Path, databases: tuple[str, str]) -> No
             # -- several runs per campaign at once; one campaign's lock held meanwhile ----------
             held, release = threading.Event(), threading.Event()
 
-            def hold_hd42() -> None:
+            def hold_hd42() -> None:  # held until the test lets go, however slow the workers are
                 me = locks.me("psql session of the test")
                 with locks.ticking(engine, "tra-vinh-hd42-2017", me):
                     held.set()
-                    release.wait(60)
+                    release.wait()
 
-            holder = threading.Thread(target=hold_hd42)
+            holder = threading.Thread(target=hold_hd42, daemon=True)
             holder.start()
             assert held.wait(30)
             started = time.monotonic()
-            batch = [
-                client.create_flow_run_from_deployment(ids[cid], parameters={"campaign_id": cid, "now": T})
-                for cid in EXAMPLES
-                for _ in range(3)
-            ]
-            hd42_batch = [r for r in batch if r.deployment_id == ids["tra-vinh-hd42-2017"]]
-            assert wait_for(lambda: _all_final(client, hd42_batch), timeout=240, step=0.5)
-            release.set()  # hd42's runs each waited 3 s for the lock, then gave up
+            try:
+                batch = [
+                    client.create_flow_run_from_deployment(
+                        ids[cid], parameters={"campaign_id": cid, "now": T}
+                    )
+                    for cid in EXAMPLES
+                    for _ in range(3)
+                ]
+                hd42_batch = [r for r in batch if r.deployment_id == ids["tra-vinh-hd42-2017"]]
+                assert wait_for(lambda: _all_final(client, hd42_batch), timeout=240, step=0.5)
+            finally:
+                release.set()  # hd42's runs each waited 3 s for the lock, then gave up
             holder.join()
             finished = wait_for(lambda: _all_final(client, batch), timeout=240, step=0.5)
             assert finished, [(r.name, r.state_name) for r in (client.read_flow_run(b.id) for b in batch)]
@@ -324,7 +328,9 @@ def test_the_production_recipe(tmp_path: Path, databases: tuple[str, str]) -> No
                 (r.name, r.state_name, r.state.message if r.state else None) for r in finished
             ]
             hd42 = [r for r in finished if r.deployment_id == ids["tra-vinh-hd42-2017"]]
-            logs = _logs(client, [r.id for r in hd42])
+            logs = _logs(
+                client, [r.id for r in hd42], until=lambda ls: _count(ls, "this run skips its tick") >= 3
+            )
             assert sum("this run skips its tick" in line for line in logs) == 3, logs  # every hd42 run
             assert any("is being ticked by psql session of the test" in line for line in logs), logs
             waited = [
@@ -341,7 +347,9 @@ def test_the_production_recipe(tmp_path: Path, databases: tuple[str, str]) -> No
             assert wait_for(lambda: _all_final(client, [after]), timeout=120, step=0.5)
             waits = [
                 float(m.group(1))
-                for line in _logs(client, [r.id for r in finished])
+                for line in _logs(
+                    client, [r.id for r in finished], until=lambda ls: _count(ls, "lock waited") >= 6
+                )
                 if (m := re.search(r"lock waited ([\d.]+) s", line))
             ]
             figures["lock waits (s) of the 6 runs of two campaigns"] = ", ".join(
@@ -435,18 +443,32 @@ def _all_final(client: Any, runs: list[Any]) -> list[Any]:
     return fresh if all(r.state is not None and r.state.is_final() for r in fresh) else []
 
 
-def _logs(client: Any, run_ids: list[Any]) -> list[str]:
+def _logs(client: Any, run_ids: list[Any], until: Callable[[list[str]], bool] | None = None) -> list[str]:
+    """The runs' log lines; logs reach the API in batches after a run ends, so this reads again
+    for up to 30 s until `until` holds of them (or 3 s, without one)."""
     from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
 
-    time.sleep(3)  # logs reach the API in batches
-    lines: list[str] = []
-    while True:  # the API gives at most 200 a page
-        page = client.read_logs(
-            log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=run_ids)), limit=200, offset=len(lines)
-        )
-        lines += [log.message for log in page]
-        if len(page) < 200:
+    if until is None:
+        time.sleep(3)
+    deadline = time.monotonic() + 30
+    while True:
+        lines: list[str] = []
+        while True:  # the API gives at most 200 a page
+            page = client.read_logs(
+                log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=run_ids)),
+                limit=200,
+                offset=len(lines),
+            )
+            lines += [log.message for log in page]
+            if len(page) < 200:
+                break
+        if until is None or until(lines) or time.monotonic() > deadline:
             return lines
+        time.sleep(1)
+
+
+def _count(lines: list[str], words: str) -> int:
+    return sum(words in line for line in lines)
 
 
 def _throughput(client: Any, ids: dict[str, Any], n: int) -> str:
