@@ -52,6 +52,18 @@ def test_unknown_key_suggests_the_right_one() -> None:
     assert problem.hint == "did you mean `min_window`?"
 
 
+def test_a_key_written_by_what_it_means_is_told_the_key() -> None:
+    """`deadline:` (or "Hạn chót:", as the plan says it) on a task was "unknown key" with the list
+    of every key a task has, `due` not picked out: the key meant is told."""
+    for written in ("deadline", "Hạn chót", "due_date"):
+        found = problems(GOOD_TASKS.replace("    due: {before: 30/11/2020}", f"    {written}: 30/11/2020"))
+        assert [(p.key, p.hint) for p in found if p.key != "tasks[1].due"] == [
+            (f"tasks[1].{written}", "did you mean `due`?")
+        ], found
+    problem = one(GOOD_TASKS.replace("    opens_after:", "    depends_on:", 1))
+    assert (problem.key, problem.hint) == ("tasks[1].depends_on", "did you mean `opens_after`?"), problem
+
+
 def test_unknown_top_level_key() -> None:
     problem = one(GOOD_TASKS + "report: []\n")
     assert (problem.line, problem.key, problem.hint) == (17, "report", "did you mean `reports`?")

@@ -76,7 +76,7 @@ def problems_from(exc: ValidationError, model: type[BaseModel], doc: Document, a
         if kind in ("extra_forbidden", "unexpected_keyword_argument"):  # (a model's, a dataclass's)
             allowed = keys_at(model, loc[:-1])
             message = _("unknown key `{key}`", key=loc[-1])
-            hint = did_you_mean(str(loc[-1]), allowed) or (
+            hint = _meant(str(loc[-1]), allowed) or (
                 _("known keys: {keys}", keys=one_of(allowed)) if allowed else None
             )
         elif kind == "missing":
@@ -90,6 +90,26 @@ def problems_from(exc: ValidationError, model: type[BaseModel], doc: Document, a
             message = _said(error)
         out.append(Problem(doc.file, doc.line_of(path), dotted(path), message, hint))
     return out
+
+
+# keys written by what they mean, in the operator's words or another product's: the key meant
+KEY_WORDS = {
+    **dict.fromkeys(("deadline", "due date", "hạn", "thời hạn", "hạn chót", "hạn hoàn thành"), "due"),
+    **dict.fromkeys(("reminder", "reminders", "nhắc", "nhắc hạn"), "remind"),
+    **dict.fromkeys(("escalation", "escalations", "đôn đốc"), "escalate"),
+    **dict.fromkeys(("name", "tên"), "title"),
+    **dict.fromkeys(("after", "depends on", "mở sau"), "opens_after"),
+    **dict.fromkeys(("cấp",), "level"),
+    **dict.fromkeys(("báo cáo", "reports from"), "from"),
+}
+
+
+def _meant(key: str, allowed: list[str]) -> str | None:
+    """The hint for an unknown key: the known key it is close to, or the one it means."""
+    meant = KEY_WORDS.get(" ".join(key.casefold().replace("_", " ").split()))
+    if meant in allowed:
+        return _("did you mean `{word}`?", word=meant)
+    return did_you_mean(key, allowed)
 
 
 def keys_at(model: type[BaseModel], loc: Sequence[str | int]) -> list[str]:
