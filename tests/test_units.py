@@ -385,6 +385,37 @@ def test_a_province_of_communes_writes_its_levels_as_it_says_them() -> None:
     }
 
 
+def test_a_committee_directly_under_its_parent_sits_at_its_siblings_level() -> None:
+    """A province lists the party committees of its agencies as "Đảng ủy trực thuộc" in the level
+    column, and its sheet keeps a "Ghi chú" column for people: each was refused ("`Đảng ủy trực
+    thuộc` is not an id", "unknown column `Ghi chú`"). The committee sits at the level of its
+    parent's other units (under a Tỉnh ủy of communes: Xã; of districts: Huyện); the notes are
+    passed over."""
+    sheet = (
+        "STT,Mã,Tên đơn vị,Cấp,Đơn vị cấp trên,Email,Ghi chú\n"
+        "1,tu,Tỉnh ủy Đồng Tháp,Tỉnh,,vp@tu.vn,\n"
+        "2,x1,Đảng ủy xã Tân Hồng,Xã,tu,x1@tu.vn,sáp nhập 07/2025\n"
+        "3,x2,Đảng ủy phường Mỹ Tho,Phường,Tỉnh ủy Đồng Tháp,x2@tu.vn,\n"
+        "4,ccq,Đảng ủy các cơ quan Đảng tỉnh,Đảng ủy trực thuộc,Tỉnh ủy Đồng Tháp,ccq@tu.vn,\n"
+        "5,ccq-cb1,Chi bộ Văn phòng,Chi bộ,ccq,cb1@tu.vn,\n"
+        "6,x1-cb1,Chi bộ ấp 1,Chi bộ,x1,cb2@tu.vn,\n"
+    )
+    units = read_units(sheet, "don-vi.csv")
+    assert units.levels == ["province", "commune", "cell"]
+    assert (units.units["ccq"].level, units.units["ccq-cb1"].level) == ("commune", "cell")
+    old_model = (  # before 07/2025: under the Tỉnh ủy, districts
+        "# levels: province, district, grassroots\nid,name,level,parent,email\n"
+        "tu,Tỉnh ủy Hà Tĩnh,province,,vp@tu.vn\n"
+        "hu,Huyện ủy Can Lộc,Huyện,tu,hu@tu.vn\n"
+        "ccq,Đảng ủy Khối các cơ quan tỉnh,Đảng bộ trực thuộc Tỉnh ủy,tu,ccq@tu.vn\n"
+    )
+    assert read_units(old_model, "units.csv").units["ccq"].level == "district"
+    alone = "id,name,level,parent,email\ntu,Tỉnh ủy,Tỉnh,,vp@tu.vn\nccq,Khối,Đảng ủy trực thuộc,tu,c@tu.vn\n"
+    [problem] = [p for p in problems_of(alone, "units.csv") if "ccq.level" in p]  # (no sibling)
+    assert problem.startswith("units.csv:3: error: ccq.level: `Đảng ủy trực thuộc` is not an id"), problem
+    assert "sits at the level of its parent's other units: write that level (e.g. Xã" in problem
+
+
 def test_a_units_csv_without_rows_is_refused() -> None:
     assert problems_of("# levels: province, district\nid,name,level,parent\n", "units.csv") == [
         "units.csv: error: the units file lists no unit\n    hint: add at least the top unit"

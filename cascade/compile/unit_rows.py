@@ -14,6 +14,7 @@ optional level ends in `?`), else they are read off the tree.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Iterator
@@ -29,7 +30,7 @@ from cascade.compile.validate import all_valid, checked_all
 from cascade.errors import CampaignInvalid, Problem, did_you_mean, one_of
 from cascade.i18n import _
 from cascade.plan.hierarchy import UnitRecord
-from cascade.plan.values import CHANNELS, SLUG, Contact, level_of_word
+from cascade.plan.values import CHANNELS, SLUG, Contact, level_of_word, loose
 
 COLUMNS = ("id", "name", "level", "parent", "tags", "role", "contact_name", *CHANNELS)
 ALIASES = {
@@ -49,6 +50,7 @@ ALIASES = {
     "thư điện tử": "email",
     "điện thoại": "phone",
     "số điện thoại": "phone",
+    **{note: "" for note in ("ghi chú", "chú thích", "note", "notes")},  # for people: passed over
 }
 MAX_ID = 64  # the store's id columns
 
@@ -177,6 +179,7 @@ def _units(table: Table, header: list[str], rows: list[Row], problems: list[Prob
     for row in rows:
         if uid := row.values.get("id"):
             grouped.setdefault(uid, []).append(row)
+    _levels_directly_under(grouped)
     records = _records(grouped, channels, file, problems)
     written_of = {record.id: grouped[record.id][0].values.get("parent", "") for record in records}
     parents = parents_of(records, written_of, file, problems)
@@ -185,6 +188,41 @@ def _units(table: Table, header: list[str], rows: list[Row], problems: list[Prob
     for record in ordered:
         record.parent = parents[record.id]
     return Read(file, levels, ordered, problems, frozenset(grouped) - {r.id for r in records})
+
+
+@functools.lru_cache(maxsize=256)
+def directly_under(level: str) -> bool:
+    """Whether a level cell names a kind of unit rather than a level: one directly under its
+    parent ("Đảng ủy trực thuộc", as a province lists the party committees of its agencies)."""
+    return "trực thuộc" in loose(level)
+
+
+def _levels_directly_under(grouped: dict[str, list[Row]]) -> None:
+    """A unit whose level is written as `directly_under` takes the level that its parent's other
+    units have, if they all have one (under a Tỉnh ủy of communes: Xã; of districts: Huyện);
+    else its level stays as written, and is refused with the hint to write one."""
+    under = [rows[0].values for rows in grouped.values() if directly_under(rows[0].values.get("level", ""))]
+    if not under:
+        return
+    named: dict[str, list[str]] = {}
+    for uid, rows in grouped.items():
+        named.setdefault(rows[0].values.get("name", ""), []).append(uid)
+
+    def parent(values: dict[str, str]) -> str | None:  # as `unit_tree.parents_of` reads it
+        written = values.get("parent", "")
+        if written in grouped:
+            return written
+        return ids[0] if len(ids := named.get(written, [])) == 1 else None
+
+    levels: dict[str, set[str]] = {}  # a unit -> the levels of its children
+    for rows in grouped.values():
+        values = rows[0].values
+        level = values.get("level", "")
+        if level and not directly_under(level) and (above := parent(values)) is not None:
+            levels.setdefault(above, set()).add(level_of_word(level))
+    for values in under:
+        if (above := parent(values)) is not None and len(found := levels.get(above, ())) == 1:
+            values["level"] = next(iter(found))
 
 
 def _records(
@@ -251,7 +289,8 @@ def _records_by_model(
     for n in range(before, len(problems)):
         problem = problems[n]
         if problem.key.endswith("].level"):  # a level that is no id: the words a sheet may use
-            problem = replace(problem, hint=level_hint())
+            level = records[int(problem.key[1 : problem.key.index("]")])].level
+            problem = replace(problem, hint=_under_hint() if directly_under(level) else level_hint())
         index = re.match(r"\[(\d+)\]", problem.key)
         if index is not None and _ID(uid := records[int(index[1])].id):  # a row's unit by its id
             problem = replace(problem, key=uid + problem.key[index.end() :])
@@ -266,6 +305,13 @@ def _records_by_model(
         # and the levels are not reported wrong as well
         kept.append(record)
     return kept
+
+
+def _under_hint() -> str:
+    return _(
+        "a unit directly under its parent sits at the level of its parent's other units: write that "
+        "level (e.g. Xã under a Tỉnh ủy of communes and wards); its parent's units have none, or several"
+    )
 
 
 def _give_ids(rows: list[Row], file: str, problems: list[Problem]) -> None:
