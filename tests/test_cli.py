@@ -1726,16 +1726,18 @@ def test_a_signal_typed_as_yesterday_is_the_commands_yesterday(data_dir: Path) -
 def test_one_signal_typed_is_said_back_as_it_was_read(data_dir: Path) -> None:
     """A signal typed by a unit's name, the work's title and "hôm qua 15:30" was answered "1
     signal(s) recorded": nothing said which unit, which work and which day it was read as. It
-    is said back in full, as the notices and the board name them."""
+    is said back in full, as the notices and the board name them; and its figures by their titles
+    as they were read ("1.245 đ/c" is 1245: said back as 1,245), which were not said back at all."""
     env = _shift_to("2020-11-25 09:00")
     assert runner.invoke(app, ["deploy", HA_TINH], env=env).exit_code == 0
     typed = ["signal", "ha-tinh-xix-2020", "huyện ủy can lộc", "Hội nghị cốt cán cấp huyện và tương đương"]
-    said = runner.invoke(app, [*typed, "-f", "attendees=50", "--at", "hôm qua 15:30"], env=env)
+    said = runner.invoke(app, [*typed, "-f", "Số đại biểu dự=1.245 đ/c", "--at", "hôm qua 15:30"], env=env)
     assert said.exit_code == 0, said.output
     assert said.stderr.splitlines()[-1] == (
-        "  Huyện ủy Can Lộc: «Hội nghị cốt cán cấp huyện và tương đương», 15:30 24/11/2020"
+        "  Huyện ủy Can Lộc: «Hội nghị cốt cán cấp huyện và tương đương», 15:30 24/11/2020; "
+        "Số đại biểu dự 1,245"
     ), said.stderr
-    again = runner.invoke(app, [*typed, "-f", "attendees=50", "--at", "hôm qua 15:30"], env=env)
+    again = runner.invoke(app, [*typed, "-f", "attendees=1245", "--at", "hôm qua 15:30"], env=env)
     assert "Huyện ủy Can Lộc:" not in again.stderr  # (nothing new stored: nothing to say back)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import pendulum
 import typer
@@ -25,14 +25,14 @@ from cascade.cli.common import (
 )
 from cascade.compile.sheets import is_spreadsheet
 from cascade.errors import CampaignInvalid, Problem
-from cascade.i18n import N_, _, num
+from cascade.i18n import N_, _, language, num
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from cascade.engine.early import Early
     from cascade.engine.repeats import Unchanged
-    from cascade.engine.signals import Recorded, Signal
+    from cascade.engine.signals import Recorded
 
 
 @app.command(
@@ -103,24 +103,39 @@ def signal(
             exc.problems if isinstance(exc, CampaignInvalid) else [Problem("signal", None, "--at", str(exc))]
         )
     _recorded(engine, campaign, now, answer)
-    if import_file is None and answer[0]:  # (stored: not one already recorded)
-        _said_back(engine, campaign, batch[0])
+    if import_file is None and answer.rows:  # (stored: not one already recorded)
+        _said_back(engine, campaign, answer.rows[0])
 
 
-def _said_back(engine: Engine, campaign: str, signal: Signal) -> None:
-    """The one signal typed, as it was read: the unit and the work by name, the time in full (a
-    unit by its name, the work by its title, "hôm qua 15:30": the operator sees what they mean)."""
-    from cascade.engine.deployed import task_named, units_named
+def _said_back(engine: Engine, campaign: str, stored: dict[str, Any]) -> None:
+    """The one signal typed, as it was stored: the unit by its name, the work by its title, the
+    time in full, each figure by its title as it was read ("hôm qua 15:30", "45 đ/c": the
+    operator sees what they meant, and what was understood)."""
+    from cascade.engine.deployed import unit_names
+    from cascade.plan.rules import campaign_rules
 
     row = campaign_row(engine, campaign)
     with engine.connect() as conn:
-        found, _wrong = units_named(conn, campaign, [signal.unit])
-    unit = found[signal.unit].name if signal.unit in found else signal.unit
-    task = task_named(row, signal.task) or signal.task
-    title = str(row.tasks.get(task, {}).get("title", task))
-    moment = signal.at.in_timezone(row.timezone).format("HH:mm DD/MM/YYYY")
+        unit = unit_names(conn, campaign, [stored["unit_id"]]).get(stored["unit_id"], stored["unit_id"])
+    rules = campaign_rules(row).get(stored["task_id"])
+    title = rules.title if rules else stored["task_id"]
+    moment = pendulum.from_timestamp(stored["at"], tz=row.timezone).format("HH:mm DD/MM/YYYY")
     said = _("  {unit}: «{task}», {at}", unit=escape(unit), task=escape(title), at=moment)
-    err.print(said, highlight=False)
+    fields = rules.fields if rules else {}
+    figures = [
+        f"{escape(spec.title if (spec := fields.get(name)) and spec.title else name)} {_figure(value)}"
+        for name, value in stored["fields"].items()
+    ]
+    err.print(said + ("; " + "; ".join(figures) if figures else ""), highlight=False)
+
+
+def _figure(value: Any) -> str:
+    """A figure as the operator's language writes it: 1.234 and 0,85 (vi); 1,234 and 0.85 (en)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return escape(str(value))
+    if isinstance(value, int) or value.is_integer():
+        return num(int(value))
+    return str(value).replace(".", ",") if language() == "vi" else str(value)
 
 
 def _nothing_in(where: str) -> None:

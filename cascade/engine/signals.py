@@ -57,10 +57,12 @@ class Recorded(tuple[int, int]):
     (`Batch.tell`), what of the signals it stored the caller is told, read in the transaction that
     stored them (a tick committing in between would apply them, and a read after the commit
     would no longer see them waiting): `unchanged`, those for an instance an earlier signal had
-    finished (the first signal counts), and `early`, those dated before their work opened."""
+    finished (the first signal counts), `early`, those dated before their work opened, and
+    `rows`, the signals stored, as stored (unit and task by id, figures as read)."""
 
     unchanged: tuple[Unchanged, ...]
     early: tuple[Early, ...]
+    rows: tuple[dict[str, Any], ...] = ()
 
     def __new__(
         cls, stored: int, known: int, unchanged: Iterable[Unchanged] = (), early: Iterable[Early] = ()
@@ -182,9 +184,9 @@ def record_many(engine: Engine, requests: list[Batch]) -> list[Recorded | Signal
             bulk.insert_many(conn, store.signals, fresh)
             if r.tell:
                 finished = done_before(fresh, lookups[r.campaign_id])
-                answers[n] = told(
-                    conn, r.campaign_id, before, r.now, r.source, counts, finished, r.tell_early
-                )
+                answer = told(conn, r.campaign_id, before, r.now, r.source, counts, finished, r.tell_early)
+                answer.rows = tuple(fresh)
+                answers[n] = answer
             else:
                 answers[n] = Recorded(*counts)
     return answers
