@@ -126,9 +126,9 @@ def test_rolled_up_figures_use_reports_where_submitted_and_signals_elsewhere(sum
     assert units["x-c"]["hn-co-so.attendees"] == 44 and units["x-c"]["hn-co-so.rate"] == 0.88
     assert units["x-d"]["hn-co-so.attendees"] == 32  # its correction, not the 30 of its signal
     assert units["x-d"]["hn-co-so.rate"] == 0.8  # the rate follows the corrected sum
-    assert units["hu-e"] == {
-        "hn-co-so.attendees": 0,
-        "hn-co-so.members": 0,
+    assert units["hu-e"] == {  # no figures below it: none, not 0 members attending (it read as 0)
+        "hn-co-so.attendees": None,
+        "hn-co-so.members": None,
         "hn-co-so.done": 0,
         "hn-co-so.missing": 1,
         "hn-co-so.rate": None,  # nothing to divide
@@ -365,7 +365,7 @@ def test_a_redeploy_that_moves_a_unit_is_seen_by_the_next_roll_up(store_engine: 
                 "hn-co-so.attendees"
             ]
 
-    assert (attendees("hu-b"), attendees("hu-e")) == (74, 0)
+    assert (attendees("hu-b"), attendees("hu-e")) == (74, None)  # (nothing below hu-e gave the figure)
     x_d = next(line for line in SMALL_UNITS.splitlines(keepends=True) if "id: x-d" in line)
     moved = SMALL_UNITS.replace(x_d, "").replace(
         "contacts: [{role: head, email: x.f@example.vn}]}\n",
@@ -374,3 +374,42 @@ def test_a_redeploy_that_moves_a_unit_is_seen_by_the_next_roll_up(store_engine: 
     plan = compile_text(TASKS, moved)
     deploy(store_engine, plan, "source", at("2020-11-10 08:00"))  # same text and instant: the hierarchy tells
     assert (attendees("hu-b"), attendees("hu-e")) == (44, 30)
+
+
+def test_what_is_not_in_yet_is_said_as_not_in(store_engine: Engine) -> None:
+    """What the summary said of work and figures not in yet, read by the officials it goes to:
+    a grassroots unit's essays, due 7 days after its own conference, were "waiting for the level
+    above to finish"; a district none of whose communes had held their conference had "0
+    members attending"; and with one commune's figures in and two to come (or none in at all),
+    "every unit met the target"."""
+    from cascade.reports.markdown import markdown
+
+    essays = (
+        "  - {id: thu-hoach, title: Bài thu hoạch, level: grassroots, due: {after: hn-co-so, days: 7}}\n"
+        "  - id: so-ket\n    title: Sơ kết\n    level: grassroots\n"
+        "    opens_after: {task: hn-huyen, at: parent}\n    due: {before: 31/12/2020}\n"
+    )
+    plan = compile_text(TASKS.replace("reports:\n", essays + "reports:\n"))
+    deploy(store_engine, plan, "source", at("2020-11-10 08:00"))
+    tick(store_engine, "test-campaign", at("2020-11-12 08:00"))
+    first = build(store_engine, "test-campaign", at("2020-11-12 08:00"))
+    assert first is not None
+    assert "«Bài thu hoạch» (3 chờ hoàn thành «Hội nghị cơ sở» để bắt đầu)" in first.narrative
+    assert "«Sơ kết» (3 chờ cấp trên hoàn thành để bắt đầu)" in first.narrative
+    section = markdown(first).split("## III.")[1].split("## IV.")[0]
+    assert "Chưa có số liệu để đánh giá chỉ tiêu (3 đơn vị chưa có số liệu)." in section
+
+    for unit, task, when, fields in SIGNALS[:4]:  # x-c's conference (44 of 50), the others not yet
+        record(store_engine, "test-campaign", [Signal(unit, task, at(when), fields)], "test", at(when))
+    tick(store_engine, "test-campaign", at("2020-12-11 08:00"))
+    summary = build(store_engine, "test-campaign", at("2020-12-11 08:00"))
+    assert summary is not None
+    said = summary.narrative
+    assert "«Bài thu hoạch» (1 đang thực hiện; 2 chờ hoàn thành «Hội nghị cơ sở» để bắt đầu)" in said
+    assert "«Sơ kết» (3 đang thực hiện)" in said  # (its districts are done: open)
+    units = {u.id: u.figures["bc"] for u in summary.units}
+    assert (units["x-d"]["hn-co-so.attendees"], units["hu-e"]["hn-co-so.attendees"]) == (None, None)
+    assert (units["x-c"]["hn-co-so.attendees"], units["hu-b"]["hn-co-so.attendees"]) == (44, 44)
+    assert (summary.judged, summary.unjudged) == (1, 2)
+    section = markdown(summary).split("## III.")[1].split("## IV.")[0]
+    assert "Các đơn vị đã có số liệu (1 đơn vị) đều đạt chỉ tiêu đề ra; 2 đơn vị chưa có số liệu." in section

@@ -186,23 +186,25 @@ class Rollup:
         return self._behind[unit]
 
     def _compute(self, unit: str, children: Iterable[str]) -> dict[str, Number | None]:
+        """A sum of what the unit and its subtree gave; None where none of them gave the figure
+        (no data, which an official reads apart from 0 members attending); a counter is a count."""
         values: dict[str, Number | None] = {}
         below = [self.stands_behind(c) for c in children]
         for figure in self.figures:
             if figure.kind == "rate":
                 continue
-            total: Number = self._own(figure, unit)
+            total = self._own(figure, unit)
             for child in below:
                 value = child.get(figure.key)
                 if value is not None:
-                    total += value
+                    total = value if total is None else total + value
             values[figure.key] = total
         return self.rates(values)
 
-    def _own(self, figure: Figure, unit: str) -> Number:
+    def _own(self, figure: Figure, unit: str) -> Number | None:
         state, fields = self.instances.get((figure.task, unit), ("", None))
         if not state:
-            return 0
+            return 0 if figure.kind == "counter" else None
         if figure.kind == "counter":
             name = figure.name
             if name == "done":
@@ -213,7 +215,7 @@ class Rollup:
                 return int(state not in DONE and state != "exempt")
             return int(state == "exempt") if name == "exempt" else 1
         value = (fields or {}).get(figure.name) if state in DONE else None
-        return value if _number(value) else 0
+        return value if _number(value) else None
 
     def rates(self, values: dict[str, Number | None]) -> dict[str, Number | None]:
         for key, formula, operands in self._rates:

@@ -40,6 +40,7 @@ class TaskCounts:
     kind: str  # task | report
     level: str
     counts: Counter[str] = field(default_factory=Counter)
+    waits: tuple[str, str] | None = None  # what a held one waits for (`waits_for`)
 
     @property
     def total(self) -> int:
@@ -135,6 +136,9 @@ class Summary:
     owed: list[Owed]  # instances not done, not exempt
     timeline: dict[str, list[tuple[pendulum.Date, float]]]  # level -> (day, share of tasks done)
     titles: dict[str, str]
+    targets: bool = False  # whether any task sets a target for its figures
+    judged: int = 0  # units whose figures for a target are in (some task with one done)
+    unjudged: int = 0  # units some task with a target is not done at: no figures to judge yet
     narrative: str = ""
     document: dict[str, Any] = field(default_factory=dict)  # the campaign's `document` (heading, names)
 
@@ -227,6 +231,8 @@ def build_in(
     misses: list[Miss] = []
     done_times: dict[str, list[int]] = {}
     owed_total: Counter[str] = Counter()
+    judged: set[str] = set()
+    unjudged: set[str] = set()
     if resident is not None:
         instances: Iterable[Sequence[Any]] = resident.summary_rows()
     else:
@@ -253,7 +259,7 @@ def build_in(
         row.states[task] = state
         key = (task, row.level)
         if key not in counts:
-            counts[key] = TaskCounts(task, rules[task].title, kind, row.level)
+            counts[key] = TaskCounts(task, rules[task].title, kind, row.level, waits=waits_for(rules[task]))
         counts[key].counts[state] += 1
         if state not in ("done", "done_late", "exempt"):
             owed.append(Owed(unit_id, row.name, row.level, task, rules[task].title, state, deadline))
@@ -261,6 +267,8 @@ def build_in(
             owed_total[row.level] += 1
             if state in ("done", "done_late") and done_at is not None:
                 done_times.setdefault(row.level, []).append(done_at)
+        if task in targeted and state != "exempt":
+            (judged if state in ("done", "done_late") else unjudged).add(unit_id)
         if task in targeted and state in ("done", "done_late") and (fields := bulk.loads(figures)):
             for name, value, target in missed_targets(rules[task], fields):
                 label = rules[task].fields[name].title or name
@@ -297,10 +305,21 @@ def build_in(
         owed=owed,
         timeline=_timeline(done_times, owed_total, issued, at, tz),
         titles={task: r.title for task, r in rules.items()},
+        targets=bool(targeted),
+        judged=len(judged),
+        unjudged=len(unjudged),
         document=dict(campaign.document or {}),
     )
     summary.narrative = narrative(summary)
     return summary
+
+
+def waits_for(rules: TaskRules) -> tuple[str, str] | None:
+    """What a held instance of the task waits for: ("parent", task) its parent's, ("self", task)
+    its own unit's (`opens_after ... at: self`, or the task its `after:` deadline counts from)."""
+    if rules.opens_after:
+        return rules.opens_after
+    return ("self", rules.rule.after) if rules.rule.after else None
 
 
 def _report_figures(

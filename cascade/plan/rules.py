@@ -38,6 +38,7 @@ class TaskRules:
     fields: dict[str, FieldSpec]
     rollup: tuple[str, ...] = ()  # reports: "task.field" / "task.counter" figures rolled up
     checks: tuple[str, ...] = ()  # comparisons the figures must keep ("attendees <= members")
+    opens_after: tuple[str, str] | None = None  # (task, "parent" | "self"): what a held one waits for
 
     @classmethod
     def of(cls, task: TaskPlan) -> TaskRules:
@@ -55,6 +56,7 @@ class TaskRules:
             task.fields,
             task.rollup,
             task.checks,
+            task.opens_after,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -86,6 +88,7 @@ class TaskRules:
             },
             "rollup": list(self.rollup),
             "checks": list(self.checks),
+            "opens_after": list(self.opens_after) if self.opens_after else None,
         }
 
     @classmethod
@@ -122,6 +125,7 @@ class TaskRules:
             {name: FieldSpec.model_validate(spec) for name, spec in data["fields"].items()},
             tuple(data.get("rollup", ())),  # campaigns deployed before roll-ups were kept
             tuple(data.get("checks", ())),  # (and before checks between figures)
+            (a[0], a[1]) if (a := data.get("opens_after")) else None,  # (and before this was kept)
         )
 
 

@@ -67,7 +67,7 @@ def write_docx(summary: Summary, out: Path) -> Path:
 
     appendices = _appendices(summary)
     _section(document, f"{next(sections)}. {W['missed'].upper()}")
-    _paragraph(document, _where(appendices, "missed") if summary.misses else W["all_met"])
+    _paragraph(document, _where(appendices, "missed") if summary.misses else tables.all_met(summary))
     _section(document, f"{next(sections)}. {W['owed'].upper()}")
     _paragraph(document, _where(appendices, "owed") if summary.owed else W["nothing_owed"])
     if summary.corrections:

@@ -44,7 +44,7 @@ def markdown(s: Summary, chart: str | None = None) -> str:
             lines += _table(table, 4)
         lines += _table(tables.unit_table(s, level, ROWS), 4, len(s.units_at(level)))
     lines += [f"## III. {W['missed']}", ""]
-    lines += _table(tables.misses(s), total=len(s.misses)) if s.misses else [W["all_met_short"], ""]
+    lines += _table(tables.misses(s), total=len(s.misses)) if s.misses else [tables.all_met(s), ""]
     lines += [f"## IV. {W['owed']}", ""]
     lines += _table(tables.owed(s, ROWS), total=len(s.owed)) if s.owed else [W["nothing_owed"], ""]
     if s.corrections:

@@ -83,8 +83,9 @@ def level_figures(s: Summary, level: str) -> list[Table]:
             for f in r.figures
             if values.get(f.key) is not None
         ]
-        title = said("level_figures", s.level_name(level), r.title)
-        tables.append(Table(title, [W["figure"], W["value"]], rows))
+        if rows:  # (a level none of whose units has the figures: no table, not an empty one)
+            title = said("level_figures", s.level_name(level), r.title)
+            tables.append(Table(title, [W["figure"], W["value"]], rows))
     return tables
 
 
@@ -96,7 +97,8 @@ def totals(s: Summary) -> list[Table]:
             for f in r.figures
             if r.totals.get(f.key) is not None
         ]
-        tables.append(Table(said("total_figures", s.root_name, r.title), [W["figure"], W["value"]], rows))
+        if rows:
+            tables.append(Table(said("total_figures", s.root_name, r.title), [W["figure"], W["value"]], rows))
     return tables
 
 
@@ -115,6 +117,18 @@ def unit_table(s: Summary, level: str, limit: int | None = None) -> Table:
         values = [figure_value(unit.figures.get(r.report, {}).get(f.key), f.kind == "rate") for r, f in shown]
         rows.append([unit.id, unit.name, *states, *values])
     return Table(said("units_of", s.level_name(level), thousands(len(units))), headers, rows)
+
+
+def all_met(s: Summary) -> str:
+    """Section III where no unit missed a target: that every unit met them only once every unit's
+    figures are in (units with none yet were said to have met them), else as far as they are."""
+    if not s.targets:
+        return W["no_targets"]
+    if not s.unjudged:
+        return W["all_met"]
+    if not s.judged:
+        return said("none_judged", thousands(s.unjudged))
+    return said("met_so_far", thousands(s.judged), thousands(s.unjudged))
 
 
 def misses(s: Summary) -> Table:
