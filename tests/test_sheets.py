@@ -190,6 +190,8 @@ def test_a_time_that_is_not_one_is_refused_in_words(text: str, said: str) -> Non
         ("15:30", "2020-11-25 15:30"),
         ("lúc 8 giờ 05", "2020-11-25 08:05"),
         ("24/11/2020 15:30", "2020-11-24 15:30"),  # (a day written is that day)
+        ("24/11 15:30", "2020-11-24 15:30"),  # (its year: the latest 24/11 not after tomorrow)
+        ("26/11", "2020-11-26 00:00"),
     ],
 )
 def test_a_time_typed_after_a_phone_call_is_of_the_commands_day(text: str, meant: str) -> None:
@@ -206,6 +208,48 @@ def test_a_time_typed_after_a_phone_call_is_of_the_commands_day(text: str, meant
     if "/" not in text:
         with pytest.raises(ValueError):
             parse_instant(text, TZ)  # (a signals file's row: its day is written)
+
+
+def test_a_day_written_without_its_year_is_the_campaigns(campaign: Engine, tmp_path: Path) -> None:
+    """A reply typed in a hurry dates its row "15/12" or "7/12 8h30" (a cell Excel kept as text,
+    a CSV): it was "not a time; write 2020-11-18 10:00", and the whole reply with it. The day is
+    the campaign's: the latest such day from its issue (10/11/2020) to tomorrow; one no such day
+    is (a 15/01 before 15/01/2021 has come) is refused, the year asked for, and so is one in a
+    file read without a campaign (simulate's)."""
+    from datetime import date
+
+    from cascade.timing.instants import parse_instant
+
+    path = tmp_path / "tra-loi.csv"
+    path.write_text(
+        "Thời gian;Unit;TASK;attendees;members\n"
+        "05/12 15h30;p-bac-ha;hn-co-so;40;45\n"
+        "ngày 6/12 lúc 9 giờ;p-nam-ha;hn-co-so;40;45\n"
+        "7-12;x-thien-loc;hn-co-so;40;45\n",
+        encoding="utf-8",
+    )
+    assert import_table(campaign, CID, path, "cli", NOW) == (3, 0)  # (NOW: 10/01/2021)
+    assert [(unit, at) for unit, _, at, _, _ in signals(campaign)] == [
+        ("p-bac-ha", when("2020-12-05 15:30")),
+        ("p-nam-ha", when("2020-12-06 09:00")),
+        ("x-thien-loc", when("2020-12-07 00:00")),
+    ]
+    ahead = tmp_path / "sau.csv"
+    ahead.write_text(
+        "Thời gian;Unit;TASK;attendees;members\n15/01;x-vuong-loc;hn-co-so;40;45\n", encoding="utf-8"
+    )
+    with pytest.raises(SignalRefused) as refused:
+        import_table(campaign, CID, ahead, "cli", NOW)
+    assert "`15/01` has no year, and no 15/01 has come since the campaign was issued (10/11/2020): " in str(
+        refused.value
+    )
+    assert "write its year, e.g. 15/01/2021" in str(refused.value)
+    assert import_table(campaign, CID, ahead, "cli", NOW, allow_future=True) == (1, 0)  # (as the flag says)
+    assert parse_instant("15/12 8h", TZ, span=(date(2020, 11, 10), date(2021, 12, 20))) == when(
+        "2021-12-15 08:00"
+    )
+    with pytest.raises(ValueError, match="`15/12` has no year: write it"):
+        parse_instant("15/12", TZ)  # (a file read without its campaign)
 
 
 def test_a_csv_in_the_windows_vietnamese_code_page(campaign: Engine, tmp_path: Path) -> None:

@@ -17,7 +17,6 @@ from cascade.cli.common import (
     app,
     campaign_id,
     campaign_row,
-    campaign_tz,
     err,
     fail,
     open_engine,
@@ -67,15 +66,17 @@ def signal(
         bool, typer.Option("--allow-future", help=_("accept signals dated more than a day from now"))
     ] = False,
 ) -> None:
-    from cascade.engine.signal_files import is_table, load_signals
+    from cascade.engine.signal_files import is_table, load_signals, signal_span
     from cascade.engine.signals import Signal, record
     from cascade.settings import Settings
     from cascade.timing.instants import parse_instant
 
     engine = open_engine()
     campaign = campaign_id(engine, campaign)  # (or its title)
-    tz = campaign_tz(engine, campaign)
+    row = campaign_row(engine, campaign)
+    tz = str(row.timezone)
     now = Settings().scheduler.now().in_timezone(tz)
+    span = signal_span(row.issued_at, tz, now, allow_future)  # `--at 15/12`: this campaign's
     try:
         if import_file is not None and (import_file.is_dir() or is_table(import_file)):
             answer = _import_table(engine, campaign, import_file, now, allow_future)
@@ -94,7 +95,9 @@ def signal(
             if unit is None or task is None:
                 fail([Problem("signal", None, "", _("name the UNIT and the TASK, or give --import FILE"))])
             batch = [
-                Signal(unit, task, parse_instant(at, tz, now.date()) if at else now, _fields(field or []))
+                Signal(
+                    unit, task, parse_instant(at, tz, now.date(), span) if at else now, _fields(field or [])
+                )
             ]
             where = "signal"
         answer = record(engine, campaign, batch, "cli", now, file=where, allow_future=allow_future, tell=True)

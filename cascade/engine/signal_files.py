@@ -33,7 +33,7 @@ from cascade.engine.signals import (
 )
 from cascade.errors import CampaignInvalid, Problem, one_of
 from cascade.i18n import _
-from cascade.timing.instants import parse_instant
+from cascade.timing.instants import Span, parse_instant
 
 # the columns; the rest are the task's figures. `name`, `state` and `deadline` are the template's,
 # for people
@@ -297,13 +297,15 @@ _MISSING: dict[str, Callable[[], str]] = {  # the hint for a signal without its 
 }
 
 
-def _signal_of(line: int, item: dict[str, Any], file: str, tz: str) -> Signal | Problem:
+def _signal_of(
+    line: int, item: dict[str, Any], file: str, tz: str, span: Span | None = None
+) -> Signal | Problem:
     missing = [k for k in ("at", "unit", "task") if item.get(k) in (None, "")]
     if missing:
         hint = _MISSING[missing[0]]()
         return Problem(file, line, "", _("missing {missing}", missing=one_of(missing)), hint)
     try:
-        at = parse_instant(item["at"], tz)
+        at = parse_instant(item["at"], tz, span=span)
     except ValueError as exc:
         return Problem(file, line, "at", str(exc))
     fields = item.get("fields") or {}
@@ -311,6 +313,13 @@ def _signal_of(line: int, item: dict[str, Any], file: str, tz: str) -> Signal | 
         return Problem(file, line, "fields", _("fields is a mapping, e.g. {attendees: 450}"))
     note = item.get("note")
     return Signal(str(item["unit"]), str(item["task"]), at, dict(fields), line, str(note) if note else None)
+
+
+def signal_span(issued_at: int, tz: str, now: pendulum.DateTime, allow_future: bool) -> Span:
+    """Where a signal's day written without its year falls: from the campaign's issue to
+    tomorrow (as a signal may be dated: `signals.FUTURE_SLACK`), or on, `allow_future`."""
+    issued, tomorrow = pendulum.from_timestamp(issued_at, tz=tz), now.in_timezone(tz).add(days=1)
+    return (issued.date(), None if allow_future else tomorrow.date())
 
 
 def import_table(
@@ -363,13 +372,15 @@ def import_table(
 
         every = (item for each in paths for item in sheet_items(tables(each, str(each))))
         order = DateOrder()
+        tz = campaign.timezone
+        span = signal_span(campaign.issued_at, tz, now, allow_future)
         for file, entry in every:
             if file != chunk_file and chunk:
                 flush()  # a chunk's problems name one sheet
             chunk_file = file
             if not isinstance(entry, Problem):
                 order.see(file, entry[0], entry[1]["at"])
-            signal = entry if isinstance(entry, Problem) else _signal_of(*entry, file, campaign.timezone)
+            signal = entry if isinstance(entry, Problem) else _signal_of(*entry, file, tz, span)
             if isinstance(signal, Problem):
                 if len(problems) < SHOWN_PROBLEMS:
                     problems.append(signal)

@@ -34,14 +34,25 @@ _TIME = (
 _DAY_TIME = re.compile(rf"^{_DAY}(?:\s*[,T]?\s*{_TIME})?$", re.IGNORECASE)
 _TIME_DAY = re.compile(rf"^{_TIME}\s*,?\s*{_DAY}$", re.IGNORECASE)
 _ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# a day without its year, as a reply typed in a hurry dates it: 15/12, 15/12 8:30, ngày 15/12 lúc 8h
+_NO_YEAR = re.compile(
+    rf"^(?:ngày\s*)?(?P<d>\d{{1,2}})(?P<sep>[/.-])(?P<mo>\d{{1,2}})(?:\s*[,T]?\s*{_TIME})?$", re.IGNORECASE
+)
 
 
-def parse_instant(value: object, tz: str, today: date | None = None) -> pendulum.DateTime:
+Span = tuple[date | None, date | None]  # the first and last day a day written without its year may be
+
+
+def parse_instant(
+    value: object, tz: str, today: date | None = None, span: Span | None = None
+) -> pendulum.DateTime:
     """`2020-11-18 10:00`, ISO with or without offset, or the day first as offices write it
     (`18/11/2020 10:00`, `18-11-2020 10h30`, `10 giờ 30 ngày 18/11/2020`); in `tz` unless offset.
     Given `today` (an option typed at the command line: the command's clock), also a day said as
     an operator says it after a phone call, "hôm qua 15:30", "15h hôm nay", or a time alone
-    (`15:30`: today); in a file a time has its day."""
+    (`15:30`: today); in a file a time has its day. A day without its year (`15/12 8:30`) is
+    the latest such day in `span` (a signal's: from the campaign's issue to today), or with
+    `today` alone the latest not after tomorrow; else it is refused, the year asked for."""
     if isinstance(value, datetime):
         return pendulum.instance(value, tz=tz) if value.tzinfo is None else pendulum.instance(value)
     text = str(value).strip()
@@ -50,7 +61,47 @@ def parse_instant(value: object, tz: str, today: date | None = None) -> pendulum
         day = today - timedelta(days=back)
         h, mi, sec = _clock(clock, text) if clock else (0, 0, 0)
         return pendulum.datetime(day.year, day.month, day.day, h, mi, sec, tz=tz)
+    if (m := _NO_YEAR.match(text)) is not None:
+        if span is None and today is not None:
+            span = (None, today + timedelta(days=1))
+        day = _in_span(m, text, span)
+        h, mi, sec = _clock(m, text)
+        return pendulum.datetime(day.year, day.month, day.day, h, mi, sec, tz=tz)
     return _instant_of_text(text, tz)
+
+
+def _in_span(m: re.Match[str], text: str, span: Span | None) -> date:
+    """The day `m` (a day and month) names: the latest in `span` (with no last day, the first)."""
+    first, last = span or (None, None)
+    d, mo = int(m["d"]), int(m["mo"])
+    if not (1 <= d <= 31 and 1 <= mo <= 12):
+        raise ValueError(_("`{text}` is not a time; write 2020-11-18 10:00 or 18/11/2020 10:00", text=text))
+    shown = f"{d:02d}/{mo:02d}"
+    if first is None and last is None:
+        raise ValueError(
+            _("`{text}` has no year: write it, e.g. {day}/{year}", text=text, day=shown, year=2020)
+        )
+    ends = [end for end in (last, first) if end is not None]
+    years = range(ends[0].year, ends[0].year - 2, -1) if last else range(ends[0].year, ends[0].year + 2)
+    for year in years:
+        try:
+            day = date(year, mo, d)
+        except ValueError:
+            continue  # (29/02 of a year without it)
+        if (first is None or first <= day) and (last is None or day <= last):
+            return day
+    between = (
+        _(
+            "no {day} has come since the campaign was issued ({first})",
+            day=shown,
+            first=first.strftime("%d/%m/%Y"),
+        )
+        if first is not None
+        else _("no such day is near")
+    )
+    message = _("`{text}` has no year, and {between}: write its year, e.g. {day}/{year}", text=text,
+                between=between, day=shown, year=ends[0].year)  # fmt: skip
+    raise ValueError(message)
 
 
 # the days an operator names by their distance from today, and a time alone (`15:30`) is today's
