@@ -514,6 +514,26 @@ def test_a_report_form_is_pre_filled_with_the_roll_up_and_keeps_a_correction(sto
     assert (reported["hn-co-so.attendees"], computed["hn-co-so.attendees"]) == (78, 76)
 
 
+def test_a_report_form_with_no_figures_below_it_leaves_them_to_fill(store_engine: Engine) -> None:
+    """hu-e's communes had not held their conference: its report form came pre-filled with 0
+    members attending, as if none came, for the official to send up unread. Figures nobody
+    below it gave are left blank, to fill in; the counts stay counts."""
+    from tests.test_summary import run
+
+    run(store_engine, until="2021-01-15 08:00")  # x-f (hu-e's one commune): no conference
+    clock = at("2021-01-15 09:00")
+    config = WebConfig(secret=SECRET, operator_token=TOKEN)
+    with TestClient(
+        create_app(store_engine, config, clock=lambda: clock), base_url="https://testserver"
+    ) as client:
+        url = Link("test-campaign", "hu-e", "bc", int(clock.add(days=5).timestamp())).path(SECRET)
+        page = client.get(url)
+        assert page.status_code == 200
+        assert re.search(r'name="hn-co-so.attendees" value=""', page.text), page.text
+        assert re.search(r'name="hn-co-so.members" value=""', page.text)
+        assert re.search(r'name="hn-co-so.missing" value="1"', page.text)
+
+
 def test_a_stopped_campaign_says_so_on_its_forms(client: TestClient, campaign: Engine) -> None:
     """After `cascade undeploy` an official's link still opened the form as if all ran: a
     confirmation or a request for more time was taken and then waited, unsaid, for the campaign
