@@ -100,7 +100,10 @@ def signal(
                 )
             ]
             where = "signal"
-        answer = record(engine, campaign, batch, "cli", now, file=where, allow_future=allow_future, tell=True)
+        answer = record(
+            engine, campaign, batch, "cli", now, file=where, allow_future=allow_future, tell=True,
+            said_back=import_file is None,
+        )  # fmt: skip
     except (CampaignInvalid, ValueError) as exc:
         fail(
             exc.problems if isinstance(exc, CampaignInvalid) else [Problem("signal", None, "--at", str(exc))]

@@ -106,12 +106,15 @@ def record(
     file: str = "signal",
     allow_future: bool = False,
     tell: bool = False,
+    said_back: bool = False,
 ) -> Recorded:
     """Check every signal, then store all of them or none; returns (stored, already known), and
-    what to tell of them when `tell` (see `Recorded`). A signal dated before the campaign's issue
+    what to tell of them when `tell` (see `Recorded`; with `said_back` too, the rows stored: one
+    signal typed, not a simulation's 219,327). A signal dated before the campaign's issue
     is refused, and one more than a day after `now` unless `allow_future` (a simulation feeds its
     whole signals file at the start)."""
-    [answer] = record_many(engine, [Batch(campaign_id, batch, source, now, file, allow_future, tell=tell)])
+    request = Batch(campaign_id, batch, source, now, file, allow_future, tell=tell, said_back=said_back)
+    [answer] = record_many(engine, [request])
     if isinstance(answer, SignalRefused):
         raise answer
     return answer
@@ -130,6 +133,7 @@ class Batch:
     lang: str | None = None  # the language its problems are told in (None: the operator's)
     tell: bool = False  # read what its stored signals should tell (`Recorded.unchanged`, `.early`)
     tell_early: bool = True  # (with `tell`; a web form shows only what changes nothing)
+    said_back: bool = False  # (with `tell`) keep the rows stored, to say them back (`Recorded.rows`)
 
 
 def record_many(engine: Engine, requests: list[Batch]) -> list[Recorded | SignalRefused]:
@@ -185,7 +189,7 @@ def record_many(engine: Engine, requests: list[Batch]) -> list[Recorded | Signal
             if r.tell:
                 finished = done_before(fresh, lookups[r.campaign_id])
                 answer = told(conn, r.campaign_id, before, r.now, r.source, counts, finished, r.tell_early)
-                answer.rows = tuple(fresh)
+                answer.rows = tuple(fresh) if r.said_back else ()
                 answers[n] = answer
             else:
                 answers[n] = Recorded(*counts)
