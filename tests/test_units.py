@@ -471,6 +471,46 @@ def test_two_names_that_make_one_id_are_an_error_naming_both_rows() -> None:
     assert read_units(with_ids, "units.csv").units["x-tan-thanh-cg"].name == "Tân Thạnh"
 
 
+def test_a_name_every_commune_has_makes_each_ones_id_with_its_parents() -> None:
+    """A sheet without ids lists the cells of every commune by the names they have: "Chi bộ ấp
+    1" under Xã Cái Bè and under Xã Tân Hồng. Each row after the first was "`Chi bộ ấp 1` makes
+    the id `chi-bo-ap-1`, as ... does", the operator to type an id for every such cell (a
+    province: thousands). Each such unit's id is made with its parent's name, told once; its
+    further contact rows stay its own."""
+    text = (
+        "# levels: province, commune, cell\n"
+        "name,level,parent,role,email\n"
+        "Tỉnh ủy Đồng Tháp,province,,head,vp@example.vn\n"
+        "Đảng ủy xã Cái Bè,commune,Tỉnh ủy Đồng Tháp,head,cb@example.vn\n"
+        "Chi bộ ấp 1,cell,Đảng ủy xã Cái Bè,head,cb1@example.vn\n"
+        ",,,propaganda,cb1.tg@example.vn\n"
+        "Chi bộ ấp 2,cell,Đảng ủy xã Cái Bè,head,cb2@example.vn\n"
+        "Đảng ủy xã Tân Hồng,commune,Tỉnh ủy Đồng Tháp,head,th@example.vn\n"
+        "Chi bộ ấp 1,cell,Đảng ủy xã Tân Hồng,head,th1@example.vn\n"
+    )
+    units = read_units(text, "units.csv")
+    assert [(uid, u.parent) for uid, u in units.units.items() if u.level == "cell"] == [
+        ("chi-bo-ap-1-dang-uy-xa-cai-be", "dang-uy-xa-cai-be"),
+        ("chi-bo-ap-2", "dang-uy-xa-cai-be"),  # (a name no other unit has: as before)
+        ("chi-bo-ap-1-dang-uy-xa-tan-hong", "dang-uy-xa-tan-hong"),
+    ]
+    assert [c.role for c in units.units["chi-bo-ap-1-dang-uy-xa-cai-be"].contacts] == ["head", "propaganda"]
+    [told] = units.warnings
+    assert str(told) == (
+        "units.csv: warning: id: 2 units share their names with units under other parents: each one's id "
+        "is made with its parent's name (`chi-bo-ap-1-dang-uy-xa-cai-be`)\n    hint: to keep the ids when "
+        "the sheet changes (a unit moved, a name given once more), write them in an `id` column: `cascade "
+        "plan --format csv` lists them"
+    )
+    again = text + "Chi bộ ấp 1,cell,Đảng ủy xã Tân Hồng,propaganda,th9@example.vn\n"  # (its name and parent:
+    assert [
+        c.email for c in read_units(again, "units.csv").units["chi-bo-ap-1-dang-uy-xa-tan-hong"].contacts
+    ] == [
+        "th1@example.vn",
+        "th9@example.vn",
+    ]  # a further contact of that unit, as before)
+
+
 def test_a_circle_of_parents_is_named() -> None:
     text = (
         "# levels: province, district\nid,name,level,parent\ntu,T,province,\na,A,district,b\nb,B,district,a\n"

@@ -3,10 +3,12 @@
 One row a unit, or a further contact of the unit above it (its unit columns blank or equal).
 Rows may come in any order (a sheet sorted by name lists children before their parents): each
 unit is placed after its parent. A unit's `id` may be left out, then it is made from its name
-("Đảng ủy xã Thiên Lộc" -> `dang-uy-xa-thien-loc`), and `parent` may name the parent by its id
-or its exact name. Two units whose names make the same id (Tân Thành, Tân Thạnh) are an error
-naming both rows, with ids to write for them: an id made silently unique would change the day
-a third one is added, and ids are what the store keys on.
+("Đảng ủy xã Thiên Lộc" -> `dang-uy-xa-thien-loc`; `unit_ids`), and `parent` may name the
+parent by its id or its exact name. A name that units under other parents share ("Chi bộ ấp 1"
+of every commune) makes each one's id with its parent's name, told once as a warning: the id is
+the unit's name and place, not a number that would change the day another one is added. Two
+units under one parent whose names make the same id (Tân Thành, Tân Thạnh) are an error naming
+both rows, with ids to write for them: ids are what the store keys on.
 
 The levels come from a first comment line, `# levels: province, district, grassroots` (an
 optional level ends in `?`), else they are read off the tree.
@@ -16,7 +18,6 @@ from __future__ import annotations
 
 import functools
 import re
-import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -25,6 +26,7 @@ from typing import Any
 from cascade.compile.format import Level, Unit
 from cascade.compile.reading import Document
 from cascade.compile.sheets import Table, header_key, rows_of, tables, text
+from cascade.compile.unit_ids import Row, give_ids
 from cascade.compile.unit_tree import level_hint, levels_of, parents_first, parents_of
 from cascade.compile.validate import all_valid, checked_all
 from cascade.errors import CampaignInvalid, Problem, did_you_mean, one_of
@@ -52,13 +54,6 @@ ALIASES = {
     "số điện thoại": "phone",
     **{note: "" for note in ("ghi chú", "chú thích", "note", "notes")},  # for people: passed over
 }
-MAX_ID = 64  # the store's id columns
-
-
-@dataclass
-class Row:
-    line: int
-    values: dict[str, str]
 
 
 @dataclass
@@ -82,16 +77,6 @@ def read_text_rows(text_: str, file: str) -> Read:
 def read_file_rows(path: Path, shown: str) -> Read:
     """A CSV units file or an Excel workbook (its units on one sheet)."""
     return _read(tables(path, shown), shown)
-
-
-def slug(name: str) -> str:
-    """An id made from a name: "Đảng ủy xã Thiên Lộc" -> "dang-uy-xa-thien-loc"."""
-    plain = unicodedata.normalize("NFD", name.replace("Đ", "D").replace("đ", "d"))
-    ascii_ = "".join(c for c in plain if not unicodedata.combining(c)).lower()
-    made = re.sub(r"[^a-z0-9]+", "-", ascii_).strip("-")
-    if len(made) > MAX_ID:
-        made = made[:MAX_ID].rsplit("-", 1)[0]
-    return made
 
 
 def _read(found: Iterator[Table], file: str) -> Read:
@@ -173,7 +158,7 @@ def _check_header(header: list[str], file: str, problems: list[Problem]) -> None
 
 def _units(table: Table, header: list[str], rows: list[Row], problems: list[Problem]) -> Read:
     file = table.file
-    _give_ids(rows, file, problems)
+    give_ids(rows, file, problems)
     channels = [c for c in header if c in CHANNELS]  # the written order is the fallback order
     grouped: dict[str, list[Row]] = {}
     for row in rows:
@@ -312,67 +297,6 @@ def _under_hint() -> str:
         "a unit directly under its parent sits at the level of its parent's other units: write that "
         "level (e.g. Xã under a Tỉnh ủy of communes and wards); its parent's units have none, or several"
     )
-
-
-def _give_ids(rows: list[Row], file: str, problems: list[Problem]) -> None:
-    """Ids for the rows that have none, from their names; a row with neither adds a contact to
-    the unit above it. A made id that another unit has or makes is reported, with ids to write."""
-    given = {row.values["id"]: row for row in rows if row.values.get("id")}
-    made: dict[str, Row] = {}  # id -> the row that made it
-    last: str | None = None
-    for row in rows:
-        values = row.values
-        if values.get("id"):
-            last = values["id"]
-            continue
-        name = values.get("name", "")
-        if not name:
-            if last is not None:
-                values["id"] = last  # a further contact of the unit above
-            continue
-        uid = slug(name)
-        first = made.get(uid) or given.get(uid)
-        same = (
-            first is not None
-            and uid in made
-            and first.values.get("name") == name
-            and values.get("parent", "") in ("", first.values.get("parent", ""))
-        )
-        if first is not None and not same:
-            ids = [f"{uid}-{slug(p)}" if (p := v.get("parent")) else uid for v in (first.values, values)]
-            if ids[0] == ids[1]:  # the same parent: numbered
-                ids = [f"{uid}-1", f"{uid}-2"]
-            hints = [
-                _("`{id}` for `{name}`", id=made_id, name=v.get("name", ""))
-                for made_id, v in zip(ids, (first.values, values), strict=True)
-            ]
-            problems.append(
-                Problem(
-                    file,
-                    row.line,
-                    "id",
-                    _(
-                        "`{name}` makes the id `{id}`, as `{other}` on line {line} does",
-                        name=name,
-                        id=uid,
-                        other=first.values.get("name", uid),
-                        line=first.line,
-                    ),
-                    _("give these units ids in an `id` column, e.g. {ids}", ids=_(" and ").join(hints))
-                    if hints
-                    else _("give these units ids in an `id` column"),
-                )
-            )
-            continue
-        if not uid:
-            problems.append(
-                Problem(
-                    file, row.line, "id", _("cannot make an id from `{name}`", name=name), _("write an id")
-                )
-            )
-            continue
-        made.setdefault(uid, row)
-        values["id"] = last = uid
 
 
 def _contact(values: dict[str, str], channels: list[str]) -> dict[str, object] | None:

@@ -15,7 +15,7 @@ from cascade.compile.reading import Document, read_text, read_yaml
 from cascade.compile.sheets import is_spreadsheet
 from cascade.compile.unit_rows import Read, read_file_rows, read_text_rows
 from cascade.compile.validate import checked
-from cascade.errors import CampaignInvalid, Problem, Suggestions
+from cascade.errors import CampaignInvalid, Problem, Severity, Suggestions
 from cascade.i18n import _
 from cascade.plan.hierarchy import Hierarchy, UnitRecord
 from cascade.plan.values import levels_hint
@@ -39,7 +39,9 @@ def read_units_file(path: Path, shown: str) -> Hierarchy:
 
 
 def _from_rows(read: Read) -> Hierarchy:
-    return _hierarchy(read.file, read.levels, read.records, read.problems, read.refused)
+    hierarchy = _hierarchy(read.file, read.levels, read.records, read.problems, read.refused)
+    hierarchy.warnings = [p for p in read.problems if p.severity is Severity.WARNING]  # (ids made)
+    return hierarchy
 
 
 def _from_yaml(doc: Document) -> Hierarchy:
