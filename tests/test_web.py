@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -482,18 +483,29 @@ def test_notices_carry_signed_links_for_the_units_own_instances(campaign: Engine
     assert url in own.short
 
 
-def test_a_report_form_is_pre_filled_with_the_roll_up_and_keeps_a_correction(store_engine: Engine) -> None:
+@contextmanager
+def _report_form(store_engine: Engine, unit: str) -> Iterator[tuple[TestClient, str, Any]]:
+    """The small campaign of tests/test_summary.py as it stands at FORM_AT (x-c and x-d have
+    reported, x-d correcting its attendees to 32; x-f held no conference), and `unit`'s report
+    form opened by its link: (the client, the link, the page)."""
     from tests.test_summary import run
 
-    run(store_engine, until="2021-01-15 08:00")  # x-c and x-d reported (x-d corrected to 32)
-    clock = at("2021-01-15 09:00")
+    run(store_engine, until="2021-01-15 08:00")
     config = WebConfig(secret=SECRET, operator_token=TOKEN)
     with TestClient(
-        create_app(store_engine, config, clock=lambda: clock), base_url="https://testserver"
+        create_app(store_engine, config, clock=lambda: FORM_AT), base_url="https://testserver"
     ) as client:
-        url = Link("test-campaign", "hu-b", "bc", int(clock.add(days=5).timestamp())).path(SECRET)
+        url = Link("test-campaign", unit, "bc", int(FORM_AT.add(days=5).timestamp())).path(SECRET)
         page = client.get(url)
         assert page.status_code == 200
+        yield client, url, page
+
+
+FORM_AT = at("2021-01-15 09:00")
+
+
+def test_a_report_form_is_pre_filled_with_the_roll_up_and_keeps_a_correction(store_engine: Engine) -> None:
+    with _report_form(store_engine, "hu-b") as (client, url, page):
         assert re.search(r'name="hn-co-so.attendees" value="76"', page.text)  # 44 + 32 as x-d reported
         assert re.search(r'name="hn-co-so.members" value="90"', page.text)
         assert "Số tổng hợp: 76" in page.text
@@ -505,7 +517,7 @@ def test_a_report_form_is_pre_filled_with_the_roll_up_and_keeps_a_correction(sto
         }
         done = client.post(url, data={"csrf": csrf(page.text), **fields})
         assert done.status_code == 200, done.text
-    tick(store_engine, "test-campaign", clock.add(minutes=1))
+    tick(store_engine, "test-campaign", FORM_AT.add(minutes=1))
     i = store.instances.c
     with store_engine.connect() as conn:
         reported, computed = conn.execute(
@@ -518,17 +530,7 @@ def test_a_report_form_with_no_figures_below_it_leaves_them_to_fill(store_engine
     """hu-e's communes had not held their conference: its report form came pre-filled with 0
     members attending, as if none came, for the official to send up unread. Figures nobody
     below it gave are left blank, to fill in; the counts stay counts."""
-    from tests.test_summary import run
-
-    run(store_engine, until="2021-01-15 08:00")  # x-f (hu-e's one commune): no conference
-    clock = at("2021-01-15 09:00")
-    config = WebConfig(secret=SECRET, operator_token=TOKEN)
-    with TestClient(
-        create_app(store_engine, config, clock=lambda: clock), base_url="https://testserver"
-    ) as client:
-        url = Link("test-campaign", "hu-e", "bc", int(clock.add(days=5).timestamp())).path(SECRET)
-        page = client.get(url)
-        assert page.status_code == 200
+    with _report_form(store_engine, "hu-e") as (_client, _url, page):  # (x-f, its one commune)
         assert re.search(r'name="hn-co-so.attendees" value=""', page.text), page.text
         assert re.search(r'name="hn-co-so.members" value=""', page.text)
         assert re.search(r'name="hn-co-so.missing" value="1"', page.text)
