@@ -7,8 +7,8 @@ unit is placed after its parent. A unit's `id` may be left out, then it is made 
 parent by its id or its exact name. A name that units under other parents share ("Chi bộ ấp 1"
 of every commune) makes each one's id with its parent's name, told once as a warning: the id is
 the unit's name and place, not a number that would change the day another one is added. Two
-units under one parent whose names make the same id (Tân Thành, Tân Thạnh) are an error naming
-both rows, with ids to write for them: ids are what the store keys on.
+different names that make the same id (Tân Thành, Tân Thạnh) are an error naming both rows,
+with ids to write for them: ids are what the store keys on.
 
 The levels come from a first comment line, `# levels: province, district, grassroots` (an
 optional level ends in `?`), else they are read off the tree.

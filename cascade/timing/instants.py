@@ -79,7 +79,12 @@ def _in_span(m: re.Match[str], text: str, span: Span | None) -> date:
     shown = f"{d:02d}/{mo:02d}"
     if first is None and last is None:
         raise ValueError(
-            _("`{text}` has no year: write it, e.g. {day}/{year}", text=text, day=shown, year=2020)
+            _(
+                "`{text}` has no year: write it, e.g. {day}/{year}",
+                text=text,
+                day=shown,
+                year=date.today().year,
+            )
         )
     ends = [end for end in (last, first) if end is not None]
     years = range(ends[0].year, ends[0].year - 2, -1) if last else range(ends[0].year, ends[0].year + 2)
