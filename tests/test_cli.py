@@ -1739,6 +1739,11 @@ def test_one_signal_typed_is_said_back_as_it_was_read(data_dir: Path) -> None:
     ), said.stderr
     again = runner.invoke(app, [*typed, "-f", "attendees=1245", "--at", "hôm qua 15:30"], env=env)
     assert "Huyện ủy Can Lộc:" not in again.stderr  # (nothing new stored: nothing to say back)
+    report = ["signal", "ha-tinh-xix-2020", "x-thien-loc", "bc-tien-do", "-f", "hn-co-so.attendees=45"]
+    reported = runner.invoke(app, report, env=env)
+    assert reported.stderr.splitlines()[-1].endswith(
+        "; Số đảng viên dự («Hội nghị toàn thể đảng viên cấp cơ sở») 45"  # (a roll-up figure: its label)
+    ), reported.stderr
 
 
 def test_deploy_and_tick_say_what_they_are_doing_on_a_terminal(tmp_path: Path) -> None:

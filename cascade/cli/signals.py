@@ -118,19 +118,22 @@ def _said_back(engine: Engine, campaign: str, stored: dict[str, Any]) -> None:
     time in full, each figure by its title as it was read ("hôm qua 15:30", "45 đ/c": the
     operator sees what they meant, and what was understood)."""
     from cascade.engine.deployed import unit_names
+    from cascade.engine.rollup import figures_of
     from cascade.plan.rules import campaign_rules
 
     row = campaign_row(engine, campaign)
     with engine.connect() as conn:
         unit = unit_names(conn, campaign, [stored["unit_id"]]).get(stored["unit_id"], stored["unit_id"])
-    rules = campaign_rules(row).get(stored["task_id"])
+    every = campaign_rules(row)
+    rules = every.get(stored["task_id"])
     title = rules.title if rules else stored["task_id"]
     moment = pendulum.from_timestamp(stored["at"], tz=row.timezone).format("HH:mm DD/MM/YYYY")
     said = _("  {unit}: «{task}», {at}", unit=escape(unit), task=escape(title), at=moment)
-    fields = rules.fields if rules else {}
+    titles = {name: spec.title for name, spec in (rules.fields if rules else {}).items() if spec.title}
+    if rules is not None and rules.kind == "report":  # a roll-up figure by its label
+        titles.update((f.key, f.label(every)) for f in figures_of(rules, every))
     figures = [
-        f"{escape(spec.title if (spec := fields.get(name)) and spec.title else name)} {_figure(value)}"
-        for name, value in stored["fields"].items()
+        f"{escape(titles.get(name, name))} {_figure(value)}" for name, value in stored["fields"].items()
     ]
     err.print(said + ("; " + "; ".join(figures) if figures else ""), highlight=False)
 
