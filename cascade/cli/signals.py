@@ -139,12 +139,15 @@ def _said_back(engine: Engine, campaign: str, stored: dict[str, Any]) -> None:
 
 
 def _figure(value: Any) -> str:
-    """A figure as the operator's language writes it: 1.234 and 0,85 (vi); 1,234 and 0.85 (en)."""
+    """A figure as the operator's language writes it: 1.234 and 0,85 (vi, as the notices write
+    it: `engine.words.number_text`); 1,234 and 0.85 (en)."""
+    from cascade.engine.words import number_text
+
     if isinstance(value, bool) or not isinstance(value, int | float):
         return escape(str(value))
-    if isinstance(value, int) or value.is_integer():
-        return num(int(value))
-    return str(value).replace(".", ",") if language() == "vi" else str(value)
+    if language() == "vi":
+        return number_text(value)
+    return num(int(value)) if float(value).is_integer() else f"{value:,}"
 
 
 def _nothing_in(where: str) -> None:
