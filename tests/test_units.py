@@ -250,7 +250,39 @@ def test_a_yaml_levels_list_takes_the_optional_mark_a_spreadsheet_writes() -> No
     assert units.parent_of("x-c") == "tu-a" and units.parent_of("x-d") == "hu-b"
     refused = problems_of("levels: [province, district??]\nunits: [{id: tu-a, name: A, level: province}]\n")
     assert [p.splitlines()[0] for p in refused] == [
-        "units.yaml:1: error: levels[1].name: `district?` is not an id"
+        "units.yaml:1: error: levels[1].name: `district?` is not a level"
+    ]
+
+
+def test_a_yaml_units_file_writes_its_levels_as_a_sheet_and_a_campaign_do() -> None:
+    """`levels: [tỉnh, xã, chi bộ]` and `level: xã` in a YAML units file were refused on every unit
+    ("`xã` is not an id"), though a units sheet and the campaign file take those words: the two-level
+    province writes its levels so. They are the levels `province`, `commune` and `cell`."""
+    text = """\
+        levels: [Tỉnh, xã, chi bộ?]
+        units:
+          - id: tu-a
+            name: Tỉnh ủy A
+            level: tỉnh
+            children:
+              - {id: x-b, name: Đảng ủy xã B, level: Xã, children: [{id: cb-1, name: Chi bộ thôn 1, level: chi bộ}]}
+              - {id: ubnd, name: Đảng ủy UBND tỉnh, level: xã}
+        """
+    units = read_units(dedent(text), "units.yaml")
+    assert units.levels == ["province", "commune", "cell"]
+    assert {uid: unit.level for uid, unit in units.units.items()} == {
+        "tu-a": "province",
+        "x-b": "commune",
+        "cb-1": "cell",
+        "ubnd": "commune",
+    }
+    refused = problems_of("levels: [tỉnh, xã]\nunits: [{id: tu-a, name: A, level: Tỉnh ủy}]\n")
+    assert [p.splitlines() for p in refused] == [
+        [
+            "units.yaml:2: error: units[0].level: `Tỉnh ủy` is not a level",
+            "    hint: write the level's id (province, district, commune, grassroots, ...) or one of Trung ương, "
+            "Tỉnh, Huyện, Xã, Phường, Đặc khu, Thị trấn, Quận, Thị xã, Cơ sở, Chi bộ",
+        ]
     ]
 
 
@@ -412,7 +444,7 @@ def test_a_committee_directly_under_its_parent_sits_at_its_siblings_level() -> N
     assert read_units(old_model, "units.csv").units["ccq"].level == "district"
     alone = "id,name,level,parent,email\ntu,Tỉnh ủy,Tỉnh,,vp@tu.vn\nccq,Khối,Đảng ủy trực thuộc,tu,c@tu.vn\n"
     [problem] = [p for p in problems_of(alone, "units.csv") if "ccq.level" in p]  # (no sibling)
-    assert problem.startswith("units.csv:3: error: ccq.level: `Đảng ủy trực thuộc` is not an id"), problem
+    assert problem.startswith("units.csv:3: error: ccq.level: `Đảng ủy trực thuộc` is not a level"), problem
     assert "sits at the level of its parent's other units: write that level (e.g. Xã" in problem
 
 
@@ -686,7 +718,7 @@ def test_units_under_a_refused_row_are_not_refused_for_it(monkeypatch: pytest.Mo
     said = problems_of(sheet, "don-vi.csv")
     assert [p.split(": error: ")[1].split("\n")[0] for p in said] == [
         "x1.parent: parent `h-gone` is not a unit of this file",
-        "x2.level: `Khối` is not an id",
+        "x2.level: `Khối` is not a level",
         "c4.level: `c4` is at level `district` under `x3` (district)",
     ], said
     # close names are looked for once a name, for the first ten: placed, the 9,450 communes made

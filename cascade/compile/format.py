@@ -25,10 +25,12 @@ from pydantic import (
 
 from cascade.compile.scalars import (
     DURATION_SCHEMA,
+    LEVEL_WORDS_WRITTEN,
     RECIPIENT,
     CalendarName,
     DateValue,
     DurationValue,
+    LevelId,
     LevelNames,
     Names,
     QuietHoursValue,
@@ -46,7 +48,7 @@ from cascade.timing.quiet import parse_quiet
 
 
 class Level(Model):
-    name: Slug
+    name: LevelId
     optional: bool = Field(False, description="units may skip this level")
 
 
@@ -65,10 +67,11 @@ LevelDecl = Annotated[
         {
             "anyOf": [
                 {"type": "string", "pattern": SLUG.pattern.removesuffix("$") + r"\??$"},
+                {"enum": [*LEVEL_WORDS_WRITTEN, *(f"{word}?" for word in LEVEL_WORDS_WRITTEN)]},
                 {
                     "type": "object",
                     "properties": {
-                        "name": {"type": "string", "pattern": SLUG.pattern},
+                        "name": {"anyOf": [{"type": "string", "pattern": SLUG.pattern}, {"enum": LEVEL_WORDS_WRITTEN}]},
                         "optional": {"type": "boolean", "description": "units may skip this level"},
                     },
                     "required": ["name"],
@@ -83,7 +86,7 @@ LevelDecl = Annotated[
 class Unit(Model):
     id: Slug
     name: str
-    level: Slug
+    level: LevelId
     tags: Names = Field(default_factory=list)
     contacts: list[Contact] = Field(default_factory=list)
     children: list[Unit] = Field(default_factory=list)

@@ -14,7 +14,7 @@ import pendulum
 from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer, PlainValidator, WithJsonSchema
 
 from cascade.i18n import _
-from cascade.plan.values import invalid, level_of_word, loose
+from cascade.plan.values import LEVEL_WORDS, SLUG, invalid, level_hint, level_of_word, loose
 from cascade.timing.deadlines import DateError, parse_date
 from cascade.timing.durations import WORDS as DURATION_WORDS
 from cascade.timing.durations import Duration, DurationError, parse_duration
@@ -101,6 +101,24 @@ LevelNames = Annotated[
     list[str],
     BeforeValidator(_levels),
     WithJsonSchema({"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}),
+]
+
+def _level_id(value: object) -> object:
+    """A units file's level, by its id or a word people write for it (`Xã` is `commune`)."""
+    if not isinstance(value, str) or SLUG.match(value):
+        return value
+    level = level_of_word(value)
+    if not SLUG.match(level):
+        raise invalid(_("`{value}` is not a level", value=value), level_hint())
+    return level
+
+
+# the words a units file may write for a level, as its schema takes them
+LEVEL_WORDS_WRITTEN = sorted({w for word in LEVEL_WORDS for w in (word, word[0].upper() + word[1:])})
+LevelId = Annotated[
+    str,
+    BeforeValidator(_level_id),
+    WithJsonSchema({"anyOf": [{"type": "string", "pattern": SLUG.pattern}, {"enum": LEVEL_WORDS_WRITTEN}]}),
 ]
 
 # `level:L` takes L as `level:` does (`level:Tỉnh`); whether the units file has L is checked later

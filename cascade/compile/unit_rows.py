@@ -27,12 +27,12 @@ from cascade.compile.format import Level, Unit
 from cascade.compile.reading import Document
 from cascade.compile.sheets import Table, header_key, rows_of, tables, text
 from cascade.compile.unit_ids import Row, give_ids
-from cascade.compile.unit_tree import level_hint, levels_of, parents_first, parents_of
+from cascade.compile.unit_tree import levels_of, parents_first, parents_of
 from cascade.compile.validate import all_valid, checked_all
 from cascade.errors import CampaignInvalid, Problem, did_you_mean, one_of
 from cascade.i18n import _
 from cascade.plan.hierarchy import UnitRecord
-from cascade.plan.values import CHANNELS, SLUG, Contact, level_of_word, loose
+from cascade.plan.values import CHANNELS, SLUG, Contact, level_hint, level_of_word, loose
 
 COLUMNS = ("id", "name", "level", "parent", "tags", "role", "contact_name", *CHANNELS)
 ALIASES = {

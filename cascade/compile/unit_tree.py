@@ -12,7 +12,7 @@ from cascade.compile.format import Level
 from cascade.errors import Problem, one_of
 from cascade.i18n import _, num
 from cascade.plan.hierarchy import UnitRecord
-from cascade.plan.values import LEVEL_WORDS, SLUG, level_of_word
+from cascade.plan.values import SLUG, level_hint, level_of_word
 
 
 def parents_of(
@@ -75,14 +75,6 @@ def parents_first(
             problems.append(Problem(file, by_id[at].line, f"{at}.parent", message, hint))
         broken.update(chain)  # (under a circle, or in one)
     return [by_id[uid] for uid in placed if uid not in broken]
-
-
-def level_hint() -> str:
-    words = ", ".join(dict.fromkeys(word.capitalize() for word in LEVEL_WORDS if not word.startswith("cấp ")))
-    return _(
-        "write the level's id (province, district, commune, grassroots, ...) or one of {words}",
-        words=words,
-    )
 
 
 def _levels_line(written: str, file: str, problems: list[Problem]) -> list[Level]:

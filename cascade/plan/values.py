@@ -312,6 +312,15 @@ def level_with_word(level: str) -> str:
     return f"`{level}` ({word[0].upper()}{word[1:]})" if word else f"`{level}`"
 
 
+def level_hint() -> str:
+    """The hint for a level written as neither an id nor a word for one."""
+    words = ", ".join(dict.fromkeys(word.capitalize() for word in LEVEL_WORDS if not word.startswith("cấp ")))
+    return _(
+        "write the level's id (province, district, commune, grassroots, ...) or one of {words}",
+        words=words,
+    )
+
+
 def levels_hint(written: str, levels: Iterable[str]) -> str:
     """The hint for a level the units file has not: the one meant, else every level with its word."""
     levels = list(levels)
