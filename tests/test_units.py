@@ -265,7 +265,10 @@ def test_a_yaml_units_file_writes_its_levels_as_a_sheet_and_a_campaign_do() -> N
             name: Tỉnh ủy A
             level: tỉnh
             children:
-              - {id: x-b, name: Đảng ủy xã B, level: Xã, children: [{id: cb-1, name: Chi bộ thôn 1, level: chi bộ}]}
+              - id: x-b
+                name: Đảng ủy xã B
+                level: Xã
+                children: [{id: cb-1, name: Chi bộ thôn 1, level: chi bộ}]
               - {id: ubnd, name: Đảng ủy UBND tỉnh, level: xã}
         """
     units = read_units(dedent(text), "units.yaml")
@@ -280,8 +283,8 @@ def test_a_yaml_units_file_writes_its_levels_as_a_sheet_and_a_campaign_do() -> N
     assert [p.splitlines() for p in refused] == [
         [
             "units.yaml:2: error: units[0].level: `Tỉnh ủy` is not a level",
-            "    hint: write the level's id (province, district, commune, grassroots, ...) or one of Trung ương, "
-            "Tỉnh, Huyện, Xã, Phường, Đặc khu, Thị trấn, Quận, Thị xã, Cơ sở, Chi bộ",
+            "    hint: write the level's id (province, district, commune, grassroots, ...) or one of "
+            "Trung ương, Tỉnh, Huyện, Xã, Phường, Đặc khu, Thị trấn, Quận, Thị xã, Cơ sở, Chi bộ",
         ]
     ]
 

@@ -64,6 +64,40 @@ def test_a_key_written_by_what_it_means_is_told_the_key() -> None:
     assert (problem.key, problem.hint) == ("tasks[1].depends_on", "did you mean `opens_after`?"), problem
 
 
+def test_a_title_cut_by_a_comma_in_braces_is_told_to_be_quoted() -> None:
+    """`{type: int, title: Số cán bộ, đảng viên dự, required: true}`: inside `{...}` a comma ends the
+    title, and "đảng viên dự" was "unknown key `đảng viên dự`" with the keys a field takes. "Cán bộ,
+    đảng viên" is how every plan writes it: the title is told to go in quotes, whole."""
+    body = GOOD_TASKS.replace(
+        "    due: {before: 30/11/2020}\n",
+        "    due: {before: 30/11/2020}\n"
+        "    fields:\n"
+        "      attendees: {type: int, title: Số cán bộ, đảng viên dự, required: true}\n"
+        "      units: {title: Chi bộ, tổ đảng, đảng bộ bộ phận, type: int}\n",
+    )
+    found = problems(body)
+    assert [(p.line, p.key, p.message, p.hint) for p in found] == [
+        (
+            18,
+            "tasks[1].fields.attendees.đảng viên dự",
+            "the title ends at a comma, which ends a value inside `{...}`: it reads «Số cán bộ»",
+            'to keep what follows, put the title in quotes: title: "Số cán bộ, đảng viên dự"',
+        ),
+        (
+            19,
+            "tasks[1].fields.units.tổ đảng",
+            "the title ends at a comma, which ends a value inside `{...}`: it reads «Chi bộ»",
+            'to keep what follows, put the title in quotes: title: "Chi bộ, tổ đảng, đảng bộ bộ phận"',
+        ),
+    ], found
+    # a key with no value after a value that is no title is still an unknown key
+    written = body.replace("title: Số cán bộ, đảng viên dự, required: true", "min: 0, bắt buộc, title: Số dự")
+    assert next((p.key, p.message) for p in problems(written)) == (
+        "tasks[1].fields.attendees.bắt buộc",
+        "unknown key `bắt buộc`",
+    )
+
+
 def test_unknown_top_level_key() -> None:
     problem = one(GOOD_TASKS + "report: []\n")
     assert (problem.line, problem.key, problem.hint) == (17, "report", "did you mean `reports`?")

@@ -61,6 +61,9 @@ class Document:
     data: Any
     lines: dict[Path, int] = field(default_factory=dict)
     warnings: list[Problem] = field(default_factory=list)  # found in reading it (`_cut_by_a_comment`)
+    # a title cut by a comma inside `{...}`: the first key made of its rest -> [the title's key, its
+    # parts]; the further keys made of it -> None (`_cut_by_a_comma`)
+    commas: dict[Path, list[str] | None] = field(default_factory=dict)
 
     def line_of(self, path: Sequence[str | int]) -> int | None:
         """The line of the longest prefix of `path` that was written in the file."""
@@ -234,6 +237,7 @@ def _build(
     if isinstance(node, yaml.MappingNode):
         ld.flatten_mapping(node)
         out: dict[Any, Any] = {}
+        cut: list[str] | None = None  # a title in `{...}`, and the keys its commas made
         for key_node, value_node in node.value:
             key = ld.construct_object(key_node, deep=True)
             if not isinstance(key, str | int):
@@ -252,6 +256,8 @@ def _build(
                 continue
             doc.lines[child] = key_node.start_mark.line + 1
             out[key] = _build(value_node, child, doc, problems, ld, budget, words)
+            if node.flow_style:
+                cut = _cut_by_a_comma(cut, key, out[key], value_node, child, doc)
         return out
     if isinstance(node, yaml.SequenceNode):
         return [
@@ -267,6 +273,22 @@ def _build(
 # keys whose values are words people write, where a ` #` is more likely theirs than a comment's
 _WORDS_KEYS = frozenset({"title", "name", "issued_by", "description"})
 _COMMENT_AFTER = re.compile(r"[ \t]+#")
+
+
+def _cut_by_a_comma(
+    cut: list[str] | None, key: Any, value: Any, node: yaml.Node, path: Path, doc: Document
+) -> list[str] | None:
+    """In `{...}`, a comma ends a value: `{title: Số cán bộ, đảng viên dự}` is the title «Số cán
+    bộ» and a key `đảng viên dự` with no value. Such keys after a title are noted in `doc.commas`,
+    for the validator to say so; returns the title being cut, if the next key may be of it."""
+    if isinstance(node, yaml.ScalarNode) and not node.style and isinstance(value, str) and key in _WORDS_KEYS:
+        return [key, value]
+    bare = isinstance(node, yaml.ScalarNode) and not node.style and not node.value and value is None
+    if cut is None or not bare or not isinstance(key, str):
+        return None
+    doc.commas[path] = cut if len(cut) == 2 else None
+    cut.append(key)
+    return cut
 
 
 def _cut_by_a_comment(lines: list[str], node: Any, path: Path, value: str, doc: Document) -> None:

@@ -73,7 +73,17 @@ def problems_from(exc: ValidationError, model: type[BaseModel], doc: Document, a
         path = (*at, *loc)
         kind = error["type"]
         hint = (error.get("ctx") or {}).get("hint")
-        if kind in ("extra_forbidden", "unexpected_keyword_argument"):  # (a model's, a dataclass's)
+        if kind in ("extra_forbidden", "unexpected_keyword_argument") and path in doc.commas:
+            if (cut := doc.commas[path]) is None:
+                continue  # (the rest of a title already told)
+            key, whole = cut[0], ", ".join(cut[1:])
+            message = _(
+                "the {key} ends at a comma, which ends a value inside `{{...}}`: it reads «{value}»",
+                key=key,
+                value=cut[1],
+            )
+            hint = _('to keep what follows, put the {key} in quotes: {key}: "{whole}"', key=key, whole=whole)
+        elif kind in ("extra_forbidden", "unexpected_keyword_argument"):  # (a model's, a dataclass's)
             allowed = keys_at(model, loc[:-1])
             message = _("unknown key `{key}`", key=loc[-1])
             hint = _meant(str(loc[-1]), allowed) or (
