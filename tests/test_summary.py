@@ -430,3 +430,44 @@ def test_signals_recorded_keep_their_rows_only_to_say_one_back(store_engine: Eng
     assert [(r["unit_id"], r["task_id"], r["fields"]) for r in said.rows] == [
         ("x-c", "hn-co-so", {"attendees": 44, "members": 50})
     ]
+
+
+def test_units_are_listed_in_the_order_their_file_writes_them(store_engine: Engine) -> None:
+    """The summary, the board, the reply template and the overdue list showed units by their ids
+    (`dang-uy-ubnd` before `dong-hoi`), not in the order the province lists them; a redeploy that
+    reorders the file reorders them."""
+    from cascade.views.answer_sheet import answer_sheet
+    from cascade.views.board import board
+    from cascade.views.status import campaign_status
+
+    written = SMALL_UNITS.replace("hu-b", "hu-z").replace("x-c", "x-y").replace("hu-e", "hu-b")
+    # tu-a, then hu-z (x-y, x-d), hu-b (x-f), mttq: ids out of alphabetical order
+    plan = compile_text(TASKS, units_yaml=written)
+    deploy(store_engine, plan, "source", at("2020-11-10 08:00"))
+    tick(store_engine, "test-campaign", at("2020-12-20 08:00"))  # every conference overdue
+    file_order = ["tu-a", "hu-z", "x-y", "x-d", "hu-b", "x-f", "mttq"]
+
+    summary = build(store_engine, "test-campaign", at("2020-12-20 08:00"))
+    assert summary is not None
+    assert [u.id for u in summary.units] == file_order
+    assert [o.unit for o in summary.owed if o.task == "hn-co-so"] == ["x-y", "x-d", "x-f"]
+    with store_engine.connect() as conn:
+        sheet = answer_sheet(conn, "test-campaign", "hn-co-so")
+        shown = board(conn, "test-campaign", int(at("2020-12-20 08:00").timestamp()))
+    assert [(g.id, [u.id for u in g.units]) for g in sheet.groups] == [
+        ("hu-z", ["x-y", "x-d"]),
+        ("hu-b", ["x-f"]),
+    ]
+    assert shown is not None
+    assert [u.id for u in shown.units["district"]] == ["hu-z", "hu-b", "mttq"]
+    status = campaign_status(store_engine, "test-campaign")
+    assert status is not None
+    assert [o.unit for o in status.overdue if o.level == "grassroots"] == ["x-y", "x-d", "x-f"]
+
+    # the province lists hu-b first from now on
+    hu_b = written[written.index("      - id: hu-b") : written.index("      - id: mttq")]
+    reordered = written.replace(hu_b, "").replace("      - id: hu-z", hu_b + "      - id: hu-z")
+    deploy(store_engine, compile_text(TASKS, units_yaml=reordered), "source 2", at("2020-12-20 09:00"))
+    summary = build(store_engine, "test-campaign", at("2020-12-20 09:00"))
+    assert summary is not None
+    assert [u.id for u in summary.units] == ["tu-a", "hu-b", "x-f", "hu-z", "x-y", "x-d", "mttq"]

@@ -71,7 +71,12 @@ LevelDecl = Annotated[
                 {
                     "type": "object",
                     "properties": {
-                        "name": {"anyOf": [{"type": "string", "pattern": SLUG.pattern}, {"enum": LEVEL_WORDS_WRITTEN}]},
+                        "name": {
+                            "anyOf": [
+                                {"type": "string", "pattern": SLUG.pattern},
+                                {"enum": LEVEL_WORDS_WRITTEN},
+                            ]
+                        },
                         "optional": {"type": "boolean", "description": "units may skip this level"},
                     },
                     "required": ["name"],

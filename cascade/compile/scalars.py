@@ -103,6 +103,7 @@ LevelNames = Annotated[
     WithJsonSchema({"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}),
 ]
 
+
 def _level_id(value: object) -> object:
     """A units file's level, by its id or a word people write for it (`Xã` is `commune`)."""
     if not isinstance(value, str) or SLUG.match(value):

@@ -430,11 +430,11 @@ def _reason_and_task(reason: str, task: str, campaign: Deployed) -> list[str]:
 
 
 def units_under(conn: Connection, campaign_id: str, under: str | None, level: str | None) -> list[str]:
-    """The units below `under` (not itself) and/or at `level`, in tree order."""
+    """The units below `under` (not itself) and/or at `level`, in the units file's order."""
     u = store.units.c
     query = select(u.id).where(u.campaign_id == campaign_id, ~u.archived)
     if under is not None:
         query = query.where(u.path.contains(f":{under}/"))
     if level is not None:
         query = query.where(u.level == level)
-    return list(conn.execute(query.order_by(u.path)).scalars())
+    return list(conn.execute(query.order_by(*store.IN_FILE_ORDER)).scalars())

@@ -134,6 +134,7 @@ def _store_units(conn: Connection, plan: Plan, paths: dict[str, str], contacts: 
     cid = plan.campaign.id
     t = store.units
     known = {row.id for row in conn.execute(select(t.c.id).where(t.c.campaign_id == cid))}
+    positions = plan.hierarchy.positions()
     rows = [
         {
             "campaign_id": cid,
@@ -141,6 +142,7 @@ def _store_units(conn: Connection, plan: Plan, paths: dict[str, str], contacts: 
             "name": u.name,
             "level": u.level,
             "path": paths[u.id],
+            "position": positions[u.id],
             "archived": False,
         }
         for u in plan.hierarchy.units.values()
@@ -152,7 +154,13 @@ def _store_units(conn: Connection, plan: Plan, paths: dict[str, str], contacts: 
         conn.execute(
             update(t)
             .where(t.c.campaign_id == cid, t.c.id == bindparam("b_id"))
-            .values(name=bindparam("name"), level=bindparam("level"), path=bindparam("path"), archived=False),
+            .values(
+                name=bindparam("name"),
+                level=bindparam("level"),
+                path=bindparam("path"),
+                position=bindparam("position"),
+                archived=False,
+            ),
             old,
         )
     gone = known - {r["id"] for r in rows}

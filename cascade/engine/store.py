@@ -86,8 +86,15 @@ units = Table(
     Column("level", String(32), nullable=False),
     Column("path", Text, nullable=False),  # ancestor ids from the root to this unit, "/"-joined
     Column("archived", Boolean, nullable=False, default=False),
+    # its place in the units file, top-down and children as written: the order people read units
+    # in (revision 0014; NULL until the campaign's next deploy, which `in_file_order` orders by path)
+    Column("position", Integer),
     Index("ix_units_path", "campaign_id", "path"),  # units in tree order (the board), a subtree a range
 )
+
+# units in the order people read them: the file's (`position`), else (deployed before revision 0014,
+# not since) by their ancestry's ids
+IN_FILE_ORDER = (units.c.position, units.c.path)
 
 contacts = Table(
     "contacts",

@@ -215,15 +215,17 @@ def build_in(
     depth = {level: n for n, level in enumerate(levels)}
 
     units: dict[str, UnitRow] = {}
-    paths: dict[str, str] = {}
-    for unit_id, name, level, path in conn.execute(
-        select(u.c.id, u.c.name, u.c.level, u.c.path).where(
-            u.c.campaign_id == campaign_id, u.c.archived.is_(False)
+    place: dict[str, int] = {}  # each unit's place in the units file's order
+    for n, (unit_id, name, level, path) in enumerate(
+        conn.execute(
+            select(u.c.id, u.c.name, u.c.level, u.c.path)
+            .where(u.c.campaign_id == campaign_id, u.c.archived.is_(False))
+            .order_by(*store.IN_FILE_ORDER)
         )
     ):
         units[unit_id] = UnitRow(unit_id, name, level, parent_of(path))
-        paths[unit_id] = path
-    order = sorted(units, key=lambda uid: paths[uid])
+        place[unit_id] = n
+    order = list(units)
     root = next(uid for uid in order if units[uid].parent is None)
 
     counts: dict[tuple[str, str], TaskCounts] = {}
@@ -284,8 +286,8 @@ def build_in(
         corrections += _corrections(report, rules, rollup, units)
 
     tasks = sorted(counts.values(), key=lambda t: (task_order[t.task], depth.get(t.level, 99)))
-    owed.sort(key=lambda o: (depth.get(o.level, 99), paths[o.unit], task_order[o.task]))
-    misses.sort(key=lambda m: (depth.get(m.level, 99), paths[m.unit], m.task, m.figure))
+    owed.sort(key=lambda o: (depth.get(o.level, 99), place[o.unit], task_order[o.task]))
+    misses.sort(key=lambda m: (depth.get(m.level, 99), place[m.unit], m.task, m.figure))
     issued = pendulum.from_timestamp(campaign.issued_at, tz=tz)
     summary = Summary(
         campaign=campaign_id,

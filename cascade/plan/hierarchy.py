@@ -67,6 +67,18 @@ class Hierarchy:
             out[unit.id] = step if unit.parent is None else f"{out[unit.parent]}/{step}"
         return out
 
+    def positions(self) -> dict[str, int]:
+        """Every unit's place in the file read as a tree: top-down, each unit's children in the order
+        written, after it and before its next sibling. The order people read units in (a sheet
+        that lists every district before the communes puts each commune under its district)."""
+        out: dict[str, int] = {}
+        stack = [u.id for u in reversed(self.units.values()) if u.parent is None]
+        while stack:
+            unit = stack.pop()
+            out[unit] = len(out)
+            stack.extend(reversed(self.children.get(unit, ())))
+        return out
+
     def tags(self) -> set[str]:
         return {tag for unit in self.units.values() for tag in unit.tags}
 

@@ -91,7 +91,7 @@ def answer_sheet(conn: Connection, campaign_id: str, task: str, under: str | Non
             i.task_id == task,
             i.state != "exempt",
         )
-        .order_by(u.path)
+        .order_by(*store.IN_FILE_ORDER)
     )
     if under is not None:
         query = query.where(u.path.contains(f":{under}/"))

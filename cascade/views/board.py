@@ -124,7 +124,7 @@ def board(conn: Connection, campaign_id: str, now: int, events: int = 30, points
     rows = conn.execute(
         select(u.c.id, u.c.name, u.c.level)
         .where(u.c.campaign_id == campaign_id, u.c.archived.is_(False))
-        .order_by(u.c.path)
+        .order_by(*store.IN_FILE_ORDER)
     )
     names: dict[str, str] = {}
     for unit_id, name, level in rows:

@@ -143,7 +143,7 @@ def campaign_status(
             .join(u, joined)
             .where(i.c.campaign_id == campaign_id, i.c.archived.is_(False), *filters, i.c.state == "overdue")
         )
-        ordered = overdue_q.order_by(i.c.deadline, u.c.path, i.c.task_id)
+        ordered = overdue_q.order_by(i.c.deadline, *store.IN_FILE_ORDER, i.c.task_id)
         rows = conn.execute(ordered if limit is None else ordered.limit(limit)).all()
         total = conn.execute(select(func.count()).select_from(overdue_q.subquery())).scalar_one()
         parents = [parent for r in rows if (parent := parent_of(r.path)) is not None]
