@@ -413,6 +413,13 @@ def test_what_is_not_in_yet_is_said_as_not_in(store_engine: Engine) -> None:
     assert (summary.judged, summary.unjudged) == (1, 2)
     section = markdown(summary).split("## III.")[1].split("## IV.")[0]
     assert "Các đơn vị đã có số liệu (1 đơn vị) đều đạt chỉ tiêu đề ra; 2 đơn vị chưa có số liệu." in section
+    # the essays not open yet had no last day in section IV, as if they had none
+    owed = markdown(summary).split("## IV.")[1]
+    assert (
+        "| x-d | Đảng ủy xã D | cơ sở | Bài thu hoạch | chưa mở "
+        "| 7 ngày sau khi hoàn thành «Hội nghị cơ sở» |" in owed
+    )
+    assert "| x-c | Đảng ủy xã C | cơ sở | Bài thu hoạch | đang thực hiện | 17/12/2020 |" in owed
 
 
 def test_signals_recorded_keep_their_rows_only_to_say_one_back(store_engine: Engine) -> None:

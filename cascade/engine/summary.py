@@ -136,6 +136,9 @@ class Summary:
     owed: list[Owed]  # instances not done, not exempt
     timeline: dict[str, list[tuple[pendulum.Date, float]]]  # level -> (day, share of tasks done)
     titles: dict[str, str]
+    # a task whose deadline counts from another's (`due: {after: ...}`): (days, working days or
+    # not, that task), its last day said so while that task is not done (`tables.last_day`)
+    counted_after: dict[str, tuple[int, bool, str]] = field(default_factory=dict)
     targets: bool = False  # whether any task sets a target for its figures
     judged: int = 0  # units whose figures for a target are in (some task with one done)
     unjudged: int = 0  # units some task with a target is not done at: no figures to judge yet
@@ -307,6 +310,11 @@ def build_in(
         owed=owed,
         timeline=_timeline(done_times, owed_total, issued, at, tz),
         titles={task: r.title for task, r in rules.items()},
+        counted_after={
+            task: (r.rule.working_days or r.rule.days or 0, r.rule.working_days is not None, r.rule.after)
+            for task, r in rules.items()
+            if r.rule.after is not None
+        },
         targets=bool(targeted),
         judged=len(judged),
         unjudged=len(unjudged),

@@ -158,7 +158,7 @@ def owed(s: Summary, limit: int | None = None) -> Table:
             s.unit_level(o.unit, o.level),
             o.title,
             STATE_WORDS.get(o.state, o.state),
-            Day.of(o.deadline, tz) if o.deadline is not None else "",
+            Day.of(o.deadline, tz) if o.deadline is not None else last_day(o, s),
         ]
         for o in items
     ]
@@ -179,7 +179,7 @@ def owed_by_unit(s: Summary, limit: int | None = None) -> Table:
             items[0].name,
             s.unit_level(unit, items[0].level),
             "; ".join(
-                said("owed_item", o.title, STATE_WORDS.get(o.state, o.state), _last_day(o, s)) for o in items
+                said("owed_item", o.title, STATE_WORDS.get(o.state, o.state), last_day(o, s)) for o in items
             ),
         ]
         for unit, items in (units[:limit] if limit is not None else units)
@@ -188,8 +188,15 @@ def owed_by_unit(s: Summary, limit: int | None = None) -> Table:
     return Table(said("owed_units_title", thousands(len(units)), thousands(len(s.owed))), headers, rows)
 
 
-def _last_day(o: Owed, s: Summary) -> str:
-    return deadline_short(o.deadline, s.timezone) if o.deadline is not None else ""
+def last_day(o: Owed, s: Summary) -> str:
+    """The last day of work owed; for one whose deadline counts from a task not done yet, the rule:
+    "7 ngày sau khi hoàn thành «Sinh hoạt chi bộ»" (it was blank, as if it had none)."""
+    if o.deadline is not None:
+        return deadline_short(o.deadline, s.timezone)
+    if (rule := s.counted_after.get(o.task)) is not None:
+        days, working, source = rule
+        return said("after_done", days, working, s.titles.get(source, source))
+    return ""
 
 
 def corrections(s: Summary) -> Table:
