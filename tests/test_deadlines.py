@@ -34,6 +34,15 @@ def at(text: str) -> pendulum.DateTime:
         ({"within": "I/2021"}, "2021-04-01T00:00:00+07:00"),
         ({"within": "IV/2020"}, "2021-01-01T00:00:00+07:00"),
         ({"within": "Q3/2020"}, "2020-10-01T00:00:00+07:00"),
+        # as the plans word them (a `within:` in Vietnamese was "not a period")
+        ({"within": "tháng 12/2020"}, "2021-01-01T00:00:00+07:00"),
+        ({"within": "Tháng 1 năm 2027"}, "2027-02-01T00:00:00+07:00"),
+        ({"within": "nửa đầu tháng 12/2017"}, "2017-12-16T00:00:00+07:00"),
+        ({"within": "nửa cuối tháng 12/2017"}, "2018-01-01T00:00:00+07:00"),
+        ({"within": "cuối tháng 12/2017"}, "2018-01-01T00:00:00+07:00"),
+        ({"within": "quý I/2021"}, "2021-04-01T00:00:00+07:00"),
+        ({"within": "Quý IV năm 2020"}, "2021-01-01T00:00:00+07:00"),
+        ({"within": "quý 2/2021"}, "2021-07-01T00:00:00+07:00"),
         ({"before": "2020-11-20"}, "2020-11-20T00:00:00+07:00"),
         ({"before": date(2020, 11, 20)}, "2020-11-20T00:00:00+07:00"),
     ],
@@ -155,7 +164,19 @@ def test_day_first_is_never_read_month_first() -> None:
     assert parse_date("05-12-2017") == parse_date("05.12.2017") == date(2017, 12, 5)
 
 
-@pytest.mark.parametrize("text", ["13/2020", "Q5/2021", "V/2021", "half 12/2020", "12-2020"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "13/2020",
+        "Q5/2021",
+        "V/2021",
+        "half 12/2020",
+        "12-2020",
+        "tháng 13/2020",
+        "quý V/2021",
+        "đầu tháng 12/2020",
+    ],
+)
 def test_bad_periods_are_refused(text: str) -> None:
     with pytest.raises(DateError):
         parse_period(text)

@@ -576,6 +576,10 @@ def test_a_deadline_written_bare_is_told_how_to_write_it(written: str, hint: str
         ("hạn chót 29/11/2020", "write `{by: 29/11/2020}`"),
         ("trong quý IV/2020", "write `{within: IV/2020}`"),
         ("trong tháng 11/2020", "write `{within: 11/2020}`"),
+        # the period alone, as a plan heads a column (they were told "e.g. {by: 30/11/2020} ...")
+        ("quý IV/2020", "write `{within: quý IV/2020}`"),
+        ("nửa đầu tháng 11/2020", "write `{within: nửa đầu tháng 11/2020}`"),
+        ("cuối tháng 11/2020", "write `{within: cuối tháng 11/2020}`"),
     ],
 )
 def test_a_deadline_in_the_documents_words_is_told_the_expression_they_mean(written: str, hint: str) -> None:

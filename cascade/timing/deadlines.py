@@ -36,6 +36,13 @@ _WORDS = re.compile(rf"^(?:ngày\s+)?{IN_WORDS}$", re.IGNORECASE)
 _MONTH = re.compile(r"^(?:(first-half|second-half|end)\s+)?(\d{1,2})/(\d{4})$")
 _QUARTER = re.compile(r"^(?:Q([1-4])|(I{1,3}|IV))/(\d{4})$", re.IGNORECASE)
 _ROMAN = {"I": 1, "II": 2, "III": 3, "IV": 4}
+# the same, as the plans word them: "tháng 12/2020", "nửa đầu tháng 12/2017", "cuối tháng 12/2017",
+# "quý I/2021", "quý IV năm 2020"
+_MONTH_WORDS = re.compile(
+    r"^(?:(nửa đầu|nửa cuối|nửa sau|cuối)\s+)?tháng\s+(\d{1,2})(?:/|\s+năm\s+)(\d{4})$", re.I
+)
+_QUARTER_WORDS = re.compile(r"^quý\s+(?:([1-4])|(I{1,3}|IV))(?:/|\s+năm\s+)(\d{4})$", re.IGNORECASE)
+_PART_WORDS = {"nửa đầu": "first-half", "nửa cuối": "second-half", "nửa sau": "second-half", "cuối": "end"}
 
 
 class DateError(ValueError):
@@ -141,7 +148,10 @@ def read_period(text: str) -> Period | None:
     """The parts of a period (the grammar `parse_period` and the words for people share), or None."""
     if m := _MONTH.match(text):
         return Period(int(m.group(3)), int(m.group(2)), f"{m.group(2)}/{m.group(3)}", part=m.group(1))
-    if m := _QUARTER.match(text):
+    if m := _MONTH_WORDS.match(text):
+        part = _PART_WORDS[" ".join(m.group(1).lower().split())] if m.group(1) else None
+        return Period(int(m.group(3)), int(m.group(2)), f"{m.group(2)}/{m.group(3)}", part=part)
+    if m := _QUARTER.match(text) or _QUARTER_WORDS.match(text):
         quarter = int(m.group(1)) if m.group(1) else _ROMAN[m.group(2).upper()]
         return Period(int(m.group(3)), quarter=quarter)
     return None
@@ -165,7 +175,8 @@ def parse_period(value: object) -> tuple[date, str]:
 
 _PERIOD_HINT = N_(
     "write a month `12/2020`, `first-half 12/2017`, `second-half 12/2017`, "
-    "`end 12/2017`, or a quarter `Q1/2021` / `I/2021`"
+    "`end 12/2017`, or a quarter `Q1/2021` / `I/2021` (or as a plan words them: `tháng 12/2020`, "
+    "`nửa đầu tháng 12/2017`, `cuối tháng 12/2017`, `quý I/2021`)"
 )
 
 
@@ -192,8 +203,10 @@ def written_out(value: object) -> str:
     try:
         first, last = parse_day_range(value)
     except DateError:
-        if read_period(text) is not None:
+        if _MONTH.match(text) or _QUARTER.match(text):
             return _('write `{expression}` ("trong {text}")', expression=f"{{within: {text}}}", text=text)
+        if read_period(text) is not None:  # (in the plan's own words)
+            return _("write `{expression}`", expression=f"{{within: {text}}}")
         return _("e.g. {by} or {after}", by="{by: 30/11/2020}", after="{after: hn-co-so, days: 7}")
     day = first.strftime("%d/%m/%Y")
     if first != last:
