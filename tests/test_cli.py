@@ -780,6 +780,8 @@ def test_a_task_named_in_capitals_or_by_the_start_of_its_title_is_found_or_named
         [*extend, "Hội nghị toàn thể", "--to", "25/01/2021", "--reason", "Bão", "--dry-run"],
         ["status", "ha-tinh-xix-2020", "--task", "Hội nghị toàn thể"],
         ["template", "ha-tinh-xix-2020", "--task", "Hội nghị toàn thể", "--out", str(any_store / "t.xlsx")],
+        # a signal typed after a phone call said "no task or report «Hội nghị toàn thể»", nothing more
+        ["signal", "ha-tinh-xix-2020", "x-tung-loc", "Hội nghị toàn thể", "--at", "17/01/2021 08:00"],
     ):
         begun = runner.invoke(app, command, env=env)
         assert begun.exit_code == 1, begun.output

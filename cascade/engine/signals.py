@@ -28,7 +28,7 @@ from cascade.engine.figures import check_fields
 from cascade.engine.lookups import Lookups, read_lookups
 from cascade.engine.repeats import Finished, Unchanged, done_before, last_signal_id, unchanged_of
 from cascade.engine.rollup import figure_names, figure_type, figures_of
-from cascade.errors import CampaignInvalid, Problem, Suggestions, did_you_mean, several_named
+from cascade.errors import CampaignInvalid, Problem, Suggestions, several_named
 from cascade.i18n import _, speaking
 from cascade.plan.rules import campaign_rules
 
@@ -318,6 +318,13 @@ def checked_rows(
             corrected[task] = ({f.key: figure_type(f, rules) for f in given}, figure_names(given, rules))
         return corrected[task]
 
+    @functools.cache
+    def task_hint(written: str) -> str | None:
+        """The task a name not found is likely to mean: the one whose title it begins (a title cut
+        short on the phone), else an id it is close to."""
+        begun, _tasks = deployed.task_choices(campaign, written)
+        return _("did you mean {choice}?", choice=begun) if begun else None
+
     rows, problems = [], []
     for signal in batch:
         errors: list[Said] = []
@@ -327,7 +334,7 @@ def checked_rows(
         if signal.task not in rules:
             errors.append(
                 _("no task or report `{task}` in `{campaign}`", task=signal.task, campaign=campaign.id)
-                + (_("; {hint}", hint=hint) if (hint := did_you_mean(signal.task, rules)) else "")
+                + (_("; {hint}", hint=hint) if (hint := task_hint(signal.task)) else "")
             )
         at = int(signal.at.timestamp())
         wrong = _when_wrong(campaign, signal, at, now, allow_future)
