@@ -289,6 +289,25 @@ def test_a_yaml_units_file_writes_its_levels_as_a_sheet_and_a_campaign_do() -> N
     ]
 
 
+def test_a_name_cut_by_a_comma_in_braces_is_told_to_be_quoted() -> None:
+    """`{id: x-b, name: Đảng ủy Khối cơ quan, doanh nghiệp, level: xã}` was "unknown key `doanh
+    nghiệp`"; a contact's `{name: Văn phòng, Ban Tuyên giáo}` likewise."""
+    text = """\
+        levels: [tỉnh, xã]
+        units:
+          - id: tu-a
+            name: Tỉnh ủy A
+            level: tỉnh
+            contacts: [{role: head, name: Văn phòng, Ban Tuyên giáo, email: a@example.vn}]
+            children:
+              - {id: x-b, name: Đảng ủy Khối cơ quan, doanh nghiệp, level: xã}
+        """
+    assert [p.splitlines()[1] for p in problems_of(text)] == [
+        '    hint: to keep what follows, put the name in quotes: name: "Văn phòng, Ban Tuyên giáo"',
+        '    hint: to keep what follows, put the name in quotes: name: "Đảng ủy Khối cơ quan, doanh nghiệp"',
+    ]
+
+
 def test_communes_moved_up_when_a_level_is_dropped_are_told_the_fix_that_keeps_them_there() -> None:
     """The 2025 reform dropped the district level and moved the communes under the province. The
     units file saying so, with its levels line left as it was, got 87 errors each hinting that a
