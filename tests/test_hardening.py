@@ -627,8 +627,8 @@ def test_doctor_names_the_units_no_channel_set_up_reaches(
     assert partial.exit_code == 1
     [line] = [line for line in partial.stdout.splitlines() if "reach" in line]
     assert line.startswith("✗ reach: 98 units have no contact on a channel set up (zalo)")
-    # by name, as officials know them, the upper levels first
-    assert ": Đảng ủy Bộ đội Biên phòng tỉnh, " in line and line.endswith(" and 88 more")
+    # by name, as officials know them, the upper levels first, each level as the units file lists it
+    assert ": Đảng ủy Khối các cơ quan tỉnh, " in line and line.endswith(" and 88 more")
     assert "Ủy ban Mặt trận Tổ quốc Việt Nam tỉnh Hà Tĩnh" in line and "du-bien-phong" not in line
     monkeypatch.setenv("CASCADE_SMTP_URL", "mailtos://user:pass@127.0.0.1:9?from=cascade@example.vn")
     whole = runner.invoke(app, ["doctor"], env={"COLUMNS": "400"})

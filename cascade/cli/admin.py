@@ -151,9 +151,9 @@ def reach(engine: Engine, usable: set[str]) -> tuple[bool, str]:
         live = [row.id for row in conn.execute(select(k.id).where(k.archived_at.is_(None)))]
         units = list(
             conn.execute(
-                select(u.campaign_id, u.id, u.name, u.path).where(
-                    u.campaign_id.in_(live), u.archived.is_(False)
-                )
+                select(u.campaign_id, u.id, u.name, u.path)
+                .where(u.campaign_id.in_(live), u.archived.is_(False))
+                .order_by(u.campaign_id, *store.IN_FILE_ORDER)
             )
         )
         reached = {
@@ -164,7 +164,7 @@ def reach(engine: Engine, usable: set[str]) -> tuple[bool, str]:
             if any(channel in usable for channel, _address in ways)
         }
     channels = ", ".join(sorted(usable))
-    units.sort(key=lambda row: (row.path.count("/"), row.path))  # the upper levels first: best known
+    units.sort(key=lambda row: row.path.count("/"))  # the upper levels first (best known), each as listed
     missing = list(dict.fromkeys(row.name for row in units if (row.campaign_id, row.id) not in reached))
     if not missing:
         return True, _n(
