@@ -493,6 +493,36 @@ def test_a_units_path_written_as_windows_writes_it(tmp_path: Path) -> None:
     )
 
 
+def test_a_units_path_in_other_capitals_or_without_its_extension_is_told_the_file(tmp_path: Path) -> None:
+    """`units: Units/Don-Vi.yaml` (Windows does not tell capitals apart) and `units: units/don-vi`
+    (Windows hides the extension) were "not found", with only "the path is relative to the campaign
+    file", beside the file they meant."""
+    from cascade.compile.files import load_plan
+    from tests.conftest import SMALL_UNITS
+
+    (tmp_path / "units").mkdir()
+    (tmp_path / "units" / "don-vi.yaml").write_text(SMALL_UNITS, encoding="utf-8")
+    (tmp_path / "units" / "khac.csv").write_text("", encoding="utf-8")
+    (tmp_path / "units" / "khac.xlsx").write_bytes(b"")
+    campaign = tmp_path / "c.yaml"
+    for written in ("Units/Don-Vi.yaml", "units/don-vi", "UNITS/DON-VI"):
+        campaign.write_text(HEADER.replace("units.yaml", written) + GOOD_TASKS, encoding="utf-8")
+        with pytest.raises(CampaignInvalid) as caught:
+            load_plan(campaign)
+        [problem] = caught.value.problems
+        assert problem.message == f"units file `{tmp_path / written}` not found"
+        assert problem.hint == (
+            "the folder holds `units/don-vi.yaml`: write `units: units/don-vi.yaml` (on the server, "
+            "capitals and the extension count)"
+        ), written
+    # two files it may mean (khac.csv, khac.xlsx), or none: only where the path is read from
+    for written in ("units/khac", "units/nope.yaml"):
+        campaign.write_text(HEADER.replace("units.yaml", written) + GOOD_TASKS, encoding="utf-8")
+        with pytest.raises(CampaignInvalid) as caught:
+            load_plan(campaign)
+        assert caught.value.problems[0].hint == "the path is relative to the campaign file"
+
+
 def test_a_good_campaign_has_no_warnings() -> None:
     plan: Plan = compile_text(GOOD_TASKS)
     assert plan.warnings == []

@@ -50,6 +50,43 @@ def load_units(path: str | Path) -> Hierarchy:
         return read_units_file(path, str(path))
 
 
+UNITS_SUFFIXES = (".yaml", ".yml", ".csv", ".xlsx")
+
+
+def _meant_file(base: Path, name: str) -> str | None:
+    """The one file a units path found nowhere likely means: its folders and name in other capitals
+    (Windows does not tell them apart; the server does), or its name without the extension Windows
+    hides (`units/don-vi` for `units/don-vi.xlsx`); as a path from `base`, or None."""
+    if name.startswith("/"):
+        return None
+    folder, found = base, []
+    parts = [part for part in name.split("/") if part not in ("", ".")]
+    for n, part in enumerate(parts):
+        if part == "..":
+            folder, found = folder.parent, [*found, part]
+            continue
+        try:
+            entries = list(folder.iterdir())
+        except OSError:
+            return None
+        last = n == len(parts) - 1
+        same = [
+            e
+            for e in entries
+            if e.name.casefold() == part.casefold() and (e.is_file() if last else e.is_dir())
+        ]
+        if last and not same:
+            same = [
+                e
+                for e in entries
+                if e.is_file() and e.suffix.lower() in UNITS_SUFFIXES and e.stem.casefold() == part.casefold()
+            ]
+        if len(same) != 1:
+            return None
+        folder, found = same[0], [*found, same[0].name]
+    return "/".join(found) if found else None
+
+
 def _units_of(path: Path, data: object, line: int | None, problems: list[Problem]) -> Hierarchy | None:
     header = data.get("campaign") if isinstance(data, dict) else None
     name = header.get("units") if isinstance(header, dict) else None
@@ -62,10 +99,14 @@ def _units_of(path: Path, data: object, line: int | None, problems: list[Problem
     if not units_path.is_file():
         windows = re.match(r"^[A-Za-z]:[\\/]", name)  # a path on the operator's own computer
         shown = name if windows else shown
+        meant = None if windows else _meant_file(path.parent, name.replace("\\", "/"))
         hint = (
             _("`{name}` is a path on a Windows computer: put the units file beside the campaign file "
               "and write its name, `units: {file}`", name=name, file=PureWindowsPath(name).name)
             if windows
+            else _("the folder holds `{file}`: write `units: {file}` (on the server, capitals and the "
+                   "extension count)", file=meant)
+            if meant
             else _("the path is relative to the campaign file")
         )  # fmt: skip
         problems.append(
