@@ -2202,3 +2202,34 @@ def test_status_json_says_the_states_in_one_order_whatever_the_store_planned(any
                 conn.execute(text(f'ALTER DATABASE "{name}" RESET enable_sort'))
             engine.dispose()
         assert again.stdout == shown.stdout
+
+
+def test_a_units_file_or_a_sheet_given_for_a_campaign_is_told_so(data_dir: Path, tmp_path: Path) -> None:
+    """`cascade deploy campaigns/units/ha-tinh.yaml` (the units file, not the campaign) listed four
+    errors: `campaign` and `tasks` required, `levels` an unknown key, `units` to go under `campaign:`.
+    `cascade plan reply.xlsx` said "not UTF-8 text; save the file as UTF-8". Each is told what the
+    file is, and the units file the campaign files that name it."""
+    units = str(ROOT / "campaigns" / "units" / "ha-tinh.yaml")
+    for command in (["deploy", units], ["plan", units], ["simulate", units]):
+        result = runner.invoke(app, command)
+        assert result.exit_code == 1, result.output
+        said = " ".join(result.stderr.split())
+        assert said.startswith(f"{units}: error: a units file, not a campaign file"), said
+        assert (
+            "give the campaign file that names it in `units:`: " in said and "ha-tinh-xix-2020.yaml" in said
+        )
+        assert "`tasks` is required" not in said
+    import openpyxl
+
+    sheet = tmp_path / "tra-loi.xlsx"
+    openpyxl.Workbook().save(sheet)
+    result = runner.invoke(app, ["plan", str(sheet)])
+    said = " ".join(result.stderr.split())
+    assert result.exit_code == 1 and f"{sheet}: error: a spreadsheet, not a campaign file" in said, said
+    assert "UTF-8" not in said
+    alone = tmp_path / "don-vi.yaml"
+    alone.write_text(
+        "levels: [province, district]\nunits: [{id: a, name: A, level: province}]\n", encoding="utf-8"
+    )
+    said = " ".join(runner.invoke(app, ["deploy", str(alone)]).stderr.split())
+    assert "write a campaign file whose `units:` names it (as campaigns/*.yaml do)" in said, said

@@ -23,6 +23,8 @@ from cascade.plan.model import Plan
 def load_plan(path: str | Path) -> Plan:
     """Read, check and compile a campaign file; raises CampaignInvalid with every problem."""
     path = Path(path)
+    if path.is_file() and is_units_file(path):  # (given for the campaign: told what it is)
+        raise CampaignInvalid([_not_a_campaign(path)])
     with collector.paused():  # ~10^6 long-lived objects, no cycles
         doc = read_yaml(read_text(path, str(path)), str(path))
         problems: list[Problem] = []
@@ -41,6 +43,50 @@ def is_units_file(path: str | Path) -> bool:
         return False  # load_plan reports it
     keys = {line.split(":", 1)[0] for line in text.splitlines() if line[:1].isalpha()}
     return "levels" in keys and "campaign" not in keys
+
+
+def _not_a_campaign(path: Path) -> Problem:
+    """A units file or a spreadsheet given where a campaign file goes: what it is, and for a units
+    file the campaign files beside it (or a folder up) that name it."""
+    if is_spreadsheet(path):
+        return Problem(
+            str(path),
+            None,
+            "",
+            _("a spreadsheet, not a campaign file"),
+            _("give the campaign's YAML file (its `units:` may name this sheet)"),
+        )
+    naming = _campaigns_naming(path)
+    return Problem(
+        str(path),
+        None,
+        "",
+        _("a units file, not a campaign file"),
+        _("give the campaign file that names it in `units:`: {files}", files=", ".join(naming))
+        if naming
+        else _("write a campaign file whose `units:` names it (as campaigns/*.yaml do)"),
+    )
+
+
+_UNITS_LINE = re.compile(r"^[ \t]+units:[ \t]*['\"]?([^'\"#\n]+?)['\"]?[ \t]*(?:#.*)?$", re.MULTILINE)
+
+
+def _campaigns_naming(units: Path) -> list[str]:
+    """The campaign files in the units file's folder and the one above it whose `units:` names it
+    (the first 50 YAML files of each looked at)."""
+    target = units.resolve()
+    found = []
+    for folder in dict.fromkeys((units.parent, units.parent.parent)):
+        for candidate in sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")])[:50]:
+            try:
+                text = decoded(candidate.read_bytes())
+            except (OSError, UnicodeDecodeError):
+                continue
+            for m in _UNITS_LINE.finditer(text):
+                if (candidate.parent / m.group(1).strip().replace("\\", "/")).resolve() == target:
+                    found.append(str(candidate))
+                    break
+    return found
 
 
 def load_units(path: str | Path) -> Hierarchy:
