@@ -105,7 +105,7 @@ def _meant_file(base: Path, name: str) -> str | None:
     hides (`units/don-vi` for `units/don-vi.xlsx`); as a path from `base`, or None."""
     if name.startswith("/"):
         return None
-    folder, found = base, []
+    folder, found = base, list[str]()
     parts = [part for part in name.split("/") if part not in ("", ".")]
     for n, part in enumerate(parts):
         if part == "..":
