@@ -146,6 +146,28 @@ def test_a_recipient_level_may_be_written_as_people_say_it() -> None:
     assert (xa.key, xa.message) == ("tasks[1].escalate[0].to", "no level `commune` in the units file")
 
 
+def test_recipients_may_be_written_as_the_plans_word_them() -> None:
+    """`to: [đơn vị, cấp trên]` (the unit itself and its parent, as the plans say who is urged) was
+    "not a recipient", and so was `cấp tỉnh` without `level:`; the hint named only the ids."""
+    escalate = "title: Hội nghị huyện\n    escalate: [{after: 1d, to: [%s]}]"
+    by_id = compile_text(
+        GOOD_TASKS.replace("title: Hội nghị huyện", escalate % "self, parent, root, level:province")
+    )
+    for written in (
+        "chính đơn vị, cấp trên, cấp cao nhất, cấp tỉnh",
+        "Đơn vị, Cấp trên trực tiếp, Cấp cao nhất, Tỉnh",
+    ):
+        plan = compile_text(GOOD_TASKS.replace("title: Hội nghị huyện", escalate % written))
+        assert plan.tasks["hn-huyen"].notices.escalate[0].to == ("self", "parent", "root", "level:province")
+        assert plan.tasks["hn-huyen"].notices == by_id.tasks["hn-huyen"].notices
+    wrong = one(GOOD_TASKS.replace("title: Hội nghị huyện", escalate % "self, Tỉnh ủy"))
+    assert (wrong.key, wrong.message) == ("tasks[1].escalate[0].to[1]", "`Tỉnh ủy` is not a recipient")
+    assert wrong.hint == (
+        "use self (the unit itself: đơn vị), parent (cấp trên), root (the top unit: cấp cao nhất), "
+        "ancestor:N (N levels up) or level:L (the ancestor at level L: level:Tỉnh, or cấp tỉnh)"
+    )
+
+
 def test_month_first_date_gets_the_format_hint() -> None:
     problem = one(GOOD_TASKS.replace("before: 20/11/2020", "before: 11/20/2020"))
     assert (problem.line, problem.key) == (11, "tasks[0].due.before")

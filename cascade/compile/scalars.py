@@ -123,23 +123,46 @@ LevelId = Annotated[
 ]
 
 # `level:L` takes L as `level:` does (`level:Tỉnh`); whether the units file has L is checked later
-RECIPIENT = _RECIPIENT = re.compile(r"^(self|parent|root|ancestor:[1-9][0-9]*|level:\S.*)$")
+_RECIPIENT = re.compile(r"^(self|parent|root|ancestor:[1-9][0-9]*|level:\S.*)$")
+# who is urged, as the plans word it: the unit itself, its parent, the top unit (a level's word
+# alone, `cấp tỉnh`, is the ancestor at that level)
+RECIPIENT_WORDS = {
+    **dict.fromkeys(("đơn vị", "chính đơn vị", "bản thân đơn vị", "đơn vị đó"), "self"),
+    **dict.fromkeys(("cấp trên", "cấp trên trực tiếp", "đơn vị cấp trên"), "parent"),
+    **dict.fromkeys(("cấp cao nhất", "đơn vị cao nhất"), "root"),
+}
+# what a file may write, for the schema (an editor flags none of what `validate` takes)
+RECIPIENT = re.compile(
+    _RECIPIENT.pattern.removesuffix(")$")
+    + "".join(
+        f"|{re.escape(word)}|{re.escape(word[0].upper() + word[1:])}"
+        for word in (*RECIPIENT_WORDS, *LEVEL_WORDS)
+    )
+    + ")$"
+)
 
 
 def _recipient(value: str) -> str:
     kind, colon, level = value.partition(":")
     if kind == "level" and colon and level.strip():
         value = f"level:{level_of_word(level.strip())}"
+    elif (said := loose(value)) in RECIPIENT_WORDS:
+        value = RECIPIENT_WORDS[said]
+    elif said in LEVEL_WORDS:
+        value = f"level:{LEVEL_WORDS[said]}"
     if not _RECIPIENT.match(value):
         raise invalid(
             _("`{value}` is not a recipient", value=value),
-            _("use self, parent, root, ancestor:N (N levels up) or level:L (the ancestor at L)"),
+            _(
+                "use self (the unit itself: đơn vị), parent (cấp trên), root (the top unit: cấp cao nhất), "
+                "ancestor:N (N levels up) or level:L (the ancestor at level L: level:Tỉnh, or cấp tỉnh)"
+            ),
         )
     return value
 
 
 Recipient = Annotated[
-    str, AfterValidator(_recipient), Field(json_schema_extra={"pattern": _RECIPIENT.pattern})
+    str, AfterValidator(_recipient), Field(json_schema_extra={"pattern": RECIPIENT.pattern})
 ]
 
 
