@@ -256,7 +256,8 @@ def test_same_signal_twice_counts_once(deployed: Engine) -> None:
             Signal("hu-bb", "hn-huyen", at("2020-11-18")),
             "no unit `hu-bb` in `test-campaign`; did you mean `hu-b`?",
         ),
-        (Signal("tu-a", "hn-tnh", at("2020-11-18")), "did you mean `hn-tinh`?"),
+        # (the task meant named with its title, as `extend` and `status` name it)
+        (Signal("tu-a", "hn-tnh", at("2020-11-18")), "did you mean `hn-tinh` («Hội nghị tỉnh»)?"),
         (Signal("hu-b", "hn-tinh", at("2020-11-18")), "`hu-b` has no `hn-tinh` to complete"),
         (Signal("x-c", "hn-co-so", at("2020-12-01"), {"attendees": 5}), "`members` is required"),
         (
