@@ -87,7 +87,7 @@ units = Table(
     Column("path", Text, nullable=False),  # ancestor ids from the root to this unit, "/"-joined
     Column("archived", Boolean, nullable=False, default=False),
     # its place in the units file, top-down and children as written: the order people read units
-    # in (revision 0014; NULL until the campaign's next deploy, which `in_file_order` orders by path)
+    # in (revision 0014; NULL until the campaign's next deploy: `IN_FILE_ORDER` then orders by path)
     Column("position", Integer),
     Index("ix_units_path", "campaign_id", "path"),  # units in tree order (the board), a subtree a range
 )

@@ -39,7 +39,7 @@ _ROMAN = {"I": 1, "II": 2, "III": 3, "IV": 4}
 # the same, as the plans word them: "tháng 12/2020", "nửa đầu tháng 12/2017", "cuối tháng 12/2017",
 # "quý I/2021", "quý IV năm 2020"
 _MONTH_WORDS = re.compile(
-    r"^(?:(nửa đầu|nửa cuối|nửa sau|cuối)\s+)?tháng\s+(\d{1,2})(?:/|\s+năm\s+)(\d{4})$", re.I
+    r"^(?:(nửa đầu|nửa cuối|nửa sau|cuối)\s+)?tháng\s+(\d{1,2})(?:/|\s+năm\s+)(\d{4})$", re.IGNORECASE
 )
 _QUARTER_WORDS = re.compile(r"^quý\s+(?:([1-4])|(I{1,3}|IV))(?:/|\s+năm\s+)(\d{4})$", re.IGNORECASE)
 _PART_WORDS = {"nửa đầu": "first-half", "nửa cuối": "second-half", "nửa sau": "second-half", "cuối": "end"}
