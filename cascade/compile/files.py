@@ -23,10 +23,12 @@ from cascade.plan.model import Plan
 def load_plan(path: str | Path) -> Plan:
     """Read, check and compile a campaign file; raises CampaignInvalid with every problem."""
     path = Path(path)
-    if path.is_file() and is_units_file(path):  # (given for the campaign: told what it is)
+    if is_spreadsheet(path):  # (given for the campaign: told what it is)
         raise CampaignInvalid([_not_a_campaign(path)])
     with collector.paused():  # ~10^6 long-lived objects, no cycles
         doc = read_yaml(read_text(path, str(path)), str(path))
+        if isinstance(doc.data, dict) and "levels" in doc.data and "campaign" not in doc.data:
+            raise CampaignInvalid([_not_a_campaign(path)])  # a units file
         problems: list[Problem] = []
         hierarchy = _units_of(path, doc.data, doc.line_of(("campaign", "units")), problems)
         return compile_plan(doc, hierarchy, problems)

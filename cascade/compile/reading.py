@@ -291,6 +291,11 @@ def _cut_by_a_comma(
     return cut
 
 
+def yaml_quoted(text: str) -> str:
+    """`text` as a YAML scalar in quotes: double, or single where it holds a double quote."""
+    return f"'{text.replace(chr(39), chr(39) * 2)}'" if '"' in text else f'"{text}"'
+
+
 def _cut_by_a_comment(lines: list[str], node: Any, path: Path, value: str, doc: Document) -> None:
     """A warning for a title that YAML ended at ` #` (the start of a comment): "Hội nghị #1"
     reads "Hội nghị", silently, in every notice and the summary."""
@@ -298,7 +303,7 @@ def _cut_by_a_comment(lines: list[str], node: Any, path: Path, value: str, doc: 
     if end.line >= len(lines) or not _COMMENT_AFTER.match(rest := lines[end.line][end.column :]):
         return
     key, written = path[-1], (value + rest).strip()
-    quoted = f"'{written.replace(chr(39), chr(39) * 2)}'" if '"' in written else f'"{written}"'
+    quoted = yaml_quoted(written)
     doc.warnings.append(
         Problem(
             doc.file,

@@ -32,7 +32,7 @@ from cascade.compile.validate import all_valid, checked_all
 from cascade.errors import CampaignInvalid, Problem, did_you_mean, one_of
 from cascade.i18n import _
 from cascade.plan.hierarchy import UnitRecord
-from cascade.plan.values import CHANNELS, SLUG, Contact, level_hint, level_of_word, loose
+from cascade.plan.values import CHANNELS, SLUG, Contact, level_of_word, loose
 
 COLUMNS = ("id", "name", "level", "parent", "tags", "role", "contact_name", *CHANNELS)
 ALIASES = {
@@ -273,9 +273,10 @@ def _records_by_model(
     units = {u.id: u for u in checked_all(Unit, raw, doc, (), problems)}
     for n in range(before, len(problems)):
         problem = problems[n]
-        if problem.key.endswith("].level"):  # a level that is no id: the words a sheet may use
+        if problem.key.endswith("].level"):  # (the model's hint names the words a sheet may use)
             level = records[int(problem.key[1 : problem.key.index("]")])].level
-            problem = replace(problem, hint=_under_hint() if directly_under(level) else level_hint())
+            if directly_under(level):
+                problem = replace(problem, hint=_under_hint())
         index = re.match(r"\[(\d+)\]", problem.key)
         if index is not None and _ID(uid := records[int(index[1])].id):  # a row's unit by its id
             problem = replace(problem, key=uid + problem.key[index.end() :])

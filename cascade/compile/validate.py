@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic.fields import FieldInfo
 
-from cascade.compile.reading import Document, Path, dotted
+from cascade.compile.reading import Document, Path, dotted, yaml_quoted
 from cascade.errors import Problem, did_you_mean, one_of
 from cascade.i18n import N_, _, language
 from cascade.plan.values import SLUG, SLUG_HINT
@@ -82,7 +82,11 @@ def problems_from(exc: ValidationError, model: type[BaseModel], doc: Document, a
                 key=key,
                 value=cut[1],
             )
-            hint = _('to keep what follows, put the {key} in quotes: {key}: "{whole}"', key=key, whole=whole)
+            hint = _(
+                "to keep what follows, put the {key} in quotes: {key}: {quoted}",
+                key=key,
+                quoted=yaml_quoted(whole),
+            )
         elif kind in ("extra_forbidden", "unexpected_keyword_argument"):  # (a model's, a dataclass's)
             allowed = keys_at(model, loc[:-1])
             message = _("unknown key `{key}`", key=loc[-1])
