@@ -20,7 +20,7 @@ import jinja2
 import pendulum
 
 from cascade.engine.words import below_target, deadline_text, number_text, percent_text
-from cascade.timing.deadlines import zone
+from cascade.timing.deadlines import days_late, zone
 
 # units named in the line of escalations alike; past it the line counts the rest, the email lists
 # them all at its end, and a Zalo message (a chat line, not a register) points there
@@ -74,7 +74,7 @@ class Renderer:
         self.env.filters.update(
             deadline=self.deadline,
             moment=self.moment,
-            days_left=days_left,
+            days_left=lambda epoch, now: days_left(epoch, now, tz),
             number=number,
             percent=percent_text,  # a rate rolled up: 0.8 is "80%", as the summary writes it
             summary_counts=summary_counts,
@@ -305,13 +305,16 @@ def subject_of(notices: Sequence[Mapping[str, Any]], campaign: str) -> str:
     return str(WORDS.subject(kinds, len(notices), campaign, next(iter(titles)) if one else None))
 
 
-def days_left(epoch: int | None, now: int) -> str:
+def days_left(epoch: int | None, now: int, tz: str) -> str:
+    """Beside a deadline: the days left, or the days late as people count them, by the calendar
+    from the last day (`timing.deadlines.days_late`): a digest of 07/12 said "(đã quá 1 ngày)" of
+    work whose last day was 05/12, where its readers count two."""
     if epoch is None:
         return ""
     if epoch > now:
         days = math.ceil((epoch - now) / DAY)
         return str(WORDS.days_left(days) if days > 1 else WORDS.last_day())
-    late = (now - epoch) // DAY
+    late = days_late(epoch, now, tz)
     return str(WORDS.days_late(late) if late >= 1 else WORDS.just_late())
 
 

@@ -24,9 +24,24 @@ def test_the_deadline_is_written_as_its_last_day() -> None:
     assert r.deadline(epoch("2020-11-30T17:30:00")) == "trước 17 giờ 30 ngày 30/11/2020"
     assert r.deadline(epoch("2023-07-01T00:00:00")) == "hết ngày 30/06/2023"  # a Q2 task
     assert r.deadline(epoch("2021-01-01T00:00:00")) == "hết ngày 31/12/2020"
-    assert days_left(DEADLINE, epoch("2020-11-25T08:00:00")) == " (còn 5 ngày)"
-    assert days_left(DEADLINE, epoch("2020-11-29T20:00:00")) == " (còn dưới 1 ngày)"
-    assert days_left(DEADLINE, epoch("2020-12-03T07:00:00")) == " (đã quá 3 ngày)"
+    assert days_left(DEADLINE, epoch("2020-11-25T08:00:00"), TZ) == " (còn 5 ngày)"
+    assert days_left(DEADLINE, epoch("2020-11-29T20:00:00"), TZ) == " (còn dưới 1 ngày)"
+    assert days_left(DEADLINE, epoch("2020-12-03T07:00:00"), TZ) == " (đã quá 4 ngày)"
+
+
+def test_the_days_late_are_counted_by_the_calendar_from_the_last_day() -> None:
+    """A digest of 08/12 07:05 said "hạn chót: hết ngày 06/12/2026 (đã quá 1 ngày)": a day and
+    seven hours had passed since the deadline's instant, and it counted the whole days. Its readers
+    count the days since the last day, 07/12 and 08/12: two. The status table did the same."""
+    last_day_29_11 = DEADLINE  # 30/11 00:00, the end of 29/11
+    assert days_left(last_day_29_11, epoch("2020-11-30T00:00:00"), TZ) == " (đã quá 1 ngày)"
+    assert days_left(last_day_29_11, epoch("2020-11-30T23:59:00"), TZ) == " (đã quá 1 ngày)"
+    assert days_left(last_day_29_11, epoch("2020-12-01T07:00:00"), TZ) == " (đã quá 2 ngày)"
+    at_an_hour = epoch("2020-11-30T17:30:00")  # "trước 17 giờ 30 ngày 30/11/2020"
+    assert days_left(at_an_hour, epoch("2020-11-30T18:00:00"), TZ) == " (vừa quá hạn)"
+    assert days_left(at_an_hour, epoch("2020-12-01T08:00:00"), TZ) == " (đã quá 1 ngày)"
+    # the days of the campaign's timezone, not the server's: 01/12 05:00 in Hà Nội is 30/11 in UTC
+    assert days_left(last_day_29_11, epoch("2020-12-01T05:00:00"), TZ) == " (đã quá 2 ngày)"
 
 
 def test_the_lagging_units_are_listed_in_the_trees_order_as_the_lines_name_them() -> None:
@@ -102,7 +117,7 @@ def test_a_digest_words_every_notice_and_lists_the_lagging_units() -> None:
     assert "Đã mở việc «Hội nghị cấp huyện» cho Huyện ủy B; hạn chót: hết ngày 29/11/2020" in text
     assert "[Đôn đốc lần 2] Huyện ủy <E> & Co chưa hoàn thành «Hội nghị cấp huyện»" in text
     assert "[Đôn đốc lần 2, nhắc lại] Huyện ủy B chưa hoàn thành «Hội nghị cấp huyện»" in text
-    assert "(đã quá 3 ngày)" in text
+    assert "(đã quá 4 ngày)" in text
     # the figure by its title, as a percentage when its target was written as one
     assert "Tỷ lệ đảng viên tham dự 77%, chưa đạt chỉ tiêu 85%" in text
     assert "so_lop 3, chưa đạt chỉ tiêu 5" in text
@@ -243,7 +258,7 @@ def test_escalations_of_many_units_for_one_deadline_are_one_line_naming_them() -
     assert lines[0].startswith("- [Quá hạn] Ban Chấp hành Trung ương chưa hoàn thành «Hội nghị cấp huyện»")
     assert lines[1] == (
         "- [Đôn đốc lần 2] 717 đơn vị chưa hoàn thành «Hội nghị cấp huyện»; hạn chót đã qua: hết ngày "
-        "29/11/2020 (đã quá 20 ngày): "
+        "29/11/2020 (đã quá 21 ngày): "
         + ", ".join(f"Đảng ủy xã {n}" for n in range(20))
         + " và 697 đơn vị khác."
     ), lines[1][:300]

@@ -439,6 +439,20 @@ def test_signals_recorded_keep_their_rows_only_to_say_one_back(store_engine: Eng
     ]
 
 
+def test_the_overdue_list_counts_the_days_late_by_the_calendar(store_engine: Engine) -> None:
+    """`cascade status` counted whole days since the deadline's instant: work whose last day was
+    19/11 was "30" days overdue at 08:00 on 20/12, where the notices and the people count 31
+    (20/11 to 20/12), and a conference due by 14/12 was 5 days late, not 6."""
+    from cascade.views.status import campaign_status
+
+    deploy(store_engine, compile_text(TASKS), "source", at("2020-11-10 08:00"))
+    tick(store_engine, "test-campaign", at("2020-12-20 08:00"))
+    status = campaign_status(store_engine, "test-campaign")
+    assert status is not None
+    late = {(o.task, o.days) for o in status.overdue}
+    assert late == {("hn-tinh", 31), ("hn-huyen", 21), ("hn-co-so", 6)}
+
+
 def test_units_are_listed_in_the_order_their_file_writes_them(store_engine: Engine) -> None:
     """The summary, the board, the reply template and the overdue list showed units by their ids
     (`dang-uy-ubnd` before `dong-hoi`), not in the order the province lists them; a redeploy that

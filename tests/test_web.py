@@ -83,13 +83,13 @@ def test_a_signed_link_opens_the_form_and_records_the_signal(client: TestClient,
 
 def test_the_form_says_how_long_is_left_or_how_late_it_is(client: TestClient, campaign: Engine) -> None:
     """The form said "Hạn chót: hết ngày 29/11/2020" to a district five days late, with nothing of
-    it being late, where its notices say "(đã quá 5 ngày)". It says so too."""
+    it being late, where its notices say "(đã quá 6 ngày)" (30/11 to 05/12). It says so too."""
     from cascade.engine.signals import Signal, record
 
     assert "Hạn chót:</strong> hết ngày 14/12/2020 (còn 10 ngày)" in client.get(link()).text
     late = client.get(link("hu-e", "hn-huyen"))
     assert late.status_code == 200, late.text
-    assert "Hạn chót:</strong> hết ngày 29/11/2020 (đã quá 5 ngày)" in late.text
+    assert "Hạn chót:</strong> hết ngày 29/11/2020 (đã quá 6 ngày)" in late.text
     wrong = client.post(link("x-c"), data={"csrf": csrf(client.get(link()).text), "attendees": "x"})
     assert wrong.status_code == 422 and "(còn 10 ngày)" in wrong.text  # (the page shown again)
     record(campaign, "test-campaign", [Signal("hu-e", "hn-huyen", NOW, {})], "cli", NOW)

@@ -279,6 +279,14 @@ def rolled(cutoff: date, roll: Roll | None, calendar: Calendar) -> date:
     return calendar.roll(last, direction) + timedelta(days=1)
 
 
+def days_late(deadline: int, now: int, tz: str) -> int:
+    """How many days late work due at `deadline` is at `now`, as people count them: the days
+    since its last day, by the calendar (last day 05/12: one day late all of 06/12, two on 07/12;
+    0 on the last day itself, when a deadline at an hour has passed)."""
+    today = pendulum.from_timestamp(now, tz=zone(tz)).date()
+    return max((today - last_day_of(deadline, tz)).days, 0)
+
+
 def midnight(day: date, tz: str) -> pendulum.DateTime:
     return pendulum.datetime(day.year, day.month, day.day, tz=tz)
 

@@ -10,6 +10,7 @@ from sqlalchemy import Connection, Engine, and_, func, select
 from cascade.engine import deployed, store
 from cascade.engine.summary import state_counts
 from cascade.plan.hierarchy import parent_of
+from cascade.timing.deadlines import days_late
 
 STATES = ("done", "done_late", "overdue", "open", "held", "exempt")
 _RANK = {state: n for n, state in enumerate(STATES)}
@@ -159,7 +160,7 @@ def campaign_status(
             r.task_id,
             tasks.get(r.task_id, {}).get("title", r.task_id),
             r.deadline,
-            max(0, (at - r.deadline) // 86400),
+            days_late(r.deadline, at, campaign.timezone),  # by the calendar, from the last day
             r.stage,
             len(tasks.get(r.task_id, {}).get("escalate", [])),
         )

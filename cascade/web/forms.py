@@ -98,7 +98,7 @@ def _form_context(w: Web, found: Found) -> dict[str, Any]:
     before the deadline or how late it is, as the unit's notices say it."""
     left = ""
     if found.row.deadline is not None and found.row.state not in ("done", "done_late", "exempt"):
-        left = days_left(found.row.deadline, int(w.now().timestamp()))
+        left = days_left(found.row.deadline, int(w.now().timestamp()), found.campaign.timezone)
     return page_context(found) | {"left": left}
 
 
