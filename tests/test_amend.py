@@ -495,6 +495,65 @@ def test_a_unit_whose_id_changed_is_named_a_new_unit_before_it_starts_over(store
     assert "  removed (1): Đảng ủy xã C" in lines  # (xa-c)
 
 
+def test_a_unit_renamed_in_a_sheet_without_ids_is_told_it_starts_over_and_how_to_keep_it(
+    store_engine: Engine,
+) -> None:
+    """A commune's sheet has no id column: each unit's id is made from its name. "Chi bộ Công an xã"
+    renamed "Chi bộ Công an xã Long Đức" (a new cell added beside it) read "added (2) … removed (1) …",
+    nothing more: the cell started over under a new id, its finished work archived with the old one.
+    The summary says it may be one unit renamed, and the id column that keeps its progress."""
+    from cascade.compile.build import compile_plan
+    from cascade.compile.reading import read_yaml
+    from cascade.compile.units import read_units
+    from tests.conftest import HEADER, dedent
+
+    sheet = (
+        "Tên đơn vị,Cấp,Cấp trên,Email\n"
+        "Tỉnh ủy A,Tỉnh,,vp@a.vn\n"
+        "Huyện ủy B,Huyện,Tỉnh ủy A,b@a.vn\n"
+        "Chi bộ Công an xã,Cơ sở,Huyện ủy B,ca@a.vn\n"
+        "Chi bộ ấp Long Bình,Cơ sở,Huyện ủy B,lb@a.vn\n"
+    )
+    tasks = (
+        "tasks:\n  - {id: hn-co-so, title: Hội nghị cơ sở, level: grassroots, due: {before: 15/12/2020}}\n"
+    )
+
+    def plan(units: str) -> Any:
+        return compile_plan(
+            read_yaml(HEADER + dedent(tasks), "campaign.yaml"), read_units(units, "units.csv")
+        )
+
+    deploy(store_engine, plan(sheet), "v1", at("2020-11-10"))
+    signal(store_engine, "chi-bo-cong-an-xa", "hn-co-so", "2020-11-12 08:00")
+    tick(store_engine, CID, at("2020-11-12 09:00"))
+    renamed = sheet.replace("Chi bộ Công an xã,", "Chi bộ Công an xã Long Đức,")
+    lines = told(
+        store_engine, plan(renamed + "Chi bộ ấp Long Khánh,Cơ sở,Huyện ủy B,lk@a.vn\n"), "2020-11-13"
+    )
+    assert "  added (2): Chi bộ Công an xã Long Đức, Chi bộ ấp Long Khánh" in lines, lines
+    assert (
+        "  «Chi bộ Công an xã» removed and «Chi bộ Công an xã Long Đức» added at its place: if it is one "
+        "unit renamed, its id changed with its name (chi-bo-cong-an-xa → chi-bo-cong-an-xa-long-duc) and "
+        "it starts over, its 1 task finished kept under chi-bo-cong-an-xa; to keep its progress, write "
+        "chi-bo-cong-an-xa in an id (Mã) column on its row"
+    ) in lines, lines
+    # a unit with nothing finished loses nothing: not told; nor is one removed with none added
+    assert not any(
+        "at its place" in line
+        for line in told(store_engine, plan(sheet.replace("Long Bình", "Long Hòa")), "2020-11-13")
+    )
+    dropped = sheet.replace("Chi bộ Công an xã,Cơ sở,Huyện ủy B,ca@a.vn\n", "")
+    assert not any("at its place" in line for line in told(store_engine, plan(dropped), "2020-11-13"))
+    # the fix said: its old id on its row keeps its progress
+    kept = "Mã," + renamed.replace("\n", "\n,").removesuffix(",").replace(
+        ",Chi bộ Công an xã Long Đức", "chi-bo-cong-an-xa,Chi bộ Công an xã Long Đức"
+    )
+    lines = told(store_engine, plan(kept), "2020-11-13")
+    assert not any("at its place" in line or line.startswith(("  added", "  removed")) for line in lines), (
+        lines
+    )
+
+
 def test_units_under_a_parent_whose_id_changed_follow_it_without_being_told_they_moved(
     store_engine: Engine,
 ) -> None:

@@ -94,6 +94,8 @@ class Changes:
     at: int = 0  # the instant the change applies
     opening: int = 0  # the units the next tick tells of work the change opens (new tasks, new units)
     finished_by: dict[str, int] = field(default_factory=dict)  # a removed unit -> the tasks it had finished
+    # the units added and removed -> their path (the new file's, the old): who is under one parent
+    changed_paths: dict[str, str] = field(default_factory=dict)
     summary: SummaryMoved | None = None  # the summary date changed
     # the campaign's own lines that changed: title, issued_at, issued_by, timezone, calendar -> (old, new)
     header: dict[str, tuple[Any, Any]] = field(default_factory=dict)
@@ -395,6 +397,8 @@ def stage_units(changes: Changes, old_paths: dict[str, str], paths: dict[str, st
     # stood (a district's communes together, after it)
     changes.added_units = [unit for unit in paths if unit not in old_paths]
     changes.removed_units = sorted(set(old_paths) - set(paths), key=lambda unit: old_paths[unit].split("/"))
+    changes.changed_paths = {unit: paths[unit] for unit in changes.added_units}
+    changes.changed_paths |= {unit: old_paths[unit] for unit in changes.removed_units}
     for unit in sorted(set(paths) & set(old_paths)):
         old_parent, new_parent = parent_of(old_paths[unit]), parent_of(paths[unit])
         if old_parent != new_parent:

@@ -7,6 +7,7 @@ the notices the change sends (spec §7).
 
 from __future__ import annotations
 
+import difflib
 from collections import Counter
 from collections.abc import Mapping
 
@@ -16,6 +17,7 @@ from cascade.engine.amend import Changes
 from cascade.engine.words import deadline_short
 from cascade.errors import listed
 from cascade.i18n import N_, _, _n, num
+from cascade.plan.hierarchy import parent_of
 from cascade.views.campaign_changes import campaign_lines, field_lines
 
 NOTICE_KINDS = {  # the notices a change sends, as the operator reads them (the counts of a tick's)
@@ -140,6 +142,58 @@ def _renamed_units(changes: Changes) -> dict[str, str]:
     }
 
 
+def _renamed_line(was: str, now: str, finished: int, names: Mapping[str, str]) -> str:
+    return _n(
+        "  «{old_name}» removed and «{new_name}» added at its place: if it is one unit renamed, its id "
+        "changed with its name ({old} → {new}) and it starts over, its {count} task finished kept under "
+        "{old}; to keep its progress, write {old} in an id (Mã) column on its row",
+        "  «{old_name}» removed and «{new_name}» added at its place: if it is one unit renamed, its id "
+        "changed with its name ({old} → {new}) and it starts over, its {count} tasks finished kept under "
+        "{old}; to keep its progress, write {old} in an id (Mã) column on its row",
+        finished,
+        old_name=names.get(was, was),
+        new_name=names.get(now, now),
+        old=was,
+        new=now,
+    )
+
+
+def _renamed_by_name(changes: Changes, added: list[str], removed: list[str]) -> list[str]:
+    """Under one parent, a unit gone that had finished work and one added at its level (the one
+    added, or of several the one named most like it): most likely one unit renamed in a sheet
+    without ids, whose id is made from its name. It starts over under its new id, its progress
+    archived with the old one, which nothing said; the fix, an id column, is said."""
+
+    def parent_and_depth(unit: str) -> tuple[str | None, int]:
+        path = changes.changed_paths.get(unit, "")
+        return parent_of(path), path.count("/")
+
+    added_under: dict[tuple[str | None, int], list[str]] = {}
+    for unit in added:
+        added_under.setdefault(parent_and_depth(unit), []).append(unit)
+    gone_under: dict[tuple[str | None, int], list[str]] = {}
+    for unit in removed:
+        gone_under.setdefault(parent_and_depth(unit), []).append(unit)
+    u = changes.units
+    lines = []
+    for place, gone_here in gone_under.items():
+        new_here = added_under.get(place, [])
+        for was in gone_here:
+            if not (finished := changes.finished_by.get(was, 0)) or not new_here:
+                continue
+            if len(gone_here) == 1 == len(new_here):
+                now = new_here[0]  # (one out, one in: whatever the names)
+            else:  # several: the added unit named most like it, if one is
+                names = {u.get(unit, unit): unit for unit in new_here}
+                close = difflib.get_close_matches(u.get(was, was), list(names), n=1, cutoff=0.6)
+                if not close:
+                    continue
+                now = names[close[0]]
+            new_here.remove(now)
+            lines.append(_renamed_line(was, now, finished, u))
+    return lines
+
+
 def _target_lines(changes: Changes) -> list[str]:
     """The units a task that stays is now asked of, or no longer (its targets changed)."""
     lines = []
@@ -258,6 +312,7 @@ def describe(changes: Changes) -> list[str]:
             )
         if removed := [unit for unit in changes.removed_units if unit not in renamed]:
             lines.append(_("  removed ({count}): {units}", count=num(len(removed)), units=_names(removed, u)))
+        lines += _renamed_by_name(changes, added_units, removed)
         lines += _moved_lines(changes)
     lines += _name_lines(changes) + _contact_lines(changes)
     lines += _task_lines(changes) + _target_lines(changes) + field_lines(changes)
