@@ -533,6 +533,44 @@ def test_deploy_signal_tick_status(data_dir: Path) -> None:
     assert "0/18" in district and "overdue 18" in district, narrow.stdout
 
 
+def test_figures_written_after_the_task_are_the_signals_figures(data_dir: Path) -> None:
+    """`cascade signal … hn-tinh attendees=450`, the figures written after the task as the command
+    line reads, was "unexpected extra arguments"; only `-f attendees=450` was taken."""
+    assert runner.invoke(app, ["deploy", HA_TINH]).exit_code == 0
+    signal = ["signal", "ha-tinh-xix-2020", "Tỉnh ủy Hà Tĩnh", "hn-tinh", "--at", "18/11/2020 10:00"]
+    ok = runner.invoke(app, [*signal, "attendees=450"])
+    assert ok.exit_code == 0, ok.output
+    assert "Số đại biểu dự 450" in " ".join(ok.stderr.split())  # (by its title)
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(f"sqlite:///{data_dir / 'cascade.db'}")
+    with engine.connect() as conn:
+        [fields] = conn.execute(text("SELECT fields FROM signals")).scalars().all()
+    engine.dispose()
+    assert json.loads(fields) == {"attendees": 450}
+    bare = runner.invoke(app, [*signal, "450"])  # a figure without its name
+    assert bare.exit_code == 1
+    assert "`450` is not key=value" in bare.stderr and "attendees=450" in bare.stderr
+
+
+def test_a_dispatch_that_finds_nothing_due_says_when_the_notices_go(data_dir: Path) -> None:
+    """At 02:43 `cascade dispatch` printed an empty table: the tick's notices were waiting out the
+    quiet hours until 07:00, and nothing said so. It says how many wait, and until when."""
+    assert runner.invoke(app, ["deploy", HA_TINH]).exit_code == 0
+    assert runner.invoke(app, ["tick", "ha-tinh-xix-2020", "--now", "2020-11-10 23:00"]).exit_code == 0
+    env = {"CASCADE_NOTIFY": "log", "COLUMNS": "250"}
+    night = runner.invoke(app, ["dispatch", "ha-tinh-xix-2020", "--now", "2020-11-11 02:43"], env=env)
+    assert night.exit_code == 0, night.output
+    said = " ".join(night.stdout.split())
+    assert re.search(
+        r"nothing is due to send now; \d+ notices wait for their time, the first at 07:00 11/11/2020", said
+    )
+    morning = runner.invoke(app, ["dispatch", "ha-tinh-xix-2020", "--now", "2020-11-11 07:00"], env=env)
+    assert "nothing is due" not in morning.stdout and "sent" in morning.stdout, morning.output
+    after = runner.invoke(app, ["dispatch", "ha-tinh-xix-2020", "--now", "2020-11-11 07:05"], env=env)
+    assert "nothing is due to send now, and no notice is waiting" in " ".join(after.stdout.split())
+
+
 def test_a_second_signal_for_a_done_task_says_it_changes_nothing(data_dir: Path, tmp_path: Path) -> None:
     """An operator correcting a time or a figure by signalling again was told "the next tick
     applies them"; the tick did not (the first signal counts), and nothing said so."""

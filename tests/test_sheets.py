@@ -760,6 +760,16 @@ def test_the_template_round_trips(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     i18n.use("en")
     said = " ".join(told.stderr.split())
     assert "không có việc hay báo cáo `hn-co-sp`; có phải là `hn-co-so` («Hội nghị toàn thể" in said, said
+    # the task named after the campaign, as `signal` and `extend` name it, and `-o` as `summary`
+    # takes it: "Missing option '--task'", then "No such option: -o"
+    positional = tmp_path / "positional.xlsx"
+    made = runner.invoke(app, ["template", CID, "hn-co-so", "--under", "hu-can-loc", "-o", str(positional)])
+    assert made.exit_code == 0, made.output
+    assert openpyxl.load_workbook(positional).sheetnames == ["Huyện ủy Can Lộc"]
+    for twice_or_none in (["hn-co-so", "--task", "hn-co-so"], []):
+        refused = runner.invoke(app, ["template", CID, *twice_or_none, "-o", str(positional)])
+        assert refused.exit_code == 1
+        assert "name the task once: cascade template CAMPAIGN TASK --out FILE.xlsx" in refused.stderr
 
 
 def test_sheet_names_keep_to_excel_rules() -> None:

@@ -19,14 +19,41 @@ from rich.table import Table
 from cascade.cli.chrome import count_column
 from cascade.cli.common import app, campaign_id, campaign_row, err, fail, instant_of, open_engine, out
 from cascade.errors import Problem
-from cascade.i18n import _, num
+from cascade.i18n import _, _n, num
 
 if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
     from cascade.engine.outbox import Digest
     from cascade.settings import Settings
     from notifiers.channels import ChannelConfig
     from notifiers.dispatch import Send
     from notifiers.render import Message
+
+
+def _nothing_due(engine: Engine, campaign: str, now: int) -> None:
+    """A dispatch that sent nothing says so, and when the notices waiting go: an empty table read
+    as "sent, to nobody" at 02:43, when the tick's notices wait out the quiet hours until 07:00."""
+    import pendulum
+
+    from cascade.engine.outbox import waiting
+
+    count, first = waiting(engine, campaign, now)
+    if count and first is not None:
+        tz = str(campaign_row(engine, campaign).timezone)
+        at = pendulum.from_timestamp(first, tz=tz).format("HH:mm DD/MM/YYYY")
+        out.print(
+            _n(
+                "nothing is due to send now; {count} notice waits for its time, the first at {at} "
+                "(notices wait out the quiet hours and holidays)",
+                "nothing is due to send now; {count} notices wait for their time, the first at {at} "
+                "(notices wait out the quiet hours and holidays)",
+                count,
+                at=at,
+            )
+        )
+    else:
+        out.print(_("nothing is due to send now, and no notice is waiting"))
 
 
 @app.command(
@@ -124,10 +151,13 @@ def dispatch_command(
         bar = progress.add_task("send", total=None)
         with _told_here():
             outcome = dispatcher.run(int(instant.timestamp()), lambda n: progress.advance(bar, n))
-    table = Table(_("digests"), _("number"))
-    for status, n in outcome.digests_in_words():
-        table.add_row(status, n)
-    out.print(table)
+    if outcome.digests:
+        table = Table(_("digests"), _("number"))
+        for status, n in outcome.digests_in_words():
+            table.add_row(status, n)
+        out.print(table)
+    else:
+        _nothing_due(engine, campaign, int(instant.timestamp()))
     if outcome.resent:
         err.print(
             _(

@@ -169,13 +169,24 @@ def _report_format(given: ReportFormat | None, output: Path | None) -> ReportFor
 )
 def template(
     campaign: Annotated[str, typer.Argument(help=_("the campaign: its id or its title"))],
-    task: Annotated[str, typer.Option("--task", help=_("the task or report the districts answer for"))],
-    out_file: Annotated[Path, typer.Option("--out", help=_("the workbook to write (.xlsx)"))],
+    out_file: Annotated[Path, typer.Option("--out", "-o", help=_("the workbook to write (.xlsx)"))],
+    written: Annotated[
+        str | None, typer.Argument(metavar="[TASK]", help=_("the task or report, as --task names it"))
+    ] = None,
+    task: Annotated[
+        str | None, typer.Option("--task", help=_("the task or report the districts answer for"))
+    ] = None,
     under: Annotated[str | None, typer.Option(help=_("only the units below this one"))] = None,
 ) -> None:
     from cascade.reports.answer_book import write_answer_book
     from cascade.views.answer_sheet import NotFound, answer_sheet
 
+    # `cascade template CAMPAIGN TASK`, as `signal` and `extend` name a task, or `--task TASK`
+    if (written is None) == (task is None):
+        message = _("name the task once: cascade template CAMPAIGN TASK --out FILE.xlsx")
+        fail([Problem("template", None, "TASK", message, _("a task's id or its title"))])
+    task = written or task
+    assert task is not None
     if out_file.suffix.lower() != ".xlsx":
         fail(
             [

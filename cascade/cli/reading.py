@@ -77,7 +77,7 @@ def events(
         str | None, typer.Option(help=_("only the events of this unit (its id or exact name)"))
     ] = None,
     out_file: Annotated[
-        Path | None, typer.Option("--out", help=_("write to this file (default: stdout)"))
+        Path | None, typer.Option("--out", "-o", help=_("write to this file (default: stdout)"))
     ] = None,
 ) -> None:
     from cascade.engine.deployed import unit_ever

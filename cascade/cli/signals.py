@@ -46,6 +46,9 @@ def signal(
     campaign: Annotated[str, typer.Argument(help=_("the campaign: its id or its title"))],
     unit: Annotated[str | None, typer.Argument(help=_("unit id or exact name"))] = None,
     task: Annotated[str | None, typer.Argument(help=_("task or report id"))] = None,
+    figures: Annotated[
+        list[str] | None, typer.Argument(help=_("figures, k=v, as --field gives them: attendees=450"))
+    ] = None,
     at: Annotated[
         str | None, typer.Option(help=_("when it was done (campaign timezone); default now"))
     ] = None,
@@ -96,7 +99,10 @@ def signal(
                 fail([Problem("signal", None, "", _("name the UNIT and the TASK, or give --import FILE"))])
             batch = [
                 Signal(
-                    unit, task, parse_instant(at, tz, now.date(), span) if at else now, _fields(field or [])
+                    unit,
+                    task,
+                    parse_instant(at, tz, now.date(), span) if at else now,
+                    _fields([*(field or []), *(figures or [])]),
                 )
             ]
             where = "signal"

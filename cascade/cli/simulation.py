@@ -45,7 +45,7 @@ def simulate(
         str | None, typer.Option(help=_("last day to run (default: summary date + 14 days)"))
     ] = None,
     out_file: Annotated[
-        Path | None, typer.Option("--out", help=_("write the event log (JSON lines) here"))
+        Path | None, typer.Option("--out", "-o", help=_("write the event log (JSON lines) here"))
     ] = None,
 ) -> None:
     from cascade import collector

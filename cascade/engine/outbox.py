@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, bindparam, or_, select, update
+from sqlalchemy import Connection, Engine, and_, bindparam, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from cascade.engine import bulk, store
@@ -368,3 +368,14 @@ def dispatch(
     finally:
         claim.release()
     return outcome
+
+
+def waiting(engine: Engine, campaign: str, now: int) -> tuple[int, int | None]:
+    """The notices pending whose send time is after `now` (held by the quiet hours or a holiday),
+    and the first of those times: what a dispatch that found nothing due says."""
+    query = select(func.count(), func.min(_O.c.send_at)).where(
+        _O.c.campaign_id == campaign, _O.c.status == "pending", _O.c.send_at > now
+    )
+    with engine.connect() as conn:
+        count, first = conn.execute(query).one()
+    return int(count), first
