@@ -330,6 +330,20 @@ def test_the_schema_takes_every_date_the_validator_takes(day: str) -> None:
         jsonschema.validate(
             {**data, "campaign": {**data["campaign"], "issued_on": "10/11"}}, schema_of(SchemaKind.campaign)
         )
+    # a deadline's key takes its own words before the date, as the validator does
+    for due in (
+        {"by": f"chậm nhất {day}"},
+        {"before": f"Trước {day}"},
+        {"after": "a", "days": 1, "latest": f"trước {day}"},
+    ):
+        jsonschema.validate(
+            {**data, "tasks": [{"id": "a", "title": "A", "due": due}]}, schema_of(SchemaKind.campaign)
+        )
+    with pytest.raises(jsonschema.ValidationError):  # (not another key's)
+        due = {"by": f"trước {day}"}
+        jsonschema.validate(
+            {**data, "tasks": [{"id": "a", "title": "A", "due": due}]}, schema_of(SchemaKind.campaign)
+        )
 
 
 SCHEMA_HEADER = {

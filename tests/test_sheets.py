@@ -148,12 +148,19 @@ def test_a_day_in_words_as_documents_date_themselves(text: str, meant: str) -> N
         ("20/12/2020 12:15 SA", "2020-12-20 00:15"),
         ("20/12/2020 12:15 CH", "2020-12-20 12:15"),
         ("20/12/2020 3:05:00 PM", "2020-12-20 15:05"),
+        ("8h sáng 20/12/2020", "2020-12-20 08:00"),
+        ("20/12/2020 2 giờ chiều", "2020-12-20 14:00"),
+        ("lúc 14 giờ chiều ngày 20/12/2020", "2020-12-20 14:00"),
+        ("7h30 tối ngày 20/12/2020", "2020-12-20 19:30"),
+        ("1 giờ trưa 20/12/2020", "2020-12-20 13:00"),
+        ("11 giờ trưa 20/12/2020", "2020-12-20 11:00"),
     ],
 )
 def test_a_time_as_vietnamese_excel_and_offices_write_it(text: str, meant: str) -> None:
     """ "8h 20/12/2020" (the hour first, no minutes) was read as 8:02 on day "0/12/2020" and
     refused as such; a CSV saved by Excel in the Vietnamese locale writes times "8:30 SA" (sáng)
-    and "2:30 CH" (chiều), which were "not a time"."""
+    and "2:30 CH" (chiều), which were "not a time"; and "2 giờ chiều", "8h sáng", as a reply or a
+    phone call says the part of the day, were "not a time" too."""
     from cascade.timing.instants import parse_instant
 
     assert parse_instant(text, TZ) == when(meant)
@@ -164,6 +171,7 @@ def test_a_time_as_vietnamese_excel_and_offices_write_it(text: str, meant: str) 
     [
         ("27/11/20 15:00", "is not a time"),  # a two-digit year is not guessed
         ("20/12/2020 13:30 CH", "has no such time of day"),
+        ("15h sáng 20/12/2020", "has no such time of day"),
         ("27/11/2020 25h", "has no such time of day"),
         ("27/11/2020 15h60", "has no such time of day"),
         ("27/11/2020 15:", "is not a time"),

@@ -644,6 +644,39 @@ def test_a_deadline_in_the_documents_words_is_told_the_expression_they_mean(writ
         assert written_out("sau hội nghị") == "ví dụ {by: 30/11/2020} hoặc {after: hn-co-so, days: 7}"
 
 
+def test_a_deadline_keeps_the_documents_words_its_key_says() -> None:
+    """`due: {by: chậm nhất ngày 30/11/2020}`, `{within: trong quý I/2021}`, `{on: vào các ngày 29
+    và 30/11/2020}`: the plan's phrase copied whole into the key that says it was "not a date" or
+    "not a period". The words the key says are passed over; another key's words are told."""
+    same = {
+        "{by: chậm nhất ngày 30/11/2020}": "{by: 30/11/2020}",
+        "{by: Hết ngày 30/11/2020}": "{by: 30/11/2020}",
+        "{before: trước ngày 01/12/2020}": "{before: 01/12/2020}",
+        "{before: hoàn thành trước ngày 1/12/2020}": "{before: 01/12/2020}",
+        "{within: trong tháng 11/2020}": "{within: 11/2020}",
+        "{within: trong quý IV năm 2020}": "{within: Q4/2020}",
+        "{on: vào các ngày 29 và 30/11/2020}": "{on: 29/11/2020..30/11/2020}",
+        "{on: 29-30/11/2020}": "{on: 29/11/2020..30/11/2020}",
+        "{on: từ ngày 29 đến ngày 30/11/2020}": "{on: 29/11/2020..30/11/2020}",
+    }
+    for written, meant in same.items():
+        plan = compile_text(GOOD_TASKS.replace("due: {before: 30/11/2020}", f"due: {written}"))
+        expected = compile_text(GOOD_TASKS.replace("due: {before: 30/11/2020}", f"due: {meant}"))
+        deadlines = [(i.unit, i.schedule.deadline) for i in plan.instances if i.task == "hn-huyen"]
+        assert deadlines == [
+            (i.unit, i.schedule.deadline) for i in expected.instances if i.task == "hn-huyen"
+        ]
+    other = one(GOOD_TASKS.replace("due: {before: 30/11/2020}", "due: {by: trước ngày 30/11/2020}"))
+    assert (other.key, other.message) == (
+        "tasks[1].due.by",
+        "`trước ngày 30/11/2020` words before the day (trước ngày); `by:` is the last day that counts "
+        "(chậm nhất ngày)",
+    )
+    assert other.hint == "write `{before: 30/11/2020}`"
+    period = one(GOOD_TASKS.replace("due: {before: 30/11/2020}", "due: {before: trong tháng 11/2020}"))
+    assert period.hint == "write `{within: tháng 11/2020}`"
+
+
 def test_a_missing_key_is_told_what_it_is_for() -> None:
     """A report without `due:` is told what the key is for and how it is written."""
     body = GOOD_TASKS + "reports:\n  - id: bc\n    title: Báo cáo\n    from: [district]\n"

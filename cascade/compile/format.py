@@ -18,6 +18,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    ValidationInfo,
     WithJsonSchema,
     field_validator,
     model_validator,
@@ -27,6 +28,8 @@ from cascade.compile.scalars import (
     DURATION_SCHEMA,
     LEVEL_WORDS_WRITTEN,
     RECIPIENT,
+    BeforeDate,
+    ByDate,
     CalendarName,
     DateValue,
     DurationValue,
@@ -40,7 +43,15 @@ from cascade.compile.scalars import (
 from cascade.i18n import _
 from cascade.plan.formulas import split_check
 from cascade.plan.values import SLUG, Contact, FieldSpec, Model, Operator, Slug, invalid
-from cascade.timing.deadlines import DateError, DeadlineRule, Roll, parse_day_range, parse_period, written_out
+from cascade.timing.deadlines import (
+    DateError,
+    DeadlineRule,
+    Roll,
+    in_its_words,
+    parse_day_range,
+    parse_period,
+    written_out,
+)
 from cascade.timing.durations import parse_duration
 from cascade.timing.quiet import parse_quiet
 
@@ -165,15 +176,24 @@ class _Forgiving(Model):
 class Due(_Forgiving):
     """One deadline expression (§3.1); exactly one of before/by/on/within/after."""
 
-    before: DateValue | None = None
-    by: DateValue | None = None
+    before: BeforeDate | None = None
+    by: ByDate | None = None
     on: str | None = Field(None, description="dd/mm/yyyy..dd/mm/yyyy or one date")
     within: str | None = Field(None, description="12/2020, first-half 12/2017, end 12/2017, Q1/2021, I/2021")
     after: Slug | None = Field(None, description="a task id: relative to this unit's signal of it")
     days: int | None = Field(None, ge=0)
     working_days: int | None = Field(None, ge=0)
-    latest: DateValue | None = Field(None, description="with after: never later than this date (as before)")
+    latest: BeforeDate | None = Field(None, description="with after: never later than this date (as before)")
     roll: Roll | None = None
+
+    @field_validator("before", "by", "on", "within", "latest", mode="before")
+    @classmethod
+    def _in_its_words(cls, value: object, info: ValidationInfo) -> object:
+        """The document's words copied with the date (`by: chậm nhất ngày 30/11/2020`)."""
+        try:
+            return in_its_words("before" if info.field_name == "latest" else str(info.field_name), value)
+        except DateError as exc:
+            raise invalid(str(exc), exc.hint) from None
 
     @model_validator(mode="before")
     @classmethod

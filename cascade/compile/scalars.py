@@ -29,20 +29,40 @@ def _date(value: object) -> date:
         raise invalid(str(exc), exc.hint) from None
 
 
-DateValue = Annotated[
-    date,
-    PlainValidator(_date),
-    PlainSerializer(lambda d: d.strftime("%d/%m/%Y")),
-    WithJsonSchema(
+# every form parse_date reads (tests/test_cli.py: the schema and the validator agree)
+_DATE_FORMS = (
+    r"((?:[Nn]gày\s+)?\d{1,2}([/.-])\d{1,2}\2\d{4}|\d{4}-\d{1,2}-\d{1,2}"
+    r"|([Nn]gày\s+)?\d{1,2}\s+tháng\s+\d{1,2}\s+năm\s+\d{4})"
+)
+
+
+def _date_schema(words: str = "", said: str = "") -> WithJsonSchema:
+    """A date's schema; `words`, a pattern of the document's words a deadline's key takes before
+    it (`deadlines.in_its_words`: "chậm nhất ngày 30/11/2020" under `by:`)."""
+    return WithJsonSchema(
         {
             "type": "string",
-            # every form parse_date reads (tests/test_cli.py: the schema and the validator agree)
-            "pattern": r"^((?:[Nn]gày\s+)?\d{1,2}([/.-])\d{1,2}\2\d{4}|\d{4}-\d{1,2}-\d{1,2}"
-            r"|([Nn]gày\s+)?\d{1,2}\s+tháng\s+\d{1,2}\s+năm\s+\d{4})$",
+            "pattern": f"^{words}{_DATE_FORMS}$",
             "description": "dd/mm/yyyy (or dd-mm-yyyy, dd.mm.yyyy, ngày dd/mm/yyyy, "
-            "ngày dd tháng mm năm yyyy) or yyyy-mm-dd",
+            f"ngày dd tháng mm năm yyyy{said}) or yyyy-mm-dd",
             "examples": ["20/11/2020"],
         }
+    )
+
+
+DateValue = Annotated[
+    date, PlainValidator(_date), PlainSerializer(lambda d: d.strftime("%d/%m/%Y")), _date_schema()
+]
+# `before:` and `by:` (`Due`), with the words that say them
+BeforeDate = Annotated[
+    DateValue,
+    _date_schema(r"(?:(?:[Hh]oàn thành\s+|[Xx]ong\s+)?[Tt]rước\s+)?", ", after trước"),
+]
+ByDate = Annotated[
+    DateValue,
+    _date_schema(
+        r"(?:(?:[Cc]hậm nhất|[Mm]uộn nhất|[Hh]ạn chót|[Đđ]ến hết|[Hh]ết)\s+(?:là\s+|vào\s+)?)?",
+        ", after chậm nhất",
     ),
 ]
 

@@ -120,8 +120,20 @@ def _checked_date(text: str, year: int, month: int, day: int) -> date:
         ) from None
 
 
+# "29 và 30/11/2017", "29, 30/11/2017", "29-30/11/2017", "từ 29 đến 30/11/2017": the days of one month
+_DAYS_OF_A_MONTH = re.compile(
+    r"^(?:từ\s+)?(?:(?:các\s+)?ngày\s+)?(?:từ\s+)?(\d{1,2})\s*(?:và|,|-|–|đến)\s*"
+    r"(?:ngày\s+)?(\d{1,2})([/.-])(\d{1,2})\3(\d{4})$",
+    re.IGNORECASE,
+)
+
+
 def parse_day_range(value: object) -> tuple[date, date]:
-    """`29/11/2017..30/11/2017` (or one date) -> first and last day."""
+    """`29/11/2017..30/11/2017` (or one date; or the days of one month as a plan writes them,
+    "29 và 30/11/2017") -> first and last day."""
+    if isinstance(value, str) and (m := _DAYS_OF_A_MONTH.match(value.strip())):
+        month_year = f"{m[3]}{m[4]}{m[3]}{m[5]}"
+        value = f"{m[1]}{month_year}..{m[2]}{month_year}"
     if isinstance(value, str) and ".." in value:
         first_text, _sep, last_text = value.partition("..")
         first, last = parse_date(first_text), parse_date(last_text)
@@ -189,6 +201,47 @@ _IN_WORDS = (
     ),
     (re.compile(r"^trong\s+(?:tháng\s+|quý\s+)?(.+)$", re.IGNORECASE), "within"),
 )
+
+
+# the same words copied with their date into the key that says them (`by: chậm nhất ngày
+# 30/11/2020`, `within: trong quý I/2021`, `on: vào các ngày 29 và 30/11/2017`)
+_KEY_WORDS = (
+    *_IN_WORDS[:2],
+    (re.compile(r"^trong\s+(.+)$", re.IGNORECASE), "within"),
+    (re.compile(r"^vào\s+(?:các\s+)?(.+)$", re.IGNORECASE), "on"),
+)
+_KIND_SAID = {
+    "before": N_("before the day (trước ngày)"),
+    "by": N_("the last day that counts (chậm nhất ngày)"),
+    "within": N_("a period (trong tháng, trong quý)"),
+    "on": N_("the days it is held on (vào các ngày)"),
+}
+
+
+def in_its_words(kind: str, value: object) -> object:
+    """A deadline key's value less the document's words that say the key's own kind ("chậm nhất
+    ngày 30/11/2020" under `by:` is 30/11/2020); the words of another kind under it are an error
+    naming the expression they mean (`by: trước ngày 20/11/2020`: a day early, or not)."""
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    for words, said in _KEY_WORDS:
+        if m := words.match(text):
+            if said == kind:
+                return m.group(1).strip()
+            meant = _meant(said, m.group(1).strip())
+            hint = _("write `{expression}`", expression=meant) if meant else None
+            raise DateError(
+                _(
+                    "`{text}` words {said}; `{kind}:` is {kind_said}",
+                    text=text,
+                    said=_(_KIND_SAID[said]),
+                    kind=kind,
+                    kind_said=_(_KIND_SAID[kind]),
+                ),
+                hint,
+            )
+    return value
 
 
 def written_out(value: object) -> str:

@@ -30,7 +30,9 @@ _TIME = (
     r"(?:(?:vào\s+)?lúc\s*)?(?P<h>\d{1,2})\s*"
     r"(?::(?P<mi>\d{2})(?::(?P<s>\d{2}))?|(?:h|g|giờ)\s*(?:(?P<m2>\d{1,2})(?![\d/.-])\s*(?:phút)?)?)"
     r"(?:\s*(?P<half>SA|CH|AM|PM)\b)?"
+    r"(?:\s*(?P<part>sáng|trưa|chiều|tối)\b)?"  # "8 giờ sáng", "2 giờ chiều", "7h tối"
 )
+_AFTERNOON = {"trưa": 11, "chiều": 12, "tối": 12}  # below this hour, the part of the day adds 12
 _DAY_TIME = re.compile(rf"^{_DAY}(?:\s*[,T]?\s*{_TIME})?$", re.IGNORECASE)
 _TIME_DAY = re.compile(rf"^{_TIME}\s*,?\s*{_DAY}$", re.IGNORECASE)
 _ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -135,6 +137,11 @@ def _clock(m: re.Match[str], text: str) -> tuple[int, int, int]:
         if not 1 <= h <= 12:
             raise ValueError(_("`{text}` has no such time of day; write 15:30 or 15h30", text=text))
         h = h % 12 + (12 if m["half"].upper() in ("CH", "PM") else 0)
+    if part := m["part"]:  # "2 giờ chiều" is 14:00, "14 giờ chiều" too; "12 giờ trưa" noon
+        if (h > 12 and part.lower() == "sáng") or h > 23:
+            raise ValueError(_("`{text}` has no such time of day; write 15:30 or 15h30", text=text))
+        if h < _AFTERNOON.get(part.lower(), 0):
+            h += 12
     if h > 23 or mi > 59 or sec > 59:
         raise ValueError(_("`{text}` has no such time of day; write 15:30 or 15h30", text=text))
     return h, mi, sec
