@@ -398,7 +398,10 @@ def _jsonable(value: object) -> object:
 def test_validate_a_units_file_on_its_own() -> None:
     result = runner.invoke(app, ["validate", str(ROOT / "campaigns" / "units" / "tra-vinh.yaml")])
     assert result.exit_code == 0, result.output
-    assert "units file, 85 units (province: 1, district: 20, grassroots: 64)" in result.stderr
+    # each level by the word a sheet writes for it, and the id a campaign's `level:` writes
+    assert "units file, 85 units (Tỉnh `province`: 1, Huyện `district`: 20, Cơ sở `grassroots`: 64)" in (
+        result.stderr
+    )
 
 
 def test_validate_a_bad_units_csv(tmp_path: Path) -> None:

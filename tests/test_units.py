@@ -289,9 +289,31 @@ def test_a_yaml_units_file_writes_its_levels_as_a_sheet_and_a_campaign_do() -> N
     ]
 
 
+def test_levels_typed_without_their_marks_are_the_levels_they_name() -> None:
+    """`levels: [tinh, xa, chi bo]` (typed with the Vietnamese keyboard off) made two ids of their
+    own and refused the third; `level: Tinh` on a unit was then "not a level". They are the levels
+    `province`, `commune` and `cell` wherever a level is written, as their marked words are."""
+    text = """\
+        levels: [tinh, xa, chi bo]
+        units:
+          - id: tu-a
+            name: Tỉnh ủy A
+            level: Tinh
+            children:
+              - id: x-b
+                name: Đảng ủy xã B
+                level: xa
+                children: [{id: cb-1, name: Chi bộ 1, level: Chi bo}]
+        """
+    units = read_units(dedent(text), "units.yaml")
+    assert units.levels == ["province", "commune", "cell"]
+    assert [unit.level for unit in units.units.values()] == ["province", "commune", "cell"]
+
+
 def test_a_name_cut_by_a_comma_in_braces_is_told_to_be_quoted() -> None:
     """`{id: x-b, name: Đảng ủy Khối cơ quan, doanh nghiệp, level: xã}` was "unknown key `doanh
-    nghiệp`"; a contact's `{name: Văn phòng, Ban Tuyên giáo}` likewise."""
+    nghiệp`"; a contact's `{name: Văn phòng, Ban Tuyên giáo}` likewise; and a name cut before a
+    number (`Đảng ủy ấp 1, 2`, two hamlets' committee) was "keys should be strings, got 2"."""
     text = """\
         levels: [tỉnh, xã]
         units:

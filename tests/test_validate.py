@@ -156,6 +156,7 @@ def test_recipients_may_be_written_as_the_plans_word_them() -> None:
     for written in (
         "chính đơn vị, cấp trên, cấp cao nhất, cấp tỉnh",
         "Đơn vị, Cấp trên trực tiếp, Cấp cao nhất, Tỉnh",
+        "don vi, cap tren, cap cao nhat, tinh",  # typed with the Vietnamese keyboard off
     ):
         plan = compile_text(GOOD_TASKS.replace("title: Hội nghị huyện", escalate % written))
         assert plan.tasks["hn-huyen"].notices.escalate[0].to == ("self", "parent", "root", "level:province")

@@ -25,7 +25,7 @@ from cascade.compile.files import is_units_file, load_units
 from cascade.compile.format import CampaignFile, UnitsFile
 from cascade.errors import CampaignInvalid, Problem, did_you_mean, one_of, several_named
 from cascade.i18n import _, _n, num
-from cascade.plan.values import loose
+from cascade.plan.values import level_word, loose
 
 
 def _validate_units(file: Path) -> bool:
@@ -36,7 +36,10 @@ def _validate_units(file: Path) -> bool:
         err.print(f"[red]✗[/red] {file}: " + _n("{count} error", "{count} errors", len(exc.errors)))
         return False
     print_problems(units.warnings)
-    levels = ", ".join(f"{lv}: {num(n)}" for lv, n in Counter(u.level for u in units.units.values()).items())
+    levels = ", ".join(  # "Xã `commune`: 1": the word the sheet may write, and the id a campaign may
+        f"{word} `{lv}`: {num(n)}" if (word := level_word(lv)) else f"`{lv}`: {num(n)}"
+        for lv, n in Counter(u.level for u in units.units.values()).items()
+    )
     shown = _(
         "{file}: units file, {units} units ({levels})", file=file, units=num(len(units.units)), levels=levels
     )

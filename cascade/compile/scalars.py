@@ -7,6 +7,7 @@ Each one's JSON Schema is given beside it, for `cascade schema` and the editors 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import date
 from typing import Annotated
 
@@ -14,7 +15,16 @@ import pendulum
 from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer, PlainValidator, WithJsonSchema
 
 from cascade.i18n import _
-from cascade.plan.values import LEVEL_WORDS, SLUG, invalid, level_hint, level_of_word, loose
+from cascade.plan.values import (
+    LEVEL_WORDS,
+    SLUG,
+    UNMARKED_LEVEL_WORDS,
+    invalid,
+    level_hint,
+    level_of_word,
+    loose,
+    unmarked,
+)
 from cascade.timing.deadlines import DateError, parse_date
 from cascade.timing.durations import WORDS as DURATION_WORDS
 from cascade.timing.durations import Duration, DurationError, parse_duration
@@ -125,8 +135,8 @@ LevelNames = Annotated[
 
 
 def _level_id(value: object) -> object:
-    """A units file's level, by its id or a word people write for it (`Xã` is `commune`)."""
-    if not isinstance(value, str) or SLUG.match(value):
+    """A units file's level, by its id or a word people write for it (`Xã`, `xa` are `commune`)."""
+    if not isinstance(value, str):
         return value
     level = level_of_word(value)
     if not SLUG.match(level):
@@ -135,7 +145,14 @@ def _level_id(value: object) -> object:
 
 
 # the words a units file may write for a level, as its schema takes them
-LEVEL_WORDS_WRITTEN = sorted({w for word in LEVEL_WORDS for w in (word, word[0].upper() + word[1:])})
+def _as_written(words: Iterable[str]) -> list[str]:
+    """Each word as a file may write it: with a capital, and without its marks ("Chi bo")."""
+    return sorted(
+        {w for word in words for bare in (word, unmarked(word)) for w in (bare, bare[:1].upper() + bare[1:])}
+    )
+
+
+LEVEL_WORDS_WRITTEN = _as_written(LEVEL_WORDS)
 LevelId = Annotated[
     str,
     BeforeValidator(_level_id),
@@ -151,13 +168,11 @@ RECIPIENT_WORDS = {
     **dict.fromkeys(("cấp trên", "cấp trên trực tiếp", "đơn vị cấp trên"), "parent"),
     **dict.fromkeys(("cấp cao nhất", "đơn vị cao nhất"), "root"),
 }
+_UNMARKED_RECIPIENT_WORDS = {unmarked(word): who for word, who in RECIPIENT_WORDS.items()}
 # what a file may write, for the schema (an editor flags none of what `validate` takes)
 RECIPIENT = re.compile(
     _RECIPIENT.pattern.removesuffix(")$")
-    + "".join(
-        f"|{re.escape(word)}|{re.escape(word[0].upper() + word[1:])}"
-        for word in (*RECIPIENT_WORDS, *LEVEL_WORDS)
-    )
+    + "".join(f"|{re.escape(word)}" for word in _as_written((*RECIPIENT_WORDS, *LEVEL_WORDS)))
     + ")$"
 )
 
@@ -166,10 +181,10 @@ def _recipient(value: str) -> str:
     kind, colon, level = value.partition(":")
     if kind == "level" and colon and level.strip():
         value = f"level:{level_of_word(level.strip())}"
-    elif (said := loose(value)) in RECIPIENT_WORDS:
-        value = RECIPIENT_WORDS[said]
-    elif said in LEVEL_WORDS:
-        value = f"level:{LEVEL_WORDS[said]}"
+    elif (said := unmarked(loose(value))) in _UNMARKED_RECIPIENT_WORDS:  # (`cap tren`: marks aside)
+        value = _UNMARKED_RECIPIENT_WORDS[said]
+    elif said in UNMARKED_LEVEL_WORDS:
+        value = f"level:{UNMARKED_LEVEL_WORDS[said]}"
     if not _RECIPIENT.match(value):
         raise invalid(
             _("`{value}` is not a recipient", value=value),

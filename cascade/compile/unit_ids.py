@@ -6,11 +6,11 @@ commune) makes each one's with its parent's name too. `unit_rows` reads the rows
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 
 from cascade.errors import Problem, Severity
 from cascade.i18n import _
+from cascade.plan.values import unmarked
 
 MAX_ID = 64  # the store's id columns
 
@@ -23,9 +23,7 @@ class Row:
 
 def slug(name: str) -> str:
     """An id made from a name: "Đảng ủy xã Thiên Lộc" -> "dang-uy-xa-thien-loc"."""
-    plain = unicodedata.normalize("NFD", name.replace("Đ", "D").replace("đ", "d"))
-    ascii_ = "".join(c for c in plain if not unicodedata.combining(c)).lower()
-    made = re.sub(r"[^a-z0-9]+", "-", ascii_).strip("-")
+    made = re.sub(r"[^a-z0-9]+", "-", unmarked(name)).strip("-")
     if len(made) > MAX_ID:
         made = made[:MAX_ID].rsplit("-", 1)[0]
     return made

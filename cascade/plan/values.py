@@ -300,16 +300,35 @@ LEVEL_WORDS = {
 }
 
 
+def unmarked(text: str) -> str:
+    """`text` in lower case without its marks, as typed with the Vietnamese keyboard off:
+    "Chi bộ Đông" -> "chi bo dong"."""
+    plain = unicodedata.normalize("NFD", text.replace("Đ", "D").replace("đ", "d"))
+    return "".join(c for c in plain if not unicodedata.combining(c)).lower()
+
+
+# the level words typed without their marks ("chi bo", "Xa"): none is another's unmarked
+UNMARKED_LEVEL_WORDS = {unmarked(word): level for word, level in LEVEL_WORDS.items()}
+
+
 @functools.lru_cache(maxsize=256)  # a units sheet writes the same few levels on every row
 def level_of_word(written: str) -> str:
-    """The level id a written level names (`Huyện` -> district), else the text as written."""
-    return LEVEL_WORDS.get(loose(written), written)
+    """The level id a written level names (`Huyện` -> district; `chi bo`, `xa` -> cell, commune:
+    typed without marks, wherever a level is written, so a units file and its campaigns agree),
+    else the text as written."""
+    said = loose(written)
+    return LEVEL_WORDS.get(said) or UNMARKED_LEVEL_WORDS.get(unmarked(said)) or written
+
+
+def level_word(level: str) -> str | None:
+    """The word a units sheet writes for a level's id (`commune`: "Xã"), or None."""
+    word = next((w for w, named in LEVEL_WORDS.items() if named == level and not w.startswith("cấp ")), None)
+    return f"{word[0].upper()}{word[1:]}" if word else None
 
 
 def level_with_word(level: str) -> str:
     """A level's id with the word a units sheet writes for it: "`commune` (Xã)"."""
-    word = next((w for w, named in LEVEL_WORDS.items() if named == level and not w.startswith("cấp ")), None)
-    return f"`{level}` ({word[0].upper()}{word[1:]})" if word else f"`{level}`"
+    return f"`{level}` ({word})" if (word := level_word(level)) else f"`{level}`"
 
 
 def level_hint() -> str:
