@@ -824,6 +824,30 @@ def test_a_name_in_other_capitals_or_spacing_names_its_unit(campaign: Engine, tm
     ]
 
 
+def test_a_name_or_title_typed_without_its_marks_names_its_unit_or_task(
+    campaign: Engine, tmp_path: Path
+) -> None:
+    """A reply typed with the Vietnamese keyboard off ("dang uy phuong bac ha", "Hoi nghi toan the
+    dang vien cap co so") was "no unit" and "no task": the import refused, the suggestion an id.
+    A name or title with no marks at all names the one unit or task that is it but for its marks;
+    one written with marks is matched only as written, and two units alike but for their marks
+    (Tân Thành, Tân Thạnh) are told as two."""
+    from cascade.engine.deployed import loosely_named
+
+    written = "at;unit;task;attendees;members\n"
+    written += "05/12/2020 09:00;dang uy phuong  Bac Ha;Hoi nghi toan the dang vien cap co so;40;45\n"
+    assert [(unit, task) for unit, task, *_rest in imported(campaign, tmp_path, written)] == [
+        ("p-bac-ha", "hn-co-so")
+    ]
+    with pytest.raises(SignalRefused, match="no unit `Đảng ủy phường Bắc Hả`"):  # (marks, not its)
+        imported(campaign, tmp_path, written.replace("dang uy phuong  Bac Ha", "Đảng ủy phường Bắc Hả"))
+    alike = [("x-tan-thanh", "Xã Tân Thành"), ("x-tan-thanh-2", "Xã Tân Thạnh"), ("x-my", "Xã Mỹ Phước")]
+    assert loosely_named(["xa tan thanh", "xa my phuoc", "Xã Tân Thanh"], alike) == {
+        "xa tan thanh": [("x-tan-thanh", "Xã Tân Thành"), ("x-tan-thanh-2", "Xã Tân Thạnh")],
+        "xa my phuoc": [("x-my", "Xã Mỹ Phước")],
+    }
+
+
 def imported(campaign: Engine, tmp_path: Path, written: str) -> list[tuple[Any, ...]]:
     """The signals stored once a CSV of `written` is imported."""
     path = tmp_path / "tra-loi.csv"

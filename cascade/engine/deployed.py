@@ -14,7 +14,7 @@ from sqlalchemy import Connection, Row, bindparam, select
 from cascade.engine import bulk, store
 from cascade.errors import did_you_mean, listed, several_named
 from cascade.i18n import _
-from cascade.plan.values import loose
+from cascade.plan.values import loose, unmarked
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,6 +218,13 @@ def task_named(campaign: Deployed, written: str) -> str | None:
     ids = [task.id for task in campaign_rules(campaign).values() if loose(task.title) == wanted]
     if not ids and wanted in campaign.tasks:  # its id in capitals
         return wanted
+    if not ids and written.isascii():  # a title typed without its marks, as `loosely_named` reads names
+        bare = " ".join(wanted.split())
+        ids = [
+            task.id
+            for task in campaign_rules(campaign).values()
+            if " ".join(unmarked(task.title).split()) == bare
+        ]
     return ids[0] if len(ids) == 1 else None
 
 
@@ -242,11 +249,27 @@ def task_choices(campaign: Deployed, written: str) -> tuple[str | None, str]:
 
 def loosely_named(written: Iterable[str], everyone: Iterable[Any]) -> dict[str, list[tuple[str, str]]]:
     """Of the names `written`, those that are units' names but for capitals and spacing ("Huyện
-    Ủy  Can Lộc"), each with the (id, name) of every unit of `everyone` (id, name) it names."""
+    Ủy  Can Lộc"), each with the (id, name) of every unit of `everyone` (id, name) it names. A
+    name typed with no marks at all, the Vietnamese keyboard off ("chi bo ap long hoi"), names
+    the units whose names are it but for their marks: one is found, several are told as several
+    (Tân Thành, Tân Thạnh); a name with marks is never matched against other marks."""
     by_loose: dict[str, list[tuple[str, str]]] = {}
+    by_bare: dict[str, list[tuple[str, str]]] | None = None
+    found: dict[str, list[tuple[str, str]]] = {}
+    everyone = list(everyone)
     for uid, name in everyone:
         by_loose.setdefault(loose(name), []).append((uid, name))
-    return {each: found for each in written if (found := by_loose.get(loose(each)))}
+    for each in written:
+        if units := by_loose.get(loose(each)):
+            found[each] = units
+        elif each.isascii():
+            if by_bare is None:  # (read once, for the first name typed so)
+                by_bare = {}
+                for uid, name in everyone:
+                    by_bare.setdefault(" ".join(unmarked(name).split()), []).append((uid, name))
+            if units := by_bare.get(" ".join(each.lower().split())):
+                found[each] = units
+    return found
 
 
 def unit_ever(conn: Connection, campaign_id: str, named: str) -> tuple[str | None, list[str]]:
