@@ -951,6 +951,28 @@ def test_a_row_number_column_is_passed_over(campaign: Engine, tmp_path: Path) ->
     assert stored == [{"attendees": 40, "members": 45}]
 
 
+def test_a_row_of_totals_under_the_table_is_passed_over(campaign: Engine, tmp_path: Path) -> None:
+    """A commune's clerk sums the reply's figures on a last row, "Tổng cộng", as every Vietnamese
+    table ends: the import was refused ("this row names no task"), and a units sheet's "Tổng cộng:
+    7 đơn vị" row was a unit with no level. Such a row is no unit's: passed over, as the title is."""
+    from cascade.compile.units import read_units
+
+    reply = tmp_path / "tra-loi.csv"
+    reply.write_text(
+        "Thời gian,Đơn vị,Việc,Số đảng viên dự (attendees),Tổng số đảng viên (members)\n"
+        "05/12/2020 09:00,Đảng ủy phường Bắc Hà,hn-co-so,40,45\n"
+        ",TỔNG CỘNG:,,40,45\n",
+        encoding="utf-8",
+    )
+    assert import_table(campaign, CID, reply, "cli", NOW) == (1, 0)
+    assert [fields for _unit, _task, _at, fields, _note in signals(campaign)] == [
+        {"attendees": 40, "members": 45}
+    ]
+    units = "Tên đơn vị,Cấp,Cấp trên,Email\nTỉnh ủy A,Tỉnh,,a@x.vn\nHuyện ủy B,Huyện,Tỉnh ủy A,b@x.vn\n"
+    units += "Tổng cộng,,,\n"
+    assert list(read_units(units, "don-vi.csv").units) == ["tinh-uy-a", "huyen-uy-b"]
+
+
 def test_a_cell_merged_down_rows_holds_its_value_in_each(campaign: Engine, tmp_path: Path) -> None:
     """Excel keeps a merged cell's value in its first row only: a parent merged over its
     children's rows, or the task merged down a district's reply, left the rows below with none

@@ -323,10 +323,12 @@ def test_a_name_cut_by_a_comma_in_braces_is_told_to_be_quoted() -> None:
             contacts: [{role: head, name: Văn phòng, Ban Tuyên giáo, email: a@example.vn}]
             children:
               - {id: x-b, name: Đảng ủy Khối cơ quan, doanh nghiệp, level: xã}
+              - {id: x-c, name: Đảng ủy ấp 1, 2, level: xã}
         """
     assert [p.splitlines()[1] for p in problems_of(text)] == [
         '    hint: to keep what follows, put the name in quotes: name: "Văn phòng, Ban Tuyên giáo"',
         '    hint: to keep what follows, put the name in quotes: name: "Đảng ủy Khối cơ quan, doanh nghiệp"',
+        '    hint: to keep what follows, put the name in quotes: name: "Đảng ủy ấp 1, 2"',
     ]
 
 
@@ -515,6 +517,83 @@ Huyện ủy Châu Thành,district,Tỉnh ủy Tiền Giang,head,ct@example.vn
 ,,,propaganda,btg.ct@example.vn
 Tỉnh ủy Tiền Giang,province,,head,vp@example.vn
 """
+
+
+def test_a_commune_sheet_headed_and_typed_as_its_office_does_is_read() -> None:
+    """A commune's list of its cells, headed "Trực thuộc" (what each unit belongs to) and "Người
+    phụ trách", was "missing column `parent`" with the English keys as its only hint, and the header
+    not understood went unnamed; its levels typed with the Vietnamese keyboard off ("chi bo") were
+    "`chi bo` is not a level" on every row."""
+    sheet = (
+        "STT,Tên đơn vị,Cấp,Trực thuộc,Người phụ trách,Email\n"
+        "1,Đảng ủy xã Long Đức,Xã,,Văn phòng Đảng ủy,vp@ld.vn\n"
+        "2,Chi bộ ấp Long Bình,chi bo,Đảng ủy xã Long Đức,Bí thư chi bộ,cb1@ld.vn\n"
+        "3,Chi bộ ấp Long Trị,Chi bộ,Đảng ủy xã Long Đức,,cb2@ld.vn\n"
+    )
+    units = read_units(sheet, "long-duc.csv")
+    assert units.levels == ["commune", "cell"]
+    assert {u.id: (u.level, u.parent) for u in units.units.values()} == {
+        "dang-uy-xa-long-duc": ("commune", None),
+        "chi-bo-ap-long-binh": ("cell", "dang-uy-xa-long-duc"),
+        "chi-bo-ap-long-tri": ("cell", "dang-uy-xa-long-duc"),
+    }
+    assert units.units["chi-bo-ap-long-binh"].contacts[0].name == "Bí thư chi bộ"
+    unmarked = "Ten don vi,Cap,Cap tren,Email\nĐảng ủy xã A,Xa,,a@x.vn\nChi bộ 1,Chi bo,Đảng ủy xã A,c@x.vn\n"
+    assert [u.level for u in read_units(unmarked, "a.csv").units.values()] == ["commune", "cell"]
+
+    other = sheet.replace(",Cấp,", ",Loại,")  # a header not understood: named with the column missing
+    hint = (
+        "    hint: the first row names the columns: Tên đơn vị (name), Cấp (level), Cấp trên (parent), "
+        "then any of Mã (id), Nhãn (tags), Vai trò (role), Người liên hệ (contact_name), Email, Zalo, "
+        "Số điện thoại (phone)"
+    )
+    assert [p.splitlines() for p in problems_of(other, "long-duc.csv")] == [
+        ["long-duc.csv:1: error: header: missing column(s) `level`", hint],
+        ["long-duc.csv:1: error: header: unknown column `Loại`", hint],
+    ]
+
+
+def test_a_sheet_with_no_parent_column_places_each_unit_under_the_one_above_it() -> None:
+    """ "Danh sách các chi bộ trực thuộc": the commune on the first row, its cells below it, no column
+    naming a parent (every cell's would be the same). It was "missing column `parent`". Each unit
+    is placed under the unit last listed above it at a higher level, which a warning says once;
+    a level that is not one of the words tells no order, and the column is asked for."""
+    sheet = (
+        "DANH SÁCH CÁC ĐƠN VỊ\n"
+        "STT,Tên đơn vị,Cấp,Email\n"
+        ",Đảng ủy xã A,Xã,a@x.vn\n"
+        "1,Chi bộ ấp 1,Chi bộ,c1@x.vn\n"
+        "2,Chi bộ ấp 2,Chi bộ,c2@x.vn\n"
+        ",Đảng ủy xã B,Xã,b@x.vn\n"
+        "1,Chi bộ ấp 1,Chi bộ,b1@x.vn\n"
+    )
+    top = "STT,Tên đơn vị,Cấp,Email\n,Đảng ủy huyện H,Huyện,h@x.vn\n" + sheet.split("\n", 2)[2]
+    units = read_units(top, "h.csv")
+    assert {u.name + " / " + u.id: u.parent for u in units.units.values()} == {
+        "Đảng ủy huyện H / dang-uy-huyen-h": None,
+        "Đảng ủy xã A / dang-uy-xa-a": "dang-uy-huyen-h",
+        "Chi bộ ấp 1 / chi-bo-ap-1-dang-uy-xa-a": "dang-uy-xa-a",
+        "Chi bộ ấp 2 / chi-bo-ap-2": "dang-uy-xa-a",
+        "Đảng ủy xã B / dang-uy-xa-b": "dang-uy-huyen-h",
+        "Chi bộ ấp 1 / chi-bo-ap-1-dang-uy-xa-b": "dang-uy-xa-b",
+    }
+    assert [str(w).splitlines()[0] for w in units.warnings if "Cấp trên" in str(w)] == [
+        "h.csv:1: warning: header: no Cấp trên (parent) column: each unit is placed under the unit listed "
+        "last above it at a higher level"
+    ]
+    one_commune = sheet[: sheet.index(",Đảng ủy xã B")]
+    titled = read_units(one_commune, "x.csv")  # below the sheet's title, the header is its line 2
+    assert [w.line for w in titled.warnings] == [2]
+    assert [u.parent for u in titled.units.values()] == [None, "dang-uy-xa-a", "dang-uy-xa-a"]
+    two_contacts = one_commune.replace(
+        ",Đảng ủy xã A,Xã,a@x.vn\n", ",Đảng ủy xã A,Xã,a@x.vn\n,Đảng ủy xã A,Xã,a2@x.vn\n"
+    )
+    units = read_units(two_contacts, "x.csv").units  # a unit's second row: one more contact
+    assert [c.email for c in units["dang-uy-xa-a"].contacts] == ["a@x.vn", "a2@x.vn"]
+    assert [u.parent for u in units.values()] == [None, "dang-uy-xa-a", "dang-uy-xa-a"]
+    [refused] = problems_of(top.replace("Chi bộ ấp 2,Chi bộ", "Chi bộ ấp 2,Tổ đảng"), "h.csv")
+    assert refused.startswith("h.csv:1: error: header: missing column(s) `parent`"), refused
+    assert "line 5 writes `Tổ đảng`" in refused
 
 
 def test_a_sheet_sorted_by_name_lists_children_first_and_is_accepted() -> None:

@@ -284,10 +284,10 @@ def _cut_by_a_comma(
     if isinstance(node, yaml.ScalarNode) and not node.style and isinstance(value, str) and key in _WORDS_KEYS:
         return [key, value]
     bare = isinstance(node, yaml.ScalarNode) and not node.style and not node.value and value is None
-    if cut is None or not bare or not isinstance(key, str):
+    if cut is None or not bare or not isinstance(key, str | int):  # (`Chi bộ ấp 1, 2`: the key 2)
         return None
     doc.commas[path] = cut if len(cut) == 2 else None
-    cut.append(key)
+    cut.append(str(key))
     return cut
 
 

@@ -76,6 +76,15 @@ def text(value: Any) -> str:
 
 # the column that numbers a Vietnamese table's rows (số thứ tự): read as no column at all
 ROW_NUMBERS = frozenset({"stt", "tt", "số tt", "số thứ tự"})
+# the row a clerk adds under a table to sum it ("Tổng cộng", its figures summed): no unit's
+_TOTALS = frozenset({"tổng cộng", "tổng", "cộng", "tổng số", "toàn xã", "toàn huyện", "toàn tỉnh", "total"})
+
+
+def is_total(cell: Any) -> bool:
+    """Whether a unit's cell names a row of totals, not a unit ("Tổng cộng:", "TỔNG CỘNG"). Asked
+    of every row of a national units sheet: a name longer than the words is none of them."""
+    written = cell if isinstance(cell, str) else text(cell)
+    return len(written) <= 14 and loose(written.strip().rstrip(" :")) in _TOTALS
 
 
 def header_key(cell: Any, aliases: Mapping[str, str] | None = None) -> str:

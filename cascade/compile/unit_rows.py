@@ -25,14 +25,14 @@ from typing import Any
 
 from cascade.compile.format import Level, Unit
 from cascade.compile.reading import Document
-from cascade.compile.sheets import Table, header_key, rows_of, tables, text
+from cascade.compile.sheets import Table, header_key, is_total, rows_of, tables, text
 from cascade.compile.unit_ids import Row, give_ids
 from cascade.compile.unit_tree import levels_of, parents_first, parents_of
 from cascade.compile.validate import all_valid, checked_all
-from cascade.errors import CampaignInvalid, Problem, did_you_mean, one_of
+from cascade.errors import CampaignInvalid, Problem, Severity, did_you_mean, one_of
 from cascade.i18n import _
 from cascade.plan.hierarchy import UnitRecord
-from cascade.plan.values import CHANNELS, SLUG, Contact, level_of_word, loose
+from cascade.plan.values import CHANNELS, SLUG, Contact, level_of_word, loose, unmarked
 
 COLUMNS = ("id", "name", "level", "parent", "tags", "role", "contact_name", *CHANNELS)
 ALIASES = {
@@ -43,17 +43,31 @@ ALIASES = {
     "mã đơn vị": "id",
     "tên": "name",
     "tên đơn vị": "name",
+    "đơn vị": "name",
     "cấp": "level",
     "cấp trên": "parent",
     "đơn vị cấp trên": "parent",
+    "trực thuộc": "parent",  # "Chi bộ ấp 1 | Trực thuộc: Đảng ủy xã Long Đức", as lists write it
+    "thuộc": "parent",
+    "đơn vị chủ quản": "parent",
     "nhãn": "tags",
     "vai trò": "role",
     "người liên hệ": "contact_name",
+    "người phụ trách": "contact_name",
+    "họ và tên": "contact_name",
+    "họ tên": "contact_name",
     "thư điện tử": "email",
+    "địa chỉ email": "email",
+    "số zalo": "zalo",
     "điện thoại": "phone",
     "số điện thoại": "phone",
+    "di động": "phone",
     **{note: "" for note in ("ghi chú", "chú thích", "note", "notes")},  # for people: passed over
 }
+ALIASES |= {unmarked(word): key for word, key in ALIASES.items()}  # "Ten don vi", "Cap tren"
+# the columns as a Vietnamese sheet heads them, for the hint of a header missing one
+_WORDED = ("Tên đơn vị (name)", "Cấp (level)", "Cấp trên (parent)")
+_WORDED_MORE = ("Mã (id)", "Nhãn (tags)", "Vai trò (role)", "Người liên hệ (contact_name)", "Email", "Zalo")
 
 
 @dataclass
@@ -94,19 +108,13 @@ def _read(found: Iterator[Table], file: str) -> Read:
             raise CampaignInvalid([Problem(file, None, "", where, _("keep the units on one sheet"))])
         chosen = table
         header = [header_key(cell, ALIASES) for cell in table.header]
-        if missing := [c for c in ("name", "level", "parent") if c not in header]:
-            hint = _("columns: {columns}", columns=",".join(COLUMNS))
-            raise CampaignInvalid(
-                [
-                    Problem(
-                        table.file,
-                        1,
-                        "header",
-                        _("missing column(s) {missing}", missing=one_of(missing)),
-                        hint,
-                    )
-                ]
-            )
+        by_order = "parent" not in header and "name" in header and "level" in header
+        if missing := [c for c in ("name", "level", "parent") if c not in header and not by_order]:
+            hint = _columns_hint()
+            message = _("missing column(s) {missing}", missing=one_of(missing))
+            unknown: list[Problem] = []  # the headers not understood: likely the columns missing
+            _check_header(header, table.file, unknown)
+            raise CampaignInvalid([Problem(table.file, 1, "header", message, hint), *unknown])
         _check_header(header, table.file, problems)
         too_long = []
         for line, cells in table.rows:
@@ -121,15 +129,63 @@ def _read(found: Iterator[Table], file: str) -> Read:
                 )
                 continue
             if table.composed:  # a CSV's: text, composed as it was read
-                rows.append(Row(line, {h: c.strip() for h, c in zip(header, cells, strict=False) if h}))
+                row = Row(line, {h: c.strip() for h, c in zip(header, cells, strict=False) if h})
             else:
-                rows.append(Row(line, {h: _cell(c) for h, c in zip(header, cells, strict=False) if h}))
+                row = Row(line, {h: _cell(c) for h, c in zip(header, cells, strict=False) if h})
+            if not is_total(row.values.get("name")):  # ("Tổng cộng: 7 đơn vị", under the list)
+                rows.append(row)
         if too_long:
             raise CampaignInvalid(too_long)
     if chosen is None:
         hint = _("the first row names the columns: {columns}", columns=",".join(COLUMNS))
         raise CampaignInvalid([Problem(file, None, "", _("the file has no header row"), hint)])
+    if "parent" not in header:
+        _parents_by_order(chosen, rows, problems)
     return _units(chosen, header, rows, problems)
+
+
+# the levels top-down, for a sheet whose order says the tree (communes and grassroots units are
+# one depth: a campaign has the one or the other)
+_RANKS = {"central": 0, "province": 1, "district": 2, "commune": 3, "grassroots": 3, "cell": 4}
+
+
+def _parents_by_order(table: Table, rows: list[Row], problems: list[Problem]) -> None:
+    """A sheet with no parent column ("Danh sách các chi bộ trực thuộc", the commune at the top and
+    its cells below it) lists its units under their parents: each unit's parent is the unit last
+    listed above it at a higher level. Said once, as a warning; where a level is not one of the
+    words (`Cấp`: Tỉnh, Xã, Chi bộ …), the order tells nothing, and the column is missing."""
+    above: dict[int, Row] = {}  # a rank -> the unit last listed at it
+    last = ""
+    header = rows[0].line - 1 if rows else 1  # (below a title, the header is not line 1)
+    for row in rows:
+        values = row.values
+        if not (name := values.get("name", "")) or name == last:
+            continue  # a further contact of the unit above (`give_ids` gives it the unit's id)
+        last = name
+        rank = _RANKS.get(level_of_word(values.get("level", "")))
+        if rank is None:
+            message = _("missing column(s) {missing}", missing=one_of(["parent"]))
+            hint = _(
+                "add a column Cấp trên (parent) naming each unit's parent; without one, each unit is "
+                "placed under the unit above it one level up, which needs every row's level written as "
+                "Tỉnh, Huyện, Xã, Chi bộ …: line {line} writes `{level}`",
+                line=row.line,
+                level=values.get("level", ""),
+            )
+            raise CampaignInvalid([Problem(table.file, header, "header", message, hint)])
+        higher = [r for r in above if r < rank]
+        if higher:
+            parent = above[max(higher)].values
+            values["parent"] = parent.get("id") or parent.get("name", "")
+        for r in [r for r in above if r >= rank]:
+            del above[r]
+        above[rank] = row
+    message = _(
+        "no Cấp trên (parent) column: each unit is placed under the unit listed last above it at a "
+        "higher level"
+    )
+    hint = _("add a column Cấp trên naming each unit's parent if the rows are in another order")
+    problems.append(Problem(table.file, header, "header", message, hint, Severity.WARNING))
 
 
 def _cell(value: Any) -> str:
@@ -142,6 +198,14 @@ def _cell(value: Any) -> str:
     return text(value)
 
 
+def _columns_hint() -> str:
+    return _(
+        "the first row names the columns: {needed}, then any of {more}, Số điện thoại (phone)",
+        needed=", ".join(_WORDED),
+        more=", ".join(_WORDED_MORE),
+    )
+
+
 def _check_header(header: list[str], file: str, problems: list[Problem]) -> None:
     for column in header:
         if column and column not in COLUMNS:
@@ -151,7 +215,7 @@ def _check_header(header: list[str], file: str, problems: list[Problem]) -> None
                     1,
                     "header",
                     _("unknown column `{column}`", column=column),
-                    did_you_mean(column, COLUMNS) or _("known: {columns}", columns=one_of(COLUMNS)),
+                    did_you_mean(column, COLUMNS) or _columns_hint(),
                 )
             )
 

@@ -66,6 +66,10 @@ def _adapter(model: Any) -> TypeAdapter[list[Any]]:
     return TypeAdapter(list[model])
 
 
+# a key the model does not have; `invalid_key`, one not text (`{name: Chi bộ ấp 1, 2}`: the key 2)
+_A_KEY_NOT_KNOWN = frozenset({"extra_forbidden", "unexpected_keyword_argument", "invalid_key"})
+
+
 def problems_from(exc: ValidationError, model: type[BaseModel], doc: Document, at: Path) -> list[Problem]:
     out = []
     for error in exc.errors():
@@ -73,7 +77,7 @@ def problems_from(exc: ValidationError, model: type[BaseModel], doc: Document, a
         path = (*at, *loc)
         kind = error["type"]
         hint = (error.get("ctx") or {}).get("hint")
-        if kind in ("extra_forbidden", "unexpected_keyword_argument") and path in doc.commas:
+        if kind in _A_KEY_NOT_KNOWN and path in doc.commas:
             if (cut := doc.commas[path]) is None:
                 continue  # (the rest of a title already told)
             key, whole = cut[0], ", ".join(cut[1:])

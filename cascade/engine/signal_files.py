@@ -18,7 +18,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.dialects import postgresql, sqlite
 
 from cascade.compile.reading import decoded, read_text, read_yaml
-from cascade.compile.sheets import Table, header_key, is_spreadsheet, rows_of, tables, text
+from cascade.compile.sheets import Table, header_key, is_spreadsheet, is_total, rows_of, tables, text
 from cascade.engine import bulk, deployed, store
 from cascade.engine.lookups import read_lookups
 from cascade.engine.repeats import Finished, done_before, last_signal_id
@@ -269,6 +269,8 @@ def _table_items(table: Table) -> Iterator[tuple[str, tuple[int, dict[str, Any]]
         row = dict(zip(keys, cells, strict=False))
         fields = {k: v for k, v in row.items() if k and k not in COLUMNS and text(v)}
         if not text(row.get("at")) and not fields:
+            continue
+        if is_total(row.get("unit") or row.get("name")):  # "Tổng cộng", the clerk's sums: no unit's
             continue
         task = text(row.get("task"))
         item = {
