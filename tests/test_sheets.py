@@ -957,16 +957,11 @@ def test_a_row_of_totals_under_the_table_is_passed_over(campaign: Engine, tmp_pa
     7 đơn vị" row was a unit with no level. Such a row is no unit's: passed over, as the title is."""
     from cascade.compile.units import read_units
 
-    reply = tmp_path / "tra-loi.csv"
-    reply.write_text(
-        "Thời gian,Đơn vị,Việc,Số đảng viên dự (attendees),Tổng số đảng viên (members)\n"
-        "05/12/2020 09:00,Đảng ủy phường Bắc Hà,hn-co-so,40,45\n"
-        ",TỔNG CỘNG:,,40,45\n",
-        encoding="utf-8",
-    )
-    assert import_table(campaign, CID, reply, "cli", NOW) == (1, 0)
-    assert [fields for _unit, _task, _at, fields, _note in signals(campaign)] == [
-        {"attendees": 40, "members": 45}
+    written = "Thời gian,Đơn vị,Việc,Số đảng viên dự (attendees),Tổng số đảng viên (members)\n"
+    written += "05/12/2020 09:00,Đảng ủy phường Bắc Hà,hn-co-so,40,45\n,TỔNG CỘNG:,,40,45\n"
+    stored = imported(campaign, tmp_path, written)
+    assert [(unit, fields) for unit, _task, _at, fields, _note in stored] == [
+        ("p-bac-ha", {"attendees": 40, "members": 45})
     ]
     units = "Tên đơn vị,Cấp,Cấp trên,Email\nTỉnh ủy A,Tỉnh,,a@x.vn\nHuyện ủy B,Huyện,Tỉnh ủy A,b@x.vn\n"
     units += "Tổng cộng,,,\n"

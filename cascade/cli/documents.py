@@ -171,7 +171,7 @@ def template(
     campaign: Annotated[str, typer.Argument(help=_("the campaign: its id or its title"))],
     out_file: Annotated[Path, typer.Option("--out", "-o", help=_("the workbook to write (.xlsx)"))],
     written: Annotated[
-        str | None, typer.Argument(metavar="[TASK]", help=_("the task or report, as --task names it"))
+        str | None, typer.Argument(metavar="task", help=_("the task or report, as --task names it"))
     ] = None,
     task: Annotated[
         str | None, typer.Option("--task", help=_("the task or report the districts answer for"))
