@@ -219,12 +219,7 @@ def task_named(campaign: Deployed, written: str) -> str | None:
     if not ids and wanted in campaign.tasks:  # its id in capitals
         return wanted
     if not ids and written.isascii():  # a title typed without its marks, as `loosely_named` reads names
-        bare = " ".join(wanted.split())
-        ids = [
-            task.id
-            for task in campaign_rules(campaign).values()
-            if " ".join(unmarked(task.title).split()) == bare
-        ]
+        ids = [task.id for task in campaign_rules(campaign).values() if unmarked(loose(task.title)) == wanted]
     return ids[0] if len(ids) == 1 else None
 
 
@@ -266,8 +261,8 @@ def loosely_named(written: Iterable[str], everyone: Iterable[Any]) -> dict[str, 
             if by_bare is None:  # (read once, for the first name typed so)
                 by_bare = {}
                 for uid, name in everyone:
-                    by_bare.setdefault(" ".join(unmarked(name).split()), []).append((uid, name))
-            if units := by_bare.get(" ".join(each.lower().split())):
+                    by_bare.setdefault(unmarked(loose(name)), []).append((uid, name))
+            if units := by_bare.get(loose(each)):  # (`each` has no marks: `loose` is its bare form)
                 found[each] = units
     return found
 

@@ -336,8 +336,14 @@ def days_late(deadline: int, now: int, tz: str) -> int:
     """How many days late work due at `deadline` is at `now`, as people count them: the days
     since its last day, by the calendar (last day 05/12: one day late all of 06/12, two on 07/12;
     0 on the last day itself, when a deadline at an hour has passed)."""
-    today = pendulum.from_timestamp(now, tz=zone(tz)).date()
-    return max((today - last_day_of(deadline, tz)).days, 0)
+    return max((_local_day(now, tz) - last_day_of(deadline, tz)).days, 0)
+
+
+@functools.lru_cache(maxsize=64)
+def _local_day(now: int, tz: str) -> pendulum.Date:
+    """The day `now` falls on in `tz`: made once for a listing's rows (`cascade status` of every
+    overdue unit) or a digest's lines, which share their `now`."""
+    return pendulum.from_timestamp(now, tz=zone(tz)).date()
 
 
 def midnight(day: date, tz: str) -> pendulum.DateTime:
