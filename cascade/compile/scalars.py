@@ -25,7 +25,7 @@ from cascade.plan.values import (
     loose,
     unmarked,
 )
-from cascade.timing.deadlines import DateError, parse_date
+from cascade.timing.deadlines import DateError, key_words, parse_date
 from cascade.timing.durations import WORDS as DURATION_WORDS
 from cascade.timing.durations import Duration, DurationError, parse_duration
 from cascade.timing.quiet import CLOCK, QuietError, QuietHours, parse_quiet
@@ -64,17 +64,8 @@ DateValue = Annotated[
     date, PlainValidator(_date), PlainSerializer(lambda d: d.strftime("%d/%m/%Y")), _date_schema()
 ]
 # `before:` and `by:` (`Due`), with the words that say them
-BeforeDate = Annotated[
-    DateValue,
-    _date_schema(r"(?:(?:[Hh]oàn thành\s+|[Xx]ong\s+)?[Tt]rước\s+)?", ", after trước"),
-]
-ByDate = Annotated[
-    DateValue,
-    _date_schema(
-        r"(?:(?:[Cc]hậm nhất|[Mm]uộn nhất|[Hh]ạn chót|[Đđ]ến hết|[Hh]ết)\s+(?:là\s+|vào\s+)?)?",
-        ", after chậm nhất",
-    ),
-]
+BeforeDate = Annotated[DateValue, _date_schema(f"(?:{key_words('before', capitals=True)})?", ", after trước")]
+ByDate = Annotated[DateValue, _date_schema(f"(?:{key_words('by', capitals=True)})?", ", after chậm nhất")]
 
 
 def _duration(value: object) -> Duration:

@@ -192,13 +192,33 @@ _PERIOD_HINT = N_(
 )
 
 
+# the words before a date that say `before` ("hoàn thành trước ngày 20/11/2020") and `by` ("chậm
+# nhất là ngày 30/11/2020"): here, and in the campaign schema's patterns (`compile.scalars`)
+_KEY_DATE_WORDS = {
+    "before": (("hoàn thành", "xong"), ("trước",), ()),  # (words before them, the words, after)
+    "by": ((), ("chậm nhất", "muộn nhất", "hạn chót", "đến hết", "hết"), ("là", "vào")),
+}
+
+
+def key_words(kind: str, capitals: bool = False) -> str:
+    """The pattern of the words that say `kind` (`before`, `by`) ahead of its date, each word's
+    first letter in either case where `capitals` (a JSON Schema pattern has no flag for it)."""
+
+    def either(words: tuple[str, ...]) -> str:
+        return "|".join(f"[{w[0].upper()}{w[0]}]{w[1:]}" if capitals else w for w in words)
+
+    ahead, words, after = _KEY_DATE_WORDS[kind]
+    return (
+        (rf"(?:(?:{either(ahead)})\s+)?" if ahead else "")
+        + rf"(?:{either(words)})\s+"
+        + (rf"(?:(?:{either(after)})\s+)?" if after else "")
+    )
+
+
 # a deadline as the documents word it, copied whole into `due:` ("trước ngày 20/11/2020")
 _IN_WORDS = (
-    (re.compile(r"^(?:hoàn thành\s+|xong\s+)?trước\s+(.+)$", re.IGNORECASE), "before"),
-    (
-        re.compile(r"^(?:chậm nhất|muộn nhất|hạn chót|đến hết|hết)\s+(?:là\s+|vào\s+)?(.+)$", re.IGNORECASE),
-        "by",
-    ),
+    (re.compile(rf"^{key_words('before')}(.+)$", re.IGNORECASE), "before"),
+    (re.compile(rf"^{key_words('by')}(.+)$", re.IGNORECASE), "by"),
     (re.compile(r"^trong\s+(?:tháng\s+|quý\s+)?(.+)$", re.IGNORECASE), "within"),
 )
 
