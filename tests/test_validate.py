@@ -10,7 +10,7 @@ from cascade import i18n
 from cascade.errors import CampaignInvalid, Problem
 from cascade.plan.model import Plan
 from cascade.timing.deadlines import written_out
-from tests.conftest import HEADER, compile_text
+from tests.conftest import HEADER, SMALL_UNITS, compile_text
 
 GOOD_TASKS = """\
 tasks:
@@ -245,6 +245,46 @@ def test_unknown_unit_and_level_and_tag_references() -> None:
         (11, "tasks[0].tags"): ("no unit carries the tag `mass-orgs`", "did you mean `mass-org`?"),
         (12, "tasks[0].exclude"): ("no unit `hu-bb` in the units file", "did you mean `hu-b`?"),
     }
+
+
+def test_a_campaign_names_its_units_as_the_units_sheet_writes_them() -> None:
+    """`units:`, `exclude:` and `exempt:` took ids only: a district whose units sheet has no id
+    column (its ids made from the names, ids it never sees) wrote `units: [Chi bộ Trường THPT Càng
+    Long]` and was told "`Chi bộ Trường THPT Càng Long` is not a valid id". A unit's name names it
+    now, as the commands and the replies take it (capitals, spacing, or typed without its marks);
+    a name two units share is told with their ids; a name none has, with the close one."""
+    body = """\
+    tasks:
+      - id: a
+        title: A
+        level: district
+        units: [Đảng ủy xã C]
+        exclude: [ủy ban mttq  tỉnh]
+        exempt: [Huyen uy E]
+        due: {before: 20/11/2020}
+    reports:
+      - id: bc
+        title: Báo cáo
+        from: [district, grassroots]
+        exclude: [Đảng ủy xã D]
+        due: {before: 20/01/2021}
+        step: 3d
+    """
+    plan = compile_text(body)
+    assert [i.unit for i in plan.instances if i.task == "a"] == ["hu-b", "x-c"]
+    assert list(plan.tasks["a"].exempt) == ["hu-e"]
+    assert [i.unit for i in plan.instances if i.task == "bc"] == ["hu-b", "x-c", "hu-e", "x-f", "mttq"]
+
+    twice = SMALL_UNITS.replace("name: Đảng ủy xã D", "name: Đảng ủy xã C")
+    with pytest.raises(CampaignInvalid) as caught:
+        compile_text(body.replace("[Đảng ủy xã D]", "[x-d]"), units_yaml=twice)
+    assert [(p.line, p.key, p.message, p.hint) for p in caught.value.problems] == [
+        (11, "tasks[0].units[0]", "2 units are named `Đảng ủy xã C` (`x-c`, `x-d`); name it by its id",
+         "write one of these ids in its place"),
+    ]  # fmt: skip
+    [unknown] = problems(body.replace("[Đảng ủy xã C]", "[Đảng ủy xã G]"))
+    assert (unknown.key, unknown.message) == ("tasks[0].units", "no unit `Đảng ủy xã G` in the units file")
+    assert unknown.hint == "did you mean `Đảng ủy xã F`?"  # (the ids and the names are looked through)
 
 
 def test_many_units_gone_from_the_units_file_are_each_refused_and_the_first_ten_hinted() -> None:

@@ -14,7 +14,7 @@ from typing import Any
 
 import pendulum
 
-from cascade.compile import checks, plan_checks
+from cascade.compile import checks, plan_checks, unit_refs
 from cascade.compile.format import BUILTIN_DEFAULTS, CampaignHeader, Defaults, DocumentSpec, Report, Task
 from cascade.compile.format import Notices as NoticesSpec
 from cascade.compile.parse import ParsedCampaign, parse_campaign
@@ -44,6 +44,7 @@ def compile_plan(doc: Document, hierarchy: Hierarchy | None, problems: list[Prob
     problems = [*(problems or []), *doc.warnings, *(hierarchy.warnings if hierarchy is not None else ())]
     parsed = parse_campaign(doc, problems)
     if hierarchy is not None:
+        unit_refs.name_units(parsed, hierarchy, problems)
         checks.check_references(parsed, hierarchy, problems)
     if hierarchy is None or parsed.header is None or _has_errors(problems):
         raise CampaignInvalid(problems)

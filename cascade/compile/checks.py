@@ -64,7 +64,7 @@ def check_references(parsed: ParsedCampaign, hierarchy: Hierarchy, problems: lis
     tasks = {spec.id: (i, spec) for i, spec in parsed.tasks}
     known_tasks = set(tasks) | parsed.broken_ids
     levels, tags, units = hierarchy.levels, hierarchy.tags(), hierarchy.units
-    unit_hint = Suggestions(lambda: units)  # (a level dropped: 100 ids gone from `exempt:` took 15 s)
+    unit_hint = Suggestions(lambda: [*units, *(u.name for u in units.values())])  # ids and names, as written
     for i, spec in parsed.tasks:
         at = ("tasks", i)
         _check_target(doc, at, spec, levels, tags, units, problems, unit_hint)

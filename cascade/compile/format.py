@@ -18,6 +18,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    StringConstraints,
     ValidationInfo,
     WithJsonSchema,
     field_validator,
@@ -56,6 +57,11 @@ from cascade.timing.durations import parse_duration
 from cascade.timing.quiet import parse_quiet
 
 # ---- models ---------------------------------------------------------------------------
+
+# A unit as `units:`, `exclude:` and `exempt:` name it: its id, or its name as the units file
+# writes it (a sheet without ids makes ids its operator never sees); the checks put the id in
+# its place (`unit_refs.name_units`, before `checks.check_references`).
+UnitRef = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 
 
 class Level(Model):
@@ -123,9 +129,9 @@ class UnitsFile(Model):
 _DAYS = re.compile(r"\s*(\d+)\s*(?:ngày|Ngày|days?)\s*")  # (no flag: a schema's pattern has none)
 _ALSO: dict[str, dict[str, Any]] = {
     "notify": {"type": "string", "pattern": SLUG.pattern},
-    "units": {"type": "string", "pattern": SLUG.pattern},
-    "exclude": {"type": "string", "pattern": SLUG.pattern},
-    "exempt": {"type": "string", "pattern": SLUG.pattern},
+    "units": {"type": "string", "minLength": 1},
+    "exclude": {"type": "string", "minLength": 1},
+    "exempt": {"type": "string", "minLength": 1},
     "remind": DURATION_SCHEMA,
     "escalate": {},  # (its list's item: one stage)
     "to": {"type": "string", "pattern": RECIPIENT.pattern},
@@ -313,8 +319,10 @@ class _Targeted(Notices):
     id: Slug
     title: str
     description: str | None = None
-    exclude: list[Slug] = Field([], description="unit ids removed from the target")
-    exempt: list[Slug] = Field([], description="unit ids excused: no instance, counted as exempt")
+    exclude: list[UnitRef] = Field([], description="units removed from the target (ids or names)")
+    exempt: list[UnitRef] = Field(
+        [], description="units excused (ids or names): no instance, counted as exempt"
+    )
     fields: dict[Annotated[str, AfterValidator(_slug_field)], FieldSpec] = {}
     check: Annotated[
         list[Annotated[str, AfterValidator(_check)]],
@@ -329,7 +337,7 @@ class _Targeted(Notices):
 class Task(_Targeted):
     level: LevelNames = Field([], description="every unit of this level (or levels)")
     tags: Names = Field([], description="every unit carrying one of these tags")
-    units: list[Slug] = Field([], description="these units")
+    units: list[UnitRef] = Field([], description="these units (ids or names)")
     opens_after: OpensAfter | None = None
     min_window: DurationValue | None = None
     due: Due

@@ -14,6 +14,7 @@ from sqlalchemy import Connection, Row, bindparam, select
 from cascade.engine import bulk, store
 from cascade.errors import did_you_mean, listed, several_named
 from cascade.i18n import _
+from cascade.plan.hierarchy import loosely_named
 from cascade.plan.values import loose, unmarked
 
 
@@ -240,31 +241,6 @@ def task_choices(campaign: Deployed, written: str) -> tuple[str | None, str]:
         begun = difflib.get_close_matches(written, list(titles), n=1, cutoff=0.75)
     shown = {t: f"`{t}` («{title}»)" for t, title in sorted(titles.items())}
     return (shown[begun[0]] if begun else None), ", ".join(shown.values())
-
-
-def loosely_named(written: Iterable[str], everyone: Iterable[Any]) -> dict[str, list[tuple[str, str]]]:
-    """Of the names `written`, those that are units' names but for capitals and spacing ("Huyện
-    Ủy  Can Lộc"), each with the (id, name) of every unit of `everyone` (id, name) it names. A
-    name typed with no marks at all, the Vietnamese keyboard off ("chi bo ap long hoi"), names
-    the units whose names are it but for their marks: one is found, several are told as several
-    (Tân Thành, Tân Thạnh); a name with marks is never matched against other marks."""
-    by_loose: dict[str, list[tuple[str, str]]] = {}
-    by_bare: dict[str, list[tuple[str, str]]] | None = None
-    found: dict[str, list[tuple[str, str]]] = {}
-    everyone = list(everyone)
-    for uid, name in everyone:
-        by_loose.setdefault(loose(name), []).append((uid, name))
-    for each in written:
-        if units := by_loose.get(loose(each)):
-            found[each] = units
-        elif each.isascii():
-            if by_bare is None:  # (read once, for the first name typed so)
-                by_bare = {}
-                for uid, name in everyone:
-                    by_bare.setdefault(unmarked(loose(name)), []).append((uid, name))
-            if units := by_bare.get(loose(each)):  # (`each` has no marks: `loose` is its bare form)
-                found[each] = units
-    return found
 
 
 def unit_ever(conn: Connection, campaign_id: str, named: str) -> tuple[str | None, list[str]]:

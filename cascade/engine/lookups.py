@@ -9,7 +9,8 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from cascade.engine import deployed, store
+from cascade.engine import store
+from cascade.plan.hierarchy import loosely_named
 
 
 @dataclass
@@ -79,5 +80,5 @@ def _loosely(found: Lookups, named: set[str], everyone: Iterable[Any]) -> None:
     (id, name): added to `found.names` under the name as written."""
     unmatched = [each for each in named if each not in found.units and each not in found.names]
     if unmatched:
-        for each, units in deployed.loosely_named(unmatched, everyone).items():
+        for each, units in loosely_named(unmatched, everyone).items():
             found.names[each] = [unit for unit, _name in units]

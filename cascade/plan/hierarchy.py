@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from cascade.errors import Problem
-from cascade.plan.values import Contact
+from cascade.plan.values import Contact, loose, unmarked
 
 
 @dataclass(slots=True)
@@ -121,3 +122,28 @@ def recipients(path: str, targets: Iterable[str]) -> list[str]:
         if unit is not None:
             found[unit] = None
     return list(found)
+
+
+def loosely_named(written: Iterable[str], everyone: Iterable[Any]) -> dict[str, list[tuple[str, str]]]:
+    """Of the names `written`, those that are units' names but for capitals and spacing ("Huyện
+    Ủy  Can Lộc"), each with the (id, name) of every unit of `everyone` (id, name) it names. A
+    name typed with no marks at all, the Vietnamese keyboard off ("chi bo ap long hoi"), names
+    the units whose names are it but for their marks: one is found, several are told as several
+    (Tân Thành, Tân Thạnh); a name with marks is never matched against other marks."""
+    by_loose: dict[str, list[tuple[str, str]]] = {}
+    by_bare: dict[str, list[tuple[str, str]]] | None = None
+    found: dict[str, list[tuple[str, str]]] = {}
+    everyone = list(everyone)
+    for uid, name in everyone:
+        by_loose.setdefault(loose(name), []).append((uid, name))
+    for each in written:
+        if units := by_loose.get(loose(each)):
+            found[each] = units
+        elif each.isascii():
+            if by_bare is None:  # (read once, for the first name typed so)
+                by_bare = {}
+                for uid, name in everyone:
+                    by_bare.setdefault(unmarked(loose(name)), []).append((uid, name))
+            if units := by_bare.get(loose(each)):  # (`each` has no marks: `loose` is its bare form)
+                found[each] = units
+    return found
