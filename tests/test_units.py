@@ -596,6 +596,57 @@ def test_a_sheet_with_no_parent_column_places_each_unit_under_the_one_above_it()
     assert "line 5 writes `Tổ đảng`" in refused
 
 
+def test_a_districts_list_of_party_organisations_is_read_as_its_office_heads_it(tmp_path: Path) -> None:
+    """A district's list of the party organisations under it, headed "Tên tổ chức đảng" and "Số
+    Zalo" below its title: it was "missing column `name`", named on line 1 (the title's) rather than
+    the header's; the phones under "Số Zalo" (the number a contact's Zalo is on) were "a phone number,
+    not a Zalo follower id" on every row; and the party cells directly under the district, beside
+    its communes ("Chi bộ cơ sở": a school's, the police's), were "not a level"."""
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["DANH SÁCH CÁC TỔ CHỨC ĐẢNG TRỰC THUỘC HUYỆN ỦY"])
+    sheet.append([])
+    sheet.append(["STT", "Tên tổ chức đảng", "Cấp", "Trực thuộc", "Email", "Điện thoại", "Số Zalo"])
+    for row in (
+        (1, "Huyện ủy Càng Long", "Huyện", None, "hu@cl.vn", "0294 3882 123", "0912 000 001"),
+        (2, "Đảng ủy xã An Trường", "Xã", "Huyện ủy Càng Long", "at@cl.vn", "0913000002", None),
+        (3, "Chi bộ ấp 1", "Chi bộ", "Đảng ủy xã An Trường", None, None, 913000011),  # a number cell
+        (4, "Chi bộ ấp 2", "Chi bộ", "Đảng ủy xã An Trường", None, None, "1234567890123456789"),
+        (5, "Chi bộ Trường THPT Càng Long", "Chi bộ cơ sở", "Huyện ủy Càng Long", "thpt@cl.vn", None, None),
+        (6, "Đảng bộ Công an huyện", "Dang bo co so", "Huyện ủy Càng Long", "ca@cl.vn", None, None),
+    ):
+        sheet.append(list(row))
+    path = tmp_path / "to-chuc-dang.xlsx"
+    book.save(path)
+    units = read_units_file(path, path.name).units
+    assert {u.name: u.level for u in units.values()} == {
+        "Huyện ủy Càng Long": "district",
+        "Đảng ủy xã An Trường": "commune",
+        "Chi bộ ấp 1": "cell",
+        "Chi bộ ấp 2": "cell",
+        "Chi bộ Trường THPT Càng Long": "commune",  # at the level of the district's other units
+        "Đảng bộ Công an huyện": "commune",
+    }
+    contact = {u.name: u.contacts[0] for u in units.values()}
+    # "Số Zalo" is the phone ZNS reaches, before a landline's "Điện thoại" (and its column's place)
+    assert (contact["Huyện ủy Càng Long"].phone, contact["Huyện ủy Càng Long"].channels) == (
+        "0912000001",
+        ("email", "phone"),
+    )
+    assert contact["Đảng ủy xã An Trường"].phone == "0913000002"  # no Zalo number: the other phone
+    assert contact["Chi bộ ấp 1"].phone == "0913000011"
+    assert (contact["Chi bộ ấp 2"].zalo, contact["Chi bộ ấp 2"].phone) == ("1234567890123456789", None)
+
+    sheet["B3"] = "Tên gọi"  # a header not understood, named on its own line, below the title
+    book.save(path)
+    with pytest.raises(CampaignInvalid) as refused:
+        read_units_file(path, path.name)
+    assert [(p.line, p.message) for p in refused.value.problems] == [
+        (3, "missing column(s) `name`"),
+        (3, "unknown column `Tên gọi`"),
+    ]
+
+
 def test_a_sheet_sorted_by_name_lists_children_first_and_is_accepted() -> None:
     units = read_units(SORTED_BY_NAME, "units.csv")
     assert units.root.id == "tinh-uy-tien-giang"  # ids made from the names

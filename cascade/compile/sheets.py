@@ -54,6 +54,7 @@ class Table:
     comments: list[str]
     composed: bool = False  # its cells are text already composed (a CSV's): `text` needs only strip them
     sheet: bool = False  # one sheet of a workbook (which may hold others)
+    header_line: int = 1  # (below a title, a blank row: the line a problem of the header names)
 
 
 def is_spreadsheet(path: str | Path) -> bool:
@@ -166,7 +167,7 @@ def rows_of(lines: Iterable[str], file: str) -> Table:
                 ]
             ) from None
 
-    return Table(file, header, rows(), comments, composed=True)
+    return Table(file, header, rows(), comments, composed=True, header_line=line)
 
 
 def _cells(line: str) -> int:
@@ -386,4 +387,4 @@ def _sheet_table(cells: Iterator[tuple[Any, ...]], file: str) -> Table | None:
             if any(v not in (None, "") for v in row):
                 yield n, row + [None] * (width - len(row))
 
-    return Table(file, header, rows(), comments, sheet=True)
+    return Table(file, header, rows(), comments, sheet=True, header_line=start)

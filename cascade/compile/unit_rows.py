@@ -32,8 +32,9 @@ from cascade.compile.validate import all_valid, checked_all
 from cascade.errors import CampaignInvalid, Problem, Severity, did_you_mean, one_of
 from cascade.i18n import _
 from cascade.plan.hierarchy import UnitRecord
-from cascade.plan.values import CHANNELS, SLUG, Contact, level_of_word, loose, unmarked
+from cascade.plan.values import CHANNELS, SLUG, Contact, level_of_word, loose, phone_not_follower, unmarked
 
+ZALO_PHONE = "zalo phone"  # a "Số Zalo" column's key, read as the contact's `phone`
 COLUMNS = ("id", "name", "level", "parent", "tags", "role", "contact_name", *CHANNELS)
 ALIASES = {
     **{column: column for column in COLUMNS},  # a header in any case: "Email", "ID", "Zalo"
@@ -43,6 +44,8 @@ ALIASES = {
     "mã đơn vị": "id",
     "tên": "name",
     "tên đơn vị": "name",
+    # as a Party office heads its list of party organisations
+    **{words: "name" for words in ("tên tổ chức đảng", "tổ chức đảng", "tên tổ chức cơ sở đảng")},
     "đơn vị": "name",
     "cấp": "level",
     "cấp trên": "parent",
@@ -58,7 +61,9 @@ ALIASES = {
     "họ tên": "contact_name",
     "thư điện tử": "email",
     "địa chỉ email": "email",
-    "số zalo": "zalo",
+    # the phone a contact's Zalo is on (as offices say it), where ZNS reaches it: `phone`, but
+    # before another phone column ("Điện thoại", a landline) when both are filled
+    **{words: ZALO_PHONE for words in ("số zalo", "sđt zalo", "số điện thoại zalo", "điện thoại zalo")},
     "điện thoại": "phone",
     "số điện thoại": "phone",
     "di động": "phone",
@@ -113,9 +118,10 @@ def _read(found: Iterator[Table], file: str) -> Read:
             hint = _columns_hint()
             message = _("missing column(s) {missing}", missing=one_of(missing))
             unknown: list[Problem] = []  # the headers not understood: likely the columns missing
-            _check_header(header, table.file, unknown)
-            raise CampaignInvalid([Problem(table.file, 1, "header", message, hint), *unknown])
-        _check_header(header, table.file, problems)
+            _check_header(header, table, unknown)
+            raise CampaignInvalid([Problem(table.file, table.header_line, "header", message, hint), *unknown])
+        _check_header(header, table, problems)
+        zalo_phone = ZALO_PHONE in header
         too_long = []
         for line, cells in table.rows:
             if len(cells) > len(header) and any(text(c) for c in cells[len(header) :]):
@@ -132,6 +138,8 @@ def _read(found: Iterator[Table], file: str) -> Read:
                 row = Row(line, {h: c.strip() for h, c in zip(header, cells, strict=False) if h})
             else:
                 row = Row(line, {h: _cell(c) for h, c in zip(header, cells, strict=False) if h})
+            if zalo_phone:
+                _zalo_number(row.values)
             if not is_total(row.values.get("name")):  # ("Tổng cộng: 7 đơn vị", under the list)
                 rows.append(row)
         if too_long:
@@ -206,13 +214,13 @@ def _columns_hint() -> str:
     )
 
 
-def _check_header(header: list[str], file: str, problems: list[Problem]) -> None:
+def _check_header(header: list[str], table: Table, problems: list[Problem]) -> None:
     for column in header:
-        if column and column not in COLUMNS:
+        if column and column not in COLUMNS and column != ZALO_PHONE:
             problems.append(
                 Problem(
-                    file,
-                    1,
+                    table.file,
+                    table.header_line,
                     "header",
                     _("unknown column `{column}`", column=column),
                     did_you_mean(column, COLUMNS) or _columns_hint(),
@@ -223,7 +231,9 @@ def _check_header(header: list[str], file: str, problems: list[Problem]) -> None
 def _units(table: Table, header: list[str], rows: list[Row], problems: list[Problem]) -> Read:
     file = table.file
     give_ids(rows, file, problems)
-    channels = [c for c in header if c in CHANNELS]  # the written order is the fallback order
+    # the written order is the fallback order; a "Số Zalo" column's number is a phone (or an id)
+    written = (c for h in header for c in (("phone", "zalo") if h == ZALO_PHONE else (h,)))
+    channels = list(dict.fromkeys(c for c in written if c in CHANNELS))
     grouped: dict[str, list[Row]] = {}
     for row in rows:
         if uid := row.values.get("id"):
@@ -239,11 +249,20 @@ def _units(table: Table, header: list[str], rows: list[Row], problems: list[Prob
     return Read(file, levels, ordered, problems, frozenset(grouped) - {r.id for r in records})
 
 
+# kinds of unit written where a level goes, each at the level of its parent's other units: the
+# grassroots cells and committees directly under a district ("Chi bộ cơ sở" of a school, beside
+# its communes) or under a committee of agencies
+_GRASSROOTS_KINDS = frozenset({"chi bộ cơ sở", "đảng bộ cơ sở", "tổ chức cơ sở đảng"})
+_GRASSROOTS_KINDS |= {unmarked(kind) for kind in _GRASSROOTS_KINDS}
+
+
 @functools.lru_cache(maxsize=256)
 def directly_under(level: str) -> bool:
     """Whether a level cell names a kind of unit rather than a level: one directly under its
-    parent ("Đảng ủy trực thuộc", as a province lists the party committees of its agencies)."""
-    return "trực thuộc" in loose(level)
+    parent ("Đảng ủy trực thuộc", as a province lists the party committees of its agencies; a
+    "Chi bộ cơ sở"), typed with its marks or without them."""
+    said = loose(level)
+    return "trực thuộc" in said or "truc thuoc" in said or said in _GRASSROOTS_KINDS
 
 
 def _levels_directly_under(grouped: dict[str, list[Row]]) -> None:
@@ -373,6 +392,13 @@ def _contact(values: dict[str, str], channels: list[str]) -> dict[str, object] |
     if values.get("contact_name"):
         out["name"] = values["contact_name"]
     return out
+
+
+def _zalo_number(values: dict[str, str]) -> None:
+    """A "Số Zalo" cell in its place: the phone the contact's Zalo is on, its `phone` (before
+    another phone column's, a landline's), or digits a follower id's, its `zalo`."""
+    if written := values.pop(ZALO_PHONE, ""):
+        values["phone" if phone_not_follower(written) else "zalo"] = written
 
 
 def _split_tags(text_: str) -> list[str]:

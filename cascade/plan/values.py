@@ -125,7 +125,7 @@ class Contact:
                 raise invalid(_("channel `{channel}` is listed but has no address", channel=channel))
         if self.email and not _EMAIL.match(self.email):
             raise invalid(_("`{email}` is not an email address", email=self.email))
-        if self.zalo and _phone_not_follower(self.zalo):
+        if self.zalo and phone_not_follower(self.zalo):
             raise invalid(
                 _("zalo `{value}` is a phone number, not a Zalo follower id", value=self.zalo),
                 _(
@@ -147,7 +147,7 @@ class Contact:
         return self
 
 
-def _phone_not_follower(zalo: str) -> bool:
+def phone_not_follower(zalo: str) -> bool:
     """Whether `zalo` is a phone number written where a follower id goes, as offices say "số
     Zalo" for the phone their account is on: from 0 (`0912 345 678`), with +84, or a number cell
     that dropped the 0. Digits from 84 are let be, as spec §2 writes a follower id so."""
