@@ -187,6 +187,31 @@ def test_a_time_that_is_not_one_is_refused_in_words(text: str, said: str) -> Non
 
 
 @pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ("sáng 06/12/2026", "8h sáng 06/12/2026, or the day alone, 06/12/2026"),
+        ("06/12/2026 buổi chiều", "2h chiều 06/12/2026, or the day alone, 06/12/2026"),
+        ("Tối hôm qua", "7h tối hôm qua, or the day alone, hôm qua"),
+    ],
+)
+def test_the_part_of_the_day_said_without_its_hour_is_asked_for_it(text: str, said: str) -> None:
+    """ "sáng 06/12/2026", as a phone call reports a conference, was "not a time; write
+    2020-11-18 10:00" (the day alone was taken, at its midnight). The hour is asked for, with one
+    of that part of the day, or the day alone: a signal's hour is not made up."""
+    from datetime import date
+
+    from cascade.timing.instants import parse_instant
+
+    with pytest.raises(ValueError) as refused:
+        parse_instant(text, TZ, today=date(2026, 12, 8))
+    assert str(refused.value) == (
+        f"`{text}` gives the part of the day but not its hour: write the hour, e.g. {said}"
+    )
+    example = parse_instant(said.split(",")[0], TZ, today=date(2026, 12, 8))  # taken as offered
+    assert (example.day, example.hour) == {"s": (6, 8), "0": (6, 14), "T": (7, 19)}[text[0]]
+
+
+@pytest.mark.parametrize(
     ("text", "meant"),
     [
         ("hôm qua 15:30", "2020-11-24 15:30"),

@@ -33,6 +33,11 @@ _TIME = (
     r"(?:\s*(?P<part>sáng|trưa|chiều|tối)\b)?"  # "8 giờ sáng", "2 giờ chiều", "7h tối"
 )
 _AFTERNOON = {"trưa": 11, "chiều": 12, "tối": 12}  # below this hour, the part of the day adds 12
+# the part of the day said without its hour ("sáng 06/12/2026", "06/12/2026 buổi chiều"): refused,
+# with an hour of that part for the example (a signal's hour is not made up)
+_PART_ALONE = re.compile(r"^(?:buổi\s+)?(?P<part>sáng|trưa|chiều|tối)\s*,?\s*(?P<day>.+)$", re.IGNORECASE)
+_PART_AFTER = re.compile(r"^(?P<day>.+?)\s*,?\s*(?:buổi\s+)?(?P<part>sáng|trưa|chiều|tối)$", re.IGNORECASE)
+_PART_HOURS = {"sáng": "8h", "trưa": "12h", "chiều": "2h", "tối": "7h"}
 _DAY_TIME = re.compile(rf"^{_DAY}(?:\s*[,T]?\s*{_TIME})?$", re.IGNORECASE)
 _TIME_DAY = re.compile(rf"^{_TIME}\s*,?\s*{_DAY}$", re.IGNORECASE)
 _ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -169,6 +174,15 @@ def _instant_of_text(text: str, tz: str) -> pendulum.DateTime:
     try:
         parsed = pendulum.parse(text.replace(" ", "T", 1), tz=tz, strict=True)
     except (ValueError, pendulum.parsing.exceptions.ParserError):
+        if (m := _PART_ALONE.match(text) or _PART_AFTER.match(text)) and names_a_day(m["day"]):
+            message = _(
+                "`{text}` gives the part of the day but not its hour: write the hour, e.g. {example}, "
+                "or the day alone, {day}",
+                text=text,
+                example=f"{_PART_HOURS[m['part'].lower()]} {m['part'].lower()} {m['day']}",
+                day=m["day"],
+            )
+            raise ValueError(message) from None
         raise ValueError(
             _("`{text}` is not a time; write 2020-11-18 10:00 or 18/11/2020 10:00", text=text)
         ) from None
