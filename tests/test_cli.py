@@ -2003,6 +2003,33 @@ def test_an_exemption_is_lifted_from_the_command_line(data_dir: Path) -> None:
     assert again.exit_code == 1 and "Huyện ủy Kỳ Anh are not exempt from «Hội nghị cốt cán" in again.stderr
 
 
+def test_status_counts_an_exempt_unit_out_and_is_as_of_the_last_tick_idle_or_not(data_dir: Path) -> None:
+    """Two things `cascade status` told a district's operator wrong. Its progress counted an exempt
+    unit as finished: a task none had done read "1/5" beside "open 4, exempt 1" (the board reads
+    0/4). And after days of ticks that found nothing due, it still said "as of the last tick" of
+    the last tick that did something, beside "last tick: 3 seconds ago": an idle tick left no
+    record of its instant (revision 0015 keeps it)."""
+    env = _shift_to("2020-11-25 09:00")
+    assert runner.invoke(app, ["deploy", HA_TINH], env=env).exit_code == 0
+    assert runner.invoke(app, ["tick", "ha-tinh-xix-2020"], env=env).exit_code == 0
+    exempt = ["exempt", "ha-tinh-xix-2020", "Huyện ủy Kỳ Anh", "hn-huyen", "--reason", "Công văn 709"]
+    assert runner.invoke(app, exempt, env=env).exit_code == 0
+    later = _shift_to("2020-11-26 10:00")
+    idle = runner.invoke(app, ["tick", "ha-tinh-xix-2020"], env=later)
+    assert "nothing due at 26/11/2020 10:00" in idle.stderr, idle.output
+    status = runner.invoke(app, ["status", "ha-tinh-xix-2020"], env={**later, "COLUMNS": "80"})
+    assert status.exit_code == 0, status.output
+    assert "as of the last tick: 26/11/2020 10:00" in status.stdout, status.output
+    [row] = [line for line in status.stdout.splitlines() if "Hội nghị cốt cán cấp huyện" in line]
+    assert row.split("│")[3:5] == [" 0/17     ", " held 17, exempt 1 "], row
+    listed = runner.invoke(app, ["status"], env=later)  # every campaign a line: the same instant
+    assert "as of the last tick: 26/11/2020 10:00" in listed.stdout, listed.output
+    back = runner.invoke(app, ["tick", "ha-tinh-xix-2020", "--now", "25/11/2020 10:00"], env=later)
+    assert back.exit_code == 0, back.output  # a tick at an earlier instant moves it no earlier
+    again = runner.invoke(app, ["status", "ha-tinh-xix-2020"], env={**later, "COLUMNS": "80"})
+    assert "as of the last tick: 26/11/2020 10:00" in again.stdout, again.output
+
+
 def test_an_extension_given_by_mistake_is_corrected_or_taken_back(data_dir: Path) -> None:
     """`cascade extend --to 20/12/2020` typed for 02/12 could not be undone: an earlier --to was
     refused ("an extension moves a deadline later") and there was no way back to the file's

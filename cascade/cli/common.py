@@ -431,11 +431,11 @@ def status_table(status: Status) -> Table:
     for p in status.progress:
         c = p.counts
         if narrow:
-            done: ProgressBar | str = f"{num(p.finished)}/{num(p.total)}"
+            done: ProgressBar | str = f"{num(p.finished)}/{num(p.owed)}"
             said = (f"{word} {num(c[s])}" for word, s in zip(states, STATES, strict=True) if c.get(s))
             counts = [", ".join(said)]
         else:
-            done = ProgressBar(total=max(p.total, 1), completed=p.finished, width=20)
+            done = ProgressBar(total=max(p.owed, 1), completed=p.finished, width=20)
             counts = [num(c[s]) if c.get(s) else "" for s in STATES]
         table.add_row(escape(operator_level(p.level)), escape(p.title), done, *counts)
     return table

@@ -93,11 +93,11 @@ def _as_of_last_tick(engine: Engine, campaign: str) -> pendulum.DateTime:
     import time
 
     from cascade.engine import health
-    from cascade.views.status import last_tick
+    from cascade.views.status import states_as_of
 
     tz = campaign_tz(engine, campaign)  # (refuses an unknown campaign)
     with engine.connect() as conn:
-        last = last_tick(conn, campaign)
+        last = states_as_of(conn, campaign)
     if last is None:
         return pendulum.now(tz)
     instant = pendulum.from_timestamp(last, tz=tz)

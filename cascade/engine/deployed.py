@@ -43,6 +43,7 @@ class Deployed:
     tick_interval: int | None
     stalled_alert_at: int | None
     document: dict[str, Any] | None  # the summary's heading (None: deployed before it was kept)
+    checked_at: int | None = None  # the last tick's instant, idle or not (None: not ticked since 0015)
 
     @classmethod
     def of(cls, row: Row[Any]) -> Deployed:

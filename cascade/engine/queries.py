@@ -6,7 +6,7 @@ from __future__ import annotations
 import operator
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, insert, select, update
+from sqlalchemy import Connection, and_, bindparam, insert, or_, select, update
 
 from cascade.engine import bulk, store
 from cascade.engine.machine import DONE, Event, Row
@@ -76,6 +76,13 @@ WAITING_ON_AT, WAITING_ROWS_AT, DUE_ROWS_AT = (
 CONTACTS = select(store.contacts.c.unit_id, store.contacts.c.role, store.contacts.c.channels).where(
     store.contacts.c.campaign_id == bindparam("campaign"),
     store.contacts.c.unit_id.in_(bindparam("units", expanding=True)),
+)
+_CHECKED = store.campaigns.c.checked_at
+CHECKED = (  # a tick's instant, idle or not: what the states are as of (never back: a tick --now earlier)
+    update(store.campaigns)
+    .where(store.campaigns.c.id == bindparam("campaign"))
+    .where(or_(_CHECKED.is_(None), bindparam("now") > _CHECKED))
+    .values(checked_at=bindparam("now"))
 )
 INSERT_TICK = insert(store.ticks).values(campaign_id=bindparam("campaign"), now=bindparam("now"), counts={})
 TICK_COUNTS = (

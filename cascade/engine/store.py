@@ -62,6 +62,9 @@ campaigns = Table(
     Column("tick_interval", Integer),  # seconds between its scheduled runs, as last deployed
     Column("stalled_alert_at", BigInteger),  # the watchdog told the operator it stopped ticking
     Column("document", JSON),  # the summary's heading and signature (the format's `document`)
+    # the instant (engine time) of the last tick, idle or not: what its states are as of (a tick
+    # that finds nothing due writes no `ticks` row; revision 0015, NULL until the next tick)
+    Column("checked_at", BigInteger),
 )
 
 # The tick that holds a campaign's lock (see cascade.engine.locks): no foreign key, so that writing

@@ -112,6 +112,7 @@ def begin_tick(
     On PostgreSQL the campaign row is locked: two workers never tick one campaign at once."""
     campaign = deployed.must_read(conn, campaign_id, for_update=True)
     now_s = int(now.timestamp())
+    conn.execute(q.CHECKED, {"campaign": campaign_id, "now": now_s})
     if not _anything_due(conn, campaign, now_s, resident):
         return None
     inserted = conn.execute(q.INSERT_TICK, {"campaign": campaign_id, "now": now_s})

@@ -28,8 +28,14 @@ class TaskProgress:
         return sum(self.counts.values())
 
     @property
+    def owed(self) -> int:
+        """The instances that owe the work: not exempt (as the board and the summary count)."""
+        return self.total - self.counts.get("exempt", 0)
+
+    @property
     def finished(self) -> int:
-        return self.counts.get("done", 0) + self.counts.get("done_late", 0) + self.counts.get("exempt", 0)
+        """Those done, on time or late, of the `owed`: an exempted unit did nothing."""
+        return self.counts.get("done", 0) + self.counts.get("done_late", 0)
 
 
 @dataclass(frozen=True)
@@ -100,22 +106,42 @@ def overview(engine: Engine) -> list[Overview]:
         }
         rows = conn.execute(
             select(
-                c.id, c.title, c.timezone, c.archived_at, c.summary_at, c.summary_sent_at, c.issued_at
+                c.id,
+                c.title,
+                c.timezone,
+                c.archived_at,
+                c.summary_at,
+                c.summary_sent_at,
+                c.issued_at,
+                c.checked_at,
             ).order_by(c.id)
         ).all()
     return [
         Overview(
-            r.id, r.title, r.timezone, r.archived_at, ticked.get(r.id), overdue.get(r.id, 0), r.summary_at,
-            r.summary_sent_at, r.issued_at,
+            r.id, r.title, r.timezone, r.archived_at, _later(ticked.get(r.id), r.checked_at),
+            overdue.get(r.id, 0), r.summary_at, r.summary_sent_at, r.issued_at,
         )
         for r in rows
     ]  # fmt: skip
 
 
+def _later(a: int | None, b: int | None) -> int | None:
+    return max(a, b) if a is not None and b is not None else a if b is None else b
+
+
 def last_tick(conn: Connection, campaign_id: str) -> int | None:
-    """The instant (engine time) of the campaign's last tick: what its states are as of."""
+    """The instant (engine time) of the campaign's last tick that found something due."""
     t = store.ticks.c
     return conn.execute(select(func.max(t.now)).where(t.campaign_id == campaign_id)).scalar()
+
+
+def states_as_of(conn: Connection, campaign_id: str) -> int | None:
+    """What the campaign's states are as of: its last tick's instant, idle or not (a quiet week's
+    ticks find nothing due and write no `ticks` row; `campaigns.checked_at`, kept since revision
+    0015); None before its first tick."""
+    c = store.campaigns.c
+    checked = conn.execute(select(c.checked_at).where(c.id == campaign_id)).scalar()
+    return _later(last_tick(conn, campaign_id), checked)
 
 
 def campaign_status(
@@ -130,7 +156,7 @@ def campaign_status(
         campaign = conn.execute(select(c).where(c.c.id == campaign_id)).first()
         if campaign is None:
             return None
-        as_of = last_tick(conn, campaign_id)
+        as_of = states_as_of(conn, campaign_id)
         filters: list[Any] = []
         if where.level is not None:
             filters.append(u.c.level == where.level)
