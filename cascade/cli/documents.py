@@ -174,7 +174,7 @@ def template(
         str | None, typer.Argument(metavar="task", help=_("the task or report, as --task names it"))
     ] = None,
     task: Annotated[
-        str | None, typer.Option("--task", help=_("the task or report the districts answer for"))
+        str | None, typer.Option("--task", help=_("the task or report the units below answer for"))
     ] = None,
     under: Annotated[str | None, typer.Option(help=_("only the units below this one"))] = None,
 ) -> None:

@@ -61,7 +61,7 @@ def signal(
             "--import",
             help=_(
                 "a signals file: CSV, Excel (.xlsx) or YAML; or a folder, every workbook and CSV in it "
-                "(the replies the districts sent back), all or none"
+                "(the replies the units below sent back), all or none"
             ),
         ),
     ] = None,
