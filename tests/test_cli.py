@@ -271,6 +271,9 @@ def test_plan_takes_a_unit_by_its_name_and_a_task_by_its_title() -> None:
     assert by_words.exit_code == 0, by_words.output
     assert len(json.loads(by_words.stdout)["instances"]) == 1
     assert by_words.stdout == by_id.stdout
+    bare = ["--unit", "huyen uy can loc", "--task", "hoi nghi cot can cap huyen va tuong duong"]
+    unmarked = runner.invoke(app, ["plan", HA_TINH, *bare, "-f", "json"])  # the Vietnamese keyboard off
+    assert unmarked.exit_code == 0 and unmarked.stdout == by_id.stdout, unmarked.output
     near = runner.invoke(app, ["plan", HA_TINH, "--unit", "Huyện ủy Can Lộ"])
     assert near.exit_code == 1 and "did you mean `Huyện ủy Can Lộc`?" in near.stderr
 

@@ -25,7 +25,7 @@ from cascade.compile.files import is_units_file, load_units
 from cascade.compile.format import CampaignFile, UnitsFile
 from cascade.errors import CampaignInvalid, Problem, did_you_mean, one_of, several_named
 from cascade.i18n import _, _n, num
-from cascade.plan.values import level_word, loose
+from cascade.plan.values import level_word, loose, unmarked
 
 
 def _validate_units(file: Path) -> bool:
@@ -151,11 +151,13 @@ def _by_id_or_words(file: Path, option: str, value: str, words: dict[str, str]) 
     names none, or several."""
     if value in words:
         return value
-    ids = [key for key, said in words.items() if said == value] or [
-        key
-        for key, said in words.items()
-        if loose(said) == loose(value)  # capitals, spacing aside
-    ]
+    wanted = loose(value)
+    ids = (
+        [key for key, said in words.items() if said == value]
+        or [key for key, said in words.items() if loose(said) == wanted]  # capitals, spacing aside
+        # typed without its marks, as `signal` takes it ("chi bo cong an huyen")
+        or [key for key, said in words.items() if value.isascii() and unmarked(loose(said)) == wanted]
+    )
     if len(ids) == 1:
         return ids[0]
     unit = option == "--unit"
