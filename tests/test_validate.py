@@ -392,10 +392,23 @@ def test_a_report_due_after_the_summary_is_a_warning() -> None:
 
 
 def test_relative_deadline_needs_its_source_at_the_same_unit() -> None:
+    """The units are named by their names (they were ids, which a sheet without ids never shows),
+    and the fix its operator meant is the first offered: a unit exempt from the conference (by
+    its name) is exempt from the essay counted from it too."""
     body = GOOD_TASKS + "  - {id: ctr, title: CTr, units: [tu-a, hu-b], due: {after: hn-huyen, days: 0}}\n"
     problem = one(body)
     assert (problem.line, problem.key) == (17, "tasks[2].due.after")
-    assert problem.message == "1 unit(s) have `ctr` but no `hn-huyen` to count from: tu-a"
+    assert problem.message == "1 unit(s) have `ctr` but no `hn-huyen` to count from: Tỉnh ủy A"
+    assert problem.hint == "exempt or exclude them from `ctr` too, or target them with `hn-huyen`"
+    exempt = GOOD_TASKS.replace("level: district\n", "level: district\n    exempt: [Huyện ủy E]\n")
+    essays = "  - {id: th, title: Thu hoạch, level: district, due: {after: hn-huyen, days: 7}}\n"
+    [exempt_once] = problems(exempt + essays)
+    assert exempt_once.message == "1 unit(s) have `th` but no `hn-huyen` to count from: Huyện ủy E"
+    shared = SMALL_UNITS.replace("name: Huyện ủy E", "name: Huyện ủy B")  # a name two units share
+    with pytest.raises(CampaignInvalid) as caught:
+        compile_text(exempt.replace("[Huyện ủy E]", "[hu-e]") + essays, units_yaml=shared)
+    assert caught.value.problems[0].message.endswith("to count from: Huyện ủy B (hu-e)")
+    compile_text(exempt + essays.replace("due:", "exempt: [Huyện ủy E], due:"))  # (both: no error)
 
 
 def test_formula_over_an_undeclared_field() -> None:

@@ -15,7 +15,7 @@ from cascade.compile.format import DocumentSpec, Report, Task
 from cascade.compile.format import Notices as NoticesSpec
 from cascade.compile.parse import ParsedCampaign
 from cascade.compile.reading import Document, Path
-from cascade.errors import Problem, Severity, Suggestions, did_you_mean, listed, one_of
+from cascade.errors import Problem, Severity, Suggestions, did_you_mean, one_of
 from cascade.i18n import _
 from cascade.plan.formulas import formula_names, split_check
 from cascade.plan.hierarchy import Hierarchy, UnitRecord
@@ -39,10 +39,6 @@ def targeted_units(spec: Task, hierarchy: Hierarchy) -> list[str]:
         for u in hierarchy.units.values()
         if u.id not in skip and (u.level in levels or u.id in named or not tags.isdisjoint(u.tags))
     ]
-
-
-def sample(ids: Sequence[str], n: int = 5) -> str:
-    return listed(list(ids), n)
 
 
 def check_references(parsed: ParsedCampaign, hierarchy: Hierarchy, problems: list[Problem]) -> None:

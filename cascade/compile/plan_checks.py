@@ -7,17 +7,30 @@ from __future__ import annotations
 
 import itertools
 import operator
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Iterable, Sequence
 
 import pendulum
 
-from cascade.compile.checks import entries, sample, warning
+from cascade.compile.checks import entries, warning
 from cascade.compile.parse import ParsedCampaign
 from cascade.compile.reading import Document, Path
-from cascade.errors import Problem
+from cascade.errors import Problem, listed
 from cascade.i18n import _, num
+from cascade.plan.hierarchy import Hierarchy
 from cascade.plan.model import Plan, TaskPlan
 from cascade.timing.deadlines import last_moment
+
+
+def sample(ids: Sequence[str], hierarchy: Hierarchy, n: int = 5) -> str:
+    """The first `n` units of `ids` by their names (a name other units share, with its id)."""
+    shared = Counter(unit.name for unit in hierarchy.units.values())
+
+    def named(unit: str) -> str:
+        name = hierarchy.units[unit].name if unit in hierarchy.units else unit
+        return f"{name} ({unit})" if shared[name] > 1 else name
+
+    return listed([named(unit) for unit in ids[:n]] + list(ids[n:]), n)
 
 
 def check_plan(parsed: ParsedCampaign, plan: Plan, problems: list[Problem]) -> None:
@@ -59,7 +72,7 @@ def check_plan(parsed: ParsedCampaign, plan: Plan, problems: list[Problem]) -> N
         if task.opens_after:
             _check_chain(doc, at, task, plan, problems)
     _check_unreachable(parsed, plan, units_of, line_of, problems)
-    _check_relative_sources(parsed, units_of, problems)
+    _check_relative_sources(parsed, plan, units_of, problems)
 
 
 def units_by_task(plan: Plan) -> dict[str, list[str]]:
@@ -115,7 +128,7 @@ def _check_chain(doc: Document, at: Path, task: TaskPlan, plan: Plan, problems: 
 
 
 def _check_relative_sources(
-    parsed: ParsedCampaign, units_of: dict[str, list[str]], problems: list[Problem]
+    parsed: ParsedCampaign, plan: Plan, units_of: dict[str, list[str]], problems: list[Problem]
 ) -> None:
     """An `after: T` deadline needs T at the same unit, or it never gets a deadline."""
     for i, spec in parsed.tasks:
@@ -132,9 +145,13 @@ def _check_relative_sources(
                         count=num(len(missing)),
                         id=spec.id,
                         source=source,
-                        sample=sample(missing),
+                        sample=sample(missing, plan.hierarchy),
                     ),
-                    _("target the same units as `{source}`, or exclude these", source=source),
+                    _(
+                        "exempt or exclude them from `{id}` too, or target them with `{source}`",
+                        id=spec.id,
+                        source=source,
+                    ),
                 )
             )
 
@@ -169,7 +186,7 @@ def _check_unreachable(
                         count=num(len(units)),
                         roles=roles,
                         task_id=task_id,
-                        sample=sample(units),
+                        sample=sample(units, plan.hierarchy),
                     ),
                     _("add contacts in the units file or change `notify`"),
                 )
@@ -183,7 +200,7 @@ def orphan_warning(
     """Units waiting for `prereq` where none comes; `their_own`: each has `prereq` itself (the
     default `at: parent` written where `at: self` was meant)."""
     units = list(units)
-    words = {"count": num(len(units)), "prereq": prereq, "sample": sample(units)}
+    words = {"count": num(len(units)), "prereq": prereq, "sample": sample(units, plan.hierarchy)}
     if at == "parent":  # (whole sentences: a translation spliced from two read "has has no")
         message = _(
             "{count} unit(s) wait for `{prereq}` but their parent has no `{prereq}`: {sample}; "
