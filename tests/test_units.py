@@ -752,7 +752,38 @@ def test_units_from_a_semicolon_csv_with_a_bom_and_from_a_workbook(tmp_path: Pat
     book.save(path)
     with pytest.raises(CampaignInvalid) as refused:
         read_units_file(path, str(path))
-    assert "units are read from one sheet" in refused.value.problems[0].message
+    [two] = refused.value.problems
+    assert "units are read from one sheet" in two.message
+    assert two.hint == "keep the units on one sheet; hide the other (right-click its tab: Hide) or delete it"
+
+
+def test_a_summary_sheet_beside_the_list_of_units_is_passed_over(tmp_path: Path) -> None:
+    """A district's workbook keeps a count of its units by level on a sheet beside the list
+    ("Tổng hợp": Cấp, Số đơn vị): the whole file was refused, "units are read from one sheet",
+    with "keep the units on one sheet" as its only hint. A sheet with no name column is not the
+    list: it is passed over, which a warning says, before the list or after it; with no list at
+    all, the first sheet's missing columns are told."""
+    book = openpyxl.Workbook()
+    summary = book.active
+    summary.title = "Tổng hợp"
+    summary.append(["Cấp", "Số đơn vị"])
+    summary.append(["Xã", 1])
+    listed = book.create_sheet("Danh sách")
+    listed.append(["Tên đơn vị", "Cấp", "Cấp trên"])
+    listed.append(["Huyện ủy Càng Long", "Huyện", None])
+    listed.append(["Đảng ủy xã An Trường", "Xã", "Huyện ủy Càng Long"])
+    path = tmp_path / "don-vi.xlsx"
+    book.save(path)
+    read = read_units_file(path, path.name)
+    assert [u.name for u in read.units.values()] == ["Huyện ủy Càng Long", "Đảng ủy xã An Trường"]
+    assert [(w.file, w.line, w.message) for w in read.warnings] == [
+        ("don-vi.xlsx, sheet Tổng hợp", 1, "no Tên đơn vị (name) column: not the list of units, passed over")
+    ]
+    del book["Danh sách"]
+    book.save(path)
+    with pytest.raises(CampaignInvalid) as refused:
+        read_units_file(path, path.name)
+    assert refused.value.problems[0].message == "missing column(s) `name`, `parent`"
 
 
 def test_zalo_ids_and_phones_as_offices_have_them(tmp_path: Path) -> None:

@@ -103,23 +103,22 @@ def _read(found: Iterator[Table], file: str) -> Read:
     problems: list[Problem] = []
     rows: list[Row] = []
     header: list[str] = []
+    passed: list[tuple[Table, list[str]]] = []  # sheets beside the list holding no units (a summary)
     for table in found:
+        keys = [header_key(cell, ALIASES) for cell in table.header]
+        if table.sheet and "name" not in keys:  # (a units sheet names its units)
+            passed.append((table, keys))
+            continue
         if chosen is not None:
             where = _(
                 "units are read from one sheet: `{first}` and `{second}` both have rows",
                 first=chosen.file,
                 second=table.file,
             )
-            raise CampaignInvalid([Problem(file, None, "", where, _("keep the units on one sheet"))])
-        chosen = table
-        header = [header_key(cell, ALIASES) for cell in table.header]
-        by_order = "parent" not in header and "name" in header and "level" in header
-        if missing := [c for c in ("name", "level", "parent") if c not in header and not by_order]:
-            hint = _columns_hint()
-            message = _("missing column(s) {missing}", missing=one_of(missing))
-            unknown: list[Problem] = []  # the headers not understood: likely the columns missing
-            _check_header(header, table, unknown)
-            raise CampaignInvalid([Problem(table.file, table.header_line, "header", message, hint), *unknown])
+            hint = _("keep the units on one sheet; hide the other (right-click its tab: Hide) or delete it")
+            raise CampaignInvalid([Problem(file, None, "", where, hint)])
+        chosen, header = table, keys
+        _check_columns(table, header)
         _check_header(header, table, problems)
         zalo_phone = ZALO_PHONE in header
         too_long = []
@@ -144,9 +143,14 @@ def _read(found: Iterator[Table], file: str) -> Read:
                 rows.append(row)
         if too_long:
             raise CampaignInvalid(too_long)
+    if chosen is None and passed:  # no sheet has the columns: what the first one lacks
+        _check_columns(*passed[0])
     if chosen is None:
         hint = _("the first row names the columns: {columns}", columns=",".join(COLUMNS))
         raise CampaignInvalid([Problem(file, None, "", _("the file has no header row"), hint)])
+    for table, _keys in passed:
+        said = _("no Tên đơn vị (name) column: not the list of units, passed over")
+        problems.append(Problem(table.file, table.header_line, "header", said, severity=Severity.WARNING))
     if "parent" not in header:
         _parents_by_order(chosen, rows, problems)
     return _units(chosen, header, rows, problems)
@@ -212,6 +216,17 @@ def _columns_hint() -> str:
         needed=", ".join(_WORDED),
         more=", ".join(_WORDED_MORE),
     )
+
+
+def _check_columns(table: Table, header: list[str]) -> None:
+    """Refuses a header missing a column the units need, naming the headers not understood."""
+    by_order = "parent" not in header and "name" in header and "level" in header
+    if missing := [c for c in ("name", "level", "parent") if c not in header and not by_order]:
+        message = _("missing column(s) {missing}", missing=one_of(missing))
+        unknown: list[Problem] = []  # the headers not understood: likely the columns missing
+        _check_header(header, table, unknown)
+        problem = Problem(table.file, table.header_line, "header", message, _columns_hint())
+        raise CampaignInvalid([problem, *unknown])
 
 
 def _check_header(header: list[str], table: Table, problems: list[Problem]) -> None:
