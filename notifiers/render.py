@@ -20,6 +20,7 @@ import jinja2
 import pendulum
 
 from cascade.engine.words import below_target, deadline_text, number_text, percent_text
+from cascade.plan.values import channel_said
 from cascade.timing.deadlines import days_late, zone
 
 # units named in the line of escalations alike; past it the line counts the rest, the email lists
@@ -191,10 +192,10 @@ def test_message(unit: str, campaign: str) -> Message:
     return Message(str(WORDS.test_subject()), text, f"<p>{escape_html(text)}</p>", text)
 
 
-CHANNEL_NAMES = {
-    "email": ("email", "CASCADE_SMTP_URL"),
-    "zalo": ("Zalo OA", "CASCADE_ZALO_TOKEN"),
-    "phone": ("Zalo ZNS", "CASCADE_ZALO_TOKEN, CASCADE_ZNS_TEMPLATE"),
+CHANNEL_NAMES = {  # (the name the operator reads, the settings it takes)
+    "email": (channel_said("email"), "CASCADE_SMTP_URL"),
+    "zalo": (channel_said("zalo"), "CASCADE_ZALO_TOKEN"),
+    "phone": (channel_said("phone"), "CASCADE_ZALO_TOKEN, CASCADE_ZNS_TEMPLATE"),
 }
 
 

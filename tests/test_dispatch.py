@@ -296,6 +296,8 @@ def test_an_alert_nobody_could_take_is_retried_until_delivered(
     url = {"CASCADE_DATABASE_URL": campaign.url.render_as_string(hide_password=False), "COLUMNS": "250"}
     shown = CliRunner().invoke(app, ["status", "test-campaign"], env=url)
     assert "channel email broken since" in shown.stdout and "operator NOT told yet (1 tries" in shown.stdout
+    # the channels by the names the alerts give them ("channel phone broken" read as a phone line's)
+    assert "channel Zalo ZNS broken since" in shown.stdout and "channel Zalo OA broken since" in shown.stdout
 
     second = dispatcher(campaign, config(wrong, zalo)).run(NOW)  # Zalo works again; email does not
     [email] = [x for x in second.alerts if x.channel == "email"]

@@ -20,6 +20,7 @@ from cascade.cli.chrome import count_column
 from cascade.cli.common import app, campaign_id, campaign_row, err, fail, instant_of, open_engine, out
 from cascade.errors import Problem
 from cascade.i18n import _, _n, num
+from cascade.plan.values import channel_said
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -110,7 +111,7 @@ def notify_test(
             mark = "[green]✓[/green]" if result.ok else "[red]✗[/red]"
             table.add_row(
                 escape(contact.role),
-                channel,
+                channel_said(channel),
                 escape(address),
                 _("{mark} {detail}", mark=mark, detail=escape(result.detail)),
             )
@@ -176,7 +177,7 @@ def dispatch_command(
         err.print(
             _(
                 "[red]channel {channel} failed[/red]: {detail} ({held} waiting; {told})",
-                channel=alert.channel,
+                channel=channel_said(alert.channel),
                 detail=alert.detail,
                 held=num(alert.held),
                 told=told,
@@ -192,7 +193,7 @@ def dispatch_command(
                 _(
                     "channel {channel} broken since {since}: a drill does not try it; the next real "
                     "dispatch does",
-                    channel=broken["channel"],
+                    channel=channel_said(broken["channel"]),
                     since=broken["since"],
                 )
             )
@@ -315,7 +316,7 @@ class _Shown:
             return
         table = Table(_("to"), _("channel, address"), _("subject"), title=_("Written in the drill"))
         for _place, name, channel, address, message in rows:
-            table.add_row(escape(name), escape(f"{channel} {address}"), escape(message.subject))
+            table.add_row(escape(name), escape(f"{channel_said(channel)} {address}"), escape(message.subject))
         out.print(table)
         if self.written > len(rows):
             out.print(_("… and {count} more", count=num(self.written - len(rows))))

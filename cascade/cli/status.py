@@ -31,6 +31,7 @@ from cascade.cli.common import (
 )
 from cascade.errors import Problem
 from cascade.i18n import N_, _, num
+from cascade.plan.values import channel_said
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -351,7 +352,7 @@ def _print_scheduler(engine: Engine, row: Deployed) -> None:
         out.print(
             _(
                 "[red]channel {channel} broken[/red] since {since}: {detail}; {told}",
-                channel=alert.channel,
+                channel=channel_said(alert.channel),
                 since=since,
                 detail=escape(alert.detail),
                 told=told,

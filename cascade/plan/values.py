@@ -57,6 +57,15 @@ Slug = Annotated[str, Field(pattern=SLUG.pattern)]
 # ---- contacts -----------------------------------------------------------------------------
 
 CHANNELS = ("email", "zalo", "phone")
+# a channel as a person reads it: `phone` is Zalo's template message (ZNS) to that number, not a call
+CHANNEL_NAMES = {"email": "email", "zalo": "Zalo OA", "phone": "Zalo ZNS"}
+
+
+def channel_said(channel: str) -> str:
+    """A channel's name as the operator and the alerts read it ("phone": "Zalo ZNS")."""
+    return CHANNEL_NAMES.get(channel, channel)
+
+
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _ZALO_ID = re.compile(r"^[0-9]{6,20}$")  # a follower's id: 16 to 19 digits in practice
 # a phone as Zalo's ZNS reaches it, a Vietnamese number: national (0912345678, 02393855123) or +84

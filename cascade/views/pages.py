@@ -17,6 +17,7 @@ from cascade.engine.rollup import figure_type
 from cascade.engine.rollup import load_for as load_rollup
 from cascade.engine.words import deadline_text
 from cascade.plan.rules import campaign_rules
+from cascade.plan.values import channel_said
 
 
 @dataclass(frozen=True)
@@ -145,6 +146,7 @@ def broken_channels(engine: Engine, campaign: str) -> list[dict[str, Any]]:
     return [
         {
             "channel": r.channel,
+            "said": channel_said(r.channel),  # (as the board shows it)
             "detail": r.detail,
             "since": when(r.since),
             "told": when(r.delivered_at) if r.delivered_at else None,
