@@ -25,7 +25,8 @@ from cascade.compile.files import is_units_file, load_units
 from cascade.compile.format import CampaignFile, UnitsFile
 from cascade.errors import CampaignInvalid, Problem, did_you_mean, one_of, several_named
 from cascade.i18n import _, _n, num
-from cascade.plan.values import level_word, loose, unmarked
+from cascade.plan.hierarchy import loosely_named
+from cascade.plan.values import level_word
 
 
 def _validate_units(file: Path) -> bool:
@@ -151,13 +152,10 @@ def _by_id_or_words(file: Path, option: str, value: str, words: dict[str, str]) 
     names none, or several."""
     if value in words:
         return value
-    wanted = loose(value)
-    ids = (
-        [key for key, said in words.items() if said == value]
-        or [key for key, said in words.items() if loose(said) == wanted]  # capitals, spacing aside
-        # typed without its marks, as `signal` takes it ("chi bo cong an huyen")
-        or [key for key, said in words.items() if value.isascii() and unmarked(loose(said)) == wanted]
-    )
+    # exactly, else capitals and spacing aside or typed without its marks, as `signal` takes it
+    ids = [key for key, said in words.items() if said == value] or [
+        key for key, _said in loosely_named([value], words.items()).get(value, [])
+    ]
     if len(ids) == 1:
         return ids[0]
     unit = option == "--unit"

@@ -24,20 +24,22 @@ _IN_WORDS = IN_WORDS.replace("(", "(?:")  # (as a day's text, its parts unnamed)
 # 27.11.2020, "ngày 27/11/2020", "ngày 27 tháng 11 năm 2020"), the time of day after it or before
 # it (15:30, 15:30:00, 15h30, 15h, 15g30, "15 giờ 30 phút", "lúc 15 giờ 30 ngày 27/11/2020")
 _DAY = rf"(?:ngày\s*)?(?P<day>\d{{1,2}}(?P<sep>[/.-])\d{{1,2}}(?P=sep)\d{{4}}|{_IN_WORDS})"
+# the parts of the day a time may say ("8 giờ sáng"), each with an hour of it for an example
+_PART_HOURS = {"sáng": "8h", "trưa": "12h", "chiều": "2h", "tối": "7h"}
+_PARTS = "|".join(_PART_HOURS)
 # (minutes after `8h` are not the start of the day that follows: "8h 20/12/2020" is 8:00 on the 20th;
 # Excel in the Vietnamese locale writes 12-hour times "8:30 SA" (sáng) and "2:30 CH" (chiều))
 _TIME = (
     r"(?:(?:vào\s+)?lúc\s*)?(?P<h>\d{1,2})\s*"
     r"(?::(?P<mi>\d{2})(?::(?P<s>\d{2}))?|(?:h|g|giờ)\s*(?:(?P<m2>\d{1,2})(?![\d/.-])\s*(?:phút)?)?)"
     r"(?:\s*(?P<half>SA|CH|AM|PM)\b)?"
-    r"(?:\s*(?P<part>sáng|trưa|chiều|tối)\b)?"  # "8 giờ sáng", "2 giờ chiều", "7h tối"
+    rf"(?:\s*(?P<part>{_PARTS})\b)?"  # "8 giờ sáng", "2 giờ chiều", "7h tối"
 )
 _AFTERNOON = {"trưa": 11, "chiều": 12, "tối": 12}  # below this hour, the part of the day adds 12
 # the part of the day said without its hour ("sáng 06/12/2026", "06/12/2026 buổi chiều"): refused,
 # with an hour of that part for the example (a signal's hour is not made up)
-_PART_ALONE = re.compile(r"^(?:buổi\s+)?(?P<part>sáng|trưa|chiều|tối)\s*,?\s*(?P<day>.+)$", re.IGNORECASE)
-_PART_AFTER = re.compile(r"^(?P<day>.+?)\s*,?\s*(?:buổi\s+)?(?P<part>sáng|trưa|chiều|tối)$", re.IGNORECASE)
-_PART_HOURS = {"sáng": "8h", "trưa": "12h", "chiều": "2h", "tối": "7h"}
+_PART_ALONE = re.compile(rf"^(?:buổi\s+)?(?P<part>{_PARTS})\s*,?\s*(?P<day>.+)$", re.IGNORECASE)
+_PART_AFTER = re.compile(rf"^(?P<day>.+?)\s*,?\s*(?:buổi\s+)?(?P<part>{_PARTS})$", re.IGNORECASE)
 _DAY_TIME = re.compile(rf"^{_DAY}(?:\s*[,T]?\s*{_TIME})?$", re.IGNORECASE)
 _TIME_DAY = re.compile(rf"^{_TIME}\s*,?\s*{_DAY}$", re.IGNORECASE)
 _ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
